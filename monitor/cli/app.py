@@ -1,0 +1,86 @@
+"""The shared Typer application and what every command needs: the configuration and exits.
+
+Commands live in one module per area (``service``, ``rules``, ``feeds``, ``hits``,
+``notifications``) and register themselves on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from monitor.config import DEFAULT_CONFIG_FILE, Config, load_config
+from monitor.errors import ConfigError, MonitorError
+
+app = typer.Typer(
+    name="monitor",
+    help="newsmonitor: poll news feeds, match watch rules, alert by email and chat.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_USAGE = 2
+
+
+@dataclass
+class CliState:
+    config_path: Path | None
+    verbose: bool
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", envvar="MONITOR_CONFIG",
+            help=f"Configuration file (default: ./{DEFAULT_CONFIG_FILE} if present, "
+            "else the embedded defaults). Also MONITOR_CONFIG.",
+            dir_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    ctx.obj = CliState(config_path=config, verbose=verbose)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print one line to stderr and exit: the CLI's only way out on a user error."""
+    typer.echo(f"monitor: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def get_config(ctx: typer.Context) -> Config:
+    """The validated configuration for this invocation; a bad one exits 2 with file:line."""
+    state: CliState = ctx.find_root().obj or CliState(None, False)
+    path = state.config_path
+    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+        path = Path(DEFAULT_CONFIG_FILE)
+    try:
+        config = load_config(path, os.environ)
+    except ConfigError as exc:
+        fail(str(exc))
+    setup_logging("DEBUG" if state.verbose else config.log_level)
+    return config
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr; secrets are masked before they reach any logger (see notify)."""
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:
+    fail(str(exc), code)

@@ -1,0 +1,311 @@
+"""The service configuration: one YAML file, validated once with pydantic, then passed down.
+
+No other module reads the environment: :func:`load_config` takes the environment as an
+argument, expands ``${VAR}`` references (used for channel secrets) and applies the
+``MONITOR_DATABASE_URL`` override. Every problem becomes a one-line :class:`ConfigError`
+naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from monitor.errors import ConfigError
+from monitor.models import FeedSource
+
+DEFAULT_CONFIG_FILE = "monitor.yaml"
+DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9,
+               "gib": 2**30, None: 1}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from ``1048576``, ``"10MiB"``, ``"500 kB"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 10MiB")
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a size (use e.g. 512KiB, 10MiB)")
+    unit = match.group(2).lower() if match.group(2) else None
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    url: str = Field(min_length=1)
+    name: str | None = None
+    interval: Duration | None = None
+    tags: list[str] = []
+    language: str | None = None
+
+
+class ChannelConfig(_Strict):
+    """A named destination: one or more apprise URLs (secrets as ``${ENV_VAR}``)."""
+
+    urls: list[str] = Field(min_length=1)
+    format: Literal["text", "markdown", "html"] = "text"
+    template: str | None = None  # Jinja2 source overriding the built-in template
+    delivery: Literal["immediate", "digest"] = "immediate"
+    digest_schedule: str | None = None  # cron expression or interval such as "1h"
+    timezone: str = "UTC"
+
+
+class HttpConfig(_Strict):
+    user_agent: str = "newsmonitor/0.1 (+https://github.com/newsmonitor/newsmonitor)"
+    connect_timeout: Duration = 5.0
+    read_timeout: Duration = 10.0
+    total_timeout: Duration = 30.0
+    max_redirects: int = Field(5, ge=0, le=20)
+    feed_max_bytes: Size = 10 * 2**20
+    page_max_bytes: Size = 5 * 2**20
+    per_host_concurrency: int = Field(2, ge=1)
+    per_host_min_interval: Duration = 0.0
+    # Networks (CIDR) or host names exempt from the private-address refusal.
+    allow_private_networks: list[str] = []
+    respect_robots_txt: bool = True
+    workers: int = Field(16, ge=1, le=256)
+
+
+class ExtractConfig(_Strict):
+    workers: int | None = Field(None, ge=1)  # default: one per core
+    timeout: Duration = 20.0
+    memory_limit: Size = 512 * 2**20
+    min_text_chars: int = Field(200, ge=0)
+    recycle_after: int = Field(200, ge=1)
+
+
+class PollingConfig(_Strict):
+    default_interval: Duration = 900.0
+    min_interval: Duration = 300.0
+    max_interval: Duration = 86400.0
+    full_fetch_every: Duration = 86400.0
+    tick: Duration = 15.0
+    max_failures_before_disable: int = Field(0, ge=0)  # 0: never disable, only back off
+    silent_alert_after: Duration = 172800.0
+
+
+class DeliveryConfig(_Strict):
+    console: bool = True
+    default_channels: list[str] = []
+    admin_channel: str | None = None
+    max_attempts: int = Field(5, ge=1)
+    retry_deadline: Duration = 86400.0
+    backoff_base: Duration = 30.0
+    lease: Duration = 120.0
+    max_message_chars: int = Field(4000, ge=200)
+
+
+class Config(_Strict):
+    """The whole validated configuration. ``base_dir`` anchors every relative path."""
+
+    base_dir: Path = Path()
+    source: str = "<defaults>"
+    database_url: str = DEFAULT_DATABASE_URL
+    rules_dir: Path = Path("rules")
+    feeds: list[FeedConfig] = []
+    channels: dict[str, ChannelConfig] = {}
+    http: HttpConfig = HttpConfig()
+    extract: ExtractConfig = ExtractConfig()
+    polling: PollingConfig = PollingConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _channels_exist(self) -> Config:
+        names = set(self.channels)
+        for ref in [*self.delivery.default_channels, self.delivery.admin_channel]:
+            if ref is not None and ref not in names:
+                raise ValueError(f"channel {ref!r} is not defined under channels")
+        return self
+
+    def resolve(self, path: Path | str) -> Path:
+        """A configured path, relative to the config file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def rules_path(self) -> Path:
+        return self.resolve(self.rules_dir)
+
+    def feed_sources(self) -> list[FeedSource]:
+        """The configured feeds, with local paths made absolute and defaults filled in."""
+        sources = []
+        for feed in self.feeds:
+            url = feed.url
+            if "://" not in url:
+                url = str(self.resolve(url).resolve())
+            sources.append(
+                FeedSource(
+                    url=url,
+                    name=feed.name or feed.url,
+                    interval_seconds=int(feed.interval or self.polling.default_interval),
+                    tags=tuple(feed.tags),
+                    language=feed.language,
+                )
+            )
+        return sources
+
+
+def _line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every key path in a composed YAML document to its 1-based line."""
+    lines: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, key_node.value)
+            lines.update(_line_index(value_node, path))
+            lines[path] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_line_index(item, (*prefix, index)))
+    return lines
+
+
+def _line_for(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _expand_env(
+    value: Any, environ: Mapping[str, str], loc: tuple[Any, ...], missing: list[tuple[Any, ...]]
+) -> Any:
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                missing.append((*loc, name))
+                return ""
+            return environ[name]
+
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v, environ, (*loc, k), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, environ, (*loc, i), missing) for i, v in enumerate(value)]
+    return value
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of an untracked secrets file (``#`` comments, optional quotes)."""
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Read, expand and validate the configuration; raise ConfigError with file and line.
+
+    ``path=None`` gives the embedded defaults anchored at the current directory.
+    """
+    if path is None:
+        data: dict[str, Any] = {}
+        lines: dict[tuple[Any, ...], int] = {}
+        base = Path.cwd()
+        shown = "<defaults>"
+    else:
+        shown = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the configuration: {exc.strerror}", path=shown) from exc
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            loaded = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            raise ConfigError(f"invalid YAML: {exc.problem or exc}", path=shown, line=line) from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML: {exc}", path=shown) from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError("the configuration must be a mapping of settings", path=shown, line=1)
+        data = loaded
+        lines = _line_index(node) if node is not None else {}
+        base = path.resolve().parent
+
+    env = dict(environ)
+    secrets_file = data.pop("secrets_file", None)
+    if secrets_file:
+        secrets_path = Path(secrets_file) if Path(secrets_file).is_absolute() else base / secrets_file
+        if secrets_path.exists():
+            env = {**read_env_file(secrets_path), **env}
+
+    missing: list[tuple[Any, ...]] = []
+    data = _expand_env(data, env, (), missing)
+    if missing:
+        *loc, name = missing[0]
+        raise ConfigError(
+            f"{_dotted(tuple(loc))}: environment variable {name} is not set",
+            path=shown, line=_line_for(lines, tuple(loc)),
+        )
+    if env.get("MONITOR_DATABASE_URL"):
+        data["database_url"] = env["MONITOR_DATABASE_URL"]
+    for reserved in ("base_dir", "source"):
+        if reserved in data:
+            raise ConfigError(f"{reserved}: is not a setting", path=shown,
+                              line=_line_for(lines, (reserved,)))
+    try:
+        config = Config.model_validate({**data, "base_dir": base, "source": shown})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown setting"
+        raise ConfigError(f"{_dotted(loc)}: {message}", path=shown,
+                          line=_line_for(lines, loc)) from None
+    return config

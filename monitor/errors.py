@@ -1,0 +1,191 @@
+"""Every error newsmonitor raises on purpose.
+
+Stages translate third-party exceptions at their boundary (``raise FetchError(...) from exc``)
+and the one place that decides what to do catches them: the pipeline records feed and article
+errors in the store, the dispatcher records delivery attempts, the CLI turns configuration and
+rule errors into one clear line and exit code 2.
+
+Expected outcomes are not errors: "304 not modified", "no match" and "nothing new" are return
+values.
+
+The tree::
+
+    MonitorError
+    ├── ConfigError                 bad monitor.yaml or a missing environment variable
+    ├── RuleError                   bad rule files (carries every RuleProblem found)
+    │   └── QuerySyntaxError        one query that does not parse
+    ├── FetchError                  an HTTP or file fetch that did not produce a body
+    │   ├── BlockedAddressError     SSRF policy refused the host or a redirect hop
+    │   ├── UnsupportedSchemeError  not http(s), or a file path not configured as trusted
+    │   ├── TooManyRedirectsError
+    │   ├── BodyTooLargeError       declared or decoded size over the cap
+    │   ├── FetchTimeoutError       connect, read or total deadline
+    │   ├── DecodingError           bad or unknown Content-Encoding
+    │   ├── TLSError                certificate problems
+    │   └── HTTPStatusError         a status the fetcher does not treat as success
+    │       └── RateLimitedError    429/503, carries the Retry-After delay
+    ├── ParseError                  bytes that are not a feed
+    │   └── NotAFeedError           an HTML page served where a feed was expected
+    ├── ExtractError                article text could not be extracted
+    │   └── ExtractTimeoutError     the extraction worker was killed at its limit
+    ├── StoreError                  the database refused or is unreachable
+    └── NotifyError                 a delivery attempt failed
+        └── PermanentNotifyError    retrying cannot help (e.g. 401, refused address)
+
+Each error has a short machine-readable ``code`` (``blocked_address``, ``timeout_total``...)
+that the store records as the error class, so operators can filter on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MonitorError(Exception):
+    """Base of every newsmonitor error."""
+
+    code = "error"
+
+
+class ConfigError(MonitorError):
+    """The configuration file is invalid or refers to a missing environment variable.
+
+    ``str(err)`` is one line: ``path:line: field: message``.
+    """
+
+    code = "config"
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One problem in a rule file, reported as ``path:line: message``."""
+
+    path: str
+    line: int
+    message: str
+    rule_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class RuleError(MonitorError):
+    """Rule files that cannot be loaded; ``problems`` lists each one with file and line."""
+
+    code = "rules"
+
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class QuerySyntaxError(RuleError):
+    """A query string that does not parse. ``column`` is 0-based within the query."""
+
+    code = "query_syntax"
+
+    def __init__(self, message: str, column: int = 0) -> None:
+        self.column = column
+        self.detail = message
+        super().__init__([RuleProblem(path="<query>", line=1, message=message)])
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class FetchError(MonitorError):
+    """A fetch that produced no usable body. ``url`` is the URL (or redirect hop) at fault."""
+
+    code = "fetch_error"
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class BlockedAddressError(FetchError):
+    code = "blocked_address"
+
+
+class UnsupportedSchemeError(FetchError):
+    code = "unsupported_scheme"
+
+
+class TooManyRedirectsError(FetchError):
+    code = "too_many_redirects"
+
+
+class BodyTooLargeError(FetchError):
+    code = "body_too_large"
+
+
+class FetchTimeoutError(FetchError):
+    code = "timeout_total"
+
+
+class DecodingError(FetchError):
+    code = "decoding_error"
+
+
+class TLSError(FetchError):
+    code = "tls_error"
+
+
+class HTTPStatusError(FetchError):
+    code = "http_status"
+
+    def __init__(self, message: str, *, url: str | None = None, status: int = 0) -> None:
+        self.status = status
+        super().__init__(message, url=url)
+
+
+class RateLimitedError(HTTPStatusError):
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, url: str | None = None, status: int = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, url=url, status=status)
+
+
+class ParseError(MonitorError):
+    code = "parse_error"
+
+
+class NotAFeedError(ParseError):
+    code = "not_a_feed"
+
+
+class ExtractError(MonitorError):
+    code = "extract_error"
+
+
+class ExtractTimeoutError(ExtractError):
+    code = "extract_timeout"
+
+
+class StoreError(MonitorError):
+    code = "store_error"
+
+
+class NotifyError(MonitorError):
+    """A delivery attempt failed; the dispatcher retries it with backoff."""
+
+    code = "notify_error"
+
+
+class PermanentNotifyError(NotifyError):
+    """A delivery that retrying cannot fix; the outbox row is marked dead at once."""
+
+    code = "notify_permanent"

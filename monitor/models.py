@@ -1,0 +1,171 @@
+"""Plain data passed between pipeline stages.
+
+Stages never hand each other ORM objects or dicts: each stage takes and returns these frozen
+dataclasses, so every stage can be tested on its own with values built in the test.
+
+Flow: ``FeedSource`` -> fetch -> ``FetchedBody`` | ``NotModified`` -> parse -> ``ParsedFeed``
+of ``FeedEntry`` -> (fetch page, extract -> ``ExtractedText``) -> ``Article`` -> match
+(``Document`` in, ``RuleHit`` out) -> store -> ``Alert`` -> notify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Field = Literal["title", "body"]
+TextSource = Literal["page", "feed_content", "feed_summary", "file"]
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """A feed as configured: an http(s) URL, or a local file path (trusted because configured)."""
+
+    url: str
+    name: str
+    interval_seconds: int
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+
+    @property
+    def is_local_file(self) -> bool:
+        return "://" not in self.url or self.url.startswith("file://")
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators remembered per feed for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchedBody:
+    """A successful fetch: the decoded body (within the size cap) and what came with it."""
+
+    url: str  # final URL, after redirects
+    status: int
+    content: bytes
+    content_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    validators: Validators = Validators()
+    redirected_permanently: bool = False
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """A 304 answer to a conditional GET: nothing to parse."""
+
+    url: str
+    validators: Validators = Validators()
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry of a parsed feed. ``key`` is the identity that survives an edited headline."""
+
+    key: str
+    url: str | None
+    title: str
+    summary: str = ""
+    content: str = ""  # full text (HTML or plain) when the feed carries it
+    published: datetime | None = None
+    author: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: tuple[FeedEntry, ...]
+    warnings: tuple[str, ...] = ()  # ill-formed input that was still readable
+    ttl_seconds: int | None = None  # the feed's own hint (<ttl>, sy:updatePeriod)
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """Main text of a page (or the feed's fallback) and the metadata found beside it."""
+
+    text: str
+    source: TextSource
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    site_name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article ready to match and store."""
+
+    url: str  # canonical URL
+    title: str
+    text: str
+    source_name: str
+    feed_url: str
+    entry_key: str
+    text_source: TextSource
+    language: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    content_hash: str = ""
+    error: str | None = None  # why the page text is missing, e.g. "blocked_address"
+
+    def document(self) -> Document:
+        return Document(title=self.title, body=self.text, language=self.language)
+
+
+@dataclass(frozen=True)
+class Document:
+    """What the matcher reads: a title, a body and (if known) a language code."""
+
+    title: str
+    body: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One matched term: where it is and a snippet around it."""
+
+    term: str  # the query term as written: 'ceasefire', '"gencatan senjata"', '@qatar'
+    matched: str  # the text as it appears in the article
+    field: Field
+    start: int  # character offsets within the field
+    end: int
+    snippet: str
+    entity: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A rule that matched a document, with the evidence."""
+
+    rule_id: str
+    rule_name: str
+    evidence: tuple[Evidence, ...]
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message to render for one channel: a hit plus the article fields it shows."""
+
+    notification_id: int
+    channel: str
+    rule_id: str
+    rule_name: str
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    language: str | None
+    evidence: tuple[Evidence, ...]
+    story_size: int = 1
+    also_reported_by: tuple[str, ...] = ()
