@@ -1,0 +1,24 @@
+"""Cleaning untrusted text before it is stored, matched or shown.
+
+Feed and page text may carry NUL (which PostgreSQL rejects), other C0/C1 control characters
+(terminal escapes) and bidi overrides (which disguise text in alerts). They are removed
+identically whatever the database, so SQLite and PostgreSQL store the same string.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except TAB, LF, CR; DEL and C1 controls; bidi embeddings, overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def clean_text(text: str) -> str:
+    """Remove NUL, control and bidi-override characters; keep tabs and line breaks."""
+    return _UNSAFE.sub("", text)
+
+
+def clean_line(text: str) -> str:
+    """Like :func:`clean_text`, and fold line breaks into spaces (titles, mail subjects)."""
+    return _LINE_BREAKS.sub(" ", clean_text(text)).strip()
