@@ -280,17 +280,17 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     env = dict(environ)
     secrets_file = data.pop("secrets_file", None)
     if secrets_file:
-        secrets_path = Path(secrets_file) if Path(secrets_file).is_absolute() else base / secrets_file
+        secrets_path = base / Path(secrets_file)  # an absolute path replaces base
         if secrets_path.exists():
             env = {**read_env_file(secrets_path), **env}
 
     missing: list[tuple[Any, ...]] = []
     data = _expand_env(data, env, (), missing)
     if missing:
-        *loc, name = missing[0]
+        *where, name = missing[0]
         raise ConfigError(
-            f"{_dotted(tuple(loc))}: environment variable {name} is not set",
-            path=shown, line=_line_for(lines, tuple(loc)),
+            f"{_dotted(tuple(where))}: environment variable {name} is not set",
+            path=shown, line=_line_for(lines, tuple(where)),
         )
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]

@@ -1,0 +1,44 @@
+# newsmonitor: `make run` starts the service on the embedded defaults, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck pytest bench clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon on ./monitor.yaml
+	$(BIN)/monitor db upgrade
+	exec $(BIN)/monitor run
+
+test: $(STAMP_DEV)  ## Set up with dev extras; run ruff, mypy and the whole test suite
+	$(BIN)/ruff check monitor tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check monitor tests
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
+
+bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
+	$(BIN)/python tests/benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""The store stage: SQL persistence for feeds, articles, stories, hits and the outbox."""
+
+from monitor.store.migrate import current_revision, head_revision, upgrade
+from monitor.store.outbox import Outbox
+from monitor.store.records import (
+    ClaimedNotification,
+    FeedHealth,
+    FeedState,
+    NotificationInfo,
+    PollOutcome,
+    Route,
+    SavedArticle,
+    StoredHit,
+)
+from monitor.store.store import Store, utc_now
+
+__all__ = [
+    "ClaimedNotification",
+    "FeedHealth",
+    "FeedState",
+    "NotificationInfo",
+    "Outbox",
+    "PollOutcome",
+    "Route",
+    "SavedArticle",
+    "Store",
+    "StoredHit",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+    "utc_now",
+]

@@ -1,0 +1,68 @@
+"""Engines that behave the same on SQLite and PostgreSQL.
+
+SQLite: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions (a
+deferred BEGIN upgrades its lock mid-transaction and fails with "database is locked" under
+concurrent writers). One host only. PostgreSQL: pool pre-ping so a restarted server is
+survived. Both: ``hide_parameters`` so no bound value (a destination, a token) ever appears
+in an exception or a log line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def resolve_database_url(url: str, base_dir: Path) -> str:
+    """Make a relative SQLite path relative to ``base_dir`` and create its folder."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            path = base_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return parsed.set(database=str(path)).render_as_string(hide_password=False)
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The database URL with its password masked, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the per-backend settings described above."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10,
+                         max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself instead of pysqlite's deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,126 @@
+"""What the store hands back: plain frozen dataclasses, never ORM rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from monitor.models import Alert, Evidence
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed claimed for polling, with what the poller needs to remember between polls."""
+
+    id: int
+    url: str
+    name: str
+    language: str | None
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    last_full_fetch_at: datetime | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    id: int
+    url: str
+    name: str
+    configured: bool
+    status: str  # ok | failing | degraded | never polled
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    last_error_code: str | None
+    last_error_message: str | None
+    last_warning: str | None
+    next_check_at: datetime
+    entries_seen: int
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What one poll of a feed produced, recorded in the feed's health row."""
+
+    ok: bool
+    next_check_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    full_fetch: bool = False
+    new_entries: int = 0
+    warning: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    new_url: str | None = None  # a permanent redirect that passed the address policy
+
+
+@dataclass(frozen=True)
+class Route:
+    """One destination an alert goes to; the secret URL stays in the config, not the database."""
+
+    channel: str
+    destination_key: str
+    destination: str  # masked label
+
+
+@dataclass(frozen=True)
+class SavedArticle:
+    article_id: int
+    story_id: int
+    created: bool
+    new_hits: int = 0
+    new_notifications: int = 0
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    id: int
+    rule_id: str
+    rule_name: str
+    title: str
+    url: str
+    source: str
+    language: str | None
+    published: datetime | None
+    matched_at: datetime
+    evidence: tuple[Evidence, ...]
+    story_id: int
+
+
+@dataclass(frozen=True)
+class ClaimedNotification:
+    """An outbox row leased to one dispatcher, with the alert to render."""
+
+    id: int
+    channel: str
+    destination_key: str
+    destination: str
+    attempts: int
+    created_at: datetime
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class NotificationInfo:
+    id: int
+    status: str
+    channel: str
+    destination: str
+    rule_id: str
+    title: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def evidence_to_json(evidence: tuple[Evidence, ...]) -> str:
+    return json.dumps([asdict(e) for e in evidence], ensure_ascii=False)
+
+
+def evidence_from_json(text: str) -> tuple[Evidence, ...]:
+    return tuple(Evidence(**item) for item in json.loads(text))

@@ -1,0 +1,167 @@
+"""Database tables (SQLAlchemy 2.x typed ORM). Only the store package touches these classes.
+
+Uniqueness is what prevents doubles, not luck: a feed entry is recorded once per feed, an
+article once per canonical URL, a hit once per (article, rule), and an outbox row once per
+(rule, story, channel, destination), so re-processing and concurrent workers cannot alert twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both backends (SQLite keeps no offset, so store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class FeedRow(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    tags: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    language: Mapped[str | None] = mapped_column(String(16))
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    configured: Mapped[bool] = mapped_column(default=True)
+    next_check_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    etag: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[str | None] = mapped_column(String(256))
+    last_full_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_new_entry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    last_warning: Mapped[str | None] = mapped_column(Text)
+    entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StoryRow(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    source_name: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    text_source: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(512))
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    error: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class FeedEntryRow(Base):
+    """Every entry key ever seen per feed: the cheap check that skips known entries."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(512))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HitRow(Base):
+    __tablename__ = "hits"
+    __table_args__ = (UniqueConstraint("article_id", "rule_id", name="uq_hit_article_rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(128), index=True)
+    rule_name: Mapped[str] = mapped_column(String(512))
+    evidence: Mapped[str] = mapped_column(Text)  # JSON list of Evidence
+    matched_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class NotificationRow(Base):
+    """The transactional outbox: written with its hit, then claimed and sent by the dispatcher."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint(
+            "rule_id", "story_id", "channel", "destination_key", name="uq_alert_once_per_story"
+        ),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(128))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    channel: Mapped[str] = mapped_column(String(128))
+    destination_key: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(512))  # masked, safe to show
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DeliveryAttemptRow(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | retry | dead
+    error: Mapped[str | None] = mapped_column(Text)

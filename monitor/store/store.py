@@ -1,0 +1,361 @@
+"""The store stage: feeds and their health, articles, stories and hits, in SQL.
+
+Writes go through :meth:`Store.write` (one transaction, ``BEGIN IMMEDIATE`` on SQLite) and
+reads through :meth:`Store.read`. An article, its feed-entry record, its hits and their outbox
+rows commit together in :meth:`Store.save_article`, so a crash leaves either all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.errors import StoreError
+from monitor.hygiene import clean_line, clean_text
+from monitor.models import Article, FeedSource, RuleHit
+from monitor.store.engine import make_engine, resolve_database_url, safe_url
+from monitor.store.records import (
+    FeedHealth,
+    FeedState,
+    PollOutcome,
+    Route,
+    SavedArticle,
+    StoredHit,
+    evidence_from_json,
+    evidence_to_json,
+)
+from monitor.store.schema import (
+    ArticleRow,
+    FeedEntryRow,
+    FeedRow,
+    HitRow,
+    NotificationRow,
+    StoryRow,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Typed access to the database; every method is one short transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+
+    @classmethod
+    def open(cls, url: str, base_dir: Path, clock: Clock = utc_now) -> Store:
+        """Connect to ``url`` (a relative SQLite path is taken from ``base_dir``)."""
+        try:
+            return cls(make_engine(resolve_database_url(url, base_dir)), clock)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open database {safe_url(url)}: {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction; committed on exit, rolled back on error."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database unavailable: {exc.orig}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        try:
+            with Session(self._reader, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database unavailable: {exc.orig}") from exc
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def sync_feeds(self, sources: Sequence[FeedSource]) -> None:
+        """Make the feeds table follow the configuration; unlisted feeds stop being polled."""
+        now = self.clock()
+        wanted = {s.url: s for s in sources}
+        with self.write() as session:
+            rows = {r.url: r for r in session.scalars(select(FeedRow))}
+            for url, source in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    session.add(FeedRow(
+                        url=url, name=clean_line(source.name), tags=",".join(source.tags),
+                        language=source.language, interval_seconds=source.interval_seconds,
+                        configured=True, next_check_at=now, consecutive_failures=0,
+                        entries_seen=0,
+                    ))
+                    continue
+                if row.interval_seconds != source.interval_seconds:
+                    row.next_check_at = min(row.next_check_at,
+                                            now + timedelta(seconds=source.interval_seconds))
+                row.name = clean_line(source.name)
+                row.tags = ",".join(source.tags)
+                row.language = source.language
+                row.interval_seconds = source.interval_seconds
+                row.configured = True
+            for url, row in rows.items():
+                if url not in wanted:
+                    row.configured = False
+
+    def claim_due_feeds(self, owner: str, lease: timedelta, limit: int) -> list[FeedState]:
+        """Lease up to ``limit`` due feeds to ``owner``; concurrent daemons never share one."""
+        now = self.clock()
+        with self.write() as session:
+            due = (
+                select(FeedRow.id)
+                .where(FeedRow.configured.is_(True), FeedRow.next_check_at <= now,
+                       or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+                .order_by(FeedRow.next_check_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(due))
+            if not ids:
+                return []
+            session.execute(
+                update(FeedRow).where(FeedRow.id.in_(ids))
+                .values(lease_owner=owner, lease_until=now + lease, last_attempt_at=now)
+            )
+            rows = session.scalars(select(FeedRow).where(FeedRow.id.in_(ids))
+                                   .order_by(FeedRow.next_check_at))
+            return [
+                FeedState(
+                    id=r.id, url=r.url, name=r.name, language=r.language,
+                    interval_seconds=r.interval_seconds, etag=r.etag,
+                    last_modified=r.last_modified, last_full_fetch_at=r.last_full_fetch_at,
+                    consecutive_failures=r.consecutive_failures,
+                )
+                for r in rows
+            ]
+
+    def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
+        """Store a poll's result in the feed's health row and release its lease."""
+        now = self.clock()
+        with self.write() as session:
+            row = session.get(FeedRow, feed_id)
+            if row is None:
+                return
+            row.next_check_at = outcome.next_check_at
+            if row.lease_owner == owner:
+                row.lease_owner = None
+                row.lease_until = None
+            if outcome.ok:
+                row.last_success_at = now
+                row.consecutive_failures = 0
+                row.last_error_code = None
+                row.last_error_message = None
+                row.last_warning = clean_text(outcome.warning)[:2000] if outcome.warning else None
+                row.etag = outcome.etag
+                row.last_modified = outcome.last_modified
+                if outcome.full_fetch:
+                    row.last_full_fetch_at = now
+                if outcome.new_entries:
+                    row.last_new_entry_at = now
+                    row.entries_seen += outcome.new_entries
+            else:
+                row.consecutive_failures += 1
+                row.last_error_code = outcome.error_code
+                row.last_error_message = clean_text(outcome.error_message or "")[:2000]
+
+    def release_feeds(self, owner: str) -> None:
+        """Give back every lease held by ``owner`` (graceful shutdown)."""
+        with self.write() as session:
+            session.execute(update(FeedRow).where(FeedRow.lease_owner == owner)
+                            .values(lease_owner=None, lease_until=None))
+
+    def feed_health(self) -> list[FeedHealth]:
+        with self.read() as session:
+            return [_health(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
+
+    # -- entries and articles ------------------------------------------------------------
+
+    def unseen_entry_keys(self, feed_id: int, keys: Iterable[str]) -> set[str]:
+        """The keys this feed has never listed before: only these are fetched and extracted."""
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        seen: set[str] = set()
+        with self.read() as session:
+            chunk = list(wanted)
+            for i in range(0, len(chunk), 500):
+                seen.update(session.scalars(
+                    select(FeedEntryRow.entry_key).where(
+                        FeedEntryRow.feed_id == feed_id,
+                        FeedEntryRow.entry_key.in_(chunk[i:i + 500]))))
+        return wanted - seen
+
+    def article_id_for_url(self, canonical_url: str) -> int | None:
+        with self.read() as session:
+            return session.scalar(select(ArticleRow.id)
+                                  .where(ArticleRow.canonical_url == canonical_url))
+
+    def link_entry(self, feed_id: int, entry_key: str, article_id: int | None) -> None:
+        """Remember an entry that needs no new article (already stored, or skipped)."""
+        with self.write() as session:
+            self._add_entry(session, feed_id, entry_key, article_id)
+
+    def _add_entry(self, session: Session, feed_id: int, key: str, article_id: int | None) -> None:
+        exists = session.scalar(select(FeedEntryRow.id).where(
+            FeedEntryRow.feed_id == feed_id, FeedEntryRow.entry_key == key))
+        if exists is None:
+            session.add(FeedEntryRow(feed_id=feed_id, entry_key=key[:512], article_id=article_id,
+                                     first_seen_at=self.clock()))
+
+    def save_article(
+        self,
+        feed_id: int,
+        article: Article,
+        hits: Sequence[RuleHit],
+        routes: Callable[[RuleHit], Sequence[Route]],
+        *,
+        story_id: int | None = None,
+        signature: bytes | None = None,
+    ) -> SavedArticle:
+        """Store an article with its entry record, hits and outbox rows in one transaction.
+
+        Idempotent: an article already stored under the same canonical URL is linked, not
+        stored again, and gains no hit or notification twice. ``story_id`` joins an existing
+        story (a syndicated copy); an alert goes out once per (rule, story, destination).
+        """
+        now = self.clock()
+        with self.write() as session:
+            existing = session.scalar(select(ArticleRow).where(
+                ArticleRow.canonical_url == article.url))
+            if existing is not None:
+                self._add_entry(session, feed_id, article.entry_key, existing.id)
+                return SavedArticle(existing.id, existing.story_id, created=False)
+            if story_id is None or session.get(StoryRow, story_id) is None:
+                story = StoryRow(created_at=now)
+                session.add(story)
+                session.flush()
+                story_id = story.id
+            row = ArticleRow(
+                canonical_url=article.url, feed_id=feed_id, story_id=story_id,
+                source_name=clean_line(article.source_name)[:512],
+                title=clean_line(article.title), text=clean_text(article.text),
+                text_source=article.text_source, language=article.language,
+                author=clean_line(article.author)[:512] if article.author else None,
+                published_at=article.published, fetched_at=now,
+                content_hash=article.content_hash, error=article.error, signature=signature,
+            )
+            session.add(row)
+            session.flush()
+            self._add_entry(session, feed_id, article.entry_key, row.id)
+            new_notes = 0
+            for hit in hits:
+                hit_row = HitRow(article_id=row.id, story_id=story_id, rule_id=hit.rule_id,
+                                 rule_name=hit.rule_name, evidence=evidence_to_json(hit.evidence),
+                                 matched_at=now)
+                session.add(hit_row)
+                session.flush()
+                for route in routes(hit):
+                    new_notes += self._enqueue(session, hit_row, route, now)
+            return SavedArticle(row.id, story_id, created=True, new_hits=len(hits),
+                                new_notifications=new_notes)
+
+    def _enqueue(self, session: Session, hit: HitRow, route: Route, now: datetime) -> int:
+        already = session.scalar(select(NotificationRow.id).where(
+            NotificationRow.rule_id == hit.rule_id, NotificationRow.story_id == hit.story_id,
+            NotificationRow.channel == route.channel,
+            NotificationRow.destination_key == route.destination_key))
+        if already is not None:
+            return 0  # a copy of a story already alerted: stored as a hit, not alerted again
+        try:
+            with session.begin_nested():
+                session.add(NotificationRow(
+                    hit_id=hit.id, rule_id=hit.rule_id, story_id=hit.story_id,
+                    channel=route.channel, destination_key=route.destination_key,
+                    destination=route.destination, status="pending", attempts=0,
+                    next_attempt_at=now, created_at=now,
+                ))
+        except IntegrityError:
+            return 0  # another worker enqueued the same alert first: the unique key decided
+        return 1
+
+    def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes, datetime]]:
+        """(story id, article id, signature, time) of recent articles, to rebuild story lookup."""
+        with self.read() as session:
+            rows = session.execute(
+                select(ArticleRow.story_id, ArticleRow.id, ArticleRow.signature,
+                       func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at))
+                .where(ArticleRow.fetched_at >= since, ArticleRow.signature.is_not(None)))
+            return [(s, a, sig, t) for s, a, sig, t in rows if sig is not None]
+
+    def story_sources(self, story_id: int) -> list[str]:
+        """Outlet names that carried a story, first reporter first."""
+        with self.read() as session:
+            names = session.scalars(select(ArticleRow.source_name)
+                                    .where(ArticleRow.story_id == story_id)
+                                    .order_by(ArticleRow.id))
+            return list(dict.fromkeys(names))
+
+    # -- hits ----------------------------------------------------------------------------
+
+    def hits(self, *, rule_id: str | None = None, since: datetime | None = None,
+             limit: int | None = None) -> list[StoredHit]:
+        """Stored hits, newest first."""
+        query = (select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id)
+                 .order_by(HitRow.matched_at.desc(), HitRow.id.desc()))
+        conditions = []
+        if rule_id is not None:
+            conditions.append(HitRow.rule_id == rule_id)
+        if since is not None:
+            conditions.append(HitRow.matched_at >= since)
+        if conditions:
+            query = query.where(and_(*conditions))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as session:
+            return [
+                StoredHit(
+                    id=h.id, rule_id=h.rule_id, rule_name=h.rule_name, title=a.title,
+                    url=a.canonical_url, source=a.source_name, language=a.language,
+                    published=a.published_at, matched_at=h.matched_at,
+                    evidence=evidence_from_json(h.evidence), story_id=h.story_id,
+                )
+                for h, a in session.execute(query)
+            ]
+
+    def count(self, table: str) -> int:
+        """Rows in one of the store's tables (for status output and tests)."""
+        model = {"feeds": FeedRow, "articles": ArticleRow, "hits": HitRow, "stories": StoryRow,
+                 "notifications": NotificationRow, "feed_entries": FeedEntryRow}[table]
+        with self.read() as session:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _health(row: FeedRow) -> FeedHealth:
+    if row.last_attempt_at is None:
+        status = "never polled"
+    elif row.consecutive_failures:
+        status = "failing"
+    elif row.last_warning:
+        status = "degraded"
+    else:
+        status = "ok"
+    return FeedHealth(
+        id=row.id, url=row.url, name=row.name, configured=row.configured, status=status,
+        last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
+        consecutive_failures=row.consecutive_failures, last_error_code=row.last_error_code,
+        last_error_message=row.last_error_message, last_warning=row.last_warning,
+        next_check_at=row.next_check_at, entries_seen=row.entries_seen,
+    )

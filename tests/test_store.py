@@ -1,0 +1,210 @@
+"""The store on SQLite and on a real PostgreSQL: idempotence, leases, health, hygiene."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from monitor.store import Outbox, PollOutcome, Route, Store, current_revision, head_revision
+from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(database_url, clock)
+    yield s
+    s.close()
+
+
+def _feed_id(store: Store) -> int:
+    store.sync_feeds([feed()])
+    return store.feed_health()[0].id
+
+
+def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
+    from monitor.store import upgrade
+
+    upgrade(store.engine)
+    assert current_revision(store.engine) == head_revision()
+
+
+def test_article_hits_and_outbox_are_stored_once(store: Store) -> None:
+    fid = _feed_id(store)
+    first = store.save_article(fid, article(), [hit()], console_route)
+    again = store.save_article(fid, article(key="guid:other"), [hit()], console_route)
+    assert first.created and first.new_hits == 1 and first.new_notifications == 1
+    assert not again.created and again.article_id == first.article_id
+    assert store.count("articles") == 1
+    assert store.count("hits") == 1
+    assert store.count("notifications") == 1
+    assert store.unseen_entry_keys(fid, ["guid:1", "guid:other", "guid:new"]) == {"guid:new"}
+
+
+def test_a_second_copy_of_a_story_is_a_hit_but_not_a_second_alert(store: Store) -> None:
+    fid = _feed_id(store)
+    first = store.save_article(fid, article(), [hit()], console_route)
+    copy = store.save_article(
+        fid, article(url="https://other.example/copy", source="Other Outlet", key="guid:2"),
+        [hit()], console_route, story_id=first.story_id)
+    assert copy.created and copy.story_id == first.story_id
+    assert store.count("hits") == 2
+    assert store.count("notifications") == 1
+    assert store.story_sources(first.story_id) == ["Example News", "Other Outlet"]
+
+
+def test_control_characters_are_removed_identically_on_every_backend(store: Store) -> None:
+    fid = _feed_id(store)
+    dirty = article(title="Ti\x00tle\x01 with \x1b[31m esc \u202e rlo")
+    store.save_article(fid, dirty, [hit()], console_route)
+    (stored,) = store.hits()
+    assert stored.title == "Title with [31m esc  rlo"
+
+
+def test_due_feeds_are_leased_to_one_owner_at_a_time(store: Store, clock: FakeClock) -> None:
+    _feed_id(store)
+    lease = timedelta(seconds=120)
+    assert len(store.claim_due_feeds("a", lease, 10)) == 1
+    assert store.claim_due_feeds("b", lease, 10) == []
+    clock.advance(121)  # the lease expired: a crashed owner's feed is picked up again
+    assert len(store.claim_due_feeds("b", lease, 10)) == 1
+
+
+def test_poll_outcomes_update_health(store: Store, clock: FakeClock) -> None:
+    fid = _feed_id(store)
+    store.claim_due_feeds("a", timedelta(seconds=60), 10)
+    store.record_poll(fid, "a", PollOutcome(ok=False, next_check_at=clock() + timedelta(60),
+                                            error_code="timeout_total", error_message="slow"))
+    (health,) = store.feed_health()
+    assert health.status == "failing" and health.consecutive_failures == 1
+    assert health.last_error_code == "timeout_total"
+    store.record_poll(fid, "a", PollOutcome(ok=True, next_check_at=clock(), etag='"v1"',
+                                            new_entries=3))
+    (health,) = store.feed_health()
+    assert health.status == "ok" and health.consecutive_failures == 0
+    assert health.entries_seen == 3
+    assert store.claim_due_feeds("b", timedelta(seconds=60), 10)[0].etag == '"v1"'
+
+
+def test_unconfigured_feeds_stop_being_polled(store: Store) -> None:
+    store.sync_feeds([feed(), feed("https://two.example/rss", "Two")])
+    store.sync_feeds([feed()])
+    claimed = store.claim_due_feeds("a", timedelta(seconds=60), 10)
+    assert [f.url for f in claimed] == ["https://news.example/feed.xml"]
+
+
+def test_outbox_claim_send_retry_dead(store: Store, clock: FakeClock) -> None:
+    fid = _feed_id(store)
+    routes = lambda _h: [Route("console", "console", "console"),  # noqa: E731
+                         Route("chat", "k1", "json://127.0.0.1/***")]
+    store.save_article(fid, article(), [hit()], routes)
+    outbox = Outbox(store)
+    lease = timedelta(seconds=120)
+    claimed = outbox.claim("w1", lease)
+    assert {c.channel for c in claimed} == {"console", "chat"}
+    assert outbox.claim("w2", lease) == []
+    console = next(c for c in claimed if c.channel == "console")
+    chat = next(c for c in claimed if c.channel == "chat")
+    assert console.alert.title == "Gencatan senjata di Gaza"
+    assert outbox.record_sent(console.id, "w1")
+    outbox.record_failure(chat.id, "w1", "HTTP 500", retry_at=clock() + timedelta(seconds=30))
+    assert outbox.claim("w1", lease) == []  # not due yet
+    clock.advance(31)
+    (again,) = outbox.claim("w1", lease)
+    assert again.id == chat.id and again.attempts == 1
+    outbox.record_failure(chat.id, "w1", "HTTP 401", retry_at=None)
+    assert outbox.counts() == {"pending": 0, "sending": 0, "sent": 1, "dead": 1}
+    assert outbox.retry(dead=True) == 1
+    assert outbox.counts()["pending"] == 1
+
+
+def test_expired_outbox_lease_is_reclaimed_after_a_crash(store: Store, clock: FakeClock) -> None:
+    fid = _feed_id(store)
+    store.save_article(fid, article(), [hit()], console_route)
+    outbox = Outbox(store)
+    (claimed,) = outbox.claim("crashed", timedelta(seconds=2))
+    clock.advance(3)
+    (reclaimed,) = outbox.claim("survivor", timedelta(seconds=2))
+    assert reclaimed.id == claimed.id
+    assert not outbox.record_sent(claimed.id, "crashed")  # the lost lease cannot settle it
+    assert outbox.record_sent(claimed.id, "survivor")
+
+
+def test_release_returns_leased_rows_to_pending(store: Store) -> None:
+    fid = _feed_id(store)
+    store.save_article(fid, article(), [hit()], console_route)
+    outbox = Outbox(store)
+    outbox.claim("w", timedelta(seconds=60))
+    assert outbox.release("w") == 1
+    assert outbox.counts()["pending"] == 1
+
+
+def test_concurrent_claims_never_hand_out_a_row_twice(database_url: str) -> None:
+    store = open_store(database_url)
+    fid = _feed_id(store)
+    for i in range(60):
+        store.save_article(fid, article(url=f"https://n.example/{i}", key=f"g{i}"), [hit()],
+                           console_route)
+    outbox = Outbox(store)
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        while batch := outbox.claim(name, timedelta(seconds=300), limit=3):
+            with lock:
+                got.extend(c.id for c in batch)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(got) == sorted(set(got)) and len(got) == 60
+    store.close()
+
+
+def test_sqlite_writers_do_not_fail_with_database_locked(sqlite_url: str) -> None:
+    """G5: four threads of read-modify-write transactions all commit."""
+    store = open_store(sqlite_url)
+    _feed_id(store)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(100):
+                with store.write() as session:
+                    value = session.execute(text("SELECT entries_seen FROM feeds")).scalar_one()
+                    session.execute(text("UPDATE feeds SET entries_seen = :v"), {"v": value + 1})
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert store.feed_health()[0].entries_seen == 400
+    store.close()
+
+
+def test_database_errors_never_show_bound_parameters(sqlite_url: str) -> None:
+    """F8: an IntegrityError carrying a secret destination does not print it."""
+    from sqlalchemy.exc import IntegrityError
+
+    store = open_store(sqlite_url)
+    secret = "json://user:s3cr3t-token@hooks.example/x"
+    with pytest.raises(IntegrityError) as info, store.write() as session:
+        session.execute(text("INSERT INTO stories (id, created_at) VALUES (1, :t)"),
+                        {"t": "2026-01-01"})
+        session.execute(text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": secret})
+    assert "s3cr3t" not in str(info.value)
+    store.close()
