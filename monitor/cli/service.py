@@ -1,0 +1,78 @@
+"""``monitor run`` and ``monitor db``: the daemon and its database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import app, fail, get_config
+from monitor.config import Config
+from monitor.errors import MonitorError
+from monitor.store import Store, current_revision, head_revision, upgrade
+from monitor.store.engine import safe_url
+
+db_app = typer.Typer(help="Database schema: apply migrations, show the revision.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def open_store(config: Config, *, require_schema: bool = True) -> Store:
+    """The configured store; exits 2 with a hint when the schema is not up to date."""
+    try:
+        store = Store.open(config.database_url, config.base_dir)
+        if require_schema and current_revision(store.engine) != head_revision():
+            fail(f"the database {safe_url(config.database_url)} is not at the current schema; "
+                 "run `monitor db upgrade`")
+    except MonitorError as exc:
+        fail(str(exc))
+    return store
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create the database or apply pending migrations (safe to run again)."""
+    config = get_config(ctx)
+    store = open_store(config, require_schema=False)
+    try:
+        upgrade(store.engine)
+    except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
+        fail(f"migration failed on {safe_url(config.database_url)}: {exc}", code=1)
+    typer.echo(f"database {safe_url(config.database_url)} is at revision "
+               f"{current_revision(store.engine)}")
+    store.close()
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Show the database's schema revision and the one this version expects."""
+    config = get_config(ctx)
+    store = open_store(config, require_schema=False)
+    current, head = current_revision(store.engine), head_revision()
+    typer.echo(f"database: {safe_url(config.database_url)}\nrevision: {current or 'none'}"
+               f"\nexpected: {head}\nstatus:   {'up to date' if current == head else 'behind'}")
+    store.close()
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Run one full cycle (poll, match, store, deliver) and exit.")] = False,
+) -> None:
+    """Run the daemon: poll feeds on schedule, match rules, store hits and send alerts.
+
+    Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
+    directory change; a broken edit is reported and the last good rules stay active.
+    """
+    from monitor.schedule import Daemon, run_once
+    from monitor.service import build_service
+
+    config = get_config(ctx)
+    open_store(config).close()
+    try:
+        service = build_service(config)
+    except MonitorError as exc:
+        fail(str(exc), code=1)
+    code = run_once(service) if once else Daemon(service).run()
+    raise typer.Exit(code)

@@ -1,0 +1,89 @@
+"""The composition root: builds every stage from the validated configuration, once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from monitor.active_rules import ActiveRules
+from monitor.channels import ChannelDirectory
+from monitor.config import Config
+from monitor.dispatch import Dispatcher
+from monitor.extract import Extractor
+from monitor.fetch import Fetcher
+from monitor.notify import ConsoleNotifier, SecretMasker
+from monitor.pipeline import FeedPoller, Pipeline
+from monitor.store import Outbox, Store, upgrade
+from monitor.story_registry import StoryRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Every stage, wired; ``stop`` is the flag every long loop checks."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    extractor: Extractor
+    rules: ActiveRules
+    channels: ChannelDirectory
+    stories: StoryRegistry
+    pipeline: Pipeline
+    dispatcher: Dispatcher
+    outbox: Outbox
+    owner: str
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Release leases and close pools and connections (safe to call twice)."""
+        try:
+            self.store.release_feeds(self.owner)
+            self.outbox.release(self.owner)
+        except Exception:  # noqa: BLE001  (shutting down: report, never mask the exit)
+            log.exception("could not release leases; they expire on their own")
+        self.extractor.close()
+        self.fetcher.close()
+        self.store.close()
+
+
+def install_secret_masking(config: Config) -> None:
+    """Mask every configured channel URL (and its secret parts) in all log output."""
+    secrets = [url for channel in config.channels.values() for url in channel.urls]
+    masker = SecretMasker(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(masker)
+
+
+def build_service(config: Config, *, console: TextIO | None = None,
+                  migrate: bool = True) -> Service:
+    """Open the database (applying migrations), load rules and build every stage."""
+    install_secret_masking(config)
+    store = Store.open(config.database_url, config.base_dir)
+    if migrate:
+        upgrade(store.engine)
+    store.sync_feeds(config.feed_sources())
+    rules = ActiveRules(config.rules_path)
+    rules.reload()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    stop = threading.Event()
+    fetcher = Fetcher(config.http)
+    extractor = Extractor(config.extract)
+    channels = ChannelDirectory(config)
+    stories = StoryRegistry(store)
+    stories.load()
+    poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories)
+    pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
+    outbox = Outbox(store)
+    dispatcher = Dispatcher(config, outbox, channels, ConsoleNotifier(console or sys.stdout),
+                            owner, should_stop=stop.is_set)
+    return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
+                   rules=rules, channels=channels, stories=stories, pipeline=pipeline,
+                   dispatcher=dispatcher, outbox=outbox, owner=owner, stop=stop)

@@ -1,0 +1,107 @@
+"""Configuration: validated once, one-line errors with file and line, secrets from env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config, parse_duration, parse_size
+from monitor.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_bundled_configuration_is_valid() -> None:
+    config = load_config(REPO / "monitor.yaml", {})
+    assert config.feed_sources()[0].url == str(REPO / "seeds" / "feed.xml")
+    assert config.rules_path == REPO / "rules"
+
+
+def test_defaults_need_no_file() -> None:
+    config = load_config(None, {})
+    assert config.database_url.startswith("sqlite:///")
+    assert config.http.total_timeout == 30 and config.http.feed_max_bytes == 10 * 2**20
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: a\n    name: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).startswith(f"{path}:")
+    assert info.value.line is not None and info.value.line >= 3
+
+
+def test_unknown_setting_names_its_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: https://a.example/rss\n    intervall: 5m\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}:3: feeds[0].intervall: unknown setting"
+
+
+def test_bad_value_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "polling:\n  tick: soon\n")
+    with pytest.raises(ConfigError, match=r":2: polling.tick: 'soon' is not a duration"):
+        load_config(path, {})
+
+
+def test_channel_secrets_come_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, 'channels:\n  chat:\n    urls: ["${HOOK_URL}"]\n')
+    config = load_config(path, {"HOOK_URL": "json://127.0.0.1:9/x"})
+    assert config.channels["chat"].urls == ["json://127.0.0.1:9/x"]
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == (f"{path}:3: channels.chat.urls[0]: environment variable "
+                               "HOOK_URL is not set")
+
+
+def test_secrets_file_supplies_variables_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").write_text("# comment\nHOOK_URL='json://file/x'\nOTHER=1\n")
+    path = write(tmp_path, 'secrets_file: secrets.env\nchannels:\n  chat:\n'
+                           '    urls: ["${HOOK_URL}", "${OTHER}"]\n')
+    assert load_config(path, {}).channels["chat"].urls == ["json://file/x", "1"]
+    assert load_config(path, {"OTHER": "2"}).channels["chat"].urls[1] == "2"
+
+
+def test_database_url_from_the_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "database_url: sqlite:///x.db\n")
+    config = load_config(path, {"MONITOR_DATABASE_URL": "postgresql+psycopg://h/db"})
+    assert config.database_url == "postgresql+psycopg://h/db"
+
+
+def test_channels_referenced_by_delivery_must_exist(tmp_path: Path) -> None:
+    path = write(tmp_path, "delivery:\n  default_channels: [nowhere]\n")
+    with pytest.raises(ConfigError, match="channel 'nowhere' is not defined"):
+        load_config(path, {})
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900),
+                                               ("2h", 7200), ("1d", 86400), (5, 5)])
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_sizes() -> None:
+    assert parse_size("10MiB") == 10 * 2**20 and parse_size("500 kB") == 500_000
+    with pytest.raises(ValueError, match="not a size"):
+        parse_size("big")
+
+
+def test_cli_reports_a_malformed_config_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: x\n   bad indent: [\n")
+    env = {**os.environ, "MONITOR_CONFIG": str(path)}
+    result = subprocess.run([sys.executable, "-m", "monitor", "feeds"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"monitor: {path}:")
+    assert "Traceback" not in result.stderr
