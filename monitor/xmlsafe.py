@@ -1,0 +1,120 @@
+"""Byte-level helpers for untrusted XML: DOCTYPE removal and HTML sniffing.
+
+An XML processor only honours a DOCTYPE (and so entity declarations, external subsets and
+external entities) in the prolog, before the root element. :func:`strip_doctype` walks the
+prolog the way expat does and removes every ``<!...>`` declaration there, keeping the XML
+declaration, processing instructions and comments. Anything it cannot recognise ends the
+prolog; what follows is then not a prolog an XML parser would accept either.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPACE = re.compile(rb"[ \t\r\n]*")
+# The first tag name of a document, after its prolog.
+_FIRST_TAG = re.compile(rb"<([A-Za-z_][\w:.-]*)")
+_HTML_ROOTS = frozenset({b"html", b"head", b"body"})
+_SNIFF_BYTES = 4096
+
+
+def strip_doctype(data: bytes) -> bytes:
+    """Remove every markup declaration (DOCTYPE with its internal subset) from the prolog.
+
+    ``data`` must be in an ASCII-compatible encoding (UTF-8 after conversion). Returns the
+    input unchanged when its prolog holds no declaration.
+    """
+    pieces: list[bytes] = []
+    kept_from = 0
+    pos = 0
+    length = len(data)
+    while pos < length:
+        match = _SPACE.match(data, pos)
+        pos = match.end() if match else pos
+        if data.startswith(b"<?", pos):
+            end = data.find(b"?>", pos + 2)
+            if end < 0:
+                break
+            pos = end + 2
+        elif data.startswith(b"<!--", pos):
+            end = data.find(b"-->", pos + 4)
+            if end < 0:
+                break
+            pos = end + 3
+        elif data.startswith(b"<!", pos):
+            end = _declaration_end(data, pos + 2)
+            pieces.append(data[kept_from:pos])
+            kept_from = pos = end
+        else:
+            break
+    if not pieces:
+        return data
+    pieces.append(data[kept_from:])
+    return b"".join(pieces)
+
+
+def _declaration_end(data: bytes, pos: int) -> int:
+    """Index just past the ``>`` closing a declaration that started before ``pos``.
+
+    Skips quoted literals, comments and the bracketed internal subset. An unterminated
+    declaration runs to the end of the data (so all of it is dropped, never half of it).
+    """
+    depth = 0
+    length = len(data)
+    while pos < length:
+        byte = data[pos]
+        if byte in b"\"'":
+            close = data.find(bytes([byte]), pos + 1)
+            if close < 0:
+                return length
+            pos = close + 1
+            continue
+        if data.startswith(b"<!--", pos):
+            close = data.find(b"-->", pos + 4)
+            if close < 0:
+                return length
+            pos = close + 3
+            continue
+        if byte == ord("["):
+            depth += 1
+        elif byte == ord("]"):
+            depth = max(0, depth - 1)
+        elif byte == ord(">") and depth == 0:
+            return pos + 1
+        pos += 1
+    return length
+
+
+def first_element_name(data: bytes) -> str | None:
+    """The root element's name (lower case), looking past the prolog; None if not found.
+
+    Sniffs the first few kilobytes only; meant for ASCII-compatible encodings.
+    """
+    head = strip_doctype(data[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf"))
+    pos = 0
+    while True:
+        match = _SPACE.match(head, pos)
+        pos = match.end() if match else pos
+        if head.startswith(b"<?", pos):
+            end, closer = head.find(b"?>", pos + 2), 2
+        elif head.startswith(b"<!--", pos):
+            end, closer = head.find(b"-->", pos + 4), 3
+        else:
+            break
+        if end < 0:
+            return None
+        pos = end + closer
+    # search, not match: an HTML page may start with stray text before its first tag.
+    tag = _FIRST_TAG.search(head, pos)
+    return tag.group(1).lower().decode("ascii", "replace") if tag else None
+
+
+def looks_like_html(data: bytes, content_type: str | None) -> bool:
+    """True for an HTML page: an ``<html>`` root (or head/body) or a text/html response."""
+    name = first_element_name(data)
+    if name is not None:
+        local = name.rsplit(":", 1)[-1].encode("ascii", "replace")
+        if local in _HTML_ROOTS:
+            return True
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml")
