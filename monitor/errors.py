@@ -17,6 +17,8 @@ The tree::
     ├── FetchError                  an HTTP or file fetch that did not produce a body
     │   ├── BlockedAddressError     SSRF policy refused the host or a redirect hop
     │   ├── UnsupportedSchemeError  not http(s), or a file path not configured as trusted
+    │   ├── InvalidURLError         malformed URL: backslash, credentials, control characters
+    │   ├── RobotsDisallowedError   robots.txt forbids fetching the page
     │   ├── TooManyRedirectsError
     │   ├── BodyTooLargeError       declared or decoded size over the cap
     │   ├── FetchTimeoutError       connect, read or total deadline
@@ -118,6 +120,18 @@ class BlockedAddressError(FetchError):
 
 class UnsupportedSchemeError(FetchError):
     code = "unsupported_scheme"
+
+
+class InvalidURLError(FetchError):
+    """A URL refused for its notation (backslash, userinfo, controls) before any network use."""
+
+    code = "invalid_url"
+
+
+class RobotsDisallowedError(FetchError):
+    """The site's robots.txt forbids fetching this page (``http.respect_robots_txt``)."""
+
+    code = "robots_disallowed"
 
 
 class TooManyRedirectsError(FetchError):
