@@ -1,0 +1,209 @@
+"""Keeping destination secrets (tokens, passwords) out of logs, errors and the database (F8).
+
+* :func:`mask_url` is apprise's privacy mode (``url(privacy=True)``): the form of a
+  destination that may be shown, logged or stored.
+* :func:`url_secrets` lists the secret strings inside a destination URL: the password, the
+  HTTP basic-auth header apprise derives from it, and every token apprise hides in privacy mode.
+* :class:`SecretMasker` is a :class:`logging.Filter` that replaces those strings in every log
+  record (message, arguments, traceback); ``SecretMasker.mask`` does the same to any text.
+
+A filter added to a *logger* only sees records created on that very logger, not those
+propagated from its children: install the masker on the *handlers* (see
+:meth:`SecretMasker.install`), which see every record they output.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from urllib.parse import unquote, urlsplit
+
+import apprise
+
+MASK = "****"
+_MIN_SECRET = 4  # shorter strings would mask ordinary words; no real token is that short
+_SPLIT = re.compile(r"[/:@?&=#,;\s]+")
+# Loggers that format a destination URL themselves (apprise; urllib3 logs the request line,
+# which holds the Telegram bot token, at DEBUG).
+_URL_LOGGERS = ("apprise", "urllib3.connectionpool")
+
+log = logging.getLogger(__name__)
+
+
+def instantiate(url: str, asset: apprise.AppriseAsset | None = None) -> apprise.NotifyBase | None:
+    """The apprise service for ``url``, or None when apprise cannot parse it.
+
+    apprise logs an unparseable URL in full; the caller's masking must already be in place
+    (see :func:`masking`).
+    """
+    plugin = apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
+    return plugin if isinstance(plugin, apprise.NotifyBase) else None
+
+
+def _fallback_mask(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "<unparseable URL>"
+    scheme = parts.scheme or "?"
+    user = f"{MASK}@" if parts.username or parts.password else ""
+    rest = "/..." if (parts.path.strip("/") or parts.query or parts.fragment) else ""
+    return f"{scheme}://{user}{host}{rest}"
+
+
+def mask_url(url: str) -> str:
+    """A destination URL safe to show: apprise privacy mode, or scheme and host only.
+
+    ``slack://T1JJ3T3L2/A1BRTD4JD/TIiajkd...`` becomes ``slack://T...2/A...D/T...Q//?...``;
+    a URL apprise cannot parse keeps only its scheme and host.
+    """
+    with masking(SecretMasker.literal(url)):
+        plugin = instantiate(url)
+    if plugin is None:
+        return _fallback_mask(url)
+    return privacy_url(plugin)
+
+
+def privacy_url(plugin: apprise.NotifyBase) -> str:
+    """apprise's privacy-mode rendering of a service's URL (tokens and passwords hidden)."""
+    return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]  # apprise untyped
+
+
+def _looks_secret(token: str) -> bool:
+    """A token apprise hid that is random-looking (so not an ordinary word such as 'insecure')."""
+    if len(token) < 6:
+        return False
+    mixed = any(c.isdigit() for c in token) or (token.lower() != token != token.upper())
+    return mixed or len(token) >= 16
+
+
+def _tokens(text: str) -> set[str]:
+    pieces = set(_SPLIT.split(text)) | set(_SPLIT.split(unquote(text)))
+    return {p for p in pieces if p}
+
+
+def url_secrets(url: str) -> set[str]:
+    """The secret strings inside a destination URL (raw and percent-decoded forms)."""
+    secrets: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        scheme, path = parts.scheme, parts.path
+        user, password, host = parts.username, parts.password, parts.hostname or ""
+    except ValueError:
+        scheme = path = host = ""
+        user = password = None
+    if password:
+        secrets |= {password, unquote(password)}
+        if user is not None:
+            pair = f"{unquote(user)}:{unquote(password)}".encode()
+            secrets.add(base64.b64encode(pair).decode("ascii"))
+    with masking(SecretMasker.literal(url)):
+        plugin = instantiate(url)
+    if plugin is None:
+        # Nothing to compare with: everything but the scheme and host is treated as secret.
+        shown = {scheme, host}
+        hidden = {t for t in _tokens(url) if t not in shown and len(t) >= _MIN_SECRET}
+    else:
+        shown = _tokens(privacy_url(plugin))
+        hidden = {t for t in _tokens(url) if t not in shown and _looks_secret(t)}
+        # Whole path segments too, so a token that contains a separator is masked whole.
+        hidden |= {s for s in path.split("/") if s and s not in shown and _looks_secret(s)}
+    secrets |= hidden
+    return {s for s in secrets if len(s) >= _MIN_SECRET}
+
+
+class SecretMasker(logging.Filter):
+    """Replaces known secrets with ``****`` in log records (and in any text via :meth:`mask`).
+
+    Built from the configured destination URLs (each URL, whole, and its secret parts) and/or
+    plain secret strings; more can be added later with :meth:`add`. Thread-safe.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(*secrets)
+
+    @classmethod
+    def literal(cls, *strings: str) -> SecretMasker:
+        """A masker for exactly these strings (no URL analysis, any length)."""
+        masker = cls()
+        masker._store({s for s in strings if s})
+        return masker
+
+    def _store(self, found: set[str]) -> None:
+        with self._lock:
+            self._secrets |= found
+            ordered = sorted(self._secrets, key=len, reverse=True)  # longest first
+            self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def add(self, *secrets: str) -> None:
+        """Add secrets; a URL (``scheme://...``) adds itself and its :func:`url_secrets`."""
+        found: set[str] = set()
+        for secret in secrets:
+            if not secret:
+                continue
+            if "://" in secret:
+                found.add(secret)
+                found |= url_secrets(secret)
+            elif len(secret) >= _MIN_SECRET:
+                found.add(secret)
+        self._store(found)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret replaced by ``****``."""
+        pattern = self._pattern
+        return pattern.sub(MASK, text) if pattern is not None and text else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place (message, traceback, stack); never drops a record."""
+        if self._pattern is None:
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call; logging reports it later
+            return True
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.mask(record.stack_info)
+        return True
+
+    def install(self) -> None:
+        """Attach to every root handler and to the loggers that print destination URLs."""
+        for handler in logging.getLogger().handlers:
+            if self not in handler.filters:
+                handler.addFilter(self)
+        for name in _URL_LOGGERS:
+            logger = logging.getLogger(name)
+            if self not in logger.filters:
+                logger.addFilter(self)
+
+
+@contextmanager
+def masking(masker: SecretMasker) -> Iterator[None]:
+    """Mask ``masker``'s secrets in apprise's and urllib3's records while the block runs.
+
+    Loggers run their own filters before propagating, so every handler (the lead's, pytest's
+    caplog) receives the masked record even if no global masker was installed.
+    """
+    loggers = [logging.getLogger(name) for name in _URL_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(masker)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(masker)
