@@ -36,15 +36,13 @@ class DispatchReport:
         return self.sent + self.retried + self.dead
 
 
-def _default_sender(url: str, message: RenderedMessage, timeout: float) -> DeliveryOutcome:
-    return send(url, message, timeout=timeout)
 
 
 class Dispatcher:
     def __init__(self, config: Config, outbox: Outbox, channels: ChannelDirectory,
                  console: ConsoleNotifier, owner: str, *,
                  should_stop: Callable[[], bool] = lambda: False,
-                 sender: Sender = _default_sender,
+                 sender: Sender | None = None,
                  jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2)) -> None:  # noqa: S311
         self.config = config
         self.outbox = outbox
@@ -52,7 +50,10 @@ class Dispatcher:
         self.console = console
         self.owner = owner
         self.should_stop = should_stop
-        self.sender = sender
+        allow_private = tuple(config.http.allow_private_networks)
+        self.sender: Sender = sender or (
+            lambda url, message, timeout: send(url, message, timeout=timeout,
+                                               allow_private=allow_private))
         self.jitter = jitter
 
     def dispatch_due(self, limit: int = 50) -> DispatchReport:

@@ -218,6 +218,8 @@ class Pipeline:
                     break
                 for feed_report in pool.map(lambda f: self.poller.poll(f, self.owner), feeds):
                     report.add(feed_report)
+        if report.feeds:
+            self.poller.stories.prune()
         return report
 
 

@@ -93,7 +93,7 @@ class Daemon:
                 job()
             except StoreError as exc:
                 self._log_rate_limited("database unavailable, retrying next tick: %s", exc)
-            except Exception:  # noqa: BLE001  (a bug in one run must not kill the daemon)
+            except Exception:
                 log.exception("job %s failed; it runs again next tick", job.__name__)
             finally:
                 with self._busy_lock:

@@ -47,7 +47,7 @@ class Service:
         try:
             self.store.release_feeds(self.owner)
             self.outbox.release(self.owner)
-        except Exception:  # noqa: BLE001  (shutting down: report, never mask the exit)
+        except Exception:
             log.exception("could not release leases; they expire on their own")
         self.extractor.close()
         self.fetcher.close()

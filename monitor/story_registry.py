@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from monitor.models import Article, RuleHit
 from monitor.store import Route, SavedArticle, Store
-from monitor.stories import StoryIndex, text_signature
+from monitor.stories import StoryIndex, StorySignature, text_signature
 
 MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
 
@@ -27,13 +27,16 @@ class StoryRegistry:
 
     def load(self) -> int:
         """Index the signatures of articles fetched within the window; returns how many."""
-        from monitor.stories import StorySignature
-
         rows = self.store.recent_signatures(self.store.clock() - self.window)
         for story_id, article_id, signature, moment in rows:
             self.index.add(str(story_id), str(article_id), StorySignature.from_bytes(signature),
                            moment)
         return len(rows)
+
+    def prune(self) -> None:
+        """Forget articles older than the window, so the index stays bounded."""
+        with self._lock:
+            self.index.prune(self.store.clock() - self.window)
 
     def save(self, feed_id: int, article: Article, hits: Sequence[RuleHit],
              routes: Callable[[RuleHit], Sequence[Route]]) -> SavedArticle:

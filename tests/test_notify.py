@@ -8,25 +8,17 @@ plugin's API base URL, so the real apprise plugin builds and posts the real payl
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import json
 import logging
 import re
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import apprise
 import pytest
-from aiosmtpd.controller import Controller
 from apprise import AppriseResult, AppriseResultStatus, NotifyAttempt, NotifyLogEntry, NotifyResult
 
 from monitor.errors import NotifyError, PermanentNotifyError
@@ -44,6 +36,7 @@ from monitor.notify import (
 )
 from monitor.notify.outcome import classify_result
 from monitor.render import RenderedMessage, render_alert
+from tests.notify_support import Receiver, Sink, free_port
 
 LOOPBACK = ["127.0.0.1/32"]
 HOSTILE_TITLE = ("Deal <!channel> <http://evil|Bank login> & @everyone @here <@123> "
@@ -52,101 +45,6 @@ RESERVED = "_*[]()~`>#+-=|{}.!"
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@dataclass
-class Hit:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """A local HTTP endpoint recording every request; ``/status/NNN/...`` answers NNN."""
-
-    host: str = "127.0.0.1"
-    port: int = 0
-    hits: list[Hit] = field(default_factory=list)
-    reply: bytes = b'{"ok": true, "result": {}}'
-    redirect_to: str | None = None
-
-    def hits_for(self, prefix: str) -> list[Hit]:
-        return [h for h in self.hits if h.path.startswith(prefix)]
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            size = int(self.headers.get("Content-Length") or 0)
-            receiver.hits.append(Hit("POST", self.path, dict(self.headers.items()),
-                                     self.rfile.read(size)))
-            status = 200
-            match = re.match(r"/status/(\d{3})", self.path)
-            if match:
-                status = int(match.group(1))
-            if self.path.startswith("/redirect") and receiver.redirect_to:
-                self.send_response(302)
-                self.send_header("Location", receiver.redirect_to)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(receiver.reply)))
-            self.end_headers()
-            self.wfile.write(receiver.reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output quiet
-
-    return Handler
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    rec.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield rec
-    server.shutdown()
-    server.server_close()
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def messages(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=email.policy.default)
-                for e in self.envelopes]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    sink = Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
-
 
 @pytest.fixture
 def chat_apis(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Receiver:
@@ -285,7 +183,7 @@ def test_G9_failing_destination_does_not_resend_to_the_one_that_succeeded(
 
 
 def test_connection_refused_is_transient() -> None:
-    port = _free_port()
+    port = free_port()
     url = f"json://127.0.0.1:{port}/hook"
     outcome = send(url, rendered(url), timeout=5, allow_private=LOOPBACK)
     assert (outcome.ok, outcome.permanent, outcome.status) == (False, False, None)

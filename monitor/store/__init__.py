@@ -10,6 +10,7 @@ from monitor.store.records import (
     PollOutcome,
     Route,
     SavedArticle,
+    StoredArticle,
     StoredHit,
 )
 from monitor.store.store import Store, utc_now
@@ -24,6 +25,7 @@ __all__ = [
     "Route",
     "SavedArticle",
     "Store",
+    "StoredArticle",
     "StoredHit",
     "current_revision",
     "head_revision",

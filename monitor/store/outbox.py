@@ -140,7 +140,9 @@ class Outbox:
                  .join(HitRow, NotificationRow.hit_id == HitRow.id)
                  .join(ArticleRow, HitRow.article_id == ArticleRow.id)
                  .order_by(NotificationRow.id.desc()).limit(limit))
-        if status is not None:
+        if status == "failed":  # pending again after at least one failed attempt
+            query = query.where(NotificationRow.status == "pending", NotificationRow.attempts > 0)
+        elif status is not None:
             query = query.where(NotificationRow.status == status)
         with self.store.read() as session:
             return [

@@ -91,6 +91,18 @@ class StoredHit:
 
 
 @dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    url: str
+    title: str
+    text: str
+    source: str
+    language: str | None
+    published: datetime | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
 class ClaimedNotification:
     """An outbox row leased to one dispatcher, with the alert to render."""
 

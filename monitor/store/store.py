@@ -26,6 +26,7 @@ from monitor.store.records import (
     PollOutcome,
     Route,
     SavedArticle,
+    StoredArticle,
     StoredHit,
     evidence_from_json,
     evidence_to_json,
@@ -299,6 +300,24 @@ class Store:
                        func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at))
                 .where(ArticleRow.fetched_at >= since, ArticleRow.signature.is_not(None)))
             return [(s, a, sig, t) for s, a, sig, t in rows if sig is not None]
+
+    def articles(self, since: datetime | None = None,
+                 batch: int = 500) -> Iterator[StoredArticle]:
+        """Stored articles, oldest first, read in batches (for backtests over the archive)."""
+        last_id = 0
+        while True:
+            query = select(ArticleRow).where(ArticleRow.id > last_id)
+            if since is not None:
+                query = query.where(ArticleRow.fetched_at >= since)
+            with self.read() as session:
+                rows = list(session.scalars(query.order_by(ArticleRow.id).limit(batch)))
+            if not rows:
+                return
+            for r in rows:
+                yield StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
+                                    source=r.source_name, language=r.language,
+                                    published=r.published_at, fetched_at=r.fetched_at)
+            last_id = rows[-1].id
 
     def story_sources(self, story_id: int) -> list[str]:
         """Outlet names that carried a story, first reporter first."""

@@ -1,0 +1,63 @@
+"""``monitor backtest``: replay rules over the stored articles."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from monitor.cli.app import app, fail, get_config
+from monitor.cli.service import open_store
+from monitor.config import parse_duration
+
+
+@app.command("backtest")
+def backtest_command(
+    ctx: typer.Context,
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Rule file or folder (default: the configured rules directory).")] = None,
+    since: Annotated[str, typer.Option(
+        "--since", help="Only articles fetched this recently: 30d, 12h...")] = "30d",
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per line per (article, rule).")] = False,
+) -> None:
+    """Run rules over stored articles and report what would have matched. Sends nothing."""
+    from monitor.backtest import backtest  # the matcher's imports are heavy: load on use
+    from monitor.match import compile_rules
+    from monitor.rules import load_rules
+
+    config = get_config(ctx)
+    book = load_rules(rules or config.rules_path)
+    for problem in book.problems:
+        typer.echo(str(problem), err=True)
+    try:
+        start = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
+    except ValueError as exc:
+        fail(f"--since: {exc}")
+    matcher = compile_rules(book)
+    store = open_store(config)
+    with Progress(transient=True, disable=as_json) as progress:
+        task = progress.add_task("matching stored articles", total=None)
+        report = backtest(matcher, store.articles(start),
+                          lambda n: progress.advance(task, n))
+    store.close()
+    if as_json:
+        for m in report.matches:
+            typer.echo(json.dumps({
+                "rule": m.hit.rule_id, "article": m.article.id, "title": m.article.title,
+                "url": m.article.url, "source": m.article.source,
+                "published": m.article.published.isoformat() if m.article.published else None,
+                "evidence": [e.term for e in m.hit.evidence],
+            }, ensure_ascii=False))
+        return
+    typer.echo(f"{report.articles} articles since {start:%Y-%m-%d %H:%M} UTC, "
+               f"{len(report.matches)} matches")
+    for rule in sorted(r.id for r in book.rules):
+        typer.echo(f"\n{rule}: {report.per_rule.get(rule, 0)} matches")
+        days = sorted((d, n) for (r, d), n in report.per_day.items() if r == rule)
+        for day, count in days:
+            typer.echo(f"  {day}  {count}")

@@ -1,0 +1,106 @@
+"""``monitor notifications`` and ``monitor notify``: the outbox and the channels."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import typer
+
+from monitor.cli.app import app, fail, get_config
+from monitor.cli.service import open_store
+from monitor.store import Outbox
+
+notifications_app = typer.Typer(
+    help="The outbox: list notifications by status, retry failed or dead ones.",
+    invoke_without_command=True)
+app.add_typer(notifications_app, name="notifications")
+notify_app = typer.Typer(help="Channels: send a test message.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+Status = Literal["pending", "failed", "sending", "sent", "dead"]
+
+
+@notifications_app.callback()
+def notifications(
+    ctx: typer.Context,
+    status: Annotated[Status | None, typer.Option(
+        "--status", help="pending, failed (pending after a failed attempt), sending, sent "
+        "or dead.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List outbox rows, newest first (destinations are shown masked)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = get_config(ctx)
+    store = open_store(config)
+    rows = Outbox(store).list(status, limit)
+    store.close()
+    for n in rows:
+        if as_json:
+            typer.echo(json.dumps({
+                "id": n.id, "status": n.status, "channel": n.channel,
+                "destination": n.destination, "rule": n.rule_id, "title": n.title,
+                "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+                "next_attempt_at": n.next_attempt_at.isoformat(),
+                "sent_at": n.sent_at.isoformat() if n.sent_at else None, "error": n.last_error,
+            }, ensure_ascii=False))
+        else:
+            typer.echo(f"#{n.id} {n.status:8} {n.channel} -> {n.destination}  [{n.rule_id}] "
+                       f"{n.title[:70]}  attempts: {n.attempts}"
+                       + (f"\n    last error: {n.last_error}" if n.last_error else ""))
+    if not rows and not as_json:
+        typer.echo("no notifications")
+
+
+@notifications_app.command("retry")
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Notification ids to retry.")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Retry every dead notification.")] = False,
+) -> None:
+    """Put dead (or the given) notifications back in the queue for a new round of attempts."""
+    if not ids and not dead:
+        fail("give notification ids or --dead")
+    config = get_config(ctx)
+    store = open_store(config)
+    count = Outbox(store).retry(ids or None, dead=dead)
+    store.close()
+    typer.echo(f"{count} notifications queued again")
+
+
+@notify_app.command("test")
+def notify_test(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Argument(help="A channel name from the configuration.")],
+) -> None:
+    """Send a test message to every destination of CHANNEL and report each outcome."""
+    from monitor.models import Alert, Evidence
+    from monitor.notify import mask_url, send, target_kind
+    from monitor.render import render_alert
+
+    config = get_config(ctx)
+    if channel not in config.channels:
+        known = ", ".join(sorted(config.channels)) or "none configured"
+        fail(f"no channel named {channel!r} (channels: {known})")
+    settings = config.channels[channel]
+    alert = Alert(
+        notification_id=0, channel=channel, rule_id="test", rule_name="newsmonitor test",
+        title="Test alert from newsmonitor", url="https://example.org/newsmonitor-test",
+        source="newsmonitor", published=datetime.now(UTC), language="en",
+        evidence=(Evidence(term="test", matched="test", field="title", start=0, end=4,
+                           snippet="Test alert from newsmonitor"),),
+    )
+    failures = 0
+    for url in settings.urls:
+        message = render_alert(alert, format=settings.format, template=settings.template,
+                               max_chars=config.delivery.max_message_chars,
+                               target=target_kind(url))
+        outcome = send(url, message, timeout=config.http.total_timeout,
+                       allow_private=tuple(config.http.allow_private_networks))
+        verdict = "ok" if outcome.ok else f"FAILED: {outcome.error}"
+        failures += int(not outcome.ok)
+        typer.echo(f"{mask_url(url)}: {verdict}")
+    raise typer.Exit(1 if failures else 0)

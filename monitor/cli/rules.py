@@ -1,0 +1,149 @@
+"""``monitor check`` and ``monitor match``: validate rules, and dry-run them on files.
+
+Neither command touches the database or the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import app, fail, get_config
+from monitor.errors import RuleProblem
+from monitor.extract import extract_html
+from monitor.hygiene import clean_line, clean_text
+from monitor.match import compile_rules
+from monitor.models import Document
+from monitor.rules import load_rules
+from monitor.rules.checks import channel_problems, run_rule_tests
+
+
+def _rules_path(ctx: typer.Context, path: Path | None) -> Path:
+    target = path if path is not None else get_config(ctx).rules_path
+    if not target.exists():
+        fail(f"{target}: no such rule file or directory")
+    return target
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(
+        help="Rule file or folder (default: the configured rules directory).")] = None,
+) -> None:
+    """Validate the rules and run each rule's tests: examples.
+
+    Exit 0 when everything holds; otherwise exit 1 and print one ``path:line: message`` per
+    problem. Channel names in ``notify:`` are checked when a configuration file is in use.
+    """
+    config = get_config(ctx)
+    target = path if path is not None else config.rules_path
+    if not target.exists():
+        fail(f"{target}: no such rule file or directory")
+    book = load_rules(target)
+    problems = list(book.problems)
+    if config.source != "<defaults>":
+        problems += channel_problems(book, config.channels)
+    problems += run_rule_tests(book, compile_rules(book))
+    for problem in sorted(problems, key=lambda p: (p.path, p.line)):
+        typer.echo(str(problem))
+    if problems:
+        raise typer.Exit(1)
+    examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in book.rules)
+    typer.echo(f"{target}: {len(book.rules)} rules, {len(book.entities)} entities, "
+               f"{examples} examples: all hold")
+
+
+def _read_txt(path: Path) -> Document:
+    lines = clean_text(path.read_text(encoding="utf-8", errors="replace")).splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    title = lines[0].strip() if lines else ""
+    return Document(title=title, body="\n".join(lines[1:]).strip())
+
+
+def _read_jsonl(path: Path, problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(RuleProblem(str(path), number, f"not JSON: {exc.msg}"))
+            continue
+        fields = ("id", "title", "text", "lang", "url")
+        if not isinstance(item, dict) or not all(
+                isinstance(item.get(k), str | int | type(None)) for k in fields):
+            problems.append(RuleProblem(str(path), number, 'expected {"id", "title", "text", '
+                                        '"lang"?, "url"?} with text values'))
+            continue
+        ident = item.get("id")
+        yield (str(ident) if ident is not None else f"{path.name}:{number}",
+               Document(title=clean_text(str(item.get("title") or "")),
+                        body=clean_text(str(item.get("text") or "")),
+                        language=str(item["lang"]) if item.get("lang") else None))
+
+
+def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix == ".txt":
+            yield path.name, _read_txt(path)
+        elif suffix in (".html", ".htm"):
+            extracted = extract_html(path.read_bytes(), None)
+            if extracted is None:
+                problems.append(RuleProblem(str(path), 0, "no article text could be extracted"))
+                continue
+            yield path.name, Document(title=extracted.title or "", body=extracted.text,
+                                      language=extracted.language)
+        elif suffix == ".jsonl":
+            yield from _read_jsonl(path, problems)
+        else:
+            fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
+
+
+@app.command("match")
+def match(
+    ctx: typer.Context,
+    inputs: Annotated[list[Path], typer.Argument(
+        help=".txt (first non-empty line is the title), .html, or .jsonl "
+             '({"id", "title", "text", "lang"?, "url"?} per line).',
+        exists=True, dir_okay=False, readable=True)],
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Rule file or folder (default: the configured rules directory).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help='One JSON object per line per (article, rule): {"id", "rule", '
+                       '"evidence"}.')] = False,
+) -> None:
+    """Dry-run rules on articles in files; no database, no network, nothing sent.
+
+    Rule and input problems go to stderr as ``path:line: message`` and make the exit code 1;
+    the good rules are still applied.
+    """
+    book = load_rules(_rules_path(ctx, rules))
+    problems = list(book.problems)
+    matcher = compile_rules(book)
+    for ident, doc in _inputs(inputs, problems):
+        hits = matcher.match(doc)
+        if as_json:
+            for hit in hits:
+                typer.echo(json.dumps({"id": ident, "rule": hit.rule_id,
+                                       "evidence": [asdict(e) for e in hit.evidence]},
+                                      ensure_ascii=False))
+            continue
+        if not hits:
+            typer.echo(f"{ident}: no rule matched")
+        for hit in hits:
+            typer.echo(f"{ident}: {hit.rule_id} ({clean_line(hit.rule_name)})")
+            for ev in hit.evidence:
+                typer.echo(f"    {ev.field:<5} {ev.term}: {ev.snippet}")
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)

@@ -1,0 +1,109 @@
+"""End to end: the real daemon, the bundled rules and the seed feed, as `make run` starts it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.daemon_support import REPO, DaemonProcess, run_cli, serve_directory, wait_for
+
+GAZA_TITLE = "Diplomasi Tingkat Tinggi Pasca-Konflik"
+UKRAINE_TITLE = "AS dan Rusia Gelar Negosiasi Rahasia"
+
+
+def seed_only_config(tmp_path: Path, **overrides: object) -> Path:
+    """The bundled monitor.yaml with only the local seed feed (tests reach no public host)."""
+    data = yaml.safe_load((REPO / "monitor.yaml").read_text())
+    data["feeds"] = [f for f in data["feeds"] if "://" not in f["url"]]
+    for feed in data["feeds"]:
+        feed["url"] = str(REPO / feed["url"])
+        feed["interval"] = "2s"
+    data["rules_dir"] = str(REPO / "rules")
+    data["database_url"] = f"sqlite:///{tmp_path / 'monitor.db'}"
+    data["polling"] = {"tick": "1s", "default_interval": "2s", "min_interval": "1s"}
+    data.update(overrides)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def stored_hits(config: Path) -> list[dict[str, object]]:
+    result = run_cli(config, "hits", "--json")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def feed_entries_seen(config: Path) -> list[dict[str, object]]:
+    result = run_cli(config, "feeds", "--json")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.slow
+def test_seed_demo_alerts_once_and_survives_a_restart(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path)
+    assert run_cli(config, "db", "upgrade").returncode == 0
+
+    daemon = DaemonProcess(config)
+    try:
+        hits = wait_for(lambda: len(stored_hits(config)) >= 2 and stored_hits(config), 60,
+                        "hits for both seed articles")
+        wait_for(lambda: GAZA_TITLE in daemon.output and UKRAINE_TITLE in daemon.output, 30,
+                 "both alerts printed on the console")
+    finally:
+        code, seconds = daemon.terminate()
+    assert code == 0 and seconds < 10
+    assert {h["rule"] for h in hits} == {"gaza-ceasefire", "ukraine-peace-plan"}
+    by_rule = {h["rule"]: h for h in hits}
+    assert str(by_rule["gaza-ceasefire"]["title"]).startswith(GAZA_TITLE)
+    assert str(by_rule["ukraine-peace-plan"]["title"]).startswith(UKRAINE_TITLE)
+    for hit in hits:
+        assert {"rule", "title", "url", "source", "published", "matched_at"} <= set(hit)
+        assert hit["evidence"]
+    first_output = daemon.output
+
+    # Started again: the feed is polled again, but nothing is stored or alerted twice.
+    before = feed_entries_seen(config)[0]
+    again = DaemonProcess(config)
+    try:
+        wait_for(lambda: feed_entries_seen(config)[0]["last_success"] != before["last_success"],
+                 30, "the seed feed to be polled again after the restart")
+    finally:
+        code, _ = again.terminate()
+    assert code == 0
+    assert len(stored_hits(config)) == 2
+    assert GAZA_TITLE not in again.output and UKRAINE_TITLE not in again.output
+    assert first_output.count(GAZA_TITLE) == 1
+
+
+@pytest.mark.slow
+def test_run_once_over_http_on_loopback(tmp_path: Path) -> None:
+    """The same seed feed served by a real HTTP server: fetch, extract, match, alert, exit 0."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "seeds", site)
+    with serve_directory(site) as base:
+        config = seed_only_config(
+            tmp_path,
+            feeds=[{"url": f"{base}/feed.xml", "name": "Loopback News", "language": "id"}],
+            http={"allow_private_networks": ["127.0.0.1/32"]},
+        )
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        result = run_cli(config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    assert GAZA_TITLE in result.stdout and UKRAINE_TITLE in result.stdout
+    hits = stored_hits(config)
+    assert {h["url"] for h in hits} == {f"{base}/pages/gaza-trilateral-new-york.html",
+                                        f"{base}/pages/us-russia-ukraine-plan.html"}
+    health = feed_entries_seen(config)[0]
+    assert health["status"] == "ok" and health["entries_seen"] == 2
+
+
+def test_run_refuses_a_database_without_schema(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path)
+    result = run_cli(config, "run", "--once")
+    assert result.returncode == 2
+    assert "monitor db upgrade" in result.stderr
