@@ -34,6 +34,8 @@ class ChannelDirectory:
         self._urls: dict[tuple[str, str], str] = {}
         self.formats = {name: ch.format for name, ch in config.channels.items()}
         self.templates = {name: ch.template for name, ch in config.channels.items()}
+        self.timezones = {name: ch.timezone for name, ch in config.channels.items()}
+        self._admin = config.delivery.admin_channel
         for name, channel in config.channels.items():
             routes = []
             for url in channel.urls:
@@ -58,6 +60,13 @@ class ChannelDirectory:
                                 hit.rule_id, name)
                 continue
             routes.extend(self._routes[name])
+        return routes
+
+    def admin_routes(self) -> list[Route]:
+        """Where service notices go: the admin channel, and the console when enabled."""
+        routes = [Route(CONSOLE, CONSOLE, CONSOLE)] if self._console else []
+        if self._admin is not None:
+            routes.extend(self._routes.get(self._admin, []))
         return routes
 
     def url_for(self, channel: str, key: str) -> str | None:

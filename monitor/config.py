@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 from monitor.models import FeedSource
@@ -27,6 +38,7 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9,
                "gib": 2**30, None: 1}
+_QUIET = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -75,15 +87,63 @@ class FeedConfig(_Strict):
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily local time range such as 22:00-07:00 (it may wrap past midnight)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        match = _QUIET.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a time range such as 22:00-07:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return cls(time(h1, m1), time(h2, m2))
+
+    def contains(self, local: datetime) -> bool:
+        moment = local.timetz().replace(tzinfo=None)
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def last_end(self, local: datetime) -> datetime:
+        """The most recent end of a quiet period at or before ``local``."""
+        end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0,
+                            microsecond=0)
+        return end if end <= local else end - timedelta(days=1)
+
+
+
 class ChannelConfig(_Strict):
     """A named destination: one or more apprise URLs (secrets as ``${ENV_VAR}``)."""
 
     urls: list[str] = Field(min_length=1)
-    format: Literal["text", "markdown", "html"] = "text"
+    # None: html for mail (multipart text + HTML), markdown for chats, text otherwise.
+    format: Literal["text", "markdown", "html"] | None = None
     template: str | None = None  # Jinja2 source overriding the built-in template
     delivery: Literal["immediate", "digest"] = "immediate"
-    digest_schedule: str | None = None  # cron expression or interval such as "1h"
+    digest_schedule: str = "1h"  # cron expression ("0 8 * * *") or interval ("1h")
     timezone: str = "UTC"
+    quiet_hours: str | None = None  # "22:00-07:00" in the channel's time zone
+    max_per_hour: int | None = Field(None, ge=1)  # per rule; the overflow goes to the digest
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            QuietHours.parse(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class HttpConfig(_Strict):

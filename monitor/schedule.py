@@ -14,16 +14,22 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerPool
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from watchfiles import watch
 
-from monitor.errors import StoreError
-from monitor.service import Service
+from monitor.config import parse_duration
+from monitor.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:  # the service imports the dispatcher, which uses DigestSchedule below
+    from monitor.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +126,7 @@ class Daemon:
 
     def _cycle(self) -> None:
         report = self.service.pipeline.run_cycle()
+        self.service.check_feed_health()
         if report.feeds:
             log.info("cycle: %d feeds polled (%d failed), %d new entries, %d articles, "
                      "%d hits, %d alerts queued", report.feeds, report.failed,
@@ -142,9 +149,38 @@ class Daemon:
                 self.service.rules.reload()
 
 
+class DigestSchedule:
+    """When a channel's digest is due: an interval ("1h") or a cron expression, in a zone."""
+
+    def __init__(self, spec: str, timezone: str = "UTC") -> None:
+        self.spec = spec
+        self.zone = ZoneInfo(timezone)
+        self._interval: timedelta | None = None
+        self._cron: CronTrigger | None = None
+        try:
+            self._interval = timedelta(seconds=parse_duration(spec))
+        except ValueError:
+            try:
+                self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)
+            except ValueError as exc:
+                raise ConfigError(f"digest_schedule {spec!r} is neither an interval such "
+                                  f"as 1h nor a cron expression: {exc}") from None
+        if self._interval is not None and self._interval <= timedelta(0):
+            raise ConfigError(f"digest_schedule {spec!r} must be longer than zero")
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first digest time strictly after ``moment`` (UTC)."""
+        if self._interval is not None:
+            return moment + self._interval
+        assert self._cron is not None
+        fire: datetime = self._cron.get_next_fire_time(None, moment + timedelta(seconds=1))
+        return fire.astimezone(UTC)
+
+
 def run_once(service: Service) -> int:
     """One full cycle and one dispatch round, then exit (``monitor run --once``)."""
     report = service.pipeline.run_cycle()
+    service.check_feed_health()
     sent = service.dispatcher.dispatch_due()
     log.info("once: %d feeds polled (%d failed), %d articles, %d hits; %d alerts sent, "
              "%d to retry, %d dead", report.feeds, report.failed, report.articles, report.hits,

@@ -9,6 +9,7 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TextIO
 
 from monitor.active_rules import ActiveRules
@@ -20,6 +21,7 @@ from monitor.fetch import Fetcher
 from monitor.notify import ConsoleNotifier, SecretMasker
 from monitor.pipeline import FeedPoller, Pipeline
 from monitor.store import Outbox, Store, upgrade
+from monitor.store.health import feed_health_notices
 from monitor.story_registry import StoryRegistry
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,12 @@ class Service:
     outbox: Outbox
     owner: str
     stop: threading.Event = field(default_factory=threading.Event)
+
+    def check_feed_health(self) -> None:
+        """Queue admin notices for feeds failing or silent too long, and for recoveries."""
+        after = timedelta(seconds=self.config.polling.silent_alert_after)
+        for notice in feed_health_notices(self.store, self.channels.admin_routes(), after):
+            log.warning("%s", notice.subject)
 
     def close(self) -> None:
         """Release leases and close pools and connections (safe to call twice)."""

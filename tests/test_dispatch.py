@@ -102,7 +102,9 @@ def test_G9_a_permanent_failure_is_dead_after_one_attempt(tmp_path: Path,
     s = make_setup(tmp_path, receiver, path="/status/401")
     s.save(1)
     report = s.dispatcher.dispatch_due()
-    assert report.dead == 1 and report.sent == 1  # the console route is unaffected
+    # the console route is unaffected, and the dead letter is announced (console is admin)
+    assert report.dead == 1 and report.sent == 2
+    assert "Alert could not be delivered to hook" in s.console.getvalue()
     assert len(receiver.hits_for("/status/401")) == 1
     (dead,) = s.outbox.list("dead")
     assert dead.attempts == 1 and "401" in (dead.last_error or "")
@@ -127,7 +129,7 @@ def test_outage_loses_nothing_and_delivers_each_alert_exactly_once(
     bodies = [h.json()["message"] + h.json()["title"] for h in receiver.hits_for("/hook")]
     for n in range(3):
         assert sum(f"Gencatan senjata di Gaza {n}" in b for b in bodies) == 1
-    assert setup.outbox.counts() == {"pending": 0, "sending": 0, "sent": 6, "dead": 0}
+    assert setup.outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 6, "dead": 0}
 
 
 def test_attempts_stop_at_max_attempts(tmp_path: Path, receiver: Receiver) -> None:
@@ -160,7 +162,7 @@ def test_stopping_releases_claimed_rows_unsent(setup: Setup, receiver: Receiver)
     stops = iter([False, True])
     setup.dispatcher.should_stop = lambda: next(stops, True)
     setup.dispatcher.dispatch_due()
-    assert setup.outbox.counts()["sending"] == 0
+    assert setup.outbox.leased() == 0
     assert setup.outbox.counts()["pending"] == 6
     assert receiver.hits_for("/hook") == []
 

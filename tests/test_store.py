@@ -121,7 +121,7 @@ def test_outbox_claim_send_retry_dead(store: Store, clock: FakeClock) -> None:
     (again,) = outbox.claim("w1", lease)
     assert again.id == chat.id and again.attempts == 1
     outbox.record_failure(chat.id, "w1", "HTTP 401", retry_at=None)
-    assert outbox.counts() == {"pending": 0, "sending": 0, "sent": 1, "dead": 1}
+    assert outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 1, "dead": 1}
     assert outbox.retry(dead=True) == 1
     assert outbox.counts()["pending"] == 1
 

@@ -19,15 +19,15 @@ app.add_typer(notifications_app, name="notifications")
 notify_app = typer.Typer(help="Channels: send a test message.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
-Status = Literal["pending", "failed", "sending", "sent", "dead"]
+Status = Literal["pending", "failed", "held", "digest", "sending", "sent", "dead"]
 
 
 @notifications_app.callback()
 def notifications(
     ctx: typer.Context,
     status: Annotated[Status | None, typer.Option(
-        "--status", help="pending, failed (pending after a failed attempt), sending, sent "
-        "or dead.")] = None,
+        "--status", help="pending, failed (unsent after a failed attempt), held (waiting for "
+        "a digest), digest, sending (leased), sent or dead.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -79,7 +79,7 @@ def notify_test(
     """Send a test message to every destination of CHANNEL and report each outcome."""
     from monitor.models import Alert, Evidence
     from monitor.notify import mask_url, send, target_kind
-    from monitor.render import render_alert
+    from monitor.render import default_format, render_alert
 
     config = get_config(ctx)
     if channel not in config.channels:
@@ -95,7 +95,8 @@ def notify_test(
     )
     failures = 0
     for url in settings.urls:
-        message = render_alert(alert, format=settings.format, template=settings.template,
+        fmt = settings.format or default_format(target_kind(url))
+        message = render_alert(alert, format=fmt, template=settings.template,
                                max_chars=config.delivery.max_message_chars,
                                target=target_kind(url))
         outcome = send(url, message, timeout=config.http.total_timeout,

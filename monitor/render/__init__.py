@@ -30,6 +30,8 @@ from monitor.markup import (
     FORMATS,
     MARKDOWN_TEXT_TARGETS,
     Format,
+    escape_for,
+    sanitize,
     subject_line,
     target_limit,
     truncate,
@@ -55,9 +57,11 @@ __all__ = [
     "RenderedMessage",
     "TemplateLimitError",
     "alert_context",
+    "default_format",
     "effective_format",
     "render_alert",
     "render_digest",
+    "render_notice",
     "validate_template",
 ]
 
@@ -157,6 +161,30 @@ def render_alert(
             break
     return _finish(title=title, body=body, fmt=fmt, target=target, limit=limit,
                    template_error=template_error)
+
+
+def default_format(target: str | None) -> Format:
+    """A channel's format when it sets none: HTML for mail (sent as multipart text and HTML),
+    Markdown for chats that draw it, plain text for everything else."""
+    if target == "email":
+        return "html"
+    if target in MARKDOWN_TEXT_TARGETS or target in {"slack", "telegram", "matrix"}:
+        return "markdown"
+    return "text"
+
+
+def render_notice(
+    subject: str, body: str, *, format: Format, max_chars: int, target: str | None = None,
+) -> RenderedMessage:
+    """A service notice (feed health, dead notifications); its text may quote feed data, so
+    it is cleaned and escaped like any feed text."""
+    fmt = effective_format(format, target)
+    title = subject_line(f"[newsmonitor] {subject}", target)
+    text = escape_for(sanitize(body, target), fmt)
+    if fmt == "html":
+        text = f"<p>{text}</p>"
+    return _finish(title=title, body=text, fmt=fmt, target=target,
+                   limit=target_limit(target, max_chars), template_error=None)
 
 
 def _digest_title(alerts: Sequence[Alert], target: str | None) -> str:

@@ -1,10 +1,12 @@
-"""The transactional outbox: notification rows written with their hits, sent by the dispatcher.
+"""The transactional outbox: rows written with their hits (or as service notices), then sent.
 
-A row moves ``pending`` -> ``sending`` (leased to one dispatcher) -> ``sent``, or back to
-``pending`` with a later ``next_attempt_at`` after a transient failure, or to ``dead`` after a
-permanent failure or the retry deadline. Every attempt is recorded. A lease that expires (the
-dispatcher crashed) makes the row claimable again, so nothing is lost; the one duplicate window
-is a crash after the send succeeded and before :meth:`Outbox.record_sent` committed.
+Statuses: ``pending`` (send on its own when due), ``held`` (waiting for the channel's next
+digest: digest delivery, quiet hours, or over the rate cap), ``digest`` (released into a
+digest, sent together with the channel's other released rows), ``sent`` and ``dead``. A row
+being sent carries a lease (owner and expiry) and keeps its status until settled; a lease that
+expires (the dispatcher crashed) makes the row claimable again, so nothing is lost. The one
+duplicate window is a crash after the destination accepted a message and before
+:meth:`Outbox.record_sent` committed.
 """
 
 from __future__ import annotations
@@ -12,20 +14,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from monitor.hygiene import clean_text
 from monitor.models import Alert
-from monitor.store.records import ClaimedNotification, NotificationInfo, evidence_from_json
+from monitor.store.records import (
+    ClaimedNotification,
+    Notice,
+    NotificationInfo,
+    Route,
+    evidence_from_json,
+)
 from monitor.store.schema import (
     ArticleRow,
     DeliveryAttemptRow,
+    DigestStateRow,
     HitRow,
     NotificationRow,
 )
-from monitor.store.store import Store
+from monitor.store.store import Store, enqueue_once
 
-STATUSES = ("pending", "sending", "sent", "dead")
+STATUSES = ("pending", "held", "digest", "sent", "dead")
+SENDABLE = ("pending", "digest")
 
 
 class Outbox:
@@ -34,17 +45,18 @@ class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    # -- claiming ------------------------------------------------------------------------
+
     def claim(self, owner: str, lease: timedelta, limit: int = 50) -> list[ClaimedNotification]:
-        """Lease due rows to ``owner``: pending ones, and sending ones whose lease expired."""
+        """Lease up to ``limit`` due rows to ``owner`` (never a row another owner holds)."""
         now = self.store.clock()
         with self.store.write() as session:
             due = (
                 select(NotificationRow.id)
-                .where(or_(
-                    and_(NotificationRow.status == "pending",
-                         NotificationRow.next_attempt_at <= now),
-                    and_(NotificationRow.status == "sending", NotificationRow.lease_until < now),
-                ))
+                .where(NotificationRow.status.in_(SENDABLE),
+                       NotificationRow.next_attempt_at <= now,
+                       or_(NotificationRow.lease_until.is_(None),
+                           NotificationRow.lease_until < now))
                 .order_by(NotificationRow.next_attempt_at, NotificationRow.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -53,79 +65,165 @@ class Outbox:
             if not ids:
                 return []
             session.execute(update(NotificationRow).where(NotificationRow.id.in_(ids))
-                            .values(status="sending", lease_owner=owner, lease_until=now + lease))
+                            .values(lease_owner=owner, lease_until=now + lease))
             rows = session.execute(
                 select(NotificationRow, HitRow, ArticleRow)
-                .join(HitRow, NotificationRow.hit_id == HitRow.id)
-                .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+                .outerjoin(HitRow, NotificationRow.hit_id == HitRow.id)
+                .outerjoin(ArticleRow, HitRow.article_id == ArticleRow.id)
                 .where(NotificationRow.id.in_(ids))
                 .order_by(NotificationRow.id)
             ).all()
-            claimed = []
-            for note, hit, article in rows:
-                outlets = list(dict.fromkeys(session.scalars(
-                    select(ArticleRow.source_name).where(ArticleRow.story_id == hit.story_id)
-                    .order_by(ArticleRow.id))))
-                claimed.append(ClaimedNotification(
-                    id=note.id, channel=note.channel, destination_key=note.destination_key,
-                    destination=note.destination, attempts=note.attempts,
-                    created_at=note.created_at,
-                    alert=Alert(
-                        notification_id=note.id, channel=note.channel, rule_id=hit.rule_id,
-                        rule_name=hit.rule_name, title=article.title, url=article.canonical_url,
-                        source=article.source_name, published=article.published_at,
-                        language=article.language, evidence=evidence_from_json(hit.evidence),
-                        story_size=max(1, len(outlets)),
-                        also_reported_by=tuple(o for o in outlets if o != article.source_name),
-                    ),
-                ))
-            return claimed
+            return [self._claimed(session, note, hit, article) for note, hit, article in rows]
+
+    @staticmethod
+    def _claimed(session: Session, note: NotificationRow, hit: HitRow | None,
+                 article: ArticleRow | None) -> ClaimedNotification:
+        alert = notice = None
+        if hit is not None and article is not None:
+            outlets = list(dict.fromkeys(session.scalars(
+                select(ArticleRow.source_name).where(ArticleRow.story_id == hit.story_id)
+                .order_by(ArticleRow.id))))
+            alert = Alert(
+                notification_id=note.id, channel=note.channel, rule_id=hit.rule_id,
+                rule_name=hit.rule_name, title=article.title, url=article.canonical_url,
+                source=article.source_name, published=article.published_at,
+                language=article.language, evidence=evidence_from_json(hit.evidence),
+                story_size=max(1, len(outlets)),
+                also_reported_by=tuple(o for o in outlets if o != article.source_name),
+            )
+        else:
+            notice = Notice(subject=note.subject or "", body=note.body or "")
+        return ClaimedNotification(
+            id=note.id, kind=note.kind, channel=note.channel,
+            destination_key=note.destination_key, destination=note.destination,
+            rule_id=note.rule_id, attempts=note.attempts, created_at=note.created_at,
+            batched=note.status == "digest", alert=alert, notice=notice)
+
+    # -- settling ------------------------------------------------------------------------
 
     def record_sent(self, notification_id: int, owner: str) -> bool:
         """Settle a successful send; False when the lease was lost meanwhile."""
+        return self.record_sent_many([notification_id], owner) == 1
+
+    def record_sent_many(self, ids: Sequence[int], owner: str) -> int:
+        """Settle rows sent together (a digest); returns how many this owner still held."""
         now = self.store.clock()
         with self.store.write() as session:
             done = session.execute(
                 update(NotificationRow)
-                .where(NotificationRow.id == notification_id, NotificationRow.lease_owner == owner,
-                       NotificationRow.status == "sending")
+                .where(NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
+                       NotificationRow.status.in_(SENDABLE))
                 .values(status="sent", sent_at=now, lease_owner=None, lease_until=None,
                         attempts=NotificationRow.attempts + 1, last_error=None))
-            session.add(DeliveryAttemptRow(notification_id=notification_id, attempted_at=now,
-                                           outcome="sent", error=None))
-            return bool(getattr(done, "rowcount", 0))
+            session.add_all(DeliveryAttemptRow(notification_id=i, attempted_at=now,
+                                               outcome="sent", error=None) for i in ids)
+            return int(getattr(done, "rowcount", 0))
 
     def record_failure(self, notification_id: int, owner: str, error: str,
                        retry_at: datetime | None) -> None:
         """Record a failed attempt: retry at ``retry_at``, or dead when it is None."""
+        self.record_failure_many([notification_id], owner, error, retry_at)
+
+    def record_failure_many(self, ids: Sequence[int], owner: str, error: str,
+                            retry_at: datetime | None) -> None:
         now = self.store.clock()
         error = clean_text(error)[:2000]
-        status = "pending" if retry_at is not None else "dead"
+        values: dict[str, object] = {
+            "lease_owner": None, "lease_until": None, "last_error": error,
+            "attempts": NotificationRow.attempts + 1, "next_attempt_at": retry_at or now}
+        if retry_at is None:
+            values["status"] = "dead"
         with self.store.write() as session:
-            session.execute(
-                update(NotificationRow)
-                .where(NotificationRow.id == notification_id, NotificationRow.lease_owner == owner)
-                .values(status=status, lease_owner=None, lease_until=None, last_error=error,
-                        attempts=NotificationRow.attempts + 1,
-                        next_attempt_at=retry_at or now))
-            session.add(DeliveryAttemptRow(notification_id=notification_id, attempted_at=now,
-                                           outcome="retry" if retry_at else "dead", error=error))
+            session.execute(update(NotificationRow)
+                            .where(NotificationRow.id.in_(list(ids)),
+                                   NotificationRow.lease_owner == owner)
+                            .values(**values))
+            session.add_all(DeliveryAttemptRow(
+                notification_id=i, attempted_at=now, outcome="retry" if retry_at else "dead",
+                error=error) for i in ids)
+
+    def hold(self, notification_id: int, owner: str) -> None:
+        """Keep a claimed row for the channel's next digest instead of sending it now."""
+        with self.store.write() as session:
+            session.execute(update(NotificationRow)
+                            .where(NotificationRow.id == notification_id,
+                                   NotificationRow.lease_owner == owner)
+                            .values(status="held", lease_owner=None, lease_until=None))
 
     def release(self, owner: str) -> int:
-        """Hand rows leased by ``owner`` back to pending (graceful shutdown before sending)."""
+        """Give back every unsettled row leased by ``owner`` (graceful shutdown)."""
         with self.store.write() as session:
             result = session.execute(
                 update(NotificationRow)
-                .where(NotificationRow.lease_owner == owner, NotificationRow.status == "sending")
-                .values(status="pending", lease_owner=None, lease_until=None))
+                .where(NotificationRow.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None))
             return int(getattr(result, "rowcount", 0))
 
-    def retry(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> int:
-        """Put dead (or the given) rows back to pending for another round of attempts."""
+    # -- digests and rate caps -----------------------------------------------------------
+
+    def release_held(self, channel: str) -> int:
+        """Move the channel's held rows into a digest due now, and remember when."""
         now = self.store.clock()
         with self.store.write() as session:
-            query = update(NotificationRow).where(NotificationRow.status.in_(("dead", "pending")))
-            if ids is not None:
+            result = session.execute(
+                update(NotificationRow)
+                .where(NotificationRow.channel == channel, NotificationRow.status == "held")
+                .values(status="digest", next_attempt_at=now))
+            state = session.get(DigestStateRow, channel)
+            if state is None:
+                session.add(DigestStateRow(channel=channel, last_release_at=now))
+            else:
+                state.last_release_at = now
+            return int(getattr(result, "rowcount", 0))
+
+    def last_release(self, channel: str) -> datetime | None:
+        with self.store.read() as session:
+            state = session.get(DigestStateRow, channel)
+            return state.last_release_at if state else None
+
+    def oldest_held(self, channel: str) -> datetime | None:
+        """When the channel's oldest alert waiting for a digest was queued (None: none)."""
+        with self.store.read() as session:
+            return session.scalar(select(func.min(NotificationRow.created_at)).where(
+                NotificationRow.channel == channel, NotificationRow.status == "held"))
+
+    def sent_recently(self, rule_id: str, channel: str, destination_key: str,
+                      window: timedelta) -> int:
+        """Alerts of a rule sent on their own to one destination within ``window``."""
+        since = self.store.clock() - window
+        with self.store.read() as session:
+            return session.scalar(select(func.count()).select_from(NotificationRow).where(
+                NotificationRow.rule_id == rule_id, NotificationRow.channel == channel,
+                NotificationRow.destination_key == destination_key,
+                NotificationRow.kind == "alert", NotificationRow.status == "sent",
+                NotificationRow.sent_at >= since)) or 0
+
+    # -- notices -------------------------------------------------------------------------
+
+    def enqueue_notice(self, key: str, subject: str, body: str,
+                       routes: Sequence[Route]) -> int:
+        """Queue a service notice once per ``key`` and destination; returns rows added."""
+        now = self.store.clock()
+        added = 0
+        with self.store.write() as session:
+            for route in routes:
+                added += enqueue_once(session, NotificationRow(
+                    kind="notice", dedupe_key=f"notice:{key}"[:255], rule_id="(service)",
+                    subject=clean_text(subject)[:500], body=clean_text(body)[:4000],
+                    channel=route.channel, destination_key=route.destination_key,
+                    destination=route.destination, status="pending", attempts=0,
+                    next_attempt_at=now, created_at=now))
+        return added
+
+    # -- operator views ------------------------------------------------------------------
+
+    def retry(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> int:
+        """Put dead (or the given unsent) rows back to pending for another round."""
+        now = self.store.clock()
+        with self.store.write() as session:
+            query = update(NotificationRow).where(
+                NotificationRow.status.in_(("dead", "pending", "held", "digest")))
+            if ids:
                 query = query.where(NotificationRow.id.in_(list(ids)))
             elif dead:
                 query = query.where(NotificationRow.status == "dead")
@@ -136,19 +234,24 @@ class Outbox:
             return int(getattr(result, "rowcount", 0))
 
     def list(self, status: str | None = None, limit: int = 200) -> list[NotificationInfo]:
+        """Rows newest first. ``failed``: unsent after a failed attempt; ``sending``: leased."""
         query = (select(NotificationRow, ArticleRow.title)
-                 .join(HitRow, NotificationRow.hit_id == HitRow.id)
-                 .join(ArticleRow, HitRow.article_id == ArticleRow.id)
+                 .outerjoin(HitRow, NotificationRow.hit_id == HitRow.id)
+                 .outerjoin(ArticleRow, HitRow.article_id == ArticleRow.id)
                  .order_by(NotificationRow.id.desc()).limit(limit))
-        if status == "failed":  # pending again after at least one failed attempt
-            query = query.where(NotificationRow.status == "pending", NotificationRow.attempts > 0)
+        if status == "failed":
+            query = query.where(NotificationRow.status.in_(SENDABLE),
+                                NotificationRow.attempts > 0)
+        elif status == "sending":
+            query = query.where(NotificationRow.lease_owner.is_not(None),
+                                NotificationRow.status.in_(SENDABLE))
         elif status is not None:
             query = query.where(NotificationRow.status == status)
         with self.store.read() as session:
             return [
                 NotificationInfo(
                     id=n.id, status=n.status, channel=n.channel, destination=n.destination,
-                    rule_id=n.rule_id, title=title, attempts=n.attempts,
+                    rule_id=n.rule_id, title=title or n.subject or "", attempts=n.attempts,
                     created_at=n.created_at, next_attempt_at=n.next_attempt_at,
                     sent_at=n.sent_at, last_error=n.last_error,
                 )
@@ -157,8 +260,14 @@ class Outbox:
 
     def counts(self) -> dict[str, int]:
         with self.store.read() as session:
-            rows = session.execute(select(NotificationRow.status, NotificationRow.id))
             out = dict.fromkeys(STATUSES, 0)
-            for status, _ in rows:
-                out[status] = out.get(status, 0) + 1
+            for status, count in session.execute(
+                    select(NotificationRow.status, func.count()).group_by(NotificationRow.status)):
+                out[status] = count
             return out
+
+    def leased(self) -> int:
+        with self.store.read() as session:
+            return session.scalar(select(func.count()).select_from(NotificationRow).where(
+                and_(NotificationRow.lease_owner.is_not(None),
+                     NotificationRow.status.in_(SENDABLE)))) or 0

@@ -103,16 +103,31 @@ class StoredArticle:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A service message for the admin channel (feed health, dead notifications)."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
 class ClaimedNotification:
-    """An outbox row leased to one dispatcher, with the alert to render."""
+    """An outbox row leased to one dispatcher: an alert to render, or a notice.
+
+    ``batched`` rows were released into their channel's digest and are sent together.
+    """
 
     id: int
+    kind: str  # alert | notice
     channel: str
     destination_key: str
     destination: str
+    rule_id: str
     attempts: int
     created_at: datetime
-    alert: Alert
+    batched: bool
+    alert: Alert | None = None
+    notice: Notice | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,11 @@ class FeedRow(Base):
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Admin notices about this feed: the open episode ("failing"/"silent") and a counter that
+    # makes each episode's notice key unique.
+    health_alert: Mapped[str | None] = mapped_column(String(16))
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    health_episode: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StoryRow(Base):
@@ -128,20 +133,31 @@ class HitRow(Base):
 
 
 class NotificationRow(Base):
-    """The transactional outbox: written with its hit, then claimed and sent by the dispatcher."""
+    """The transactional outbox: written with its hit, then claimed and sent by the dispatcher.
+
+    ``kind`` is ``alert`` (a hit for a rule) or ``notice`` (a service message to the admin
+    channel, with ``subject`` and ``body``). ``dedupe_key`` names what the row announces
+    (``alert:<rule>:<story>``, ``notice:...``); with the destination it is unique, so one
+    story alerts once per rule and destination however often it is seen. Statuses: pending,
+    held (waiting for the channel's next digest), digest (released into a digest), sending,
+    sent, dead.
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint(
-            "rule_id", "story_id", "channel", "destination_key", name="uq_alert_once_per_story"
-        ),
+        UniqueConstraint("dedupe_key", "channel", "destination_key", name="uq_notification_once"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="alert", server_default="alert")
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    hit_id: Mapped[int | None] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"),
+                                               index=True)
     rule_id: Mapped[str] = mapped_column(String(128))
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(128))
     destination_key: Mapped[str] = mapped_column(String(64))
     destination: Mapped[str] = mapped_column(String(512))  # masked, safe to show
@@ -153,6 +169,15 @@ class NotificationRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DigestStateRow(Base):
+    """When each channel last released its held alerts into a digest."""
+
+    __tablename__ = "digest_state"
+
+    channel: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_release_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class DeliveryAttemptRow(Base):

@@ -274,23 +274,12 @@ class Store:
                                 new_notifications=new_notes)
 
     def _enqueue(self, session: Session, hit: HitRow, route: Route, now: datetime) -> int:
-        already = session.scalar(select(NotificationRow.id).where(
-            NotificationRow.rule_id == hit.rule_id, NotificationRow.story_id == hit.story_id,
-            NotificationRow.channel == route.channel,
-            NotificationRow.destination_key == route.destination_key))
-        if already is not None:
-            return 0  # a copy of a story already alerted: stored as a hit, not alerted again
-        try:
-            with session.begin_nested():
-                session.add(NotificationRow(
-                    hit_id=hit.id, rule_id=hit.rule_id, story_id=hit.story_id,
-                    channel=route.channel, destination_key=route.destination_key,
-                    destination=route.destination, status="pending", attempts=0,
-                    next_attempt_at=now, created_at=now,
-                ))
-        except IntegrityError:
-            return 0  # another worker enqueued the same alert first: the unique key decided
-        return 1
+        return enqueue_once(session, NotificationRow(
+            kind="alert", dedupe_key=alert_key(hit.rule_id, hit.story_id), hit_id=hit.id,
+            rule_id=hit.rule_id, story_id=hit.story_id, channel=route.channel,
+            destination_key=route.destination_key, destination=route.destination,
+            status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        ))
 
     def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes, datetime]]:
         """(story id, article id, signature, time) of recent articles, to rebuild story lookup."""
@@ -360,6 +349,26 @@ class Store:
                  "notifications": NotificationRow, "feed_entries": FeedEntryRow}[table]
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def alert_key(rule_id: str, story_id: int) -> str:
+    """What an alert announces: a rule's match of a story (so copies of it do not re-alert)."""
+    return f"alert:{rule_id}:{story_id}"
+
+
+def enqueue_once(session: Session, row: NotificationRow) -> int:
+    """Add an outbox row unless one with its key and destination exists; returns 1 if added."""
+    already = session.scalar(select(NotificationRow.id).where(
+        NotificationRow.dedupe_key == row.dedupe_key, NotificationRow.channel == row.channel,
+        NotificationRow.destination_key == row.destination_key))
+    if already is not None:
+        return 0  # a copy of a story already alerted: stored as a hit, not alerted again
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return 0  # another worker enqueued the same row first: the unique key decided
+    return 1
 
 
 def _health(row: FeedRow) -> FeedHealth:

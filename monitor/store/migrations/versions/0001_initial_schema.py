@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-22 03:08:30.889122
+Create Date: 2026-11-22 03:42:39.059269
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ depends_on = None
 
 def upgrade() -> None:
 
+    op.create_table(
+        "digest_state",
+        sa.Column("channel", sa.String(length=128), nullable=False),
+        sa.Column("last_release_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel"),
+    )
     op.create_table(
         "feeds",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -41,6 +47,9 @@ def upgrade() -> None:
         sa.Column("entries_seen", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(length=128), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("health_alert", sa.String(length=16), nullable=True),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("health_episode", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("url"),
     )
@@ -123,9 +132,13 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("hit_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), server_default="alert", nullable=False),
+        sa.Column("dedupe_key", sa.String(length=255), nullable=False),
+        sa.Column("hit_id", sa.Integer(), nullable=True),
         sa.Column("rule_id", sa.String(length=128), nullable=False),
-        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.Text(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
         sa.Column("channel", sa.String(length=128), nullable=False),
         sa.Column("destination_key", sa.String(length=64), nullable=False),
         sa.Column("destination", sa.String(length=512), nullable=False),
@@ -144,7 +157,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
-            "rule_id", "story_id", "channel", "destination_key", name="uq_alert_once_per_story"
+            "dedupe_key", "channel", "destination_key", name="uq_notification_once"
         ),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
@@ -197,3 +210,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_feeds_next_check_at"))
 
     op.drop_table("feeds")
+    op.drop_table("digest_state")

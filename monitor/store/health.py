@@ -1,0 +1,82 @@
+"""Admin notices about feed health: one when a feed has been failing or silent too long,
+one when it recovers. The feed's episode and its notice commit in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from monitor.store.records import Route
+from monitor.store.schema import FeedRow, NotificationRow
+from monitor.store.store import Store, enqueue_once
+
+
+@dataclass(frozen=True)
+class HealthNotice:
+    feed_url: str
+    kind: str  # failing | silent | recovered
+    subject: str
+    body: str
+
+
+def _describe(row: FeedRow, kind: str, now: datetime) -> tuple[str, str]:
+    if kind == "failing":
+        since = row.failing_since or now
+        return (f"Feed failing: {row.name}",
+                f"{row.name} <{row.url}> has failed every poll since {since:%Y-%m-%d %H:%M} "
+                f"UTC ({row.consecutive_failures} attempts). Last error: "
+                f"{row.last_error_code}: {row.last_error_message or ''}")
+    if kind == "silent":
+        last = row.last_new_entry_at or row.last_success_at
+        when = f"{last:%Y-%m-%d %H:%M} UTC" if last else "it was added"
+        return (f"Feed silent: {row.name}",
+                f"{row.name} <{row.url}> has published nothing new since {when}.")
+    return (f"Feed recovered: {row.name}",
+            f"{row.name} <{row.url}> is publishing again (last success "
+            f"{row.last_success_at:%Y-%m-%d %H:%M} UTC).")
+
+
+def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
+                        ) -> list[HealthNotice]:
+    """Open or close health episodes and queue one notice per change to ``routes``."""
+    now = store.clock()
+    notices: list[HealthNotice] = []
+    with store.write() as session:
+        for row in session.scalars(select(FeedRow).where(FeedRow.configured.is_(True))):
+            if row.consecutive_failures and row.failing_since is None:
+                row.failing_since = now
+            elif not row.consecutive_failures:
+                row.failing_since = None
+            kind = _state(row, now, after)
+            if row.health_alert is None and kind in {"failing", "silent"}:
+                row.health_episode += 1
+                row.health_alert = kind_to_send = kind
+            elif row.health_alert is not None and kind == "healthy":
+                row.health_alert = None
+                kind_to_send = "recovered"
+            else:
+                continue  # no change, or still in the open episode (one at a time)
+            subject, body = _describe(row, kind_to_send, now)
+            key = f"notice:feed:{row.id}:{row.health_episode}:{kind_to_send}"
+            for route in routes:
+                enqueue_once(session, NotificationRow(
+                    kind="notice", dedupe_key=key, rule_id="(service)", subject=subject,
+                    body=body, channel=route.channel, destination_key=route.destination_key,
+                    destination=route.destination, status="pending", attempts=0,
+                    next_attempt_at=now, created_at=now))
+            notices.append(HealthNotice(row.url, kind_to_send, subject, body))
+    return notices
+
+
+def _state(row: FeedRow, now: datetime, after: timedelta) -> str:
+    """failing or silent (for ``after`` or longer), healthy, or unsure (failing, briefly)."""
+    if row.consecutive_failures:
+        long_enough = row.failing_since is not None and now - row.failing_since >= after
+        return "failing" if long_enough else "unsure"
+    last = row.last_new_entry_at or row.last_success_at
+    if last is not None and now - last >= after:
+        return "silent"
+    return "healthy" if last is not None else "unsure"

@@ -1,0 +1,57 @@
+"""Admin notices about feed health: one per episode, one on recovery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from monitor.store import Outbox, PollOutcome, Route, Store
+from monitor.store.health import feed_health_notices
+from tests.store_support import FakeClock, feed, open_store
+
+ADMIN = [Route("console", "console", "console"), Route("ops", "k", "json://ops/***")]
+DAY = timedelta(days=1)
+
+
+def _poll(store: Store, clock: FakeClock, ok: bool, new: int = 0) -> None:
+    fid = store.feed_health()[0].id
+    store.record_poll(fid, "w", PollOutcome(
+        ok=ok, next_check_at=clock(), new_entries=new,
+        error_code=None if ok else "timeout_total", error_message=None if ok else "slow"))
+
+
+def test_failing_feed_raises_one_notice_then_one_on_recovery(sqlite_url: str) -> None:
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds([feed()])
+    outbox = Outbox(store)
+    _poll(store, clock, ok=True, new=2)
+    assert feed_health_notices(store, ADMIN, DAY) == []
+    _poll(store, clock, ok=False)
+    assert feed_health_notices(store, ADMIN, DAY) == []  # failing, but not for long
+    clock.advance(DAY.total_seconds())
+    _poll(store, clock, ok=False)
+    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    assert notice.kind == "failing" and "timeout_total" in notice.body
+    clock.advance(3600)
+    _poll(store, clock, ok=False)
+    assert feed_health_notices(store, ADMIN, DAY) == []  # one notice per episode
+    _poll(store, clock, ok=True, new=1)
+    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    assert recovered.kind == "recovered"
+    subjects = [n.title for n in outbox.list()]
+    assert subjects.count("Feed failing: Example News") == 2  # console and ops
+    assert subjects.count("Feed recovered: Example News") == 2
+    store.close()
+
+
+def test_silent_feed_raises_a_notice(sqlite_url: str) -> None:
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds([feed()])
+    _poll(store, clock, ok=True, new=3)
+    clock.advance(2 * DAY.total_seconds())
+    _poll(store, clock, ok=True, new=0)
+    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    assert notice.kind == "silent"
+    assert feed_health_notices(store, ADMIN, DAY) == []
+    store.close()
