@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -297,6 +298,30 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-]{16,}")
+
+
+def _literal_secret(url: str) -> bool:
+    """A channel URL written out with a password or a token (not a ``${VAR}`` reference)."""
+    if "${" in url:
+        return False
+    parts = urlsplit(url)
+    try:
+        password = parts.password
+    except ValueError:
+        password = None
+    return bool(password) or bool(_TOKENISH.search(f"{parts.netloc}{parts.path}{parts.query}"))
+
+
+def _check_private(path: Path, shown: str, what: str) -> None:
+    """Refuse secrets in a file other users can read (F9): the fix is one chmod."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"{what}, but the file is readable by other users (mode "
+                          f"{mode:04o}); run `chmod 600 {path}` or use ${{VAR}} references",
+                          path=shown)
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -342,7 +367,15 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     if secrets_file:
         secrets_path = base / Path(secrets_file)  # an absolute path replaces base
         if secrets_path.exists():
+            _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
             env = {**read_env_file(secrets_path), **env}
+    if path is not None:
+        channels = data.get("channels")
+        urls = [u for ch in channels.values() if isinstance(ch, dict)
+                for u in ch.get("urls") or [] if isinstance(u, str)] if isinstance(
+                    channels, dict) else []
+        if any(_literal_secret(u) for u in urls):
+            _check_private(path, shown, "channel URLs in this file contain secrets")
 
     missing: list[tuple[Any, ...]] = []
     data = _expand_env(data, env, (), missing)

@@ -66,6 +66,7 @@ def test_channel_secrets_come_from_the_environment(tmp_path: Path) -> None:
 
 def test_secrets_file_supplies_variables_and_environment_wins(tmp_path: Path) -> None:
     (tmp_path / "secrets.env").write_text("# comment\nHOOK_URL='json://file/x'\nOTHER=1\n")
+    (tmp_path / "secrets.env").chmod(0o600)
     path = write(tmp_path, 'secrets_file: secrets.env\nchannels:\n  chat:\n'
                            '    urls: ["${HOOK_URL}", "${OTHER}"]\n')
     assert load_config(path, {}).channels["chat"].urls == ["json://file/x", "1"]
@@ -105,3 +106,31 @@ def test_cli_reports_a_malformed_config_in_one_line_with_exit_code_2(tmp_path: P
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"monitor: {path}:")
     assert "Traceback" not in result.stderr
+
+
+def test_sec_F9_literal_secrets_in_a_readable_file_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, 'channels:\n  chat:\n    urls: ["json://user:s3cret@hooks.example/x"]\n')
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"readable by other users \(mode 0644\)"):
+        load_config(path, {})
+    path.chmod(0o600)
+    assert load_config(path, {}).channels["chat"].urls
+
+
+def test_sec_F9_token_urls_count_as_secrets_and_references_do_not(tmp_path: Path) -> None:
+    token_url = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/42"
+    path = write(tmp_path, f'channels:\n  chat:\n    urls: ["{token_url}"]\n')
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="contain secrets"):
+        load_config(path, {})
+    path.write_text('channels:\n  chat:\n    urls: ["${CHAT_URL}"]\n')
+    assert load_config(path, {"CHAT_URL": "tgram://x/1"}).channels["chat"].urls == ["tgram://x/1"]
+
+
+def test_sec_F9_a_readable_secrets_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").write_text("HOOK_URL=json://u:p@h/x\n")
+    (tmp_path / "secrets.env").chmod(0o640)
+    path = write(tmp_path,
+                 'secrets_file: secrets.env\nchannels:\n  c:\n    urls: ["${HOOK_URL}"]\n')
+    with pytest.raises(ConfigError, match="secrets file"):
+        load_config(path, {})
