@@ -12,6 +12,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -43,6 +44,7 @@ class Receiver:
     reply: bytes = b'{"ok": true, "result": {}}'
     redirect_to: str | None = None
     statuses: list[int] = field(default_factory=list)  # answered in turn before path rules
+    delay: float = 0.0  # server-side latency per request, to widen a crash window
     server: ThreadingHTTPServer | None = None
 
     def hits_for(self, prefix: str) -> list[Hit]:
@@ -52,6 +54,8 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            if receiver.delay:
+                time.sleep(receiver.delay)  # emulated server latency, not a test wait
             size = int(self.headers.get("Content-Length") or 0)
             receiver.hits.append(Hit("POST", self.path, dict(self.headers.items()),
                                      self.rfile.read(size)))

@@ -80,6 +80,7 @@ def setup_logging(level: str) -> None:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:

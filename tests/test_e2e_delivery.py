@@ -1,0 +1,171 @@
+"""End to end delivery through the real daemon: crashes, syndicated stories, secret hygiene."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.daemon_support import REPO, DaemonProcess, run_cli, serve_directory, wait_for
+from tests.notify_support import Receiver
+
+ITEMS = 10
+
+
+WORDS = ("harbour convoy ministry aid border fuel envoy summit hostage truce corridor "
+         "bakery school clinic market drone tunnel ferry cabinet budget rainfall").split()
+
+
+def write_site(site: Path, count: int) -> None:
+    """``count`` distinct articles (different stories: distinct enough not to be grouped)."""
+    site.mkdir(parents=True, exist_ok=True)
+    items = []
+    for n in range(count):
+        title = f"Ceasefire talks, day {n}"
+        rng = random.Random(n)
+        body = "".join(
+            f"<p>Day {n}: {' '.join(rng.choice(WORDS) for _ in range(60))} ceasefire.</p>"
+            for _ in range(4))
+        (site / f"a{n}.html").write_text(
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            f"{body}</article></body></html>")
+        items.append(f"<item><title>{title}</title><link>a{n}.html</link><guid>g{n}</guid>"
+                     f"<description>{title}</description></item>")
+    (site / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>http://x/</link><description>d</description>{''.join(items)}</channel></rss>")
+
+
+def config_for(tmp_path: Path, feeds: list[dict[str, object]], hook: str,
+               **extra: object) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "r.yaml").write_text(
+        "rules:\n  - id: talks\n    name: Ceasefire talks\n    query: ceasefire\n")
+    data: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path / 'monitor.db'}",
+        "rules_dir": str(rules),
+        "feeds": feeds,
+        "channels": {"hook": {"urls": [hook]}},
+        "http": {"allow_private_networks": ["127.0.0.1/32"], "respect_robots_txt": False},
+        "polling": {"tick": "1s", "default_interval": "1h"},
+        "delivery": {"console": False, "default_channels": ["hook"], "lease": "2s",
+                     "backoff_base": "1s"},
+        "extract": {"workers": 1},
+    }
+    data.update(extra)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data))
+    path.chmod(0o600)
+    return path
+
+
+def titles(receiver: Receiver) -> list[str]:
+    out = []
+    for hit in receiver.hits_for("/hook"):
+        payload = hit.json()
+        out.append(f"{payload['title']}\n{payload['message']}")
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
+    """G2/G3: kill -9 at random points of dispatch, restart; every alert arrives, doubles only
+    in the window between a send and its record (at most one per kill: sends are sequential)."""
+    site = tmp_path / "site"
+    write_site(site, ITEMS)
+    receiver.delay = 0.25
+    rng = random.Random(20261122)
+    kills = 0
+    with serve_directory(site) as base:
+        config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
+                            f"json://127.0.0.1:{receiver.port}/hook")
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        for _ in range(4):
+            before = len(receiver.hits_for("/hook"))
+            if len({t.split(",")[1] for t in titles(receiver)}) >= ITEMS:
+                break
+            daemon = DaemonProcess(config)
+            step = rng.randint(1, 3)
+            try:
+                wait_for(lambda b=before, s=step: len(receiver.hits_for("/hook")) >= b + s,
+                         60, "some alerts to arrive before the kill")
+            finally:
+                daemon.proc.send_signal(signal.SIGKILL)
+                daemon.proc.wait(timeout=10)
+            kills += 1
+        final = DaemonProcess(config)
+        try:
+            wait_for(lambda: all(any(f"day {n}\n" in t or f"day {n}" in t.split("\n")[0]
+                                     for t in titles(receiver)) for n in range(ITEMS)),
+                     90, "every alert after the last restart")
+        finally:
+            code, _ = final.terminate()
+        assert code == 0
+    received = titles(receiver)
+    per_item = [sum(t.split("\n")[0].endswith(f"day {n}") for t in received)
+                for n in range(ITEMS)]
+    assert all(count >= 1 for count in per_item), per_item  # nothing lost
+    assert sum(per_item) - ITEMS <= kills, (per_item, kills)  # doubles only in the window
+    result = run_cli(config, "notifications", "--status", "pending")
+    assert "no notifications" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path,
+                                                          receiver: Receiver) -> None:
+    """The Gaza seed article and a syndicated copy on a second feed: one alert per rule and
+    channel, which names the other outlet."""
+    original = tmp_path / "original"
+    shutil.copytree(REPO / "seeds", original)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    page = (original / "pages" / "gaza-trilateral-new-york.html").read_text()
+    page = (page.replace('content="usmnews"', 'content="Kabar Wire"')
+            .replace("Redaksi usmnews", "Tim Kabar Wire")
+            .replace("Hak cipta dilindungi undang-undang.", "Dilarang mengutip tanpa izin."))
+    (copy / "gaza-copy.html").write_text(page)
+    (copy / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Kabar Wire</title>'
+        "<link>http://x/</link><description>d</description><item><title>AS, Israel dan "
+        "Qatar bertemu di New York</title><link>gaza-copy.html</link><guid>kw-1</guid>"
+        "</item></channel></rss>")
+    with serve_directory(original) as one, serve_directory(copy) as two:
+        config = config_for(
+            tmp_path,
+            [{"url": f"{one}/feed.xml", "name": "Seed articles", "language": "id"},
+             {"url": f"{two}/feed.xml", "name": "Kabar Wire", "language": "id"}],
+            f"json://127.0.0.1:{receiver.port}/hook", rules_dir=str(REPO / "rules"))
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        result = run_cli(config, "run", "--once")
+        assert result.returncode == 0, result.stderr
+    gaza = [t for t in titles(receiver) if "Qatar" in t and "Gaza" in t]
+    assert len(gaza) == 1, titles(receiver)
+    assert "Kabar Wire" in gaza[0] or "usmnews" in gaza[0]
+    assert "also reported by" in gaza[0].lower()
+    hits = run_cli(config, "hits", "--json").stdout.splitlines()
+    assert sum('"gaza-ceasefire"' in h for h in hits) == 2  # both copies stored as hits
+
+
+@pytest.mark.slow
+def test_sec_F8_no_secret_in_debug_logs_or_the_database(tmp_path: Path,
+                                                        receiver: Receiver) -> None:
+    site = tmp_path / "site"
+    write_site(site, 1)
+    secret = "pa55w0rd-Zq9xK2"
+    with serve_directory(site) as base:
+        config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
+                            f"json://user:{secret}@127.0.0.1:{receiver.port}/status/500",
+                            log_level="DEBUG")
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        result = run_cli(config, "--verbose", "run", "--once")
+        assert result.returncode == 0, result.stderr
+        listing = run_cli(config, "notifications", "--json")
+    assert receiver.hits_for("/status/500")  # the failure happened
+    assert secret not in result.stderr + result.stdout
+    assert secret not in listing.stdout and '"attempts": 1' in listing.stdout
+    assert secret.encode() not in (tmp_path / "monitor.db").read_bytes()
