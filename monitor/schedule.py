@@ -51,6 +51,7 @@ class Daemon:
         )
         self._busy = 0
         self._busy_lock = threading.Condition()
+        self.finished_cleanly = True  # False: work was still running when the grace ran out
         self._last_error_log = 0.0
 
     def run(self) -> int:
@@ -75,7 +76,7 @@ class Daemon:
         finally:
             log.info("stopping: no new work is claimed; in-flight work finishes or is released")
             self.scheduler.shutdown(wait=False)
-            finished = self._wait_idle(STOP_GRACE_SECONDS)
+            finished = self.finished_cleanly = self._wait_idle(STOP_GRACE_SECONDS)
             if not finished:
                 log.warning("in-flight work did not finish in %.0fs; its leases are released "
                             "and will be retried", STOP_GRACE_SECONDS)

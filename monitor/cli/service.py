@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -74,5 +77,14 @@ def run(
         service = build_service(config)
     except MonitorError as exc:
         fail(str(exc), code=1)
-    code = run_once(service) if once else Daemon(service).run()
+    if once:
+        raise typer.Exit(run_once(service))
+    daemon = Daemon(service)
+    code = daemon.run()
+    if not daemon.finished_cleanly:
+        # Worker threads still blocked in I/O would hold the interpreter open past the stop
+        # deadline; their leases are released and their transactions roll back, so exit now.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
     raise typer.Exit(code)
