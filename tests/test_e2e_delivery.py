@@ -16,7 +16,11 @@ from tests.notify_support import Receiver
 ITEMS = 10
 
 
-WORDS = ["harbour", "convoy", "ministry", "aid", "border", "fuel", "envoy", "summit", "hostage", "truce", "corridor", "bakery", "school", "clinic", "market", "drone", "tunnel", "ferry", "cabinet", "budget", "rainfall"]
+WORDS = (
+    "harbour", "convoy", "ministry", "aid", "border", "fuel", "envoy", "summit", "hostage",
+    "truce", "corridor", "bakery", "school", "clinic", "market", "drone", "tunnel", "ferry",
+    "cabinet", "budget", "rainfall",
+)
 
 
 def write_site(site: Path, count: int) -> None:
