@@ -177,7 +177,11 @@ class PollingConfig(_Strict):
     max_interval: Duration = 86400.0
     full_fetch_every: Duration = 86400.0
     tick: Duration = 15.0
-    max_failures_before_disable: int = Field(0, ge=0)  # 0: never disable, only back off
+    # Intervals follow each feed's publishing rate (monitor.polling); false: fixed intervals.
+    adaptive: bool = True
+    # Consecutive polls whose body is not a readable feed (not_a_feed, parse_error) before the
+    # feed is disabled; fetch errors only back off. 0: never disable.
+    max_failures_before_disable: int = Field(3, ge=0)
     silent_alert_after: Duration = 172800.0
 
 

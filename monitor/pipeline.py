@@ -2,17 +2,26 @@
 
 Cheap before expensive: a feed entry whose key this feed listed before is skipped before any
 page is fetched, and an article already stored under the same canonical URL (the same story
-in another feed) is linked without fetching or extracting it again. Each due feed is polled
-in a worker thread; one bad or slow feed only ever costs its own thread.
+in another feed) is linked without fetching or extracting it again.
+
+Concurrency: each due feed is polled in a worker thread (``http.workers`` at once), and new
+feeds are claimed as soon as a worker is free, so one slow feed only ever costs its own
+thread. Within a feed, the pages of its new entries are fetched in a shared page pool
+(:class:`PagePool`) and extracted in the extraction processes while other pages are still
+downloading, so every core stays busy; matching and storing then happen in the feed's thread,
+in feed order. Fetching runs ahead of extraction by a bounded number of pages, and per-host
+politeness (``http.per_host_concurrency``) still bounds how many of one site's pages are in
+flight.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,16 +32,28 @@ from monitor.channels import ChannelDirectory
 from monitor.config import Config
 from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, cache_max_age
 from monitor.language import detect_language
-from monitor.models import Article, ExtractedText, FeedEntry, FetchedBody, NotModified, Validators
+from monitor.models import (
+    Article,
+    ExtractedText,
+    FeedEntry,
+    FetchedBody,
+    NotModified,
+    ParsedFeed,
+    Validators,
+)
 from monitor.parse import parse_feed
-from monitor.polling import next_check
+from monitor.polling import after_failure, after_success
 from monitor.store import FeedState, PollOutcome, Store
 from monitor.story_registry import StoryRegistry
 from monitor.urls import canonical_url, resolve_aggregator_link
 
 log = logging.getLogger(__name__)
+
+PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
+# A fetched page on its way through extraction, or why there is no page.
+PageStarted = tuple[Future[ExtractedText | None] | None, str | None]
 
 
 @dataclass
@@ -62,6 +83,49 @@ class FeedReport:
     notifications: int = 0
 
 
+class PagePool:
+    """Fetches article pages in threads and hands them to the extraction processes.
+
+    At most ``limit`` pages are between the start of their fetch and the end of their
+    extraction: fetching runs ahead of extraction only that far, so memory stays bounded
+    however many new entries the feeds list (a first poll of a big feed lists hundreds).
+    """
+
+    def __init__(self, workers: int, limit: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page")
+        self._slots = threading.Semaphore(limit)
+
+    def submit(self, start: Callable[[], PageStarted]) -> Future[PageStarted]:
+        """Run ``start`` (fetch, then submit the extraction) in a page thread."""
+        def run() -> PageStarted:
+            self._slots.acquire()
+            try:
+                started = start()
+            except BaseException:
+                self._slots.release()
+                raise
+            extraction = started[0]
+            if extraction is None:
+                self._slots.release()
+            else:  # held until the extraction settles (done, failed, killed or cancelled)
+                extraction.add_done_callback(lambda _done: self._slots.release())
+            return started
+
+        return self._executor.submit(run)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Pending:
+    """A new entry whose page is being fetched and extracted (``page`` None: no fetch)."""
+
+    entry: FeedEntry
+    url: str  # canonical
+    page: Future[PageStarted] | None
+
+
 class FeedPoller:
     """Polls one claimed feed through every stage and records the outcome in its health row."""
 
@@ -75,50 +139,80 @@ class FeedPoller:
         self.channels = channels
         self.stories = stories
 
-    def poll(self, feed: FeedState, owner: str) -> FeedReport:
-        """Poll ``feed``; never raises for a feed-level problem, it is stored as health."""
+    def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
+        """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
+
+        ``pages`` fetches and extracts the new entries' pages concurrently; without it they
+        are handled one after another in this thread.
+        """
         now = self.store.clock()
+        polling = self.config.polling
         full_fetch = (feed.last_full_fetch_at is None or
-                      now - feed.last_full_fetch_at
-                      >= timedelta(seconds=self.config.polling.full_fetch_every))
+                      now - feed.last_full_fetch_at >= timedelta(seconds=polling.full_fetch_every))
         validators = None if full_fetch else Validators(feed.etag, feed.last_modified)
         report = FeedReport()
         try:
             result = self._fetch_feed(feed, validators)
             if isinstance(result, NotModified):
+                plan = after_success(polling, feed, now, new_entries=0, listed_entries=0)
                 outcome = PollOutcome(
-                    ok=True, next_check_at=next_check(self.config.polling, feed, now),
-                    etag=feed.etag, last_modified=feed.last_modified)
+                    ok=True, next_check_at=plan.next_check_at, etag=feed.etag,
+                    last_modified=feed.last_modified, entry_rate=plan.entry_rate,
+                    poll_interval_seconds=plan.interval_seconds)
             else:
-                parsed = parse_feed(result.content, url=result.url,
-                                    content_type=result.content_type, headers=result.headers)
-                keys = [e.key for e in parsed.entries]
-                unseen = self.store.unseen_entry_keys(feed.id, keys)
-                report.new_entries = len(unseen)
-                for entry in parsed.entries:
-                    if entry.key in unseen:
-                        unseen.discard(entry.key)  # a key listed twice is handled once
-                        self._ingest(feed, entry, parsed.language, report)
-                outcome = PollOutcome(
-                    ok=True,
-                    next_check_at=next_check(self.config.polling, feed, now,
-                                             ttl_seconds=parsed.ttl_seconds,
-                                             new_entries=report.new_entries),
-                    etag=result.validators.etag, last_modified=result.validators.last_modified,
-                    full_fetch=validators is None, new_entries=report.new_entries,
-                    warning="; ".join(parsed.warnings) or None,
-                    new_url=result.url if result.redirected_permanently else None)
+                outcome = self._read(feed, result, validators is None, now, report, pages)
         except StoreError:
             raise  # the database is down: the cycle stops and the scheduler retries it
         except MonitorError as exc:
-            report.ok = False
-            log.warning("feed %s: %s: %s", feed.name, exc.code, exc)
-            outcome = PollOutcome(
-                ok=False, error_code=exc.code, error_message=str(exc),
-                next_check_at=next_check(self.config.polling, feed, now, failed=True,
-                                         retry_after=getattr(exc, "retry_after", None)))
+            outcome = self._failed(feed, now, exc.code, str(exc), getattr(exc, "retry_after", None))
+        except Exception as exc:  # a bug on one feed's input must not stop the cycle
+            log.exception("feed %s: unexpected error", feed.name)
+            outcome = self._failed(feed, now, "internal_error", f"{type(exc).__name__}: {exc}")
+        report.ok = outcome.ok
         self.store.record_poll(feed.id, owner, outcome)
         return report
+
+    def _failed(self, feed: FeedState, now: datetime, code: str, message: str,
+                retry_after: float | None = None) -> PollOutcome:
+        log.warning("feed %s: %s: %s", feed.name, code, message)
+        backoff = after_failure(self.config.polling, feed, now, error_code=code,
+                                retry_after=retry_after)
+        if backoff.disable:
+            log.warning("feed %s disabled after %d polls that gave no readable feed; "
+                        "`monitor feeds enable %s` turns it back on", feed.name,
+                        feed.parse_failures + 1, feed.url)
+        return PollOutcome(ok=False, error_code=code, error_message=message,
+                           next_check_at=backoff.next_check_at,
+                           parse_failure=backoff.parse_failure, disable=backoff.disable)
+
+    def _read(self, feed: FeedState, result: FetchedBody, full_fetch: bool, now: datetime,
+              report: FeedReport, pages: PagePool | None) -> PollOutcome:
+        parsed = parse_feed(result.content, url=result.url, content_type=result.content_type,
+                            headers=result.headers)
+        unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
+        report.new_entries = len(unseen)
+        new: list[FeedEntry] = []
+        for entry in parsed.entries:
+            if entry.key in unseen:
+                unseen.discard(entry.key)  # a key listed twice is handled once
+                new.append(entry)
+        self._ingest(feed, new, parsed, report, pages)
+        # The hints protect a publisher's server; a configured local file has none to protect.
+        remote = not _is_local(feed.url)
+        plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
+                             listed_entries=len(parsed.entries),
+                             ttl_seconds=parsed.ttl_seconds if remote else None,
+                             max_age=cache_max_age(result.headers) if remote else None)
+        warnings = list(parsed.warnings)
+        if plan.overflow:
+            warnings.append(f"all {len(parsed.entries)} listed entries were new: some may have "
+                            "left the feed between polls (polling more often)")
+        return PollOutcome(
+            ok=True, next_check_at=plan.next_check_at, etag=result.validators.etag,
+            last_modified=result.validators.last_modified, full_fetch=full_fetch,
+            new_entries=report.new_entries, warning="; ".join(warnings) or None,
+            new_url=result.url if result.redirected_permanently else None,
+            entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
 
     def _fetch_feed(self, feed: FeedState, validators: Validators | None
                     ) -> FetchedBody | NotModified:
@@ -126,20 +220,42 @@ class FeedPoller:
             return self.fetcher.read_local(_local_path(feed.url))
         return self.fetcher.fetch_feed(feed.url, validators)
 
-    def _ingest(self, feed: FeedState, entry: FeedEntry, feed_language: str | None,
-                report: FeedReport) -> None:
-        if not entry.url:
-            self.store.link_entry(feed.id, entry.key, None)
-            return
-        link = resolve_aggregator_link(urljoin(feed.url if not _is_local(feed.url)
-                                               else Path(_local_path(feed.url)).as_uri(),
-                                               entry.url))
-        url = link if link.startswith("file:") else canonical_url(link)
-        existing = self.store.article_id_for_url(url)
-        if existing is not None:  # the same article from another feed: no second fetch
-            self.store.link_entry(feed.id, entry.key, existing)
-            return
-        extracted, error = self._page_text(feed, link)
+    def _ingest(self, feed: FeedState, entries: list[FeedEntry], parsed: ParsedFeed,
+                report: FeedReport, pages: PagePool | None) -> None:
+        """Start every new page at once, then match and store in feed order."""
+        pending: list[_Pending] = []
+        started: set[str] = set()
+        for entry in entries:
+            if not entry.url:
+                self.store.link_entry(feed.id, entry.key, None)
+                continue
+            base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
+            link = resolve_aggregator_link(urljoin(base, entry.url))
+            url = link if link.startswith("file:") else canonical_url(link)
+            if url in started:  # listed twice under two keys: linked once the first is stored
+                pending.append(_Pending(entry, url, None))
+                continue
+            existing = self.store.article_id_for_url(url)
+            if existing is not None:  # the same article from another feed: no second fetch
+                self.store.link_entry(feed.id, entry.key, existing)
+                continue
+            started.add(url)
+            if pages is None:
+                page: Future[PageStarted] = Future()
+                page.set_result(self._start_page(feed, link))
+            else:
+                page = pages.submit(functools.partial(self._start_page, feed, link))
+            pending.append(_Pending(entry, url, page))
+        for item in pending:
+            if item.page is None:
+                self.store.link_entry(feed.id, item.entry.key,
+                                      self.store.article_id_for_url(item.url))
+                continue
+            extracted, error = _finish_page(item.entry, item.page.result())
+            self._store(feed, item.entry, item.url, extracted, error, parsed.language, report)
+
+    def _store(self, feed: FeedState, entry: FeedEntry, url: str, extracted: ExtractedText | None,
+               error: str | None, feed_language: str | None, report: FeedReport) -> None:
         if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
             fallback = fallback_text(entry.content, entry.summary)
             if fallback is not None and (extracted is None
@@ -170,7 +286,9 @@ class FeedPoller:
         for hit in hits if saved.created else ():
             log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title, article.url)
 
-    def _page_text(self, feed: FeedState, link: str) -> tuple[ExtractedText | None, str | None]:
+    def _start_page(self, feed: FeedState, link: str) -> PageStarted:
+        """Fetch a page and hand it to the extraction processes (runs in the page pool, which
+        is then free to fetch the next page while this one is extracted)."""
         try:
             if link.startswith("file:"):
                 path = Path(urlsplit(link).path)
@@ -180,10 +298,24 @@ class FeedPoller:
                 body = self.fetcher.read_local(str(path))
             else:
                 body = self.fetcher.fetch_page(link)
-            return self.extractor.extract(body.content, body.url), None
-        except (FetchError, ExtractError) as exc:
+        except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
             return None, exc.code
+        return self.extractor.submit(body.content, body.url), None
+
+
+def _finish_page(entry: FeedEntry, started: PageStarted) -> PageText:
+    """Wait for a page's extraction; an extraction failure is the article's error."""
+    extraction, error = started
+    if extraction is None:
+        return None, error
+    try:
+        return extraction.result(), None
+    except ExtractError as exc:
+        log.info("article %s: %s: %s", entry.url, exc.code, exc)
+        return None, exc.code
+    except CancelledError:  # the extraction pool was stopped (shutdown)
+        return None, "pool_closed"
 
 
 def _is_local(url: str) -> bool:
@@ -204,24 +336,55 @@ class Pipeline:
         self.poller = poller
         self.owner = owner
         self.should_stop = should_stop
-        self._lock = threading.Lock()
 
     def run_cycle(self) -> CycleReport:
-        """Poll every due feed once; returns counts. Raises StoreError if the DB is down."""
+        """Poll every feed due at the start once; returns counts. Raises StoreError if the
+        database is down.
+
+        Feeds are claimed a few at a time as workers free up (a claimed feed waits at most
+        behind ``http.workers`` others), so a slow feed never holds back a batch. Once the
+        stop flag is set nothing more is claimed and feeds not yet started are left to their
+        leases (released by the service on shutdown).
+        """
         report = CycleReport()
-        lease = timedelta(seconds=self.config.http.total_timeout * 4 + 60)
         workers = self.config.http.workers
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            while not self.should_stop():
-                feeds = self.store.claim_due_feeds(self.owner, lease, limit=workers * 4)
-                if not feeds:
-                    break
-                for feed_report in pool.map(lambda f: self.poller.poll(f, self.owner), feeds):
-                    report.add(feed_report)
+        pages = PagePool(max(4, workers), limit=workers + 2 * self.poller.extractor.workers)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+                self._poll_due(pool, pages, report)
+        finally:
+            pages.close()  # the feed threads are done with their pages (or the cycle failed)
         if report.feeds:
             self.poller.stories.prune()
         return report
 
+    def _poll_due(self, pool: ThreadPoolExecutor, pages: PagePool, report: CycleReport) -> None:
+        # Only feeds due when the cycle starts: one whose short interval elapses during a long
+        # cycle waits for the next tick instead of being polled twice in one cycle.
+        started = self.store.clock()
+        lease = timedelta(seconds=self.config.http.total_timeout * 4 + 60)
+        workers = self.config.http.workers
+        in_flight: set[Future[FeedReport]] = set()
+        exhausted = False
+        try:
+            while True:
+                if self.should_stop():
+                    exhausted = True
+                    for future in in_flight:
+                        future.cancel()  # not started yet: its lease is released later
+                if not exhausted and len(in_flight) < workers:
+                    feeds = self.store.claim_due_feeds(
+                        self.owner, lease, limit=2 * workers - len(in_flight), due_by=started)
+                    exhausted = not feeds  # feeds due later wait for the next tick
+                    in_flight.update(pool.submit(self.poller.poll, feed, self.owner, pages)
+                                     for feed in feeds)
+                in_flight = {f for f in in_flight if not f.cancelled()}
+                if not in_flight:
+                    return
+                done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report.add(future.result())
+        finally:
+            for future in in_flight:
+                future.cancel()
 
-def utc_iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None

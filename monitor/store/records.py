@@ -22,6 +22,10 @@ class FeedState:
     last_modified: str | None
     last_full_fetch_at: datetime | None
     consecutive_failures: int
+    last_success_at: datetime | None = None
+    parse_failures: int = 0  # consecutive polls whose body was not a readable feed
+    entry_rate: float | None = None  # moving average of new entries per hour
+    poll_interval_seconds: int | None = None  # the adaptive interval in force
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class FeedHealth:
     url: str
     name: str
     configured: bool
-    status: str  # ok | failing | degraded | never polled
+    status: str  # ok | failing | degraded | disabled | removed | never polled
     last_attempt_at: datetime | None
     last_success_at: datetime | None
     consecutive_failures: int
@@ -39,6 +43,12 @@ class FeedHealth:
     last_warning: str | None
     next_check_at: datetime
     entries_seen: int
+    origin: str = "config"  # config (monitor.yaml) or cli (`monitor feeds add/import`)
+    interval_seconds: int = 0  # configured (base) interval
+    poll_interval_seconds: int | None = None  # adaptive interval in force, if known
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    disabled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,10 @@ class PollOutcome:
     error_code: str | None = None
     error_message: str | None = None
     new_url: str | None = None  # a permanent redirect that passed the address policy
+    entry_rate: float | None = None  # adaptive polling state after this poll (success only)
+    poll_interval_seconds: int | None = None
+    parse_failure: bool = False  # the body was fetched but is not a readable feed
+    disable: bool = False  # this failure reached polling.max_failures_before_disable
 
 
 @dataclass(frozen=True)

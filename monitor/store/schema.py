@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,6 +78,17 @@ class FeedRow(Base):
     health_alert: Mapped[str | None] = mapped_column(String(16))
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     health_episode: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Where the feed comes from: "config" (monitor.yaml, managed by sync_feeds) or "cli"
+    # (`monitor feeds add/import`, kept until `monitor feeds remove`).
+    origin: Mapped[str] = mapped_column(String(16), default="config", server_default="config")
+    # Set when the feed was disabled after repeated parse-class failures (case D1); a
+    # disabled feed is never claimed until `monitor feeds enable` or a config change.
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    parse_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Adaptive polling (monitor.polling): the moving average of new entries per hour and the
+    # interval it gave at the last successful poll (None until the feed has a rhythm).
+    entry_rate: Mapped[float | None] = mapped_column(Float)
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class StoryRow(Base):

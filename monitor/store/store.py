@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
 from monitor.hygiene import clean_line, clean_text
-from monitor.models import Article, FeedSource, RuleHit
+from monitor.models import Article, RuleHit
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
+from monitor.store.feeds import FeedTable
 from monitor.store.records import (
-    FeedHealth,
-    FeedState,
-    PollOutcome,
     Route,
     SavedArticle,
     StoredArticle,
@@ -47,8 +45,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
-    """Typed access to the database; every method is one short transaction."""
+class Store(FeedTable):
+    """Typed access to the database; every method is one short transaction.
+
+    The feed methods (feed list, leases, health) live in :class:`~monitor.store.feeds.FeedTable`.
+    """
 
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
@@ -86,106 +87,6 @@ class Store:
                 yield session
         except OperationalError as exc:
             raise StoreError(f"database unavailable: {exc.orig}") from exc
-
-    # -- feeds ---------------------------------------------------------------------------
-
-    def sync_feeds(self, sources: Sequence[FeedSource]) -> None:
-        """Make the feeds table follow the configuration; unlisted feeds stop being polled."""
-        now = self.clock()
-        wanted = {s.url: s for s in sources}
-        with self.write() as session:
-            rows = {r.url: r for r in session.scalars(select(FeedRow))}
-            for url, source in wanted.items():
-                row = rows.get(url)
-                if row is None:
-                    session.add(FeedRow(
-                        url=url, name=clean_line(source.name), tags=",".join(source.tags),
-                        language=source.language, interval_seconds=source.interval_seconds,
-                        configured=True, next_check_at=now, consecutive_failures=0,
-                        entries_seen=0,
-                    ))
-                    continue
-                if row.interval_seconds != source.interval_seconds:
-                    row.next_check_at = min(row.next_check_at,
-                                            now + timedelta(seconds=source.interval_seconds))
-                row.name = clean_line(source.name)
-                row.tags = ",".join(source.tags)
-                row.language = source.language
-                row.interval_seconds = source.interval_seconds
-                row.configured = True
-            for url, row in rows.items():
-                if url not in wanted:
-                    row.configured = False
-
-    def claim_due_feeds(self, owner: str, lease: timedelta, limit: int) -> list[FeedState]:
-        """Lease up to ``limit`` due feeds to ``owner``; concurrent daemons never share one."""
-        now = self.clock()
-        with self.write() as session:
-            due = (
-                select(FeedRow.id)
-                .where(FeedRow.configured.is_(True), FeedRow.next_check_at <= now,
-                       or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
-                .order_by(FeedRow.next_check_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            ids = list(session.scalars(due))
-            if not ids:
-                return []
-            session.execute(
-                update(FeedRow).where(FeedRow.id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease, last_attempt_at=now)
-            )
-            rows = session.scalars(select(FeedRow).where(FeedRow.id.in_(ids))
-                                   .order_by(FeedRow.next_check_at))
-            return [
-                FeedState(
-                    id=r.id, url=r.url, name=r.name, language=r.language,
-                    interval_seconds=r.interval_seconds, etag=r.etag,
-                    last_modified=r.last_modified, last_full_fetch_at=r.last_full_fetch_at,
-                    consecutive_failures=r.consecutive_failures,
-                )
-                for r in rows
-            ]
-
-    def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
-        """Store a poll's result in the feed's health row and release its lease."""
-        now = self.clock()
-        with self.write() as session:
-            row = session.get(FeedRow, feed_id)
-            if row is None:
-                return
-            row.next_check_at = outcome.next_check_at
-            if row.lease_owner == owner:
-                row.lease_owner = None
-                row.lease_until = None
-            if outcome.ok:
-                row.last_success_at = now
-                row.consecutive_failures = 0
-                row.last_error_code = None
-                row.last_error_message = None
-                row.last_warning = clean_text(outcome.warning)[:2000] if outcome.warning else None
-                row.etag = outcome.etag
-                row.last_modified = outcome.last_modified
-                if outcome.full_fetch:
-                    row.last_full_fetch_at = now
-                if outcome.new_entries:
-                    row.last_new_entry_at = now
-                    row.entries_seen += outcome.new_entries
-            else:
-                row.consecutive_failures += 1
-                row.last_error_code = outcome.error_code
-                row.last_error_message = clean_text(outcome.error_message or "")[:2000]
-
-    def release_feeds(self, owner: str) -> None:
-        """Give back every lease held by ``owner`` (graceful shutdown)."""
-        with self.write() as session:
-            session.execute(update(FeedRow).where(FeedRow.lease_owner == owner)
-                            .values(lease_owner=None, lease_until=None))
-
-    def feed_health(self) -> list[FeedHealth]:
-        with self.read() as session:
-            return [_health(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
 
     # -- entries and articles ------------------------------------------------------------
 
@@ -370,20 +271,3 @@ def enqueue_once(session: Session, row: NotificationRow) -> int:
         return 0  # another worker enqueued the same row first: the unique key decided
     return 1
 
-
-def _health(row: FeedRow) -> FeedHealth:
-    if row.last_attempt_at is None:
-        status = "never polled"
-    elif row.consecutive_failures:
-        status = "failing"
-    elif row.last_warning:
-        status = "degraded"
-    else:
-        status = "ok"
-    return FeedHealth(
-        id=row.id, url=row.url, name=row.name, configured=row.configured, status=status,
-        last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
-        consecutive_failures=row.consecutive_failures, last_error_code=row.last_error_code,
-        last_error_message=row.last_error_message, last_warning=row.last_warning,
-        next_check_at=row.next_check_at, entries_seen=row.entries_seen,
-    )

@@ -1,0 +1,270 @@
+"""The feeds table: the feed list (from monitor.yaml and from the CLI), leases and health.
+
+A feed row has an ``origin``. ``config`` rows follow monitor.yaml: :meth:`FeedTable.sync_feeds`
+adds, updates and retires them at every start. ``cli`` rows were added with ``monitor feeds
+add`` or ``import`` and stay until ``monitor feeds remove``; a URL that monitor.yaml also lists
+is managed by the file (its origin becomes ``config``). Retired feeds keep their row
+(``configured`` false) so their articles, hits and seen entry keys survive a re-add.
+
+A feed whose body is not a readable feed several polls in a row is disabled
+(``disabled_at``); it is not polled again until ``monitor feeds enable`` or until its entry in
+monitor.yaml changes. The threshold is decided by :mod:`monitor.polling`; this module only
+records what a :class:`PollOutcome` says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.hygiene import clean_line, clean_text
+from monitor.models import FeedSource
+from monitor.store.records import FeedHealth, FeedState, PollOutcome
+from monitor.store.schema import FeedRow
+
+AddResult = Literal["added", "updated", "restored", "exists", "configured"]
+
+
+class FeedTable:
+    """Feed methods of :class:`monitor.store.Store` (a mixin: it needs ``write``, ``read``
+    and ``clock`` from the store)."""
+
+    clock: Callable[[], datetime]
+
+    def write(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def read(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def sync_feeds(self, sources: Sequence[FeedSource]) -> None:
+        """Make the config-origin feeds follow monitor.yaml; CLI-added feeds are left alone.
+
+        A feed whose entry changed (name, tags, language, interval) starts afresh: the
+        adaptive interval is reset to the configured one, and a disabled feed is enabled.
+        """
+        now = self.clock()
+        wanted = {s.url: s for s in sources}
+        with self.write() as session:
+            rows = {r.url: r for r in session.scalars(select(FeedRow))}
+            for url, source in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    session.add(_new_row(source, "config", now))
+                    continue
+                changed = (row.origin != "config" or not row.configured
+                           or _settings(row) != _source_settings(source))
+                if row.interval_seconds != source.interval_seconds:
+                    row.next_check_at = min(row.next_check_at,
+                                            now + timedelta(seconds=source.interval_seconds))
+                    row.entry_rate = None  # a new base interval: learn the rhythm again
+                    row.poll_interval_seconds = None
+                if changed and row.disabled_at is not None:
+                    _enable(row, now)
+                _apply(row, source)
+                row.origin = "config"
+                row.configured = True
+            for url, row in rows.items():
+                if url not in wanted and row.origin == "config":
+                    row.configured = False
+
+    def add_feed(self, source: FeedSource, *, update_existing: bool = True) -> AddResult:
+        """Add a feed from the CLI (origin ``cli``); returns what happened.
+
+        ``configured``: monitor.yaml lists the URL (change it there). ``exists``: already in
+        the list and ``update_existing`` is false (an import skips it). ``updated``: a CLI
+        feed's settings replaced. ``restored``: a removed feed is back, with its history.
+        """
+        now = self.clock()
+        with self.write() as session:
+            row = session.scalar(select(FeedRow).where(FeedRow.url == source.url))
+            if row is None:
+                session.add(_new_row(source, "cli", now))
+                return "added"
+            if row.configured and row.origin == "config":
+                return "configured"
+            if row.configured and not update_existing:
+                return "exists"
+            result: AddResult = "updated" if row.configured else "restored"
+            if not row.configured or row.interval_seconds != source.interval_seconds:
+                row.next_check_at = now
+                row.entry_rate = None
+                row.poll_interval_seconds = None
+            _apply(row, source)
+            row.origin = "cli"
+            row.configured = True
+            return result
+
+    def remove_feed(self, url: str) -> Literal["removed", "configured", "unknown"]:
+        """Stop polling a CLI-added feed; its articles and hits are kept."""
+        with self.write() as session:
+            row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+            if row is None or not row.configured:
+                return "unknown"
+            if row.origin == "config":
+                return "configured"
+            row.configured = False
+            row.lease_owner = None
+            row.lease_until = None
+            return "removed"
+
+    def enable_feed(self, url: str) -> Literal["enabled", "not_disabled", "unknown"]:
+        """Re-enable a feed disabled after parse failures; it is polled at the next tick."""
+        now = self.clock()
+        with self.write() as session:
+            row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+            if row is None:
+                return "unknown"
+            if row.disabled_at is None:
+                return "not_disabled"
+            _enable(row, now)
+            return "enabled"
+
+    def claim_due_feeds(self, owner: str, lease: timedelta, limit: int,
+                        due_by: datetime | None = None) -> list[FeedState]:
+        """Lease up to ``limit`` feeds due by ``due_by`` (default: now) to ``owner``;
+        concurrent daemons never share one."""
+        now = self.clock()
+        with self.write() as session:
+            due = (
+                select(FeedRow.id)
+                .where(FeedRow.configured.is_(True), FeedRow.disabled_at.is_(None),
+                       FeedRow.next_check_at <= (due_by or now),
+                       or_(FeedRow.lease_until.is_(None), FeedRow.lease_until < now))
+                .order_by(FeedRow.next_check_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(due))
+            if not ids:
+                return []
+            session.execute(
+                update(FeedRow).where(FeedRow.id.in_(ids))
+                .values(lease_owner=owner, lease_until=now + lease, last_attempt_at=now)
+            )
+            rows = session.scalars(select(FeedRow).where(FeedRow.id.in_(ids))
+                                   .order_by(FeedRow.next_check_at))
+            return [
+                FeedState(
+                    id=r.id, url=r.url, name=r.name, language=r.language,
+                    interval_seconds=r.interval_seconds, etag=r.etag,
+                    last_modified=r.last_modified, last_full_fetch_at=r.last_full_fetch_at,
+                    consecutive_failures=r.consecutive_failures,
+                    last_success_at=r.last_success_at, parse_failures=r.parse_failures,
+                    entry_rate=r.entry_rate, poll_interval_seconds=r.poll_interval_seconds,
+                )
+                for r in rows
+            ]
+
+    def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
+        """Store a poll's result in the feed's health row and release its lease."""
+        now = self.clock()
+        with self.write() as session:
+            row = session.get(FeedRow, feed_id)
+            if row is None:
+                return
+            row.next_check_at = outcome.next_check_at
+            if row.lease_owner == owner:
+                row.lease_owner = None
+                row.lease_until = None
+            if outcome.ok:
+                row.last_success_at = now
+                row.consecutive_failures = 0
+                row.parse_failures = 0
+                row.last_error_code = None
+                row.last_error_message = None
+                row.last_warning = clean_text(outcome.warning)[:2000] if outcome.warning else None
+                row.etag = outcome.etag
+                row.last_modified = outcome.last_modified
+                if outcome.full_fetch:
+                    row.last_full_fetch_at = now
+                if outcome.new_entries:
+                    row.last_new_entry_at = now
+                    row.entries_seen += outcome.new_entries
+                if outcome.poll_interval_seconds is not None:
+                    row.entry_rate = outcome.entry_rate
+                    row.poll_interval_seconds = outcome.poll_interval_seconds
+            else:
+                row.consecutive_failures += 1
+                row.last_error_code = outcome.error_code
+                row.last_error_message = clean_text(outcome.error_message or "")[:2000]
+                # Fetch errors neither count nor reset: a network blip between two HTML
+                # answers does not make the URL a feed again.
+                if outcome.parse_failure:
+                    row.parse_failures += 1
+                if outcome.disable:
+                    row.disabled_at = now
+
+    def release_feeds(self, owner: str) -> None:
+        """Give back every lease held by ``owner`` (graceful shutdown)."""
+        with self.write() as session:
+            session.execute(update(FeedRow).where(FeedRow.lease_owner == owner)
+                            .values(lease_owner=None, lease_until=None))
+
+    def feed_health(self) -> list[FeedHealth]:
+        """Every feed row (active, disabled and removed) with its health, by name."""
+        with self.read() as session:
+            return [_health(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
+
+    def active_feeds(self) -> Iterator[FeedHealth]:
+        """The feed list as it stands (both origins, disabled ones included), by name."""
+        return (h for h in self.feed_health() if h.configured)
+
+
+def _new_row(source: FeedSource, origin: str, now: datetime) -> FeedRow:
+    row = FeedRow(url=source.url, origin=origin, configured=True, next_check_at=now,
+                  consecutive_failures=0, parse_failures=0, entries_seen=0)
+    _apply(row, source)
+    return row
+
+
+def _apply(row: FeedRow, source: FeedSource) -> None:
+    row.name = clean_line(source.name)[:512]
+    row.tags = ",".join(source.tags)
+    row.language = source.language
+    row.interval_seconds = source.interval_seconds
+
+
+def _settings(row: FeedRow) -> tuple[str, str, str | None, int]:
+    return row.name, row.tags, row.language, row.interval_seconds
+
+
+def _source_settings(source: FeedSource) -> tuple[str, str, str | None, int]:
+    return (clean_line(source.name)[:512], ",".join(source.tags), source.language,
+            source.interval_seconds)
+
+
+def _enable(row: FeedRow, now: datetime) -> None:
+    row.disabled_at = None
+    row.parse_failures = 0
+    row.next_check_at = now
+
+
+def _health(row: FeedRow) -> FeedHealth:
+    if not row.configured:
+        status = "removed"
+    elif row.disabled_at is not None:
+        status = "disabled"
+    elif row.last_attempt_at is None:
+        status = "never polled"
+    elif row.consecutive_failures:
+        status = "failing"
+    elif row.last_warning:
+        status = "degraded"
+    else:
+        status = "ok"
+    return FeedHealth(
+        id=row.id, url=row.url, name=row.name, configured=row.configured, status=status,
+        last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
+        consecutive_failures=row.consecutive_failures, last_error_code=row.last_error_code,
+        last_error_message=row.last_error_message, last_warning=row.last_warning,
+        next_check_at=row.next_check_at, entries_seen=row.entries_seen, origin=row.origin,
+        interval_seconds=row.interval_seconds, poll_interval_seconds=row.poll_interval_seconds,
+        tags=tuple(t for t in row.tags.split(",") if t), language=row.language,
+        disabled_at=row.disabled_at,
+    )
