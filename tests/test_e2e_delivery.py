@@ -94,8 +94,9 @@ def test_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receive
                 break
             daemon = DaemonProcess(config)
             step = rng.randint(1, 3)
+            target = before + step
             try:
-                wait_for(lambda b=before, s=step: len(receiver.hits_for("/hook")) >= b + s,
+                wait_for(lambda: len(receiver.hits_for("/hook")) >= target,  # noqa: B023
                          60, "some alerts to arrive before the kill")
             finally:
                 daemon.proc.send_signal(signal.SIGKILL)

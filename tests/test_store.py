@@ -113,7 +113,7 @@ def test_outbox_claim_send_retry_dead(store: Store, clock: FakeClock) -> None:
     assert outbox.claim("w2", lease) == []
     console = next(c for c in claimed if c.channel == "console")
     chat = next(c for c in claimed if c.channel == "chat")
-    assert console.alert.title == "Gencatan senjata di Gaza"
+    assert console.alert is not None and console.alert.title == "Gencatan senjata di Gaza"
     assert outbox.record_sent(console.id, "w1")
     outbox.record_failure(chat.id, "w1", "HTTP 500", retry_at=clock() + timedelta(seconds=30))
     assert outbox.claim("w1", lease) == []  # not due yet
