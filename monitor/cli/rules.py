@@ -59,7 +59,8 @@ def check(
                f"{examples} examples: all hold")
 
 
-def _read_txt(path: Path) -> Document:
+def read_txt(path: Path) -> Document:
+    """An article in a text file: the first non-empty line is the title, the rest the body."""
     lines = clean_text(path.read_text(encoding="utf-8", errors="replace")).splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -94,7 +95,7 @@ def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[st
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".txt":
-            yield path.name, _read_txt(path)
+            yield path.name, read_txt(path)
         elif suffix in (".html", ".htm"):
             extracted = extract_html(path.read_bytes(), None)
             if extracted is None:

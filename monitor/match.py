@@ -1,0 +1,190 @@
+"""Matching articles against every rule at once.
+
+:func:`compile_rules` turns a :class:`~monitor.rules.RuleBook` into a :class:`Matcher` once.
+Per document, the cost is one tokenization and one Aho-Corasick pass (pyahocorasick) over
+the joined folded tokens of each field, which finds every term, phrase, prefix and alias of
+every rule together; then only the candidate rules the presearcher picks from the found keys
+are evaluated (:mod:`monitor.rules.plan` derives what each rule cannot match without,
+:mod:`monitor.rules.presearch` indexes it). Nothing loops over all rules, and nothing loops
+over regexes: ``regex:`` conditions run (with RE2) only for rules whose query already matched.
+
+A Matcher is immutable after construction, does no I/O, and may serve concurrent ``match``
+calls from several threads.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+import ahocorasick
+
+from monitor.errors import RuleError, RuleProblem
+from monitor.language import detect_language, language_matches, load_model, normalize_language
+from monitor.models import Document, Evidence, RuleHit
+from monitor.rules.evidence import build, needed_tokens, regex_evidence, select
+from monitor.rules.model import RuleBook
+from monitor.rules.nodes import MODE_EN, MODE_ID, MODE_PLAIN, PLAIN, STEM, DocIndex, Found
+from monitor.rules.plan import Compiler, KeyTable, Program
+from monitor.rules.presearch import Presearch
+from monitor.rules.stem import stem_tokens, stemmer_for
+from monitor.rules.unicode61 import split_tokens, stream_of
+
+_MODES = {"en": MODE_EN, "id": MODE_ID}
+_KEY = itemgetter(1)
+_Match = tuple[Program, list[Found], list[Evidence]]  # a matching rule, before its hit
+
+
+class _Language:
+    """A document's language, found once and only if a rule asks: (code, was it detected?)."""
+
+    __slots__ = ("_doc", "_value")
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+        self._value: tuple[str | None, bool] | None = None
+
+    def __call__(self) -> tuple[str | None, bool]:
+        if self._value is None:
+            declared = normalize_language(self._doc.language)
+            if declared is not None:
+                self._value = (declared, False)
+            else:
+                text = f"{self._doc.title}\n{self._doc.body}"
+                self._value = (detect_language(text), True)
+        return self._value
+
+
+def _automaton(keys: KeyTable, stream: int) -> ahocorasick.Automaton | None:
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    # Sorted: the same rules build the same automaton, whatever their order in the files.
+    for pattern, key in sorted((p, k) for k, p in enumerate(keys.patterns)
+                               if keys.streams[k] == stream):
+        automaton.add_word(pattern, key)
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> set[int]:
+    """The keys found in a padded stream (where is asked later, and rarely)."""
+    if automaton is None or len(stream) < 3:
+        return set()
+    return set(map(_KEY, automaton.iter(stream)))
+
+
+class Matcher:
+    """The compiled rule set. ``match`` returns a hit per matching rule, with evidence."""
+
+    def __init__(self, programs: list[Program], keys: KeyTable) -> None:
+        self._programs = programs
+        self._by_id = {p.rule.id: p for p in programs}
+        self._plain = _automaton(keys, PLAIN)
+        self._stem = _automaton(keys, STEM)
+        self._keys = list(keys.patterns)
+        self._key_streams = list(keys.streams)
+        self._has_stem = any(p.rule.stem for p in programs)
+        self._presearch = Presearch(programs, len(keys.patterns))
+        if self._has_stem or any(p.languages for p in programs):
+            load_model()  # may detect languages: read the model now, so match() does no I/O
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The ids of the compiled rules, in rule-book order."""
+        return tuple(p.rule.id for p in self._programs)
+
+    def index(self, doc: Document) -> DocIndex:
+        """Tokenize the document and run the automaton pass over each field."""
+        texts = (doc.title or "", doc.body or "")
+        language = _Language(doc)
+        mode, stemmer = MODE_PLAIN, None
+        if self._has_stem and self._stem is not None:
+            stemmer = stemmer_for(language()[0])
+            mode = _MODES.get(stemmer or "", MODE_PLAIN)
+        parts: list[list[str]] = []
+        streams: list[list[str]] = []
+        found: list[set[int]] = []
+        for text in texts:
+            parts.append(split_tokens(text))
+            plain = f" {stream_of(parts[-1])} "
+            keys = _scan(self._plain, plain)
+            stems = " "
+            if stemmer is not None and len(plain) > 2:
+                stems = f" {' '.join(stem_tokens(plain[1:-1].split(' '), stemmer))} "
+                keys |= _scan(self._stem, stems)
+            streams.append([plain, stems])
+            found.append(keys)
+        return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
+                        (found[0], found[1]), self._keys, self._key_streams, mode, language)
+
+    def match(self, doc: Document) -> list[RuleHit]:
+        """Every rule that matches ``doc``, in rule-book order."""
+        if not self._programs:
+            return []
+        index = self.index(doc)
+        matched = []
+        for i in self._presearch.candidates(index.found_all):
+            result = self._evaluate(self._programs[i], index, check_languages=True)
+            if result is not None:
+                matched.append(result)
+        return self._hits(index, matched)
+
+    def match_rule(self, rule_id: str, doc: Document, *,
+                   check_languages: bool = True) -> RuleHit | None:
+        """The hit of one rule on ``doc`` or None; ``check_languages=False`` skips its filter."""
+        program = self._by_id.get(rule_id)
+        if program is None:
+            raise RuleError([RuleProblem("<rules>", 0, f"no compiled rule {rule_id!r}", rule_id)])
+        index = self.index(doc)
+        if program.anchor.isdisjoint(index.found_all):
+            return None
+        result = self._evaluate(program, index, check_languages=check_languages)
+        return None if result is None else self._hits(index, [result])[0]
+
+    def _evaluate(self, program: Program, index: DocIndex, *,
+                  check_languages: bool) -> _Match | None:
+        """The program's chosen evidence occurrences and regex evidence if it matches."""
+        found_all = index.found_all
+        if not program.required <= found_all:
+            return None
+        for clause in program.clauses:
+            if clause.isdisjoint(found_all):
+                return None
+        if not program.root.test(index):
+            return None
+        if check_languages and program.languages:
+            code, detected = index.language()
+            if not language_matches(program.languages, code, detected=detected):
+                return None
+        extra: list[Evidence] = []
+        for regex in program.regexes:
+            for field, text in enumerate(index.texts):
+                span = regex.search(text)
+                if span is not None:
+                    extra.append(regex_evidence(regex.pattern, text, field, span))
+                    break
+            else:
+                return None
+        found: list[Found] = []
+        program.root.collect(index, found)
+        return program, select(found), extra
+
+    @staticmethod
+    def _hits(index: DocIndex, matched: list[_Match]) -> list[RuleHit]:
+        """Hits with evidence; the character offsets of all of them found in one pass."""
+        tokens: tuple[set[int], set[int]] = (set(), set())
+        for _program, chosen, _extra in matched:
+            needed_tokens(chosen, tokens)
+        spans = (index.token_spans(0, tokens[0]) if tokens[0] else {},
+                 index.token_spans(1, tokens[1]) if tokens[1] else {})
+        return [RuleHit(rule_id=program.rule.id, rule_name=program.rule.name,
+                        evidence=(*build(index, chosen, spans), *extra),
+                        notify=program.rule.notify)
+                for program, chosen, extra in matched]
+
+
+def compile_rules(book: RuleBook) -> Matcher:
+    """Compile the book's rules once; raises RuleError if a rule names an unknown entity."""
+    compiler = Compiler({e.id: e for e in book.entities})
+    programs = [compiler.program(i, rule) for i, rule in enumerate(book.rules)]
+    return Matcher(programs, compiler.keys)

@@ -1,0 +1,77 @@
+"""Evidence for a hit: each matched term, where it is, and a short snippet around it."""
+
+from __future__ import annotations
+
+from monitor.hygiene import clean_line
+from monitor.models import Evidence
+from monitor.rules.nodes import EVIDENCE_PER_TERM, DocIndex, Found
+from monitor.rules.query import FIELDS
+
+SNIPPET_CONTEXT = 60  # characters kept on each side of the match
+MAX_PER_TERM = EVIDENCE_PER_TERM
+MAX_EVIDENCE = 20
+
+
+def snippet(text: str, start: int, end: int, context: int = SNIPPET_CONTEXT) -> str:
+    """``text[start:end]`` with about ``context`` characters each side, cut at spaces."""
+    lo, hi = max(0, start - context), min(len(text), end + context)
+    if lo > 0:
+        cut = text.find(" ", lo, start)
+        lo = cut + 1 if cut >= 0 else lo
+    if hi < len(text):
+        cut = text.rfind(" ", end, hi)
+        hi = cut if cut >= 0 else hi
+    body = " ".join(text[lo:hi].split())
+    if not body.isprintable():  # controls or bidi overrides: never shown in an alert
+        body = clean_line(body)
+    return f"{'…' if lo > 0 else ''}{body}{'…' if hi < len(text) else ''}"
+
+
+def _body_first(item: Found) -> tuple[int, int]:
+    # Alerts show the title anyway: a snippet from the body says more.
+    return -item[1], item[2]
+
+
+def select(found: list[Found]) -> list[Found]:
+    """The occurrences to show: per term in query order, the first in the body (else in the
+    title), at most :data:`MAX_PER_TERM` each and :data:`MAX_EVIDENCE` in all."""
+    by_term: dict[str, list[Found]] = {}
+    for item in found:
+        by_term.setdefault(item[0].term, []).append(item)
+    out: list[Found] = []
+    for items in by_term.values():
+        seen: set[tuple[int, int]] = set()
+        for item in sorted(items, key=_body_first):
+            if (item[1], item[2]) not in seen:
+                seen.add((item[1], item[2]))
+                out.append(item)
+                if len(seen) == MAX_PER_TERM:
+                    break
+        if len(out) >= MAX_EVIDENCE:
+            break
+    return out[:MAX_EVIDENCE]
+
+
+def needed_tokens(chosen: list[Found], tokens: tuple[set[int], set[int]]) -> None:
+    """Add the first and last token of each chosen occurrence to ``tokens`` (per field)."""
+    for _leaf, field, start, count in chosen:
+        tokens[field].update((start, start + count - 1))
+
+
+def build(doc: DocIndex, chosen: list[Found],
+          spans: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]) -> list[Evidence]:
+    """Evidence for the chosen occurrences, given the character spans of their tokens."""
+    out = []
+    for leaf, field, start, count in chosen:
+        text = doc.texts[field]
+        a, b = spans[field][start][0], spans[field][start + count - 1][1]
+        out.append(Evidence(term=leaf.term, matched=text[a:b], field=FIELDS[field], start=a,
+                            end=b, snippet=snippet(text, a, b), entity=leaf.entity))
+    return out
+
+
+def regex_evidence(pattern: str, text: str, field: int, span: tuple[int, int]) -> Evidence:
+    """Evidence for a ``regex:`` condition (the term is written ``/pattern/``)."""
+    a, b = span
+    return Evidence(term=f"/{pattern}/", matched=text[a:b], field=FIELDS[field],
+                    start=a, end=b, snippet=snippet(text, a, b))

@@ -1,0 +1,122 @@
+"""What a rule file holds once loaded: entities with aliases, rules, and their test examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from monitor.errors import RuleProblem
+from monitor.models import Document
+from monitor.rules.query import Expr, parse_query
+from monitor.rules.unicode61 import case_key, token_spans, tokenize
+
+
+@dataclass(frozen=True)
+class Alias:
+    """One name of an entity, searched as a phrase.
+
+    ``case_sensitive`` aliases compare their exact case (still without diacritics), so
+    ``AS`` (Indonesian for the USA) does not match the English word "as".
+    """
+
+    text: str
+    case_sensitive: bool = False
+    line: int = 0
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """The folded tokens, as the document side is folded."""
+        return tuple(tokenize(self.text))
+
+    @property
+    def case_tokens(self) -> tuple[str, ...]:
+        """Each token as written, without diacritics: what a case-sensitive alias requires."""
+        return tuple(case_key(self.text[a:b]) for a, b in token_spans(self.text))
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A person, organisation, country... that queries name as ``@id``."""
+
+    id: str
+    aliases: tuple[Alias, ...]
+    type: str | None = None
+    path: str = "<memory>"
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Example:
+    """A ``tests:`` example: a plain string is a title with no body and no language."""
+
+    title: str
+    body: str = ""
+    language: str | None = None
+    line: int = 0
+
+    def document(self) -> Document:
+        """The example as the document the matcher reads."""
+        return Document(title=self.title, body=self.body, language=self.language)
+
+    def label(self) -> str:
+        """A short quoted excerpt that names the example in a problem message."""
+        text = " ".join(f"{self.title} {self.body}".split())
+        return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+@dataclass(frozen=True)
+class RuleTests:
+    """Examples ``monitor check`` verifies: each ``match`` must match, no ``no_match`` may."""
+
+    match: tuple[Example, ...] = ()
+    no_match: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A watch rule: a query over title and body, plus options.
+
+    ``languages`` are normalized primary codes (``id``, ``en``); empty means any language.
+    ``regex`` patterns (RE2 syntax) must each also match the title or the body.
+    """
+
+    id: str
+    name: str
+    query: str
+    expr: Expr
+    notify: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    stem: bool = False
+    regex: tuple[str, ...] = ()
+    tests: RuleTests = RuleTests()
+    path: str = "<memory>"
+    line: int = 0
+    # Delivery options: None defers to the channel's (monitor.delivery_policy.RulePolicy).
+    # A new per-rule option goes here and in the loader's RULE_FIELDS.
+    delivery: str | None = None  # "immediate" or "digest"
+    max_per_hour: int | None = None  # per destination; the overflow waits for the digest
+
+    @classmethod
+    def from_query(cls, rule_id: str, query: str, *, name: str | None = None,
+                   notify: tuple[str, ...] = (), languages: tuple[str, ...] = (),
+                   stem: bool = False, regex: tuple[str, ...] = (),
+                   tests: RuleTests = RuleTests()) -> Rule:
+        """A rule built in code (tests, tools): parses ``query``, raises QuerySyntaxError."""
+        return cls(id=rule_id, name=name or rule_id, query=query, expr=parse_query(query),
+                   notify=notify, languages=languages, stem=stem, regex=regex, tests=tests)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Everything loaded from the rules directory: good rules, entities, and the problems."""
+
+    rules: tuple[Rule, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    problems: tuple[RuleProblem, ...] = field(default=())
+
+    def entity(self, entity_id: str) -> Entity | None:
+        """The entity with this id, if loaded."""
+        return next((e for e in self.entities if e.id == entity_id), None)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule with this id, if loaded."""
+        return next((r for r in self.rules if r.id == rule_id), None)

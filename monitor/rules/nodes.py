@@ -1,0 +1,305 @@
+"""Evaluating compiled rules against one indexed document.
+
+The automaton pass (in :mod:`monitor.match`) leaves a :class:`DocIndex`: per field, which
+automaton keys occur. A :class:`Pattern` (a phrase, prefix or alias) is one or more keys at
+fixed token offsets, so most patterns are decided by a set lookup; only NEAR, ``^``,
+case-sensitive aliases and evidence need token positions, which the index finds on demand.
+Nothing here mutates shared state: a DocIndex lives for one ``match`` call, so concurrent
+calls are safe.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor.rules.unicode61 import case_key
+
+EVIDENCE_PER_TERM = 1  # occurrences of a term kept as evidence (see evidence.select)
+PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
+MODE_PLAIN, MODE_EN, MODE_ID = 0, 1, 2  # which stems a document has (none, English, Indonesian)
+
+Found = tuple["Leaf", int, int, int]  # (leaf, field, start token, token count)
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """One automaton key expected ``offset`` tokens after the pattern's first token."""
+
+    key: int
+    offset: int
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """What a phrase, prefix or alias must find: segments per stemming mode, and checks.
+
+    ``simple``: one key in every mode and no ``^`` or case check, so the key's presence in a
+    field is the whole answer and no position is ever computed.
+    """
+
+    pid: int
+    modes: tuple[tuple[Segment, ...], tuple[Segment, ...], tuple[Segment, ...]]
+    length: int
+    caret: bool
+    case_tokens: tuple[str, ...] | None  # case-sensitive alias: tokens as written
+    simple: bool
+
+
+class DocIndex:
+    """One document after the automaton pass; positions and spans are computed on demand.
+
+    ``streams[field]`` are the field's padded token streams (``" tok tok ... tok "``: folded
+    tokens, and their stems when the document is stemmed); ``found[field]`` the automaton
+    keys found in them. Where a key occurs is only asked for a few keys (evidence, NEAR, ``^``,
+    case checks), so it is found then, with ``str.find`` over the stream.
+    """
+
+    def __init__(self, texts: tuple[str, str], parts: tuple[list[str], list[str]],
+                 streams: tuple[list[str], list[str]], found: tuple[set[int], set[int]],
+                 keys: list[str], key_streams: list[int], mode: int,
+                 language: Callable[[], tuple[str | None, bool]]) -> None:
+        self.texts = texts
+        self.mode = mode
+        self.language = language  # (code, detected?) computed on first call
+        self.found = found
+        self.found_all = found[0] | found[1]
+        self._parts = parts  # split_tokens() of each field, for spans
+        self._streams = streams
+        self._keys = keys
+        self._key_streams = key_streams
+        self._starts: dict[tuple[int, int], list[int]] = {}
+        self._positions: dict[tuple[int, int], list[int]] = {}
+
+    def starts(self, field: int, key: int, limit: int = -1) -> list[int]:
+        """Token indexes where ``key`` begins in ``field``, ascending (the first ``limit``)."""
+        cached = self._starts.get((field, key))
+        if cached is not None:
+            return cached if limit < 0 else cached[:limit]
+        result: list[int] = []
+        if key in self.found[field]:
+            stream = self._streams[field][self._key_streams[key]]
+            pattern = self._keys[key]
+            at = stream.find(pattern)
+            token, counted = 0, 0
+            while at >= 0:
+                token += stream.count(" ", counted, at)  # spaces before = the token's index
+                counted = at
+                result.append(token)
+                if len(result) == limit:
+                    break
+                at = stream.find(pattern, at + 1)
+        if limit < 0:
+            self._starts[(field, key)] = result
+        return result
+
+    def token_spans(self, field: int, tokens: set[int]) -> dict[int, tuple[int, int]]:
+        """Character offsets in ``field`` of the given tokens, in one pass over the text."""
+        parts = self._parts[field]  # [sep, tok, sep, tok, ..., sep]
+        out: dict[int, tuple[int, int]] = {}
+        offset, done = 0, 0
+        for token in sorted(tokens):
+            # Joining is a memory copy: cheaper than summing a long list of lengths.
+            offset += len("".join(parts[done:2 * token + 1]))
+            done = 2 * token + 1
+            out[token] = (offset, offset + len(parts[done]))
+        return out
+
+    def case_matches(self, field: int, starts: list[int], expected: tuple[str, ...]) -> list[int]:
+        """The starts whose tokens, as written (diacritics removed, case kept), are
+        ``expected``: the check of a case-sensitive alias, one pass for all occurrences."""
+        text, count = self.texts[field], len(expected)
+        spans = self.token_spans(field, {p + i for p in starts for i in range(count)})
+        return [p for p in starts
+                if all(case_key(text[spans[p + i][0]:spans[p + i][1]]) == expected[i]
+                       for i in range(count))]
+
+    def positions(self, pattern: Pattern, field: int) -> list[int]:
+        """Start tokens of every occurrence of ``pattern`` in ``field`` (cached per call)."""
+        cache_key = (pattern.pid, field)
+        cached = self._positions.get(cache_key)
+        if cached is not None:
+            return cached
+        found = self.found[field]
+        segments = pattern.modes[self.mode]
+        result: list[int] = []
+        if all(seg.key in found for seg in segments):
+            result = self.starts(field, segments[0].key)
+            for seg in segments[1:]:
+                later = set(self.starts(field, seg.key))
+                result = [p for p in result if p + seg.offset in later]
+            if pattern.caret:
+                result = result[:1] if result and result[0] == 0 else []
+            if pattern.case_tokens is not None and result:
+                result = self.case_matches(field, result, pattern.case_tokens)
+        self._positions[cache_key] = result
+        return result
+
+
+class Node:
+    """A compiled query node."""
+
+    def test(self, doc: DocIndex) -> bool:
+        """Whether this node matches the document."""
+        raise NotImplementedError
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        """Append the occurrences that make this (matching) node match (a few per term)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, eq=False)
+class Leaf(Node):
+    """A pattern searched in some fields; ``term`` and ``entity`` label its evidence."""
+
+    pattern: Pattern
+    fields: tuple[int, ...]
+    term: str
+    entity: str | None = None
+
+    def test(self, doc: DocIndex) -> bool:
+        pattern = self.pattern
+        # Plain loops: this runs for every candidate rule, and any() costs a generator.
+        if pattern.simple:
+            key = pattern.modes[doc.mode][0].key
+            if len(self.fields) == 2:  # the usual case: no field filter
+                return key in doc.found_all
+            for f in self.fields:  # noqa: SIM110
+                if key in doc.found[f]:
+                    return True
+            return False
+        for f in self.fields:  # noqa: SIM110
+            if doc.positions(pattern, f):
+                return True
+        return False
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        pattern = self.pattern
+        if pattern.simple:  # no need to find every occurrence of a common word
+            key = pattern.modes[doc.mode][0].key
+            for f in self.fields:
+                if key in doc.found[f]:
+                    out.extend((self, f, p, pattern.length)
+                               for p in doc.starts(f, key, EVIDENCE_PER_TERM))
+            return
+        for f in self.fields:
+            out.extend((self, f, p, pattern.length)
+                       for p in doc.positions(pattern, f)[:EVIDENCE_PER_TERM])
+
+
+@dataclass(frozen=True, eq=False)
+class AnyOf(Node):
+    """An entity: any of its aliases."""
+
+    leaves: tuple[Leaf, ...]
+
+    def test(self, doc: DocIndex) -> bool:
+        for leaf in self.leaves:  # noqa: SIM110 (see Leaf.test)
+            if leaf.test(doc):
+                return True
+        return False
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for leaf in self.leaves:
+            leaf.collect(doc, out)
+
+
+@dataclass(frozen=True, eq=False)
+class Near(Node):
+    """All slots within ``distance`` tokens (FTS5 NEAR); a slot is a phrase or an entity."""
+
+    slots: tuple[tuple[Leaf, ...], ...]
+    distance: int
+    fields: tuple[int, ...]
+
+    def window(self, doc: DocIndex, field: int) -> list[Found] | None:
+        """One occurrence per slot forming a match in ``field``, or None.
+
+        FTS5's condition: with q the latest start among the chosen occurrences, every chosen
+        occurrence (start p, length n) has p <= q and p + n + distance >= q. For each
+        candidate q it suffices to take, per slot, the occurrence with p <= q that ends last.
+        """
+        prepared = []
+        candidates: set[int] = set()
+        for slot in self.slots:
+            occurrences = sorted((p, leaf.pattern.length, i) for i, leaf in enumerate(slot)
+                                 for p in doc.positions(leaf.pattern, field))
+            if not occurrences:
+                return None
+            best: list[tuple[int, int, int]] = []
+            for occ in occurrences:  # running "ends last" over occurrences sorted by start
+                best.append(occ if not best or occ[0] + occ[1] > best[-1][0] + best[-1][1]
+                            else best[-1])
+            prepared.append(([occ[0] for occ in occurrences], best, slot))
+            candidates.update(occ[0] for occ in occurrences)
+        for q in sorted(candidates):
+            chosen: list[Found] = []
+            for starts, best, slot in prepared:
+                i = bisect_right(starts, q) - 1
+                if i < 0 or best[i][0] + best[i][1] + self.distance < q:
+                    break
+                p, n, which = best[i]
+                chosen.append((slot[which], field, p, n))
+            else:
+                return chosen
+        return None
+
+    def test(self, doc: DocIndex) -> bool:
+        return any(self.window(doc, f) is not None for f in self.fields)
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for f in self.fields:
+            found = self.window(doc, f)
+            if found is not None:
+                out.extend(found)
+                return
+
+
+@dataclass(frozen=True, eq=False)
+class AllOf(Node):
+    """``AND``."""
+
+    children: tuple[Node, ...]
+
+    def test(self, doc: DocIndex) -> bool:
+        for child in self.children:  # noqa: SIM110 (see Leaf.test)
+            if not child.test(doc):
+                return False
+        return True
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for child in self.children:
+            child.collect(doc, out)
+
+
+@dataclass(frozen=True, eq=False)
+class OneOf(Node):
+    """``OR``."""
+
+    children: tuple[Node, ...]
+
+    def test(self, doc: DocIndex) -> bool:
+        for child in self.children:  # noqa: SIM110 (see Leaf.test)
+            if child.test(doc):
+                return True
+        return False
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for child in self.children:
+            if child.test(doc):
+                child.collect(doc, out)
+
+
+@dataclass(frozen=True, eq=False)
+class Without(Node):
+    """``left NOT right``."""
+
+    left: Node
+    right: Node
+
+    def test(self, doc: DocIndex) -> bool:
+        return self.left.test(doc) and not self.right.test(doc)
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        self.left.collect(doc, out)

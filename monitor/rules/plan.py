@@ -1,0 +1,202 @@
+"""Compiling rules: query trees become nodes over automaton keys, plus presearch clauses.
+
+Every phrase, prefix and alias becomes automaton keys over the joined token stream
+(``" gencatan senjata "``; a trailing prefix token has no closing space: ``" negosia"``).
+Alongside each rule's node tree goes a necessary condition in clause form: a list of key
+sets, each of which must meet the document's found keys for the rule to have any chance
+(AND concatenates its children's clauses, OR and entities merge one clause per branch into
+one, NOT keeps its left side's). One clause, the one whose keys look rarest, indexes the
+rule and the next rarest must also meet the found keys (:mod:`monitor.rules.presearch`);
+the candidates are only evaluated when every clause holds (Lucene Monitor's presearcher,
+with required terms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from monitor.errors import RuleError, RuleProblem
+from monitor.rules.model import Entity, Rule
+from monitor.rules.nodes import (
+    MODE_EN,
+    MODE_ID,
+    PLAIN,
+    STEM,
+    AllOf,
+    AnyOf,
+    Leaf,
+    Near,
+    Node,
+    OneOf,
+    Pattern,
+    Segment,
+    Without,
+)
+from monitor.rules.query import ALL_FIELDS, FIELDS, And, EntityRef, Expr, Filter, Not, Or, Phrase
+from monitor.rules.query import Near as NearExpr
+from monitor.rules.regex import Regex
+from monitor.rules.stem import stem_tokens
+
+Clause = frozenset[int]
+_STEMMERS = ((MODE_EN, "en"), (MODE_ID, "id"))
+
+
+class KeyTable:
+    """The automaton keys: a pattern string per stream, each with a small integer id."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, str], int] = {}
+        self.patterns: list[str] = []
+        self.streams: list[int] = []
+
+    def intern(self, stream: int, pattern: str) -> int:
+        """The id of a key, added if new."""
+        key = self._ids.get((stream, pattern))
+        if key is None:
+            key = self._ids[(stream, pattern)] = len(self.patterns)
+            self.patterns.append(pattern)
+            self.streams.append(stream)
+        return key
+
+    def rarity(self, key: int) -> float:
+        """A guess at how rare a key is: long words and phrases are rare, short prefixes not."""
+        pattern = self.patterns[key]
+        body = pattern.strip()
+        score = len(body) + 4 * body.count(" ")
+        return score - 3 if not pattern.endswith(" ") else score
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """One rule, compiled: its node tree and its presearch condition."""
+
+    index: int
+    rule: Rule
+    root: Node
+    anchor: Clause  # the rule is looked at only when one of these keys is found
+    second: Clause | None  # and then only if one of these is found too (None: no check)
+    required: Clause  # keys that must all be found
+    clauses: tuple[Clause, ...]  # sets of which at least one key must be found
+    languages: frozenset[str]
+    regexes: tuple[Regex, ...]
+
+
+class Compiler:
+    """Turns rules into programs, sharing keys and patterns between rules."""
+
+    def __init__(self, entities: Mapping[str, Entity]) -> None:
+        self.entities = entities
+        self.keys = KeyTable()
+        self._patterns: dict[tuple[object, ...], Pattern] = {}
+
+    # -- patterns ----------------------------------------------------------------------------
+    def _segments(self, tokens: list[tuple[int, str, bool]]) -> tuple[Segment, ...]:
+        """Keys for (stream, text, prefix) tokens: one per same-stream run, cut after prefixes."""
+        segments: list[Segment] = []
+        start = 0
+        for i, (stream, _text, prefix) in enumerate(tokens):
+            last = i == len(tokens) - 1
+            if prefix or last or tokens[i + 1][0] != stream:
+                words = " ".join(text for _, text, _ in tokens[start:i + 1])
+                pattern = f" {words}" if prefix else f" {words} "
+                segments.append(Segment(self.keys.intern(stream, pattern), start))
+                start = i + 1
+        return tuple(segments)
+
+    def pattern(self, tokens: list[tuple[str, bool]], *, stem: bool, caret: bool = False,
+                case_tokens: tuple[str, ...] | None = None) -> Pattern:
+        """The (shared) pattern for (token, prefix) pairs; stemmed variants if ``stem``."""
+        plain = self._segments([(PLAIN, text, prefix) for text, prefix in tokens])
+        modes = [plain, plain, plain]
+        if stem and case_tokens is None:  # case-sensitive aliases compare as written
+            for mode, stemmer in _STEMMERS:
+                stems = iter(stem_tokens([t for t, p in tokens if not p], stemmer))
+                modes[mode] = self._segments([(PLAIN, t, True) if p else (STEM, next(stems), False)
+                                              for t, p in tokens])
+        signature = (tuple(tuple((s.key, s.offset) for s in m) for m in modes), caret, case_tokens)
+        found = self._patterns.get(signature)
+        if found is None:
+            simple = not caret and case_tokens is None and all(len(m) == 1 for m in modes)
+            found = self._patterns[signature] = Pattern(
+                len(self._patterns), (modes[0], modes[1], modes[2]), len(tokens), caret,
+                case_tokens, simple)
+        return found
+
+    # -- nodes -------------------------------------------------------------------------------
+    def _slot(self, item: Phrase | EntityRef, fields: tuple[int, ...], stem: bool) -> list[Leaf]:
+        if isinstance(item, Phrase):
+            tokens = [(t.text, t.prefix) for t in item.tokens]
+            return [Leaf(self.pattern(tokens, stem=stem, caret=item.caret), fields, item.written)]
+        entity = self.entities.get(item.entity)
+        if entity is None:
+            raise RuleError([RuleProblem("<rules>", 0, f"unknown entity @{item.entity}")])
+        leaves = []
+        for alias in entity.aliases:
+            case = alias.case_tokens if alias.case_sensitive else None
+            pattern = self.pattern([(t, False) for t in alias.tokens], stem=stem,
+                                   caret=item.caret, case_tokens=case)
+            leaves.append(Leaf(pattern, fields, item.written, entity.id))
+        return leaves
+
+    def node(self, expr: Expr, columns: frozenset[str], stem: bool) -> Node:
+        """The node for a query tree, with field filters pushed down to the leaves."""
+        fields = tuple(i for i, name in enumerate(FIELDS) if name in columns)
+        if isinstance(expr, Phrase):
+            return self._slot(expr, fields, stem)[0]
+        if isinstance(expr, EntityRef):
+            return AnyOf(tuple(self._slot(expr, fields, stem)))
+        if isinstance(expr, NearExpr):
+            return Near(tuple(tuple(self._slot(item, fields, stem)) for item in expr.items),
+                        expr.distance, fields)
+        if isinstance(expr, Filter):
+            return self.node(expr.child, columns & expr.columns, stem)
+        if isinstance(expr, And):
+            return AllOf(tuple(self.node(c, columns, stem) for c in expr.children))
+        if isinstance(expr, Or):
+            return OneOf(tuple(self.node(c, columns, stem) for c in expr.children))
+        assert isinstance(expr, Not)
+        return Without(self.node(expr.left, columns, stem), self.node(expr.right, columns, stem))
+
+    # -- presearch ---------------------------------------------------------------------------
+    def _score(self, clause: Clause) -> float:
+        return min(self.keys.rarity(k) for k in clause) - math.log2(len(clause))
+
+    def _best(self, clauses: list[Clause]) -> Clause:
+        return max(clauses, key=self._score)
+
+    def clauses(self, node: Node) -> list[Clause]:
+        """A necessary condition for ``node``: each clause must meet the found keys."""
+        if isinstance(node, Leaf):
+            modes = node.pattern.modes
+            if modes[0] is modes[1] is modes[2]:
+                return [frozenset({seg.key}) for seg in modes[0]]
+            # Only the document's stemming mode applies: any mode's key will do.
+            return [frozenset(max((s.key for s in m), key=self.keys.rarity) for m in modes)]
+        if isinstance(node, AnyOf):
+            return [frozenset().union(*(self._best(self.clauses(leaf)) for leaf in node.leaves))]
+        if isinstance(node, Near):
+            return [frozenset().union(*(self._best(self.clauses(leaf)) for leaf in slot))
+                    for slot in node.slots]
+        if isinstance(node, AllOf):
+            return [c for child in node.children for c in self.clauses(child)]
+        if isinstance(node, OneOf):
+            return [frozenset().union(*(self._best(self.clauses(c)) for c in node.children))]
+        assert isinstance(node, Without)
+        return self.clauses(node.left)
+
+    def program(self, index: int, rule: Rule) -> Program:
+        """Compile one rule: node tree, necessary clauses, anchor and second clause."""
+        root = self.node(rule.expr, ALL_FIELDS, rule.stem)
+        clauses = list(dict.fromkeys(self.clauses(root)))
+        required = frozenset(k for c in clauses if len(c) == 1 for k in c)
+        anchor = self._best(clauses)
+        others = [c for c in clauses if c != anchor]
+        return Program(
+            index=index, rule=rule, root=root, anchor=anchor,
+            second=self._best(others) if others else None, required=required,
+            clauses=tuple(c for c in clauses if len(c) > 1 and c.isdisjoint(required)),
+            languages=frozenset(rule.languages),
+            regexes=tuple(Regex(p) for p in rule.regex),
+        )

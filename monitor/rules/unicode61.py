@@ -1,0 +1,106 @@
+"""Tokens exactly as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them.
+
+A token is a maximal run of token characters (SQLite's own table: letters, digits and
+private-use characters as its Unicode tables classify them); a combining mark such as U+0301
+continues a token but never starts one, and is dropped. Tokens fold to lower case without
+diacritics (Erdoğan -> erdogan, ПУТИН -> путин). The tables in :mod:`unicode61_data` are
+probed from SQLite itself, because its Unicode version and folds differ from Python's
+``unicodedata`` (Cyrillic й stays й, unassigned code points count as letters).
+
+Tokens are found on the original text (a mark continues a token, as in SQLite) and then
+folded; a token character always folds to one token character, so the folded tokens are one
+for one with :func:`token_spans`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from itertools import accumulate
+
+from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+def _token_pattern(ranges: list[tuple[int, int]]) -> re.Pattern[str]:
+    """A token, captured, so that ``split`` keeps separators and tokens alternately."""
+    token = _char_class(ranges)
+    return re.compile(f"([{token}][{token}{_char_class([(cp, cp) for cp in DIACRITICS])}]*)")
+
+
+# Python's re checks a character against a class's astral ranges one by one, which made the
+# full pattern four times slower on every separator; most texts have no astral character, so
+# they get a pattern without those ranges.
+_ASCII_TOKEN = re.compile("([A-Za-z0-9]+)")
+_BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <= 0xFFFF])
+_ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
+_FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
+_FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    if text.isascii():
+        return _ASCII_TOKEN
+    if len(text.encode("utf-16-le")) == 2 * len(text):  # no surrogate pairs: BMP only
+        return _BMP_TOKEN
+    return _ANY_TOKEN
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` and remove diacritics as unicode61 does (marks are dropped)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD_TABLE)
+
+
+def split_tokens(text: str) -> list[str]:
+    """``text`` cut into separators and raw tokens alternately: ``[sep, tok, sep, ... sep]``.
+
+    One regex pass gives both the tokens and, summing lengths, every token's offsets.
+    """
+    return _pattern(text).split(text)
+
+
+def stream_of(parts: list[str]) -> str:
+    """The folded tokens of :func:`split_tokens` output joined by single spaces.
+
+    Folding the joined tokens rather than the text keeps the common case fast: once the
+    punctuation is gone, most text is ASCII.
+    """
+    return fold(" ".join(parts[1::2]))
+
+
+def spans_of(parts: list[str]) -> list[tuple[int, int]]:
+    """Character offsets of each token of :func:`split_tokens` output."""
+    ends = list(accumulate(map(len, parts)))  # ends[2i] = start of token i, ends[2i+1] = end
+    return list(zip(ends[0::2], ends[1::2], strict=False))
+
+
+def token_stream(text: str) -> str:
+    """The folded tokens of ``text`` joined by single spaces ("" when there is none)."""
+    return stream_of(split_tokens(text))
+
+
+def tokenize(text: str) -> list[str]:
+    """The folded tokens of ``text``, in order."""
+    stream = token_stream(text)
+    return stream.split(" ") if stream else []
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character offsets ``(start, end)`` in ``text`` of each token :func:`tokenize` returns."""
+    return spans_of(split_tokens(text))
+
+
+def fold_token(token: str) -> str:
+    """The folded form of one token as written (an alias or a query word)."""
+    return fold(token)
+
+
+def case_key(text: str) -> str:
+    """``text`` without diacritics but with its case: how case-sensitive aliases compare."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -1,0 +1,282 @@
+"""Matching benchmark: the compiled rule set against two peers, on real article bodies.
+
+Run from the repository root::
+
+    .venv/bin/python tests/benchmarks/bench_match.py [--shared ../shared] [--rules 10000]
+
+10,000 generated rules (terms, phrases, prefixes, NEAR, NOT, OR; 1,000 entities with 3
+aliases each) run over the 181 article bodies of the article-extraction benchmark. Rows:
+
+- our matcher with 100 and with 10,000 rules: median and p95 milliseconds per article (one
+  core), compile time and the resident memory the compiled set adds;
+- peer (a), a naive alerter: one compiled Python ``re`` regex per term, every rule tested
+  (NEAR approximated as AND, which only flatters it);
+- peer (b), SQLite FTS5 as a percolator: the article inserted into an in-memory FTS5 table,
+  every rule run as a MATCH query (entities expanded to OR groups).
+
+Targets (marked PASS/FAIL): median <= 1 ms per article at 10,000 rules; at most 3x the
+100-rule cost; compile <= 5 s; compiled set <= 300 MB. The peers are timed on the first
+articles only (they are slow) and must agree with our hits. Exits 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from monitor.match import Matcher, compile_rules  # noqa: E402
+from monitor.models import Document  # noqa: E402
+from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize  # noqa: E402
+
+TARGET_MEDIAN_MS = 1.0
+TARGET_RATIO = 3.0
+TARGET_COMPILE_S = 5.0
+TARGET_RSS_MB = 300.0
+PEER_ARTICLES = 15
+
+
+def load_bodies(shared: Path) -> list[str]:
+    """The true article bodies of the benchmark corpus, sorted by page id."""
+    path = shared / "corpora" / "article-extraction-benchmark" / "ground-truth.json"
+    truth = json.loads(path.read_text(encoding="utf-8"))
+    return [truth[k]["articleBody"] for k in sorted(truth)]
+
+
+def headline(body: str) -> str:
+    """The corpus has bodies only: the first sentence stands in for the title."""
+    first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+    return first[:200]
+
+
+@dataclass(frozen=True)
+class Generated:
+    rules: list[Rule]
+    entities: list[Entity]
+
+
+def generate(bodies: list[str], n_rules: int, n_entities: int = 1000,
+             seed: int = 42) -> Generated:
+    """Rules drawn from the corpus vocabulary: each shape in equal shares.
+
+    Words are drawn uniformly from the corpus's distinct words (3+ letters), so most are
+    specific and some are common, and each shape joins two concepts or more, as watch rules
+    do ("topic AND actor"): a rule set that fired on every article would be useless.
+    """
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter()
+    bigrams: list[str] = []
+    for body in bodies:
+        tokens = tokenize(body)
+        counts.update(tokens)
+        bigrams.extend(f"{a} {b}" for a, b in pairwise(tokens) if len(a) > 3 and len(b) > 3)
+    words = sorted(w for w in counts if len(w) >= 3 and not w.isdigit())
+    bigrams = sorted(set(bigrams))
+
+    def word() -> str:
+        return rng.choice(words)
+
+    def phrase() -> str:
+        return f'"{rng.choice(bigrams)}"'
+
+    entities = [Entity(f"e{i}", tuple(Alias(rng.choice((word, lambda: rng.choice(bigrams)))())
+                                      for _ in range(3))) for i in range(n_entities)]
+
+    def entity() -> str:
+        return f"@e{rng.randrange(n_entities)}"
+
+    shapes = [
+        lambda: f"{word()} AND {word()}",
+        lambda: f"{phrase()} AND {word()}",
+        lambda: f"{word()[:5]}* AND {word()}",
+        lambda: f"NEAR({word()} {word()}, 5)",
+        lambda: f"({word()} OR {word()}) AND {word()} NOT {word()}",
+        lambda: f"{entity()} AND {word()}",
+        lambda: f"{entity()} AND ({word()} OR {phrase()})",
+        lambda: f"{word()} {word()} {word()}",
+        lambda: f"title:({word()} OR {word()}) AND {word()}",
+        lambda: f"{entity()} AND {entity()} NOT {word()}",
+    ]
+    rules = [Rule.from_query(f"r{i}", shapes[i % len(shapes)]()) for i in range(n_rules)]
+    return Generated(rules, entities)
+
+
+def rss_mb() -> float:
+    """Resident set size of this process (Linux), in MB."""
+    with Path("/proc/self/statm").open() as statm:
+        pages = int(statm.read().split()[1])
+    return pages * 4096 / 1e6
+
+
+def time_matcher(matcher: Matcher, docs: list[Document], repeat: int = 5) -> list[float]:
+    """Per-article milliseconds (the best of ``repeat`` runs of each article)."""
+    best = [float("inf")] * len(docs)
+    for _ in range(repeat):
+        for i, doc in enumerate(docs):
+            start = time.perf_counter()
+            matcher.match(doc)
+            best[i] = min(best[i], (time.perf_counter() - start) * 1000)
+    return best
+
+
+# -- peers -----------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'"[^"]*"|[\w@]+\*?|[()]|\S')
+
+
+def _term_regex(term: str, entities: dict[str, Entity]) -> re.Pattern[str]:
+    if term.startswith("@"):
+        alts = [r"\W+".join(map(re.escape, tokenize(a.text))) for a in entities[term[1:]].aliases]
+        body = "(?:" + "|".join(alts) + ")"
+    elif term.endswith("*"):
+        body = re.escape(term[:-1]) + r"\w*"
+    else:
+        body = r"\W+".join(map(re.escape, tokenize(term.strip('"'))))
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+class NaiveAlerter:
+    """One Python regex per term; each rule's boolean structure evaluated with re.search."""
+
+    def __init__(self, rules: list[Rule], entities: dict[str, Entity]) -> None:
+        self.rules = []
+        for rule in rules:
+            query = re.sub(r"NEAR\((\S+) (\S+), \d+\)", r"\1 AND \2", rule.query)
+            query = query.replace("title:", "")
+            tokens = _TOKEN.findall(query)
+            program = [(t, None) if t in ("AND", "OR", "NOT", "(", ")")
+                       else ("T", _term_regex(t, entities)) for t in tokens]
+            self.rules.append((rule.id, program))
+
+    def match(self, text: str) -> list[str]:
+        hits = []
+        for rule_id, program in self.rules:
+            expr = []
+            prev_term = False
+            for op, regex in program:
+                if op == "T":
+                    if prev_term:
+                        expr.append("and")
+                    expr.append(str(regex.search(text) is not None))  # type: ignore[union-attr]
+                    prev_term = True
+                else:
+                    expr.append({"AND": "and", "OR": "or", "NOT": "and not"}.get(op, op))
+                    prev_term = op == ")"
+            if eval(" ".join(expr)):
+                hits.append(rule_id)
+        return hits
+
+
+class Fts5Percolator:
+    """The article in an in-memory FTS5 table; every rule run as a MATCH query."""
+
+    def __init__(self, rules: list[Rule], entities: dict[str, Entity]) -> None:
+        self.db = sqlite3.connect(":memory:")
+        self.db.execute("CREATE VIRTUAL TABLE t USING fts5(title, body, "
+                        "tokenize='unicode61 remove_diacritics 2')")
+
+        def expand(match: re.Match[str]) -> str:
+            aliases = entities[match.group(1)].aliases
+            return "(" + " OR ".join('"' + a.text.replace('"', '""') + '"' for a in aliases) + ")"
+
+        self.queries = [(r.id, re.sub(r"@([a-z0-9_-]+)", expand, r.query)) for r in rules]
+
+    def match(self, doc: Document) -> list[str]:
+        self.db.execute("DELETE FROM t")
+        self.db.execute("INSERT INTO t(rowid, title, body) VALUES (1, ?, ?)",
+                        (doc.title, doc.body))
+        return [rule_id for rule_id, query in self.queries
+                if self.db.execute("SELECT 1 FROM t WHERE t MATCH ?", (query,)).fetchone()]
+
+
+def _time_peer(match: Callable[[Document], object], docs: list[Document]) -> list[float]:
+    out = []
+    for doc in docs:
+        start = time.perf_counter()
+        match(doc)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; 1 if a target fails."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared")
+    parser.add_argument("--rules", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    bodies = load_bodies(args.shared)
+    docs = [Document(title=headline(body), body=body) for body in bodies]
+    generated = generate(bodies, args.rules)
+    entities = {e.id: e for e in generated.entities}
+    small = RuleBook(rules=tuple(generated.rules[:100]), entities=tuple(generated.entities))
+    large = RuleBook(rules=tuple(generated.rules), entities=tuple(generated.entities))
+
+    small_matcher = compile_rules(small)
+    time_matcher(small_matcher, docs[:20], repeat=1)  # warm up
+    small_ms = time_matcher(small_matcher, docs)
+
+    gc.collect()
+    rss_before = rss_mb()
+    start = time.perf_counter()
+    matcher = compile_rules(large)
+    compile_s = time.perf_counter() - start
+    gc.collect()
+    rss_delta = rss_mb() - rss_before
+    large_ms = time_matcher(matcher, docs)
+    hits = [{h.rule_id for h in matcher.match(d)} for d in docs]
+
+    sample = docs[:PEER_ARTICLES]
+    naive = NaiveAlerter(generated.rules, entities)
+    naive_ms = _time_peer(lambda d: naive.match(d.body), sample)
+    fts = Fts5Percolator(generated.rules, entities)
+    fts_ms = _time_peer(fts.match, sample)
+    agree = sum(set(fts.match(d)) == hits[i] for i, d in enumerate(sample))
+
+    med_small, med_large = statistics.median(small_ms), statistics.median(large_ms)
+    p95 = statistics.quantiles(large_ms, n=20)[-1]
+    ratio = med_large / med_small
+    rows = [
+        ("ours, 100 rules: median ms/article", f"{med_small:.3f}", "-", None),
+        (f"ours, {args.rules} rules: median ms/article", f"{med_large:.3f}",
+         f"<= {TARGET_MEDIAN_MS}", med_large <= TARGET_MEDIAN_MS),
+        (f"ours, {args.rules} rules: p95 ms/article", f"{p95:.3f}", "-", None),
+        (f"ours, {args.rules} / 100 rules cost", f"{ratio:.2f}x", f"<= {TARGET_RATIO}x",
+         ratio <= TARGET_RATIO),
+        (f"ours, compile {args.rules} rules (s)", f"{compile_s:.2f}", f"<= {TARGET_COMPILE_S}",
+         compile_s <= TARGET_COMPILE_S),
+        ("ours, RSS of the compiled set (MB)", f"{rss_delta:.1f}", f"<= {TARGET_RSS_MB}",
+         rss_delta <= TARGET_RSS_MB),
+        ("peer (a) naive regex alerter: median ms/article", f"{statistics.median(naive_ms):.1f}",
+         "-", None),
+        ("peer (b) FTS5 percolator: median ms/article", f"{statistics.median(fts_ms):.1f}",
+         "-", None),
+        ("FTS5 percolator agrees with our hits", f"{agree}/{len(sample)}",
+         f"{len(sample)}/{len(sample)}", agree == len(sample)),
+    ]
+    print(f"{len(docs)} articles, {args.rules} rules ({len(generated.entities)} entities x 3 "
+          f"aliases); {sum(map(len, hits))} hits; peers timed on {len(sample)} articles")
+    print(f"{'measure':<48} {'value':>10} {'target':>10}  result")
+    failed = False
+    for name, value, target, ok in rows:
+        verdict = "-" if ok is None else ("PASS" if ok else "FAIL")
+        failed |= ok is False
+        print(f"{name:<48} {value:>10} {target:>10}  {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Loading rule files: good rules load, every problem is reported as path:line: message."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from monitor.rules import Example, RuleBook, load_rules
+from monitor.rules.regex import MAX_PATTERN_BYTES
+
+
+def write(root: Path, name: str, text: str) -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def messages(book: RuleBook) -> list[str]:
+    return [str(p) for p in book.problems]
+
+
+ENTITIES = """
+entities:
+  - id: qatar
+    type: country
+    aliases: [Qatar, Katar, "قطر"]
+  - id: us
+    type: country
+    aliases:
+      - Amerika Serikat
+      - text: AS
+        case_sensitive: true
+"""
+
+
+def test_rules_and_entities_load_from_all_files_recursively(tmp_path: Path) -> None:
+    write(tmp_path, "entities/places.yaml", ENTITIES)
+    write(tmp_path, "topics/gaza.yml", """
+        rules:
+          - id: gaza
+            name: Gaza ceasefire
+            query: '("gencatan senjata" OR ceasefire) AND @qatar'
+            languages: [ID, en-US]
+            notify: [team-chat, team-chat]
+            delivery: digest
+            max_per_hour: 5
+            tests:
+              match: ["Qatar desak gencatan senjata"]
+              no_match:
+                - title: Timnas Qatar kalah
+                  body: di Piala Dunia
+                  lang: id
+    """)
+    write(tmp_path, ".hidden/skipped.yaml", "rules: [oops")
+    write(tmp_path, "notes.txt", "not a rule file")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    assert [e.id for e in book.entities] == ["qatar", "us"]
+    assert book.entity("us") is not None
+    assert book.entity("us").aliases[1].case_sensitive  # type: ignore[union-attr]
+    [rule] = book.rules
+    assert (rule.id, rule.name, rule.languages, rule.notify) == (
+        "gaza", "Gaza ceasefire", ("id", "en"), ("team-chat",))
+    assert (rule.delivery, rule.max_per_hour) == ("digest", 5)
+    assert rule.path == str(tmp_path / "topics/gaza.yml") and rule.line == 2
+    assert rule.tests.match == (Example("Qatar desak gencatan senjata", line=10),)
+    assert rule.tests.no_match == (Example("Timnas Qatar kalah", "di Piala Dunia", "id", 12),)
+
+
+def test_a_single_file_loads_and_defaults_apply(tmp_path: Path) -> None:
+    path = write(tmp_path, "one.yaml", """
+        rules:
+          - id: r1
+            query: a
+    """)
+    [rule] = load_rules(path).rules
+    assert (rule.name, rule.languages, rule.stem, rule.regex, rule.delivery) == (
+        "r1", (), False, (), None)
+
+
+def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
+        tmp_path: Path) -> None:
+    write(tmp_path, "entities.yaml", ENTITIES)
+    path = write(tmp_path, "rules.yaml", """
+        rules:
+          - id: good
+            query: Qatar
+          - id: side-by-side
+            query: (a OR b) c
+          - id: unknown-entity
+            query: '@nobody AND x'
+          - id: typo
+            query: x
+            langauges: [id]
+          - id: Bad Id
+            query: x
+          - id: bad-language
+            query: x
+            languages: [indonesian]
+          - id: bad-delivery
+            query: x
+            delivery: sometimes
+            max_per_hour: 0
+          - id: no-query
+          - id: good
+            query: y
+          - id: block
+            query: |
+              a AND
+              (b OR
+    """)
+    book = load_rules(tmp_path)
+    p = str(path)
+    assert [r.id for r in book.rules] == ["good"]
+    assert messages(book) == [
+        f"{p}:5: rule side-by-side: query: expected AND, OR or NOT before 'c' (only terms, "
+        "phrases and NEAR groups may stand side by side) at column 10",
+        f"{p}:7: rule unknown-entity: unknown entity @nobody",
+        f"{p}:10: rule typo: unknown field 'langauges' (known: id, name, query, languages, "
+        "notify, stem, regex, tests, delivery, max_per_hour)",
+        f"{p}:11: rule Bad Id: id 'Bad Id' must use only a-z, 0-9, _ and -",
+        f"{p}:15: rule bad-language: 'indonesian' is not a language code such as id or en",
+        f"{p}:18: rule bad-delivery: delivery must be immediate or digest",
+        f"{p}:19: rule bad-delivery: 'max_per_hour' must be a whole number of at least 1",
+        f"{p}:20: rule no-query: 'query' is missing",
+        f"{p}:21: rule good: duplicate id (first defined at {p}:2)",
+        f"{p}:26: rule block: query: expected a term but found the end of the query at column 13",
+    ]
+    assert {pr.rule_id for pr in book.problems} == {
+        "side-by-side", "unknown-entity", "typo", "Bad Id", "bad-language", "bad-delivery",
+        "no-query", "good", "block"}
+
+
+def test_e5_regexes_re2_cannot_run_are_load_problems_naming_the_rule(tmp_path: Path) -> None:
+    """E5: back-reference, look-ahead, look-behind, repetition over 1000, unbalanced '('."""
+    patterns = [r"(a)\1", "(?=x)", "(?<!x)", "a{1001}", "(", "a" * (MAX_PATTERN_BYTES + 1)]
+    rules = "\n".join(f"  - id: e5-{i}\n    query: a\n    regex: ['{p}']"
+                      for i, p in enumerate(patterns))
+    write(tmp_path, "e5.yaml", f"rules:\n  - id: fine\n    query: a\n    regex: ['^(a+)+$']\n"
+                               f"{rules}\n")
+    book = load_rules(tmp_path)
+    assert [r.id for r in book.rules] == ["fine"]
+    assert [p.rule_id for p in book.problems] == [f"e5-{i}" for i in range(len(patterns))]
+    text = messages(book)
+    assert "invalid escape sequence: \\1" in text[0]
+    assert "invalid perl operator: (?=" in text[1]
+    assert "invalid perl operator: (?<" in text[2]
+    assert "invalid repetition size: {1001}" in text[3]
+    assert "missing )" in text[4]
+    assert f"the limit is {MAX_PATTERN_BYTES}" in text[5]
+    assert all(f"rule e5-{i}: regex" in m for i, m in enumerate(text))
+
+
+def test_duplicate_entities_bad_aliases_and_duplicate_keys(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", ENTITIES)
+    path = write(tmp_path, "b.yaml", """
+        entities:
+          - id: qatar
+            aliases: [Doha]
+          - id: gaza
+            aliases: [Gaza, "—", {text: Ghazzah, case_sensitive: maybe}, {txt: x}]
+          - id: empty
+            aliases: []
+          - id: gaza2
+            aliases: [Gaza]
+            aliases: [Jalur Gaza]
+    """)
+    book = load_rules(tmp_path)
+    p = str(path)
+    assert messages(book) == [
+        f"{p}:2: entity qatar: duplicate id (first defined at {tmp_path / 'a.yaml'}:2)",
+        f"{p}:5: entity gaza: alias '—' has no letters or digits to search for",
+        f"{p}:5: entity gaza: 'case_sensitive' must be true or false",
+        f"{p}:5: entity gaza: unknown field 'txt' (known: text, case_sensitive)",
+        f"{p}:5: entity gaza: 'text' is missing",
+        f"{p}:7: entity empty: 'aliases' must be a non-empty list",
+        f"{p}:10: entity gaza2: 'aliases' is given twice",
+    ]
+    gaza = book.entity("gaza")
+    assert gaza is not None and [a.text for a in gaza.aliases] == ["Gaza"]  # bad aliases dropped
+    assert book.entity("empty") is None and book.entity("gaza2") is None
+
+
+def test_file_level_problems(tmp_path: Path) -> None:
+    write(tmp_path, "broken.yaml", "rules:\n  - id: x\n    query: [unclosed\n")
+    write(tmp_path, "list.yaml", "- just\n- a list\n")
+    write(tmp_path, "extra.yaml", "rules: []\nsettings: {}\n")
+    write(tmp_path, "scalar.yaml", "rules: nope\n")
+    write(tmp_path, "empty.yaml", "")
+    write(tmp_path, "nulls.yaml", "entities:\nrules:\n")
+    write(tmp_path, "latin1.yaml", "")
+    (tmp_path / "latin1.yaml").write_bytes(b"rules: [\xe9]\n")
+    got = messages(load_rules(tmp_path))
+    root = str(tmp_path)
+    assert got[0].startswith(f"{root}/broken.yaml:4: invalid YAML:")
+    assert got[1] == f"{root}/extra.yaml:2: file: unknown field 'settings' (known: entities, rules)"
+    assert got[2].startswith(f"{root}/latin1.yaml:0: cannot read the rule file:")
+    assert got[3] == f"{root}/list.yaml:1: file: expected a mapping of fields"
+    assert got[4] == f"{root}/scalar.yaml:1: rules: expected a list"
+    assert len(got) == 5
+
+
+def test_missing_path_is_one_problem(tmp_path: Path) -> None:
+    book = load_rules(tmp_path / "nowhere")
+    assert messages(book) == [f"{tmp_path / 'nowhere'}:0: no such rule file or directory"]
+
+
+def test_examples_are_checked_for_shape(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", """
+        rules:
+          - id: r
+            query: a
+            tests:
+              match: [{title: a, lang: english}, {colour: red}, {}]
+              maybe: [a]
+          - id: s
+            query: a
+            tests: [a]
+    """)
+    p = str(path)
+    assert messages(load_rules(tmp_path)) == [
+        f"{p}:5: rule r: 'english' is not a language code such as id or en",
+        f"{p}:5: rule r: unknown field 'colour' (known: title, body, lang)",
+        f"{p}:5: rule r: an example needs a title or a body",
+        f"{p}:5: rule r: an example needs a title or a body",
+        f"{p}:6: rule r: unknown field 'maybe' (known: match, no_match)",
+        f"{p}:9: rule s: expected a mapping of fields",
+    ]
