@@ -11,6 +11,7 @@ import logging
 import threading
 from pathlib import Path
 
+from monitor.delivery_policy import RulePolicy
 from monitor.errors import RuleProblem
 from monitor.match import Matcher, compile_rules
 from monitor.rules import RuleBook, load_rules
@@ -36,6 +37,14 @@ class ActiveRules:
     def book(self) -> RuleBook | None:
         with self._lock:
             return self._book
+
+    def delivery(self, rule_id: str) -> RulePolicy:
+        """The rule's own delivery settings (the channel's apply where it has none)."""
+        book = self.book()
+        rule = book.rule(rule_id) if book is not None else None
+        if rule is None:
+            return RulePolicy()
+        return RulePolicy(delivery=rule.delivery, max_per_hour=rule.max_per_hour)
 
     def reload(self) -> list[RuleProblem]:
         """Load the rule files, keep last good versions of broken rules, swap the matcher.

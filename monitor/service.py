@@ -15,6 +15,7 @@ from typing import TextIO
 from monitor.active_rules import ActiveRules
 from monitor.channels import ChannelDirectory
 from monitor.config import Config
+from monitor.delivery_policy import DeliveryPolicies
 from monitor.dispatch import Dispatcher
 from monitor.extract import Extractor
 from monitor.fetch import Fetcher
@@ -91,7 +92,8 @@ def build_service(config: Config, *, console: TextIO | None = None,
     pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
     outbox = Outbox(store)
     dispatcher = Dispatcher(config, outbox, channels, ConsoleNotifier(console or sys.stdout),
-                            owner, should_stop=stop.is_set)
+                            owner, policies=DeliveryPolicies(config, rules.delivery),
+                            should_stop=stop.is_set)
     return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
                    rules=rules, channels=channels, stories=stories, pipeline=pipeline,
                    dispatcher=dispatcher, outbox=outbox, owner=owner, stop=stop)

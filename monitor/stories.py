@@ -29,7 +29,6 @@ import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 128
@@ -72,8 +71,9 @@ class StorySignature:
 
     def to_bytes(self) -> bytes:
         """A compact, versioned, endian-independent encoding for the database."""
-        values = np.asarray(self._minhash.hashvalues, dtype="<u8")
-        return _HEADER.pack(_FORMAT, len(values), int(self._minhash.seed)) + values.tobytes()
+        values = [int(v) for v in self._minhash.hashvalues]
+        return (_HEADER.pack(_FORMAT, len(values), int(self._minhash.seed))
+                + struct.pack(f"<{len(values)}Q", *values))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
@@ -83,7 +83,7 @@ class StorySignature:
         tag, count, seed = _HEADER.unpack_from(data)
         if tag != _FORMAT or len(data) != _HEADER.size + 8 * count or count < 2:
             raise ValueError("not a story signature: bad header or length")
-        values = np.frombuffer(data, dtype="<u8", offset=_HEADER.size).astype(np.uint64)
+        values = list(struct.unpack_from(f"<{count}Q", data, _HEADER.size))
         return cls(MinHash(seed=seed, hashvalues=values, scheme=_SCHEME))
 
     def __eq__(self, other: object) -> bool:
