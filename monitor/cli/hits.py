@@ -76,4 +76,4 @@ def hits(
         terms = ", ".join(dict.fromkeys(e.term for e in hit.evidence))
         typer.echo(f"    matched: {terms}")
         for evidence in hit.evidence[:3]:
-            typer.echo(f"    … {evidence.snippet} …")
+            typer.echo(f"    {evidence.snippet}")
