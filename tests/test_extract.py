@@ -7,7 +7,6 @@ import hashlib
 import html as html_lib
 import json
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,20 +20,9 @@ from monitor.extract import (
     sniff_binary,
 )
 from monitor.extract_noise import html_to_text, is_noise_line, remove_noise
+from tests.benchmarks.bench_extract import token_f1
 
 SEED_004 = "seeds/004_311c2814fe6639fd.txt"
-
-
-def token_f1(predicted: str, truth: str) -> float:
-    """The benchmark's measure: F1 over multisets of whitespace-separated tokens."""
-    pred, true = Counter(predicted.split()), Counter(truth.split())
-    if not pred or not true:
-        return float(not pred and not true)
-    common = sum((pred & true).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / sum(pred.values()), common / sum(true.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def seed_page(shared_dir: Path) -> bytes:

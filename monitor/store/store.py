@@ -8,7 +8,7 @@ rows commit together in :meth:`Store.save_article`, so a crash leaves either all
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,22 +71,13 @@ class Store(FeedTable):
     def close(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A write transaction; committed on exit, rolled back on error."""
-        try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                yield session
-        except OperationalError as exc:
-            raise StoreError(f"database unavailable: {exc.orig}") from exc
+    def write(self) -> AbstractContextManager[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); committed on exit."""
+        return _transaction(self.engine)
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        try:
-            with Session(self._reader, expire_on_commit=False) as session, session.begin():
-                yield session
-        except OperationalError as exc:
-            raise StoreError(f"database unavailable: {exc.orig}") from exc
+    def read(self) -> AbstractContextManager[Session]:
+        """A read transaction (a deferred BEGIN, so readers do not queue behind writers)."""
+        return _transaction(self._reader)
 
     # -- entries and articles ------------------------------------------------------------
 
@@ -250,6 +241,16 @@ class Store(FeedTable):
                  "notifications": NotificationRow, "feed_entries": FeedEntryRow}[table]
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Session]:
+    """One transaction, rolled back on error; an unreachable database is a StoreError."""
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except OperationalError as exc:
+        raise StoreError(f"database unavailable: {exc.orig}") from exc
 
 
 def alert_key(rule_id: str, story_id: int) -> str:
