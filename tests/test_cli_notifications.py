@@ -1,0 +1,63 @@
+"""``monitor notify test`` and ``monitor notifications`` against a real webhook receiver."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from monitor.store import Outbox
+from tests.daemon_support import run_cli
+from tests.notify_support import Receiver
+from tests.store_support import article, feed, hit, open_store
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump({
+        "database_url": f"sqlite:///{tmp_path / 'm.db'}",
+        "channels": {"hook": {"urls": [url]}},
+        "http": {"allow_private_networks": ["127.0.0.1/32"]},
+    }))
+    path.chmod(0o600)
+    return path
+
+
+def test_notify_test_reports_each_destination_masked(tmp_path: Path,
+                                                     receiver: Receiver) -> None:
+    secret = "tok3n-SECRET-value"
+    ok = _config(tmp_path, f"json://u:{secret}@127.0.0.1:{receiver.port}/hook")
+    result = run_cli(ok, "notify", "test", "hook")
+    assert result.returncode == 0, result.stderr
+    assert ": ok" in result.stdout and secret not in result.stdout + result.stderr
+    (posted,) = receiver.hits_for("/hook")
+    assert "Test alert from newsmonitor" in posted.json()["title"] + posted.json()["message"]
+    failing = _config(tmp_path, f"json://127.0.0.1:{receiver.port}/status/401")
+    result = run_cli(failing, "notify", "test", "hook")
+    assert result.returncode == 1 and "FAILED" in result.stdout
+    assert run_cli(failing, "notify", "test", "nowhere").returncode == 2
+
+
+def test_notifications_list_and_retry_dead(tmp_path: Path) -> None:
+    config = _config(tmp_path, "json://127.0.0.1:9/hook")
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    from monitor.store import Route
+
+    store.save_article(fid, article(), [hit()], lambda _h: [Route("hook", "k", "json://***")])
+    outbox = Outbox(store)
+    from datetime import timedelta
+
+    (note,) = outbox.claim("w", timedelta(seconds=60))
+    outbox.record_failure(note.id, "w", "HTTP 401", None)
+    store.close()
+    listing = run_cli(config, "notifications", "--status", "dead", "--json")
+    (row,) = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert row["status"] == "dead" and row["error"] == "HTTP 401"
+    result = run_cli(config, "notifications", "retry", "--dead")
+    assert result.returncode == 0 and "1 notifications queued again" in result.stdout
+    assert "pending" in run_cli(config, "notifications").stdout
+    assert run_cli(config, "notifications", "retry").returncode == 2
