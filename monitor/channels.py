@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 
 from monitor.config import Config
 from monitor.models import RuleHit
@@ -45,10 +44,6 @@ class ChannelDirectory:
             self._routes[name] = routes
         self._warned: set[str] = set()
 
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._routes)
-
     def routes_for(self, hit: RuleHit) -> list[Route]:
         """The hit's rule's channels, or the default ones; the console too when enabled."""
         routes = [Route(CONSOLE, CONSOLE, CONSOLE)] if self._console else []
@@ -72,6 +67,3 @@ class ChannelDirectory:
     def url_for(self, channel: str, key: str) -> str | None:
         """The configured URL for a stored destination, or None if it was removed."""
         return self._urls.get((channel, key))
-
-    def unknown_channels(self, names: Sequence[str]) -> list[str]:
-        return [n for n in names if n not in self._routes]

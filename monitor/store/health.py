@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from monitor.store.outbox import enqueue_notice_rows
 from monitor.store.records import Route
-from monitor.store.schema import FeedRow, NotificationRow
-from monitor.store.store import Store, enqueue_once
+from monitor.store.schema import FeedRow
+from monitor.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,8 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
             else:
                 continue  # no change, or still in the open episode (one at a time)
             subject, body = _describe(row, kind_to_send, now)
-            key = f"notice:feed:{row.id}:{row.health_episode}:{kind_to_send}"
-            for route in routes:
-                enqueue_once(session, NotificationRow(
-                    kind="notice", dedupe_key=key, rule_id="(service)", subject=subject,
-                    body=body, channel=route.channel, destination_key=route.destination_key,
-                    destination=route.destination, status="pending", attempts=0,
-                    next_attempt_at=now, created_at=now))
+            enqueue_notice_rows(session, f"feed:{row.id}:{row.health_episode}:{kind_to_send}",
+                                subject, body, routes, now)
             notices.append(HealthNotice(row.url, kind_to_send, subject, body))
     return notices
 

@@ -33,7 +33,7 @@ from monitor.store.schema import (
     HitRow,
     NotificationRow,
 )
-from monitor.store.store import Store, enqueue_once
+from monitor.store.store import Store, enqueue_once, story_outlets
 
 STATUSES = ("pending", "held", "digest", "sent", "dead")
 SENDABLE = ("pending", "digest")
@@ -80,9 +80,7 @@ class Outbox:
                  article: ArticleRow | None) -> ClaimedNotification:
         alert = notice = None
         if hit is not None and article is not None:
-            outlets = list(dict.fromkeys(session.scalars(
-                select(ArticleRow.source_name).where(ArticleRow.story_id == hit.story_id)
-                .order_by(ArticleRow.id))))
+            outlets = story_outlets(session, hit.story_id)
             alert = Alert(
                 notification_id=note.id, channel=note.channel, rule_id=hit.rule_id,
                 rule_name=hit.rule_name, title=article.title, url=article.canonical_url,
@@ -203,17 +201,8 @@ class Outbox:
     def enqueue_notice(self, key: str, subject: str, body: str,
                        routes: Sequence[Route]) -> int:
         """Queue a service notice once per ``key`` and destination; returns rows added."""
-        now = self.store.clock()
-        added = 0
         with self.store.write() as session:
-            for route in routes:
-                added += enqueue_once(session, NotificationRow(
-                    kind="notice", dedupe_key=f"notice:{key}"[:255], rule_id="(service)",
-                    subject=clean_text(subject)[:500], body=clean_text(body)[:4000],
-                    channel=route.channel, destination_key=route.destination_key,
-                    destination=route.destination, status="pending", attempts=0,
-                    next_attempt_at=now, created_at=now))
-        return added
+            return enqueue_notice_rows(session, key, subject, body, routes, self.store.clock())
 
     # -- operator views ------------------------------------------------------------------
 
@@ -271,3 +260,17 @@ class Outbox:
             return session.scalar(select(func.count()).select_from(NotificationRow).where(
                 and_(NotificationRow.lease_owner.is_not(None),
                      NotificationRow.status.in_(SENDABLE)))) or 0
+
+
+def enqueue_notice_rows(session: Session, key: str, subject: str, body: str,
+                        routes: Sequence[Route], now: datetime) -> int:
+    """Add a notice's outbox rows inside the caller's transaction, once per key and route."""
+    added = 0
+    for route in routes:
+        added += enqueue_once(session, NotificationRow(
+            kind="notice", dedupe_key=f"notice:{key}"[:255], rule_id="(service)",
+            subject=clean_text(subject)[:500], body=clean_text(body)[:4000],
+            channel=route.channel, destination_key=route.destination_key,
+            destination=route.destination, status="pending", attempts=0,
+            next_attempt_at=now, created_at=now))
+    return added

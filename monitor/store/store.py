@@ -203,10 +203,7 @@ class Store(FeedTable):
     def story_sources(self, story_id: int) -> list[str]:
         """Outlet names that carried a story, first reporter first."""
         with self.read() as session:
-            names = session.scalars(select(ArticleRow.source_name)
-                                    .where(ArticleRow.story_id == story_id)
-                                    .order_by(ArticleRow.id))
-            return list(dict.fromkeys(names))
+            return story_outlets(session, story_id)
 
     # -- hits ----------------------------------------------------------------------------
 
@@ -251,6 +248,13 @@ def _transaction(engine: Engine) -> Iterator[Session]:
             yield session
     except OperationalError as exc:
         raise StoreError(f"database unavailable: {exc.orig}") from exc
+
+
+def story_outlets(session: Session, story_id: int) -> list[str]:
+    """Outlet names that carried a story, first reporter first, each once."""
+    names = session.scalars(select(ArticleRow.source_name)
+                            .where(ArticleRow.story_id == story_id).order_by(ArticleRow.id))
+    return list(dict.fromkeys(names))
 
 
 def alert_key(rule_id: str, story_id: int) -> str:
