@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerPool
@@ -38,6 +38,14 @@ STOP_GRACE_SECONDS = 8.0  # SIGTERM to exit stays under 10 s
 ERROR_LOG_INTERVAL_SECONDS = 60.0
 
 
+def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
+    """Make SIGTERM and SIGINT set ``stop``; returns the handlers they replace."""
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 class Daemon:
     """Runs the service until SIGTERM/SIGINT; see the module docstring for the jobs."""
 
@@ -57,8 +65,7 @@ class Daemon:
     def run(self) -> int:
         """Block until stopped; returns the process exit code."""
         stop = self.service.stop
-        previous = {sig: signal.signal(sig, self._on_signal)
-                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        previous = install_stop_handlers(stop)
         tick = self.service.config.polling.tick
         now = datetime.now(UTC)
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
@@ -84,10 +91,6 @@ class Daemon:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(signum).name)
-        self.service.stop.set()
 
     def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
         """Count running jobs and keep any failure inside the job (the scheduler lives on)."""

@@ -72,8 +72,12 @@ def install_secret_masking(config: Config) -> None:
 
 
 def build_service(config: Config, *, console: TextIO | None = None,
-                  migrate: bool = True) -> Service:
-    """Open the database (applying migrations), load rules and build every stage."""
+                  migrate: bool = True, stop: threading.Event | None = None) -> Service:
+    """Open the database (applying migrations), load rules and build every stage.
+
+    ``stop`` lets a caller that already watches for signals hand in its flag, so a stop
+    requested while the service is still starting is not lost.
+    """
     install_secret_masking(config)
     store = Store.open(config.database_url, config.base_dir)
     if migrate:
@@ -82,7 +86,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     rules = ActiveRules(config.rules_path)
     rules.reload()
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    stop = threading.Event()
+    stop = stop if stop is not None else threading.Event()
     fetcher = Fetcher(config.http)
     extractor = Extractor(config.extract)
     channels = ChannelDirectory(config)

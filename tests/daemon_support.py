@@ -68,8 +68,19 @@ class DaemonProcess:
     def output(self) -> str:
         return "".join(self.stdout)
 
+    def wait_running(self, timeout: float = 60.0) -> None:
+        """Wait until the daemon reports it is running (or has already exited)."""
+        wait_for(lambda: self.proc.poll() is not None
+                 or any("newsmonitor running" in line for line in self.stderr + self.stdout),
+                 timeout, "the daemon to start")
+
     def terminate(self, timeout: float = 10.0) -> tuple[int, float]:
-        """SIGTERM, then the exit code and the seconds it took to exit."""
+        """SIGTERM once the daemon is up, then the exit code and the seconds it took to exit.
+
+        Signalling before the interpreter has even installed its handlers would test
+        Python's start-up, not the daemon's shutdown.
+        """
+        self.wait_running()
         start = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
         try:

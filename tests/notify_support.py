@@ -69,11 +69,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(receiver.reply)))
-            self.end_headers()
-            self.wfile.write(receiver.reply)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(receiver.reply)))
+                self.end_headers()
+                self.wfile.write(receiver.reply)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender was killed mid-request (the SIGKILL tests do that on purpose)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet

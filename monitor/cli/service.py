@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -68,13 +69,18 @@ def run(
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active.
     """
-    from monitor.schedule import Daemon, run_once
+    from monitor.schedule import Daemon, install_stop_handlers, run_once
     from monitor.service import build_service
 
+    # A stop asked for while the service is still starting (systemd stopping a unit that
+    # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
+    stop = threading.Event()
+    if not once:
+        install_stop_handlers(stop)
     config = get_config(ctx)
     open_store(config).close()
     try:
-        service = build_service(config)
+        service = build_service(config, stop=stop)
     except MonitorError as exc:
         fail(str(exc), code=1)
     if once:
