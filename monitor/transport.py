@@ -18,6 +18,7 @@ the socket layer leaves this module.
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import ssl
@@ -40,6 +41,10 @@ from monitor.errors import (
     UnsupportedSchemeError,
 )
 from monitor.netpolicy import AddressPolicy, IPAddress, Resolver
+
+log = logging.getLogger(__name__)
+
+_IDEMPOTENT = (b"GET", b"HEAD")  # safe to send twice
 
 _SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
@@ -354,12 +359,42 @@ class GuardedTransport(httpx.BaseTransport):
             extensions={**request.extensions, "timeout": timeouts},
         )
         with _translated():
-            response = self._pool.handle_request(core_request)
+            response = self._send(core_request)
         if not isinstance(response.stream, Iterable):
             raise TypeError("httpcore returned an async stream")
         return httpx.Response(status_code=response.status, headers=response.headers,
                               stream=_ResponseStream(response.stream),
                               extensions=response.extensions)
+
+    def _send(self, request: httpcore.Request) -> httpcore.Response:
+        """One request; a GET that fails on a reused keep-alive connection before any response
+        is sent once more (normally on a new connection).
+
+        A pooled connection can die unseen between its last use and this one: the server
+        closed it at that moment, or httpcore's pool closed it for surplus while assigning it
+        (encode/httpcore#1110, which shows up as "Bad file descriptor"). Browsers and urllib3
+        retry such requests; a failure on a new connection is the server's answer and is not.
+        """
+        dialled = False
+        outer_trace = request.extensions.get("trace")
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            nonlocal dialled
+            dialled = dialled or event.startswith("connection.connect_tcp")
+            if outer_trace is not None:
+                outer_trace(event, info)
+
+        request.extensions = {**request.extensions, "trace": trace}
+        try:
+            return self._pool.handle_request(request)
+        except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError):
+            if dialled or request.method not in _IDEMPOTENT:
+                raise
+        request.extensions = {k: v for k, v in request.extensions.items() if k != "trace"}
+        if outer_trace is not None:
+            request.extensions["trace"] = outer_trace
+        log.debug("connection to %s was stale; retrying on a new one", request.url.host)
+        return self._pool.handle_request(request)
 
     def close(self) -> None:
         """Close pooled connections and stop the DNS helper threads."""

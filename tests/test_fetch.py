@@ -177,6 +177,29 @@ def test_network_failures_become_fetch_errors(guard: NetworkGuard) -> None:
                 assert not isinstance(info.value.__cause__, httpx.HTTPError)
 
 
+def test_a_request_on_a_stale_kept_alive_connection_is_sent_once_more(
+        guard: NetworkGuard) -> None:
+    """A server closes a kept-alive connection when the next request arrives on it (the
+    keep-alive race, and httpcore#1110's "Bad file descriptor"): the GET is sent again on a
+    new connection. A server that hangs up on a fresh connection gets no second request."""
+    def one_answer_per_connection(conn: socket.socket, stop: threading.Event) -> None:
+        read_request_head(conn, stop)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        read_request_head(conn, stop)  # the second request on this connection: hang up
+
+    def hang_up(conn: socket.socket, stop: threading.Event) -> None:
+        read_request_head(conn, stop)
+
+    with RawServer(one_answer_per_connection) as flaky, RawServer(hang_up) as rude, \
+            fetcher_for(flaky, rude) as fetcher:
+        for _ in range(3):
+            assert fetcher.fetch_page(flaky.url("/a")).content == b"ok"
+        assert flaky.accepted == 3  # each reuse failed and was retried on a new connection
+        with pytest.raises(FetchError, match="disconnected"):
+            fetcher.fetch_page(rude.url("/b"))
+        assert rude.accepted == 1
+
+
 def test_concurrent_fetches_from_many_threads(server: LocalServer) -> None:
     for i in range(8):
         server.route(f"/f{i}", body=f"feed {i}".encode())
