@@ -109,12 +109,14 @@ class KillablePool:
             context=context,
         )
 
-    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        """Schedule ``function(*args)`` in a worker; the future carries translated errors."""
+    def submit(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Schedule ``function(*args, **kwargs)`` in a worker; the future carries translated
+        errors."""
         outer: Future[T] = Future()
         try:
             # Typed as the standard Future it subclasses: pebble's own overrides are untyped.
-            inner: Future[T] = self._pool.schedule(function, args=args, timeout=self.timeout)
+            inner: Future[T] = self._pool.schedule(function, args=args, kwargs=kwargs,
+                                                  timeout=self.timeout)
         except RuntimeError as exc:  # pool closed or broken
             outer.set_exception(_error(f"extraction pool unavailable: {exc}", "pool_closed"))
             return outer

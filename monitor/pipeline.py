@@ -242,9 +242,9 @@ class FeedPoller:
             started.add(url)
             if pages is None:
                 page: Future[PageStarted] = Future()
-                page.set_result(self._start_page(feed, link))
+                page.set_result(self._start_page(feed, link, entry))
             else:
-                page = pages.submit(functools.partial(self._start_page, feed, link))
+                page = pages.submit(functools.partial(self._start_page, feed, link, entry))
             pending.append(_Pending(entry, url, page))
         for item in pending:
             if item.page is None:
@@ -286,9 +286,12 @@ class FeedPoller:
         for hit in hits if saved.created else ():
             log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title, article.url)
 
-    def _start_page(self, feed: FeedState, link: str) -> PageStarted:
+    def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
         """Fetch a page and hand it to the extraction processes (runs in the page pool, which
-        is then free to fetch the next page while this one is extracted)."""
+        is then free to fetch the next page while this one is extracted).
+
+        The page's own metadata is extracted only when the entry lacks a title or a date
+        (it costs as much again as the text, and the feed's values win anyway)."""
         try:
             if link.startswith("file:"):
                 path = Path(urlsplit(link).path)
@@ -301,7 +304,9 @@ class FeedPoller:
         except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
             return None, exc.code
-        return self.extractor.submit(body.content, body.url), None
+        metadata = not (entry.title and entry.published)
+        return self.extractor.submit(body.content, body.url, metadata=metadata,
+                                     title=entry.title or None), None
 
 
 def _finish_page(entry: FeedEntry, started: PageStarted) -> PageText:

@@ -74,6 +74,33 @@ def test_extract_html_returns_article_text_and_metadata(shared_dir: Path) -> Non
     assert "Negosiasi Rahasia, Bahas Apa?" not in result.text
 
 
+def test_without_metadata_the_known_title_stands_in_and_the_text_is_the_same(
+        shared_dir: Path) -> None:
+    """The pipeline skips the metadata pass when the feed gave a title and a date: the text
+    must not change, the feed's title still removes its repetition, the site name remains."""
+    page, url = seed_page(shared_dir), "https://www.ntvnews.id/internasional/0123"
+    full = extract_html(page, url)
+    lean = extract_html(page, url, metadata=False,
+                        title="AS dan Rusia Gelar Negosiasi Rahasia, Bahas Apa?")
+    assert full is not None and lean is not None
+    assert lean.text == full.text
+    assert lean.title == "AS dan Rusia Gelar Negosiasi Rahasia, Bahas Apa?"
+    assert lean.site_name == "NTVNews"
+    assert lean.language == "id"
+    assert lean.author is None and lean.published is None  # the feed's values are used
+    untitled = extract_html(page, url, metadata=False)
+    assert untitled is not None and untitled.title is None
+
+
+def test_site_name_is_read_from_either_quote_style_and_unescaped() -> None:
+    article = "<p>" + "Words of the article body go here. " * 40 + "</p>"
+    for meta in ('<meta property="og:site_name" content="Kompas &amp; Co">',
+                 "<meta content='Kompas &amp; Co' property='og:site_name'>"):
+        page = f"<html><head>{meta}</head><body><article>{article}</article></body></html>"
+        result = extract_html(page, "https://example.org/a", metadata=False)
+        assert result is not None and result.site_name == "Kompas & Co", meta
+
+
 def test_noise_lines_of_the_seed_article_are_dropped(shared_dir: Path) -> None:
     text = (shared_dir / SEED_004).read_text(encoding="utf-8")
     cleaned = remove_noise(text)
