@@ -132,7 +132,7 @@ class Fetcher:
         transport = GuardedTransport(
             self._policy, resolver or default_resolver,
             ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_keepalive=max(8, config.workers), dns_threads=max(4, config.workers))
+            max_keepalive=config.per_host_concurrency, dns_threads=max(4, config.workers))
         self._client = httpx.Client(
             transport=transport,
             trust_env=False,  # HTTP_PROXY & co. are ignored: see the module docstring

@@ -32,6 +32,7 @@ from monitor.errors import (
 )
 from monitor.fetch import Fetcher, cache_max_age
 from monitor.models import FetchedBody, NotModified, Validators
+from monitor.netpolicy import AddressPolicy
 from tests.fetch_support import (
     FakeClock,
     Handler,
@@ -198,6 +199,32 @@ def test_a_request_on_a_stale_kept_alive_connection_is_sent_once_more(
         with pytest.raises(FetchError, match="disconnected"):
             fetcher.fetch_page(rude.url("/b"))
         assert rude.accepted == 1
+
+
+def test_one_pool_per_origin_and_idle_origins_are_closed(guard: NetworkGuard) -> None:
+    """Each origin gets its own small pool; a pool unused for the keep-alive expiry is closed
+    at the next request, unless a response from it is still being read."""
+    now = [0.0]
+    with LocalServer() as first, LocalServer() as second:
+        for srv in (first, second):
+            srv.route("/x", 200, b"x" * 100)
+        policy = AddressPolicy((), [(first.host, first.port), (second.host, second.port)])
+        guarded = transport.GuardedTransport(
+            policy, MapResolver({}), httpx.create_ssl_context(), max_keepalive=2,
+            clock=lambda: now[0])
+        with httpx.Client(transport=guarded) as client:
+            assert client.get(first.url("/x")).content == b"x" * 100
+            with client.stream("GET", second.url("/x")) as streaming:
+                assert guarded.open_pools == 2
+                now[0] += transport.KEEPALIVE_EXPIRY + 1
+                client.get(first.url("/x"))  # sweeps: the second origin is still in flight
+                assert guarded.open_pools == 2
+                streaming.read()
+            now[0] += transport.KEEPALIVE_EXPIRY + 1
+            client.get(first.url("/x"))  # sweeps: the second origin has been idle too long
+            assert guarded.open_pools == 1
+            assert client.get(second.url("/x")).status_code == 200  # a new pool, as needed
+            assert guarded.open_pools == 2
 
 
 def test_concurrent_fetches_from_many_threads(server: LocalServer) -> None:
