@@ -7,6 +7,7 @@ story polled at the same moment still join one story in this process.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -14,6 +15,8 @@ from datetime import timedelta
 from monitor.models import Article, RuleHit
 from monitor.store import Route, SavedArticle, Store
 from monitor.stories import StoryIndex, StorySignature, text_signature
+
+log = logging.getLogger(__name__)
 
 MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
 
@@ -26,12 +29,24 @@ class StoryRegistry:
         self._lock = threading.Lock()
 
     def load(self) -> int:
-        """Index the signatures of articles fetched within the window; returns how many."""
+        """Index the signatures of articles fetched within the window; returns how many.
+
+        Signatures this version cannot read (an older format, or damaged) are skipped: those
+        articles are not offered as earlier copies of a story, nothing else changes.
+        """
         rows = self.store.recent_signatures(self.store.clock() - self.window)
-        for story_id, article_id, signature, moment in rows:
-            self.index.add(str(story_id), str(article_id), StorySignature.from_bytes(signature),
-                           moment)
-        return len(rows)
+        loaded = 0
+        for story_id, article_id, data, moment in rows:
+            try:
+                signature = StorySignature.from_bytes(data)
+            except ValueError:
+                continue
+            self.index.add(str(story_id), str(article_id), signature, moment)
+            loaded += 1
+        if loaded < len(rows):
+            log.info("story index: skipped %d stored signatures in an unreadable format",
+                     len(rows) - loaded)
+        return loaded
 
     def prune(self) -> None:
         """Forget articles older than the window, so the index stays bounded."""
