@@ -225,17 +225,20 @@ class FeedPoller:
         """Start every new page at once, then match and store in feed order."""
         pending: list[_Pending] = []
         started: set[str] = set()
+        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
+        targets: list[tuple[FeedEntry, str, str]] = []  # entry, link to fetch, canonical URL
         for entry in entries:
             if not entry.url:
                 self.store.link_entry(feed.id, entry.key, None)
                 continue
-            base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
             link = resolve_aggregator_link(urljoin(base, entry.url))
-            url = link if link.startswith("file:") else canonical_url(link)
+            targets.append((entry, link, link if link.startswith("file:") else canonical_url(link)))
+        stored = self.store.article_ids_for_urls(url for _, _, url in targets)
+        for entry, link, url in targets:
             if url in started:  # listed twice under two keys: linked once the first is stored
                 pending.append(_Pending(entry, url, None))
                 continue
-            existing = self.store.article_id_for_url(url)
+            existing = stored.get(url)
             if existing is not None:  # the same article from another feed: no second fetch
                 self.store.link_entry(feed.id, entry.key, existing)
                 continue

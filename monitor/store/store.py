@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, CursorResult, Engine, and_, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,29 @@ from monitor.store.schema import (
 )
 
 Clock = Callable[[], datetime]
+
+# Built once: the per-article path then skips statement construction and cache-key work.
+_IN_CHUNK = 500  # values per IN (...) list: far below every backend's parameter limit
+_ARTICLES_BY_URL = select(ArticleRow.canonical_url, ArticleRow.id).where(
+    ArticleRow.canonical_url.in_(bindparam("urls", expanding=True)))
+_SEEN_ENTRY_KEYS = select(FeedEntryRow.entry_key).where(
+    FeedEntryRow.feed_id == bindparam("feed_id"),
+    FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
+_ARTICLE_BY_URL_WITH_STORY = select(ArticleRow.id, ArticleRow.story_id).where(
+    ArticleRow.canonical_url == bindparam("url"))
+_STORY_ID = select(StoryRow.id).where(StoryRow.id == bindparam("id"))
+_ENTRY_ID = select(FeedEntryRow.id).where(FeedEntryRow.feed_id == bindparam("feed_id"),
+                                          FeedEntryRow.entry_key == bindparam("entry_key"))
+_INSERT_STORY = insert(StoryRow)
+_INSERT_ARTICLE = insert(ArticleRow)
+_INSERT_ENTRY = insert(FeedEntryRow)
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:  # pragma: no cover - every table has an id column
+        raise StoreError("the database returned no id for a new row")
+    return int(key[0])
 
 
 def utc_now() -> datetime:
@@ -87,31 +111,39 @@ class Store(FeedTable):
         if not wanted:
             return set()
         seen: set[str] = set()
-        with self.read() as session:
-            chunk = list(wanted)
-            for i in range(0, len(chunk), 500):
-                seen.update(session.scalars(
-                    select(FeedEntryRow.entry_key).where(
-                        FeedEntryRow.feed_id == feed_id,
-                        FeedEntryRow.entry_key.in_(chunk[i:i + 500]))))
+        chunk = list(wanted)
+        with _connection(self._reader) as conn:
+            for i in range(0, len(chunk), _IN_CHUNK):
+                seen.update(conn.execute(_SEEN_ENTRY_KEYS, {
+                    "feed_id": feed_id, "keys": chunk[i:i + _IN_CHUNK]}).scalars())
         return wanted - seen
 
     def article_id_for_url(self, canonical_url: str) -> int | None:
-        with self.read() as session:
-            return session.scalar(select(ArticleRow.id)
-                                  .where(ArticleRow.canonical_url == canonical_url))
+        """The id of the article stored under ``canonical_url``, if any."""
+        return self.article_ids_for_urls([canonical_url]).get(canonical_url)
+
+    def article_ids_for_urls(self, canonical_urls: Iterable[str]) -> dict[str, int]:
+        """Stored articles' ids by canonical URL, for those of ``canonical_urls`` stored."""
+        urls = list(set(canonical_urls))
+        found: dict[str, int] = {}
+        if not urls:
+            return found
+        with _connection(self._reader) as conn:
+            for i in range(0, len(urls), _IN_CHUNK):
+                rows = conn.execute(_ARTICLES_BY_URL, {"urls": urls[i:i + _IN_CHUNK]})
+                found.update((url, article_id) for url, article_id in rows)
+        return found
 
     def link_entry(self, feed_id: int, entry_key: str, article_id: int | None) -> None:
         """Remember an entry that needs no new article (already stored, or skipped)."""
-        with self.write() as session:
-            self._add_entry(session, feed_id, entry_key, article_id)
+        with _connection(self.engine) as conn:
+            self._add_entry(conn, feed_id, entry_key, article_id)
 
-    def _add_entry(self, session: Session, feed_id: int, key: str, article_id: int | None) -> None:
-        exists = session.scalar(select(FeedEntryRow.id).where(
-            FeedEntryRow.feed_id == feed_id, FeedEntryRow.entry_key == key))
-        if exists is None:
-            session.add(FeedEntryRow(feed_id=feed_id, entry_key=key[:512], article_id=article_id,
-                                     first_seen_at=self.clock()))
+    def _add_entry(self, conn: Connection, feed_id: int, key: str, article_id: int | None) -> None:
+        params = {"feed_id": feed_id, "entry_key": key[:512]}
+        if conn.execute(_ENTRY_ID, params).first() is None:
+            conn.execute(_INSERT_ENTRY, {**params, "article_id": article_id,
+                                         "first_seen_at": self.clock()})
 
     def save_article(
         self,
@@ -130,39 +162,39 @@ class Store(FeedTable):
         story (a syndicated copy); an alert goes out once per (rule, story, destination).
         """
         now = self.clock()
-        with self.write() as session:
-            existing = session.scalar(select(ArticleRow).where(
-                ArticleRow.canonical_url == article.url))
+        with _connection(self.engine) as conn:
+            # Prepared Core statements, not ORM objects: this runs for every new article, and
+            # building statements and flushing objects cost more than the inserts.
+            existing = conn.execute(_ARTICLE_BY_URL_WITH_STORY, {"url": article.url}).first()
             if existing is not None:
-                self._add_entry(session, feed_id, article.entry_key, existing.id)
+                self._add_entry(conn, feed_id, article.entry_key, existing.id)
                 return SavedArticle(existing.id, existing.story_id, created=False)
-            if story_id is None or session.get(StoryRow, story_id) is None:
-                story = StoryRow(created_at=now)
-                session.add(story)
-                session.flush()
-                story_id = story.id
-            row = ArticleRow(
-                canonical_url=article.url, feed_id=feed_id, story_id=story_id,
-                source_name=clean_line(article.source_name)[:512],
-                title=clean_line(article.title), text=clean_text(article.text),
-                text_source=article.text_source, language=article.language,
-                author=clean_line(article.author)[:512] if article.author else None,
-                published_at=article.published, fetched_at=now,
-                content_hash=article.content_hash, error=article.error, signature=signature,
-            )
-            session.add(row)
-            session.flush()
-            self._add_entry(session, feed_id, article.entry_key, row.id)
+            if story_id is None or conn.execute(_STORY_ID, {"id": story_id}).first() is None:
+                story_id = _inserted_id(conn.execute(_INSERT_STORY, {"created_at": now}))
+            article_id = _inserted_id(conn.execute(_INSERT_ARTICLE, {
+                "canonical_url": article.url, "feed_id": feed_id, "story_id": story_id,
+                "source_name": clean_line(article.source_name)[:512],
+                "title": clean_line(article.title), "text": clean_text(article.text),
+                "text_source": article.text_source, "language": article.language,
+                "author": clean_line(article.author)[:512] if article.author else None,
+                "published_at": article.published, "fetched_at": now,
+                "content_hash": article.content_hash, "error": article.error,
+                "signature": signature,
+            }))
+            self._add_entry(conn, feed_id, article.entry_key, article_id)
             new_notes = 0
-            for hit in hits:
-                hit_row = HitRow(article_id=row.id, story_id=story_id, rule_id=hit.rule_id,
-                                 rule_name=hit.rule_name, evidence=evidence_to_json(hit.evidence),
-                                 matched_at=now)
-                session.add(hit_row)
-                session.flush()
-                for route in routes(hit):
-                    new_notes += self._enqueue(session, hit_row, route, now)
-            return SavedArticle(row.id, story_id, created=True, new_hits=len(hits),
+            if hits:  # the outbox's rules live in ORM code; the session joins this transaction
+                with Session(bind=conn) as session:
+                    for hit in hits:
+                        hit_row = HitRow(article_id=article_id, story_id=story_id,
+                                         rule_id=hit.rule_id, rule_name=hit.rule_name,
+                                         evidence=evidence_to_json(hit.evidence), matched_at=now)
+                        session.add(hit_row)
+                        session.flush()
+                        for route in routes(hit):
+                            new_notes += self._enqueue(session, hit_row, route, now)
+                    session.flush()
+            return SavedArticle(article_id, story_id, created=True, new_hits=len(hits),
                                 new_notifications=new_notes)
 
     def _enqueue(self, session: Session, hit: HitRow, route: Route, now: datetime) -> int:
@@ -246,6 +278,16 @@ def _transaction(engine: Engine) -> Iterator[Session]:
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
+    except OperationalError as exc:
+        raise StoreError(f"database unavailable: {exc.orig}") from exc
+
+
+@contextmanager
+def _connection(engine: Engine) -> Iterator[Connection]:
+    """One transaction on a Core connection (no ORM session: for the per-article path)."""
+    try:
+        with engine.begin() as conn:
+            yield conn
     except OperationalError as exc:
         raise StoreError(f"database unavailable: {exc.orig}") from exc
 
