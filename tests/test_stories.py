@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.stories import StoryIndex, StorySignature, text_signature
+from monitor.stories import StoryIndex, StorySignature, banding, text_signature
 
 SEED_000 = "seeds/000_709bee91dd3b3684.txt"
 SEED_004 = "seeds/004_311c2814fe6639fd.txt"
@@ -136,3 +136,25 @@ def test_unspaced_scripts_are_compared_by_characters() -> None:
     assert text_signature(text).similarity(text_signature(edited)) > 0.6
     other = text_signature("俄罗斯与乌克兰的和平计划仍在谈判中。")
     assert text_signature(text).similarity(other) < 0.1
+
+
+def test_banding_matches_the_usual_lsh_optimum() -> None:
+    # datasketch's MinHashLSH picks the same splits by the same criterion.
+    assert banding(0.5, 128) == (25, 5)
+    assert banding(0.3, 128) == (37, 3)
+    assert banding(0.8, 128) == (9, 13)
+
+
+def test_removing_one_of_two_copies_keeps_the_other_findable(seeds: tuple[str, str]) -> None:
+    original, other = seeds
+    index = StoryIndex()
+    index.add("s1", "a1", text_signature(original), NOW)
+    index.add("s1", "a2", text_signature(syndicated_copy(original)), NOW)  # shares bands
+    index.add("s2", "b1", text_signature(other), NOW)
+    index.remove("a1")
+    assert index.find(text_signature(original), NOW) == "s1"
+    index.remove("a2")
+    assert index.find(text_signature(original), NOW) is None
+    assert index.find(text_signature(other), NOW) == "s2"
+    index.remove("b1")
+    assert len(index) == 0 and not any(index._buckets)
