@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import platform
 import socket
 import sys
 import threading
@@ -63,6 +65,28 @@ class Service:
         self.store.close()
 
 
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (as ``MALLOC_ARENA_MAX`` would); returns
+    whether it applied (glibc only).
+
+    glibc gives threads up to eight arenas per core and keeps what each one freed. With the
+    fetch threads and the page pool, that held 70 MB more after one polling cycle of 2,000
+    articles (cycle benchmark: 337 against 267 MB) for no measurable speed. Call it before
+    starting threads: arenas that exist already stay.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
+
+
 def install_secret_masking(config: Config) -> None:
     """Mask every configured channel URL (and its secret parts) in all log output."""
     secrets = [url for channel in config.channels.values() for url in channel.urls]
@@ -78,6 +102,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     ``stop`` lets a caller that already watches for signals hand in its flag, so a stop
     requested while the service is still starting is not lost.
     """
+    limit_malloc_arenas()
     install_secret_masking(config)
     store = Store.open(config.database_url, config.base_dir)
     if migrate:

@@ -371,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="http.workers")
     parser.add_argument("--per-host", type=int, default=8, help="http.per_host_concurrency")
     args = parser.parse_args(argv)
+    from monitor.service import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as the daemon does at start (monitor.service.build_service)
     if not (args.shared / "corpora" / "article-extraction-benchmark").is_dir():
         print(f"bench_cycle: skipped: {args.shared} has no corpora/article-extraction-benchmark "
               "(../shared must sit beside the repository)")
