@@ -94,6 +94,32 @@ def test_poll_outcomes_update_health(store: Store, clock: FakeClock) -> None:
     assert store.claim_due_feeds("b", timedelta(seconds=60), 10)[0].etag == '"v1"'
 
 
+def test_sec_A11_a_permanent_redirect_moves_a_cli_feed_and_flags_a_configured_one(
+        store: Store, clock: FakeClock) -> None:
+    store.sync_feeds([feed()])
+    store.add_feed(feed("https://cli.example/old.xml", "Cli"))
+    store.add_feed(feed("https://cli.example/taken.xml", "Taken"))
+    ids = {h.url: h.id for h in store.feed_health()}
+    store.claim_due_feeds("a", timedelta(seconds=60), 10)
+    moves = {"https://news.example/feed.xml": "https://news.example/new.xml",
+             "https://cli.example/old.xml": "https://cli.example/new.xml",
+             "https://cli.example/taken.xml": "https://news.example/feed.xml"}
+    for old, new in moves.items():
+        store.record_poll(ids[old], "a", PollOutcome(ok=True, next_check_at=clock(), new_url=new))
+    health = {h.id: h for h in store.feed_health()}
+    # From the command line: follows the redirect (the address policy passed it already).
+    assert health[ids["https://cli.example/old.xml"]].url == "https://cli.example/new.xml"
+    assert health[ids["https://cli.example/old.xml"]].last_warning is None
+    # From monitor.yaml: the file stays the truth; health says what to change.
+    configured = health[ids["https://news.example/feed.xml"]]
+    assert configured.url == "https://news.example/feed.xml"
+    assert configured.status == "degraded" and "https://news.example/new.xml" in (
+        configured.last_warning or "")
+    # Onto a URL another feed has: unchanged (feed URLs are unique), and said so.
+    taken = health[ids["https://cli.example/taken.xml"]]
+    assert taken.url == "https://cli.example/taken.xml" and "already" in (taken.last_warning or "")
+
+
 def test_unconfigured_feeds_stop_being_polled(store: Store) -> None:
     store.sync_feeds([feed(), feed("https://two.example/rss", "Two")])
     store.sync_feeds([feed()])

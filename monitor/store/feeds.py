@@ -178,7 +178,10 @@ class FeedTable:
                 row.parse_failures = 0
                 row.last_error_code = None
                 row.last_error_message = None
-                row.last_warning = clean_text(outcome.warning)[:2000] if outcome.warning else None
+                warning = outcome.warning
+                if outcome.new_url and outcome.new_url != row.url:
+                    warning = self._moved(session, row, outcome.new_url, warning)
+                row.last_warning = clean_text(warning)[:2000] if warning else None
                 row.etag = outcome.etag
                 row.last_modified = outcome.last_modified
                 if outcome.full_fetch:
@@ -199,6 +202,22 @@ class FeedTable:
                     row.parse_failures += 1
                 if outcome.disable:
                     row.disabled_at = now
+
+    @staticmethod
+    def _moved(session: Session, row: FeedRow, new_url: str, warning: str | None) -> str | None:
+        """Follow a permanent redirect (already checked against the address policy, case A11).
+
+        A feed added from the command line takes the new URL, unless another feed row has it;
+        a feed from monitor.yaml keeps its URL (the file is the source of truth, and the next
+        start would re-add the old one) and says where it moved in its health.
+        """
+        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == new_url))
+        if row.origin == "cli" and taken is None:
+            row.url = new_url
+            return warning
+        note = (f"moved permanently to {new_url}: update monitor.yaml" if row.origin == "config"
+                else f"moved permanently to {new_url}, which another feed already polls")
+        return f"{warning}; {note}" if warning else note
 
     def release_feeds(self, owner: str) -> None:
         """Give back every lease held by ``owner`` (graceful shutdown)."""
