@@ -3,6 +3,8 @@
 Writes go through :meth:`Store.write` (one transaction, ``BEGIN IMMEDIATE`` on SQLite) and
 reads through :meth:`Store.read`. An article, its feed-entry record, its hits and their outbox
 rows commit together in :meth:`Store.save_article`, so a crash leaves either all or nothing.
+The per-article path (entry keys, URL lookups, saving) runs prepared Core statements on the
+same engines, in the same kinds of transaction, without an ORM session.
 """
 
 from __future__ import annotations
