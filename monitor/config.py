@@ -180,7 +180,7 @@ class PollingConfig(_Strict):
     max_interval: Duration = 86400.0
     full_fetch_every: Duration = 86400.0
     tick: Duration = 15.0
-    # Intervals follow each feed's publishing rate (monitor.polling); false: fixed intervals.
+    # Intervals follow each feed's publishing rate (monitor.feeds.polling); false: fixed intervals.
     adaptive: bool = True
     # Consecutive polls whose body is not a readable feed (not_a_feed, parse_error) before the
     # feed is disabled; fetch errors only back off. 0: never disable.

@@ -169,3 +169,11 @@ class Alert:
     evidence: tuple[Evidence, ...]
     story_size: int = 1
     also_reported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    """A rule's own delivery settings; None defers to the channel's."""
+
+    delivery: str | None = None
+    max_per_hour: int | None = None

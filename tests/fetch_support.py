@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import HttpConfig
-from monitor.fetch import Fetcher
+from monitor.net.fetch import Fetcher
 
 # -- network guard -----------------------------------------------------------------------------
 

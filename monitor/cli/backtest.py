@@ -26,9 +26,11 @@ def backtest_command(
         "--json", help="One JSON object per line per (article, rule).")] = False,
 ) -> None:
     """Run rules over stored articles and report what would have matched. Sends nothing."""
-    from monitor.backtest import backtest  # the matcher's imports are heavy: load on use
-    from monitor.match import compile_rules
-    from monitor.rules import load_rules
+    from monitor.rules import (
+        backtest,  # the matcher's imports are heavy: load on use
+        compile_rules,
+        load_rules,
+    )
 
     config = get_config(ctx)
     book = load_rules(rules or config.rules_path)

@@ -18,9 +18,9 @@ from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import open_store
 from monitor.config import Config, parse_duration
 from monitor.errors import FetchError, ParseError
-from monitor.hygiene import clean_line
 from monitor.models import FeedSource
 from monitor.store import FeedHealth, Store
+from monitor.text import clean_line
 
 feeds_app = typer.Typer(
     help="Feeds: list them with their health; add, import, export, remove, enable.",
@@ -120,7 +120,7 @@ def import_opml(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from monitor.opml import read_opml
+    from monitor.feeds import read_opml
 
     config = get_config(ctx)
     try:
@@ -156,7 +156,7 @@ def import_opml(
 @feeds_app.command("export")
 def export(ctx: typer.Context) -> None:
     """Print the feed list (monitor.yaml and CLI feeds) as OPML on standard output."""
-    from monitor.opml import OpmlFeed, write_opml
+    from monitor.feeds import OpmlFeed, write_opml
 
     config = get_config(ctx)
     store = _synced_store(config)
@@ -237,7 +237,7 @@ def _source(config: Config, url: str, name: str | None, interval: str | None,
 
 def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a feed (``url: reason``), or None; no network is used."""
-    from monitor.fetch import check_url
+    from monitor.net import check_url
 
     try:
         check_url(url.strip())

@@ -77,9 +77,8 @@ def notify_test(
     channel: Annotated[str, typer.Argument(help="A channel name from the configuration.")],
 ) -> None:
     """Send a test message to every destination of CHANNEL and report each outcome."""
+    from monitor.delivery import default_format, mask_url, render_alert, send, target_kind
     from monitor.models import Alert, Evidence
-    from monitor.notify import mask_url, send, target_kind
-    from monitor.render import default_format, render_alert
 
     config = get_config(ctx)
     if channel not in config.channels:

@@ -16,11 +16,9 @@ import typer
 from monitor.cli.app import app, fail, get_config
 from monitor.errors import RuleProblem
 from monitor.extract import extract_html
-from monitor.hygiene import clean_line, clean_text
-from monitor.match import compile_rules
 from monitor.models import Document
-from monitor.rules import load_rules
-from monitor.rules.checks import channel_problems, run_rule_tests
+from monitor.rules import channel_problems, compile_rules, load_rules, run_rule_tests
+from monitor.text import clean_line, clean_text
 
 
 def _rules_path(ctx: typer.Context, path: Path | None) -> Path:

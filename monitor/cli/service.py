@@ -13,8 +13,7 @@ import typer
 from monitor.cli.app import app, fail, get_config
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.store import Store, current_revision, head_revision, upgrade
-from monitor.store.engine import safe_url
+from monitor.store import Store, current_revision, head_revision, safe_url, upgrade
 
 db_app = typer.Typer(help="Database schema: apply migrations, show the revision.",
                      no_args_is_help=True)
@@ -69,8 +68,7 @@ def run(
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active.
     """
-    from monitor.schedule import Daemon, install_stop_handlers, run_once
-    from monitor.service import build_service
+    from monitor.daemon import Daemon, build_service, install_stop_handlers, run_once
 
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.

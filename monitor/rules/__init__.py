@@ -1,13 +1,20 @@
 """Watch rules: the query language, entities with aliases, and loading rule files.
 
 ``load_rules(path)`` reads every rule file under a directory into a :class:`RuleBook` (good
-rules, entities and the problems found); :func:`monitor.match.compile_rules` compiles it.
+rules, entities and the problems found); :func:`compile_rules` compiles it into a
+:class:`Matcher`, pure logic with no I/O. :func:`backtest` replays rules over stored articles.
 The language is documented with examples in ``rules/README.md``.
+
+Must not import: net, feeds, extract, stories, delivery, daemon or cli. Uses the store (for
+backtests) and the foundation's language codes.
 """
 
 from __future__ import annotations
 
+from monitor.rules.backtest import backtest
+from monitor.rules.checks import channel_problems, run_rule_tests
 from monitor.rules.loader import load_rules
+from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
 from monitor.rules.query import Expr, parse_query
 from monitor.rules.unicode61 import token_spans, tokenize
@@ -17,11 +24,16 @@ __all__ = [
     "Entity",
     "Example",
     "Expr",
+    "Matcher",
     "Rule",
     "RuleBook",
     "RuleTests",
+    "backtest",
+    "channel_problems",
+    "compile_rules",
     "load_rules",
     "parse_query",
+    "run_rule_tests",
     "token_spans",
     "tokenize",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from monitor.errors import RuleProblem
-from monitor.match import Matcher
+from monitor.rules.matcher import Matcher
 from monitor.rules.model import RuleBook
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from monitor.hygiene import clean_line
 from monitor.models import Evidence
 from monitor.rules.nodes import EVIDENCE_PER_TERM, DocIndex, Found
 from monitor.rules.query import FIELDS
+from monitor.text import clean_line
 
 SNIPPET_CONTEXT = 60  # characters kept on each side of the match
 MAX_PER_TERM = EVIDENCE_PER_TERM

@@ -90,7 +90,7 @@ class Rule:
     tests: RuleTests = RuleTests()
     path: str = "<memory>"
     line: int = 0
-    # Delivery options: None defers to the channel's (monitor.delivery_policy.RulePolicy).
+    # Delivery options: None defers to the channel's (monitor.delivery.policy.RulePolicy).
     # A new per-rule option goes here and in the loader's RULE_FIELDS.
     delivery: str | None = None  # "immediate" or "digest"
     max_per_hour: int | None = None  # per destination; the overflow waits for the digest

@@ -1,6 +1,6 @@
 """Evaluating compiled rules against one indexed document.
 
-The automaton pass (in :mod:`monitor.match`) leaves a :class:`DocIndex`: per field, which
+The automaton pass (in :mod:`monitor.rules.matcher`) leaves a :class:`DocIndex`: per field, which
 automaton keys occur. A :class:`Pattern` (a phrase, prefix or alias) is one or more keys at
 fixed token offsets, so most patterns are decided by a set lookup; only NEAR, ``^``,
 case-sensitive aliases and evidence need token positions, which the index finds on demand.

@@ -1,6 +1,6 @@
 """SQLite FTS5 ``unicode61 remove_diacritics 2`` tables (generated; do not edit).
 
-Probed from SQLite 3.40.1 by ``python tests/test_rules_unicode61.py --write``.
+Probed from SQLite 3.40.1 by ``python tests/rules/test_unicode61.py --write``.
 """
 
 # Code point ranges (inclusive) that are token characters.

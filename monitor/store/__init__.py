@@ -1,5 +1,17 @@
-"""The store stage: SQL persistence for feeds, articles, stories, hits and the outbox."""
+"""The store stage: SQL persistence for feeds, articles, stories, hits and the outbox.
 
+Owns the schema and its Alembic migrations, the engine (SQLite in WAL mode or PostgreSQL), the
+records the stages exchange with the database, leases that share work between daemons, the
+outbox, and feed health. Every other stage reads and writes the database through these names.
+
+Must not import: any stage package above it (net, feeds, extract, rules, stories, delivery,
+daemon, cli). Only the foundation (config, errors, models, text).
+"""
+
+from __future__ import annotations
+
+from monitor.store.engine import safe_url
+from monitor.store.health import feed_health_notices
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.outbox import Outbox
 from monitor.store.records import (
@@ -30,7 +42,9 @@ __all__ = [
     "StoredArticle",
     "StoredHit",
     "current_revision",
+    "feed_health_notices",
     "head_revision",
+    "safe_url",
     "upgrade",
     "utc_now",
 ]

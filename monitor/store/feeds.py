@@ -8,7 +8,7 @@ is managed by the file (its origin becomes ``config``). Retired feeds keep their
 
 A feed whose body is not a readable feed several polls in a row is disabled
 (``disabled_at``); it is not polled again until ``monitor feeds enable`` or until its entry in
-monitor.yaml changes. The threshold is decided by :mod:`monitor.polling`; this module only
+monitor.yaml changes. The threshold is decided by :mod:`monitor.feeds.polling`; this module only
 records what a :class:`PollOutcome` says.
 """
 
@@ -22,10 +22,10 @@ from typing import Literal
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from monitor.hygiene import clean_line, clean_text
 from monitor.models import FeedSource
 from monitor.store.records import FeedHealth, FeedState, PollOutcome
 from monitor.store.schema import FeedRow
+from monitor.text import clean_line, clean_text
 
 AddResult = Literal["added", "updated", "restored", "exists", "configured"]
 

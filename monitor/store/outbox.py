@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from monitor.hygiene import clean_text
 from monitor.models import Alert
 from monitor.store.records import (
     ClaimedNotification,
@@ -34,6 +33,7 @@ from monitor.store.schema import (
     NotificationRow,
 )
 from monitor.store.store import Store, enqueue_once, story_outlets
+from monitor.text import clean_text
 
 STATUSES = ("pending", "held", "digest", "sent", "dead")
 SENDABLE = ("pending", "digest")

@@ -85,7 +85,7 @@ class FeedRow(Base):
     # disabled feed is never claimed until `monitor feeds enable` or a config change.
     disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     parse_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Adaptive polling (monitor.polling): the moving average of new entries per hour and the
+    # Adaptive polling (monitor.feeds.polling): the moving average of new entries per hour and the
     # interval it gave at the last successful poll (None until the feed has a rhythm).
     entry_rate: Mapped[float | None] = mapped_column(Float)
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
-from monitor.hygiene import clean_line, clean_text
 from monitor.models import Article, RuleHit
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
@@ -40,6 +39,7 @@ from monitor.store.schema import (
     NotificationRow,
     StoryRow,
 )
+from monitor.text import clean_line, clean_text
 
 Clock = Callable[[], datetime]
 

@@ -298,16 +298,16 @@ class CycleResult:
 
 def run_pipeline(shared: Path, feeds: int, workers: int, per_host: int
                  ) -> tuple[CycleResult, CycleResult, MemorySampler, int]:
-    from monitor.active_rules import ActiveRules
-    from monitor.channels import ChannelDirectory
     from monitor.config import Config
-    from monitor.extract import Extractor
-    from monitor.fetch import Fetcher
+    from monitor.daemon.active_rules import ActiveRules
+    from monitor.daemon.pipeline import FeedPoller, Pipeline
+    from monitor.delivery.channels import ChannelDirectory
+    from monitor.extract.extractor import Extractor
     from monitor.language import detect_language
-    from monitor.pipeline import FeedPoller, Pipeline
+    from monitor.net.fetch import Fetcher
     from monitor.store import Store, upgrade
     from monitor.store.schema import ArticleRow
-    from monitor.story_registry import StoryRegistry
+    from monitor.stories.registry import StoryRegistry
 
     with slow_server(shared) as server, tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -377,9 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="http.workers")
     parser.add_argument("--per-host", type=int, default=8, help="http.per_host_concurrency")
     args = parser.parse_args(argv)
-    from monitor.service import limit_malloc_arenas
+    from monitor.daemon.service import limit_malloc_arenas
 
-    limit_malloc_arenas()  # as the daemon does at start (monitor.service.build_service)
+    limit_malloc_arenas()  # as the daemon does at start (monitor.daemon.service.build_service)
     if not (args.shared / "corpora" / "article-extraction-benchmark").is_dir():
         print(f"bench_cycle: skipped: {args.shared} has no corpora/article-extraction-benchmark "
               "(../shared must sit beside the repository)")

@@ -7,8 +7,8 @@ Run from the repository root::
 Rows:
 
 (a) ``trafilatura.extract`` with default options in one process: the peer baseline;
-(b) our :func:`monitor.extract.extract_html` in one process;
-(c) our :class:`monitor.extract.Extractor` on every core (killable worker processes).
+(b) our :func:`monitor.extract.extractor.extract_html` in one process;
+(c) our :class:`monitor.extract.extractor.Extractor` on every core (killable worker processes).
 
 F1 is the scrapinghub article-extraction-benchmark measure: precision and recall over the
 multiset of whitespace-separated tokens of the extracted text against ``articleBody``,
@@ -35,7 +35,7 @@ import trafilatura  # noqa: E402
 
 from monitor.config import ExtractConfig  # noqa: E402
 from monitor.errors import ExtractError  # noqa: E402
-from monitor.extract import Extractor, extract_html  # noqa: E402
+from monitor.extract.extractor import Extractor, extract_html  # noqa: E402
 
 F1_TARGET = 0.95
 

@@ -41,9 +41,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from monitor.match import Matcher, compile_rules  # noqa: E402
 from monitor.models import Document  # noqa: E402
 from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize  # noqa: E402
+from monitor.rules.matcher import Matcher, compile_rules  # noqa: E402
 
 TARGET_MEDIAN_MS = 1.0
 TARGET_RATIO = 3.0

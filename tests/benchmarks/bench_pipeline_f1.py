@@ -98,15 +98,15 @@ def pipeline_texts(corpus: Corpus) -> tuple[dict[str, str], Counter[str], float]
     """Poll the served feed once through the real pipeline; the stored text per page id."""
     from sqlalchemy import select
 
-    from monitor.active_rules import ActiveRules
-    from monitor.channels import ChannelDirectory
     from monitor.config import Config
-    from monitor.extract import Extractor
-    from monitor.fetch import Fetcher
-    from monitor.pipeline import FeedPoller, Pipeline
+    from monitor.daemon.active_rules import ActiveRules
+    from monitor.daemon.pipeline import FeedPoller, Pipeline
+    from monitor.delivery.channels import ChannelDirectory
+    from monitor.extract.extractor import Extractor
+    from monitor.net.fetch import Fetcher
     from monitor.store import Store, upgrade
     from monitor.store.schema import ArticleRow
-    from monitor.story_registry import StoryRegistry
+    from monitor.stories.registry import StoryRegistry
 
     with serve(corpus) as base, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

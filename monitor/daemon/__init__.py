@@ -1,0 +1,15 @@
+"""The daemon: the service that runs every stage on a schedule.
+
+Owns the wiring of the stages into one service (``build_service``), the ingest pipeline of a
+cycle (due feeds -> fetch -> parse -> fetch pages -> extract -> match -> store -> outbox), the
+active rule set and its reloads, and the APScheduler clock with its stop handling.
+
+Must not import: cli. It is the only package that imports every stage.
+"""
+
+from __future__ import annotations
+
+from monitor.daemon.schedule import Daemon, install_stop_handlers, run_once
+from monitor.daemon.service import build_service
+
+__all__ = ["Daemon", "build_service", "install_stop_handlers", "run_once"]

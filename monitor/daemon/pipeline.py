@@ -1,0 +1,396 @@
+"""One polling cycle: fetch -> parse -> (new entries only) fetch page -> extract -> match -> store.
+
+Cheap before expensive: a feed entry whose key this feed listed before is skipped before any
+page is fetched, and an article already stored under the same canonical URL (the same story
+in another feed) is linked without fetching or extracting it again.
+
+Concurrency: each due feed is polled in a worker thread (``http.workers`` at once), and new
+feeds are claimed as soon as a worker is free, so one slow feed only ever costs its own
+thread. Within a feed, the pages of its new entries are fetched in a shared page pool
+(:class:`PagePool`) and extracted in the extraction processes while other pages are still
+downloading, so every core stays busy; matching and storing then happen in the feed's thread,
+in feed order. Fetching runs ahead of extraction by a bounded number of pages, and per-host
+politeness (``http.per_host_concurrency``) still bounds how many of one site's pages are in
+flight.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from monitor.config import Config
+from monitor.daemon.active_rules import ActiveRules
+from monitor.delivery import ChannelDirectory
+from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
+from monitor.extract import Extractor, fallback_text
+from monitor.feeds import after_failure, after_success, parse_feed
+from monitor.language import detect_language
+from monitor.models import (
+    Article,
+    ExtractedText,
+    FeedEntry,
+    FetchedBody,
+    NotModified,
+    ParsedFeed,
+    Validators,
+)
+from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
+from monitor.store import FeedState, PollOutcome, Store
+from monitor.stories import StoryRegistry
+
+log = logging.getLogger(__name__)
+
+PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
+# A fetched page on its way through extraction, or why there is no page.
+PageStarted = tuple[Future[ExtractedText | None] | None, str | None]
+
+
+@dataclass
+class CycleReport:
+    feeds: int = 0
+    failed: int = 0
+    new_entries: int = 0
+    articles: int = 0
+    hits: int = 0
+    notifications: int = 0
+
+    def add(self, other: FeedReport) -> None:
+        self.feeds += 1
+        self.failed += int(not other.ok)
+        self.new_entries += other.new_entries
+        self.articles += other.articles
+        self.hits += other.hits
+        self.notifications += other.notifications
+
+
+@dataclass
+class FeedReport:
+    ok: bool = True
+    new_entries: int = 0
+    articles: int = 0
+    hits: int = 0
+    notifications: int = 0
+
+
+class PagePool:
+    """Fetches article pages in threads and hands them to the extraction processes.
+
+    At most ``limit`` pages are between the start of their fetch and the end of their
+    extraction: fetching runs ahead of extraction only that far, so memory stays bounded
+    however many new entries the feeds list (a first poll of a big feed lists hundreds).
+    """
+
+    def __init__(self, workers: int, limit: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page")
+        self._slots = threading.Semaphore(limit)
+
+    def submit(self, start: Callable[[], PageStarted]) -> Future[PageStarted]:
+        """Run ``start`` (fetch, then submit the extraction) in a page thread."""
+        def run() -> PageStarted:
+            self._slots.acquire()
+            try:
+                started = start()
+            except BaseException:
+                self._slots.release()
+                raise
+            extraction = started[0]
+            if extraction is None:
+                self._slots.release()
+            else:  # held until the extraction settles (done, failed, killed or cancelled)
+                extraction.add_done_callback(lambda _done: self._slots.release())
+            return started
+
+        return self._executor.submit(run)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Pending:
+    """A new entry whose page is being fetched and extracted (``page`` None: no fetch)."""
+
+    entry: FeedEntry
+    url: str  # canonical
+    page: Future[PageStarted] | None
+
+
+class FeedPoller:
+    """Polls one claimed feed through every stage and records the outcome in its health row."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
+                 rules: ActiveRules, channels: ChannelDirectory, stories: StoryRegistry) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.rules = rules
+        self.channels = channels
+        self.stories = stories
+
+    def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
+        """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
+
+        ``pages`` fetches and extracts the new entries' pages concurrently; without it they
+        are handled one after another in this thread.
+        """
+        now = self.store.clock()
+        polling = self.config.polling
+        full_fetch = (feed.last_full_fetch_at is None or
+                      now - feed.last_full_fetch_at >= timedelta(seconds=polling.full_fetch_every))
+        validators = None if full_fetch else Validators(feed.etag, feed.last_modified)
+        report = FeedReport()
+        try:
+            result = self._fetch_feed(feed, validators)
+            if isinstance(result, NotModified):
+                plan = after_success(polling, feed, now, new_entries=0, listed_entries=0)
+                outcome = PollOutcome(
+                    ok=True, next_check_at=plan.next_check_at, etag=feed.etag,
+                    last_modified=feed.last_modified, entry_rate=plan.entry_rate,
+                    poll_interval_seconds=plan.interval_seconds)
+            else:
+                outcome = self._read(feed, result, validators is None, now, report, pages)
+        except StoreError:
+            raise  # the database is down: the cycle stops and the scheduler retries it
+        except MonitorError as exc:
+            outcome = self._failed(feed, now, exc.code, str(exc), getattr(exc, "retry_after", None))
+        except Exception as exc:  # a bug on one feed's input must not stop the cycle
+            log.exception("feed %s: unexpected error", feed.name)
+            outcome = self._failed(feed, now, "internal_error", f"{type(exc).__name__}: {exc}")
+        report.ok = outcome.ok
+        self.store.record_poll(feed.id, owner, outcome)
+        return report
+
+    def _failed(self, feed: FeedState, now: datetime, code: str, message: str,
+                retry_after: float | None = None) -> PollOutcome:
+        log.warning("feed %s: %s: %s", feed.name, code, message)
+        backoff = after_failure(self.config.polling, feed, now, error_code=code,
+                                retry_after=retry_after)
+        if backoff.disable:
+            log.warning("feed %s disabled after %d polls that gave no readable feed; "
+                        "`monitor feeds enable %s` turns it back on", feed.name,
+                        feed.parse_failures + 1, feed.url)
+        return PollOutcome(ok=False, error_code=code, error_message=message,
+                           next_check_at=backoff.next_check_at,
+                           parse_failure=backoff.parse_failure, disable=backoff.disable)
+
+    def _read(self, feed: FeedState, result: FetchedBody, full_fetch: bool, now: datetime,
+              report: FeedReport, pages: PagePool | None) -> PollOutcome:
+        parsed = parse_feed(result.content, url=result.url, content_type=result.content_type,
+                            headers=result.headers)
+        unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
+        report.new_entries = len(unseen)
+        new: list[FeedEntry] = []
+        for entry in parsed.entries:
+            if entry.key in unseen:
+                unseen.discard(entry.key)  # a key listed twice is handled once
+                new.append(entry)
+        self._ingest(feed, new, parsed, report, pages)
+        # The hints protect a publisher's server; a configured local file has none to protect.
+        remote = not _is_local(feed.url)
+        plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
+                             listed_entries=len(parsed.entries),
+                             ttl_seconds=parsed.ttl_seconds if remote else None,
+                             max_age=cache_max_age(result.headers) if remote else None)
+        warnings = list(parsed.warnings)
+        if plan.overflow:
+            warnings.append(f"all {len(parsed.entries)} listed entries were new: some may have "
+                            "left the feed between polls (polling more often)")
+        return PollOutcome(
+            ok=True, next_check_at=plan.next_check_at, etag=result.validators.etag,
+            last_modified=result.validators.last_modified, full_fetch=full_fetch,
+            new_entries=report.new_entries, warning="; ".join(warnings) or None,
+            new_url=result.url if result.redirected_permanently else None,
+            entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
+
+    def _fetch_feed(self, feed: FeedState, validators: Validators | None
+                    ) -> FetchedBody | NotModified:
+        if _is_local(feed.url):
+            return self.fetcher.read_local(_local_path(feed.url))
+        return self.fetcher.fetch_feed(feed.url, validators)
+
+    def _ingest(self, feed: FeedState, entries: list[FeedEntry], parsed: ParsedFeed,
+                report: FeedReport, pages: PagePool | None) -> None:
+        """Start every new page at once, then match and store in feed order."""
+        pending: list[_Pending] = []
+        started: set[str] = set()
+        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
+        targets: list[tuple[FeedEntry, str, str]] = []  # entry, link to fetch, canonical URL
+        for entry in entries:
+            if not entry.url:
+                self.store.link_entry(feed.id, entry.key, None)
+                continue
+            link = resolve_aggregator_link(urljoin(base, entry.url))
+            targets.append((entry, link, link if link.startswith("file:") else canonical_url(link)))
+        stored = self.store.article_ids_for_urls(url for _, _, url in targets)
+        for entry, link, url in targets:
+            if url in started:  # listed twice under two keys: linked once the first is stored
+                pending.append(_Pending(entry, url, None))
+                continue
+            existing = stored.get(url)
+            if existing is not None:  # the same article from another feed: no second fetch
+                self.store.link_entry(feed.id, entry.key, existing)
+                continue
+            started.add(url)
+            if pages is None:
+                page: Future[PageStarted] = Future()
+                page.set_result(self._start_page(feed, link, entry))
+            else:
+                page = pages.submit(functools.partial(self._start_page, feed, link, entry))
+            pending.append(_Pending(entry, url, page))
+        for item in pending:
+            if item.page is None:
+                self.store.link_entry(feed.id, item.entry.key,
+                                      self.store.article_id_for_url(item.url))
+                continue
+            extracted, error = _finish_page(item.entry, item.page.result())
+            self._store(feed, item.entry, item.url, extracted, error, parsed.language, report)
+
+    def _store(self, feed: FeedState, entry: FeedEntry, url: str, extracted: ExtractedText | None,
+               error: str | None, feed_language: str | None, report: FeedReport) -> None:
+        if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
+            fallback = fallback_text(entry.content, entry.summary)
+            if fallback is not None and (extracted is None
+                                         or len(fallback.text) > len(extracted.text)):
+                extracted = fallback
+        text = extracted.text if extracted else ""
+        language = (entry.language or feed.language or feed_language
+                    or (extracted.language if extracted else None)
+                    or detect_language(f"{entry.title}\n{text}"))
+        article = Article(
+            url=url, title=entry.title or (extracted.title if extracted and extracted.title
+                                           else url),
+            text=text, source_name=(extracted.site_name if extracted and extracted.site_name
+                                    and extracted.source == "page" else feed.name),
+            feed_url=feed.url, entry_key=entry.key,
+            text_source=extracted.source if extracted else "feed_summary",
+            language=language, published=entry.published or (
+                extracted.published if extracted else None),
+            author=entry.author or (extracted.author if extracted else None),
+            content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),
+            error=error,
+        )
+        hits = self.rules.matcher().match(article.document())
+        saved = self.stories.save(feed.id, article, hits, self.channels.routes_for)
+        report.articles += int(saved.created)
+        report.hits += saved.new_hits
+        report.notifications += saved.new_notifications
+        for hit in hits if saved.created else ():
+            log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title, article.url)
+
+    def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
+        """Fetch a page and hand it to the extraction processes (runs in the page pool, which
+        is then free to fetch the next page while this one is extracted).
+
+        The page's own metadata is extracted only when the entry lacks a title or a date
+        (it costs as much again as the text, and the feed's values win anyway)."""
+        try:
+            if link.startswith("file:"):
+                path = Path(urlsplit(link).path)
+                if not (_is_local(feed.url)
+                        and path.resolve().is_relative_to(Path(_local_path(feed.url)).parent)):
+                    return None, "unsupported_scheme"  # only beside a configured local feed
+                body = self.fetcher.read_local(str(path))
+            else:
+                body = self.fetcher.fetch_page(link)
+        except FetchError as exc:
+            log.info("article %s: %s: %s", link, exc.code, exc)
+            return None, exc.code
+        metadata = not (entry.title and entry.published)
+        return self.extractor.submit(body.content, body.url, metadata=metadata,
+                                     title=entry.title or None), None
+
+
+def _finish_page(entry: FeedEntry, started: PageStarted) -> PageText:
+    """Wait for a page's extraction; an extraction failure is the article's error."""
+    extraction, error = started
+    if extraction is None:
+        return None, error
+    try:
+        return extraction.result(), None
+    except ExtractError as exc:
+        log.info("article %s: %s: %s", entry.url, exc.code, exc)
+        return None, exc.code
+    except CancelledError:  # the extraction pool was stopped (shutdown)
+        return None, "pool_closed"
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+def _local_path(url: str) -> str:
+    return urlsplit(url).path if url.startswith("file://") else url
+
+
+class Pipeline:
+    """Runs polling cycles: claims due feeds and polls them concurrently."""
+
+    def __init__(self, config: Config, store: Store, poller: FeedPoller, owner: str,
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.config = config
+        self.store = store
+        self.poller = poller
+        self.owner = owner
+        self.should_stop = should_stop
+
+    def run_cycle(self) -> CycleReport:
+        """Poll every feed due at the start once; returns counts. Raises StoreError if the
+        database is down.
+
+        Feeds are claimed a few at a time as workers free up (a claimed feed waits at most
+        behind ``http.workers`` others), so a slow feed never holds back a batch. Once the
+        stop flag is set nothing more is claimed and feeds not yet started are left to their
+        leases (released by the service on shutdown).
+        """
+        report = CycleReport()
+        workers = self.config.http.workers
+        pages = PagePool(max(4, workers), limit=workers + 2 * self.poller.extractor.workers)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+                self._poll_due(pool, pages, report)
+        finally:
+            pages.close()  # the feed threads are done with their pages (or the cycle failed)
+        if report.feeds:
+            self.poller.stories.prune()
+        return report
+
+    def _poll_due(self, pool: ThreadPoolExecutor, pages: PagePool, report: CycleReport) -> None:
+        # Only feeds due when the cycle starts: one whose short interval elapses during a long
+        # cycle waits for the next tick instead of being polled twice in one cycle.
+        started = self.store.clock()
+        lease = timedelta(seconds=self.config.http.total_timeout * 4 + 60)
+        workers = self.config.http.workers
+        in_flight: set[Future[FeedReport]] = set()
+        exhausted = False
+        try:
+            while True:
+                if self.should_stop():
+                    exhausted = True
+                    for future in in_flight:
+                        future.cancel()  # not started yet: its lease is released later
+                if not exhausted and len(in_flight) < workers:
+                    feeds = self.store.claim_due_feeds(
+                        self.owner, lease, limit=2 * workers - len(in_flight), due_by=started)
+                    exhausted = not feeds  # feeds due later wait for the next tick
+                    in_flight.update(pool.submit(self.poller.poll, feed, self.owner, pages)
+                                     for feed in feeds)
+                in_flight = {f for f in in_flight if not f.cancelled()}
+                if not in_flight:
+                    return
+                done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    report.add(future.result())
+        finally:
+            for future in in_flight:
+                future.cancel()
+

@@ -1,0 +1,130 @@
+"""The composition root: builds every stage from the validated configuration, once."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import platform
+import socket
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TextIO
+
+from monitor.config import Config
+from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.pipeline import FeedPoller, Pipeline
+from monitor.delivery import (
+    ChannelDirectory,
+    ConsoleNotifier,
+    DeliveryPolicies,
+    Dispatcher,
+    SecretMasker,
+)
+from monitor.extract import Extractor
+from monitor.net import Fetcher
+from monitor.store import Outbox, Store, feed_health_notices, upgrade
+from monitor.stories import StoryRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Every stage, wired; ``stop`` is the flag every long loop checks."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    extractor: Extractor
+    rules: ActiveRules
+    channels: ChannelDirectory
+    stories: StoryRegistry
+    pipeline: Pipeline
+    dispatcher: Dispatcher
+    outbox: Outbox
+    owner: str
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def check_feed_health(self) -> None:
+        """Queue admin notices for feeds failing or silent too long, and for recoveries."""
+        after = timedelta(seconds=self.config.polling.silent_alert_after)
+        for notice in feed_health_notices(self.store, self.channels.admin_routes(), after):
+            log.warning("%s", notice.subject)
+
+    def close(self) -> None:
+        """Release leases and close pools and connections (safe to call twice)."""
+        try:
+            self.store.release_feeds(self.owner)
+            self.outbox.release(self.owner)
+        except Exception:
+            log.exception("could not release leases; they expire on their own")
+        self.extractor.close()
+        self.fetcher.close()
+        self.store.close()
+
+
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (as ``MALLOC_ARENA_MAX`` would); returns
+    whether it applied (glibc only).
+
+    glibc gives threads up to eight arenas per core and keeps what each one freed. With the
+    fetch threads and the page pool, that held 70 MB more after one polling cycle of 2,000
+    articles (cycle benchmark: 337 against 267 MB) for no measurable speed. Call it before
+    starting threads: arenas that exist already stay.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
+
+
+def install_secret_masking(config: Config) -> None:
+    """Mask every configured channel URL (and its secret parts) in all log output."""
+    secrets = [url for channel in config.channels.values() for url in channel.urls]
+    masker = SecretMasker(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(masker)
+
+
+def build_service(config: Config, *, console: TextIO | None = None,
+                  migrate: bool = True, stop: threading.Event | None = None) -> Service:
+    """Open the database (applying migrations), load rules and build every stage.
+
+    ``stop`` lets a caller that already watches for signals hand in its flag, so a stop
+    requested while the service is still starting is not lost.
+    """
+    limit_malloc_arenas()
+    install_secret_masking(config)
+    store = Store.open(config.database_url, config.base_dir)
+    if migrate:
+        upgrade(store.engine)
+    store.sync_feeds(config.feed_sources())
+    rules = ActiveRules(config.rules_path)
+    rules.reload()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    stop = stop if stop is not None else threading.Event()
+    fetcher = Fetcher(config.http)
+    extractor = Extractor(config.extract)
+    channels = ChannelDirectory(config)
+    stories = StoryRegistry(store)
+    stories.load()
+    poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories)
+    pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
+    outbox = Outbox(store)
+    dispatcher = Dispatcher(config, outbox, channels, ConsoleNotifier(console or sys.stdout),
+                            owner, policies=DeliveryPolicies(config, rules.delivery),
+                            should_stop=stop.is_set)
+    return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
+                   rules=rules, channels=channels, stories=stories, pipeline=pipeline,
+                   dispatcher=dispatcher, outbox=outbox, owner=owner, stop=stop)

@@ -1,0 +1,69 @@
+"""Which destinations a hit goes to, and the secret URL behind each stored destination key.
+
+The database stores only a destination key (a hash of the URL) and a masked label; the real
+URL, which may carry tokens, is looked up here from the configuration at send time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from monitor.config import Config
+from monitor.delivery.notify import mask_url
+from monitor.models import RuleHit
+from monitor.store import Route
+
+log = logging.getLogger(__name__)
+
+CONSOLE = "console"
+
+
+def destination_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+class ChannelDirectory:
+    """Routes for hits and the URL behind each (channel, destination key)."""
+
+    def __init__(self, config: Config) -> None:
+        self._default = tuple(config.delivery.default_channels)
+        self._console = config.delivery.console
+        self._routes: dict[str, list[Route]] = {}
+        self._urls: dict[tuple[str, str], str] = {}
+        self.formats = {name: ch.format for name, ch in config.channels.items()}
+        self.templates = {name: ch.template for name, ch in config.channels.items()}
+        self.timezones = {name: ch.timezone for name, ch in config.channels.items()}
+        self._admin = config.delivery.admin_channel
+        for name, channel in config.channels.items():
+            routes = []
+            for url in channel.urls:
+                key = destination_key(url)
+                self._urls[(name, key)] = url
+                routes.append(Route(name, key, mask_url(url)))
+            self._routes[name] = routes
+        self._warned: set[str] = set()
+
+    def routes_for(self, hit: RuleHit) -> list[Route]:
+        """The hit's rule's channels, or the default ones; the console too when enabled."""
+        routes = [Route(CONSOLE, CONSOLE, CONSOLE)] if self._console else []
+        for name in hit.notify or self._default:
+            if name not in self._routes:
+                if name not in self._warned:
+                    self._warned.add(name)
+                    log.warning("rule %s names channel %r, which is not configured",
+                                hit.rule_id, name)
+                continue
+            routes.extend(self._routes[name])
+        return routes
+
+    def admin_routes(self) -> list[Route]:
+        """Where service notices go: the admin channel, and the console when enabled."""
+        routes = [Route(CONSOLE, CONSOLE, CONSOLE)] if self._console else []
+        if self._admin is not None:
+            routes.extend(self._routes.get(self._admin, []))
+        return routes
+
+    def url_for(self, channel: str, key: str) -> str | None:
+        """The configured URL for a stored destination, or None if it was removed."""
+        return self._urls.get((channel, key))

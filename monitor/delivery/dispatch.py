@@ -1,0 +1,212 @@
+"""The dispatcher: claims due outbox rows, renders and sends each, records every attempt.
+
+Recorded before sent: a row exists (committed with its hit) before any send is tried, and it
+is settled only after the destination answered. Per row the delivery policy decides: send
+now, or hold for the channel's next digest (digest delivery, quiet hours, rate cap). Held
+rows are released into one digest message per destination when the channel's schedule fires
+or its quiet hours end. Transient failures retry with exponential back-off and jitter until
+``max_attempts`` or the retry deadline; permanent ones (a 401, a refused address, a
+destination removed from the config) go dead at once, and the admin channel is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from monitor.config import Config
+from monitor.delivery.channels import CONSOLE, ChannelDirectory
+from monitor.delivery.notify import ConsoleNotifier, DeliveryOutcome, send, target_kind
+from monitor.delivery.policy import DeliveryPolicies
+from monitor.delivery.render import (
+    RenderedMessage,
+    default_format,
+    render_alert,
+    render_digest,
+    render_notice,
+)
+from monitor.models import Alert
+from monitor.store import ClaimedNotification, Outbox
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[str, RenderedMessage, float], DeliveryOutcome]
+RATE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    held: int = 0
+    digests: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retried + self.dead
+
+
+class Dispatcher:
+    def __init__(self, config: Config, outbox: Outbox, channels: ChannelDirectory,
+                 console: ConsoleNotifier, owner: str, *,
+                 policies: DeliveryPolicies | None = None,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 sender: Sender | None = None,
+                 jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.2)) -> None:  # noqa: S311
+        self.config = config
+        self.outbox = outbox
+        self.channels = channels
+        self.console = console
+        self.owner = owner
+        self.policies = policies or DeliveryPolicies(config)
+        self.should_stop = should_stop
+        allow_private = tuple(config.http.allow_private_networks)
+        self.sender: Sender = sender or (
+            lambda url, message, timeout: send(url, message, timeout=timeout,
+                                               allow_private=allow_private))
+        self.jitter = jitter
+
+    def dispatch_due(self, limit: int = 50) -> DispatchReport:
+        """Release due digests, then send every due row until none is due or we must stop."""
+        report = DispatchReport()
+        self._release_digests()
+        lease = timedelta(seconds=self.config.delivery.lease)
+        while not self.should_stop():
+            batch = self.outbox.claim(self.owner, lease, limit)
+            if not batch:
+                break
+            digests: dict[tuple[str, str], list[ClaimedNotification]] = defaultdict(list)
+            for note in batch:
+                if self.should_stop():
+                    break
+                if note.batched and note.alert is not None:
+                    digests[(note.channel, note.destination_key)].append(note)
+                else:
+                    self._deliver(note, report)
+            for notes in digests.values():
+                if not self.should_stop():
+                    self._deliver_digest(notes, report)
+            if self.should_stop():
+                self.outbox.release(self.owner)  # unsent rows go back to the queue now
+        return report
+
+    def _release_digests(self) -> None:
+        now = self.outbox.store.clock()
+        for name, policy in self.policies.channels.items():
+            oldest = self.outbox.oldest_held(name)
+            if oldest is None:
+                continue
+            last = self.outbox.last_release(name)
+            # The digest after the first alert waiting (never one already past, after idling).
+            anchor = max(oldest, last) if last is not None else oldest
+            if policy.release_due(anchor, now):
+                count = self.outbox.release_held(name)
+                log.info("channel %s: %d held alerts released into a digest", name, count)
+
+    def _deliver(self, note: ClaimedNotification, report: DispatchReport) -> None:
+        if note.channel == CONSOLE:
+            if note.alert is not None:
+                self.console.show(note.alert)
+            elif note.notice is not None:
+                self.console.send(render_notice(note.notice.subject, note.notice.body,
+                                                format="text", max_chars=10_000,
+                                                target="console"))
+            self.outbox.record_sent(note.id, self.owner)
+            report.sent += 1
+            return
+        url = self.channels.url_for(note.channel, note.destination_key)
+        if url is None:
+            self._give_up([note], "destination no longer configured", report)
+            return
+        if note.alert is not None and self.policies.should_hold(
+                note.channel, note.rule_id, self.outbox.store.clock(),
+                lambda: self.outbox.sent_recently(note.rule_id, note.channel,
+                                                  note.destination_key, RATE_WINDOW)):
+            self.outbox.hold(note.id, self.owner)
+            report.held += 1
+            return
+        target = target_kind(url)
+        fmt = self.channels.formats.get(note.channel) or default_format(target)
+        if note.alert is not None:
+            message = render_alert(
+                note.alert, format=fmt, template=self.channels.templates.get(note.channel),
+                max_chars=self.config.delivery.max_message_chars, target=target,
+                timezone=self.channels.timezones.get(note.channel, "UTC"))
+        else:
+            assert note.notice is not None
+            message = render_notice(note.notice.subject, note.notice.body, format=fmt,
+                                    max_chars=self.config.delivery.max_message_chars,
+                                    target=target)
+        self._send([note], url, message, report)
+
+    def _deliver_digest(self, notes: Sequence[ClaimedNotification],
+                        report: DispatchReport) -> None:
+        first = notes[0]
+        url = self.channels.url_for(first.channel, first.destination_key)
+        if url is None:
+            self._give_up(notes, "destination no longer configured", report)
+            return
+        target = target_kind(url)
+        alerts: list[Alert] = [n.alert for n in notes if n.alert is not None]
+        message = render_digest(
+            alerts, format=self.channels.formats.get(first.channel) or default_format(target),
+            template=self.channels.templates.get(first.channel),
+            max_chars=self.config.delivery.max_message_chars, target=target,
+            timezone=self.channels.timezones.get(first.channel, "UTC"))
+        if self._send(notes, url, message, report):
+            report.digests += 1
+
+    def _send(self, notes: Sequence[ClaimedNotification], url: str, message: RenderedMessage,
+              report: DispatchReport) -> bool:
+        ids = [n.id for n in notes]
+        first = notes[0]
+        outcome = self.sender(url, message, self.config.http.total_timeout)
+        if outcome.ok:
+            self.outbox.record_sent_many(ids, self.owner)
+            report.sent += len(notes)
+            log.info("sent %s to %s", _what(notes), first.destination)
+            return True
+        error = outcome.error or "delivery failed"
+        if outcome.permanent:
+            self._give_up(notes, error, report)
+            return False
+        now = self.outbox.store.clock()
+        attempts = max(n.attempts for n in notes) + 1
+        delay = self.config.delivery.backoff_base * 2 ** (attempts - 1) * self.jitter()
+        retry_at = now + timedelta(seconds=delay)
+        deadline = min(n.created_at for n in notes) + timedelta(
+            seconds=self.config.delivery.retry_deadline)
+        if attempts >= self.config.delivery.max_attempts or retry_at > deadline:
+            self._give_up(notes, f"{error} (gave up after {attempts} attempts)", report)
+            return False
+        self.outbox.record_failure_many(ids, self.owner, error, retry_at)
+        report.retried += len(notes)
+        log.warning("%s to %s failed (%s); retry at %s", _what(notes), first.destination,
+                    error, retry_at.isoformat())
+        return False
+
+    def _give_up(self, notes: Sequence[ClaimedNotification], error: str,
+                 report: DispatchReport) -> None:
+        self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None)
+        report.dead += len(notes)
+        for note in notes:
+            log.error("notification %d to %s is dead: %s", note.id, note.destination, error)
+            if note.kind == "alert":  # a dead notice is not announced again (no loops)
+                title = note.alert.title if note.alert else ""
+                self.outbox.enqueue_notice(
+                    f"dead:{note.id}", f"Alert could not be delivered to {note.channel}",
+                    f"Notification #{note.id} ({note.rule_id}: {title}) to "
+                    f"{note.destination} was given up: {error}. "
+                    f"Retry with `monitor notifications retry {note.id}`.",
+                    self.channels.admin_routes())
+
+
+def _what(notes: Sequence[ClaimedNotification]) -> str:
+    if len(notes) == 1:
+        return f"notification {notes[0].id}"
+    return f"digest of {len(notes)} alerts"

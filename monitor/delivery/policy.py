@@ -1,0 +1,103 @@
+"""Delivery policy: whether an alert goes out now or waits for its channel's next digest.
+
+An alert is held (for the next digest, never dropped) when its rule or channel asks for
+digest delivery, when the channel is in its quiet hours, or when the rule has already sent
+``max_per_hour`` alerts to that destination in the last hour. A channel's held alerts are
+released into one digest message when its schedule fires, or when its quiet hours end, and
+never during quiet hours. All times are computed from the clock given, so tests control it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.config import Config, QuietHours, parse_duration
+from monitor.errors import ConfigError
+from monitor.models import RulePolicy
+
+
+class DigestSchedule:
+    """When a channel's digest is due: an interval ("1h") or a cron expression, in a zone."""
+
+    def __init__(self, spec: str, timezone: str = "UTC") -> None:
+        self.spec = spec
+        self.zone = ZoneInfo(timezone)
+        self._interval: timedelta | None = None
+        self._cron: CronTrigger | None = None
+        try:
+            self._interval = timedelta(seconds=parse_duration(spec))
+        except ValueError:
+            try:
+                self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)
+            except ValueError as exc:
+                raise ConfigError(f"digest_schedule {spec!r} is neither an interval such "
+                                  f"as 1h nor a cron expression: {exc}") from None
+        if self._interval is not None and self._interval <= timedelta(0):
+            raise ConfigError(f"digest_schedule {spec!r} must be longer than zero")
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first digest time strictly after ``moment`` (UTC)."""
+        if self._interval is not None:
+            return moment + self._interval
+        assert self._cron is not None
+        fire: datetime = self._cron.get_next_fire_time(None, moment + timedelta(seconds=1))
+        return fire.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    name: str
+    delivery: str
+    schedule: DigestSchedule
+    zone: ZoneInfo
+    quiet: QuietHours | None
+    max_per_hour: int | None
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        return self.quiet is not None and self.quiet.contains(now.astimezone(self.zone))
+
+    def release_due(self, since: datetime, now: datetime) -> bool:
+        """Held alerts go out now: the schedule fired, or quiet hours ended, after ``since``
+        (the oldest alert waiting, or the last digest if that is later)."""
+        if self.in_quiet_hours(now):
+            return False
+        if self.schedule.next_after(since) <= now:
+            return True
+        if self.quiet is not None:
+            ended = self.quiet.last_end(now.astimezone(self.zone))
+            return since < ended <= now
+        return False
+
+
+class DeliveryPolicies:
+    """Channel policies from the configuration, combined with each rule's own settings."""
+
+    def __init__(self, config: Config,
+                 rule_policy: Callable[[str], RulePolicy] = lambda _rule: RulePolicy()) -> None:
+        self.rule_policy = rule_policy
+        self.channels = {
+            name: ChannelPolicy(
+                name=name, delivery=ch.delivery,
+                schedule=DigestSchedule(ch.digest_schedule, ch.timezone),
+                zone=ZoneInfo(ch.timezone),
+                quiet=QuietHours.parse(ch.quiet_hours) if ch.quiet_hours else None,
+                max_per_hour=ch.max_per_hour)
+            for name, ch in config.channels.items()
+        }
+
+    def should_hold(self, channel: str, rule_id: str, now: datetime,
+                    sent_last_hour: Callable[[], int]) -> bool:
+        """True when this alert must wait for the channel's next digest."""
+        policy = self.channels.get(channel)
+        if policy is None:
+            return False  # the console, or a channel removed from the config
+        rule = self.rule_policy(rule_id)
+        if (rule.delivery or policy.delivery) == "digest" or policy.in_quiet_hours(now):
+            return True
+        cap = rule.max_per_hour or policy.max_per_hour
+        return cap is not None and sent_last_hour() >= cap

@@ -1,0 +1,174 @@
+"""The variables an alert template sees, built from an :class:`~monitor.models.Alert`.
+
+Every string is cleaned (controls, bidi overrides), mention-defused for the target and left
+for the environment to escape on output; ``snippets`` (with the matched words highlighted)
+and ``link`` are markup built here from escaped parts and marked safe.
+
+Variables: ``rule``, ``rule_id``, ``channel``, ``notification_id``, ``title``, ``url`` (http(s)
+only, else empty), ``url_text``, ``link``, ``source``, ``published``, ``language``, ``byline``
+(source | published | language), ``terms``, ``entities``, ``matched``, ``snippets``,
+``evidence`` (term, matched, field, snippet, entity), ``story_size``, ``also_reported_by``,
+``also_reported`` ("also reported by 3 outlets: a, b, c"). Digest templates get ``alerts``
+(a list of these), ``count`` and ``more``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from markupsafe import Markup
+
+from monitor.delivery.markup import MARKDOWN_TEXT_TARGETS, Format, escape_for, safe_link, sanitize
+from monitor.delivery.render.sandbox import MarkdownSafe
+from monitor.models import Alert
+
+MAX_SNIPPETS = 5
+_MAX_NAMES = 5
+
+
+def effective_format(fmt: Format, target: str | None) -> Format:
+    """The format a message is written in for ``target``.
+
+    Chats that draw Markdown and have no HTML (Discord...) always get Markdown: their plain
+    text is Markdown anyway, and apprise's HTML-to-text conversion would unescape the feed
+    text (``&lt;`` back to ``<``, ``[label](url)`` live again).
+    """
+    return "markdown" if target in MARKDOWN_TEXT_TARGETS else fmt
+
+
+def _safe(fmt: Format, markup: str) -> Any:
+    """Markup built here from escaped parts, marked so the output stage leaves it alone."""
+    if fmt == "html":
+        return Markup(markup)  # noqa: S704 - built from escape_for() parts only
+    if fmt == "markdown":
+        return MarkdownSafe(markup)
+    return markup
+
+
+_HIGHLIGHT = {"text": ("*", "*"), "markdown": ("**", "**"), "html": ("<b>", "</b>")}
+
+
+def _highlight(snippet: str, matches: Sequence[str], fmt: Format) -> Any:
+    words = sorted({m for m in matches if m}, key=len, reverse=True)
+    if not words:
+        return _safe(fmt, escape_for(snippet, fmt))
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    start_tag, end_tag = _HIGHLIGHT[fmt]
+    parts: list[str] = []
+    pos = 0
+    for match in pattern.finditer(snippet):
+        parts.append(escape_for(snippet[pos : match.start()], fmt))
+        parts.append(start_tag + escape_for(match.group(0), fmt) + end_tag)
+        pos = match.end()
+    parts.append(escape_for(snippet[pos:], fmt))
+    return _safe(fmt, "".join(parts))
+
+
+def _link_for_chat(url: str, target: str | None) -> str:
+    """An article URL with '@' encoded, so a chat cannot read a mention inside it."""
+    if target in ("email", "console"):
+        return url
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]  # userinfo in an article link is only ever a trick
+    return f"{scheme}://{host}{slash}{path.replace('@', '%40')}"
+
+
+def _timezone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _published(value: datetime | None, tz_name: str) -> str:
+    if value is None:
+        return ""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    zone = _timezone(tz_name)
+    local = aware.astimezone(zone) if zone else aware.astimezone(UTC)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
+
+
+def _also_reported(alert: Alert, target: str | None) -> str:
+    names = [sanitize(n, target, single_line=True) for n in alert.also_reported_by]
+    others = max(alert.story_size - 1, len(names))
+    if others <= 0:
+        return ""
+    noun = "outlet" if others == 1 else "outlets"
+    text = f"also reported by {others} {noun}"
+    if names:
+        shown = ", ".join(names[:_MAX_NAMES])
+        more = len(names) - _MAX_NAMES
+        text += f": {shown}" + (f" and {more} more" if more > 0 else "")
+    return text
+
+
+def alert_context(
+    alert: Alert, fmt: Format, target: str | None, *, tz: str = "UTC",
+    max_snippets: int = MAX_SNIPPETS,
+) -> dict[str, Any]:
+    """The template variables for one alert (documented for operators in the module doc).
+
+    Every string is cleaned and mention-defused; escaping happens when it is output, except
+    for ``snippets`` and ``link``, which are markup built here from escaped parts.
+    """
+
+    def clean(text: str | None) -> str:
+        return sanitize(text, target, single_line=True)
+
+    url = safe_link(alert.url)
+    url = _link_for_chat(url, target) if url else None
+    if url is None:
+        link = _safe(fmt, escape_for(clean(alert.url), fmt))
+    elif fmt == "html":
+        link = _safe(fmt, f'<a href="{escape_for(url, fmt)}">{escape_for(url, fmt)}</a>')
+    elif fmt == "markdown":
+        link = _safe(fmt, f"<{url}>")
+    else:
+        link = url
+
+    matched = [clean(e.matched) for e in alert.evidence]
+    snippets: list[Any] = []
+    seen: set[str] = set()
+    for evidence in alert.evidence:
+        snippet = clean(evidence.snippet)
+        if snippet and snippet not in seen and len(snippets) < max_snippets:
+            seen.add(snippet)
+            snippets.append(_highlight(snippet, matched, fmt))
+
+    terms = list(dict.fromkeys(clean(e.term) for e in alert.evidence if e.term))
+    entities = list(dict.fromkeys(clean(e.entity) for e in alert.evidence if e.entity))
+    return {
+        "rule": clean(alert.rule_name),
+        "rule_id": clean(alert.rule_id),
+        "channel": clean(alert.channel),
+        "notification_id": alert.notification_id,
+        "title": clean(alert.title),
+        "url": url or "",
+        "url_text": clean(alert.url),
+        "link": link,
+        "source": clean(alert.source),
+        "published": _published(alert.published, tz),
+        "language": clean(alert.language),
+        "byline": " | ".join(
+            p for p in (clean(alert.source), _published(alert.published, tz),
+                        clean(alert.language)) if p),
+        "terms": terms,
+        "entities": entities,
+        "matched": list(dict.fromkeys(matched)),
+        "snippets": snippets,
+        "evidence": [
+            {"term": clean(e.term), "matched": clean(e.matched), "field": e.field,
+             "snippet": clean(e.snippet), "entity": clean(e.entity)}
+            for e in alert.evidence
+        ],
+        "story_size": alert.story_size,
+        "also_reported_by": [clean(n) for n in alert.also_reported_by],
+        "also_reported": _also_reported(alert, target),
+    }
+

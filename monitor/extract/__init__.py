@@ -1,0 +1,14 @@
+"""The extract stage: an article page's main text, without the page's noise.
+
+Owns trafilatura (fast mode), the noise filters that drop share bars, related links and
+captions trafilatura keeps, and the pool of killable worker processes that bounds each page's
+time and memory. A page that cannot be extracted falls back to the feed's own summary.
+
+Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
+"""
+
+from __future__ import annotations
+
+from monitor.extract.extractor import Extractor, extract_html, fallback_text
+
+__all__ = ["Extractor", "extract_html", "fallback_text"]

@@ -1,0 +1,28 @@
+"""The net stage: every byte that comes from the network or a configured local path.
+
+Owns the HTTP client (one connection pool per origin, HTTP/1.1 keep-alive), the address policy
+that refuses private and loopback targets unless allowed, per-host politeness (concurrency,
+Retry-After), conditional requests, size and time caps, charset decoding, and URL
+canonicalisation. Used by the daemon to fetch feeds and pages, and by delivery to check webhook
+addresses with the same policy.
+
+Must not import: any other stage package (feeds, extract, rules, stories, delivery, daemon,
+cli) or the store. It sits just above the store in the layers (``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from monitor.net.fetch import Fetcher, cache_max_age, check_url
+from monitor.net.netpolicy import AddressPolicy, Resolver, default_resolver
+from monitor.net.urls import canonical_url, resolve_aggregator_link
+
+__all__ = [
+    "AddressPolicy",
+    "Fetcher",
+    "Resolver",
+    "cache_max_age",
+    "canonical_url",
+    "check_url",
+    "default_resolver",
+    "resolve_aggregator_link",
+]

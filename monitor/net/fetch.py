@@ -1,0 +1,355 @@
+"""The fetch stage: feeds and article pages over HTTP(S), and configured local feed files.
+
+One :class:`Fetcher` serves the pipeline's whole thread pool (it is thread-safe). It owns a
+single ``httpx.Client`` over :class:`~monitor.net.transport.GuardedTransport` and enforces what
+httpx does not:
+
+* **Address policy** (:mod:`monitor.net.netpolicy`): http(s) only; loopback, private, link-local,
+  CGNAT, multicast, reserved and IPv4-mapped addresses refused in every notation; the host is
+  resolved once and the checked address is the one dialled; every redirect hop is checked
+  again. ``http.allow_private_networks`` opens named networks or hosts (warned at start-up).
+* **Limits**: connect and read timeouts plus a total deadline over the whole fetch (redirects,
+  robots.txt, waiting for a host slot, slow bodies); a cap on the *decoded* body, checked
+  against Content-Length first and while decompressing incrementally; at most
+  ``max_redirects`` redirects, followed here rather than by httpx.
+* **Politeness** (:mod:`monitor.net.politeness`): User-Agent, per-host concurrency and spacing,
+  per-host back-off after 429/503 with Retry-After (further requests fail fast without
+  touching the network), robots.txt for pages.
+
+Environment proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) are
+**ignored**: the client has ``trust_env=False``, because a proxy would do its own DNS and
+connect where the address policy cannot see. Cookies are never stored or sent.
+
+Every failure is a :class:`~monitor.errors.FetchError` subclass whose ``url`` is the URL (or
+redirect hop) at fault; no httpx exception leaves this module. ``304 Not Modified`` is a
+return value (:class:`~monitor.models.NotModified`).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import logging
+import re
+import stat
+import time
+import urllib.request
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from email.utils import formatdate
+from pathlib import Path
+from ssl import SSLContext
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor.config import HttpConfig
+from monitor.errors import (
+    BodyTooLargeError,
+    DecodingError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    InvalidURLError,
+    RateLimitedError,
+    RobotsDisallowedError,
+    TooManyRedirectsError,
+    UnsupportedSchemeError,
+)
+from monitor.models import FetchedBody, NotModified, Validators
+from monitor.net.decoding import ContentDecoder, accept_encoding
+from monitor.net.netpolicy import (
+    DEFAULT_PORTS,
+    AddressPolicy,
+    Resolver,
+    check_url,
+    default_resolver,
+    normalize_host,
+)
+from monitor.net.politeness import (
+    DEFAULT_429_BACKOFF_SECONDS,
+    BackoffRegistry,
+    HostLimiter,
+    RobotsCache,
+    RobotsRules,
+    parse_retry_after,
+)
+from monitor.net.transport import Deadline, GuardedTransport, deadline_scope
+
+__all__ = ["Fetcher", "cache_max_age", "check_url"]
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks parsers to read at least 500 KiB
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_SUCCESS = frozenset({200, 203})
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """Never store or send cookies: one feed must not see another site's state."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+
+def cache_max_age(headers: Mapping[str, str]) -> int | None:
+    """``max-age`` seconds from a Cache-Control header (``FetchedBody.headers``), if any."""
+    match = _MAX_AGE.search(headers.get("cache-control", ""))
+    return int(match.group(1)) if match else None
+
+
+class Fetcher:
+    """Fetches feeds and pages under the address policy, limits and politeness rules.
+
+    ``resolver(host, port)`` returns the host's addresses (default: the system resolver);
+    ``clock`` is the time source for per-host back-off and the robots.txt cache (default
+    ``time.monotonic``; deadlines and spacing always use the real monotonic clock because they
+    pace real I/O). ``ssl_context`` replaces the default verification (certifi roots), e.g. a
+    private CA. ``allow_endpoints`` lists exact ``(address, port)`` pairs exempt from the
+    address policy; it is for tests serving from loopback and is not a configuration setting.
+    """
+
+    def __init__(self, config: HttpConfig, *, resolver: Resolver | None = None,
+                 clock: Callable[[], float] | None = None, ssl_context: SSLContext | None = None,
+                 allow_endpoints: Collection[tuple[str, int]] = ()) -> None:
+        self._config = config
+        self._policy = AddressPolicy(config.allow_private_networks, allow_endpoints)
+        if self._policy.opens_private_networks:
+            log.warning("http.allow_private_networks is set (%s): the fetcher may reach these "
+                        "private networks and hosts; feed and article links can point there too",
+                        ", ".join(config.allow_private_networks))
+        clock = clock or time.monotonic
+        self._limiter = HostLimiter(config.per_host_concurrency, config.per_host_min_interval)
+        self._backoff = BackoffRegistry(clock)
+        self._robots = RobotsCache(clock)
+        transport = GuardedTransport(
+            self._policy, resolver or default_resolver,
+            ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_keepalive=config.per_host_concurrency, dns_threads=max(4, config.workers))
+        self._client = httpx.Client(
+            transport=transport,
+            trust_env=False,  # HTTP_PROXY & co. are ignored: see the module docstring
+            follow_redirects=False,  # redirects are followed (and re-checked) by _follow
+            timeout=httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
+                                  write=config.read_timeout, pool=config.total_timeout),
+            headers={"User-Agent": config.user_agent, "Accept-Encoding": accept_encoding()},
+            cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections; the fetcher must not be used afterwards."""
+        self._client.close()
+
+    def fetch_feed(self, url: str, validators: Validators | None = None,
+                   ) -> FetchedBody | NotModified:
+        """GET a feed, conditionally when ``validators`` are given; body capped at
+        ``feed_max_bytes``. Returns :class:`NotModified` on 304 (with the server's new
+        validators, or the old ones when it sent none)."""
+        headers = {"Accept": FEED_ACCEPT}
+        if validators is not None and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators is not None and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        sent = validators if len(headers) > 1 else None
+        with deadline_scope(self._config.total_timeout) as deadline:
+            return self._follow(url, headers, self._config.feed_max_bytes, deadline,
+                                sent=sent, robots=False)
+
+    def fetch_page(self, url: str) -> FetchedBody:
+        """GET an article page, body capped at ``page_max_bytes``; honours robots.txt (cached
+        per origin) when ``respect_robots_txt`` is set, raising
+        :class:`RobotsDisallowedError` for a disallowed page."""
+        with deadline_scope(self._config.total_timeout) as deadline:
+            result = self._follow(url, {"Accept": PAGE_ACCEPT}, self._config.page_max_bytes,
+                                  deadline, robots=self._config.respect_robots_txt)
+        if isinstance(result, NotModified):  # not conditional, so only a broken server
+            raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
+        return result
+
+    def read_local(self, path: str) -> FetchedBody:
+        """Read a feed configured as a local file (a path or ``file://`` URL), trusted because
+        an operator configured it; capped at ``feed_max_bytes``. Only regular files are read."""
+        if path.startswith("file:"):
+            parts = urlsplit(path)
+            if parts.netloc not in ("", "localhost"):
+                raise UnsupportedSchemeError("file URLs must name a local file", url=path)
+            file_path = Path(urllib.request.url2pathname(parts.path))
+        elif "://" in path:
+            raise UnsupportedSchemeError("read_local reads files; fetch URLs with fetch_feed",
+                                         url=path)
+        else:
+            file_path = Path(path)
+        cap = self._config.feed_max_bytes
+        try:
+            info = file_path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO or device could block or never end
+                raise FetchError(f"{file_path} is not a regular file", url=path)
+            if info.st_size > cap:
+                raise BodyTooLargeError(f"file is {info.st_size} bytes, over the cap of {cap}",
+                                        url=path)
+            with file_path.open("rb") as handle:
+                content = handle.read(cap + 1)
+        except OSError as exc:
+            raise FetchError(f"cannot read {file_path}: {exc.strerror or exc}", url=path) from exc
+        if len(content) > cap:
+            raise BodyTooLargeError(f"file grew over the cap of {cap} bytes", url=path)
+        return FetchedBody(url=path, status=200, content=content, validators=Validators(
+            last_modified=formatdate(info.st_mtime, usegmt=True)))
+
+    # -- the request loop ------------------------------------------------------------------
+
+    def _follow(self, url: str, headers: dict[str, str], cap: int, deadline: Deadline, *,
+                sent: Validators | None = None, robots: bool,
+                truncate: bool = False) -> FetchedBody | NotModified:
+        """Request ``url``, following up to ``max_redirects`` redirects, each hop re-checked."""
+        current = url
+        redirects = 0
+        permanent = True
+        while True:
+            with _errors_at(current):
+                check_url(current)
+                # Literal addresses are refused before anything else, as both the stdlib and
+                # httpx read the URL (the connect-time check is the one that really counts).
+                split = urlsplit(current)
+                scheme_port = DEFAULT_PORTS[split.scheme.lower()]
+                self._policy.check_host(split.hostname or "", split.port or scheme_port,
+                                        url=current)
+                target = httpx.URL(current)
+                host = normalize_host(target.raw_host.decode("ascii"))
+                port = target.port or scheme_port
+                self._policy.check_host(host, port, url=current)
+                if robots:
+                    self._check_robots(target, host, port, deadline)
+                self._backoff.check(host, url=current)
+                with self._limiter.slot(host, deadline.at):
+                    response = self._client.send(
+                        self._client.build_request("GET", target, headers=headers), stream=True)
+                    try:
+                        status = response.status_code
+                        if status not in _REDIRECTS:
+                            return self._result(response, current, host, cap=cap, sent=sent,
+                                                truncate=truncate,
+                                                permanent=redirects > 0 and permanent)
+                        location = response.headers.get("location")
+                    finally:
+                        response.close()
+                if location is None:
+                    raise HTTPStatusError(f"HTTP {status} redirect without a Location",
+                                          status=status)
+                if redirects >= self._config.max_redirects:
+                    raise TooManyRedirectsError(
+                        f"more than {self._config.max_redirects} redirects")
+                if any(ord(ch) < 0x20 or ch in "\\\x7f" for ch in location):
+                    raise InvalidURLError("redirect Location with a backslash or control "
+                                          "character", url=location)
+                next_url = str(target.join(location))
+            redirects += 1
+            permanent = permanent and status in _PERMANENT
+            current = next_url
+
+    def _result(self, response: httpx.Response, url: str, host: str, *, cap: int,
+                sent: Validators | None, truncate: bool,
+                permanent: bool) -> FetchedBody | NotModified:
+        status = response.status_code
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        if status == 304 and sent is not None:
+            return NotModified(url=url, validators=Validators(
+                etag=headers.get("etag", sent.etag),
+                last_modified=headers.get("last-modified", sent.last_modified)))
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if status == 429 or (status == 503 and retry_after is not None):
+            wait = retry_after if retry_after is not None else DEFAULT_429_BACKOFF_SECONDS
+            self._backoff.note(host, wait, status)
+            hint = f"; Retry-After {retry_after:.0f} s" if retry_after is not None else ""
+            raise RateLimitedError(f"HTTP {status} {response.reason_phrase}{hint}", url=url,
+                                   status=status, retry_after=retry_after)
+        if status not in _SUCCESS:
+            raise HTTPStatusError(f"HTTP {status} {response.reason_phrase}".rstrip(), url=url,
+                                  status=status)
+        return FetchedBody(
+            url=url, status=status, content=self._read_body(response, headers, cap, truncate),
+            content_type=headers.get("content-type"), headers=headers,
+            validators=Validators(etag=headers.get("etag"),
+                                  last_modified=headers.get("last-modified")),
+            redirected_permanently=permanent)
+
+    @staticmethod
+    def _read_body(response: httpx.Response, headers: Mapping[str, str], cap: int,
+                   truncate: bool) -> bytes:
+        """The decoded body, never holding more than ``cap`` decoded bytes."""
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap and not truncate:
+            raise BodyTooLargeError(f"Content-Length {declared} is over the cap of {cap} bytes")
+        decoder = ContentDecoder(headers.get("content-encoding"))
+        body = bytearray()
+        for piece in _decoded(decoder, response.iter_raw()):
+            if len(body) + len(piece) > cap:
+                if truncate:
+                    body += piece[:cap - len(body)]
+                    break
+                raise BodyTooLargeError(f"decoded body is over the cap of {cap} bytes")
+            body += piece
+        return bytes(body)
+
+    # -- robots.txt ------------------------------------------------------------------------
+
+    def _check_robots(self, target: httpx.URL, host: str, port: int,
+                      deadline: Deadline) -> None:
+        origin = f"{target.scheme}://{host}:{port}"
+        robots_url = str(target.copy_with(path="/robots.txt", query=None, fragment=None))
+        rules = self._robots.rules(origin, lambda: self._load_robots(robots_url, deadline),
+                                   deadline.at)
+        if not rules.can_fetch(self._config.user_agent, str(target)):
+            raise RobotsDisallowedError(f"robots.txt of {origin} disallows this page")
+
+    def _load_robots(self, robots_url: str, deadline: Deadline) -> tuple[RobotsRules, bool]:
+        """Fetch and parse robots.txt; returns the rules and whether they are temporary."""
+        try:
+            result = self._follow(robots_url, {"Accept": "text/plain"}, ROBOTS_MAX_BYTES,
+                                  deadline, robots=False, truncate=True)
+        except RateLimitedError:
+            raise
+        except HTTPStatusError as exc:
+            return RobotsRules.from_answer(exc.status), exc.status >= 500
+        except (DecodingError, TooManyRedirectsError):  # unreadable counts as unavailable
+            return RobotsRules.from_answer(404), False
+        content = result.content if isinstance(result, FetchedBody) else b""
+        return RobotsRules.from_answer(None, content), False
+
+
+def _decoded(decoder: ContentDecoder, raw_chunks: Iterator[bytes]) -> Iterator[bytes]:
+    for raw in raw_chunks:
+        yield from decoder.feed(raw)
+    yield from decoder.finish()
+
+
+@contextmanager
+def _errors_at(url: str) -> Iterator[None]:
+    """Give errors the hop URL and translate whatever httpx raised into monitor.errors."""
+    try:
+        yield
+    except FetchError as exc:
+        if exc.url is None:
+            exc.url = url
+        raise
+    except httpx.InvalidURL as exc:
+        raise InvalidURLError(f"invalid URL: {exc}", url=url) from exc
+    except httpx.UnsupportedProtocol as exc:
+        raise UnsupportedSchemeError(str(exc), url=url) from exc
+    except httpx.TimeoutException as exc:
+        raise FetchTimeoutError(f"timed out: {exc}", url=url) from exc
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        raise FetchError(f"request failed: {exc}", url=url) from exc

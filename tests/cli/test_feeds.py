@@ -1,0 +1,209 @@
+"""``monitor feeds`` add, import, export, remove and enable, with a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.feeds.opml import OpmlFeed, read_opml, write_opml
+from monitor.models import FeedSource
+from monitor.store import PollOutcome, Store
+
+CONFIGURED = "https://configured.example/rss"
+
+
+@dataclass
+class Cli:
+    config: Path
+    db_url: str
+    runner: CliRunner
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = self.runner.invoke(app, ["--config", str(self.config), *args],
+                                    env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
+        assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+        return result.stdout if code == 0 else result.stderr
+
+    def listing(self) -> dict[str, dict[str, object]]:
+        rows = [json.loads(line) for line in self("feeds", "--json").splitlines()]
+        return {str(r["url"]): r for r in rows}
+
+    def store(self) -> Store:
+        # The real clock: the CLI stamped the rows with it.
+        return Store.open(self.db_url, Path.cwd())
+
+    def write_config(self, feeds: list[dict[str, object]]) -> None:
+        self.config.write_text(yaml.safe_dump({
+            "database_url": self.db_url, "feeds": feeds}), encoding="utf-8")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, sqlite_url: str) -> Cli:
+    c = Cli(tmp_path / "monitor.yaml", sqlite_url, CliRunner())
+    c.write_config([{"url": CONFIGURED, "name": "Configured"}])
+    c("db", "upgrade")
+    return c
+
+
+def test_added_feeds_are_listed_with_their_settings_and_outlive_config_syncs(cli: Cli) -> None:
+    out = cli("feeds", "add", "https://b.example/feed", "--name", "B News", "--interval", "30m",
+              "--language", "id", "--tag", "asia", "--tag", "wire")
+    assert out.strip() == "added: B News <https://b.example/feed>"
+    feeds = cli.listing()
+    assert feeds["https://b.example/feed"]["origin"] == "cli"
+    assert feeds["https://b.example/feed"]["interval"] == 1800
+    assert feeds[CONFIGURED]["origin"] == "config"
+    # The daemon syncs monitor.yaml at every start: CLI feeds are not the file's to retire.
+    store = cli.store()
+    store.sync_feeds([])
+    store.sync_feeds([FeedSource(CONFIGURED, "Configured", 900)])
+    claimed = store.claim_due_feeds("w", timedelta(seconds=60), 10)
+    store.close()
+    assert {f.url for f in claimed} == {CONFIGURED, "https://b.example/feed"}
+    assert "(added with the CLI)" in cli("feeds")
+
+
+def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli: Cli) -> None:
+    cli("feeds", "add", "https://b.example/feed")
+    assert cli("feeds", "add", "https://b.example/feed", "--name", "Renamed").startswith(
+        "updated: Renamed")
+    assert cli("feeds", "remove", "https://b.example/feed").strip() == (
+        "removed: https://b.example/feed")
+    assert cli.listing()["https://b.example/feed"]["status"] == "removed"
+    store = cli.store()
+    assert [f.url for f in store.claim_due_feeds("w", timedelta(seconds=60), 10)] == [
+        CONFIGURED]
+    store.close()
+    assert cli("feeds", "add", "https://b.example/feed").startswith("added again: ")
+    assert cli.listing()["https://b.example/feed"]["configured"] is True
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("file:///etc/passwd", "scheme 'file' is not fetched"),
+    ("ftp://files.example/feed", "scheme 'ftp' is not fetched"),
+    ("news.example/rss", "no scheme"),
+    ("http://127.0.0.1:8888\\@example.com/", "backslash"),
+    ("https://user:pw@news.example/rss", "credentials"),
+    ("https://news.example/a b", "whitespace"),
+])
+def test_invalid_urls_are_refused_in_one_line_with_exit_2(cli: Cli, url: str,
+                                                          reason: str) -> None:
+    err = cli("feeds", "add", url, code=2)
+    assert err.count("\n") == 1 and err.startswith("monitor: ") and reason in err
+    assert url not in cli.listing()
+
+
+def test_bad_options_are_refused_with_exit_2(cli: Cli) -> None:
+    assert "--interval" in cli("feeds", "add", "https://b.example/", "--interval", "soon",
+                               code=2)
+    assert "--language" in cli("feeds", "add", "https://b.example/", "--language", "<x>",
+                               code=2)
+
+
+def test_configured_feeds_belong_to_the_file(cli: Cli) -> None:
+    assert "change it there" in cli("feeds", "add", CONFIGURED, code=2)
+    assert "remove it there" in cli("feeds", "remove", CONFIGURED, code=2)
+    assert "not in the feed list" in cli("feeds", "remove", "https://nowhere.example/",
+                                         code=1)
+    # A CLI feed that monitor.yaml starts listing is the file's from then on.
+    cli("feeds", "add", "https://b.example/feed")
+    cli.write_config([{"url": CONFIGURED}, {"url": "https://b.example/feed", "name": "B"}])
+    assert cli.listing()["https://b.example/feed"]["origin"] == "config"
+    cli.write_config([{"url": CONFIGURED}])
+    assert cli.listing()["https://b.example/feed"]["status"] == "removed"
+
+
+def _opml(tmp_path: Path, feeds: list[OpmlFeed]) -> Path:
+    path = tmp_path / "list.opml"
+    path.write_bytes(write_opml(feeds))
+    return path
+
+
+def test_import_adds_new_feeds_once_and_export_round_trips(cli: Cli, tmp_path: Path) -> None:
+    listed = [OpmlFeed(f"https://site{i}.example/rss", f"Site {i}", tags=("news", f"t{i % 3}"))
+              for i in range(120)]
+    listed.append(OpmlFeed(CONFIGURED, "Configured again"))
+    path = _opml(tmp_path, listed)
+    out = cli("feeds", "import", str(path))
+    assert out.strip() == (f"{path}: 121 feeds: 120 added, 0 added again, 1 already listed, "
+                           "0 refused")
+    again = cli("feeds", "import", str(path))
+    assert "0 added, 0 added again, 121 already listed" in again
+    exported = read_opml(cli("feeds", "export").encode("utf-8"))
+    by_url = {f.url: f for f in exported}
+    assert set(by_url) == {f.url for f in listed}
+    assert by_url["https://site7.example/rss"].tags == ("news", "t1")
+    assert by_url["https://site7.example/rss"].title == "Site 7"
+    assert by_url[CONFIGURED].title == "Configured"  # the file's name wins over the OPML's
+
+
+def test_import_refuses_bad_urls_and_bad_files(cli: Cli, tmp_path: Path) -> None:
+    path = _opml(tmp_path, [OpmlFeed("https://ok.example/rss", "OK"),
+                            OpmlFeed("https://user:pw@bad.example/rss", "Bad")])
+    result = cli.runner.invoke(app, ["--config", str(cli.config), "feeds", "import", str(path)],
+                               env={"MONITOR_DATABASE_URL": None})
+    assert result.exit_code == 0
+    assert "1 added" in result.stdout and "1 refused" in result.stdout
+    assert "credentials" in result.stderr
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaa">]>'
+                    "<opml><body><outline xmlUrl='https://x.example/'>&a;</outline></body>"
+                    "</opml>")
+    assert "OPML refused" in cli("feeds", "import", str(bomb), code=2)
+    assert "cannot read" in cli("feeds", "import", str(tmp_path / "missing.opml"), code=2)
+
+
+def test_a_large_import_shows_a_progress_bar(cli: Cli, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import rich.progress
+
+    shown: list[bool] = []
+
+    original = rich.progress.Progress.__init__
+
+    def spy(self: rich.progress.Progress, *args: object, **kwargs: object) -> None:
+        shown.append(not kwargs.get("disable", False))
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rich.progress.Progress, "__init__", spy)
+    cli("feeds", "import", str(_opml(tmp_path, [OpmlFeed(f"https://s{i}.example/", "S")
+                                                 for i in range(60)])))
+    cli("feeds", "import", str(_opml(tmp_path, [OpmlFeed("https://one.example/", "One")])))
+    assert shown == [True, False]
+
+
+def test_a_disabled_feed_is_shown_and_comes_back_with_enable_or_a_config_change(
+        cli: Cli) -> None:
+    cli("feeds")  # brings monitor.yaml's feed into the database
+    store = cli.store()
+    (feed,) = store.claim_due_feeds("w", timedelta(seconds=60), 10)
+    store.record_poll(feed.id, "w", PollOutcome(
+        ok=False, next_check_at=store.clock(), error_code="not_a_feed",
+        error_message="an HTML page", parse_failure=True, disable=True))
+    assert store.claim_due_feeds("w", timedelta(seconds=60), 10) == []  # disabled: not polled
+    store.close()
+    row = cli.listing()[CONFIGURED]
+    assert row["status"] == "disabled" and row["disabled"] is True
+    assert f"monitor feeds enable {CONFIGURED}" in cli("feeds")
+    assert cli("feeds", "enable", CONFIGURED).strip() == f"enabled: {CONFIGURED}"
+    assert cli.listing()[CONFIGURED]["disabled"] is False
+    assert "was not disabled" in cli("feeds", "enable", CONFIGURED)
+    assert "not in the feed list" in cli("feeds", "enable", "https://no.example/", code=1)
+
+    store = cli.store()
+    (feed,) = store.claim_due_feeds("w", timedelta(seconds=60), 10)
+    store.record_poll(feed.id, "w", PollOutcome(
+        ok=False, next_check_at=store.clock(), error_code="not_a_feed", parse_failure=True,
+        disable=True))
+    store.close()
+    cli.write_config([{"url": CONFIGURED, "name": "Configured"}])  # unchanged: stays off
+    assert cli.listing()[CONFIGURED]["disabled"] is True
+    cli.write_config([{"url": CONFIGURED, "name": "Configured", "interval": "1h"}])
+    assert cli.listing()[CONFIGURED]["disabled"] is False

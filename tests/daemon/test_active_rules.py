@@ -1,0 +1,59 @@
+"""Reloading rules in the daemon: a broken edit keeps the last good version active."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.daemon.active_rules import ActiveRules
+from monitor.models import Document
+
+GOOD = """rules:
+  - id: gaza
+    name: Gaza
+    query: gaza
+    delivery: digest
+    max_per_hour: 5
+  - id: kyiv
+    name: Kyiv
+    query: kyiv
+"""
+
+
+def test_a_broken_edit_keeps_the_last_good_rule_and_reports_file_and_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text(GOOD)
+    rules = ActiveRules(tmp_path)
+    assert rules.reload() == []
+    path.write_text(GOOD.replace("query: kyiv", "query: 'kyiv AND ('"))
+    problems = rules.reload()
+    assert len(problems) == 1
+    assert str(problems[0]).startswith(f"{path}:9:")
+    hits = rules.matcher().match(Document(title="Kyiv and Gaza", body=""))
+    assert {h.rule_id for h in hits} == {"gaza", "kyiv"}  # kyiv: its last good version
+    path.write_text(GOOD.replace("query: kyiv", "query: kharkiv"))
+    assert rules.reload() == []
+    hits = rules.matcher().match(Document(title="Kyiv and Gaza", body=""))
+    assert {h.rule_id for h in hits} == {"gaza"}
+
+
+def test_rule_delivery_settings_are_exposed_for_the_dispatcher(tmp_path: Path) -> None:
+    (tmp_path / "topics.yaml").write_text(GOOD)
+    rules = ActiveRules(tmp_path)
+    rules.reload()
+    gaza = rules.delivery("gaza")
+    assert gaza.delivery == "digest" and gaza.max_per_hour == 5
+    assert rules.delivery("kyiv").delivery is None
+    assert rules.delivery("unknown").delivery is None
+
+
+def test_a_file_that_is_no_longer_yaml_keeps_all_its_rules(tmp_path: Path) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text(GOOD)
+    rules = ActiveRules(tmp_path)
+    rules.reload()
+    path.write_text(GOOD + "  - id: [unclosed\n")
+    (problem,) = rules.reload()
+    assert str(problem).startswith(f"{path}:")
+    hits = rules.matcher().match(Document(title="Kyiv and Gaza", body=""))
+    assert {h.rule_id for h in hits} == {"gaza", "kyiv"}

@@ -1,0 +1,340 @@
+"""The polling cycle with real stages: a real HTTP server on loopback, real extraction, SQLite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+
+from monitor.config import Config, ExtractConfig, HttpConfig, PollingConfig
+from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.pipeline import FeedPoller, Pipeline
+from monitor.delivery.channels import ChannelDirectory
+from monitor.extract.extractor import Extractor
+from monitor.net.fetch import Fetcher
+from monitor.store import Store
+from monitor.store.schema import ArticleRow
+from monitor.stories.registry import StoryRegistry
+from tests.daemon_support import REPO, serve_directory
+from tests.fetch_support import Handler, LocalServer, NetworkGuard
+from tests.store_support import FakeClock, open_store
+
+RULES = """
+rules:
+  - id: ceasefire
+    name: Ceasefire
+    query: ceasefire OR "gencatan senjata"
+  - id: harbour
+    name: Harbour
+    query: harbour
+"""
+
+PARAGRAPH = ("Negotiators met again on Sunday in a closed session that lasted most of the day, "
+             "and officials from both delegations described the atmosphere as serious. ")
+
+
+def page(title: str, words: str) -> str:
+    body = "".join(f"<p>{PARAGRAPH}{words}</p>" for _ in range(4))
+    return (f"<html><head><title>{title}</title></head><body><nav>Home | World</nav>"
+            f"<article><h1>{title}</h1>{body}</article><footer>(c) News</footer></body></html>")
+
+
+def rss(items: list[tuple[str, str, str]], extra: str = "") -> str:
+    rendered = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid>{guid}</guid>"
+        f"<description>{t}</description></item>" for guid, t, link in items)
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+            f"<link>http://x/</link><description>d</description>{extra}{rendered}"
+            "</channel></rss>")
+
+
+@dataclass
+class World:
+    site: Path
+    base: str
+    store: Store
+    clock: FakeClock
+    pipeline: Pipeline
+    fetcher: Fetcher
+    extractor: Extractor
+    config: Config
+
+    def write(self, name: str, text: str) -> None:
+        path = self.site / name
+        existed = path.exists()
+        path.write_text(text, encoding="utf-8")
+        if existed:  # the test server's Last-Modified has one-second resolution
+            stat = path.stat()
+            os.utime(path, (stat.st_atime, stat.st_mtime + 10))
+
+
+@contextmanager
+def build_world(tmp_path: Path, sqlite_url: str, site: Path, base: str,
+                feeds: list[dict[str, object]], **http: object) -> Iterator[World]:
+    """Every real stage on ``feeds``; the rules are this module's RULES."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir(exist_ok=True)
+    (rules_dir / "rules.yaml").write_text(RULES)
+    config = Config(
+        base_dir=tmp_path, rules_dir=rules_dir, feeds=feeds,
+        http=HttpConfig(allow_private_networks=["127.0.0.1/32"], respect_robots_txt=False,
+                        **http),
+        extract=ExtractConfig(workers=1, min_text_chars=100),
+        polling=PollingConfig(default_interval=60),
+    )
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds(config.feed_sources())
+    rules = ActiveRules(rules_dir)
+    rules.reload()
+    fetcher = Fetcher(config.http)
+    extractor = Extractor(config.extract)
+    poller = FeedPoller(config, store, fetcher, extractor, rules, ChannelDirectory(config),
+                        StoryRegistry(store))
+    try:
+        yield World(site, base, store, clock, Pipeline(config, store, poller, "test"),
+                    fetcher, extractor, config)
+    finally:
+        extractor.close()
+        fetcher.close()
+        store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
+    site = tmp_path / "site"
+    site.mkdir()
+    with serve_directory(site) as base, build_world(
+            tmp_path, sqlite_url, site, base,
+            [{"url": f"{base}/a.xml", "name": "Feed A"},
+             {"url": f"{base}/b.xml", "name": "Feed B"}]) as w:
+        yield w
+
+
+def test_new_entries_are_fetched_extracted_matched_and_stored(world: World) -> None:
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("two.html", page("Port news", "The harbour reopened after repairs."))
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html"),
+                              ("2", "Port news", f"{world.base}/two.html")]))
+    world.write("b.xml", rss([]))
+    report = world.pipeline.run_cycle()
+    assert report.feeds == 2 and report.failed == 0
+    assert report.articles == 2 and report.hits == 2
+    hits = {h.rule_id: h for h in world.store.hits()}
+    assert set(hits) == {"ceasefire", "harbour"}
+    assert hits["ceasefire"].evidence[0].field == "body"
+    assert world.store.count("notifications") == 2  # console route for each hit
+
+
+def test_shortcut_never_loses_a_hit(world: World) -> None:
+    """Skipping known entries and known URLs gives exactly the hits of processing everything."""
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("two.html", page("Port news", "The harbour reopened after repairs."))
+    world.write("three.html", page("Late news", "Another ceasefire proposal at the harbour."))
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html")]))
+    world.write("b.xml", rss([("x", "Talks resume", f"{world.base}/one.html?utm_source=rss"),
+                              ("y", "Port news", f"{world.base}/two.html")]))
+    world.pipeline.run_cycle()
+    # Feed A grows: an old entry, a new one, and one Feed B already carried.
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html"),
+                              ("3", "Late news", f"{world.base}/three.html"),
+                              ("2b", "Port news", f"{world.base}/two.html")]))
+    world.clock.advance(61)
+    report = world.pipeline.run_cycle()
+    assert report.articles == 1  # only three.html was new; two.html was linked, not refetched
+    with_shortcut = {(h.url, h.rule_id) for h in world.store.hits()}
+
+    # Brute force: every entry of every feed, fetched, extracted and matched from scratch.
+    matcher = world.pipeline.poller.rules.matcher()
+    from monitor.net.urls import canonical_url
+
+    brute = set()
+    for name in ("one", "two", "three"):
+        body = world.fetcher.fetch_page(f"{world.base}/{name}.html")
+        text = world.extractor.extract(body.content, body.url)
+        assert text is not None
+        from monitor.models import Document
+
+        for hit in matcher.match(Document(title=text.title or "", body=text.text)):
+            brute.add((canonical_url(f"{world.base}/{name}.html"), hit.rule_id))
+    assert with_shortcut == brute
+    assert world.store.count("articles") == 3
+
+
+def test_an_edited_headline_is_not_a_new_article(world: World) -> None:
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html")]))
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    world.write("a.xml", rss([("1", "Talks resume after a pause", f"{world.base}/one.html")]))
+    world.clock.advance(61)
+    report = world.pipeline.run_cycle()
+    assert report.new_entries == 0 and report.articles == 0
+    assert world.store.count("notifications") == 1
+
+
+def test_feed_errors_are_recorded_in_health_and_other_feeds_proceed(world: World) -> None:
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("b.xml", rss([("1", "Talks resume", f"{world.base}/one.html")]))
+    # a.xml is missing: 404
+    report = world.pipeline.run_cycle()
+    assert report.failed == 1 and report.articles == 1
+    health = {h.name: h for h in world.store.feed_health()}
+    assert health["Feed A"].status == "failing"
+    assert health["Feed A"].last_error_code == "http_status"
+    assert health["Feed B"].status == "ok"
+
+
+def test_an_unfetchable_page_falls_back_to_the_feed_summary(world: World) -> None:
+    world.write("a.xml", rss([("1", "Ceasefire talks resume", f"{world.base}/missing.html")]))
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    (hit,) = world.store.hits()
+    assert hit.rule_id == "ceasefire"
+    (article,) = list(world.store.articles())
+    assert article.title == "Ceasefire talks resume"
+
+
+def test_the_seed_feed_as_a_local_file(tmp_path: Path, sqlite_url: str) -> None:
+    """A feed configured as a path reads its article pages from beside it."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(REPO / "seeds", seeds)
+    config = Config(base_dir=tmp_path, rules_dir=REPO / "rules",
+                    feeds=[{"url": str(seeds / "feed.xml"), "name": "Seeds"}],
+                    extract=ExtractConfig(workers=1))
+    store = open_store(sqlite_url)
+    store.sync_feeds(config.feed_sources())
+    rules = ActiveRules(config.rules_path)
+    rules.reload()
+    fetcher, extractor = Fetcher(config.http), Extractor(config.extract)
+    try:
+        poller = FeedPoller(config, store, fetcher, extractor, rules, ChannelDirectory(config),
+                            StoryRegistry(store))
+        report = Pipeline(config, store, poller, "t").run_cycle()
+        assert report.articles == 2 and report.failed == 0
+        articles = {a.title[:20]: a for a in store.articles()}
+        assert all(a.url.startswith("file://") for a in articles.values())
+        texts = " ".join(a.text for a in articles.values())
+        assert "Baca Juga" not in texts and "(Foto: Reuters)" not in texts
+        assert {h.rule_id for h in store.hits()} == {"gaza-ceasefire", "ukraine-peace-plan"}
+    finally:
+        extractor.close()
+        fetcher.close()
+        store.close()
+
+
+def _article_rows(store: Store) -> list[ArticleRow]:
+    with store.read() as session:
+        return list(session.scalars(select(ArticleRow).order_by(ArticleRow.id)))
+
+
+def _cycle_after(world: World, seconds: float) -> None:
+    world.clock.advance(seconds)
+    world.pipeline.run_cycle()
+
+
+def test_sec_A1_a_metadata_link_is_refused_stored_with_its_error_and_matched_on_the_summary(
+        world: World) -> None:
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    world.write("a.xml", rss([("1", "Ceasefire talks resume", metadata)]))
+    world.write("b.xml", rss([]))
+    with NetworkGuard() as guard:
+        report = world.pipeline.run_cycle()
+    assert report.articles == 1 and report.failed == 0
+    assert all(host == "127.0.0.1" for host, _ in guard.connects)  # 0 to the metadata host
+    (row,) = _article_rows(world.store)
+    assert row.error == "blocked_address"
+    assert row.text_source == "feed_summary" and row.text == "Ceasefire talks resume"
+    (hit,) = world.store.hits()
+    assert hit.rule_id == "ceasefire" and hit.evidence[0].matched == "Ceasefire"
+    assert world.store.count("notifications") == 1
+
+
+def test_D6_a_relisted_item_whose_article_was_pruned_alerts_no_more(world: World) -> None:
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html")]))
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    assert world.store.count("notifications") == 1
+    with world.store.write() as session:  # retention: the article, its hits and alerts go
+        session.execute(delete(ArticleRow))
+    assert world.store.count("notifications") == 0 and world.store.count("feed_entries") == 1
+    world.write("a.xml", rss([("1", "Talks resume (updated)", f"{world.base}/one.html")]))
+    _cycle_after(world, 61)
+    assert world.store.count("notifications") == 0 and world.store.count("articles") == 0
+
+
+def test_D1_a_feed_that_is_no_feed_is_disabled_exactly_at_the_third_failure(
+        world: World) -> None:
+    world.write("a.xml", "<!doctype html><html><head><title>Home</title></head><body>"
+                "<p>Welcome to our site.</p></body></html>")  # b.xml stays missing: 404
+    states = []
+    for _ in range(5):
+        world.pipeline.run_cycle()
+        health = {h.name: h for h in world.store.feed_health()}
+        states.append((health["Feed A"].status, health["Feed B"].status))
+        world.clock.advance(10 * 86400)  # past any back-off
+    assert [a for a, _ in states] == ["failing", "failing", "disabled", "disabled", "disabled"]
+    assert [b for _, b in states] == ["failing"] * 5  # fetch errors back off, never disable
+    health = {h.name: h for h in world.store.feed_health()}
+    assert health["Feed A"].last_error_code == "not_a_feed"
+    assert health["Feed A"].consecutive_failures == 3  # not polled once disabled
+    assert health["Feed B"].consecutive_failures == 5
+    world.store.enable_feed(f"{world.base}/a.xml")
+    world.write("a.xml", rss([]))
+    world.pipeline.run_cycle()
+    assert {h.name: h.status for h in world.store.feed_health()}["Feed A"] == "ok"
+
+
+def test_adaptive_polling_state_and_the_feed_ttl_reach_the_store(world: World) -> None:
+    world.write("a.xml", rss([], extra="<ttl>180</ttl>"))  # minutes
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    health = {h.name: h for h in world.store.feed_health()}
+    assert health["Feed A"].next_check_at - world.clock() == timedelta(hours=3)
+    assert health["Feed A"].poll_interval_seconds == 3 * 3600
+    _cycle_after(world, 61)
+    health = {h.name: h for h in world.store.feed_health()}
+    b = health["Feed B"]  # quiet: polled less often than configured, learnt from one poll
+    assert b.poll_interval_seconds is not None and b.poll_interval_seconds > 60
+
+
+def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) -> None:
+    """One feed hangs until the total deadline; the other's article is stored meanwhile."""
+    with LocalServer() as server:
+        page_fetched_at: list[float] = []
+
+        def article_page(handler: Handler) -> None:
+            page_fetched_at.append(time.monotonic())
+            handler.reply(200, page("Talks resume", "A ceasefire was discussed.").encode(),
+                          {"Content-Type": "text/html"})
+
+        def hang(handler: Handler) -> None:
+            handler.stopping.wait(30)  # answers nothing until the test ends
+
+        server.routes["/slow.xml"] = hang
+        server.route("/fast.xml", body=rss([("1", "Talks resume", server.url("/one.html"))])
+                     .encode(), headers={"Content-Type": "application/rss+xml"})
+        server.routes["/one.html"] = article_page
+        feeds: list[dict[str, object]] = [{"url": server.url("/slow.xml"), "name": "Slow"},
+                                          {"url": server.url("/fast.xml"), "name": "Fast"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds,
+                         total_timeout=1.0) as world:
+            started = time.monotonic()
+            report = world.pipeline.run_cycle()
+            elapsed = time.monotonic() - started
+            health = {h.name: h for h in world.store.feed_health()}
+            articles = list(world.store.articles())
+    assert report.feeds == 2 and report.failed == 1 and report.articles == 1
+    assert health["Slow"].last_error_code == "timeout_total"
+    assert health["Fast"].status == "ok" and articles[0].title == "Talks resume"
+    assert page_fetched_at[0] - started < 0.9  # before the slow feed's deadline passed
+    assert elapsed < 5

@@ -1,0 +1,149 @@
+"""Delivery policy with a controllable clock: digests, quiet hours and rate caps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ChannelConfig, Config, QuietHours
+from monitor.delivery.dispatch import Dispatcher
+from monitor.delivery.policy import DeliveryPolicies, DigestSchedule
+from monitor.models import RulePolicy
+from tests.delivery.test_dispatch import Setup, make_setup
+from tests.notify_support import Receiver
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_quiet_hours_wrap_past_midnight() -> None:
+    quiet = QuietHours.parse("22:00-07:00")
+    assert quiet.contains(T0.replace(hour=23))
+    assert quiet.contains(T0.replace(hour=3))
+    assert not quiet.contains(T0.replace(hour=7))
+    assert quiet.last_end(T0.replace(hour=6)) == (T0 - timedelta(days=1)).replace(hour=7)
+    assert quiet.last_end(T0.replace(hour=8)) == T0.replace(hour=7)
+
+
+def test_cron_schedules_follow_the_channel_time_zone() -> None:
+    schedule = DigestSchedule("0 8 * * *", "Asia/Jakarta")  # 08:00 WIB = 01:00 UTC
+    assert schedule.next_after(T0) == datetime(2026, 1, 2, 1, 0, tzinfo=UTC)
+    assert DigestSchedule("30m").next_after(T0) == T0 + timedelta(minutes=30)
+
+
+def _policies(**channel: object) -> DeliveryPolicies:
+    config = Config(channels={"c": ChannelConfig(urls=["json://x"], **channel)})
+    return DeliveryPolicies(config, lambda rule: RulePolicy(
+        delivery="digest" if rule == "slow" else None,
+        max_per_hour=1 if rule == "capped" else None))
+
+
+def test_hold_decisions() -> None:
+    policies = _policies(quiet_hours="22:00-07:00", timezone="UTC")
+    assert not policies.should_hold("c", "r", T0, lambda: 0)
+    assert policies.should_hold("c", "r", T0.replace(hour=23), lambda: 0)  # quiet
+    assert policies.should_hold("c", "slow", T0, lambda: 0)  # the rule asks for digests
+    assert not policies.should_hold("c", "capped", T0, lambda: 0)
+    assert policies.should_hold("c", "capped", T0, lambda: 1)  # over the cap
+    assert not policies.should_hold("console", "slow", T0, lambda: 0)  # console: always now
+
+
+def test_release_waits_for_the_schedule_and_never_runs_in_quiet_hours() -> None:
+    policy = _policies(digest_schedule="1h", quiet_hours="22:00-07:00").channels["c"]
+    assert not policy.release_due(T0, T0 + timedelta(minutes=59))
+    assert policy.release_due(T0, T0 + timedelta(hours=1))
+    night = T0.replace(hour=21, minute=30)
+    assert not policy.release_due(night, night + timedelta(hours=2))  # 23:30: quiet
+    assert policy.release_due(night, T0.replace(hour=7) + timedelta(days=1))  # quiet over
+
+
+@pytest.fixture
+def digest_setup(tmp_path: Path, receiver: Receiver) -> Setup:
+    return make_setup(tmp_path, receiver)
+
+
+def _with_channel(s: Setup, receiver: Receiver, **channel: object) -> Dispatcher:
+    config = s.dispatcher.config.model_copy(update={"channels": {"hook": ChannelConfig(
+        urls=[f"json://127.0.0.1:{receiver.port}/hook"], **channel)}})
+    s.dispatcher = Dispatcher(config, s.outbox, s.channels, s.dispatcher.console, "w",
+                              policies=DeliveryPolicies(config), jitter=lambda: 1.0)
+    return s.dispatcher
+
+
+def _bodies(receiver: Receiver) -> list[str]:
+    return [h.json()["title"] + "\n" + h.json()["message"] for h in receiver.hits_for("/hook")]
+
+
+def test_digest_bundles_every_hit_since_the_last_digest(digest_setup: Setup,
+                                                        receiver: Receiver) -> None:
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, delivery="digest", digest_schedule="1h")
+    for n in range(3):
+        s.save(n)
+        report = dispatcher.dispatch_due()
+        assert report.held == 1 and receiver.hits_for("/hook") == []
+        s.clock.advance(600)
+    s.clock.advance(1800)  # an hour after the first release check
+    report = dispatcher.dispatch_due()
+    assert report.digests == 1 and report.sent == 3
+    (digest,) = _bodies(receiver)
+    for n in range(3):
+        assert f"Gencatan senjata di Gaza {n}" in digest
+    assert s.outbox.counts()["held"] == 0
+    s.save(9)
+    dispatcher.dispatch_due()
+    s.clock.advance(3600)
+    dispatcher.dispatch_due()
+    assert len(receiver.hits_for("/hook")) == 2
+    assert "Gaza 9" in _bodies(receiver)[1] and "Gaza 0" not in _bodies(receiver)[1]
+
+
+def test_quiet_hours_hold_alerts_until_they_end(digest_setup: Setup,
+                                                receiver: Receiver) -> None:
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, quiet_hours="22:00-07:00",
+                               digest_schedule="0 12 * * *")
+    s.clock.now = T0.replace(hour=23)
+    s.save(1)
+    s.save(2)
+    assert dispatcher.dispatch_due().held == 2
+    s.clock.advance(3 * 3600)  # 02:00, still quiet
+    assert dispatcher.dispatch_due().attempted == 0
+    s.clock.now = T0.replace(hour=7, minute=1) + timedelta(days=1)
+    report = dispatcher.dispatch_due()
+    assert report.digests == 1 and report.sent == 2
+    (digest,) = _bodies(receiver)
+    assert "Gaza 1" in digest and "Gaza 2" in digest
+
+
+def test_rate_cap_overflow_goes_to_the_next_digest_never_dropped(digest_setup: Setup,
+                                                                 receiver: Receiver) -> None:
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, max_per_hour=2, digest_schedule="1h")
+    for n in range(5):
+        s.save(n)
+    report = dispatcher.dispatch_due()
+    assert report.sent == 2 + 5 and report.held == 3  # 2 alone + console 5; 3 held
+    s.clock.advance(3600)
+    report = dispatcher.dispatch_due()
+    assert report.digests == 1 and report.sent == 3
+    bodies = _bodies(receiver)
+    assert len(bodies) == 3
+    for n in range(5):
+        assert sum(f"Gaza {n}" in b for b in bodies) == 1
+
+
+def test_a_failed_digest_is_retried_whole(digest_setup: Setup, receiver: Receiver) -> None:
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, delivery="digest", digest_schedule="1h")
+    s.save(1)
+    s.save(2)
+    dispatcher.dispatch_due()
+    receiver.statuses = [500]
+    s.clock.advance(3600)
+    assert dispatcher.dispatch_due().retried == 2
+    s.clock.advance(30)
+    report = dispatcher.dispatch_due()
+    assert report.digests == 1 and report.sent == 2
+    assert len(receiver.hits_for("/hook")) == 2  # the failed attempt and the digest

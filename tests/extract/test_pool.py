@@ -1,0 +1,129 @@
+"""The extraction stage's worker pool: runaway pages killed, memory capped (E1, E2)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ExtractConfig
+from monitor.errors import ExtractError, ExtractTimeoutError
+from monitor.extract.extractor import Extractor, extract_html
+from monitor.extract.pool import KillablePool
+from tests.extract.test_extractor import seed_page
+
+SMALL_PAGE = (b"<html><body><article><h1>Judul</h1><p>Paragraf pertama tentang gencatan "
+              b"senjata di Gaza yang dibahas di New York oleh utusan tiga negara.</p>"
+              b"</article></body></html>")
+
+
+def _parent_peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def test_extractor_gives_the_same_result_as_extract_html(shared_dir: Path) -> None:
+    page = seed_page(shared_dir)
+    with Extractor(ExtractConfig(workers=2)) as extractor:
+        assert extractor.workers == 2
+        assert extractor.extract(page, "https://www.ntvnews.id/a") == extract_html(
+            page, "https://www.ntvnews.id/a")
+        with pytest.raises(ExtractError) as caught:
+            extractor.extract(b"%PDF-1.5\n...", "https://example.org/doc.pdf")
+        assert caught.value.code == "binary_content"
+
+
+def test_extractor_uses_every_core_by_default() -> None:
+    extractor = Extractor(ExtractConfig())
+    try:
+        assert extractor.workers == len(os.sched_getaffinity(0))
+    finally:
+        extractor.close()
+
+
+def test_sec_E1_runaway_page_is_killed_at_the_limit_and_the_next_one_is_fast() -> None:
+    # 100k tiny paragraphs: 25 s of trafilatura unprotected (measured). One worker, so the
+    # next page can only be fast if the killed worker is replaced at once.
+    runaway = b"<html><body><article>" + b"<p>ab cd</p>" * 100_000 + b"</article></body></html>"
+    limit = 2.0
+    with Extractor(ExtractConfig(workers=1, timeout=limit)) as extractor:
+        extractor.extract(SMALL_PAGE, "https://example.org/warm-up")
+        start = time.monotonic()
+        with pytest.raises(ExtractTimeoutError) as caught:
+            extractor.extract(runaway, "https://example.org/runaway")
+        assert time.monotonic() - start < limit + 3
+        assert caught.value.code == "extract_timeout"
+
+        start = time.monotonic()
+        result = extractor.extract(SMALL_PAGE, "https://example.org/next")
+        assert time.monotonic() - start < 1.0
+        assert result is not None and "gencatan senjata" in result.text
+
+
+def test_sec_E1_a_runaway_page_does_not_hold_up_the_others() -> None:
+    runaway = b"<html><body><article>" + b"<p>ab cd</p>" * 100_000 + b"</article></body></html>"
+    with Extractor(ExtractConfig(workers=2, timeout=20.0)) as extractor:
+        extractor.extract(SMALL_PAGE, "https://example.org/warm-up")
+        slow = extractor.submit(runaway, "https://example.org/runaway")
+        start = time.monotonic()
+        assert extractor.extract(SMALL_PAGE, "https://example.org/next") is not None
+        assert time.monotonic() - start < 1.0
+        quick = [extractor.submit(SMALL_PAGE, f"https://example.org/{i}") for i in range(5)]
+        assert all(f.result() is not None for f in quick)
+        assert not slow.done()  # all served by the other worker while the runaway still runs
+        slow.cancel()  # kills its worker rather than waiting for the limit
+
+
+def test_sec_E2_huge_table_is_stopped_and_the_parent_stays_small() -> None:
+    # 100k-row table: 475 MB RSS in trafilatura unprotected (measured); the default 512 MiB
+    # address-space cap stops it in the worker.
+    rows = b"".join(b"<tr><td>%d</td><td>x</td></tr>" % i for i in range(100_000))
+    table = b"<html><body><table>" + rows + b"</table></body></html>"
+    with Extractor(ExtractConfig(workers=1, timeout=15.0)) as extractor:
+        extractor.extract(SMALL_PAGE, "https://example.org/warm-up")
+        before = _parent_peak_rss_mib()
+        with pytest.raises(ExtractError) as caught:
+            extractor.extract(table, "https://example.org/table")
+        assert caught.value.code in {"memory_limit", "worker_died", "extract_timeout"}
+        assert _parent_peak_rss_mib() - before < 50
+        assert extractor.extract(SMALL_PAGE, "https://example.org/next") is not None
+
+
+def test_worker_deaths_and_memory_errors_become_extract_errors() -> None:
+    pool = KillablePool(workers=1, timeout=10, memory_limit=256 * 2**20, max_tasks=0)
+    try:
+        with pytest.raises(ExtractError) as caught:
+            pool.submit(bytearray, 1024 * 2**20).result()  # over the address-space cap
+        assert caught.value.code == "memory_limit"
+        with pytest.raises(ExtractError) as caught:
+            pool.submit(os._exit, 3).result()  # the worker vanishes mid-task
+        assert caught.value.code == "worker_died"
+        with pytest.raises(ExtractError) as caught:
+            pool.submit(int, "not a number").result()
+        assert caught.value.code == "extract_failed"
+        assert pool.submit(len, b"still serving").result() == 13
+    finally:
+        pool.close()
+
+
+def test_closed_extractor_refuses_with_an_extract_error() -> None:
+    extractor = Extractor(ExtractConfig(workers=1))
+    extractor.close()
+    with pytest.raises(ExtractError) as caught:
+        extractor.extract(SMALL_PAGE, "https://example.org/late")
+    assert caught.value.code == "pool_closed"
+
+
+def test_closing_the_extractor_fails_running_work_with_pool_closed() -> None:
+    runaway = b"<html><body><article>" + b"<p>ab cd</p>" * 100_000 + b"</article></body></html>"
+    extractor = Extractor(ExtractConfig(workers=1, timeout=30.0))
+    running = extractor.submit(runaway, "https://example.org/runaway")
+    queued = extractor.submit(runaway, "https://example.org/queued")
+    start = time.monotonic()
+    extractor.close()
+    for future in (running, queued):
+        error = future.exception(timeout=5)
+        assert isinstance(error, ExtractError) and error.code == "pool_closed"
+    assert time.monotonic() - start < 5

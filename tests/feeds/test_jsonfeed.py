@@ -1,0 +1,139 @@
+"""JSON Feed 1.0/1.1 through the parse stage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from monitor.errors import NotAFeedError, ParseError
+from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
+from monitor.feeds.parse import parse_feed
+
+FEED_URL = "https://blog.example/feed.json"
+
+
+def doc(**overrides: Any) -> bytes:
+    base: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Blog &amp; more",
+        "home_page_url": "https://blog.example/",
+        "language": "en-GB",
+        "items": [],
+    }
+    base.update(overrides)
+    return json.dumps(base).encode()
+
+
+def test_json_feed_11_fields() -> None:
+    body = doc(items=[{
+        "id": "post-1",
+        "url": "/2024/talks",
+        "title": "Talks <resume>",
+        "summary": "<p>Short</p>",
+        "content_html": '<p>Body <a href="/x">link</a><script>alert(1)</script></p>',
+        "date_published": "2024-05-01T12:00:00+07:00",
+        "authors": [{"name": "Budi"}],
+        "language": "id-ID",
+    }])
+    feed = parse_feed(body, url=FEED_URL, content_type="application/feed+json")
+    assert (feed.title, feed.link, feed.language) == ("Blog & more", "https://blog.example/", "en")
+    assert feed.warnings == ()
+    (entry,) = feed.entries
+    assert entry.key == "guid:post-1"
+    assert entry.url == "https://blog.example/2024/talks"
+    assert entry.title == "Talks <resume>"  # JSON Feed titles are plain text
+    assert entry.summary == "Short"
+    assert "<script" not in entry.content
+    assert 'href="https://blog.example/x"' in entry.content
+    assert entry.published == datetime(2024, 5, 1, 5, 0, tzinfo=UTC)
+    assert entry.author == "Budi"
+    assert entry.language == "id"
+
+
+def test_json_feed_10_numeric_id_author_object_and_text_content() -> None:
+    body = doc(version="https://jsonfeed.org/version/1", language=None, items=[{
+        "id": 42, "external_url": "https://elsewhere.example/a", "content_text": "Plain body",
+        "date_modified": "2024-05-01T12:00:00Z", "author": {"name": "Ana"},
+    }])
+    (entry,) = parse_feed(body, url=FEED_URL).entries
+    assert entry.key == "guid:42"
+    assert entry.url == "https://elsewhere.example/a"
+    assert entry.content == "Plain body"
+    assert entry.title == ""
+    assert entry.published == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert entry.author == "Ana"
+    assert entry.language is None
+
+
+@pytest.mark.parametrize(("body", "content_type", "expected"), [
+    (b'{"version": 1}', None, True),
+    (b'\xef\xbb\xbf  \n{"a": 1}', "text/plain", True),
+    (b"[1, 2]", "application/feed+json", True),
+    (b"<rss/>", "application/json", False),  # mislabelled XML goes to feedparser
+    (b"<rss/>", "application/rss+xml", False),
+    (b"hello", None, False),
+])
+def test_json_detection(body: bytes, content_type: str | None, expected: bool) -> None:
+    assert looks_like_json_feed(body, content_type) is expected
+
+
+def test_xml_served_as_json_still_parses_as_rss() -> None:
+    body = b"<rss version='2.0'><channel><item><guid>g</guid><title>t</title></item></channel>"
+    body += b"</rss>"
+    feed = parse_feed(body, url=FEED_URL, content_type="application/json")
+    assert [e.key for e in feed.entries] == ["guid:g"]
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (b"{not json", ParseError),
+    (b"[" * 100_000 + b"]" * 100_000, ParseError),  # recursion is a parse error, not a crash
+    (b"[]", NotAFeedError),
+    (b'{"name": "some API answer"}', NotAFeedError),
+])
+def test_json_that_is_not_a_feed(body: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_feed(body, url=FEED_URL, content_type="application/json")
+
+
+def test_unknown_version_and_bad_items_warn_but_keep_good_items() -> None:
+    body = doc(version="https://jsonfeed.org/version/9", items=[
+        "not an object", {"id": "ok", "title": "Kept"}, {"id": None, "title": None},
+    ])
+    feed = parse_feed(body, url=FEED_URL)
+    assert [e.title for e in feed.entries] == ["Kept"]
+    assert any("unknown JSON Feed version" in w for w in feed.warnings)
+    assert any("not an object" in w for w in feed.warnings)
+    assert any("skipped: no id" in w for w in feed.warnings)
+
+
+def test_D4_same_id_on_every_item_uses_links() -> None:
+    items = [{"id": "x", "url": f"https://blog.example/{i}", "title": str(i)} for i in range(3)]
+    feed = parse_feed(doc(items=items), url=FEED_URL)
+    assert [e.key for e in feed.entries] == [f"link:https://blog.example/{i}" for i in range(3)]
+
+
+def test_D2_D3_hygiene_and_invalid_utf8() -> None:
+    body = doc(items=[{"id": "a\u0000b", "title": "x\u0000y\u001bz\u202ew", "content_text": "c"}])
+    body = body.replace(b'"c"', b'"c\xff"')
+    feed = parse_feed(body, url=FEED_URL)
+    (entry,) = feed.entries
+    assert entry.key == "guid:ab"
+    assert entry.title == "xyzw"
+    assert any("UTF-8" in w for w in feed.warnings)
+
+
+def test_dates_that_are_not_rfc3339_are_ignored() -> None:
+    items = [{"id": "1", "title": "t", "date_published": "yesterday"},
+             {"id": "2", "title": "u", "date_published": "2024-05-01T12:00:00"}]
+    first, second = parse_feed(doc(items=items), url=FEED_URL).entries
+    assert first.published is None
+    assert second.published == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # naive taken as UTC
+
+
+def test_without_a_sanitizer_html_content_becomes_plain_text() -> None:
+    body = doc(items=[{"id": "1", "content_html": "<p>Hi <b>there</b></p><script>x</script>"}])
+    (entry,) = parse_json_feed(body, url=FEED_URL).entries
+    assert entry.content == "Hi there"

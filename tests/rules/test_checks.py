@@ -1,0 +1,54 @@
+"""``tests:`` examples and ``notify:`` channel names, as ``monitor check`` verifies them."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from monitor.rules import load_rules
+from monitor.rules.checks import channel_problems, run_rule_tests
+from monitor.rules.matcher import compile_rules
+
+RULES = """
+entities:
+  - id: us
+    aliases: [Amerika Serikat, {text: AS, case_sensitive: true}]
+rules:
+  - id: us-russia
+    query: '@us AND Rusia'
+    languages: [id]
+    notify: [team-chat, pager]
+    tests:
+      match:
+        - AS dan Rusia gelar negosiasi        # no lang: the languages filter is not applied
+        - Rusia saja                           # fails: no @us
+        - title: AS dan Rusia
+          lang: en                             # fails: declared English, rule wants id
+      no_match:
+        - As Rusia sees it                     # holds: "As" is not AS
+        - Amerika Serikat dan Rusia            # fails: it matches
+"""
+
+
+def test_each_failing_example_is_one_problem_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent(RULES).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    problems = run_rule_tests(book, compile_rules(book))
+    assert [str(p) for p in problems] == [
+        f"{path}:12: rule us-russia: match example 2 'Rusia saja' does not match",
+        f"{path}:13: rule us-russia: match example 3 'AS dan Rusia' does not match",
+        f"{path}:17: rule us-russia: no_match example 2 'Amerika Serikat dan Rusia' matches "
+        "(on @us, Rusia)",
+    ]
+    assert {p.rule_id for p in problems} == {"us-russia"}
+
+
+def test_notify_names_unknown_channels(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent(RULES).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert [str(p) for p in channel_problems(book, {"team-chat"})] == [
+        f"{path}:5: rule us-russia: notify: unknown channel 'pager' (configured: team-chat)"]
+    assert channel_problems(book, {"team-chat", "pager"}) == []

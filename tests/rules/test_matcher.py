@@ -1,0 +1,223 @@
+"""The matcher: presearch never loses a match, evidence, options, limits, threads."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.errors import QuerySyntaxError, RuleError
+from monitor.models import Document
+from monitor.rules import Alias, Entity, Rule, RuleBook, parse_query
+from monitor.rules.matcher import compile_rules
+from monitor.rules.regex import MAX_INPUT_BYTES
+from tests.match_support import reference_match
+
+ENTITIES = (
+    Entity("us", (Alias("Amerika Serikat"), Alias("United States"),
+                  Alias("AS", case_sensitive=True))),
+    Entity("qatar", (Alias("Qatar"), Alias("Katar"), Alias("قطر"))),
+    Entity("putin", (Alias("Putin"), Alias("Путин"), Alias("Vladimir Putin"))),
+)
+
+
+def book_of(*rules: Rule) -> RuleBook:
+    return RuleBook(rules=rules, entities=ENTITIES)
+
+
+def rule(query: str, rule_id: str = "r", *, name: str | None = None,
+         notify: tuple[str, ...] = (), languages: tuple[str, ...] = (), stem: bool = False,
+         regex: tuple[str, ...] = ()) -> Rule:
+    return Rule.from_query(rule_id, query, name=name, notify=notify, languages=languages,
+                           stem=stem, regex=regex)
+
+
+# -- presearch property ----------------------------------------------------------------------
+
+VOCAB = ["gaza", "Gaza", "ceasefire", "negosiasi", "negosiasinya", "bernegosiasi", "talks",
+         "talked", "Qatar", "katar", "AS", "as", "As", "Amerika", "Serikat", "United", "States",
+         "Putin", "путин", "Vladimir", "Erdoğan", "erdogan", "peace", "plan", "a", "b", "c"]
+QUERY_WORDS = ["gaza", "ceasefire", "negosiasi", "talks", "qatar", "as", "AS", "amerika",
+               "serikat", "putin", "путин", "vladimir", "erdogan", "peace", "plan", "a", "b",
+               "\"amerika serikat\"", "\"peace plan\"", "\"a b\"", "neg*", "pe*", "\"a b\"*",
+               "@us", "@qatar", "@putin", "^gaza", "^@us"]
+
+
+def _query(depth: int) -> st.SearchStrategy[str]:
+    word = st.sampled_from(QUERY_WORDS)
+    near_item = st.sampled_from([w for w in QUERY_WORDS if not w.startswith("^")])
+    near = st.builds(lambda items, d: f"NEAR({' '.join(items)}{d})",
+                     st.lists(near_item, min_size=1, max_size=3),
+                     st.sampled_from(["", ", 0", ", 1", ", 3"]))
+    spec = st.sampled_from(["", "", "", "title:", "body:", "-title:"])
+    cnear = st.builds(lambda s, w: s + w, spec, st.one_of(word, word, near))
+    leaf = st.builds(" ".join, st.lists(cnear, min_size=1, max_size=2)) if depth else cnear
+    if depth == 0:
+        return leaf
+    sub = _query(depth - 1)
+    binary = st.builds(lambda a, op, b: f"({a}) {op} ({b})", sub,
+                       st.sampled_from(["AND", "OR", "OR", "NOT"]), sub)
+    return st.one_of(leaf, binary, st.builds(lambda s: f"title:({s})", sub))
+
+
+def _parses(query: str) -> bool:
+    try:
+        parse_query(query)
+    except QuerySyntaxError:  # e.g. title:(body:x), which leaves no field
+        return False
+    return True
+
+
+_rule_strategy = st.builds(
+    lambda q, stem, langs: (q, stem, langs),
+    _query(2).filter(_parses), st.booleans(),
+    st.sampled_from([(), ("id",), ("en",), ("id", "en")]))
+_field = st.lists(st.sampled_from(VOCAB), min_size=4, max_size=30).map(" ".join)
+_doc = st.builds(Document, title=_field, body=_field,
+                 language=st.sampled_from([None, "id", "en", "fr", "en-US"]))
+
+
+@settings(derandomize=True, max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(_rule_strategy, min_size=1, max_size=6), doc=_doc)
+def test_presearch_never_loses_or_invents_a_match(
+        rules: list[tuple[str, bool, tuple[str, ...]]], doc: Document) -> None:
+    """Random rules (entities, stems, NEAR, filters, NOT) against brute-force evaluation."""
+    book = book_of(*(rule(q, f"r{i}", stem=stem, languages=langs)
+                     for i, (q, stem, langs) in enumerate(rules)))
+    got = {hit.rule_id for hit in compile_rules(book).match(doc)}
+    expected = {r.id for r in book.rules if reference_match(r, book, doc)}
+    assert got == expected
+
+
+# -- evidence and options --------------------------------------------------------------------
+
+def test_a_hit_carries_evidence_with_offsets_snippet_and_entity() -> None:
+    doc = Document(title="Gencatan senjata di Gaza, kata Qatar",
+                   body="Qatar dan Mesir mendesak gencatan senjata. " * 3, language="id")
+    matcher = compile_rules(book_of(rule('("gencatan senjata" OR ceasefire) AND @qatar',
+                                         "gaza", name="Gaza", notify=("chat",))))
+    [hit] = matcher.match(doc)
+    assert (hit.rule_id, hit.rule_name, hit.notify) == ("gaza", "Gaza", ("chat",))
+    # One occurrence per term, in query order; the body's first (alerts show the title).
+    assert [(e.term, e.field, e.matched, e.entity) for e in hit.evidence] == [
+        ('"gencatan senjata"', "body", "gencatan senjata", None),
+        ("@qatar", "body", "Qatar", "qatar")]
+    for e in hit.evidence:
+        assert doc.body[e.start:e.end] == e.matched
+    assert hit.evidence[1].start == 0
+    snippet = hit.evidence[0].snippet
+    assert snippet.startswith("Qatar dan Mesir mendesak gencatan senjata.") and snippet[-1] == "…"
+
+
+def test_title_evidence_when_the_body_lacks_the_term() -> None:
+    doc = Document(title="Ceasefire in Gaza", body="Talks resumed in Katar.")
+    [hit] = compile_rules(book_of(rule("ceasefire AND @qatar"))).match(doc)
+    assert [(e.term, e.field, e.start, e.end, e.snippet) for e in hit.evidence] == [
+        ("ceasefire", "title", 0, 9, "Ceasefire in Gaza"),
+        ("@qatar", "body", 17, 22, "Talks resumed in Katar.")]
+
+
+def test_case_sensitive_alias_matches_as_but_not_the_english_word_as() -> None:
+    matcher = compile_rules(book_of(rule("@us AND Rusia")))
+    assert matcher.match(Document("AS dan Rusia gelar negosiasi", ""))
+    assert not matcher.match(Document("Rusia as seen from afar", ""))
+    assert not matcher.match(Document("As Rusia", ""))
+    assert matcher.match(Document("Amerika Serikat dan Rusia", ""))
+    assert matcher.match(Document("ÀS dan Rusia", ""))  # still diacritic-insensitive
+
+
+def test_title_filter_and_phrases_never_span_title_and_body() -> None:
+    matcher = compile_rules(book_of(rule("title:gaza", "t"), rule('"gaza ceasefire"', "p"),
+                                    rule("NEAR(gaza ceasefire, 2)", "n")))
+    hits = {h.rule_id for h in matcher.match(Document("News from Gaza", "ceasefire holds"))}
+    assert hits == {"t"}
+    hits = {h.rule_id for h in matcher.match(Document("News", "Gaza ceasefire holds"))}
+    assert hits == {"p", "n"}
+
+
+def test_languages_filter_trusts_declared_and_detects_otherwise() -> None:
+    matcher = compile_rules(book_of(rule("gaza", "id-only", languages=("id",))))
+    assert matcher.match(Document("Gaza", "", language="id-ID"))
+    assert not matcher.match(Document("Gaza", "", language="en"))
+    indonesian = "Pasukan Israel menyerang Gaza meskipun gencatan senjata telah disepakati."
+    english = "Israeli forces struck Gaza although a ceasefire had been agreed by both sides."
+    assert matcher.match(Document(indonesian, ""))
+    assert not matcher.match(Document(english, ""))
+
+
+def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
+    matcher = compile_rules(book_of(rule("negosiasi AND rencana", "s", stem=True),
+                                    rule("negosiasi AND rencana", "exact")))
+    doc = Document("Negosiasinya tentang rencananya berlanjut", "", language="id")
+    assert [h.rule_id for h in matcher.match(doc)] == ["s"]
+    english = compile_rules(book_of(rule('"peace talk"', "s", stem=True)))
+    assert english.match(Document("Peace talks resume", "", language="en"))
+    assert not english.match(Document("Peace talks resume", "", language="fr"))  # no stemmer
+
+
+def test_regex_condition_must_also_match_and_adds_evidence() -> None:
+    matcher = compile_rules(book_of(rule("poin", "r", regex=(r"\b28[- ]poin\b",))))
+    [hit] = matcher.match(Document("Rencana 28 poin", ""))
+    assert hit.evidence[-1].term == r"/\b28[- ]poin\b/"
+    assert hit.evidence[-1].matched == "28 poin"
+    assert not matcher.match(Document("Rencana 12 poin", ""))
+
+
+def test_e4_catastrophic_pattern_runs_on_re2_over_a_megabyte() -> None:
+    """E4: ``^(a+)+$`` on 1 MB of 'a' + '!': RE2 (linear), and the input is capped."""
+    book = book_of(rule("a*", "e4", regex=(r"^(a+)+$",)))
+    matcher = compile_rules(book)
+    program = matcher._by_id["e4"]  # the compiled condition
+    assert [r.engine for r in program.regexes] == ["re2"]
+    # Under the cap the '!' is seen: no match, computed without backtracking.
+    assert not matcher.match(Document("x", "a" * 100_000 + "!"))
+    # Over the cap, conditions see the first 200 kB of the field only (documented limit).
+    [hit] = matcher.match(Document("x", "a" * 1_000_000 + "!"))
+    assert len(hit.evidence[-1].matched) == MAX_INPUT_BYTES
+
+
+def test_e6_ten_thousand_rules_against_one_article() -> None:
+    """E6: 10,000 rules compile once and match one article; timing is in the benchmark."""
+    rules = [rule(f"gaza AND kata{i}", f"miss{i}") for i in range(9_990)]
+    rules += [rule(f'"gencatan senjata" OR kunci{i}', f"hit{i}") for i in range(10)]
+    matcher = compile_rules(book_of(*rules))
+    assert len(matcher.rule_ids) == 10_000
+    hits = matcher.match(Document("Gaza", "Kesepakatan gencatan senjata di Gaza kata17"))
+    assert sorted(h.rule_id for h in hits) == sorted(["miss17", *(f"hit{i}" for i in range(10))])
+
+
+def test_concurrent_matches_from_threads_agree() -> None:
+    matcher = compile_rules(book_of(rule("@us AND NEAR(negosiasi rahasia, 3)", "a"),
+                                    rule("putin* OR @putin", "b", stem=True),
+                                    rule("^AS", "c")))
+    docs = [Document(f"AS dan Rusia gelar negosiasi rahasia {i}", "Putin " * (i % 3))
+            for i in range(200)]
+    expected = [[h.rule_id for h in matcher.match(d)] for d in docs]
+    barrier = threading.Barrier(4)
+
+    def run(part: int) -> list[list[str]]:
+        barrier.wait()
+        return [[h.rule_id for h in matcher.match(d)] for d in docs[part::4]]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    for part, result in enumerate(results):
+        assert result == expected[part::4]
+
+
+def test_rule_ids_match_rule_and_empty_books() -> None:
+    matcher = compile_rules(book_of(rule("a", "one"), rule("b", "two")))
+    assert matcher.rule_ids == ("one", "two")
+    assert matcher.match_rule("two", Document("b", "")) is not None
+    with pytest.raises(RuleError):
+        matcher.match_rule("three", Document("b", ""))
+    assert compile_rules(RuleBook()).match(Document("a", "b")) == []
+
+
+def test_unknown_entity_in_a_hand_built_book_is_a_rule_error() -> None:
+    with pytest.raises(RuleError, match="@nobody"):
+        compile_rules(RuleBook(rules=(rule("@nobody"),)))

@@ -1,0 +1,160 @@
+"""Near-duplicate story grouping: syndicated copies join, different stories stay apart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.stories.signatures import StoryIndex, StorySignature, banding, text_signature
+
+SEED_000 = "seeds/000_709bee91dd3b3684.txt"
+SEED_004 = "seeds/004_311c2814fe6639fd.txt"
+NOW = datetime(2025, 12, 8, 9, 0, tzinfo=UTC)
+
+
+def syndicated_copy(original: str) -> str:
+    """How another outlet republishes seed 000: its own header and footer, edited sentences."""
+    lines = [line for line in original.splitlines()[3:] if line.strip()]
+    lines[0] = lines[0].replace("New York (usmnews) – Dikutip dari detiknews, ", "")
+    lines[2] = lines[2].replace("Fokus utama dari pertemuan ini",
+                                "Inti pembicaraan dalam pertemuan tersebut")
+    lines[5] = ("Pertemuan ini juga menjadi upaya memulihkan hubungan yang rusak akibat "
+                "serangan pada 9 September 2025.")
+    lines[-1] += " Demikian dilaporkan kantor berita."
+    header = "Jakarta, CNN Indonesia -- Gedung Putih memfasilitasi pertemuan tertutup.\n"
+    footer = "\nBaca artikel selengkapnya di sini. Ikuti kami di Google News dan WhatsApp."
+    return header + "\n".join(lines) + footer
+
+
+@pytest.fixture(scope="module")
+def seeds(shared_dir: Path) -> tuple[str, str]:
+    return ((shared_dir / SEED_000).read_text(encoding="utf-8"),
+            (shared_dir / SEED_004).read_text(encoding="utf-8"))
+
+
+def test_a_syndicated_copy_joins_the_original_story(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    copy = syndicated_copy(original)
+    assert copy != original
+    index = StoryIndex()
+    index.add("story-1", "article-1", text_signature(original), NOW)
+    assert text_signature(original).similarity(text_signature(copy)) > 0.6
+    assert index.find(text_signature(copy), NOW + timedelta(hours=5)) == "story-1"
+
+
+def test_the_two_seed_articles_are_different_stories(seeds: tuple[str, str]) -> None:
+    gaza, ukraine = seeds
+    index = StoryIndex()
+    index.add("gaza", "a1", text_signature(gaza), NOW)
+    assert text_signature(gaza).similarity(text_signature(ukraine)) < 0.1
+    assert index.find(text_signature(ukraine), NOW) is None
+
+
+def test_benchmark_articles_do_not_group_with_each_other(shared_dir: Path) -> None:
+    root = shared_dir / "corpora" / "article-extraction-benchmark"
+    bodies = [item["articleBody"] for _, item in sorted(
+        json.loads((root / "ground-truth.json").read_text(encoding="utf-8")).items())]
+    index = StoryIndex()
+    for number, body in enumerate(bodies):
+        signature = text_signature(body)
+        assert index.find(signature, NOW) is None, f"article {number} matched another"
+        index.add(f"story-{number}", f"article-{number}", signature, NOW)
+    assert len(index) == len(bodies)
+    # ...while each of them finds itself again.
+    assert index.find(text_signature(bodies[7]), NOW) == "story-7"
+
+
+def test_matches_are_limited_to_the_time_window(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    copy = text_signature(syndicated_copy(original))
+    index = StoryIndex(window=timedelta(days=7))
+    index.add("old", "a1", text_signature(original), NOW - timedelta(days=30))
+    assert index.find(copy, NOW) is None
+    index.add("recent", "a2", text_signature(original), NOW - timedelta(days=6))
+    assert index.find(copy, NOW) == "recent"
+    # A naive timestamp is taken as UTC rather than failing to compare.
+    assert index.find(copy, NOW.replace(tzinfo=None)) == "recent"
+
+
+def test_prune_forgets_old_articles(seeds: tuple[str, str]) -> None:
+    original, other = seeds
+    index = StoryIndex()
+    index.add("s1", "a1", text_signature(original), NOW - timedelta(days=10))
+    index.add("s2", "a2", text_signature(other), NOW)
+    assert index.prune(NOW - timedelta(days=7)) == 1
+    assert "a1" not in index and "a2" in index
+    assert index.find(text_signature(original), NOW - timedelta(days=10)) is None
+
+
+def test_the_most_similar_story_wins_and_readding_replaces(seeds: tuple[str, str]) -> None:
+    original, other = seeds
+    index = StoryIndex()
+    index.add("copy-story", "a1", text_signature(syndicated_copy(original)), NOW)
+    index.add("exact-story", "a2", text_signature(original), NOW)
+    assert index.find(text_signature(original), NOW) == "exact-story"
+    index.add("unrelated", "a2", text_signature(other), NOW)  # same article key: replaced
+    assert len(index) == 2
+    assert index.find(text_signature(original), NOW) == "copy-story"
+
+
+def test_signatures_round_trip_through_bytes(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    signature = text_signature(original)
+    data = signature.to_bytes()
+    assert isinstance(data, bytes) and len(data) == 9 + 8 * 128
+    restored = StorySignature.from_bytes(data)
+    assert restored == signature
+    assert restored.similarity(signature) == 1.0
+    # A signature made later (a restarted process) still matches a stored one.
+    index = StoryIndex()
+    index.add("s", "a", restored, NOW)
+    assert index.find(text_signature(syndicated_copy(original)), NOW) == "s"
+
+
+@pytest.mark.parametrize("data", [b"", b"MH1", b"XX1" + bytes(1030), b"MH1\x80\x00" + bytes(10)])
+def test_malformed_signature_bytes_are_rejected(data: bytes) -> None:
+    with pytest.raises(ValueError, match="not a story signature"):
+        StorySignature.from_bytes(data)
+
+
+def test_texts_without_words_never_match() -> None:
+    empty = text_signature("  ...  ")
+    assert empty.empty
+    index = StoryIndex()
+    index.add("s", "a", empty, NOW)
+    assert len(index) == 0
+    assert index.find(text_signature("— !!"), NOW) is None
+    assert index.find(empty, NOW) is None
+
+
+def test_unspaced_scripts_are_compared_by_characters() -> None:
+    text = "美国、以色列和卡塔尔在纽约举行闭门会议，讨论加沙停火协议的执行情况。" * 3
+    edited = text.replace("闭门会议", "秘密会谈", 1)
+    assert text_signature(text).similarity(text_signature(edited)) > 0.6
+    other = text_signature("俄罗斯与乌克兰的和平计划仍在谈判中。")
+    assert text_signature(text).similarity(other) < 0.1
+
+
+def test_banding_matches_the_usual_lsh_optimum() -> None:
+    # datasketch's MinHashLSH picks the same splits by the same criterion.
+    assert banding(0.5, 128) == (25, 5)
+    assert banding(0.3, 128) == (37, 3)
+    assert banding(0.8, 128) == (9, 13)
+
+
+def test_removing_one_of_two_copies_keeps_the_other_findable(seeds: tuple[str, str]) -> None:
+    original, other = seeds
+    index = StoryIndex()
+    index.add("s1", "a1", text_signature(original), NOW)
+    index.add("s1", "a2", text_signature(syndicated_copy(original)), NOW)  # shares bands
+    index.add("s2", "b1", text_signature(other), NOW)
+    index.remove("a1")
+    assert index.find(text_signature(original), NOW) == "s1"
+    index.remove("a2")
+    assert index.find(text_signature(original), NOW) is None
+    assert index.find(text_signature(other), NOW) == "s2"
+    index.remove("b1")
+    assert len(index) == 0 and not any(index._buckets)
