@@ -29,6 +29,7 @@ run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon on ./monitor
 test: $(STAMP_DEV)  ## Set up with dev extras; run ruff, mypy and the whole test suite
 	$(BIN)/ruff check monitor tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP_DEV)
@@ -36,6 +37,7 @@ lint: $(STAMP_DEV)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
 	$(BIN)/python tests/benchmarks/run_all.py

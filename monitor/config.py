@@ -31,7 +31,6 @@ from pydantic import (
 from monitor.errors import ConfigError
 from monitor.models import FeedSource
 
-DEFAULT_CONFIG_FILE = "monitor.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")

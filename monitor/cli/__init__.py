@@ -1,4 +1,11 @@
-"""The ``monitor`` command line. Each area of commands is one module; importing it registers it."""
+"""The cli stage: the ``monitor`` command line, the outermost layer.
+
+Each area of commands is one module (service, rules, feeds, hits, notifications, backtest);
+importing it registers its commands on the Typer app. A command imports the stages it needs
+when it runs, not when the module loads, so ``monitor --help`` stays fast (``make bench``).
+
+Nothing imports the cli: it is the top layer and may use any stage's public names.
+"""
 
 from __future__ import annotations
 

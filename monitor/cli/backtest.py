@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import open_store
-from monitor.config import parse_duration
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    pass
 
 
 @app.command("backtest")
@@ -26,6 +27,9 @@ def backtest_command(
         "--json", help="One JSON object per line per (article, rule).")] = False,
 ) -> None:
     """Run rules over stored articles and report what would have matched. Sends nothing."""
+    from rich.progress import Progress
+
+    from monitor.config import parse_duration
     from monitor.rules import (
         backtest,  # the matcher's imports are heavy: load on use
         compile_rules,

@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import open_store
-from monitor.config import Config, parse_duration
 from monitor.errors import FetchError, ParseError
-from monitor.models import FeedSource
-from monitor.store import FeedHealth, Store
-from monitor.text import clean_line
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from monitor.config import Config
+    from monitor.models import FeedSource
+    from monitor.store import FeedHealth, Store
 
 feeds_app = typer.Typer(
     help="Feeds: list them with their health; add, import, export, remove, enable.",
@@ -213,6 +214,9 @@ def _synced_store(config: Config) -> Store:
 def _source(config: Config, url: str, name: str | None, interval: str | None,
             language: str | None, tags: list[str]) -> FeedSource:
     """A validated feed from command-line values; one clear line and exit 2 otherwise."""
+    from monitor.config import parse_duration
+    from monitor.models import FeedSource
+    from monitor.text import clean_line
     url = url.strip()
     problem = _url_problem(url)
     if problem is not None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import open_store
-from monitor.config import parse_duration
-from monitor.store import StoredHit
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from monitor.store import StoredHit
 
 
 def _since(value: str | None) -> datetime | None:
+    from monitor.config import parse_duration
     if value is None:
         return None
     try:

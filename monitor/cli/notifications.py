@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import open_store
-from monitor.store import Outbox
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    pass
 
 notifications_app = typer.Typer(
     help="The outbox: list notifications by status, retry failed or dead ones.",
@@ -32,6 +34,7 @@ def notifications(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List outbox rows, newest first (destinations are shown masked)."""
+    from monitor.store import Outbox
     if ctx.invoked_subcommand is not None:
         return
     config = get_config(ctx)
@@ -62,6 +65,7 @@ def retry(
     dead: Annotated[bool, typer.Option("--dead", help="Retry every dead notification.")] = False,
 ) -> None:
     """Put dead (or the given) notifications back in the queue for a new round of attempts."""
+    from monitor.store import Outbox
     if not ids and not dead:
         fail("give notification ids or --dead")
     config = get_config(ctx)

@@ -9,16 +9,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.errors import RuleProblem
-from monitor.extract import extract_html
-from monitor.models import Document
-from monitor.rules import channel_problems, compile_rules, load_rules, run_rule_tests
-from monitor.text import clean_line, clean_text
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from monitor.models import Document
 
 
 def _rules_path(ctx: typer.Context, path: Path | None) -> Path:
@@ -39,6 +38,7 @@ def check(
     Exit 0 when everything holds; otherwise exit 1 and print one ``path:line: message`` per
     problem. Channel names in ``notify:`` are checked when a configuration file is in use.
     """
+    from monitor.rules import channel_problems, compile_rules, load_rules, run_rule_tests
     config = get_config(ctx)
     target = path if path is not None else config.rules_path
     if not target.exists():
@@ -59,6 +59,8 @@ def check(
 
 def read_txt(path: Path) -> Document:
     """An article in a text file: the first non-empty line is the title, the rest the body."""
+    from monitor.models import Document
+    from monitor.text import clean_text
     lines = clean_text(path.read_text(encoding="utf-8", errors="replace")).splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -67,6 +69,8 @@ def read_txt(path: Path) -> Document:
 
 
 def _read_jsonl(path: Path, problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+    from monitor.models import Document
+    from monitor.text import clean_text
     text = path.read_text(encoding="utf-8", errors="replace")
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -90,6 +94,8 @@ def _read_jsonl(path: Path, problems: list[RuleProblem]) -> Iterator[tuple[str, 
 
 
 def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+    from monitor.extract import extract_html
+    from monitor.models import Document
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".txt":
@@ -125,6 +131,8 @@ def match(
     Rule and input problems go to stderr as ``path:line: message`` and make the exit code 1;
     the good rules are still applied.
     """
+    from monitor.rules import compile_rules, load_rules
+    from monitor.text import clean_line
     book = load_rules(_rules_path(ctx, rules))
     problems = list(book.problems)
     matcher = compile_rules(book)

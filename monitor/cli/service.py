@@ -6,14 +6,16 @@ import logging
 import os
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import app, fail, get_config
-from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.store import Store, current_revision, head_revision, safe_url, upgrade
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from monitor.config import Config
+    from monitor.store import Store
 
 db_app = typer.Typer(help="Database schema: apply migrations, show the revision.",
                      no_args_is_help=True)
@@ -22,6 +24,7 @@ app.add_typer(db_app, name="db")
 
 def open_store(config: Config, *, require_schema: bool = True) -> Store:
     """The configured store; exits 2 with a hint when the schema is not up to date."""
+    from monitor.store import Store, current_revision, head_revision, safe_url
     try:
         store = Store.open(config.database_url, config.base_dir)
         if require_schema and current_revision(store.engine) != head_revision():
@@ -35,6 +38,7 @@ def open_store(config: Config, *, require_schema: bool = True) -> Store:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the database or apply pending migrations (safe to run again)."""
+    from monitor.store import current_revision, safe_url, upgrade
     config = get_config(ctx)
     store = open_store(config, require_schema=False)
     try:
@@ -49,6 +53,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
     """Show the database's schema revision and the one this version expects."""
+    from monitor.store import current_revision, head_revision, safe_url
     config = get_config(ctx)
     store = open_store(config, require_schema=False)
     current, head = current_revision(store.engine), head_revision()

@@ -1,0 +1,100 @@
+"""The layout: one package per stage, layers that point down, public names between packages.
+
+``lint-imports`` (import-linter, configured in ``pyproject.toml``) checks the layers, the
+independence of the stage packages and the absence of import cycles; these tests run it on the
+tree, prove it catches a wrong import, and check what import-linter cannot: which modules may
+stay at the root and that packages use each other only through their ``__init__`` names.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+STAGES = ("net", "feeds", "extract", "rules", "stories", "store", "delivery", "daemon", "cli")
+ROOT_MODULES = {"__init__.py", "__main__.py", "config.py", "errors.py", "models.py", "text.py",
+                "language.py"}
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_import_contracts_hold() -> None:
+    result = _lint(REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    ("store/__init__.py", "import monitor.daemon", "Layers point down"),
+    ("rules/checks.py", "import monitor.delivery", "do not import each other"),
+    ("rules/matcher.py", "import monitor.rules.checks", "No import cycles"),
+])
+def test_a_wrong_import_breaks_a_named_contract(tmp_path: Path, module: str, line: str,
+                                                contract: str) -> None:
+    shutil.copytree(REPO / "monitor", tmp_path / "monitor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "monitor" / module).open("a") as out:
+        out.write(f"\n{line}  # the wrong import\n")
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken
+    assert line.split()[-1].removeprefix("monitor.").split(".")[-1] in broken
+
+
+def test_only_the_foundation_stays_at_the_root() -> None:
+    root = REPO / "monitor"
+    modules = {p.name for p in root.glob("*.py")}
+    assert modules <= ROOT_MODULES, f"move {sorted(modules - ROOT_MODULES)} into a stage package"
+    packages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    assert set(STAGES) <= packages
+
+
+def _stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def test_packages_use_each_other_only_through_public_names() -> None:
+    offenders = []
+    for path in (REPO / "monitor").rglob("*.py"):
+        own = _stage_of(".".join(path.relative_to(REPO).with_suffix("").parts))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("monitor.")):
+                continue
+            stage = _stage_of(node.module)
+            if stage is None or stage == own:
+                continue
+            if node.module != f"monitor.{stage}":
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.module}")
+                continue
+            public = set(importlib.import_module(node.module).__all__)
+            offenders += [f"{path.relative_to(REPO)}:{node.lineno}: {alias.name} is not in "
+                          f"monitor.{stage}.__all__"
+                          for alias in node.names if alias.name not in public]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_package_says_what_it_owns_and_must_not_import(stage: str) -> None:
+    init = REPO / "monitor" / stage / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+    assert "Must not import" in doc or stage == "cli", f"{init}: say what it must not import"
+    assert len(doc.split()) >= 20, f"{init}: say what the stage owns"
+    module = importlib.import_module(f"monitor.{stage}")
+    assert module.__all__, f"monitor.{stage} names its public surface in __all__"
