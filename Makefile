@@ -26,7 +26,7 @@ run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon on ./monitor
 	$(BIN)/monitor db upgrade
 	exec $(BIN)/monitor run
 
-test: $(STAMP_DEV)  ## Set up with dev extras; run ruff, mypy and the whole test suite
+test: $(STAMP_DEV)  ## Set up with dev extras; run ruff, mypy, import-linter and the whole test suite
 	$(BIN)/ruff check monitor tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports

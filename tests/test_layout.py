@@ -53,7 +53,7 @@ def test_a_wrong_import_breaks_a_named_contract(tmp_path: Path, module: str, lin
     assert result.returncode != 0
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken
-    assert line.split()[-1].removeprefix("monitor.").split(".")[-1] in broken
+    assert line.rsplit(maxsplit=1)[-1].removeprefix("monitor.").split(".")[-1] in broken
 
 
 def test_only_the_foundation_stays_at_the_root() -> None:
@@ -98,3 +98,14 @@ def test_each_package_says_what_it_owns_and_must_not_import(stage: str) -> None:
     assert len(doc.split()) >= 20, f"{init}: say what the stage owns"
     module = importlib.import_module(f"monitor.{stage}")
     assert module.__all__, f"monitor.{stage} names its public surface in __all__"
+
+
+def test_the_command_line_loads_no_stage_until_a_command_runs() -> None:
+    # What keeps `monitor --help` fast (timed in tests/benchmarks/bench_cli.py): no heavy library.
+    heavy = ["sqlalchemy", "alembic", "trafilatura", "apprise", "httpx", "feedparser", "pydantic",
+             "ahocorasick", "numpy", "rich", "jinja2", "apscheduler"]
+    code = ("import sys, monitor.cli; "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.split() == []
