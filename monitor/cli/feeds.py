@@ -55,6 +55,7 @@ def feeds(
                 "entries_seen": h.entries_seen, "interval": h.interval_seconds,
                 "poll_interval": h.poll_interval_seconds,
                 "next_check": h.next_check_at.isoformat(),
+                "paused_until": h.paused_until.isoformat() if h.paused_until else None,
             }, ensure_ascii=False))
             continue
         typer.echo(_describe(h))
@@ -75,6 +76,9 @@ def _describe(h: FeedHealth) -> str:
         line += (h.last_error_message or "")[:160]
     elif h.last_warning:
         line += f"\n{'':13} warning: {h.last_warning[:160]}"
+    if h.paused_until is not None:
+        line += (f"\n{'':13} paused by the server until "
+                 f"{h.paused_until:%Y-%m-%d %H:%M:%S %Z}")
     return line
 
 

@@ -179,9 +179,11 @@ class FeedPoller:
             log.warning("feed %s disabled after %d polls that gave no readable feed; "
                         "`monitor feeds enable %s` turns it back on", feed.name,
                         feed.parse_failures + 1, feed.url)
+        paused = now + timedelta(seconds=retry_after) if retry_after else None
         return PollOutcome(ok=False, error_code=code, error_message=message,
                            next_check_at=backoff.next_check_at,
-                           parse_failure=backoff.parse_failure, disable=backoff.disable)
+                           parse_failure=backoff.parse_failure, disable=backoff.disable,
+                           paused_until=paused)
 
     def _read(self, feed: FeedState, result: FetchedBody, full_fetch: bool, now: datetime,
               report: FeedReport, pages: PagePool | None) -> PollOutcome:

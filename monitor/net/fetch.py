@@ -270,12 +270,19 @@ class Fetcher:
                 etag=headers.get("etag", sent.etag),
                 last_modified=headers.get("last-modified", sent.last_modified)))
         retry_after = parse_retry_after(headers.get("retry-after"))
-        if status == 429 or (status == 503 and retry_after is not None):
+        if status == 429:  # a rate limit counts this client's requests: pause the host
             wait = retry_after if retry_after is not None else DEFAULT_429_BACKOFF_SECONDS
             self._backoff.note(host, wait, status)
             hint = f"; Retry-After {retry_after:.0f} s" if retry_after is not None else ""
-            raise RateLimitedError(f"HTTP {status} {response.reason_phrase}{hint}", url=url,
-                                   status=status, retry_after=retry_after)
+            raise RateLimitedError(f"HTTP {status} {response.reason_phrase}{hint}; host "
+                                   f"{host} paused", url=url, status=status,
+                                   retry_after=retry_after)
+        if status == 503 and retry_after is not None:  # this resource is down: pause the URL
+            paused = self._backoff.note_url(url, retry_after, status)
+            raise RateLimitedError(f"HTTP {status} {response.reason_phrase}; Retry-After "
+                                   f"{retry_after:.0f} s; this URL paused {paused:.0f} s",
+                                   url=url, status=status, retry_after=paused)
+        self._backoff.succeeded(url)
         if status not in _SUCCESS:
             raise HTTPStatusError(f"HTTP {status} {response.reason_phrase}".rstrip(), url=url,
                                   status=status)

@@ -3,6 +3,11 @@
 Everything here is shared by the fetcher's worker threads and guarded by locks. Hosts are keyed
 by their normalised name (``netpolicy.normalize_host``), not by registered domain, so a
 Retry-After from ``feeds.example.com`` does not stall ``www.example.com``.
+
+Back-off has two scopes. A 429 is about the client (rate limits count our requests to the
+whole host), so it pauses the host. A 503 with Retry-After is about the one resource that
+answered it (a section feed under maintenance), so it pauses that URL only, and for at most
+:data:`URL_PAUSE_CAP_SECONDS` unless the URL answers 503 again right after its pause.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from monitor.errors import FetchTimeoutError, RateLimitedError
 MAX_BACKOFF_SECONDS = 86400.0
 # Back-off after a 429 that gave no Retry-After.
 DEFAULT_429_BACKOFF_SECONDS = 60.0
+# A first 503 + Retry-After pauses its URL for at most this long; a repeat gets what it asks.
+URL_PAUSE_CAP_SECONDS = 3600.0
+_MAX_URL_STRIKES = 4096  # URLs remembered for "it repeats" (oldest forgotten first)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -99,43 +107,82 @@ class HostLimiter:
 
 
 class BackoffRegistry:
-    """Hosts that asked us to go away (429/503 + Retry-After), until when, on ``clock``."""
+    """Hosts and URLs that asked us to go away, until when, on ``clock``.
+
+    A host pause (429) stops every request to the host; a URL pause (503 + Retry-After) stops
+    requests to that exact URL only. See the module docstring for the caps.
+    """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._until: dict[str, tuple[float, int]] = {}
+        self._strikes: OrderedDict[str, int] = OrderedDict()  # URL -> 503 pauses in a row
 
     def check(self, host: str, *, url: str | None = None) -> None:
-        """Raise :class:`RateLimitedError` without any request while the host is backed off."""
-        with self._lock:
-            entry = self._until.get(host)
-            if entry is None:
-                return
-            until, status = entry
-            remaining = until - self._clock()
-            if remaining <= 0:
-                del self._until[host]
-                return
-        raise RateLimitedError(
-            f"host {host} asked to wait (HTTP {status}); {remaining:.0f} s left, not requested",
-            url=url, status=status, retry_after=remaining)
+        """Raise :class:`RateLimitedError` without any request while the host (or ``url``)
+        is paused."""
+        keys = [host] if url is None else [host, _url_key(url)]
+        for key in keys:
+            with self._lock:
+                entry = self._until.get(key)
+                if entry is None:
+                    continue
+                until, status = entry
+                remaining = until - self._clock()
+                if remaining <= 0:
+                    del self._until[key]
+                    continue
+            scope = f"host {host}" if key == host else "this URL"
+            raise RateLimitedError(
+                f"{scope} asked to wait (HTTP {status}); {remaining:.0f} s left, not requested",
+                url=url, status=status, retry_after=remaining)
 
     def note(self, host: str, seconds: float, status: int) -> None:
         """Remember that ``host`` must not be asked again for ``seconds``."""
+        self._pause(host, min(seconds, MAX_BACKOFF_SECONDS), status)
+
+    def note_url(self, url: str, seconds: float, status: int = 503) -> float:
+        """Pause one URL for ``seconds``, capped at :data:`URL_PAUSE_CAP_SECONDS` unless the
+        URL answered the same way last time too; returns the pause applied."""
+        with self._lock:
+            strikes = self._strikes.pop(url, 0) + 1
+            self._strikes[url] = strikes
+            while len(self._strikes) > _MAX_URL_STRIKES:
+                self._strikes.popitem(last=False)
+        cap = URL_PAUSE_CAP_SECONDS if strikes == 1 else MAX_BACKOFF_SECONDS
+        pause = min(seconds, cap)
+        self._pause(_url_key(url), pause, status)
+        return pause
+
+    def succeeded(self, url: str) -> None:
+        """A normal answer from ``url``: its next 503 counts as a first one again."""
+        if self._strikes:
+            with self._lock:
+                self._strikes.pop(url, None)
+
+    def _pause(self, key: str, seconds: float, status: int) -> None:
         if seconds <= 0:
             return
         with self._lock:
-            until = self._clock() + min(seconds, MAX_BACKOFF_SECONDS)
-            previous = self._until.get(host)
+            until = self._clock() + seconds
+            previous = self._until.get(key)
             if previous is None or previous[0] < until:
-                self._until[host] = (until, status)
+                self._until[key] = (until, status)
+            if len(self._until) > 2 * _MAX_URL_STRIKES:  # forget pauses that have ended
+                now = self._clock()
+                for stale in [k for k, (t, _) in self._until.items() if t <= now]:
+                    del self._until[stale]
 
-    def remaining(self, host: str) -> float:
-        """Seconds left in the host's back-off (0 when none)."""
+    def remaining(self, host: str, url: str | None = None) -> float:
+        """Seconds left in the host's back-off, or the URL's when ``url`` is given (0: none)."""
         with self._lock:
-            entry = self._until.get(host)
+            entry = self._until.get(host if url is None else _url_key(url))
             return max(0.0, entry[0] - self._clock()) if entry else 0.0
+
+
+def _url_key(url: str) -> str:
+    return f"url {url}"
 
 
 class RobotsRules:

@@ -19,7 +19,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from monitor.models import FeedSource
@@ -28,6 +30,7 @@ from monitor.store.schema import FeedRow
 from monitor.text import clean_line, clean_text
 
 AddResult = Literal["added", "updated", "restored", "exists", "configured"]
+SYNC_FEEDS_LOCK = 0x6E6D_0001  # pg_advisory_xact_lock key of sync_feeds ("nm" 1)
 
 
 class FeedTable:
@@ -51,11 +54,16 @@ class FeedTable:
         now = self.clock()
         wanted = {s.url: s for s in sources}
         with self.write() as session:
-            rows = {r.url: r for r in session.scalars(select(FeedRow))}
+            # Several daemons starting together on one PostgreSQL run this at the same moment:
+            # the advisory lock makes them take turns, and the inserts skip a URL that another
+            # one added first instead of failing on the unique key.
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(SYNC_FEEDS_LOCK)))
+            rows = {r.url: r for r in session.scalars(select(FeedRow).order_by(FeedRow.id))}
+            _insert_missing(session, [s for url, s in wanted.items() if url not in rows], now)
             for url, source in wanted.items():
                 row = rows.get(url)
                 if row is None:
-                    session.add(_new_row(source, "config", now))
                     continue
                 changed = (row.origin != "config" or not row.configured
                            or _settings(row) != _source_settings(source))
@@ -172,6 +180,7 @@ class FeedTable:
             if row.lease_owner == owner:
                 row.lease_owner = None
                 row.lease_until = None
+            row.paused_until = outcome.paused_until
             if outcome.ok:
                 row.last_success_at = now
                 row.consecutive_failures = 0
@@ -235,6 +244,23 @@ class FeedTable:
         return (h for h in self.feed_health() if h.configured)
 
 
+def _insert_missing(session: Session, sources: Sequence[FeedSource], now: datetime) -> None:
+    """INSERT ... ON CONFLICT (url) DO NOTHING for each new config feed."""
+    if not sources:
+        return
+    values = []
+    for source in sources:
+        row = _new_row(source, "config", now)
+        values.append({column.key: getattr(row, column.key)
+                       for column in FeedRow.__table__.columns
+                       if getattr(row, column.key, None) is not None})
+    insert = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite_insert)
+    for value in values:  # one statement each: the rows' key sets may differ
+        session.execute(insert(FeedRow).values(**value).on_conflict_do_nothing(
+            index_elements=["url"]))
+
+
 def _new_row(source: FeedSource, origin: str, now: datetime) -> FeedRow:
     row = FeedRow(url=source.url, origin=origin, configured=True, next_check_at=now,
                   consecutive_failures=0, parse_failures=0, entries_seen=0)
@@ -285,5 +311,5 @@ def _health(row: FeedRow) -> FeedHealth:
         next_check_at=row.next_check_at, entries_seen=row.entries_seen, origin=row.origin,
         interval_seconds=row.interval_seconds, poll_interval_seconds=row.poll_interval_seconds,
         tags=tuple(t for t in row.tags.split(",") if t), language=row.language,
-        disabled_at=row.disabled_at,
+        disabled_at=row.disabled_at, paused_until=row.paused_until,
     )

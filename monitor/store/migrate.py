@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATE_LOCK = 0x6E6D_0000  # pg_advisory_xact_lock key of upgrade ("nm" 0)
 
 
 def _alembic_config() -> AlembicConfig:
@@ -23,6 +24,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to ``revision`` (idempotent)."""
     cfg = _alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Daemons started together on an empty database take turns: the second one
+            # waits here, then finds the schema at head and has nothing to do.
+            connection.execute(select(func.pg_advisory_xact_lock(MIGRATE_LOCK)))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

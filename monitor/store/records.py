@@ -49,6 +49,8 @@ class FeedHealth:
     tags: tuple[str, ...] = ()
     language: str | None = None
     disabled_at: datetime | None = None
+    # Paused by the server (429 on the host, 503 + Retry-After on this URL) until then.
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class PollOutcome:
     poll_interval_seconds: int | None = None
     parse_failure: bool = False  # the body was fetched but is not a readable feed
     disable: bool = False  # this failure reached polling.max_failures_before_disable
+    paused_until: datetime | None = None  # the server asked us to wait until then
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,23 @@ class FeedRow(Base):
     # interval it gave at the last successful poll (None until the feed has a rhythm).
     entry_rate: Mapped[float | None] = mapped_column(Float)
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The server asked us to wait (429: the host, 503 + Retry-After: this URL) until then.
+    paused_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class InstanceRow(Base):
+    """One running daemon: its heartbeat and last cycle (``monitor status`` lists the live)."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the lease owner name
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    last_cycle_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_cycle: Mapped[str | None] = mapped_column(Text)  # one-line summary
 
 
 class StoryRow(Base):

@@ -338,3 +338,34 @@ def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) ->
     assert health["Fast"].status == "ok" and articles[0].title == "Talks resume"
     assert page_fetched_at[0] - started < 0.9  # before the slow feed's deadline passed
     assert elapsed < 5
+
+
+def test_a_503_on_one_feed_does_not_delay_another_feed_of_the_same_host(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """Retry-After by scope: the 503's URL is paused (health shows until when), its
+    neighbour on the same host is polled on time, cycle after cycle."""
+    with LocalServer() as server:
+        server.route("/section.xml", 503, b"maintenance", {"Retry-After": "7200"})
+        server.route("/main.xml", body=rss([("1", "Talks resume", server.url("/one.html"))])
+                     .encode(), headers={"Content-Type": "application/rss+xml"})
+        server.route("/one.html", body=page("Talks resume", "A ceasefire was discussed.")
+                     .encode(), headers={"Content-Type": "text/html"})
+        feeds: list[dict[str, object]] = [
+            {"url": server.url("/section.xml"), "name": "Section"},
+            {"url": server.url("/main.xml"), "name": "Main"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds) as world:
+            report = world.pipeline.run_cycle()
+            health = {h.name: h for h in world.store.feed_health()}
+            assert report.feeds == 2 and report.failed == 1 and report.articles == 1
+            section, main = health["Section"], health["Main"]
+            assert section.last_error_code == "rate_limited"
+            assert section.paused_until is not None
+            paused = (section.paused_until - world.clock()).total_seconds()
+            assert 3590 <= paused <= 3600  # capped at one hour on a first 503
+            assert section.next_check_at >= section.paused_until
+            assert main.paused_until is None
+            assert main.next_check_at - world.clock() <= timedelta(seconds=60)
+            world.clock.advance(61)
+            report = world.pipeline.run_cycle()  # only Main is due: polled, not delayed
+            assert report.feeds == 1 and report.failed == 0
+    assert server.hits["/main.xml"] == 2 and server.hits["/section.xml"] == 1

@@ -576,6 +576,32 @@ def test_sec_C7_retry_after_backs_off_the_whole_host(server: LocalServer) -> Non
     assert sum(n for path, n in server.hits.items() if path.startswith("/feed")) == 2
 
 
+def test_503_with_retry_after_pauses_only_its_url(server: LocalServer) -> None:
+    """A section feed under maintenance does not silence the outlet's other feeds."""
+    server.route("/section", 503, b"maintenance", {"Retry-After": "7200"})
+    server.route("/main", body=b"<rss/>")
+    clock = FakeClock()
+    resolver = _names(server, "outlet.example")
+    base = f"http://outlet.example:{server.port}"
+    with fetcher_for(server, resolver=resolver, clock=clock) as fetcher:
+        with pytest.raises(RateLimitedError) as info:
+            fetcher.fetch_feed(f"{base}/section")
+        assert info.value.status == 503 and info.value.retry_after == 3600  # capped at 1 h
+        assert isinstance(fetcher.fetch_feed(f"{base}/main"), FetchedBody)  # not delayed
+        with pytest.raises(RateLimitedError):  # the paused URL is not requested again
+            fetcher.fetch_feed(f"{base}/section")
+        assert server.hits["/section"] == 1
+        clock.advance(3601)
+        with pytest.raises(RateLimitedError) as info:  # it repeats: its full Retry-After
+            fetcher.fetch_feed(f"{base}/section")
+        assert info.value.retry_after == 7200 and server.hits["/section"] == 2
+        assert isinstance(fetcher.fetch_feed(f"{base}/main"), FetchedBody)
+        clock.advance(7201)
+        server.route("/section", body=b"<rss/>")
+        assert isinstance(fetcher.fetch_feed(f"{base}/section"), FetchedBody)
+    assert server.hits["/main"] == 2
+
+
 def test_sec_C7_503_with_date_and_429_without_retry_after(server: LocalServer) -> None:
     server.route("/maint", 503, b"", {"Retry-After": "Fri, 31 Dec 2100 23:59:59 GMT"})
     server.route("/plain429", 429, b"")
@@ -585,7 +611,7 @@ def test_sec_C7_503_with_date_and_429_without_retry_after(server: LocalServer) -
         with pytest.raises(RateLimitedError) as info:
             fetcher.fetch_feed(f"http://a.example:{server.port}/maint")
         assert info.value.status == 503
-        assert info.value.retry_after == 86400  # capped: a server cannot silence a host forever
+        assert info.value.retry_after == 3600  # a first 503 pauses its URL an hour at most
         with pytest.raises(RateLimitedError) as info:
             fetcher.fetch_feed(f"http://b.example:{server.port}/plain429")
         assert info.value.retry_after is None

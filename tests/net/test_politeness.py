@@ -10,6 +10,7 @@ import pytest
 from monitor.errors import FetchTimeoutError, RateLimitedError
 from monitor.net.politeness import (
     MAX_BACKOFF_SECONDS,
+    URL_PAUSE_CAP_SECONDS,
     BackoffRegistry,
     HostLimiter,
     RobotsCache,
@@ -47,6 +48,22 @@ def test_backoff_registry_fails_fast_until_time_passes() -> None:
     clock.advance(1)
     registry.check("a.example")
     assert registry.remaining("a.example") == 0
+
+
+def test_backoff_registry_url_pause_is_capped_unless_it_repeats() -> None:
+    clock = FakeClock()
+    registry = BackoffRegistry(clock)
+    assert registry.note_url("http://a.example/section", 7200) == URL_PAUSE_CAP_SECONDS
+    with pytest.raises(RateLimitedError):
+        registry.check("a.example", url="http://a.example/section")
+    registry.check("a.example", url="http://a.example/other")  # same host: not paused
+    assert registry.remaining("a.example") == 0
+    clock.advance(URL_PAUSE_CAP_SECONDS)
+    registry.check("a.example", url="http://a.example/section")
+    assert registry.note_url("http://a.example/section", 7200) == 7200  # a repeat
+    registry.succeeded("http://a.example/section")
+    clock.advance(7200)
+    assert registry.note_url("http://a.example/section", 7200) == URL_PAUSE_CAP_SECONDS
 
 
 def test_host_limiter_bounds_concurrency_per_host() -> None:
