@@ -8,7 +8,9 @@ naming the file, the line and the field.
 
 from __future__ import annotations
 
+import difflib
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -335,9 +337,110 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+# PyYAML's problems, in plain words (matched on the start of its ``problem`` text).
+_YAML_WORDS = (
+    ("mapping values are not allowed", "a ':' where none can be: check this line's "
+     "indentation, or quote a value that contains ': '"),
+    ("found character '\\t'", "a tab character: indent with spaces"),
+    ("could not find expected ':'", "a line that is not `key: value`: is a ':' missing?"),
+    ("expected ',' or ']'", "a list opened with '[' is not closed with ']'"),
+    ("expected ',' or '}'", "a mapping opened with '{' is not closed with '}'"),
+    ("found unexpected end of stream", "a quoted value is not closed"),
+    ("expected <block end>", "this line's indentation does not match the lines above it"),
+    ("did not find expected key", "this line's indentation does not match the lines above it"),
+    ("did not find expected '-' indicator", "a list item's indentation does not match the "
+     "items above it"),
+    ("found undefined alias", "an alias (*name) with no anchor (&name) before it"),
+    ("found duplicate anchor", "the same anchor (&name) twice"),
+)
+_CLOSING = ("expected ',' or ']'", "expected ',' or '}'", "found unexpected end of stream")
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, shown: str) -> ConfigError:
+    """A YAML syntax error in plain words, at the line a person would look at."""
+    problem = exc.problem or str(exc)
+    words = next((plain for start, plain in _YAML_WORDS if problem.startswith(start)), None)
+    mark = exc.problem_mark or exc.context_mark
+    if words is not None and problem.startswith(_CLOSING) and exc.context_mark is not None:
+        mark = exc.context_mark  # where the unclosed bracket or quote opened
+    line = mark.line + 1 if mark else None
+    return ConfigError(f"YAML syntax: {words or problem}", path=shown, line=line)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model a location inside the configuration falls in, if any."""
+    model: type[BaseModel] = Config
+    index = 0
+    while index < len(loc):
+        field = model.model_fields.get(str(loc[index]))
+        if field is None:
+            return None
+        inner = [a for a in (field.annotation, *typing.get_args(field.annotation))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return None
+        origin = typing.get_origin(field.annotation)
+        index += 2 if origin in (list, dict) else 1  # skip the list index or channel name
+        model = inner[0]
+    return model
+
+
+def _all_settings(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Every setting's last name -> its dotted path (for suggestions across sections)."""
+    found: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        if name in _RESERVED:
+            continue
+        found.setdefault(name, f"{prefix}{name}")
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for leaf, dotted in _all_settings(annotation, f"{prefix}{name}.").items():
+                found.setdefault(leaf, dotted)
+    return found
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """``; did you mean X?`` for the closest of ``choices``, or an empty string."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _unknown_setting(loc: tuple[Any, ...]) -> str:
+    *parent, key = loc
+    model = _model_at(tuple(parent))
+    known = [n for n in model.model_fields if n not in _RESERVED] if model else []
+    hint = did_you_mean(key, known)
+    if not hint and model is Config:  # a section's setting written at the top level
+        everywhere = _all_settings(Config)
+        close = difflib.get_close_matches(str(key), list(everywhere), n=1, cutoff=0.75)
+        hint = f"; did you mean {everywhere[close[0]]}?" if close else ""
+    return "unknown setting" + hint
+
+
+def _feed_url_problem(url: str, base: Path) -> str | None:
+    """Why a configured feed URL can never be polled (scheme, missing local file), or None."""
+    if "://" not in url:
+        target = Path(url) if Path(url).is_absolute() else base / url
+        return None if target.is_file() else f"local file {target} does not exist"
+    scheme = url.partition("://")[0].lower()
+    if scheme == "file":
+        target = Path(urlsplit(url).path)
+        return None if target.is_file() else f"local file {target} does not exist"
+    if scheme not in ("http", "https"):
+        return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)")
+    if not urlsplit(url).hostname:
+        return "the URL has no host"
+    return None
+
+
+_RESERVED = ("base_dir", "source")
+
+
 def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
 
+    Every problem of the file is reported at once (``ConfigError.problems``), each as
+    ``path:line: field: message``, with a suggestion for a misspelt setting.
     ``path=None`` gives the embedded defaults anchored at the current directory.
     """
     if path is None:
@@ -351,15 +454,16 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read the configuration: {exc.strerror}", path=shown) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              path=shown) from exc
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             loaded = yaml.safe_load(text)
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            raise ConfigError(f"invalid YAML: {exc.problem or exc}", path=shown, line=line) from exc
+            raise _yaml_problem(exc, shown) from exc
         except yaml.YAMLError as exc:
-            raise ConfigError(f"invalid YAML: {exc}", path=shown) from exc
+            raise ConfigError(f"YAML syntax: {exc}", path=shown) from exc
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -383,28 +487,39 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
         if any(_literal_secret(u) for u in urls):
             _check_private(path, shown, "channel URLs in this file contain secrets")
 
+    problems: list[ConfigError] = []
+
+    def problem(loc: tuple[Any, ...], message: str) -> None:
+        problems.append(ConfigError(f"{_dotted(loc)}: {message}", path=shown,
+                                    line=_line_for(lines, loc)))
+
     missing: list[tuple[Any, ...]] = []
     data = _expand_env(data, env, (), missing)
-    if missing:
-        *where, name = missing[0]
-        raise ConfigError(
-            f"{_dotted(tuple(where))}: environment variable {name} is not set",
-            path=shown, line=_line_for(lines, tuple(where)),
-        )
+    for *where, name in missing:
+        problem(tuple(where), f"environment variable {name} is not set")
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
-    for reserved in ("base_dir", "source"):
+    for reserved in _RESERVED:
         if reserved in data:
-            raise ConfigError(f"{reserved}: is not a setting", path=shown,
-                              line=_line_for(lines, (reserved,)))
+            problem((reserved,), "is not a setting")
+            del data[reserved]
+    feeds = data.get("feeds")
+    for index, feed in enumerate(feeds if isinstance(feeds, list) else []):
+        url = feed.get("url") if isinstance(feed, dict) else None
+        if isinstance(url, str) and url.strip():
+            reason = _feed_url_problem(url.strip(), base)
+            if reason is not None:
+                problem(("feeds", index, "url"), reason)
+    config: Config | None = None
     try:
         config = Config.model_validate({**data, "base_dir": base, "source": shown})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown setting"
-        raise ConfigError(f"{_dotted(loc)}: {message}", path=shown,
-                          line=_line_for(lines, loc)) from None
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = _unknown_setting(loc)
+            problem(loc, message)
+    if problems or config is None:
+        raise ConfigError.combine(problems)
     return config

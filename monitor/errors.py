@@ -52,7 +52,9 @@ class MonitorError(Exception):
 class ConfigError(MonitorError):
     """The configuration file is invalid or refers to a missing environment variable.
 
-    ``str(err)`` is one line: ``path:line: field: message``.
+    ``str(err)`` is one line per problem: ``path:line: field: message``. A file with several
+    problems raises one error whose ``problems`` lists each (see :meth:`combine`); a single
+    problem's ``problems`` is itself.
     """
 
     code = "config"
@@ -61,10 +63,23 @@ class ConfigError(MonitorError):
         self.path = path
         self.line = line
         self.message = message
+        self.problems: tuple[ConfigError, ...] = (self,)
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(f"{where}{message}")
+
+    @classmethod
+    def combine(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error for every problem of a file, in line order (``str``: one per line)."""
+        ordered = sorted(problems, key=lambda p: (p.line or 0))
+        if len(ordered) == 1:
+            return ordered[0]
+        first = ordered[0]
+        combined = cls(first.message, path=first.path, line=first.line)
+        combined.problems = tuple(ordered)
+        combined.args = ("\n".join(str(p) for p in ordered),)
+        return combined
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def test_unknown_setting_names_its_line_and_field(tmp_path: Path) -> None:
     path = write(tmp_path, "feeds:\n  - url: https://a.example/rss\n    intervall: 5m\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, {})
-    assert str(info.value) == f"{path}:3: feeds[0].intervall: unknown setting"
+    assert str(info.value) == (f"{path}:3: feeds[0].intervall: unknown setting; "
+                               "did you mean interval?")
 
 
 def test_bad_value_names_its_line(tmp_path: Path) -> None:
@@ -134,3 +135,49 @@ def test_sec_F9_a_readable_secrets_file_is_refused(tmp_path: Path) -> None:
                  'secrets_file: secrets.env\nchannels:\n  c:\n    urls: ["${HOOK_URL}"]\n')
     with pytest.raises(ConfigError, match="secrets file"):
         load_config(path, {})
+
+
+def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "default_intervall: 5m\nfeeds:\n  - url: ftp://x.example/rss\n"
+                           "  - url: missing.xml\npolling:\n  tick: soon\nchannels:\n"
+                           "  a:\n    urls: ['${NOPE}']\n    formt: text\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).splitlines() == [
+        f"{path}:1: default_intervall: unknown setting; did you mean polling.default_interval?",
+        f"{path}:3: feeds[0].url: scheme 'ftp' is not fetched (use http, https or a local "
+        "file path)",
+        f"{path}:4: feeds[1].url: local file {tmp_path / 'missing.xml'} does not exist",
+        f"{path}:6: polling.tick: 'soon' is not a duration (use e.g. 90s, 15m, 2h, 1d)",
+        f"{path}:9: channels.a.urls[0]: environment variable NOPE is not set",
+        f"{path}:10: channels.a.formt: unknown setting; did you mean format?",
+    ]
+    assert len(info.value.problems) == 6
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("feeds:\n  - url: a\n    name: [unclosed\n", 3,
+     "a list opened with '[' is not closed with ']'"),
+    ("a: b: c\n", 1, "a ':' where none can be: check this line's indentation, or quote a "
+     "value that contains ': '"),
+    ("feeds:\n\t- url: x\n", 2, "a tab character: indent with spaces"),
+    ("x: \"abc\n", 1, "a quoted value is not closed"),
+    ("polling:\n  tick: 5\n default_interval: 3\n", 3,
+     "this line's indentation does not match the lines above it"),
+])
+def test_yaml_syntax_errors_in_plain_words(tmp_path: Path, text: str, line: int,
+                                           words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == f"{path}:{line}: YAML syntax: {words}"
+
+
+def test_local_feed_files_and_file_urls_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "feed.xml").write_text("<rss/>")
+    path = write(tmp_path, f"feeds:\n  - url: feed.xml\n  - url: file://{tmp_path}/feed.xml\n"
+                           f"  - url: file://{tmp_path}/gone.xml\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == (f"{path}:4: feeds[2].url: local file {tmp_path}/gone.xml "
+                               "does not exist")

@@ -16,6 +16,7 @@ from monitor.cli import hits as _hits  # noqa: F401
 from monitor.cli import notifications as _notifications  # noqa: F401
 from monitor.cli import rules as _rules  # noqa: F401
 from monitor.cli import service as _service  # noqa: F401
+from monitor.cli import starter as _starter  # noqa: F401
 from monitor.cli.app import app
 
 

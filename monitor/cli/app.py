@@ -63,20 +63,32 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def get_config(ctx: typer.Context) -> Config:
-    """The validated configuration for this invocation; a bad one exits 2 with file:line."""
+def fail_config(exc: ConfigError, code: int = EXIT_USAGE) -> NoReturn:
+    """Every problem of the configuration, one ``path:line: field: message`` line each."""
+    for problem in exc.problems:
+        typer.echo(f"monitor: {problem}", err=True)
+    raise typer.Exit(code)
+
+
+def read_config(ctx: typer.Context) -> Config:
+    """The configuration for this invocation; raises ConfigError with every problem."""
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)
     path = state.config_path
     if path is None and Path(DEFAULT_CONFIG_FILE).exists():
         path = Path(DEFAULT_CONFIG_FILE)
-    try:
-        config = load_config(path, os.environ)
-    except ConfigError as exc:
-        fail(str(exc))
+    config = load_config(path, os.environ)
     setup_logging("DEBUG" if state.verbose else config.log_level)
     return config
+
+
+def get_config(ctx: typer.Context) -> Config:
+    """The validated configuration for this invocation; a bad one exits 2 with file:line."""
+    try:
+        return read_config(ctx)
+    except ConfigError as exc:
+        fail_config(exc)
 
 
 def setup_logging(level: str) -> None:
@@ -88,6 +100,11 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
-from monitor.errors import RuleProblem
+from monitor.cli.app import app, fail, get_config, plural, read_config
+from monitor.errors import ConfigError, RuleProblem
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.models import Document
@@ -33,13 +33,20 @@ def check(
     path: Annotated[Path | None, typer.Argument(
         help="Rule file or folder (default: the configured rules directory).")] = None,
 ) -> None:
-    """Validate the rules and run each rule's tests: examples.
+    """Validate the configuration and the rules, and run each rule's test examples.
 
-    Exit 0 when everything holds; otherwise exit 1 and print one ``path:line: message`` per
-    problem. Channel names in ``notify:`` are checked when a configuration file is in use.
+    Exit 0 when everything holds; otherwise exit 1 and print one path:line: message line per
+    problem, all of them at once: the configuration file (unknown settings, bad values, feed
+    URLs that cannot be fetched), the rules, channel names in notify: lists (when a
+    configuration file is in use) and the rules' test examples.
     """
     from monitor.rules import channel_problems, compile_rules, load_rules, run_rule_tests
-    config = get_config(ctx)
+    try:
+        config = read_config(ctx)
+    except ConfigError as exc:  # reported like rule problems: all of them, exit 1
+        for config_problem in exc.problems:
+            typer.echo(str(config_problem))
+        raise typer.Exit(1) from None
     target = path if path is not None else config.rules_path
     if not target.exists():
         fail(f"{target}: no such rule file or directory")
@@ -53,8 +60,9 @@ def check(
     if problems:
         raise typer.Exit(1)
     examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in book.rules)
-    typer.echo(f"{target}: {len(book.rules)} rules, {len(book.entities)} entities, "
-               f"{examples} examples: all hold")
+    typer.echo(f"{target}: {plural(len(book.rules), 'rule')}, "
+               f"{plural(len(book.entities), 'entity', 'entities')}, "
+               f"{plural(examples, 'example')}: all hold")
 
 
 def read_txt(path: Path) -> Document:

@@ -1,0 +1,62 @@
+"""``monitor check`` on a broken configuration, and ``monitor init``, through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    Path("monitor.yaml").write_text(
+        "feeds:\n  - url: ftp://files.example/news.xml\n  - url: gone.xml\n"
+        "polling:\n  default_intervall: 5m\n", encoding="utf-8")
+    code, out, _ = run("check")
+    assert code == 1
+    assert out.splitlines() == [
+        "monitor.yaml:2: feeds[0].url: scheme 'ftp' is not fetched (use http, https or a "
+        "local file path)",
+        f"monitor.yaml:3: feeds[1].url: local file {tmp_path / 'gone.xml'} does not exist",
+        "monitor.yaml:5: polling.default_intervall: unknown setting; did you mean "
+        "default_interval?",
+    ]
+
+
+def test_other_commands_show_every_config_problem_and_exit_2() -> None:
+    Path("monitor.yaml").write_text("log_levl: INFO\nrules_dri: rules\n", encoding="utf-8")
+    code, _, err = run("hits")
+    assert code == 2
+    assert err.splitlines() == [
+        "monitor: monitor.yaml:1: log_levl: unknown setting; did you mean log_level?",
+        "monitor: monitor.yaml:2: rules_dri: unknown setting; did you mean rules_dir?",
+    ]
+
+
+def test_init_writes_a_starter_that_checks_and_never_overwrites(tmp_path: Path) -> None:
+    code, out, _ = run("init")
+    assert code == 0
+    assert out == ("wrote monitor.yaml and rules/example.yaml\n"
+                   "next: monitor check, then monitor db upgrade and monitor run --once\n")
+    assert "#" in Path("monitor.yaml").read_text(encoding="utf-8")
+    code, out, _ = run("check")
+    assert (code, out) == (0, f"{tmp_path / 'rules'}: 1 rule, 0 entities, 2 examples: "
+                              "all hold\n")
+    code, _, err = run("init")
+    assert code == 2
+    assert err == ("monitor: monitor.yaml and rules/example.yaml already exist; "
+                   "nothing written\n")
