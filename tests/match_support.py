@@ -23,7 +23,7 @@ from monitor.rules.query import (
     Phrase,
 )
 from monitor.rules.regex import Regex
-from monitor.rules.stem import stem_tokens, stemmer_for
+from monitor.rules.stem import stem_tokens, stemmer_for, stemmers_for
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
 
 Occ = tuple[int, int]  # (start, length)
@@ -39,13 +39,18 @@ class RefDoc:
         self.language = declared or detect_language(f"{doc.title}\n{doc.body}")
         self.detected = declared is None
 
+        self.stemmers: tuple[str, ...] = ()  # the rule's stemmers, set by reference_match
+
     def stems(self, field: int) -> list[str] | None:
         stemmer = stemmer_for(self.language)
-        return stem_tokens(self.tokens[field], stemmer) if stemmer else None
+        if stemmer is None or stemmer not in self.stemmers:
+            return None
+        return stem_tokens(self.tokens[field], stemmer)
 
 
 def _phrase_occ(words: list[tuple[str, bool]], doc: RefDoc, field: int, stem: bool,
-                caret: bool, case: tuple[str, ...] | None) -> list[Occ]:
+                caret: bool, case: tuple[str, ...] | None, case_prefix: bool = False
+                ) -> list[Occ]:
     tokens = doc.tokens[field]
     stems = doc.stems(field) if stem and case is None else None
     stemmer = stemmer_for(doc.language)
@@ -67,7 +72,11 @@ def _phrase_occ(words: list[tuple[str, bool]], doc: RefDoc, field: int, stem: bo
             ok = False
         if ok and case is not None:
             text, spans = doc.texts[field], doc.spans[field]
-            ok = tuple(case_key(text[a:b]) for a, b in spans[p:p + n]) == case
+            written = [case_key(text[a:b]) for a, b in spans[p:p + n]]
+            if case_prefix:
+                ok = written[:-1] == list(case[:-1]) and written[-1].startswith(case[-1])
+            else:
+                ok = tuple(written) == case
         if ok:
             out.append((p, n))
     return out
@@ -83,8 +92,9 @@ def _item_occ(item: Phrase | EntityRef, book: RuleBook, doc: RefDoc, field: int,
     out: list[Occ] = []
     for alias in entity.aliases:
         case = alias.case_tokens if alias.case_sensitive else None
-        out += _phrase_occ([(t, False) for t in alias.tokens], doc, field, stem, item.caret,
-                           case)
+        own = alias.stem if alias.stem is not None else entity.stem
+        out += _phrase_occ(alias.pattern_tokens, doc, field, stem if own is None else own,
+                           item.caret, case, alias.prefix)
     return out
 
 
@@ -119,6 +129,7 @@ def evaluate(expr: Expr, book: RuleBook, doc: RefDoc, fields: frozenset[str],
 def reference_match(rule: Rule, book: RuleBook, doc: Document) -> bool:
     """Whether ``rule`` matches ``doc``, by brute force."""
     ref = RefDoc(doc)
+    ref.stemmers = stemmers_for(rule.languages)
     if not evaluate(rule.expr, book, ref, frozenset(FIELDS), rule.stem):
         return False
     if rule.languages and not language_matches(frozenset(rule.languages), ref.language,

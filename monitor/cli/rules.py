@@ -40,7 +40,13 @@ def check(
     URLs that cannot be fetched), the rules, channel names in notify: lists (when a
     configuration file is in use) and the rules' test examples.
     """
-    from monitor.rules import channel_problems, compile_rules, load_rules, run_rule_tests
+    from monitor.rules import (
+        alias_problems,
+        channel_problems,
+        compile_rules,
+        load_rules,
+        run_rule_tests,
+    )
     try:
         config = read_config(ctx)
     except ConfigError as exc:  # reported like rule problems: all of them, exit 1
@@ -55,6 +61,7 @@ def check(
     if config.source != "<defaults>":
         problems += channel_problems(book, config.channels)
     problems += run_rule_tests(book, compile_rules(book))
+    problems += alias_problems(book)
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         typer.echo(str(problem))
     if problems:

@@ -12,7 +12,7 @@ backtests) and the foundation's language codes.
 from __future__ import annotations
 
 from monitor.rules.backtest import backtest
-from monitor.rules.checks import channel_problems, run_rule_tests
+from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
@@ -28,6 +28,7 @@ __all__ = [
     "Rule",
     "RuleBook",
     "RuleTests",
+    "alias_problems",
     "backtest",
     "channel_problems",
     "compile_rules",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from monitor.errors import RuleProblem
-from monitor.rules.matcher import Matcher
-from monitor.rules.model import RuleBook
+from monitor.models import Document
+from monitor.rules.matcher import Matcher, compile_rules
+from monitor.rules.model import Entity, Rule, RuleBook
+from monitor.rules.query import entity_refs
 
 
 def run_rule_tests(book: RuleBook, matcher: Matcher) -> list[RuleProblem]:
@@ -40,3 +42,32 @@ def channel_problems(book: RuleBook, channels: Collection[str]) -> list[RuleProb
                         f"rule {rule.id}: notify: unknown channel {name!r} (configured: {known})",
                         rule.id)
             for rule in book.rules for name in rule.notify if name not in channels]
+
+
+def alias_problems(book: RuleBook) -> list[RuleProblem]:
+    """Aliases that can never match: each alias of an entity some rule uses, compiled alone,
+    must match a text made of the alias itself (in each language the rules stem in)."""
+    used = dict.fromkeys(ref.entity for rule in book.rules for ref in entity_refs(rule.expr))
+    entities = [e for e in book.entities if e.id in used]
+    singles: list[Entity] = []
+    rules: list[Rule] = []
+    owners: list[tuple[Entity, int]] = []
+    for entity in entities:
+        for n, alias in enumerate(entity.aliases):
+            single = Entity(f"a{len(singles)}", (alias,), stem=entity.stem)
+            rules.append(Rule.from_query(f"a{len(singles)}", f"@{single.id}",
+                                         stem=alias.stem is not False))
+            singles.append(single)
+            owners.append((entity, n))
+    if not rules:
+        return []
+    matcher = compile_rules(RuleBook(rules=tuple(rules), entities=tuple(singles)))
+    problems = []
+    for rule, single, (entity, _n) in zip(rules, singles, owners, strict=True):
+        alias = single.aliases[0]
+        text = alias.text.rstrip().rstrip("*")
+        if matcher.match_rule(rule.id, Document(text, "", language="en"),
+                              check_languages=False) is None:
+            problems.append(RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias "
+                                        f"{alias.text!r} can never match", None))
+    return problems

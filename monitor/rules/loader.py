@@ -25,8 +25,8 @@ from monitor.rules.query import entity_refs, parse_query
 from monitor.rules.regex import regex_problem
 
 TOP_FIELDS = ("entities", "rules")
-ENTITY_FIELDS = ("id", "type", "aliases")
-ALIAS_FIELDS = ("text", "case_sensitive")
+ENTITY_FIELDS = ("id", "type", "aliases", "stem")
+ALIAS_FIELDS = ("text", "case_sensitive", "stem")
 # A new per-rule option is added here and on Rule.
 RULE_FIELDS = ("id", "name", "query", "languages", "notify", "stem", "regex", "tests",
                "delivery", "max_per_hour")
@@ -99,13 +99,16 @@ class _Fields:
         return None
 
     def flag(self, name: str) -> bool:
+        return bool(self.optional_flag(name))
+
+    def optional_flag(self, name: str) -> bool | None:
         node = self.nodes.get(name)
         if node is None:
-            return False
+            return None
         value = self.src.value(node)
         if not isinstance(value, bool):
             self.fail(node, f"{name!r} must be true or false")
-            return False
+            return None
         return value
 
     def positive_int(self, name: str) -> int | None:
@@ -198,7 +201,8 @@ def _alias(src: _Source, node: yaml.Node, what: str, problems: _Problems) -> Ali
         if fields is None:
             return None
         text = fields.string("text", required=True)
-        alias = Alias(text or "", fields.flag("case_sensitive"), _line(node))
+        alias = Alias(text or "", fields.flag("case_sensitive"), _line(node),
+                      fields.optional_flag("stem"))
         if not fields.ok:
             return None
     else:
@@ -211,6 +215,10 @@ def _alias(src: _Source, node: yaml.Node, what: str, problems: _Problems) -> Ali
     if not alias.tokens:
         problems.add(src.path, alias.line, f"{what}: alias {alias.text!r} has no letters or "
                      "digits to search for")
+        return None
+    if "*" in alias.text.rstrip()[:-1]:
+        problems.add(src.path, alias.line, f"{what}: alias {alias.text!r} can never match: "
+                     "'*' makes a prefix only at the end of an alias (Путин*)")
         return None
     return alias
 
@@ -245,9 +253,10 @@ def _entity(src: _Source, node: yaml.Node, problems: _Problems) -> Entity | None
             alias = _alias(src, item, fields.what, problems)
             if alias is not None:
                 aliases.append(alias)  # a bad alias is reported; the others still work
+    stem = fields.optional_flag("stem")
     if not fields.ok or entity_id is None or not aliases:
         return None
-    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line)
+    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line, stem)
 
 
 def _example(src: _Source, node: yaml.Node, fields: _Fields) -> Example | None:

@@ -23,13 +23,12 @@ from monitor.language import detect_language, language_matches, load_model, norm
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.evidence import build, needed_tokens, regex_evidence, select
 from monitor.rules.model import RuleBook
-from monitor.rules.nodes import MODE_EN, MODE_ID, MODE_PLAIN, PLAIN, STEM, DocIndex, Found
+from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
-from monitor.rules.stem import stem_tokens, stemmer_for
+from monitor.rules.stem import MODE_PLAIN, MODES, stem_tokens, stemmer_for
 from monitor.rules.unicode61 import split_tokens, stream_of
 
-_MODES = {"en": MODE_EN, "id": MODE_ID}
 _KEY = itemgetter(1)
 _Match = tuple[Program, list[Found], list[Evidence]]  # a matching rule, before its hit
 
@@ -76,14 +75,16 @@ def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> set[int]:
 class Matcher:
     """The compiled rule set. ``match`` returns a hit per matching rule, with evidence."""
 
-    def __init__(self, programs: list[Program], keys: KeyTable) -> None:
+    def __init__(self, programs: list[Program], keys: KeyTable,
+                 stemmers: frozenset[str] = frozenset()) -> None:
         self._programs = programs
         self._by_id = {p.rule.id: p for p in programs}
         self._plain = _automaton(keys, PLAIN)
         self._stem = _automaton(keys, STEM)
         self._keys = list(keys.patterns)
         self._key_streams = list(keys.streams)
-        self._has_stem = any(p.rule.stem for p in programs)
+        self._stemmers = stemmers  # the stemmers some pattern uses
+        self._has_stem = self._stem is not None and bool(stemmers)
         self._presearch = Presearch(programs, len(keys.patterns))
         if self._has_stem or any(p.languages for p in programs):
             load_model()  # may detect languages: read the model now, so match() does no I/O
@@ -98,9 +99,12 @@ class Matcher:
         texts = (doc.title or "", doc.body or "")
         language = _Language(doc)
         mode, stemmer = MODE_PLAIN, None
-        if self._has_stem and self._stem is not None:
+        if self._has_stem:
             stemmer = stemmer_for(language()[0])
-            mode = _MODES.get(stemmer or "", MODE_PLAIN)
+            if stemmer in self._stemmers:
+                mode = MODES[stemmer]
+            else:  # no pattern is stemmed in this language: its stems are never looked at
+                stemmer = None
         parts: list[list[str]] = []
         streams: list[list[str]] = []
         found: list[set[int]] = []
@@ -187,4 +191,4 @@ def compile_rules(book: RuleBook) -> Matcher:
     """Compile the book's rules once; raises RuleError if a rule names an unknown entity."""
     compiler = Compiler({e.id: e for e in book.entities})
     programs = [compiler.program(i, rule) for i, rule in enumerate(book.rules)]
-    return Matcher(programs, compiler.keys)
+    return Matcher(programs, compiler.keys, frozenset(compiler.stemmers_used))

@@ -15,17 +15,32 @@ class Alias:
     """One name of an entity, searched as a phrase.
 
     ``case_sensitive`` aliases compare their exact case (still without diacritics), so
-    ``AS`` (Indonesian for the USA) does not match the English word "as".
+    ``AS`` (Indonesian for the USA) does not match the English word "as". An alias ending in
+    ``*`` (``Путин*``) is a prefix: its last token matches any token starting with it.
+    ``stem`` (None: as its entity says, else as the rule says) compares words by their stem.
     """
 
     text: str
     case_sensitive: bool = False
     line: int = 0
+    stem: bool | None = None
 
     @property
     def tokens(self) -> tuple[str, ...]:
         """The folded tokens, as the document side is folded."""
         return tuple(tokenize(self.text))
+
+    @property
+    def prefix(self) -> bool:
+        """Whether the alias ends in ``*``: a prefix, as ``Путин*`` in a query."""
+        return self.text.rstrip().endswith("*")
+
+    @property
+    def pattern_tokens(self) -> list[tuple[str, bool]]:
+        """(folded token, is a prefix) pairs, as a query phrase is compiled."""
+        tokens = self.tokens
+        last = len(tokens) - 1
+        return [(t, self.prefix and i == last) for i, t in enumerate(tokens)]
 
     @property
     def case_tokens(self) -> tuple[str, ...]:
@@ -42,6 +57,7 @@ class Entity:
     type: str | None = None
     path: str = "<memory>"
     line: int = 0
+    stem: bool | None = None  # the aliases' default (None: as the rule says)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from monitor.rules.unicode61 import case_key
 
 EVIDENCE_PER_TERM = 1  # occurrences of a term kept as evidence (see evidence.select)
 PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
-MODE_PLAIN, MODE_EN, MODE_ID = 0, 1, 2  # which stems a document has (none, English, Indonesian)
 
 Found = tuple["Leaf", int, int, int]  # (leaf, field, start token, token count)
 
@@ -35,16 +34,19 @@ class Segment:
 class Pattern:
     """What a phrase, prefix or alias must find: segments per stemming mode, and checks.
 
-    ``simple``: one key in every mode and no ``^`` or case check, so the key's presence in a
-    field is the whole answer and no position is ever computed.
+    ``modes[m]`` are the segments in a document of stemming mode ``m`` (``stem.MODES``: 0 is
+    unstemmed, then one per Snowball language). ``simple``: one key in every mode and no
+    ``^`` or case check, so the key's presence in a field is the whole answer and no position
+    is ever computed.
     """
 
     pid: int
-    modes: tuple[tuple[Segment, ...], tuple[Segment, ...], tuple[Segment, ...]]
+    modes: tuple[tuple[Segment, ...], ...]
     length: int
     caret: bool
     case_tokens: tuple[str, ...] | None  # case-sensitive alias: tokens as written
     simple: bool
+    case_prefix: bool = False  # the last of case_tokens is a prefix
 
 
 class DocIndex:
@@ -106,14 +108,23 @@ class DocIndex:
             out[token] = (offset, offset + len(parts[done]))
         return out
 
-    def case_matches(self, field: int, starts: list[int], expected: tuple[str, ...]) -> list[int]:
+    def case_matches(self, field: int, starts: list[int], expected: tuple[str, ...],
+                     prefix: bool = False) -> list[int]:
         """The starts whose tokens, as written (diacritics removed, case kept), are
-        ``expected``: the check of a case-sensitive alias, one pass for all occurrences."""
+        ``expected`` (the last one only begins so if ``prefix``): the check of a
+        case-sensitive alias, one pass for all occurrences."""
         text, count = self.texts[field], len(expected)
         spans = self.token_spans(field, {p + i for p in starts for i in range(count)})
-        return [p for p in starts
-                if all(case_key(text[spans[p + i][0]:spans[p + i][1]]) == expected[i]
-                       for i in range(count))]
+        last = count - 1 if prefix else count
+
+        def same(p: int) -> bool:
+            for i in range(last):
+                if case_key(text[spans[p + i][0]:spans[p + i][1]]) != expected[i]:
+                    return False
+            return last == count or case_key(
+                text[spans[p + last][0]:spans[p + last][1]]).startswith(expected[last])
+
+        return [p for p in starts if same(p)]
 
     def positions(self, pattern: Pattern, field: int) -> list[int]:
         """Start tokens of every occurrence of ``pattern`` in ``field`` (cached per call)."""
@@ -132,7 +143,8 @@ class DocIndex:
             if pattern.caret:
                 result = result[:1] if result and result[0] == 0 else []
             if pattern.case_tokens is not None and result:
-                result = self.case_matches(field, result, pattern.case_tokens)
+                result = self.case_matches(field, result, pattern.case_tokens,
+                                           pattern.case_prefix)
         self._positions[cache_key] = result
         return result
 

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from monitor.errors import RuleError, RuleProblem
 from monitor.rules.model import Entity, Rule
 from monitor.rules.nodes import (
-    MODE_EN,
-    MODE_ID,
     PLAIN,
     STEM,
     AllOf,
@@ -37,10 +35,18 @@ from monitor.rules.nodes import (
 from monitor.rules.query import ALL_FIELDS, FIELDS, And, EntityRef, Expr, Filter, Not, Or, Phrase
 from monitor.rules.query import Near as NearExpr
 from monitor.rules.regex import Regex
-from monitor.rules.stem import stem_tokens
+from monitor.rules.stem import MODE_COUNT, MODES, stem_tokens, stemmers_for
 
 Clause = frozenset[int]
-_STEMMERS = ((MODE_EN, "en"), (MODE_ID, "id"))
+
+
+@dataclass(frozen=True)
+class _Stemming:
+    """A rule's stemming: whether its own terms are stemmed (``stem: true``), and in which
+    stemmers' modes (its languages', or all); entities and aliases may say otherwise."""
+
+    rule: bool
+    stemmers: tuple[str, ...]
 
 
 class KeyTable:
@@ -90,6 +96,7 @@ class Compiler:
         self.entities = entities
         self.keys = KeyTable()
         self._patterns: dict[tuple[object, ...], Pattern] = {}
+        self.stemmers_used: set[str] = set()
 
     # -- patterns ----------------------------------------------------------------------------
     def _segments(self, tokens: list[tuple[int, str, bool]]) -> tuple[Segment, ...]:
@@ -105,42 +112,52 @@ class Compiler:
                 start = i + 1
         return tuple(segments)
 
-    def pattern(self, tokens: list[tuple[str, bool]], *, stem: bool, caret: bool = False,
-                case_tokens: tuple[str, ...] | None = None) -> Pattern:
-        """The (shared) pattern for (token, prefix) pairs; stemmed variants if ``stem``."""
+    def pattern(self, tokens: list[tuple[str, bool]], *, stem: tuple[str, ...] = (),
+                caret: bool = False, case_tokens: tuple[str, ...] | None = None,
+                case_prefix: bool = False) -> Pattern:
+        """The (shared) pattern for (token, prefix) pairs; stemmed in the ``stem`` stemmers'
+        modes (none for a case-sensitive alias, which compares as written)."""
         plain = self._segments([(PLAIN, text, prefix) for text, prefix in tokens])
-        modes = [plain, plain, plain]
-        if stem and case_tokens is None:  # case-sensitive aliases compare as written
-            for mode, stemmer in _STEMMERS:
-                stems = iter(stem_tokens([t for t, p in tokens if not p], stemmer))
-                modes[mode] = self._segments([(PLAIN, t, True) if p else (STEM, next(stems), False)
-                                              for t, p in tokens])
-        signature = (tuple(tuple((s.key, s.offset) for s in m) for m in modes), caret, case_tokens)
+        modes = [plain] * MODE_COUNT
+        words = [t for t, p in tokens if not p]
+        if stem and case_tokens is None and words:
+            self.stemmers_used.update(stem)
+            for stemmer in stem:
+                stems = iter(stem_tokens(words, stemmer))
+                modes[MODES[stemmer]] = self._segments(
+                    [(PLAIN, t, True) if p else (STEM, next(stems), False) for t, p in tokens])
+        signature = (tuple(tuple((s.key, s.offset) for s in m) for m in modes), caret,
+                     case_tokens, case_prefix)
         found = self._patterns.get(signature)
         if found is None:
             simple = not caret and case_tokens is None and all(len(m) == 1 for m in modes)
             found = self._patterns[signature] = Pattern(
-                len(self._patterns), (modes[0], modes[1], modes[2]), len(tokens), caret,
-                case_tokens, simple)
+                len(self._patterns), tuple(modes), len(tokens), caret, case_tokens, simple,
+                case_prefix)
         return found
 
     # -- nodes -------------------------------------------------------------------------------
-    def _slot(self, item: Phrase | EntityRef, fields: tuple[int, ...], stem: bool) -> list[Leaf]:
+    def _slot(self, item: Phrase | EntityRef, fields: tuple[int, ...],
+              stem: _Stemming) -> list[Leaf]:
         if isinstance(item, Phrase):
             tokens = [(t.text, t.prefix) for t in item.tokens]
-            return [Leaf(self.pattern(tokens, stem=stem, caret=item.caret), fields, item.written)]
+            return [Leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
+                                      caret=item.caret), fields, item.written)]
         entity = self.entities.get(item.entity)
         if entity is None:
             raise RuleError([RuleProblem("<rules>", 0, f"unknown entity @{item.entity}")])
         leaves = []
         for alias in entity.aliases:
             case = alias.case_tokens if alias.case_sensitive else None
-            pattern = self.pattern([(t, False) for t in alias.tokens], stem=stem,
-                                   caret=item.caret, case_tokens=case)
+            stems = alias.stem if alias.stem is not None else entity.stem
+            pattern = self.pattern(alias.pattern_tokens,
+                                   stem=stem.stemmers if (stem.rule if stems is None else stems)
+                                   else (),
+                                   caret=item.caret, case_tokens=case, case_prefix=alias.prefix)
             leaves.append(Leaf(pattern, fields, item.written, entity.id))
         return leaves
 
-    def node(self, expr: Expr, columns: frozenset[str], stem: bool) -> Node:
+    def node(self, expr: Expr, columns: frozenset[str], stem: _Stemming) -> Node:
         """The node for a query tree, with field filters pushed down to the leaves."""
         fields = tuple(i for i, name in enumerate(FIELDS) if name in columns)
         if isinstance(expr, Phrase):
@@ -170,10 +187,11 @@ class Compiler:
         """A necessary condition for ``node``: each clause must meet the found keys."""
         if isinstance(node, Leaf):
             modes = node.pattern.modes
-            if modes[0] is modes[1] is modes[2]:
+            if all(m is modes[0] for m in modes):
                 return [frozenset({seg.key}) for seg in modes[0]]
             # Only the document's stemming mode applies: any mode's key will do.
-            return [frozenset(max((s.key for s in m), key=self.keys.rarity) for m in modes)]
+            distinct = {id(m): m for m in modes}.values()
+            return [frozenset(max((s.key for s in m), key=self.keys.rarity) for m in distinct)]
         if isinstance(node, AnyOf):
             return [frozenset().union(*(self._best(self.clauses(leaf)) for leaf in node.leaves))]
         if isinstance(node, Near):
@@ -188,7 +206,8 @@ class Compiler:
 
     def program(self, index: int, rule: Rule) -> Program:
         """Compile one rule: node tree, necessary clauses, anchor and second clause."""
-        root = self.node(rule.expr, ALL_FIELDS, rule.stem)
+        root = self.node(rule.expr, ALL_FIELDS,
+                         _Stemming(rule.stem, stemmers_for(rule.languages)))
         clauses = list(dict.fromkeys(self.clauses(root)))
         required = frozenset(k for c in clauses if len(c) == 1 for k in c)
         anchor = self._best(clauses)

@@ -52,3 +52,20 @@ def test_notify_names_unknown_channels(tmp_path: Path) -> None:
     assert [str(p) for p in channel_problems(book, {"team-chat"})] == [
         f"{path}:5: rule us-russia: notify: unknown channel 'pager' (configured: team-chat)"]
     assert channel_problems(book, {"team-chat", "pager"}) == []
+
+
+def test_aliases_that_can_never_match_are_reported(tmp_path: Path) -> None:
+    from monitor.rules import alias_problems, load_rules
+    (tmp_path / "r.yaml").write_text(
+        "entities:\n"
+        "  - id: putin\n"
+        "    aliases: [Путин*, 'Пу*тин', {text: Putin, case_sensitive: true, stem: true}]\n"
+        "rules:\n"
+        "  - id: r\n"
+        "    query: '@putin'\n", encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert [p.message for p in book.problems] == [
+        "entity putin: alias 'Пу*тин' can never match: '*' makes a prefix only at the end "
+        "of an alias (Путин*)"]
+    assert alias_problems(book) == []
+    assert [a.prefix for a in book.entities[0].aliases] == [True, False]

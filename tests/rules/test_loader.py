@@ -172,7 +172,7 @@ def test_duplicate_entities_bad_aliases_and_duplicate_keys(tmp_path: Path) -> No
         f"{p}:2: entity qatar: duplicate id (first defined at {tmp_path / 'a.yaml'}:2)",
         f"{p}:5: entity gaza: alias '—' has no letters or digits to search for",
         f"{p}:5: entity gaza: 'case_sensitive' must be true or false",
-        f"{p}:5: entity gaza: unknown field 'txt' (known: text, case_sensitive)",
+        f"{p}:5: entity gaza: unknown field 'txt' (known: text, case_sensitive, stem)",
         f"{p}:5: entity gaza: 'text' is missing",
         f"{p}:7: entity empty: 'aliases' must be a non-empty list",
         f"{p}:10: entity gaza2: 'aliases' is given twice",

@@ -21,6 +21,10 @@ ENTITIES = (
                   Alias("AS", case_sensitive=True))),
     Entity("qatar", (Alias("Qatar"), Alias("Katar"), Alias("قطر"))),
     Entity("putin", (Alias("Putin"), Alias("Путин"), Alias("Vladimir Putin"))),
+    # Inflected aliases: a prefix, a case-sensitive prefix, a stemmed alias, a stemmed entity.
+    Entity("putin2", (Alias("Путин*"), Alias("Vlad*", case_sensitive=True),
+                      Alias("мирный план", stem=True), Alias("Putin", stem=False))),
+    Entity("talks", (Alias("переговоры"), Alias("talk")), stem=True),
 )
 
 
@@ -39,11 +43,13 @@ def rule(query: str, rule_id: str = "r", *, name: str | None = None,
 
 VOCAB = ["gaza", "Gaza", "ceasefire", "negosiasi", "negosiasinya", "bernegosiasi", "talks",
          "talked", "Qatar", "katar", "AS", "as", "As", "Amerika", "Serikat", "United", "States",
-         "Putin", "путин", "Vladimir", "Erdoğan", "erdogan", "peace", "plan", "a", "b", "c"]
+         "Putin", "путин", "Vladimir", "Erdoğan", "erdogan", "peace", "plan", "a", "b", "c",
+         "Путине", "Путиным", "мирном", "плане", "мирный", "план", "переговорах", "vladi"]
 QUERY_WORDS = ["gaza", "ceasefire", "negosiasi", "talks", "qatar", "as", "AS", "amerika",
                "serikat", "putin", "путин", "vladimir", "erdogan", "peace", "plan", "a", "b",
                "\"amerika serikat\"", "\"peace plan\"", "\"a b\"", "neg*", "pe*", "\"a b\"*",
-               "@us", "@qatar", "@putin", "^gaza", "^@us"]
+               "@us", "@qatar", "@putin", "^gaza", "^@us", "@putin2", "@talks", "переговоры",
+               "\"мирный план\""]
 
 
 def _query(depth: int) -> st.SearchStrategy[str]:
@@ -74,10 +80,10 @@ def _parses(query: str) -> bool:
 _rule_strategy = st.builds(
     lambda q, stem, langs: (q, stem, langs),
     _query(2).filter(_parses), st.booleans(),
-    st.sampled_from([(), ("id",), ("en",), ("id", "en")]))
+    st.sampled_from([(), ("id",), ("en",), ("id", "en"), ("ru", "uk"), ("en", "ru")]))
 _field = st.lists(st.sampled_from(VOCAB), min_size=4, max_size=30).map(" ".join)
 _doc = st.builds(Document, title=_field, body=_field,
-                 language=st.sampled_from([None, "id", "en", "fr", "en-US"]))
+                 language=st.sampled_from([None, "id", "en", "fr", "en-US", "ru", "uk"]))
 
 
 @settings(derandomize=True, max_examples=300, deadline=None,
@@ -156,7 +162,7 @@ def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
     assert [h.rule_id for h in matcher.match(doc)] == ["s"]
     english = compile_rules(book_of(rule('"peace talk"', "s", stem=True)))
     assert english.match(Document("Peace talks resume", "", language="en"))
-    assert not english.match(Document("Peace talks resume", "", language="fr"))  # no stemmer
+    assert not english.match(Document("Peace talks resume", "", language="uk"))  # no stemmer
 
 
 def test_regex_condition_must_also_match_and_adds_evidence() -> None:

@@ -1,0 +1,116 @@
+"""Stemming in every Snowball language, checked against Snowball's own (pure-Python) stems."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from monitor.models import Document
+from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize
+from monitor.rules.matcher import compile_rules
+from monitor.rules.stem import ALGORITHMS, STEM_LANGUAGES, stem_tokens, stemmer_for
+
+# Inflected forms of a few news words per language: any two with the same Snowball stem must
+# match each other under stem: true, and two with different stems must not.
+WORDS = {
+    "ru": ["переговоры", "переговорах", "переговоров", "Путин", "Путине", "Путиным",
+           "мирный", "мирном", "плане", "план", "перемирие", "перемирия", "Газе", "Газа"],
+    "ar": ["غزة", "بغزة", "الهدنة", "هدنة", "المفاوضات", "مفاوضات", "قطر", "بقطر"],
+    "fr": ["négociations", "négociation", "négocier", "plans", "plan", "trêve", "trêves"],
+    "de": ["Verhandlungen", "Verhandlung", "Friedensplan", "Friedensplans", "Waffenruhe"],
+    "es": ["negociaciones", "negociación", "planes", "plan", "tregua", "treguas"],
+    "pt": ["negociações", "negociação", "planos", "plano", "trégua", "tréguas"],
+    "tr": ["müzakereler", "müzakerelerde", "planı", "plan", "ateşkes", "ateşkesi"],
+    "id": ["negosiasi", "negosiasinya", "bernegosiasi", "rencana", "rencananya", "damai",
+           "perdamaian", "kesepakatan", "sepakat"],
+    "en": ["negotiations", "negotiation", "plans", "plan", "talks", "talked", "truce"],
+}
+
+
+def snowball_stem(language: str, word: str) -> str:
+    """Snowball's own stem, from the pure-Python snowballstemmer (not the C build we use);
+    for Indonesian, Sastrawi's own."""
+    if language == "id":
+        from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+        return str(StemmerFactory().create_stemmer().stem(word)) or word
+    algorithm = ALGORITHMS[language]
+    module = importlib.import_module(f"snowballstemmer.{algorithm}_stemmer")
+    cls = getattr(module, f"{algorithm.title().replace('_', '')}Stemmer")
+    folded = tokenize(word)[0]
+    return str(cls().stemWord(folded)) or folded
+
+
+@pytest.mark.parametrize("language", sorted(WORDS))
+def test_stemmed_terms_match_exactly_when_snowball_gives_both_the_same_stem(
+        language: str) -> None:
+    words = WORDS[language]
+    rules = tuple(Rule.from_query(f"w{i}", f'"{w}"', stem=True, languages=(language,))
+                  for i, w in enumerate(words))
+    matcher = compile_rules(RuleBook(rules=rules))
+    for doc_word in words:
+        hits = {h.rule_id for h in matcher.match(Document(doc_word, "", language=language))}
+        expected = {f"w{i}" for i, w in enumerate(words)
+                    if snowball_stem(language, w) == snowball_stem(language, doc_word)}
+        assert hits == expected, doc_word
+
+
+def test_every_snowball_language_has_a_stemmer_and_the_cache_agrees() -> None:
+    assert len(STEM_LANGUAGES) >= 30
+    assert stemmer_for("ms") == "id" and stemmer_for("nb") == "no"
+    assert stemmer_for("uk") is None and stemmer_for("he") is None and stemmer_for(None) is None
+    for language in STEM_LANGUAGES:
+        assert stem_tokens(["abc"], language) == stem_tokens(["abc"], language)
+
+
+def test_a_rule_stems_only_in_its_languages_or_in_all_when_it_sets_none() -> None:
+    scoped = Rule.from_query("scoped", "переговоры", stem=True, languages=("id", "en"))
+    everywhere = Rule.from_query("all", "переговоры", stem=True)
+    matcher = compile_rules(RuleBook(rules=(scoped, everywhere)))
+    doc = Document("Новый раунд", "Стороны договорились о переговорах в Дохе.", language="ru")
+    assert [h.rule_id for h in matcher.match(doc)] == ["all"]
+
+
+def test_inflected_aliases_prefix_stem_and_case() -> None:
+    putin = Entity("putin", (Alias("Путин*"), Alias("Putin"), Alias("Vlad*", case_sensitive=True)))
+    plan = Entity("plan", (Alias("мирный план", stem=True), Alias("peace plan")))
+    talks = Entity("talks", (Alias("переговоры"),), stem=True)
+    rules = (Rule.from_query("p", "@putin AND @plan"), Rule.from_query("t", "@talks"),
+             Rule.from_query("v", "@putin"))
+    matcher = compile_rules(RuleBook(rules=rules, entities=(putin, plan, talks)))
+    doc = Document("Кремль о мирном плане",
+                   "Песков рассказал о Путине и о переговорах в Стамбуле.", language="ru")
+    hits = {h.rule_id: h for h in matcher.match(doc)}
+    assert set(hits) == {"p", "t", "v"}
+    # Evidence shows the surface forms, not the alias or the stem.
+    assert {e.matched for e in hits["p"].evidence} == {"Путине", "мирном плане"}
+    assert [e.matched for e in hits["t"].evidence] == ["переговорах"]
+    # A case-sensitive prefix keeps its case: "Vladivostok" yes, "vladimir" no.
+    assert matcher.match(Document("Vladivostok port", "", language="en"))
+    assert not matcher.match(Document("a vladimir", "", language="en"))
+    # Ukrainian has no Snowball stemmer: the stemmed alias matches only as written there.
+    assert {h.rule_id for h in matcher.match(
+        Document("Путин о мирном плане", "", language="uk"))} == {"v"}
+
+
+def test_indonesian_stemmer_choice_scores_on_the_word_list() -> None:
+    """Sastrawi (kept) conflates the list's inflected forms better than Snowball does."""
+    path = Path(__file__).parent / "data" / "indonesian_stems.tsv"
+    groups = [line.split("\t")[1].split() for line in path.read_text(encoding="utf-8")
+              .splitlines() if line and not line.startswith("#")]
+    ours = _conflation_score(groups, lambda w: stem_tokens([w], "id")[0])
+    snowball = _conflation_score(groups, snowball_stem_id)
+    assert ours >= 0.9 and snowball < ours, (ours, snowball)
+
+
+def snowball_stem_id(word: str) -> str:
+    from snowballstemmer.indonesian_stemmer import IndonesianStemmer
+    return str(IndonesianStemmer().stemWord(word)) or word
+
+
+def _conflation_score(groups: list[list[str]], stem: Callable[[str], str]) -> float:
+    """Share of inflected words stemmed like their group's first (root) word."""
+    pairs = [(g[0], w) for g in groups for w in g[1:]]
+    return sum(stem(root) == stem(word) for root, word in pairs) / len(pairs)
