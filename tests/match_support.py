@@ -21,10 +21,12 @@ from monitor.rules.query import (
     Not,
     Or,
     Phrase,
+    Sentence,
 )
 from monitor.rules.regex import Regex
+from monitor.rules.sentences import sentence_ids
 from monitor.rules.stem import stem_tokens, stemmer_for, stemmers_for
-from monitor.rules.unicode61 import case_key, token_spans, tokenize
+from monitor.rules.unicode61 import case_key, split_tokens, token_spans, tokenize
 
 Occ = tuple[int, int]  # (start, length)
 
@@ -112,6 +114,14 @@ def evaluate(expr: Expr, book: RuleBook, doc: RefDoc, fields: frozenset[str],
     idx = [i for i, name in enumerate(FIELDS) if name in fields]
     if isinstance(expr, Phrase | EntityRef):
         return any(_item_occ(expr, book, doc, f, stem) for f in idx)
+    if isinstance(expr, Sentence):
+        for f in idx:
+            ids = sentence_ids(split_tokens(doc.texts[f]))
+            per_item = [{ids[p] for p, n in _item_occ(item, book, doc, f, stem)
+                         if ids[p] == ids[p + n - 1]} for item in expr.items]
+            if set.intersection(*per_item):
+                return True
+        return False
     if isinstance(expr, Near):
         return any(_near([_item_occ(item, book, doc, f, stem) for item in expr.items],
                          expr.distance) for f in idx)

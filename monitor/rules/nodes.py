@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor.rules.sentences import sentence_ids
 from monitor.rules.unicode61 import case_key
 
 EVIDENCE_PER_TERM = 1  # occurrences of a term kept as evidence (see evidence.select)
@@ -73,6 +74,14 @@ class DocIndex:
         self._key_streams = key_streams
         self._starts: dict[tuple[int, int], list[int]] = {}
         self._positions: dict[tuple[int, int], list[int]] = {}
+        self._sentences: dict[int, list[int]] = {}
+
+    def sentences(self, field: int) -> list[int]:
+        """The sentence number of each token of ``field`` (split on first use)."""
+        found = self._sentences.get(field)
+        if found is None:
+            found = self._sentences[field] = sentence_ids(self._parts[field])
+        return found
 
     def starts(self, field: int, key: int, limit: int = -1) -> list[int]:
         """Token indexes where ``key`` begins in ``field``, ascending (the first ``limit``)."""
@@ -315,3 +324,44 @@ class Without(Node):
 
     def collect(self, doc: DocIndex, out: list[Found]) -> None:
         self.left.collect(doc, out)
+
+
+@dataclass(frozen=True, eq=False)
+class SameSentence(Node):
+    """``SENTENCE(...)``: every slot (a phrase or an entity) within one sentence of a field."""
+
+    slots: tuple[tuple[Leaf, ...], ...]
+    fields: tuple[int, ...]
+
+    def window(self, doc: DocIndex, field: int) -> list[Found] | None:
+        """The first occurrence of each slot in the first sentence holding all, or None."""
+        sentence = None
+        firsts: list[dict[int, Found]] = []
+        for slot in self.slots:
+            here: dict[int, Found] = {}
+            for leaf in slot:
+                for p in doc.positions(leaf.pattern, field):
+                    if sentence is None:
+                        sentence = doc.sentences(field)
+                    n = leaf.pattern.length
+                    s = sentence[p]
+                    if sentence[p + n - 1] == s and (s not in here or here[s][2] > p):
+                        here[s] = (leaf, field, p, n)
+            if not here:
+                return None
+            firsts.append(here)
+        common = set(firsts[0]).intersection(*firsts[1:])
+        if not common:
+            return None
+        s = min(common)
+        return [here[s] for here in firsts]
+
+    def test(self, doc: DocIndex) -> bool:
+        return any(self.window(doc, f) is not None for f in self.fields)
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for f in self.fields:
+            found = self.window(doc, f)
+            if found is not None:
+                out.extend(found)
+                return

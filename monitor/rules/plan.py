@@ -29,10 +29,22 @@ from monitor.rules.nodes import (
     Node,
     OneOf,
     Pattern,
+    SameSentence,
     Segment,
     Without,
 )
-from monitor.rules.query import ALL_FIELDS, FIELDS, And, EntityRef, Expr, Filter, Not, Or, Phrase
+from monitor.rules.query import (
+    ALL_FIELDS,
+    FIELDS,
+    And,
+    EntityRef,
+    Expr,
+    Filter,
+    Not,
+    Or,
+    Phrase,
+    Sentence,
+)
 from monitor.rules.query import Near as NearExpr
 from monitor.rules.regex import Regex
 from monitor.rules.stem import MODE_COUNT, MODES, stem_tokens, stemmers_for
@@ -167,6 +179,9 @@ class Compiler:
         if isinstance(expr, NearExpr):
             return Near(tuple(tuple(self._slot(item, fields, stem)) for item in expr.items),
                         expr.distance, fields)
+        if isinstance(expr, Sentence):
+            return SameSentence(tuple(tuple(self._slot(item, fields, stem))
+                                      for item in expr.items), fields)
         if isinstance(expr, Filter):
             return self.node(expr.child, columns & expr.columns, stem)
         if isinstance(expr, And):
@@ -194,7 +209,7 @@ class Compiler:
             return [frozenset(max((s.key for s in m), key=self.keys.rarity) for m in distinct)]
         if isinstance(node, AnyOf):
             return [frozenset().union(*(self._best(self.clauses(leaf)) for leaf in node.leaves))]
-        if isinstance(node, Near):
+        if isinstance(node, Near | SameSentence):
             return [frozenset().union(*(self._best(self.clauses(leaf)) for leaf in slot))
                     for slot in node.slots]
         if isinstance(node, AllOf):

@@ -6,7 +6,7 @@ FTS5 and what FTS5 rejects is rejected here, with a clearer message::
     expr      := expr OR expr | expr AND expr | expr NOT expr     NOT > AND > OR, left to right
                | colset ":" "(" expr ")" | "(" expr ")" | cnearset+    side by side: AND
     cnearset  := [colset ":"] nearset
-    nearset   := ["^"] phrase | NEAR "(" item+ ["," N] ")"
+    nearset   := ["^"] phrase | NEAR "(" item+ ["," N] ")" | SENTENCE "(" item+ ")"
     phrase    := STRING ["*"] ("+" STRING ["*"])*  |  @entity       (@entity: our extension)
     colset    := ["-"] (name | "{" name+ "}")
 
@@ -15,7 +15,8 @@ Side-by-side terms are an AND that binds tighter than NOT (``a NOT b c`` is
 ``(a OR b) c`` is a syntax error, as in FTS5. A STRING is a bareword (letters, digits, ``_``
 and any non-ASCII character) or a double-quoted string; it is split into tokens by the
 unicode61 tokenizer, and several tokens form a phrase. Operators are upper case only.
-Two things FTS5 accepts are refused because a rule using them is a mistake: a string with no
+``SENTENCE(a b ...)`` (all items in one sentence) is our extension, like ``@entity``: FTS5
+rejects it. Two things FTS5 accepts are refused because a rule using them is a mistake: a string with no
 token (``""``), and column filters that leave no column (``title:(body:x)``).
 """
 
@@ -75,6 +76,14 @@ class Near:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """``SENTENCE(a "b c" @d)``: all items in one sentence of the same field."""
+
+    items: tuple[Phrase | EntityRef, ...]
+    written: str
+
+
+@dataclass(frozen=True)
 class Filter:
     """``title:x``, ``{title body}:(...)``, ``-title:x``: search only these fields."""
 
@@ -104,7 +113,7 @@ class Not:
     right: Expr
 
 
-Expr = Phrase | EntityRef | Near | Filter | And | Or | Not
+Expr = Phrase | EntityRef | Near | Sentence | Filter | And | Or | Not
 
 
 @dataclass(frozen=True)
@@ -315,7 +324,22 @@ class _Parser:
             return Phrase(item.tokens, item.written, caret=True)
         if tok.kind == "STRING" and tok.value == "NEAR" and self.peek(1).kind == "LP":
             return self.parse_near()
+        if tok.kind == "STRING" and tok.value == "SENTENCE" and self.peek(1).kind == "LP":
+            return self.parse_sentence()
         return self.parse_phrase()
+
+    def parse_sentence(self) -> Sentence:
+        start = self.take()
+        self.take()  # (
+        items: list[Phrase | EntityRef] = []
+        while self.peek().kind in ("STRING", "QSTRING", "ENTITY"):
+            items.append(self.parse_phrase())
+        if not items:
+            raise self.error("SENTENCE(...) needs at least one term")
+        if self.peek().kind == "COMMA":
+            raise self.error("SENTENCE(...) takes no distance: its terms share one sentence")
+        end = self.expect("RP", "')' to close SENTENCE(")
+        return Sentence(tuple(items), self.query[start.start:end.end])
 
     def parse_near(self) -> Near:
         start = self.take()
@@ -394,7 +418,7 @@ def entity_refs(expr: Expr) -> list[EntityRef]:
     """Every ``@id`` in the query, in order."""
     if isinstance(expr, EntityRef):
         return [expr]
-    if isinstance(expr, Near):
+    if isinstance(expr, Near | Sentence):
         return [item for item in expr.items if isinstance(item, EntityRef)]
     if isinstance(expr, Filter):
         return entity_refs(expr.child)

@@ -55,9 +55,10 @@ QUERY_WORDS = ["gaza", "ceasefire", "negosiasi", "talks", "qatar", "as", "AS", "
 def _query(depth: int) -> st.SearchStrategy[str]:
     word = st.sampled_from(QUERY_WORDS)
     near_item = st.sampled_from([w for w in QUERY_WORDS if not w.startswith("^")])
-    near = st.builds(lambda items, d: f"NEAR({' '.join(items)}{d})",
+    near = st.builds(lambda items, d: f"NEAR({' '.join(items)}{d})" if d != "S"
+                     else f"SENTENCE({' '.join(items)})",
                      st.lists(near_item, min_size=1, max_size=3),
-                     st.sampled_from(["", ", 0", ", 1", ", 3"]))
+                     st.sampled_from(["", ", 0", ", 1", ", 3", "S"]))
     spec = st.sampled_from(["", "", "", "title:", "body:", "-title:"])
     cnear = st.builds(lambda s, w: s + w, spec, st.one_of(word, word, near))
     leaf = st.builds(" ".join, st.lists(cnear, min_size=1, max_size=2)) if depth else cnear
@@ -81,7 +82,8 @@ _rule_strategy = st.builds(
     lambda q, stem, langs: (q, stem, langs),
     _query(2).filter(_parses), st.booleans(),
     st.sampled_from([(), ("id",), ("en",), ("id", "en"), ("ru", "uk"), ("en", "ru")]))
-_field = st.lists(st.sampled_from(VOCAB), min_size=4, max_size=30).map(" ".join)
+_field = st.lists(st.sampled_from([*VOCAB, "Dr.", "U.S.", "end. The", "x! y", "3.5", "\n"]),
+                  min_size=4, max_size=30).map(" ".join)
 _doc = st.builds(Document, title=_field, body=_field,
                  language=st.sampled_from([None, "id", "en", "fr", "en-US", "ru", "uk"]))
 
