@@ -16,8 +16,8 @@ Side-by-side terms are an AND that binds tighter than NOT (``a NOT b c`` is
 and any non-ASCII character) or a double-quoted string; it is split into tokens by the
 unicode61 tokenizer, and several tokens form a phrase. Operators are upper case only.
 ``SENTENCE(a b ...)`` (all items in one sentence) is our extension, like ``@entity``: FTS5
-rejects it. Two things FTS5 accepts are refused because a rule using them is a mistake: a string with no
-token (``""``), and column filters that leave no column (``title:(body:x)``).
+rejects it. Two things FTS5 accepts are refused because a rule using them is a mistake: a
+string with no token (``""``), and column filters that leave no column (``title:(body:x)``).
 """
 
 from __future__ import annotations

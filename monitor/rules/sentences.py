@@ -26,18 +26,24 @@ from __future__ import annotations
 
 TERMINATORS = frozenset(".!?…؟۔。！？")
 CLOSERS = frozenset("\"'”’»›)]}」』")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words after which a full stop never ends the sentence: a name follows.
-TITLES = frozenset("""
+TITLES = _words("""
 mr mrs ms dr prof gen col lt capt cpt sgt maj adm sen rep gov pres rev st hon amb
 jend letjen mayjen brigjen kol kapt bpk ir drs dra hj kh pak sdr yth
 ген проф акад г гг им ул пл пр др тов
-""".split())
+""")
 # Abbreviations that end a sentence only before an upper-case word.
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = _words("""
 no nos vs etc approx inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec pp vol
 dll dsb tsb dkk rp tgl jl kab kec
 млн млрд тыс руб долл стр рис см т е н э
-""".split())
+""")
 
 
 def _ends_sentence(sep: str) -> bool:
