@@ -22,7 +22,7 @@ from monitor.errors import RuleError, RuleProblem
 from monitor.language import detect_language, language_matches, load_model, normalize_language
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.evidence import build, needed_tokens, regex_evidence, select
-from monitor.rules.model import RuleBook
+from monitor.rules.model import RuleBook, gc_paused
 from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
@@ -189,6 +189,7 @@ class Matcher:
 
 def compile_rules(book: RuleBook) -> Matcher:
     """Compile the book's rules once; raises RuleError if a rule names an unknown entity."""
-    compiler = Compiler({e.id: e for e in book.entities})
-    programs = [compiler.program(i, rule) for i, rule in enumerate(book.rules)]
-    return Matcher(programs, compiler.keys, frozenset(compiler.stemmers_used))
+    with gc_paused():
+        compiler = Compiler({e.id: e for e in book.entities})
+        programs = [compiler.program(i, rule) for i, rule in enumerate(book.rules)]
+        return Matcher(programs, compiler.keys, frozenset(compiler.stemmers_used))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from monitor.errors import RuleProblem
@@ -136,3 +139,20 @@ class RuleBook:
     def rule(self, rule_id: str) -> Rule | None:
         """The rule with this id, if loaded."""
         return next((r for r in self.rules if r.id == rule_id), None)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a rule set is loaded or compiled.
+
+    Both build some 10^5 long-lived objects and create no garbage cycles: every collection
+    the allocations would trigger walks all of them again, which was half the time of
+    loading and compiling 10,000 rules.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -68,6 +68,7 @@ class KeyTable:
         self._ids: dict[tuple[int, str], int] = {}
         self.patterns: list[str] = []
         self.streams: list[int] = []
+        self._rarity: list[float] = []
 
     def intern(self, stream: int, pattern: str) -> int:
         """The id of a key, added if new."""
@@ -76,14 +77,14 @@ class KeyTable:
             key = self._ids[(stream, pattern)] = len(self.patterns)
             self.patterns.append(pattern)
             self.streams.append(stream)
+            body = pattern.strip()
+            score = len(body) + 4 * body.count(" ")
+            self._rarity.append(score - 3 if not pattern.endswith(" ") else score)
         return key
 
     def rarity(self, key: int) -> float:
         """A guess at how rare a key is: long words and phrases are rare, short prefixes not."""
-        pattern = self.patterns[key]
-        body = pattern.strip()
-        score = len(body) + 4 * body.count(" ")
-        return score - 3 if not pattern.endswith(" ") else score
+        return self._rarity[key]
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +110,7 @@ class Compiler:
         self.keys = KeyTable()
         self._patterns: dict[tuple[object, ...], Pattern] = {}
         self.stemmers_used: set[str] = set()
+        self._scores: dict[Clause, float] = {}  # entities' clauses recur in many rules
 
     # -- patterns ----------------------------------------------------------------------------
     def _segments(self, tokens: list[tuple[int, str, bool]]) -> tuple[Segment, ...]:
@@ -193,7 +195,11 @@ class Compiler:
 
     # -- presearch ---------------------------------------------------------------------------
     def _score(self, clause: Clause) -> float:
-        return min(self.keys.rarity(k) for k in clause) - math.log2(len(clause))
+        score = self._scores.get(clause)
+        if score is None:
+            rarity = self.keys.rarity
+            score = self._scores[clause] = min(map(rarity, clause)) - math.log2(len(clause))
+        return score
 
     def _best(self, clauses: list[Clause]) -> Clause:
         return max(clauses, key=self._score)
