@@ -18,6 +18,16 @@ case "${1:-start}" in
       as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
         -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k /tmp -c fsync=off" start >/dev/null
     fi
+    # Fail loudly (CI stops here) rather than print no URL and let the PostgreSQL tests skip.
+    for _ in $(seq 1 30); do
+      psql -h 127.0.0.1 -p "$PGPORT" -U postgres -tAc "SELECT 1" >/dev/null 2>&1 && break
+      sleep 1
+    done
+    if ! psql -h 127.0.0.1 -p "$PGPORT" -U postgres -tAc "SELECT 1" >/dev/null 2>&1; then
+      echo "PostgreSQL did not start on 127.0.0.1:$PGPORT" >&2
+      tail -n 20 "$PGDATA/server.log" >&2 2>/dev/null || true
+      exit 1
+    fi
     psql -h 127.0.0.1 -p "$PGPORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='monitor_test'" \
       | grep -q 1 || psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE DATABASE monitor_test" >/dev/null
     echo "export MONITOR_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/monitor_test"

@@ -2,7 +2,9 @@
 
 Feed and page text may carry NUL (which PostgreSQL rejects), other C0/C1 control characters
 (terminal escapes) and bidi overrides (which disguise text in alerts). They are removed
-identically whatever the database, so SQLite and PostgreSQL store the same string.
+identically whatever the database, so SQLite and PostgreSQL store the same string. Lone
+surrogates (``"\\ud83d"`` is legal in a JSON Feed string but cannot be encoded as UTF-8, so no
+database, log or notification can take it) are replaced with U+FFFD.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import re
 # C0 controls except TAB, LF, CR; DEL and C1 controls; bidi embeddings, overrides and isolates.
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
 
 
 def clean_text(text: str) -> str:
-    """Remove NUL, control and bidi-override characters; keep tabs and line breaks."""
-    return _UNSAFE.sub("", text)
+    """Remove NUL, control and bidi-override characters, replace lone surrogates with U+FFFD;
+    keep tabs and line breaks."""
+    return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text))
 
 
 def clean_line(text: str) -> str:

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -44,10 +44,15 @@ from monitor.models import (
     Validators,
 )
 from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
-from monitor.store import FeedState, PollOutcome, Store
+from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, PollOutcome, Store
 from monitor.stories import StoryRegistry
+from monitor.text import clean_line
 
 log = logging.getLogger(__name__)
+
+# A feed with entries left over is due again this soon: the next tick polls it, not this
+# cycle (which only takes feeds due when it started).
+_NEXT_TICK = timedelta(seconds=1)
 
 PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
 # A fetched page on its way through extraction, or why there is no page.
@@ -79,6 +84,8 @@ class FeedReport:
     articles: int = 0
     hits: int = 0
     notifications: int = 0
+    item_failures: list[str] = field(default_factory=list)  # "key: reason" per entry not stored
+    items_retried: int = 0  # failed entries the next poll tries again
 
 
 class PagePool:
@@ -190,26 +197,42 @@ class FeedPoller:
         parsed = parse_feed(result.content, url=result.url, content_type=result.content_type,
                             headers=result.headers)
         unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
-        report.new_entries = len(unseen)
         new: list[FeedEntry] = []
         for entry in parsed.entries:
             if entry.key in unseen:
                 unseen.discard(entry.key)  # a key listed twice is handled once
                 new.append(entry)
+        budget = self.config.polling.max_new_entries
+        deferred = max(0, len(new) - budget)
+        if deferred:  # the rest stay unseen: the next cycle takes the next newest
+            new = _newest(new, budget)
+        report.new_entries = len(new)
         self._ingest(feed, new, parsed, report, pages)
+        warnings = list(parsed.warnings)
+        if deferred:
+            warnings.append(f"{deferred} more new entries wait for the next cycle "
+                            f"(polling.max_new_entries: {budget} per cycle)")
+        if report.item_failures:
+            count = len(report.item_failures)
+            warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
+                            + "; ".join(report.item_failures[:3]))
+        # Entries left for later must be listed again by the next poll: a conditional request
+        # would get 304 and lose them (case G14), so no validators are kept until all are in.
+        complete = not deferred and report.items_retried == 0
         # The hints protect a publisher's server; a configured local file has none to protect.
         remote = not _is_local(feed.url)
         plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
                              listed_entries=len(parsed.entries),
                              ttl_seconds=parsed.ttl_seconds if remote else None,
                              max_age=cache_max_age(result.headers) if remote else None)
-        warnings = list(parsed.warnings)
         if plan.overflow:
             warnings.append(f"all {len(parsed.entries)} listed entries were new: some may have "
                             "left the feed between polls (polling more often)")
         return PollOutcome(
-            ok=True, next_check_at=plan.next_check_at, etag=result.validators.etag,
-            last_modified=result.validators.last_modified, full_fetch=full_fetch,
+            ok=True, next_check_at=now + _NEXT_TICK if deferred else plan.next_check_at,
+            etag=result.validators.etag if complete else None,
+            last_modified=result.validators.last_modified if complete else None,
+            full_fetch=full_fetch,
             new_entries=report.new_entries, warning="; ".join(warnings) or None,
             new_url=result.url if result.redirected_permanently else None,
             entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
@@ -250,12 +273,33 @@ class FeedPoller:
                 page = pages.submit(functools.partial(self._start_page, feed, link, entry))
             pending.append(_Pending(entry, url, page))
         for item in pending:
-            if item.page is None:
-                self.store.link_entry(feed.id, item.entry.key,
-                                      self.store.article_id_for_url(item.url))
-                continue
-            extracted, error = _finish_page(item.entry, item.page.result())
-            self._store(feed, item.entry, item.url, extracted, error, parsed.language, report)
+            try:
+                if item.page is None:
+                    self.store.link_entry(feed.id, item.entry.key,
+                                          self.store.article_id_for_url(item.url))
+                    continue
+                extracted, error = _finish_page(item.entry, item.page.result())
+                self._store(feed, item.entry, item.url, extracted, error, parsed.language,
+                            report)
+            except StoreError:
+                raise  # the database is down: not this item's fault
+            except Exception as exc:  # noqa: BLE001 - one item must not cost the others
+                self._item_failed(feed, item.entry, exc, report)
+
+    def _item_failed(self, feed: FeedState, entry: FeedEntry, exc: Exception,
+                     report: FeedReport) -> None:
+        """Record why one entry could not be stored; the feed's other entries go on.
+
+        The entry stays unseen, so the next poll tries it again, until it has failed
+        :data:`~monitor.store.MAX_ITEM_ATTEMPTS` times (then it is remembered as seen).
+        """
+        reason = clean_line(f"{type(exc).__name__}: {exc}")[:300]
+        log.warning("feed %s: entry %s not stored: %s", feed.name, entry.key[:200], reason)
+        attempts = self.store.record_item_failure(feed.id, entry.key, entry.url, reason)
+        given_up = attempts >= MAX_ITEM_ATTEMPTS
+        report.items_retried += int(not given_up)
+        report.item_failures.append(f"{entry.key[:120]}: {reason}"
+                                    + (" (given up)" if given_up else ""))
 
     def _store(self, feed: FeedState, entry: FeedEntry, url: str, extracted: ExtractedText | None,
                error: str | None, feed_language: str | None, report: FeedReport) -> None:
@@ -324,6 +368,17 @@ def _finish_page(entry: FeedEntry, started: PageStarted) -> PageText:
         return None, exc.code
     except CancelledError:  # the extraction pool was stopped (shutdown)
         return None, "pool_closed"
+
+
+def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
+    """The ``count`` newest entries (dated ones by date, then undated ones in feed order, as
+    feeds list newest first), kept in feed order."""
+    def age(i: int) -> tuple[bool, float]:
+        published = entries[i].published
+        return published is None, -published.timestamp() if published is not None else 0.0
+
+    ranked = sorted(range(len(entries)), key=age)
+    return [entries[i] for i in sorted(ranked[:count])]
 
 
 def _is_local(url: str) -> bool:

@@ -253,9 +253,14 @@ def build_entries(
             collided += 1
             continue
         used.add(key)
+        # The parse boundary: whatever a format's reader did, no entry leaves with NUL,
+        # controls or a lone surrogate in its text (clean_text is idempotent and cheap on
+        # text that is clean already).
         entries.append(FeedEntry(
-            key=key, url=draft.link, title=draft.title, summary=draft.summary,
-            content=draft.content, published=draft.published, author=draft.author,
+            key=clean_text(key), url=clean_line(draft.link) if draft.link else None,
+            title=clean_line(draft.title), summary=clean_text(draft.summary),
+            content=clean_text(draft.content), published=draft.published,
+            author=clean_line(draft.author) if draft.author else None,
             language=draft.language,
         ))
     if collided:

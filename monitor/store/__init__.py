@@ -11,6 +11,7 @@ daemon, cli). Only the foundation (config, errors, models, text).
 from __future__ import annotations
 
 from monitor.store.engine import safe_url
+from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.outbox import Outbox
@@ -18,6 +19,7 @@ from monitor.store.records import (
     ClaimedNotification,
     FeedHealth,
     FeedState,
+    ItemFailure,
     Notice,
     NotificationInfo,
     PollOutcome,
@@ -29,9 +31,11 @@ from monitor.store.records import (
 from monitor.store.store import Store, utc_now
 
 __all__ = [
+    "MAX_ITEM_ATTEMPTS",
     "ClaimedNotification",
     "FeedHealth",
     "FeedState",
+    "ItemFailure",
     "Notice",
     "NotificationInfo",
     "Outbox",

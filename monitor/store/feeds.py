@@ -25,12 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from monitor.models import FeedSource
-from monitor.store.records import FeedHealth, FeedState, PollOutcome
-from monitor.store.schema import FeedRow
+from monitor.store.records import FeedHealth, FeedState, ItemFailure, PollOutcome
+from monitor.store.schema import FeedEntryRow, FeedRow, ItemFailureRow
 from monitor.text import clean_line, clean_text
 
 AddResult = Literal["added", "updated", "restored", "exists", "configured"]
 SYNC_FEEDS_LOCK = 0x6E6D_0001  # pg_advisory_xact_lock key of sync_feeds ("nm" 1)
+# An entry that failed to be stored this many polls is given up (recorded as seen).
+MAX_ITEM_ATTEMPTS = 3
 
 
 class FeedTable:
@@ -228,6 +230,43 @@ class FeedTable:
                 else f"moved permanently to {new_url}, which another feed already polls")
         return f"{warning}; {note}" if warning else note
 
+    def record_item_failure(self, feed_id: int, entry_key: str, url: str | None,
+                            reason: str) -> int:
+        """Record that one entry of a feed could not be stored; returns its failure count.
+
+        At :data:`MAX_ITEM_ATTEMPTS` the entry is also recorded as seen (with no article), so
+        later polls stop retrying it; its failure row stays as the record of why.
+        """
+        now = self.clock()
+        key = clean_text(entry_key)[:512]
+        with self.write() as session:
+            row = session.scalar(select(ItemFailureRow).where(
+                ItemFailureRow.feed_id == feed_id, ItemFailureRow.entry_key == key))
+            if row is None:
+                row = ItemFailureRow(feed_id=feed_id, entry_key=key, attempts=0,
+                                     first_failed_at=now)
+                session.add(row)
+            row.attempts += 1
+            row.url = clean_text(url)[:2048] if url else None
+            row.reason = clean_text(reason)[:2000]
+            row.last_failed_at = now
+            if row.attempts >= MAX_ITEM_ATTEMPTS and session.scalar(select(FeedEntryRow.id).where(
+                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.entry_key == key)) is None:
+                session.add(FeedEntryRow(feed_id=feed_id, entry_key=key, article_id=None,
+                                         first_seen_at=now))
+            return row.attempts
+
+    def item_failures(self, feed_id: int | None = None) -> list[ItemFailure]:
+        """Entries that could not be stored, newest failure first."""
+        query = select(ItemFailureRow).order_by(ItemFailureRow.last_failed_at.desc())
+        if feed_id is not None:
+            query = query.where(ItemFailureRow.feed_id == feed_id)
+        with self.read() as session:
+            return [ItemFailure(feed_id=r.feed_id, entry_key=r.entry_key, url=r.url,
+                                reason=r.reason, attempts=r.attempts,
+                                last_failed_at=r.last_failed_at)
+                    for r in session.scalars(query)]
+
     def release_feeds(self, owner: str) -> None:
         """Give back every lease held by ``owner`` (graceful shutdown)."""
         with self.write() as session:
@@ -236,8 +275,10 @@ class FeedTable:
 
     def feed_health(self) -> list[FeedHealth]:
         """Every feed row (active, disabled and removed) with its health, by name."""
+        now = self.clock()
         with self.read() as session:
-            return [_health(r) for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
+            return [_health(r, now)
+                    for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
 
     def active_feeds(self) -> Iterator[FeedHealth]:
         """The feed list as it stands (both origins, disabled ones included), by name."""
@@ -290,7 +331,7 @@ def _enable(row: FeedRow, now: datetime) -> None:
     row.next_check_at = now
 
 
-def _health(row: FeedRow) -> FeedHealth:
+def _health(row: FeedRow, now: datetime) -> FeedHealth:
     if not row.configured:
         status = "removed"
     elif row.disabled_at is not None:
@@ -299,6 +340,11 @@ def _health(row: FeedRow) -> FeedHealth:
         status = "never polled"
     elif row.consecutive_failures:
         status = "failing"
+    elif row.last_success_at is None or row.last_success_at < row.last_attempt_at:
+        # Claimed (last_attempt_at) but no outcome recorded since: being polled while the
+        # lease runs, else the poll was cut short (a stop, a crash) and is retried.
+        running = row.lease_until is not None and row.lease_until > now
+        status = "polling" if running else "interrupted"
     elif row.last_warning:
         status = "degraded"
     else:

@@ -34,7 +34,8 @@ class FeedHealth:
     url: str
     name: str
     configured: bool
-    status: str  # ok | failing | degraded | disabled | removed | never polled
+    # ok | degraded | failing | polling | interrupted | disabled | removed | never polled
+    status: str
     last_attempt_at: datetime | None
     last_success_at: datetime | None
     consecutive_failures: int
@@ -51,6 +52,18 @@ class FeedHealth:
     disabled_at: datetime | None = None
     # Paused by the server (429 on the host, 503 + Retry-After on this URL) until then.
     paused_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """A feed entry that could not be stored, and why (the last reason)."""
+
+    feed_id: int
+    entry_key: str
+    url: str | None
+    reason: str
+    attempts: int
+    last_failed_at: datetime
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,24 @@ class InstanceRow(Base):
     last_cycle: Mapped[str | None] = mapped_column(Text)  # one-line summary
 
 
+class ItemFailureRow(Base):
+    """A feed entry that could not be stored (bad text, an oversized field, a constraint), with
+    why. The entry stays unseen, so later polls retry it; after ``MAX_ITEM_ATTEMPTS`` failures
+    it is recorded as seen (``feed_entries`` with no article) and retried no more."""
+
+    __tablename__ = "item_failures"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_item_failure"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    entry_key: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class StoryRow(Base):
     __tablename__ = "stories"
 

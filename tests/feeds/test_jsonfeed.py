@@ -137,3 +137,15 @@ def test_without_a_sanitizer_html_content_becomes_plain_text() -> None:
     body = doc(items=[{"id": "1", "content_html": "<p>Hi <b>there</b></p><script>x</script>"}])
     (entry,) = parse_json_feed(body, url=FEED_URL).entries
     assert entry.content == "Hi there"
+
+
+def test_lone_surrogates_and_nul_are_normalised_at_the_parse_boundary() -> None:
+    """``"\\ud83d"`` is legal JSON but no UTF-8 encoder takes it: replaced, NUL removed."""
+    document = ('{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+                '{"id": "a\\u0000b", "url": "https://n.example/1", "title": "Hi \\ud83d there",'
+                ' "content_text": "x\\udfff\\u0000y", "authors": [{"name": "A\\ud800"}]}]}')
+    (entry,) = parse_json_feed(document.encode(), url="https://n.example/").entries
+    assert entry.title == "Hi \ufffd there" and entry.content == "x\ufffdy"
+    assert entry.key == "guid:ab" and entry.author == "A\ufffd"
+    for text in (entry.key, entry.title, entry.summary, entry.content, entry.author or ""):
+        text.encode("utf-8")  # strict: raises on any surrogate left

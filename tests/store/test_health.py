@@ -55,3 +55,25 @@ def test_silent_feed_raises_a_notice(sqlite_url: str) -> None:
     assert notice.kind == "silent"
     assert feed_health_notices(store, ADMIN, DAY) == []
     store.close()
+
+
+def test_a_poll_cut_short_is_interrupted_not_ok(database_url: str) -> None:
+    """Claimed and released without an outcome (a stop mid-poll): ``interrupted``; while the
+    lease runs: ``polling``; a recorded success: ``ok`` (issue 10, item 10)."""
+    clock = FakeClock()
+    store = open_store(database_url, clock)
+    store.sync_feeds([feed()])
+    (claimed,) = store.claim_due_feeds("a", timedelta(minutes=5), limit=5)
+    assert store.feed_health()[0].status == "polling"
+    store.release_feeds("a")
+    (health,) = store.feed_health()
+    assert health.status == "interrupted" and health.last_success_at is None
+    clock.advance(60)
+    (claimed,) = store.claim_due_feeds("a", timedelta(minutes=5), limit=5)
+    store.record_poll(claimed.id, "a", PollOutcome(ok=True, next_check_at=clock()))
+    assert store.feed_health()[0].status == "ok"
+    clock.advance(60)
+    store.claim_due_feeds("a", timedelta(minutes=5), limit=5)
+    clock.advance(600)  # the owner died: its lease ran out without an outcome
+    assert store.feed_health()[0].status == "interrupted"
+    store.close()

@@ -1,0 +1,77 @@
+"""A per-feed budget: at most ``polling.max_new_entries`` new entries per feed per cycle, newest
+first; the rest wait for the next cycle and are not lost (issue 10, item 5; case G14)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from monitor.store.schema import FeedEntryRow
+from tests.daemon.test_pipeline import build_world
+from tests.daemon_support import serve_directory
+
+
+def _json_feed(base: str, count: int) -> str:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    # Listed oldest first, so "newest first" is not simply the feed's order.
+    items = [{"id": f"e{i}", "url": f"{base}/gone/{i}.html", "title": f"Entry {i}",
+              "content_text": f"Entry {i} summary",
+              "date_published": (start + timedelta(minutes=i)).isoformat()}
+             for i in range(count)]
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Big",
+                       "items": items})
+
+
+def _stored_keys(world_store: object) -> list[str]:
+    from monitor.store import Store
+    assert isinstance(world_store, Store)
+    with world_store.read() as session:
+        return list(session.scalars(select(FeedEntryRow.entry_key)))
+
+
+def test_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
+        tmp_path: Path, sqlite_url: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    with serve_directory(site) as base, build_world(
+            tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
+        w.write("big.json", _json_feed(base, 50_000))
+        started = time.monotonic()
+        report = w.pipeline.run_cycle()
+        first = time.monotonic() - started
+        assert report.failed == 0 and report.new_entries == 100 and report.articles == 100
+        keys = set(_stored_keys(w.store))
+        assert keys == {f"guid:e{i}" for i in range(49_900, 50_000)}  # the newest 100
+        (health,) = w.store.feed_health()
+        assert health.last_warning is not None and "49900 more new entries wait" in (
+            health.last_warning)
+        assert health.next_check_at <= w.clock() + timedelta(seconds=1)  # due at the next tick
+        w.clock.advance(15)
+        # The server answers conditional requests with 304: no validator may be kept, or the
+        # next poll would see nothing and the 49,900 would be lost.
+        report = w.pipeline.run_cycle()
+        assert report.new_entries == 100 and report.articles == 100
+        assert set(_stored_keys(w.store)) - keys == {f"guid:e{i}" for i in range(49_800, 49_900)}
+    assert first < 60
+
+
+def test_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    with serve_directory(site) as base, build_world(
+            tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
+        w.write("big.json", _json_feed(base, 250))
+        counts = []
+        for _ in range(4):
+            counts.append(w.pipeline.run_cycle().articles)
+            w.clock.advance(15)  # the next tick
+        assert counts == [100, 100, 50, 0]
+        keys = _stored_keys(w.store)
+        assert sorted(keys) == sorted(f"guid:e{i}" for i in range(250))
+        assert w.store.count("articles") == 250
+        (health,) = w.store.feed_health()
+        assert health.status == "ok" and health.next_check_at > w.clock()
