@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench clean help
+.PHONY: run test lint typecheck pytest bench entities clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,9 @@ typecheck: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
 	$(BIN)/python tests/benchmarks/run_all.py
+
+entities: $(STAMP_DEV)  ## Regenerate rules/entities/countries.yaml from CLDR (Babel)
+	$(BIN)/python scripts/gen_countries.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

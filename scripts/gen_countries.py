@@ -1,0 +1,150 @@
+"""Generate rules/entities/countries.yaml: one entity per country, named in every CLDR locale.
+
+Run by ``make entities`` (needs the dev extras: Babel). The output is plain YAML, sorted and
+stable, so a regeneration shows in review as a readable diff.
+
+For each ISO 3166 country (Babel's two-letter territory codes, without the EU, the UN and
+the private-use codes) the entity ``country-<code>`` gets the country's name in every Babel
+locale (the base languages and their script variants, ``sr_Latn``...; regional variants such
+as ``en_GB`` mostly repeat them). Spellings that fold to the same tokens (case, diacritics)
+are kept once. Some names are dropped or narrowed, because an alias that is also an everyday
+word would match everywhere:
+
+- a name that two countries share (``Kongo``, ``Guinea``) is dropped: it names neither;
+- a name of one or two letters or digits is dropped;
+- a Latin-script name that is an Indonesian root word (Sastrawi's dictionary) is dropped
+  when only minor locales use it (``Kota``, ``Kata``, ``Kita``: Qatar in small African
+  languages), and kept case-sensitive when a language of much news (:data:`MAJOR`) does
+  (``Katar`` in German, Polish and Turkish);
+- a single Latin-script word of at most four letters from other locales is case-sensitive
+  (the capital letter is then required: ``Oman`` but not ``oman``).
+
+Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
+entity files (``places.yaml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from babel import Locale
+from babel.localedata import locale_identifiers
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from monitor.rules import tokenize  # noqa: E402
+
+SKIP_CODES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+# Languages of much news: their names stay (case-sensitive) even when an everyday word.
+MAJOR = {"id", "ms", "en", "ru", "uk", "ar", "de", "fr", "es", "pt", "it", "nl", "pl", "tr",
+         "sv", "da", "no", "nb", "fi", "cs", "hu", "ro", "he", "fa", "hi", "zh", "ja", "ko"}
+OUT = REPO / "rules" / "entities" / "countries.yaml"
+
+
+def _locales() -> list[str]:
+    """Base languages and script variants (sr_Latn), not regional variants (en_GB)."""
+    out = []
+    for ident in sorted(locale_identifiers()):
+        parts = ident.split("_")
+        if len(parts) == 1 or (len(parts) == 2 and len(parts[1]) == 4):
+            out.append(ident)
+    return out
+
+
+def _latin(text: str) -> bool:
+    return all("LATIN" in unicodedata.name(ch, "") for ch in text if ch.isalpha())
+
+
+def _indonesian_words() -> set[str]:
+    from Sastrawi.Stemmer import StemmerFactory as factory  # the root-word dictionary
+
+    path = Path(factory.__file__).parent / "data" / "kata-dasar.txt"
+    return set(path.read_text(encoding="utf-8").split())
+
+
+def collect() -> dict[str, dict[str, tuple[str, bool]]]:
+    """code -> folded key -> (name, case_sensitive)."""
+    # code -> key -> (name, is it used by a major language?)
+    names: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
+    owners: dict[str, set[str]] = defaultdict(set)
+    for ident in _locales():
+        try:
+            locale = Locale.parse(ident)
+        except (ValueError, LookupError):
+            continue
+        language = locale.language
+        for code, name in sorted(locale.territories.items()):
+            if len(code) != 2 or not code.isalpha() or code in SKIP_CODES:
+                continue
+            key = " ".join(tokenize(name))
+            if not key:
+                continue
+            owners[key].add(code)
+            current = names[code].get(key)
+            # Prefer the spelling of a major language, then the first seen.
+            if current is None or (language in MAJOR and not current[1]):
+                names[code][key] = (name, language in MAJOR)
+    indonesian = _indonesian_words()
+    out: dict[str, dict[str, tuple[str, bool]]] = {}
+    for code in sorted(names):
+        kept: dict[str, tuple[str, bool]] = {}
+        for key, (name, major) in sorted(names[code].items()):
+            if len(owners[key]) > 1 or len(key.replace(" ", "")) <= 2:
+                continue
+            single_latin = " " not in key and _latin(name)
+            case_sensitive = False
+            if single_latin and key in indonesian:
+                if not major:
+                    continue
+                case_sensitive = True
+            elif single_latin and len(key) <= 4 and not major:
+                case_sensitive = True
+            kept[key] = (name, case_sensitive)
+        out[code] = kept
+    return out
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(countries: dict[str, dict[str, tuple[str, bool]]]) -> str:
+    english = Locale.parse("en").territories
+    lines = [
+        "# Generated by `make entities` (scripts/gen_countries.py) from CLDR via Babel: do not",
+        "# edit; hand-written aliases (demonyms, capitals, AS) go in places.yaml.",
+        "# One entity per country: @country-<ISO code>, its name in every CLDR locale.",
+        "entities:",
+    ]
+    for code, names in countries.items():
+        if not names:
+            continue
+        lines.append(f"  - id: country-{code.lower()}    # {english.get(code, code)}")
+        lines.append("    type: country")
+        lines.append("    aliases:")
+        for name, case_sensitive in sorted(names.values(), key=lambda v: v[0]):
+            if case_sensitive:
+                lines.append(f"      - {{text: {_quote(name)}, case_sensitive: true}}")
+            else:
+                lines.append(f"      - {_quote(name)}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    text = render(collect())
+    args.out.write_text(text, encoding="utf-8")
+    print(f"{args.out}: {text.count('- id: ')} countries, "
+          f"{text.count(chr(10)) - 4 - 3 * text.count('- id: ')} aliases")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The built-in country entities generated from CLDR (rules/entities/countries.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.models import Document
+from monitor.rules import Rule, RuleBook, load_rules
+from monitor.rules.matcher import Matcher, compile_rules
+
+COUNTRIES = Path(__file__).resolve().parents[2] / "rules" / "entities" / "countries.yaml"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    book = load_rules(COUNTRIES)
+    assert book.problems == ()
+    assert len(book.entities) > 240
+    rules = (Rule.from_query("qa", "@country-qa", stem=True),
+             Rule.from_query("ru", "@country-ru"), Rule.from_query("id", "@country-id"))
+    return compile_rules(RuleBook(rules=rules, entities=book.entities))
+
+
+@pytest.mark.parametrize(("title", "language", "expected"), [
+    ("Qatar dan Mesir mendesak gencatan senjata", "id", {"qa"}),
+    ("Qatar hosts the talks", "en", {"qa"}),
+    ("Katar ruft zur Waffenruhe auf", "de", {"qa"}),
+    ("Катар призвал к перемирию", "ru", {"qa"}),
+    ("Переговоры в Катаре продолжаются", "ru", {"qa"}),  # stemmed: Катаре
+    ("قطر تدعو إلى وقف إطلاق النار", "ar", {"qa"}),
+    ("Россия и Индонезия подписали соглашение", "ru", {"ru", "id"}),
+    ("Kata kota kita", "id", set()),  # Qatar in small languages, everyday Indonesian words
+])
+def test_country_names_in_many_languages(matcher: Matcher, title: str, language: str,
+                                         expected: set[str]) -> None:
+    assert {h.rule_id for h in matcher.match(Document(title, "", language=language))} == expected
