@@ -110,6 +110,7 @@ class Compiler:
         self.keys = KeyTable()
         self._patterns: dict[tuple[object, ...], Pattern] = {}
         self.stemmers_used: set[str] = set()
+        self._given: dict[tuple[object, ...], Pattern] = {}
         self._scores: dict[Clause, float] = {}  # entities' clauses recur in many rules
 
     # -- patterns ----------------------------------------------------------------------------
@@ -131,23 +132,34 @@ class Compiler:
                 case_prefix: bool = False) -> Pattern:
         """The (shared) pattern for (token, prefix) pairs; stemmed in the ``stem`` stemmers'
         modes (none for a case-sensitive alias, which compares as written)."""
+        # Entities' aliases come back once per rule naming them: the same input, the same
+        # pattern, without building its segments in every mode again.
+        given = (tuple(tokens), stem, caret, case_tokens, case_prefix)
+        found = self._given.get(given)
+        if found is not None:
+            return found
         plain = self._segments([(PLAIN, text, prefix) for text, prefix in tokens])
         modes = [plain] * MODE_COUNT
         words = [t for t, p in tokens if not p]
+        stemmed: list[tuple[int, tuple[tuple[int, int], ...]]] = []
         if stem and case_tokens is None and words:
             self.stemmers_used.update(stem)
             for stemmer in stem:
                 stems = iter(stem_tokens(words, stemmer))
-                modes[MODES[stemmer]] = self._segments(
+                mode = modes[MODES[stemmer]] = self._segments(
                     [(PLAIN, t, True) if p else (STEM, next(stems), False) for t, p in tokens])
-        signature = (tuple(tuple((s.key, s.offset) for s in m) for m in modes), caret,
+                stemmed.append((MODES[stemmer], tuple((s.key, s.offset) for s in mode)))
+        # The modes left plain need not be listed one by one: the signature names the others.
+        signature = (tuple((s.key, s.offset) for s in plain), tuple(sorted(stemmed)), caret,
                      case_tokens, case_prefix)
         found = self._patterns.get(signature)
         if found is None:
-            simple = not caret and case_tokens is None and all(len(m) == 1 for m in modes)
+            simple = (not caret and case_tokens is None and len(plain) == 1
+                      and all(len(m) == 1 for _, m in stemmed))
             found = self._patterns[signature] = Pattern(
                 len(self._patterns), tuple(modes), len(tokens), caret, case_tokens, simple,
                 case_prefix)
+        self._given[given] = found
         return found
 
     # -- nodes -------------------------------------------------------------------------------
@@ -208,7 +220,7 @@ class Compiler:
         """A necessary condition for ``node``: each clause must meet the found keys."""
         if isinstance(node, Leaf):
             modes = node.pattern.modes
-            if all(m is modes[0] for m in modes):
+            if modes.count(modes[0]) == len(modes):  # in C: identity first, then equality
                 return [frozenset({seg.key}) for seg in modes[0]]
             # Only the document's stemming mode applies: any mode's key will do.
             distinct = {id(m): m for m in modes}.values()

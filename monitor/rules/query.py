@@ -22,6 +22,7 @@ string with no token (``""``), and column filters that leave no column (``title:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
@@ -128,6 +129,10 @@ def _is_bareword_char(ch: str) -> bool:
     return ch >= "\x80" or (ch.isascii() and (ch.isalnum() or ch in "_\x1a"))
 
 
+# A run of the characters _is_bareword_char accepts, in one regex step.
+_BAREWORD = re.compile("[A-Za-z0-9_\x1a\x80-\U0010ffff]+")
+
+
 def _lex(query: str) -> list[_Tok]:
     toks: list[_Tok] = []
     i, n = 0, len(query)
@@ -164,9 +169,8 @@ def _lex(query: str) -> list[_Tok]:
             toks.append(_Tok("ENTITY", name, i, j))
             i = j
         elif _is_bareword_char(ch):
-            j = i + 1
-            while j < n and _is_bareword_char(query[j]):
-                j += 1
+            found = _BAREWORD.match(query, i)
+            j = found.end() if found else i + 1
             word = query[i:j]
             toks.append(_Tok(word if word in _OPERATORS else "STRING", word, i, j))
             i = j
@@ -185,7 +189,8 @@ class _Parser:
 
     # -- helpers ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> _Tok:
-        return self.toks[min(self.i + ahead, len(self.toks) - 1)]
+        at, toks = self.i + ahead, self.toks
+        return toks[at] if at < len(toks) else toks[-1]
 
     def take(self) -> _Tok:
         tok = self.toks[self.i]
