@@ -22,7 +22,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
-run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon on ./monitor.yaml
+run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon and web view on ./monitor.yaml
 	$(BIN)/monitor db upgrade
 	exec $(BIN)/monitor run
 

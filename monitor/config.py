@@ -203,6 +203,41 @@ class DeliveryConfig(_Strict):
     max_message_chars: int = Field(4000, ge=200)
 
 
+class WebConfig(_Strict):
+    """The web view (monitor.web): where it listens and who may use it.
+
+    Without ``users`` or ``trusted_proxy_header`` there is no authentication, and the server
+    then listens on a loopback address only.
+    """
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8080"
+    # name -> argon2 hash (``monitor web passwd NAME`` prints one)
+    users: dict[str, str] = {}
+    # A header set by an authenticating reverse proxy (e.g. Remote-User); trusted as is.
+    trusted_proxy_header: str | None = None
+    session_lifetime: Duration = 7 * 86400.0
+    page_size: int = Field(50, ge=5, le=500)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        split_listen(value)
+        return value
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.users) or bool(self.trusted_proxy_header)
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8080`` for IPv6; port 0: any free port) as (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"listen {value!r}: use host:port, e.g. 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
+
+
 class Config(_Strict):
     """The whole validated configuration. ``base_dir`` anchors every relative path."""
 
@@ -216,6 +251,7 @@ class Config(_Strict):
     extract: ExtractConfig = ExtractConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    web: WebConfig = WebConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")

@@ -20,7 +20,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-STAGES = ("net", "feeds", "extract", "rules", "stories", "store", "delivery", "daemon", "cli")
+STAGES = ("net", "feeds", "extract", "rules", "stories", "store", "delivery", "daemon", "web",
+          "cli")
 ROOT_MODULES = {"__init__.py", "__main__.py", "config.py", "errors.py", "models.py", "text.py",
                 "language.py"}
 

@@ -16,6 +16,7 @@ from monitor.errors import MonitorError
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
     from monitor.store import Store
+    from monitor.web import WebServer
 
 db_app = typer.Typer(help="Database schema: apply migrations, show the revision.",
                      no_args_is_help=True)
@@ -62,6 +63,28 @@ def db_status(ctx: typer.Context) -> None:
     store.close()
 
 
+def web_server(config: Config, store: Store) -> WebServer:
+    """The configured web server over ``store``; exits 2 with one line if it must not start."""
+    from monitor.web import WebServer, create_app, listen_problem
+    problem = listen_problem(config.web)
+    if problem is not None:
+        fail(problem)
+    return WebServer(create_app(config, store), config.web)
+
+
+def _start_web(config: Config) -> WebServer:
+    """The web view in a thread beside the daemon, on its own store connection."""
+    server = web_server(config, open_store(config))
+    try:
+        server.start()
+    except MonitorError as exc:
+        fail(f"{exc} (is another process using web.listen {config.web.listen}? "
+             "set web.enabled: false to run without it)", code=1)
+    typer.echo(f"web view: {server.url}", err=False)
+    sys.stdout.flush()
+    return server
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
@@ -70,6 +93,7 @@ def run(
 ) -> None:
     """Run the daemon: poll feeds on schedule, match rules, store hits and send alerts.
 
+    Serves the web view beside it (web.listen, unless web.enabled is false).
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active.
     """
@@ -82,14 +106,21 @@ def run(
         install_stop_handlers(stop)
     config = get_config(ctx)
     open_store(config).close()
+    server = _start_web(config) if config.web.enabled and not once else None
     try:
         service = build_service(config, stop=stop)
     except MonitorError as exc:
+        if server is not None:
+            server.stop()
         fail(str(exc), code=1)
     if once:
         raise typer.Exit(run_once(service))
     daemon = Daemon(service)
-    code = daemon.run()
+    try:
+        code = daemon.run()
+    finally:
+        if server is not None:
+            server.stop()
     if not daemon.finished_cleanly:
         # Worker threads still blocked in I/O would hold the interpreter open past the stop
         # deadline; their leases are released and their transactions roll back, so exit now.

@@ -11,7 +11,7 @@ backtests) and the foundation's language codes.
 
 from __future__ import annotations
 
-from monitor.rules.backtest import backtest
+from monitor.rules.backtest import SearchOutcome, backtest, search_articles
 from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
@@ -28,6 +28,7 @@ __all__ = [
     "Rule",
     "RuleBook",
     "RuleTests",
+    "SearchOutcome",
     "alias_problems",
     "backtest",
     "channel_problems",
@@ -35,6 +36,7 @@ __all__ = [
     "load_rules",
     "parse_query",
     "run_rule_tests",
+    "search_articles",
     "token_spans",
     "tokenize",
 ]

@@ -2,7 +2,8 @@
 
 Owns the schema and its Alembic migrations, the engine (SQLite in WAL mode or PostgreSQL), the
 records the stages exchange with the database, leases that share work between daemons, the
-outbox, and feed health. Every other stage reads and writes the database through these names.
+outbox, feed health, and what the web view reads (Browse) and writes (Access: feedback, API
+tokens, sessions). Every other stage reads and writes the database through these names.
 
 Must not import: any stage package above it (net, feeds, extract, rules, stories, delivery,
 daemon, cli). Only the foundation (config, errors, models, text).
@@ -10,6 +11,17 @@ daemon, cli). Only the foundation (config, errors, models, text).
 
 from __future__ import annotations
 
+from monitor.store.access import Access, ApiToken, WebSession
+from monitor.store.browse import (
+    Browse,
+    HitView,
+    Outlet,
+    RuleStats,
+    StoryDetail,
+    StoryFilter,
+    StoryPage,
+    StorySummary,
+)
 from monitor.store.engine import safe_url
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
@@ -32,19 +44,30 @@ from monitor.store.store import Store, utc_now
 
 __all__ = [
     "MAX_ITEM_ATTEMPTS",
+    "Access",
+    "ApiToken",
+    "Browse",
     "ClaimedNotification",
     "FeedHealth",
     "FeedState",
+    "HitView",
     "ItemFailure",
     "Notice",
     "NotificationInfo",
     "Outbox",
+    "Outlet",
     "PollOutcome",
     "Route",
+    "RuleStats",
     "SavedArticle",
     "Store",
     "StoredArticle",
     "StoredHit",
+    "StoryDetail",
+    "StoryFilter",
+    "StoryPage",
+    "StorySummary",
+    "WebSession",
     "current_revision",
     "feed_health_notices",
     "head_revision",

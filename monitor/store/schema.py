@@ -237,3 +237,48 @@ class DeliveryAttemptRow(Base):
     attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str] = mapped_column(String(16))  # sent | retry | dead
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class FeedbackRow(Base):
+    """A person's verdict on a hit: relevant or not (one per hit; the last word counts)."""
+
+    __tablename__ = "feedback"
+
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(128), index=True)
+    relevant: Mapped[bool] = mapped_column()
+    author: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiTokenRow(Base):
+    """An API token: only its SHA-256 is stored; the token is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the SHA-256 of its cookie, its user, its CSRF token, its expiry."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(128))
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class WebSecretRow(Base):
+    """Server secrets made on first use (the key that derives feed tokens)."""
+
+    __tablename__ = "web_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

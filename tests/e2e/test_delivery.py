@@ -59,6 +59,7 @@ def config_for(tmp_path: Path, feeds: list[dict[str, object]], hook: str,
         "delivery": {"console": False, "default_channels": ["hook"], "lease": "2s",
                      "backoff_base": "1s"},
         "extract": {"workers": 1},
+        "web": {"enabled": False},
     }
     data.update(extra)
     path = tmp_path / "monitor.yaml"

@@ -1,0 +1,88 @@
+"""``monitor web``: the web view alone, its API tokens and password hashes."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import app, fail, get_config
+from monitor.cli.service import open_store, web_server
+from monitor.errors import MonitorError
+
+web_app = typer.Typer(help="The web view: serve it alone, API tokens, password hashes.",
+                      invoke_without_command=True)
+token_app = typer.Typer(help="API tokens for /api/v1 (stored hashed).", no_args_is_help=True)
+web_app.add_typer(token_app, name="token")
+app.add_typer(web_app, name="web")
+
+
+@web_app.callback()
+def web(ctx: typer.Context) -> None:
+    """Serve the web view and API alone (beside daemons that run elsewhere on the database).
+
+    Listens on web.listen (default 127.0.0.1:8080); a non-loopback address needs web.users or
+    web.trusted_proxy_header.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    config = get_config(ctx)
+    store = open_store(config)
+    server = web_server(config, store)
+    typer.echo(f"web view: {server.url}")
+    server.serve()
+    store.close()
+
+
+@token_app.command("create")
+def token_create(ctx: typer.Context, name: Annotated[str, typer.Argument(
+        help="A name for the token (who or what uses it).")]) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from monitor.store import Access
+    store = open_store(get_config(ctx))
+    try:
+        token = Access(store).create_token(name)
+    except MonitorError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context) -> None:
+    """List API tokens by name, with when each was made and last used."""
+    from monitor.store import Access
+    store = open_store(get_config(ctx))
+    tokens = Access(store).tokens()
+    store.close()
+    if not tokens:
+        typer.echo("no API tokens")
+    for t in tokens:
+        used = t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never"
+        typer.echo(f"{t.name}\tcreated {t.created_at:%Y-%m-%d %H:%M}\tlast used {used}")
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(
+        help="The token's name.")]) -> None:
+    """Revoke (delete) an API token."""
+    from monitor.store import Access
+    store = open_store(get_config(ctx))
+    gone = Access(store).revoke_token(name)
+    store.close()
+    if not gone:
+        fail(f"no API token named {name!r}", code=1)
+    typer.echo(f"revoked {name}")
+
+
+@web_app.command("passwd")
+def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
+    """Print an argon2 hash of a password (read from the terminal or stdin) for web.users."""
+    from monitor.web import hash_password
+    password = getpass.getpass("password: ") if typer.get_text_stream("stdin").isatty() else (
+        typer.get_text_stream("stdin").readline().rstrip("\n"))
+    if not password:
+        fail("empty password")
+    typer.echo(f"web:\n  users:\n    {name}: '{hash_password(password)}'")

@@ -1,0 +1,232 @@
+"""The REST API under /api/v1: JSON, keyset pagination (``before``/``next``), the pages' filters.
+
+With authentication on, each request carries ``Authorization: Bearer <token>`` (tokens from
+``monitor web token create NAME``, stored hashed). The OpenAPI document is /api/v1/openapi.json.
+A hit's JSON is the same object ``monitor hits --json`` prints, plus ``relevant``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from monitor.store import HitView, NotificationInfo, Outbox, StoredArticle, StorySummary
+from monitor.web.context import web_of
+from monitor.web.pages import STATUSES, _int, story_filter
+from monitor.web.security import same_origin
+
+PREFIX = "/api/v1"
+MAX_LIMIT = 500
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def hit_json(hit: HitView) -> dict[str, object]:
+    """The hit as ``monitor hits --json`` prints it, and its feedback."""
+    return {
+        "id": hit.id, "rule": hit.rule_id, "rule_name": hit.rule_name, "title": hit.title,
+        "url": hit.url, "source": hit.source, "language": hit.language,
+        "published": _iso(hit.published), "matched_at": hit.matched_at.isoformat(),
+        "story": hit.story_id,
+        "evidence": [{"term": e.term, "matched": e.matched, "field": e.field, "start": e.start,
+                      "end": e.end, "snippet": e.snippet, "entity": e.entity}
+                     for e in hit.evidence],
+        "relevant": hit.relevant,
+    }
+
+
+def article_json(a: StoredArticle, *, text: bool = True) -> dict[str, object]:
+    out: dict[str, object] = {"id": a.id, "url": a.url, "title": a.title, "source": a.source,
+                              "language": a.language, "published": _iso(a.published),
+                              "fetched_at": a.fetched_at.isoformat()}
+    if text:
+        out["text"] = a.text
+    return out
+
+
+def story_json(s: StorySummary) -> dict[str, object]:
+    return {"id": s.id, "title": s.title, "rules": s.rules, "latest": _iso(s.latest),
+            "hits": [hit_json(h) for h in s.hits],
+            "outlets": [{"article": o.article_id, "source": o.source, "title": o.title,
+                         "url": o.url, "published": _iso(o.published)} for o in s.outlets]}
+
+
+def note_json(n: NotificationInfo) -> dict[str, object]:
+    return {"id": n.id, "status": n.status, "channel": n.channel,
+            "destination": n.destination, "rule": n.rule_id, "title": n.title,
+            "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+            "next_attempt_at": n.next_attempt_at.isoformat(), "sent_at": _iso(n.sent_at),
+            "last_error": n.last_error}
+
+
+def _limit(request: Request, default: int = 50) -> int:
+    value = _int(request.query_params.get("limit")) or default
+    return max(1, min(value, MAX_LIMIT))
+
+
+def _page(items: list[Any], cursor: int | None, request: Request) -> JSONResponse:
+    nxt = None
+    if cursor is not None:
+        params = {k: v for k, v in request.query_params.items() if k != "before"}
+        query = "&".join(f"{k}={v}" for k, v in {**params, "before": cursor}.items())
+        nxt = f"{request.url.path}?{query}"
+    return JSONResponse({"items": items, "next": nxt, "next_before": cursor})
+
+
+def stories(request: Request) -> Response:
+    web = web_of(request)
+    page = web.browse.stories(story_filter(request.query_params),
+                              before=_int(request.query_params.get("before")),
+                              limit=_limit(request))
+    response = _page([story_json(s) for s in page.stories], page.next_cursor, request)
+    response.headers["X-Total-Count"] = str(page.total)
+    return response
+
+
+def hits(request: Request) -> Response:
+    web = web_of(request)
+    found, cursor = web.browse.hits(story_filter(request.query_params),
+                                    before=_int(request.query_params.get("before")),
+                                    limit=_limit(request))
+    return _page([hit_json(h) for h in found], cursor, request)
+
+
+def one_hit(request: Request) -> Response:
+    found = web_of(request).browse.hit(int(request.path_params["hit_id"]))
+    if found is None:
+        raise HTTPException(404, "no such hit")
+    return JSONResponse(hit_json(found))
+
+
+def articles(request: Request) -> Response:
+    found, cursor = web_of(request).browse.articles(
+        before=_int(request.query_params.get("before")), limit=_limit(request))
+    return _page([article_json(a, text=False) for a in found], cursor, request)
+
+
+def one_article(request: Request) -> Response:
+    found = web_of(request).browse.article(int(request.path_params["article_id"]))
+    if found is None:
+        raise HTTPException(404, "no such article")
+    return JSONResponse(article_json(found))
+
+
+def rules(request: Request) -> Response:
+    web = web_of(request)
+    stats = web.browse.rule_stats()
+    items = []
+    for r in web.rules().rules:
+        s = stats.get(r.id)
+        items.append({"id": r.id, "name": r.name, "query": r.query, "languages": r.languages,
+                      "notify": r.notify, "stem": r.stem, "hits": s.hits if s else 0,
+                      "relevant": s.relevant if s else 0,
+                      "not_relevant": s.not_relevant if s else 0,
+                      "precision": s.precision if s else None})
+    return JSONResponse({"items": items, "next": None})
+
+
+def feeds(request: Request) -> Response:
+    items = [{"id": h.id, "name": h.name, "url": h.url, "status": h.status,
+              "last_success_at": _iso(h.last_success_at),
+              "consecutive_failures": h.consecutive_failures,
+              "last_error": h.last_error_code, "last_error_message": h.last_error_message,
+              "interval_seconds": h.poll_interval_seconds or h.interval_seconds,
+              "next_check_at": _iso(h.next_check_at), "disabled_at": _iso(h.disabled_at)}
+             for h in web_of(request).store.feed_health()]
+    return JSONResponse({"items": items, "next": None})
+
+
+def notifications(request: Request) -> Response:
+    status = request.query_params.get("status") or None
+    if status not in (None, "failed", "sending", *STATUSES):
+        raise HTTPException(400, "unknown status")
+    rows = Outbox(web_of(request).store).list(status, limit=_limit(request, 200))
+    return JSONResponse({"items": [note_json(n) for n in rows], "next": None})
+
+
+async def feedback(request: Request) -> Response:
+    """POST {"relevant": true|false|null}: JSON only, so a cross-site form cannot send it."""
+    if not request.headers.get("content-type", "").startswith("application/json") or (
+            not same_origin(request)):
+        raise HTTPException(403, "send JSON (Content-Type: application/json) from this origin")
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise HTTPException(400, "body is not JSON") from None
+    if not isinstance(body, dict) or body.get("relevant", 0) not in (True, False, None):
+        raise HTTPException(400, 'send {"relevant": true | false | null}')
+    web = web_of(request)
+    hit_id = int(request.path_params["hit_id"])
+    if not await run_in_threadpool(web.access.set_feedback, hit_id, body["relevant"],
+                                   request.state.user):
+        raise HTTPException(404, "no such hit")
+    found = await run_in_threadpool(web.browse.hit, hit_id)
+    return JSONResponse(hit_json(found) if found else {})
+
+
+def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+def _list(summary: str, filters: bool = False) -> dict[str, object]:
+    params: list[dict[str, object]] = [
+        {"name": "before", "in": "query", "schema": {"type": "integer"},
+         "description": "Keyset cursor: the next_before of the previous page."},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": MAX_LIMIT}}]
+    if filters:
+        params += [{"name": n, "in": "query", "schema": {"type": "string"}} for n in
+                   ("rule", "outlet", "language", "since", "until", "feedback")]
+    return {"get": {"summary": summary, "parameters": params,
+                    "responses": {"200": {"description": "A page: items, next, next_before"}}}}
+
+
+def _one(summary: str, name: str) -> dict[str, object]:
+    return {"get": {"summary": summary, "parameters": [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": summary}, "404": {"description": "Not found"}}}}
+
+
+OPENAPI: dict[str, object] = {
+    "openapi": "3.1.0",
+    "info": {"title": "newsmonitor API", "version": "1"},
+    "servers": [{"url": PREFIX}],
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/stories": _list("Stories with hits, newest first", filters=True),
+        "/hits": _list("Hits, newest first", filters=True),
+        "/hits/{hit_id}": _one("One hit", "hit_id"),
+        "/hits/{hit_id}/feedback": {"post": {
+            "summary": "Mark a hit relevant (true), not relevant (false) or clear (null)",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "properties": {"relevant": {"type": ["boolean", "null"]}}}}}},
+            "responses": {"200": {"description": "The hit"}}}},
+        "/articles": _list("Stored articles, newest first"),
+        "/articles/{article_id}": _one("One article with its text", "article_id"),
+        "/rules": _list("Rules with hit counts and precision"),
+        "/feeds": _list("Feeds and their health"),
+        "/notifications": _list("Notifications (status=pending|held|digest|sent|dead|failed)"),
+    },
+}
+
+ROUTES = [
+    Route(f"{PREFIX}/openapi.json", openapi),
+    Route(f"{PREFIX}/stories", stories),
+    Route(f"{PREFIX}/hits", hits),
+    Route(f"{PREFIX}/hits/{{hit_id:int}}", one_hit),
+    Route(f"{PREFIX}/hits/{{hit_id:int}}/feedback", feedback, methods=["POST"]),
+    Route(f"{PREFIX}/articles", articles),
+    Route(f"{PREFIX}/articles/{{article_id:int}}", one_article),
+    Route(f"{PREFIX}/rules", rules),
+    Route(f"{PREFIX}/feeds", feeds),
+    Route(f"{PREFIX}/notifications", notifications),
+]

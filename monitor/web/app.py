@@ -1,0 +1,109 @@
+"""The ASGI application: routes, the authentication middleware, templates and the rule book.
+
+:func:`create_app` builds a Starlette app over a store; :func:`add_routes` mounts more routes
+on it (metrics and health probes use it). Pages and API are in their own modules.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from monitor.config import Config
+from monitor.store import Access, Browse, Store
+from monitor.web import api, pages, syndication
+from monitor.web.context import HERE, Web, environment, web_of
+from monitor.web.security import SESSION_COOKIE, finish
+
+# Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
+PUBLIC_PATHS = {"/login", "/static/style.css"}
+FEED_SUFFIXES = (".atom", ".json")
+
+class _Guard(BaseHTTPMiddleware):
+    """Names the user of every request, or turns it away; adds the security headers."""
+
+    async def dispatch(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        web = web_of(request)
+        request.state.user = await run_in_threadpool(_user, web, request)
+        path = request.url.path
+        if request.state.user is None and path not in web.public:
+            if path.startswith("/api/"):
+                response: Response = JSONResponse(
+                    {"error": "authentication required: Authorization: Bearer <token>"},
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            elif path.endswith(FEED_SUFFIXES):
+                response = PlainTextResponse("a valid ?token= is required", status_code=401)
+            elif request.method == "GET":
+                response = RedirectResponse(f"/login?next={quote(_here(request))}",
+                                            status_code=303)
+            else:
+                response = PlainTextResponse("sign in first", status_code=401)
+            return finish(request, response)
+        return finish(request, await call_next(request))
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _user(web: Web, request: Request) -> str | None:
+    settings = web.config.web
+    if not settings.auth_enabled:
+        return "local"
+    path = request.url.path
+    auth = request.headers.get("authorization", "")
+    if path.startswith("/api/") and auth.lower().startswith("bearer "):
+        owner = web.access.token_owner(auth[7:].strip())
+        return f"token:{owner}" if owner else None
+    if path.endswith(FEED_SUFFIXES) and "token" in request.query_params:
+        expected = web.feed_token(path) or ""
+        given = request.query_params["token"]
+        return "feed" if secrets.compare_digest(expected, given) else None
+    if settings.trusted_proxy_header:
+        named = request.headers.get(settings.trusted_proxy_header)
+        if named:
+            return named
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and settings.users:
+        session = web.access.session(cookie)
+        if session is not None and session.user in settings.users:
+            return session.user
+    return None
+
+
+def add_routes(app: Starlette, routes: Sequence[BaseRoute], *, public: bool = False) -> None:
+    """Mount more routes on the web app (before it serves); ``public`` ones need no sign-in."""
+    app.router.routes.extend(routes)
+    if public:
+        web: Web = app.state.web
+        web.public.update(getattr(r, "path", "") for r in routes)
+
+
+def create_app(config: Config, store: Store) -> Starlette:
+    """The web view and API over ``store``, configured by ``config.web``."""
+    app = Starlette(routes=[*pages.ROUTES, *syndication.ROUTES, *api.ROUTES,
+                            Route("/static/style.css", _style)],
+                    middleware=[Middleware(_Guard)],
+                    exception_handlers=pages.ERROR_HANDLERS)
+    app.state.web = Web(config=config, store=store, browse=Browse(store), access=Access(store),
+                        env=environment(), public=set(PUBLIC_PATHS))
+    return app
+
+
+_STYLE = (HERE / "static" / "style.css").read_bytes()
+
+
+def _style(request: Request) -> Response:
+    return Response(_STYLE, media_type="text/css",
+                    headers={"Cache-Control": "public, max-age=3600"})

@@ -1,0 +1,249 @@
+"""The HTML pages: stories, a story with its evidence, rules, search, feeds, outbox, sign-in.
+
+GET handlers are plain functions (Starlette runs them in its thread pool, so database reads do
+not block the event loop); the few writes are async POSTs that check the CSRF token first.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from monitor.store import Outbox, StoryFilter
+from monitor.web.charts import chart
+from monitor.web.context import web_of
+from monitor.web.highlight import pieces, snippet_pieces
+from monitor.web.search import run_search, saved_rule_yaml
+from monitor.web.security import SESSION_COOKIE, csrf_ok, same_origin, verify_password
+
+ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
+FEEDBACK = {"relevant": True, "not_relevant": False, "clear": None}
+STATUSES = ("pending", "held", "digest", "sent", "dead")
+
+
+def _day(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+    except ValueError:
+        raise HTTPException(400, f"not a date (YYYY-MM-DD): {value[:40]!r}") from None
+
+
+def _int(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise HTTPException(400, "not a number") from None
+
+
+def story_filter(params: Any) -> StoryFilter:
+    """The list filters from query parameters (pages and API share them)."""
+    until = _day(params.get("until"))
+    feedback = params.get("feedback") or None
+    if feedback not in (None, "relevant", "not_relevant", "none"):
+        raise HTTPException(400, "feedback: relevant, not_relevant or none")
+    return StoryFilter(rule=params.get("rule") or None, outlet=params.get("outlet") or None,
+                       language=params.get("language") or None, since=_day(params.get("since")),
+                       until=until + timedelta(days=1) if until else None, feedback=feedback)
+
+
+def _safe_next(value: str | None, default: str = "/") -> str:
+    """A redirect target on this site only (a path, never //host or a scheme)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after the CSRF and origin checks (403 otherwise)."""
+    form = await request.form()
+    token = form.get("csrf")
+    if not same_origin(request) or not csrf_ok(request, token if isinstance(token, str)
+                                               else None):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
+    return form
+
+
+def stories(request: Request) -> Response:
+    web = web_of(request)
+    f = story_filter(request.query_params)
+    page = web.browse.stories(f, before=_int(request.query_params.get("before")),
+                              limit=web.config.web.page_size)
+    outlets, languages = web.browse.outlets_and_languages()
+    params = {k: v for k, v in request.query_params.items() if k != "before" and v}
+    return web.render(request, "stories.html", page=page, f=f, outlets=outlets,
+                      languages=languages, rules=[r.id for r in web.rules().rules],
+                      params=params, pieces=pieces, snippet=snippet_pieces)
+
+
+def story(request: Request) -> Response:
+    web = web_of(request)
+    detail = web.browse.story(int(request.path_params["story_id"]))
+    if detail is None:
+        raise HTTPException(404, "no such story")
+    book = web.rules()
+    entities = {}
+    for hit in detail.hits:
+        for e in hit.evidence:
+            if e.entity and e.entity not in entities:
+                entity = book.entity(e.entity)
+                entities[e.entity] = [a.text for a in entity.aliases] if entity else []
+    return web.render(request, "story.html", story=detail, pieces=pieces, entities=entities)
+
+
+def hit(request: Request) -> Response:
+    found = web_of(request).browse.hit(int(request.path_params["hit_id"]))
+    if found is None:
+        raise HTTPException(404, "no such hit")
+    return RedirectResponse(f"/stories/{found.story_id}#hit-{found.id}", status_code=303)
+
+
+async def feedback(request: Request) -> Response:
+    form = await checked_form(request)
+    verdict = form.get("verdict")
+    if verdict not in FEEDBACK:
+        raise HTTPException(400, "verdict: relevant, not_relevant or clear")
+    web = web_of(request)
+    hit_id = int(request.path_params["hit_id"])
+    user = request.state.user
+    if not await run_in_threadpool(web.access.set_feedback, hit_id, FEEDBACK[str(verdict)],
+                                   user):
+        raise HTTPException(404, "no such hit")
+    nxt = form.get("next")
+    return RedirectResponse(_safe_next(nxt if isinstance(nxt, str) else None,
+                                       f"/hits/{hit_id}"), status_code=303)
+
+
+def rules(request: Request) -> Response:
+    web = web_of(request)
+    book = web.rules()
+    today = datetime.now(UTC).date()
+    stats = web.browse.rule_stats(since=datetime.now(UTC) - timedelta(days=90))
+    rows = []
+    for rule in book.rules:
+        s = stats.get(rule.id)
+        per_day = s.per_day if s else {}
+        entity_ids = sorted(set(ENTITY_REF.findall(rule.query)))
+        entities = {e: [a.text for a in ent.aliases] if (ent := book.entity(e)) else []
+                    for e in entity_ids}
+        rows.append({"rule": rule, "stats": s, "entities": entities,
+                     "charts": [chart(per_day, today, 30), chart(per_day, today, 90)],
+                     "feed": web.feed_token(f"/rules/{rule.id}/feed.atom"),
+                     "json_feed": web.feed_token(f"/rules/{rule.id}/feed.json")})
+    return web.render(request, "rules.html", rows=rows, problems=book.problems,
+                      all_feed=web.feed_token("/feed.atom"),
+                      all_json=web.feed_token("/feed.json"))
+
+
+def search(request: Request) -> Response:
+    web = web_of(request)
+    query = request.query_params.get("q", "").strip()
+    language = request.query_params.get("language") or None
+    result = run_search(web, query, language=language) if query else None
+    return web.render(request, "search.html", query=query, language=language, result=result,
+                      pieces=pieces, yaml=saved_rule_yaml(query, language) if query else "")
+
+
+def feeds(request: Request) -> Response:
+    web = web_of(request)
+    order = {"failing": 0, "disabled": 1, "degraded": 2, "never polled": 3, "ok": 4,
+             "removed": 5}
+    health = sorted(web.store.feed_health(),
+                    key=lambda h: (order.get(h.status, 9), -h.consecutive_failures, h.name))
+    return web.render(request, "feeds.html", feeds=health, now=datetime.now(UTC))
+
+
+def outbox(request: Request) -> Response:
+    web = web_of(request)
+    status = request.query_params.get("status") or None
+    if status not in (None, "failed", "sending", *STATUSES):
+        raise HTTPException(400, "unknown status")
+    box = Outbox(web.store)
+    return web.render(request, "outbox.html", counts=box.counts(), status=status,
+                      rows=box.list(status, limit=200), statuses=STATUSES)
+
+
+async def retry(request: Request) -> Response:
+    form = await checked_form(request)
+    box = Outbox(web_of(request).store)
+    ids = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()]
+    if ids:
+        await run_in_threadpool(box.retry, ids)
+    else:
+        await run_in_threadpool(lambda: box.retry(dead=True))
+    return RedirectResponse("/outbox?status=pending", status_code=303)
+
+
+def login_page(request: Request) -> Response:
+    web = web_of(request)
+    return web.render(request, "login.html", next=_safe_next(request.query_params.get("next")),
+                      error=None, users=bool(web.config.web.users))
+
+
+async def login(request: Request) -> Response:
+    web = web_of(request)
+    form = await checked_form(request)
+    name, password = str(form.get("user", "")), str(form.get("password", ""))
+    nxt = _safe_next(str(form.get("next", "/")))
+    stored = web.config.web.users.get(name)
+    ok = stored is not None and await run_in_threadpool(verify_password, stored, password)
+    if not ok:
+        return web.render(request, "login.html", http_status=401, next=nxt,
+                          error="wrong user name or password", users=True)
+    lifetime = timedelta(seconds=web.config.web.session_lifetime)
+    cookie, _ = await run_in_threadpool(web.access.open_session, name, lifetime)
+    response = RedirectResponse(nxt, status_code=303)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=int(lifetime.total_seconds()),
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        await run_in_threadpool(web_of(request).access.close_session, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    if request.url.path.startswith("/api/"):
+        from starlette.responses import JSONResponse
+        return JSONResponse({"error": detail}, status_code=status)
+    try:
+        return web_of(request).render(request, "error.html", http_status=status, status_code=status,
+                                      detail=detail)
+    except Exception:  # noqa: BLE001  (the error page itself must not fail)
+        return PlainTextResponse(str(detail), status_code=status)
+
+
+ERROR_HANDLERS = {HTTPException: _error}
+ROUTES = [
+    Route("/", stories),
+    Route("/stories/{story_id:int}", story),
+    Route("/hits/{hit_id:int}", hit),
+    Route("/hits/{hit_id:int}/feedback", feedback, methods=["POST"]),
+    Route("/rules", rules),
+    Route("/search", search),
+    Route("/feeds", feeds),
+    Route("/outbox", outbox),
+    Route("/outbox/retry", retry, methods=["POST"]),
+    Route("/login", login_page),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

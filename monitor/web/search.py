@@ -1,0 +1,55 @@
+"""Search: an ad-hoc query in the rule language, run by the rules' own matcher.
+
+The query is parsed by the rule parser and compiled into a one-rule matcher, so a search
+finds exactly what a rule with that query would match. Candidates come from the store's
+article index when it has one (:meth:`monitor.store.Store.candidate_articles`), which only
+narrows the articles the matcher reads; the matcher decides.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import yaml
+
+from monitor.errors import QuerySyntaxError
+from monitor.models import RuleHit
+from monitor.rules import Rule, RuleBook, compile_rules, search_articles
+from monitor.store import StoredArticle
+from monitor.web.context import Web
+
+SHOWN = 100
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    found: tuple[tuple[StoredArticle, RuleHit], ...]
+    total: int
+    scanned: int
+    seconds: float
+    error: str | None = None
+
+
+def run_search(web: Web, query: str, *, language: str | None = None,
+               limit: int = SHOWN) -> SearchResult:
+    """The stored articles that match ``query`` (newest first), at most ``limit`` of them."""
+    started = time.perf_counter()
+    try:
+        rule = Rule.from_query("search", query, languages=(language,) if language else ())
+    except QuerySyntaxError as exc:
+        return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
+    book = web.rules()
+    matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
+    outcome = search_articles(web.store, matcher, rule, limit=limit)
+    return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
+                        time.perf_counter() - started)
+
+
+def saved_rule_yaml(query: str, language: str | None) -> str:
+    """The YAML of a rule with this query, to paste into a file under the rules directory."""
+    rule: dict[str, object] = {"id": "my-search", "name": "My search", "query": query}
+    if language:
+        rule["languages"] = [language]
+    return yaml.safe_dump({"rules": [rule]}, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,114 @@
+"""Who may use the web view, and the headers and checks every response and write gets.
+
+- Without authentication the server listens on loopback only (:func:`listen_problem`).
+- Users sign in with argon2-hashed passwords (``web.users``) and get a session cookie, or an
+  authenticating reverse proxy names the user in ``web.trusted_proxy_header``.
+- The API takes ``Authorization: Bearer <token>``; feeds of hits take ``?token=`` (feed readers
+  cannot sign in), a token derived from a server secret and the feed's path.
+- Writes are POST with a CSRF token (double-submit cookie, compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import socket
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from monitor.config import WebConfig, split_listen
+
+CSRF_COOKIE = "nm_csrf"
+SESSION_COOKIE = "nm_session"
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # feed tokens and local URLs never leak to outlets
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash to put under ``web.users``."""
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` (an address or a name) resolves to loopback addresses only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def listen_problem(web: WebConfig) -> str | None:
+    """Why the server must not start as configured (one line), or None."""
+    host, _ = split_listen(web.listen)
+    if not web.auth_enabled and not is_loopback(host):
+        return (f"web.listen {web.listen} is not a loopback address and no authentication is "
+                "configured: set web.users or web.trusted_proxy_header, or listen on 127.0.0.1")
+    return None
+
+
+def feed_token(secret: str, path: str) -> str:
+    """The secret token that opens one feed of hits (its path) without signing in."""
+    return hmac.new(secret.encode(), path.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def csrf_token(request: Request) -> str:
+    """The request's CSRF token (the cookie's, or a new one the response will set)."""
+    token: str | None = getattr(request.state, "csrf", None)
+    if token is None:
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        request.state.csrf = token
+    return token
+
+
+def csrf_ok(request: Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted:
+        return False
+    return hmac.compare_digest(cookie.encode(), submitted.encode())
+
+
+def same_origin(request: Request) -> bool:
+    """A browser's Origin header, when sent, must name this server."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+def finish(request: Request, response: Response) -> Response:
+    """The security headers, and the CSRF cookie when this request made one."""
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    token = getattr(request.state, "csrf", None)
+    if token is not None and request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+    return response

@@ -1,0 +1,57 @@
+"""Serving the app with uvicorn: in the foreground (``monitor web``) or in a thread beside the
+daemon (``monitor run``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+
+from monitor.config import WebConfig, split_listen
+from monitor.errors import MonitorError
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    """One uvicorn server; ``start`` runs it in a thread, ``stop`` ends it."""
+
+    def __init__(self, app: Starlette, web: WebConfig) -> None:
+        host, port = split_listen(web.listen)
+        self._host = host
+        self.url = _url(host, port)
+        self._server = uvicorn.Server(uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False,
+            proxy_headers=bool(web.trusted_proxy_header), lifespan="off"))
+        self._thread: threading.Thread | None = None
+
+    def serve(self) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM."""
+        self._server.run()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Serve in a daemon thread; returns once it listens (MonitorError if it cannot)."""
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise MonitorError(f"the web view could not listen on {self.url}")
+            time.sleep(0.02)
+        sockets = [s for server in self._server.servers for s in server.sockets]
+        if sockets:  # the port chosen when web.listen asked for port 0
+            self.url = _url(self._host, sockets[0].getsockname()[1])
+        log.info("web view at %s", self.url)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 (shown, not bound)
+    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"

@@ -1,0 +1,60 @@
+"""`monitor run` serves the web view beside the daemon; `monitor web` refuses an open address
+without authentication."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.daemon_support import DaemonProcess, run_cli, wait_for
+from tests.e2e.test_daemon import GAZA_TITLE, UKRAINE_TITLE, seed_only_config
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode("utf-8"))
+
+
+@pytest.mark.slow
+def test_run_serves_the_seed_stories_with_highlights(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path)
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    started = time.monotonic()
+    daemon = DaemonProcess(config)
+    try:
+        line = wait_for(lambda: re.search(r"web view: (http://\S+)", daemon.output), 60,
+                        "the web view's URL on standard output")
+        url = line.group(1)
+        page = wait_for(lambda: (p := _get(url)) and GAZA_TITLE in p and UKRAINE_TITLE in p
+                        and p, 60, "both seed stories on the stories page")
+        assert time.monotonic() - started < 60
+        assert len(re.findall(r"<mark[^>]*>", page)) >= 4
+        assert "2 stories" in page
+    finally:
+        code, _ = daemon.terminate()
+    assert code == 0
+
+
+def test_web_refuses_an_open_address_without_authentication(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path, web={"listen": "0.0.0.0:18099"})
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    for command in (["web"], ["run"]):
+        result = run_cli(config, *command, timeout=60)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no authentication is configured" in lines[0], result.stderr
+
+
+def test_web_token_create_prints_a_token_once(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path)
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    made = run_cli(config, "web", "token", "create", "reader")
+    assert made.returncode == 0 and made.stdout.startswith("nm_")
+    assert run_cli(config, "web", "token", "create", "reader").returncode == 2
+    listed = run_cli(config, "web", "token", "list")
+    assert "reader" in listed.stdout and made.stdout.strip() not in listed.stdout
+    assert run_cli(config, "web", "token", "revoke", "reader").returncode == 0

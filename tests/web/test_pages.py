@@ -1,0 +1,138 @@
+"""The pages over a seeded store: highlights, filters, inert hostile text, headers, CSRF."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.store import Outbox
+from tests.web_support import HOSTILE_TITLE, client, config, csrf_of, seeded_store
+
+
+@pytest.fixture
+def web(database_url: str, tmp_path: Path):
+    store = seeded_store(database_url)
+    with client(store, config(tmp_path, database_url)) as c:
+        yield c, store
+    store.close()
+
+
+def test_every_page_answers_with_the_security_headers(web) -> None:
+    c, _ = web
+    for path in ["/", "/stories/1", "/rules", "/search?q=Gaza", "/feeds", "/outbox",
+                 "/login", "/feed.atom", "/api/v1/hits"]:
+        response = c.get(path)
+        assert response.status_code == 200, path
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src" not in csp
+        assert "'unsafe-inline'" not in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_stories_show_seed_stories_with_highlighted_terms(web) -> None:
+    c, _ = web
+    page = c.get("/").text
+    assert "Diplomasi Tingkat Tinggi" in page and "AS dan Rusia" in page
+    assert re.search(r"<mark[^>]*>Gaza</mark>", page)
+    assert "3 stories" in page
+    assert "Weather in Jakarta" not in page  # no hit, no story in the list
+
+
+def test_story_page_marks_evidence_at_its_offsets(web) -> None:
+    c, store = web
+    hit = next(h for h in store.hits() if h.rule_id == "ukraine-peace-plan")
+    page = c.get(f"/stories/{hit.story_id}").text
+    for e in hit.evidence:
+        if e.field == "body":
+            assert f">{e.matched}</mark>" in page
+    assert "Notifications" in page and "console" in page
+
+
+def test_filters_narrow_the_list(web) -> None:
+    c, _ = web
+    assert "1 story" in c.get("/?rule=ukraine-peace-plan").text
+    assert "2 stories" in c.get("/?rule=gaza-ceasefire").text
+    assert "1 story" in c.get("/?language=en").text
+    assert "0 stories" in c.get("/?since=2099-01-01").text
+    assert c.get("/?since=yesterday").status_code == 400
+
+
+def test_keyset_pagination_walks_every_story_once(database_url: str, tmp_path: Path) -> None:
+    store = seeded_store(database_url)
+    with client(store, config(tmp_path, database_url, page_size=5)) as c:
+        from monitor.store import Browse, StoryFilter
+        browse = Browse(store)
+        first = browse.stories(StoryFilter(), limit=2)
+        second = browse.stories(StoryFilter(), before=first.next_cursor, limit=2)
+        ids = [s.id for s in first.stories] + [s.id for s in second.stories]
+        assert len(ids) == len(set(ids)) == 3 and second.next_cursor is None
+        assert c.get(f"/?before={first.next_cursor}").status_code == 200
+    store.close()
+
+
+def test_hostile_article_is_rendered_as_text(web) -> None:
+    c, store = web
+    hostile = next(h for h in store.hits() if h.title == HOSTILE_TITLE)
+    for path in ["/", f"/stories/{hostile.story_id}", "/search?q=Hamas",
+                 "/rules/gaza-ceasefire/feed.atom"]:
+        page = c.get(path).text
+        assert "<script" not in page and "<iframe" not in page and "<svg onload" not in page
+        assert "onerror=alert" not in page.replace("onerror=alert(1)&gt;", "")
+        assert 'href="javascript:' not in page
+    page = c.get(f"/stories/{hostile.story_id}").text
+    assert "&lt;script&gt;" in page and "{{7*7}}" in page
+
+
+def test_feedback_needs_csrf_and_is_kept(web) -> None:
+    c, store = web
+    hit = store.hits()[0]
+    assert c.post(f"/hits/{hit.id}/feedback", data={"verdict": "relevant"}).status_code == 403
+    bad = c.post(f"/hits/{hit.id}/feedback", data={"verdict": "relevant", "csrf": "forged"})
+    assert bad.status_code == 403
+    token = csrf_of(c)
+    cross = c.post(f"/hits/{hit.id}/feedback", data={"verdict": "relevant", "csrf": token},
+                   headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    ok = c.post(f"/hits/{hit.id}/feedback",
+                data={"verdict": "not_relevant", "csrf": token, "next": "/?rule=x"})
+    assert ok.status_code == 303 and ok.headers["location"] == "/?rule=x"
+    assert "Marked not relevant" in c.get(f"/stories/{hit.story_id}").text
+    assert "1 story" in c.get("/?feedback=not_relevant").text
+    page = c.get("/rules").text
+    assert "0%" in page and "0 relevant, 1 not" in page
+    evil = c.post(f"/hits/{hit.id}/feedback",
+                  data={"verdict": "relevant", "csrf": token, "next": "//evil.example/"})
+    assert evil.headers["location"] == f"/hits/{hit.id}"
+
+
+def test_outbox_retry_puts_dead_notifications_back(web) -> None:
+    c, store = web
+    box = Outbox(store)
+    note = box.list()[0]
+    with store.write() as session:
+        from sqlalchemy import update
+
+        from monitor.store.schema import NotificationRow
+        session.execute(update(NotificationRow).where(NotificationRow.id == note.id)
+                        .values(status="dead", last_error="smtp said no"))
+    page = c.get("/outbox?status=dead").text
+    assert "smtp said no" in page and f"Retry #{note.id}" in page
+    assert c.post("/outbox/retry", data={"id": str(note.id)}).status_code == 403
+    done = c.post("/outbox/retry", data={"id": str(note.id), "csrf": csrf_of(c)})
+    assert done.status_code == 303
+    assert box.counts()["dead"] == 0
+
+
+def test_rules_page_has_charts_and_expanded_entities(web) -> None:
+    c, _ = web
+    page = c.get("/rules").text
+    assert page.count("<svg") == 4  # 30 and 90 days for each seed rule
+    assert "@gaza" in page and "gencatan senjata" in page
+
+
+def test_feeds_page_lists_failing_feeds_first(web) -> None:
+    c, _ = web
+    page = c.get("/feeds").text
+    assert "Example News" in page and "never polled" in page
