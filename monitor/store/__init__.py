@@ -39,6 +39,10 @@ from monitor.store.records import (
     SavedArticle,
     StoredArticle,
     StoredHit,
+    StoryCandidate,
+    StoryChoice,
+    StoryLookup,
+    StoryMember,
 )
 from monitor.store.store import Store, utc_now
 
@@ -63,8 +67,12 @@ __all__ = [
     "Store",
     "StoredArticle",
     "StoredHit",
+    "StoryCandidate",
+    "StoryChoice",
     "StoryDetail",
     "StoryFilter",
+    "StoryLookup",
+    "StoryMember",
     "StoryPage",
     "StorySummary",
     "WebSession",

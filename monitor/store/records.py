@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.models import Alert, Evidence
 
@@ -103,6 +104,51 @@ class SavedArticle:
     created: bool
     new_hits: int = 0
     new_notifications: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """A representative of a recent story that shares an LSH band with the new article."""
+
+    article_id: int
+    story_id: int
+    published: datetime
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChoice:
+    """The story a new article joins (None: a new story), and whether it should represent
+    that story in the shared index (a new story's first article always does)."""
+
+    story_id: int | None
+    represent: bool
+
+
+@dataclass(frozen=True)
+class StoryLookup:
+    """What :meth:`Store.save_article` needs to decide an article's story in its transaction.
+
+    ``choose`` gets the candidates (representatives holding any of ``band_keys`` and
+    published within ``window`` of ``published``) and picks the story; a story gets at most
+    ``max_representatives`` (more only when concurrent saves of one story race).
+    """
+
+    band_keys: Sequence[int]
+    published: datetime
+    window: timedelta
+    max_representatives: int
+    choose: Callable[[Sequence[StoryCandidate]], StoryChoice]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """A stored article with a signature (for rebuilding the shared story index)."""
+
+    article_id: int
+    story_id: int
+    published: datetime
+    signature: bytes
 
 
 @dataclass(frozen=True)

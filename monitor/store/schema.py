@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Dialect,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -151,6 +153,29 @@ class ArticleRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(String(64))
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class StoryBandRow(Base):
+    """One LSH band of a story representative's signature: the story index every daemon shares.
+
+    A story's first article and up to a few more that differ from those already indexed (its
+    representatives, chosen by monitor.stories) each get one row per band. A new article's
+    candidate stories are the representatives holding any of its band keys, so the lookup
+    costs the same however many copies a story has. Rows older than the story window are
+    pruned; an article's rows go with it.
+    """
+
+    __tablename__ = "story_bands"
+    __table_args__ = (
+        PrimaryKeyConstraint("band_key", "article_id", name="pk_story_bands"),
+        Index("ix_story_bands_story_id", "story_id"),
+        Index("ix_story_bands_published_at", "published_at"),
+    )
+
+    band_key: Mapped[int] = mapped_column(BigInteger)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FeedEntryRow(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
 from monitor.models import Article, RuleHit
+from monitor.store import story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
 from monitor.store.records import (
@@ -28,6 +29,8 @@ from monitor.store.records import (
     SavedArticle,
     StoredArticle,
     StoredHit,
+    StoryLookup,
+    StoryMember,
     evidence_from_json,
     evidence_to_json,
 )
@@ -37,6 +40,7 @@ from monitor.store.schema import (
     FeedRow,
     HitRow,
     NotificationRow,
+    StoryBandRow,
     StoryRow,
 )
 from monitor.text import clean_line, clean_text
@@ -156,23 +160,37 @@ class Store(FeedTable):
         *,
         story_id: int | None = None,
         signature: bytes | None = None,
+        story: StoryLookup | None = None,
     ) -> SavedArticle:
         """Store an article with its entry record, hits and outbox rows in one transaction.
 
         Idempotent: an article already stored under the same canonical URL is linked, not
         stored again, and gains no hit or notification twice. ``story_id`` joins an existing
         story (a syndicated copy); an alert goes out once per (rule, story, destination).
+        With ``story``, the story is decided here instead, in this transaction, against the
+        shared band index (see :mod:`monitor.store.story_index`), so every daemon on the
+        database decides it the same way.
         """
         now = self.clock()
         with _connection(self.engine) as conn:
+            if story is not None:
+                story_index.lock_bands(conn, story.band_keys)  # first: before any other lock
             # Prepared Core statements, not ORM objects: this runs for every new article, and
             # building statements and flushing objects cost more than the inserts.
             existing = conn.execute(_ARTICLE_BY_URL_WITH_STORY, {"url": article.url}).first()
             if existing is not None:
                 self._add_entry(conn, feed_id, article.entry_key, existing.id)
                 return SavedArticle(existing.id, existing.story_id, created=False)
+            represent = False
+            if story is not None:
+                choice = story.choose(story_index.candidates(conn, story))
+                story_id, represent = choice.story_id, choice.represent
             if story_id is None or conn.execute(_STORY_ID, {"id": story_id}).first() is None:
                 story_id = _inserted_id(conn.execute(_INSERT_STORY, {"created_at": now}))
+                represent = story is not None
+            elif represent and story is not None:
+                represent = (story_index.representatives(conn, story_id)
+                             < story.max_representatives)
             article_id = _inserted_id(conn.execute(_INSERT_ARTICLE, {
                 "canonical_url": article.url, "feed_id": feed_id, "story_id": story_id,
                 "source_name": clean_line(article.source_name)[:512],
@@ -184,6 +202,9 @@ class Store(FeedTable):
                 "signature": signature,
             }))
             self._add_entry(conn, feed_id, article.entry_key, article_id)
+            if represent and story is not None:
+                story_index.add_bands(conn, story.band_keys, article_id, story_id,
+                                      story.published)
             new_notes = 0
             if hits:  # the outbox's rules live in ORM code; the session joins this transaction
                 with Session(bind=conn) as session:
@@ -215,6 +236,28 @@ class Store(FeedTable):
                        func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at))
                 .where(ArticleRow.fetched_at >= since, ArticleRow.signature.is_not(None)))
             return [(s, a, sig, t) for s, a, sig, t in rows if sig is not None]
+
+    def unindexed_story_members(self, since: datetime) -> list[StoryMember]:
+        """Recent signed articles of stories without representatives in the shared index."""
+        with _connection(self._reader) as conn:
+            return story_index.members_without_bands(conn, since)
+
+    def index_story_members(self, members: Sequence[tuple[StoryMember, Sequence[int]]]) -> int:
+        """Make these articles representatives of their stories (with their band keys);
+        rows already present are kept. Returns how many articles were given."""
+        rows: list[dict[str, object]] = [
+            {"band_key": key, "article_id": m.article_id, "story_id": m.story_id,
+             "published_at": m.published}
+            for m, keys in members for key in dict.fromkeys(keys)]
+        with _connection(self.engine) as conn:
+            for i in range(0, len(rows), _IN_CHUNK):
+                story_index.add_bands_once(conn, rows[i:i + _IN_CHUNK])
+        return len(members)
+
+    def prune_story_index(self, before: datetime) -> int:
+        """Forget representatives published before ``before``; returns band rows dropped."""
+        with _connection(self.engine) as conn:
+            return story_index.prune(conn, before)
 
     def articles(self, since: datetime | None = None,
                  batch: int = 500) -> Iterator[StoredArticle]:
@@ -269,7 +312,8 @@ class Store(FeedTable):
     def count(self, table: str) -> int:
         """Rows in one of the store's tables (for status output and tests)."""
         model = {"feeds": FeedRow, "articles": ArticleRow, "hits": HitRow, "stories": StoryRow,
-                 "notifications": NotificationRow, "feed_entries": FeedEntryRow}[table]
+                 "notifications": NotificationRow, "feed_entries": FeedEntryRow,
+                 "story_bands": StoryBandRow}[table]
         with self.read() as session:
             return session.scalar(select(func.count()).select_from(model)) or 0
 

@@ -1,70 +1,159 @@
 """Stories across outlets: finds the story a new article belongs to and stores it with it.
 
-The MinHash index lives in memory (rebuilt from recent articles' stored signatures at start)
-and a lock makes "find the story, save the article, index it" one step, so two copies of one
-story polled at the same moment still join one story in this process.
+The story is decided in the database, in the transaction that stores the article, so every
+daemon on one database puts a syndicated copy into the same story:
+
+- The index is shared: table ``story_bands`` holds the LSH band keys
+  (:meth:`StorySignature.band_keys`, stable across processes) of each story's
+  *representatives*. A new article's candidates are the representatives holding any of its
+  band keys and published within the window; the most similar one at or above the threshold
+  gives the story (ties to the most recent), as the in-memory :class:`StoryIndex` does.
+- Concurrent decisions are serialised by the database, not by a lock in this process:
+  on PostgreSQL, advisory locks on the article's band keys, taken at the start of the
+  transaction (two copies of one story share a band key, so one waits for the other and
+  then sees it); on SQLite, the ``BEGIN IMMEDIATE`` every write transaction takes. Advisory
+  locks rather than unique band rows because a unique row per band would let one story own
+  each bucket, and a copy racing its original would have to undo a decision already made;
+  the lock keeps the single-process logic exactly (details in ``monitor.store.story_index``).
+- Constant work per article whatever the size of the story: a story's first article
+  represents it, and a later member becomes a representative only while the story has fewer
+  than :data:`MAX_REPRESENTATIVES` and only if it adds something: its best match scored below
+  :data:`NOVELTY` (a drifted copy), or was published more than half a window earlier (so a
+  story that runs for weeks stays findable). A new article is therefore compared with at most
+  that many members of each candidate story, not with its hundreds or thousands of copies.
+
+At start :meth:`StoryRegistry.load` indexes recent stored articles of stories that have no
+representatives yet (after the upgrade that added the table, or when a database was used by
+an older version); :meth:`StoryRegistry.prune` drops representatives older than the window.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from monitor.models import Article, RuleHit
-from monitor.store import Route, SavedArticle, Store
-from monitor.stories.signatures import StoryIndex, StorySignature, text_signature
+from monitor.store import (
+    Route,
+    SavedArticle,
+    Store,
+    StoryCandidate,
+    StoryChoice,
+    StoryLookup,
+    StoryMember,
+)
+from monitor.stories.signatures import (
+    DEFAULT_THRESHOLD,
+    NUM_PERM,
+    StorySignature,
+    aware,
+    banding,
+    text_signature,
+)
 
 log = logging.getLogger(__name__)
 
 MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
+MAX_REPRESENTATIVES = 8  # per story: bounds the comparisons a new article costs
+NOVELTY = 0.8  # a member whose best match scores below this represents its story too
 
 
 class StoryRegistry:
-    def __init__(self, store: Store, window: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, store: Store, window: timedelta = timedelta(days=7), *,
+                 threshold: float = DEFAULT_THRESHOLD,
+                 max_representatives: int = MAX_REPRESENTATIVES) -> None:
         self.store = store
         self.window = window
-        self.index = StoryIndex(window=window)
-        self._lock = threading.Lock()
+        self.threshold = threshold
+        self.max_representatives = max_representatives
+        self._bands, self._rows = banding(threshold, NUM_PERM)
+
+    def band_keys(self, signature: StorySignature) -> list[int]:
+        return signature.band_keys(self._bands, self._rows)
 
     def load(self) -> int:
-        """Index the signatures of articles fetched within the window; returns how many.
+        """Index recent articles of stories that have no representatives; returns how many.
 
         Signatures this version cannot read (an older format, or damaged) are skipped: those
-        articles are not offered as earlier copies of a story, nothing else changes.
+        articles are not offered as earlier copies of a story, nothing else changes. Safe to
+        run in several daemons at once (rows already there are kept).
         """
-        rows = self.store.recent_signatures(self.store.clock() - self.window)
-        loaded = 0
-        for story_id, article_id, data, moment in rows:
+        members = self.store.unindexed_story_members(self.store.clock() - self.window)
+        chosen: list[tuple[StoryMember, Sequence[int]]] = []
+        kept: dict[int, list[tuple[StorySignature, datetime]]] = defaultdict(list)
+        unreadable = 0
+        for member in members:
             try:
-                signature = StorySignature.from_bytes(data)
+                signature = StorySignature.from_bytes(member.signature)
             except ValueError:
+                unreadable += 1
                 continue
-            self.index.add(str(story_id), str(article_id), signature, moment)
-            loaded += 1
-        if loaded < len(rows):
+            if signature.empty or signature.num_perm != NUM_PERM:
+                continue
+            reps = kept[member.story_id]
+            if len(reps) >= self.max_representatives:
+                continue
+            moment = aware(member.published)
+            if reps and not self._adds_to(signature, moment, reps):
+                continue
+            reps.append((signature, moment))
+            chosen.append((member, self.band_keys(signature)))
+        if unreadable:
             log.info("story index: skipped %d stored signatures in an unreadable format",
-                     len(rows) - loaded)
-        return loaded
+                     unreadable)
+        return self.store.index_story_members(chosen) if chosen else 0
+
+    def _adds_to(self, signature: StorySignature, moment: datetime,
+                 reps: Sequence[tuple[StorySignature, datetime]]) -> bool:
+        score, published = max((signature.similarity(s), p) for s, p in reps)
+        return score < NOVELTY or abs(moment - published) > self.window / 2
 
     def prune(self) -> None:
-        """Forget articles older than the window, so the index stays bounded."""
-        with self._lock:
-            self.index.prune(self.store.clock() - self.window)
+        """Forget representatives older than the window, so the index stays bounded."""
+        self.store.prune_story_index(self.store.clock() - self.window)
 
     def save(self, feed_id: int, article: Article, hits: Sequence[RuleHit],
-             routes: Callable[[RuleHit], Sequence[Route]]) -> SavedArticle:
-        """Store ``article`` in its story (an existing near-duplicate's, or a new one)."""
-        signature = (text_signature(article.text)
-                     if len(article.text) >= MIN_STORY_TEXT_CHARS else None)
-        moment = article.published or self.store.clock()
-        with self._lock:
-            story_key = self.index.find(signature, moment) if signature is not None else None
-            saved = self.store.save_article(
-                feed_id, article, hits, routes,
-                story_id=int(story_key) if story_key is not None else None,
-                signature=signature.to_bytes() if signature is not None else None)
-            if saved.created and signature is not None:
-                self.index.add(str(saved.story_id), str(saved.article_id), signature, moment)
-        return saved
+             routes: Callable[[RuleHit], Sequence[Route]], *,
+             signature: StorySignature | None = None) -> SavedArticle:
+        """Store ``article`` in its story (an existing near-duplicate's, or a new one).
+
+        ``signature`` is the text's :func:`text_signature` when it was computed already (for
+        example where the text was extracted); otherwise it is computed here.
+        """
+        if signature is None and len(article.text) >= MIN_STORY_TEXT_CHARS:
+            signature = text_signature(article.text)
+        lookup = None
+        if signature is not None and not signature.empty and signature.num_perm == NUM_PERM:
+            moment = aware(article.published or self.store.clock())
+            lookup = StoryLookup(
+                band_keys=self.band_keys(signature), published=moment, window=self.window,
+                max_representatives=self.max_representatives,
+                choose=partial(self._choose, signature, moment))
+        return self.store.save_article(
+            feed_id, article, hits, routes, story=lookup,
+            signature=signature.to_bytes() if signature is not None else None)
+
+    def _choose(self, signature: StorySignature, moment: datetime,
+                candidates: Sequence[StoryCandidate]) -> StoryChoice:
+        """The story of the most similar candidate at or above the threshold (ties to the
+        most recently published), or a new story; and whether this article represents it."""
+        best: tuple[float, datetime, int] | None = None
+        for candidate in candidates:
+            published = aware(candidate.published)
+            if abs(published - moment) > self.window:
+                continue
+            try:
+                other = StorySignature.from_bytes(candidate.signature)
+            except ValueError:
+                continue
+            score = signature.similarity(other)
+            if score >= self.threshold and (best is None or (score, published) > best[:2]):
+                best = (score, published, candidate.story_id)
+        if best is None:
+            return StoryChoice(None, represent=True)
+        score, published, story_id = best
+        return StoryChoice(story_id, represent=(score < NOVELTY
+                                                or abs(moment - published) > self.window / 2))

@@ -1,16 +1,22 @@
-"""The story registry: copies join one story across saves and across a restart."""
+"""The story registry: copies join one story across saves, restarts, processes and daemons."""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import random
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
 from monitor.store import Store
-from monitor.store.schema import ArticleRow
-from monitor.stories.registry import StoryRegistry
+from monitor.store.schema import ArticleRow, StoryBandRow
+from monitor.stories.registry import MAX_REPRESENTATIVES, StoryRegistry
+from monitor.stories.signatures import text_signature
 from tests.store_support import FakeClock, article, console_route, feed, open_store
 
 TEXT = ("Utusan khusus Amerika Serikat Steve Witkoff bertemu Kepala Mossad David Barnea dan "
@@ -18,9 +24,33 @@ TEXT = ("Utusan khusus Amerika Serikat Steve Witkoff bertemu Kepala Mossad David
         "Pertemuan tertutup itu juga membahas pemulihan hubungan setelah serangan di Doha.")
 
 
+def _words(rng: random.Random, n: int) -> list[str]:
+    return ["".join(rng.choice("abcdefghijklmnoprstuw") for _ in range(rng.randint(3, 9)))
+            for _ in range(n)]
+
+
+def original_text(seed: int, words: int = 160) -> str:
+    """A made-up article: its word 3-shingles share nothing with another seed's."""
+    return " ".join(_words(random.Random(f"original-{seed}"), words))
+
+
+def copy_text(original: str, seed: str, edits: int = 3) -> str:
+    """Another outlet's copy: its own header and footer, a few words changed."""
+    rng = random.Random(seed)
+    words = original.split()
+    for _ in range(edits):
+        words[rng.randrange(len(words))] = _words(rng, 1)[0]
+    return " ".join(_words(rng, 8) + words + _words(rng, 10))
+
+
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    s = open_store(sqlite_url, FakeClock())
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(sqlite_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(sqlite_url, clock)
     s.sync_feeds([feed()])
     yield s
     s.close()
@@ -31,12 +61,28 @@ def _save(registry: StoryRegistry, store: Store, url: str, text: str) -> int:
     return registry.save(store.feed_health()[0].id, item, [], console_route).story_id
 
 
-def test_a_copy_saved_after_a_restart_joins_the_stored_story(store: Store) -> None:
+def _representatives(store: Store, story_id: int) -> int:
+    with store.read() as session:
+        return session.scalar(select(func.count(func.distinct(StoryBandRow.article_id)))
+                              .where(StoryBandRow.story_id == story_id)) or 0
+
+
+def test_a_copy_saved_by_another_registry_joins_the_stored_story(store: Store) -> None:
     first = _save(StoryRegistry(store), store, "https://a.example/1", TEXT)
     restarted = StoryRegistry(store)
-    assert restarted.load() == 1
+    assert restarted.load() == 0  # nothing to rebuild: the index is in the database
     copy = TEXT + " Dikutip dari detiknews."
     assert _save(restarted, store, "https://b.example/1", copy) == first
+
+
+def test_articles_stored_before_the_shared_index_are_indexed_at_load(store: Store) -> None:
+    first = _save(StoryRegistry(store), store, "https://a.example/1", TEXT)
+    with store.write() as session:  # as after the upgrade that added the table
+        session.execute(delete(StoryBandRow))
+    registry = StoryRegistry(store)
+    assert registry.load() == 1
+    assert registry.load() == 0
+    assert _save(registry, store, "https://b.example/1", TEXT + " Baca juga.") == first
 
 
 def test_signatures_in_an_unreadable_format_are_skipped_at_load(store: Store) -> None:
@@ -45,8 +91,105 @@ def test_signatures_in_an_unreadable_format_are_skipped_at_load(store: Store) ->
     with store.write() as session:
         session.execute(update(ArticleRow).values(signature=b"MH1\x80\x00\x01\x00\x00\x00"
                                                   + bytes(8 * 128)))
+        session.execute(delete(StoryBandRow))  # an index built by an older version: gone
     registry = StoryRegistry(store)
     assert registry.load() == 0
-    assert len(registry.index) == 0
+    assert store.count("story_bands") == 0
     # The article is still there; a new copy simply starts its own story.
     assert _save(registry, store, "https://b.example/1", TEXT) != 0
+
+
+def test_a_big_story_keeps_a_bounded_number_of_representatives(store: Store) -> None:
+    registry = StoryRegistry(store)
+    original = original_text(1)
+    story = _save(registry, store, "https://a.example/0", original)
+    for n in range(40):
+        assert _save(registry, store, f"https://c{n}.example/1",
+                     copy_text(original, f"copy-{n}")) == story
+    assert 2 <= _representatives(store, story) <= MAX_REPRESENTATIVES
+    # Another story stays apart.
+    assert _save(registry, store, "https://a.example/2", original_text(2)) != story
+
+
+def test_a_drifting_chain_of_copies_stays_one_story(store: Store) -> None:
+    registry = StoryRegistry(store)
+    first = original_text(3)
+    second = copy_text(first, "drift-1", edits=10)
+    third = copy_text(second, "drift-2", edits=10)
+    sig = [text_signature(t) for t in (first, second, third)]
+    assert sig[0].similarity(sig[2]) < 0.5 <= min(sig[0].similarity(sig[1]),
+                                                  sig[1].similarity(sig[2]))
+    story = _save(registry, store, "https://a.example/1", first)
+    assert _save(registry, store, "https://b.example/1", second) == story
+    assert _save(registry, store, "https://c.example/1", third) == story
+
+
+def test_copies_outside_the_window_start_a_new_story_and_prune_forgets(
+        store: Store, clock: FakeClock) -> None:
+    registry = StoryRegistry(store, window=timedelta(days=7))
+    original = original_text(4)
+    story = _save(registry, store, "https://a.example/1", original)
+    clock.advance(timedelta(days=8).total_seconds())
+    assert _save(registry, store, "https://b.example/1", copy_text(original, "late")) != story
+    assert store.count("story_bands") > 0
+    registry.prune()
+    assert _representatives(store, story) == 0
+
+
+# -- several daemons on one database ------------------------------------------------------
+
+ORIGINALS = 6
+COPIES = 4  # per original, split between the two processes
+
+
+def _daemon(url: str, feed_id: int, share: list[tuple[str, str]], start: Any,
+            done: Any) -> None:
+    """One daemon's story registry, in its own process, saving its share of the copies."""
+    store = Store.open(url, Path.cwd())
+    try:
+        registry = StoryRegistry(store)
+        registry.load()
+        start.wait(timeout=60)
+        for url_, text in share:
+            registry.save(feed_id, dataclasses.replace(article(url=url_, key=url_), text=text),
+                          [], console_route)
+        done.put(len(share))
+    finally:
+        store.close()
+
+
+def test_two_daemons_saving_copies_at_once_make_one_story_per_original(
+        database_url: str) -> None:
+    store = open_store(database_url, FakeClock())
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    store.close()
+    # Every copy is new to both daemons: no original is stored first, so each copy races the
+    # other daemon's copies of the same story.
+    copies = {(o, c): (f"https://outlet{c}.example/{o}",
+                       copy_text(original_text(100 + o), f"copy-{o}-{c}"))
+              for o in range(ORIGINALS) for c in range(COPIES)}
+    shares = [[copies[o, c] for c in range(p, COPIES, 2) for o in range(ORIGINALS)]
+              for p in (0, 1)]
+    ctx = multiprocessing.get_context("fork")  # a copy of this process: no second import
+    start, done = ctx.Barrier(2), ctx.Queue()
+    workers = [ctx.Process(target=_daemon, args=(database_url, feed_id, share, start, done))
+               for share in shares]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert sorted(done.get(timeout=5) for _ in workers) == [12, 12]
+
+    store = open_store(database_url, FakeClock())
+    try:
+        with store.read() as session:
+            story_of = {url: story for url, story in session.execute(
+                select(ArticleRow.canonical_url, ArticleRow.story_id))}
+    finally:
+        store.close()
+    assert len(story_of) == ORIGINALS * COPIES
+    stories = [{story_of[copies[o, c][0]] for c in range(COPIES)} for o in range(ORIGINALS)]
+    assert all(len(s) == 1 for s in stories), stories
+    assert len(set.union(*stories)) == ORIGINALS

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import struct
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.stories.signatures import StoryIndex, StorySignature, banding, text_signature
+from monitor.stories.signatures import (
+    NUM_PERM,
+    StoryIndex,
+    StorySignature,
+    banding,
+    text_signature,
+)
 
 SEED_000 = "seeds/000_709bee91dd3b3684.txt"
 SEED_004 = "seeds/004_311c2814fe6639fd.txt"
@@ -104,7 +113,7 @@ def test_signatures_round_trip_through_bytes(seeds: tuple[str, str]) -> None:
     original, _ = seeds
     signature = text_signature(original)
     data = signature.to_bytes()
-    assert isinstance(data, bytes) and len(data) == 9 + 8 * 128
+    assert isinstance(data, bytes) and len(data) == 9 + 4 * 128  # MH3: half of MH2's 1,033
     restored = StorySignature.from_bytes(data)
     assert restored == signature
     assert restored.similarity(signature) == 1.0
@@ -114,7 +123,30 @@ def test_signatures_round_trip_through_bytes(seeds: tuple[str, str]) -> None:
     assert index.find(text_signature(syndicated_copy(original)), NOW) == "s"
 
 
-@pytest.mark.parametrize("data", [b"", b"MH1", b"XX1" + bytes(1030), b"MH1\x80\x00" + bytes(10)])
+def test_signatures_stored_in_the_wide_format_still_compare(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    signature = text_signature(original)
+    values = struct.unpack(f"<{NUM_PERM}I", signature.to_bytes()[9:])
+    wide = b"MH2" + struct.pack("<HI", NUM_PERM, 1) + struct.pack(f"<{NUM_PERM}Q", *values)
+    assert len(wide) == 9 + 8 * 128
+    assert StorySignature.from_bytes(wide) == signature
+    with pytest.raises(ValueError, match="out of range"):
+        StorySignature.from_bytes(wide[:-8] + struct.pack("<Q", 1 << 40))
+
+
+def test_band_keys_are_the_same_in_every_process(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    script = ("import sys; from monitor.stories.signatures import text_signature; "
+              "print(text_signature(sys.stdin.read()).band_keys(25, 5))")
+    out = subprocess.run([sys.executable, "-c", script], input=original, text=True,
+                         capture_output=True, check=True, timeout=60).stdout
+    keys = text_signature(original).band_keys(25, 5)
+    assert out.strip() == str(keys)
+    assert len(set(keys)) == 25 and all(-(2**63) <= k < 2**63 for k in keys)
+
+
+@pytest.mark.parametrize("data", [b"", b"MH1", b"XX1" + bytes(1030), b"MH1\x80\x00" + bytes(10),
+                                  b"MH3\x80\x00\x01\x00\x00\x00" + bytes(4 * 127)])
 def test_malformed_signature_bytes_are_rejected(data: bytes) -> None:
     with pytest.raises(ValueError, match="not a story signature"):
         StorySignature.from_bytes(data)
