@@ -223,9 +223,10 @@ def _alias(src: _Source, node: yaml.Node, what: str, problems: _Problems) -> Ali
         problems.add(src.path, alias.line, f"{what}: alias {alias.text!r} has no letters or "
                      "digits to search for")
         return None
-    if "*" in alias.text.rstrip()[:-1]:
+    star = alias.star_problem()
+    if star is not None:
         problems.add(src.path, alias.line, f"{what}: alias {alias.text!r} can never match: "
-                     "'*' makes a prefix only at the end of an alias (Путин*)")
+                     f"{star}")
         return None
     return alias
 

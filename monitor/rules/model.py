@@ -40,10 +40,22 @@ class Alias:
 
     @property
     def pattern_tokens(self) -> list[tuple[str, bool]]:
-        """(folded token, is a prefix) pairs, as a query phrase is compiled."""
-        tokens = self.tokens
-        last = len(tokens) - 1
-        return [(t, self.prefix and i == last) for i, t in enumerate(tokens)]
+        """(folded token, is a prefix) pairs, as a query phrase is compiled: a word written
+        with ``*`` right after it is a prefix (``мирн* план*``)."""
+        text = self.text
+        return [(t, text[b:b + 1] == "*")
+                for t, (_a, b) in zip(self.tokens, token_spans(text), strict=True)]
+
+    def star_problem(self) -> str | None:
+        """Why a ``*`` in the alias is misplaced (it could never match as meant), or None."""
+        text = self.text.rstrip()
+        ends = {b for _a, b in token_spans(text)}
+        for i, ch in enumerate(text):
+            if ch == "*" and (i not in ends or (i + 1 < len(text) and not text[i + 1].isspace())):
+                return "'*' makes a prefix only right after a word (Путин*, мирн* план*)"
+        if self.case_sensitive and "*" in text[:-1]:
+            return "a case-sensitive alias may end in '*' but have no other '*'"
+        return None
 
     @property
     def case_tokens(self) -> tuple[str, ...]:

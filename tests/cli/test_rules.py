@@ -147,3 +147,37 @@ def test_match_refuses_unknown_input_types(tmp_path: Path) -> None:
     code, _, err = run("match", "--rules", str(tmp_path / "rules"), str(pdf))
     assert code == 2
     assert "unsupported input" in err
+
+
+ACCEPTANCE = {
+    "putin.txt": ("ukraine-peace-plan", """
+        Песков: в Кремле изучают предложения Вашингтона
+        Дмитрий Песков рассказал журналистам о Путине и мирном плане США по Украине.
+        """, {"Путине", "мирном плане", "Украине", "США"}),
+    "gaza-ru.txt": ("gaza-ceasefire", """
+        Катар и Египет призвали продлить перемирие в Газе
+        Посредники встретились в Каире с делегацией ХАМАС, чтобы обсудить второй этап
+        прекращения огня в секторе Газа.
+        """, {"прекращения огня", "Газа", "Катар", "Каире"}),
+    "gaza-ar.txt": ("gaza-ceasefire", """
+        إسرائيل وحماس تتبادلان الاتهامات بخرق الهدنة في غزة
+        الغارات على رفح تهدد اتفاق وقف إطلاق النار الذي توسطت فيه مصر وقطر.
+        """, {"غزة", "وقف إطلاق النار"}),
+}
+
+
+def test_match_with_the_bundled_rules_finds_russian_and_arabic_articles(
+        tmp_path: Path, repo_root: Path) -> None:
+    """The issue's acceptance: "о Путине" and "мирном плане", a Russian and an Arabic Gaza
+    truce article, each with evidence in the article's own (inflected) words."""
+    for name, (_rule, text, _forms) in ACCEPTANCE.items():
+        write(tmp_path / name, text)
+    code, out, _ = run("match", "--rules", str(repo_root / "rules"), "--json",
+                       *(str(tmp_path / name) for name in ACCEPTANCE))
+    assert code == 0, out
+    hits = [json.loads(line) for line in out.splitlines()]
+    for name, (rule, _text, forms) in ACCEPTANCE.items():
+        mine = [h for h in hits if h["id"].endswith(name)]
+        assert [h["rule"] for h in mine] == [rule], (name, hits)
+        matched = {e["matched"] for e in mine[0]["evidence"]}
+        assert forms <= matched, (name, matched)

@@ -65,7 +65,7 @@ def test_aliases_that_can_never_match_are_reported(tmp_path: Path) -> None:
         "    query: '@putin'\n", encoding="utf-8")
     book = load_rules(tmp_path)
     assert [p.message for p in book.problems] == [
-        "entity putin: alias 'Пу*тин' can never match: '*' makes a prefix only at the end "
-        "of an alias (Путин*)"]
+        "entity putin: alias 'Пу*тин' can never match: '*' makes a prefix only right after "
+        "a word (Путин*, мирн* план*)"]
     assert alias_problems(book) == []
     assert [a.prefix for a in book.entities[0].aliases] == [True, False]

@@ -23,7 +23,8 @@ ENTITIES = (
     Entity("putin", (Alias("Putin"), Alias("Путин"), Alias("Vladimir Putin"))),
     # Inflected aliases: a prefix, a case-sensitive prefix, a stemmed alias, a stemmed entity.
     Entity("putin2", (Alias("Путин*"), Alias("Vlad*", case_sensitive=True),
-                      Alias("мирный план", stem=True), Alias("Putin", stem=False))),
+                      Alias("мирный план", stem=True), Alias("Putin", stem=False),
+                      Alias("мирн* план*"))),
     Entity("talks", (Alias("переговоры"), Alias("talk")), stem=True),
 )
 

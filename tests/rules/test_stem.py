@@ -75,7 +75,8 @@ def test_a_rule_stems_only_in_its_languages_or_in_all_when_it_sets_none() -> Non
 
 def test_inflected_aliases_prefix_stem_and_case() -> None:
     putin = Entity("putin", (Alias("Путин*"), Alias("Putin"), Alias("Vlad*", case_sensitive=True)))
-    plan = Entity("plan", (Alias("мирный план", stem=True), Alias("peace plan")))
+    plan = Entity("plan", (Alias("мирный план", stem=True), Alias("peace plan"),
+                           Alias("мирн* угод*")))
     talks = Entity("talks", (Alias("переговоры"),), stem=True)
     rules = (Rule.from_query("p", "@putin AND @plan"), Rule.from_query("t", "@talks"),
              Rule.from_query("v", "@putin"))
@@ -90,9 +91,14 @@ def test_inflected_aliases_prefix_stem_and_case() -> None:
     # A case-sensitive prefix keeps its case: "Vladivostok" yes, "vladimir" no.
     assert matcher.match(Document("Vladivostok port", "", language="en"))
     assert not matcher.match(Document("a vladimir", "", language="en"))
-    # Ukrainian has no Snowball stemmer: the stemmed alias matches only as written there.
+    # Ukrainian has no Snowball stemmer: the stemmed alias matches only as written there,
+    # and prefixes on each word (мирн* угод*) cover the inflections.
     assert {h.rule_id for h in matcher.match(
         Document("Путин о мирном плане", "", language="uk"))} == {"v"}
+    hits = {h.rule_id: h for h in matcher.match(
+        Document("Путін і Путин про мирну угоду", "", language="uk"))}
+    assert set(hits) == {"p", "v"}
+    assert [e.matched for e in hits["p"].evidence if e.entity == "plan"] == ["мирну угоду"]
 
 
 def test_indonesian_stemmer_choice_scores_on_the_word_list() -> None:

@@ -1,0 +1,111 @@
+"""Quality of the bundled rules: recall and precision per language on a multilingual test set.
+
+Run from the repository root::
+
+    .venv/bin/python tests/benchmarks/bench_rules_quality.py [--rules rules/] [--verbose]
+
+The set (``tests/rules/data/multilingual.yaml``) holds short news texts in Indonesian,
+English, Russian, Ukrainian and Arabic written for the two seed topics and for near misses,
+each with the rules it should match. Each (text, rule) pair counts: a match that was expected
+is a true positive, an unexpected one a false positive, a missing one a false negative.
+Targets per language: recall >= 0.95 and precision >= 0.9. ``--rules`` scores another rule
+directory (for example the rules of an older commit, to compare). Exits 1 when a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from monitor.models import Document  # noqa: E402
+from monitor.rules import load_rules  # noqa: E402
+from monitor.rules.matcher import Matcher, compile_rules  # noqa: E402
+
+TEST_SET = REPO_ROOT / "tests" / "rules" / "data" / "multilingual.yaml"
+TARGET_RECALL = 0.95
+TARGET_PRECISION = 0.9
+
+
+@dataclass
+class Score:
+    """Counts of one language."""
+
+    texts: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+
+def load_set(path: Path = TEST_SET) -> list[dict[str, object]]:
+    """The texts: dicts with lang, title, body and expect (a list of rule ids)."""
+    texts: list[dict[str, object]] = yaml.safe_load(path.read_text(encoding="utf-8"))["texts"]
+    return texts
+
+
+def score(matcher: Matcher, texts: list[dict[str, object]]) -> dict[str, Score]:
+    """Per-language counts of the matcher's hits against the expected rules."""
+    rules = set(matcher.rule_ids)
+    out: dict[str, Score] = {}
+    for text in texts:
+        lang = str(text["lang"])
+        doc = Document(title=str(text["title"]), body=str(text.get("body", "")), language=lang)
+        expected = {str(r) for r in text["expect"]} & rules  # type: ignore[attr-defined]
+        got = {h.rule_id for h in matcher.match(doc)}
+        s = out.setdefault(lang, Score())
+        s.texts += 1
+        s.tp += len(got & expected)
+        s.fp += len(got - expected)
+        s.fn += len(expected - got)
+        for rule in sorted(got ^ expected):
+            kind = "missed" if rule in expected else "false hit"
+            s.errors.append(f"{lang}: {kind} {rule}: {doc.title}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; 1 if a target fails."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rules", type=Path, default=REPO_ROOT / "rules")
+    parser.add_argument("--set", type=Path, default=TEST_SET)
+    parser.add_argument("--shared", type=Path, help="ignored (make bench passes it to all)")
+    parser.add_argument("--verbose", action="store_true", help="list every miss and false hit")
+    args = parser.parse_args(argv)
+    book = load_rules(args.rules)
+    matcher = compile_rules(book)
+    scores = score(matcher, load_set(args.set))
+    print(f"{sum(s.texts for s in scores.values())} texts, rules {', '.join(matcher.rule_ids)}")
+    print(f"{'language':<10} {'texts':>5} {'TP':>4} {'FP':>4} {'FN':>4} {'recall':>8} "
+          f"{'precision':>9}  result (recall >= {TARGET_RECALL}, precision >= "
+          f"{TARGET_PRECISION})")
+    failed = False
+    for lang in sorted(scores):
+        s = scores[lang]
+        ok = s.recall >= TARGET_RECALL and s.precision >= TARGET_PRECISION
+        failed |= not ok
+        print(f"{lang:<10} {s.texts:>5} {s.tp:>4} {s.fp:>4} {s.fn:>4} {s.recall:>8.3f} "
+              f"{s.precision:>9.3f}  {'PASS' if ok else 'FAIL'}")
+    if args.verbose or failed:
+        for s in scores.values():
+            for line in s.errors:
+                print("  " + line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The bundled rules on the multilingual test set: recall and precision per language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.rules import load_rules
+from monitor.rules.matcher import compile_rules
+from tests.benchmarks.bench_rules_quality import (
+    TARGET_PRECISION,
+    TARGET_RECALL,
+    load_set,
+    score,
+)
+
+
+def test_the_bundled_rules_meet_the_targets_in_every_language(repo_root: Path) -> None:
+    texts = load_set()
+    assert len(texts) >= 80
+    assert {t["lang"] for t in texts} == {"id", "en", "ru", "uk", "ar"}
+    scores = score(compile_rules(load_rules(repo_root / "rules")), texts)
+    for lang, s in scores.items():
+        assert s.recall >= TARGET_RECALL and s.precision >= TARGET_PRECISION, (lang, s.errors)
