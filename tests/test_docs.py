@@ -83,3 +83,32 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     head = README[:1500]
     assert "make run" in head and "make test" in head
+
+
+def _flags(command: Any) -> list[str]:
+    """The long options a command's --help lists (--help itself aside)."""
+    return [opt for param in command.params if getattr(param, "param_type_name", "") == "option"
+            and not getattr(param, "hidden", False)
+            for opt in param.opts if opt.startswith("--") and opt != "--help"]
+
+
+def _readme_row(path: str) -> str | None:
+    match = re.search(rf"^\| `{re.escape(path)}` \|(.*)$", README, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def test_every_flag_in_help_is_documented_in_the_readme() -> None:
+    root = typer.main.get_command(app)
+    commands = README.partition("## Commands")[2].partition("\n## ")[0]
+    missing = [f"monitor {flag}" for flag in _flags(root) if f"`{flag}" not in commands]
+
+    def walk(group: Any, prefix: str) -> None:
+        for name, command in _subcommands(group).items():
+            path = f"{prefix} {name}"
+            row = _readme_row(path) or ""
+            missing.extend(f"{path} {flag}" for flag in _flags(command)
+                           if f"`{flag}" not in row)
+            walk(command, path)
+
+    walk(root, "monitor")
+    assert missing == [], f"flags missing from their command's row in README.md: {missing}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 # Command modules register themselves on ``app`` when imported (one line per area).
 from monitor.cli import backtest as _backtest  # noqa: F401
 from monitor.cli import feeds as _feeds  # noqa: F401
+from monitor.cli import feeds_opml as _feeds_opml  # noqa: F401
 from monitor.cli import hits as _hits  # noqa: F401
 from monitor.cli import notifications as _notifications  # noqa: F401
 from monitor.cli import rules as _rules  # noqa: F401

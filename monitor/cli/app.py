@@ -9,26 +9,53 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from monitor import DEFAULT_CONFIG_FILE
+from monitor import DEFAULT_CONFIG_FILE, __version__
+from monitor.cli.plainhelp import PlainCommand, PlainGroup
 from monitor.errors import ConfigError, MonitorError
 
 if TYPE_CHECKING:  # pydantic models load when a command needs the configuration
     from monitor.config import Config
 
-app = typer.Typer(
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class MonitorApp(typer.Typer):
+    """A Typer app whose commands and groups print plain help (see :mod:`.plainhelp`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Plain help: rich's formatter costs 0.1 s of imports on every --help (make bench).
+        kwargs.setdefault("rich_markup_mode", None)
+        kwargs.setdefault("cls", PlainGroup)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(**kwargs)
+
+    def command(  # typer.Typer.command, with PlainCommand as the default cls
+        self, name: str | None = None, **kwargs: Any
+    ) -> Callable[[_F], _F]:
+        kwargs.setdefault("cls", PlainCommand)
+        decorator: Callable[[_F], _F] = super().command(name, **kwargs)
+        return decorator
+
+
+def group(help: str, **kwargs: Any) -> MonitorApp:
+    """A command group (``monitor feeds``, ``monitor db``...) with plain help."""
+    return MonitorApp(help=help, **kwargs)
+
+
+app = MonitorApp(
     name="monitor",
     help="newsmonitor: poll news feeds, match watch rules, alert by email and chat.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Plain help: rich's formatter costs 0.1 s of imports on every --help (see make bench).
-    rich_markup_mode=None,
+    # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
 )
 
 EXIT_USAGE = 2
@@ -40,6 +67,12 @@ class CliState:
     verbose: bool
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsmonitor {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -49,10 +82,13 @@ def _root(
             "--config", "-c", envvar="MONITOR_CONFIG",
             help=f"Configuration file (default: ./{DEFAULT_CONFIG_FILE} if present, "
             "else the embedded defaults). Also MONITOR_CONFIG.",
-            dir_okay=False,
+            dir_okay=False, metavar="PATH",
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False,
 ) -> None:
     ctx.obj = CliState(config_path=config, verbose=verbose)
 
@@ -100,11 +136,6 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
-    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:

@@ -20,13 +20,18 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
 def backtest_command(
     ctx: typer.Context,
     rules: Annotated[Path | None, typer.Option(
-        "--rules", help="Rule file or folder (default: the configured rules directory).")] = None,
+        "--rules", metavar="PATH",
+        help="Rule file or folder (default: the configured rules directory).")] = None,
     since: Annotated[str, typer.Option(
-        "--since", help="Only articles fetched this recently: 30d, 12h...")] = "30d",
+        "--since", metavar="DURATION",
+        help="Only articles fetched this recently: 30d, 12h...")] = "30d",
     as_json: Annotated[bool, typer.Option(
         "--json", help="One JSON object per line per (article, rule).")] = False,
 ) -> None:
-    """Run rules over stored articles and report what would have matched. Sends nothing."""
+    """Replay rules over stored articles; sends nothing.
+
+    Reports what would have matched, per rule and per day.
+    """
     from rich.progress import Progress
 
     from monitor.config import parse_duration

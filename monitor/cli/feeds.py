@@ -1,178 +1,244 @@
-"""``monitor feeds``: the feed list and its health; add, import, export, remove, enable.
+"""``monitor feeds``: the feed list and its health; add, refresh, remove, enable.
 
 Feeds come from two places: monitor.yaml (managed by the file, origin ``config``) and these
 commands (origin ``cli``, kept in the database until ``monitor feeds remove``). A running
 daemon picks CLI changes up at its next tick: it reads the feed list from the database.
+Import and export (OPML) are in :mod:`monitor.cli.feeds_opml`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
+from monitor.cli.app import app, fail, get_config, group
+from monitor.cli.output import human_duration, plural, print_table, suggestion, when
 from monitor.cli.service import open_store
-from monitor.errors import FetchError, ParseError
+from monitor.errors import FetchError, NotAFeedError, ParseError
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
-    from monitor.models import FeedSource
+    from monitor.models import FeedSource, ParsedFeed
     from monitor.store import FeedHealth, Store
 
-feeds_app = typer.Typer(
-    help="Feeds: list them with their health; add, import, export, remove, enable.",
+feeds_app = group(
+    "Feeds and their health: add, refresh, import, remove.",
     invoke_without_command=True)
 app.add_typer(feeds_app, name="feeds")
 
-PROGRESS_FROM = 50  # an import of this many feeds or more shows a progress bar
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+Status = Literal["ok", "failing", "degraded", "disabled", "removed", "never"]
 
 
 @feeds_app.callback()
 def feeds(
     ctx: typer.Context,
+    status: Annotated[Status | None, typer.Option(
+        "--status", metavar="STATUS", help="Only feeds in this state: ok, failing, degraded "
+        "(read with warnings), disabled, removed or never (polled).")] = None,
+    tag: Annotated[str | None, typer.Option(
+        "--tag", metavar="TAG", help="Only feeds with this tag.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List feeds with their health (last success, failures, last error, interval)."""
+    """List feeds with their health.
+
+    Last success, consecutive failures, last error and the interval in force.
+    """
     if ctx.invoked_subcommand is not None:
         return
     config = get_config(ctx)
     store = _synced_store(config)
     health = store.feed_health()
     store.close()
-    for h in health:
-        if as_json:
-            typer.echo(json.dumps({
-                "name": h.name, "url": h.url, "status": h.status, "configured": h.configured,
-                "origin": h.origin, "disabled": h.disabled_at is not None,
-                "last_success": h.last_success_at.isoformat() if h.last_success_at else None,
-                "consecutive_failures": h.consecutive_failures, "error": h.last_error_code,
-                "message": h.last_error_message, "warning": h.last_warning,
-                "entries_seen": h.entries_seen, "interval": h.interval_seconds,
-                "poll_interval": h.poll_interval_seconds,
-                "next_check": h.next_check_at.isoformat(),
-                "paused_until": h.paused_until.isoformat() if h.paused_until else None,
-            }, ensure_ascii=False))
-            continue
-        typer.echo(_describe(h))
-    if not health and not as_json:
-        typer.echo("no feeds configured")
+    wanted = "never polled" if status == "never" else status
+    shown = [h for h in health if (wanted is None or h.status == wanted)
+             and (tag is None or tag in h.tags)]
+    if as_json:
+        for h in shown:
+            typer.echo(json.dumps(_json(h), ensure_ascii=False))
+        return
+    if not shown:
+        typer.echo("no feeds" + (" configured" if not health else " match"))
+        return
+    print_table(
+        ["status", "name", "url", "last ok", "every", "entries", "from", "tags"],
+        ([h.status, h.name, h.url, when(h.last_success_at, "never"),
+          human_duration(h.poll_interval_seconds or h.interval_seconds), str(h.entries_seen),
+          "cli" if h.origin == "cli" else "file", ", ".join(h.tags)] for h in shown))
+    notes = [line for h in shown for line in _notes(h)]
+    if notes:
+        typer.echo("")
+    for line in notes:
+        typer.echo(line)
 
 
-def _describe(h: FeedHealth) -> str:
-    last = h.last_success_at.strftime("%Y-%m-%d %H:%M") if h.last_success_at else "never"
-    every = _duration(h.poll_interval_seconds or h.interval_seconds)
-    line = (f"{h.status:13} {h.name}  <{h.url}>  last ok: {last}  every {every}  "
-            f"entries: {h.entries_seen}" + ("  (added with the CLI)" if h.origin == "cli" else ""))
+def _json(h: FeedHealth) -> dict[str, object]:
+    return {
+        "name": h.name, "url": h.url, "status": h.status, "configured": h.configured,
+        "origin": h.origin, "disabled": h.disabled_at is not None, "tags": list(h.tags),
+        "last_success": h.last_success_at.isoformat() if h.last_success_at else None,
+        "consecutive_failures": h.consecutive_failures, "error": h.last_error_code,
+        "message": h.last_error_message, "warning": h.last_warning,
+        "entries_seen": h.entries_seen, "interval": h.interval_seconds,
+        "poll_interval": h.poll_interval_seconds,
+        "next_check": h.next_check_at.isoformat(),
+    }
+
+
+def _notes(h: FeedHealth) -> list[str]:
+    """What a person should know about one feed, below the table."""
+    notes = []
     if h.disabled_at is not None:
-        line += (f"\n{'':13} disabled {h.disabled_at:%Y-%m-%d %H:%M} after {h.last_error_code}; "
-                 f"`monitor feeds enable {h.url}` turns it back on")
+        notes.append(f"{h.name}: disabled {when(h.disabled_at)} after {h.last_error_code}; "
+                     f"monitor feeds enable {h.url} turns it back on")
     if h.consecutive_failures:
-        line += f"\n{'':13} {h.consecutive_failures} failures, last: {h.last_error_code}: "
-        line += (h.last_error_message or "")[:160]
+        notes.append(f"{h.name}: {plural(h.consecutive_failures, 'failure')}, last: "
+                     f"{h.last_error_code}: {(h.last_error_message or '')[:200]}")
     elif h.last_warning:
-        line += f"\n{'':13} warning: {h.last_warning[:160]}"
-    if h.paused_until is not None:
-        line += (f"\n{'':13} paused by the server until "
-                 f"{h.paused_until:%Y-%m-%d %H:%M:%S %Z}")
-    return line
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds // 60}m" if seconds >= 600 else f"{seconds}s"
+        notes.append(f"{h.name}: warning: {h.last_warning[:200]}")
+    return notes
 
 
 @feeds_app.command("add")
 def add(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The feed's http(s) URL.")],
-    name: Annotated[str | None, typer.Option("--name", help="Shown in alerts (default: the "
-                                             "URL).")] = None,
+    url: Annotated[str, typer.Argument(
+        help="The feed's http(s) URL, or a web page that advertises its feed.")],
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Shown in alerts (default: the feed's title).")] = None,
     interval: Annotated[str | None, typer.Option(
-        "--interval", help="Starting time between polls, e.g. 15m (default: "
-        "polling.default_interval); adaptive polling moves from there.")] = None,
+        "--interval", metavar="DURATION", help="Starting time between polls, e.g. 15m "
+        "(default: polling.default_interval); adaptive polling moves from there.")] = None,
     language: Annotated[str | None, typer.Option(
-        "--language", help="Language of the feed's articles (id, en...).")] = None,
+        "--language", metavar="CODE", help="Language of the feed's articles (id, en...).")
+    ] = None,
     tags: Annotated[list[str] | None, typer.Option(
-        "--tag", help="A free label; repeat for several.")] = None,
+        "--tag", metavar="TAG", help="A free label; repeat for several.")] = None,
+    no_fetch: Annotated[bool, typer.Option(
+        "--no-fetch", help="Add it without fetching it first (e.g. offline).")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Add the feed a web page advertises without asking.")] = False,
 ) -> None:
-    """Add a feed (kept in the database until `monitor feeds remove`)."""
+    """Fetch a feed once, show what it holds, and add it.
+
+    Shows the feed's title and item count. Given a web page, finds the feed the page
+    advertises (autodiscovery) and offers it. The feed is kept in the database until
+    monitor feeds remove.
+    """
     config = get_config(ctx)
     source = _source(config, url, name, interval, language, tags or [])
+    if source.url in {f.url for f in config.feed_sources()}:
+        fail(f"{source.url} is configured in {config.source}; change it there")
     store = _synced_store(config)
+    summary = ""
+    if not no_fetch:
+        final_url, parsed = _probe(config, source.url, yes=yes, store=store)
+        title = (parsed.title or "").strip()
+        source = replace(source, url=final_url, name=source.name if name else (
+            title or final_url))
+        items = plural(len(parsed.entries), "item")
+        summary = (f" (titled {title!r}, {items})" if name and title and title != name
+                   else f" ({items})")
     result = store.add_feed(source)
     store.close()
     if result == "configured":
         fail(f"{source.url} is configured in {config.source}; change it there")
     verb = {"added": "added", "updated": "updated", "restored": "added again"}[result]
-    typer.echo(f"{verb}: {source.name} <{source.url}>")
+    typer.echo(f"{verb}: {source.name} <{source.url}>{summary}")
 
 
-@feeds_app.command("import")
-def import_opml(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="An OPML file (as feed readers export).",
-                                         dir_okay=False)],
-) -> None:
-    """Add every feed of an OPML file; feeds already in the list are left as they are."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def _probe(config: Config, url: str, *, yes: bool, store: Store) -> tuple[str, ParsedFeed]:
+    """Fetch and parse ``url`` once; for a web page, the feed it advertises (asking first)."""
+    from monitor.feeds import discover_feeds, parse_feed
+    from monitor.models import NotModified
+    from monitor.net import Fetcher
 
-    from monitor.feeds import read_opml
-
-    config = get_config(ctx)
+    fetcher = Fetcher(config.http)
     try:
-        listed = read_opml(file.read_bytes())
-    except OSError as exc:
-        fail(f"{file}: cannot read: {exc.strerror or exc}")
-    except ParseError as exc:
-        fail(f"{file}: {exc}")
-    store = _synced_store(config)
-    counts = {"added": 0, "restored": 0, "exists": 0, "configured": 0, "invalid": 0}
-    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                        console=Console(stderr=True), transient=True,
-                        disable=len(listed) < PROGRESS_FROM)
-    with progress:
-        task = progress.add_task("import", total=len(listed))
-        for feed in listed:
-            problem = _url_problem(feed.url)
-            if problem is not None:
-                progress.console.print(f"monitor: skipped {problem}", markup=False,
-                                       highlight=False)
-                counts["invalid"] += 1
-            else:
-                source = _source(config, feed.url, feed.title, None, None, list(feed.tags))
-                counts[store.add_feed(source, update_existing=False)] += 1
-            progress.advance(task)
-    store.close()
-    typer.echo(f"{file}: {len(listed)} feeds: {counts['added']} added, "
-               f"{counts['restored']} added again, "
-               f"{counts['exists'] + counts['configured']} already listed, "
-               f"{counts['invalid']} refused")
+        for _ in range(2):  # the URL given, then (for a page) the feed it advertises
+            try:
+                body = fetcher.fetch_feed(url)
+            except FetchError as exc:
+                store.close()
+                fail(f"{url}: {exc.code}: {exc}; not added (--no-fetch adds it unchecked)",
+                     code=1)
+            if isinstance(body, NotModified):  # not conditional: only a broken server
+                store.close()
+                fail(f"{url}: answered 304 Not Modified to a plain GET; not added", code=1)
+            try:
+                return body.url, parse_feed(body.content, url=body.url,
+                                            content_type=body.content_type,
+                                            headers=body.headers)
+            except NotAFeedError:
+                links = discover_feeds(body.content, body.url)
+            except ParseError as exc:
+                store.close()
+                fail(f"{url}: not a readable feed: {exc}; not added", code=1)
+            if not links:
+                store.close()
+                fail(f"{url}: a web page that advertises no feed; not added", code=1)
+            typer.echo(f"{url} is a web page; it advertises "
+                       f"{plural(len(links), 'feed')}:")
+            for number, link in enumerate(links, 1):
+                typer.echo(f"  {number}. {link.title or '(untitled)'} <{link.url}>")
+            url = links[0].url
+            if not yes and not typer.confirm(f"Add {url}?", default=True):
+                store.close()
+                fail("not added", code=1)
+        store.close()
+        fail(f"{url}: not a feed either; not added", code=1)
+    finally:
+        fetcher.close()
 
 
-@feeds_app.command("export")
-def export(ctx: typer.Context) -> None:
-    """Print the feed list (monitor.yaml and CLI feeds) as OPML on standard output."""
-    from monitor.feeds import OpmlFeed, write_opml
+@feeds_app.command("refresh")
+def refresh(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Argument(help="The feed to poll now.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Poll every active feed now.")] = False,
+) -> None:
+    """Poll a feed (or --all) now, ignoring its back-off.
 
+    Polls in this process, then prints each feed's state. A feed that a server asked to
+    wait (429, 503) is polled too. Disabled feeds need monitor feeds enable first.
+    """
+    from monitor.daemon import build_service
+
+    if (url is None) == (not every):
+        fail("give a feed URL or --all")
     config = get_config(ctx)
     store = _synced_store(config)
-    active = list(store.active_feeds())
+    if url is not None:
+        _known_feed(store, url.strip())
+    urls = store.refresh_feeds(None if every else [url.strip() if url else ""])
     store.close()
-    web = [h for h in active if h.url.startswith(("http://", "https://"))]
-    if len(web) < len(active):  # local files mean nothing to another reader
-        typer.echo(f"monitor: {len(active) - len(web)} local-file feed(s) not exported",
-                   err=True)
-    typer.echo(write_opml(OpmlFeed(url=h.url, title=h.name, tags=h.tags) for h in web)
-               .decode("utf-8"), nl=False)
+    if not urls:
+        fail(f"{url} is disabled; monitor feeds enable {url} turns it back on"
+             if url else "no active feeds", code=1)
+    service = build_service(config)
+    try:
+        service.pipeline.run_cycle()
+        service.dispatcher.dispatch_due()
+        health = {h.url: h for h in service.store.feed_health()}
+    finally:
+        service.close()
+    for polled in urls:
+        h = health[polled]
+        state = h.status if not h.consecutive_failures else (
+            f"failed: {h.last_error_code}: {(h.last_error_message or '')[:200]}")
+        typer.echo(f"{h.name} <{h.url}>: {state}, {plural(h.entries_seen, 'entry', 'entries')}"
+                   f" seen, next poll in {human_duration(_seconds_until(h.next_check_at))}")
+
+
+def _seconds_until(moment: object) -> float:
+    from datetime import UTC, datetime
+    assert isinstance(moment, datetime)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return max(0.0, (aware - datetime.now(UTC)).total_seconds())
 
 
 @feeds_app.command("remove")
@@ -180,15 +246,17 @@ def remove(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The URL of a feed added with the CLI.")],
 ) -> None:
-    """Stop polling a CLI-added feed; its stored articles and hits are kept."""
+    """Stop polling a feed added with the command line.
+
+    Its stored articles and hits are kept.
+    """
     config = get_config(ctx)
     store = _synced_store(config)
+    _known_feed(store, url.strip())
     result = store.remove_feed(url.strip())
     store.close()
     if result == "configured":
         fail(f"{url} is configured in {config.source}; remove it there")
-    if result == "unknown":
-        fail(f"{url} is not in the feed list (`monitor feeds` lists them)", code=1)
     typer.echo(f"removed: {url}")
 
 
@@ -197,14 +265,22 @@ def enable(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="The URL of a disabled feed.")],
 ) -> None:
-    """Poll a feed again that was disabled after repeated parse failures."""
+    """Poll a feed again that was disabled after parse failures."""
     config = get_config(ctx)
     store = _synced_store(config)
+    _known_feed(store, url.strip())
     result = store.enable_feed(url.strip())
     store.close()
-    if result == "unknown":
-        fail(f"{url} is not in the feed list (`monitor feeds` lists them)", code=1)
     typer.echo(f"enabled: {url}" if result == "enabled" else f"{url} was not disabled")
+
+
+def _known_feed(store: Store, url: str) -> None:
+    """Exit 2 with a suggestion when ``url`` is not in the feed list."""
+    known = [h.url for h in store.feed_health() if h.status != "removed"]
+    if url not in known:
+        store.close()
+        fail(f"{url} is not in the feed list{suggestion(url, known, 0.85)}; "
+             "monitor feeds lists them")
 
 
 def _synced_store(config: Config) -> Store:

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app, fail, get_config
+from monitor.cli.output import suggestion, when
 from monitor.cli.service import open_store
+from monitor.text import clean_line
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
-    from monitor.store import StoredHit
+    from monitor.config import Config
+    from monitor.store import Store, StoredHit
 
 
 def _since(value: str | None) -> datetime | None:
@@ -54,15 +57,19 @@ def hit_json(hit: StoredHit) -> dict[str, object]:
 @app.command("hits")
 def hits(
     ctx: typer.Context,
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
+    rule: Annotated[str | None, typer.Option(
+        "--rule", metavar="ID", help="Only this rule id.")] = None,
     since: Annotated[str | None, typer.Option(
-        "--since", help="Only hits this recent: 2d, 12h, 30m, or an ISO date.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+        "--since", metavar="WHEN",
+        help="Only hits this recent: 2d, 12h, 30m, or an ISO date.")] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List stored hits with their evidence."""
     config = get_config(ctx)
     store = open_store(config)
+    if rule is not None:
+        _known_rule(config, store, rule)
     found = store.hits(rule_id=rule, since=_since(since), limit=limit)
     store.close()
     if as_json:
@@ -70,12 +77,28 @@ def hits(
             typer.echo(json.dumps(hit_json(hit), ensure_ascii=False))
         return
     if not found:
-        typer.echo("no hits")
+        typer.echo("no hits" + (f" for {rule}" if rule else "") + (f" since {since}"
+                                                                    if since else ""))
         return
-    for hit in found:
-        when = hit.published.strftime("%Y-%m-%d %H:%M") if hit.published else "-"
-        typer.echo(f"[{hit.rule_id}] {hit.title}\n    {hit.source} | {when} | {hit.url}")
-        terms = ", ".join(dict.fromkeys(e.term for e in hit.evidence))
-        typer.echo(f"    matched: {terms}")
-        for evidence in hit.evidence[:3]:
-            typer.echo(f"    {evidence.snippet}")
+    for number, hit in enumerate(found):
+        typer.echo(("\n" if number else "") + f"[{hit.rule_id}] {clean_line(hit.title)}")
+        typer.echo(f"    {clean_line(hit.source)} | published {when(hit.published)} | "
+                   f"matched {when(hit.matched_at)}")
+        typer.echo(f"    {hit.url}")
+        terms = list(dict.fromkeys(clean_line(e.term) for e in hit.evidence))
+        typer.echo(f"    matched: {', '.join(terms)}")
+        snippets = list(dict.fromkeys(clean_line(e.snippet) for e in hit.evidence
+                                      if e.snippet))
+        for snippet in snippets[:3]:
+            typer.echo(f"    - {snippet}")
+
+
+def _known_rule(config: Config, store: Store, rule: str) -> None:
+    """Exit 2 with a suggestion when no rule file and no stored hit knows ``rule``."""
+    from monitor.rules import load_rules
+    known = set(store.hit_rule_ids())
+    if config.rules_path.exists():
+        known |= {r.id for r in load_rules(config.rules_path).rules}
+    if rule not in known:
+        store.close()
+        fail(f"--rule: no rule with id {rule!r}{suggestion(rule, known)}")

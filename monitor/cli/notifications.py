@@ -8,17 +8,20 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
+from monitor.cli.app import app, fail, get_config, group
+from monitor.cli.output import plural, print_table, when
 from monitor.cli.service import open_store
+from monitor.text import clean_line
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     pass
 
-notifications_app = typer.Typer(
-    help="The outbox: list notifications by status, retry failed or dead ones.",
+notifications_app = group(
+    "The outbox: list notifications by status, retry dead ones.",
     invoke_without_command=True)
 app.add_typer(notifications_app, name="notifications")
-notify_app = typer.Typer(help="Channels: send a test message.", no_args_is_help=True)
+notify_app = group(
+    "Channels: send a test message.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
 Status = Literal["pending", "failed", "held", "digest", "sending", "sent", "dead"]
@@ -28,9 +31,10 @@ Status = Literal["pending", "failed", "held", "digest", "sending", "sent", "dead
 def notifications(
     ctx: typer.Context,
     status: Annotated[Status | None, typer.Option(
-        "--status", help="pending, failed (unsent after a failed attempt), held (waiting for "
-        "a digest), digest, sending (leased), sent or dead.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+        "--status", metavar="STATUS", help="pending, failed (unsent after a failed "
+        "attempt), held (waiting for a digest), digest, sending (leased), sent or dead.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List outbox rows, newest first (destinations are shown masked)."""
@@ -41,8 +45,8 @@ def notifications(
     store = open_store(config)
     rows = Outbox(store).list(status, limit)
     store.close()
-    for n in rows:
-        if as_json:
+    if as_json:
+        for n in rows:
             typer.echo(json.dumps({
                 "id": n.id, "status": n.status, "channel": n.channel,
                 "destination": n.destination, "rule": n.rule_id, "title": n.title,
@@ -50,21 +54,35 @@ def notifications(
                 "next_attempt_at": n.next_attempt_at.isoformat(),
                 "sent_at": n.sent_at.isoformat() if n.sent_at else None, "error": n.last_error,
             }, ensure_ascii=False))
-        else:
-            typer.echo(f"#{n.id} {n.status:8} {n.channel} -> {n.destination}  [{n.rule_id}] "
-                       f"{n.title[:70]}  attempts: {n.attempts}"
-                       + (f"\n    last error: {n.last_error}" if n.last_error else ""))
-    if not rows and not as_json:
-        typer.echo("no notifications")
+        return
+    if not rows:
+        typer.echo("no notifications" + (f" with status {status}" if status else ""))
+        return
+    print_table(
+        ["id", "status", "channel", "destination", "rule", "title", "attempts", "last change"],
+        ([str(n.id), n.status, n.channel, n.destination, n.rule_id, _short(n.title, 60),
+          str(n.attempts), when(n.sent_at or n.created_at)] for n in rows))
+    failed = [n for n in rows if n.last_error]
+    for n in failed:
+        typer.echo(f"#{n.id} last error: {clean_line(n.last_error or '')[:300]}")
+
+
+def _short(text: str, size: int) -> str:
+    text = clean_line(text)
+    return text if len(text) <= size else text[: size - 1].rstrip() + "…"
 
 
 @notifications_app.command("retry")
 def retry(
     ctx: typer.Context,
-    ids: Annotated[list[int] | None, typer.Argument(help="Notification ids to retry.")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(
+        metavar="ID", help="Notification ids to retry.")] = None,
     dead: Annotated[bool, typer.Option("--dead", help="Retry every dead notification.")] = False,
 ) -> None:
-    """Put dead (or the given) notifications back in the queue for a new round of attempts."""
+    """Queue dead (or the given) notifications again.
+
+    Each gets a new round of attempts.
+    """
     from monitor.store import Outbox
     if not ids and not dead:
         fail("give notification ids or --dead")
@@ -72,7 +90,7 @@ def retry(
     store = open_store(config)
     count = Outbox(store).retry(ids or None, dead=dead)
     store.close()
-    typer.echo(f"{count} notifications queued again")
+    typer.echo(f"{plural(count, 'notification')} queued again")
 
 
 @notify_app.command("test")
@@ -80,7 +98,10 @@ def notify_test(
     ctx: typer.Context,
     channel: Annotated[str, typer.Argument(help="A channel name from the configuration.")],
 ) -> None:
-    """Send a test message to every destination of CHANNEL and report each outcome."""
+    """Send a test message to every destination of a channel.
+
+    Prints the outcome of each destination.
+    """
     from monitor.delivery import default_format, mask_url, render_alert, send, target_kind
     from monitor.models import Alert, Evidence
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.app import app, fail, get_config, plural, read_config
+from monitor.cli.app import app, fail, get_config, read_config
+from monitor.cli.output import plural
 from monitor.errors import ConfigError, RuleProblem
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
@@ -31,10 +32,12 @@ def _rules_path(ctx: typer.Context, path: Path | None) -> Path:
 def check(
     ctx: typer.Context,
     path: Annotated[Path | None, typer.Argument(
+        metavar="PATH",
         help="Rule file or folder (default: the configured rules directory).")] = None,
 ) -> None:
-    """Validate the configuration and the rules, and run each rule's test examples.
+    """Validate the configuration and rules; run rule tests.
 
+    Checks the configuration and the rules, and runs each rule's test examples.
     Exit 0 when everything holds; otherwise exit 1 and print one path:line: message line per
     problem, all of them at once: the configuration file (unknown settings, bad values, feed
     URLs that cannot be fetched), the rules, channel names in notify: lists (when a
@@ -132,18 +135,20 @@ def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[st
 def match(
     ctx: typer.Context,
     inputs: Annotated[list[Path], typer.Argument(
-        help=".txt (first non-empty line is the title), .html, or .jsonl "
+        metavar="FILE", help=".txt (first non-empty line is the title), .html, or .jsonl "
              '({"id", "title", "text", "lang"?, "url"?} per line).',
         exists=True, dir_okay=False, readable=True)],
     rules: Annotated[Path | None, typer.Option(
-        "--rules", help="Rule file or folder (default: the configured rules directory).")] = None,
+        "--rules", metavar="PATH",
+        help="Rule file or folder (default: the configured rules directory).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help='One JSON object per line per (article, rule): {"id", "rule", '
                        '"evidence"}.')] = False,
 ) -> None:
-    """Dry-run rules on articles in files; no database, no network, nothing sent.
+    """Dry-run rules on articles in files.
 
-    Rule and input problems go to stderr as ``path:line: message`` and make the exit code 1;
+    No database, no network, nothing sent. Rule and input problems go to stderr as
+    path:line: message lines and make the exit code 1;
     the good rules are still applied.
     """
     from monitor.rules import compile_rules, load_rules

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
+from monitor.cli.app import app, fail, get_config, group
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
@@ -18,14 +18,22 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.store import Store
     from monitor.web import WebServer
 
-db_app = typer.Typer(help="Database schema: apply migrations, show the revision.",
+db_app = group(
+    "Database schema: apply migrations, show the revision.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-def open_store(config: Config, *, require_schema: bool = True) -> Store:
-    """The configured store; exits 2 with a hint when the schema is not up to date."""
-    from monitor.store import Store, current_revision, head_revision, safe_url
+def open_store(config: Config, *, require_schema: bool = True, create: bool = False) -> Store:
+    """The configured store; exits 2 with a hint when the schema is not up to date.
+
+    Only ``create=True`` (``monitor db upgrade``) may create an SQLite file: any other
+    command on a folder without a database says so and leaves the folder as it was.
+    """
+    from monitor.store import Store, current_revision, head_revision, safe_url, sqlite_path
+    path = sqlite_path(config.database_url, config.base_dir)
+    if not create and path is not None and not path.exists():
+        fail(f"no database at {path} yet; run `monitor db upgrade` to create it")
     try:
         store = Store.open(config.database_url, config.base_dir)
         if require_schema and current_revision(store.engine) != head_revision():
@@ -38,10 +46,13 @@ def open_store(config: Config, *, require_schema: bool = True) -> Store:
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Create the database or apply pending migrations (safe to run again)."""
+    """Create the database or apply pending migrations.
+
+    Safe to run again: an up-to-date database is left as it is.
+    """
     from monitor.store import current_revision, safe_url, upgrade
     config = get_config(ctx)
-    store = open_store(config, require_schema=False)
+    store = open_store(config, require_schema=False, create=True)
     try:
         upgrade(store.engine)
     except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
@@ -53,7 +64,7 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
-    """Show the database's schema revision and the one this version expects."""
+    """Show the schema revision and the one expected."""
     from monitor.store import current_revision, head_revision, safe_url
     config = get_config(ctx)
     store = open_store(config, require_schema=False)
@@ -91,9 +102,10 @@ def run(
     once: Annotated[bool, typer.Option(
         "--once", help="Run one full cycle (poll, match, store, deliver) and exit.")] = False,
 ) -> None:
-    """Run the daemon: poll feeds on schedule, match rules, store hits and send alerts.
+    """Run the daemon: poll, match, store and alert on schedule.
 
-    Serves the web view beside it (web.listen, unless web.enabled is false).
+    Feeds are polled when due, new articles matched against the rules, hits stored and
+    alerts sent; the web view is served beside it (web.listen, unless web.enabled is false).
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active.
     """

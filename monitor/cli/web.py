@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
+from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.service import open_store, web_server
 from monitor.errors import MonitorError
 
-web_app = typer.Typer(help="The web view: serve it alone, API tokens, password hashes.",
-                      invoke_without_command=True)
-token_app = typer.Typer(help="API tokens for /api/v1 (stored hashed).", no_args_is_help=True)
+web_app = group("The web view: serve it alone, API tokens, password hashes.",
+                invoke_without_command=True)
+token_app = group("API tokens for /api/v1 (stored hashed).", no_args_is_help=True)
 web_app.add_typer(token_app, name="token")
 app.add_typer(web_app, name="web")
 

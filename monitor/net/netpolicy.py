@@ -254,7 +254,8 @@ class AddressPolicy:
         if name in self._names:
             return None
         if name == "localhost" or name.endswith((".localhost", ".localhost.")):
-            raise BlockedAddressError(f"host {host!r} is a loopback name", url=url)
+            raise BlockedAddressError(f"host {host!r} is a loopback name; to allow it, add "
+                                      f"{host} to http.allow_private_networks", url=url)
         return None
 
     def check_answers(self, host: str, port: int, answers: Iterable[str], *,
@@ -284,8 +285,10 @@ class AddressPolicy:
         reason = blocked_reason(ip)
         if reason is None:
             return
+        allow = (f"; to allow it, add {ip}/{ip.max_prefixlen} (or its network) to "
+                 "http.allow_private_networks")
         if literal_ip(host) is not None:
-            raise BlockedAddressError(f"refused {ip}: it is {reason}", url=url)
+            raise BlockedAddressError(f"refused {ip}: it is {reason}{allow}", url=url)
         taint = " (one refused address refuses the whole host)" if resolved else ""
-        raise BlockedAddressError(f"refused {host!r}: it resolves to {ip}, {reason}{taint}",
-                                  url=url)
+        raise BlockedAddressError(f"refused {host!r}: it resolves to {ip}, {reason}{taint}"
+                                  f"{allow}", url=url)

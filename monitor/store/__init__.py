@@ -22,7 +22,7 @@ from monitor.store.browse import (
     StoryPage,
     StorySummary,
 )
-from monitor.store.engine import safe_url
+from monitor.store.engine import safe_url, sqlite_path
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
 from monitor.store.migrate import current_revision, head_revision, upgrade
@@ -80,6 +80,7 @@ __all__ = [
     "feed_health_notices",
     "head_revision",
     "safe_url",
+    "sqlite_path",
     "upgrade",
     "utc_now",
 ]

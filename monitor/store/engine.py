@@ -30,6 +30,17 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
     return url
 
 
+def sqlite_path(url: str, base_dir: Path) -> Path | None:
+    """The file an SQLite URL names (relative to ``base_dir``), or None for other databases
+    and in-memory SQLite. Creates nothing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or (
+            parsed.database == ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return path if path.is_absolute() else base_dir / path
+
+
 def safe_url(url: str) -> str:
     """The database URL with its password masked, for messages."""
     return make_url(url).render_as_string(hide_password=True)

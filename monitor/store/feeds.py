@@ -135,6 +135,22 @@ class FeedTable:
             _enable(row, now)
             return "enabled"
 
+    def refresh_feeds(self, urls: Sequence[str] | None = None) -> list[str]:
+        """Make feeds due now, ignoring back-off and server pauses (``monitor feeds
+        refresh``); ``None``: every active feed. Disabled and removed feeds are left alone.
+        Returns the URLs made due."""
+        now = self.clock()
+        with self.write() as session:
+            query = select(FeedRow).where(FeedRow.configured.is_(True),
+                                          FeedRow.disabled_at.is_(None))
+            if urls is not None:
+                query = query.where(FeedRow.url.in_(list(urls)))
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.next_check_at = now
+                row.paused_until = None
+            return [row.url for row in rows]
+
     def claim_due_feeds(self, owner: str, lease: timedelta, limit: int,
                         due_by: datetime | None = None) -> list[FeedState]:
         """Lease up to ``limit`` feeds due by ``due_by`` (default: now) to ``owner``;

@@ -309,6 +309,11 @@ class Store(FeedTable):
                 for h, a in session.execute(query)
             ]
 
+    def hit_rule_ids(self) -> list[str]:
+        """The rule ids that have stored hits, sorted."""
+        with self.read() as session:
+            return sorted(session.scalars(select(HitRow.rule_id).distinct()))
+
     def count(self, table: str) -> int:
         """Rows in one of the store's tables (for status output and tests)."""
         model = {"feeds": FeedRow, "articles": ArticleRow, "hits": HitRow, "stories": StoryRow,

@@ -53,8 +53,8 @@ def cli(tmp_path: Path, sqlite_url: str) -> Cli:
 
 
 def test_added_feeds_are_listed_with_their_settings_and_outlive_config_syncs(cli: Cli) -> None:
-    out = cli("feeds", "add", "https://b.example/feed", "--name", "B News", "--interval", "30m",
-              "--language", "id", "--tag", "asia", "--tag", "wire")
+    out = cli("feeds", "add", "--no-fetch", "https://b.example/feed", "--name", "B News",
+              "--interval", "30m", "--language", "id", "--tag", "asia", "--tag", "wire")
     assert out.strip() == "added: B News <https://b.example/feed>"
     feeds = cli.listing()
     assert feeds["https://b.example/feed"]["origin"] == "cli"
@@ -67,13 +67,14 @@ def test_added_feeds_are_listed_with_their_settings_and_outlive_config_syncs(cli
     claimed = store.claim_due_feeds("w", timedelta(seconds=60), 10)
     store.close()
     assert {f.url for f in claimed} == {CONFIGURED, "https://b.example/feed"}
-    assert "(added with the CLI)" in cli("feeds")
+    rows = {line.split()[1]: line.split() for line in cli("feeds").splitlines()[1:]}
+    assert rows["B"][-3:] == ["cli", "asia,", "wire"] and rows["Configured"][-1] == "file"
 
 
 def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli: Cli) -> None:
-    cli("feeds", "add", "https://b.example/feed")
-    assert cli("feeds", "add", "https://b.example/feed", "--name", "Renamed").startswith(
-        "updated: Renamed")
+    cli("feeds", "add", "--no-fetch", "https://b.example/feed")
+    assert cli("feeds", "add", "--no-fetch", "https://b.example/feed", "--name",
+               "Renamed").startswith("updated: Renamed")
     assert cli("feeds", "remove", "https://b.example/feed").strip() == (
         "removed: https://b.example/feed")
     assert cli.listing()["https://b.example/feed"]["status"] == "removed"
@@ -81,7 +82,7 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
     assert [f.url for f in store.claim_due_feeds("w", timedelta(seconds=60), 10)] == [
         CONFIGURED]
     store.close()
-    assert cli("feeds", "add", "https://b.example/feed").startswith("added again: ")
+    assert cli("feeds", "add", "--no-fetch", "https://b.example/feed").startswith("added again: ")
     assert cli.listing()["https://b.example/feed"]["configured"] is True
 
 
@@ -110,10 +111,13 @@ def test_bad_options_are_refused_with_exit_2(cli: Cli) -> None:
 def test_configured_feeds_belong_to_the_file(cli: Cli) -> None:
     assert "change it there" in cli("feeds", "add", CONFIGURED, code=2)
     assert "remove it there" in cli("feeds", "remove", CONFIGURED, code=2)
-    assert "not in the feed list" in cli("feeds", "remove", "https://nowhere.example/",
-                                         code=1)
+    assert cli("feeds", "remove", "https://nowhere.example/", code=2) == (
+        "monitor: https://nowhere.example/ is not in the feed list; monitor feeds lists them\n")
+    assert cli("feeds", "remove", "https://configured.example/rs", code=2) == (
+        "monitor: https://configured.example/rs is not in the feed list (did you mean "
+        "https://configured.example/rss?); monitor feeds lists them\n")
     # A CLI feed that monitor.yaml starts listing is the file's from then on.
-    cli("feeds", "add", "https://b.example/feed")
+    cli("feeds", "add", "--no-fetch", "https://b.example/feed")
     cli.write_config([{"url": CONFIGURED}, {"url": "https://b.example/feed", "name": "B"}])
     assert cli.listing()["https://b.example/feed"]["origin"] == "config"
     cli.write_config([{"url": CONFIGURED}])
@@ -195,7 +199,7 @@ def test_a_disabled_feed_is_shown_and_comes_back_with_enable_or_a_config_change(
     assert cli("feeds", "enable", CONFIGURED).strip() == f"enabled: {CONFIGURED}"
     assert cli.listing()[CONFIGURED]["disabled"] is False
     assert "was not disabled" in cli("feeds", "enable", CONFIGURED)
-    assert "not in the feed list" in cli("feeds", "enable", "https://no.example/", code=1)
+    assert "not in the feed list" in cli("feeds", "enable", "https://no.example/", code=2)
 
     store = cli.store()
     (feed,) = store.claim_due_feeds("w", timedelta(seconds=60), 10)

@@ -58,6 +58,12 @@ def test_notifications_list_and_retry_dead(tmp_path: Path) -> None:
     (row,) = [json.loads(line) for line in listing.stdout.splitlines()]
     assert row["status"] == "dead" and row["error"] == "HTTP 401"
     result = run_cli(config, "notifications", "retry", "--dead")
-    assert result.returncode == 0 and "1 notifications queued again" in result.stdout
-    assert "pending" in run_cli(config, "notifications").stdout
+    assert result.returncode == 0 and "1 notification queued again" in result.stdout
+    table = run_cli(config, "notifications").stdout.splitlines()
+    assert table[0].split() == ["id", "status", "channel", "destination", "rule", "title",
+                                "attempts", "last", "change"]
+    assert table[1].split()[:3] == [str(note.id), "pending", "hook"]
+    # columns line up: each header starts where its values start
+    assert table[0].index("status") == table[1].index("pending")
+    assert table[0].index("attempts") == table[1].index("1 ", table[0].index("attempts") - 1)
     assert run_cli(config, "notifications", "retry").returncode == 2

@@ -110,7 +110,7 @@ def check_destination(
             policy.check_answers(host, port, (resolver or default_resolver)(host, port))
     except (BlockedAddressError, InvalidURLError) as exc:
         raise PermanentNotifyError(
-            f"destination {shown} refused: {exc} (allow it with http.allow_private_networks)"
+            f"destination {shown} refused: {exc}"
         ) from None
     except (FetchError, OSError) as exc:
         raise NotifyError(f"destination {shown} cannot be resolved: {exc}") from None

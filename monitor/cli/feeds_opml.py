@@ -1,0 +1,80 @@
+"""``monitor feeds import`` and ``monitor feeds export``: the feed list as OPML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import fail, get_config
+from monitor.cli.feeds import _source, _synced_store, _url_problem, feeds_app
+from monitor.errors import ParseError
+
+PROGRESS_FROM = 50  # an import of this many feeds or more shows a progress bar
+
+
+@feeds_app.command("import")
+def import_opml(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="An OPML file (as feed readers export).", dir_okay=False)],
+) -> None:
+    """Add every feed of an OPML file.
+
+    Feeds already in the list are left as they are.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from monitor.feeds import read_opml
+
+    config = get_config(ctx)
+    try:
+        listed = read_opml(file.read_bytes())
+    except OSError as exc:
+        fail(f"{file}: cannot read: {exc.strerror or exc}")
+    except ParseError as exc:
+        fail(f"{file}: {exc}")
+    store = _synced_store(config)
+    counts = {"added": 0, "restored": 0, "exists": 0, "configured": 0, "invalid": 0}
+    progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                        console=Console(stderr=True), transient=True,
+                        disable=len(listed) < PROGRESS_FROM)
+    with progress:
+        task = progress.add_task("import", total=len(listed))
+        for feed in listed:
+            problem = _url_problem(feed.url)
+            if problem is not None:
+                progress.console.print(f"monitor: skipped {problem}", markup=False,
+                                       highlight=False)
+                counts["invalid"] += 1
+            else:
+                source = _source(config, feed.url, feed.title, None, None, list(feed.tags))
+                counts[store.add_feed(source, update_existing=False)] += 1
+            progress.advance(task)
+    store.close()
+    typer.echo(f"{file}: {len(listed)} feeds: {counts['added']} added, "
+               f"{counts['restored']} added again, "
+               f"{counts['exists'] + counts['configured']} already listed, "
+               f"{counts['invalid']} refused")
+
+
+@feeds_app.command("export")
+def export(ctx: typer.Context) -> None:
+    """Print the feed list as OPML on standard output.
+
+    Both the feeds of monitor.yaml and those added with the command line.
+    """
+    from monitor.feeds import OpmlFeed, write_opml
+
+    config = get_config(ctx)
+    store = _synced_store(config)
+    active = list(store.active_feeds())
+    store.close()
+    web = [h for h in active if h.url.startswith(("http://", "https://"))]
+    if len(web) < len(active):  # local files mean nothing to another reader
+        typer.echo(f"monitor: {len(active) - len(web)} local-file feed(s) not exported",
+                   err=True)
+    typer.echo(write_opml(OpmlFeed(url=h.url, title=h.name, tags=h.tags) for h in web)
+               .decode("utf-8"), nl=False)

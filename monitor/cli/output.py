@@ -1,0 +1,71 @@
+"""What commands print: aligned tables, human durations, times with their zone, plurals.
+
+rich is imported inside :func:`print_table`, when a command prints a table, never at import
+(``monitor --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def human_duration(seconds: float) -> str:
+    """``45s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1d12h``: rounded to the unit below."""
+    total = round(seconds)
+    if total < 90:
+        return f"{total}s"
+    minutes = round(total / 60)
+    if minutes < 90:
+        return f"{minutes}m"
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours}h{rest}m" if rest else f"{hours}h"
+    hours = round(total / 3600)
+    days, rest = divmod(hours, 24)
+    return f"{days}d{rest}h" if rest else f"{days}d"
+
+
+def when(moment: datetime | None, empty: str = "-") -> str:
+    """``2026-12-01 14:03 UTC``: a stored time with its zone (naive times are UTC)."""
+    if moment is None:
+        return empty
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def suggestion(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """`` (did you mean X?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Columns aligned by rich; text is printed as is (no markup), one row per line.
+
+    On a terminal the table fits its width; into a pipe or file lines are not wrapped below
+    160 columns, so each row stays one line for grep.
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold",
+                  padding=(0, 2, 0, 0))
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160,
+                      file=sys.stdout)
+    with console.capture() as captured:
+        console.print(table)
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    sys.stdout.write("".join(f"{line}\n" for line in lines))

@@ -1,0 +1,98 @@
+"""What the command line prints: help pages, --version, read commands on a folder without a
+database, unknown rule ids, human durations."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from monitor import __version__
+from monitor.cli import app
+from monitor.cli.output import human_duration, plural, when
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _paths(command: Any, path: list[str]) -> list[list[str]]:
+    found = [path]
+    for name, sub in (getattr(command, "commands", {}) or {}).items():
+        found += _paths(sub, [*path, name])
+    return found
+
+
+ARTEFACTS = re.compile(r"`|<(?:str|bool|int|path|file|float|list)\b|\{[a-z_]+\}|:mod:|^\s*\.\. ")
+
+
+def test_every_help_page_is_free_of_markup_artefacts_and_truncated_lines() -> None:
+    for path in _paths(typer.main.get_command(app), []):
+        code, out, _ = run(*path, "--help")
+        assert code == 0, path
+        bad = [line for line in out.splitlines() if ARTEFACTS.search(line)]
+        assert bad == [], (path, bad)
+        listed = out.partition("\nCommands:\n")[2].splitlines()
+        assert [line for line in listed if line.endswith("...")] == [], path
+
+
+def test_help_uses_conventional_metavars() -> None:
+    _, out, _ = run("feeds", "add", "--help")
+    assert out.startswith("Usage: monitor feeds add [OPTIONS] URL\n")
+    assert "  --interval DURATION " in out and "  --tag TAG " in out and "\n  URL  " in out
+    _, out, _ = run("--help")
+    assert out.startswith("Usage: monitor [OPTIONS] COMMAND [ARGS]...\n")
+    assert "--install-completion" in out and "--version" in out
+
+
+def test_version_and_completion() -> None:
+    assert run("--version") == (0, f"newsmonitor {__version__}\n", "")
+    env = {"_MONITOR_COMPLETE": "complete_bash", "COMP_WORDS": "monitor fe", "COMP_CWORD": "1",
+           "PATH": str(Path(sys.executable).parent)}
+    script = Path(sys.executable).parent / "monitor"  # the installed console script
+    done = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.stdout.split() == ["feeds"]
+
+
+@pytest.mark.parametrize("command", [["hits"], ["feeds"], ["notifications"], ["db", "status"],
+                                     ["feeds", "export"], ["hits", "--rule", "x"]])
+def test_read_commands_never_create_a_database(tmp_path: Path, command: list[str]) -> None:
+    code, out, err = run(*command)
+    assert (code, out) == (2, "")
+    assert err == (f"monitor: no database at {tmp_path / 'var' / 'monitor.db'} yet; run "
+                   "`monitor db upgrade` to create it\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_rule_id_exits_2_with_a_suggestion(repo_root: Path, tmp_path: Path) -> None:
+    Path("monitor.yaml").write_text(f"rules_dir: {repo_root / 'rules'}\n", encoding="utf-8")
+    assert run("db", "upgrade")[0] == 0
+    assert run("hits", "--rule", "gaza-ceasfire") == (
+        2, "", "monitor: --rule: no rule with id 'gaza-ceasfire' (did you mean gaza-ceasefire?)\n")
+    assert run("hits", "--rule", "nosuch") == (2, "", "monitor: --rule: no rule with id "
+                                                      "'nosuch'\n")
+    assert run("hits", "--rule", "gaza-ceasefire") == (0, "no hits for gaza-ceasefire\n", "")
+
+
+def test_durations_times_and_plurals_read_as_words() -> None:
+    assert [human_duration(s) for s in (45, 171, 900, 5400, 7200, 86400, 129600)] == [
+        "45s", "3m", "15m", "1h30m", "2h", "1d", "1d12h"]
+    from datetime import UTC, datetime
+    assert when(datetime(2026, 12, 1, 14, 3, tzinfo=UTC)) == "2026-12-01 14:03 UTC"
+    assert (plural(1, "rule"), plural(2, "failure"), plural(3, "entry", "entries")) == (
+        "1 rule", "2 failures", "3 entries")
