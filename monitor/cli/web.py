@@ -79,7 +79,10 @@ def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(
 
 @web_app.command("passwd")
 def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
-    """Print an argon2 hash of a password (read from the terminal or stdin) for web.users."""
+    """Print an argon2 hash of a password, for web.users.
+
+    The password is read from the terminal, or from standard input.
+    """
     from monitor.web import hash_password
     password = getpass.getpass("password: ") if typer.get_text_stream("stdin").isatty() else (
         typer.get_text_stream("stdin").readline().rstrip("\n"))
