@@ -192,16 +192,23 @@ class FeedEntryRow(Base):
 
 
 class HitRow(Base):
+    """A rule's match on an article. The two listing orders have their own indexes, so
+    ``monitor hits [--rule X] --limit N`` reads N index entries, not every hit (0005)."""
+
     __tablename__ = "hits"
-    __table_args__ = (UniqueConstraint("article_id", "rule_id", name="uq_hit_article_rule"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "rule_id", name="uq_hit_article_rule"),
+        Index("ix_hits_rule_matched", "rule_id", "matched_at", "id"),
+        Index("ix_hits_matched", "matched_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    rule_id: Mapped[str] = mapped_column(String(128), index=True)
+    rule_id: Mapped[str] = mapped_column(String(128))
     rule_name: Mapped[str] = mapped_column(String(512))
     evidence: Mapped[str] = mapped_column(Text)  # JSON list of Evidence
-    matched_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    matched_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class NotificationRow(Base):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, bindparam, func, insert, select
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -286,27 +286,37 @@ class Store(FeedTable):
 
     def hits(self, *, rule_id: str | None = None, since: datetime | None = None,
              limit: int | None = None) -> list[StoredHit]:
-        """Stored hits, newest first."""
-        query = (select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id)
-                 .order_by(HitRow.matched_at.desc(), HitRow.id.desc()))
-        conditions = []
+        """Stored hits, newest first.
+
+        The newest hits are picked on the hits table alone, walking ``ix_hits_rule_matched``
+        (``ix_hits_matched`` without a rule) backwards and stopping at ``limit``; only then
+        are their articles joined, and only the columns shown (never text or signature).
+        """
+        page = select(HitRow.id, HitRow.article_id, HitRow.matched_at)
         if rule_id is not None:
-            conditions.append(HitRow.rule_id == rule_id)
+            page = page.where(HitRow.rule_id == rule_id)
         if since is not None:
-            conditions.append(HitRow.matched_at >= since)
-        if conditions:
-            query = query.where(and_(*conditions))
+            page = page.where(HitRow.matched_at >= since)
+        page = page.order_by(HitRow.matched_at.desc(), HitRow.id.desc())
         if limit is not None:
-            query = query.limit(limit)
+            page = page.limit(limit)
+        newest = page.subquery()
+        query = (select(HitRow.id, HitRow.rule_id, HitRow.rule_name, HitRow.evidence,
+                        HitRow.matched_at, HitRow.story_id, ArticleRow.title,
+                        ArticleRow.canonical_url, ArticleRow.source_name, ArticleRow.language,
+                        ArticleRow.published_at)
+                 .join(newest, newest.c.id == HitRow.id)
+                 .join(ArticleRow, ArticleRow.id == newest.c.article_id)
+                 .order_by(newest.c.matched_at.desc(), newest.c.id.desc()))
         with self.read() as session:
             return [
                 StoredHit(
-                    id=h.id, rule_id=h.rule_id, rule_name=h.rule_name, title=a.title,
-                    url=a.canonical_url, source=a.source_name, language=a.language,
-                    published=a.published_at, matched_at=h.matched_at,
-                    evidence=evidence_from_json(h.evidence), story_id=h.story_id,
+                    id=row.id, rule_id=row.rule_id, rule_name=row.rule_name, title=row.title,
+                    url=row.canonical_url, source=row.source_name, language=row.language,
+                    published=row.published_at, matched_at=row.matched_at,
+                    evidence=evidence_from_json(row.evidence), story_id=row.story_id,
                 )
-                for h, a in session.execute(query)
+                for row in session.execute(query)
             ]
 
     def hit_rule_ids(self) -> list[str]:

@@ -37,6 +37,26 @@ def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
     assert current_revision(store.engine) == head_revision()
 
 
+def test_hits_list_newest_first_per_rule_from_their_indexes(store: Store,
+                                                           clock: FakeClock) -> None:
+    from sqlalchemy import inspect
+
+    fid = _feed_id(store)
+    for n in range(4):
+        clock.advance(60)
+        store.save_article(fid, article(url=f"https://news.example/a/{n}", key=f"guid:{n}",
+                                        title=f"Title {n}"),
+                           [hit("gaza"), hit(f"other{n % 2}")], console_route)
+    newest = store.hits(rule_id="gaza", limit=2)
+    assert [h.title for h in newest] == ["Title 3", "Title 2"]
+    assert all(h.rule_id == "gaza" and h.evidence for h in newest)
+    assert [h.title for h in store.hits(limit=3)] == ["Title 3", "Title 3", "Title 2"]
+    assert len(store.hits()) == 8
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(store.engine).get_indexes("hits")}
+    assert indexes["ix_hits_rule_matched"] == ["rule_id", "matched_at", "id"]
+    assert indexes["ix_hits_matched"] == ["matched_at", "id"]
+
+
 def test_article_hits_and_outbox_are_stored_once(store: Store) -> None:
     fid = _feed_id(store)
     first = store.save_article(fid, article(), [hit()], console_route)
