@@ -193,7 +193,7 @@ class FeedEntryRow(Base):
 
 class HitRow(Base):
     """A rule's match on an article. The two listing orders have their own indexes, so
-    ``monitor hits [--rule X] --limit N`` reads N index entries, not every hit (migration 0006)."""
+    ``monitor hits [--rule X] --limit N`` reads N index entries, not every hit (migration 0007)."""
 
     __tablename__ = "hits"
     __table_args__ = (

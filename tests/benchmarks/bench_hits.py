@@ -13,7 +13,7 @@ last migration, so that the peer is exactly the previous version on the same dat
   runs) on the schema at head: the newest 50 picked on ``ix_hits_rule_matched`` alone,
   then joined to the columns of their articles that are shown;
 - peer: the previous query (every hit of the rule joined to its full article row, sorted,
-  then limited) on the previous schema (single-column indexes, before migration 0006).
+  then limited) on the previous schema (single-column indexes, before migration 0007).
 
 Both run in this process, alternating (the first swapped each round), timed from the call
 to the returned list (a fresh read transaction each time; the database pages are in the
@@ -80,7 +80,7 @@ def populate(store: Store, n_hits: int) -> None:
 
 
 def previous_query(store: Store, rule_id: str, limit: int) -> list[object]:
-    """The query ``Store.hits`` ran before migration 0006, verbatim in effect."""
+    """The query ``Store.hits`` ran before migration 0007, verbatim in effect."""
     query = (select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id)
              .where(HitRow.rule_id == rule_id)
              .order_by(HitRow.matched_at.desc(), HitRow.id.desc()).limit(limit))
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         base = Path(tmp)
         theirs_path, ours_path = base / "previous.db", base / "head.db"
         store = Store.open(f"sqlite:///{theirs_path}", base)
-        upgrade(store.engine, "0005")
+        upgrade(store.engine, "0006")
         populate(store, args.hits)
         store.close()
         shutil.copyfile(theirs_path, ours_path)
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
          mine.median <= TARGET_MS),
         ("ours: best / mean / p99 ms",
          f"{mine.best:.1f}/{mine.mean:.1f}/{mine.p99:.1f}", "-", None),
-        ("peer (previous query + schema 0005): median ms", f"{prev.median:.1f}", "-", None),
+        ("peer (previous query + schema 0006): median ms", f"{prev.median:.1f}", "-", None),
         ("peer: best / mean / p99 ms",
          f"{prev.best:.1f}/{prev.mean:.1f}/{prev.p99:.1f}", "-", None),
         ("peer / ours (median)", f"{prev.median / mine.median:.0f}x", "-", None),

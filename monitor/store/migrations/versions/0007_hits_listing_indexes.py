@@ -4,8 +4,8 @@
 indexes give the newest first in index order. They replace the single-column indexes on
 rule_id and matched_at (their leading columns serve the same lookups).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 22:45:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
