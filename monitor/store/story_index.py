@@ -55,6 +55,9 @@ _CANDIDATES = (
 _REPRESENTATIVES = (select(func.count(func.distinct(StoryBandRow.article_id)))
                     .where(StoryBandRow.story_id == bindparam("story_id")))
 _INSERT_BANDS = insert(StoryBandRow)
+_INSERT_BANDS_PG = text(
+    "INSERT INTO story_bands (band_key, article_id, story_id, published_at) "
+    "SELECT k, :article_id, :story_id, :published_at FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def lock_key(band_key: int) -> int:
@@ -88,9 +91,14 @@ def representatives(conn: Connection, story_id: int) -> int:
 def add_bands(conn: Connection, band_keys: Sequence[int], article_id: int, story_id: int,
               published: datetime) -> None:
     """Index one article as a representative of its story."""
-    conn.execute(_INSERT_BANDS, [{"band_key": key, "article_id": article_id,
-                                  "story_id": story_id, "published_at": published}
-                                 for key in dict.fromkeys(band_keys)])
+    rows = [{"band_key": key, "article_id": article_id, "story_id": story_id,
+             "published_at": published} for key in dict.fromkeys(band_keys)]
+    if conn.dialect.name == "postgresql":  # one statement, not one round trip per row
+        conn.execute(_INSERT_BANDS_PG, {"keys": [r["band_key"] for r in rows],
+                                        "article_id": article_id, "story_id": story_id,
+                                        "published_at": published})
+    else:
+        conn.execute(_INSERT_BANDS, rows)
 
 
 def add_bands_once(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
