@@ -58,6 +58,11 @@ def story_filter(params: Any) -> StoryFilter:
                        until=until + timedelta(days=1) if until else None, feedback=feedback)
 
 
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def _safe_next(value: str | None, default: str = "/") -> str:
     """A redirect target on this site only (a path, never //host or a scheme)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -84,7 +89,8 @@ def stories(request: Request) -> Response:
     params = {k: v for k, v in request.query_params.items() if k != "before" and v}
     return web.render(request, "stories.html", page=page, f=f, outlets=outlets,
                       languages=languages, rules=[r.id for r in web.rules().rules],
-                      params=params, pieces=pieces, snippet=snippet_pieces)
+                      params=params, pieces=pieces, snippet=snippet_pieces,
+                      back=_here(request))
 
 
 def story(request: Request) -> Response:

@@ -31,7 +31,9 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # feed tokens and local URLs never leak to outlets
+    # same-origin: links to outlets carry no referrer (feed tokens, local URLs never leak),
+    # and form posts keep their Origin header (no-referrer would make it "null")
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 _hasher = PasswordHasher()
