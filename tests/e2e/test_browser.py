@@ -110,8 +110,16 @@ def test_feedback_survives_a_reload(site: str, page: Any, tmp_path: Path) -> Non
 def test_a_hostile_article_renders_inert(site: str, page: Any, tmp_path: Path) -> None:
     dialogs: list[str] = []
     outside: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("request", lambda r: None if r.url.startswith(site) else outside.append(r.url))
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith(site):
+            outside.append(request.url)
+
+    page.on("dialog", on_dialog)
+    page.on("request", on_request)
     page.goto(site + "/?language=en")
     title = page.locator("li.story h2").first
     assert HOSTILE_TITLE in title.inner_text()
