@@ -238,6 +238,39 @@ def split_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class MetricsConfig(_Strict):
+    """Prometheus ``/metrics`` with ``/healthz`` and ``/readyz`` beside it (monitor.daemon.ops).
+
+    ``listen`` (``host:port``) serves them from the daemon on a listener of their own; empty:
+    not served there (the web view, when it runs in the daemon, can serve them instead).
+    """
+
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value:
+            split_listen(value)
+        return value or None
+
+
+class RetentionConfig(_Strict):
+    """How long rows are kept (``monitor db prune`` and the daemon's daily job); null: forever.
+
+    ``article_text``: an article's text is dropped (title, metadata, hits and their evidence
+    snippets stay). ``articles``: whole stories whose newest article is older go, with their
+    hits and the feed entries that pointed at them. ``notifications``: sent and dead outbox
+    rows (with their attempts). ``attempts``: the delivery attempt log. Nothing a notification
+    still waiting to be sent needs is ever pruned.
+    """
+
+    article_text: Duration | None = 90 * 86400.0
+    articles: Duration | None = 365 * 86400.0
+    notifications: Duration | None = 90 * 86400.0
+    attempts: Duration | None = 30 * 86400.0
+
+
 class Config(_Strict):
     """The whole validated configuration. ``base_dir`` anchors every relative path."""
 
@@ -252,7 +285,10 @@ class Config(_Strict):
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     web: WebConfig = WebConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    retention: RetentionConfig = RetentionConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _channels_exist(self) -> Config:

@@ -106,6 +106,16 @@ def test_unit_parses_and_has_the_service_essentials() -> None:
     assert "network-online.target" in unit["Unit"]["Wants"]
 
 
+def test_unit_is_type_notify_with_a_watchdog() -> None:
+    """The daemon sends READY=1 and WATCHDOG=1 (tests/e2e/test_ops.py checks it does)."""
+    service = _unit()["Service"]
+    assert service["Type"] == "notify"
+    assert service["NotifyAccess"] == "main"
+    # The daemon pings at least every polling.tick (15 s) and twice per WatchdogSec.
+    assert _seconds(service["WatchdogSec"]) >= 60
+    assert "AF_UNIX" in service["RestrictAddressFamilies"].split()  # the notify socket
+
+
 def test_unit_migrates_then_runs_the_same_installed_program() -> None:
     service = _unit()["Service"]
     pre = service["ExecStartPre"].split()

@@ -1,7 +1,7 @@
 """The cli stage: the ``monitor`` command line, the outermost layer.
 
 Each area of commands is one module (service, rules, feeds, hits, notifications, backtest,
-web);
+web, ops);
 importing it registers its commands on the Typer app. A command imports the stages it needs
 when it runs, not when the module loads, so ``monitor --help`` stays fast (``make bench``).
 
@@ -16,6 +16,7 @@ from monitor.cli import feeds as _feeds  # noqa: F401
 from monitor.cli import feeds_opml as _feeds_opml  # noqa: F401
 from monitor.cli import hits as _hits  # noqa: F401
 from monitor.cli import notifications as _notifications  # noqa: F401
+from monitor.cli import ops as _ops  # noqa: F401
 from monitor.cli import rules as _rules  # noqa: F401
 from monitor.cli import service as _service  # noqa: F401
 from monitor.cli import starter as _starter  # noqa: F401

@@ -6,9 +6,7 @@ Commands live in one module per area (``service``, ``rules``, ``feeds``, ``hits`
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +113,8 @@ def read_config(ctx: typer.Context) -> Config:
     if path is None and Path(DEFAULT_CONFIG_FILE).exists():
         path = Path(DEFAULT_CONFIG_FILE)
     config = load_config(path, os.environ)
-    setup_logging("DEBUG" if state.verbose else config.log_level)
+    from monitor.cli.logs import setup_logging
+    setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config
 
 
@@ -127,15 +126,9 @@ def get_config(ctx: typer.Context) -> Config:
         fail_config(exc)
 
 
-def setup_logging(level: str) -> None:
-    """Log to stderr; secrets are masked before they reach any logger (see notify)."""
-    logging.basicConfig(
-        level=level, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:

@@ -14,9 +14,14 @@ from monitor.cli.app import app, fail, get_config, group
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from collections.abc import Callable
+
     from monitor.config import Config
+    from monitor.daemon import OpsEndpoints
     from monitor.store import Store
     from monitor.web import WebServer
+
+    Probe = Callable[[str], tuple[int, str, bytes] | None]
 
 db_app = group(
     "Database schema: apply migrations, show the revision.",
@@ -83,9 +88,21 @@ def web_server(config: Config, store: Store) -> WebServer:
     return WebServer(create_app(config, store), config.web)
 
 
-def _start_web(config: Config) -> WebServer:
-    """The web view in a thread beside the daemon, on its own store connection."""
-    server = web_server(config, open_store(config))
+def _start_web(config: Config, probes: Probe | None = None) -> WebServer:
+    """The web view in a thread beside the daemon, on its own store connection; ``probes``
+    answers the daemon's /metrics, /healthz and /readyz on the same listener."""
+    from monitor.web import WebServer, add_routes, create_app, listen_problem, probe_routes
+    problem = listen_problem(config.web)
+    if problem is not None:
+        fail(problem)
+    app = create_app(config, open_store(config))
+    if probes is not None:
+        # Health probes need no sign-in; /metrics (rule ids and counts) does when the web
+        # view has users: a Prometheus then scrapes metrics.listen instead.
+        add_routes(app, probe_routes(["/healthz", "/readyz"], probes), public=True)
+        add_routes(app, probe_routes(["/metrics"], probes),
+                   public=not config.web.auth_enabled)
+    server = WebServer(app, config.web)
     try:
         server.start()
     except MonitorError as exc:
@@ -109,7 +126,13 @@ def run(
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active.
     """
-    from monitor.daemon import Daemon, build_service, install_stop_handlers, run_once
+    from monitor.daemon import (
+        Daemon,
+        SystemdNotifier,
+        build_service,
+        install_stop_handlers,
+        run_once,
+    )
 
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
@@ -118,16 +141,25 @@ def run(
         install_stop_handlers(stop)
     config = get_config(ctx)
     open_store(config).close()
-    server = _start_web(config) if config.web.enabled and not once else None
+    built: list[OpsEndpoints] = []  # the daemon's probes, once the service is built
+
+    def probes(path: str) -> tuple[int, str, bytes] | None:
+        if not built:
+            return 503, "text/plain", b"starting\n"
+        answer = built[0].answer(path)
+        return None if answer is None else (answer.status, answer.content_type, answer.body)
+
+    server = _start_web(config, probes) if config.web.enabled and not once else None
     try:
         service = build_service(config, stop=stop)
     except MonitorError as exc:
         if server is not None:
             server.stop()
         fail(str(exc), code=1)
+    built.append(service.ops)
     if once:
         raise typer.Exit(run_once(service))
-    daemon = Daemon(service)
+    daemon = Daemon(service, SystemdNotifier.from_environ(os.environ))
     try:
         code = daemon.run()
     finally:

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.metrics import Metrics
 from monitor.delivery import ChannelDirectory
 from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text
@@ -135,7 +137,9 @@ class FeedPoller:
     """Polls one claimed feed through every stage and records the outcome in its health row."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
-                 rules: ActiveRules, channels: ChannelDirectory, stories: StoryRegistry) -> None:
+                 rules: ActiveRules, channels: ChannelDirectory, stories: StoryRegistry, *,
+                 metrics: Metrics | None = None,
+                 progress: Callable[[], None] = lambda: None) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher
@@ -143,6 +147,8 @@ class FeedPoller:
         self.rules = rules
         self.channels = channels
         self.stories = stories
+        self.metrics = metrics or Metrics()
+        self.progress = progress  # told of every polled feed and stored article (liveness)
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
         """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
@@ -156,9 +162,11 @@ class FeedPoller:
                       now - feed.last_full_fetch_at >= timedelta(seconds=polling.full_fetch_every))
         validators = None if full_fetch else Validators(feed.etag, feed.last_modified)
         report = FeedReport()
+        polled = "ok"
         try:
             result = self._fetch_feed(feed, validators)
             if isinstance(result, NotModified):
+                polled = "not_modified"
                 plan = after_success(polling, feed, now, new_entries=0, listed_entries=0)
                 outcome = PollOutcome(
                     ok=True, next_check_at=plan.next_check_at, etag=feed.etag,
@@ -175,6 +183,9 @@ class FeedPoller:
             outcome = self._failed(feed, now, "internal_error", f"{type(exc).__name__}: {exc}")
         report.ok = outcome.ok
         self.store.record_poll(feed.id, owner, outcome)
+        self.metrics.polls.labels(outcome=polled if outcome.ok
+                                  else outcome.error_code or "error").inc()
+        self.progress()
         return report
 
     def _failed(self, feed: FeedState, now: datetime, code: str, message: str,
@@ -241,7 +252,8 @@ class FeedPoller:
                     ) -> FetchedBody | NotModified:
         if _is_local(feed.url):
             return self.fetcher.read_local(_local_path(feed.url))
-        return self.fetcher.fetch_feed(feed.url, validators)
+        with self.metrics.timed_fetch("feed"):
+            return self.fetcher.fetch_feed(feed.url, validators)
 
     def _ingest(self, feed: FeedState, entries: list[FeedEntry], parsed: ParsedFeed,
                 report: FeedReport, pages: PagePool | None) -> None:
@@ -327,6 +339,11 @@ class FeedPoller:
         )
         hits = self.rules.matcher().match(article.document())
         saved = self.stories.save(feed.id, article, hits, self.channels.routes_for)
+        self.progress()
+        if saved.created:
+            self.metrics.articles.inc()
+            for hit in hits:
+                self.metrics.hits.labels(rule=hit.rule_id).inc()
         report.articles += int(saved.created)
         report.hits += saved.new_hits
         report.notifications += saved.new_notifications
@@ -347,13 +364,28 @@ class FeedPoller:
                     return None, "unsupported_scheme"  # only beside a configured local feed
                 body = self.fetcher.read_local(str(path))
             else:
-                body = self.fetcher.fetch_page(link)
+                with self.metrics.timed_fetch("page"):
+                    body = self.fetcher.fetch_page(link)
         except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
+            self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
             return None, exc.code
+        self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
         metadata = not (entry.title and entry.published)
-        return self.extractor.submit(body.content, body.url, metadata=metadata,
-                                     title=entry.title or None), None
+        extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
+                                           title=entry.title or None)
+        extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
+        return extraction, None
+
+    def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
+        if done.cancelled():
+            outcome = "cancelled"
+        else:
+            error = done.exception()
+            outcome = ("ok" if error is None else
+                       error.code if isinstance(error, MonitorError) else "internal_error")
+            self.metrics.extract_seconds.observe(time.monotonic() - started)
+        self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
 
 
 def _finish_page(entry: FeedEntry, started: PageStarted) -> PageText:

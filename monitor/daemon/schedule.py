@@ -5,16 +5,24 @@ one ``cycle`` job polls whatever feeds the database says are due, one ``dispatch
 the due outbox rows. Both coalesce missed runs and never overlap themselves, so a slow cycle
 delays the next tick instead of piling ticks up. Work is handed out by database leases, so
 several daemons can share one PostgreSQL. A watcher reloads the rules when their files change.
+
+Operations: a ``heartbeat`` job marks the scheduler alive (monitor.daemon.health) and, while
+the daemon is alive, sends systemd's ``WATCHDOG=1``; so a dead scheduler or a hung cycle stops
+the pings and systemd restarts the service. ``READY=1`` goes out once the jobs are scheduled,
+``STATUS=`` after each cycle. An ``instance`` job writes this daemon's heartbeat row into the
+database (``monitor status``), and a ``prune`` job applies retention once a day.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +31,11 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from watchfiles import watch
 
+from monitor import __version__
+from monitor.daemon.health import SystemdNotifier
+from monitor.daemon.ops import OpsServer
 from monitor.errors import StoreError
+from monitor.store import heartbeat, outbox_stats, prune
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Service
@@ -33,6 +45,8 @@ log = logging.getLogger(__name__)
 DISPATCH_INTERVAL_SECONDS = 5.0
 STOP_GRACE_SECONDS = 8.0  # SIGTERM to exit stays under 10 s
 ERROR_LOG_INTERVAL_SECONDS = 60.0
+PRUNE_INTERVAL_SECONDS = 86400.0
+PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settles
 
 
 def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
@@ -46,11 +60,13 @@ def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
 class Daemon:
     """Runs the service until SIGTERM/SIGINT; see the module docstring for the jobs."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, notifier: SystemdNotifier | None = None) -> None:
         self.service = service
+        self.notifier = notifier or SystemdNotifier(None)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
-            executors={"default": SchedulerPool(max_workers=3)},
+            # cycle, dispatch, heartbeat, instance, prune: a hung job never starves the others
+            executors={"default": SchedulerPool(max_workers=6)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -58,11 +74,17 @@ class Daemon:
         self._busy_lock = threading.Condition()
         self.finished_cleanly = True  # False: work was still running when the grace ran out
         self._last_error_log = 0.0
+        self._last_unhealthy_log = 0.0
+        self._pending_summary: str | None = None
+        self.ops_server: OpsServer | None = None
 
     def run(self) -> int:
         """Block until stopped; returns the process exit code."""
         stop = self.service.stop
-        previous = install_stop_handlers(stop)
+        # Signals reach the main thread only; a daemon run in another thread (tests, an
+        # embedding program) is stopped through ``service.stop``.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = install_stop_handlers(stop) if in_main else {}
         tick = self.service.config.polling.tick
         now = datetime.now(UTC)
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
@@ -70,16 +92,39 @@ class Daemon:
         self.scheduler.add_job(self._guarded(self._dispatch), "interval",
                                seconds=DISPATCH_INTERVAL_SECONDS, id="dispatch",
                                next_run_time=now)
+        beat = tick
+        if self.notifier.watchdog_seconds:  # ping at least twice per WatchdogSec
+            beat = min(beat, self.notifier.watchdog_seconds / 2)
+        self.scheduler.add_job(self._heartbeat, "interval", seconds=beat, id="heartbeat",
+                               next_run_time=now)
+        self.scheduler.add_job(self._guarded(self._instance), "interval", seconds=tick,
+                               id="instance", next_run_time=now)
+        self.scheduler.add_job(self._guarded(self._prune), "interval",
+                               seconds=PRUNE_INTERVAL_SECONDS, id="prune",
+                               next_run_time=now + timedelta(seconds=PRUNE_FIRST_DELAY_SECONDS))
         watcher = threading.Thread(target=self._watch_rules, name="rules-watch", daemon=True)
+        listen = self.service.config.metrics.listen
+        if listen:
+            try:
+                self.ops_server = OpsServer(self.service.ops, listen)
+                self.ops_server.start()
+            except OSError as exc:  # the daemon's work matters more than its metrics
+                log.error("metrics.listen %s: cannot listen (%s); running without /metrics, "
+                          "/healthz and /readyz", listen, exc)
         self.scheduler.start()
         watcher.start()
         log.info("newsmonitor running: %d feeds, tick %.0fs; stop with SIGTERM or Ctrl-C",
                  len(self.service.config.feeds), tick)
+        self.notifier.notify(READY="1", STATUS="running; first cycle starting",
+                             MAINPID=str(os.getpid()))
         try:
             stop.wait()
         finally:
             log.info("stopping: no new work is claimed; in-flight work finishes or is released")
+            self.notifier.notify(STOPPING="1", STATUS="stopping")
             self.scheduler.shutdown(wait=False)
+            if self.ops_server is not None:
+                self.ops_server.stop()
             finished = self.finished_cleanly = self._wait_idle(STOP_GRACE_SECONDS)
             if not finished:
                 log.warning("in-flight work did not finish in %.0fs; its leases are released "
@@ -99,6 +144,7 @@ class Daemon:
             try:
                 job()
             except StoreError as exc:
+                self.service.metrics.db_errors.inc()
                 self._log_rate_limited("database unavailable, retrying next tick: %s", exc)
             except Exception:
                 log.exception("job %s failed; it runs again next tick", job.__name__)
@@ -126,17 +172,75 @@ class Daemon:
         return True
 
     def _cycle(self) -> None:
-        report = self.service.pipeline.run_cycle()
-        self.service.check_feed_health()
-        if report.feeds:
-            log.info("cycle: %d feeds polled (%d failed), %d new entries, %d articles, "
-                     "%d hits, %d alerts queued", report.feeds, report.failed,
-                     report.new_entries, report.articles, report.hits, report.notifications)
+        service = self.service
+        service.liveness.cycle_started()
+        started = time.monotonic()
+        try:
+            report = service.pipeline.run_cycle()
+            service.check_feed_health()
+        finally:
+            service.liveness.cycle_finished()
+        seconds = time.monotonic() - started
+        metrics = service.metrics
+        metrics.cycles.inc()
+        metrics.last_cycle.set_to_current_time()
+        if not report.feeds:
+            log.debug("cycle: no feed due (%.1f s)", seconds)
+            return
+        metrics.cycle_seconds.observe(seconds)
+        try:
+            depth = str(outbox_stats(service.store).depth)
+        except StoreError:
+            depth = "unknown"
+        summary = (f"cycle: {report.feeds} feeds polled ({report.failed} failed) in "
+                   f"{seconds:.1f} s, {report.new_entries} new entries, {report.articles} "
+                   f"articles, {report.hits} hits, {report.notifications} alerts queued; "
+                   f"outbox {depth} open")
+        log.info("%s", summary)
+        service.liveness.cycle_finished(summary)
+        self._pending_summary = summary
+        self.notifier.notify(STATUS=summary)
         if report.notifications:
             self._dispatch()
 
     def _dispatch(self) -> None:
-        self.service.dispatcher.dispatch_due()
+        sent = self.service.dispatcher.dispatch_due()
+        deliveries = self.service.metrics.deliveries
+        for result, count in (("sent", sent.sent), ("retried", sent.retried),
+                              ("dead", sent.dead)):
+            if count:
+                deliveries.labels(result=result).inc(count)
+
+    def _heartbeat(self) -> None:
+        """The scheduler loop is alive: tell /healthz, and systemd's watchdog if all is well."""
+        liveness = self.service.liveness
+        liveness.beat()
+        check = liveness.check()
+        if check.ok:
+            self.notifier.notify(WATCHDOG="1")
+            return
+        now = time.monotonic()
+        if now - self._last_unhealthy_log >= ERROR_LOG_INTERVAL_SECONDS:
+            self._last_unhealthy_log = now
+            log.error("not alive: %s; watchdog pings withheld", check.detail)
+
+    def _instance(self) -> None:
+        """This daemon's heartbeat row (and its last cycle) in the shared database."""
+        service = self.service
+        summary, self._pending_summary = self._pending_summary, None
+        heartbeat(service.store, service.owner, hostname=socket.gethostname(),
+                  pid=os.getpid(), version=__version__, started_at=service.started_at,
+                  last_cycle=summary)
+
+    def _prune(self) -> None:
+        service = self.service
+        done = prune(service.store, service.config.retention)
+        for what, rows in done.items():
+            if rows:
+                service.metrics.pruned.labels(what=what).inc(rows)
+        if any(done.values()):
+            log.info("retention: %s", ", ".join(f"{rows} {what}" for what, rows in done.items()
+                                                 if rows))
 
     def _watch_rules(self) -> None:
         path = self.service.rules.path
@@ -147,7 +251,16 @@ class Daemon:
                              raise_interrupt=False):
             if any(p.endswith((".yaml", ".yml")) for _, p in changes):
                 log.info("rule files changed; reloading")
-                self.service.rules.reload()
+                metrics = self.service.metrics
+                try:
+                    problems = self.service.rules.reload()
+                except Exception:
+                    log.exception("rule reload failed; the last good rules stay active")
+                    metrics.reloads.labels(result="failed").inc()
+                    continue
+                metrics.reloads.labels(result="failed" if problems else "ok").inc()
+                book = self.service.rules.book()
+                metrics.rules_loaded.set(len(book.rules) if book else 0)
 
 
 def run_once(service: Service) -> int:

@@ -11,11 +11,14 @@ import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.health import Liveness
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.ops import OpsEndpoints
 from monitor.daemon.pipeline import FeedPoller, Pipeline
 from monitor.delivery import (
     ChannelDirectory,
@@ -26,7 +29,7 @@ from monitor.delivery import (
 )
 from monitor.extract import Extractor
 from monitor.net import Fetcher
-from monitor.store import Outbox, Store, feed_health_notices, upgrade
+from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,11 @@ class Service:
     dispatcher: Dispatcher
     outbox: Outbox
     owner: str
+    metrics: Metrics
+    liveness: Liveness
+    ops: OpsEndpoints
     stop: threading.Event = field(default_factory=threading.Event)
+    started_at: datetime = field(default_factory=utc_now)
 
     def check_feed_health(self) -> None:
         """Queue admin notices for feeds failing or silent too long, and for recoveries."""
@@ -60,6 +67,7 @@ class Service:
         try:
             self.store.release_feeds(self.owner)
             self.outbox.release(self.owner)
+            forget_instance(self.store, self.owner)
         except Exception:
             log.exception("could not release leases; they expire on their own")
         self.extractor.close()
@@ -110,8 +118,14 @@ def build_service(config: Config, *, console: TextIO | None = None,
     if migrate:
         upgrade(store.engine)
     store.sync_feeds(config.feed_sources())
+    metrics = Metrics()
     rules = ActiveRules(config.rules_path)
     rules.reload()
+    book = rules.book()
+    metrics.rules_loaded.set(len(book.rules) if book is not None else 0)
+    tick = config.polling.tick
+    liveness = Liveness(tick, stall_after=max(4 * config.http.total_timeout + 60
+                                              + config.extract.timeout, 10 * tick))
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     stop = stop if stop is not None else threading.Event()
     fetcher = Fetcher(config.http)
@@ -119,12 +133,16 @@ def build_service(config: Config, *, console: TextIO | None = None,
     channels = ChannelDirectory(config)
     stories = StoryRegistry(store)
     stories.load()
-    poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories)
+    poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories,
+                        metrics=metrics, progress=liveness.progress)
     pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
     outbox = Outbox(store)
     dispatcher = Dispatcher(config, outbox, channels, ConsoleNotifier(console or sys.stdout),
                             owner, policies=DeliveryPolicies(config, rules.delivery),
                             should_stop=stop.is_set)
+    metrics.watch_store(store)
+    ops = OpsEndpoints(metrics, liveness, store, lambda: rules.book() is not None)
     return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
                    rules=rules, channels=channels, stories=stories, pipeline=pipeline,
-                   dispatcher=dispatcher, outbox=outbox, owner=owner, stop=stop)
+                   dispatcher=dispatcher, outbox=outbox, owner=owner, metrics=metrics,
+                   liveness=liveness, ops=ops, stop=stop)

@@ -26,6 +26,17 @@ from monitor.store.engine import safe_url, sqlite_path
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
 from monitor.store.migrate import current_revision, head_revision, upgrade
+from monitor.store.ops import (
+    Instance,
+    OutboxStats,
+    feed_status_counts,
+    forget_instance,
+    heartbeat,
+    live_instances,
+    outbox_stats,
+    paused_feeds,
+    ping,
+)
 from monitor.store.outbox import Outbox
 from monitor.store.records import (
     ClaimedNotification,
@@ -44,6 +55,7 @@ from monitor.store.records import (
     StoryLookup,
     StoryMember,
 )
+from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.store import Store, utc_now
 
 __all__ = [
@@ -55,12 +67,15 @@ __all__ = [
     "FeedHealth",
     "FeedState",
     "HitView",
+    "Instance",
     "ItemFailure",
     "Notice",
     "NotificationInfo",
     "Outbox",
+    "OutboxStats",
     "Outlet",
     "PollOutcome",
+    "PruneCount",
     "Route",
     "RuleStats",
     "SavedArticle",
@@ -78,7 +93,16 @@ __all__ = [
     "WebSession",
     "current_revision",
     "feed_health_notices",
+    "feed_status_counts",
+    "forget_instance",
     "head_revision",
+    "heartbeat",
+    "live_instances",
+    "outbox_stats",
+    "paused_feeds",
+    "ping",
+    "prune",
+    "prune_plan",
     "safe_url",
     "sqlite_path",
     "upgrade",

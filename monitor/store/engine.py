@@ -67,6 +67,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself instead of pysqlite's deferred BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Takes effect in a new, empty file only: freed pages can then be given back with
+        # PRAGMA incremental_vacuum (monitor.store.retention); a no-op on existing files.
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -82,6 +82,22 @@ def _user(web: Web, request: Request) -> str | None:
     return None
 
 
+Probe = Callable[[str], "tuple[int, str, bytes] | None"]  # path -> (status, type, body)
+
+
+def probe_routes(paths: Sequence[str], answer: Probe) -> list[BaseRoute]:
+    """GET routes for ``paths`` answered by ``answer`` (in a worker thread: it may query the
+    database), e.g. the daemon's /metrics, /healthz and /readyz (monitor.daemon.ops)."""
+    async def endpoint(request: Request) -> Response:
+        result = await run_in_threadpool(answer, request.url.path)
+        if result is None:
+            return PlainTextResponse("not found\n", status_code=404)
+        status, content_type, body = result
+        return Response(body, status_code=status, media_type=content_type,
+                        headers={"Cache-Control": "no-store"})
+    return [Route(path, endpoint, methods=["GET"]) for path in paths]
+
+
 def add_routes(app: Starlette, routes: Sequence[BaseRoute], *, public: bool = False) -> None:
     """Mount more routes on the web app (before it serves); ``public`` ones need no sign-in."""
     app.router.routes.extend(routes)

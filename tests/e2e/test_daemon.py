@@ -26,6 +26,7 @@ def seed_only_config(tmp_path: Path, **overrides: object) -> Path:
     data["database_url"] = f"sqlite:///{tmp_path / 'monitor.db'}"
     data["polling"] = {"tick": "1s", "default_interval": "2s", "min_interval": "1s"}
     data["web"] = {"listen": "127.0.0.1:0"}  # any free port: tests run side by side
+    data["metrics"] = {"listen": "127.0.0.1:0"}  # any free port: tests run side by side
     data.update(overrides)
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

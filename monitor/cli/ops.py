@@ -1,0 +1,129 @@
+"""``monitor health``, ``monitor status`` and ``monitor db prune``: running it in production."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from monitor.cli.app import app, get_config
+from monitor.cli.service import db_app, open_store
+
+EXIT_NOT_READY = 1
+EXIT_NOT_ALIVE = 3
+LIVE_TICKS = 3  # a daemon whose heartbeat row is older than this many ticks is not live
+
+
+@app.command("health")
+def health(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    ready_only: Annotated[bool, typer.Option(
+        "--ready-only", help="Check readiness only, not that a daemon is running.")] = False,
+) -> None:
+    """Check readiness (database reachable, migrations current, rules load) and liveness (a
+    daemon's heartbeat within a few ticks). Exit 0: ready and alive; 1: not ready; 3: ready
+    but no daemon alive."""
+    from monitor.daemon import readiness_report
+    from monitor.store import Store, live_instances
+
+    config = get_config(ctx)
+    store = Store.open(config.database_url, config.base_dir)
+    try:
+        checks = readiness_report(store, config.rules_path)
+        ready = all(ok for _, ok, _ in checks)
+        live = []
+        if ready and not ready_only:
+            live = live_instances(store, timedelta(seconds=LIVE_TICKS * config.polling.tick))
+    finally:
+        store.close()
+    alive = ready_only or bool(live)
+    if as_json:
+        typer.echo(json.dumps({
+            "ready": ready, "alive": alive if ready else None,
+            "checks": {name: {"ok": ok, "detail": detail} for name, ok, detail in checks},
+            "instances": [i.id for i in live]}))
+    else:
+        for name, ok, detail in checks:
+            typer.echo(f"{'ok' if ok else 'FAIL':4} {name}: {detail}")
+        if ready and not ready_only:
+            typer.echo(f"{'ok' if live else 'FAIL':4} daemons: {len(live)} alive"
+                       if live else "FAIL daemons: none alive (no heartbeat within "
+                       f"{LIVE_TICKS} ticks)")
+    if not ready:
+        raise typer.Exit(EXIT_NOT_READY)
+    if not alive:
+        raise typer.Exit(EXIT_NOT_ALIVE)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per daemon.")] = False,
+) -> None:
+    """List the live daemons sharing this database, with their last cycle."""
+    from monitor.store import live_instances, outbox_stats
+
+    config = get_config(ctx)
+    store = open_store(config)
+    try:
+        live = live_instances(store, timedelta(seconds=LIVE_TICKS * config.polling.tick))
+        depth = outbox_stats(store).depth
+    finally:
+        store.close()
+    for inst in live:
+        if as_json:
+            typer.echo(json.dumps({
+                "id": inst.id, "hostname": inst.hostname, "pid": inst.pid,
+                "version": inst.version, "started": inst.started_at.isoformat(),
+                "heartbeat": inst.heartbeat_at.isoformat(),
+                "last_cycle_at": inst.last_cycle_at.isoformat() if inst.last_cycle_at else None,
+                "last_cycle": inst.last_cycle}))
+            continue
+        typer.echo(f"{inst.id}  up since {inst.started_at:%Y-%m-%d %H:%M:%S}Z  "
+                   f"heartbeat {inst.heartbeat_at:%H:%M:%S}Z  v{inst.version}")
+        if inst.last_cycle_at is not None:
+            typer.echo(f"    last cycle {inst.last_cycle_at:%H:%M:%S}Z: {inst.last_cycle}")
+        else:
+            typer.echo("    no cycle with due feeds yet")
+    if not as_json:
+        typer.echo(f"{len(live)} daemon(s) alive; outbox: {depth} notification(s) open")
+
+
+@db_app.command("prune")
+def db_prune(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would go, change nothing.")] = False,
+) -> None:
+    """Apply retention now (retention.*): drop old article text, old stories, settled
+    notifications and delivery attempts; then give SQLite's free space back."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from monitor.store import prune, prune_plan
+
+    config = get_config(ctx)
+    store = open_store(config)
+    try:
+        plan = prune_plan(store, config.retention)
+        for count in plan:
+            when = (f"before {count.cutoff:%Y-%m-%d %H:%M}Z" if count.cutoff is not None
+                    else "kept forever (retention off)")
+            typer.echo(f"{count.step:14} {count.rows:>9} {count.what}, {when}")
+        if dry_run:
+            typer.echo("dry run: nothing changed")
+            return
+        total = sum(c.rows for c in plan)
+        with Progress(TextColumn("{task.description:14}"), BarColumn(), MofNCompleteColumn(),
+                      transient=False) as bar:
+            tasks = {c.step: bar.add_task(c.step, total=max(c.rows, 1))
+                     for c in plan if c.rows}
+            done = prune(store, config.retention,
+                         progress=lambda step, n: bar.advance(tasks[step], n)
+                         if step in tasks else None)
+        typer.echo(f"pruned {sum(done.values())} of {total} rows counted; "
+                   + ", ".join(f"{step} {rows}" for step, rows in done.items()))
+    finally:
+        store.close()

@@ -1,0 +1,109 @@
+"""What operators look at: outbox and feed statistics for metrics, instance heartbeats, a ping.
+
+Several daemons share one PostgreSQL: each one upserts its row in ``instances`` every tick
+(:func:`heartbeat`) and records its last cycle's summary; ``monitor status`` lists the rows
+whose heartbeat is recent (:func:`live_instances`). A daemon that stops cleanly deletes its row;
+one that was killed simply stops beating and drops out of the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, text, update
+
+from monitor.store.schema import FeedRow, InstanceRow, NotificationRow
+from monitor.store.store import Store
+
+OPEN_STATUSES = ("pending", "held", "digest")  # not yet sent nor dead: the outbox's depth
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    by_status_channel: dict[tuple[str, str], int]  # (status, channel) -> rows
+    depth: int  # rows not yet sent or dead
+    oldest_pending_at: datetime | None  # created_at of the oldest row still open
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    hostname: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    last_cycle_at: datetime | None
+    last_cycle: str | None
+
+
+def ping(store: Store) -> None:
+    """One round trip to the database (StoreError when it is unreachable)."""
+    with store.read() as session:
+        session.execute(text("SELECT 1"))
+
+
+def outbox_stats(store: Store) -> OutboxStats:
+    with store.read() as session:
+        rows = session.execute(
+            select(NotificationRow.status, NotificationRow.channel, func.count())
+            .group_by(NotificationRow.status, NotificationRow.channel))
+        counts = {(status, channel): n for status, channel, n in rows}
+        oldest = session.scalar(select(func.min(NotificationRow.created_at))
+                                .where(NotificationRow.status.in_(OPEN_STATUSES)))
+    depth = sum(n for (status, _), n in counts.items() if status in OPEN_STATUSES)
+    return OutboxStats(counts, depth, oldest)
+
+
+def feed_status_counts(store: Store) -> dict[str, int]:
+    """Active feeds by health status (ok, failing, degraded, disabled, never polled)."""
+    counts: dict[str, int] = {}
+    for health in store.active_feeds():
+        counts[health.status] = counts.get(health.status, 0) + 1
+    return counts
+
+
+def paused_feeds(store: Store) -> int:
+    now = store.clock()
+    with store.read() as session:
+        return session.scalar(select(func.count()).select_from(FeedRow)
+                              .where(FeedRow.paused_until > now)) or 0
+
+
+def heartbeat(store: Store, instance_id: str, *, hostname: str, pid: int, version: str,
+              started_at: datetime, last_cycle: str | None = None) -> None:
+    """Record that ``instance_id`` is alive now (and its last cycle's summary, if given)."""
+    now = store.clock()
+    with store.write() as session:
+        values: dict[str, object] = {"heartbeat_at": now}
+        if last_cycle is not None:
+            values.update(last_cycle=last_cycle[:2000], last_cycle_at=now)
+        updated = session.execute(update(InstanceRow).where(InstanceRow.id == instance_id)
+                                  .values(**values))
+        if not getattr(updated, "rowcount", 0):
+            session.add(InstanceRow(id=instance_id, hostname=hostname[:255], pid=pid,
+                                    version=version[:32], started_at=started_at,
+                                    heartbeat_at=now,
+                                    last_cycle_at=now if last_cycle is not None else None,
+                                    last_cycle=last_cycle))
+
+
+def forget_instance(store: Store, instance_id: str) -> None:
+    """A clean stop: the instance leaves the list at once."""
+    with store.write() as session:
+        session.execute(delete(InstanceRow).where(InstanceRow.id == instance_id))
+
+
+def live_instances(store: Store, within: timedelta) -> list[Instance]:
+    """Instances whose heartbeat is more recent than ``within``; rows older than a day are
+    deleted on the way (killed daemons never delete their own)."""
+    now = store.clock()
+    with store.write() as session:
+        session.execute(delete(InstanceRow)
+                        .where(InstanceRow.heartbeat_at < now - max(within, timedelta(days=1))))
+        rows = session.scalars(select(InstanceRow).where(InstanceRow.heartbeat_at >= now - within)
+                               .order_by(InstanceRow.started_at))
+        return [Instance(id=r.id, hostname=r.hostname, pid=r.pid, version=r.version,
+                         started_at=r.started_at, heartbeat_at=r.heartbeat_at,
+                         last_cycle_at=r.last_cycle_at, last_cycle=r.last_cycle) for r in rows]

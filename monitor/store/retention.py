@@ -1,0 +1,190 @@
+"""Retention: what ``monitor db prune`` and the daemon's daily job remove (``retention.*``).
+
+Four steps, each in batches of short transactions (a prune never holds the database long):
+
+``article_text``
+    Articles fetched before the cutoff lose their text (set to "") and their story
+    signature; title, URL, metadata, hits and the hits' evidence snippets stay, so ``monitor
+    hits`` still shows them.
+``attempts``
+    Delivery attempts logged before the cutoff.
+``notifications``
+    Sent and dead outbox rows settled before the cutoff, with their attempts.
+``articles``
+    Whole stories whose newest article was fetched before the cutoff: their articles, hits
+    and notifications. Feed entry keys stay (their article link becomes empty), so an old item
+    that a feed lists again is recognised and never alerts twice.
+
+Nothing a notification still waiting to be sent needs is touched: an article, story or hit
+referenced by an open row (pending, held, digest) keeps everything, text included.
+
+SQLite gives the freed pages back with ``PRAGMA incremental_vacuum`` (new databases are
+created with ``auto_vacuum=INCREMENTAL``; an older file is converted by one full ``VACUUM``
+at its first prune). PostgreSQL's autovacuum reclaims dead rows on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.config import RetentionConfig
+from monitor.store.ops import OPEN_STATUSES
+from monitor.store.schema import (
+    ArticleRow,
+    DeliveryAttemptRow,
+    FeedEntryRow,
+    HitRow,
+    NotificationRow,
+    StoryRow,
+)
+from monitor.store.store import Store
+
+BATCH = 500
+STEPS = ("article_text", "attempts", "notifications", "articles")
+Progress = Callable[[str, int], None]  # (step, rows just done)
+
+
+@dataclass(frozen=True)
+class PruneCount:
+    step: str
+    rows: int
+    cutoff: datetime | None  # None: this step is switched off (kept forever)
+    what: str
+
+
+def _cutoff(now: datetime, seconds: float | None) -> datetime | None:
+    return None if seconds is None else now - timedelta(seconds=seconds)
+
+
+def _open_story_ids() -> Select[Any]:
+    """Stories an open notification needs (directly or through its hit)."""
+    direct = select(NotificationRow.story_id).where(
+        NotificationRow.status.in_(OPEN_STATUSES), NotificationRow.story_id.is_not(None))
+    via_hit = (select(HitRow.story_id).join(NotificationRow, NotificationRow.hit_id == HitRow.id)
+               .where(NotificationRow.status.in_(OPEN_STATUSES)))
+    return direct.union(via_hit)  # type: ignore[return-value]
+
+
+def _candidates(step: str, cutoff: datetime) -> Select[Any]:
+    """Ids of the rows ``step`` would prune (stories for ``articles``)."""
+    if step == "article_text":
+        return (select(ArticleRow.id)
+                .where(ArticleRow.fetched_at < cutoff, ArticleRow.text != "",
+                       ArticleRow.story_id.not_in(_open_story_ids())))
+    if step == "attempts":
+        return (select(DeliveryAttemptRow.id)
+                .join(NotificationRow, NotificationRow.id == DeliveryAttemptRow.notification_id)
+                .where(DeliveryAttemptRow.attempted_at < cutoff,
+                       NotificationRow.status.not_in(OPEN_STATUSES)))
+    if step == "notifications":
+        return (select(NotificationRow.id)
+                .where(NotificationRow.status.in_(("sent", "dead")),
+                       func.coalesce(NotificationRow.sent_at, NotificationRow.created_at)
+                       < cutoff))
+    newest = (select(ArticleRow.story_id).group_by(ArticleRow.story_id)
+              .having(func.max(ArticleRow.fetched_at) < cutoff))
+    return select(StoryRow.id).where(StoryRow.id.in_(newest),
+                                     StoryRow.id.not_in(_open_story_ids()))
+
+
+_WHAT = {
+    "article_text": "article texts dropped (metadata, hits and snippets kept)",
+    "attempts": "delivery attempts deleted",
+    "notifications": "sent or dead notifications deleted",
+    "articles": "stories deleted with their articles, hits and notifications",
+}
+
+
+def _cutoffs(retention: RetentionConfig, now: datetime) -> dict[str, datetime | None]:
+    return {step: _cutoff(now, getattr(retention, step)) for step in STEPS}
+
+
+def prune_plan(store: Store, retention: RetentionConfig,
+               now: datetime | None = None) -> list[PruneCount]:
+    """What a prune would remove now, step by step (``monitor db prune --dry-run``)."""
+    now = now or store.clock()
+    plan = []
+    with store.read() as session:
+        for step, cutoff in _cutoffs(retention, now).items():
+            rows = 0
+            if cutoff is not None:
+                rows = session.scalar(select(func.count()).select_from(
+                    _candidates(step, cutoff).subquery())) or 0
+            plan.append(PruneCount(step, rows, cutoff, _WHAT[step]))
+    return plan
+
+
+def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
+          progress: Progress = lambda _step, _n: None, batch: int = BATCH) -> dict[str, int]:
+    """Apply retention; returns the rows handled per step. Safe to run again or concurrently
+    (each batch re-selects what is still there)."""
+    now = now or store.clock()
+    done = dict.fromkeys(STEPS, 0)
+    for step, cutoff in _cutoffs(retention, now).items():
+        if cutoff is None:
+            continue
+        while True:
+            with store.write() as session:
+                ids = [int(i) for i in session.scalars(_candidates(step, cutoff).limit(batch))]
+                if ids:
+                    _apply(session, step, ids)
+            if not ids:
+                break
+            done[step] += len(ids)
+            progress(step, len(ids))
+    vacuum(store)
+    return done
+
+
+def _apply(session: Session, step: str, ids: Sequence[int]) -> None:
+    if step == "article_text":
+        # The story signature only serves the near-duplicate window (days): it goes too.
+        session.execute(update(ArticleRow).where(ArticleRow.id.in_(ids))
+                        .values(text="", signature=None))
+    elif step == "attempts":
+        session.execute(delete(DeliveryAttemptRow).where(DeliveryAttemptRow.id.in_(ids)))
+    elif step == "notifications":
+        session.execute(delete(DeliveryAttemptRow)
+                        .where(DeliveryAttemptRow.notification_id.in_(ids)))
+        session.execute(delete(NotificationRow).where(NotificationRow.id.in_(ids)))
+    else:  # whole stories
+        articles = select(ArticleRow.id).where(ArticleRow.story_id.in_(ids))
+        hits = select(HitRow.id).where(HitRow.article_id.in_(articles))
+        notes = select(NotificationRow.id).where(or_(NotificationRow.story_id.in_(ids),
+                                                     NotificationRow.hit_id.in_(hits)))
+        session.execute(delete(DeliveryAttemptRow)
+                        .where(DeliveryAttemptRow.notification_id.in_(notes)))
+        session.execute(delete(NotificationRow).where(NotificationRow.id.in_(notes)))
+        session.execute(delete(HitRow).where(HitRow.article_id.in_(articles)))
+        session.execute(update(FeedEntryRow).where(FeedEntryRow.article_id.in_(articles))
+                        .values(article_id=None))
+        session.execute(delete(ArticleRow).where(ArticleRow.story_id.in_(ids)))
+        session.execute(delete(StoryRow).where(and_(
+            StoryRow.id.in_(ids),
+            ~exists().where(ArticleRow.story_id == StoryRow.id),
+            ~exists().where(HitRow.story_id == StoryRow.id))))
+
+
+def vacuum(store: Store) -> None:
+    """SQLite: return free pages to the file system (see the module docstring)."""
+    if store.dialect != "sqlite":
+        return
+    raw = store.engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert conn is not None
+        cursor = conn.execute("PRAGMA auto_vacuum")
+        mode = cursor.fetchone()[0]
+        cursor.close()  # an open statement would lock the vacuum out
+        # executescript steps each statement to its end: a plain execute of
+        # incremental_vacuum frees one page per step, i.e. one page in all.
+        conn.executescript("PRAGMA auto_vacuum=INCREMENTAL; VACUUM;" if mode != 2  # once
+                           else "PRAGMA incremental_vacuum;")
+    finally:
+        raw.close()

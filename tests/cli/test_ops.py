@@ -1,0 +1,48 @@
+"""``monitor db prune``: a dry run lists what would go; after a real prune the old hits and
+their snippets are still shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from monitor.store import Outbox
+from tests.daemon_support import run_cli
+from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
+
+
+def test_prune_dry_run_then_prune_keeps_hits_with_snippets(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'm.db'}"}))
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=120))
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article(), [hit()], console_route)
+    outbox = Outbox(store)
+    for note in outbox.claim("me", timedelta(minutes=5), 10):
+        outbox.record_sent(note.id, "me")
+    store.close()
+
+    dry = run_cli(config, "db", "prune", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    lines = {line.split()[0]: line for line in dry.stdout.splitlines() if line.strip()}
+    assert lines["article_text"].split()[1] == "1"
+    assert lines["notifications"].split()[1] == "1"  # sent 120 days ago (kept 90 days)
+    assert lines["articles"].split()[1] == "0"  # stories are kept 365 days
+    assert "dry run: nothing changed" in dry.stdout
+    assert "1 hits" not in dry.stdout
+
+    done = run_cli(config, "db", "prune")
+    assert done.returncode == 0, done.stderr
+    assert "article_text 1" in done.stdout and "notifications 1" in done.stdout
+    again = run_cli(config, "db", "prune", "--dry-run")
+    assert all(line.split()[1] == "0" for line in again.stdout.splitlines()
+               if line.split() and line.split()[0] in ("article_text", "notifications"))
+
+    hits = run_cli(config, "hits")
+    assert hits.returncode == 0, hits.stderr
+    assert "Gencatan senjata di Gaza" in hits.stdout  # the title and the snippet
+    assert hits.stdout.count("Gencatan senjata di Gaza") >= 2

@@ -1,0 +1,165 @@
+"""/metrics, /healthz and /readyz of a real daemon, with its scheduler loop and its database
+stopped under it (issue 14: health and metrics)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from monitor.config import Config, MetricsConfig, PollingConfig
+from monitor.daemon import Daemon, build_service
+from tests.conftest import _postgres_url, _reset_postgres
+from tests.daemon_support import REPO, wait_for
+
+
+class TcpProxy:
+    """A loopback TCP forwarder standing in for the database server: ``stop`` makes the
+    database unreachable (connections cut, new ones refused), ``start`` brings it back on the
+    same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(32)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture
+def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
+    url = _postgres_url()
+    if not url:
+        pytest.skip("no PostgreSQL: set MONITOR_TEST_POSTGRES_URL (CI starts one)")
+    _reset_postgres(url)
+    parsed = make_url(url)
+    proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
+    proxy.start()
+    yield parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False), proxy
+    proxy.stop()
+
+
+@pytest.mark.postgres
+def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
+        tmp_path: Path, proxied_postgres: tuple[str, TcpProxy]) -> None:
+    url, proxy = proxied_postgres
+    config = Config(
+        base_dir=tmp_path, database_url=url, rules_dir=REPO / "rules",
+        feeds=[{"url": str(REPO / "seeds" / "feed.xml"), "name": "Seed", "interval": 60}],
+        polling=PollingConfig(tick=0.3, default_interval=60, min_interval=1),
+        metrics=MetricsConfig(listen="127.0.0.1:0"),
+    )
+    service = build_service(config)
+    daemon = Daemon(service)
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: daemon.ops_server is not None, 30, "the ops listener")
+        assert daemon.ops_server is not None
+        base = daemon.ops_server.url
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, 30, "/healthz to answer alive")
+        assert get(f"{base}/readyz")[0] == 200
+        # /metrics after the first cycle: non-zero counters for the seed feed's two articles
+        wait_for(lambda: b"newsmonitor_articles_stored_total 2.0" in get(f"{base}/metrics")[1],
+                 60, "the first cycle's articles in /metrics")
+        metrics = get(f"{base}/metrics")[1].decode()
+        for line in ('newsmonitor_polls_total{outcome="ok"} 1.0',
+                     'newsmonitor_hits_total{rule="gaza-ceasefire"} 1.0',
+                     'newsmonitor_pages_total{outcome="ok",stage="extract"} 2.0',
+                     "newsmonitor_cycle_duration_seconds_count 1.0",
+                     'newsmonitor_feeds{status="ok"} 1.0',
+                     "newsmonitor_rules_loaded 2.0"):
+            assert line in metrics, line
+        assert "newsmonitor_notifications{" in metrics
+        assert "newsmonitor_outbox_depth" in metrics
+
+        # The database goes away: not ready (and said why), still alive.
+        proxy.stop()
+        wait_for(lambda: get(f"{base}/readyz")[0] == 503, 30, "/readyz to fail")
+        body = json.loads(get(f"{base}/readyz")[1])
+        assert body["checks"]["database"]["ok"] is False
+        assert body["checks"]["rules"]["ok"] is True
+        assert get(f"{base}/healthz")[0] == 200
+        wait_for(lambda: "newsmonitor_database_errors_total 0.0"
+                 not in get(f"{base}/metrics")[1].decode(), 30, "a database error counted")
+        # It comes back: ready again.
+        proxy.start()
+        wait_for(lambda: get(f"{base}/readyz")[0] == 200, 30, "/readyz to recover")
+
+        # The scheduler loop stops: not alive within a few ticks.
+        daemon.scheduler.pause()
+        wait_for(lambda: get(f"{base}/healthz")[0] == 503, 30, "/healthz to fail")
+        assert "last ticked" in json.loads(get(f"{base}/healthz")[1])["detail"]
+        daemon.scheduler.resume()
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, 30, "/healthz to recover")
+    finally:
+        service.stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()

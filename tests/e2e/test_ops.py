@@ -1,0 +1,82 @@
+"""The daemon under systemd's notification protocol, and the operator commands, end to end."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.daemon_support import DaemonProcess, run_cli
+from tests.e2e.test_daemon import seed_only_config
+
+
+def test_daemon_sends_ready_status_and_watchdog_pings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A local NOTIFY_SOCKET listener, as systemd provides for Type=notify with WatchdogSec."""
+    config = seed_only_config(tmp_path)
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        listener.settimeout(1.0)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        monkeypatch.setenv("WATCHDOG_USEC", "1000000")  # WatchdogSec=1s: ping every 0.5 s
+        daemon = DaemonProcess(config)
+        messages: list[str] = []
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    messages.append(listener.recv(4096).decode())
+                if (daemon.proc.poll() is not None
+                        or (sum(m == "WATCHDOG=1" for m in messages) >= 3
+                            and any("STATUS=cycle:" in m for m in messages))):
+                    break
+            assert daemon.proc.poll() is None, "".join(daemon.stderr)
+            code, _ = daemon.terminate()
+            while True:  # STOPPING=1 was sent before exit
+                try:
+                    messages.append(listener.recv(4096).decode())
+                except TimeoutError:
+                    break
+        finally:
+            daemon.kill()
+    ready = [m for m in messages if "READY=1" in m]
+    assert ready, messages
+    first_ready = messages.index(ready[0])
+    pings = [i for i, m in enumerate(messages) if m == "WATCHDOG=1"]
+    assert len(pings) >= 3 and pings[-1] > first_ready, messages
+    assert any(m.startswith("STATUS=cycle: 1 feeds polled") for m in messages), messages
+    assert any("STOPPING=1" in m for m in messages)
+    assert code == 0
+
+
+def test_health_and_status_commands(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path)
+    result = run_cli(config, "health", "--json")
+    assert result.returncode == 1  # no schema yet: not ready
+    assert json.loads(result.stdout)["checks"]["migrations"]["ok"] is False
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    result = run_cli(config, "health")
+    assert result.returncode == 3, result.stdout  # ready, but no daemon is running
+    assert "none alive" in result.stdout
+    assert run_cli(config, "health", "--ready-only").returncode == 0
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_running()
+        from tests.daemon_support import wait_for
+        wait_for(lambda: "last cycle" in run_cli(config, "status").stdout, 60,
+                 "monitor status to show the daemon's last cycle")
+        status = run_cli(config, "status")
+        assert "1 daemon(s) alive" in status.stdout
+        assert "1 feeds polled" in status.stdout
+        assert run_cli(config, "health").returncode == 0
+        code, _ = daemon.terminate()
+        assert code == 0
+    finally:
+        daemon.kill()
+    assert "0 daemon(s) alive" in run_cli(config, "status").stdout  # a clean stop leaves

@@ -1,0 +1,112 @@
+"""Retention (monitor.store.retention) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from monitor.config import RetentionConfig
+from monitor.store import Outbox, Store, prune, prune_plan
+from monitor.store.schema import ArticleRow, DeliveryAttemptRow
+from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
+
+DAY = 86400.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(database_url, clock)
+    yield s
+    s.close()
+
+
+def _send_all(store: Store) -> None:
+    outbox = Outbox(store)
+    for note in outbox.claim("me", timedelta(minutes=5), 100):
+        outbox.record_sent(note.id, "me")
+
+
+def _texts(store: Store) -> dict[str, str]:
+    with store.read() as session:
+        return dict(session.execute(select(ArticleRow.canonical_url, ArticleRow.text)).all())
+
+
+def test_prune_drops_old_text_keeps_hits_and_snippets_and_spares_pending(
+        store: Store, clock: FakeClock) -> None:
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article("https://a.example/old", key="k1"), [hit()], console_route)
+    _send_all(store)  # the old alert went out
+    store.save_article(fid, article("https://a.example/pending", key="k2"), [hit("other")],
+                       console_route)  # never sent: still pending
+    clock.advance(100 * DAY)
+    store.save_article(fid, article("https://a.example/new", key="k3"), [], console_route)
+    retention = RetentionConfig(article_text=90 * DAY, articles=None, notifications=None,
+                                attempts=None)
+    plan = {p.step: p.rows for p in prune_plan(store, retention)}
+    assert plan == {"article_text": 1, "attempts": 0, "notifications": 0, "articles": 0}
+    done = prune(store, retention)
+    assert done["article_text"] == 1
+    texts = _texts(store)
+    assert texts["https://a.example/old"] == ""
+    assert texts["https://a.example/pending"] != ""  # a pending notification needs it
+    assert texts["https://a.example/new"] != ""
+    hits = {h.url: h for h in store.hits()}
+    assert hits["https://a.example/old"].evidence[0].snippet == "Gencatan senjata di Gaza"
+    assert prune_plan(store, retention)[0].rows == 0  # nothing left to do
+    assert prune(store, retention)["article_text"] == 0
+
+
+def test_prune_removes_settled_notifications_attempts_and_old_stories(
+        store: Store, clock: FakeClock) -> None:
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article("https://a.example/1", key="k1"), [hit()], console_route)
+    _send_all(store)
+    store.save_article(fid, article("https://a.example/2", key="k2"), [hit("p")],
+                       console_route)  # pending forever (e.g. a channel that is down)
+    outbox = Outbox(store)
+    (note,) = outbox.claim("me", timedelta(minutes=5), 10)
+    outbox.record_failure(note.id, "me", "down", clock() + timedelta(days=1))
+    clock.advance(400 * DAY)
+    retention = RetentionConfig()  # the defaults
+    plan = {p.step: p.rows for p in prune_plan(store, retention)}
+    assert plan["notifications"] == 1 and plan["articles"] == 1
+    assert plan["attempts"] == 1  # the sent row's; the pending row's attempt is kept
+    prune(store, retention)
+    assert store.count("notifications") == 1  # the pending one
+    assert store.count("articles") == 1 and store.count("hits") == 1
+    assert store.count("feed_entries") == 2  # entry keys stay: a relisted item is known
+    assert store.unseen_entry_keys(fid, ["k1", "k2"]) == set()
+    with store.read() as session:
+        assert len(list(session.scalars(select(DeliveryAttemptRow.id)))) == 1
+
+
+def test_sqlite_gives_space_back(tmp_path: Path, clock: FakeClock) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    try:
+        store.sync_feeds([feed()])
+        fid = store.feed_health()[0].id
+        big = "x" * 20000
+        for i in range(200):
+            a = article(f"https://a.example/{i}", key=f"k{i}")
+            store.save_article(fid, a.__class__(**{**a.__dict__, "text": big + str(i)}), [],
+                               console_route)
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() == 2  # incremental
+        size = (tmp_path / "m.db").stat().st_size + (tmp_path / "m.db-wal").stat().st_size
+        clock.advance(100 * DAY)
+        prune(store, RetentionConfig())
+        store.close()  # the last connection checkpoints the WAL into the file
+        assert (tmp_path / "m.db").stat().st_size < size / 4
+    finally:
+        store.close()
