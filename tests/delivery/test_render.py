@@ -353,10 +353,13 @@ def test_digest_with_operator_templates() -> None:
 
 
 def test_jinja2_is_imported_only_by_the_render_package(repo_root: Path) -> None:
+    # Notification templates use the sandbox (users write them); the web view has its own
+    # autoescaping environment for the pages we ship, in one module of its own.
     package = repo_root / "monitor"
     offenders = [
         str(path.relative_to(package)) for path in package.rglob("*.py")
         if re.search(r"^\s*(import jinja2|from jinja2)", path.read_text(), re.MULTILINE)
         and path.relative_to(package).parts[:2] != ("delivery", "render")
+        and path.relative_to(package).as_posix() != "web/context.py"
     ]
     assert offenders == []
