@@ -378,7 +378,13 @@ def _compose() -> dict[str, Any]:
 def test_compose_has_the_daemon_and_postgres_16() -> None:
     compose = _compose()
     services = compose["services"]
-    assert set(services) == {"monitor", "db"}
+    assert set(services) == {"monitor", "web", "db"}
+    # Several daemons on the one PostgreSQL, beside one web process (issue 14).
+    assert services["monitor"]["deploy"]["replicas"] == 3
+    assert services["monitor"]["command"] == ["run", "--no-web"]
+    assert services["web"]["command"] == ["web"]
+    assert services["web"]["environment"]["MONITOR_DATABASE_URL"] == (
+        services["monitor"]["environment"]["MONITOR_DATABASE_URL"])
     db = services["db"]
     assert db["image"] == "postgres:16"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
@@ -389,7 +395,8 @@ def test_compose_has_the_daemon_and_postgres_16() -> None:
     for service in services.values():
         assert service["restart"] == "unless-stopped"
         assert service["stop_grace_period"] == "30s"
-        assert "ports" not in service, "nothing is to be published on the host"
+        # Only the web view is published, and only on the host's loopback.
+        assert all(str(p).startswith("127.0.0.1:") for p in service.get("ports", []))
     assert (COMPOSE.parent / monitor["build"]["context"]).resolve() == REPO
     assert monitor["build"]["dockerfile"] == "deploy/Dockerfile"
     assert monitor["env_file"] == ["./secrets.env"]

@@ -118,6 +118,9 @@ def run(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option(
         "--once", help="Run one full cycle (poll, match, store, deliver) and exit.")] = False,
+    no_web: Annotated[bool, typer.Option(
+        "--no-web", help="Do not serve the web view, whatever web.enabled says (several "
+        "daemons beside one `monitor web`).")] = False,
 ) -> None:
     """Run the daemon: poll, match, store and alert on schedule.
 
@@ -149,7 +152,8 @@ def run(
         answer = built[0].answer(path)
         return None if answer is None else (answer.status, answer.content_type, answer.body)
 
-    server = _start_web(config, probes) if config.web.enabled and not once else None
+    serve_web = config.web.enabled and not once and not no_web
+    server = _start_web(config, probes) if serve_web else None
     try:
         service = build_service(config, stop=stop)
     except MonitorError as exc:

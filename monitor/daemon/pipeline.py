@@ -413,6 +413,11 @@ def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
     return [entries[i] for i in sorted(ranked[:count])]
 
 
+def feed_lease(config: Config) -> timedelta:
+    """How long a claimed feed is reserved for its daemon (then another may poll it)."""
+    return timedelta(seconds=config.http.total_timeout * 4 + 60)
+
+
 def _is_local(url: str) -> bool:
     return "://" not in url or url.startswith("file://")
 
@@ -457,7 +462,7 @@ class Pipeline:
         # Only feeds due when the cycle starts: one whose short interval elapses during a long
         # cycle waits for the next tick instead of being polled twice in one cycle.
         started = self.store.clock()
-        lease = timedelta(seconds=self.config.http.total_timeout * 4 + 60)
+        lease = feed_lease(self.config)
         workers = self.config.http.workers
         in_flight: set[Future[FeedReport]] = set()
         exhausted = False

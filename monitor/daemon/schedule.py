@@ -34,8 +34,9 @@ from watchfiles import watch
 from monitor import __version__
 from monitor.daemon.health import SystemdNotifier
 from monitor.daemon.ops import OpsServer
+from monitor.daemon.pipeline import feed_lease
 from monitor.errors import StoreError
-from monitor.store import heartbeat, outbox_stats, prune
+from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Service
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 DISPATCH_INTERVAL_SECONDS = 5.0
 STOP_GRACE_SECONDS = 8.0  # SIGTERM to exit stays under 10 s
 ERROR_LOG_INTERVAL_SECONDS = 60.0
+LIVE_TICKS = 3  # a daemon without a heartbeat for this many ticks is dead (its leases go)
 PRUNE_INTERVAL_SECONDS = 86400.0
 PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settles
 
@@ -231,6 +233,13 @@ class Daemon:
         heartbeat(service.store, service.owner, hostname=socket.gethostname(),
                   pid=os.getpid(), version=__version__, started_at=service.started_at,
                   last_cycle=summary)
+        config = service.config
+        feeds, notes = release_dead_leases(
+            service.store, timedelta(seconds=LIVE_TICKS * config.polling.tick),
+            feed_lease(config), timedelta(seconds=config.delivery.lease))
+        if feeds or notes:
+            log.warning("took back %d feed and %d notification leases of daemons that stopped "
+                        "heartbeating", feeds, notes)
 
     def _prune(self) -> None:
         service = self.service

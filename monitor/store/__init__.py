@@ -36,6 +36,7 @@ from monitor.store.ops import (
     outbox_stats,
     paused_feeds,
     ping,
+    release_dead_leases,
 )
 from monitor.store.outbox import Outbox
 from monitor.store.records import (
@@ -103,6 +104,7 @@ __all__ = [
     "ping",
     "prune",
     "prune_plan",
+    "release_dead_leases",
     "safe_url",
     "sqlite_path",
     "upgrade",

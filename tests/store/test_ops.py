@@ -1,0 +1,68 @@
+"""Instance heartbeats and taking back the leases of daemons that died."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from monitor.store import (
+    Store,
+    forget_instance,
+    heartbeat,
+    live_instances,
+    release_dead_leases,
+)
+from tests.store_support import FakeClock, feed, open_store
+
+TICK = timedelta(seconds=15)
+LEASE = timedelta(seconds=180)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(database_url, clock)
+    yield s
+    s.close()
+
+
+def _beat(store: Store, name: str, clock: FakeClock, summary: str | None = None) -> None:
+    heartbeat(store, name, hostname="h", pid=1, version="0", started_at=clock(),
+              last_cycle=summary)
+
+
+def test_live_instances_and_dead_leases(store: Store, clock: FakeClock) -> None:
+    store.sync_feeds([feed(f"https://n{i}.example/f.xml", f"N{i}") for i in range(4)])
+    _beat(store, "a", clock)
+    _beat(store, "b", clock, "cycle: 2 feeds polled")
+    assert store.claim_due_feeds("a", LEASE, limit=2)
+    assert store.claim_due_feeds("b", LEASE, limit=2)
+    assert [i.id for i in live_instances(store, 3 * TICK)] == ["a", "b"]
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)
+    clock.advance(30)
+    _beat(store, "b", clock)  # a was killed: it beats no more
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)  # not yet 3 ticks
+    clock.advance(20)
+    _beat(store, "b", clock)
+    assert [i.id for i in live_instances(store, 3 * TICK)] == ["b"]
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (2, 0)
+    clock.advance(1000)  # all four are due again; b's leases expired, a's were given back
+    _beat(store, "c", clock)
+    assert len(store.claim_due_feeds("c", LEASE, limit=10)) == 4
+    (b,) = [i for i in live_instances(store, timedelta(days=2)) if i.id == "b"]
+    assert b.last_cycle == "cycle: 2 feeds polled"
+    forget_instance(store, "c")
+    assert [i.id for i in live_instances(store, 3 * TICK)] == []
+
+
+def test_a_daemon_that_just_started_keeps_its_leases(store: Store, clock: FakeClock) -> None:
+    store.sync_feeds([feed()])
+    _beat(store, "old", clock)
+    assert store.claim_due_feeds("new", LEASE, limit=1)  # before its first heartbeat
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)
