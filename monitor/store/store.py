@@ -228,15 +228,6 @@ class Store(FeedTable):
             status="pending", attempts=0, next_attempt_at=now, created_at=now,
         ))
 
-    def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes, datetime]]:
-        """(story id, article id, signature, time) of recent articles, to rebuild story lookup."""
-        with self.read() as session:
-            rows = session.execute(
-                select(ArticleRow.story_id, ArticleRow.id, ArticleRow.signature,
-                       func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at))
-                .where(ArticleRow.fetched_at >= since, ArticleRow.signature.is_not(None)))
-            return [(s, a, sig, t) for s, a, sig, t in rows if sig is not None]
-
     def unindexed_story_members(self, since: datetime) -> list[StoryMember]:
         """Recent signed articles of stories without representatives in the shared index."""
         with _connection(self._reader) as conn:
