@@ -35,6 +35,13 @@ def _body_first(item: Found) -> tuple[int, int]:
 def select(found: list[Found]) -> list[Found]:
     """The occurrences to show: per term in query order, the first in the body (else in the
     title), at most :data:`MAX_PER_TERM` each and :data:`MAX_EVIDENCE` in all."""
+    if MAX_PER_TERM == 1:  # one pass, no sorting: the usual case, run for every hit
+        best: dict[str, Found] = {}
+        for item in found:
+            kept = best.get(item[0].term)
+            if kept is None or (-item[1], item[2]) < (-kept[1], kept[2]):
+                best[item[0].term] = item
+        return list(best.values())[:MAX_EVIDENCE]
     by_term: dict[str, list[Found]] = {}
     for item in found:
         by_term.setdefault(item[0].term, []).append(item)
@@ -58,15 +65,29 @@ def needed_tokens(chosen: list[Found], tokens: tuple[set[int], set[int]]) -> Non
         tokens[field].update((start, start + count - 1))
 
 
+EvidenceCache = dict[tuple[str, str | None, int, int, int], Evidence]
+
+
 def build(doc: DocIndex, chosen: list[Found],
-          spans: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]) -> list[Evidence]:
-    """Evidence for the chosen occurrences, given the character spans of their tokens."""
+          spans: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]],
+          cache: EvidenceCache | None = None) -> list[Evidence]:
+    """Evidence for the chosen occurrences, given the character spans of their tokens.
+
+    With ``cache`` (one per document), an occurrence that several matching rules show (a
+    common term's first place) gets its snippet cut once and its Evidence shared.
+    """
     out = []
     for leaf, field, start, count in chosen:
-        text = doc.texts[field]
-        a, b = spans[field][start][0], spans[field][start + count - 1][1]
-        out.append(Evidence(term=leaf.term, matched=text[a:b], field=FIELDS[field], start=a,
-                            end=b, snippet=snippet(text, a, b), entity=leaf.entity))
+        key = (leaf.term, leaf.entity, field, start, count)
+        evidence = cache.get(key) if cache is not None else None
+        if evidence is None:
+            text = doc.texts[field]
+            a, b = spans[field][start][0], spans[field][start + count - 1][1]
+            evidence = Evidence(term=leaf.term, matched=text[a:b], field=FIELDS[field],
+                                start=a, end=b, snippet=snippet(text, a, b), entity=leaf.entity)
+            if cache is not None:
+                cache[key] = evidence
+        out.append(evidence)
     return out
 
 

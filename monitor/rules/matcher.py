@@ -21,7 +21,7 @@ import ahocorasick
 from monitor.errors import RuleError, RuleProblem
 from monitor.language import detect_language, language_matches, load_model, normalize_language
 from monitor.models import Document, Evidence, RuleHit
-from monitor.rules.evidence import build, needed_tokens, regex_evidence, select
+from monitor.rules.evidence import EvidenceCache, build, needed_tokens, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
 from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
@@ -119,7 +119,8 @@ class Matcher:
             streams.append([plain, stems])
             found.append(keys)
         return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
-                        (found[0], found[1]), self._keys, self._key_streams, mode, language)
+                        (found[0], found[1]), self._keys, self._key_streams, mode, language,
+                        (self._plain, self._stem))
 
     def match(self, doc: Document) -> list[RuleHit]:
         """Every rule that matches ``doc``, in rule-book order."""
@@ -181,8 +182,9 @@ class Matcher:
             needed_tokens(chosen, tokens)
         spans = (index.token_spans(0, tokens[0]) if tokens[0] else {},
                  index.token_spans(1, tokens[1]) if tokens[1] else {})
+        cache: EvidenceCache = {}
         return [RuleHit(rule_id=program.rule.id, rule_name=program.rule.name,
-                        evidence=(*build(index, chosen, spans), *extra),
+                        evidence=(*build(index, chosen, spans, cache), *extra),
                         notify=program.rule.notify)
                 for program, chosen, extra in matched]
 

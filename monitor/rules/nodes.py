@@ -10,13 +10,17 @@ calls are safe.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import add
+from typing import Any
 
 from monitor.rules.sentences import sentence_ids
 from monitor.rules.unicode61 import case_key
 
+TABLE_AFTER = 24  # key lookups in one document after which all positions are found at once
 EVIDENCE_PER_TERM = 1  # occurrences of a term kept as evidence (see evidence.select)
 PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
 
@@ -62,7 +66,8 @@ class DocIndex:
     def __init__(self, texts: tuple[str, str], parts: tuple[list[str], list[str]],
                  streams: tuple[list[str], list[str]], found: tuple[set[int], set[int]],
                  keys: list[str], key_streams: list[int], mode: int,
-                 language: Callable[[], tuple[str | None, bool]]) -> None:
+                 language: Callable[[], tuple[str | None, bool]],
+                 automata: tuple[Any, Any] = (None, None)) -> None:
         self.texts = texts
         self.mode = mode
         self.language = language  # (code, detected?) computed on first call
@@ -73,6 +78,10 @@ class DocIndex:
         self._keys = keys
         self._key_streams = key_streams
         self._starts: dict[tuple[int, int], list[int]] = {}
+        self._first: dict[tuple[int, int], list[int]] = {}
+        self._automata = automata  # per stream kind (PLAIN, STEM): for _table
+        self._tables: dict[int, dict[int, list[int]]] = {}
+        self._lookups = 0
         self._positions: dict[tuple[int, int], list[int]] = {}
         self._sentences: dict[int, list[int]] = {}
 
@@ -88,6 +97,46 @@ class DocIndex:
         cached = self._starts.get((field, key))
         if cached is not None:
             return cached if limit < 0 else cached[:limit]
+        table = self._tables.get(field)
+        if table is None and self._lookups >= TABLE_AFTER and self._automata[PLAIN] is not None:
+            table = self._tables[field] = self._table(field)
+        if table is not None:
+            result = table.get(key, [])
+            return result if limit < 0 else result[:limit]
+        self._lookups += 1
+        if limit == 1:  # evidence: the first occurrence, asked again by every rule with the term
+            first = self._first.get((field, key))
+            if first is None:
+                first = self._first[(field, key)] = self._find(field, key, 1)
+            return first
+        result = self._find(field, key, limit)
+        if limit < 0:
+            self._starts[(field, key)] = result
+        return result
+
+    def _table(self, field: int) -> dict[int, list[int]]:
+        """Where every key occurs in ``field``: one automaton pass per stream, then one
+        left-to-right count of the spaces before them (many rules hit: a ``find`` and a
+        ``count`` per key would each scan the text again)."""
+        table: dict[int, list[int]] = {}
+        keys = self._keys
+        for kind, automaton in enumerate(self._automata):
+            stream = self._streams[field][kind]
+            if automaton is None or len(stream) < 3:
+                continue
+            # The position of every space: a token's index is the spaces before its start.
+            parts = stream.split(" ")
+            spaces = list(map(add, accumulate(map(len, parts)), range(len(parts) - 1)))
+            for end, key in automaton.iter(stream):
+                token = bisect_left(spaces, end - len(keys[key]) + 1)
+                found = table.get(key)
+                if found is None:
+                    table[key] = [token]
+                elif found[-1] != token:  # ascending: the automaton reports by end offset
+                    found.append(token)
+        return table
+
+    def _find(self, field: int, key: int, limit: int) -> list[int]:
         result: list[int] = []
         if key in self.found[field]:
             stream = self._streams[field][self._key_streams[key]]
@@ -101,8 +150,6 @@ class DocIndex:
                 if len(result) == limit:
                     break
                 at = stream.find(pattern, at + 1)
-        if limit < 0:
-            self._starts[(field, key)] = result
         return result
 
     def token_spans(self, field: int, tokens: set[int]) -> dict[int, tuple[int, int]]:
@@ -201,8 +248,8 @@ class Leaf(Node):
             key = pattern.modes[doc.mode][0].key
             for f in self.fields:
                 if key in doc.found[f]:
-                    out.extend((self, f, p, pattern.length)
-                               for p in doc.starts(f, key, EVIDENCE_PER_TERM))
+                    for p in doc.starts(f, key, EVIDENCE_PER_TERM):
+                        out.append((self, f, p, pattern.length))
             return
         for f in self.fields:
             out.extend((self, f, p, pattern.length)
