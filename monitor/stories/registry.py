@@ -11,7 +11,8 @@ daemon on one database puts a syndicated copy into the same story:
 - Concurrent decisions are serialised by the database, not by a lock in this process:
   on PostgreSQL, advisory locks on the article's band keys, taken at the start of the
   transaction (two copies of one story share a band key, so one waits for the other and
-  then sees it); on SQLite, the ``BEGIN IMMEDIATE`` every write transaction takes. Advisory
+  then sees it); on SQLite, the ``BEGIN IMMEDIATE`` every write transaction takes (and, in one
+  process, a lock, so threads queue here rather than in SQLite's polling busy handler). Advisory
   locks rather than unique band rows because a unique row per band would let one story own
   each bucket, and a copy racing its original would have to undo a decision already made;
   the lock keeps the single-process logic exactly (details in ``monitor.store.story_index``).
@@ -30,8 +31,10 @@ an older version); :meth:`StoryRegistry.prune` drops representatives older than 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -70,6 +73,11 @@ class StoryRegistry:
         self.threshold = threshold
         self.max_representatives = max_representatives
         self._bands, self._rows = banding(threshold, NUM_PERM)
+        # SQLite serialises writers anyway, but a waiting connection polls in its busy handler
+        # and gives up after the busy timeout: the daemon's poll threads take turns here, as
+        # they did before the index moved into the database.
+        self._turns: AbstractContextManager[object] = (
+            threading.Lock() if store.dialect == "sqlite" else nullcontext())
 
     def band_keys(self, signature: StorySignature) -> list[int]:
         return signature.band_keys(self._bands, self._rows)
@@ -132,9 +140,10 @@ class StoryRegistry:
                 band_keys=self.band_keys(signature), published=moment, window=self.window,
                 max_representatives=self.max_representatives,
                 choose=partial(self._choose, signature, moment))
-        return self.store.save_article(
-            feed_id, article, hits, routes, story=lookup,
-            signature=signature.to_bytes() if signature is not None else None)
+        with self._turns:
+            return self.store.save_article(
+                feed_id, article, hits, routes, story=lookup,
+                signature=signature.to_bytes() if signature is not None else None)
 
     def _choose(self, signature: StorySignature, moment: datetime,
                 candidates: Sequence[StoryCandidate]) -> StoryChoice:
