@@ -35,11 +35,13 @@ def backtest_command(
     from rich.progress import Progress
 
     from monitor.config import parse_duration
-    from monitor.rules import (
-        backtest,  # the matcher's imports are heavy: load on use
+    from monitor.rules import (  # the matcher's imports are heavy: load on use
+        BacktestMatch,
+        backtest_store,
         compile_rules,
         load_rules,
     )
+    from monitor.store import Access
 
     config = get_config(ctx)
     book = load_rules(rules or config.rules_path)
@@ -51,24 +53,35 @@ def backtest_command(
         fail(f"--since: {exc}")
     matcher = compile_rules(book)
     store = open_store(config)
+
+    def emit(m: BacktestMatch) -> None:  # --json streams each match: nothing is kept
+        typer.echo(json.dumps({
+            "rule": m.hit.rule_id, "article": m.article.id, "title": m.article.title,
+            "url": m.article.url, "source": m.article.source,
+            "published": m.article.published.isoformat() if m.article.published else None,
+            "evidence": [e.term for e in m.hit.evidence],
+        }, ensure_ascii=False))
+
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("matching stored articles", total=None)
-        report = backtest(matcher, store.articles(start),
-                          lambda n: progress.advance(task, n))
+        report = backtest_store(store, book, matcher, start,
+                                lambda n: progress.advance(task, n),
+                                emit if as_json else None)
+    access = Access(store)
+    verdicts = {r.id: access.verdicts_by_article(r.id) for r in book.rules}
     store.close()
     if as_json:
-        for m in report.matches:
-            typer.echo(json.dumps({
-                "rule": m.hit.rule_id, "article": m.article.id, "title": m.article.title,
-                "url": m.article.url, "source": m.article.source,
-                "published": m.article.published.isoformat() if m.article.published else None,
-                "evidence": [e.term for e in m.hit.evidence],
-            }, ensure_ascii=False))
         return
-    typer.echo(f"{report.articles} articles since {start:%Y-%m-%d %H:%M} UTC, "
-               f"{len(report.matches)} matches")
+    how = "candidates from the text index" if report.indexed else "every stored article"
+    typer.echo(f"{report.articles} articles read ({how}) since {start:%Y-%m-%d %H:%M} UTC, "
+               f"{report.matches} matches")
     for rule in sorted(r.id for r in book.rules):
-        typer.echo(f"\n{rule}: {report.per_rule.get(rule, 0)} matches")
+        judged = [verdicts[rule][a] for a in report.matched_ids.get(rule, [])
+                  if a in verdicts[rule]]
+        precision = (f"precision {sum(judged) / len(judged):.0%} "
+                     f"({sum(judged)} relevant of {len(judged)} with feedback)"
+                     if judged else "precision - (no feedback on these hits)")
+        typer.echo(f"\n{rule}: {report.per_rule.get(rule, 0)} matches; {precision}")
         days = sorted((d, n) for (r, d), n in report.per_day.items() if r == rule)
         for day, count in days:
             typer.echo(f"  {day}  {count}")

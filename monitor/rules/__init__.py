@@ -11,7 +11,15 @@ backtests) and the foundation's language codes.
 
 from __future__ import annotations
 
-from monitor.rules.backtest import SearchOutcome, backtest, search_articles
+from monitor.rules.backtest import (
+    BacktestMatch,
+    BacktestReport,
+    SearchOutcome,
+    backtest,
+    backtest_store,
+    search_articles,
+)
+from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
@@ -21,6 +29,8 @@ from monitor.rules.unicode61 import token_spans, tokenize
 
 __all__ = [
     "Alias",
+    "BacktestMatch",
+    "BacktestReport",
     "Entity",
     "Example",
     "Expr",
@@ -31,6 +41,8 @@ __all__ = [
     "SearchOutcome",
     "alias_problems",
     "backtest",
+    "backtest_store",
+    "candidate_query",
     "channel_problems",
     "compile_rules",
     "load_rules",

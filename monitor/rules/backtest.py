@@ -1,50 +1,87 @@
-"""Backtests: what a rule set would have matched in the stored archive. Sends nothing."""
+"""Backtests and searches: what rules match in the stored archive. Sends nothing.
+
+Both read the store's text index first when it has one (:class:`monitor.store.TextIndex`):
+each rule becomes an FTS5 query that finds a superset of what it can match
+(:func:`monitor.rules.candidates.candidate_query`), and only those articles go through the
+matcher, which decides exactly as it does for new articles. Without an index, or for a rule
+the index cannot narrow, every stored article is read. Reports keep counts and article ids,
+never article texts, so memory stays flat however many articles match.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
 
 from monitor.models import Document, RuleHit
+from monitor.rules.candidates import candidate_query
 from monitor.rules.matcher import Matcher
-from monitor.rules.model import Rule
-
-if TYPE_CHECKING:  # the records only: matching itself needs no database
-    from monitor.store import StoredArticle
+from monitor.rules.model import Rule, RuleBook
+from monitor.store import Store, StoredArticle, TextIndex
 
 
 @dataclass(frozen=True)
 class BacktestMatch:
+    """One (article, rule) match, handed to ``on_match`` as it is found (not kept)."""
+
     article: StoredArticle
     hit: RuleHit
 
 
 @dataclass
 class BacktestReport:
-    articles: int = 0
-    matches: list[BacktestMatch] = field(default_factory=list)
+    articles: int = 0  # articles the matcher read
+    matches: int = 0
     per_rule: Counter[str] = field(default_factory=Counter)
     per_day: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, YYYY-MM-DD)
+    matched_ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    indexed: bool = False  # the candidates came from the text index
 
 
 def backtest(matcher: Matcher, articles: Iterable[StoredArticle],
-             progress: Callable[[int], None] | None = None) -> BacktestReport:
+             progress: Callable[[int], None] | None = None,
+             on_match: Callable[[BacktestMatch], None] | None = None,
+             report: BacktestReport | None = None) -> BacktestReport:
     """Match every article; count hits per rule and per (rule, day of publication)."""
-    report = BacktestReport()
+    report = report or BacktestReport()
     for article in articles:
         report.articles += 1
         document = Document(title=article.title, body=article.text, language=article.language)
         day = (article.published or article.fetched_at).date().isoformat()
         for hit in matcher.match(document):
-            report.matches.append(BacktestMatch(article, hit))
+            report.matches += 1
             report.per_rule[hit.rule_id] += 1
             report.per_day[(hit.rule_id, day)] += 1
+            report.matched_ids[hit.rule_id].append(article.id)
+            if on_match is not None:
+                on_match(BacktestMatch(article, hit))
         if progress is not None:
             progress(1)
     return report
+
+
+def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
+                       since: datetime | None = None) -> tuple[Iterator[StoredArticle], bool]:
+    """The stored articles ``rules`` can match (all of them without a usable index), oldest
+    first, and whether the index narrowed them."""
+    index = TextIndex(store)
+    wanted: set[int] = set()
+    for rule in rules:
+        ids = index.candidate_ids(candidate_query(rule, book), since)
+        if ids is None:
+            return iter(store.articles(since)), False
+        wanted.update(ids)
+    return index.articles(sorted(wanted)), True
+
+
+def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: datetime | None,
+                   progress: Callable[[int], None] | None = None,
+                   on_match: Callable[[BacktestMatch], None] | None = None) -> BacktestReport:
+    """A backtest of ``book``'s rules over the store, through the text index when it can."""
+    articles, indexed = candidate_articles(store, book.rules, book, since)
+    return backtest(matcher, articles, progress, on_match, BacktestReport(indexed=indexed))
 
 
 @dataclass
@@ -54,28 +91,17 @@ class SearchOutcome:
     shown: list[tuple[StoredArticle, RuleHit]] = field(default_factory=list)
     total: int = 0
     scanned: int = 0
+    indexed: bool = False
 
 
-class ArticleSource(Protocol):
-    def articles(self, since: datetime | None = None,
-                 batch: int = 500) -> Iterable[StoredArticle]: ...
-
-
-def search_articles(store: ArticleSource, matcher: Matcher, rule: Rule, *,
+def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, *,
                     limit: int = 100, since: datetime | None = None) -> SearchOutcome:
-    """Every stored article ``matcher`` matches, newest first, at most ``limit`` kept.
-
-    Articles come from the store's index candidates when it offers them (a superset of
-    what the rule can match), else every stored article; the matcher decides either way.
-    """
-    outcome = SearchOutcome()
+    """Every stored article ``matcher`` (compiled from ``rule``) matches, newest first; at
+    most ``limit`` are kept with their texts, the rest only counted."""
+    articles, indexed = candidate_articles(store, [rule], book, since)
+    outcome = SearchOutcome(indexed=indexed)
     kept: deque[tuple[StoredArticle, RuleHit]] = deque(maxlen=limit)
-    candidates = getattr(store, "candidate_articles", None)
-    source = (candidates(rule.expr, since=since) if candidates is not None
-              else store.articles(since))
-    if source is None:
-        source = store.articles(since)
-    for article in source:
+    for article in articles:
         outcome.scanned += 1
         document = Document(title=article.title, body=article.text, language=article.language)
         for hit in matcher.match(document):

@@ -58,6 +58,7 @@ from monitor.store.records import (
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.store import Store, utc_now
+from monitor.store.textindex import TextIndex
 
 __all__ = [
     "MAX_ITEM_ATTEMPTS",
@@ -91,6 +92,7 @@ __all__ = [
     "StoryMember",
     "StoryPage",
     "StorySummary",
+    "TextIndex",
     "WebSession",
     "current_revision",
     "feed_health_notices",

@@ -77,6 +77,14 @@ class Access:
         with self.store.read() as session:
             return {h: bool(r) for h, r in session.execute(query)}
 
+    def verdicts_by_article(self, rule_id: str) -> dict[int, bool]:
+        """The feedback on a rule's stored hits, by article id (what a backtest replays)."""
+        with self.store.read() as session:
+            return {a: bool(r) for a, r in session.execute(
+                select(HitRow.article_id, FeedbackRow.relevant)
+                .join(FeedbackRow, FeedbackRow.hit_id == HitRow.id)
+                .where(FeedbackRow.rule_id == rule_id))}
+
     # -- API tokens -----------------------------------------------------------------------
 
     def create_token(self, name: str) -> str:

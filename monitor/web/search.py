@@ -2,7 +2,7 @@
 
 The query is parsed by the rule parser and compiled into a one-rule matcher, so a search
 finds exactly what a rule with that query would match. Candidates come from the store's
-article index when it has one (:meth:`monitor.store.Store.candidate_articles`), which only
+article index when it has one (:class:`monitor.store.TextIndex`), which only
 narrows the articles the matcher reads; the matcher decides.
 """
 
@@ -30,6 +30,7 @@ class SearchResult:
     scanned: int
     seconds: float
     error: str | None = None
+    indexed: bool = False
 
 
 def run_search(web: Web, query: str, *, language: str | None = None,
@@ -42,9 +43,9 @@ def run_search(web: Web, query: str, *, language: str | None = None,
         return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
     book = web.rules()
     matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
-    outcome = search_articles(web.store, matcher, rule, limit=limit)
+    outcome = search_articles(web.store, matcher, rule, book, limit=limit)
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, indexed=outcome.indexed)
 
 
 def saved_rule_yaml(query: str, language: str | None) -> str:

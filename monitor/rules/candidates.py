@@ -1,0 +1,88 @@
+"""A rule as an index query: an FTS5 query that finds every article the rule can match.
+
+The rule language is FTS5's, and the matcher is differential-tested against SQLite FTS5 with
+``tokenize='unicode61 remove_diacritics 2'``, so a full-text index with that tokenizer can
+narrow the articles a search or a backtest reads. The query built here is a superset: what
+FTS5 cannot say the same way is loosened, never tightened (the real matcher decides):
+
+- ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
+- ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
+- a stemmed word has no FTS5 equivalent (a stem need not be a prefix of the word), so a rule
+  with one gets no query (None), and the caller reads every article.
+"""
+
+from __future__ import annotations
+
+from monitor.rules.model import Rule, RuleBook
+from monitor.rules.query import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
+
+MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
+
+
+class _NoQuery(Exception):
+    """The expression has a part FTS5 cannot narrow safely."""
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _phrase(tokens: list[tuple[str, bool]]) -> str:
+    if not tokens:
+        raise _NoQuery
+    parts = []
+    for text, prefix in tokens:
+        parts.append(_quote(text) + ("*" if prefix else ""))
+    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+
+
+class _Builder:
+    def __init__(self, rule: Rule, book: RuleBook) -> None:
+        self.rule = rule
+        self.book = book
+        self.terms = 0
+
+    def _count(self, n: int = 1) -> None:
+        self.terms += n
+        if self.terms > MAX_TERMS:
+            raise _NoQuery
+
+    def build(self, expr: Expr) -> str:
+        if isinstance(expr, Phrase):
+            if self.rule.stem:
+                raise _NoQuery
+            self._count()
+            return _phrase([(t.text, t.prefix) for t in expr.tokens])
+        if isinstance(expr, EntityRef):
+            entity = self.book.entity(expr.entity)
+            if entity is None or not entity.aliases:
+                raise _NoQuery
+            alternatives = []
+            for alias in entity.aliases:
+                stem = alias.stem if alias.stem is not None else (
+                    entity.stem if entity.stem is not None else self.rule.stem)
+                if stem:
+                    raise _NoQuery
+                self._count()
+                alternatives.append(_phrase(alias.pattern_tokens))
+            unique = list(dict.fromkeys(alternatives))
+            return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")"
+        if isinstance(expr, Near | Sentence):
+            return "(" + " AND ".join(self.build(item) for item in expr.items) + ")"
+        if isinstance(expr, Filter):
+            return self.build(expr.child)
+        if isinstance(expr, And):
+            return "(" + " AND ".join(self.build(c) for c in expr.children) + ")"
+        if isinstance(expr, Or):
+            return "(" + " OR ".join(self.build(c) for c in expr.children) + ")"
+        if isinstance(expr, Not):
+            return self.build(expr.left)
+        raise _NoQuery  # a node this translation does not know: no narrowing
+
+
+def candidate_query(rule: Rule, book: RuleBook) -> str | None:
+    """An FTS5 query matching every article ``rule`` can match, or None (read them all)."""
+    try:
+        return _Builder(rule, book).build(rule.expr)
+    except _NoQuery:
+        return None
