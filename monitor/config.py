@@ -125,6 +125,9 @@ class ChannelConfig(_Strict):
     # None: html for mail (multipart text + HTML), markdown for chats, text otherwise.
     format: Literal["text", "markdown", "html"] | None = None
     template: str | None = None  # Jinja2 source overriding the built-in template
+    # json:// destinations: "event", the versioned alert object (delivery.render.event), or
+    # "apprise", apprise's own {"title", "message"} form with the rendered text.
+    webhook: Literal["event", "apprise"] = "event"
     delivery: Literal["immediate", "digest"] = "immediate"
     digest_schedule: str = "1h"  # cron expression ("0 8 * * *") or interval ("1h")
     timezone: str = "UTC"

@@ -169,6 +169,7 @@ class Alert:
     evidence: tuple[Evidence, ...]
     story_size: int = 1
     also_reported_by: tuple[str, ...] = ()
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)

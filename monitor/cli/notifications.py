@@ -122,7 +122,7 @@ def notify_test(
         fmt = settings.format or default_format(target_kind(url))
         message = render_alert(alert, format=fmt, template=settings.template,
                                max_chars=config.delivery.max_message_chars,
-                               target=target_kind(url))
+                               target=target_kind(url), webhook=settings.webhook)
         outcome = send(url, message, timeout=config.http.total_timeout,
                        allow_private=tuple(config.http.allow_private_networks))
         verdict = "ok" if outcome.ok else f"FAILED: {outcome.error}"

@@ -34,6 +34,7 @@ class ChannelDirectory:
         self.formats = {name: ch.format for name, ch in config.channels.items()}
         self.templates = {name: ch.template for name, ch in config.channels.items()}
         self.timezones = {name: ch.timezone for name, ch in config.channels.items()}
+        self.webhooks = {name: ch.webhook for name, ch in config.channels.items()}
         self._admin = config.delivery.admin_channel
         for name, channel in config.channels.items():
             routes = []

@@ -136,7 +136,8 @@ class Dispatcher:
             message = render_alert(
                 note.alert, format=fmt, template=self.channels.templates.get(note.channel),
                 max_chars=self.config.delivery.max_message_chars, target=target,
-                timezone=self.channels.timezones.get(note.channel, "UTC"))
+                timezone=self.channels.timezones.get(note.channel, "UTC"),
+                webhook=self.channels.webhooks.get(note.channel, "event"))
         else:
             assert note.notice is not None
             message = render_notice(note.notice.subject, note.notice.body, format=fmt,
@@ -157,7 +158,8 @@ class Dispatcher:
             alerts, format=self.channels.formats.get(first.channel) or default_format(target),
             template=self.channels.templates.get(first.channel),
             max_chars=self.config.delivery.max_message_chars, target=target,
-            timezone=self.channels.timezones.get(first.channel, "UTC"))
+            timezone=self.channels.timezones.get(first.channel, "UTC"),
+            webhook=self.channels.webhooks.get(first.channel, "event"))
         if self._send(notes, url, message, report):
             report.digests += 1
 

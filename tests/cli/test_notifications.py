@@ -32,7 +32,7 @@ def test_notify_test_reports_each_destination_masked(tmp_path: Path,
     assert result.returncode == 0, result.stderr
     assert ": ok" in result.stdout and secret not in result.stdout + result.stderr
     (posted,) = receiver.hits_for("/hook")
-    assert "Test alert from newsmonitor" in posted.json()["title"] + posted.json()["message"]
+    assert posted.json()["alert"]["title"] == "Test alert from newsmonitor"
     failing = _config(tmp_path, f"json://127.0.0.1:{receiver.port}/status/401")
     result = run_cli(failing, "notify", "test", "hook")
     assert result.returncode == 1 and "FAILED" in result.stdout

@@ -74,7 +74,7 @@ def test_an_alert_reaches_the_console_and_the_webhook_once(setup: Setup,
     report = setup.dispatcher.dispatch_due()
     assert report.sent == 2 and report.dead == report.retried == 0
     (posted,) = receiver.hits_for("/hook")
-    assert "Gencatan senjata di Gaza 1" in posted.json()["message"] + posted.json()["title"]
+    assert posted.json()["alert"]["title"].startswith("Gencatan senjata di Gaza 1")
     assert "Gencatan senjata di Gaza 1" in setup.console.getvalue()
     assert setup.dispatcher.dispatch_due().attempted == 0
 
@@ -126,7 +126,7 @@ def test_outage_loses_nothing_and_delivers_each_alert_exactly_once(
     for _ in range(6):
         setup.clock.advance(300)
         setup.dispatcher.dispatch_due()
-    bodies = [h.json()["message"] + h.json()["title"] for h in receiver.hits_for("/hook")]
+    bodies = [h.json()["alert"]["title"] for h in receiver.hits_for("/hook")]
     for n in range(3):
         assert sum(f"Gencatan senjata di Gaza {n}" in b for b in bodies) == 1
     assert setup.outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 6, "dead": 0}

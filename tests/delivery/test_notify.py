@@ -13,6 +13,7 @@ import logging
 import re
 import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -80,19 +81,48 @@ def rendered(url: str, fmt: str = "text", alert: Alert | None = None) -> Rendere
 # --------------------------------------------------------------------------- JSON webhook
 
 
-def test_json_webhook_receives_the_alert_fields(receiver: Receiver) -> None:
+def test_json_webhook_receives_the_versioned_alert_event(receiver: Receiver) -> None:
     url = f"json://127.0.0.1:{receiver.port}/hook"
-    message = rendered(url)
-    outcome = send(url, message, timeout=5, allow_private=LOOPBACK)
+    alert = replace(make_alert(title="Ceasefire talks @everyone resume", snippet="Negotiators"
+                               " said the *ceasefire* could hold"), story_id=41)
+    outcome = send(url, rendered(url, alert=alert), timeout=5, allow_private=LOOPBACK)
     assert outcome == DeliveryOutcome(ok=True, log=outcome.log)
-    assert len(receiver.hits) == 1
+    (hit,) = receiver.hits
+    assert hit.path == "/hook"
+    assert hit.json() == {
+        "schema": "newsmonitor.alert/1",
+        "event": "alert",
+        "alert": {
+            "notification_id": 7,
+            "rule": {"id": "gaza", "name": "Gaza truce"},
+            "title": "Ceasefire talks @everyone resume",
+            "url": "https://news.example/story?id=1&x=2",
+            "outlet": "Example Wire",
+            "published": "2026-03-04T05:06:00+00:00",
+            "language": "en",
+            "story": {"id": 41, "size": 3, "other_outlets": ["Wire A", "Wire B"]},
+            "matched": ["ceasefire"],
+            "evidence": [{"term": "ceasefire", "entity": "Gaza", "matched": "ceasefire",
+                          "field": "body", "start": 4, "end": 13,
+                          "snippet": "Negotiators said the *ceasefire* could hold"}],
+        },
+    }
+    raw = hit.body.decode()
+    assert "\\u200b" not in raw and "\u200b" not in raw and "**" not in raw
+
+
+def test_json_webhook_in_apprise_mode_keeps_the_title_and_message_form(
+        receiver: Receiver) -> None:
+    url = f"json://127.0.0.1:{receiver.port}/hook"
+    message = render_alert(make_alert(), format="text", template=None, max_chars=4000,
+                           target="json", webhook="apprise")
+    outcome = send(url, message, timeout=5, allow_private=LOOPBACK)
+    assert outcome.ok
     payload = receiver.hits[0].json()
-    assert receiver.hits[0].path == "/hook"
     assert payload["title"] == "[Gaza truce] Ceasefire talks resume"
-    body = payload["message"]
     for expected in ("Example Wire", "2026-03-04 05:06 UTC", "https://news.example/story?id=1&x=2",
-                     "ceasefire", "Gaza", "*ceasefire*", "also reported by 2 outlets"):
-        assert expected in body
+                     "*ceasefire*", "Also reported by 2 outlets"):
+        assert expected in payload["message"]
 
 
 def test_sec_A10_loopback_webhook_refused_by_default_without_connecting(
@@ -317,8 +347,8 @@ def test_sec_F3_slack_payload_has_no_live_tokens(chat_apis: Receiver) -> None:
         assert outcome.ok, (fmt, outcome.error)
         payload = chat_apis.hits[0].json()
         attachment = payload["attachments"][0]
+        assert "&lt;!channel&gt;" in attachment["title"], fmt
         for text in (attachment["title"], attachment["text"]):
-            assert "&lt;!channel&gt;" in text, fmt
             assert "<!" not in text
             assert "<http://evil" not in text
             assert not re.search(r"(?<!\u200b)@(everyone|here)\b", text.replace("@\u200b", ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,7 +73,10 @@ def _with_channel(s: Setup, receiver: Receiver, **channel: object) -> Dispatcher
 
 
 def _bodies(receiver: Receiver) -> list[str]:
-    return [h.json()["title"] + "\n" + h.json()["message"] for h in receiver.hits_for("/hook")]
+    # json:// receives the structured event: one alert, or a digest's "alerts"
+    payloads = [h.json() for h in receiver.hits_for("/hook")]
+    assert all(p["schema"] == "newsmonitor.alert/1" for p in payloads)
+    return [json.dumps(p, ensure_ascii=False) for p in payloads]
 
 
 def test_digest_bundles_every_hit_since_the_last_digest(digest_setup: Setup,

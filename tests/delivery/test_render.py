@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.delivery.markup import ZWSP, escape_markdown, safe_link, truncate
+from monitor.delivery.markup import ZWSP, escape_markdown, safe_link, title_heading, truncate
 from monitor.delivery.render import RenderedMessage, render_alert, render_digest, validate_template
 from monitor.errors import ConfigError
 from monitor.models import Alert, Evidence
@@ -39,6 +39,11 @@ def make_alert(
     }
     fields.update(extra)
     return Alert(**fields)  # type: ignore[arg-type]
+
+
+def shown(message: RenderedMessage) -> str:
+    """What a reader sees: the title (as a title-less chat shows it, escaped), then the body."""
+    return title_heading(message.title, message.format) + message.body
 
 
 def render(alert: Alert, fmt: str = "text", target: str | None = None,
@@ -80,11 +85,11 @@ def html_tags(body: str) -> list[str]:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_builtin_template_shows_every_field(fmt: str) -> None:
     message = render(make_alert(), fmt)
-    body = message.body
+    body = shown(message)
     assert message.format == fmt
     assert message.title == "[Gaza truce] Ceasefire talks resume in Doha"
-    for expected in ("Gaza truce", "Example Wire", "2026", "05:06 UTC", "en", "Qatar",
-                     "also reported by 3 outlets: Wire A, Wire B, Wire C"):
+    for expected in ("Gaza truce", "Example Wire", "2026", "05:06 UTC", "en", "Doha",
+                     "Also reported by 3 outlets: Wire A, Wire B, Wire C"):
         assert expected in body.replace("\\", ""), (fmt, expected)
     link = "https://news.example/story?id=1&amp;x=2" if fmt == "html" else \
         "https://news.example/story?id=1&x=2"
@@ -98,11 +103,11 @@ def test_builtin_template_shows_every_field(fmt: str) -> None:
 
 def test_story_size_wording_and_timezone() -> None:
     single = render(make_alert(story_size=1, also_reported_by=()))
-    assert "also reported" not in single.body
+    assert "Also reported" not in single.body
     one = render(make_alert(story_size=2, also_reported_by=("Wire A",)))
-    assert "also reported by 1 outlet: Wire A" in one.body
+    assert "Also reported by 1 outlet: Wire A" in one.body
     many = render(make_alert(story_size=9, also_reported_by=tuple(f"W{i}" for i in range(8))))
-    assert "also reported by 8 outlets: W0, W1, W2, W3, W4 and 3 more" in many.body
+    assert "Also reported by 8 outlets: W0, W1, W2, W3, W4 and 3 more" in many.body
     local = render_alert(make_alert(), format="text", template=None, max_chars=4000,
                          timezone="Asia/Jakarta")
     assert "2026-03-04 12:06 WIB" in local.body
@@ -129,7 +134,7 @@ def test_sec_F1_jinja_syntax_in_feed_text_is_rendered_literally(tmp_path: Path) 
     alert = make_alert(title=payload, snippets=(raw + " ceasefire",))
     for fmt in FORMATS:
         for template in (None, "{{ title }} / {{ snippets | join(' ') }}"):
-            body = render(alert, fmt, template=template).body
+            body = shown(render(alert, fmt, template=template))
             plain = body.replace("\\", "").replace("&#39;", "'")
             assert "cycler.__init__.__globals__.os.popen" in plain, fmt
             assert "{% raw %}{{ 7*7 }}{% endraw %}" in plain
@@ -146,7 +151,7 @@ def test_sec_F1_sandbox_refuses_attribute_tricks_in_operator_templates(tmp_path:
     assert not marker.exists()
     assert message.template_error is not None
     assert "SecurityError" in message.template_error
-    assert "Gaza truce" in message.body  # built-in template used instead
+    assert "Gaza truce" in shown(message)  # built-in template used instead
 
 
 @pytest.mark.parametrize("template", [
@@ -178,7 +183,7 @@ def test_sec_F2_operator_template_bombs_are_aborted_or_cut(template: str) -> Non
 
 def test_sec_F3_slack_markup_and_mentions_in_markdown_are_escaped() -> None:
     alert = make_alert(title="<!channel> <http://evil|Bank login> & <@U123> @here")
-    body = render(alert, "markdown", target="slack").body
+    body = shown(render(alert, "markdown", target="slack"))
     # CommonMark escapes; apprise turns \< into &lt; for Slack (checked on the payload in
     # test_notify).
     assert "\\<\\!channel\\>" in body
@@ -188,7 +193,7 @@ def test_sec_F3_slack_markup_and_mentions_in_markdown_are_escaped() -> None:
 
 
 def test_sec_F4_markdown_escapes_every_telegram_v2_reserved_character() -> None:
-    body = render(make_alert(title=f"Prices {RESERVED} fall"), "markdown", "telegram").body
+    body = shown(render(make_alert(title=f"Prices {RESERVED} fall"), "markdown", "telegram"))
     assert "".join("\\" + c for c in RESERVED) in body
     assert escape_markdown(RESERVED) == "".join("\\" + c for c in RESERVED)
     assert escape_markdown("a\\b & &amp; <x>") == "a\\\\b & \\&amp; \\<x\\>"
@@ -200,7 +205,7 @@ def test_sec_F5_html_snippet_tags_are_dead() -> None:
     body = render(alert, "html", "email").body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
     assert "&lt;script&gt;" in body
-    assert set(html_tags(body)) <= {"p", "b", "br", "a", "ul", "li", "i"}
+    assert set(html_tags(body)) <= {"div", "p", "b", "br", "a", "ul", "li", "i"}
 
 
 def test_sec_F6_subject_is_one_line() -> None:
@@ -244,7 +249,7 @@ def test_discord_and_markdown_chats_always_get_markdown() -> None:
     for fmt in FORMATS:
         message = render(alert, fmt, "discord")
         assert message.format == "markdown"
-        assert "\\[Bank login\\]\\(http://evil\\)" in message.body
+        assert "\\[Bank login\\]\\(http://evil\\)" in shown(message)
 
 
 # --------------------------------------------------------------------------- lengths
@@ -264,7 +269,7 @@ def test_length_caps_per_target(fmt: str, target: str | None, limit: int) -> Non
     if target in ("telegram", "discord"):
         wire += len(message.title) * 2 + 12
     assert wire <= limit
-    assert "Gaza truce" in body  # the head of the message survives
+    assert "Gaza truce" in shown(message)  # the head of the message survives
     if message.format == "html":
         html_tags(body)
     if message.format == "markdown" and body.endswith("…"):
@@ -303,7 +308,7 @@ def test_operator_template_gets_data_escaped_for_the_format() -> None:
 def test_broken_operator_template_falls_back_to_builtin() -> None:
     message = render(make_alert(), "text", template="{{ title ")
     assert message.template_error is not None
-    assert "Gaza truce" in message.body
+    assert "Gaza truce" in shown(message)
     with pytest.raises(ConfigError):
         validate_template("{% for x in %}")
     validate_template("{{ title }} {% for s in snippets %}{{ s }}{% endfor %}")
@@ -363,3 +368,43 @@ def test_jinja2_is_imported_only_by_the_render_package(repo_root: Path) -> None:
         and path.relative_to(package).as_posix() != "web/context.py"
     ]
     assert offenders == []
+
+
+def test_alert_layout_one_header_grouped_terms_distinct_snippets() -> None:
+    body_text = "The truce holds for now, officials in Doha said. Later the truce held again."
+    evidence = (
+        Evidence(term="hold", matched="holds", field="body", start=10, end=15,
+                 snippet="The truce holds for now, officials in Doha said.", entity=None),
+        Evidence(term="holds", matched="hold", field="body", start=200, end=204,
+                 snippet="…talks hold in Cairo, where mediators met.", entity=None),
+        Evidence(term="@qatar", matched="Doha", field="body", start=38, end=42,
+                 snippet="The truce holds for now, officials in Doha said…", entity="Qatar"),
+        Evidence(term="@qatar", matched="Qatar", field="title", start=0, end=5,
+                 snippet="Qatar says truce holds", entity="Qatar"),
+    )
+    assert body_text  # the article the offsets come from
+    alert = make_alert(title="Qatar says truce holds", evidence=evidence, story_size=2,
+                       also_reported_by=("Wire A",))
+    message = render(alert, "text", "console")
+    assert message.title == "[Gaza truce] Qatar says truce holds"
+    assert message.body == (
+        "Example Wire | 2026-03-04 05:06 UTC | en\n"
+        "https://news.example/story?id=1&x=2\n"
+        "\n"
+        "Matched: hold; Doha (Qatar)\n"
+        "- The truce *holds* for now, officials in *Doha* said.\n"
+        "- …talks *hold* in Cairo, where mediators met.\n"
+        "\n"
+        "Also reported by 1 outlet: Wire A")
+    assert all(line == line.strip() for line in message.body.splitlines())
+
+
+def test_html_mail_links_the_title_and_names_the_outlets() -> None:
+    message = render(make_alert(), "html", "email")
+    assert message.body.startswith(
+        '<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.4;'
+        'color:#222;max-width:640px">\n<p style="margin:0 0 2px 0;font-size:16px;'
+        'font-weight:bold"><a href="https://news.example/story?id=1&amp;x=2">Ceasefire talks '
+        'resume in Doha</a></p>\n')
+    assert "Also reported by 3 outlets: Wire A, Wire B, Wire C</p>" in message.body
+    assert "<style" not in message.body and "<table" not in message.body

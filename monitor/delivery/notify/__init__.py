@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import apprise
 
@@ -130,6 +130,8 @@ class Destination:
         self._allow = tuple(allow_private)
         self._resolver = resolver
         self.kind = target_kind(url)
+        self._scheme_is_json = url.partition("://")[0].lower() in ("json", "jsons")
+        self._extras: dict[str, Any] = {}
         self.masked = mask_url(url)
         self._apprise: apprise.Apprise | None = None
         self._plugin: apprise.NotifyBase | None = None
@@ -145,6 +147,7 @@ class Destination:
             # The renderer already fits the service's limit; should a conversion grow the
             # text past it, cut rather than have the service refuse the whole message.
             plugin.overflow_mode = apprise.OverflowMode.TRUNCATE
+            self._extras = dict(getattr(plugin, "payload_extras", None) or {})
             self._apprise, self._plugin = apprise.Apprise(asset=asset), plugin
             self._apprise.add(plugin)
         if timeout > 0:
@@ -193,6 +196,7 @@ class Destination:
                 error=f"destination {self.masked} is not a valid notification URL")
         client, plugin = service
         title, body, fmt = self._prepare(message, plugin)
+        _event_body(plugin, message, self._scheme_is_json, self._extras)
         try:
             result = client.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt),
                                    timeout=max(timeout, 0), log_level=logging.DEBUG)
@@ -206,6 +210,29 @@ class Destination:
             return classify_result(result, mask=mask, label=self.kind)
         finally:
             result.close()
+
+
+# apprise's own JSON keys: an event body removes them (an empty value drops a key).
+_APPRISE_JSON_KEYS = ("version", "title", "message", "attachments", "type")
+
+
+def _event_body(plugin: apprise.NotifyBase, message: RenderedMessage, is_json: bool,
+                original: dict[str, Any]) -> None:
+    """Make apprise's JSON plugin post ``message.event`` (the structured webhook event)
+    instead of its ``{"title", "message"}`` form, or restore the form for other messages.
+
+    The plugin builds its body from ``payload_extras``: keys of its own given an empty value
+    are dropped and other keys are added as they are (nested values included). The URL's
+    own ``:key=value`` extras (``original``) are kept for apprise's form, replaced for an
+    event.
+    """
+    if not is_json or not hasattr(plugin, "payload_extras"):
+        return
+    if message.event is None:
+        extras = dict(original)
+    else:
+        extras = {**dict.fromkeys(_APPRISE_JSON_KEYS, ""), **message.event}
+    setattr(plugin, "payload_extras", extras)  # noqa: B010  # apprise's attribute, untyped
 
 
 def send(url: str, message: RenderedMessage, *, timeout: float,

@@ -42,6 +42,7 @@ from monitor.delivery.render.context import (
     alert_context,
     effective_format,
 )
+from monitor.delivery.render.event import SCHEMA, alert_event, digest_event
 from monitor.delivery.render.sandbox import (
     TemplateLimitError,
     compile_template,
@@ -54,10 +55,13 @@ from monitor.models import Alert
 
 __all__ = [
     "MARKDOWN_TEXT_TARGETS",
+    "SCHEMA",
     "RenderedMessage",
     "TemplateLimitError",
     "alert_context",
+    "alert_event",
     "default_format",
+    "digest_event",
     "effective_format",
     "render_alert",
     "render_digest",
@@ -86,6 +90,9 @@ class RenderedMessage:
     target: str | None = None
     truncated: bool = False
     template_error: str | None = None  # why the operator template was not used
+    # For json:// destinations in webhook "event" mode: the structured body (render.event),
+    # sent instead of apprise's {"title", "message"} form.
+    event: dict[str, Any] | None = None
 
     @property
     def subject(self) -> str:
@@ -118,30 +125,32 @@ def _operator_render(
 
 def _finish(
     *, title: str, body: str, fmt: Format, target: str | None, limit: int,
-    template_error: str | None,
+    template_error: str | None, event: dict[str, Any] | None = None,
 ) -> RenderedMessage:
     body = _tidy(body, fmt)
     cut = truncate(title, body, fmt, target, limit)
     return RenderedMessage(title=title, body=cut, format=fmt, target=target,
-                           truncated=cut != body, template_error=template_error)
+                           truncated=cut != body, template_error=template_error, event=event)
 
 
 def render_alert(
     alert: Alert, *, format: Format, template: str | None, max_chars: int,
-    target: str | None = None, timezone: str = "UTC",
+    target: str | None = None, timezone: str = "UTC", webhook: str = "event",
 ) -> RenderedMessage:
     """Render one alert for ``target`` (a ``notify.target_kind`` name, or None).
 
     ``format`` is the channel's format (``text`` becomes ``markdown`` for chats that draw
     Markdown anyway); ``template`` is the channel's Jinja2 source, or None for the built-in
     one; the result fits ``max_chars`` and the target's own limit (title included where the
-    service puts the title in the body).
+    service puts the title in the body). For a ``json`` target with ``webhook="event"`` the
+    message also carries the structured event (:mod:`.event`) that is sent instead.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown message format {format!r}")
     fmt = effective_format(format, target)
     limit = target_limit(target, max_chars)
     title = subject_line(f"[{alert.rule_name}] {alert.title}", target)
+    event = alert_event(alert) if target == "json" and webhook == "event" else None
 
     template_error = None
     if template is not None:
@@ -149,7 +158,7 @@ def render_alert(
             template, fmt, lambda: alert_context(alert, fmt, target, tz=timezone), limit + 1)
         if custom is not None:
             return _finish(title=title, body=custom, fmt=fmt, target=target, limit=limit,
-                           template_error=None)
+                           template_error=None, event=event)
 
     # Built-in template: drop snippets one by one before cutting text off the end.
     builtin = compile_template(fmt, ALERT_TEMPLATES[fmt])
@@ -160,7 +169,7 @@ def render_alert(
         if wire_length(title, body, fmt, target) <= limit or not ctx["snippets"]:
             break
     return _finish(title=title, body=body, fmt=fmt, target=target, limit=limit,
-                   template_error=template_error)
+                   template_error=template_error, event=event)
 
 
 def default_format(target: str | None) -> Format:
@@ -224,7 +233,7 @@ def _operator_digest(
 
 def render_digest(
     alerts: Sequence[Alert], *, format: Format, template: str | None, max_chars: int,
-    target: str | None = None, timezone: str = "UTC",
+    target: str | None = None, timezone: str = "UTC", webhook: str = "event",
 ) -> RenderedMessage:
     """Render several alerts as one message, keeping as many whole items as fit.
 
@@ -239,6 +248,7 @@ def render_digest(
     fmt = effective_format(format, target)
     limit = target_limit(target, max_chars)
     title = _digest_title(alerts, target)
+    event = digest_event(alerts) if target == "json" and webhook == "event" else None
 
     template_error = None
     if template is not None:
@@ -246,7 +256,7 @@ def render_digest(
                                                   timezone=timezone, cap=limit + 1)
         if custom is not None:
             return _finish(title=title, body=custom, fmt=fmt, target=target, limit=limit,
-                           template_error=None)
+                           template_error=None, event=event)
 
     builtin = compile_template(fmt, DIGEST_TEMPLATES[fmt])
 
@@ -273,4 +283,4 @@ def render_digest(
                 high = mid - 1
         body = attempt(low, 0)
     return _finish(title=title, body=body, fmt=fmt, target=target, limit=limit,
-                   template_error=template_error)
+                   template_error=template_error, event=event)

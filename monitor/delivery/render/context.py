@@ -6,7 +6,9 @@ and ``link`` are markup built here from escaped parts and marked safe.
 
 Variables: ``rule``, ``rule_id``, ``channel``, ``notification_id``, ``title``, ``url`` (http(s)
 only, else empty), ``url_text``, ``link``, ``source``, ``published``, ``language``, ``byline``
-(source | published | language), ``terms``, ``entities``, ``matched``, ``snippets``,
+(source | published | language), ``title_link`` (the title, linked in HTML), ``terms``,
+``entities``, ``matched_groups`` (what matched, once each: ``Qatar (Doha)``, ``ceasefire``),
+``matched``, ``snippets`` (distinct body passages, matched words highlighted),
 ``evidence`` (term, matched, field, snippet, entity), ``story_size``, ``also_reported_by``,
 ``also_reported`` ("also reported by 3 outlets: a, b, c"). Digest templates get ``alerts``
 (a list of these), ``count`` and ``more``.
@@ -100,12 +102,83 @@ def _also_reported(alert: Alert, target: str | None) -> str:
     if others <= 0:
         return ""
     noun = "outlet" if others == 1 else "outlets"
-    text = f"also reported by {others} {noun}"
+    text = f"Also reported by {others} {noun}"
     if names:
         shown = ", ".join(names[:_MAX_NAMES])
         more = len(names) - _MAX_NAMES
         text += f": {shown}" + (f" and {more} more" if more > 0 else "")
     return text
+
+
+_SUFFIXES = ("'s", "ing", "es", "ed", "s")
+
+
+def stem_key(word: str) -> str:
+    """A rough stem for merging forms in a list (holds -> hold, talks/talking -> talk)."""
+    key = word.casefold()
+    for suffix in _SUFFIXES:
+        if key.endswith(suffix) and len(key) - len(suffix) >= 3:
+            return key[: -len(suffix)]
+    return key
+
+
+def _term_label(term: str) -> str:
+    """A query term as a reader would write it: no quotes, no operator syntax."""
+    return term.strip().strip('"').lstrip("@")
+
+
+def matched_groups(alert: Alert, target: str | None) -> list[str]:
+    """What matched, once each, in the article's own words: an entity's forms together
+    (``Qatar (Katar, Doha)``), a term as written with other forms in brackets
+    (``ceasefire (ceasefires)`` only when they do not stem alike); forms that stem alike are
+    merged."""
+    groups: dict[str, list[str]] = {}  # group key -> [label, other forms...]
+    seen: dict[str, set[str]] = {}
+    for evidence in alert.evidence:
+        form = " ".join(evidence.matched.split())
+        if evidence.entity:
+            key = f"@{evidence.entity.casefold()}"
+        else:
+            key = " ".join(stem_key(w) for w in _term_label(evidence.term).split())
+            if key not in groups:
+                groups[key] = [_term_label(evidence.term)]
+                seen[key] = {key}
+        form_key = " ".join(stem_key(w) for w in form.split())
+        if not form:
+            continue
+        if key not in groups:
+            groups[key], seen[key] = [form], {form_key}
+        elif form_key not in seen[key]:
+            seen[key].add(form_key)
+            groups[key].append(form)
+    out = []
+    for label, *others in groups.values():
+        text = f"{label} ({', '.join(others)})" if others else label
+        out.append(sanitize(text, target, single_line=True))
+    return out
+
+
+_LEAD_WORDS = 5
+_NEAR = 2 * 60  # evidence closer than this shares a snippet window (rules.evidence context)
+
+
+def distinct_snippets(alert: Alert, target: str | None) -> list[str]:
+    """Body snippets that each show something new: the title is the header already, and a
+    snippet is skipped when it starts like one kept or covers the same passage."""
+    kept: list[tuple[str, int, str]] = []  # (field, start, text)
+    for evidence in alert.evidence:
+        text = sanitize(evidence.snippet, target, single_line=True)
+        if not text:
+            continue
+        if evidence.field == "title":
+            continue
+        lead = " ".join(text.lstrip("…").split()[:_LEAD_WORDS]).casefold()
+        if any(lead == " ".join(t.lstrip("…").split()[:_LEAD_WORDS]).casefold()
+               or (f == evidence.field and abs(start - evidence.start) < _NEAR)
+               for f, start, t in kept):
+            continue
+        kept.append((evidence.field, evidence.start, text))
+    return [t for _f, _s, t in kept]
 
 
 def alert_context(
@@ -133,13 +206,13 @@ def alert_context(
         link = url
 
     matched = [clean(e.matched) for e in alert.evidence]
-    snippets: list[Any] = []
-    seen: set[str] = set()
-    for evidence in alert.evidence:
-        snippet = clean(evidence.snippet)
-        if snippet and snippet not in seen and len(snippets) < max_snippets:
-            seen.add(snippet)
-            snippets.append(_highlight(snippet, matched, fmt))
+    snippets = [_highlight(text, matched, fmt)
+                for text in distinct_snippets(alert, target)[:max_snippets]]
+    if fmt == "html" and url is not None:
+        title_link = _safe(fmt, f'<a href="{escape_for(url, fmt)}">'
+                                f'{escape_for(clean(alert.title), fmt)}</a>')
+    else:
+        title_link = _safe(fmt, escape_for(clean(alert.title), fmt))
 
     terms = list(dict.fromkeys(clean(e.term) for e in alert.evidence if e.term))
     entities = list(dict.fromkeys(clean(e.entity) for e in alert.evidence if e.entity))
@@ -160,6 +233,8 @@ def alert_context(
                         clean(alert.language)) if p),
         "terms": terms,
         "entities": entities,
+        "matched_groups": matched_groups(alert, target),
+        "title_link": title_link,
         "matched": list(dict.fromkeys(matched)),
         "snippets": snippets,
         "evidence": [

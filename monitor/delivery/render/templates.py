@@ -9,14 +9,12 @@ from __future__ import annotations
 from monitor.delivery.markup import Format
 
 ALERT_TEMPLATES: dict[Format, str] = {
+    # The header ([rule] title) is the message's title: the body does not repeat it.
     "text": """\
-{{ rule }}: {{ title }}
 {{ byline }}
 {{ link }}
 
-Matched: {{ terms | join(", ") }}
-{% if entities %}Entities: {{ entities | join(", ") }}
-{% endif %}
+Matched: {{ matched_groups | join("; ") }}
 {% for s in snippets %}
 - {{ s }}
 {% endfor %}
@@ -26,13 +24,10 @@ Matched: {{ terms | join(", ") }}
 {% endif %}
 """,
     "markdown": """\
-**{{ rule }}**: {{ title }}
 {{ byline }}
 {{ link }}
 
-**Matched:** {{ terms | join(", ") }}
-{% if entities %}**Entities:** {{ entities | join(", ") }}
-{% endif %}
+**Matched:** {{ matched_groups | join("; ") }}
 {% for s in snippets %}
 • {{ s }}
 {% endfor %}
@@ -41,22 +36,26 @@ Matched: {{ terms | join(", ") }}
 _{{ also_reported }}_
 {% endif %}
 """,
+    # Mail: inline styles only (clients drop <style>), no layout tables, one block per line
+    # with no indentation, so apprise's text part has no stray spaces.
     "html": """\
-<p><b>{{ rule }}</b>: {{ title }}<br/>
-{{ byline }}<br/>
+<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.4;\
+color:#222;max-width:640px">
+<p style="margin:0 0 2px 0;font-size:16px;font-weight:bold">{{ title_link }}</p>
+<p style="margin:0 0 10px 0;font-size:12px;color:#666">{{ rule }} | {{ byline }}<br/>\
 {{ link }}</p>
-<p><b>Matched:</b> {{ terms | join(", ") }}
-{% if entities %}<br/><b>Entities:</b> {{ entities | join(", ") }}{% endif %}</p>
+<p style="margin:0 0 6px 0"><b>Matched:</b> {{ matched_groups | join("; ") }}</p>
 {% if snippets %}
-<ul>
+<ul style="margin:0 0 10px 0;padding-left:18px">
 {% for s in snippets %}
-<li>{{ s }}</li>
+<li style="margin:0 0 4px 0">{{ s }}</li>
 {% endfor %}
 </ul>
 {% endif %}
 {% if also_reported %}
-<p><i>{{ also_reported }}</i></p>
+<p style="margin:0;font-size:12px;color:#666">{{ also_reported }}</p>
 {% endif %}
+</div>
 """,
 }
 
