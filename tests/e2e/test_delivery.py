@@ -71,8 +71,12 @@ def config_for(tmp_path: Path, feeds: list[dict[str, object]], hook: str,
 def titles(receiver: Receiver) -> list[str]:
     out = []
     for hit in receiver.hits_for("/hook"):
-        payload = hit.json()
-        out.append(f"{payload['title']}\n{payload['message']}")
+        payload = hit.json()  # the structured webhook event (README, "Alerts")
+        assert payload["schema"] == "newsmonitor.alert/1"
+        alert = payload["alert"]
+        others = alert["story"]["other_outlets"]
+        out.append(f"[{alert['rule']['name']}] {alert['title']}\n{alert['outlet']}\n"
+                   + (f"also reported by {', '.join(others)}" if others else ""))
     return out
 
 
