@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.app import app, get_config
+from monitor.cli.app import app, fail, get_config
 from monitor.cli.service import db_app, open_store
 
 EXIT_NOT_READY = 1
@@ -23,13 +23,19 @@ def health(
     ready_only: Annotated[bool, typer.Option(
         "--ready-only", help="Check readiness only, not that a daemon is running.")] = False,
 ) -> None:
-    """Check readiness (database reachable, migrations current, rules load) and liveness (a
-    daemon's heartbeat within a few ticks). Exit 0: ready and alive; 1: not ready; 3: ready
-    but no daemon alive."""
+    """Check readiness and liveness.
+
+    Readiness: the database is reachable, migrations are current, the rules load. Liveness:
+    a daemon's heartbeat within a few ticks. Exit 0: ready and alive; 1: not ready; 3: ready
+    but no daemon alive.
+    """
     from monitor.daemon import readiness_report
-    from monitor.store import Store, live_instances
+    from monitor.store import Store, live_instances, sqlite_path
 
     config = get_config(ctx)
+    missing = sqlite_path(config.database_url, config.base_dir)
+    if missing is not None and not missing.exists():  # a health check creates nothing
+        fail(f"not ready: no database at {missing}; run `monitor db upgrade`", code=1)
     store = Store.open(config.database_url, config.base_dir)
     try:
         checks = readiness_report(store, config.rules_path)
@@ -63,7 +69,10 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per daemon.")] = False,
 ) -> None:
-    """List the live daemons sharing this database, with their last cycle."""
+    """List the live daemons sharing this database.
+
+    Each with its last cycle.
+    """
     from monitor.store import live_instances, outbox_stats
 
     config = get_config(ctx)
@@ -98,8 +107,11 @@ def db_prune(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List what would go, change nothing.")] = False,
 ) -> None:
-    """Apply retention now (retention.*): drop old article text, old stories, settled
-    notifications and delivery attempts; then give SQLite's free space back."""
+    """Apply retention now (retention.*).
+
+    Drops old article text, old stories, settled notifications and delivery attempts; then
+    gives SQLite's free space back.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from monitor.store import prune, prune_plan

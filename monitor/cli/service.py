@@ -120,7 +120,7 @@ def run(
         "--once", help="Run one full cycle (poll, match, store, deliver) and exit.")] = False,
     no_web: Annotated[bool, typer.Option(
         "--no-web", help="Do not serve the web view, whatever web.enabled says (several "
-        "daemons beside one `monitor web`).")] = False,
+        "daemons beside one monitor web).")] = False,
 ) -> None:
     """Run the daemon: poll, match, store and alert on schedule.
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def cli(tmp_path: Path, *args: str, allow: bool = True, code: int = 0,
     result = CliRunner().invoke(app, ["--config", str(config), *args], input=stdin,
                                 env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
     assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
-    return result.stdout + result.stderr
+    # Log lines (the fetcher's start-up warning about allow_private_networks) aside.
+    logged = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+\+00:00 (WARNING|INFO) ")
+    return "".join(line for line in (result.stdout + result.stderr).splitlines(keepends=True)
+                   if not logged.match(line))
 
 
 def test_add_fetches_once_and_shows_the_title_and_item_count(tmp_path: Path,

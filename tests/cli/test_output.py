@@ -79,6 +79,14 @@ def test_read_commands_never_create_a_database(tmp_path: Path, command: list[str
     assert list(tmp_path.iterdir()) == []
 
 
+def test_health_on_a_folder_without_a_database_creates_none(tmp_path: Path) -> None:
+    code, _, err = run("health")
+    assert code == 1
+    assert err == (f"monitor: not ready: no database at {tmp_path / 'var' / 'monitor.db'}; "
+                   "run `monitor db upgrade`\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unknown_rule_id_exits_2_with_a_suggestion(repo_root: Path, tmp_path: Path) -> None:
     Path("monitor.yaml").write_text(f"rules_dir: {repo_root / 'rules'}\n", encoding="utf-8")
     assert run("db", "upgrade")[0] == 0
