@@ -20,6 +20,7 @@ from monitor.cli import ops as _ops  # noqa: F401
 from monitor.cli import rules as _rules  # noqa: F401
 from monitor.cli import service as _service  # noqa: F401
 from monitor.cli import starter as _starter  # noqa: F401
+from monitor.cli import trial as _trial  # noqa: F401
 from monitor.cli import web as _web  # noqa: F401
 from monitor.cli.app import app
 

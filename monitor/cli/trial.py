@@ -1,0 +1,226 @@
+"""``monitor try URL``: fetch, extract and match one article page; store nothing.
+
+For a rule that did not match, the query is split at its top-level ``AND`` and ``NOT`` into
+conditions, each compiled as a rule of its own and matched on the same text: the rules with
+the most conditions holding are the nearest misses, and the conditions that do not hold (or
+the ``NOT`` part that does) say why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from monitor.cli.app import app, fail, get_config
+from monitor.cli.output import plural
+from monitor.errors import ExtractError, FetchError, MonitorError
+
+if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
+    from monitor.config import Config
+    from monitor.models import Document
+    from monitor.rules import RuleBook
+
+TEXT_LINES = 8
+NEAREST = 3
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|[()]|[^\s()"]+')
+
+
+@app.command("try")
+def try_url(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="An article page: http(s) URL or a local file.")],
+    lines: Annotated[int, typer.Option(
+        "--lines", metavar="N", help="How many lines of the extracted text to show.")
+    ] = TEXT_LINES,
+) -> None:
+    """Fetch, extract and match one article page; store nothing.
+
+    Prints the start of the extracted text, its language, each rule that matched with its
+    evidence, and for the nearest rules that did not match, the conditions that failed.
+    Nothing is stored or sent.
+    """
+    from monitor.language import detect_language
+    from monitor.models import Document
+    from monitor.rules import compile_rules, load_rules
+    from monitor.text import clean_line
+
+    config = get_config(ctx)
+    content, final_url = _fetch(config, url.strip())
+    doc_title, body, language = _extract(content, final_url)
+    language = language or detect_language(f"{doc_title}\n{body}")
+    typer.echo(f"{final_url}: {plural(len(body), 'character')} of text, language: "
+               f"{language or 'unknown'}")
+    typer.echo(f"title: {clean_line(doc_title) or '(none)'}")
+    text_lines = [line.strip() for line in body.splitlines() if line.strip()]
+    for line in text_lines[:lines]:
+        typer.echo(f"  {clean_line(line)[:200]}")
+    if len(text_lines) > lines:
+        typer.echo(f"  ... {plural(len(text_lines) - lines, 'more line')}")
+
+    book = load_rules(config.rules_path)
+    matcher = compile_rules(book)
+    doc = Document(title=doc_title, body=body, language=language)
+    hits = matcher.match(doc)
+    typer.echo("")
+    if hits:
+        typer.echo("matched:")
+    for hit in hits:
+        typer.echo(f"  {hit.rule_id} ({clean_line(hit.rule_name)})")
+        for ev in hit.evidence:
+            typer.echo(f"    {ev.field:<5} {ev.term}: {clean_line(ev.snippet)}")
+    if not hits:
+        typer.echo(f"no rule matched ({plural(len(book.rules), 'rule')} tried)")
+    matched = {h.rule_id for h in hits}
+    misses = _near_misses(book, doc, language, [r.id for r in book.rules if r.id not in matched])
+    if misses:
+        typer.echo("\nnearest rules that did not match:")
+    for miss in misses[:NEAREST]:
+        typer.echo(f"  {miss.rule_id} ({clean_line(miss.name)}): {miss.summary}")
+        for reason in miss.reasons:
+            typer.echo(f"    {reason}")
+
+
+def _fetch(config: Config, url: str) -> tuple[bytes, str]:
+    """The page's bytes and final URL: a local file as it is, a URL through the fetcher."""
+    local = Path(url.removeprefix("file://"))
+    if "://" not in url or url.startswith("file://"):
+        try:
+            return local.read_bytes(), local.resolve().as_uri()
+        except OSError as exc:
+            fail(f"{url}: cannot read: {exc.strerror or exc}")
+    from monitor.net import Fetcher, check_url
+    try:
+        check_url(url)
+    except FetchError as exc:
+        fail(f"{url}: {exc}")
+    fetcher = Fetcher(config.http)
+    try:
+        page = fetcher.fetch_page(url)
+    except FetchError as exc:
+        fail(f"{url}: {exc.code}: {exc}", code=1)
+    finally:
+        fetcher.close()
+    return page.content, page.url
+
+
+def _extract(content: bytes, url: str) -> tuple[str, str, str | None]:
+    from monitor.extract import extract_html
+    try:
+        extracted = extract_html(content, url)
+    except ExtractError as exc:
+        fail(f"{url}: {exc.code}: {exc}", code=1)
+    if extracted is None or not extracted.text.strip():
+        fail(f"{url}: no article text could be extracted", code=1)
+    return extracted.title or "", extracted.text, extracted.language
+
+
+@dataclass
+class _Miss:
+    rule_id: str
+    name: str
+    held: int
+    total: int
+    reasons: list[str]
+    excluded: bool = False
+
+    @property
+    def summary(self) -> str:
+        if self.excluded:
+            return "every condition holds, but a NOT part matched"
+        return f"{self.held} of {plural(self.total, 'condition')} hold"
+
+
+def _near_misses(book: RuleBook, doc: Document, language: str | None,
+                 rule_ids: list[str]) -> list[_Miss]:
+    """The rules in ``rule_ids``, nearest miss first, each with why it did not match."""
+    from monitor.rules import Rule, RuleBook, compile_rules
+
+    probes: list[Rule] = []
+    plans: dict[str, tuple[list[str], list[str]]] = {}
+    for rule_id in rule_ids:
+        rule = book.rule(rule_id)
+        if rule is None:
+            continue
+        positive, negative = _conditions(rule.query)
+        plans[rule_id] = (positive, negative)
+        for number, part in enumerate([*positive, *negative]):
+            try:
+                probes.append(Rule.from_query(f"{rule_id}#{number}", part, stem=rule.stem))
+            except MonitorError:  # a part that is no query on its own: not explained
+                continue
+    try:
+        found = {h.rule_id for h in compile_rules(
+            RuleBook(rules=tuple(probes), entities=book.entities)).match(doc)}
+    except MonitorError:
+        return []
+    misses = []
+    for rule_id, (positive, negative) in plans.items():
+        rule = book.rule(rule_id)
+        assert rule is not None
+        holds = [f"{rule_id}#{i}" in found for i in range(len(positive))]
+        hits_not = [part for j, part in enumerate(negative)
+                    if f"{rule_id}#{len(positive) + j}" in found]
+        reasons = [f"missing: {part}" for part, ok in zip(positive, holds, strict=True)
+                   if not ok]
+        reasons += [f"excluded by: NOT {part}" for part in hits_not]
+        if rule.languages and language not in rule.languages and all(holds):
+            reasons.append(f"language {language or 'unknown'} is not one of the rule's "
+                           f"({', '.join(rule.languages)})")
+        miss = _Miss(rule_id, rule.name, sum(holds), len(positive), reasons,
+                     excluded=all(holds) and bool(hits_not))
+        misses.append(miss)
+    misses.sort(key=lambda m: (-(m.held / max(m.total, 1)), -m.held, m.rule_id))
+    return [m for m in misses if m.held > 0 or m.excluded]
+
+
+def _conditions(query: str) -> tuple[list[str], list[str]]:
+    """A query split at its top-level AND and NOT: (conditions, NOT parts). A query whose
+    top level is an OR (or has no operator) is one condition."""
+    tokens = _TOKEN.findall(" ".join(query.split()))
+    positive: list[list[str]] = [[]]
+    negative: list[list[str]] = []
+    depth = 0
+    current = positive[0]
+    for word in tokens:
+        if word == "(":
+            depth += 1
+        elif word == ")":
+            depth -= 1
+        if depth == 0 and word.upper() in ("AND", "NOT"):
+            if word.upper() == "AND":
+                current = []
+                positive.append(current)
+            else:
+                if not current and positive and positive[-1] is current:
+                    positive.pop()  # "AND NOT x": the empty conjunct goes
+                current = []
+                negative.append(current)
+            continue
+        current.append(word)
+    if any(depth == 0 and t.upper() == "OR" for t in _top_level(tokens)):
+        return [" ".join(query.split())], []
+    return [_written(p) for p in positive if p], [_written(p) for p in negative if p]
+
+
+def _top_level(tokens: list[str]) -> list[str]:
+    depth, out = 0, []
+    for word in tokens:
+        if word == "(":
+            depth += 1
+        elif word == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(word)
+    return out
+
+
+def _written(tokens: list[str]) -> str:
+    """Tokens back as a person writes them: ``(a OR b)``, ``NEAR(a b, 30)``."""
+    text = " ".join(tokens)
+    for spaced, tight in (("( ", "("), (" )", ")"), (" ,", ","), ("NEAR (", "NEAR(")):
+        text = text.replace(spaced, tight)
+    return text

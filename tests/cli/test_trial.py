@@ -1,0 +1,48 @@
+"""``monitor try`` on a seed page: the text, the rule that matched and the near miss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo_root: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    Path("monitor.yaml").write_text(f"rules_dir: {repo_root / 'rules'}\n", encoding="utf-8")
+
+
+def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
+                                                              tmp_path: Path) -> None:
+    page = repo_root / "seeds" / "pages" / "gaza-trilateral-new-york.html"
+    result = CliRunner().invoke(app, ["try", str(page), "--lines", "2"])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0] == f"{page.as_uri()}: 3419 characters of text, language: id"
+    assert out[1].startswith("title: Diplomasi Tingkat Tinggi Pasca-Konflik: AS, Israel, dan ")
+    assert out[2].startswith("  New York (usmnews) – Dikutip dari detiknews")
+    assert out[4].startswith("  ... ") and out[4].endswith(" more lines")
+    assert out[6:8] == ["matched:", "  gaza-ceasefire (Gaza ceasefire diplomacy)"]
+    assert "    body  @ceasefire: …damai Gaza”. Langkah ini diambil karena kesepakatan " \
+           "gencatan senjata komprehensif" in result.stdout
+    miss = out.index("nearest rules that did not match:")
+    assert out[miss + 1:miss + 5] == [
+        "  ukraine-peace-plan (US-Russia peace plan for Ukraine): 1 of 4 conditions hold",
+        "    missing: @ukraine",
+        "    missing: (@russia OR @putin)",
+        "    missing: (@peace-plan OR @negotiations OR NEAR(@witkoff @dmitriev, 30))",
+    ]
+    assert list(tmp_path.iterdir()) == [tmp_path / "monitor.yaml"]  # nothing stored
+
+
+def test_try_refuses_what_it_cannot_read() -> None:
+    result = CliRunner().invoke(app, ["try", "nowhere.html"])
+    assert (result.exit_code, result.stderr) == (
+        2, "monitor: nowhere.html: cannot read: No such file or directory\n")
+    result = CliRunner().invoke(app, ["try", "ftp://x.example/a"])
+    assert result.exit_code == 2 and "only http and https" in result.stderr
