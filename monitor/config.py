@@ -203,7 +203,18 @@ class DeliveryConfig(_Strict):
     retry_deadline: Duration = 86400.0
     backoff_base: Duration = 30.0
     lease: Duration = 120.0
+    # One attempt's wall-clock limit, handed to apprise for every plugin (its socket connect
+    # and read timeouts and its call deadline); apprise's own default is 4 s.
+    send_timeout: Duration = Field(30.0, gt=0)
     max_message_chars: int = Field(4000, ge=200)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> DeliveryConfig:
+        # A row's lease is renewed just before its send; the send must end while it is live.
+        if self.lease < 2 * self.send_timeout:
+            raise ValueError(f"delivery.lease ({self.lease:g}s) must be at least twice "
+                             f"delivery.send_timeout ({self.send_timeout:g}s)")
+        return self
 
 
 class WebConfig(_Strict):

@@ -86,6 +86,14 @@ def test_channels_referenced_by_delivery_must_exist(tmp_path: Path) -> None:
         load_config(path, {})
 
 
+def test_send_timeout_defaults_to_30s_and_the_lease_must_outlast_two_sends(
+        tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "log_level: INFO\n"), {}).delivery.send_timeout == 30
+    path = write(tmp_path, "delivery:\n  lease: 60s\n  send_timeout: 45s\n")
+    with pytest.raises(ConfigError, match=r"lease .* at least twice delivery\.send_timeout"):
+        load_config(path, {})
+
+
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900),
                                                ("2h", 7200), ("1d", 86400), (5, 5)])
 def test_durations(text: str | int, seconds: float) -> None:

@@ -24,7 +24,7 @@ notify_app = group(
     "Channels: send a test message.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
-Status = Literal["pending", "failed", "held", "digest", "sending", "sent", "dead"]
+Status = Literal["pending", "failed", "held", "digest", "sending", "sent", "dead", "unknown"]
 
 
 @notifications_app.callback()
@@ -32,7 +32,9 @@ def notifications(
     ctx: typer.Context,
     status: Annotated[Status | None, typer.Option(
         "--status", metavar="STATUS", help="pending, failed (unsent after a failed "
-        "attempt), held (waiting for a digest), digest, sending (leased), sent or dead.")
+        "attempt), held (waiting for a digest), digest, sending (leased), sent, dead, or "
+        "unknown (sent without an answer to a destination that cannot drop repeats; not "
+        "retried on its own).")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -123,7 +125,7 @@ def notify_test(
         message = render_alert(alert, format=fmt, template=settings.template,
                                max_chars=config.delivery.max_message_chars,
                                target=target_kind(url), webhook=settings.webhook)
-        outcome = send(url, message, timeout=config.http.total_timeout,
+        outcome = send(url, message, timeout=config.delivery.send_timeout,
                        allow_private=tuple(config.http.allow_private_networks))
         verdict = "ok" if outcome.ok else f"FAILED: {outcome.error}"
         failures += int(not outcome.ok)

@@ -71,7 +71,7 @@ class Metrics:
                                  registry=r)
         self.deliveries = Counter("newsmonitor_delivery_attempts",
                                   "Delivery attempts of this daemon by result (sent, retried, "
-                                  "dead)", ["result"], registry=r)
+                                  "dead, unknown)", ["result"], registry=r)
         self.pruned = Counter("newsmonitor_pruned_rows", "Rows removed or emptied by retention",
                               ["what"], registry=r)
         for outcome in ("ok", "not_modified"):

@@ -1,10 +1,12 @@
 """The schedule stage: the daemon's clock, built on APScheduler 3.x.
 
 APScheduler keeps its jobs in memory (its job stores cannot be shared between processes):
-one ``cycle`` job polls whatever feeds the database says are due, one ``dispatch`` job sends
-the due outbox rows. Both coalesce missed runs and never overlap themselves, so a slow cycle
-delays the next tick instead of piling ticks up. Work is handed out by database leases, so
-several daemons can share one PostgreSQL. A watcher reloads the rules when their files change.
+one ``cycle`` job polls whatever feeds the database says are due; it coalesces missed runs
+and never overlaps itself, so a slow cycle delays the next tick instead of piling ticks up.
+One dispatcher thread per process sends the due outbox rows every 5 s, and at once when a
+cycle queued alerts (the cycle wakes it; it never sends itself). Work is handed out by
+database leases, so several daemons can share one PostgreSQL. A watcher reloads the rules
+when their files change.
 
 Operations: a ``heartbeat`` job marks the scheduler alive (monitor.daemon.health) and, while
 the daemon is alive, sends systemd's ``WATCHDOG=1``; so a dead scheduler or a hung cycle stops
@@ -67,7 +69,8 @@ class Daemon:
         self.notifier = notifier or SystemdNotifier(None)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
-            # cycle, dispatch, heartbeat, instance, prune: a hung job never starves the others
+            # cycle, heartbeat, instance, prune: a hung job never starves the others (the
+            # dispatcher has its own thread)
             executors={"default": SchedulerPool(max_workers=6)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
@@ -79,6 +82,7 @@ class Daemon:
         self._last_unhealthy_log = 0.0
         self._pending_summary: str | None = None
         self.ops_server: OpsServer | None = None
+        self._wake = threading.Event()  # set by the cycle when it queued alerts
 
     def run(self) -> int:
         """Block until stopped; returns the process exit code."""
@@ -91,9 +95,6 @@ class Daemon:
         now = datetime.now(UTC)
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
                                id="cycle", next_run_time=now)
-        self.scheduler.add_job(self._guarded(self._dispatch), "interval",
-                               seconds=DISPATCH_INTERVAL_SECONDS, id="dispatch",
-                               next_run_time=now)
         beat = tick
         if self.notifier.watchdog_seconds:  # ping at least twice per WatchdogSec
             beat = min(beat, self.notifier.watchdog_seconds / 2)
@@ -105,6 +106,7 @@ class Daemon:
                                seconds=PRUNE_INTERVAL_SECONDS, id="prune",
                                next_run_time=now + timedelta(seconds=PRUNE_FIRST_DELAY_SECONDS))
         watcher = threading.Thread(target=self._watch_rules, name="rules-watch", daemon=True)
+        dispatcher = threading.Thread(target=self._dispatch_loop, name="dispatch", daemon=True)
         listen = self.service.config.metrics.listen
         if listen:
             try:
@@ -115,6 +117,7 @@ class Daemon:
                           "/healthz and /readyz", listen, exc)
         self.scheduler.start()
         watcher.start()
+        dispatcher.start()
         log.info("newsmonitor running: %d feeds, tick %.0fs; stop with SIGTERM or Ctrl-C",
                  len(self.service.config.feeds), tick)
         self.notifier.notify(READY="1", STATUS="running; first cycle starting",
@@ -124,6 +127,7 @@ class Daemon:
         finally:
             log.info("stopping: no new work is claimed; in-flight work finishes or is released")
             self.notifier.notify(STOPPING="1", STATUS="stopping")
+            self._wake.set()  # the dispatcher thread sees the stop flag and ends
             self.scheduler.shutdown(wait=False)
             if self.ops_server is not None:
                 self.ops_server.stop()
@@ -203,13 +207,22 @@ class Daemon:
         self._pending_summary = summary
         self.notifier.notify(STATUS=summary)
         if report.notifications:
-            self._dispatch()
+            self._wake.set()
+
+    def _dispatch_loop(self) -> None:
+        """The process's one dispatcher: a round every few seconds, or when woken."""
+        dispatch = self._guarded(self._dispatch)
+        stop = self.service.stop
+        while not stop.is_set():
+            dispatch()
+            self._wake.wait(DISPATCH_INTERVAL_SECONDS)
+            self._wake.clear()
 
     def _dispatch(self) -> None:
         sent = self.service.dispatcher.dispatch_due()
         deliveries = self.service.metrics.deliveries
         for result, count in (("sent", sent.sent), ("retried", sent.retried),
-                              ("dead", sent.dead)):
+                              ("dead", sent.dead), ("unknown", sent.unknown)):
             if count:
                 deliveries.labels(result=result).inc(count)
 

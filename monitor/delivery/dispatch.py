@@ -1,7 +1,12 @@
 """The dispatcher: claims due outbox rows, renders and sends each, records every attempt.
 
 Recorded before sent: a row exists (committed with its hit) before any send is tried, and it
-is settled only after the destination answered. Per row the delivery policy decides: send
+is settled only after the destination answered. A row is sent only under a live lease: the
+lease is renewed just before each send, and a row another dispatcher took meanwhile is left
+to it. One round runs at a time per dispatcher (the daemon wakes it; it never runs twice).
+A send that went out without an answer is "outcome unknown": retried with the same
+idempotency key where the receiver can drop repeats (webhooks), otherwise left ``unknown``
+for the operator. Per row the delivery policy decides: send
 now, or hold for the channel's next digest (digest delivery, quiet hours, rate cap). Held
 rows are released into one digest message per destination when the channel's schedule fires
 or its quiet hours end. Transient failures retry with exponential back-off and jitter until
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,11 +36,12 @@ from monitor.delivery.render import (
     render_notice,
 )
 from monitor.models import Alert
-from monitor.store import ClaimedNotification, Outbox
+from monitor.store import ClaimedNotification, Outbox, idempotency_key
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[str, RenderedMessage, float], DeliveryOutcome]
+# (url, message, timeout in seconds, idempotency key) -> outcome
+Sender = Callable[[str, RenderedMessage, float, str], DeliveryOutcome]
 RATE_WINDOW = timedelta(hours=1)
 
 
@@ -45,10 +52,11 @@ class DispatchReport:
     dead: int = 0
     held: int = 0
     digests: int = 0
+    unknown: int = 0  # sent without an answer, not retried (the receiver cannot deduplicate)
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.retried + self.dead
+        return self.sent + self.retried + self.dead + self.unknown
 
 
 class Dispatcher:
@@ -67,17 +75,32 @@ class Dispatcher:
         self.should_stop = should_stop
         allow_private = tuple(config.http.allow_private_networks)
         self.sender: Sender = sender or (
-            lambda url, message, timeout: send(url, message, timeout=timeout,
-                                               allow_private=allow_private))
+            lambda url, message, timeout, key: send(url, message, timeout=timeout,
+                                                    allow_private=allow_private,
+                                                    idempotency_key=key))
         self.jitter = jitter
+        self.lease = timedelta(seconds=config.delivery.lease)
+        self._running = threading.Lock()
 
     def dispatch_due(self, limit: int = 50) -> DispatchReport:
-        """Release due digests, then send every due row until none is due or we must stop."""
+        """Release due digests, then send every due row until none is due or we must stop.
+
+        One round at a time per dispatcher: a call made while another is running returns at
+        once with an empty report (the running round picks up what is due).
+        """
         report = DispatchReport()
+        if not self._running.acquire(blocking=False):
+            return report
+        try:
+            self._dispatch(limit, report)
+        finally:
+            self._running.release()
+        return report
+
+    def _dispatch(self, limit: int, report: DispatchReport) -> None:
         self._release_digests()
-        lease = timedelta(seconds=self.config.delivery.lease)
         while not self.should_stop():
-            batch = self.outbox.claim(self.owner, lease, limit)
+            batch = self.outbox.claim(self.owner, self.lease, limit)
             if not batch:
                 break
             digests: dict[tuple[str, str], list[ClaimedNotification]] = defaultdict(list)
@@ -86,14 +109,31 @@ class Dispatcher:
                     break
                 if note.batched and note.alert is not None:
                     digests[(note.channel, note.destination_key)].append(note)
-                else:
+                elif self._still_mine([note]):
                     self._deliver(note, report)
             for notes in digests.values():
-                if not self.should_stop():
-                    self._deliver_digest(notes, report)
+                if self.should_stop():
+                    break
+                held = self._still_mine(notes)
+                if held:
+                    self._deliver_digest(held, report)
             if self.should_stop():
                 self.outbox.release(self.owner)  # unsent rows go back to the queue now
-        return report
+
+    def _still_mine(self, notes: Sequence[ClaimedNotification]) -> list[ClaimedNotification]:
+        """Renew the lease of ``notes`` just before sending them; the ones still held.
+
+        A batch may take longer than the lease (a slow destination): a row whose lease ran out
+        and that another dispatcher claimed meanwhile is left to it. A renewed row stays ours
+        for ``delivery.lease``, at least twice ``delivery.send_timeout`` (config checks it),
+        so the send ends and is recorded before anyone else may claim it.
+        """
+        held = set(self.outbox.renew([n.id for n in notes], self.owner, self.lease))
+        lost = [n for n in notes if n.id not in held]
+        for note in lost:
+            log.info("notification %d: lease lost to another dispatcher; not sending it",
+                     note.id)
+        return [n for n in notes if n.id in held]
 
     def _release_digests(self) -> None:
         now = self.outbox.store.clock()
@@ -167,7 +207,8 @@ class Dispatcher:
               report: DispatchReport) -> bool:
         ids = [n.id for n in notes]
         first = notes[0]
-        outcome = self.sender(url, message, self.config.http.total_timeout)
+        outcome = self.sender(url, message, self.config.delivery.send_timeout,
+                              idempotency_key(notes))
         if outcome.ok:
             self.outbox.record_sent_many(ids, self.owner)
             report.sent += len(notes)
@@ -176,6 +217,9 @@ class Dispatcher:
         error = outcome.error or "delivery failed"
         if outcome.permanent:
             self._give_up(notes, error, report)
+            return False
+        if outcome.unknown and not outcome.keyed:
+            self._left_unknown(notes, error, report)
             return False
         now = self.outbox.store.clock()
         attempts = max(n.attempts for n in notes) + 1
@@ -186,11 +230,34 @@ class Dispatcher:
         if attempts >= self.config.delivery.max_attempts or retry_at > deadline:
             self._give_up(notes, f"{error} (gave up after {attempts} attempts)", report)
             return False
-        self.outbox.record_failure_many(ids, self.owner, error, retry_at)
+        if outcome.unknown:
+            # The receiver may have it; the retry carries the same Idempotency-Key.
+            error = f"{error}; retried with the same idempotency key"
+        self.outbox.record_failure_many(ids, self.owner, error, retry_at,
+                                        unknown=outcome.unknown)
         report.retried += len(notes)
         log.warning("%s to %s failed (%s); retry at %s", _what(notes), first.destination,
                     error, retry_at.isoformat())
         return False
+
+    def _left_unknown(self, notes: Sequence[ClaimedNotification], error: str,
+                      report: DispatchReport) -> None:
+        """The request went out and no answer came, to a destination that cannot drop a
+        repeat: not retried on its own (a retry could be a duplicate); the admin is told."""
+        self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None,
+                                        unknown=True)
+        report.unknown += len(notes)
+        for note in notes:
+            log.error("notification %d to %s: %s", note.id, note.destination, error)
+            if note.kind == "alert":
+                title = note.alert.title if note.alert else ""
+                self.outbox.enqueue_notice(
+                    f"unknown:{note.id}", f"Alert may not have reached {note.channel}",
+                    f"Notification #{note.id} ({note.rule_id}: {title}) to "
+                    f"{note.destination}: {error}. It is not retried on its own, since "
+                    f"this destination cannot drop a repeat. If it did not arrive, send it "
+                    f"again with `monitor notifications retry {note.id}`.",
+                    self.channels.admin_routes())
 
     def _give_up(self, notes: Sequence[ClaimedNotification], error: str,
                  report: DispatchReport) -> None:

@@ -55,6 +55,7 @@ from monitor.store.records import (
     StoryChoice,
     StoryLookup,
     StoryMember,
+    idempotency_key,
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.store import Store, utc_now
@@ -100,6 +101,7 @@ __all__ = [
     "forget_instance",
     "head_revision",
     "heartbeat",
+    "idempotency_key",
     "live_instances",
     "outbox_stats",
     "paused_feeds",

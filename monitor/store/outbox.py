@@ -2,11 +2,15 @@
 
 Statuses: ``pending`` (send on its own when due), ``held`` (waiting for the channel's next
 digest: digest delivery, quiet hours, or over the rate cap), ``digest`` (released into a
-digest, sent together with the channel's other released rows), ``sent`` and ``dead``. A row
-being sent carries a lease (owner and expiry) and keeps its status until settled; a lease that
-expires (the dispatcher crashed) makes the row claimable again, so nothing is lost. The one
-duplicate window is a crash after the destination accepted a message and before
-:meth:`Outbox.record_sent` committed.
+digest, sent together with the channel's other released rows), ``sent``, ``dead``, and
+``unknown`` (the request went out and no answer came, to a destination that cannot drop a
+repeat: not retried on its own, since a retry could be a duplicate). A row being sent carries
+a lease (owner and expiry) and keeps its status until settled; the dispatcher renews the
+lease just before each send (:meth:`Outbox.renew`) and sends only rows it still holds. A lease
+that expires (the dispatcher crashed) makes the row claimable again, so nothing is lost. The
+duplicate windows: a crash after the destination accepted a message and before
+:meth:`Outbox.record_sent` committed, and the retry of an "outcome unknown" send to a
+webhook, which carries the same idempotency key.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from monitor.store.schema import (
 from monitor.store.store import Store, enqueue_once, story_outlets
 from monitor.text import clean_text
 
-STATUSES = ("pending", "held", "digest", "sent", "dead")
+STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
 SENDABLE = ("pending", "digest")
 
 
@@ -96,7 +100,22 @@ class Outbox:
             id=note.id, kind=note.kind, channel=note.channel,
             destination_key=note.destination_key, destination=note.destination,
             rule_id=note.rule_id, attempts=note.attempts, created_at=note.created_at,
-            batched=note.status == "digest", alert=alert, notice=notice)
+            batched=note.status == "digest", alert=alert, notice=notice,
+            dedupe_key=note.dedupe_key)
+
+    def renew(self, ids: Sequence[int], owner: str, lease: timedelta) -> list[int]:
+        """Extend ``owner``'s lease on ``ids`` to ``lease`` from now; returns the ids it still
+        holds (a row whose lease ran out and was claimed by another owner, or settled, is
+        lost). Called just before each send, so a row is only sent under a live lease."""
+        if not ids:
+            return []
+        now = self.store.clock()
+        mine = (NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
+                NotificationRow.status.in_(SENDABLE))
+        with self.store.write() as session:
+            session.execute(update(NotificationRow).where(*mine)
+                            .values(lease_until=now + lease))
+            return sorted(session.scalars(select(NotificationRow.id).where(*mine)))
 
     # -- settling ------------------------------------------------------------------------
 
@@ -124,22 +143,26 @@ class Outbox:
         self.record_failure_many([notification_id], owner, error, retry_at)
 
     def record_failure_many(self, ids: Sequence[int], owner: str, error: str,
-                            retry_at: datetime | None) -> None:
+                            retry_at: datetime | None, *, unknown: bool = False) -> None:
+        """Record a failed attempt of rows sent together. ``unknown``: the request went out
+        and no answer came; retried (``retry_at``) only where the receiver can drop a
+        repeat, otherwise the rows become ``unknown`` instead of dead."""
         now = self.store.clock()
         error = clean_text(error)[:2000]
         values: dict[str, object] = {
             "lease_owner": None, "lease_until": None, "last_error": error,
             "attempts": NotificationRow.attempts + 1, "next_attempt_at": retry_at or now}
         if retry_at is None:
-            values["status"] = "dead"
+            values["status"] = "unknown" if unknown else "dead"
+        outcome = "unknown" if unknown else "retry" if retry_at else "dead"
         with self.store.write() as session:
             session.execute(update(NotificationRow)
                             .where(NotificationRow.id.in_(list(ids)),
                                    NotificationRow.lease_owner == owner)
                             .values(**values))
             session.add_all(DeliveryAttemptRow(
-                notification_id=i, attempted_at=now, outcome="retry" if retry_at else "dead",
-                error=error) for i in ids)
+                notification_id=i, attempted_at=now, outcome=outcome, error=error)
+                for i in ids)
 
     def hold(self, notification_id: int, owner: str) -> None:
         """Keep a claimed row for the channel's next digest instead of sending it now."""
@@ -212,7 +235,7 @@ class Outbox:
         now = self.store.clock()
         with self.store.write() as session:
             query = update(NotificationRow).where(
-                NotificationRow.status.in_(("dead", "pending", "held", "digest")))
+                NotificationRow.status.in_(("dead", "unknown", "pending", "held", "digest")))
             if ids:
                 query = query.where(NotificationRow.id.in_(list(ids)))
             elif dead:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -204,6 +205,20 @@ class ClaimedNotification:
     batched: bool
     alert: Alert | None = None
     notice: Notice | None = None
+    dedupe_key: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """A stable key naming this row (what it announces, to which destination): the same on
+        every attempt and every dispatcher, sent as ``Idempotency-Key`` so receivers can drop
+        repeats."""
+        return idempotency_key([self])
+
+
+def idempotency_key(notes: Sequence[ClaimedNotification]) -> str:
+    """The key of one message carrying ``notes`` (one row, or a digest's rows)."""
+    parts = sorted(f"{n.dedupe_key}\x1f{n.channel}\x1f{n.destination_key}" for n in notes)
+    return "nm-" + hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:40]
 
 
 @dataclass(frozen=True)

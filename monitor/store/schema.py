@@ -267,7 +267,7 @@ class DeliveryAttemptRow(Base):
         ForeignKey("notifications.id", ondelete="CASCADE"), index=True
     )
     attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    outcome: Mapped[str] = mapped_column(String(16))  # sent | retry | dead
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | retry | dead | unknown
     error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy import select
 
 from monitor.config import Config, DeliveryConfig, HttpConfig
 from monitor.delivery.channels import ChannelDirectory
-from monitor.delivery.dispatch import Dispatcher
-from monitor.delivery.notify import ConsoleNotifier
+from monitor.delivery.dispatch import Dispatcher, Sender
+from monitor.delivery.notify import IDEMPOTENCY_HEADER, ConsoleNotifier, DeliveryOutcome, send
+from monitor.delivery.render import RenderedMessage
 from monitor.store import Outbox, Store
 from monitor.store.schema import DeliveryAttemptRow
 from tests.notify_support import Receiver, start_receiver, stop_receiver
@@ -129,7 +131,8 @@ def test_outage_loses_nothing_and_delivers_each_alert_exactly_once(
     bodies = [h.json()["alert"]["title"] for h in receiver.hits_for("/hook")]
     for n in range(3):
         assert sum(f"Gencatan senjata di Gaza {n}" in b for b in bodies) == 1
-    assert setup.outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 6, "dead": 0}
+    assert setup.outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 6, "dead": 0,
+                                     "unknown": 0}
 
 
 def test_attempts_stop_at_max_attempts(tmp_path: Path, receiver: Receiver) -> None:
@@ -175,3 +178,148 @@ def test_lease_of_a_crashed_dispatcher_expires_and_the_row_is_sent_once(
     setup.clock.advance(121)
     assert setup.dispatcher.dispatch_due().sent == 2
     assert len(receiver.hits_for("/hook")) == 1
+
+
+# -- issue 10: live leases, one round at a time, idempotency keys, outcome unknown ----------
+
+def recording_sender(sent: list[tuple[str, str]],
+                     during: Callable[[], None] = lambda: None) -> Sender:
+    def sender(url: str, message: RenderedMessage, timeout: float,
+               key: str) -> DeliveryOutcome:
+        sent.append((message.title, key))
+        during()
+        return DeliveryOutcome(ok=True)
+    return sender
+
+
+def test_a_row_whose_lease_ran_out_mid_batch_is_sent_once_by_its_new_holder(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """A batch slower than the lease: the second dispatcher takes the rows whose lease ran
+    out; the first sends only the rows it still holds (renewed just before each send)."""
+    s = make_setup(tmp_path, receiver, console=False, lease=10, send_timeout=5)
+    for n in range(4):
+        s.save(n)
+    sent: list[tuple[str, str]] = []
+    second = Dispatcher(s.dispatcher.config, s.outbox, s.channels,
+                        ConsoleNotifier(io.StringIO()), "second",
+                        sender=recording_sender(sent))
+
+    def slow_send() -> None:
+        s.clock.advance(4)  # each send takes 4 s, within send_timeout: the batch outlasts
+        if len(sent) == 3:  # the lease (10 s): at t=12 the last row's lease has run out
+            second.dispatch_due()
+
+    first = Dispatcher(s.dispatcher.config, s.outbox, s.channels,
+                       ConsoleNotifier(io.StringIO()), "first",
+                       sender=recording_sender(sent, slow_send))
+    first.dispatch_due()
+    titles = sorted(t for t, _ in sent)
+    assert len(titles) == 4 and len(set(titles)) == 4, titles
+    assert s.outbox.counts()["sent"] == 4
+    s.store.close()
+
+
+def test_one_dispatch_round_at_a_time_per_dispatcher(setup: Setup) -> None:
+    setup.save(1)
+    inner: list[int] = []
+
+    def sender(url: str, message: RenderedMessage, timeout: float,
+               key: str) -> DeliveryOutcome:
+        inner.append(setup.dispatcher.dispatch_due().attempted)  # a second caller meanwhile
+        return DeliveryOutcome(ok=True)
+
+    setup.dispatcher.sender = sender
+    assert setup.dispatcher.dispatch_due().sent == 2
+    assert inner == [0]
+
+
+def test_send_timeout_is_the_delivery_setting(setup: Setup) -> None:
+    setup.save(1)
+    seen: list[float] = []
+    setup.dispatcher.sender = lambda url, message, timeout, key: (
+        seen.append(timeout) or DeliveryOutcome(ok=True))
+    setup.dispatcher.dispatch_due()
+    assert seen == [30.0]
+
+
+def test_the_idempotency_key_is_the_same_on_every_attempt(setup: Setup,
+                                                           receiver: Receiver) -> None:
+    receiver.statuses = [500]
+    setup.save(1)
+    setup.save(2)
+    setup.dispatcher.dispatch_due()
+    setup.clock.advance(31)
+    setup.dispatcher.dispatch_due()
+    keys = [h.headers[IDEMPOTENCY_HEADER] for h in receiver.hits_for("/hook")]
+    assert len(keys) == 3 and len(set(keys)) == 2  # the retry repeats the first's key
+    assert keys.count(keys[0]) == 2
+
+
+def test_outcome_unknown_to_a_webhook_is_retried_with_the_same_key(setup: Setup) -> None:
+    setup.save(1)
+    keys: list[str] = []
+    outcomes = iter([DeliveryOutcome(ok=False, unknown=True, keyed=True, code="unknown",
+                                     error="outcome unknown: read timed out"),
+                     DeliveryOutcome(ok=True, keyed=True)])
+
+    def sender(url: str, message: RenderedMessage, timeout: float,
+               key: str) -> DeliveryOutcome:
+        keys.append(key)
+        return next(outcomes)
+
+    setup.dispatcher.sender = sender
+    setup.dispatcher.dispatch_due()
+    (row,) = setup.outbox.list("failed")
+    assert "outcome unknown" in (row.last_error or "") and row.status == "pending"
+    setup.clock.advance(31)
+    setup.dispatcher.dispatch_due()
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert "unknown" in [a.outcome for a in setup.attempts()]
+    assert setup.outbox.counts()["sent"] == 2
+
+
+def test_outcome_unknown_where_repeats_cannot_be_dropped_is_not_retried(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """A Gotify server that reads the request and never answers: status ``unknown``, no
+    second attempt, the admin (the console here) told how to send it again."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        config = Config(
+            base_dir=tmp_path,
+            channels={"push": {"urls": [f"gotify://127.0.0.1:{silent.getsockname()[1]}/tok"]}},
+            http=HttpConfig(allow_private_networks=["127.0.0.1/32"]),
+            delivery=DeliveryConfig(default_channels=["push"], send_timeout=0.5, lease=5))
+        s = make_setup(tmp_path, receiver)
+        s.dispatcher = Dispatcher(config, s.outbox, ChannelDirectory(config),
+                                  ConsoleNotifier(s.console), "w", jitter=lambda: 1.0)
+        s.channels = ChannelDirectory(config)
+        s.save(1)
+        report = s.dispatcher.dispatch_due()
+    assert report.unknown == 1
+    (row,) = s.outbox.list("unknown")
+    assert row.attempts == 1 and "outcome unknown" in (row.last_error or "")
+    assert "may not have reached push" in s.console.getvalue()
+    assert f"notifications retry {row.id}" in s.console.getvalue()
+    s.clock.advance(3600)
+    assert s.dispatcher.dispatch_due().attempted == 0
+    assert s.outbox.retry([row.id]) == 1  # the operator decides
+    s.store.close()
+
+
+def test_a_rebinding_webhook_is_refused_and_its_row_never_marked_sent(
+        tmp_path: Path, receiver: Receiver) -> None:
+    s = make_setup(tmp_path, receiver, console=False)
+    url = f"json://hooks.example.test:{receiver.port}/hook"
+    answers = iter(["93.184.216.34", "127.0.0.1"])
+    s.dispatcher.sender = lambda u, message, timeout, key: send(
+        url, message, timeout=timeout, idempotency_key=key,
+        resolver=lambda host, port: [next(answers, "127.0.0.1")])
+    s.save(1)
+    report = s.dispatcher.dispatch_due()
+    assert report.dead == 1 and report.sent == 0
+    assert receiver.hits == []
+    (dead,) = s.outbox.list("dead")
+    assert "refused when connecting" in (dead.last_error or "")
+    assert s.outbox.counts()["sent"] == 0
+    s.store.close()

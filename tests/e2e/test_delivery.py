@@ -57,6 +57,7 @@ def config_for(tmp_path: Path, feeds: list[dict[str, object]], hook: str,
         "http": {"allow_private_networks": ["127.0.0.1/32"], "respect_robots_txt": False},
         "polling": {"tick": "1s", "default_interval": "1h"},
         "delivery": {"console": False, "default_channels": ["hook"], "lease": "2s",
+                     "send_timeout": "1s",
                      "backoff_base": "1s"},
         "extract": {"workers": 1},
         "web": {"enabled": False},
@@ -178,3 +179,48 @@ def test_sec_F8_no_secret_in_debug_logs_or_the_database(tmp_path: Path,
     assert secret not in result.stderr + result.stdout
     assert secret not in listing.stdout and '"attempts": 1' in listing.stdout
     assert secret.encode() not in (tmp_path / "monitor.db").read_bytes()
+
+
+SLOW_RECEIVERS = {
+    # 8 alerts at 0.6 s each: one dispatcher's batch outlasts the 2 s lease.
+    "batch_slower_than_the_lease": (8, 0.6, {"lease": "2s", "send_timeout": "1s"}),
+    # each answer takes 4.5 s, past apprise's 4 s default timeout; default lease and timeout.
+    "receiver_slower_than_4s": (2, 4.5, {}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(SLOW_RECEIVERS))
+def test_G13_two_daemons_and_a_slow_receiver_deliver_every_alert_exactly_once(
+        tmp_path: Path, receiver: Receiver, database_url: str, case: str) -> None:
+    """Issue 10: two daemons on one database (SQLite, PostgreSQL) and a slow webhook; every
+    alert arrives once (counted by its Idempotency-Key) and every row ends sent."""
+    items, delay, timing = SLOW_RECEIVERS[case]
+    site = tmp_path / "site"
+    write_site(site, items)
+    receiver.delay = delay
+    with serve_directory(site) as base:
+        config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
+                            f"json://127.0.0.1:{receiver.port}/hook", database_url=database_url)
+        data = yaml.safe_load(config.read_text())
+        data["delivery"] = {"console": False, "default_channels": ["hook"],
+                            "backoff_base": "1s", **timing}
+        config.write_text(yaml.safe_dump(data))
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        daemons = [DaemonProcess(config), DaemonProcess(config)]
+        try:
+            wait_for(lambda: len({h.headers.get("Idempotency-Key")
+                                  for h in receiver.hits_for("/hook")}) >= items,
+                     90, "every alert to arrive")
+        finally:
+            for daemon in daemons:
+                daemon.wait_running()
+                daemon.proc.send_signal(signal.SIGTERM)  # in-flight sends finish first
+            codes = [d.proc.wait(timeout=30) for d in daemons]
+    assert codes == [0, 0]
+    keys = [h.headers.get("Idempotency-Key") for h in receiver.hits_for("/hook")]
+    assert len(keys) == items and len(set(keys)) == items, keys  # no duplicate, no loss
+    assert all(k and k.startswith("nm-") for k in keys)
+    listing = run_cli(config, "notifications", "--json").stdout.splitlines()
+    assert len(listing) == items and all('"status": "sent"' in line for line in listing)
+    assert not any("Traceback" in line for d in daemons for line in d.stderr)

@@ -167,7 +167,8 @@ def test_outbox_claim_send_retry_dead(store: Store, clock: FakeClock) -> None:
     (again,) = outbox.claim("w1", lease)
     assert again.id == chat.id and again.attempts == 1
     outbox.record_failure(chat.id, "w1", "HTTP 401", retry_at=None)
-    assert outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 1, "dead": 1}
+    assert outbox.counts() == {"pending": 0, "held": 0, "digest": 0, "sent": 1, "dead": 1,
+                               "unknown": 0}
     assert outbox.retry(dead=True) == 1
     assert outbox.counts()["pending"] == 1
 
@@ -182,6 +183,23 @@ def test_expired_outbox_lease_is_reclaimed_after_a_crash(store: Store, clock: Fa
     assert reclaimed.id == claimed.id
     assert not outbox.record_sent(claimed.id, "crashed")  # the lost lease cannot settle it
     assert outbox.record_sent(claimed.id, "survivor")
+
+
+def test_a_lease_is_renewed_only_by_its_holder(store: Store, clock: FakeClock) -> None:
+    fid = _feed_id(store)
+    store.save_article(fid, article(), [hit()], console_route)
+    outbox = Outbox(store)
+    lease = timedelta(seconds=10)
+    (row,) = outbox.claim("first", lease)
+    clock.advance(8)
+    assert outbox.renew([row.id], "first", lease) == [row.id]  # live: extended to t=18
+    clock.advance(8)
+    assert outbox.claim("second", lease) == []  # the renewed lease still holds at t=16
+    clock.advance(3)
+    assert [r.id for r in outbox.claim("second", lease)] == [row.id]  # ran out: taken
+    assert outbox.renew([row.id], "first", lease) == []  # lost: the first must not send it
+    assert outbox.record_sent(row.id, "second")
+    assert outbox.renew([row.id], "second", lease) == []  # settled rows are not renewed
 
 
 def test_release_returns_leased_rows_to_pending(store: Store) -> None:

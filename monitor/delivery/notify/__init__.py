@@ -10,7 +10,17 @@ Safety rules applied on every attempt:
 * SSRF (A10): webhook-style destinations whose host the operator chose (``json://``,
   ``xml://``, ``form://``, Gotify, Mattermost...) are resolved and refused, permanently, when
   any address is private or loopback, unless ``allow_private`` (``http.allow_private_networks``)
-  allows it; the address rules are :mod:`monitor.net.netpolicy`'s. apprise follows no redirects.
+  allows it; the address rules are :mod:`monitor.net.netpolicy`'s. The check is made again
+  when apprise connects, and the socket goes to the address checked then
+  (:mod:`~monitor.delivery.notify.wire`), so a DNS answer that changes between the two
+  lookups (rebinding) is refused too. apprise follows no redirects.
+* Time: ``timeout`` (``delivery.send_timeout``) is every plugin's socket connect and read
+  timeout (apprise's own default is 4 s) and, with a small margin, apprise's deadline for the
+  call. Once the outcome is settled no request of the attempt may still go out.
+* Duplicates: webhook targets (``json``, ``xml``, ``form``) carry ``Idempotency-Key`` (the
+  outbox row's key, the same on every attempt); a request written without an answer is
+  "outcome unknown" (:attr:`DeliveryOutcome.unknown`), for the dispatcher to retry only where
+  the receiver can deduplicate. apprise's own retries are off: the outbox retries.
 * Markup: the body is declared to apprise in the format :mod:`monitor.delivery.render` wrote and
   escaped it for; a message rendered for another kind of destination goes out as TEXT.
 * Secrets (F8): the URL, its password and tokens are masked in apprise's and urllib3's log
@@ -22,6 +32,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 import apprise
@@ -35,6 +46,7 @@ from monitor.delivery.notify.secrets import (
     masking,
     url_secrets,
 )
+from monitor.delivery.notify.wire import Attempt, watching
 from monitor.delivery.render import MARKDOWN_TEXT_TARGETS, RenderedMessage, render_alert
 from monitor.errors import (
     BlockedAddressError,
@@ -47,6 +59,8 @@ from monitor.models import Alert
 from monitor.net import AddressPolicy, Resolver, default_resolver
 
 __all__ = [
+    "IDEMPOTENCY_HEADER",
+    "KEYED_SCHEMES",
     "ConsoleNotifier",
     "DeliveryOutcome",
     "Destination",
@@ -70,6 +84,13 @@ NETWORK_HOST_SCHEMES = frozenset({
     "hassio", "hassios", "kodi", "kodis", "xbmc", "xbmcs", "synology", "synologys", "signal",
     "signals", "mqtt", "mqtts",
 })
+# Generic HTTP webhooks: their requests carry the outbox row's key, so receivers can drop
+# repeats. The other services' APIs (Slack, Discord, Telegram, mail...) take no such key.
+KEYED_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# apprise's deadline for a call, past the socket timeouts so that they end a slow request
+# first (with the plugin's own report) and the deadline is only the backstop.
+DEADLINE_FACTOR = 1.2
 
 
 def target_kind(url: str) -> str:
@@ -129,6 +150,7 @@ class Destination:
         self._masker = SecretMasker([url])
         self._allow = tuple(allow_private)
         self._resolver = resolver
+        self._scheme = url.partition("://")[0].lower()
         self.kind = target_kind(url)
         self._scheme_is_json = url.partition("://")[0].lower() in ("json", "jsons")
         self._extras: dict[str, Any] = {}
@@ -148,15 +170,13 @@ class Destination:
             # text past it, cut rather than have the service refuse the whole message.
             plugin.overflow_mode = apprise.OverflowMode.TRUNCATE
             self._extras = dict(getattr(plugin, "payload_extras", None) or {})
+            plugin.retry = 0  # the outbox retries, with back-off and the same key
             self._apprise, self._plugin = apprise.Apprise(asset=asset), plugin
             self._apprise.add(plugin)
         if timeout > 0:
-            # apprise's call deadline stops the wait and reports TIMEOUT; the socket timeouts,
-            # just after it, also end the abandoned request instead of letting it hang on.
-            limit = timeout + 0.5
-            plugin = self._plugin
-            plugin.socket_connect_timeout = min(plugin.socket_connect_timeout, limit)
-            plugin.socket_read_timeout = min(plugin.socket_read_timeout, limit)
+            # The setting, not apprise's 4 s default (what ``?cto=``/``?rto=`` in the URL set).
+            self._plugin.socket_connect_timeout = timeout
+            self._plugin.socket_read_timeout = timeout
         return self._apprise, self._plugin
 
     def _prepare(self, message: RenderedMessage,
@@ -175,12 +195,19 @@ class Destination:
             title, body = "", title_heading(title, fmt) + body
         return title, body, fmt
 
-    def send(self, message: RenderedMessage, *, timeout: float) -> DeliveryOutcome:
+    @property
+    def keyed(self) -> bool:
+        """Whether this destination's requests carry :data:`IDEMPOTENCY_HEADER`."""
+        return self._scheme in KEYED_SCHEMES
+
+    def send(self, message: RenderedMessage, *, timeout: float,
+             idempotency_key: str | None = None) -> DeliveryOutcome:
         """One attempt; never raises for a delivery problem, returns the outcome."""
         with masking(self._masker):
-            return self._send(message, timeout)
+            return self._send(message, timeout, idempotency_key)
 
-    def _send(self, message: RenderedMessage, timeout: float) -> DeliveryOutcome:
+    def _send(self, message: RenderedMessage, timeout: float,
+              key: str | None) -> DeliveryOutcome:
         mask = self._masker.mask
         try:
             check_destination(self._url, self._allow, resolver=self._resolver)
@@ -197,19 +224,44 @@ class Destination:
         client, plugin = service
         title, body, fmt = self._prepare(message, plugin)
         _event_body(plugin, message, self._scheme_is_json, self._extras)
+        headers = getattr(plugin, "headers", None)
+        keyed = bool(key) and self.keyed and isinstance(headers, dict)
+        if keyed and isinstance(headers, dict):
+            headers[IDEMPOTENCY_HEADER] = key
+        checked = self._scheme in NETWORK_HOST_SCHEMES
+        attempt = Attempt(policy=AddressPolicy(self._allow) if checked else None,
+                          resolver=self._resolver)
         try:
-            result = client.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt),
-                                   timeout=max(timeout, 0), log_level=logging.DEBUG)
+            with watching(attempt):
+                result = client.notify(body=body, title=title,
+                                       body_format=apprise.NotifyFormat(fmt),
+                                       timeout=max(timeout, 0) * DEADLINE_FACTOR,
+                                       log_level=logging.DEBUG)
         # apprise turns delivery problems into results; anything raised is a bug or a bad
         # argument, which must not stop the dispatcher: report it (masked) as transient.
         except Exception as exc:  # noqa: BLE001
-            return DeliveryOutcome(ok=False, code="internal",
+            written = attempt.close()
+            return DeliveryOutcome(ok=False, code="unknown" if written else "internal",
+                                   unknown=written, keyed=keyed,
                                    error=mask(f"{self.kind} delivery raised "
                                               f"{type(exc).__name__}: {exc}"))
+        written = attempt.close()  # from here on, an abandoned worker cannot send any more
         try:
-            return classify_result(result, mask=mask, label=self.kind)
+            outcome = classify_result(result, mask=mask, label=self.kind)
         finally:
             result.close()
+        if attempt.blocked is not None:
+            return DeliveryOutcome(
+                ok=False, permanent=True, code="blocked_address", log=outcome.log,
+                error=mask(f"destination {self.masked} refused when connecting: "
+                           f"{attempt.blocked} (allow it with http.allow_private_networks)"))
+        if not outcome.ok and written and outcome.status is None and not outcome.permanent:
+            # Sent, and no answer: the receiver may have it. Retrying would repeat it unless
+            # the receiver drops repeats by their key.
+            return replace(outcome, unknown=True, code="unknown", keyed=keyed,
+                           error=f"outcome unknown: the request was sent but no answer came "
+                                 f"({outcome.error})")
+        return replace(outcome, keyed=keyed)
 
 
 # apprise's own JSON keys: an event body removes them (an empty value drops a key).
@@ -236,9 +288,11 @@ def _event_body(plugin: apprise.NotifyBase, message: RenderedMessage, is_json: b
 
 
 def send(url: str, message: RenderedMessage, *, timeout: float,
-         allow_private: Sequence[str] = ()) -> DeliveryOutcome:
+         allow_private: Sequence[str] = (), idempotency_key: str | None = None,
+         resolver: Resolver | None = None) -> DeliveryOutcome:
     """Send ``message`` to the one destination ``url`` (one attempt, one apprise object)."""
-    return Destination(url, allow_private=allow_private).send(message, timeout=timeout)
+    return Destination(url, allow_private=allow_private, resolver=resolver).send(
+        message, timeout=timeout, idempotency_key=idempotency_key)
 
 
 class ConsoleNotifier:

@@ -32,6 +32,9 @@ class DeliveryOutcome:
 
     ``permanent`` failures must not be retried (4xx other than 408/429, an unusable URL, a
     refused address); the others are transient (5xx, timeouts, connection refused).
+    ``unknown``: the request was written but no answer came (a read timeout, a dropped
+    connection): the destination may have it. ``keyed``: the request carried the
+    ``Idempotency-Key`` header, so the receiver can drop a repeat of it.
     ``error`` and ``log`` never contain the destination's secrets. ``status`` is the HTTP
     status (or SMTP reply code) apprise saw, when it said.
     """
@@ -42,6 +45,8 @@ class DeliveryOutcome:
     status: int | None = None
     code: str | None = None  # machine-readable: http_401, timeout, blocked_address...
     log: str = ""  # apprise's log lines for this attempt, masked
+    unknown: bool = False
+    keyed: bool = False
 
     @property
     def retryable(self) -> bool:
