@@ -236,8 +236,13 @@ def test_one_dispatch_round_at_a_time_per_dispatcher(setup: Setup) -> None:
 def test_send_timeout_is_the_delivery_setting(setup: Setup) -> None:
     setup.save(1)
     seen: list[float] = []
-    setup.dispatcher.sender = lambda url, message, timeout, key: (
-        seen.append(timeout) or DeliveryOutcome(ok=True))
+
+    def sender(url: str, message: RenderedMessage, timeout: float,
+               key: str) -> DeliveryOutcome:
+        seen.append(timeout)
+        return DeliveryOutcome(ok=True)
+
+    setup.dispatcher.sender = sender
     setup.dispatcher.dispatch_due()
     assert seen == [30.0]
 
