@@ -16,8 +16,12 @@ Targets are short names for the kind of destination (``slack``, ``telegram``, ``
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from collections.abc import Callable
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -67,6 +71,9 @@ _ENTITY_EXPANDING_TARGETS = frozenset({"slack", "telegram"})
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>=<])|&(?=#?[0-9A-Za-z]{1,32};)")
 
 _MAX_SUBJECT = 200
+# An RFC 2047 encoded word (=?charset?q?...?=): a mail reader decodes it in the Subject, so one
+# carrying =0D=0A would put a line break into the header once decoded.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 _UNESCAPED_LT = re.compile(r"(?<!\\)<")
 
 
@@ -127,9 +134,22 @@ def safe_link(url: str | None) -> str | None:
     return quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
 
 
+def decode_encoded_words(text: str) -> str:
+    """``text`` with its RFC 2047 encoded words decoded (what a mail reader would show), and
+    any ``=?`` left over defused, so no encoded word reaches a header from feed text."""
+    if "=?" not in text:
+        return text
+    if _ENCODED_WORD.search(text):
+        # Undecodable: left as it is, and defused below.
+        with contextlib.suppress(HeaderParseError, LookupError, UnicodeError, ValueError):
+            text = str(make_header(decode_header(text)))
+    return text.replace("=?", "=" + ZWSP + "?")
+
+
 def subject_line(text: str, target: str | None) -> str:
-    """A one-line subject: CR/LF folded (no mail header injection), mentions defused, capped."""
-    line = sanitize(text, target, single_line=True)
+    """A one-line subject: encoded words decoded, CR/LF folded (no mail header injection, also
+    none hidden in an encoded word), mentions defused, capped."""
+    line = sanitize(decode_encoded_words(text), target, single_line=True)
     if len(line) > _MAX_SUBJECT:
         line = line[: _MAX_SUBJECT - 1].rstrip() + ELLIPSIS
     return line
@@ -211,18 +231,29 @@ def _close_html(fragment: str) -> str:
     return fragment + "".join(f"</{tag}>" for tag in reversed(parser.stack))
 
 
-def truncate(title: str, body: str, fmt: Format, target: str | None, limit: int) -> str:
-    """``body`` shortened (with an ellipsis) so the message fits ``limit`` on ``target``."""
-    if wire_length(title, body, fmt, target) <= limit:
+Measure = Callable[[str, str], int]
+
+
+def truncate(title: str, body: str, fmt: Format, target: str | None, limit: int,
+             measure: Measure | None = None) -> str:
+    """``body`` shortened (with an ellipsis) so the message fits ``limit`` on ``target``.
+
+    ``measure(title, body)`` is the message's length at the service; by default the estimate
+    of :func:`wire_length` (the notifier passes the length after the service's own conversion
+    and escaping)."""
+    def length(text: str) -> int:
+        return measure(title, text) if measure else wire_length(title, text, fmt, target)
+
+    if length(body) <= limit:
         return body
     size = len(body)
     while size > 0:
         # Each pass removes at least the measured excess, so this ends after a few passes.
-        excess = wire_length(title, body[:size], fmt, target) - limit
+        excess = length(body[:size]) - limit
         size -= max(excess, 0) + 16
         candidate = _cut(body, size, fmt) + ELLIPSIS
         if fmt == "html":
             candidate = _close_html(candidate)
-        if wire_length(title, candidate, fmt, target) <= limit:
+        if length(candidate) <= limit:
             return candidate
     return ELLIPSIS

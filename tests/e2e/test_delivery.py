@@ -113,6 +113,11 @@ def test_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receive
             wait_for(lambda: all(any(f"day {n}\n" in t or f"day {n}" in t.split("\n")[0]
                                      for t in titles(receiver)) for n in range(ITEMS)),
                      90, "every alert after the last restart")
+            # A row sent just before a kill arrived but is still pending: its lease runs out
+            # and the last daemon sends it again (the duplicate the window allows).
+            wait_for(lambda: "no notifications" in run_cli(
+                config, "notifications", "--status", "pending").stdout,
+                     90, "no row left pending")
         finally:
             code, _ = final.terminate()
         assert code == 0

@@ -17,6 +17,10 @@ Safety rules applied on every attempt:
 * Time: ``timeout`` (``delivery.send_timeout``) is every plugin's socket connect and read
   timeout (apprise's own default is 4 s) and, with a small margin, apprise's deadline for the
   call. Once the outcome is settled no request of the attempt may still go out.
+* Length: ``max_message_chars`` (the message's ``limit``) holds at the service: the title
+  and body are measured as apprise will send them (converted to the service's format and
+  dialect: Slack's ``&amp;``, Telegram's HTML reduction...; the title as escaped entities),
+  and the body is cut again when the service's own escaping made it longer.
 * Duplicates: webhook targets (``json``, ``xml``, ``form``) carry ``Idempotency-Key`` (the
   outbox row's key, the same on every attempt); a request written without an answer is
   "outcome unknown" (:attr:`DeliveryOutcome.unknown`), for the dispatcher to retry only where
@@ -29,6 +33,7 @@ Safety rules applied on every attempt:
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from collections.abc import Sequence
@@ -36,8 +41,9 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 import apprise
+from apprise.conversion import convert_between
 
-from monitor.delivery.markup import Format, title_heading
+from monitor.delivery.markup import ELLIPSIS, Format, title_heading, truncate, wire_length
 from monitor.delivery.notify.outcome import DeliveryOutcome, classify_result, http_is_permanent
 from monitor.delivery.notify.secrets import (
     SecretMasker,
@@ -193,7 +199,39 @@ class Destination:
             # it as Markdown): apprise would insert it unescaped, so it is escaped and put
             # there here.
             title, body = "", title_heading(title, fmt) + body
+        if message.limit:
+            title, body = self._fit(plugin, title, body, fmt, message.limit)
         return title, body, fmt
+
+    def _wire_length(self, plugin: apprise.NotifyBase, title: str, body: str,
+                     fmt: Format) -> int:
+        """Characters the service receives: the body as apprise converts it to the service's
+        format and dialect, and the title with ``& < >`` as entities (Slack's escape; an
+        upper bound for the others)."""
+        source = apprise.NotifyFormat(fmt)
+        try:
+            native = plugin.resolve_format(source)
+            wire = body if native == source else str(
+                convert_between(source, native, body))  # type: ignore[no-untyped-call]
+            wire = plugin.dialect_convert(wire, native)
+        # An apprise without these hooks: the renderer's own estimate.
+        except Exception:  # noqa: BLE001
+            return wire_length(title, body, fmt, self.kind)
+        return len(html.escape(title, quote=False)) + len(wire)
+
+    def _fit(self, plugin: apprise.NotifyBase, title: str, body: str, fmt: Format,
+             limit: int) -> tuple[str, str]:
+        """Cut the body again if the service's conversion makes the message longer than
+        ``limit`` (the title first, if its escapes alone take half of it)."""
+        while title and len(html.escape(title, quote=False)) > limit // 2:
+            title = title[: len(title) * 3 // 4].rstrip() + ELLIPSIS
+
+        def measure(t: str, b: str) -> int:
+            return self._wire_length(plugin, t, b, fmt)
+
+        if measure(title, body) > limit:
+            body = truncate(title, body, fmt, self.kind, limit, measure)
+        return title, body
 
     @property
     def keyed(self) -> bool:

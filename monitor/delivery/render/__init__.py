@@ -93,6 +93,7 @@ class RenderedMessage:
     # For json:// destinations in webhook "event" mode: the structured body (render.event),
     # sent instead of apprise's {"title", "message"} form.
     event: dict[str, Any] | None = None
+    limit: int | None = None  # characters allowed at the service, title included
 
     @property
     def subject(self) -> str:
@@ -130,7 +131,8 @@ def _finish(
     body = _tidy(body, fmt)
     cut = truncate(title, body, fmt, target, limit)
     return RenderedMessage(title=title, body=cut, format=fmt, target=target,
-                           truncated=cut != body, template_error=template_error, event=event)
+                           truncated=cut != body, template_error=template_error, event=event,
+                           limit=limit)
 
 
 def render_alert(
