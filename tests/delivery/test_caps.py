@@ -82,7 +82,7 @@ def test_encoded_words_in_a_title_never_break_a_mail_header(smtp: tuple[Sink, in
     assert "=?" not in line and "\r" not in line and "\n" not in line
     url = _mailto(port)
     for fmt in ("text", "html"):
-        message = render_alert(make_alert(title=title), format=fmt,  # type: ignore[arg-type]
+        message = render_alert(make_alert(title=title), format=fmt,
                                template=None, max_chars=4000, target="email")
         assert send(url, message, timeout=10).ok
     for envelope, parsed in zip(sink.envelopes, sink.messages(), strict=True):
