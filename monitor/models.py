@@ -98,6 +98,9 @@ class ExtractedText:
     published: datetime | None = None
     site_name: str | None = None
     language: str | None = None
+    # What the extraction worker's signer (a pure function handed over by the daemon: the
+    # story signature) made of ``text``, so the daemon's process need not compute it.
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)

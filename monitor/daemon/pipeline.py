@@ -47,7 +47,7 @@ from monitor.models import (
 )
 from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
 from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, PollOutcome, Store
-from monitor.stories import StoryRegistry
+from monitor.stories import StoryRegistry, StorySignature
 from monitor.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -338,7 +338,11 @@ class FeedPoller:
             error=error,
         )
         hits = self.rules.matcher().match(article.document())
-        saved = self.stories.save(feed.id, article, hits, self.channels.routes_for)
+        # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
+        signed = extracted.signature if extracted is not None else None
+        saved = self.stories.save(
+            feed.id, article, hits, self.channels.routes_for,
+            signature=StorySignature.from_bytes(signed) if signed is not None else None)
         self.progress()
         if saved.created:
             self.metrics.articles.inc()

@@ -30,7 +30,7 @@ from monitor.delivery import (
 from monitor.extract import Extractor
 from monitor.net import Fetcher
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
-from monitor.stories import StoryRegistry
+from monitor.stories import StoryRegistry, worker_signature
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ def build_service(config: Config, *, console: TextIO | None = None,
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     stop = stop if stop is not None else threading.Event()
     fetcher = Fetcher(config.http)
-    extractor = Extractor(config.extract)
+    # The workers sign each text they extract, so the story signature costs no daemon time.
+    extractor = Extractor(config.extract, signer=worker_signature)
     channels = ChannelDirectory(config)
     stories = StoryRegistry(store)
     stories.load()

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from datetime import UTC, datetime
 from html import unescape
@@ -53,6 +54,9 @@ from monitor.text import clean_line, clean_text
 # Pre-size cap: the page fetcher already stops at http.page_max_bytes (5 MiB by default);
 # this bounds the work for callers that did not (a 20 MB single text node, case E3). The
 # beginning is kept because the article normally comes before trailing scripts and JSON.
+# A pure function of an extracted text run in the worker beside it (the daemon hands over the
+# story signature: see Extractor).
+Signer = Callable[[str], bytes | None]
 MAX_HTML_BYTES = 5 * 2**20
 
 # A precision-first extraction shorter than this is retried in balanced mode and the longer
@@ -211,7 +215,7 @@ def _run(page: bytes | str, url: str | None, *, precision: bool, metadata: bool)
 
 def extract_html(
     html: str | bytes, url: str | None = None, *, max_bytes: int = MAX_HTML_BYTES,
-    metadata: bool = True, title: str | None = None,
+    metadata: bool = True, title: str | None = None, signer: Signer | None = None,
 ) -> ExtractedText | None:
     """The main text and metadata of an article page, or None when the page has no text.
 
@@ -221,6 +225,7 @@ def extract_html(
     from the feed; ``title`` is then the known title, whose repetition atop the text is
     dropped). Raises :class:`ExtractError` with code ``binary_content`` for PDF, images and
     other binary data served as HTML, and ``extract_failed`` if the parser itself breaks.
+    ``signer`` (a pure function of the text) fills :attr:`ExtractedText.signature`.
     """
     kind = sniff_binary(html)
     if kind is not None:
@@ -247,9 +252,11 @@ def extract_html(
         return None
     head = html[:65536]
     raw_head = head if isinstance(head, bytes) else head.encode("utf-8", "replace")
+    signature = signer(text) if signer is not None else None
     if not metadata:
         return ExtractedText(text=text, source="page", title=title,
-                             site_name=_site_name(raw_head), language=_language(raw_head))
+                             site_name=_site_name(raw_head), language=_language(raw_head),
+                             signature=signature)
     return ExtractedText(
         text=text,
         source="page",
@@ -258,6 +265,7 @@ def extract_html(
         published=_parse_date(doc.date),
         site_name=_optional(doc.sitename),
         language=_optional(doc.language) or _language(raw_head),
+        signature=signature,
     )
 
 
@@ -302,15 +310,21 @@ class Extractor:
     call :meth:`extract` concurrently; pages beyond the worker count wait in a queue.
     """
 
-    def __init__(self, config: ExtractConfig) -> None:
+    def __init__(self, config: ExtractConfig, *, signer: Signer | None = None) -> None:
+        """``signer``: a pure, module-level function (pickled by name) that the workers run
+        on each extracted text; its module is preloaded in the workers' fork server."""
         self.config = config
         self.workers = config.workers or _default_workers()
+        self._signer = signer
+        preload = ["monitor.extract.extractor"]
+        if signer is not None:
+            preload.append(signer.__module__)
         self._pool = KillablePool(
             workers=self.workers,
             timeout=config.timeout,
             memory_limit=config.memory_limit,
             max_tasks=config.recycle_after,
-            preload=("monitor.extract.extractor",),
+            preload=tuple(preload),
         )
 
     def submit(self, html: bytes, url: str, *, metadata: bool = True,
@@ -321,7 +335,7 @@ class Extractor:
         """
         # Cut before pickling so an oversized body is not copied to the worker first.
         return self._pool.submit(extract_html, html[:MAX_HTML_BYTES], url, metadata=metadata,
-                                 title=title)
+                                 title=title, signer=self._signer)
 
     def extract(self, html: bytes, url: str, *, metadata: bool = True,
                 title: str | None = None) -> ExtractedText | None:

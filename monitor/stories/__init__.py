@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from monitor.stories.signatures import StorySignature, text_signature
+from monitor.stories.signatures import StorySignature, text_signature, worker_signature
 
 if TYPE_CHECKING:
     from monitor.stories.registry import StoryRegistry
 
-__all__ = ["StoryRegistry", "StorySignature", "text_signature"]
+__all__ = ["StoryRegistry", "StorySignature", "text_signature", "worker_signature"]
 
 
 def __getattr__(name: str) -> Any:

@@ -50,6 +50,7 @@ from monitor.store import (
 )
 from monitor.stories.signatures import (
     DEFAULT_THRESHOLD,
+    MIN_STORY_TEXT_CHARS,
     NUM_PERM,
     StorySignature,
     aware,
@@ -59,7 +60,6 @@ from monitor.stories.signatures import (
 
 log = logging.getLogger(__name__)
 
-MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
 MAX_REPRESENTATIVES = 8  # per story: bounds the comparisons a new article costs
 NOVELTY = 0.8  # a member whose best match scores below this represents its story too
 

@@ -47,6 +47,7 @@ from datasketch import MinHash
 NUM_PERM = 128
 SHINGLE_WORDS = 3  # text_signature zips three token lists: change both together
 DEFAULT_THRESHOLD = 0.5
+MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
 DEFAULT_WINDOW = timedelta(days=7)
 
 # Fixed so that signatures stored by one process compare with those made by the next one.
@@ -331,3 +332,15 @@ class StoryIndex:
         for key in old:
             self.remove(key)
         return len(old)
+
+
+def worker_signature(text: str) -> bytes | None:
+    """``text_signature(text).to_bytes()``, or None for a text too short to compare.
+
+    Handed by the daemon to the extraction workers (``Extractor(signer=...)``), which call it
+    on the text they extracted: the signature is then computed where the text is, in parallel,
+    not in the daemon's process. Pure, and cheap to import (no store).
+    """
+    if len(text) < MIN_STORY_TEXT_CHARS:
+        return None
+    return text_signature(text).to_bytes()

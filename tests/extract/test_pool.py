@@ -35,6 +35,18 @@ def test_extractor_gives_the_same_result_as_extract_html(shared_dir: Path) -> No
         assert caught.value.code == "binary_content"
 
 
+def test_the_workers_sign_the_text_they_extract(shared_dir: Path) -> None:
+    from monitor.stories import text_signature, worker_signature
+
+    page = seed_page(shared_dir)
+    with Extractor(ExtractConfig(workers=1), signer=worker_signature) as extractor:
+        extracted = extractor.extract(page, "https://www.ntvnews.id/a")
+        short = extractor.extract(SMALL_PAGE, "https://example.org/a")
+    assert extracted is not None and len(extracted.text) >= 200
+    assert extracted.signature == text_signature(extracted.text).to_bytes()
+    assert short is not None and short.signature is None  # too short to compare
+
+
 def test_extractor_uses_every_core_by_default() -> None:
     extractor = Extractor(ExtractConfig())
     try:
