@@ -193,6 +193,9 @@ class PollingConfig(_Strict):
     # New entries taken from one feed per cycle, newest first; the rest wait for the next
     # cycle (a feed listing 50,000 new entries cost 100 s and 531 MB in one cycle).
     max_new_entries: int = Field(100, ge=1)
+    # A feed is parsed in a killable worker process (with extract.memory_limit): killed after
+    # this long it is a parse failure (parse_timeout), which counts toward disabling.
+    parse_timeout: Duration = Field(10.0, gt=0)
 
 
 class DeliveryConfig(_Strict):

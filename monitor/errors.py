@@ -26,8 +26,10 @@ The tree::
     │   ├── TLSError                certificate problems
     │   └── HTTPStatusError         a status the fetcher does not treat as success
     │       └── RateLimitedError    429/503, carries the Retry-After delay
-    ├── ParseError                  bytes that are not a feed
-    │   └── NotAFeedError           an HTML page served where a feed was expected
+    ├── ParseError                  bytes that are not a feed (``too_complex``: the parse
+    │   │                           worker ran out of memory or died)
+    │   ├── NotAFeedError           an HTML page served where a feed was expected
+    │   └── ParseTimeoutError       the parse worker was killed at feeds' parse timeout
     ├── ExtractError                article text could not be extracted
     │   └── ExtractTimeoutError     the extraction worker was killed at its limit
     ├── StoreError                  the database refused or is unreachable
@@ -194,6 +196,10 @@ class ParseError(MonitorError):
 
 class NotAFeedError(ParseError):
     code = "not_a_feed"
+
+
+class ParseTimeoutError(ParseError):
+    code = "parse_timeout"
 
 
 class ExtractError(MonitorError):

@@ -63,7 +63,7 @@ class NotModified:
     validators: Validators = Validators()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One entry of a parsed feed. ``key`` is the identity that survives an edited headline."""
 

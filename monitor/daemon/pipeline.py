@@ -16,6 +16,7 @@ flight.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.memory import release_free_memory
 from monitor.daemon.metrics import Metrics
 from monitor.delivery import ChannelDirectory
 from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 # cycle (which only takes feeds due when it started).
 _NEXT_TICK = timedelta(seconds=1)
 
+FeedParse = Callable[..., ParsedFeed]  # parse_feed's signature: (content, *, url, ...)
 PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
 # A fetched page on its way through extraction, or why there is no page.
 PageStarted = tuple[Future[ExtractedText | None] | None, str | None]
@@ -139,7 +142,11 @@ class FeedPoller:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
                  rules: ActiveRules, channels: ChannelDirectory, stories: StoryRegistry, *,
                  metrics: Metrics | None = None,
-                 progress: Callable[[], None] = lambda: None) -> None:
+                 progress: Callable[[], None] = lambda: None,
+                 parse: FeedParse = parse_feed) -> None:
+        """``parse`` reads a feed body: the service passes :class:`~monitor.daemon.parsing.
+        FeedParser`'s (killable workers); tests may leave the in-process parser."""
+        self.parse = parse
         self.config = config
         self.store = store
         self.fetcher = fetcher
@@ -177,6 +184,8 @@ class FeedPoller:
         except StoreError:
             raise  # the database is down: the cycle stops and the scheduler retries it
         except MonitorError as exc:
+            if exc.code == "pool_closed":  # shutting down: no outcome, the feed shows as
+                return report              # interrupted once its lease is released
             outcome = self._failed(feed, now, exc.code, str(exc), getattr(exc, "retry_after", None))
         except Exception as exc:  # a bug on one feed's input must not stop the cycle
             log.exception("feed %s: unexpected error", feed.name)
@@ -205,7 +214,7 @@ class FeedPoller:
 
     def _read(self, feed: FeedState, result: FetchedBody, full_fetch: bool, now: datetime,
               report: FeedReport, pages: PagePool | None) -> PollOutcome:
-        parsed = parse_feed(result.content, url=result.url, content_type=result.content_type,
+        parsed = self.parse(result.content, url=result.url, content_type=result.content_type,
                             headers=result.headers)
         unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
         new: list[FeedEntry] = []
@@ -218,6 +227,10 @@ class FeedPoller:
         if deferred:  # the rest stay unseen: the next cycle takes the next newest
             new = _newest(new, budget)
         report.new_entries = len(new)
+        listed = len(parsed.entries)
+        # Only the entries taken are needed from here on: a feed listing 50,000 would hold
+        # ~25 MB through the whole (page-fetching) ingest otherwise.
+        parsed = dataclasses.replace(parsed, entries=())
         self._ingest(feed, new, parsed, report, pages)
         warnings = list(parsed.warnings)
         if deferred:
@@ -233,11 +246,11 @@ class FeedPoller:
         # The hints protect a publisher's server; a configured local file has none to protect.
         remote = not _is_local(feed.url)
         plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
-                             listed_entries=len(parsed.entries),
+                             listed_entries=listed,
                              ttl_seconds=parsed.ttl_seconds if remote else None,
                              max_age=cache_max_age(result.headers) if remote else None)
         if plan.overflow:
-            warnings.append(f"all {len(parsed.entries)} listed entries were new: some may have "
+            warnings.append(f"all {listed} listed entries were new: some may have "
                             "left the feed between polls (polling more often)")
         return PollOutcome(
             ok=True, next_check_at=now + _NEXT_TICK if deferred else plan.next_check_at,
@@ -450,6 +463,7 @@ class Pipeline:
         stop flag is set nothing more is claimed and feeds not yet started are left to their
         leases (released by the service on shutdown).
         """
+        release_free_memory()  # what start-up or the last cycle freed: before workers grow
         report = CycleReport()
         workers = self.config.http.workers
         pages = PagePool(max(4, workers), limit=workers + 2 * self.poller.extractor.workers)

@@ -19,6 +19,7 @@ from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.health import Liveness
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.ops import OpsEndpoints
+from monitor.daemon.parsing import FeedParser
 from monitor.daemon.pipeline import FeedPoller, Pipeline
 from monitor.delivery import (
     ChannelDirectory,
@@ -43,6 +44,7 @@ class Service:
     store: Store
     fetcher: Fetcher
     extractor: Extractor
+    parser: FeedParser
     rules: ActiveRules
     channels: ChannelDirectory
     stories: StoryRegistry
@@ -70,6 +72,7 @@ class Service:
             forget_instance(self.store, self.owner)
         except Exception:
             log.exception("could not release leases; they expire on their own")
+        self.parser.close()
         self.extractor.close()
         self.fetcher.close()
         self.store.close()
@@ -134,8 +137,9 @@ def build_service(config: Config, *, console: TextIO | None = None,
     channels = ChannelDirectory(config)
     stories = StoryRegistry(store)
     stories.load()
+    parser = FeedParser(config)
     poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories,
-                        metrics=metrics, progress=liveness.progress)
+                        metrics=metrics, progress=liveness.progress, parse=parser.parse)
     pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
     outbox = Outbox(store)
     dispatcher = Dispatcher(config, outbox, channels, ConsoleNotifier(console or sys.stdout),
@@ -144,6 +148,6 @@ def build_service(config: Config, *, console: TextIO | None = None,
     metrics.watch_store(store)
     ops = OpsEndpoints(metrics, liveness, store, lambda: rules.book() is not None)
     return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
-                   rules=rules, channels=channels, stories=stories, pipeline=pipeline,
-                   dispatcher=dispatcher, outbox=outbox, owner=owner, metrics=metrics,
-                   liveness=liveness, ops=ops, stop=stop)
+                   parser=parser, rules=rules, channels=channels, stories=stories,
+                   pipeline=pipeline, dispatcher=dispatcher, outbox=outbox, owner=owner,
+                   metrics=metrics, liveness=liveness, ops=ops, stop=stop)

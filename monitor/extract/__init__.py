@@ -2,7 +2,8 @@
 
 Owns trafilatura (fast mode), the noise filters that drop share bars, related links and
 captions trafilatura keeps, and the pool of killable worker processes that bounds each page's
-time and memory. A page that cannot be extracted falls back to the feed's own summary.
+time and memory (generic: the daemon runs the feed parser in one too). A page that cannot be
+extracted falls back to the feed's own summary.
 
 Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
 """
@@ -10,5 +11,6 @@ Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
 from __future__ import annotations
 
 from monitor.extract.extractor import Extractor, extract_html, fallback_text
+from monitor.extract.pool import KillablePool, PoolErrors
 
-__all__ = ["Extractor", "extract_html", "fallback_text"]
+__all__ = ["Extractor", "KillablePool", "PoolErrors", "extract_html", "fallback_text"]

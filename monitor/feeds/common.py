@@ -41,7 +41,7 @@ _WHITESPACE_RUN = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EntryDraft:
     """One entry as read from a feed, cleaned, before its identity key is chosen."""
 

@@ -44,7 +44,7 @@ from monitor.feeds.common import (
     utc_datetime,
 )
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
-from monitor.feeds.xmlsafe import looks_like_html, strip_doctype
+from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
 from monitor.models import ParsedFeed
 from monitor.text import clean_line, clean_text
 
@@ -120,8 +120,8 @@ def parse_feed(
     """
     try:
         return _parse(content, url, content_type, headers or {})
-    except ParseError:
-        raise
+    except (ParseError, MemoryError):
+        raise  # MemoryError: a worker's memory cap, reported by the pool as too_complex
     except Exception as exc:  # whatever breaks is this feed's error, not the cycle's
         raise ParseError(f"feed could not be parsed: {_describe(exc)}") from exc
 
@@ -135,6 +135,11 @@ def _parse(content: bytes, url: str, content_type: str | None,
         return parse_json_feed(content, url=url, sanitize_html=lambda m: _sanitize(m, url))
     if not content or content.isspace():
         raise ParseError("empty document")
+    reason = too_complex(content)
+    if reason is not None:
+        err = ParseError(f"feed too complex to parse: {reason}")
+        err.code = "too_complex"  # counts toward disabling, like a parse timeout
+        raise err
     result = feedparser.parse(
         io.BytesIO(content),  # a stream: bytes or str would be tried as a path or URL
         response_headers=_feedparser_headers(url, content_type, lowered),

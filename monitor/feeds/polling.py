@@ -38,7 +38,8 @@ from monitor.store import FeedState
 MAX_BACKOFF_EXPONENT = 8
 RATE_SMOOTHING = 0.3  # weight of the latest poll in the moving average of the rate
 TARGET_NEW_PER_POLL = 1.0  # poll about once per expected new entry
-PARSE_FAILURE_CODES = frozenset({"not_a_feed", "parse_error"})
+# The body was fetched but is no readable feed: wrong content, or too costly to read.
+PARSE_FAILURE_CODES = frozenset({"not_a_feed", "parse_error", "parse_timeout", "too_complex"})
 
 
 @dataclass(frozen=True)

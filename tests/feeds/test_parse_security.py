@@ -299,3 +299,25 @@ def test_sec_B3_strip_doctype_removes_every_prolog_declaration(document: bytes,
     from monitor.feeds.xmlsafe import strip_doctype
 
     assert strip_doctype(document) == expected
+
+
+def test_markup_floods_are_too_complex_before_feedparser_sees_them() -> None:
+    """Issue 10's storms, refused by a byte scan in milliseconds (feedparser: minutes, 1.4 GB)."""
+    from tests.hostile_support import attribute_storm, tag_storm
+
+    for body, reason in ((attribute_storm(), "attribute flood"), (tag_storm(), "tags")):
+        started = time.monotonic()
+        with pytest.raises(ParseError) as caught:
+            parse_feed(body, url="https://storm.example/feed")
+        assert time.monotonic() - started < 1
+        assert caught.value.code == "too_complex" and reason in str(caught.value)
+
+
+def test_a_dense_real_sized_feed_is_not_too_complex() -> None:
+    from monitor.feeds.xmlsafe import too_complex
+
+    item = ('<item><title>T</title><link>https://n.example/a</link><guid>g</guid><description>'
+            '<![CDATA[<p>Para <b>bold</b> <a href="https://n.example/x">link</a></p>]]>'
+            "</description></item>")
+    body = ('<rss version="2.0"><channel>' + item * 30_000 + "</channel></rss>").encode()
+    assert len(body) > 5_000_000 and too_complex(body) is None
