@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -306,6 +307,13 @@ class Config(_Strict):
     retention: RetentionConfig = RetentionConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Channel URLs written as ${VAR} references: the expanded URL -> the variable's name, so
+    # a masked URL can say where it came from (not a setting).
+    _url_sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def url_source(self, url: str) -> str | None:
+        """The ``${VAR}`` a channel URL was read from (its name), if it was one."""
+        return self._url_sources.get(url)
 
     @model_validator(mode="after")
     def _channels_exist(self) -> Config:
@@ -586,6 +594,11 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
                                     line=_line_for(lines, loc)))
 
     missing: list[tuple[Any, ...]] = []
+    channels_written = data.get("channels")
+    referenced = [(u, _expand_env(u, env, (), [])) for ch in (
+        channels_written.values() if isinstance(channels_written, dict) else [])
+        if isinstance(ch, dict) for u in (ch.get("urls") or []) if isinstance(u, str)
+        and _ENV_REF.search(u)]
     data = _expand_env(data, env, (), missing)
     for *where, name in missing:
         problem(tuple(where), f"environment variable {name} is not set")
@@ -614,4 +627,8 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
             problem(loc, message)
     if problems or config is None:
         raise ConfigError.combine(problems)
+    for written, expanded in referenced:
+        name = _ENV_REF.search(written)
+        if name is not None:
+            config._url_sources[expanded] = name.group(1)
     return config

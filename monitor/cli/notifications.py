@@ -129,5 +129,5 @@ def notify_test(
                        allow_private=tuple(config.http.allow_private_networks))
         verdict = "ok" if outcome.ok else f"FAILED: {outcome.error}"
         failures += int(not outcome.ok)
-        typer.echo(f"{mask_url(url)}: {verdict}")
+        typer.echo(f"{mask_url(url, config.url_source(url))}: {verdict}")
     raise typer.Exit(1 if failures else 0)

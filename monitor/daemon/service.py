@@ -102,8 +102,10 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
 
 def install_secret_masking(config: Config) -> None:
     """Mask every configured channel URL (and its secret parts) in all log output."""
-    secrets = [url for channel in config.channels.values() for url in channel.urls]
-    masker = SecretMasker(secrets)
+    masker = SecretMasker()
+    for channel in config.channels.values():
+        for url in channel.urls:
+            masker.add(url, source=config.url_source(url))
     for handler in logging.getLogger().handlers:
         handler.addFilter(masker)
 

@@ -41,7 +41,7 @@ class ChannelDirectory:
             for url in channel.urls:
                 key = destination_key(url)
                 self._urls[(name, key)] = url
-                routes.append(Route(name, key, mask_url(url)))
+                routes.append(Route(name, key, mask_url(url, config.url_source(url))))
             self._routes[name] = routes
         self._warned: set[str] = set()
 

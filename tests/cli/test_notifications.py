@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from monitor.store import Outbox
@@ -67,3 +68,19 @@ def test_notifications_list_and_retry_dead(tmp_path: Path) -> None:
     assert table[0].index("status") == table[1].index("pending")
     assert table[0].index("attempts") == table[1].index("1 ", table[0].index("attempts") - 1)
     assert run_cli(config, "notifications", "retry").returncode == 2
+
+
+def test_sec_a_password_from_a_variable_is_masked_and_the_variable_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "Sup3r-Secret-pw"
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump({
+        "database_url": f"sqlite:///{tmp_path / 'm.db'}",
+        "channels": {"mail": {"urls": ["${SMTP_URL}"]}}}))
+    # a closed port on loopback: the attempt fails at once and is logged at DEBUG
+    monkeypatch.setenv("SMTP_URL", f"mailto://desk:{secret}@127.0.0.1:9/?to=desk@news.test")
+    result = run_cli(path, "--verbose", "notify", "test", "mail")
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "mailto://desk:****@127.0.0.1:9/?to=desk@news.test (${SMTP_URL}): FAILED: ")
+    assert secret not in result.stdout + result.stderr

@@ -492,8 +492,19 @@ def test_secret_masker_filter_masks_records_and_tracebacks(
     assert "AAsecretBotToken0042" not in caplog.text
     assert "123456789" not in caplog.text
     assert "plain-secret-value" not in caplog.text
-    assert "boom ****" in caplog.text
+    assert "boom tgram://****:****/12315544/" in caplog.text
     assert masker.mask("x AAsecretBotToken0042 y") == "x **** y"
+
+
+def test_masker_names_the_variable_and_masks_any_url_in_a_log_line() -> None:
+    masker = SecretMasker()
+    masker.add("mailtos://me:Sup3rSecret@smtp.example.test", source="SMTP_URL")
+    assert masker.mask("connecting to mailtos://me:Sup3rSecret@smtp.example.test failed") == (
+        "connecting to mailtos://me:****@smtp.example.test (${SMTP_URL}) failed")
+    assert masker.mask("auth Sup3rSecret refused") == "auth **** refused"
+    # a URL the masker was never told about (a feed, a redirect) still loses its secrets
+    assert masker.mask("GET https://u:hunter22@feeds.example/rss?token=t0k3n&page=2") == (
+        "GET https://u:****@feeds.example/rss?token=****&page=2")
 
 
 def test_mask_url_and_secrets() -> None:
@@ -502,7 +513,15 @@ def test_mask_url_and_secrets() -> None:
     assert masked.startswith("json://user:****@hooks.example.test:8080/path")
     slack = mask_url("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")
     assert "TIiajkdnlazkcOXrIdevi7FQ" not in slack
-    assert mask_url("nosuch://user:pw1234@host/token123") == "nosuch://****@host/..."
+    assert slack == "slack://****/****/****"
+    assert mask_url("nosuch://user:pw1234@host/token123") == "nosuch://user:****@host/****"
+    # only the secret parts: a URL without one is shown whole, and the ${VAR} is named
+    assert mask_url("json://hooks.example.test/alerts") == "json://hooks.example.test/alerts"
+    assert mask_url("mailtos://me:Sup3rSecret@smtp.example.test?to=desk@news.test",
+                    "SMTP_URL") == ("mailtos://me:****@smtp.example.test?to=desk@news.test "
+                                    "(${SMTP_URL})")
+    assert mask_url("https://hooks.example.test/x?api_key=abc123&room=7") == (
+        "https://hooks.example.test/x?api_key=****&room=7")
     assert {"A1BRTD4JD", "T1JJ3T3L2", "TIiajkdnlazkcOXrIdevi7FQ"} <= url_secrets(
         "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")
     assert "insecure" not in url_secrets(

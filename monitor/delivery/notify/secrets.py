@@ -56,17 +56,57 @@ def _fallback_mask(url: str) -> str:
     return f"{scheme}://{user}{host}{rest}"
 
 
-def mask_url(url: str) -> str:
-    """A destination URL safe to show: apprise privacy mode, or scheme and host only.
+# Query keys whose values are credentials, whatever the service.
+_SECRET_KEY = re.compile(r"(?i)(?:token|key|secret|pass(?:word)?|pwd?|auth|sig(?:nature)?|"
+                         r"session|sid|credential|code|hash)")
+# Any URL in any text: its password, and the values of credential-like query keys.
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:@/?#]*:)([^\s@/?#]+)(@)", re.I)
+_QUERY_SECRET = re.compile(
+    r"([?&;](?:[\w.-]*(?:token|key|secret|password|passwd|pass|pwd|auth|sig|signature|"
+    r"session|sid|credential))=)([^&#\s]+)", re.I)
 
-    ``slack://T1JJ3T3L2/A1BRTD4JD/TIiajkd...`` becomes ``slack://T...2/A...D/T...Q//?...``;
-    a URL apprise cannot parse keeps only its scheme and host.
+
+def mask_text_urls(text: str) -> str:
+    """Mask passwords and credential query values of every URL written in ``text``."""
+    return _QUERY_SECRET.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text))
+
+
+def mask_url(url: str, source: str | None = None) -> str:
+    """A destination URL safe to show, with only its secret parts masked.
+
+    The password, credential query values (``token=``, ``api_key=``...) and every token apprise
+    hides for that service (``slack://T1JJ3T3L2/A1BRTD4JD/TIiajkd...`` becomes
+    ``slack://****/****/****``) are replaced by ``****``; scheme, host, port and the rest stay
+    as written. ``source``, the ``${VAR}`` the URL came from, is named after it.
     """
+    try:
+        parts = urlsplit(url)
+        hostport = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "<unparseable URL>" + (f" (${{{source}}})" if source else "")
+    userinfo = parts.netloc[: len(parts.netloc) - len(hostport)]
     with masking(SecretMasker.literal(url)):
-        plugin = instantiate(url)
-    if plugin is None:
-        return _fallback_mask(url)
-    return privacy_url(plugin)
+        known = instantiate(url) is not None
+    if known:
+        found = url_secrets(url)
+    else:  # no service to ask: the password and random-looking path segments
+        found = {t for t in _tokens(f"{userinfo}{parts.path}") if _looks_secret(t)}
+        if parts.password:
+            found |= {parts.password, unquote(parts.password)}
+    secrets = sorted(found, key=len, reverse=True)
+
+    def hide(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    query = "&".join(
+        f"{k}={MASK}" if _SECRET_KEY.search(k) and v else hide(f"{k}={v}" if sep else k)
+        for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item))
+    shown = f"{parts.scheme}://{hide(userinfo)}{hide(hostport)}{hide(parts.path)}"
+    shown += f"?{query}" if query else ""
+    shown += f"#{hide(parts.fragment)}" if parts.fragment else ""
+    return shown + (f" (${{{source}}})" if source else "")
 
 
 def privacy_url(plugin: apprise.NotifyBase) -> str:
@@ -128,6 +168,7 @@ class SecretMasker(logging.Filter):
         super().__init__()
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
+        self._shown: dict[str, str] = {}  # a whole URL -> its masked form
         self._pattern: re.Pattern[str] | None = None
         self.add(*secrets)
 
@@ -138,34 +179,42 @@ class SecretMasker(logging.Filter):
         masker._store({s for s in strings if s})
         return masker
 
-    def _store(self, found: set[str]) -> None:
+    def _store(self, found: set[str], shown: dict[str, str] | None = None) -> None:
         with self._lock:
             self._secrets |= found
+            self._shown.update(shown or {})
             ordered = sorted(self._secrets, key=len, reverse=True)  # longest first
             self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
-    def add(self, *secrets: str) -> None:
-        """Add secrets; a URL (``scheme://...``) adds itself and its :func:`url_secrets`."""
+    def add(self, *secrets: str, source: str | None = None) -> None:
+        """Add secrets; a URL (``scheme://...``) adds itself, shown masked (naming ``source``,
+        the ``${VAR}`` it came from), and its :func:`url_secrets`."""
         found: set[str] = set()
+        shown: dict[str, str] = {}
         for secret in secrets:
             if not secret:
                 continue
             if "://" in secret:
                 found.add(secret)
+                shown[secret] = mask_url(secret, source)
                 found |= url_secrets(secret)
             elif len(secret) >= _MIN_SECRET:
                 found.add(secret)
-        self._store(found)
+        self._store(found, shown)
 
     def mask(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``****``."""
+        """``text`` with every known secret replaced by ``****`` (a known URL by its masked
+        form), and the passwords and credential query values of any other URL masked."""
+        if not text:
+            return text
         pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None and text else text
+        if pattern is not None:
+            shown = self._shown
+            text = pattern.sub(lambda m: shown.get(m.group(0), MASK), text)
+        return mask_text_urls(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place (message, traceback, stack); never drops a record."""
-        if self._pattern is None:
-            return True
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed call; logging reports it later
