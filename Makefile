@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench entities clean help
+.PHONY: run test lint typecheck pytest bench soak entities clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -38,6 +38,9 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+soak: $(STAMP_DEV)  ## Long scale-out fault test: 3 daemons, 300 feeds, SIGKILLs for 3+ min (needs MONITOR_TEST_POSTGRES_URL)
+	MONITOR_SOAK=1 $(BIN)/pytest -q -s --timeout=900 tests/e2e/test_scaleout.py
 
 bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
 	$(BIN)/python tests/benchmarks/run_all.py

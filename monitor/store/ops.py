@@ -116,22 +116,33 @@ def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,
 
     A lease counts only when it was taken more than ``within`` ago (its expiry minus the lease
     length), so a daemon that has just started and not yet written its first heartbeat keeps
-    its leases. Returns (feeds, notifications) released.
+    its leases; a feed's lease, only once the feed's interval has passed since the claim.
+    Returns (feeds, notifications) released.
     """
     now = store.clock()
     live = select(InstanceRow.id).where(InstanceRow.heartbeat_at >= now - within)
     with store.write() as session:
         if session.scalar(select(func.count()).select_from(InstanceRow)) == 0:
             return 0, 0  # no daemon heartbeats here (an older version): leave leases alone
-        feeds = session.execute(
-            update(FeedRow)
+        # A feed is taken back no sooner than its interval after the dead daemon claimed it:
+        # if that daemon's request went out before it died, the feed is still not polled
+        # twice within its interval.
+        candidates = session.execute(
+            select(FeedRow.id, FeedRow.lease_until, FeedRow.interval_seconds)
             .where(FeedRow.lease_owner.is_not(None), FeedRow.lease_owner.not_in(live),
-                   FeedRow.lease_until < now + feed_lease - within)
-            .values(lease_owner=None, lease_until=None))
+                   FeedRow.lease_until < now + feed_lease - within)).all()
+        ids = [fid for fid, until, interval in candidates
+               if until is not None
+               and until - feed_lease + timedelta(seconds=interval) <= now]
+        released = 0
+        if ids:
+            released = int(getattr(session.execute(
+                update(FeedRow).where(FeedRow.id.in_(ids), FeedRow.lease_owner.not_in(live))
+                .values(lease_owner=None, lease_until=None)), "rowcount", 0) or 0)
         notes = session.execute(
             update(NotificationRow)
             .where(NotificationRow.lease_owner.is_not(None),
                    NotificationRow.lease_owner.not_in(live),
                    NotificationRow.lease_until < now + outbox_lease - within)
             .values(lease_owner=None, lease_until=None))
-        return (int(getattr(feeds, "rowcount", 0) or 0), int(getattr(notes, "rowcount", 0) or 0))
+        return released, int(getattr(notes, "rowcount", 0) or 0)

@@ -51,6 +51,9 @@ def test_live_instances_and_dead_leases(store: Store, clock: FakeClock) -> None:
     clock.advance(20)
     _beat(store, "b", clock)
     assert [i.id for i in live_instances(store, 3 * TICK)] == ["b"]
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)  # interval: 600 s
+    clock.advance(560)
+    _beat(store, "b", clock)
     assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (2, 0)
     clock.advance(1000)  # all four are due again; b's leases expired, a's were given back
     _beat(store, "c", clock)
