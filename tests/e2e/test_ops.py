@@ -58,9 +58,12 @@ def test_daemon_sends_ready_status_and_watchdog_pings(
 def test_health_and_status_commands(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
     result = run_cli(config, "health", "--json")
-    assert result.returncode == 1  # no schema yet: not ready
-    assert json.loads(result.stdout)["checks"]["migrations"]["ok"] is False
+    assert result.returncode == 1  # no database yet: not ready (and none is created)
+    assert "no database" in result.stderr
     assert run_cli(config, "db", "upgrade").returncode == 0
+    result = run_cli(config, "health", "--json")
+    assert result.returncode == 3  # ready, but no daemon is running
+    assert json.loads(result.stdout)["checks"]["migrations"]["ok"] is True
     result = run_cli(config, "health")
     assert result.returncode == 3, result.stdout  # ready, but no daemon is running
     assert "none alive" in result.stdout
