@@ -540,3 +540,35 @@ def test_real_secret_files_are_ignored_by_git() -> None:
         result = subprocess.run([git, "-C", str(REPO), "check-ignore", "-q", "--no-index", path],
                                 capture_output=True, timeout=30, check=False)
         assert result.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_unit_keeps_config_and_rules_read_only_and_the_database_writable() -> None:
+    service = _unit()["Service"]
+    workdir = Path(service["WorkingDirectory"])
+    read_only = {Path(p.lstrip("-")) for p in service["ReadOnlyPaths"].split()}
+    assert read_only == {workdir / "monitor.yaml", workdir / "rules"}
+    writable = {Path(p.lstrip("-")) for p in service["ReadWritePaths"].split()}
+    db = workdir / "var" / "monitor.db"  # monitor.example.yaml's sqlite:///var/monitor.db
+    assert any(p == db.parent or p in db.parents for p in writable)
+    assert not any(p == db or p in db.parents for p in read_only)
+
+
+def test_dockerfile_upgrades_pip_before_installing() -> None:
+    runs = [a for ins, a in _dockerfile_instructions() if ins == "RUN"]
+    install = next(a for a in runs if '".[postgres]"' in a)
+    assert "pip install --upgrade pip" in install
+    assert install.index("--upgrade pip") < install.index('".[postgres]"')
+
+
+def test_docs_build_and_run_the_image_under_the_tag_compose_uses() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    tags = {s["image"] for s in compose["services"].values()
+            if "build" in s or str(s.get("image", "")).startswith("newsmonitor")}
+    assert tags == {"newsmonitor:local"}
+    readme = README.read_text(encoding="utf-8")
+    for text in (readme, DOCKERFILE.read_text(encoding="utf-8")):
+        builds = re.findall(r"docker build [^`\n]*", text)
+        assert builds and all("-t newsmonitor:local" in b for b in builds), builds
+    runs = re.findall(r"`(docker run [^`]*)`", readme)
+    runs = [r for r in runs if " -" in r and r.count(" ") > 4]  # whole commands, not mentions
+    assert runs and all(r.rstrip(".").endswith(" newsmonitor:local") for r in runs), runs
