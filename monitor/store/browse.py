@@ -150,8 +150,10 @@ def _conditions(f: StoryFilter) -> list[Any]:
 def _filtered(query: Select[Any], f: StoryFilter) -> Select[Any]:
     if f.outlet or f.language:
         query = query.join(ArticleRow, HitRow.article_id == ArticleRow.id)
-    if f.feedback:
+    if f.feedback == "none":
         query = query.outerjoin(FeedbackRow, FeedbackRow.hit_id == HitRow.id)
+    elif f.feedback:  # driven by the (small) feedback table
+        query = query.join(FeedbackRow, FeedbackRow.hit_id == HitRow.id)
     conditions = _conditions(f)
     return query.where(and_(*conditions)) if conditions else query
 
@@ -169,7 +171,9 @@ class Browse:
         if before is not None:
             ids_query = ids_query.where(HitRow.story_id < before)
         ids_query = ids_query.order_by(HitRow.story_id.desc()).limit(limit + 1)
-        count_query = _filtered(select(func.count(func.distinct(HitRow.story_id))), f)
+        # count(*) over a DISTINCT subquery: a hash aggregate, where count(DISTINCT) sorts
+        count_query = select(func.count()).select_from(
+            _filtered(select(HitRow.story_id).distinct(), f).subquery())
         with self.store.read() as session:
             ids = list(session.scalars(ids_query))
             total = session.scalar(count_query) or 0
@@ -268,8 +272,6 @@ class Browse:
 
     def rule_stats(self, since: datetime | None = None) -> dict[str, RuleStats]:
         """Hits and feedback per rule; hits per UTC day since ``since`` (for charts)."""
-        day = (func.date(HitRow.matched_at) if self.store.dialect == "sqlite"
-               else cast(func.timezone("UTC", HitRow.matched_at), Date))
         with self.store.read() as session:
             totals = dict(session.execute(select(HitRow.rule_id, func.count())
                                           .group_by(HitRow.rule_id)).all())
@@ -277,15 +279,22 @@ class Browse:
                 (r, bool(v)): n for r, v, n in session.execute(
                     select(FeedbackRow.rule_id, FeedbackRow.relevant, func.count())
                     .group_by(FeedbackRow.rule_id, FeedbackRow.relevant))}
-            per_day: dict[str, dict[date, int]] = defaultdict(dict)
-            if since is not None:
-                for rule, d, n in session.execute(
-                        select(HitRow.rule_id, day, func.count())
-                        .where(HitRow.matched_at >= since).group_by(HitRow.rule_id, day)):
-                    per_day[rule][d if isinstance(d, date) else date.fromisoformat(str(d))] = n
+        per_day = self.hits_per_day(since) if since is not None else {}
         rules = set(totals) | {r for r, _ in judged}
         return {r: RuleStats(r, totals.get(r, 0), judged.get((r, True), 0),
                              judged.get((r, False), 0), per_day.get(r, {})) for r in rules}
+
+    def hits_per_day(self, since: datetime) -> dict[str, dict[date, int]]:
+        """Hits per rule and UTC day since ``since``."""
+        day = (func.date(HitRow.matched_at) if self.store.dialect == "sqlite"
+               else cast(func.timezone("UTC", HitRow.matched_at), Date))
+        per_day: dict[str, dict[date, int]] = defaultdict(dict)
+        with self.store.read() as session:
+            for rule, d, n in session.execute(
+                    select(HitRow.rule_id, day, func.count())
+                    .where(HitRow.matched_at >= since).group_by(HitRow.rule_id, day)):
+                per_day[rule][d if isinstance(d, date) else date.fromisoformat(str(d))] = n
+        return dict(per_day)
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,8 @@ class StoryRow(Base):
 
 class ArticleRow(Base):
     __tablename__ = "articles"
+    # The web view's outlet filter (migration 0009).
+    __table_args__ = (Index("ix_articles_source_name", "source_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)

@@ -3,7 +3,9 @@ the rule book) and how a handler finds it."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -19,6 +21,8 @@ from monitor.web import filters
 from monitor.web.security import csrf_token, feed_token
 
 HERE = Path(__file__).parent
+CHOICES_TTL = 120.0
+PER_DAY_TTL = 60.0
 
 
 @dataclass
@@ -33,6 +37,26 @@ class Web:
     public: set[str] = field(default_factory=set)
     _rules: tuple[tuple[tuple[str, float], ...], RuleBook] | None = None
     _lock: Lock = field(default_factory=Lock)
+    _choices: tuple[float, tuple[list[str], list[str]]] | None = None
+
+    _per_day: tuple[float, dict[str, dict[date, int]]] | None = None
+
+    def hits_per_day(self) -> dict[str, dict[date, int]]:
+        """Hits per rule and day over the last 90 days, for the charts (kept for a minute:
+        grouping every recent hit costs more than a page may)."""
+        now = time.monotonic()
+        if self._per_day is None or now - self._per_day[0] > PER_DAY_TTL:
+            since = datetime.now(UTC) - timedelta(days=90)
+            self._per_day = (now, self.browse.hits_per_day(since))
+        return self._per_day[1]
+
+    def filter_choices(self) -> tuple[list[str], list[str]]:
+        """Outlets and languages that have hits, for the filters (recomputed every 2 min:
+        reading them costs a scan of the hits, too much for every page)."""
+        now = time.monotonic()
+        if self._choices is None or now - self._choices[0] > CHOICES_TTL:
+            self._choices = (now, self.browse.outlets_and_languages())
+        return self._choices[1]
 
     def rules(self) -> RuleBook:
         """The rule book, reloaded when a file under the rules directory changes."""

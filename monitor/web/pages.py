@@ -85,7 +85,7 @@ def stories(request: Request) -> Response:
     f = story_filter(request.query_params)
     page = web.browse.stories(f, before=_int(request.query_params.get("before")),
                               limit=web.config.web.page_size)
-    outlets, languages = web.browse.outlets_and_languages()
+    outlets, languages = web.filter_choices()
     params = {k: v for k, v in request.query_params.items() if k != "before" and v}
     return web.render(request, "stories.html", page=page, f=f, outlets=outlets,
                       languages=languages, rules=[r.id for r in web.rules().rules],
@@ -135,11 +135,12 @@ def rules(request: Request) -> Response:
     web = web_of(request)
     book = web.rules()
     today = datetime.now(UTC).date()
-    stats = web.browse.rule_stats(since=datetime.now(UTC) - timedelta(days=90))
+    stats = web.browse.rule_stats()
+    days = web.hits_per_day()
     rows = []
     for rule in book.rules:
         s = stats.get(rule.id)
-        per_day = s.per_day if s else {}
+        per_day = days.get(rule.id, {})
         entity_ids = sorted(set(ENTITY_REF.findall(rule.query)))
         entities = {e: [a.text for a in ent.aliases] if (ent := book.entity(e)) else []
                     for e in entity_ids}
