@@ -135,6 +135,10 @@ class Daemon:
             if not finished:
                 log.warning("in-flight work did not finish in %.0fs; its leases are released "
                             "and will be retried", STOP_GRACE_SECONDS)
+                # A send still running may have reached its destination: not "never sent".
+                sending = self.service.dispatcher.abandon_in_flight()
+                if sending:
+                    log.warning("%d notifications were being sent: outcome unknown", sending)
             self.service.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

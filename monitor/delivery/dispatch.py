@@ -26,7 +26,13 @@ from datetime import timedelta
 
 from monitor.config import Config
 from monitor.delivery.channels import CONSOLE, ChannelDirectory
-from monitor.delivery.notify import ConsoleNotifier, DeliveryOutcome, send, target_kind
+from monitor.delivery.notify import (
+    KEYED_SCHEMES,
+    ConsoleNotifier,
+    DeliveryOutcome,
+    send,
+    target_kind,
+)
 from monitor.delivery.policy import DeliveryPolicies
 from monitor.delivery.render import (
     RenderedMessage,
@@ -81,6 +87,8 @@ class Dispatcher:
         self.jitter = jitter
         self.lease = timedelta(seconds=config.delivery.lease)
         self._running = threading.Lock()
+        self._flight = threading.Lock()
+        self._in_flight: tuple[list[ClaimedNotification], bool] | None = None  # (rows, keyed)
 
     def dispatch_due(self, limit: int = 50) -> DispatchReport:
         """Release due digests, then send every due row until none is due or we must stop.
@@ -205,10 +213,36 @@ class Dispatcher:
 
     def _send(self, notes: Sequence[ClaimedNotification], url: str, message: RenderedMessage,
               report: DispatchReport) -> bool:
+        keyed = url.partition("://")[0].lower() in KEYED_SCHEMES
+        with self._flight:
+            self._in_flight = (list(notes), keyed)
+        try:
+            outcome = self.sender(url, message, self.config.delivery.send_timeout,
+                                  idempotency_key(notes))
+            return self._settle(notes, outcome, report)
+        finally:
+            with self._flight:
+                self._in_flight = None
+
+    def abandon_in_flight(self) -> int:
+        """At shutdown, when the grace ran out during a send: its outcome is unknown. Recorded
+        so (retried with the same key for a webhook, ``unknown`` elsewhere) instead of the
+        row going back to the queue to be sent again as if it never went out."""
+        with self._flight:
+            flight = self._in_flight
+        if flight is None:
+            return 0
+        notes, keyed = flight
+        self._settle(notes, DeliveryOutcome(
+            ok=False, unknown=True, keyed=keyed, code="unknown",
+            error="outcome unknown: the daemon stopped while the message was being sent"),
+            DispatchReport())
+        return len(notes)
+
+    def _settle(self, notes: Sequence[ClaimedNotification], outcome: DeliveryOutcome,
+                report: DispatchReport) -> bool:
         ids = [n.id for n in notes]
         first = notes[0]
-        outcome = self.sender(url, message, self.config.delivery.send_timeout,
-                              idempotency_key(notes))
         if outcome.ok:
             self.outbox.record_sent_many(ids, self.owner)
             report.sent += len(notes)
@@ -244,8 +278,9 @@ class Dispatcher:
                       report: DispatchReport) -> None:
         """The request went out and no answer came, to a destination that cannot drop a
         repeat: not retried on its own (a retry could be a duplicate); the admin is told."""
-        self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None,
-                                        unknown=True)
+        if not self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None,
+                                               unknown=True):
+            return  # settled meanwhile (the send ended as the daemon stopped)
         report.unknown += len(notes)
         for note in notes:
             log.error("notification %d to %s: %s", note.id, note.destination, error)

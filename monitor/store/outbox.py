@@ -143,10 +143,11 @@ class Outbox:
         self.record_failure_many([notification_id], owner, error, retry_at)
 
     def record_failure_many(self, ids: Sequence[int], owner: str, error: str,
-                            retry_at: datetime | None, *, unknown: bool = False) -> None:
-        """Record a failed attempt of rows sent together. ``unknown``: the request went out
-        and no answer came; retried (``retry_at``) only where the receiver can drop a
-        repeat, otherwise the rows become ``unknown`` instead of dead."""
+                            retry_at: datetime | None, *, unknown: bool = False) -> int:
+        """Record a failed attempt of rows sent together; returns how many ``owner`` still
+        held. ``unknown``: the request went out and no answer came; retried (``retry_at``)
+        only where the receiver can drop a repeat, otherwise the rows become ``unknown``
+        instead of dead."""
         now = self.store.clock()
         error = clean_text(error)[:2000]
         values: dict[str, object] = {
@@ -156,13 +157,16 @@ class Outbox:
             values["status"] = "unknown" if unknown else "dead"
         outcome = "unknown" if unknown else "retry" if retry_at else "dead"
         with self.store.write() as session:
-            session.execute(update(NotificationRow)
-                            .where(NotificationRow.id.in_(list(ids)),
-                                   NotificationRow.lease_owner == owner)
-                            .values(**values))
-            session.add_all(DeliveryAttemptRow(
-                notification_id=i, attempted_at=now, outcome=outcome, error=error)
-                for i in ids)
+            done = session.execute(update(NotificationRow)
+                                   .where(NotificationRow.id.in_(list(ids)),
+                                          NotificationRow.lease_owner == owner)
+                                   .values(**values))
+            held = int(getattr(done, "rowcount", 0))
+            if held:
+                session.add_all(DeliveryAttemptRow(
+                    notification_id=i, attempted_at=now, outcome=outcome, error=error)
+                    for i in ids)
+            return held
 
     def hold(self, notification_id: int, owner: str) -> None:
         """Keep a claimed row for the channel's next digest instead of sending it now."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -328,3 +329,32 @@ def test_a_rebinding_webhook_is_refused_and_its_row_never_marked_sent(
     assert "refused when connecting" in (dead.last_error or "")
     assert s.outbox.counts()["sent"] == 0
     s.store.close()
+
+
+def test_a_send_still_running_at_shutdown_is_outcome_unknown_not_requeued(
+        setup: Setup) -> None:
+    """SIGTERM's grace ran out during a send: the row is not handed back as never sent; the
+    webhook gets it again only with the same key, after back-off."""
+    setup.save(1)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_sender(url: str, message: RenderedMessage, timeout: float,
+                    key: str) -> DeliveryOutcome:
+        if url.startswith("json"):
+            started.set()
+            release.wait(10)
+        return DeliveryOutcome(ok=True)
+
+    setup.dispatcher.sender = slow_sender
+    worker = threading.Thread(target=setup.dispatcher.dispatch_due)
+    worker.start()
+    assert started.wait(10)
+    assert setup.dispatcher.abandon_in_flight() == 1
+    setup.outbox.release("w")  # what Service.close() does next
+    release.set()
+    worker.join(10)
+    (row,) = [n for n in setup.outbox.list() if n.channel == "hook"]
+    assert row.status == "pending" and row.attempts == 1
+    assert "outcome unknown" in (row.last_error or "")
+    assert row.next_attempt_at > setup.clock.now  # after back-off, not at once
+    assert setup.dispatcher.abandon_in_flight() == 0
