@@ -3,7 +3,9 @@
 :func:`compile_rules` turns a :class:`~monitor.rules.RuleBook` into a :class:`Matcher` once.
 Per document, the cost is one tokenization and one Aho-Corasick pass (pyahocorasick) over
 the joined folded tokens of each field, which finds every term, phrase, prefix and alias of
-every rule together; then only the candidate rules the presearcher picks from the found keys
+every rule together (stemmed keys are found without a second pass: each distinct token's
+stem is looked up in a table of the document language's stemmed keys, see
+:class:`StemTable`); then only the candidate rules the presearcher picks from the found keys
 are evaluated (:mod:`monitor.rules.plan` derives what each rule cannot match without,
 :mod:`monitor.rules.presearch` indexes it). Nothing loops over all rules, and nothing loops
 over regexes: ``regex:`` conditions run (with RE2) only for rules whose query already matched.
@@ -14,6 +16,7 @@ calls from several threads.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from operator import itemgetter
 
 import ahocorasick
@@ -23,7 +26,7 @@ from monitor.language import detect_language, language_matches, load_model, norm
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.evidence import EvidenceCache, build, needed_tokens, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
-from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
+from monitor.rules.nodes import PLAIN, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
 from monitor.rules.stem import MODE_PLAIN, MODES, stem_tokens, stemmer_for
@@ -72,19 +75,107 @@ def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> set[int]:
     return set(map(_KEY, automaton.iter(stream)))
 
 
+class StemTable:
+    """The stemmed keys of one stemmer, found by set lookups instead of an automaton pass.
+
+    Most stemmed keys are one word (``" negosiasi "``). The table learns, once per distinct
+    token it ever sees, whether the token's stem is such a key (``negosiasinya`` -> the key of
+    ``negosiasi``), or the first or second word of a phrase key (``" rencana damai "``). Per
+    document that leaves C-level set operations over its distinct tokens; a phrase is looked
+    for in the joined stems only when its first two words both occur. What was learnt is only
+    ever added to (a full table is replaced whole), so concurrent ``match`` calls read
+    consistent sets.
+    """
+
+    LIMIT = 200_000  # tokens learnt before starting afresh
+
+    def __init__(self, stemmer: str, keys: KeyTable, key_ids: set[int]) -> None:
+        self.stemmer = stemmer
+        self.singles: dict[str, int] = {}
+        self.phrases: dict[str, list[tuple[str, int, str]]] = {}  # first -> (second, key, pattern)
+        seconds: set[str] = set()
+        for key in sorted(key_ids):
+            pattern = keys.patterns[key]
+            words = pattern.split()
+            if len(words) == 1:
+                self.singles[words[0]] = key
+            else:
+                self.phrases.setdefault(words[0], []).append((words[1], key, pattern))
+                seconds.add(words[1])
+        self._seconds = frozenset(seconds)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        # tokens seen; token -> single key; token -> its stem, for tokens whose stem is the
+        # first / second word of a phrase; and the key sets of those dicts
+        self._state: tuple[set[str], dict[str, int], set[str], dict[str, str], set[str],
+                           dict[str, str], set[str]] = (set(), {}, set(), {}, set(), {}, set())
+
+    def _learn(self, tokens: set[str]) -> None:
+        if len(self._state[0]) > self.LIMIT:
+            self._fresh()
+        seen, keyed, keyed_set, firsts, firsts_set, seconds, seconds_set = self._state
+        words = list(tokens)
+        for token, stem in zip(words, stem_tokens(words, self.stemmer), strict=True):
+            key = self.singles.get(stem)
+            if key is not None:
+                keyed[token] = key
+                keyed_set.add(token)
+            if stem in self.phrases:
+                firsts[token] = stem
+                firsts_set.add(token)
+            if stem in self._seconds:
+                seconds[token] = stem
+                seconds_set.add(token)
+        seen.update(words)  # last: a token in seen has its entries
+
+    def found(self, tokens: list[str]) -> tuple[set[int], str]:
+        """The keys present in a field with these folded tokens, and the field's padded
+        stem stream (``" "`` when no stemmed key occurs: nothing will look at it)."""
+        distinct = set(tokens)
+        new = distinct.difference(self._state[0])
+        if new:
+            self._learn(new)
+        _seen, keyed, keyed_set, firsts, firsts_set, seconds, seconds_set = self._state
+        # map() keeps the loops in C: in a long article thousands of tokens are keys.
+        out = set(map(keyed.__getitem__, distinct.intersection(keyed_set)))
+        starting = set(map(firsts.__getitem__, distinct.intersection(firsts_set)))
+        candidates: list[tuple[str, str, int, str]] = []
+        if starting:
+            following = set(map(seconds.__getitem__, distinct.intersection(seconds_set)))
+            if following:
+                for first in starting:
+                    candidates.extend((first, second, key, pattern)
+                                      for second, key, pattern in self.phrases[first]
+                                      if second in following)
+        if not out and not candidates:
+            return out, " "
+        stems = stem_tokens(tokens, self.stemmer)
+        stream = f" {' '.join(stems)} "
+        if len(candidates) > 4:  # one pass for the adjacent pairs beats a search per phrase
+            pairs = set(pairwise(stems))
+            candidates = [c for c in candidates if (c[0], c[1]) in pairs]
+            out.update(key for _f, _s, key, pattern in candidates
+                       if pattern.count(" ") == 3 or pattern in stream)
+        else:
+            out.update(key for _f, _s, key, pattern in candidates if pattern in stream)
+        return out, stream
+
+
 class Matcher:
     """The compiled rule set. ``match`` returns a hit per matching rule, with evidence."""
 
     def __init__(self, programs: list[Program], keys: KeyTable,
-                 stemmers: frozenset[str] = frozenset()) -> None:
+                 stem_keys: dict[str, set[int]] | None = None) -> None:
         self._programs = programs
         self._by_id = {p.rule.id: p for p in programs}
         self._plain = _automaton(keys, PLAIN)
-        self._stem = _automaton(keys, STEM)
         self._keys = list(keys.patterns)
         self._key_streams = list(keys.streams)
-        self._stemmers = stemmers  # the stemmers some pattern uses
-        self._has_stem = self._stem is not None and bool(stemmers)
+        # Per stemmer that some pattern uses, its stemmed keys.
+        self._stem_tables = {stemmer: StemTable(stemmer, keys, ids)
+                             for stemmer, ids in (stem_keys or {}).items() if ids}
+        self._has_stem = bool(self._stem_tables)
         self._presearch = Presearch(programs, len(keys.patterns))
         if self._has_stem or any(p.languages for p in programs):
             load_model()  # may detect languages: read the model now, so match() does no I/O
@@ -98,13 +189,13 @@ class Matcher:
         """Tokenize the document and run the automaton pass over each field."""
         texts = (doc.title or "", doc.body or "")
         language = _Language(doc)
-        mode, stemmer = MODE_PLAIN, None
+        mode, table, stemmer = MODE_PLAIN, None, None
         if self._has_stem:
             stemmer = stemmer_for(language()[0])
-            if stemmer in self._stemmers:
-                mode = MODES[stemmer]
-            else:  # no pattern is stemmed in this language: its stems are never looked at
-                stemmer = None
+            table = self._stem_tables.get(stemmer or "")
+            if table is not None:
+                mode = MODES[stemmer or ""]
+            # else no pattern is stemmed in this language: its stems are never looked at
         parts: list[list[str]] = []
         streams: list[list[str]] = []
         found: list[set[int]] = []
@@ -113,9 +204,9 @@ class Matcher:
             plain = f" {stream_of(parts[-1])} "
             keys = _scan(self._plain, plain)
             stems = " "
-            if stemmer is not None and len(plain) > 2:
-                stems = f" {' '.join(stem_tokens(plain[1:-1].split(' '), stemmer))} "
-                keys |= _scan(self._stem, stems)
+            if table is not None and len(plain) > 2:
+                stem_keys, stems = table.found(plain[1:-1].split(" "))
+                keys |= stem_keys
             streams.append([plain, stems])
             found.append(keys)
         return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
@@ -194,4 +285,4 @@ def compile_rules(book: RuleBook) -> Matcher:
     with gc_paused():
         compiler = Compiler({e.id: e for e in book.entities})
         programs = [compiler.program(i, rule) for i, rule in enumerate(book.rules)]
-        return Matcher(programs, compiler.keys, frozenset(compiler.stemmers_used))
+        return Matcher(programs, compiler.keys, compiler.stem_keys)

@@ -109,7 +109,7 @@ class Compiler:
         self.entities = entities
         self.keys = KeyTable()
         self._patterns: dict[tuple[object, ...], Pattern] = {}
-        self.stemmers_used: set[str] = set()
+        self.stem_keys: dict[str, set[int]] = {}  # stemmer -> the STEM-stream keys it needs
         self._given: dict[tuple[object, ...], Pattern] = {}
         self._scores: dict[Clause, float] = {}  # entities' clauses recur in many rules
 
@@ -143,12 +143,13 @@ class Compiler:
         words = [t for t, p in tokens if not p]
         stemmed: list[tuple[int, tuple[tuple[int, int], ...]]] = []
         if stem and case_tokens is None and words:
-            self.stemmers_used.update(stem)
             for stemmer in stem:
                 stems = iter(stem_tokens(words, stemmer))
                 mode = modes[MODES[stemmer]] = self._segments(
                     [(PLAIN, t, True) if p else (STEM, next(stems), False) for t, p in tokens])
                 stemmed.append((MODES[stemmer], tuple((s.key, s.offset) for s in mode)))
+                self.stem_keys.setdefault(stemmer, set()).update(
+                    s.key for s in mode if self.keys.streams[s.key] == STEM)
         # The modes left plain need not be listed one by one: the signature names the others.
         signature = (tuple((s.key, s.offset) for s in plain), tuple(sorted(stemmed)), caret,
                      case_tokens, case_prefix)

@@ -94,15 +94,23 @@ def _stemmer(stemmer: str) -> _Stems:
 
 
 def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
-    """The stem of each folded token (a token never stems to nothing)."""
+    """The stem of each folded token (a token never stems to nothing). Each distinct token
+    is looked up once; only those never seen before are stemmed, in one call."""
     cache = _caches[stemmer]
-    get = cache.get
-    found = [get(token) for token in tokens]
-    if None not in found:
-        return found  # type: ignore[return-value]  # (no None: all str)
-    if len(cache) > _CACHE_LIMIT:
-        cache.clear()  # crude bound; a miss only costs a re-stem
-    missing = list({t for t, s in zip(tokens, found, strict=True) if s is None})
-    for token, stem in zip(missing, _stemmer(stemmer).stemWords(missing), strict=True):
-        cache[token] = stem or token  # stem the distinct misses in one call
-    return [get(token) or token for token in tokens]
+    missing = set(tokens).difference(cache)
+    if missing:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()  # crude bound; a miss only costs a re-stem
+        words = list(missing)
+        fresh = {w: s or w for w, s in zip(words, _stemmer(stemmer).stemWords(words),
+                                           strict=True)}
+        cache.update(fresh)
+        try:
+            return list(map(cache.__getitem__, tokens))
+        except KeyError:  # another thread cleared the cache meanwhile
+            return [fresh.get(t) or cache.get(t) or stem_tokens([t], stemmer)[0]
+                    for t in tokens]
+    try:
+        return list(map(cache.__getitem__, tokens))  # the usual case: all cached, a C loop
+    except KeyError:
+        return stem_tokens(tokens, stemmer)
