@@ -26,7 +26,7 @@ from monitor.language import detect_language, language_matches, load_model, norm
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.evidence import EvidenceCache, build, needed_tokens, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
-from monitor.rules.nodes import PLAIN, DocIndex, Found
+from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
 from monitor.rules.stem import MODE_PLAIN, MODES, stem_tokens, stemmer_for
@@ -172,6 +172,9 @@ class Matcher:
         self._plain = _automaton(keys, PLAIN)
         self._keys = list(keys.patterns)
         self._key_streams = list(keys.streams)
+        # Stemmed keys are found by StemTable lookups; this automaton only serves DocIndex's
+        # position table (where each key occurs) when many rules hit one document.
+        self._stem = _automaton(keys, STEM)
         # Per stemmer that some pattern uses, its stemmed keys.
         self._stem_tables = {stemmer: StemTable(stemmer, keys, ids)
                              for stemmer, ids in (stem_keys or {}).items() if ids}
