@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,35 @@ def test_nothing_is_written_after_the_attempt_is_settled() -> None:
     with pytest.raises(ConnectionAbortedError):
         attempt._writing()
     assert attempt.written is False
+
+
+def test_send_timeout_reaches_every_plugin() -> None:
+    for url in ("json://hooks.example.test/x", "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOX",
+                "tgram://123456789:AAbbCCddEEffGGhh/12315544/",
+                "discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js",
+                "mailto://u:p@mail.example.test?to=desk@news.test",
+                "gotify://push.example.test/token"):
+        service = Destination(url)._service(30)
+        assert service is not None, url
+        _, plugin = service
+        assert (plugin.socket_connect_timeout, plugin.socket_read_timeout) == (30, 30), url
+        assert plugin.retry == 0, url  # the outbox retries, never apprise on its own
+
+
+def test_sec_A5_rebinding_through_the_system_resolver_is_refused(
+        receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production path: socket.getaddrinfo answers a public address, then loopback."""
+    real = socket.getaddrinfo
+    answers = iter([PUBLIC])
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.example.test":
+            address = next(answers, "127.0.0.1")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    url = f"json://hooks.example.test:{receiver.port}/hook"
+    outcome = send(url, rendered(url), timeout=5, idempotency_key="nm-x")
+    assert (outcome.ok, outcome.permanent, outcome.code) == (False, True, "blocked_address")
+    assert receiver.hits == []
