@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.daemon.test_ops import get
 from tests.daemon_support import DaemonProcess, run_cli
 from tests.e2e.test_daemon import seed_only_config
 
@@ -76,6 +78,12 @@ def test_health_and_status_commands(tmp_path: Path) -> None:
                  "monitor status to show the daemon's last cycle")
         status = run_cli(config, "status")
         assert "1 daemon(s) alive" in status.stdout
+        # The probes are on the web view's listener too (no sign-in configured here).
+        web = re.search(r"web view: (http://\S+?)/?\n", daemon.output)
+        assert web, daemon.output
+        assert get(f"{web.group(1)}/healthz")[0] == 200
+        assert get(f"{web.group(1)}/readyz")[0] == 200
+        assert b"newsmonitor_articles_stored_total 2.0" in get(f"{web.group(1)}/metrics")[1]
         assert "1 feeds polled" in status.stdout
         assert run_cli(config, "health").returncode == 0
         code, _ = daemon.terminate()
