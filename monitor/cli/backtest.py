@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app, fail, get_config
+from monitor.cli.output import plural
 from monitor.cli.service import open_store
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
@@ -73,15 +74,16 @@ def backtest_command(
     if as_json:
         return
     how = "candidates from the text index" if report.indexed else "every stored article"
-    typer.echo(f"{report.articles} articles read ({how}) since {start:%Y-%m-%d %H:%M} UTC, "
-               f"{report.matches} matches")
+    typer.echo(f"{plural(report.articles, 'article')} read ({how}) since "
+               f"{start:%Y-%m-%d %H:%M} UTC, {plural(report.matches, 'match', 'matches')}")
     for rule in sorted(r.id for r in book.rules):
         judged = [verdicts[rule][a] for a in report.matched_ids.get(rule, [])
                   if a in verdicts[rule]]
         precision = (f"precision {sum(judged) / len(judged):.0%} "
                      f"({sum(judged)} relevant of {len(judged)} with feedback)"
                      if judged else "precision - (no feedback on these hits)")
-        typer.echo(f"\n{rule}: {report.per_rule.get(rule, 0)} matches; {precision}")
+        matched = plural(report.per_rule.get(rule, 0), "match", "matches")
+        typer.echo(f"\n{rule}: {matched}; {precision}")
         days = sorted((d, n) for (r, d), n in report.per_day.items() if r == rule)
         for day, count in days:
             typer.echo(f"  {day}  {count}")

@@ -9,6 +9,7 @@ import typer
 
 from monitor.cli.app import fail, get_config
 from monitor.cli.feeds import _source, _synced_store, _url_problem, feeds_app
+from monitor.cli.output import plural
 from monitor.errors import ParseError
 
 PROGRESS_FROM = 50  # an import of this many feeds or more shows a progress bar
@@ -54,7 +55,7 @@ def import_opml(
                 counts[store.add_feed(source, update_existing=False)] += 1
             progress.advance(task)
     store.close()
-    typer.echo(f"{file}: {len(listed)} feeds: {counts['added']} added, "
+    typer.echo(f"{file}: {plural(len(listed), 'feed')}: {counts['added']} added, "
                f"{counts['restored']} added again, "
                f"{counts['exists'] + counts['configured']} already listed, "
                f"{counts['invalid']} refused")
@@ -74,7 +75,7 @@ def export(ctx: typer.Context) -> None:
     store.close()
     web = [h for h in active if h.url.startswith(("http://", "https://"))]
     if len(web) < len(active):  # local files mean nothing to another reader
-        typer.echo(f"monitor: {len(active) - len(web)} local-file feed(s) not exported",
+        typer.echo(f"monitor: {plural(len(active) - len(web), 'local-file feed')} not exported",
                    err=True)
     typer.echo(write_opml(OpmlFeed(url=h.url, title=h.name, tags=h.tags) for h in web)
                .decode("utf-8"), nl=False)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from monitor.cli.app import app, fail, get_config
+from monitor.cli.output import plural
 from monitor.cli.service import db_app, open_store
 
 EXIT_NOT_READY = 1
@@ -98,7 +99,8 @@ def status(
         else:
             typer.echo("    no cycle with due feeds yet")
     if not as_json:
-        typer.echo(f"{len(live)} daemon(s) alive; outbox: {depth} notification(s) open")
+        typer.echo(f"{plural(len(live), 'daemon')} alive; outbox: "
+                   f"{plural(depth, 'notification')} open")
 
 
 @db_app.command("prune")

@@ -77,7 +77,7 @@ def test_health_and_status_commands(tmp_path: Path) -> None:
         wait_for(lambda: "last cycle" in run_cli(config, "status").stdout, 60,
                  "monitor status to show the daemon's last cycle")
         status = run_cli(config, "status")
-        assert "1 daemon(s) alive" in status.stdout
+        assert "1 daemon alive" in status.stdout
         # The probes are on the web view's listener too (no sign-in configured here).
         web = re.search(r"web view: (http://\S+?)/?\n", daemon.output)
         assert web, daemon.output
@@ -90,4 +90,4 @@ def test_health_and_status_commands(tmp_path: Path) -> None:
         assert code == 0
     finally:
         daemon.kill()
-    assert "0 daemon(s) alive" in run_cli(config, "status").stdout  # a clean stop leaves
+    assert "0 daemons alive" in run_cli(config, "status").stdout  # a clean stop leaves
