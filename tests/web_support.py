@@ -3,13 +3,14 @@ repository's rules; and a web app over it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from monitor.config import Config, WebConfig
 from monitor.models import Article
-from monitor.rules import compile_rules, load_rules
+from monitor.rules import Matcher, RuleBook, compile_rules, load_rules
 from monitor.store import Store
 from monitor.web import create_app
 from tests.store_support import FakeClock, console_route, feed, open_store
@@ -43,11 +44,22 @@ def seed_articles() -> list[Article]:
     return out
 
 
+@lru_cache(maxsize=1)
+def repo_book() -> RuleBook:
+    """The repository's rules and entities, loaded once per test process."""
+    return load_rules(REPO / "rules")
+
+
+@lru_cache(maxsize=1)
+def repo_matcher() -> Matcher:
+    return compile_rules(repo_book())
+
+
 def seeded_store(url: str, clock: FakeClock | None = None) -> Store:
     store = open_store(url, clock)
     store.sync_feeds([feed()])
     feed_id = store.feed_health()[0].id
-    matcher = compile_rules(load_rules(REPO / "rules"))
+    matcher = repo_matcher()
     for art in seed_articles():
         store.save_article(feed_id, art, matcher.match(art.document()), console_route)
     return store

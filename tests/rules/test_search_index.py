@@ -17,12 +17,11 @@ from monitor.rules import (
     backtest_store,
     candidate_query,
     compile_rules,
-    load_rules,
     search_articles,
 )
 from monitor.store import Access, Store, TextIndex
 from tests.store_support import console_route
-from tests.web_support import REPO, seeded_store
+from tests.web_support import REPO, repo_book, seeded_store
 
 EXTRA = [
     ("Café crème in Zürich", "Les négociations de cessez-le-feu à Gaza reprennent au Caire."),
@@ -64,7 +63,7 @@ def backtest_pairs(store: Store, matcher):
 @pytest.mark.parametrize("query", QUERIES)
 def test_search_finds_what_the_matcher_finds(sqlite_url: str, query: str) -> None:
     store = _store(sqlite_url)
-    book = load_rules(REPO / "rules")
+    book = repo_book()
     rule = Rule.from_query("q", query)
     matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
     outcome = search_articles(store, matcher, rule, book, limit=1000)
@@ -93,7 +92,7 @@ def test_the_index_narrows_and_stays_in_step(sqlite_url: str) -> None:
 
 
 def test_stemmed_rules_read_every_article(sqlite_url: str) -> None:
-    book = load_rules(REPO / "rules")
+    book = repo_book()
     stemmed = book.rule("ukraine-peace-plan")
     assert stemmed is not None and stemmed.stem and candidate_query(stemmed, book) is None
     seed = book.rule("gaza-ceasefire")
@@ -118,7 +117,7 @@ def test_postgres_reads_every_article(database_url: str) -> None:
         assert TextIndex(store).available
     else:
         assert not TextIndex(store).available
-        book = load_rules(REPO / "rules")
+        book = repo_book()
         rule = Rule.from_query("q", "Gaza")
         matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
         outcome = search_articles(store, matcher, rule, book, limit=1000)
