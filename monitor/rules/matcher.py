@@ -16,7 +16,7 @@ calls from several threads.
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import compress, pairwise
 from operator import itemgetter
 
 import ahocorasick
@@ -29,7 +29,7 @@ from monitor.rules.model import RuleBook, gc_paused
 from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
-from monitor.rules.stem import MODE_PLAIN, MODES, stem_tokens, stemmer_for
+from monitor.rules.stem import MODE_PLAIN, MODES, cached_stems, stem_tokens, stemmer_for
 from monitor.rules.unicode61 import split_tokens, stream_of
 
 _KEY = itemgetter(1)
@@ -80,11 +80,11 @@ class StemTable:
 
     Most stemmed keys are one word (``" negosiasi "``). The table learns, once per distinct
     token it ever sees, whether the token's stem is such a key (``negosiasinya`` -> the key of
-    ``negosiasi``), or the first or second word of a phrase key (``" rencana damai "``). Per
-    document that leaves C-level set operations over its distinct tokens; a phrase is looked
-    for in the joined stems only when its first two words both occur. What was learnt is only
-    ever added to (a full table is replaced whole), so concurrent ``match`` calls read
-    consistent sets.
+    ``negosiasi``) or the first word of a phrase key (``" rencana damai "``). Per document
+    that leaves C-level set operations over its distinct tokens; only when a phrase's first
+    word occurs are the adjacent pairs of stems that start with such a word collected, and
+    phrases looked up by their first two words. What was learnt is only ever added to (a full
+    table is replaced whole), so concurrent ``match`` calls read consistent sets.
     """
 
     LIMIT = 200_000  # tokens learnt before starting afresh
@@ -92,41 +92,38 @@ class StemTable:
     def __init__(self, stemmer: str, keys: KeyTable, key_ids: set[int]) -> None:
         self.stemmer = stemmer
         self.singles: dict[str, int] = {}
-        self.phrases: dict[str, list[tuple[str, int, str]]] = {}  # first -> (second, key, pattern)
-        seconds: set[str] = set()
+        # (first, second word) -> (key, the pattern if it has more words to check, else None)
+        self.pairs: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
         for key in sorted(key_ids):
             pattern = keys.patterns[key]
             words = pattern.split()
             if len(words) == 1:
                 self.singles[words[0]] = key
             else:
-                self.phrases.setdefault(words[0], []).append((words[1], key, pattern))
-                seconds.add(words[1])
-        self._seconds = frozenset(seconds)
+                self.pairs.setdefault((words[0], words[1]), []).append(
+                    (key, pattern if len(words) > 2 else None))
+        self._firsts = frozenset(first for first, _second in self.pairs)
+        self._pair_words = frozenset(self.pairs)
         self._fresh()
 
     def _fresh(self) -> None:
-        # tokens seen; token -> single key; token -> its stem, for tokens whose stem is the
-        # first / second word of a phrase; and the key sets of those dicts
-        self._state: tuple[set[str], dict[str, int], set[str], dict[str, str], set[str],
-                           dict[str, str], set[str]] = (set(), {}, set(), {}, set(), {}, set())
+        # tokens seen; token -> single key; tokens with a single key; tokens whose stem
+        # starts a phrase
+        self._state: tuple[set[str], dict[str, int], set[str], set[str]] = (
+            set(), {}, set(), set())
 
     def _learn(self, tokens: set[str]) -> None:
         if len(self._state[0]) > self.LIMIT:
             self._fresh()
-        seen, keyed, keyed_set, firsts, firsts_set, seconds, seconds_set = self._state
+        seen, keyed, keyed_set, firsts_set = self._state
         words = list(tokens)
         for token, stem in zip(words, stem_tokens(words, self.stemmer), strict=True):
             key = self.singles.get(stem)
             if key is not None:
                 keyed[token] = key
                 keyed_set.add(token)
-            if stem in self.phrases:
-                firsts[token] = stem
+            if stem in self._firsts:
                 firsts_set.add(token)
-            if stem in self._seconds:
-                seconds[token] = stem
-                seconds_set.add(token)
         seen.update(words)  # last: a token in seen has its entries
 
     def found(self, tokens: list[str]) -> tuple[set[int], str]:
@@ -136,29 +133,21 @@ class StemTable:
         new = distinct.difference(self._state[0])
         if new:
             self._learn(new)
-        _seen, keyed, keyed_set, firsts, firsts_set, seconds, seconds_set = self._state
+        _seen, keyed, keyed_set, firsts_set = self._state
         # map() keeps the loops in C: in a long article thousands of tokens are keys.
         out = set(map(keyed.__getitem__, distinct.intersection(keyed_set)))
-        starting = set(map(firsts.__getitem__, distinct.intersection(firsts_set)))
-        candidates: list[tuple[str, str, int, str]] = []
-        if starting:
-            following = set(map(seconds.__getitem__, distinct.intersection(seconds_set)))
-            if following:
-                for first in starting:
-                    candidates.extend((first, second, key, pattern)
-                                      for second, key, pattern in self.phrases[first]
-                                      if second in following)
-        if not out and not candidates:
+        phrase = not firsts_set.isdisjoint(distinct)
+        if not out and not phrase:
             return out, " "
-        stems = stem_tokens(tokens, self.stemmer)
+        stems = cached_stems(tokens, self.stemmer)  # _learn stemmed every one of them
         stream = f" {' '.join(stems)} "
-        if len(candidates) > 4:  # one pass for the adjacent pairs beats a search per phrase
-            pairs = set(pairwise(stems))
-            candidates = [c for c in candidates if (c[0], c[1]) in pairs]
-            out.update(key for _f, _s, key, pattern in candidates
-                       if pattern.count(" ") == 3 or pattern in stream)
-        else:
-            out.update(key for _f, _s, key, pattern in candidates if pattern in stream)
+        if phrase:
+            firsts = self._firsts
+            pairs = self._pair_words.intersection(
+                compress(pairwise(stems), map(firsts.__contains__, stems)))
+            for pair in pairs:
+                out.update(key for key, longer in self.pairs[pair]
+                           if longer is None or longer in stream)
         return out, stream
 
 

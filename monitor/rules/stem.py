@@ -93,6 +93,14 @@ def _stemmer(stemmer: str) -> _Stems:
     return found
 
 
+def cached_stems(tokens: list[str], stemmer: str) -> list[str]:
+    """:func:`stem_tokens` for tokens stemmed before (one C-level pass when all are cached)."""
+    try:
+        return list(map(_caches[stemmer].__getitem__, tokens))
+    except KeyError:  # not all seen, or the cache was cleared meanwhile
+        return stem_tokens(tokens, stemmer)
+
+
 def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
     """The stem of each folded token (a token never stems to nothing). Each distinct token
     is looked up once; only those never seen before are stemmed, in one call."""

@@ -50,7 +50,7 @@ QUERY_WORDS = ["gaza", "ceasefire", "negosiasi", "talks", "qatar", "as", "AS", "
                "serikat", "putin", "путин", "vladimir", "erdogan", "peace", "plan", "a", "b",
                "\"amerika serikat\"", "\"peace plan\"", "\"a b\"", "neg*", "pe*", "\"a b\"*",
                "@us", "@qatar", "@putin", "^gaza", "^@us", "@putin2", "@talks", "переговоры",
-               "\"мирный план\""]
+               "\"мирный план\"", "\"peace plan talks\"", "\"plan peace\""]
 
 
 def _query(depth: int) -> st.SearchStrategy[str]:

@@ -120,3 +120,22 @@ def _conflation_score(groups: list[list[str]], stem: Callable[[str], str]) -> fl
     """Share of inflected words stemmed like their group's first (root) word."""
     pairs = [(g[0], w) for g in groups for w in g[1:]]
     return sum(stem(root) == stem(word) for root, word in pairs) / len(pairs)
+
+
+def test_evidence_of_many_stemmed_rules_on_one_article_shows_the_surface_words() -> None:
+    """Past a few dozen key lookups the matcher locates every key in one pass: stemmed keys
+    (and stemmed phrases) must land on the right words there too."""
+    words = ["negotiations", "plans", "talked", "ceasefires", "hostages", "mediators",
+             "envoys", "proposals", "agreements", "sanctions"]
+    rules = [Rule.from_query(f"r{i}{j}", f'"{w[:-1] if w.endswith("s") else w}" AND "{v}"',
+                             stem=True, languages=("en",))
+             for i, w in enumerate(words) for j, v in enumerate(("peace", "the"))]
+    rules.append(Rule.from_query("phrase", '"peace plan talk"', stem=True))
+    matcher = compile_rules(RuleBook(rules=tuple(rules)))
+    body = ("The " + " and the ".join(words) + " were discussed. Peace plans talked over. "
+            "Later the peace planning talks went on.")
+    hits = {h.rule_id: h for h in matcher.match(Document("Peace", body, language="en"))}
+    assert len(hits) == 2 * len(words) + 1
+    for i, w in enumerate(words):
+        assert [e.matched for e in hits[f"r{i}0"].evidence] == [w, "Peace"]
+    assert [e.matched for e in hits["phrase"].evidence] == ["Peace plans talked"]
