@@ -56,11 +56,12 @@ class _Language:
         return self._value
 
 
-def _automaton(keys: KeyTable, stream: int) -> ahocorasick.Automaton | None:
+def _automaton(keys: KeyTable, stream: int,
+               only: set[int] | None = None) -> ahocorasick.Automaton | None:
     automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
     # Sorted: the same rules build the same automaton, whatever their order in the files.
     for pattern, key in sorted((p, k) for k, p in enumerate(keys.patterns)
-                               if keys.streams[k] == stream):
+                               if keys.streams[k] == stream and (only is None or k in only)):
         automaton.add_word(pattern, key)
     if len(automaton) == 0:
         return None
@@ -161,13 +162,14 @@ class Matcher:
         self._plain = _automaton(keys, PLAIN)
         self._keys = list(keys.patterns)
         self._key_streams = list(keys.streams)
-        # Stemmed keys are found by StemTable lookups; this automaton only serves DocIndex's
-        # position table (where each key occurs) when many rules hit one document.
-        self._stem = _automaton(keys, STEM)
         # Per stemmer that some pattern uses, its stemmed keys.
         self._stem_tables = {stemmer: StemTable(stemmer, keys, ids)
                              for stemmer, ids in (stem_keys or {}).items() if ids}
         self._has_stem = bool(self._stem_tables)
+        # Stemmed keys are found by StemTable lookups; these automata (one per stemmer, with
+        # its keys only) serve DocIndex's position table when many rules hit one document.
+        self._stem_automata = {stemmer: _automaton(keys, STEM, ids)
+                               for stemmer, ids in (stem_keys or {}).items() if ids}
         self._presearch = Presearch(programs, len(keys.patterns))
         if self._has_stem or any(p.languages for p in programs):
             load_model()  # may detect languages: read the model now, so match() does no I/O
@@ -203,7 +205,7 @@ class Matcher:
             found.append(keys)
         return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
                         (found[0], found[1]), self._keys, self._key_streams, mode, language,
-                        (self._plain, self._stem))
+                        (self._plain, self._stem_automata.get(stemmer or "")))
 
     def match(self, doc: Document) -> list[RuleHit]:
         """Every rule that matches ``doc``, in rule-book order."""
