@@ -214,7 +214,8 @@ OPENAPI: dict[str, object] = {
         "/articles/{article_id}": _one("One article with its text", "article_id"),
         "/rules": _list("Rules with hit counts and precision"),
         "/feeds": _list("Feeds and their health"),
-        "/notifications": _list("Notifications (status=pending|held|digest|sent|dead|failed)"),
+        "/notifications": _list(
+            "Notifications (status=pending|held|digest|sent|dead|unknown|failed)"),
     },
 }
 

@@ -26,7 +26,7 @@ from monitor.web.security import SESSION_COOKIE, csrf_ok, same_origin, verify_pa
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 FEEDBACK = {"relevant": True, "not_relevant": False, "clear": None}
-STATUSES = ("pending", "held", "digest", "sent", "dead")
+STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
 
 
 def _day(value: str | None) -> datetime | None:
