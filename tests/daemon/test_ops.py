@@ -129,6 +129,9 @@ def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         # /metrics after the first cycle: non-zero counters for the seed feed's two articles
         wait_for(lambda: b"newsmonitor_articles_stored_total 2.0" in get(f"{base}/metrics")[1],
                  60, "the first cycle's articles in /metrics")
+        # The cycle's duration is recorded when the cycle ends, after its articles are stored.
+        wait_for(lambda: b"newsmonitor_cycle_duration_seconds_count 1.0"
+                 in get(f"{base}/metrics")[1], 60, "the first cycle's end in /metrics")
         metrics = get(f"{base}/metrics")[1].decode()
         for line in ('newsmonitor_polls_total{outcome="ok"} 1.0',
                      'newsmonitor_hits_total{rule="gaza-ceasefire"} 1.0',
