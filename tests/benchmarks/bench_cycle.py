@@ -1,13 +1,13 @@
-"""Polling-cycle benchmark: 1,000 feeds x 5 new articles over 20 slow hosts, into SQLite.
+"""Polling-cycle benchmark: 400 feeds x 5 new articles (by default) over 20 slow hosts, into SQLite.
 
 Run from the repository root::
 
-    .venv/bin/python tests/benchmarks/bench_cycle.py [--shared ../shared] [--feeds 1000]
+    .venv/bin/python tests/benchmarks/bench_cycle.py [--shared ../shared] [--feeds 400] [--rounds 3]
 
 Setup. A server process listens on 127.0.0.1 ... 127.0.0.20 (one ThreadingHTTPServer per
 address) and answers every request after 100 ms. Feed ``n`` lives on host ``n % 20`` and
 lists 5 articles on the same host; article pages are the 181 pages of the
-article-extraction benchmark, reused in turn under distinct URLs (5,000 articles). The 20
+article-extraction benchmark, reused in turn under distinct URLs (2,000 articles). The 20
 host names (``news01.bench.test`` ...) reach their 127.0.0.x address through the Fetcher's
 injectable resolver; ``http.allow_private_networks`` opens 127.0.0.0/8 for them. Nothing
 leaves loopback.
