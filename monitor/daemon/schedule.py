@@ -280,6 +280,7 @@ class Daemon:
                 metrics = self.service.metrics
                 try:
                     problems = self.service.rules.reload()
+                    self.service.rules_reloaded(problems)
                 except Exception:
                     log.exception("rule reload failed; the last good rules stay active")
                     metrics.reloads.labels(result="failed").inc()

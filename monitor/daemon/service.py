@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import os
 import platform
@@ -10,6 +11,7 @@ import socket
 import sys
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -28,7 +30,9 @@ from monitor.delivery import (
     Dispatcher,
     SecretMasker,
 )
+from monitor.errors import RuleProblem
 from monitor.extract import Extractor
+from monitor.models import RuleHit
 from monitor.net import Fetcher
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry, worker_signature
@@ -63,6 +67,24 @@ class Service:
         after = timedelta(seconds=self.config.polling.silent_alert_after)
         for notice in feed_health_notices(self.store, self.channels.admin_routes(), after):
             log.warning("%s", notice.subject)
+
+    def rules_reloaded(self, problems: Sequence[RuleProblem]) -> None:
+        """After a (re)load: tell the admin channel about rule problems (once per set of
+        problems), and queue the hits of rules whose channels were just fixed."""
+        if problems:
+            text = "\n".join(str(p) for p in problems)
+            key = "rules:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+            self.outbox.enqueue_notice(
+                key, f"Rule problems: {len(problems)} in {self.rules.path}",
+                f"{text}\n\nRules with a problem keep their last good version until it is "
+                "fixed; `monitor check` lists the same problems.", self.channels.admin_routes())
+        for rule, since in self.rules.take_fixed():
+            hit = RuleHit(rule_id=rule.id, rule_name=rule.name, evidence=(), notify=rule.notify)
+            routes = [r for r in self.channels.routes_for(hit) if r.channel in self.config.channels]
+            queued = self.store.queue_rule_hits(rule.id, since, routes)
+            if queued:
+                log.info("rule %s: its channels are fixed; %d alerts queued for the hits it "
+                         "matched meanwhile", rule.id, queued)
 
     def close(self) -> None:
         """Release leases and close pools and connections (safe to call twice)."""
@@ -124,8 +146,8 @@ def build_service(config: Config, *, console: TextIO | None = None,
         upgrade(store.engine)
     store.sync_feeds(config.feed_sources())
     metrics = Metrics()
-    rules = ActiveRules(config.rules_path)
-    rules.reload()
+    rules = ActiveRules(config.rules_path, channels=config.channels)
+    problems = rules.reload()
     book = rules.book()
     metrics.rules_loaded.set(len(book.rules) if book is not None else 0)
     tick = config.polling.tick
@@ -149,7 +171,9 @@ def build_service(config: Config, *, console: TextIO | None = None,
                             should_stop=stop.is_set)
     metrics.watch_store(store)
     ops = OpsEndpoints(metrics, liveness, store, lambda: rules.book() is not None)
-    return Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
-                   parser=parser, rules=rules, channels=channels, stories=stories,
-                   pipeline=pipeline, dispatcher=dispatcher, outbox=outbox, owner=owner,
-                   metrics=metrics, liveness=liveness, ops=ops, stop=stop)
+    service = Service(config=config, store=store, fetcher=fetcher, extractor=extractor,
+                      parser=parser, rules=rules, channels=channels, stories=stories,
+                      pipeline=pipeline, dispatcher=dispatcher, outbox=outbox, owner=owner,
+                      metrics=metrics, liveness=liveness, ops=ops, stop=stop)
+    service.rules_reloaded(problems)
+    return service

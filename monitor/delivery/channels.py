@@ -46,9 +46,15 @@ class ChannelDirectory:
         self._warned: set[str] = set()
 
     def routes_for(self, hit: RuleHit) -> list[Route]:
-        """The hit's rule's channels, or the default ones; the console too when enabled."""
-        routes = [Route(CONSOLE, CONSOLE, CONSOLE)] if self._console else []
-        for name in hit.notify or self._default:
+        """The hit's rule's channels, or the default ones; the console too when enabled.
+
+        A rule whose channels are all unknown (a typo in ``notify:``) still prints its hits
+        on the console, whatever ``delivery.console`` says: an alert is never silent.
+        """
+        console = Route(CONSOLE, CONSOLE, CONSOLE)
+        routes = [console] if self._console else []
+        names = hit.notify or self._default
+        for name in names:
             if name not in self._routes:
                 if name not in self._warned:
                     self._warned.add(name)
@@ -56,6 +62,8 @@ class ChannelDirectory:
                                 hit.rule_id, name)
                 continue
             routes.extend(self._routes[name])
+        if names and not routes:
+            routes.append(console)
         return routes
 
     def admin_routes(self) -> list[Route]:

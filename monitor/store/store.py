@@ -220,6 +220,18 @@ class Store(FeedTable):
             return SavedArticle(article_id, story_id, created=True, new_hits=len(hits),
                                 new_notifications=new_notes)
 
+    def queue_rule_hits(self, rule_id: str, since: datetime, routes: Sequence[Route]) -> int:
+        """Queue alerts for ``rule_id``'s hits matched since ``since`` to ``routes``, once each
+        (hits stored while the rule named no deliverable channel); returns rows added."""
+        now = self.clock()
+        added = 0
+        with self.write() as session:
+            for hit in session.scalars(select(HitRow).where(
+                    HitRow.rule_id == rule_id, HitRow.matched_at >= since)):
+                for route in routes:
+                    added += self._enqueue(session, hit, route, now)
+        return added
+
     def _enqueue(self, session: Session, hit: HitRow, route: Route, now: datetime) -> int:
         return enqueue_once(session, NotificationRow(
             kind="alert", dedupe_key=alert_key(hit.rule_id, hit.story_id), hit_id=hit.id,

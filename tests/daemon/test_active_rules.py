@@ -57,3 +57,40 @@ def test_a_file_that_is_no_longer_yaml_keeps_all_its_rules(tmp_path: Path) -> No
     assert str(problem).startswith(f"{path}:")
     hits = rules.matcher().match(Document(title="Kyiv and Gaza", body=""))
     assert {h.rule_id for h in hits} == {"gaza", "kyiv"}
+
+
+NOTIFY = "rules:\n  - id: gaza\n    name: Gaza\n    query: gaza\n    notify: [{}]\n"
+
+
+def test_an_unknown_channel_is_a_problem_and_the_last_good_version_stays(
+        tmp_path: Path) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text(NOTIFY.format("ops"))
+    rules = ActiveRules(tmp_path, channels={"ops", "mail"})
+    assert rules.reload() == []
+    path.write_text(NOTIFY.format("opz").replace("query: gaza", "query: rafah"))
+    (problem,) = rules.reload()
+    assert str(problem) == (f"{path}:2: rule gaza: notify: unknown channel 'opz' "
+                            "(configured: mail, ops)")
+    book = rules.book()
+    assert book is not None
+    (gaza,) = book.rules
+    assert gaza.notify == ("ops",)  # the last good version, query and all
+    assert rules.matcher().match(Document(title="Gaza", body=""))
+    assert rules.take_fixed() == []
+
+
+def test_a_new_rule_with_an_unknown_channel_is_used_and_reported_fixed_later(
+        tmp_path: Path) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text(NOTIFY.format("opz"))
+    rules = ActiveRules(tmp_path, channels={"ops"})
+    assert len(rules.reload()) == 1  # no last good version: in force as written
+    assert [h.notify for h in rules.matcher().match(Document(title="Gaza", body=""))] == [
+        ("opz",)]
+    assert rules.take_fixed() == []
+    path.write_text(NOTIFY.format("ops"))
+    assert rules.reload() == []
+    ((rule, since),) = rules.take_fixed()
+    assert rule.id == "gaza" and rule.notify == ("ops",) and since.tzinfo is not None
+    assert rules.take_fixed() == []

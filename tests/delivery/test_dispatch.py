@@ -358,3 +358,17 @@ def test_a_send_still_running_at_shutdown_is_outcome_unknown_not_requeued(
     assert "outcome unknown" in (row.last_error or "")
     assert row.next_attempt_at > setup.clock.now  # after back-off, not at once
     assert setup.dispatcher.abandon_in_flight() == 0
+
+
+def test_a_rule_naming_only_unknown_channels_still_reaches_the_console() -> None:
+    from monitor.config import Config, DeliveryConfig
+    from monitor.delivery.channels import ChannelDirectory
+    from monitor.models import RuleHit
+
+    config = Config(channels={"ops": {"urls": ["json://127.0.0.1/ops"]}},
+                    delivery=DeliveryConfig(console=False))
+    directory = ChannelDirectory(config)
+    typo = directory.routes_for(RuleHit("r", "R", (), notify=("opz",)))
+    assert [r.channel for r in typo] == ["console"]
+    known = directory.routes_for(RuleHit("r", "R", (), notify=("ops", "opz")))
+    assert [r.channel for r in known] == ["ops"]
