@@ -25,6 +25,7 @@ from monitor.models import ParsedFeed
 PARSE_ERRORS = PoolErrors("feed parsing", ParseError, ParseTimeoutError, "too_complex",
                           "too_complex", "parse_error")
 PARSE_WORKERS = 2  # two hostile feeds at once still leave ordinary ones a worker each cycle
+_WARM_UP = b'<rss version="2.0"><channel><title>warm-up</title></channel></rss>'
 RECYCLE_AFTER = 200  # parses per worker before a fresh one (feedparser's heap only grows)
 
 
@@ -52,6 +53,11 @@ class FeedParser:
             err = ParseError("feed parsing pool stopped")
             err.code = "pool_closed"
             raise err from None
+
+    def warm_up(self) -> None:
+        """Start the workers now (the fork server imports the parser once, which takes
+        seconds on a busy machine), without waiting: the first cycle finds them ready."""
+        self._pool.submit(parse_feed, _WARM_UP, url="http://localhost/")
 
     def close(self) -> None:
         """Stop the workers, killing any parse still running."""

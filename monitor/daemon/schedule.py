@@ -92,6 +92,7 @@ class Daemon:
         in_main = threading.current_thread() is threading.main_thread()
         previous = install_stop_handlers(stop) if in_main else {}
         tick = self.service.config.polling.tick
+        self.service.rules_reloaded(self.service.rule_problems)
         now = datetime.now(UTC)
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
                                id="cycle", next_run_time=now)
@@ -292,6 +293,7 @@ class Daemon:
 
 def run_once(service: Service) -> int:
     """One full cycle and one dispatch round, then exit (``monitor run --once``)."""
+    service.rules_reloaded(service.rule_problems)
     started = time.monotonic()
     report = service.pipeline.run_cycle()
     cycle = time.monotonic() - started

@@ -61,6 +61,7 @@ class Service:
     ops: OpsEndpoints
     stop: threading.Event = field(default_factory=threading.Event)
     started_at: datetime = field(default_factory=utc_now)
+    rule_problems: list[RuleProblem] = field(default_factory=list)  # of the first load
 
     def check_feed_health(self) -> None:
         """Queue admin notices for feeds failing or silent too long, and for recoveries."""
@@ -162,6 +163,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     stories = StoryRegistry(store)
     stories.load()
     parser = FeedParser(config)
+    parser.warm_up()
     poller = FeedPoller(config, store, fetcher, extractor, rules, channels, stories,
                         metrics=metrics, progress=liveness.progress, parse=parser.parse)
     pipeline = Pipeline(config, store, poller, owner, should_stop=stop.is_set)
@@ -175,5 +177,5 @@ def build_service(config: Config, *, console: TextIO | None = None,
                       parser=parser, rules=rules, channels=channels, stories=stories,
                       pipeline=pipeline, dispatcher=dispatcher, outbox=outbox, owner=owner,
                       metrics=metrics, liveness=liveness, ops=ops, stop=stop)
-    service.rules_reloaded(problems)
+    service.rule_problems = problems  # told to the admin channel when the daemon starts
     return service
