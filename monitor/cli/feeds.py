@@ -86,6 +86,7 @@ def _json(h: FeedHealth) -> dict[str, object]:
         "entries_seen": h.entries_seen, "interval": h.interval_seconds,
         "poll_interval": h.poll_interval_seconds,
         "next_check": h.next_check_at.isoformat(),
+        "paused_until": h.paused_until.isoformat() if h.paused_until else None,
     }
 
 
@@ -100,6 +101,9 @@ def _notes(h: FeedHealth) -> list[str]:
                      f"{h.last_error_code}: {(h.last_error_message or '')[:200]}")
     elif h.last_warning:
         notes.append(f"{h.name}: warning: {h.last_warning[:200]}")
+    if h.paused_until is not None:
+        notes.append(f"{h.name}: paused by the server (Retry-After) until "
+                     f"{when(h.paused_until)}")
     return notes
 
 

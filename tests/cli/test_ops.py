@@ -46,3 +46,26 @@ def test_prune_dry_run_then_prune_keeps_hits_with_snippets(tmp_path: Path) -> No
     assert hits.returncode == 0, hits.stderr
     assert "Gencatan senjata di Gaza" in hits.stdout  # the title and the snippet
     assert hits.stdout.count("Gencatan senjata di Gaza") >= 2
+
+
+def test_feeds_show_a_server_pause_and_its_end(tmp_path: Path) -> None:
+    from monitor.store import PollOutcome
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'm.db'}"}))
+    now = datetime.now(UTC)
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", FakeClock(now))
+    store.add_feed(feed("https://outlet.example/section.xml", "Section"))
+    fid = store.feed_health()[0].id
+    until = now + timedelta(hours=1)
+    store.record_poll(fid, "me", PollOutcome(
+        ok=False, next_check_at=until, error_code="rate_limited",
+        error_message="HTTP 503; Retry-After 7200 s; this URL paused 3600 s",
+        paused_until=until))
+    store.close()
+    shown = run_cli(config, "feeds")
+    assert shown.returncode == 0, shown.stderr
+    assert f"Section: paused by the server (Retry-After) until {until:%Y-%m-%d %H:%M} UTC" in (
+        shown.stdout)
+    listed = run_cli(config, "feeds", "--json")
+    assert '"paused_until": "' + until.isoformat() in listed.stdout
