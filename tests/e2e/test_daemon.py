@@ -109,3 +109,25 @@ def test_run_refuses_a_database_without_schema(tmp_path: Path) -> None:
     result = run_cli(config, "run", "--once")
     assert result.returncode == 2
     assert "monitor db upgrade" in result.stderr
+
+
+def test_a_seed_alert_on_the_console_reads_as_the_readme_shows(tmp_path: Path) -> None:
+    """The alert layout through the real command line: one header, what matched once each in
+    the article's words, distinct passages, the other outlets; no stray whitespace."""
+    config = seed_only_config(tmp_path)
+    assert run_cli(config, "db", "upgrade").returncode == 0
+    result = run_cli(config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith("[Gaza ceasefire diplomacy] Diplomasi Tingkat Tinggi"))
+    block = lines[start:lines.index("", start + 4)]
+    assert block[1] == "usmnews | 2025-12-08 02:00 UTC | id"
+    assert block[2].startswith("file://") and block[2].endswith("gaza-trilateral-new-york.html")
+    matched = lines[start + 4]
+    assert matched == ("Matched: Gaza; gencatan senjata; perjanjian damai; Hamas; Israel; "
+                       "Qatar; Mesir; Mossad; Barnea")
+    snippets = [line for line in lines[start + 5:] if line.startswith("- ")][:5]
+    assert len(snippets) == len(set(snippets)) >= 3
+    assert sum(line.startswith("[Gaza ceasefire diplomacy]") for line in lines) == 1
+    assert all(line == line.strip() for line in lines[start:start + 10])
