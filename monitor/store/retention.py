@@ -44,6 +44,7 @@ from monitor.store.schema import (
     StoryRow,
 )
 from monitor.store.store import Store
+from monitor.store.textindex import TextIndex
 
 BATCH = 500
 STEPS = ("article_text", "attempts", "notifications", "articles")
@@ -138,6 +139,8 @@ def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
                 break
             done[step] += len(ids)
             progress(step, len(ids))
+    if done["article_text"] or done["articles"]:
+        TextIndex(store).optimize()  # else the index keeps the pruned texts' terms
     vacuum(store)
     return done
 

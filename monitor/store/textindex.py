@@ -43,6 +43,16 @@ class TextIndex:
                         is not None
         return self._available
 
+    def optimize(self) -> None:
+        """Merge the index's segments, dropping what deleted or pruned texts left behind.
+
+        FTS5 records a changed or deleted row as a tombstone in a new segment; until the
+        segments merge, a pruned text still takes its space in the file (retention calls this).
+        """
+        if self.available:
+            with self.store.write() as session:
+                session.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
+
     def candidate_ids(self, query: str | None, since: datetime | None = None) -> list[int] | None:
         """Ids of the articles the index finds for ``query`` (ascending), or None: no index."""
         if query is None or not self.available:
