@@ -29,7 +29,9 @@ a new header, footer and three rewritten sentences scores about 0.77; the two se
 (different stories on related diplomacy) about 0.0; no pair of the 181 benchmark articles
 reaches 0.5.
 
-This is the only module that imports datasketch.
+The MinHash is datasketch's ``affine32`` scheme (seed 1), computed here with numpy: the same
+values bit for bit (tests/stories/test_signatures.py pins them), without datasketch, whose
+import pulled in scipy (~50 MB of the daemon's memory for the one class used).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import blake2b
 
-from datasketch import MinHash
+import numpy as np
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3  # text_signature zips three token lists: change both together
@@ -68,18 +70,37 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
-_PERMUTATIONS: dict[int, object] = {}
+# MurmurHash3's 32-bit finaliser, applied once to each shingle hash before the permutations.
+_FMIX_MUL1 = np.uint32(0x85EBCA6B)
+_FMIX_MUL2 = np.uint32(0xC2B2AE35)
 
 
-def _new_minhash(num_perm: int) -> MinHash:
-    # The permutations depend only on the seed and their number; drawing them is a third of
-    # the cost of a short text's signature, so they are drawn once and shared (read-only).
-    permutations = _PERMUTATIONS.get(num_perm)
-    minhash = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME, hashfunc=int,
-                      permutations=permutations)
-    if permutations is None:
-        _PERMUTATIONS[num_perm] = minhash.permutations
-    return minhash
+@functools.cache
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """``num_perm`` affine maps ``h -> a * h + b mod 2**32`` (``a`` odd, so each is a
+    bijection), drawn from the fixed seed as datasketch's ``affine32`` scheme draws them.
+    Drawing them is a third of the cost of a short text's signature: once per process."""
+    generator = np.random.RandomState(_SEED)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    return a, b
+
+
+def _minhash(hashes: list[int], num_perm: int) -> bytes:
+    """The ``num_perm`` minimum permuted values of the 32-bit ``hashes``, as 4-byte words."""
+    if not hashes:
+        return _VALUE.pack(_MAX_VALUE) * num_perm
+    a, b = _permutations(num_perm)
+    h = np.array(hashes, dtype=np.uint32).reshape(-1, 1)
+    h = h ^ (h >> np.uint32(16))  # uint32 arithmetic wraps: that is the modulo 2**32
+    h = h * _FMIX_MUL1
+    h = h ^ (h >> np.uint32(13))
+    h = h * _FMIX_MUL2
+    h = h ^ (h >> np.uint32(16))
+    values: np.ndarray = (h * a + b).min(axis=0)
+    return values.astype("<u4").tobytes()
 
 
 _MAX_VALUE = 0xFFFFFFFF  # affine32 values are 32-bit; an empty MinHash holds the maximum
@@ -169,14 +190,15 @@ def text_signature(text: str, *, num_perm: int = NUM_PERM) -> StorySignature:
     gives an empty signature, which never matches.
     """
     tokens = _tokens(text)
-    minhash = _new_minhash(num_perm)
     if len(tokens) >= SHINGLE_WORDS:
         crc32 = zlib.crc32
-        minhash.update_batch({crc32(f"{a} {b} {c}".encode())
-                              for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)})
+        hashes = list({crc32(f"{a} {b} {c}".encode())
+                       for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)})
     elif tokens:
-        minhash.update_batch([zlib.crc32(" ".join(tokens).encode())])
-    return StorySignature(minhash.hashvalues.astype("<u4").tobytes())
+        hashes = [zlib.crc32(" ".join(tokens).encode())]
+    else:
+        hashes = []
+    return StorySignature(_minhash(hashes, num_perm))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,11 @@ from tests.benchmarks.fair import tree_pss_mb
 from tests.daemon_support import REPO, monitor_cmd, run_cli, serve_directory
 from tests.hostile_support import attribute_storm, many_entries, tag_storm
 
-# Issue 10 asks for under 500 MB. Measured when this test landed: 400-471 MB. Since then the
-# daemon process itself grew (~220 -> ~245 MB at idle, other stages' start-up) and runs on
-# the current main peak at 501-511 MB, so the test guards against regressions at 550 MB and
-# prints the peak; getting back under 500 needs the daemon process smaller (open work).
-PSS_TARGET_MB = 500
-PSS_LIMIT_MB = 550
+# Issue 10 asks for under 500 MB. Measured when this test landed: 400-471 MB; the daemon
+# process then grew to ~245 MB at idle and runs peaked at 493-518 MB, so the limit was 550 MB
+# for a while. Without datasketch (its import pulled in scipy, ~50 MB in the daemon process)
+# runs peak at 445-451 MB again: back to 500.
+PSS_LIMIT_MB = 500
 # The default is 10 s; a 50,000-entry JSON Feed takes 2-5 s to parse on a quiet 2-core machine
 # and more than 10 s when eight test suites share it, so the test allows 20 s.
 PARSE_TIMEOUT = 20.0
@@ -95,4 +94,4 @@ def test_a_hostile_cycle_stays_bounded_in_time_and_memory(tmp_path: Path) -> Non
     big = health["big.json"]
     assert big["entries_seen"] == 100 and "49900 more new entries wait" in big["warning"]
     assert all(health[f"ok{f}.xml"]["entries_seen"] == 20 for f in range(5))
-    print(f"peak PSS {peak:.0f} MB (target {PSS_TARGET_MB}), cycle {cycle.group(1)} s")
+    print(f"peak PSS {peak:.0f} MB (limit {PSS_LIMIT_MB}), cycle {cycle.group(1)} s")

@@ -190,3 +190,16 @@ def test_removing_one_of_two_copies_keeps_the_other_findable(seeds: tuple[str, s
     assert index.find(text_signature(other), NOW) == "s2"
     index.remove("b1")
     assert len(index) == 0 and not any(index._buckets)
+
+
+@pytest.mark.parametrize(("text", "digest"), [
+    ("Negotiators met again on Sunday in a closed session about the harbour.",
+     "32240d3b8d97b3b2893ca33894e6fa07"),
+    ("two words", "e279715ac1864493fc7921cf5dc162ee"),
+    ("人民日报 报道", "c428d6fc356d13c3e8820e536d8db426"),
+])
+def test_signatures_are_datasketchs_affine32_values_bit_for_bit(text: str, digest: str) -> None:
+    # Digests of the signatures datasketch 1.x's MinHash (scheme affine32, seed 1) made before
+    # the numpy code replaced it: stored signatures must keep comparing with new ones.
+    import hashlib
+    assert hashlib.sha256(text_signature(text).to_bytes()).hexdigest()[:32] == digest
