@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-
-import pytest
 
 from monitor.store import (
     Store,
@@ -14,22 +11,10 @@ from monitor.store import (
     live_instances,
     release_dead_leases,
 )
-from tests.store_support import FakeClock, feed, open_store
+from tests.store_support import FakeClock, feed
 
 TICK = timedelta(seconds=15)
 LEASE = timedelta(seconds=180)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(database_url, clock)
-    yield s
-    s.close()
 
 
 def _beat(store: Store, name: str, clock: FakeClock, summary: str | None = None) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from monitor.config import RetentionConfig
@@ -15,18 +13,6 @@ from monitor.store.schema import ArticleRow, DeliveryAttemptRow
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
 DAY = 86400.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(database_url, clock)
-    yield s
-    s.close()
 
 
 def _send_all(store: Store) -> None:

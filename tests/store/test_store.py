@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -11,18 +10,6 @@ from sqlalchemy import text
 
 from monitor.store import Outbox, PollOutcome, Route, Store, current_revision, head_revision
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(database_url, clock)
-    yield s
-    s.close()
 
 
 def _feed_id(store: Store) -> int:
