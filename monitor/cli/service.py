@@ -46,6 +46,9 @@ def open_store(config: Config, *, require_schema: bool = True, create: bool = Fa
                  "run `monitor db upgrade`")
     except MonitorError as exc:
         fail(str(exc))
+    if store.dialect == "postgresql":  # new articles get their text index lexemes at save
+        from monitor.rules import tokenize
+        store.tokenizer = tokenize
     return store
 
 
@@ -55,13 +58,17 @@ def db_upgrade(ctx: typer.Context) -> None:
 
     Safe to run again: an up-to-date database is left as it is.
     """
-    from monitor.store import current_revision, safe_url, upgrade
+    from monitor.store import TextIndex, current_revision, safe_url, upgrade
     config = get_config(ctx)
     store = open_store(config, require_schema=False, create=True)
     try:
         upgrade(store.engine)
     except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
         fail(f"migration failed on {safe_url(config.database_url)}: {exc}", code=1)
+    if store.tokenizer is not None:  # PostgreSQL: the text index's backfill, in batches
+        indexed = TextIndex(store).catch_up(store.tokenizer)
+        if indexed:
+            typer.echo(f"text index: {indexed} articles indexed")
     typer.echo(f"database {safe_url(config.database_url)} is at revision "
                f"{current_revision(store.engine)}")
     store.close()

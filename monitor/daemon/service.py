@@ -34,6 +34,7 @@ from monitor.errors import RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
 from monitor.net import Fetcher
+from monitor.rules import tokenize
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry, worker_signature
 
@@ -143,6 +144,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     limit_malloc_arenas()
     install_secret_masking(config)
     store = Store.open(config.database_url, config.base_dir)
+    store.tokenizer = tokenize  # PostgreSQL: new articles get their text index lexemes at save
     if migrate:
         upgrade(store.engine)
     store.sync_feeds(config.feed_sources())

@@ -1,7 +1,8 @@
 """Backtests and searches: what rules match in the stored archive. Sends nothing.
 
 Both read the store's text index first when it has one (:class:`monitor.store.TextIndex`):
-each rule becomes an FTS5 query that finds a superset of what it can match
+each rule becomes an index query (FTS5 on SQLite, a tsquery on PostgreSQL) that finds a
+superset of what it can match
 (:func:`monitor.rules.candidates.candidate_query`), and only those articles go through the
 matcher, which decides exactly as it does for new articles. Without an index, or for a rule
 the index cannot narrow, every stored article is read. Reports keep counts and article ids,
@@ -19,6 +20,7 @@ from monitor.models import Document, RuleHit
 from monitor.rules.candidates import candidate_query
 from monitor.rules.matcher import Matcher
 from monitor.rules.model import Rule, RuleBook
+from monitor.rules.unicode61 import tokenize
 from monitor.store import Store, StoredArticle, TextIndex
 
 
@@ -67,9 +69,10 @@ def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
     """The stored articles ``rules`` can match (all of them without a usable index), oldest
     first, and whether the index narrowed them."""
     index = TextIndex(store)
+    index.catch_up(tokenize)  # PostgreSQL: lexemes for the articles stored without them
     wanted: set[int] = set()
     for rule in rules:
-        ids = index.candidate_ids(candidate_query(rule, book), since)
+        ids = index.candidate_ids(candidate_query(rule, book, index.dialect), since)
         if ids is None:
             return iter(store.articles(since)), False
         wanted.update(ids)

@@ -1,4 +1,4 @@
-"""A rule as an index query: an FTS5 query that finds every article the rule can match.
+"""A rule as an index query: a query that finds every article the rule can match.
 
 The rule language is FTS5's, and the matcher is differential-tested against SQLite FTS5 with
 ``tokenize='unicode61 remove_diacritics 2'``, so a full-text index with that tokenizer can
@@ -9,12 +9,19 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - a stemmed word has no FTS5 equivalent (a stem need not be a prefix of the word), so a rule
   with one gets no query (None), and the caller reads every article.
+
+On PostgreSQL (``dialect="postgresql"``) the same structure becomes a ``tsquery`` over the
+lexemes :func:`monitor.store.index_lexemes` stores: the text's tokens folded and cut exactly as
+the matcher's tokenizer does (:mod:`monitor.rules.unicode61`), a phrase becomes an AND of its
+tokens (the stored lexemes have no positions), a prefix token ``'tok':*``, and a token longer
+than the stored lexemes a prefix of its stored cut. Loosened again, never tightened.
 """
 
 from __future__ import annotations
 
 from monitor.rules.model import Rule, RuleBook
 from monitor.rules.query import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
+from monitor.store import MAX_LEXEME
 
 MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
 
@@ -36,11 +43,31 @@ def _phrase(tokens: list[tuple[str, bool]]) -> str:
     return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
 
 
+def _lexeme(token: str, prefix: bool) -> str:
+    if len(token) > MAX_LEXEME:  # stored cut to MAX_LEXEME characters: match the cut's prefix
+        token, prefix = token[:MAX_LEXEME], True
+    quoted = "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+    return quoted + (":*" if prefix else "")
+
+
+def _ts_phrase(tokens: list[tuple[str, bool]]) -> str:
+    # The tokens are folded already: the matcher compares these strings with the folded
+    # tokens of a text, which are what the index stores.
+    parts = [_lexeme(text, prefix) for text, prefix in tokens if text]
+    if not parts or len(parts) < len(tokens):
+        raise _NoQuery
+    unique = list(dict.fromkeys(parts))
+    return unique[0] if len(unique) == 1 else "(" + " & ".join(unique) + ")"
+
+
 class _Builder:
-    def __init__(self, rule: Rule, book: RuleBook) -> None:
+    def __init__(self, rule: Rule, book: RuleBook, dialect: str) -> None:
         self.rule = rule
         self.book = book
         self.terms = 0
+        self.postgres = dialect == "postgresql"
+        self.phrase = _ts_phrase if self.postgres else _phrase
+        self.and_, self.or_ = (" & ", " | ") if self.postgres else (" AND ", " OR ")
 
     def _count(self, n: int = 1) -> None:
         self.terms += n
@@ -52,7 +79,7 @@ class _Builder:
             if self.rule.stem:
                 raise _NoQuery
             self._count()
-            return _phrase([(t.text, t.prefix) for t in expr.tokens])
+            return self.phrase([(t.text, t.prefix) for t in expr.tokens])
         if isinstance(expr, EntityRef):
             entity = self.book.entity(expr.entity)
             if entity is None or not entity.aliases:
@@ -64,25 +91,26 @@ class _Builder:
                 if stem:
                     raise _NoQuery
                 self._count()
-                alternatives.append(_phrase(alias.pattern_tokens))
+                alternatives.append(self.phrase(alias.pattern_tokens))
             unique = list(dict.fromkeys(alternatives))
-            return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")"
+            return unique[0] if len(unique) == 1 else "(" + self.or_.join(unique) + ")"
         if isinstance(expr, Near | Sentence):
-            return "(" + " AND ".join(self.build(item) for item in expr.items) + ")"
+            return "(" + self.and_.join(self.build(item) for item in expr.items) + ")"
         if isinstance(expr, Filter):
             return self.build(expr.child)
         if isinstance(expr, And):
-            return "(" + " AND ".join(self.build(c) for c in expr.children) + ")"
+            return "(" + self.and_.join(self.build(c) for c in expr.children) + ")"
         if isinstance(expr, Or):
-            return "(" + " OR ".join(self.build(c) for c in expr.children) + ")"
+            return "(" + self.or_.join(self.build(c) for c in expr.children) + ")"
         if isinstance(expr, Not):
             return self.build(expr.left)
         raise _NoQuery  # a node this translation does not know: no narrowing
 
 
-def candidate_query(rule: Rule, book: RuleBook) -> str | None:
-    """An FTS5 query matching every article ``rule`` can match, or None (read them all)."""
+def candidate_query(rule: Rule, book: RuleBook, dialect: str = "sqlite") -> str | None:
+    """An index query matching every article ``rule`` can match, or None (read them all):
+    FTS5's query language on SQLite, a ``tsquery`` on PostgreSQL."""
     try:
-        return _Builder(rule, book).build(rule.expr)
+        return _Builder(rule, book, dialect).build(rule.expr)
     except _NoQuery:
         return None

@@ -25,6 +25,7 @@ from monitor.store.browse import (
 from monitor.store.engine import safe_url, sqlite_path
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
+from monitor.store.lexemes import MAX_LEXEME, index_lexemes
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.ops import (
     Instance,
@@ -63,6 +64,7 @@ from monitor.store.textindex import TextIndex
 
 __all__ = [
     "MAX_ITEM_ATTEMPTS",
+    "MAX_LEXEME",
     "Access",
     "ApiToken",
     "Browse",
@@ -102,6 +104,7 @@ __all__ = [
     "head_revision",
     "heartbeat",
     "idempotency_key",
+    "index_lexemes",
     "live_instances",
     "outbox_stats",
     "paused_feeds",

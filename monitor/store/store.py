@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select
+from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from monitor.models import Article, RuleHit
 from monitor.store import story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
+from monitor.store.lexemes import SET_LEXEMES, Tokenizer, index_lexemes
 from monitor.store.records import (
     Route,
     SavedArticle,
@@ -60,6 +61,7 @@ _STORY_ID = select(StoryRow.id).where(StoryRow.id == bindparam("id"))
 _ENTRY_ID = select(FeedEntryRow.id).where(FeedEntryRow.feed_id == bindparam("feed_id"),
                                           FeedEntryRow.entry_key == bindparam("entry_key"))
 _INSERT_STORY = insert(StoryRow)
+_SET_LEXEMES = text(SET_LEXEMES)
 _INSERT_ARTICLE = insert(ArticleRow)
 _INSERT_ENTRY = insert(FeedEntryRow)
 
@@ -85,6 +87,9 @@ class Store(FeedTable):
         self.engine = engine
         self.clock = clock
         self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+        # The rules' tokenizer, when the caller wires it in: on PostgreSQL a new article's
+        # text index lexemes are then stored with it (else the next search computes them).
+        self.tokenizer: Tokenizer | None = None
 
     @classmethod
     def open(cls, url: str, base_dir: Path, clock: Clock = utc_now) -> Store:
@@ -202,6 +207,9 @@ class Store(FeedTable):
                 "signature": signature,
             }))
             self._add_entry(conn, feed_id, article.entry_key, article_id)
+            if self.tokenizer is not None and self.dialect == "postgresql":
+                conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
+                    clean_line(article.title), clean_text(article.text), self.tokenizer)})
             if represent and story is not None:
                 story_index.add_bands(conn, story.band_keys, article_id, story_id,
                                       story.published)

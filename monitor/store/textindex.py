@@ -1,10 +1,25 @@
 """The article text index: candidates for a search or a backtest, before the matcher decides.
 
-On SQLite an FTS5 table (migration 0008) follows the articles table through triggers, so it
-is in step inside every article's own transaction. :meth:`TextIndex.candidate_ids` answers an
-FTS5 query (from :func:`monitor.rules.candidate_query`) with article ids; where there is no
-index (PostgreSQL) or the query cannot run, it answers None and the caller reads everything.
-Articles then come in batches by id, so memory stays flat however many match.
+Which index serves which query:
+
+- SQLite: an FTS5 table (migration 0008, ``unicode61 remove_diacritics 2``, the tokenizer the
+  matcher is differential-tested against) follows the articles table through triggers, so it
+  is in step inside every article's own transaction; the query is FTS5's.
+- PostgreSQL: ``articles.text_tokens``, a ``tsvector`` of the article's distinct folded tokens
+  with a GIN index (migration 0010), queried with a ``tsquery`` of the same superset structure
+  (terms AND/OR, prefixes ``:*``). Full text, not pg_trgm: the rules match whole tokens and
+  token prefixes, which a lexeme index answers exactly, while trigrams would need a substring
+  recheck and miss the matcher's folding. PostgreSQL's own parsers and ``unaccent`` cut and
+  fold differently from the matcher (``a@b.example``, ``3.5``, Cyrillic й), so the lexemes are
+  the matcher's own tokens, computed in Python (:mod:`monitor.store.lexemes`) at save time when
+  the store has a tokenizer, else by :meth:`TextIndex.catch_up` before the next query. A row
+  whose lexemes are not (or no longer, a trigger sees title and text change) computed is NULL,
+  and NULL rows are always candidates, so the index never loses a result.
+
+:meth:`TextIndex.candidate_ids` answers a query (from :func:`monitor.rules.candidate_query`
+for :attr:`TextIndex.dialect`) with article ids; where there is no index or the query cannot
+run, it answers None and the caller reads everything. Articles then come in batches by id,
+so memory stays flat however many match.
 """
 
 from __future__ import annotations
@@ -13,8 +28,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import ProgrammingError
 
 from monitor.errors import StoreError
+from monitor.store.lexemes import SET_LEXEMES, UNINDEXED, Tokenizer, index_lexemes
 from monitor.store.records import StoredArticle
 from monitor.store.schema import ArticleRow, UtcDateTime
 from monitor.store.store import Store
@@ -23,6 +40,15 @@ _BATCH = 500
 _MATCH = ("SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
           "WHERE articles_fts MATCH :query")
 _SINCE = " AND a.fetched_at >= :since"
+# The partial index on NULL rows and the GIN index answer the two sides (a BitmapOr).
+_TS_MATCH = ("SELECT a.id FROM articles a WHERE (a.text_tokens @@ "
+             "(CAST(:query AS tsquery) || CAST(:unindexed AS tsquery)) "
+             "OR a.text_tokens IS NULL)")
+_PENDING = text("SELECT id, xmin::text AS version, title, text FROM articles "
+                "WHERE text_tokens IS NULL AND id > :after ORDER BY id LIMIT :batch")
+# Only if the row is unchanged since it was read: a concurrent edit stays NULL (a candidate).
+_CATCH_UP = text(SET_LEXEMES + " AND xmin::text = :version AND text_tokens IS NULL")
+_UNINDEXED_QUERY = "'" + UNINDEXED + "'"
 
 
 class TextIndex:
@@ -33,42 +59,78 @@ class TextIndex:
         self._available: bool | None = None
 
     @property
+    def dialect(self) -> str:
+        """Which query language :meth:`candidate_ids` takes: "sqlite" (FTS5) or "postgresql"."""
+        return self.store.dialect
+
+    @property
     def available(self) -> bool:
         if self._available is None:
             self._available = False
-            if self.store.dialect == "sqlite":
+            probe = {
+                "sqlite": "SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'",
+                "postgresql": "SELECT 1 FROM information_schema.columns WHERE "
+                              "table_name = 'articles' AND column_name = 'text_tokens' "
+                              "AND table_schema = current_schema()",
+            }.get(self.store.dialect)
+            if probe is not None:
                 with self.store.read() as session:
-                    self._available = session.execute(text(
-                        "SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'")).first() \
-                        is not None
+                    self._available = session.execute(text(probe)).first() is not None
         return self._available
 
     def optimize(self) -> None:
-        """Merge the index's segments, dropping what deleted or pruned texts left behind.
+        """Bring the index up to date after texts were pruned or deleted (retention calls this).
 
         FTS5 records a changed or deleted row as a tombstone in a new segment; until the
-        segments merge, a pruned text still takes its space in the file (retention calls this).
+        segments merge, a pruned text still takes its space in the file. On PostgreSQL the
+        pruned rows' lexemes went NULL (the trigger); with the store's tokenizer they are
+        computed again now, from what is left.
         """
-        if self.available:
+        if not self.available:
+            return
+        if self.dialect == "sqlite":
             with self.store.write() as session:
                 session.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
+        elif self.store.tokenizer is not None:
+            self.catch_up(self.store.tokenizer)
+
+    def catch_up(self, tokenize: Tokenizer, batch: int = _BATCH) -> int:
+        """Compute the lexemes of every article that has none (PostgreSQL), ``batch`` at a
+        time, each batch its own transaction; returns how many it computed."""
+        if self.dialect != "postgresql" or not self.available:
+            return 0
+        done, after = 0, 0
+        while True:
+            with self.store.read() as session:
+                rows = session.execute(_PENDING, {"after": after, "batch": batch}).all()
+            if not rows:
+                return done
+            values = [{"id": row.id, "version": row.version,
+                       "lexemes": index_lexemes(row.title, row.text, tokenize)} for row in rows]
+            with self.store.write() as session:
+                session.execute(_CATCH_UP, values)
+            done += len(rows)
+            after = rows[-1].id
 
     def candidate_ids(self, query: str | None, since: datetime | None = None) -> list[int] | None:
         """Ids of the articles the index finds for ``query`` (ascending), or None: no index."""
         if query is None or not self.available:
             return None
-        sql = _MATCH + (_SINCE if since is not None else "") + " ORDER BY a.id"
-        statement = text(sql).bindparams(bindparam("query"))
+        postgres = self.dialect == "postgresql"
+        sql = (_TS_MATCH if postgres else _MATCH) + (_SINCE if since is not None else "")
+        statement = text(sql + " ORDER BY a.id").bindparams(bindparam("query"))
         params: dict[str, object] = {"query": query}
+        if postgres:
+            params["unindexed"] = _UNINDEXED_QUERY
         if since is not None:
             statement = statement.bindparams(bindparam("since", type_=UtcDateTime()))
             params["since"] = since
         try:
             with self.store.read() as session:
                 return [int(i) for i in session.execute(statement, params).scalars()]
-        except StoreError as exc:
-            if "fts5" in str(exc):
-                return None  # a query FTS5 refuses: the caller reads every article instead
+        except (StoreError, ProgrammingError) as exc:
+            if "fts5" in str(exc) or "tsquery" in str(exc):
+                return None  # a query the index refuses: the caller reads every article
             raise
 
     def articles(self, ids: Iterable[int], batch: int = _BATCH) -> Iterator[StoredArticle]:

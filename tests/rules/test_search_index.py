@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -18,8 +19,11 @@ from monitor.rules import (
     candidate_query,
     compile_rules,
     search_articles,
+    tokenize,
 )
-from monitor.store import Access, Store, TextIndex
+from monitor.rules.candidates import _lexeme
+from monitor.store import MAX_LEXEME, Access, Store, TextIndex, index_lexemes
+from monitor.store.lexemes import UNINDEXED
 from tests.store_support import console_route
 from tests.web_support import REPO, repo_book, seeded_store
 
@@ -61,8 +65,8 @@ def backtest_pairs(store: Store, matcher):
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_search_finds_what_the_matcher_finds(sqlite_url: str, query: str) -> None:
-    store = _store(sqlite_url)
+def test_search_finds_what_the_matcher_finds(database_url: str, query: str) -> None:
+    store = _store(database_url)
     book = repo_book()
     rule = Rule.from_query("q", query)
     matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
@@ -91,7 +95,7 @@ def test_the_index_narrows_and_stays_in_step(sqlite_url: str) -> None:
     store.close()
 
 
-def test_stemmed_rules_read_every_article(sqlite_url: str) -> None:
+def test_stemmed_rules_read_every_article(database_url: str) -> None:
     book = repo_book()
     stemmed = book.rule("ukraine-peace-plan")
     assert stemmed is not None and stemmed.stem and candidate_query(stemmed, book) is None
@@ -99,7 +103,7 @@ def test_stemmed_rules_read_every_article(sqlite_url: str) -> None:
     assert seed is not None
     plain = Rule.from_query("gaza-ceasefire", seed.query, languages=seed.languages)
     assert candidate_query(plain, book) is not None
-    store = _store(sqlite_url)
+    store = _store(database_url)
     report = backtest_store(store, book, compile_rules(book), None)
     assert not report.indexed and report.articles == store.count("articles")
     one = RuleBook(rules=(plain,), entities=book.entities)
@@ -111,18 +115,73 @@ def test_stemmed_rules_read_every_article(sqlite_url: str) -> None:
     store.close()
 
 
-def test_postgres_reads_every_article(database_url: str) -> None:
-    store = _store(database_url)
-    if store.dialect == "sqlite":
-        assert TextIndex(store).available
-    else:
-        assert not TextIndex(store).available
-        book = repo_book()
-        rule = Rule.from_query("q", "Gaza")
-        matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
-        outcome = search_articles(store, matcher, rule, book, limit=1000)
-        assert not outcome.indexed and outcome.total == len(_everything(store, matcher))
+def _postgres(url: str) -> str:
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's text index")
+    return url
+
+
+def test_postgres_index_narrows_through_the_gin_index(database_url: str) -> None:
+    store = _store(_postgres(database_url))
+    index = TextIndex(store)
+    assert index.available and index.dialect == "postgresql"
+    assert index.catch_up(tokenize) == store.count("articles")  # saved without a tokenizer
+    assert index.catch_up(tokenize) == 0
+    book = repo_book()
+    query = candidate_query(Rule.from_query("q", '"gencatan senjata"'), book, "postgresql")
+    assert query == "('gencatan' & 'senjata')"
+    ids = index.candidate_ids(query)
+    assert ids is not None and 0 < len(ids) < store.count("articles")
+    with store.read() as session:
+        session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the plan
+        plan = "\n".join(session.execute(text(
+            "EXPLAIN SELECT id FROM articles WHERE text_tokens @@ "
+            "(CAST(:q AS tsquery) || CAST(' unindexed' AS tsquery)) OR text_tokens IS NULL"),
+            {"q": query}).scalars())
+    assert "ix_articles_text_tokens" in plan and "Seq Scan" not in plan, plan
     store.close()
+
+
+def test_postgres_index_stays_in_step(database_url: str) -> None:
+    store = _store(_postgres(database_url))
+    store.tokenizer = tokenize
+    index = TextIndex(store)
+    index.catch_up(tokenize)
+    feed_id = store.feed_health()[0].id
+    saved = store.save_article(feed_id, Article(
+        url="https://extra.example/new", title="Zwölf Überraschungen", text="Kyiv ÉTÉ",
+        source_name="Extra", feed_url="https://news.example/feed.xml", entry_key="extra:new",
+        text_source="page", language=None, content_hash="new"), [], console_route)
+    with store.read() as session:
+        pending = session.execute(text(
+            "SELECT count(*) FROM articles WHERE text_tokens IS NULL")).scalar_one()
+    assert pending == 0  # computed at save
+    assert index.candidate_ids("'uberraschungen' & 'ete'") == [saved.article_id]
+    assert index.candidate_ids("'zwol':*") == [saved.article_id]
+    with store.write() as session:
+        session.execute(text("UPDATE articles SET text = 'nothing left' WHERE id = :id"),
+                        {"id": saved.article_id})
+    # The trigger marks it stale: still a candidate (NULL) until computed again.
+    assert index.candidate_ids("'absent'") == [saved.article_id]
+    index.optimize()  # what retention runs after pruning: recomputed from what is left
+    assert index.candidate_ids("'ete'") == []
+    assert index.candidate_ids("'uberraschungen' & 'left'") == [saved.article_id]
+    assert index.candidate_ids("(((") is None  # a tsquery PostgreSQL refuses: read all
+    store.close()
+
+
+def test_lexemes_keep_a_superset() -> None:
+    long = "a" * (MAX_LEXEME + 50)
+    lexemes = index_lexemes("Title " + long, "title TEXT", tokenize)
+    assert lexemes == ["title", "a" * MAX_LEXEME, "text"]
+    book = repo_book()
+    query = candidate_query(Rule.from_query("q", long), book, "postgresql")
+    assert query == "'" + "a" * MAX_LEXEME + "':*"
+    huge = " ".join(f"w{i}" for i in range(200_000))
+    assert index_lexemes("", huge, tokenize) == [UNINDEXED]
+    quoted = candidate_query(Rule.from_query("q", '"l\'eau" OR cafe*'), book, "postgresql")
+    assert quoted == "(('l' & 'eau') | 'cafe':*)"
+    assert _lexeme("it's\\", True) == "'it''s\\\\':*"  # never a token; quoted all the same
 
 
 def test_backtest_reports_precision_from_feedback(sqlite_url: str, tmp_path: Path) -> None:
