@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text as sql
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -133,8 +133,8 @@ def test_postgres_index_narrows_through_the_gin_index(database_url: str) -> None
     ids = index.candidate_ids(query)
     assert ids is not None and 0 < len(ids) < store.count("articles")
     with store.read() as session:
-        session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force the plan
-        plan = "\n".join(session.execute(text(
+        session.execute(sql("SET LOCAL enable_seqscan = off"))  # a tiny table: force the plan
+        plan = "\n".join(session.execute(sql(
             "EXPLAIN SELECT id FROM articles WHERE text_tokens @@ "
             "(CAST(:q AS tsquery) || CAST(' unindexed' AS tsquery)) OR text_tokens IS NULL"),
             {"q": query}).scalars())
@@ -153,13 +153,13 @@ def test_postgres_index_stays_in_step(database_url: str) -> None:
         source_name="Extra", feed_url="https://news.example/feed.xml", entry_key="extra:new",
         text_source="page", language=None, content_hash="new"), [], console_route)
     with store.read() as session:
-        pending = session.execute(text(
+        pending = session.execute(sql(
             "SELECT count(*) FROM articles WHERE text_tokens IS NULL")).scalar_one()
     assert pending == 0  # computed at save
     assert index.candidate_ids("'uberraschungen' & 'ete'") == [saved.article_id]
     assert index.candidate_ids("'zwol':*") == [saved.article_id]
     with store.write() as session:
-        session.execute(text("UPDATE articles SET text = 'nothing left' WHERE id = :id"),
+        session.execute(sql("UPDATE articles SET text = 'nothing left' WHERE id = :id"),
                         {"id": saved.article_id})
     # The trigger marks it stale: still a candidate (NULL) until computed again.
     assert index.candidate_ids("'absent'") == [saved.article_id]
