@@ -29,7 +29,9 @@ name: htmldate's date search and trafilatura's author and category passes are ha
 remaining cost) is extracted only when the feed entry lacks a title or a date; otherwise the
 feed's title stands in and the site name comes from the page's ``og:site_name``.
 
-This is the only module that imports trafilatura.
+This is the only module that imports trafilatura, and only in the worker processes (their
+fork server preloads it): the daemon process never runs it, and its import (with htmldate
+and justext) is ~5 MB of PSS there.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ from concurrent.futures import CancelledError, Future
 from datetime import UTC, datetime
 from html import unescape
 from typing import Any
-
-import trafilatura
 
 from monitor.config import ExtractConfig
 from monitor.errors import ExtractError
@@ -195,6 +195,8 @@ def _optional(value: object) -> str | None:
 
 
 def _run(page: bytes | str, url: str | None, *, precision: bool, metadata: bool) -> Any:
+    import trafilatura  # workers only: preloaded by their fork server
+
     try:
         return trafilatura.bare_extraction(
             page,
@@ -316,7 +318,7 @@ class Extractor:
         self.config = config
         self.workers = config.workers or _default_workers()
         self._signer = signer
-        preload = ["monitor.extract.extractor"]
+        preload = ["monitor.extract.extractor", "trafilatura"]
         if signer is not None:
             preload.append(signer.__module__)
         self._pool = KillablePool(
