@@ -10,13 +10,75 @@ from __future__ import annotations
 
 import threading
 from array import array
+from collections import Counter
+from typing import Any
 
+import numpy as np
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 # Enough text to be sure, little enough to stay well under a millisecond.
 _SAMPLE_CHARS = 2000
 # Pairs the detector confuses on short texts: a detected code may be either.
 _CONFUSED = {"id": frozenset({"id", "ms"}), "ms": frozenset({"id", "ms"})}
+
+_BLOCK = 64  # the byte DFA's 256 columns in 4 blocks; each block's distinct rows kept once
+
+
+class _CompactIdentifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid is untyped
+    """py3langid's identifier with its byte DFA stored compactly, same results.
+
+    py3langid keeps the DFA as 38,346 distinct rows of 256 next states (39 MB) and the
+    output table and row offsets as lists of Python ints (~7 MB). Cut into four blocks of
+    64 columns, the rows have far fewer distinct values per block: 12 MB in all, plus one
+    offset per state and block (1.7 MB). The walk costs one more index per byte.
+    tests/test_language.py checks it against py3langid's own.
+    """
+
+    __slots__ = ("_bases", "_table")
+    _table: array[int]
+    _bases: list[array[int]]
+
+    def _raw_score(self, text: bytes) -> Any:
+        visits = _visit_counts(self._table, self._bases, self.tk_output, text)
+        if visits:
+            return self._sparse_score(visits, self.nb_ptc)
+        return super()._raw_score(b"")  # no features: py3langid's own answer for that
+
+
+def _visit_counts(table: array[int], bases: list[array[int]], output: array[int],
+                  text: bytes) -> Counter[int] | None:
+    """py3langid's ``visit_counts`` on the compact DFA: how often each feature is reached."""
+    state, features = 0, list[int]()
+    append = features.append
+    for byte in text:
+        state = table[bases[byte >> 6][state] + byte]
+        feature = output[state]
+        if feature >= 0:
+            append(feature)
+    return Counter(features) if features else None
+
+
+def _compact(identifier: Any) -> None:
+    """Build the compact DFA of a :class:`_CompactIdentifier` and drop py3langid's own."""
+    nextmove = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32).reshape(-1, 256)
+    rows = np.asarray(identifier._rowbase, dtype=np.int64) >> 8
+    parts: list[np.ndarray] = []
+    bases: list[array[int]] = []
+    offset = 0
+    for block in range(256 // _BLOCK):
+        columns = np.ascontiguousarray(nextmove[:, block * _BLOCK:(block + 1) * _BLOCK])
+        distinct, inverse = np.unique(
+            columns.view(np.dtype((np.void, 4 * _BLOCK))).ravel(), return_inverse=True)
+        parts.append(distinct.view(np.uint32))
+        base = offset - block * _BLOCK + inverse.reshape(-1).astype(np.int64) * _BLOCK
+        bases.append(array("i", base[rows].astype(np.int32).tobytes()))
+        offset += distinct.size * _BLOCK
+    identifier._table = array("I", np.concatenate(parts).astype(np.uint32).tobytes())
+    identifier._bases = bases
+    identifier.tk_output = array("i", identifier.tk_output)
+    identifier.tk_nextmove = array("I")
+    identifier._rowbase = array("i")
+
 
 _loaded: dict[str, LanguageIdentifier] = {}
 _lock = threading.Lock()
@@ -25,19 +87,10 @@ _lock = threading.Lock()
 def _get_identifier() -> LanguageIdentifier:
     with _lock:  # the model takes a second to load: once, on first use
         if "model" not in _loaded:
-            _loaded["model"] = _compact(LanguageIdentifier.from_model_file(MODEL_FILE))
+            identifier = _CompactIdentifier.from_model_file(MODEL_FILE)
+            _compact(identifier)
+            _loaded["model"] = identifier
         return _loaded["model"]
-
-
-def _compact(identifier: LanguageIdentifier) -> LanguageIdentifier:
-    """The model's DFA output table and row offsets (104,583 entries each) as typed arrays:
-    py3langid keeps them as lists of Python ints, ~5 MB more of the daemon's memory for the
-    same values, indexed as fast (tests/test_language.py checks the classifications)."""
-    for name, code in (("tk_output", "i"), ("_rowbase", "q")):
-        values = getattr(identifier, name, None)
-        if isinstance(values, list):
-            setattr(identifier, name, array(code, values))
-    return identifier
 
 
 def load_model() -> None:

@@ -83,3 +83,21 @@ def test_filters_trust_declared_languages_and_allow_for_detection_confusion() ->
     assert language_matches(wanted, "ms", detected=True)  # detected: Malay may be Indonesian
     assert not language_matches(wanted, "en", detected=True)
     assert not language_matches(wanted, None, detected=True)  # unknown passes no filter
+
+
+def test_the_compact_model_scores_exactly_as_py3langids_own(seed_texts: list[str]) -> None:
+    # monitor.language keeps the byte DFA in blocks (~30 MB less memory); every score of
+    # every language must stay the one py3langid's own identifier gives.
+    import random
+
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from monitor.language import _get_identifier
+    own, compact = LanguageIdentifier.from_model_file(MODEL_FILE), _get_identifier()
+    rng = random.Random(7)
+    samples: list[str | bytes] = [*ENGLISH, "", "123", "ABC DEF", "Ünïcödé ñ 東京 Москва"]
+    samples += [text[i:i + 600] for text in seed_texts for i in range(0, len(text), 600)]
+    samples += [bytes(rng.randrange(256) for _ in range(300)) for _ in range(50)]
+    samples += ["".join(chr(rng.randrange(32, 0x3000)) for _ in range(200)) for _ in range(50)]
+    for sample in samples:
+        assert compact.rank(sample) == own.rank(sample)
