@@ -42,14 +42,16 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from datetime import UTC, datetime
 from html import unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.config import ExtractConfig
 from monitor.errors import ExtractError
 from monitor.extract.noise import html_to_text, remove_noise
 from monitor.extract.pool import KillablePool
 from monitor.models import ExtractedText
 from monitor.text import clean_line, clean_text
+
+if TYPE_CHECKING:  # an annotation only: the workers' fork server does without pydantic
+    from monitor.config import ExtractConfig
 
 # Pre-size cap: the page fetcher already stops at http.page_max_bytes (5 MiB by default);
 # this bounds the work for callers that did not (a 20 MB single text node, case E3). The

@@ -31,9 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from monitor.config import PollingConfig
-from monitor.store import FeedState
+if TYPE_CHECKING:  # annotations only: the parse workers' fork server imports this package,
+    # and the store (SQLAlchemy, Alembic) and pydantic cost it ~35 MB it never uses
+    from monitor.config import PollingConfig
+    from monitor.store import FeedState
 
 MAX_BACKOFF_EXPONENT = 8
 RATE_SMOOTHING = 0.3  # weight of the latest poll in the moving average of the rate
