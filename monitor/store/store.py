@@ -196,10 +196,11 @@ class Store(FeedTable):
             elif represent and story is not None:
                 represent = (story_index.representatives(conn, story_id)
                              < story.max_representatives)
+            title, body = clean_line(article.title), clean_text(article.text)
             article_id = _inserted_id(conn.execute(_INSERT_ARTICLE, {
                 "canonical_url": article.url, "feed_id": feed_id, "story_id": story_id,
                 "source_name": clean_line(article.source_name)[:512],
-                "title": clean_line(article.title), "text": clean_text(article.text),
+                "title": title, "text": body,
                 "text_source": article.text_source, "language": article.language,
                 "author": clean_line(article.author)[:512] if article.author else None,
                 "published_at": article.published, "fetched_at": now,
@@ -209,7 +210,7 @@ class Store(FeedTable):
             self._add_entry(conn, feed_id, article.entry_key, article_id)
             if self.tokenizer is not None and self.dialect == "postgresql":
                 conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
-                    clean_line(article.title), clean_text(article.text), self.tokenizer)})
+                    title, body, self.tokenizer)})
             if represent and story is not None:
                 story_index.add_bands(conn, story.band_keys, article_id, story_id,
                                       story.published)

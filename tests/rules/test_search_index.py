@@ -167,6 +167,11 @@ def test_postgres_index_stays_in_step(database_url: str) -> None:
     assert index.candidate_ids("'ete'") == []
     assert index.candidate_ids("'uberraschungen' & 'left'") == [saved.article_id]
     assert index.candidate_ids("(((") is None  # a tsquery PostgreSQL refuses: read all
+    with store.write() as session:  # a text too big for one tsvector: always a candidate
+        session.execute(sql("UPDATE articles SET text_tokens = array_to_tsvector(:lex) "
+                            "WHERE id = :id"), {"id": saved.article_id, "lex": [UNINDEXED]})
+    assert index.candidate_ids("'absent'") == [saved.article_id]
+    assert index.catch_up(tokenize) == 0
     store.close()
 
 
