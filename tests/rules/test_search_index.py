@@ -205,3 +205,22 @@ def test_backtest_reports_precision_from_feedback(sqlite_url: str, tmp_path: Pat
     lines = CliRunner().invoke(app, ["-c", str(cfg), "backtest", "--since", "3650d", "--json"])
     rows = [json.loads(line) for line in lines.output.splitlines()]
     assert {r["rule"] for r in rows} == {"gaza-ceasefire", "ukraine-peace-plan"}
+
+
+def test_db_upgrade_backfills_the_postgres_index(database_url: str, tmp_path: Path) -> None:
+    store = _store(_postgres(database_url))  # saved without a tokenizer: not indexed yet
+    total = store.count("articles")
+    store.close()
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(f"database_url: {database_url}\nrules_dir: {REPO / 'rules'}\n")
+    env = {"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None}
+    result = CliRunner().invoke(app, ["-c", str(cfg), "db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"text index: {total} articles indexed" in result.output
+    store = Store.open(database_url, tmp_path)
+    with store.read() as session:
+        assert session.execute(sql(
+            "SELECT count(*) FROM articles WHERE text_tokens IS NULL")).scalar_one() == 0
+    store.close()
+    again = CliRunner().invoke(app, ["-c", str(cfg), "db", "upgrade"], env=env)
+    assert again.exit_code == 0 and "text index" not in again.output

@@ -96,3 +96,22 @@ def test_sqlite_gives_space_back(tmp_path: Path, clock: FakeClock) -> None:
         assert (tmp_path / "m.db").stat().st_size < size / 4
     finally:
         store.close()
+
+
+def test_pruned_texts_leave_the_postgres_text_index(store: Store, clock: FakeClock) -> None:
+    if store.dialect != "postgresql":
+        return  # SQLite's FTS5 follows through its triggers (tests/rules/test_search_index.py)
+    from monitor.rules import tokenize
+    from monitor.store import TextIndex
+    store.tokenizer = tokenize  # as the daemon and the CLI wire it
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    old = store.save_article(fid, article("https://a.example/old", key="k1"), [], console_route)
+    index = TextIndex(store)
+    assert index.candidate_ids("'qatar' & 'gaza'") == [old.article_id]  # indexed at save
+    clock.advance(100 * DAY)
+    retention = RetentionConfig(article_text=90 * DAY, articles=None, notifications=None,
+                                attempts=None)
+    assert prune(store, retention)["article_text"] == 1
+    assert index.candidate_ids("'qatar'") == []  # the pruned text's words are gone
+    assert index.candidate_ids("'gaza'") == [old.article_id]  # the title's stay
