@@ -1,0 +1,58 @@
+"""The schema check without Alembic: the same answers as Alembic's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from monitor.store import migrate
+from monitor.store.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade
+
+
+def test_head_revision_is_alembics_head() -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    assert head_revision() is not None
+
+
+def test_current_revision_reads_the_version_table_as_alembic_does(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert current_revision(engine) is None
+    upgrade(engine, "0002")
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+    assert current_revision(engine) == "0002"
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_two_migrations_on_one_parent_are_two_heads(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "versions").mkdir()
+    for name, revision, down in (("a", "0001", None), ("b", "0002", "0001"),
+                                 ("c", "0003", "0001")):
+        (tmp_path / "versions" / f"{name}.py").write_text(
+            f"from alembic import op\nrevision = {revision!r}\ndown_revision: str | None = "
+            f"{down!r}\n\ndef upgrade() -> None:\n    op.execute('x')\n")
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match="0002, 0003"):
+        head_revision()
+    (tmp_path / "versions" / "c.py").unlink()
+    assert head_revision() == "0002"
+
+
+def test_upgrade_at_head_does_without_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    db = tmp_path / "m.db"
+    upgrade(create_engine(f"sqlite:///{db}"))
+    code = ("import sys\nfrom sqlalchemy import create_engine\nfrom monitor.store import upgrade\n"
+            f"upgrade(create_engine({f'sqlite:///{db}'!r}))\nprint('alembic' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
