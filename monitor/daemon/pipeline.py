@@ -31,11 +31,10 @@ from urllib.parse import urljoin, urlsplit
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
-from monitor.daemon.memory import release_free_memory
 from monitor.daemon.metrics import Metrics
 from monitor.delivery import ChannelDirectory
 from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
-from monitor.extract import Extractor, fallback_text
+from monitor.extract import Extractor, fallback_text, release_free_memory
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
 from monitor.models import (

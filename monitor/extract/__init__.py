@@ -11,6 +11,13 @@ Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
 from __future__ import annotations
 
 from monitor.extract.extractor import Extractor, extract_html, fallback_text
-from monitor.extract.pool import KillablePool, PoolErrors
+from monitor.extract.pool import KillablePool, PoolErrors, release_free_memory
 
-__all__ = ["Extractor", "KillablePool", "PoolErrors", "extract_html", "fallback_text"]
+__all__ = [
+    "Extractor",
+    "KillablePool",
+    "PoolErrors",
+    "extract_html",
+    "fallback_text",
+    "release_free_memory",
+]

@@ -107,10 +107,7 @@ def _call_and_release(function: Callable[..., T], args: tuple[Any, ...],
     try:
         return function(*args, **kwargs)
     finally:
-        gc.collect()
-        if _LIBC is not None:
-            with contextlib.suppress(AttributeError, OSError):
-                _LIBC.malloc_trim(0)
+        release_free_memory()
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -123,6 +120,18 @@ def _libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _libc()
+
+
+def release_free_memory() -> None:
+    """Collect garbage and return free heap pages to the system (glibc ``malloc_trim``).
+
+    The workers call it after each memory-hungry task; the daemon after start-up and after
+    a feed that listed tens of thousands of entries (the process tree's peak is what counts).
+    """
+    gc.collect()
+    if _LIBC is not None:
+        with contextlib.suppress(AttributeError, OSError):
+            _LIBC.malloc_trim(0)
 
 
 def _error(message: str, code: str, errors: PoolErrors = EXTRACT_ERRORS) -> MonitorError:
