@@ -116,7 +116,7 @@ def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,
 
     A lease counts only when it was taken more than ``within`` ago (its expiry minus the lease
     length), so a daemon that has just started and not yet written its first heartbeat keeps
-    its leases; a feed's lease, only once the feed's interval has passed since the claim.
+    its leases; a feed's lease, only once twice the feed's interval has passed since the claim.
     Returns (feeds, notifications) released.
     """
     now = store.clock()
@@ -124,16 +124,16 @@ def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,
     with store.write() as session:
         if session.scalar(select(func.count()).select_from(InstanceRow)) == 0:
             return 0, 0  # no daemon heartbeats here (an older version): leave leases alone
-        # A feed is taken back no sooner than its interval after the dead daemon claimed it:
-        # if that daemon's request went out before it died, the feed is still not polled
-        # twice within its interval.
+        # A feed is taken back no sooner than twice its interval after the dead daemon claimed
+        # it: that daemon's request may have left well after the claim (its host's politeness
+        # queue), and the next poll must still come a whole interval after that request.
         candidates = session.execute(
             select(FeedRow.id, FeedRow.lease_until, FeedRow.interval_seconds)
             .where(FeedRow.lease_owner.is_not(None), FeedRow.lease_owner.not_in(live),
                    FeedRow.lease_until < now + feed_lease - within)).all()
         ids = [fid for fid, until, interval in candidates
                if until is not None
-               and until - feed_lease + timedelta(seconds=interval) <= now]
+               and until - feed_lease + timedelta(seconds=2 * interval) <= now]
         released = 0
         if ids:
             released = int(getattr(session.execute(

@@ -39,7 +39,10 @@ def test_live_instances_and_dead_leases(store: Store, clock: FakeClock) -> None:
     assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)  # interval: 600 s
     clock.advance(560)
     _beat(store, "b", clock)
-    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (2, 0)
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (0, 0)  # one interval: too soon
+    clock.advance(600)
+    _beat(store, "b", clock)
+    assert release_dead_leases(store, 3 * TICK, LEASE, LEASE) == (2, 0)  # two intervals
     clock.advance(1000)  # all four are due again; b's leases expired, a's were given back
     _beat(store, "c", clock)
     assert len(store.claim_due_feeds("c", LEASE, limit=10)) == 4
