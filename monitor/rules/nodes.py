@@ -273,8 +273,28 @@ class AnyOf(Node):
             leaf.collect(doc, out)
 
 
+class WindowNode(Node):
+    """Matches where every slot falls in one window of a field: NEAR's span, SENTENCE's."""
+
+    fields: tuple[int, ...]
+
+    def window(self, doc: DocIndex, field: int) -> list[Found] | None:
+        """One occurrence per slot forming a match in ``field``, or None."""
+        raise NotImplementedError
+
+    def test(self, doc: DocIndex) -> bool:
+        return any(self.window(doc, f) is not None for f in self.fields)
+
+    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+        for f in self.fields:
+            found = self.window(doc, f)
+            if found is not None:
+                out.extend(found)
+                return
+
+
 @dataclass(frozen=True, eq=False)
-class Near(Node):
+class Near(WindowNode):
     """All slots within ``distance`` tokens (FTS5 NEAR); a slot is a phrase or an entity."""
 
     slots: tuple[tuple[Leaf, ...], ...]
@@ -313,15 +333,6 @@ class Near(Node):
                 return chosen
         return None
 
-    def test(self, doc: DocIndex) -> bool:
-        return any(self.window(doc, f) is not None for f in self.fields)
-
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        for f in self.fields:
-            found = self.window(doc, f)
-            if found is not None:
-                out.extend(found)
-                return
 
 
 @dataclass(frozen=True, eq=False)
@@ -374,7 +385,7 @@ class Without(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class SameSentence(Node):
+class SameSentence(WindowNode):
     """``SENTENCE(...)``: every slot (a phrase or an entity) within one sentence of a field."""
 
     slots: tuple[tuple[Leaf, ...], ...]
@@ -403,12 +414,3 @@ class SameSentence(Node):
         s = min(common)
         return [here[s] for here in firsts]
 
-    def test(self, doc: DocIndex) -> bool:
-        return any(self.window(doc, f) is not None for f in self.fields)
-
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        for f in self.fields:
-            found = self.window(doc, f)
-            if found is not None:
-                out.extend(found)
-                return
