@@ -65,28 +65,28 @@ def needed_tokens(chosen: list[Found], tokens: tuple[set[int], set[int]]) -> Non
         tokens[field].update((start, start + count - 1))
 
 
-EvidenceCache = dict[tuple[str, str | None, int, int, int], Evidence]
+EvidenceCache = dict[Found, Evidence]
 
 
 def build(doc: DocIndex, chosen: list[Found],
           spans: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]],
-          cache: EvidenceCache | None = None) -> list[Evidence]:
+          cache: EvidenceCache) -> list[Evidence]:
     """Evidence for the chosen occurrences, given the character spans of their tokens.
 
-    With ``cache`` (one per document), an occurrence that several matching rules show (a
-    common term's first place) gets its snippet cut once and its Evidence shared.
+    ``cache`` (one per document): an occurrence that several matching rules show (a common
+    term's first place, the same shared leaf's ``Found``) gets its snippet cut once and its
+    Evidence shared.
     """
     out = []
-    for leaf, field, start, count in chosen:
-        key = (leaf.term, leaf.entity, field, start, count)
-        evidence = cache.get(key) if cache is not None else None
+    for item in chosen:
+        evidence = cache.get(item)
         if evidence is None:
+            leaf, field, start, count = item
             text = doc.texts[field]
             a, b = spans[field][start][0], spans[field][start + count - 1][1]
-            evidence = Evidence(term=leaf.term, matched=text[a:b], field=FIELDS[field],
-                                start=a, end=b, snippet=snippet(text, a, b), entity=leaf.entity)
-            if cache is not None:
-                cache[key] = evidence
+            evidence = cache[item] = Evidence(
+                term=leaf.term, matched=text[a:b], field=FIELDS[field], start=a, end=b,
+                snippet=snippet(text, a, b), entity=leaf.entity)
         out.append(evidence)
     return out
 

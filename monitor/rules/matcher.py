@@ -32,7 +32,7 @@ from monitor.rules.presearch import Presearch
 from monitor.rules.stem import MODE_PLAIN, MODES, cached_stems, stem_tokens, stemmer_for
 from monitor.rules.unicode61 import split_tokens, stream_of
 
-_KEY = itemgetter(1)
+_END, _KEY = itemgetter(0), itemgetter(1)
 _Match = tuple[Program, list[Found], list[Evidence]]  # a matching rule, before its hit
 
 
@@ -69,11 +69,14 @@ def _automaton(keys: KeyTable, stream: int,
     return automaton
 
 
-def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> set[int]:
-    """The keys found in a padded stream (where is asked later, and rarely)."""
+def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> dict[int, int]:
+    """The keys found in a padded stream, each with the end offset of its first occurrence
+    (where evidence starts; found in the same C-level pass, reversed so the first wins)."""
     if automaton is None or len(stream) < 3:
-        return set()
-    return set(map(_KEY, automaton.iter(stream)))
+        return {}
+    found = list(automaton.iter(stream))
+    found.reverse()
+    return dict(zip(map(_KEY, found), map(_END, found), strict=True))
 
 
 class StemTable:
@@ -193,10 +196,12 @@ class Matcher:
         parts: list[list[str]] = []
         streams: list[list[str]] = []
         found: list[set[int]] = []
+        ends: list[dict[int, int]] = []
         for text in texts:
             parts.append(split_tokens(text))
             plain = f" {stream_of(parts[-1])} "
-            keys = _scan(self._plain, plain)
+            ends.append(_scan(self._plain, plain))
+            keys = set(ends[-1])
             stems = " "
             if table is not None and len(plain) > 2:
                 stem_keys, stems = table.found(plain[1:-1].split(" "))
@@ -205,7 +210,8 @@ class Matcher:
             found.append(keys)
         return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
                         (found[0], found[1]), self._keys, self._key_streams, mode, language,
-                        (self._plain, self._stem_automata.get(stemmer or "")))
+                        (self._plain, self._stem_automata.get(stemmer or "")),
+                        (ends[0], ends[1]))
 
     def match(self, doc: Document) -> list[RuleHit]:
         """Every rule that matches ``doc``, in rule-book order."""
@@ -237,11 +243,13 @@ class Matcher:
         found_all = index.found_all
         if not program.required <= found_all:
             return None
-        for clause in program.clauses:
-            if clause.isdisjoint(found_all):
+        flat = program.flat
+        if flat is None:
+            for clause in program.clauses:
+                if clause.isdisjoint(found_all):
+                    return None
+            if not program.root.test(index):
                 return None
-        if not program.root.test(index):
-            return None
         if check_languages and program.languages:
             code, detected = index.language()
             if not language_matches(program.languages, code, detected=detected):
@@ -255,6 +263,8 @@ class Matcher:
                     break
             else:
                 return None
+        if flat is not None:
+            return program, [leaf.shown(index) for leaf in flat], extra
         found: list[Found] = []
         program.root.collect(index, found)
         return program, select(found), extra

@@ -20,7 +20,10 @@ from typing import Any
 from monitor.rules.sentences import sentence_ids
 from monitor.rules.unicode61 import case_key
 
-TABLE_AFTER = 24  # key lookups in one document after which all positions are found at once
+# Full position lookups (NEAR, ^, case checks) in one document after which every key's
+# positions are found at once. The table walks every automaton match in Python (~3 us each;
+# a long article has thousands), a lookup is a few C-level finds: only worth it for many keys.
+TABLE_AFTER = 256
 EVIDENCE_PER_TERM = 1  # occurrences of a term kept as evidence (see evidence.select)
 PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
 
@@ -67,7 +70,8 @@ class DocIndex:
                  streams: tuple[list[str], list[str]], found: tuple[set[int], set[int]],
                  keys: list[str], key_streams: list[int], mode: int,
                  language: Callable[[], tuple[str | None, bool]],
-                 automata: tuple[Any, Any] = (None, None)) -> None:
+                 automata: tuple[Any, Any] = (None, None),
+                 first_ends: tuple[dict[int, int], dict[int, int]] = ({}, {})) -> None:
         self.texts = texts
         self.mode = mode
         self.language = language  # (code, detected?) computed on first call
@@ -80,10 +84,12 @@ class DocIndex:
         self._starts: dict[tuple[int, int], list[int]] = {}
         self._first: dict[tuple[int, int], list[int]] = {}
         self._automata = automata  # per stream kind (PLAIN, STEM): for _table
+        self._first_ends = first_ends  # per field, plain key -> end offset of its first place
         self._tables: dict[int, dict[int, list[int]]] = {}
         self._lookups = 0
         self._positions: dict[tuple[int, int], list[int]] = {}
         self._sentences: dict[int, list[int]] = {}
+        self.shown: dict[Leaf, Found] = {}  # Leaf.shown's answers: many rules share a leaf
 
     def sentences(self, field: int) -> list[int]:
         """The sentence number of each token of ``field`` (split on first use)."""
@@ -98,21 +104,35 @@ class DocIndex:
         if cached is not None:
             return cached if limit < 0 else cached[:limit]
         table = self._tables.get(field)
+        if limit == 1 and table is None:
+            # Evidence: the first occurrence, asked again by every rule with the term. Cheaper
+            # than the table, which walks every occurrence of every key.
+            first = self._first.get((field, key))
+            if first is None:
+                end = self._first_ends[field].get(key)
+                first = self._first[(field, key)] = (
+                    self._find(field, key, 1) if end is None  # stemmed, or not in this field
+                    else [self._token_at(field, key, end)])
+            return first
         if table is None and self._lookups >= TABLE_AFTER and self._automata[PLAIN] is not None:
             table = self._tables[field] = self._table(field)
         if table is not None:
             result = table.get(key, [])
             return result if limit < 0 else result[:limit]
         self._lookups += 1
-        if limit == 1:  # evidence: the first occurrence, asked again by every rule with the term
-            first = self._first.get((field, key))
-            if first is None:
-                first = self._first[(field, key)] = self._find(field, key, 1)
-            return first
         result = self._find(field, key, limit)
         if limit < 0:
             self._starts[(field, key)] = result
         return result
+
+    def first_start(self, field: int, key: int) -> int:
+        """Where ``key``, known to occur in ``field``, first begins (a token index)."""
+        end = self._first_ends[field].get(key)
+        return self.starts(field, key, 1)[0] if end is None else self._token_at(field, key, end)
+
+    def _token_at(self, field: int, key: int, end: int) -> int:
+        # The automaton pass saw where the plain key ends: count the tokens before it.
+        return self._streams[field][PLAIN].count(" ", 0, end - len(self._keys[key]) + 1)
 
     def _table(self, field: int) -> dict[int, list[int]]:
         """Where every key occurs in ``field``: one automaton pass per stream, then one
@@ -241,6 +261,18 @@ class Leaf(Node):
             if doc.positions(pattern, f):
                 return True
         return False
+
+    def shown(self, doc: DocIndex) -> Found:
+        """What ``evidence.select`` keeps of ``collect`` for a simple, unfiltered leaf that
+        matches: its first occurrence in the body, else in the title. Remembered per document,
+        since the compiler shares one leaf between all the rules that name the same term."""
+        found = doc.shown.get(self)
+        if found is None:
+            key = self.pattern.modes[doc.mode][0].key
+            field = 1 if key in doc.found[1] else 0
+            found = doc.shown[self] = (self, field, doc.first_start(field, key),
+                                       self.pattern.length)
+        return found
 
     def collect(self, doc: DocIndex, out: list[Found]) -> None:
         pattern = self.pattern

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.errors import RuleError, RuleProblem
+from monitor.rules.evidence import MAX_EVIDENCE
 from monitor.rules.model import Entity, Rule
 from monitor.rules.nodes import (
+    EVIDENCE_PER_TERM,
     PLAIN,
     STEM,
     AllOf,
@@ -100,6 +102,10 @@ class Program:
     clauses: tuple[Clause, ...]  # sets of which at least one key must be found
     languages: frozenset[str]
     regexes: tuple[Regex, ...]
+    # When the rule is one simple leaf or an AND of them (distinct terms, no field filter, the
+    # same key in every stemming mode): those leaves. Then ``required`` found is the whole
+    # test and each leaf's evidence is its ``Leaf.shown`` (the common shape, fast path).
+    flat: tuple[Leaf, ...] | None = None
 
 
 class Compiler:
@@ -112,6 +118,7 @@ class Compiler:
         self.stem_keys: dict[str, set[int]] = {}  # stemmer -> the STEM-stream keys it needs
         self._given: dict[tuple[object, ...], Pattern] = {}
         self._scores: dict[Clause, float] = {}  # entities' clauses recur in many rules
+        self._leaves: dict[tuple[object, ...], Leaf] = {}
 
     # -- patterns ----------------------------------------------------------------------------
     def _segments(self, tokens: list[tuple[int, str, bool]]) -> tuple[Segment, ...]:
@@ -164,12 +171,22 @@ class Compiler:
         return found
 
     # -- nodes -------------------------------------------------------------------------------
+    def _leaf(self, pattern: Pattern, fields: tuple[int, ...], term: str,
+              entity: str | None = None) -> Leaf:
+        """The shared leaf: rules naming the same term share one, so a document remembers
+        its evidence once for all of them (``Leaf.shown``)."""
+        given = (pattern.pid, fields, term, entity)
+        leaf = self._leaves.get(given)
+        if leaf is None:
+            leaf = self._leaves[given] = Leaf(pattern, fields, term, entity)
+        return leaf
+
     def _slot(self, item: Phrase | EntityRef, fields: tuple[int, ...],
               stem: _Stemming) -> list[Leaf]:
         if isinstance(item, Phrase):
             tokens = [(t.text, t.prefix) for t in item.tokens]
-            return [Leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
-                                      caret=item.caret), fields, item.written)]
+            return [self._leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
+                                            caret=item.caret), fields, item.written)]
         entity = self.entities.get(item.entity)
         if entity is None:
             raise RuleError([RuleProblem("<rules>", 0, f"unknown entity @{item.entity}")])
@@ -181,7 +198,7 @@ class Compiler:
                                    stem=stem.stemmers if (stem.rule if stems is None else stems)
                                    else (),
                                    caret=item.caret, case_tokens=case, case_prefix=alias.prefix)
-            leaves.append(Leaf(pattern, fields, item.written, entity.id))
+            leaves.append(self._leaf(pattern, fields, item.written, entity.id))
         return leaves
 
     def node(self, expr: Expr, columns: frozenset[str], stem: _Stemming) -> Node:
@@ -238,6 +255,23 @@ class Compiler:
         assert isinstance(node, Without)
         return self.clauses(node.left)
 
+    @staticmethod
+    def _flat(root: Node, required: Clause) -> tuple[Leaf, ...] | None:
+        leaves = root.children if isinstance(root, AllOf) else (root,)
+        if not all(isinstance(leaf, Leaf) for leaf in leaves):
+            return None
+        flat = tuple(leaf for leaf in leaves if isinstance(leaf, Leaf))
+        for leaf in flat:
+            modes = leaf.pattern.modes
+            if (not leaf.pattern.simple or len(leaf.fields) != len(FIELDS)
+                    or modes.count(modes[0]) != len(modes) or modes[0][0].key not in required):
+                return None
+        # Otherwise select() would merge or cut their evidence.
+        if (EVIDENCE_PER_TERM != 1 or len(flat) > MAX_EVIDENCE
+                or len({leaf.term for leaf in flat}) != len(flat)):
+            return None
+        return flat
+
     def program(self, index: int, rule: Rule) -> Program:
         """Compile one rule: node tree, necessary clauses, anchor and second clause."""
         root = self.node(rule.expr, ALL_FIELDS,
@@ -252,4 +286,5 @@ class Compiler:
             clauses=tuple(c for c in clauses if len(c) > 1 and c.isdisjoint(required)),
             languages=frozenset(rule.languages),
             regexes=tuple(Regex(p) for p in rule.regex),
+            flat=self._flat(root, required),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from monitor.errors import QuerySyntaxError, RuleError
 from monitor.models import Document
 from monitor.rules import Alias, Entity, Rule, RuleBook, parse_query
-from monitor.rules.matcher import compile_rules
+from monitor.rules.matcher import Matcher, compile_rules
+from monitor.rules.plan import Compiler
 from monitor.rules.regex import MAX_INPUT_BYTES
 from tests.match_support import reference_match
 
@@ -100,6 +102,42 @@ def test_presearch_never_loses_or_invents_a_match(
     got = {hit.rule_id for hit in compile_rules(book).match(doc)}
     expected = {r.id for r in book.rules if reference_match(r, book, doc)}
     assert got == expected
+
+
+_flat_rule = st.builds(
+    lambda words, stem: (" AND ".join(words), stem),
+    st.lists(st.sampled_from([w for w in QUERY_WORDS if "@" not in w and "^" not in w]),
+             min_size=1, max_size=3),
+    st.booleans())
+
+
+@settings(derandomize=True, max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(st.one_of(_flat_rule, _rule_strategy.map(lambda r: r[:2])),
+                      min_size=1, max_size=8), doc=_doc)
+def test_the_fast_path_of_plain_and_rules_gives_the_same_hits_and_evidence(
+        rules: list[tuple[str, bool]], doc: Document) -> None:
+    """``Program.flat`` (an AND of plain terms: no tree walk, evidence from the shared
+    leaf) against the general evaluation of the same programs."""
+    book = book_of(*(rule(q, f"r{i}", stem=stem) for i, (q, stem) in enumerate(rules)))
+    fast = compile_rules(book)
+    compiler = Compiler({e.id: e for e in book.entities})
+    programs = [replace(compiler.program(i, r), flat=None) for i, r in enumerate(book.rules)]
+    general = Matcher(programs, compiler.keys, compiler.stem_keys)
+    assert fast.match(doc) == general.match(doc)
+
+
+def test_the_fast_path_serves_plain_and_rules() -> None:
+    compiler = Compiler({e.id: e for e in ENTITIES})
+    assert compiler.program(0, rule("gaza AND ceasefire")).flat is not None
+    assert compiler.program(1, rule("gaza ceasefire talks")).flat is not None
+    assert compiler.program(2, rule("gaza")).flat is not None
+    # A phrase or a prefix is one automaton key too.
+    assert compiler.program(2, rule('"peace plan" AND neg* AND gaza')).flat is not None
+    for query in ("title:gaza AND talks", "gaza AND gaza", "@qatar AND gaza", "gaza OR talks",
+                  "^gaza AND talks", "NEAR(gaza talks)", "gaza NOT talks"):
+        assert compiler.program(3, rule(query)).flat is None, query
+    assert compiler.program(4, rule("gaza AND talks", stem=True)).flat is None
 
 
 # -- evidence and options --------------------------------------------------------------------
