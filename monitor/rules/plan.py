@@ -119,6 +119,7 @@ class Compiler:
         self._given: dict[tuple[object, ...], Pattern] = {}
         self._scores: dict[Clause, float] = {}  # entities' clauses recur in many rules
         self._leaves: dict[tuple[object, ...], Leaf] = {}
+        self._entity_slots: dict[tuple[object, ...], tuple[Leaf, ...]] = {}
 
     # -- patterns ----------------------------------------------------------------------------
     def _segments(self, tokens: list[tuple[int, str, bool]]) -> tuple[Segment, ...]:
@@ -182,11 +183,16 @@ class Compiler:
         return leaf
 
     def _slot(self, item: Phrase | EntityRef, fields: tuple[int, ...],
-              stem: _Stemming) -> list[Leaf]:
+              stem: _Stemming) -> tuple[Leaf, ...]:
         if isinstance(item, Phrase):
             tokens = [(t.text, t.prefix) for t in item.tokens]
-            return [self._leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
-                                            caret=item.caret), fields, item.written)]
+            return (self._leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
+                                            caret=item.caret), fields, item.written),)
+        # An entity recurs in many rules: its leaves are built once per way of naming it.
+        given = (item.entity, item.written, item.caret, fields, stem)
+        known = self._entity_slots.get(given)
+        if known is not None:
+            return known
         entity = self.entities.get(item.entity)
         if entity is None:
             raise RuleError([RuleProblem("<rules>", 0, f"unknown entity @{item.entity}")])
@@ -199,7 +205,8 @@ class Compiler:
                                    else (),
                                    caret=item.caret, case_tokens=case, case_prefix=alias.prefix)
             leaves.append(self._leaf(pattern, fields, item.written, entity.id))
-        return leaves
+        known = self._entity_slots[given] = tuple(leaves)
+        return known
 
     def node(self, expr: Expr, columns: frozenset[str], stem: _Stemming) -> Node:
         """The node for a query tree, with field filters pushed down to the leaves."""
@@ -207,13 +214,13 @@ class Compiler:
         if isinstance(expr, Phrase):
             return self._slot(expr, fields, stem)[0]
         if isinstance(expr, EntityRef):
-            return AnyOf(tuple(self._slot(expr, fields, stem)))
+            return AnyOf(self._slot(expr, fields, stem))
         if isinstance(expr, NearExpr):
-            return Near(tuple(tuple(self._slot(item, fields, stem)) for item in expr.items),
+            return Near(tuple(self._slot(item, fields, stem) for item in expr.items),
                         expr.distance, fields)
         if isinstance(expr, Sentence):
-            return SameSentence(tuple(tuple(self._slot(item, fields, stem))
-                                      for item in expr.items), fields)
+            return SameSentence(tuple(self._slot(item, fields, stem) for item in expr.items),
+                                fields)
         if isinstance(expr, Filter):
             return self.node(expr.child, columns & expr.columns, stem)
         if isinstance(expr, And):
