@@ -254,7 +254,8 @@ class Daemon:
         config = service.config
         feeds, notes = release_dead_leases(
             service.store, timedelta(seconds=LIVE_TICKS * config.polling.tick),
-            feed_lease(config), timedelta(seconds=config.delivery.lease))
+            feed_lease(config), timedelta(seconds=config.delivery.lease),
+            timedelta(seconds=config.delivery.send_timeout))
         if feeds or notes:
             log.warning("took back %d feed and %d notification leases of daemons that stopped "
                         "heartbeating", feeds, notes)

@@ -110,13 +110,16 @@ def live_instances(store: Store, within: timedelta) -> list[Instance]:
 
 
 def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,
-                        outbox_lease: timedelta) -> tuple[int, int]:
+                        outbox_lease: timedelta, send_timeout: timedelta) -> tuple[int, int]:
     """Give back the feed and outbox leases of daemons that stopped heartbeating (killed):
     their work is taken up within a few ticks instead of when the leases run out.
 
     A lease counts only when it was taken more than ``within`` ago (its expiry minus the lease
     length), so a daemon that has just started and not yet written its first heartbeat keeps
-    its leases; a feed's lease, only once twice the feed's interval has passed since the claim.
+    its leases; a feed's lease, only once twice the feed's interval has passed since the claim;
+    a notification's, only once a whole ``send_timeout`` more has passed since it was last
+    renewed (just before its send): a daemon whose heartbeat is late but which is still
+    alive has then finished or abandoned that send, so nobody sends it a second time.
     Returns (feeds, notifications) released.
     """
     now = store.clock()
@@ -143,6 +146,6 @@ def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,
             update(NotificationRow)
             .where(NotificationRow.lease_owner.is_not(None),
                    NotificationRow.lease_owner.not_in(live),
-                   NotificationRow.lease_until < now + outbox_lease - within)
+                   NotificationRow.lease_until < now + outbox_lease - within - send_timeout)
             .values(lease_owner=None, lease_until=None))
         return released, int(getattr(notes, "rowcount", 0) or 0)
