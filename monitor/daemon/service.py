@@ -22,7 +22,8 @@ from monitor.daemon.health import Liveness
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.ops import OpsEndpoints
 from monitor.daemon.parsing import FeedParser
-from monitor.daemon.pipeline import FeedPoller, Pipeline
+from monitor.daemon.pipeline import Pipeline
+from monitor.daemon.poller import FeedPoller
 from monitor.delivery import (
     ChannelDirectory,
     ConsoleNotifier,

@@ -392,7 +392,8 @@ class Ours:
 
     def cycle(self) -> CycleResult:
         """One cycle on a fresh store (the first round's store also runs cycle 2 after)."""
-        from monitor.daemon.pipeline import FeedPoller, Pipeline
+        from monitor.daemon.pipeline import Pipeline
+        from monitor.daemon.poller import FeedPoller
         from monitor.store import Store, upgrade
         from monitor.stories.registry import StoryRegistry
 

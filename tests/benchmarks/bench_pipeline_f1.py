@@ -100,7 +100,8 @@ def pipeline_texts(corpus: Corpus) -> tuple[dict[str, str], Counter[str], float]
 
     from monitor.config import Config
     from monitor.daemon.active_rules import ActiveRules
-    from monitor.daemon.pipeline import FeedPoller, Pipeline
+    from monitor.daemon.pipeline import Pipeline
+    from monitor.daemon.poller import FeedPoller
     from monitor.delivery.channels import ChannelDirectory
     from monitor.extract.extractor import Extractor
     from monitor.net.fetch import Fetcher

@@ -16,7 +16,8 @@ from sqlalchemy import delete, select
 
 from monitor.config import Config, ExtractConfig, HttpConfig, PollingConfig
 from monitor.daemon.active_rules import ActiveRules
-from monitor.daemon.pipeline import FeedPoller, Pipeline
+from monitor.daemon.pipeline import Pipeline
+from monitor.daemon.poller import FeedPoller
 from monitor.delivery.channels import ChannelDirectory
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher

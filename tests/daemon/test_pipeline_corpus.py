@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from monitor.config import Config, ExtractConfig, HttpConfig
 from monitor.daemon.active_rules import ActiveRules
-from monitor.daemon.pipeline import CycleReport, FeedPoller, Pipeline
+from monitor.daemon.pipeline import CycleReport, Pipeline
+from monitor.daemon.poller import FeedPoller
 from monitor.delivery.channels import ChannelDirectory
 from monitor.errors import ParseError
 from monitor.extract.extractor import Extractor

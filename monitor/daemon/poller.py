@@ -1,0 +1,363 @@
+"""Polling one claimed feed: fetch -> parse -> (new entries only) fetch page -> extract ->
+match -> store, and the outcome in the feed's health row.
+
+Cheap before expensive: a feed entry whose key this feed listed before is skipped before any
+page is fetched, and an article already stored under the same canonical URL (the same story
+in another feed) is linked without fetching or extracting it again. The new entries' pages
+are all started at once in the cycle's page pool (:mod:`monitor.daemon.pages`); matching and
+storing then happen in the feed's thread, in feed order, and one entry's failure costs only
+that entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from monitor.config import Config
+from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.pages import PagePool, PageStarted, finish_page
+from monitor.delivery import ChannelDirectory
+from monitor.errors import FetchError, MonitorError, StoreError
+from monitor.extract import Extractor, fallback_text
+from monitor.feeds import after_failure, after_success, parse_feed
+from monitor.language import detect_language
+from monitor.models import (
+    Article,
+    ExtractedText,
+    FeedEntry,
+    FetchedBody,
+    NotModified,
+    ParsedFeed,
+    Validators,
+)
+from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
+from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, PollOutcome, Store
+from monitor.stories import StoryRegistry, StorySignature
+from monitor.text import clean_line
+
+log = logging.getLogger(__name__)
+
+# A feed with entries left over is due again this soon: the next tick polls it, not this
+# cycle (which only takes feeds due when it started).
+_NEXT_TICK = timedelta(seconds=1)
+
+FeedParse = Callable[..., ParsedFeed]  # parse_feed's signature: (content, *, url, ...)
+
+
+@dataclass
+class FeedReport:
+    ok: bool = True
+    new_entries: int = 0
+    articles: int = 0
+    hits: int = 0
+    notifications: int = 0
+    item_failures: list[str] = field(default_factory=list)  # "key: reason" per entry not stored
+    items_retried: int = 0  # failed entries the next poll tries again
+
+
+@dataclass
+class _Pending:
+    """A new entry whose page is being fetched and extracted (``page`` None: no fetch)."""
+
+    entry: FeedEntry
+    url: str  # canonical
+    page: Future[PageStarted] | None
+
+
+class FeedPoller:
+    """Polls one claimed feed through every stage and records the outcome in its health row."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
+                 rules: ActiveRules, channels: ChannelDirectory, stories: StoryRegistry, *,
+                 metrics: Metrics | None = None,
+                 progress: Callable[[], None] = lambda: None,
+                 parse: FeedParse = parse_feed) -> None:
+        """``parse`` reads a feed body: the service passes :class:`~monitor.daemon.parsing.
+        FeedParser`'s (killable workers); tests may leave the in-process parser."""
+        self.parse = parse
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.rules = rules
+        self.channels = channels
+        self.stories = stories
+        self.metrics = metrics or Metrics()
+        self.progress = progress  # told of every polled feed and stored article (liveness)
+
+    def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
+        """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
+
+        ``pages`` fetches and extracts the new entries' pages concurrently; without it they
+        are handled one after another in this thread.
+        """
+        now = self.store.clock()
+        polling = self.config.polling
+        full_fetch = (feed.last_full_fetch_at is None or
+                      now - feed.last_full_fetch_at >= timedelta(seconds=polling.full_fetch_every))
+        validators = None if full_fetch else Validators(feed.etag, feed.last_modified)
+        report = FeedReport()
+        polled = "ok"
+        try:
+            result = self._fetch_feed(feed, validators)
+            if isinstance(result, NotModified):
+                polled = "not_modified"
+                plan = after_success(polling, feed, now, new_entries=0, listed_entries=0)
+                outcome = PollOutcome(
+                    ok=True, next_check_at=plan.next_check_at, etag=feed.etag,
+                    last_modified=feed.last_modified, entry_rate=plan.entry_rate,
+                    poll_interval_seconds=plan.interval_seconds)
+            else:
+                outcome = self._read(feed, result, validators is None, now, report, pages)
+        except StoreError:
+            raise  # the database is down: the cycle stops and the scheduler retries it
+        except MonitorError as exc:
+            if exc.code == "pool_closed":  # shutting down: no outcome, the feed shows as
+                return report              # interrupted once its lease is released
+            outcome = self._failed(feed, now, exc.code, str(exc), getattr(exc, "retry_after", None))
+        except Exception as exc:  # a bug on one feed's input must not stop the cycle
+            log.exception("feed %s: unexpected error", feed.name)
+            outcome = self._failed(feed, now, "internal_error", f"{type(exc).__name__}: {exc}")
+        report.ok = outcome.ok
+        self.store.record_poll(feed.id, owner, outcome)
+        self.metrics.polls.labels(outcome=polled if outcome.ok
+                                  else outcome.error_code or "error").inc()
+        self.progress()
+        return report
+
+    def _failed(self, feed: FeedState, now: datetime, code: str, message: str,
+                retry_after: float | None = None) -> PollOutcome:
+        log.warning("feed %s: %s: %s", feed.name, code, message)
+        backoff = after_failure(self.config.polling, feed, now, error_code=code,
+                                retry_after=retry_after)
+        if backoff.disable:
+            log.warning("feed %s disabled after %d polls that gave no readable feed; "
+                        "`monitor feeds enable %s` turns it back on", feed.name,
+                        feed.parse_failures + 1, feed.url)
+        paused = now + timedelta(seconds=retry_after) if retry_after else None
+        return PollOutcome(ok=False, error_code=code, error_message=message,
+                           next_check_at=backoff.next_check_at,
+                           parse_failure=backoff.parse_failure, disable=backoff.disable,
+                           paused_until=paused)
+
+    def _read(self, feed: FeedState, result: FetchedBody, full_fetch: bool, now: datetime,
+              report: FeedReport, pages: PagePool | None) -> PollOutcome:
+        parsed = self.parse(result.content, url=result.url, content_type=result.content_type,
+                            headers=result.headers)
+        unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
+        new: list[FeedEntry] = []
+        for entry in parsed.entries:
+            if entry.key in unseen:
+                unseen.discard(entry.key)  # a key listed twice is handled once
+                new.append(entry)
+        budget = self.config.polling.max_new_entries
+        deferred = max(0, len(new) - budget)
+        if deferred:  # the rest stay unseen: the next cycle takes the next newest
+            new = _newest(new, budget)
+        report.new_entries = len(new)
+        listed = len(parsed.entries)
+        # Only the entries taken are needed from here on: a feed listing 50,000 would hold
+        # ~25 MB through the whole (page-fetching) ingest otherwise.
+        parsed = dataclasses.replace(parsed, entries=())
+        self._ingest(feed, new, parsed, report, pages)
+        warnings = list(parsed.warnings)
+        if deferred:
+            warnings.append(f"{deferred} more new entries wait for the next cycle "
+                            f"(polling.max_new_entries: {budget} per cycle)")
+        if report.item_failures:
+            count = len(report.item_failures)
+            warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
+                            + "; ".join(report.item_failures[:3]))
+        # Entries left for later must be listed again by the next poll: a conditional request
+        # would get 304 and lose them (case G14), so no validators are kept until all are in.
+        complete = not deferred and report.items_retried == 0
+        # The hints protect a publisher's server; a configured local file has none to protect.
+        remote = not _is_local(feed.url)
+        plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
+                             listed_entries=listed,
+                             ttl_seconds=parsed.ttl_seconds if remote else None,
+                             max_age=cache_max_age(result.headers) if remote else None)
+        if plan.overflow:
+            warnings.append(f"all {listed} listed entries were new: some may have "
+                            "left the feed between polls (polling more often)")
+        return PollOutcome(
+            ok=True, next_check_at=now + _NEXT_TICK if deferred else plan.next_check_at,
+            etag=result.validators.etag if complete else None,
+            last_modified=result.validators.last_modified if complete else None,
+            full_fetch=full_fetch,
+            new_entries=report.new_entries, warning="; ".join(warnings) or None,
+            new_url=result.url if result.redirected_permanently else None,
+            entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
+
+    def _fetch_feed(self, feed: FeedState, validators: Validators | None
+                    ) -> FetchedBody | NotModified:
+        if _is_local(feed.url):
+            return self.fetcher.read_local(_local_path(feed.url))
+        with self.metrics.timed_fetch("feed"):
+            return self.fetcher.fetch_feed(feed.url, validators)
+
+    def _ingest(self, feed: FeedState, entries: list[FeedEntry], parsed: ParsedFeed,
+                report: FeedReport, pages: PagePool | None) -> None:
+        """Start every new page at once, then match and store in feed order."""
+        pending: list[_Pending] = []
+        started: set[str] = set()
+        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
+        targets: list[tuple[FeedEntry, str, str]] = []  # entry, link to fetch, canonical URL
+        for entry in entries:
+            if not entry.url:
+                self.store.link_entry(feed.id, entry.key, None)
+                continue
+            link = resolve_aggregator_link(urljoin(base, entry.url))
+            targets.append((entry, link, link if link.startswith("file:") else canonical_url(link)))
+        stored = self.store.article_ids_for_urls(url for _, _, url in targets)
+        for entry, link, url in targets:
+            if url in started:  # listed twice under two keys: linked once the first is stored
+                pending.append(_Pending(entry, url, None))
+                continue
+            existing = stored.get(url)
+            if existing is not None:  # the same article from another feed: no second fetch
+                self.store.link_entry(feed.id, entry.key, existing)
+                continue
+            started.add(url)
+            if pages is None:
+                page: Future[PageStarted] = Future()
+                page.set_result(self._start_page(feed, link, entry))
+            else:
+                page = pages.submit(functools.partial(self._start_page, feed, link, entry))
+            pending.append(_Pending(entry, url, page))
+        for item in pending:
+            try:
+                if item.page is None:
+                    self.store.link_entry(feed.id, item.entry.key,
+                                          self.store.article_id_for_url(item.url))
+                    continue
+                extracted, error = finish_page(item.entry, item.page.result())
+                self._store(feed, item.entry, item.url, extracted, error, parsed.language,
+                            report)
+            except StoreError:
+                raise  # the database is down: not this item's fault
+            except Exception as exc:  # noqa: BLE001 - one item must not cost the others
+                self._item_failed(feed, item.entry, exc, report)
+
+    def _item_failed(self, feed: FeedState, entry: FeedEntry, exc: Exception,
+                     report: FeedReport) -> None:
+        """Record why one entry could not be stored; the feed's other entries go on.
+
+        The entry stays unseen, so the next poll tries it again, until it has failed
+        :data:`~monitor.store.MAX_ITEM_ATTEMPTS` times (then it is remembered as seen).
+        """
+        reason = clean_line(f"{type(exc).__name__}: {exc}")[:300]
+        log.warning("feed %s: entry %s not stored: %s", feed.name, entry.key[:200], reason)
+        attempts = self.store.record_item_failure(feed.id, entry.key, entry.url, reason)
+        given_up = attempts >= MAX_ITEM_ATTEMPTS
+        report.items_retried += int(not given_up)
+        report.item_failures.append(f"{entry.key[:120]}: {reason}"
+                                    + (" (given up)" if given_up else ""))
+
+    def _store(self, feed: FeedState, entry: FeedEntry, url: str, extracted: ExtractedText | None,
+               error: str | None, feed_language: str | None, report: FeedReport) -> None:
+        if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
+            fallback = fallback_text(entry.content, entry.summary)
+            if fallback is not None and (extracted is None
+                                         or len(fallback.text) > len(extracted.text)):
+                extracted = fallback
+        text = extracted.text if extracted else ""
+        language = (entry.language or feed.language or feed_language
+                    or (extracted.language if extracted else None)
+                    or detect_language(f"{entry.title}\n{text}"))
+        article = Article(
+            url=url, title=entry.title or (extracted.title if extracted and extracted.title
+                                           else url),
+            text=text, source_name=(extracted.site_name if extracted and extracted.site_name
+                                    and extracted.source == "page" else feed.name),
+            feed_url=feed.url, entry_key=entry.key,
+            text_source=extracted.source if extracted else "feed_summary",
+            language=language, published=entry.published or (
+                extracted.published if extracted else None),
+            author=entry.author or (extracted.author if extracted else None),
+            content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),
+            error=error,
+        )
+        hits = self.rules.matcher().match(article.document())
+        # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
+        signed = extracted.signature if extracted is not None else None
+        saved = self.stories.save(
+            feed.id, article, hits, self.channels.routes_for,
+            signature=StorySignature.from_bytes(signed) if signed is not None else None)
+        self.progress()
+        if saved.created:
+            self.metrics.articles.inc()
+            for hit in hits:
+                self.metrics.hits.labels(rule=hit.rule_id).inc()
+        report.articles += int(saved.created)
+        report.hits += saved.new_hits
+        report.notifications += saved.new_notifications
+        for hit in hits if saved.created else ():
+            log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title, article.url)
+
+    def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
+        """Fetch a page and hand it to the extraction processes (runs in the page pool, which
+        is then free to fetch the next page while this one is extracted).
+
+        The page's own metadata is extracted only when the entry lacks a title or a date
+        (it costs as much again as the text, and the feed's values win anyway)."""
+        try:
+            if link.startswith("file:"):
+                path = Path(urlsplit(link).path)
+                if not (_is_local(feed.url)
+                        and path.resolve().is_relative_to(Path(_local_path(feed.url)).parent)):
+                    return None, "unsupported_scheme"  # only beside a configured local feed
+                body = self.fetcher.read_local(str(path))
+            else:
+                with self.metrics.timed_fetch("page"):
+                    body = self.fetcher.fetch_page(link)
+        except FetchError as exc:
+            log.info("article %s: %s: %s", link, exc.code, exc)
+            self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
+            return None, exc.code
+        self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
+        metadata = not (entry.title and entry.published)
+        extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
+                                           title=entry.title or None)
+        extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
+        return extraction, None
+
+    def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
+        if done.cancelled():
+            outcome = "cancelled"
+        else:
+            error = done.exception()
+            outcome = ("ok" if error is None else
+                       error.code if isinstance(error, MonitorError) else "internal_error")
+            self.metrics.extract_seconds.observe(time.monotonic() - started)
+        self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
+
+
+def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
+    """The ``count`` newest entries (dated ones by date, then undated ones in feed order, as
+    feeds list newest first), kept in feed order."""
+    def age(i: int) -> tuple[bool, float]:
+        published = entries[i].published
+        return published is None, -published.timestamp() if published is not None else 0.0
+
+    ranked = sorted(range(len(entries)), key=age)
+    return [entries[i] for i in sorted(ranked[:count])]
+
+
+def _is_local(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+def _local_path(url: str) -> str:
+    return urlsplit(url).path if url.startswith("file://") else url
