@@ -327,8 +327,10 @@ def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) ->
         server.routes["/one.html"] = article_page
         feeds: list[dict[str, object]] = [{"url": server.url("/slow.xml"), "name": "Slow"},
                                           {"url": server.url("/fast.xml"), "name": "Fast"}]
+        # A deadline of 4 s: the fast feed's page must come well before it even on a loaded
+        # machine (claim, fetch, parse in the worker, page fetch), so the bound below can't flake.
         with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds,
-                         total_timeout=1.0) as world:
+                         total_timeout=4.0) as world:
             started = time.monotonic()
             report = world.pipeline.run_cycle()
             elapsed = time.monotonic() - started
@@ -337,8 +339,8 @@ def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) ->
     assert report.feeds == 2 and report.failed == 1 and report.articles == 1
     assert health["Slow"].last_error_code == "timeout_total"
     assert health["Fast"].status == "ok" and articles[0].title == "Talks resume"
-    assert page_fetched_at[0] - started < 0.9  # before the slow feed's deadline passed
-    assert elapsed < 5
+    assert page_fetched_at[0] - started < 3.5  # before the slow feed's deadline passed
+    assert elapsed < 12
 
 
 def test_a_503_on_one_feed_does_not_delay_another_feed_of_the_same_host(
