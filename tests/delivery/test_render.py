@@ -176,7 +176,7 @@ def test_sec_F2_operator_template_bombs_are_aborted_or_cut(template: str) -> Non
     started = time.monotonic()
     message = render(make_alert(), "text", template=template)
     elapsed = time.monotonic() - started
-    assert elapsed < 1.0
+    assert elapsed < 3.0  # a bomb left to run takes minutes
     assert len(message.body) <= 4000
     assert len(message.body.encode()) <= 4096 + 16
 

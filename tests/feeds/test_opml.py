@@ -110,7 +110,7 @@ def test_sec_B1_opml_billion_laughs_is_refused() -> None:
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    assert elapsed < 0.5
+    assert elapsed < 2.0  # expanded, it takes minutes
     assert peak < 20 * 1024 * 1024
 
 

@@ -130,7 +130,7 @@ def test_sec_B1_billion_laughs_is_not_expanded() -> None:
         elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    assert elapsed < 0.5
+    assert elapsed < 2.0  # expanded, it takes minutes
     assert peak < 20 * 1024 * 1024
     assert "lollol" not in _all_text(feed)
     assert len(_all_text(feed)) < 2000

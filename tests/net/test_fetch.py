@@ -479,7 +479,7 @@ def test_sec_C4_slow_servers_cut_at_total_deadline(guard: NetworkGuard, behaviou
             elapsed = time.monotonic() - start
             assert info.value.code == "timeout_total"
             assert "total deadline" in str(info.value)
-            assert 0.9 <= elapsed < 1.6, elapsed
+            assert 0.9 <= elapsed < 2.5, elapsed  # the read timeout (10 s) would be far later
             # The worker is free again: the next feed is fetched normally.
             body = fetcher.fetch_feed(good.url("/ok"))
             assert isinstance(body, FetchedBody) and body.content == b"fine"
