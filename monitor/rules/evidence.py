@@ -84,9 +84,8 @@ def build(doc: DocIndex, chosen: list[Found],
             leaf, field, start, count = item
             text = doc.texts[field]
             a, b = spans[field][start][0], spans[field][start + count - 1][1]
-            evidence = cache[item] = Evidence(
-                term=leaf.term, matched=text[a:b], field=FIELDS[field], start=a, end=b,
-                snippet=snippet(text, a, b), entity=leaf.entity)
+            evidence = cache[item] = Evidence.of(
+                leaf.term, text[a:b], FIELDS[field], a, b, snippet(text, a, b), leaf.entity)
         out.append(evidence)
     return out
 

@@ -218,9 +218,16 @@ class Matcher:
         if not self._programs:
             return []
         index = self.index(doc)
-        matched = []
-        for i in self._presearch.candidates(index.found_all):
-            result = self._evaluate(self._programs[i], index, check_languages=True)
+        programs, found_all = self._programs, index.found_all
+        matched: list[_Match] = []
+        for i in self._presearch.candidates(found_all):
+            program = programs[i]
+            flat = program.flat
+            if flat is not None:  # _evaluate's first lines, inline: most rules take this path
+                if program.required <= found_all:
+                    matched.append((program, [leaf.shown(index) for leaf in flat], []))
+                continue
+            result = self._evaluate(program, index, check_languages=True)
             if result is not None:
                 matched.append(result)
         return self._hits(index, matched)
@@ -243,13 +250,13 @@ class Matcher:
         found_all = index.found_all
         if not program.required <= found_all:
             return None
-        flat = program.flat
-        if flat is None:
-            for clause in program.clauses:
-                if clause.isdisjoint(found_all):
-                    return None
-            if not program.root.test(index):
+        if program.flat is not None:
+            return program, [leaf.shown(index) for leaf in program.flat], []
+        for clause in program.clauses:
+            if clause.isdisjoint(found_all):
                 return None
+        if not program.root.test(index):
+            return None
         if check_languages and program.languages:
             code, detected = index.language()
             if not language_matches(program.languages, code, detected=detected):
@@ -263,8 +270,6 @@ class Matcher:
                     break
             else:
                 return None
-        if flat is not None:
-            return program, [leaf.shown(index) for leaf in flat], extra
         found: list[Found] = []
         program.root.collect(index, found)
         return program, select(found), extra
@@ -278,9 +283,8 @@ class Matcher:
         spans = (index.token_spans(0, tokens[0]) if tokens[0] else {},
                  index.token_spans(1, tokens[1]) if tokens[1] else {})
         cache: EvidenceCache = {}
-        return [RuleHit(rule_id=program.rule.id, rule_name=program.rule.name,
-                        evidence=(*build(index, chosen, spans, cache), *extra),
-                        notify=program.rule.notify)
+        return [RuleHit.of(program.rule.id, program.rule.name,
+                           (*build(index, chosen, spans, cache), *extra), program.rule.notify)
                 for program, chosen, extra in matched]
 
 

@@ -103,8 +103,9 @@ class Program:
     languages: frozenset[str]
     regexes: tuple[Regex, ...]
     # When the rule is one simple leaf or an AND of them (distinct terms, no field filter, the
-    # same key in every stemming mode): those leaves. Then ``required`` found is the whole
-    # test and each leaf's evidence is its ``Leaf.shown`` (the common shape, fast path).
+    # same key in every stemming mode) with no languages or regex: those leaves. Then
+    # ``required`` found is the whole test and each leaf's evidence is its ``Leaf.shown``
+    # (the common shape: Matcher.match runs it inline).
     flat: tuple[Leaf, ...] | None = None
 
 
@@ -293,5 +294,5 @@ class Compiler:
             clauses=tuple(c for c in clauses if len(c) > 1 and c.isdisjoint(required)),
             languages=frozenset(rule.languages),
             regexes=tuple(Regex(p) for p in rule.regex),
-            flat=self._flat(root, required),
+            flat=None if rule.languages or rule.regex else self._flat(root, required),
         )

@@ -138,6 +138,8 @@ def test_the_fast_path_serves_plain_and_rules() -> None:
                   "^gaza AND talks", "NEAR(gaza talks)", "gaza NOT talks"):
         assert compiler.program(3, rule(query)).flat is None, query
     assert compiler.program(4, rule("gaza AND talks", stem=True)).flat is None
+    assert compiler.program(5, rule("gaza AND talks", languages=("en",))).flat is None
+    assert compiler.program(6, rule("gaza AND talks", regex=("cease",))).flat is None
 
 
 # -- evidence and options --------------------------------------------------------------------
