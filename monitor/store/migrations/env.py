@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from monitor.store.migrate import include_object
 from monitor.store.schema import Base
 
 target_metadata = Base.metadata
@@ -16,6 +17,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        include_object=include_object,  # the text index lives outside the models
     )
     with context.begin_transaction():
         context.run_migrations()
