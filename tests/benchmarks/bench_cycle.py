@@ -74,7 +74,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.benchmarks.fair import Stats, print_rows  # noqa: E402
+from tests.benchmarks.fair import MemorySampler, Stats, print_rows  # noqa: E402
 
 HOSTS = 20
 ITEMS_PER_FEED = 5
@@ -198,81 +198,6 @@ def slow_server(shared: Path) -> Iterator[SlowServer]:
         process.join(timeout=10)
         if process.is_alive():
             process.kill()
-
-
-# -- memory of a process tree -----------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def _field_mb(path: str, name: str) -> float:
-    try:
-        for line in Path(path).read_text(encoding="ascii", errors="replace").splitlines():
-            if line.startswith(name):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-class MemorySampler:
-    """Peak memory of this process and its descendants (``exclude`` pids and theirs left out).
-
-    ``peak_rss_mb`` sums resident sets, as asked; it counts the pages the extraction workers
-    share with their fork server once per process. ``peak_pss_mb`` (proportional set size)
-    shares them out, so it is what the processes really occupy together.
-    """
-
-    def __init__(self, exclude: set[int]) -> None:
-        self.exclude = exclude
-        self.peak_rss_mb = 0.0
-        self.peak_pss_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self, with_pss: bool = True) -> None:
-        # PSS comes from smaps_rollup, which walks every page table of the process: read
-        # every 0.25 s it cost 2 % of the machine, charged to the pipeline being measured.
-        tree = _children()
-        rss = pss = 0.0
-        stack = [os.getpid()]
-        while stack:
-            pid = stack.pop()
-            rss += _field_mb(f"/proc/{pid}/status", "VmRSS:")
-            if with_pss:
-                pss += _field_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
-            stack.extend(c for c in tree.get(pid, []) if c not in self.exclude)
-        self.peak_rss_mb = max(self.peak_rss_mb, rss)
-        if with_pss:
-            self.peak_pss_mb = max(self.peak_pss_mb, pss)
-
-    def _run(self) -> None:
-        samples = 0
-        while not self._stop.wait(0.25):
-            samples += 1
-            self._sample(with_pss=samples % 8 == 0)
-
-    def __enter__(self) -> MemorySampler:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
 
 
 # -- the peer baseline ------------------------------------------------------------------------
