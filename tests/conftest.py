@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_support import reset_postgres
+
 pytest_plugins = ["tests.notify_support"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,16 +40,6 @@ def _postgres_url() -> str | None:
     return url
 
 
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: an SQLite file, and (when available) a real PostgreSQL."""
@@ -56,7 +48,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = _postgres_url()
     if not url:
         pytest.skip("no PostgreSQL: set MONITOR_TEST_POSTGRES_URL (CI starts one)")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url
 
 

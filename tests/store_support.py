@@ -47,3 +47,14 @@ def hit(rule: str = "gaza") -> RuleHit:
 
 def console_route(_hit: RuleHit) -> list[Route]:
     return [Route("console", "console", "console")]
+
+
+def reset_postgres(url: str) -> None:
+    """Empty a throwaway PostgreSQL database: its public schema dropped and made again."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()

@@ -39,7 +39,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import create_engine, delete, text  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
 
 from monitor.models import Article, FeedSource  # noqa: E402
 from monitor.store import Route, SavedArticle, Store, upgrade  # noqa: E402
@@ -47,6 +47,7 @@ from monitor.store.schema import ArticleRow, StoryRow  # noqa: E402
 from monitor.stories import StoryRegistry  # noqa: E402
 from monitor.stories.signatures import StoryIndex, StorySignature, text_signature  # noqa: E402
 from tests.benchmarks.fair import Stats, alternate, print_rows  # noqa: E402
+from tests.store_support import reset_postgres  # noqa: E402
 
 SIZES = (1, 10, 100, 1_000, 3_000)
 TARGET_FLAT = 1.5
@@ -106,14 +107,6 @@ class AllMembersPeer:
         self.index.add(str(saved.story_id), str(saved.article_id), signature, moment)
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, help="unused (accepted from run_all.py)")
@@ -124,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.postgres or f"sqlite:///{Path(tmp) / 'stories.db'}"
         if args.postgres:
-            _reset_postgres(url)
+            reset_postgres(url)
         store = Store.open(url, Path(tmp))
         upgrade(store.engine)
         store.sync_feeds([FeedSource(url="https://f.example/", name="Wire",

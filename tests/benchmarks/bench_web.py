@@ -59,6 +59,7 @@ from monitor.store.schema import (  # noqa: E402
     StoryRow,
 )
 from monitor.web import create_app  # noqa: E402
+from tests.store_support import reset_postgres  # noqa: E402
 
 QUERY = "gaza AND ceasefire"
 RULES = ["gaza-talks", "ukraine-plan", "sudan-aid", "eu-energy", "asean-sea"]
@@ -251,14 +252,6 @@ def run(url: str, tmp: str, articles: int, hits: int, rounds: int) -> list[str]:
     return missed
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, help="unused (accepted from run_all.py)")
@@ -275,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             missed += run(f"sqlite:///{Path(tmp) / 'web.db'}", tmp, args.articles, args.hits,
                           args.rounds)
         if args.postgres:
-            _reset_postgres(args.postgres)
+            reset_postgres(args.postgres)
             missed += run(args.postgres, tmp, args.articles, args.hits, args.rounds)
     if missed:
         print("\nmissed targets: " + "; ".join(missed))

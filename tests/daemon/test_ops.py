@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 
 from monitor.config import Config, MetricsConfig, PollingConfig
 from monitor.daemon import Daemon, build_service
-from tests.conftest import _postgres_url, _reset_postgres
+from tests.conftest import _postgres_url
 from tests.daemon_support import REPO, wait_for
+from tests.store_support import reset_postgres
 
 
 class TcpProxy:
@@ -97,7 +98,7 @@ def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
     url = _postgres_url()
     if not url:
         pytest.skip("no PostgreSQL: set MONITOR_TEST_POSTGRES_URL (CI starts one)")
-    _reset_postgres(url)
+    reset_postgres(url)
     parsed = make_url(url)
     proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
     proxy.start()

@@ -28,8 +28,8 @@ def test_daemons_started_together_on_an_empty_database_all_start(database_url: s
     rounds, daemons = 3, 3
     for _ in range(rounds):
         if database_url.startswith("postgresql"):
-            from tests.conftest import _reset_postgres
-            _reset_postgres(database_url)
+            from tests.store_support import reset_postgres
+            reset_postgres(database_url)
         errors: list[BaseException] = []
         barrier = threading.Barrier(daemons)
         threads = [threading.Thread(target=_start, args=(database_url, barrier, errors))
