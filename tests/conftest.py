@@ -6,6 +6,8 @@ the ``shared_dir`` fixture skips a test with a clear reason when that folder is 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.db'}"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Give back the root logger as it was: a CLI run in the test process replaces its
+    handlers with one on the test's stderr, which is closed once the test ends, and a thread
+    still running (aiosmtpd's loop) then logged into it ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
