@@ -35,7 +35,7 @@ from monitor.errors import RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
 from monitor.net import Fetcher
-from monitor.rules import tokenize
+from monitor.rules import article_stems, tokenize
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry, worker_signature
 
@@ -146,6 +146,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     install_secret_masking(config)
     store = Store.open(config.database_url, config.base_dir)
     store.tokenizer = tokenize  # PostgreSQL: new articles get their text index lexemes at save
+    store.stemmer = article_stems  # and, on both, their stems (stemmed rules' index)
     if migrate:
         upgrade(store.engine)
     store.sync_feeds(config.feed_sources())

@@ -25,6 +25,7 @@ from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
 from monitor.rules.query import Expr, parse_query
+from monitor.rules.stem import article_stems
 from monitor.rules.unicode61 import token_spans, tokenize
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "RuleTests",
     "SearchOutcome",
     "alias_problems",
+    "article_stems",
     "backtest",
     "backtest_store",
     "candidate_query",

@@ -20,8 +20,9 @@ from monitor.models import Document, RuleHit
 from monitor.rules.candidates import candidate_query
 from monitor.rules.matcher import Matcher
 from monitor.rules.model import Rule, RuleBook
+from monitor.rules.stem import article_stems
 from monitor.rules.unicode61 import tokenize
-from monitor.store import Store, StoredArticle, TextIndex
+from monitor.store import Store, StoredArticle, TextIndex, asks_for_stems
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,13 @@ def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
     """The stored articles ``rules`` can match (all of them without a usable index), oldest
     first, and whether the index narrowed them."""
     index = TextIndex(store)
+    queries = [candidate_query(rule, book, index.dialect) for rule in rules]
+    if any(q is not None and asks_for_stems(q, index.dialect) for q in queries):
+        index.catch_up_stems(article_stems)  # the stems of articles stored without them
     index.catch_up(tokenize)  # PostgreSQL: lexemes for the articles stored without them
     wanted: set[int] = set()
-    for rule in rules:
-        ids = index.candidate_ids(candidate_query(rule, book, index.dialect), since)
+    for query in queries:
+        ids = index.candidate_ids(query, since)
         if ids is None:
             return iter(store.articles(since)), False
         wanted.update(ids)

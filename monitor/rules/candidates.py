@@ -7,8 +7,10 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
-- a stemmed word has no FTS5 equivalent (a stem need not be a prefix of the word), so a rule
-  with one gets no query (None), and the caller reads every article.
+- a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
+  language, :mod:`monitor.store.textindex`), for its stem in any of the rule's stemmers: the
+  matcher compares an article's stems with the word's in the article's language when the rule
+  stems in it, and the words as written otherwise.
 
 On PostgreSQL (``dialect="postgresql"``) the same structure becomes a ``tsquery`` over the
 lexemes :func:`monitor.store.index_lexemes` stores: the text's tokens folded and cut exactly as
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 from monitor.rules.model import Rule, RuleBook
 from monitor.rules.query import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
-from monitor.store import MAX_LEXEME
+from monitor.rules.stem import stem_tokens, stemmers_for
+from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
 
 MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
 
@@ -68,18 +71,36 @@ class _Builder:
         self.postgres = dialect == "postgresql"
         self.phrase = _ts_phrase if self.postgres else _phrase
         self.and_, self.or_ = (" & ", " | ") if self.postgres else (" AND ", " OR ")
+        self.stemmers = stemmers_for(rule.languages)
 
     def _count(self, n: int = 1) -> None:
         self.terms += n
         if self.terms > MAX_TERMS:
             raise _NoQuery
 
+    def _stemmed(self, tokens: list[tuple[str, bool]]) -> str:
+        """A stemmed phrase: each word, or one of its stems; a prefix stays as written."""
+        parts = []
+        for text, prefix in tokens:
+            if not text:
+                raise _NoQuery
+            if prefix:
+                parts.append(self.phrase([(text, True)]))
+                continue
+            stems = dict.fromkeys(stem_tokens([text], s)[0] for s in self.stemmers)
+            self._count(len(stems))
+            if self.postgres:
+                options = [_lexeme(text, False), *(_lexeme(STEM_MARK + s, False) for s in stems)]
+            else:
+                options = [_quote(text), *(f"{STEMS_COLUMN} : {_quote(s)}" for s in stems)]
+            parts.append("(" + self.or_.join(dict.fromkeys(options)) + ")")
+        return parts[0] if len(parts) == 1 else "(" + self.and_.join(parts) + ")"
+
     def build(self, expr: Expr) -> str:
         if isinstance(expr, Phrase):
-            if self.rule.stem:
-                raise _NoQuery
             self._count()
-            return self.phrase([(t.text, t.prefix) for t in expr.tokens])
+            tokens = [(t.text, t.prefix) for t in expr.tokens]
+            return self._stemmed(tokens) if self.rule.stem else self.phrase(tokens)
         if isinstance(expr, EntityRef):
             entity = self.book.entity(expr.entity)
             if entity is None or not entity.aliases:
@@ -88,10 +109,11 @@ class _Builder:
             for alias in entity.aliases:
                 stem = alias.stem if alias.stem is not None else (
                     entity.stem if entity.stem is not None else self.rule.stem)
-                if stem:
-                    raise _NoQuery
                 self._count()
-                alternatives.append(self.phrase(alias.pattern_tokens))
+                # A case-sensitive alias is never stemmed (the matcher compares it as written).
+                stemmed = stem and not alias.case_sensitive
+                alternatives.append(self._stemmed(list(alias.pattern_tokens)) if stemmed
+                                    else self.phrase(alias.pattern_tokens))
             unique = list(dict.fromkeys(alternatives))
             return unique[0] if len(unique) == 1 else "(" + self.or_.join(unique) + ")"
         if isinstance(expr, Near | Sentence):
@@ -114,3 +136,4 @@ def candidate_query(rule: Rule, book: RuleBook, dialect: str = "sqlite") -> str 
         return _Builder(rule, book, dialect).build(rule.expr)
     except _NoQuery:
         return None
+

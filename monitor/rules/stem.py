@@ -26,6 +26,9 @@ from typing import Protocol
 import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
+from monitor.language import detect_language, normalize_language
+from monitor.rules.unicode61 import tokenize
+
 # ISO 639-1 code -> Snowball algorithm (Indonesian: Sastrawi instead, see above).
 ALGORITHMS: dict[str, str] = {
     "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",
@@ -122,3 +125,15 @@ def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
         return list(map(cache.__getitem__, tokens))  # the usual case: all cached, a C loop
     except KeyError:
         return stem_tokens(tokens, stemmer)
+
+
+def article_stems(title: str, text: str, language: str | None) -> list[str]:
+    """The distinct stems the text index keeps for an article: its tokens stemmed in the
+    language the matcher stems it in (declared, else detected, as ``Matcher.index``); none
+    when that language has no stemmer."""
+    code = normalize_language(language)
+    stemmer = stemmer_for(code if code is not None else detect_language(f"{title}\n{text}"))
+    if stemmer is None:
+        return []
+    tokens = list(dict.fromkeys([*tokenize(title), *tokenize(text)]))
+    return list(dict.fromkeys(stem_tokens(tokens, stemmer)))

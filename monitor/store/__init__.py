@@ -25,7 +25,7 @@ from monitor.store.browse import (
 from monitor.store.engine import safe_url, sqlite_path
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
-from monitor.store.lexemes import MAX_LEXEME, index_lexemes
+from monitor.store.lexemes import MAX_LEXEME, STEM_MARK, ArticleStemmer, index_lexemes
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.ops import (
     Instance,
@@ -60,13 +60,16 @@ from monitor.store.records import (
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.store import Store, utc_now
-from monitor.store.textindex import TextIndex
+from monitor.store.textindex import STEMS_COLUMN, TextIndex, asks_for_stems
 
 __all__ = [
     "MAX_ITEM_ATTEMPTS",
     "MAX_LEXEME",
+    "STEMS_COLUMN",
+    "STEM_MARK",
     "Access",
     "ApiToken",
+    "ArticleStemmer",
     "Browse",
     "ClaimedNotification",
     "FeedHealth",
@@ -97,6 +100,7 @@ __all__ = [
     "StorySummary",
     "TextIndex",
     "WebSession",
+    "asks_for_stems",
     "current_revision",
     "feed_health_notices",
     "feed_status_counts",

@@ -155,6 +155,9 @@ class ArticleRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(String(64))
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Distinct stems in the article's language, for the text index (migration 0011); NULL
+    # until computed.
+    stems: Mapped[str | None] = mapped_column(Text)
 
 
 class StoryBandRow(Base):

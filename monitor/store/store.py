@@ -24,7 +24,13 @@ from monitor.models import Article, RuleHit
 from monitor.store import story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
-from monitor.store.lexemes import SET_LEXEMES, Tokenizer, index_lexemes
+from monitor.store.lexemes import (
+    SET_LEXEMES,
+    ArticleStemmer,
+    Tokenizer,
+    index_lexemes,
+    stems_text,
+)
 from monitor.store.records import (
     Route,
     SavedArticle,
@@ -90,6 +96,9 @@ class Store(FeedTable):
         # The rules' tokenizer, when the caller wires it in: on PostgreSQL a new article's
         # text index lexemes are then stored with it (else the next search computes them).
         self.tokenizer: Tokenizer | None = None
+        # The rules' stemmer, likewise: a new article's stems are stored with it (else NULL,
+        # a candidate of every stemmed query until TextIndex.catch_up_stems computes them).
+        self.stemmer: ArticleStemmer | None = None
 
     @classmethod
     def open(cls, url: str, base_dir: Path, clock: Clock = utc_now) -> Store:
@@ -197,6 +206,8 @@ class Store(FeedTable):
                 represent = (story_index.representatives(conn, story_id)
                              < story.max_representatives)
             title, body = clean_line(article.title), clean_text(article.text)
+            stems = (None if self.stemmer is None
+                     else stems_text(title, body, article.language, self.stemmer))
             article_id = _inserted_id(conn.execute(_INSERT_ARTICLE, {
                 "canonical_url": article.url, "feed_id": feed_id, "story_id": story_id,
                 "source_name": clean_line(article.source_name)[:512],
@@ -205,12 +216,12 @@ class Store(FeedTable):
                 "author": clean_line(article.author)[:512] if article.author else None,
                 "published_at": article.published, "fetched_at": now,
                 "content_hash": article.content_hash, "error": article.error,
-                "signature": signature,
+                "signature": signature, "stems": stems,
             }))
             self._add_entry(conn, feed_id, article.entry_key, article_id)
             if self.tokenizer is not None and self.dialect == "postgresql":
                 conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
-                    title, body, self.tokenizer)})
+                    title, body, self.tokenizer, stems)})
             if represent and story is not None:
                 story_index.add_bands(conn, story.band_keys, article_id, story_id,
                                       story.published)

@@ -5,6 +5,12 @@ Which index serves which query:
 - SQLite: an FTS5 table (migration 0008, ``unicode61 remove_diacritics 2``, the tokenizer the
   matcher is differential-tested against) follows the articles table through triggers, so it
   is in step inside every article's own transaction; the query is FTS5's.
+- Stemmed rules: ``articles.stems`` holds each article's distinct stems in its own language
+  (migration 0011), computed in Python by the rules' stemmer at save time when the store has
+  one, else by :meth:`TextIndex.catch_up_stems` (``monitor db upgrade``, a backtest); on
+  SQLite a third FTS5 column, on PostgreSQL ``~stem`` lexemes in ``text_tokens``. A stemmed
+  token asks for the token or any of its stems; an article whose stems are NULL is a
+  candidate of every stemmed query.
 - PostgreSQL: ``articles.text_tokens``, a ``tsvector`` of the article's distinct folded tokens
   with a GIN index (migration 0010), queried with a ``tsquery`` of the same superset structure
   (terms AND/OR, prefixes ``:*``). Full text, not pg_trgm: the rules match whole tokens and
@@ -31,7 +37,15 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from monitor.errors import StoreError
-from monitor.store.lexemes import SET_LEXEMES, UNINDEXED, Tokenizer, index_lexemes
+from monitor.store.lexemes import (
+    SET_LEXEMES,
+    STEM_MARK,
+    UNINDEXED,
+    ArticleStemmer,
+    Tokenizer,
+    index_lexemes,
+    stems_text,
+)
 from monitor.store.records import StoredArticle
 from monitor.store.schema import ArticleRow, UtcDateTime
 from monitor.store.store import Store
@@ -44,8 +58,21 @@ _SINCE = " AND a.fetched_at >= :since"
 _TS_MATCH = ("SELECT a.id FROM articles a WHERE (a.text_tokens @@ "
              "(CAST(:query AS tsquery) || CAST(:unindexed AS tsquery)) "
              "OR a.text_tokens IS NULL)")
-_PENDING = text("SELECT id, xmin::text AS version, title, text FROM articles "
+_TS_MATCH_STEMS = _TS_MATCH[:-1] + " OR a.stems IS NULL)"
+# A stemmed query also takes the articles whose stems are not computed yet (partial index).
+_STEMS_PENDING = " UNION SELECT a.id FROM articles a WHERE a.stems IS NULL"
+_PENDING = text("SELECT id, xmin::text AS version, title, text, stems FROM articles "
                 "WHERE text_tokens IS NULL AND id > :after ORDER BY id LIMIT :batch")
+_STEMS_TODO = text("SELECT id, title, text, language FROM articles "
+                   "WHERE stems IS NULL AND id > :after ORDER BY id LIMIT :batch")
+_SET_STEMS = text("UPDATE articles SET stems = :stems WHERE id = :id AND stems IS NULL")
+STEMS_COLUMN = "stems"  # the FTS5 column of the stems: a query asks for one as "stems : x"
+
+
+def asks_for_stems(query: str, dialect: str) -> bool:
+    """Whether a candidate query asks for stems (articles without theirs are candidates)."""
+    return ("'" + STEM_MARK) in query if dialect == "postgresql" else f"{STEMS_COLUMN} :" in query
+
 # Only if the row is unchanged since it was read: a concurrent edit stays NULL (a candidate).
 _CATCH_UP = text(SET_LEXEMES + " AND xmin::text = :version AND text_tokens IS NULL")
 _UNINDEXED_QUERY = "'" + UNINDEXED + "'"
@@ -106,9 +133,29 @@ class TextIndex:
             if not rows:
                 return done
             values = [{"id": row.id, "version": row.version,
-                       "lexemes": index_lexemes(row.title, row.text, tokenize)} for row in rows]
+                       "lexemes": index_lexemes(row.title, row.text, tokenize, row.stems)}
+                      for row in rows]
             with self.store.write() as session:
                 session.execute(_CATCH_UP, values)
+            done += len(rows)
+            after = rows[-1].id
+
+    def catch_up_stems(self, stem: ArticleStemmer, batch: int = _BATCH) -> int:
+        """Compute the stems of every article that has none (both databases), ``batch`` at a
+        time, each batch its own transaction; returns how many it computed. On PostgreSQL the
+        lexemes of those articles go NULL (a trigger): :meth:`catch_up` adds the stems."""
+        if not self.available:
+            return 0
+        done, after = 0, 0
+        while True:
+            with self.store.read() as session:
+                rows = session.execute(_STEMS_TODO, {"after": after, "batch": batch}).all()
+            if not rows:
+                return done
+            values = [{"id": row.id, "stems": stems_text(row.title, row.text, row.language,
+                                                         stem)} for row in rows]
+            with self.store.write() as session:
+                session.execute(_SET_STEMS, values)
             done += len(rows)
             after = rows[-1].id
 
@@ -117,8 +164,16 @@ class TextIndex:
         if query is None or not self.available:
             return None
         postgres = self.dialect == "postgresql"
-        sql = (_TS_MATCH if postgres else _MATCH) + (_SINCE if since is not None else "")
-        statement = text(sql + " ORDER BY a.id").bindparams(bindparam("query"))
+        since_sql = _SINCE if since is not None else ""
+        stemmed = asks_for_stems(query, self.dialect)
+        if postgres:
+            sql = (_TS_MATCH_STEMS if stemmed else _TS_MATCH) + since_sql + " ORDER BY a.id"
+        elif stemmed:
+            sql = (f"SELECT id FROM ({_MATCH}{since_sql}{_STEMS_PENDING}{since_sql}) "
+                   "ORDER BY id")
+        else:
+            sql = _MATCH + since_sql + " ORDER BY a.id"
+        statement = text(sql).bindparams(bindparam("query"))
         params: dict[str, object] = {"query": query}
         if postgres:
             params["unindexed"] = _UNINDEXED_QUERY

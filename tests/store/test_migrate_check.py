@@ -80,3 +80,35 @@ def test_the_models_describe_the_migrated_schema(database_url: str) -> None:
             assert compare_metadata(unfiltered, Base.metadata)  # the filter is what hides it
     finally:
         engine.dispose()
+
+
+def test_the_stems_migration_keeps_the_text_index_of_stored_articles(database_url: str) -> None:
+    """0011 remakes SQLite's FTS5 table with a stems column: articles stored before it are
+    found as before, down to 0010 and up again; their stems start NULL."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from monitor.store import Store, TextIndex
+    from monitor.store.migrate import _alembic_config
+    from tests.web_support import seeded_store
+
+    store = seeded_store(database_url)
+    count = store.count("articles")
+    assert count > 0
+
+    def found() -> list[int] | None:
+        query = '"gencatan"' if store.dialect == "sqlite" else "'gencatan'"
+        return TextIndex(Store(store.engine)).candidate_ids(query)
+
+    before = found()
+    cfg = _alembic_config()
+    with store.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0010")
+    assert found() == before
+    upgrade(store.engine)
+    assert found() == before and before
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM articles WHERE stems IS NULL")
+                                  ).scalar() == count
+    store.close()
