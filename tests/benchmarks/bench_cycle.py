@@ -319,11 +319,13 @@ class Ours:
         """One cycle on a fresh store (the first round's store also runs cycle 2 after)."""
         from monitor.daemon.pipeline import Pipeline
         from monitor.daemon.poller import FeedPoller
+        from monitor.rules import article_stems, tokenize
         from monitor.store import Store, upgrade
         from monitor.stories.registry import StoryRegistry
 
         self.rounds += 1
         store = Store.open(f"sqlite:///{self.base / f'round{self.rounds}.db'}", self.base)
+        store.tokenizer, store.stemmer = tokenize, article_stems  # as build_service wires them
         try:
             upgrade(store.engine)
             store.sync_feeds(self.config.feed_sources())
