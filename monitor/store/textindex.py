@@ -30,10 +30,11 @@ so memory stays flat however many match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Row, TextClause, bindparam, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from monitor.errors import StoreError
@@ -126,19 +127,9 @@ class TextIndex:
         time, each batch its own transaction; returns how many it computed."""
         if self.dialect != "postgresql" or not self.available:
             return 0
-        done, after = 0, 0
-        while True:
-            with self.store.read() as session:
-                rows = session.execute(_PENDING, {"after": after, "batch": batch}).all()
-            if not rows:
-                return done
-            values = [{"id": row.id, "version": row.version,
-                       "lexemes": index_lexemes(row.title, row.text, tokenize, row.stems)}
-                      for row in rows]
-            with self.store.write() as session:
-                session.execute(_CATCH_UP, values)
-            done += len(rows)
-            after = rows[-1].id
+        return self._backfill(_PENDING, _CATCH_UP, batch, lambda row: {
+            "id": row.id, "version": row.version,
+            "lexemes": index_lexemes(row.title, row.text, tokenize, row.stems)})
 
     def catch_up_stems(self, stem: ArticleStemmer, batch: int = _BATCH) -> int:
         """Compute the stems of every article that has none (both databases), ``batch`` at a
@@ -146,16 +137,22 @@ class TextIndex:
         lexemes of those articles go NULL (a trigger): :meth:`catch_up` adds the stems."""
         if not self.available:
             return 0
+        return self._backfill(_STEMS_TODO, _SET_STEMS, batch, lambda row: {
+            "id": row.id, "stems": stems_text(row.title, row.text, row.language, stem)})
+
+    def _backfill(self, pending: TextClause, update: TextClause, batch: int,
+                  values: Callable[[Row[Any]], dict[str, object]]) -> int:
+        """Run ``update`` with ``values`` of every row ``pending`` selects (by id, ``batch``
+        at a time, each batch its own transaction); returns how many rows."""
         done, after = 0, 0
         while True:
             with self.store.read() as session:
-                rows = session.execute(_STEMS_TODO, {"after": after, "batch": batch}).all()
+                rows = session.execute(pending, {"after": after, "batch": batch}).all()
             if not rows:
                 return done
-            values = [{"id": row.id, "stems": stems_text(row.title, row.text, row.language,
-                                                         stem)} for row in rows]
+            computed = [values(row) for row in rows]  # outside the write transaction
             with self.store.write() as session:
-                session.execute(_SET_STEMS, values)
+                session.execute(update, computed)
             done += len(rows)
             after = rows[-1].id
 
