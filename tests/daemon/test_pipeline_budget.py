@@ -3,9 +3,8 @@ first; the rest wait for the next cycle and are not lost (issue 10, item 5; case
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,17 +12,7 @@ from sqlalchemy import select
 from monitor.store.schema import FeedEntryRow
 from tests.daemon.test_pipeline import build_world
 from tests.daemon_support import serve_directory
-
-
-def _json_feed(base: str, count: int) -> str:
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    # Listed oldest first, so "newest first" is not simply the feed's order.
-    items = [{"id": f"e{i}", "url": f"{base}/gone/{i}.html", "title": f"Entry {i}",
-              "content_text": f"Entry {i} summary",
-              "date_published": (start + timedelta(minutes=i)).isoformat()}
-             for i in range(count)]
-    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Big",
-                       "items": items})
+from tests.hostile_support import many_entries
 
 
 def _stored_keys(world_store: object) -> list[str]:
@@ -39,7 +28,7 @@ def test_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
     site.mkdir()
     with serve_directory(site) as base, build_world(
             tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
-        w.write("big.json", _json_feed(base, 50_000))
+        w.write("big.json", many_entries(base, 50_000).decode())
         started = time.monotonic()
         report = w.pipeline.run_cycle()
         first = time.monotonic() - started
@@ -64,7 +53,7 @@ def test_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url: st
     site.mkdir()
     with serve_directory(site) as base, build_world(
             tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
-        w.write("big.json", _json_feed(base, 250))
+        w.write("big.json", many_entries(base, 250).decode())
         counts = []
         for _ in range(4):
             counts.append(w.pipeline.run_cycle().articles)
