@@ -125,11 +125,6 @@ class DocIndex:
             self._starts[(field, key)] = result
         return result
 
-    def first_start(self, field: int, key: int) -> int:
-        """Where ``key``, known to occur in ``field``, first begins (a token index)."""
-        end = self._first_ends[field].get(key)
-        return self.starts(field, key, 1)[0] if end is None else self._token_at(field, key, end)
-
     def _token_at(self, field: int, key: int, end: int) -> int:
         # The automaton pass saw where the plain key ends: count the tokens before it.
         return self._streams[field][PLAIN].count(" ", 0, end - len(self._keys[key]) + 1)
@@ -270,7 +265,7 @@ class Leaf(Node):
         if found is None:
             key = self.pattern.modes[doc.mode][0].key
             field = 1 if key in doc.found[1] else 0
-            found = doc.shown[self] = (self, field, doc.first_start(field, key),
+            found = doc.shown[self] = (self, field, doc.starts(field, key, 1)[0],
                                        self.pattern.length)
         return found
 
