@@ -66,11 +66,12 @@ def db_upgrade(ctx: typer.Context) -> None:
     except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
         fail(f"migration failed on {safe_url(config.database_url)}: {exc}", code=1)
     from monitor.rules import article_stems
-    stemmed = TextIndex(store).catch_up_stems(article_stems)  # in batches, both databases
+    index = TextIndex(store)
+    stemmed = index.catch_up_stems(article_stems)  # in batches, both databases
     if stemmed:
         typer.echo(f"text index: stems of {stemmed} articles computed")
     if store.tokenizer is not None:  # PostgreSQL: the text index's backfill, in batches
-        indexed = TextIndex(store).catch_up(store.tokenizer)
+        indexed = index.catch_up(store.tokenizer)
         if indexed:
             typer.echo(f"text index: {indexed} articles indexed")
     typer.echo(f"database {safe_url(config.database_url)} is at revision "
