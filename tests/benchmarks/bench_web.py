@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,6 +130,16 @@ def fill(store: Store, articles: int, hits: int, seed: int = 7) -> None:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
 
 
+def best_seconds(action: Callable[[], object], runs: int = 3) -> float:
+    """The fastest of ``runs`` calls of ``action``, in seconds."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[max(0, int(len(ordered) * 0.95) - 1)]
@@ -206,36 +217,25 @@ def run(url: str, tmp: str, articles: int, hits: int, rounds: int) -> list[str]:
             print(f"{path:<34} {statistics.median(samples):10.1f} {worst:8.1f}")
             if worst > 100:
                 missed.append(f"{backend} {path} p95 {worst:.0f} ms")
-        searches = []
-        for _ in range(3):
-            t = time.perf_counter()
-            page = client.get(f"/search?q={QUERY.replace(' ', '+')}")
-            searches.append(time.perf_counter() - t)
-            assert page.status_code == 200
-    search = min(searches)
+        def search_page() -> None:
+            assert client.get(f"/search?q={QUERY.replace(' ', '+')}").status_code == 200
+
+        search = best_seconds(search_page)
     peer = None
     if backend == "sqlite":
         engine = create_engine(url)
-        peer_times = []
         with engine.connect() as conn:
-            for _ in range(3):
-                t = time.perf_counter()
-                conn.execute(text("SELECT count(*) FROM articles_fts WHERE articles_fts "
-                                  "MATCH :q"), {"q": QUERY}).scalar()
-                peer_times.append(time.perf_counter() - t)
+            peer = best_seconds(lambda: conn.execute(text(
+                "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH :q"),
+                {"q": QUERY}).scalar())
         engine.dispose()
-        peer = min(peer_times)
     else:
         tsquery = candidate_query(QueryRule.from_query("q", QUERY), RuleBook(rules=()),
                                   "postgresql")
-        peer_times = []
         with store.read() as session:
-            for _ in range(3):
-                t = time.perf_counter()
-                session.execute(text("SELECT count(*) FROM articles WHERE text_tokens @@ "
-                                     "CAST(:q AS tsquery)"), {"q": tsquery}).scalar()
-                peer_times.append(time.perf_counter() - t)
-        peer = min(peer_times)
+            peer = best_seconds(lambda: session.execute(text(
+                "SELECT count(*) FROM articles WHERE text_tokens @@ CAST(:q AS tsquery)"),
+                {"q": tsquery}).scalar())
     store.close()
     bt = backtest_child(url, tmp)
     peer_text = f"{peer * 1000:.1f} ms" if peer is not None else "-"
