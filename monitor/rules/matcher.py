@@ -59,9 +59,10 @@ class _Language:
 def _automaton(keys: KeyTable, stream: int,
                only: set[int] | None = None) -> ahocorasick.Automaton | None:
     automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    patterns, streams = keys.patterns, keys.streams
+    chosen = range(len(patterns)) if only is None else only
     # Sorted: the same rules build the same automaton, whatever their order in the files.
-    for pattern, key in sorted((p, k) for k, p in enumerate(keys.patterns)
-                               if keys.streams[k] == stream and (only is None or k in only)):
+    for pattern, key in sorted((patterns[k], k) for k in chosen if streams[k] == stream):
         automaton.add_word(pattern, key)
     if len(automaton) == 0:
         return None

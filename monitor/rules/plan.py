@@ -49,7 +49,7 @@ from monitor.rules.query import (
 )
 from monitor.rules.query import Near as NearExpr
 from monitor.rules.regex import Regex
-from monitor.rules.stem import MODE_COUNT, MODES, stem_tokens, stemmers_for
+from monitor.rules.stem import MODE_COUNT, MODES, cached_stems, stemmers_for
 
 Clause = frozenset[int]
 
@@ -152,10 +152,16 @@ class Compiler:
         words = [t for t, p in tokens if not p]
         stemmed: list[tuple[int, tuple[tuple[int, int], ...]]] = []
         if stem and case_tokens is None and words:
+            # Most stemmers leave a word as most others do ("gaza"): segments once per result.
+            by_stems: dict[tuple[str, ...], tuple[Segment, ...]] = {}
             for stemmer in stem:
-                stems = iter(stem_tokens(words, stemmer))
-                mode = modes[MODES[stemmer]] = self._segments(
-                    [(PLAIN, t, True) if p else (STEM, next(stems), False) for t, p in tokens])
+                stems = tuple(cached_stems(words, stemmer))
+                mode = by_stems.get(stems)
+                if mode is None:
+                    it = iter(stems)
+                    mode = by_stems[stems] = self._segments(
+                        [(PLAIN, t, True) if p else (STEM, next(it), False) for t, p in tokens])
+                modes[MODES[stemmer]] = mode
                 stemmed.append((MODES[stemmer], tuple((s.key, s.offset) for s in mode)))
                 self.stem_keys.setdefault(stemmer, set()).update(
                     s.key for s in mode if self.keys.streams[s.key] == STEM)
