@@ -53,13 +53,18 @@ def backtest(matcher: Matcher, articles: Iterable[StoredArticle],
         report.articles += 1
         document = Document(title=article.title, body=article.text, language=article.language)
         day = (article.published or article.fetched_at).date().isoformat()
-        for hit in matcher.match(document):
-            report.matches += 1
-            report.per_rule[hit.rule_id] += 1
-            report.per_day[(hit.rule_id, day)] += 1
-            report.matched_ids[hit.rule_id].append(article.id)
-            if on_match is not None:
+        if on_match is None:  # counts only: no evidence to build
+            rule_ids = matcher.matching(document)
+        else:
+            hits = matcher.match(document)
+            rule_ids = [hit.rule_id for hit in hits]
+            for hit in hits:
                 on_match(BacktestMatch(article, hit))
+        for rule_id in rule_ids:
+            report.matches += 1
+            report.per_rule[rule_id] += 1
+            report.per_day[(rule_id, day)] += 1
+            report.matched_ids[rule_id].append(article.id)
         if progress is not None:
             progress(1)
     return report
@@ -107,12 +112,15 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
     most ``limit`` are kept with their texts, the rest only counted."""
     articles, indexed = candidate_articles(store, [rule], book, since)
     outcome = SearchOutcome(indexed=indexed)
-    kept: deque[tuple[StoredArticle, RuleHit]] = deque(maxlen=limit)
+    kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:
         outcome.scanned += 1
         document = Document(title=article.title, body=article.text, language=article.language)
-        for hit in matcher.match(document):
-            outcome.total += 1
-            kept.append((article, hit))
-    outcome.shown = list(reversed(kept))
+        matched = len(matcher.matching(document))  # 0 or 1: the matcher has one rule
+        if matched:
+            outcome.total += matched
+            kept.append((article, document))
+    # Evidence (the highlights) only for the articles shown.
+    outcome.shown = [(article, hit) for article, document in reversed(kept)
+                     for hit in matcher.match(document)]
     return outcome

@@ -219,6 +219,18 @@ class Matcher:
         if not self._programs:
             return []
         index = self.index(doc)
+        return self._hits(index, self._decide(index, evidence=True))
+
+    def matching(self, doc: Document) -> list[str]:
+        """The ids of the rules that match ``doc``, in rule-book order: :meth:`match` without
+        evidence (no positions, offsets or snippets), for what only counts (backtests)."""
+        if not self._programs:
+            return []
+        return [program.rule.id for program, _chosen, _extra
+                in self._decide(self.index(doc), evidence=False)]
+
+    def _decide(self, index: DocIndex, *, evidence: bool) -> list[_Match]:
+        """The matching programs; with the occurrences to show if ``evidence``."""
         programs, found_all = self._programs, index.found_all
         matched: list[_Match] = []
         for i in self._presearch.candidates(found_all):
@@ -226,12 +238,13 @@ class Matcher:
             flat = program.flat
             if flat is not None:  # _evaluate's first lines, inline: most rules take this path
                 if program.required <= found_all:
-                    matched.append((program, [leaf.shown(index) for leaf in flat], []))
+                    matched.append((program, [leaf.shown(index) for leaf in flat]
+                                    if evidence else [], []))
                 continue
-            result = self._evaluate(program, index, check_languages=True)
+            result = self._evaluate(program, index, check_languages=True, evidence=evidence)
             if result is not None:
                 matched.append(result)
-        return self._hits(index, matched)
+        return matched
 
     def match_rule(self, rule_id: str, doc: Document, *,
                    check_languages: bool = True) -> RuleHit | None:
@@ -245,14 +258,15 @@ class Matcher:
         result = self._evaluate(program, index, check_languages=check_languages)
         return None if result is None else self._hits(index, [result])[0]
 
-    def _evaluate(self, program: Program, index: DocIndex, *,
-                  check_languages: bool) -> _Match | None:
-        """The program's chosen evidence occurrences and regex evidence if it matches."""
+    def _evaluate(self, program: Program, index: DocIndex, *, check_languages: bool,
+                  evidence: bool = True) -> _Match | None:
+        """The program's chosen evidence occurrences (if ``evidence``) and regex evidence if
+        it matches."""
         found_all = index.found_all
         if not program.required <= found_all:
             return None
         if program.flat is not None:
-            return program, [leaf.shown(index) for leaf in program.flat], []
+            return program, [leaf.shown(index) for leaf in program.flat] if evidence else [], []
         for clause in program.clauses:
             if clause.isdisjoint(found_all):
                 return None
@@ -271,6 +285,8 @@ class Matcher:
                     break
             else:
                 return None
+        if not evidence:
+            return program, [], extra
         found: list[Found] = []
         program.root.collect(index, found)
         return program, select(found), extra

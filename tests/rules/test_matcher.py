@@ -270,3 +270,15 @@ def test_rule_ids_match_rule_and_empty_books() -> None:
 def test_unknown_entity_in_a_hand_built_book_is_a_rule_error() -> None:
     with pytest.raises(RuleError, match="@nobody"):
         compile_rules(RuleBook(rules=(rule("@nobody"),)))
+
+
+@settings(derandomize=True, max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(st.one_of(_flat_rule, _rule_strategy.map(lambda r: r[:2])),
+                      min_size=1, max_size=8), doc=_doc)
+def test_matching_names_exactly_the_rules_that_match_finds(
+        rules: list[tuple[str, bool]], doc: Document) -> None:
+    """``matching`` (ids, no evidence: what backtests count) is ``match`` without evidence."""
+    matcher = compile_rules(book_of(*(rule(q, f"r{i}", stem=stem)
+                                      for i, (q, stem) in enumerate(rules))))
+    assert matcher.matching(doc) == [hit.rule_id for hit in matcher.match(doc)]
