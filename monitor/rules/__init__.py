@@ -21,7 +21,7 @@ from monitor.rules.backtest import (
 )
 from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
-from monitor.rules.loader import load_rules
+from monitor.rules.loader import load_rules, rule_yaml
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
 from monitor.rules.query import Expr, parse_query
@@ -49,6 +49,7 @@ __all__ = [
     "compile_rules",
     "load_rules",
     "parse_query",
+    "rule_yaml",
     "run_rule_tests",
     "search_articles",
     "token_spans",

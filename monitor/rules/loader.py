@@ -413,3 +413,11 @@ def _load_rules(path: Path) -> RuleBook:
     ordered = sorted(problems.items, key=lambda p: (p.path, p.line))
     return RuleBook(tuple(rules.values()), tuple(entities.values()), tuple(ordered))
 
+
+def rule_yaml(rule: Rule) -> str:
+    """A rules file holding ``rule`` (its id, name, query and languages), as
+    :func:`load_rules` reads it: what the web search's "save as rule" shows to paste."""
+    fields: dict[str, object] = {"id": rule.id, "name": rule.name, "query": rule.query}
+    if rule.languages:
+        fields["languages"] = list(rule.languages)
+    return yaml.safe_dump({"rules": [fields]}, allow_unicode=True, sort_keys=False)

@@ -159,7 +159,8 @@ def search(request: Request) -> Response:
     language = request.query_params.get("language") or None
     result = run_search(web, query, language=language) if query else None
     return web.render(request, "search.html", query=query, language=language, result=result,
-                      pieces=pieces, yaml=saved_rule_yaml(query, language) if query else "")
+                      pieces=pieces, yaml=saved_rule_yaml(query, language)
+                      if result is not None and result.error is None else "")
 
 
 def feeds(request: Request) -> Response:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import yaml
-
 from monitor.errors import QuerySyntaxError
 from monitor.models import RuleHit
-from monitor.rules import Rule, RuleBook, compile_rules, search_articles
+from monitor.rules import Rule, RuleBook, compile_rules, rule_yaml, search_articles
 from monitor.store import StoredArticle
 from monitor.web.context import Web
 
@@ -50,7 +48,5 @@ def run_search(web: Web, query: str, *, language: str | None = None,
 
 def saved_rule_yaml(query: str, language: str | None) -> str:
     """The YAML of a rule with this query, to paste into a file under the rules directory."""
-    rule: dict[str, object] = {"id": "my-search", "name": "My search", "query": query}
-    if language:
-        rule["languages"] = [language]
-    return yaml.safe_dump({"rules": [rule]}, allow_unicode=True, sort_keys=False)
+    return rule_yaml(Rule.from_query("my-search", query, name="My search",
+                                     languages=(language,) if language else ()))

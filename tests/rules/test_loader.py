@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from monitor.rules import Example, RuleBook, load_rules
+from monitor.rules import Example, Rule, RuleBook, load_rules, rule_yaml
 from monitor.rules.regex import MAX_PATTERN_BYTES
 
 
@@ -227,3 +227,15 @@ def test_examples_are_checked_for_shape(tmp_path: Path) -> None:
         f"{p}:6: rule r: unknown field 'maybe' (known: match, no_match)",
         f"{p}:9: rule s: expected a mapping of fields",
     ]
+
+
+def test_rule_yaml_is_a_rules_file_that_loads_back(tmp_path: Path) -> None:
+    """What the web search's "save as rule" shows, pasted into a file, is the same rule."""
+    rule = Rule.from_query("my-search", '"gencatan senjata" AND (Qatar OR Катар)',
+                           name="My search", languages=("id", "ru"))
+    (tmp_path / "saved.yaml").write_text(rule_yaml(rule), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert not book.problems
+    [loaded] = book.rules
+    assert (loaded.id, loaded.name, loaded.query, loaded.languages) == (
+        rule.id, rule.name, rule.query, rule.languages)

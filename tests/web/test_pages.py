@@ -72,6 +72,15 @@ def test_keyset_pagination_walks_every_story_once(database_url: str, tmp_path: P
     store.close()
 
 
+def test_search_offers_the_rule_to_save_and_explains_a_bad_query(web) -> None:
+    c, _ = web
+    page = c.get("/search", params={"q": "gaza AND ceasefire"}).text
+    assert "Save as rule" in page and "query: gaza AND ceasefire" in page
+    bad = c.get("/search", params={"q": "gaza AND (ceasefire"})
+    assert bad.status_code == 200 and "Save as rule" not in bad.text
+    assert "expected ')' but found the end of the query" in bad.text.replace("&#39;", "'")
+
+
 def test_hostile_article_is_rendered_as_text(web) -> None:
     c, store = web
     hostile = next(h for h in store.hits() if h.title == HOSTILE_TITLE)
