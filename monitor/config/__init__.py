@@ -1,0 +1,47 @@
+"""The service configuration: one YAML file, validated once with pydantic, then passed down.
+
+No other module reads the environment: :func:`load_config` takes the environment as an
+argument, expands ``${VAR}`` references (used for channel secrets) and applies the
+``MONITOR_DATABASE_URL`` override. Every problem becomes a one-line :class:`ConfigError`
+naming the file, the line and the field.
+
+:mod:`~monitor.config.settings` holds the settings (a pydantic model per section);
+:mod:`~monitor.config.loading` reads the file into them.
+"""
+
+from monitor.config.loading import load_config, read_env_file
+from monitor.config.settings import (
+    ChannelConfig,
+    Config,
+    DeliveryConfig,
+    ExtractConfig,
+    FeedConfig,
+    HttpConfig,
+    MetricsConfig,
+    PollingConfig,
+    QuietHours,
+    RetentionConfig,
+    WebConfig,
+    parse_duration,
+    parse_size,
+    split_listen,
+)
+
+__all__ = [
+    "ChannelConfig",
+    "Config",
+    "DeliveryConfig",
+    "ExtractConfig",
+    "FeedConfig",
+    "HttpConfig",
+    "MetricsConfig",
+    "PollingConfig",
+    "QuietHours",
+    "RetentionConfig",
+    "WebConfig",
+    "load_config",
+    "parse_duration",
+    "parse_size",
+    "read_env_file",
+    "split_listen",
+]
