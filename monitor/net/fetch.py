@@ -56,6 +56,7 @@ from monitor.errors import (
     UnsupportedSchemeError,
 )
 from monitor.models import FetchedBody, NotModified, Validators
+from monitor.net.deadline import Deadline, deadline_scope
 from monitor.net.decoding import ContentDecoder, accept_encoding
 from monitor.net.netpolicy import (
     DEFAULT_PORTS,
@@ -73,7 +74,7 @@ from monitor.net.politeness import (
     RobotsRules,
     parse_retry_after,
 )
-from monitor.net.transport import Deadline, GuardedTransport, deadline_scope
+from monitor.net.transport import GuardedTransport
 
 __all__ = ["Fetcher", "cache_max_age", "check_url"]
 

@@ -30,7 +30,7 @@ from monitor.errors import (
     UnsupportedSchemeError,
 )
 from monitor.models import FetchedBody, NotModified, Validators
-from monitor.net import decoding, transport
+from monitor.net import decoding, sockets, transport
 from monitor.net.fetch import Fetcher, cache_max_age
 from monitor.net.netpolicy import AddressPolicy
 from tests.fetch_support import (
@@ -425,14 +425,14 @@ def test_sec_C3_unbounded_stream_aborted_at_cap(
             sent["bytes"] += len(chunk)
 
     received = {"bytes": 0}
-    original = transport._SocketStream.read
+    original = sockets._SocketStream.read
 
-    def counting(self: transport._SocketStream, max_bytes: int,
+    def counting(self: sockets._SocketStream, max_bytes: int,
                  timeout: float | None = None) -> bytes:
         data = original(self, max_bytes, timeout)
         received["bytes"] += len(data)
         return data
-    monkeypatch.setattr(transport._SocketStream, "read", counting)
+    monkeypatch.setattr(sockets._SocketStream, "read", counting)
 
     cap = 4 * MiB
     with (RawServer(firehose) as raw, fetcher_for(raw, feed_max_bytes=cap) as fetcher,
