@@ -96,12 +96,15 @@ _doc = st.builds(Document, title=_field, body=_field,
 @given(rules=st.lists(_rule_strategy, min_size=1, max_size=6), doc=_doc)
 def test_presearch_never_loses_or_invents_a_match(
         rules: list[tuple[str, bool, tuple[str, ...]]], doc: Document) -> None:
-    """Random rules (entities, stems, NEAR, filters, NOT) against brute-force evaluation."""
+    """Random rules (entities, stems, NEAR, filters, NOT) against brute-force evaluation;
+    ``matching`` (ids without evidence: what backtests count) names the same rules."""
     book = book_of(*(rule(q, f"r{i}", stem=stem, languages=langs)
                      for i, (q, stem, langs) in enumerate(rules)))
-    got = {hit.rule_id for hit in compile_rules(book).match(doc)}
+    matcher = compile_rules(book)
+    got = [hit.rule_id for hit in matcher.match(doc)]
     expected = {r.id for r in book.rules if reference_match(r, book, doc)}
-    assert got == expected
+    assert set(got) == expected
+    assert matcher.matching(doc) == got
 
 
 _flat_rule = st.builds(
@@ -271,14 +274,3 @@ def test_unknown_entity_in_a_hand_built_book_is_a_rule_error() -> None:
     with pytest.raises(RuleError, match="@nobody"):
         compile_rules(RuleBook(rules=(rule("@nobody"),)))
 
-
-@settings(derandomize=True, max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(rules=st.lists(st.one_of(_flat_rule, _rule_strategy.map(lambda r: r[:2])),
-                      min_size=1, max_size=8), doc=_doc)
-def test_matching_names_exactly_the_rules_that_match_finds(
-        rules: list[tuple[str, bool]], doc: Document) -> None:
-    """``matching`` (ids, no evidence: what backtests count) is ``match`` without evidence."""
-    matcher = compile_rules(book_of(*(rule(q, f"r{i}", stem=stem)
-                                      for i, (q, stem) in enumerate(rules))))
-    assert matcher.matching(doc) == [hit.rule_id for hit in matcher.match(doc)]
