@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import yaml  # noqa: E402
 
-from monitor.rules import loader  # noqa: E402
+from monitor.rules import load_rules, rulefile  # noqa: E402
 from monitor.rules.matcher import compile_rules  # noqa: E402
 from tests.benchmarks.bench_match import generate, load_bodies  # noqa: E402
 from tests.benchmarks.fair import Stats, alternate, print_rows  # noqa: E402
@@ -52,15 +52,15 @@ def write_rules(path: Path, bodies: list[str], n_rules: int) -> None:
 
 
 def load_and_compile(rules_dir: Path, parser: Any, n_rules: int) -> float:
-    saved = loader._Loader
-    loader._Loader = parser
+    saved = rulefile._Loader
+    rulefile._Loader = parser
     try:
         started = time.process_time()
-        book = loader.load_rules(rules_dir)
+        book = load_rules(rules_dir)
         compile_rules(book)
         seconds = time.process_time() - started
     finally:
-        loader._Loader = saved
+        rulefile._Loader = saved
     assert len(book.rules) == n_rules and not book.problems, book.problems[:3]
     return seconds
 
