@@ -11,7 +11,7 @@ from itertools import product
 from monitor.language import detect_language, language_matches, normalize_language
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook
-from monitor.rules.query import (
+from monitor.rules.expr import (
     FIELDS,
     And,
     EntityRef,

@@ -21,10 +21,11 @@ from monitor.rules.backtest import (
 )
 from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
+from monitor.rules.expr import Expr
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
-from monitor.rules.query import Expr, parse_query
+from monitor.rules.query import parse_query
 from monitor.rules.rulefile import rule_yaml
 from monitor.rules.stem import article_stems
 from monitor.rules.unicode61 import token_spans, tokenize

@@ -21,8 +21,8 @@ than the stored lexemes a prefix of its stored cut. Loosened again, never tighte
 
 from __future__ import annotations
 
+from monitor.rules.expr import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
 from monitor.rules.model import Rule, RuleBook
-from monitor.rules.query import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
 from monitor.rules.stem import stem_tokens, stemmers_for
 from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
 

@@ -6,9 +6,9 @@ from collections.abc import Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
+from monitor.rules.expr import entity_refs
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
-from monitor.rules.query import entity_refs
 
 
 def run_rule_tests(book: RuleBook, matcher: Matcher) -> list[RuleProblem]:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from monitor.errors import QuerySyntaxError
 from monitor.language import normalize_language
+from monitor.rules.expr import entity_refs
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests, gc_paused
-from monitor.rules.query import entity_refs, parse_query
+from monitor.rules.query import parse_query
 from monitor.rules.regex import regex_problem
 from monitor.rules.rulefile import (
     Fields,

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.query import Expr, parse_query
+from monitor.rules.expr import Expr
+from monitor.rules.query import parse_query
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
 
 

@@ -19,6 +19,19 @@ from dataclasses import dataclass
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.rules.evidence import MAX_EVIDENCE
+from monitor.rules.expr import (
+    ALL_FIELDS,
+    FIELDS,
+    And,
+    EntityRef,
+    Expr,
+    Filter,
+    Not,
+    Or,
+    Phrase,
+    Sentence,
+)
+from monitor.rules.expr import Near as NearExpr
 from monitor.rules.model import Entity, Rule
 from monitor.rules.nodes import (
     EVIDENCE_PER_TERM,
@@ -35,19 +48,6 @@ from monitor.rules.nodes import (
     Segment,
     Without,
 )
-from monitor.rules.query import (
-    ALL_FIELDS,
-    FIELDS,
-    And,
-    EntityRef,
-    Expr,
-    Filter,
-    Not,
-    Or,
-    Phrase,
-    Sentence,
-)
-from monitor.rules.query import Near as NearExpr
 from monitor.rules.regex import Regex
 from monitor.rules.stem import MODE_COUNT, MODES, cached_stems, stemmers_for
 

@@ -17,8 +17,8 @@ import pytest
 from monitor.errors import QuerySyntaxError
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook, parse_query, token_spans
+from monitor.rules.expr import Filter
 from monitor.rules.matcher import compile_rules
-from monitor.rules.query import Filter
 
 WORDS = [
     "gaza", "Gaza", "GAZA", "gazа",  # the last one ends in Cyrillic а: a different token

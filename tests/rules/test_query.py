@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import QuerySyntaxError
-from monitor.rules.query import (
-    DEFAULT_NEAR,
+from monitor.rules.expr import (
     And,
     EntityRef,
     Expr,
@@ -17,8 +16,8 @@ from monitor.rules.query import (
     Phrase,
     PhraseToken,
     entity_refs,
-    parse_query,
 )
+from monitor.rules.query import DEFAULT_NEAR, parse_query
 
 
 def show(expr: Expr) -> str:
