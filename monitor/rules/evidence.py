@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from monitor.models import Evidence
+from monitor.rules.docindex import DocIndex
 from monitor.rules.expr import FIELDS
-from monitor.rules.nodes import EVIDENCE_PER_TERM, DocIndex, Found
+from monitor.rules.nodes import EVIDENCE_PER_TERM, Found
 from monitor.text import clean_line
 
 SNIPPET_CONTEXT = 60  # characters kept on each side of the match

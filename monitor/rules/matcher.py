@@ -24,9 +24,10 @@ import ahocorasick
 from monitor.errors import RuleError, RuleProblem
 from monitor.language import detect_language, language_matches, load_model, normalize_language
 from monitor.models import Document, Evidence, RuleHit
+from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import EvidenceCache, build, needed_tokens, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
-from monitor.rules.nodes import PLAIN, STEM, DocIndex, Found
+from monitor.rules.nodes import Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
 from monitor.rules.stem import MODE_PLAIN, MODES, cached_stems, stem_tokens, stemmer_for

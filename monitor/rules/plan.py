@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.errors import RuleError, RuleProblem
+from monitor.rules.docindex import PLAIN, STEM, Pattern, Segment
 from monitor.rules.evidence import MAX_EVIDENCE
 from monitor.rules.expr import (
     ALL_FIELDS,
@@ -35,17 +36,13 @@ from monitor.rules.expr import Near as NearExpr
 from monitor.rules.model import Entity, Rule
 from monitor.rules.nodes import (
     EVIDENCE_PER_TERM,
-    PLAIN,
-    STEM,
     AllOf,
     AnyOf,
     Leaf,
     Near,
     Node,
     OneOf,
-    Pattern,
     SameSentence,
-    Segment,
     Without,
 )
 from monitor.rules.regex import Regex
