@@ -79,10 +79,11 @@ class Pipeline:
     def _poll_due(self, pool: ThreadPoolExecutor, pages: PagePool, report: CycleReport) -> None:
         # Only feeds due when the cycle starts: one whose short interval elapses during a long
         # cycle waits for the next tick instead of being polled twice in one cycle.
-        started = self.store.clock()
+        started = renewed = self.store.clock()
         lease = feed_lease(self.config)
         workers = self.config.http.workers
         in_flight: set[Future[FeedReport]] = set()
+        feed_of: dict[Future[FeedReport], int] = {}
         exhausted = False
         try:
             while True:
@@ -94,14 +95,24 @@ class Pipeline:
                     feeds = self.store.claim_due_feeds(
                         self.owner, lease, limit=2 * workers - len(in_flight), due_by=started)
                     exhausted = not feeds  # feeds due later wait for the next tick
-                    in_flight.update(pool.submit(self.poller.poll, feed, self.owner, pages)
-                                     for feed in feeds)
+                    for feed in feeds:
+                        future = pool.submit(self.poller.poll, feed, self.owner, pages)
+                        feed_of[future] = feed.id
+                        in_flight.add(future)
                 in_flight = {f for f in in_flight if not f.cancelled()}
                 if not in_flight:
                     return
                 done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
+                    del feed_of[future]
                     report.add(future.result())
+                now = self.store.clock()
+                if in_flight and now - renewed >= lease / 3:
+                    # Polls still running (a slow host, a long budget) keep their feeds: an
+                    # expired lease would let another daemon poll the same feed meanwhile.
+                    self.store.renew_feed_leases(self.owner, [feed_of[f] for f in in_flight],
+                                                 lease)
+                    renewed = now
         finally:
             for future in in_flight:
                 future.cancel()

@@ -187,6 +187,19 @@ class FeedTable:
                 for r in rows
             ]
 
+    def renew_feed_leases(self, owner: str, feed_ids: Sequence[int], lease: timedelta) -> int:
+        """Extend ``owner``'s leases on these feeds to ``lease`` from now: their polls are
+        still running (a slow host), and another daemon must not poll them meanwhile.
+        Returns how many leases were still ``owner``'s."""
+        if not feed_ids:
+            return 0
+        now = self.clock()
+        with self.write() as session:
+            result = session.execute(
+                update(FeedRow).where(FeedRow.id.in_(feed_ids), FeedRow.lease_owner == owner)
+                .values(lease_until=now + lease))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
         """Store a poll's result in the feed's health row and release its lease."""
         now = self.clock()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,15 @@ from sqlalchemy import delete, select
 
 from monitor.config import Config, ExtractConfig, HttpConfig, PollingConfig
 from monitor.daemon.active_rules import ActiveRules
-from monitor.daemon.pipeline import Pipeline
+from monitor.daemon.pipeline import Pipeline, feed_lease
 from monitor.daemon.poller import FeedPoller
 from monitor.delivery.channels import ChannelDirectory
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher
 from monitor.store import Store
-from monitor.store.schema import ArticleRow
+from monitor.store.schema import ArticleRow, FeedRow
 from monitor.stories.registry import StoryRegistry
-from tests.daemon_support import REPO, serve_directory
+from tests.daemon_support import REPO, serve_directory, wait_for
 from tests.fetch_support import Handler, LocalServer, NetworkGuard
 from tests.store_support import FakeClock, open_store
 
@@ -341,6 +342,47 @@ def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) ->
     assert health["Fast"].status == "ok" and articles[0].title == "Talks resume"
     assert page_fetched_at[0] - started < 3.5  # before the slow feed's deadline passed
     assert elapsed < 12
+
+
+def test_a_poll_longer_than_its_lease_keeps_its_feed_from_other_daemons(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """G6 with several daemons: a live daemon whose poll outlasts the feed lease (a slow host)
+    renews the lease, so another daemon never polls the same feed meanwhile."""
+    requested, release = threading.Event(), threading.Event()
+
+    def slow(handler: Handler) -> None:
+        requested.set()
+        release.wait(30)
+        handler.reply(200, rss([]).encode(), {"Content-Type": "application/rss+xml"})
+
+    with LocalServer() as server:
+        server.routes["/slow.xml"] = slow
+        feeds: list[dict[str, object]] = [{"url": server.url("/slow.xml"), "name": "Slow"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds,
+                         total_timeout=60.0) as world:
+            lease = feed_lease(world.config)
+
+            def lease_until() -> datetime | None:
+                with world.store.read() as session:
+                    return session.scalars(select(FeedRow.lease_until)).one()
+
+            reports: list[object] = []
+            cycle = threading.Thread(target=lambda: reports.append(world.pipeline.run_cycle()))
+            cycle.start()
+            try:
+                assert requested.wait(20), "the poll never reached the server"
+                first = lease_until()
+                assert first is not None
+                world.clock.advance(0.9 * lease.total_seconds())  # the store's clock: fake
+                wait_for(lambda: (lease_until() or first) > first, 20, "the lease renewed")
+                world.clock.advance(0.9 * lease.total_seconds())  # the first lease has ended
+                assert world.store.claim_due_feeds("other", lease, 10) == []
+            finally:
+                release.set()
+                cycle.join(30)
+            health = world.store.feed_health()
+    assert len(reports) == 1 and health[0].status == "ok"
+    assert server.hits["/slow.xml"] == 1
 
 
 def test_a_503_on_one_feed_does_not_delay_another_feed_of_the_same_host(

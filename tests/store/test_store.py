@@ -85,6 +85,20 @@ def test_due_feeds_are_leased_to_one_owner_at_a_time(store: Store, clock: FakeCl
     assert len(store.claim_due_feeds("b", lease, 10)) == 1
 
 
+def test_a_running_poll_renews_its_own_lease_only(store: Store, clock: FakeClock) -> None:
+    fid = _feed_id(store)
+    lease = timedelta(seconds=120)
+    store.claim_due_feeds("a", lease, 10)
+    clock.advance(100)
+    assert store.renew_feed_leases("b", [fid], lease) == 0  # not b's: nothing changes
+    assert store.renew_feed_leases("a", [fid], lease) == 1
+    clock.advance(100)  # 200 s after the claim, 100 after the renewal: still a's
+    assert store.claim_due_feeds("b", lease, 10) == []
+    clock.advance(21)
+    assert len(store.claim_due_feeds("b", lease, 10)) == 1
+    assert store.renew_feed_leases("a", [fid], lease) == 0  # a lost it: no renewal steals it
+
+
 def test_poll_outcomes_update_health(store: Store, clock: FakeClock) -> None:
     fid = _feed_id(store)
     store.claim_due_feeds("a", timedelta(seconds=60), 10)
