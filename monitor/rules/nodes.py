@@ -68,6 +68,12 @@ class Leaf(Node):
         pattern = self.pattern
         if pattern.simple:  # no need to find every occurrence of a common word
             key = pattern.modes[doc.mode][0].key
+            if len(self.fields) == 2 and EVIDENCE_PER_TERM == 1:
+                # select() keeps the body's first occurrence, else the title's: shown, found
+                # once per document for every rule sharing this leaf (an entity's aliases).
+                if key in doc.found_all:
+                    out.append(self.shown(doc))
+                return
             for f in self.fields:
                 if key in doc.found[f]:
                     for p in doc.starts(f, key, EVIDENCE_PER_TERM):
