@@ -17,7 +17,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from monitor.rules import unicode61_data
+import pytest
+
+from monitor.rules import unicode61, unicode61_data
 from monitor.rules.unicode61 import fold_token, token_spans, tokenize
 
 # (continues a token -> folded text or None, starts a token -> folded text or None)
@@ -145,6 +147,18 @@ def test_random_strings_tokenize_exactly_as_fts5() -> None:
         expected = [t for _, t in sorted(got.get(i, []))]
         assert tokenize(text) == expected, text
         assert len(token_spans(text)) == len(expected), text
+
+
+def test_non_ascii_text_folds_alike_from_the_token_table_and_when_it_overflows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Non-ASCII tokens fold once per process and are then looked up; a full table starts
+    afresh. Either way the stream is the fold of the whole text."""
+    text = "О мирном плане: Путин, ПУТИН и Erdoğan — CAFÉ café. " * 3
+    expected = ["о", "мирном", "плане", "путин", "путин", "и", "erdogan", "cafe", "cafe"] * 3
+    assert tokenize(text) == tokenize(text) == expected  # folded, then looked up
+    monkeypatch.setattr(unicode61, "_FOLDED_LIMIT", 3)
+    assert tokenize(text + " Катар") == [*expected, "катар"]  # the table was full: refilled
+    assert len(unicode61._FOLDED) <= 10
 
 
 def main() -> None:
