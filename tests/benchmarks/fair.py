@@ -64,13 +64,17 @@ def _last_level_cache_bytes() -> int:
     return max(sizes)
 
 
-_EVICT = bytearray(2 * _last_level_cache_bytes())
-_EVICT_SOURCE = bytes(len(_EVICT))
+_evict_buffers: list[bytearray] = []  # made on first use: worker processes that import
+# this module (spawned pools re-import the benchmark) must not carry 128 MB each
 
 
 def evict_caches() -> None:
     """Flush what the CPU caches hold, by writing twice the largest cache's size."""
-    _EVICT[:] = _EVICT_SOURCE
+    if not _evict_buffers:
+        size = 2 * _last_level_cache_bytes()
+        _evict_buffers.extend((bytearray(size), bytearray(size)))
+    target, source = _evict_buffers
+    target[:] = source
 
 
 def print_rows(rows: list[tuple[str, str, str, bool | None]]) -> bool:
