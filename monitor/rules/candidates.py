@@ -136,4 +136,3 @@ def candidate_query(rule: Rule, book: RuleBook, dialect: str = "sqlite") -> str 
         return _Builder(rule, book, dialect).build(rule.expr)
     except _NoQuery:
         return None
-

@@ -292,4 +292,3 @@ def test_rule_ids_match_rule_and_empty_books() -> None:
 def test_unknown_entity_in_a_hand_built_book_is_a_rule_error() -> None:
     with pytest.raises(RuleError, match="@nobody"):
         compile_rules(RuleBook(rules=(rule("@nobody"),)))
-
