@@ -23,6 +23,8 @@ from monitor.rules.unicode61 import case_key
 # positions are found at once. The table walks every automaton match in Python (~3 us each;
 # a long article has thousands), a lookup is a few C-level finds: only worth it for many keys.
 TABLE_AFTER = 256
+# Characters between two remembered counts of spaces (see DocIndex._spaces_before).
+SPACES_STEP = 1024
 PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
 
 
@@ -82,6 +84,9 @@ class DocIndex:
         self._automata = automata  # per stream kind (PLAIN, STEM): for _table
         self._first_ends = first_ends  # per field, plain key -> end offset of its first place
         self._tables: dict[int, dict[int, list[int]]] = {}
+        # per (field, stream kind): spaces before every SPACES_STEP-th character, or the
+        # number of long counts done so far while still under two
+        self._marks: dict[tuple[int, int], list[int] | int] = {}
         self._lookups = 0
         self._positions: dict[tuple[int, int], list[int]] = {}
         self._sentences: dict[int, list[int]] = {}
@@ -124,7 +129,28 @@ class DocIndex:
 
     def _token_at(self, field: int, key: int, end: int) -> int:
         # The automaton pass saw where the plain key ends: count the tokens before it.
-        return self._streams[field][PLAIN].count(" ", 0, end - len(self._keys[key]) + 1)
+        return self._spaces_before(field, PLAIN, end - len(self._keys[key]) + 1)
+
+    def _spaces_before(self, field: int, kind: int, offset: int) -> int:
+        """The spaces in a stream before ``offset``: the index of the token starting there.
+
+        Counting from the start each time cost a long article's evidence (hundreds of keys,
+        each counted over tens of kilobytes) more than the rest of its matching; from the
+        second long count on, the count resumes from the last mark before ``offset``.
+        """
+        stream = self._streams[field][kind]
+        if offset <= SPACES_STEP:
+            return stream.count(" ", 0, offset)
+        marks = self._marks.get((field, kind), 0)
+        if isinstance(marks, int):
+            if marks == 0:
+                self._marks[(field, kind)] = 1
+                return stream.count(" ", 0, offset)
+            marks = self._marks[(field, kind)] = [0, *accumulate(
+                stream.count(" ", at, at + SPACES_STEP)
+                for at in range(0, len(stream), SPACES_STEP))]
+        mark = offset // SPACES_STEP
+        return marks[mark] + stream.count(" ", mark * SPACES_STEP, offset)
 
     def _table(self, field: int) -> dict[int, list[int]]:
         """Where every key occurs in ``field``: one automaton pass per stream, then one
@@ -151,12 +177,15 @@ class DocIndex:
     def _find(self, field: int, key: int, limit: int) -> list[int]:
         result: list[int] = []
         if key in self.found[field]:
-            stream = self._streams[field][self._key_streams[key]]
+            kind = self._key_streams[key]
+            stream = self._streams[field][kind]
             pattern = self._keys[key]
             at = stream.find(pattern)
-            token, counted = 0, 0
+            token, counted = 0, -1
             while at >= 0:
-                token += stream.count(" ", counted, at)  # spaces before = the token's index
+                # spaces before = the token's index
+                token = (self._spaces_before(field, kind, at) if counted < 0
+                         else token + stream.count(" ", counted, at))
                 counted = at
                 result.append(token)
                 if len(result) == limit:

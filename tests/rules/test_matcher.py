@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from monitor.errors import QuerySyntaxError, RuleError
 from monitor.models import Document
 from monitor.rules import Alias, Entity, Rule, RuleBook, parse_query
-from monitor.rules.docindex import DocIndex
+from monitor.rules.docindex import PLAIN, DocIndex
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.nodes import Found, Leaf
 from monitor.rules.plan import Compiler
 from monitor.rules.regex import MAX_INPUT_BYTES
+from monitor.rules.unicode61 import tokenize
 from tests.match_support import reference_match
 
 ENTITIES = (
@@ -182,6 +183,35 @@ def test_a_hit_carries_evidence_with_offsets_snippet_and_entity() -> None:
     assert hit.evidence[1].start == 0
     snippet = hit.evidence[0].snippet
     assert snippet.startswith("Qatar dan Mesir mendesak gencatan senjata.") and snippet[-1] == "…"
+
+
+def test_evidence_offsets_hold_deep_in_a_long_article_with_many_hits() -> None:
+    # Past the first kilobyte, token positions resume from remembered space counts
+    # (DocIndex._spaces_before); every hit's evidence must still point at its first place.
+    words = [f"w{i:03d}x" for i in range(300)]
+    body = " ".join(f"Kalimat {n}, {w}: negosiasinya." for n, w in enumerate(words * 2))
+    rules = [rule(f"{w} AND kalimat", f"r{i}") for i, w in enumerate(words)]
+    rules += [rule(f"NEAR({w} negosiasi, 2)", f"n{i}", stem=True)
+              for i, w in enumerate(words[::7])]
+    doc = Document(title="", body=body, language="id")
+    hits = {h.rule_id: h for h in compile_rules(book_of(*rules)).match(doc)}
+    assert len(hits) == len(rules)
+    for hit in hits.values():
+        word = hit.evidence[0]  # the rule's w... term: its first place
+        assert (word.start, body[word.start:word.end]) == (body.index(word.matched), word.matched)
+        for e in hit.evidence[1:]:  # then "kalimat" or "negosiasinya"
+            assert body[e.start:e.end] == e.matched, (hit.rule_id, e)
+            if e.term == "negosiasi":  # NEAR's window: the one right before or after
+                around = {body.index("negosiasinya", word.start),
+                          body.rfind("negosiasinya", 0, word.start)}
+                assert e.start in around, (hit.rule_id, e)
+            else:  # AND: the first in the article
+                assert e.start == body.index(e.matched), (hit.rule_id, e)
+    assert len(body) > 10_000
+    index = compile_rules(book_of(rule("kalimat"))).index(doc)
+    stream = f" {' '.join(tokenize(body))} "
+    assert [index._spaces_before(1, PLAIN, at) for at in range(len(stream))] == [
+        stream.count(" ", 0, at) for at in range(len(stream))]
 
 
 def test_title_evidence_when_the_body_lacks_the_term() -> None:
