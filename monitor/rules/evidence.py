@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from monitor.models import Evidence
 from monitor.rules.docindex import DocIndex
 from monitor.rules.expr import FIELDS
@@ -60,34 +62,27 @@ def select(found: list[Found]) -> list[Found]:
     return out[:MAX_EVIDENCE]
 
 
-def needed_tokens(chosen: list[Found], tokens: tuple[set[int], set[int]]) -> None:
-    """Add the first and last token of each chosen occurrence to ``tokens`` (per field)."""
-    for _leaf, field, start, count in chosen:
-        tokens[field].update((start, start + count - 1))
+def evidence_of(doc: DocIndex, shown: Iterable[Found]) -> dict[Found, Evidence]:
+    """Evidence for each distinct occurrence that matching rules show.
 
-
-EvidenceCache = dict[Found, Evidence]
-
-
-def build(doc: DocIndex, chosen: list[Found],
-          spans: tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]],
-          cache: EvidenceCache) -> list[Evidence]:
-    """Evidence for the chosen occurrences, given the character spans of their tokens.
-
-    ``cache`` (one per document): an occurrence that several matching rules show (a common
-    term's first place, the same shared leaf's ``Found``) gets its snippet cut once and its
-    Evidence shared.
+    Many rules show the same occurrence (a common term's first place, one shared leaf's
+    ``Found``): each is cut into a snippet once, and the character offsets of all of them
+    come from one pass over each field's tokens.
     """
-    out = []
-    for item in chosen:
-        evidence = cache.get(item)
-        if evidence is None:
-            leaf, field, start, count = item
-            text = doc.texts[field]
-            a, b = spans[field][start][0], spans[field][start + count - 1][1]
-            evidence = cache[item] = Evidence.of(
-                leaf.term, text[a:b], FIELDS[field], a, b, snippet(text, a, b), leaf.entity)
-        out.append(evidence)
+    distinct = dict.fromkeys(shown)
+    tokens: tuple[set[int], set[int]] = (set(), set())
+    for _leaf, field, start, count in distinct:
+        tokens[field].update((start, start + count - 1))
+    spans = (doc.token_spans(0, tokens[0]) if tokens[0] else {},
+             doc.token_spans(1, tokens[1]) if tokens[1] else {})
+    texts = doc.texts
+    out: dict[Found, Evidence] = {}
+    for item in distinct:
+        leaf, field, start, count = item
+        text = texts[field]
+        a, b = spans[field][start][0], spans[field][start + count - 1][1]
+        out[item] = Evidence.of(leaf.term, text[a:b], FIELDS[field], a, b, snippet(text, a, b),
+                                leaf.entity)
     return out
 
 

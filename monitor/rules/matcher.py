@@ -16,7 +16,7 @@ calls from several threads.
 
 from __future__ import annotations
 
-from itertools import compress, pairwise
+from itertools import chain, compress, pairwise
 from operator import itemgetter
 
 import ahocorasick
@@ -25,7 +25,7 @@ from monitor.errors import RuleError, RuleProblem
 from monitor.language import detect_language, language_matches, load_model, normalize_language
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
-from monitor.rules.evidence import EvidenceCache, build, needed_tokens, regex_evidence, select
+from monitor.rules.evidence import evidence_of, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
 from monitor.rules.nodes import Found
 from monitor.rules.plan import Compiler, KeyTable, Program
@@ -262,7 +262,9 @@ class Matcher:
     def _evaluate(self, program: Program, index: DocIndex, *, check_languages: bool,
                   evidence: bool = True) -> _Match | None:
         """The program's chosen evidence occurrences (if ``evidence``) and regex evidence if
-        it matches."""
+        it matches. Evidence is gathered in the same walk as the test: a rule that then fails
+        its language or regex condition wasted it, but those are rare and most candidate
+        rules match."""
         found_all = index.found_all
         if not program.required <= found_all:
             return None
@@ -271,7 +273,8 @@ class Matcher:
         for clause in program.clauses:
             if clause.isdisjoint(found_all):
                 return None
-        if not program.root.test(index):
+        found: list[Found] = []
+        if not (program.root.gather(index, found) if evidence else program.root.test(index)):
             return None
         if check_languages and program.languages:
             code, detected = index.language()
@@ -286,23 +289,16 @@ class Matcher:
                     break
             else:
                 return None
-        if not evidence:
-            return program, [], extra
-        found: list[Found] = []
-        program.root.collect(index, found)
-        return program, select(found), extra
+        return program, select(found) if evidence else [], extra
 
     @staticmethod
     def _hits(index: DocIndex, matched: list[_Match]) -> list[RuleHit]:
-        """Hits with evidence; the character offsets of all of them found in one pass."""
-        tokens: tuple[set[int], set[int]] = (set(), set())
-        for _program, chosen, _extra in matched:
-            needed_tokens(chosen, tokens)
-        spans = (index.token_spans(0, tokens[0]) if tokens[0] else {},
-                 index.token_spans(1, tokens[1]) if tokens[1] else {})
-        cache: EvidenceCache = {}
+        """Hits with evidence, each shown occurrence's built once for all the rules."""
+        evidence = evidence_of(index, chain.from_iterable(chosen for _p, chosen, _x in matched))
+        shown = evidence.__getitem__
         return [RuleHit.of(program.rule.id, program.rule.name,
-                           (*build(index, chosen, spans, cache), *extra), program.rule.notify)
+                           (*map(shown, chosen), *extra) if extra else tuple(map(shown, chosen)),
+                           program.rule.notify)
                 for program, chosen, extra in matched]
 
 

@@ -22,8 +22,10 @@ class Node:
         """Whether this node matches the document."""
         raise NotImplementedError
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        """Append the occurrences that make this (matching) node match (a few per term)."""
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
+        """:meth:`test`, appending to ``out`` the occurrences that make the node match (a few
+        per term) when it does; ``out`` is left as it was when it does not. One walk gives a
+        matching rule its evidence (most candidate rules match)."""
         raise NotImplementedError
 
 
@@ -64,7 +66,7 @@ class Leaf(Node):
                                        self.pattern.length)
         return found
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
         pattern = self.pattern
         if pattern.simple:  # no need to find every occurrence of a common word
             key = pattern.modes[doc.mode][0].key
@@ -73,15 +75,20 @@ class Leaf(Node):
                 # once per document for every rule sharing this leaf (an entity's aliases).
                 if key in doc.found_all:
                     out.append(self.shown(doc))
-                return
+                    return True
+                return False
+            found = False
             for f in self.fields:
                 if key in doc.found[f]:
+                    found = True
                     for p in doc.starts(f, key, EVIDENCE_PER_TERM):
                         out.append((self, f, p, pattern.length))
-            return
+            return found
+        mark = len(out)
         for f in self.fields:
             out.extend((self, f, p, pattern.length)
                        for p in doc.positions(pattern, f)[:EVIDENCE_PER_TERM])
+        return len(out) > mark
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,9 +103,12 @@ class AnyOf(Node):
                 return True
         return False
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        for leaf in self.leaves:
-            leaf.collect(doc, out)
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
+        found = False
+        for leaf in self.leaves:  # every alias that occurs is evidence
+            if leaf.gather(doc, out):
+                found = True
+        return found
 
 
 class WindowNode(Node):
@@ -113,12 +123,13 @@ class WindowNode(Node):
     def test(self, doc: DocIndex) -> bool:
         return any(self.window(doc, f) is not None for f in self.fields)
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
         for f in self.fields:
             found = self.window(doc, f)
             if found is not None:
                 out.extend(found)
-                return
+                return True
+        return False
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,9 +186,13 @@ class AllOf(Node):
                 return False
         return True
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
+        mark = len(out)
         for child in self.children:
-            child.collect(doc, out)
+            if not child.gather(doc, out):
+                del out[mark:]
+                return False
+        return True
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,10 +207,12 @@ class OneOf(Node):
                 return True
         return False
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        for child in self.children:
-            if child.test(doc):
-                child.collect(doc, out)
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
+        found = False
+        for child in self.children:  # every branch that matches is evidence
+            if child.gather(doc, out):
+                found = True
+        return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -208,8 +225,10 @@ class Without(Node):
     def test(self, doc: DocIndex) -> bool:
         return self.left.test(doc) and not self.right.test(doc)
 
-    def collect(self, doc: DocIndex, out: list[Found]) -> None:
-        self.left.collect(doc, out)
+    def gather(self, doc: DocIndex, out: list[Found]) -> bool:
+        if self.right.test(doc):
+            return False
+        return self.left.gather(doc, out)
 
 
 @dataclass(frozen=True, eq=False)

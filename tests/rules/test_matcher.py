@@ -16,7 +16,7 @@ from monitor.models import Document
 from monitor.rules import Alias, Entity, Rule, RuleBook, parse_query
 from monitor.rules.docindex import PLAIN, DocIndex
 from monitor.rules.matcher import Matcher, compile_rules
-from monitor.rules.nodes import Found, Leaf
+from monitor.rules.nodes import Found, Leaf, Node
 from monitor.rules.plan import Compiler
 from monitor.rules.regex import MAX_INPUT_BYTES
 from monitor.rules.unicode61 import tokenize
@@ -133,14 +133,15 @@ def test_the_fast_path_of_plain_and_rules_gives_the_same_hits_and_evidence(
     compiler = Compiler({e.id: e for e in book.entities})
     programs = [replace(compiler.program(i, r), flat=None) for i, r in enumerate(book.rules)]
     general = Matcher(programs, compiler.keys, compiler.stem_keys)
-    with patch.object(Leaf, "collect", _collect_every_field):
+    with patch.object(Leaf, "gather", _gather_every_field):
         expected = general.match(doc)
     assert fast.match(doc) == expected
 
 
-def _collect_every_field(leaf: Leaf, doc: DocIndex, out: list[Found]) -> None:
-    """``Leaf.collect`` without the ``shown`` shortcut: the first place in each field."""
+def _gather_every_field(leaf: Leaf, doc: DocIndex, out: list[Found]) -> bool:
+    """``Leaf.gather`` without the ``shown`` shortcut: the first place in each field."""
     pattern = leaf.pattern
+    mark = len(out)
     for field in leaf.fields:
         if pattern.simple:
             key = pattern.modes[doc.mode][0].key
@@ -148,6 +149,40 @@ def _collect_every_field(leaf: Leaf, doc: DocIndex, out: list[Found]) -> None:
         else:
             places = doc.positions(pattern, field)[:1]
         out.extend((leaf, field, place, pattern.length) for place in places)
+    return len(out) > mark
+
+
+@settings(derandomize=True, max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rules=st.lists(_rule_strategy, min_size=1, max_size=6), doc=_doc)
+def test_gathering_evidence_decides_as_the_test_and_adds_nothing_on_a_miss(
+        rules: list[tuple[str, bool, tuple[str, ...]]], doc: Document) -> None:
+    """``Node.gather`` (test and evidence in one walk) answers as ``Node.test`` for every
+    node of random rules, appends only when it matches, and then one place per leaf at most
+    per field (EVIDENCE_PER_TERM)."""
+    book = book_of(*(rule(q, f"r{i}", stem=stem, languages=langs)
+                     for i, (q, stem, langs) in enumerate(rules)))
+    compiler = Compiler({e.id: e for e in book.entities})
+    programs = [compiler.program(i, r) for i, r in enumerate(book.rules)]
+    index = Matcher(programs, compiler.keys, compiler.stem_keys).index(doc)
+    for program in programs:
+        for node in _nodes(program.root):
+            out: list[Found] = [sentinel := (node, -1, -1, -1)]  # type: ignore[list-item]
+            assert node.gather(index, out) == node.test(index), program.rule.query
+            assert out[0] is sentinel
+            if len(out) == 1:
+                continue
+            assert node.test(index)
+            for _leaf, field, start, count in out[1:]:
+                assert field in (0, 1) and start >= 0 and count >= 1
+
+
+def _nodes(node: Node) -> list[Node]:
+    """``node`` and every node under it."""
+    below = [*getattr(node, "children", ()), *getattr(node, "leaves", ()),
+             *(leaf for slot in getattr(node, "slots", ()) for leaf in slot),
+             *(getattr(node, name) for name in ("left", "right") if hasattr(node, name))]
+    return [node, *(n for child in below for n in _nodes(child))]
 
 
 def test_the_fast_path_serves_plain_and_rules() -> None:
