@@ -29,6 +29,15 @@ class Node:
         raise NotImplementedError
 
 
+def _gather_each(nodes: tuple[Node, ...], doc: DocIndex, out: list[Found]) -> bool:
+    """Gather every one of ``nodes`` that matches (an OR, an entity's aliases); did any?"""
+    found = False
+    for node in nodes:
+        if node.gather(doc, out):
+            found = True
+    return found
+
+
 @dataclass(frozen=True, eq=False)
 class Leaf(Node):
     """A pattern searched in some fields; ``term`` and ``entity`` label its evidence."""
@@ -104,11 +113,7 @@ class AnyOf(Node):
         return False
 
     def gather(self, doc: DocIndex, out: list[Found]) -> bool:
-        found = False
-        for leaf in self.leaves:  # every alias that occurs is evidence
-            if leaf.gather(doc, out):
-                found = True
-        return found
+        return _gather_each(self.leaves, doc, out)  # every alias that occurs is evidence
 
 
 class WindowNode(Node):
@@ -208,11 +213,7 @@ class OneOf(Node):
         return False
 
     def gather(self, doc: DocIndex, out: list[Found]) -> bool:
-        found = False
-        for child in self.children:  # every branch that matches is evidence
-            if child.gather(doc, out):
-                found = True
-        return found
+        return _gather_each(self.children, doc, out)  # every branch that matches is evidence
 
 
 @dataclass(frozen=True, eq=False)
