@@ -180,7 +180,9 @@ class DocIndex:
             kind = self._key_streams[key]
             stream = self._streams[field][kind]
             pattern = self._keys[key]
-            at = stream.find(pattern)
+            end = self._first_ends[field].get(key) if kind == PLAIN else None
+            # The automaton pass saw where a plain key first ends: search on from there.
+            at = stream.find(pattern) if end is None else end - len(pattern) + 1
             token, counted = 0, -1
             while at >= 0:
                 # spaces before = the token's index
