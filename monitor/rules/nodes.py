@@ -64,7 +64,7 @@ class Leaf(Node):
         return False
 
     def shown(self, doc: DocIndex) -> Found:
-        """What ``evidence.select`` keeps of ``collect`` for a simple, unfiltered leaf that
+        """What ``evidence.select`` keeps of ``gather`` for a simple, unfiltered leaf that
         matches: its first occurrence in the body, else in the title. Remembered per document,
         since the compiler shares one leaf between all the rules that name the same term."""
         found = doc.shown.get(self)

@@ -158,8 +158,8 @@ def _gather_every_field(leaf: Leaf, doc: DocIndex, out: list[Found]) -> bool:
 def test_gathering_evidence_decides_as_the_test_and_adds_nothing_on_a_miss(
         rules: list[tuple[str, bool, tuple[str, ...]]], doc: Document) -> None:
     """``Node.gather`` (test and evidence in one walk) answers as ``Node.test`` for every
-    node of random rules, appends only when it matches, and then one place per leaf at most
-    per field (EVIDENCE_PER_TERM)."""
+    node of random rules, never touches what ``out`` held, and appends only when it matches
+    (and then places in the document)."""
     book = book_of(*(rule(q, f"r{i}", stem=stem, languages=langs)
                      for i, (q, stem, langs) in enumerate(rules)))
     compiler = Compiler({e.id: e for e in book.entities})
