@@ -82,8 +82,7 @@ class Pipeline:
         started = renewed = self.store.clock()
         lease = feed_lease(self.config)
         workers = self.config.http.workers
-        in_flight: set[Future[FeedReport]] = set()
-        feed_of: dict[Future[FeedReport], int] = {}
+        in_flight: dict[Future[FeedReport], int] = {}  # running or queued polls: feed ids
         exhausted = False
         try:
             while True:
@@ -96,22 +95,20 @@ class Pipeline:
                         self.owner, lease, limit=2 * workers - len(in_flight), due_by=started)
                     exhausted = not feeds  # feeds due later wait for the next tick
                     for feed in feeds:
-                        future = pool.submit(self.poller.poll, feed, self.owner, pages)
-                        feed_of[future] = feed.id
-                        in_flight.add(future)
-                in_flight = {f for f in in_flight if not f.cancelled()}
+                        in_flight[pool.submit(self.poller.poll, feed, self.owner, pages)] = (
+                            feed.id)
+                in_flight = {f: feed_id for f, feed_id in in_flight.items() if not f.cancelled()}
                 if not in_flight:
                     return
-                done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+                done, _running = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
-                    del feed_of[future]
+                    del in_flight[future]
                     report.add(future.result())
                 now = self.store.clock()
                 if in_flight and now - renewed >= lease / 3:
                     # Polls still running (a slow host, a long budget) keep their feeds: an
                     # expired lease would let another daemon poll the same feed meanwhile.
-                    self.store.renew_feed_leases(self.owner, [feed_of[f] for f in in_flight],
-                                                 lease)
+                    self.store.renew_feed_leases(self.owner, list(in_flight.values()), lease)
                     renewed = now
         finally:
             for future in in_flight:
