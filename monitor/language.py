@@ -115,6 +115,16 @@ def detect_language(text: str) -> str | None:
     return str(language)
 
 
+def article_language(title: str, text: str, declared: str | None) -> tuple[str | None, bool]:
+    """The language rules take an article to be in, and whether it was detected: the declared
+    one, else the one detected from its title and text. The matcher and the stems it keeps in
+    the text index must agree on it."""
+    code = normalize_language(declared)
+    if code is not None:
+        return code, False
+    return detect_language(f"{title}\n{text}"), True
+
+
 def language_matches(wanted: frozenset[str], language: str | None, *, detected: bool) -> bool:
     """Whether a document in ``language`` passes a rule's ``languages`` filter.
 

@@ -22,7 +22,7 @@ from operator import itemgetter
 import ahocorasick
 
 from monitor.errors import RuleError, RuleProblem
-from monitor.language import detect_language, language_matches, load_model, normalize_language
+from monitor.language import article_language, language_matches, load_model
 from monitor.models import Document, Evidence, RuleHit
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import evidence_of, regex_evidence, select
@@ -48,12 +48,7 @@ class _Language:
 
     def __call__(self) -> tuple[str | None, bool]:
         if self._value is None:
-            declared = normalize_language(self._doc.language)
-            if declared is not None:
-                self._value = (declared, False)
-            else:
-                text = f"{self._doc.title}\n{self._doc.body}"
-                self._value = (detect_language(text), True)
+            self._value = article_language(self._doc.title, self._doc.body, self._doc.language)
         return self._value
 
 

@@ -26,7 +26,7 @@ from typing import Protocol
 import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
-from monitor.language import detect_language, normalize_language
+from monitor.language import article_language
 from monitor.rules.unicode61 import tokenize
 
 # ISO 639-1 code -> Snowball algorithm (Indonesian: Sastrawi instead, see above).
@@ -131,8 +131,7 @@ def article_stems(title: str, text: str, language: str | None) -> list[str]:
     """The distinct stems the text index keeps for an article: its tokens stemmed in the
     language the matcher stems it in (declared, else detected, as ``Matcher.index``); none
     when that language has no stemmer."""
-    code = normalize_language(language)
-    stemmer = stemmer_for(code if code is not None else detect_language(f"{title}\n{text}"))
+    stemmer = stemmer_for(article_language(title, text, language)[0])
     if stemmer is None:
         return []
     tokens = list(dict.fromkeys([*tokenize(title), *tokenize(text)]))
