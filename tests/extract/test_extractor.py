@@ -184,6 +184,42 @@ def test_sec_E3_20mb_single_text_node_is_cut_at_the_pre_size_cap() -> None:
     assert len(result.text) <= MAX_HTML_BYTES
 
 
+def _page_declaring_entities(prolog: str, secret: Path, references: str) -> str:
+    """An article page whose DOCTYPE declares a file entity, a word and a 20 KB entity."""
+    sentence = "The ministers met in Doha to discuss the ceasefire and the hostages. "
+    paragraph = f"<p>{sentence * 4}{references}</p>"
+    return (f'{prolog} [<!ENTITY file SYSTEM "{secret.as_uri()}">'
+            '<!ENTITY host SYSTEM "file:///etc/hostname"><!ENTITY word "expanded-entity-9d2">'
+            f'<!ENTITY big "{"x" * 20_000}">]>'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Ceasefire talks</title>'
+            f"</head><body><article><h1>Ceasefire talks</h1>{paragraph * 5}</article>"
+            "</body></html>")
+
+
+@pytest.mark.parametrize("prolog", ["<!DOCTYPE html",
+                                    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html'])
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_sec_B6_entities_an_article_page_declares_are_never_resolved(
+        tmp_path: Path, prolog: str, as_bytes: bool) -> None:
+    """HTML and XHTML pages alike: no file entity read, no internal entity expanded (a
+    20 KB entity referenced 10,000 times would be 200 MB), and the article still comes out."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret-article-5c1e", encoding="utf-8")
+    page = _page_declaring_entities(prolog, secret, "&file; &host; &word; " + "&big;" * 2_000)
+    start = time.monotonic()
+    result = extract_html(page.encode() if as_bytes else page, "https://news.example/a")
+    assert time.monotonic() - start < 10
+    assert result is not None
+    assert "ministers met in Doha" in result.text
+    assert "secret-article-5c1e" not in result.text
+    assert "expanded-entity-9d2" not in result.text
+    assert "x" * 100 not in result.text
+    assert len(result.text) < 100_000  # the references stay as written, unexpanded
+    hostname = Path("/etc/hostname")
+    if hostname.is_file() and len(hostname.read_text().strip()) > 3:
+        assert hostname.read_text().strip() not in result.text
+
+
 # --- fallback_text --------------------------------------------------------------------------
 
 
