@@ -12,7 +12,8 @@ Operations: a ``heartbeat`` job marks the scheduler alive (monitor.daemon.health
 the daemon is alive, sends systemd's ``WATCHDOG=1``; so a dead scheduler or a hung cycle stops
 the pings and systemd restarts the service. ``READY=1`` goes out once the jobs are scheduled,
 ``STATUS=`` after each cycle. An ``instance`` job writes this daemon's heartbeat row into the
-database (``monitor status``), and a ``prune`` job applies retention once a day.
+database (``monitor status``), and a ``prune`` job applies retention once a day. A clock
+watcher moves the jobs back when the system clock steps back (:mod:`monitor.daemon.clockwatch`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerPool
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from watchfiles import watch
 
 from monitor import __version__
+from monitor.daemon.clockwatch import ClockWatch
 from monitor.daemon.health import SystemdNotifier
 from monitor.daemon.ops import OpsServer
 from monitor.daemon.pipeline import feed_lease
@@ -51,6 +54,11 @@ ERROR_LOG_INTERVAL_SECONDS = 60.0
 LIVE_TICKS = 3  # a daemon without a heartbeat for this many ticks is dead (its leases go)
 PRUNE_INTERVAL_SECONDS = 86400.0
 PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settles
+CLOCK_CHECK_SECONDS = 1.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
@@ -64,9 +72,11 @@ def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
 class Daemon:
     """Runs the service until SIGTERM/SIGINT; see the module docstring for the jobs."""
 
-    def __init__(self, service: Service, notifier: SystemdNotifier | None = None) -> None:
+    def __init__(self, service: Service, notifier: SystemdNotifier | None = None,
+                 wall_clock: Callable[[], datetime] = _utc_now) -> None:
         self.service = service
         self.notifier = notifier or SystemdNotifier(None)
+        self._wall = wall_clock  # UTC now, as APScheduler reads it
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             # cycle, heartbeat, instance, prune: a hung job never starves the others (the
@@ -93,7 +103,7 @@ class Daemon:
         previous = install_stop_handlers(stop) if in_main else {}
         tick = self.service.config.polling.tick
         self.service.rules_reloaded(self.service.rule_problems)
-        now = datetime.now(UTC)
+        now = self._wall()
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
                                id="cycle", next_run_time=now)
         beat = tick
@@ -108,6 +118,8 @@ class Daemon:
                                next_run_time=now + timedelta(seconds=PRUNE_FIRST_DELAY_SECONDS))
         watcher = threading.Thread(target=self._watch_rules, name="rules-watch", daemon=True)
         dispatcher = threading.Thread(target=self._dispatch_loop, name="dispatch", daemon=True)
+        clock = threading.Thread(target=self._watch_clock, args=(ClockWatch(self._wall),),
+                                 name="clock-watch", daemon=True)
         listen = self.service.config.metrics.listen
         if listen:
             try:
@@ -119,6 +131,7 @@ class Daemon:
         self.scheduler.start()
         watcher.start()
         dispatcher.start()
+        clock.start()
         log.info("newsmonitor running: %d feeds, tick %.0fs; stop with SIGTERM or Ctrl-C",
                  len(self.service.config.feeds), tick)
         self.notifier.notify(READY="1", STATUS="running; first cycle starting",
@@ -222,6 +235,33 @@ class Daemon:
             dispatch()
             self._wake.wait(DISPATCH_INTERVAL_SECONDS)
             self._wake.clear()
+
+    def _watch_clock(self, watch: ClockWatch) -> None:
+        """Move every scheduled job back by a backward step of the system clock, at once: the
+        scheduler would otherwise wait out the step before its next run (see clockwatch)."""
+        stop = self.service.stop
+        while not stop.wait(CLOCK_CHECK_SECONDS):
+            step = watch.step()
+            if step > 0:
+                log.warning("the system clock stepped forward %.0f s: due jobs run once, feeds "
+                            "due meanwhile are polled once", step)
+            elif step < 0:
+                moved = self._move_jobs(timedelta(seconds=step))
+                log.warning("the system clock stepped back %.0f s: %d scheduled jobs moved back "
+                            "with it; feeds keep the check times stored before the step",
+                            -step, moved)
+
+    def _move_jobs(self, step: timedelta) -> int:
+        moved = 0
+        for job in self.scheduler.get_jobs():
+            if job.next_run_time is None:  # paused
+                continue
+            try:  # modify_job wakes the scheduler up to plan again
+                self.scheduler.modify_job(job.id, next_run_time=job.next_run_time + step)
+            except JobLookupError:  # removed meanwhile
+                continue
+            moved += 1
+        return moved
 
     def _dispatch(self) -> None:
         sent = self.service.dispatcher.dispatch_due()
