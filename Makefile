@@ -39,8 +39,9 @@ typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-soak: $(STAMP_DEV)  ## Long scale-out fault test: 3 daemons, 300 feeds, SIGKILLs for 3+ min (needs MONITOR_TEST_POSTGRES_URL)
-	MONITOR_SOAK=1 $(BIN)/pytest -q -s --timeout=900 tests/e2e/test_scaleout.py
+soak: $(STAMP_DEV)  ## Long tests: scale-out faults (3 daemons, 300 feeds, SIGKILLs for 3+ min; needs MONITOR_TEST_POSTGRES_URL), memory over 10,000 feed parses
+	MONITOR_SOAK=1 $(BIN)/pytest -q -s --timeout=900 tests/e2e/test_scaleout.py \
+	  tests/daemon/test_parsing.py::test_sec_H3_memory_plateaus_over_many_parses
 
 bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
 	$(BIN)/python tests/benchmarks/run_all.py
