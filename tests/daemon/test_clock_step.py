@@ -73,17 +73,19 @@ def _cycles(daemon: Daemon) -> int:
 
 
 def test_sec_G12_the_daemon_keeps_cycling_when_the_clock_steps_back_an_hour(
-        daemon: Daemon, stepped: SteppedClock) -> None:
+        daemon: Daemon, stepped: SteppedClock, caplog: pytest.LogCaptureFixture) -> None:
     wait_for(lambda: _cycles(daemon) >= 2, 60, "two cycles before the step")
     stepped.offset = timedelta(hours=-1)
     before = _cycles(daemon)
     # A few ticks, not an hour: the watcher moved the jobs back with the clock.
     wait_for(lambda: _cycles(daemon) >= before + 3, 30, "cycles after the clock went back")
     assert daemon.service.liveness.check().ok
+    wait_for(lambda: "the system clock stepped back 3600 s" in caplog.text, 10,
+             "the step logged")
 
 
 def test_sec_G12_a_step_forward_runs_the_missed_cycles_once(
-        daemon: Daemon, stepped: SteppedClock) -> None:
+        daemon: Daemon, stepped: SteppedClock, caplog: pytest.LogCaptureFixture) -> None:
     wait_for(lambda: _cycles(daemon) >= 2, 60, "two cycles before the step")
     before = _cycles(daemon)
     stepped.offset = timedelta(hours=1)  # 12,000 ticks skipped
@@ -91,6 +93,8 @@ def test_sec_G12_a_step_forward_runs_the_missed_cycles_once(
     # The cycle job never runs twice at once and coalesces what it missed: the count grows
     # by the ticks that passed, not by the 12,000 the clock skipped.
     assert _cycles(daemon) < before + 100
+    wait_for(lambda: "the system clock stepped forward 3600 s" in caplog.text, 10,
+             "the step logged")
 
 
 @pytest.mark.parametrize(("seconds", "expected"), [(0.0, 0.0), (1.0, 0.0), (-1.5, 0.0),
