@@ -41,7 +41,7 @@ from monitor.daemon.health import SystemdNotifier
 from monitor.daemon.ops import OpsServer
 from monitor.daemon.pipeline import feed_lease
 from monitor.errors import StoreError
-from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases
+from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases, utc_now
 
 if TYPE_CHECKING:
     from monitor.daemon.service import Service
@@ -57,10 +57,6 @@ PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settl
 CLOCK_CHECK_SECONDS = 1.0
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
     """Make SIGTERM and SIGINT set ``stop``; returns the handlers they replace."""
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -73,7 +69,7 @@ class Daemon:
     """Runs the service until SIGTERM/SIGINT; see the module docstring for the jobs."""
 
     def __init__(self, service: Service, notifier: SystemdNotifier | None = None,
-                 wall_clock: Callable[[], datetime] = _utc_now) -> None:
+                 wall_clock: Callable[[], datetime] = utc_now) -> None:
         self.service = service
         self.notifier = notifier or SystemdNotifier(None)
         self._wall = wall_clock  # UTC now, as APScheduler reads it
