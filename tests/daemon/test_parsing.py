@@ -121,22 +121,17 @@ def test_hostile_feeds_do_not_hold_up_the_others(tmp_path: Path, sqlite_url: str
     assert elapsed < TIMEOUT + MARGIN
 
 
-def _feed(n: int) -> bytes:
-    """A different 20-item feed for each ``n``, as a cycle over many feeds parses."""
-    items = "".join(f"<item><title>Story {n}.{i} on the harbour talks</title>"
-                    f"<link>https://news.example/{n}/{i}</link><guid>g{n}-{i}</guid>"
-                    f"<description>Negotiators met on day {n}, session {i}.</description></item>"
-                    for i in range(20))
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>F{n}</title>'
-            f"<link>https://news.example/</link><description>d</description>{items}"
-            "</channel></rss>").encode()
-
-
 def test_sec_H3_memory_plateaus_over_many_parses() -> None:
     """Reliability case H3: the PSS of the whole process tree (this process, the fork server,
     the workers that are recycled every RECYCLE_AFTER parses) after ten times the parses is
     at most 10 % above. ``make soak`` runs the case's 1,000 and 10,000 (about a minute);
     the suite 200 and 2,000."""
+    from tests.daemon.test_pipeline import rss
+
+    def feed(n: int) -> bytes:  # a different 20-item feed each time, as a cycle's feeds are
+        return rss([(f"g{n}-{i}", f"Story {n}.{i} on the harbour talks",
+                     f"https://news.example/{n}/{i}") for i in range(20)]).encode()
+
     first, total = (1_000, 10_000) if os.environ.get("MONITOR_SOAK") else (200, 2_000)
     parser = FeedParser(Config())
     marks: list[float] = []
@@ -144,7 +139,7 @@ def test_sec_H3_memory_plateaus_over_many_parses() -> None:
         with ThreadPoolExecutor(2) as threads:  # the daemon's two parse workers kept busy
             for start, stop in ((0, first), (first, total)):
                 for parsed in threads.map(
-                        lambda n: parser.parse(_feed(n), url="https://news.example/feed"),
+                        lambda n: parser.parse(feed(n), url="https://news.example/feed"),
                         range(start, stop)):
                     assert len(parsed.entries) == 20
                 marks.append(tree_pss_mb(os.getpid()))
