@@ -1,4 +1,5 @@
-"""Running the real daemon in a subprocess, and serving files over HTTP on loopback."""
+"""Running the real daemon in a subprocess or a thread, and serving files over HTTP on
+loopback."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.daemon import Daemon
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,6 +33,24 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(0.1)  # polling interval of a deadline loop, not a wait for an event
+
+
+@contextmanager
+def daemon_in_thread(config: Config, **options: Any) -> Iterator[Daemon]:
+    """The real daemon on ``config``, run in a thread of this process (``options`` go to
+    :class:`~monitor.daemon.Daemon`); stopped on leaving the block, which checks it exited."""
+    from monitor.daemon import Daemon, build_service  # every stage: only for tests that run it
+
+    service = build_service(config)
+    daemon = Daemon(service, **options)
+    runner = threading.Thread(target=daemon.run, daemon=True)
+    runner.start()
+    try:
+        yield daemon
+    finally:
+        service.stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()
 
 
 def monitor_cmd(*args: str) -> list[str]:

@@ -7,7 +7,6 @@ that hour before its next cycle; going forward, missed cycles must run once, not
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, PollingConfig
-from monitor.daemon import Daemon, build_service
+from monitor.daemon import Daemon
 from monitor.daemon.clockwatch import ClockWatch
-from tests.daemon_support import REPO, wait_for
+from tests.daemon_support import REPO, daemon_in_thread, wait_for
 
 TICK = 0.3
 
@@ -55,16 +54,8 @@ def daemon(tmp_path: Path, stepped: SteppedClock) -> Iterator[Daemon]:
         feeds=[{"url": str(REPO / "seeds" / "feed.xml"), "name": "Seed", "interval": 60}],
         polling=PollingConfig(tick=TICK, default_interval=60, min_interval=1),
     )
-    service = build_service(config)
-    running = Daemon(service, wall_clock=stepped.now)
-    runner = threading.Thread(target=running.run, daemon=True)
-    runner.start()
-    try:
+    with daemon_in_thread(config, wall_clock=stepped.now) as running:
         yield running
-    finally:
-        service.stop.set()
-        runner.join(timeout=30)
-    assert not runner.is_alive()
 
 
 def _cycles(daemon: Daemon) -> int:

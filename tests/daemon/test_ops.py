@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config, MetricsConfig, PollingConfig
-from monitor.daemon import Daemon, build_service
 from tests.conftest import _postgres_url
-from tests.daemon_support import REPO, wait_for
+from tests.daemon_support import REPO, daemon_in_thread, wait_for
 from tests.store_support import reset_postgres
 
 
@@ -117,11 +116,7 @@ def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         polling=PollingConfig(tick=0.3, default_interval=60, min_interval=1),
         metrics=MetricsConfig(listen="127.0.0.1:0"),
     )
-    service = build_service(config)
-    daemon = Daemon(service)
-    runner = threading.Thread(target=daemon.run, daemon=True)
-    runner.start()
-    try:
+    with daemon_in_thread(config) as daemon:
         wait_for(lambda: daemon.ops_server is not None, 30, "the ops listener")
         assert daemon.ops_server is not None
         base = daemon.ops_server.url
@@ -163,7 +158,3 @@ def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         assert "last ticked" in json.loads(get(f"{base}/healthz")[1])["detail"]
         daemon.scheduler.resume()
         wait_for(lambda: get(f"{base}/healthz")[0] == 200, 30, "/healthz to recover")
-    finally:
-        service.stop.set()
-        runner.join(timeout=30)
-    assert not runner.is_alive()
