@@ -82,7 +82,7 @@ def titles(receiver: Receiver) -> list[str]:
 
 
 @pytest.mark.slow
-def test_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
+def test_G2_G3_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
     """G2/G3: kill -9 at random points of dispatch, restart; every alert arrives, doubles only
     in the window between a send and its record (at most one per kill: sends are sequential)."""
     site = tmp_path / "site"
@@ -128,6 +128,44 @@ def test_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: Receive
     assert sum(per_item) - ITEMS <= kills, (per_item, kills)  # doubles only in the window
     result = run_cli(config, "notifications", "--status", "pending")
     assert "no notifications" in result.stdout
+
+
+@pytest.mark.slow
+def test_G4_sigterm_mid_dispatch_exits_in_the_grace_and_leaves_no_row_sending(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """G4: SIGTERM while alerts are being sent: the daemon stops claiming, lets the send in
+    flight finish, exits well within the 30 s a service manager grants, and leaves no row
+    leased; the next start sends the rest, each alert once."""
+    site = tmp_path / "site"
+    write_site(site, ITEMS)
+    receiver.delay = 0.3  # under the 1 s send timeout: a send in flight can finish
+    with serve_directory(site) as base:
+        config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
+                            f"json://127.0.0.1:{receiver.port}/hook")
+        assert run_cli(config, "db", "upgrade").returncode == 0
+        daemon = DaemonProcess(config)
+        try:
+            wait_for(lambda: len(receiver.hits_for("/hook")) >= 1, 60, "the first alert")
+        finally:
+            code, seconds = daemon.terminate(timeout=30)
+        assert code == 0 and seconds < 30
+        sent_before = len(receiver.hits_for("/hook"))
+        assert "no notifications" in run_cli(
+            config, "notifications", "--status", "sending").stdout
+        rows = run_cli(config, "notifications", "--json").stdout.splitlines()
+        assert len(rows) == ITEMS
+        assert all('"status": "sent"' in r or '"status": "pending"' in r for r in rows), rows
+        assert sum('"status": "sent"' in r for r in rows) == sent_before
+        again = DaemonProcess(config)
+        try:
+            wait_for(lambda: len(receiver.hits_for("/hook")) >= ITEMS, 60, "the other alerts")
+            wait_for(lambda: "no notifications" in run_cli(
+                config, "notifications", "--status", "pending").stdout, 60, "no row pending")
+        finally:
+            code, _ = again.terminate()
+        assert code == 0
+    keys = [h.headers.get("Idempotency-Key") for h in receiver.hits_for("/hook")]
+    assert len(keys) == ITEMS and len(set(keys)) == ITEMS, keys
 
 
 @pytest.mark.slow
