@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import urllib.error
@@ -107,8 +108,17 @@ def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
 
 
 @pytest.mark.postgres
-def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
+def cycles_ended(metrics: bytes) -> float:
+    """The cycles the daemon has finished, from its /metrics page (one that found the
+    database unavailable is not counted)."""
+    found = re.search(rb"^newsmonitor_cycles_total ([0-9.]+)$", metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_G7_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         tmp_path: Path, proxied_postgres: tuple[str, TcpProxy]) -> None:
+    """The probes, and G7: with the database gone the daemon stays alive, not ready, and
+    counts the errors; when it returns, it is ready and cycles again."""
     url, proxy = proxied_postgres
     config = Config(
         base_dir=tmp_path, database_url=url, rules_dir=REPO / "rules",
@@ -148,9 +158,12 @@ def test_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         assert get(f"{base}/healthz")[0] == 200
         wait_for(lambda: "newsmonitor_database_errors_total 0.0"
                  not in get(f"{base}/metrics")[1].decode(), 30, "a database error counted")
-        # It comes back: ready again.
+        # It comes back: ready again, and cycles run again (no scheduler thread died).
+        cycles = cycles_ended(get(f"{base}/metrics")[1])
         proxy.start()
         wait_for(lambda: get(f"{base}/readyz")[0] == 200, 30, "/readyz to recover")
+        wait_for(lambda: cycles_ended(get(f"{base}/metrics")[1]) > cycles, 30,
+                 "a cycle to end after the database came back")
 
         # The scheduler loop stops: not alive within a few ticks.
         daemon.scheduler.pause()
