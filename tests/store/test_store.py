@@ -56,6 +56,25 @@ def test_article_hits_and_outbox_are_stored_once(store: Store) -> None:
     assert store.unseen_entry_keys(fid, ["guid:1", "guid:other", "guid:new"]) == {"guid:new"}
 
 
+def test_G11_three_rules_on_one_article_are_three_alerts_however_often_it_is_saved(
+        store: Store) -> None:
+    """G11: an article three rules match gives one alert per rule for the destination (the
+    documented choice; a digest channel combines them when it sends), and saving it again,
+    under another entry key or as a copy from another outlet, adds none."""
+    fid = _feed_id(store)
+    hits = [hit("gaza"), hit("qatar"), hit("ceasefire")]
+    first = store.save_article(fid, article(), hits, console_route)
+    assert first.new_hits == 3 and first.new_notifications == 3
+    again = store.save_article(fid, article(key="guid:relisted"), hits, console_route)
+    copy = store.save_article(
+        fid, article(url="https://other.example/copy", source="Other Outlet", key="guid:2"),
+        hits, console_route, story_id=first.story_id)
+    assert again.new_notifications == 0 and copy.new_notifications == 0
+    assert store.count("notifications") == 3
+    assert sorted(n.rule_id for n in Outbox(store).list(None, 10)) == [
+        "ceasefire", "gaza", "qatar"]
+
+
 def test_a_second_copy_of_a_story_is_a_hit_but_not_a_second_alert(store: Store) -> None:
     fid = _feed_id(store)
     first = store.save_article(fid, article(), [hit()], console_route)
@@ -76,7 +95,7 @@ def test_control_characters_are_removed_identically_on_every_backend(store: Stor
     assert stored.title == "Title with [31m esc  rlo"
 
 
-def test_due_feeds_are_leased_to_one_owner_at_a_time(store: Store, clock: FakeClock) -> None:
+def test_G1_due_feeds_are_leased_to_one_owner_at_a_time(store: Store, clock: FakeClock) -> None:
     _feed_id(store)
     lease = timedelta(seconds=120)
     assert len(store.claim_due_feeds("a", lease, 10)) == 1
@@ -236,7 +255,7 @@ def test_concurrent_claims_never_hand_out_a_row_twice(database_url: str) -> None
     store.close()
 
 
-def test_sqlite_writers_do_not_fail_with_database_locked(sqlite_url: str) -> None:
+def test_G5_sqlite_writers_do_not_fail_with_database_locked(sqlite_url: str) -> None:
     """G5: four threads of read-modify-write transactions all commit."""
     store = open_store(sqlite_url)
     _feed_id(store)
