@@ -344,7 +344,7 @@ def test_a_hanging_feed_delays_no_other_feed(tmp_path: Path, sqlite_url: str) ->
     assert elapsed < 12
 
 
-def test_a_poll_longer_than_its_lease_keeps_its_feed_from_other_daemons(
+def test_G6_a_poll_longer_than_its_lease_keeps_its_feed_from_other_daemons(
         tmp_path: Path, sqlite_url: str) -> None:
     """G6 with several daemons: a live daemon whose poll outlasts the feed lease (a slow host)
     renews the lease, so another daemon never polls the same feed meanwhile."""

@@ -22,7 +22,7 @@ def _stored_keys(world_store: object) -> list[str]:
         return list(session.scalars(select(FeedEntryRow.entry_key)))
 
 
-def test_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
+def test_G14_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
         tmp_path: Path, sqlite_url: str) -> None:
     site = tmp_path / "site"
     site.mkdir()
@@ -48,7 +48,7 @@ def test_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
     assert first < 60
 
 
-def test_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url: str) -> None:
+def test_G14_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url: str) -> None:
     site = tmp_path / "site"
     site.mkdir()
     with serve_directory(site) as base, build_world(

@@ -160,7 +160,7 @@ def test_a_destination_removed_from_the_config_goes_dead(tmp_path: Path,
     s.store.close()
 
 
-def test_stopping_releases_claimed_rows_unsent(setup: Setup, receiver: Receiver) -> None:
+def test_G4_stopping_releases_claimed_rows_unsent(setup: Setup, receiver: Receiver) -> None:
     for n in range(3):
         setup.save(n)
     stops = iter([False, True])
@@ -171,7 +171,7 @@ def test_stopping_releases_claimed_rows_unsent(setup: Setup, receiver: Receiver)
     assert receiver.hits_for("/hook") == []
 
 
-def test_lease_of_a_crashed_dispatcher_expires_and_the_row_is_sent_once(
+def test_G3_lease_of_a_crashed_dispatcher_expires_and_the_row_is_sent_once(
         setup: Setup, receiver: Receiver) -> None:
     setup.save(1)
     setup.outbox.claim("crashed", timedelta(seconds=120))

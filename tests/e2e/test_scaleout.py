@@ -210,7 +210,7 @@ def _counts(database_url: str, tmp_path: Path) -> tuple[int, int]:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_three_daemons_survive_random_sigkills(
+def test_G1_G2_three_daemons_survive_random_sigkills(
         tmp_path: Path, farm: Farm, receiver: Receiver, database_url: str) -> None:
     plan = farm.plan
     config = config_for(tmp_path, farm, database_url,

@@ -325,7 +325,7 @@ def _h1_corpus(shared_dir: Path) -> tuple[list[tuple[str, bytes, str]], str]:
     return pages, digest.hexdigest()
 
 
-def test_h1_extraction_quality_does_not_regress(shared_dir: Path) -> None:
+def test_H1_extraction_quality_does_not_regress(shared_dir: Path) -> None:
     pages, digest = _h1_corpus(shared_dir)
     assert digest == H1_CORPUS_SHA256, "the pinned benchmark pages changed: re-measure the gate"
     scores = []

@@ -132,7 +132,7 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         "no-query", "good", "block"}
 
 
-def test_e5_regexes_re2_cannot_run_are_load_problems_naming_the_rule(tmp_path: Path) -> None:
+def test_sec_E5_regexes_re2_cannot_run_are_load_problems_naming_the_rule(tmp_path: Path) -> None:
     """E5: back-reference, look-ahead, look-behind, repetition over 1000, unbalanced '('."""
     patterns = [r"(a)\1", "(?=x)", "(?<!x)", "a{1001}", "(", "a" * (MAX_PATTERN_BYTES + 1)]
     rules = "\n".join(f"  - id: e5-{i}\n    query: a\n    regex: ['{p}']"

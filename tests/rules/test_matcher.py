@@ -303,7 +303,7 @@ def test_regex_condition_must_also_match_and_adds_evidence() -> None:
     assert not matcher.match(Document("Rencana 12 poin", ""))
 
 
-def test_e4_catastrophic_pattern_runs_on_re2_over_a_megabyte() -> None:
+def test_sec_E4_catastrophic_pattern_runs_on_re2_over_a_megabyte() -> None:
     """E4: ``^(a+)+$`` on 1 MB of 'a' + '!': RE2 (linear), and the input is capped."""
     book = book_of(rule("a*", "e4", regex=(r"^(a+)+$",)))
     matcher = compile_rules(book)
@@ -316,7 +316,7 @@ def test_e4_catastrophic_pattern_runs_on_re2_over_a_megabyte() -> None:
     assert len(hit.evidence[-1].matched) == MAX_INPUT_BYTES
 
 
-def test_e6_ten_thousand_rules_against_one_article() -> None:
+def test_sec_E6_ten_thousand_rules_against_one_article() -> None:
     """E6: 10,000 rules compile once and match one article; timing is in the benchmark."""
     rules = [rule(f"gaza AND kata{i}", f"miss{i}") for i in range(9_990)]
     rules += [rule(f'"gencatan senjata" OR kunci{i}', f"hit{i}") for i in range(10)]
