@@ -12,6 +12,7 @@ The tree::
 
     MonitorError
     ├── ConfigError                 bad monitor.yaml or a missing environment variable
+    ├── YamlSyntaxError             a YAML file that does not parse (its caller adds the path)
     ├── RuleError                   bad rule files (carries every RuleProblem found)
     │   └── QuerySyntaxError        one query that does not parse
     ├── FetchError                  an HTTP or file fetch that did not produce a body
@@ -82,6 +83,19 @@ class ConfigError(MonitorError):
         combined.problems = tuple(ordered)
         combined.args = ("\n".join(str(p) for p in ordered),)
         return combined
+
+
+class YamlSyntaxError(MonitorError):
+    """A YAML document that does not parse: ``message`` in plain words, ``line`` 1-based
+    (None when unknown). The configuration loader turns it into a ConfigError, the rule
+    loader into a RuleProblem, each naming its file."""
+
+    code = "yaml_syntax"
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message if line is None else f"line {line}: {message}")
 
 
 @dataclass(frozen=True)

@@ -12,24 +12,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from monitor.config.settings import Config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, YamlSyntaxError
+from monitor.yamldoc import MappingNode, Node, SequenceNode, read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+def _line_index(node: Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
     """Map every key path in a composed YAML document to its 1-based line."""
     lines: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
             path = (*prefix, key_node.value)
             lines.update(_line_index(value_node, path))
             lines[path] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
+    elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
             lines.update(_line_index(item, (*prefix, index)))
     return lines
@@ -105,36 +105,6 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
-
-
-# PyYAML's problems, in plain words (matched on the start of its ``problem`` text).
-_YAML_WORDS = (
-    ("mapping values are not allowed", "a ':' where none can be: check this line's "
-     "indentation, or quote a value that contains ': '"),
-    ("found character '\\t'", "a tab character: indent with spaces"),
-    ("could not find expected ':'", "a line that is not `key: value`: is a ':' missing?"),
-    ("expected ',' or ']'", "a list opened with '[' is not closed with ']'"),
-    ("expected ',' or '}'", "a mapping opened with '{' is not closed with '}'"),
-    ("found unexpected end of stream", "a quoted value is not closed"),
-    ("expected <block end>", "this line's indentation does not match the lines above it"),
-    ("did not find expected key", "this line's indentation does not match the lines above it"),
-    ("did not find expected '-' indicator", "a list item's indentation does not match the "
-     "items above it"),
-    ("found undefined alias", "an alias (*name) with no anchor (&name) before it"),
-    ("found duplicate anchor", "the same anchor (&name) twice"),
-)
-_CLOSING = ("expected ',' or ']'", "expected ',' or '}'", "found unexpected end of stream")
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError, shown: str) -> ConfigError:
-    """A YAML syntax error in plain words, at the line a person would look at."""
-    problem = exc.problem or str(exc)
-    words = next((plain for start, plain in _YAML_WORDS if problem.startswith(start)), None)
-    mark = exc.problem_mark or exc.context_mark
-    if words is not None and problem.startswith(_CLOSING) and exc.context_mark is not None:
-        mark = exc.context_mark  # where the unclosed bracket or quote opened
-    line = mark.line + 1 if mark else None
-    return ConfigError(f"YAML syntax: {words or problem}", path=shown, line=line)
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -228,12 +198,10 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
             raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                               path=shown) from exc
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            loaded = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            raise _yaml_problem(exc, shown) from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"YAML syntax: {exc}", path=shown) from exc
+            document = read_yaml(text)
+        except YamlSyntaxError as exc:
+            raise ConfigError(f"YAML syntax: {exc.message}", path=shown, line=exc.line) from exc
+        node, loaded = document.root, document.data()
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

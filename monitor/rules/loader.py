@@ -22,18 +22,14 @@ from monitor.rules.query import parse_query
 from monitor.rules.regex import regex_problem
 from monitor.rules.rulefile import (
     Fields,
-    MappingNode,
-    Node,
     Problems,
-    ScalarNode,
-    SequenceNode,
     Source,
     fields_of,
     items,
-    line_of,
     read_rule_file,
     rule_files,
 )
+from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of
 
 ENTITY_FIELDS = ("id", "type", "aliases", "stem")
 ALIAS_FIELDS = ("text", "case_sensitive", "stem")

@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import yaml  # noqa: E402
 
-from monitor.rules import load_rules, rulefile  # noqa: E402
+from monitor import yamldoc  # noqa: E402
+from monitor.rules import load_rules  # noqa: E402
 from monitor.rules.matcher import compile_rules  # noqa: E402
 from tests.benchmarks.bench_match import generate, load_bodies  # noqa: E402
 from tests.benchmarks.fair import Stats, alternate, print_rows  # noqa: E402
@@ -52,15 +53,15 @@ def write_rules(path: Path, bodies: list[str], n_rules: int) -> None:
 
 
 def load_and_compile(rules_dir: Path, parser: Any, n_rules: int) -> float:
-    saved = rulefile._Loader
-    rulefile._Loader = parser
+    saved = yamldoc.Loader
+    yamldoc.Loader = parser
     try:
         started = time.process_time()
         book = load_rules(rules_dir)
         compile_rules(book)
         seconds = time.process_time() - started
     finally:
-        rulefile._Loader = saved
+        yamldoc.Loader = saved
     assert len(book.rules) == n_rules and not book.problems, book.problems[:3]
     return seconds
 

@@ -193,7 +193,9 @@ def test_file_level_problems(tmp_path: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes(b"rules: [\xe9]\n")
     got = messages(load_rules(tmp_path))
     root = str(tmp_path)
-    assert got[0].startswith(f"{root}/broken.yaml:4: invalid YAML:")
+    # The line where the unclosed bracket opened, in plain words (monitor.yamldoc).
+    assert got[0] == (f"{root}/broken.yaml:3: invalid YAML: a list opened with '[' is not "
+                      "closed with ']'")
     assert got[1] == f"{root}/extra.yaml:2: file: unknown field 'settings' (known: entities, rules)"
     assert got[2].startswith(f"{root}/latin1.yaml:0: cannot read the rule file:")
     assert got[3] == f"{root}/list.yaml:1: file: expected a mapping of fields"
