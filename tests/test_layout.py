@@ -23,7 +23,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 STAGES = ("net", "feeds", "extract", "rules", "stories", "store", "delivery", "daemon", "web",
           "cli")
 ROOT_MODULES = {"__init__.py", "__main__.py", "errors.py", "models.py", "text.py",
-                "language.py"}
+                "language.py", "yamldoc.py"}
 FOUNDATION_PACKAGES = {"config"}  # foundation too, in two modules (settings, loading)
 
 
@@ -112,3 +112,52 @@ def test_the_command_line_loads_no_stage_until_a_command_runs() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.split() == []
+
+
+# Each third-party library is imported in one module, so that a swap touches one file; a
+# framework a whole package is built on (the database toolkit in store/, the command-line and
+# web frameworks) in that one package. The libraries used in more than one place, and why:
+LIBRARY_PACKAGES = {
+    "sqlalchemy": "store", "alembic": "store", "typer": "cli", "rich": "cli",
+    "starlette": "web", "httpx": "net", "httpcore": "net", "pydantic": "config",
+    "apprise": "delivery/notify",
+}
+LIBRARY_SPREAD = {
+    # arrays for three unrelated jobs (the language model's weights, the presearch bitsets,
+    # the stories' MinHash): a module of its own would only rename numpy
+    "numpy": {"language.py", "rules/presearch.py", "stories/signatures.py"},
+    # the alerts' sandboxed templates and the web view's page templates: two environments
+    # with nothing in common but the engine
+    "jinja2": {"delivery/render/__init__.py", "delivery/render/sandbox.py", "web/context.py"},
+    # the daemon's job scheduler, and the cron expressions of digest schedules
+    "apscheduler": {"daemon/schedule.py", "delivery/policy.py"},
+}
+
+
+def _third_party_importers() -> dict[str, set[str]]:
+    """Library -> the modules of monitor/ that import it (paths relative to monitor/)."""
+    root = REPO / "monitor"
+    found: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     and node.module else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top not in ("monitor", "__future__") and top not in sys.stdlib_module_names:
+                    found.setdefault(top, set()).add(str(path.relative_to(root)))
+    return found
+
+
+def test_each_library_is_imported_in_one_place() -> None:
+    importers = _third_party_importers()
+    assert "yaml" in importers and "feedparser" in importers  # the walk sees imports
+    for library, modules in sorted(importers.items()):
+        if library in LIBRARY_SPREAD:
+            assert modules == LIBRARY_SPREAD[library], library
+        elif library in LIBRARY_PACKAGES:
+            package = LIBRARY_PACKAGES[library] + "/"
+            assert all(m.startswith(package) for m in modules), (library, sorted(modules))
+        else:
+            assert len(modules) == 1, f"{library} is imported in {sorted(modules)}: one module"
