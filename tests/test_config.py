@@ -178,6 +178,21 @@ def test_yaml_syntax_errors_in_plain_words(tmp_path: Path, text: str, line: int,
     assert str(info.value) == f"{path}:{line}: YAML syntax: {words}"
 
 
+def test_a_setting_given_twice_is_a_problem_not_a_silent_override(tmp_path: Path) -> None:
+    # YAML keeps the last of two equal keys: the first feed list would vanish without a word.
+    path = write(tmp_path, "feeds:\n  - url: https://a.example/feed.xml\npolling:\n"
+                           "  tick: 30s\n  tick: 60s\nfeeds:\n  - url: https://b.example/f\n"
+                           "channels:\n  ops:\n    urls: ['json://x']\n  ops:\n"
+                           "    urls: ['json://y']\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).splitlines() == [
+        f"{path}:5: polling.tick: given twice (first on line 4): keep one",
+        f"{path}:6: feeds: given twice (first on line 1): keep one",
+        f"{path}:11: channels.ops: given twice (first on line 9): keep one",
+    ]
+
+
 def test_local_feed_files_and_file_urls_must_exist(tmp_path: Path) -> None:
     (tmp_path / "feed.xml").write_text("<rss/>")
     path = write(tmp_path, f"feeds:\n  - url: feed.xml\n  - url: file://{tmp_path}/feed.xml\n"

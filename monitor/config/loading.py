@@ -16,22 +16,28 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.settings import Config
 from monitor.errors import ConfigError, YamlSyntaxError
-from monitor.yamldoc import MappingNode, Node, SequenceNode, read_yaml
+from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _line_index(node: Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map every key path in a composed YAML document to its 1-based line."""
-    lines: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
+def _line_index(node: Node, prefix: tuple[Any, ...] = (),
+                twice: list[tuple[tuple[Any, ...], int, int]] | None = None,
+                ) -> dict[tuple[Any, ...], int]:
+    """Map every key path in a composed YAML document to its 1-based line; a key given twice
+    in one mapping is added to ``twice`` as (path, line, first line)."""
+    lines: dict[tuple[Any, ...], int] = {prefix: line_of(node)}
     if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
             path = (*prefix, key_node.value)
-            lines.update(_line_index(value_node, path))
-            lines[path] = key_node.start_mark.line + 1
+            if path in lines and twice is not None:
+                # YAML keeps the last value silently: a second `feeds:` would drop the first.
+                twice.append((path, line_of(key_node), lines[path]))
+            lines.update(_line_index(value_node, path, twice))
+            lines[path] = line_of(key_node)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            lines.update(_line_index(item, (*prefix, index)))
+            lines.update(_line_index(item, (*prefix, index), twice))
     return lines
 
 
@@ -183,6 +189,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     ``path:line: field: message``, with a suggestion for a misspelt setting.
     ``path=None`` gives the embedded defaults anchored at the current directory.
     """
+    twice: list[tuple[tuple[Any, ...], int, int]] = []
     if path is None:
         data: dict[str, Any] = {}
         lines: dict[tuple[Any, ...], int] = {}
@@ -207,7 +214,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
         if not isinstance(loaded, dict):
             raise ConfigError("the configuration must be a mapping of settings", path=shown, line=1)
         data = loaded
-        lines = _line_index(node) if node is not None else {}
+        lines = _line_index(node, (), twice) if node is not None else {}
         base = path.resolve().parent
 
     env = dict(environ)
@@ -231,6 +238,9 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
         problems.append(ConfigError(f"{_dotted(loc)}: {message}", path=shown,
                                     line=_line_for(lines, loc)))
 
+    for key_path, line, first in twice:
+        problems.append(ConfigError(f"{_dotted(key_path)}: given twice (first on line {first}): "
+                                    "keep one", path=shown, line=line))
     missing: list[tuple[Any, ...]] = []
     channels_written = data.get("channels")
     referenced = [(u, _expand_env(u, env, (), [])) for ch in (
