@@ -4,6 +4,8 @@ Measured on the seed articles' sentences (tests/test_language.py): whole article
 recognised; on single short sentences py3langid takes a fair share of Indonesian for Malay
 (``ms``). The two are close enough that a rule asking for ``id`` also accepts a *detected*
 ``ms`` and the other way round (:func:`language_matches`); declared languages match exactly.
+
+Language codes themselves (normalising, checking) are :mod:`monitor.language_codes`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from monitor.language_codes import normalize_language
 
 # Enough text to be sure, little enough to stay well under a millisecond.
 _SAMPLE_CHARS = 2000
@@ -96,14 +100,6 @@ def _get_identifier() -> LanguageIdentifier:
 def load_model() -> None:
     """Load the detection model now (it reads a file), not during the first detection."""
     _get_identifier()
-
-
-def normalize_language(code: str | None) -> str | None:
-    """``en-US``, ``EN``, ``en_gb`` -> ``en``; empty -> None."""
-    if not code:
-        return None
-    primary = code.strip().replace("_", "-").split("-", 1)[0].lower()
-    return primary or None
 
 
 def detect_language(text: str) -> str | None:

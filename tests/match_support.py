@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from itertools import product
 
-from monitor.language import detect_language, language_matches, normalize_language
+from monitor.language import detect_language, language_matches
+from monitor.language_codes import normalize_language
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook
 from monitor.rules.expr import (

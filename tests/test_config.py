@@ -193,6 +193,19 @@ def test_a_setting_given_twice_is_a_problem_not_a_silent_override(tmp_path: Path
     ]
 
 
+def test_a_feed_language_that_is_no_language_code_is_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: https://a.example/f\n    language: english\n"
+                           "  - url: https://b.example/f\n    language: zz\n"
+                           "  - url: https://c.example/f\n    language: id-ID\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).splitlines() == [
+        f"{path}:3: feeds[0].language: 'english' is not a language code such as id or en",
+        f"{path}:5: feeds[1].language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
+        "ar...)",
+    ]
+
+
 def test_local_feed_files_and_file_urls_must_exist(tmp_path: Path) -> None:
     (tmp_path / "feed.xml").write_text("<rss/>")
     path = write(tmp_path, f"feeds:\n  - url: feed.xml\n  - url: file://{tmp_path}/feed.xml\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.language import detect_language, language_matches, normalize_language
+from monitor.language import detect_language, language_matches
 
 ENGLISH = [
     "Qatar and Egypt urged a ceasefire in Gaza on Sunday.",
@@ -67,12 +67,6 @@ def test_short_english_sentences_are_english() -> None:
 def test_text_without_letters_has_no_language() -> None:
     assert detect_language("") is None
     assert detect_language("2025 — 28/11 ★") is None
-
-
-@pytest.mark.parametrize(("code", "normal"), [
-    ("en-US", "en"), ("EN", "en"), ("id_ID", "id"), (" id ", "id"), ("", None), (None, None)])
-def test_declared_codes_are_normalized(code: str | None, normal: str | None) -> None:
-    assert normalize_language(code) == normal
 
 
 def test_filters_trust_declared_languages_and_allow_for_detection_confusion() -> None:

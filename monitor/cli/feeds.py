@@ -9,7 +9,6 @@ Import and export (OPML) are in :mod:`monitor.cli.feeds_opml`.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -19,6 +18,7 @@ from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.output import human_duration, plural, print_table, suggestion, when
 from monitor.cli.service import open_store
 from monitor.errors import FetchError, NotAFeedError, ParseError
+from monitor.language_codes import language_problem, normalize_language
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
@@ -30,7 +30,6 @@ feeds_app = group(
     invoke_without_command=True)
 app.add_typer(feeds_app, name="feeds")
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 Status = Literal["ok", "failing", "degraded", "disabled", "removed", "never"]
 
 
@@ -313,14 +312,14 @@ def _source(config: Config, url: str, name: str | None, interval: str | None,
             fail(f"--interval: {exc}")
         if seconds < 1:
             fail("--interval: must be at least 1s")
-    if language is not None and not _LANGUAGE.match(language):
-        fail(f"--language: {language!r} is not a language code such as id or en")
+    if language is not None and (problem := language_problem(language)) is not None:
+        fail(f"--language: {problem}")
     # Tags are stored comma-separated, so a comma inside one tag would split it.
     clean_tags = tuple(dict.fromkeys(t for t in (clean_line(t).replace(",", " ").strip()
                                                  for t in tags) if t))
     return FeedSource(url=url, name=clean_line(name or "") or url,
                       interval_seconds=int(seconds), tags=clean_tags,
-                      language=language.lower() if language else None)
+                      language=normalize_language(language))
 
 
 def _url_problem(url: str) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.config.settings import Config
 from monitor.errors import ConfigError, YamlSyntaxError
+from monitor.language_codes import language_problem
 from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -263,6 +264,9 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
             reason = _feed_url_problem(url.strip(), base)
             if reason is not None:
                 problem(("feeds", index, "url"), reason)
+        language = feed.get("language") if isinstance(feed, dict) else None
+        if isinstance(language, str) and (reason := language_problem(language)) is not None:
+            problem(("feeds", index, "language"), reason)  # else rules' languages: never meet it
     config: Config | None = None
     try:
         config = Config.model_validate({**data, "base_dir": base, "source": shown})

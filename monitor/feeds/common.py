@@ -36,7 +36,6 @@ MAX_KEY_VALUE_CHARS = 200
 # The feed's own polling hint is clamped to 30 days so a bogus <ttl> cannot overflow a column.
 MAX_TTL_SECONDS = 30 * 24 * 3600
 
-_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 _WHITESPACE_RUN = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -145,14 +144,6 @@ def optional_line(value: object, limit: int = MAX_AUTHOR_CHARS) -> str | None:
 def truncate(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def normalize_language(value: object) -> str | None:
-    """Primary language subtag in lower case: 'id-ID' -> 'id', 'en_US' -> 'en', junk -> None."""
-    if not isinstance(value, str):
-        return None
-    match = _LANGUAGE.match(value.strip())
-    return match.group(1).lower() if match else None
 
 
 def resolve_link(base: str, href: object) -> str | None:

@@ -16,12 +16,12 @@ from monitor.feeds.common import (
     EntryDraft,
     build_entries,
     html_to_text,
-    normalize_language,
     optional_line,
     plain_title,
     resolve_link,
     truncate,
 )
+from monitor.language_codes import normalize_language
 from monitor.models import ParsedFeed
 from monitor.text import clean_line, clean_text
 

@@ -36,7 +36,6 @@ from monitor.feeds.common import (
     build_entries,
     clamp_ttl,
     html_to_text,
-    normalize_language,
     optional_line,
     plain_title,
     resolve_link,
@@ -45,6 +44,7 @@ from monitor.feeds.common import (
 )
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
+from monitor.language_codes import normalize_language
 from monitor.models import ParsedFeed
 from monitor.text import clean_line, clean_text
 

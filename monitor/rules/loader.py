@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from monitor.errors import QuerySyntaxError
-from monitor.language import normalize_language
+from monitor.language_codes import language_problem, normalize_language
 from monitor.rules.expr import entity_refs
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests, gc_paused
 from monitor.rules.query import parse_query
@@ -41,7 +41,6 @@ TESTS_FIELDS = ("match", "no_match")
 EXAMPLE_FIELDS = ("title", "body", "lang")
 
 _ID = re.compile(r"^[a-z0-9_-]+$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
 def _alias(src: Source, node: Node, what: str, problems: Problems) -> Alias | None:
@@ -124,8 +123,8 @@ def _example(src: Source, node: Node, fields: Fields) -> Example | None:
     lang = sub.string("lang")
     if not (title or body):
         sub.fail(node, "an example needs a title or a body")
-    if lang is not None and not _LANGUAGE.match(normalize_language(lang) or ""):
-        sub.fail(sub.nodes["lang"], f"{lang!r} is not a language code such as id or en")
+    if lang is not None and (problem := language_problem(lang)) is not None:
+        sub.fail(sub.nodes["lang"], problem)
     if not sub.ok:
         fields.ok = False
         return None
@@ -190,11 +189,11 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
                     fields.fail(query_node, f"unknown entity @{ref.entity}")
     languages = []
     for code, item in fields.strings("languages"):
-        language = normalize_language(code) or ""
-        if _LANGUAGE.match(language):
-            languages.append(language)
+        problem = language_problem(code)  # a typo here would silently match nothing
+        if problem is None:
+            languages.append(normalize_language(code) or code)
         else:
-            fields.fail(item, f"{code!r} is not a language code such as id or en")
+            fields.fail(item, problem)
     notify = [name for name, _ in fields.strings("notify")]
     patterns = []
     for pattern, item in fields.strings("regex"):

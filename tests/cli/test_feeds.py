@@ -106,6 +106,8 @@ def test_bad_options_are_refused_with_exit_2(cli: Cli) -> None:
                                code=2)
     assert "--language" in cli("feeds", "add", "https://b.example/", "--language", "<x>",
                                code=2)
+    assert "'zz' is not an ISO 639-1 language code" in cli(
+        "feeds", "add", "https://b.example/", "--language", "zz", "--no-fetch", code=2)
 
 
 def test_configured_feeds_belong_to_the_file(cli: Cli) -> None:

@@ -97,7 +97,7 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
             query: x
           - id: bad-language
             query: x
-            languages: [indonesian]
+            languages: [indonesian, zz]
           - id: bad-delivery
             query: x
             delivery: sometimes
@@ -121,6 +121,8 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         "notify, stem, regex, tests, delivery, max_per_hour)",
         f"{p}:11: rule Bad Id: id 'Bad Id' must use only a-z, 0-9, _ and -",
         f"{p}:15: rule bad-language: 'indonesian' is not a language code such as id or en",
+        f"{p}:15: rule bad-language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
+        "ar...)",
         f"{p}:18: rule bad-delivery: delivery must be immediate or digest",
         f"{p}:19: rule bad-delivery: 'max_per_hour' must be a whole number of at least 1",
         f"{p}:20: rule no-query: 'query' is missing",
