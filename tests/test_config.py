@@ -145,6 +145,13 @@ def test_sec_F9_a_readable_secrets_file_is_refused(tmp_path: Path) -> None:
         load_config(path, {})
 
 
+def problems_of(path: Path) -> list[str]:
+    """The problems ``load_config`` reports for the file, one line each."""
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    return str(info.value).splitlines()
+
+
 def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, "default_intervall: 5m\nfeeds:\n  - url: ftp://x.example/rss\n"
                            "  - url: missing.xml\npolling:\n  tick: soon\nchannels:\n"
@@ -184,9 +191,7 @@ def test_a_setting_given_twice_is_a_problem_not_a_silent_override(tmp_path: Path
                            "  tick: 30s\n  tick: 60s\nfeeds:\n  - url: https://b.example/f\n"
                            "channels:\n  ops:\n    urls: ['json://x']\n  ops:\n"
                            "    urls: ['json://y']\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(path, {})
-    assert str(info.value).splitlines() == [
+    assert problems_of(path) == [
         f"{path}:5: polling.tick: given twice (first on line 4): keep one",
         f"{path}:6: feeds: given twice (first on line 1): keep one",
         f"{path}:11: channels.ops: given twice (first on line 9): keep one",
@@ -197,9 +202,7 @@ def test_a_feed_language_that_is_no_language_code_is_a_problem(tmp_path: Path) -
     path = write(tmp_path, "feeds:\n  - url: https://a.example/f\n    language: english\n"
                            "  - url: https://b.example/f\n    language: zz\n"
                            "  - url: https://c.example/f\n    language: id-ID\n")
-    with pytest.raises(ConfigError) as info:
-        load_config(path, {})
-    assert str(info.value).splitlines() == [
+    assert problems_of(path) == [
         f"{path}:3: feeds[0].language: 'english' is not a language code such as id or en",
         f"{path}:5: feeds[1].language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
         "ar...)",
