@@ -41,13 +41,15 @@ def check(
     Exit 0 when everything holds; otherwise exit 1 and print one path:line: message line per
     problem, all of them at once: the configuration file (unknown settings, bad values, feed
     URLs that cannot be fetched), the rules, channel names in notify: lists (when a
-    configuration file is in use) and the rules' test examples.
+    configuration file is in use), the rules' test examples, entity aliases that can never
+    match, and and/or/not/near in lower case (searched as words, not operators).
     """
     from monitor.rules import (
         alias_problems,
         channel_problems,
         compile_rules,
         load_rules,
+        operator_word_problems,
         run_rule_tests,
     )
     try:
@@ -65,6 +67,7 @@ def check(
         problems += channel_problems(book, config.channels)
     problems += run_rule_tests(book, compile_rules(book))
     problems += alias_problems(book)
+    problems += operator_word_problems(book)
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         typer.echo(str(problem))
     if problems:

@@ -20,7 +20,12 @@ from monitor.rules.backtest import (
     search_articles,
 )
 from monitor.rules.candidates import candidate_query
-from monitor.rules.checks import alias_problems, channel_problems, run_rule_tests
+from monitor.rules.checks import (
+    alias_problems,
+    channel_problems,
+    operator_word_problems,
+    run_rule_tests,
+)
 from monitor.rules.expr import Expr
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
@@ -50,6 +55,7 @@ __all__ = [
     "channel_problems",
     "compile_rules",
     "load_rules",
+    "operator_word_problems",
     "parse_query",
     "rule_yaml",
     "run_rule_tests",

@@ -1,4 +1,5 @@
-"""Checks ``monitor check`` runs beyond loading: rule test examples and channel names."""
+"""Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
+that can never match, and operators written in lower case."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.expr import entity_refs
+from monitor.rules.expr import entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
 
@@ -70,4 +71,22 @@ def alias_problems(book: RuleBook) -> list[RuleProblem]:
                               check_languages=False) is None:
             problems.append(RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias "
                                         f"{alias.text!r} can never match", None))
+    return problems
+
+
+OPERATOR_WORDS = ("and", "or", "not", "near")
+
+
+def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
+    """Rules with ``and``, ``or``, ``not`` or ``near`` not in capitals and not quoted. FTS5,
+    and so the matcher, searches them as words: ``gaza and ceasefire`` needs the word "and"
+    in the article and misses every article in another language. Quoted, the word is meant."""
+    problems = []
+    for rule in book.rules:
+        written = [p.written for p in phrases(rule.expr) if p.written.lower() in OPERATOR_WORDS]
+        for word in dict.fromkeys(written):
+            problems.append(RuleProblem(
+                rule.path, rule.line, f"rule {rule.id}: {word!r} is searched as a word, not as "
+                f"the operator {word.upper()}: write {word.upper()}, or \"{word}\" in quotes to "
+                "search the word", rule.id))
     return problems

@@ -101,3 +101,18 @@ def entity_refs(expr: Expr) -> list[EntityRef]:
     if isinstance(expr, Not):
         return entity_refs(expr.left) + entity_refs(expr.right)
     return []
+
+
+def phrases(expr: Expr) -> list[Phrase]:
+    """Every term and phrase in the query (NEAR and SENTENCE items too), in order."""
+    if isinstance(expr, Phrase):
+        return [expr]
+    if isinstance(expr, Near | Sentence):
+        return [item for item in expr.items if isinstance(item, Phrase)]
+    if isinstance(expr, Filter):
+        return phrases(expr.child)
+    if isinstance(expr, And | Or):
+        return [phrase for child in expr.children for phrase in phrases(child)]
+    if isinstance(expr, Not):
+        return phrases(expr.left) + phrases(expr.right)
+    return []

@@ -22,6 +22,7 @@ string with no token (``""``), and column filters that leave no column (``title:
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -131,9 +132,9 @@ class _Parser:
         self.i += 1
         return tok
 
-    def error(self, message: str, tok: _Tok | None = None) -> QuerySyntaxError:
+    def error(self, message: str, tok: _Tok | None = None, hint: str = "") -> QuerySyntaxError:
         tok = tok or self.peek()
-        return QuerySyntaxError(f"{message} at column {tok.start + 1}", tok.start)
+        return QuerySyntaxError(f"{message} at column {tok.start + 1}{hint}", tok.start)
 
     def near(self, tok: _Tok) -> str:
         return "the end of the query" if tok.kind == "EOF" else repr(tok.value)
@@ -142,6 +143,15 @@ class _Parser:
         if self.peek().kind != kind:
             raise self.error(f"expected {what} but found {self.near(self.peek())}")
         return self.take()
+
+    def misspelt_group(self, tok: _Tok) -> str:
+        """``; did you mean NEAR(...)?`` when a word before ``(`` looks like NEAR or SENTENCE
+        (``near(``, ``NAER(``: FTS5 takes only the capitals as the group)."""
+        before = self.toks[self.i - 1] if tok.kind == "LP" and self.i > 0 else None
+        if before is None or before.kind != "STRING":
+            return ""
+        close = difflib.get_close_matches(before.value.upper(), ("NEAR", "SENTENCE"), n=1)
+        return f"; did you mean {close[0]}(...)?" if close else ""
 
     def starts_cnearset(self) -> bool:
         return self.peek().kind in ("STRING", "QSTRING", "ENTITY", "CARET", "MINUS", "LCP")
@@ -157,7 +167,8 @@ class _Parser:
         if tok.kind != "EOF":
             if tok.kind in ("STRING", "QSTRING", "ENTITY", "LP", "CARET", "MINUS", "LCP"):
                 raise self.error(f"expected AND, OR or NOT before {self.near(tok)} (only terms, "
-                                 "phrases and NEAR groups may stand side by side)")
+                                 "phrases and NEAR groups may stand side by side)",
+                                 hint=self.misspelt_group(tok))
             raise self.error(f"unexpected {self.near(tok)}")
         return expr
 

@@ -1,4 +1,5 @@
-"""``tests:`` examples and ``notify:`` channel names, as ``monitor check`` verifies them."""
+"""``tests:`` examples, ``notify:`` channel names and lower-case operators, as ``monitor check``
+verifies them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from monitor.rules import load_rules
-from monitor.rules.checks import channel_problems, run_rule_tests
+from monitor.rules.checks import channel_problems, operator_word_problems, run_rule_tests
 from monitor.rules.matcher import compile_rules
 
 RULES = """
@@ -69,3 +70,29 @@ def test_aliases_that_can_never_match_are_reported(tmp_path: Path) -> None:
         "a word (Путин*, мирн* план*)"]
     assert alias_problems(book) == []
     assert [a.prefix for a in book.entities[0].aliases] == [True, False]
+
+
+def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> None:
+    # FTS5 searches them as words: "gaza and ceasefire" needs "and" in the article.
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent("""
+        rules:
+          - id: lower
+            query: gaza and ceasefire or truce
+          - id: near
+            query: NEAR(gaza Near truce, 5) AND title:(x not y)
+          - id: quoted
+            query: '"and" AND "or" AND gaza AND "not" AND band AND nor'
+    """).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    assert [str(p) for p in operator_word_problems(book)] == [
+        f"{path}:2: rule lower: 'and' is searched as a word, not as the operator AND: write "
+        'AND, or "and" in quotes to search the word',
+        f"{path}:2: rule lower: 'or' is searched as a word, not as the operator OR: write OR, "
+        'or "or" in quotes to search the word',
+        f"{path}:4: rule near: 'Near' is searched as a word, not as the operator NEAR: write "
+        'NEAR, or "Near" in quotes to search the word',
+        f"{path}:4: rule near: 'not' is searched as a word, not as the operator NOT: write "
+        'NOT, or "not" in quotes to search the word',
+    ]

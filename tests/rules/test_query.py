@@ -100,6 +100,8 @@ def test_phrase_remembers_how_it_was_written_for_evidence() -> None:
     ("NEAR(a b, x)", "NEAR distance must be a whole number", 10),
     ("NEAR()", "NEAR(...) needs at least one term", 5),
     ("near(a b)", "expected AND, OR or NOT before '('", 4),
+    ("NAER(a b, 5)", "side by side) at column 5; did you mean NEAR(...)?", 4),
+    ("gaza sentense(a b)", "at column 14; did you mean SENTENCE(...)?", 13),
     ("@Qatar", "entity ids are lower case", 0),
     ("@", "must be followed by an entity id", 0),
     ("@us*", "an entity cannot take '*'", 3),
@@ -110,6 +112,12 @@ def test_errors_say_what_and_where(query: str, message: str, column: int) -> Non
         parse_query(query)
     assert message in str(caught.value)
     assert caught.value.column == column
+
+
+def test_no_group_is_suggested_for_a_plain_word_before_a_parenthesis() -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query("gaza (truce OR ceasefire)")
+    assert "did you mean" not in str(caught.value)
 
 
 def test_quoted_operators_and_near_are_words() -> None:
