@@ -22,7 +22,15 @@ from pathlib import Path
 
 from monitor.errors import RuleProblem
 from monitor.models import RulePolicy
-from monitor.rules import Matcher, Rule, RuleBook, channel_problems, compile_rules, load_rules
+from monitor.rules import (
+    Matcher,
+    Rule,
+    RuleBook,
+    channel_problems,
+    compile_rules,
+    load_rules,
+    operator_word_problems,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +85,8 @@ class ActiveRules:
             self._track_routes(book)
         for problem in book.problems:
             log.error("rule problem: %s", problem)
+        for warning in operator_word_problems(book):  # valid FTS5, but rarely what was meant
+            log.warning("rule warning: %s", warning)
         log.info("rules loaded: %d rules from %s (%d problems)", len(book.rules), self.path,
                  len(book.problems))
         return list(book.problems)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitor.daemon.active_rules import ActiveRules
 from monitor.models import Document
 
@@ -94,3 +96,14 @@ def test_a_new_rule_with_an_unknown_channel_is_used_and_reported_fixed_later(
     ((rule, since),) = rules.take_fixed()
     assert rule.id == "gaza" and rule.notify == ("ops",) and since.tzinfo is not None
     assert rules.take_fixed() == []
+
+
+def test_a_lower_case_operator_is_logged_and_the_rule_still_runs_as_written(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "topics.yaml").write_text("rules:\n  - id: talks\n    query: gaza and truce\n")
+    rules = ActiveRules(tmp_path)
+    assert rules.reload() == []  # valid FTS5: not a problem that withholds the rule
+    assert "rule talks: 'and' is searched as a word" in caplog.text
+    # As FTS5 reads it: the word "and" is required.
+    assert rules.matcher().match(Document(title="Gaza and the truce", body=""))
+    assert not rules.matcher().match(Document(title="Gaza truce", body=""))
