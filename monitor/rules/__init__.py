@@ -23,6 +23,7 @@ from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import (
     alias_problems,
     channel_problems,
+    operator_word_notes,
     operator_word_problems,
     run_rule_tests,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "channel_problems",
     "compile_rules",
     "load_rules",
+    "operator_word_notes",
     "operator_word_problems",
     "parse_query",
     "rule_yaml",

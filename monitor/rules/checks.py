@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.expr import entity_refs, phrases
+from monitor.rules.expr import Expr, entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
 
@@ -77,16 +77,16 @@ def alias_problems(book: RuleBook) -> list[RuleProblem]:
 OPERATOR_WORDS = ("and", "or", "not", "near")
 
 
+def operator_word_notes(expr: Expr) -> list[str]:
+    """One note per ``and``, ``or``, ``not`` or ``near`` in a query that is neither in capitals
+    nor quoted. FTS5, and so the matcher, searches them as words: ``gaza and ceasefire`` needs
+    the word "and" in the article and misses every article in another language."""
+    words = dict.fromkeys(p.written for p in phrases(expr) if p.written.lower() in OPERATOR_WORDS)
+    return [f"{word!r} is searched as a word, not as the operator {word.upper()}: write "
+            f"{word.upper()}, or \"{word}\" in quotes to search the word" for word in words]
+
+
 def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
-    """Rules with ``and``, ``or``, ``not`` or ``near`` not in capitals and not quoted. FTS5,
-    and so the matcher, searches them as words: ``gaza and ceasefire`` needs the word "and"
-    in the article and misses every article in another language. Quoted, the word is meant."""
-    problems = []
-    for rule in book.rules:
-        written = [p.written for p in phrases(rule.expr) if p.written.lower() in OPERATOR_WORDS]
-        for word in dict.fromkeys(written):
-            problems.append(RuleProblem(
-                rule.path, rule.line, f"rule {rule.id}: {word!r} is searched as a word, not as "
-                f"the operator {word.upper()}: write {word.upper()}, or \"{word}\" in quotes to "
-                "search the word", rule.id))
-    return problems
+    """:func:`operator_word_notes` of every rule, as problems at the rule's line."""
+    return [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+            for rule in book.rules for note in operator_word_notes(rule.expr)]

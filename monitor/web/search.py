@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError
 from monitor.models import RuleHit
-from monitor.rules import Rule, RuleBook, compile_rules, rule_yaml, search_articles
+from monitor.rules import (
+    Rule,
+    RuleBook,
+    compile_rules,
+    operator_word_notes,
+    rule_yaml,
+    search_articles,
+)
 from monitor.store import StoredArticle
 from monitor.web.context import Web
 
@@ -29,6 +36,7 @@ class SearchResult:
     seconds: float
     error: str | None = None
     indexed: bool = False
+    notes: tuple[str, ...] = ()  # e.g. a lower-case "and", searched as a word
 
 
 def run_search(web: Web, query: str, *, language: str | None = None,
@@ -43,7 +51,8 @@ def run_search(web: Web, query: str, *, language: str | None = None,
     matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
     outcome = search_articles(web.store, matcher, rule, book, limit=limit)
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
-                        time.perf_counter() - started, indexed=outcome.indexed)
+                        time.perf_counter() - started, indexed=outcome.indexed,
+                        notes=tuple(operator_word_notes(rule.expr)))
 
 
 def saved_rule_yaml(query: str, language: str | None) -> str:

@@ -79,6 +79,9 @@ def test_search_offers_the_rule_to_save_and_explains_a_bad_query(web) -> None:
     bad = c.get("/search", params={"q": "gaza AND (ceasefire"})
     assert bad.status_code == 200 and "Save as rule" not in bad.text
     assert "expected ')' but found the end of the query" in bad.text.replace("&#39;", "'")
+    words = c.get("/search", params={"q": "gaza and ceasefire"}).text.replace("&#39;", "'")
+    assert "'and' is searched as a word, not as the operator AND" in words
+    assert "is searched as a word" not in page
 
 
 def test_hostile_article_is_rendered_as_text(web) -> None:
