@@ -104,24 +104,31 @@ def fail_config(exc: ConfigError, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def read_config(ctx: typer.Context) -> Config:
-    """The configuration for this invocation; raises ConfigError with every problem."""
+def read_config(ctx: typer.Context, *, check_urls: bool = False) -> Config:
+    """The configuration for this invocation; raises ConfigError with every problem.
+
+    ``check_urls``: channel URLs apprise cannot use are problems too (for the commands that
+    send or check; the others do not load apprise)."""
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)
     path = state.config_path
     if path is None and Path(DEFAULT_CONFIG_FILE).exists():
         path = Path(DEFAULT_CONFIG_FILE)
-    config = load_config(path, os.environ)
+    check_url: Callable[[str], str | None] | None = None
+    if check_urls:
+        from monitor.delivery import destination_problem
+        check_url = destination_problem
+    config = load_config(path, os.environ, check_url=check_url)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config
 
 
-def get_config(ctx: typer.Context) -> Config:
+def get_config(ctx: typer.Context, *, check_urls: bool = False) -> Config:
     """The validated configuration for this invocation; a bad one exits 2 with file:line."""
     try:
-        return read_config(ctx)
+        return read_config(ctx, check_urls=check_urls)
     except ConfigError as exc:
         fail_config(exc)
 

@@ -40,9 +40,10 @@ def check(
     Checks the configuration and the rules, and runs each rule's test examples.
     Exit 0 when everything holds; otherwise exit 1 and print one path:line: message line per
     problem, all of them at once: the configuration file (unknown settings, bad values, feed
-    URLs that cannot be fetched), the rules, channel names in notify: lists (when a
-    configuration file is in use), the rules' test examples, entity aliases that can never
-    match, and and/or/not/near in lower case (searched as words, not operators).
+    URLs that cannot be fetched, channel URLs no notification service can use), the rules,
+    channel names in notify: lists (when a configuration file is in use), the rules' test
+    examples, entity aliases that can never match, and and/or/not/near in lower case
+    (searched as words, not operators).
     """
     from monitor.rules import (
         alias_problems,
@@ -53,7 +54,7 @@ def check(
         run_rule_tests,
     )
     try:
-        config = read_config(ctx)
+        config = read_config(ctx, check_urls=True)
     except ConfigError as exc:  # reported like rule problems: all of them, exit 1
         for config_problem in exc.problems:
             typer.echo(str(config_problem))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -183,12 +183,25 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
 _RESERVED = ("base_dir", "source")
 
 
-def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
+def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Each channel URL written in the file, with its key path."""
+    channels = data.get("channels")
+    return [(("channels", name, "urls", i), url)
+            for name, channel in (channels.items() if isinstance(channels, dict) else ())
+            if isinstance(channel, dict) and isinstance(channel.get("urls"), list)
+            for i, url in enumerate(channel["urls"]) if isinstance(url, str)]
+
+
+def load_config(path: Path | None, environ: Mapping[str, str], *,
+                check_url: Callable[[str], str | None] | None = None) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
 
     Every problem of the file is reported at once (``ConfigError.problems``), each as
     ``path:line: field: message``, with a suggestion for a misspelt setting.
     ``path=None`` gives the embedded defaults anchored at the current directory.
+    ``check_url`` says why a channel URL (its variables expanded) cannot be sent to, or None:
+    the delivery stage's check, given by the commands that send or check (this module knows
+    no notification service).
     """
     twice: list[tuple[tuple[Any, ...], int, int]] = []
     if path is None:
@@ -251,6 +264,12 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     data = _expand_env(data, env, (), missing)
     for *where, name in missing:
         problem(tuple(where), f"environment variable {name} is not set")
+    if check_url is not None:
+        unset = {tuple(where) for *where, _name in missing}
+        for loc, channel_url in _channel_urls(data):
+            unusable = check_url(channel_url) if loc not in unset else None
+            if unusable is not None:
+                problem(loc, unusable)
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
     for reserved in _RESERVED:

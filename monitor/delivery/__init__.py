@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher
-from monitor.delivery.notify import ConsoleNotifier, SecretMasker, mask_url, send, target_kind
+from monitor.delivery.notify import (
+    ConsoleNotifier,
+    SecretMasker,
+    destination_problem,
+    mask_url,
+    send,
+    target_kind,
+)
 from monitor.delivery.policy import DeliveryPolicies, DigestSchedule
 from monitor.delivery.render import default_format, render_alert
 
@@ -25,6 +32,7 @@ __all__ = [
     "Dispatcher",
     "SecretMasker",
     "default_format",
+    "destination_problem",
     "mask_url",
     "render_alert",
     "send",

@@ -37,6 +37,41 @@ def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> N
     ]
 
 
+CHANNELS = ("channels:\n  mail:\n    urls: ['maito://ops@example.com']\n"
+            "  chat:\n    urls: ['tgram://${BOT}/-100']\n"
+            "  hook:\n    urls: ['json//127.0.0.1/x', 'json://127.0.0.1/ok']\n")
+
+
+def test_check_reports_channel_urls_no_service_can_use(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A typo in a channel URL used to surface only as dead alerts.
+    (tmp_path / "rules").mkdir()
+    Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
+    Path("monitor.yaml").chmod(0o600)
+    monkeypatch.setenv("BOT", "123456789-secrettokensecrettoken")  # no ':': not a bot token
+    code, out, _ = run("check")
+    assert code == 1
+    assert out.splitlines() == [
+        "monitor.yaml:3: channels.mail.urls[0]: no notification service has the scheme "
+        "maito://; did you mean mailto://?",
+        "monitor.yaml:5: channels.chat.urls[0]: not a tgram:// URL apprise can read (is a "
+        "token or a part of the address missing?)",
+        "monitor.yaml:7: channels.hook.urls[0]: not a notification URL: it needs a scheme, "
+        "such as mailto:// or json://",
+    ]
+    assert "secrettoken" not in out
+
+
+def test_run_refuses_a_channel_url_no_service_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
+    Path("monitor.yaml").chmod(0o600)
+    monkeypatch.setenv("BOT", "123456789:AAHsecrettokensecrettokensecret")
+    code, _, err = run("run", "--once")
+    assert code == 2
+    assert "channels.mail.urls[0]: no notification service has the scheme maito://" in err
+    assert "channels.chat" not in err and "secrettoken" not in err
+
+
 def test_other_commands_show_every_config_problem_and_exit_2() -> None:
     Path("monitor.yaml").write_text("log_levl: INFO\nrules_dri: rules\n", encoding="utf-8")
     code, _, err = run("hits")

@@ -28,6 +28,7 @@ from monitor.delivery.notify import (
     Destination,
     SecretMasker,
     check_destination,
+    destination_problem,
     mask_url,
     send,
     target_kind,
@@ -577,3 +578,21 @@ def test_apprise_is_imported_only_by_the_notify_package(repo_root: Any) -> None:
     ]
     assert offenders == []
     assert apprise.__version__.startswith("2.")
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("mailto://ops@example.com", None),
+    ("json://127.0.0.1:9/hook", None),
+    ("maito://ops@example.com", "no notification service has the scheme maito://; did you "
+     "mean mailto://?"),
+    ("qqqqqqq://x", "no notification service has the scheme qqqqqqq://"),
+    ("json//127.0.0.1/x", "not a notification URL: it needs a scheme, such as mailto:// or "
+     "json://"),
+    ("slack://T1JJ3T3L2secret", "not a slack:// URL apprise can read (is a token or a part of "
+     "the address missing?)"),
+])
+def test_destination_problem_says_why_a_url_cannot_be_used(url: str, problem: str | None,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert destination_problem(url) == problem
+    assert "secret" not in caplog.text  # apprise logs what it cannot parse: masked

@@ -33,6 +33,7 @@ Safety rules applied on every attempt:
 
 from __future__ import annotations
 
+import difflib
 import html
 import logging
 import sys
@@ -48,6 +49,7 @@ from monitor.delivery.notify.outcome import DeliveryOutcome, classify_result, ht
 from monitor.delivery.notify.secrets import (
     SecretMasker,
     instantiate,
+    known_schemes,
     mask_url,
     masking,
     url_secrets,
@@ -72,6 +74,7 @@ __all__ = [
     "Destination",
     "SecretMasker",
     "check_destination",
+    "destination_problem",
     "http_is_permanent",
     "mask_url",
     "send",
@@ -107,6 +110,29 @@ def target_kind(url: str) -> str:
     if plugin is None:
         return "unknown"
     return type(plugin).__name__.removeprefix("Notify").lower()
+
+
+def destination_problem(url: str) -> str | None:
+    """Why apprise cannot send to ``url``, in words for the configuration check (never
+    quoting the URL, which may hold a token), or None when it can: no scheme, a scheme no
+    service has (a typo: ``maito://``, with the scheme it may mean), or a URL its service
+    cannot read (a token missing)."""
+    with masking(SecretMasker.literal(url)):
+        plugin = instantiate(url)
+    if plugin is not None:
+        return None
+    scheme, sep, _rest = url.partition("://")
+    if not sep or not scheme:
+        return "not a notification URL: it needs a scheme, such as mailto:// or json://"
+    scheme = scheme.lower()
+    schemes = known_schemes()
+    if scheme not in schemes:
+        close = difflib.get_close_matches(scheme, sorted(schemes), n=1)
+        hint = f"; did you mean {close[0]}://?" if close else ""
+        return f"no notification service has the scheme {scheme}://{hint}"
+    # Not even masked: what apprise cannot read, it cannot say which part is the secret.
+    return (f"not a {scheme}:// URL apprise can read (is a token or a part of the address "
+            "missing?)")
 
 
 def check_destination(

@@ -44,6 +44,21 @@ def instantiate(url: str, asset: apprise.AppriseAsset | None = None) -> apprise.
     return plugin if isinstance(plugin, apprise.NotifyBase) else None
 
 
+def known_schemes() -> frozenset[str]:
+    """Every URL scheme apprise has a service for (``mailto``, ``tgram``, ``json``...)."""
+    if not _SCHEMES:
+        found: set[str] = set()
+        for service in apprise.Apprise().details()["schemas"]:
+            for kind in ("protocols", "secure_protocols"):
+                names = service.get(kind) or ()
+                found.update([names] if isinstance(names, str) else names)
+        _SCHEMES.append(frozenset(name.lower() for name in found))
+    return _SCHEMES[0]
+
+
+_SCHEMES: list[frozenset[str]] = []  # filled on first use: details() builds every service
+
+
 def _fallback_mask(url: str) -> str:
     try:
         parts = urlsplit(url)
