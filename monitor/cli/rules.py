@@ -42,14 +42,15 @@ def check(
     problem, all of them at once: the configuration file (unknown settings, bad values, feed
     URLs that cannot be fetched, channel URLs no notification service can use), the rules,
     channel names in notify: lists (when a configuration file is in use), the rules' test
-    examples, entity aliases that can never match, and and/or/not/near in lower case
-    (searched as words, not operators).
+    examples, entity aliases that can never match, and/or/not/near in lower case (searched
+    as words, not operators), and words mixing look-alike Latin, Cyrillic or Greek letters.
     """
     from monitor.rules import (
         alias_problems,
         channel_problems,
         compile_rules,
         load_rules,
+        mixed_alphabet_problems,
         operator_word_problems,
         run_rule_tests,
     )
@@ -69,6 +70,7 @@ def check(
     problems += run_rule_tests(book, compile_rules(book))
     problems += alias_problems(book)
     problems += operator_word_problems(book)
+    problems += mixed_alphabet_problems(book)
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         typer.echo(str(problem))
     if problems:

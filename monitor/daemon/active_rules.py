@@ -29,6 +29,7 @@ from monitor.rules import (
     channel_problems,
     compile_rules,
     load_rules,
+    mixed_alphabet_problems,
     operator_word_problems,
 )
 
@@ -85,7 +86,9 @@ class ActiveRules:
             self._track_routes(book)
         for problem in book.problems:
             log.error("rule problem: %s", problem)
-        for warning in operator_word_problems(book):  # valid FTS5, but rarely what was meant
+        # Valid rules, but rarely what was meant: "and" searched as a word, a Latin letter
+        # in a Cyrillic name.
+        for warning in (*operator_word_problems(book), *mixed_alphabet_problems(book)):
             log.warning("rule warning: %s", warning)
         log.info("rules loaded: %d rules from %s (%d problems)", len(book.rules), self.path,
                  len(book.problems))

@@ -23,6 +23,8 @@ from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import (
     alias_problems,
     channel_problems,
+    mixed_alphabet_note,
+    mixed_alphabet_problems,
     operator_word_notes,
     operator_word_problems,
     run_rule_tests,
@@ -56,6 +58,8 @@ __all__ = [
     "channel_problems",
     "compile_rules",
     "load_rules",
+    "mixed_alphabet_note",
+    "mixed_alphabet_problems",
     "operator_word_notes",
     "operator_word_problems",
     "parse_query",

@@ -1,8 +1,10 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
-that can never match, and operators written in lower case."""
+that can never match, operators written in lower case, and words that mix alphabets."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Collection
 
 from monitor.errors import RuleProblem
@@ -90,3 +92,63 @@ def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`operator_word_notes` of every rule, as problems at the rule's line."""
     return [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
             for rule in book.rules for note in operator_word_notes(rule.expr)]
+
+
+# Letters that look alike across the Latin, Cyrillic and Greek alphabets: one typed with the
+# wrong keyboard layout slips into a word unseen, and the word never matches as printed. A
+# letter of another alphabet that looks different (Chuvash names with a Latin ă, Kabyle ones
+# with ε, as CLDR writes them) is taken as meant.
+_LOOKALIKES = {
+    "LATIN": frozenset("aceopxyijsABCEHIJKMOPSTXY"),
+    "CYRILLIC": frozenset("асеорхуіјѕАВСЕНІЈКМОРЅТХУ"),
+    "GREEK": frozenset("οραικνυτΑΒΕΖΗΙΚΜΝΟΡΤΥΧ"),
+}
+_ALPHABETS = tuple(_LOOKALIKES)
+_WORD = re.compile(r"\w+")
+
+
+def _alphabets(word: str) -> dict[str, list[str]]:
+    """The letters of ``word`` by the alphabet they come from (only the three above)."""
+    found: dict[str, list[str]] = {}
+    for char in word:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            alphabet = next((a for a in _ALPHABETS if name.startswith(a)), None)
+            if alphabet is not None:
+                found.setdefault(alphabet, []).append(char)
+    return found
+
+
+def mixed_alphabet_note(text: str) -> str | None:
+    """A note on the first word of ``text`` that mixes Latin, Cyrillic or Greek letters
+    (``Пyтин`` with a Latin y: it can never match the name as printed), or None."""
+    for word in _WORD.findall(text):
+        letters = _alphabets(word)
+        if len(letters) < 2:
+            continue
+        main = max(letters, key=lambda a: len(letters[a]))
+        strays = {a: "".join(dict.fromkeys(c for c in chars if c in _LOOKALIKES[a]))
+                  for a, chars in letters.items() if a != main}
+        if all(strays.values()):
+            shown = ", ".join(f"{a.title()} {chars}" for a, chars in strays.items())
+            return (f"{word!r} mixes alphabets ({shown} among {main.title()} letters): retype "
+                    "it in one")
+    return None
+
+
+def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with a word that mixes alphabets."""
+    problems = []
+    for rule in book.rules:
+        notes = dict.fromkeys(note for p in phrases(rule.expr)
+                              if (note := mixed_alphabet_note(p.written)) is not None)
+        problems += [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+                     for note in notes]
+    used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
+    for entity in book.entities:
+        if entity.id in used:
+            problems += [RuleProblem(entity.path, alias.line,
+                                     f"entity {entity.id}: alias {note}", None)
+                         for alias in entity.aliases
+                         if (note := mixed_alphabet_note(alias.text)) is not None]
+    return problems

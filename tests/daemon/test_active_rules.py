@@ -107,3 +107,10 @@ def test_a_lower_case_operator_is_logged_and_the_rule_still_runs_as_written(
     # As FTS5 reads it: the word "and" is required.
     assert rules.matcher().match(Document(title="Gaza and the truce", body=""))
     assert not rules.matcher().match(Document(title="Gaza truce", body=""))
+
+
+def test_a_word_mixing_alphabets_is_logged(tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "topics.yaml").write_text("rules:\n  - id: putin\n    query: Пyтин\n")
+    assert ActiveRules(tmp_path).reload() == []
+    assert "rule putin: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters)" in caplog.text

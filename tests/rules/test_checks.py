@@ -1,5 +1,5 @@
-"""``tests:`` examples, ``notify:`` channel names and lower-case operators, as ``monitor check``
-verifies them."""
+"""``tests:`` examples, ``notify:`` channel names, lower-case operators and words mixing
+alphabets, as ``monitor check`` verifies them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import textwrap
 from pathlib import Path
 
 from monitor.rules import load_rules
-from monitor.rules.checks import channel_problems, operator_word_problems, run_rule_tests
+from monitor.rules.checks import (
+    channel_problems,
+    mixed_alphabet_problems,
+    operator_word_problems,
+    run_rule_tests,
+)
 from monitor.rules.matcher import compile_rules
 
 RULES = """
@@ -95,4 +100,29 @@ def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> N
         'NEAR, or "Near" in quotes to search the word',
         f"{path}:4: rule near: 'not' is searched as a word, not as the operator NOT: write "
         'NOT, or "not" in quotes to search the word',
+    ]
+
+
+def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path: Path) -> None:
+    # Typed with the wrong keyboard layout: a Latin y in Путин never matches the printed name.
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent("""
+        entities:
+          - id: zelensky
+            aliases: [Зеленский, Зеленcкий]
+          - id: unused
+            aliases: [Пyтин]
+          - id: chuvash
+            aliases: [Федеративлă]
+        rules:
+          - id: putin
+            query: Пyтин AND @zelensky AND @chuvash AND Kyiv AND Київ
+    """).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    assert sorted(str(p) for p in mixed_alphabet_problems(book)) == [
+        f"{path}:3: entity zelensky: alias 'Зеленcкий' mixes alphabets (Latin c among Cyrillic "
+        "letters): retype it in one",
+        f"{path}:9: rule putin: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters): "
+        "retype it in one",
     ]

@@ -82,6 +82,8 @@ def test_search_offers_the_rule_to_save_and_explains_a_bad_query(web) -> None:
     words = c.get("/search", params={"q": "gaza and ceasefire"}).text.replace("&#39;", "'")
     assert "'and' is searched as a word, not as the operator AND" in words
     assert "is searched as a word" not in page
+    latin_y = c.get("/search", params={"q": "Пyтин"}).text.replace("&#39;", "'")
+    assert "'Пyтин' mixes alphabets (Latin y among Cyrillic letters)" in latin_y
 
 
 def test_hostile_article_is_rendered_as_text(web) -> None:
