@@ -88,31 +88,24 @@ class Not:
 Expr = Phrase | EntityRef | Near | Sentence | Filter | And | Or | Not
 
 
-def entity_refs(expr: Expr) -> list[EntityRef]:
-    """Every ``@id`` in the query, in order."""
-    if isinstance(expr, EntityRef):
+def leaves(expr: Expr) -> list[Phrase | EntityRef]:
+    """Every term, phrase and ``@id`` in the query (NEAR and SENTENCE items too), in order."""
+    if isinstance(expr, Phrase | EntityRef):
         return [expr]
     if isinstance(expr, Near | Sentence):
-        return [item for item in expr.items if isinstance(item, EntityRef)]
+        return list(expr.items)
     if isinstance(expr, Filter):
-        return entity_refs(expr.child)
+        return leaves(expr.child)
     if isinstance(expr, And | Or):
-        return [ref for child in expr.children for ref in entity_refs(child)]
-    if isinstance(expr, Not):
-        return entity_refs(expr.left) + entity_refs(expr.right)
-    return []
+        return [leaf for child in expr.children for leaf in leaves(child)]
+    return leaves(expr.left) + leaves(expr.right)  # Not
+
+
+def entity_refs(expr: Expr) -> list[EntityRef]:
+    """Every ``@id`` in the query, in order."""
+    return [leaf for leaf in leaves(expr) if isinstance(leaf, EntityRef)]
 
 
 def phrases(expr: Expr) -> list[Phrase]:
     """Every term and phrase in the query (NEAR and SENTENCE items too), in order."""
-    if isinstance(expr, Phrase):
-        return [expr]
-    if isinstance(expr, Near | Sentence):
-        return [item for item in expr.items if isinstance(item, Phrase)]
-    if isinstance(expr, Filter):
-        return phrases(expr.child)
-    if isinstance(expr, And | Or):
-        return [phrase for child in expr.children for phrase in phrases(child)]
-    if isinstance(expr, Not):
-        return phrases(expr.left) + phrases(expr.right)
-    return []
+    return [leaf for leaf in leaves(expr) if isinstance(leaf, Phrase)]
