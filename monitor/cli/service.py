@@ -65,15 +65,33 @@ def db_upgrade(ctx: typer.Context) -> None:
         upgrade(store.engine)
     except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
         fail(f"migration failed on {safe_url(config.database_url)}: {exc}", code=1)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from monitor.rules import article_stems
     index = TextIndex(store)
-    stemmed = index.catch_up_stems(article_stems)  # in batches, both databases
+    stems_todo, lexemes_todo = index.pending()
+    # A store of 200,000 articles takes minutes: a bar on the terminal (stderr), none in a pipe.
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True,
+                  disable=not (console.is_terminal and (stems_todo or lexemes_todo))
+                  ) as progress:
+        stems_task = progress.add_task("text index: stems", total=stems_todo)
+        stemmed = index.catch_up_stems(  # in batches, both databases
+            article_stems, progress=lambda n: progress.advance(stems_task, n))
+        if store.tokenizer is not None:  # PostgreSQL: the text index's backfill, in batches
+            # The stems just computed cleared those articles' lexemes: count again.
+            lexemes_todo = index.pending()[1]
+            lexemes_task = progress.add_task("text index: lexemes", total=lexemes_todo)
+            indexed = index.catch_up(store.tokenizer,
+                                     progress=lambda n: progress.advance(lexemes_task, n))
+        else:
+            indexed = 0
     if stemmed:
         typer.echo(f"text index: stems of {stemmed} articles computed")
-    if store.tokenizer is not None:  # PostgreSQL: the text index's backfill, in batches
-        indexed = index.catch_up(store.tokenizer)
-        if indexed:
-            typer.echo(f"text index: {indexed} articles indexed")
+    if indexed:
+        typer.echo(f"text index: {indexed} articles indexed")
     typer.echo(f"database {safe_url(config.database_url)} is at revision "
                f"{current_revision(store.engine)}")
     store.close()

@@ -67,6 +67,8 @@ _PENDING = text("SELECT id, xmin::text AS version, title, text, stems FROM artic
 _STEMS_TODO = text("SELECT id, title, text, language FROM articles "
                    "WHERE stems IS NULL AND id > :after ORDER BY id LIMIT :batch")
 _SET_STEMS = text("UPDATE articles SET stems = :stems WHERE id = :id AND stems IS NULL")
+_STEMS_COUNT = text("SELECT count(*) FROM articles WHERE stems IS NULL")
+_LEXEMES_COUNT = text("SELECT count(*) FROM articles WHERE text_tokens IS NULL")
 STEMS_COLUMN = "stems"  # the FTS5 column of the stems: a query asks for one as "stems : x"
 
 
@@ -122,26 +124,42 @@ class TextIndex:
         elif self.store.tokenizer is not None:
             self.catch_up(self.store.tokenizer)
 
-    def catch_up(self, tokenize: Tokenizer, batch: int = _BATCH) -> int:
+    def catch_up(self, tokenize: Tokenizer, batch: int = _BATCH,
+                 progress: Callable[[int], None] | None = None) -> int:
         """Compute the lexemes of every article that has none (PostgreSQL), ``batch`` at a
-        time, each batch its own transaction; returns how many it computed."""
+        time, each batch its own transaction; returns how many it computed. ``progress`` is
+        told each batch's size."""
         if self.dialect != "postgresql" or not self.available:
             return 0
         return self._backfill(_PENDING, _CATCH_UP, batch, lambda row: {
             "id": row.id, "version": row.version,
-            "lexemes": index_lexemes(row.title, row.text, tokenize, row.stems)})
+            "lexemes": index_lexemes(row.title, row.text, tokenize, row.stems)}, progress)
 
-    def catch_up_stems(self, stem: ArticleStemmer, batch: int = _BATCH) -> int:
+    def catch_up_stems(self, stem: ArticleStemmer, batch: int = _BATCH,
+                       progress: Callable[[int], None] | None = None) -> int:
         """Compute the stems of every article that has none (both databases), ``batch`` at a
         time, each batch its own transaction; returns how many it computed. On PostgreSQL the
         lexemes of those articles go NULL (a trigger): :meth:`catch_up` adds the stems."""
         if not self.available:
             return 0
         return self._backfill(_STEMS_TODO, _SET_STEMS, batch, lambda row: {
-            "id": row.id, "stems": stems_text(row.title, row.text, row.language, stem)})
+            "id": row.id, "stems": stems_text(row.title, row.text, row.language, stem)},
+            progress)
+
+    def pending(self) -> tuple[int, int]:
+        """Articles still without stems, and (PostgreSQL) without lexemes: what the two
+        catch-ups have to do (a progress bar's total)."""
+        if not self.available:
+            return 0, 0
+        with self.store.read() as session:
+            stems = session.execute(_STEMS_COUNT).scalar_one()
+            lexemes = (session.execute(_LEXEMES_COUNT).scalar_one()
+                       if self.dialect == "postgresql" else 0)
+        return int(stems), int(lexemes)
 
     def _backfill(self, pending: TextClause, update: TextClause, batch: int,
-                  values: Callable[[Row[Any]], dict[str, object]]) -> int:
+                  values: Callable[[Row[Any]], dict[str, object]],
+                  progress: Callable[[int], None] | None) -> int:
         """Run ``update`` with ``values`` of every row ``pending`` selects (by id, ``batch``
         at a time, each batch its own transaction); returns how many rows."""
         done, after = 0, 0
@@ -155,6 +173,8 @@ class TextIndex:
                 session.execute(update, computed)
             done += len(rows)
             after = rows[-1].id
+            if progress is not None:
+                progress(len(rows))
 
     def candidate_ids(self, query: str | None, since: datetime | None = None) -> list[int] | None:
         """Ids of the articles the index finds for ``query`` (ascending), or None: no index."""

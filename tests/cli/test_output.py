@@ -104,3 +104,18 @@ def test_durations_times_and_plurals_read_as_words() -> None:
     assert when(datetime(2026, 12, 1, 14, 3, tzinfo=UTC)) == "2026-12-01 14:03 UTC"
     assert (plural(1, "rule"), plural(2, "failure"), plural(3, "entry", "entries")) == (
         "1 rule", "2 failures", "3 entries")
+
+
+def test_db_upgrade_computes_missing_stems_once_and_keeps_its_output_plain(
+        tmp_path: Path) -> None:
+    from tests.web_support import seeded_store
+
+    (tmp_path / "var").mkdir()
+    store = seeded_store(f"sqlite:///{tmp_path / 'var' / 'monitor.db'}")  # saved without stems
+    count = store.count("articles")
+    store.close()
+    code, out, err = run("db", "upgrade")
+    assert code == 0 and err == ""  # the progress bar is for a terminal only
+    assert f"text index: stems of {count} articles computed" in out.splitlines()
+    code, out, _ = run("db", "upgrade")
+    assert code == 0 and "stems of" not in out

@@ -159,7 +159,12 @@ def test_new_articles_get_their_stems_at_save(sqlite_url: str) -> None:
     index = TextIndex(store)
     pending = index.candidate_ids('(stems : "мирн")')  # the seeds: stems not computed yet
     assert pending is not None and len(pending) == store.count("articles")
-    assert index.catch_up_stems(article_stems) == store.count("articles") - 1
+    todo = store.count("articles") - 1
+    assert index.pending()[0] == todo
+    batches: list[int] = []
+    assert index.catch_up_stems(article_stems, batch=2, progress=batches.append) == todo
+    assert sum(batches) == todo and max(batches) <= 2  # what db upgrade's bar counts
+    assert index.pending()[0] == 0
     with store.read() as session:
         ru = session.execute(sql("SELECT id FROM articles WHERE canonical_url = "
                                  "'https://extra.example/ru'")).scalar()
