@@ -198,6 +198,15 @@ def test_a_setting_given_twice_is_a_problem_not_a_silent_override(tmp_path: Path
     ]
 
 
+def test_a_feed_listed_twice_is_a_problem(tmp_path: Path) -> None:
+    # One feed per URL is kept: the second entry's name and interval would silently win.
+    path = write(tmp_path, "feeds:\n  - url: https://a.example/feed.xml\n    name: A\n"
+                           "  - url: https://a.example/feed.xml/\n"
+                           "  - url: ' HTTPS://A.EXAMPLE/feed.xml'\n    name: A again\n")
+    assert problems_of(path) == [
+        f"{path}:5: feeds[2].url: listed twice (first as feeds[0], line 2): keep one"]
+
+
 def test_a_feed_language_that_is_no_language_code_is_a_problem(tmp_path: Path) -> None:
     path = write(tmp_path, "feeds:\n  - url: https://a.example/f\n    language: english\n"
                            "  - url: https://b.example/f\n    language: zz\n"

@@ -183,6 +183,17 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
 _RESERVED = ("base_dir", "source")
 
 
+def _same_feed_key(url: str) -> str:
+    """``url`` as two listings of one feed write it alike: trimmed, scheme and host in lower
+    case (both are case-insensitive)."""
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+
 def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """Each channel URL written in the file, with its key path."""
     channels = data.get("channels")
@@ -277,12 +288,19 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             problem((reserved,), "is not a setting")
             del data[reserved]
     feeds = data.get("feeds")
+    listed: dict[str, int] = {}  # a feed URL -> the index where it was first listed
     for index, feed in enumerate(feeds if isinstance(feeds, list) else []):
         url = feed.get("url") if isinstance(feed, dict) else None
         if isinstance(url, str) and url.strip():
             reason = _feed_url_problem(url.strip(), base)
             if reason is not None:
                 problem(("feeds", index, "url"), reason)
+            same = _same_feed_key(url)
+            if same in listed:  # the store keeps one feed per URL: the later entry would win
+                first_line = _line_for(lines, ("feeds", listed[same]))
+                problem(("feeds", index, "url"), f"listed twice (first as feeds[{listed[same]}]"
+                        + (f", line {first_line}" if first_line else "") + "): keep one")
+            listed.setdefault(same, index)
         language = feed.get("language") if isinstance(feed, dict) else None
         if isinstance(language, str) and (reason := language_problem(language)) is not None:
             problem(("feeds", index, "language"), reason)  # else rules' languages: never meet it
