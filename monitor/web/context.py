@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from monitor.config import Config
-from monitor.rules import RuleBook, load_rules
+from monitor.errors import RuleProblem
+from monitor.rules import RuleBook, load_rules, mixed_alphabet_problems, operator_word_problems
 from monitor.store import Access, Browse, Store
 from monitor.web import filters
 from monitor.web.security import csrf_token, feed_token
@@ -35,7 +36,8 @@ class Web:
     access: Access
     env: Environment
     public: set[str] = field(default_factory=set)
-    _rules: tuple[tuple[tuple[str, float], ...], RuleBook] | None = None
+    # (file stamps, the book, its warnings: valid rules that rarely mean what they say)
+    _rules: tuple[tuple[tuple[str, float], ...], RuleBook, tuple[RuleProblem, ...]] | None = None
     _lock: Lock = field(default_factory=Lock)
     _choices: tuple[float, tuple[list[str], list[str]]] | None = None
 
@@ -65,8 +67,17 @@ class Web:
         stamp = tuple((str(p), p.stat().st_mtime) for p in files if p.exists())
         with self._lock:
             if self._rules is None or self._rules[0] != stamp:
-                self._rules = (stamp, load_rules(root))
+                book = load_rules(root)
+                self._rules = (stamp, book, (*operator_word_problems(book),
+                                             *mixed_alphabet_problems(book)))
             return self._rules[1]
+
+    def rule_warnings(self) -> tuple[RuleProblem, ...]:
+        """What ``monitor check`` says of rules that load but rarely mean what they say (a
+        lower-case ``and``, a Latin letter in a Cyrillic name), for the current book."""
+        self.rules()
+        with self._lock:
+            return self._rules[2] if self._rules is not None else ()
 
     def feed_token(self, path: str) -> str | None:
         """The token a feed reader puts in the URL of ``path``; None without authentication."""

@@ -149,6 +149,7 @@ def rules(request: Request) -> Response:
                      "feed": web.feed_token(f"/rules/{rule.id}/feed.atom"),
                      "json_feed": web.feed_token(f"/rules/{rule.id}/feed.json")})
     return web.render(request, "rules.html", rows=rows, problems=book.problems,
+                      warnings=web.rule_warnings(),
                       all_feed=web.feed_token("/feed.atom"),
                       all_json=web.feed_token("/feed.json"))
 

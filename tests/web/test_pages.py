@@ -150,3 +150,18 @@ def test_feeds_page_lists_failing_feeds_first(web) -> None:
     c, _ = web
     page = c.get("/feeds").text
     assert "Example News" in page and "never polled" in page
+
+
+def test_the_rules_page_shows_what_monitor_check_warns_of(sqlite_url: str,
+                                                          tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules:\n  - id: talks\n    query: gaza and Пyтин\n",
+                                  encoding="utf-8")
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url).model_copy(update={"rules_dir": rules})
+    with client(store, cfg) as c:
+        page = c.get("/rules").text.replace("&#39;", "'")
+    store.close()
+    assert "rule talks: 'and' is searched as a word" in page
+    assert "rule talks: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters)" in page
