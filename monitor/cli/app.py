@@ -19,7 +19,7 @@ from monitor.cli.plainhelp import PlainCommand, PlainGroup
 from monitor.errors import ConfigError, MonitorError
 
 if TYPE_CHECKING:  # pydantic models load when a command needs the configuration
-    from monitor.config import Config
+    from monitor.config import Config, StageChecks
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -104,31 +104,32 @@ def fail_config(exc: ConfigError, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def read_config(ctx: typer.Context, *, check_urls: bool = False) -> Config:
+def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     """The configuration for this invocation; raises ConfigError with every problem.
 
-    ``check_urls``: channel URLs apprise cannot use are problems too (for the commands that
-    send or check; the others do not load apprise)."""
+    ``deliverable``: channel URLs no notification service can use and digest schedules that
+    do not parse are problems too (for the commands that send or check; the others do not
+    load the delivery stage)."""
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)
     path = state.config_path
     if path is None and Path(DEFAULT_CONFIG_FILE).exists():
         path = Path(DEFAULT_CONFIG_FILE)
-    check_url: Callable[[str], str | None] | None = None
-    if check_urls:
-        from monitor.delivery import destination_problem
-        check_url = destination_problem
-    config = load_config(path, os.environ, check_url=check_url)
+    checks: StageChecks | None = None
+    if deliverable:
+        from monitor.delivery import CONFIG_CHECKS
+        checks = CONFIG_CHECKS
+    config = load_config(path, os.environ, checks=checks)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config
 
 
-def get_config(ctx: typer.Context, *, check_urls: bool = False) -> Config:
+def get_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     """The validated configuration for this invocation; a bad one exits 2 with file:line."""
     try:
-        return read_config(ctx, check_urls=check_urls)
+        return read_config(ctx, deliverable=deliverable)
     except ConfigError as exc:
         fail_config(exc)
 

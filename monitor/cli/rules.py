@@ -55,7 +55,7 @@ def check(
         run_rule_tests,
     )
     try:
-        config = read_config(ctx, check_urls=True)
+        config = read_config(ctx, deliverable=True)
     except ConfigError as exc:  # reported like rule problems: all of them, exit 1
         for config_problem in exc.problems:
             typer.echo(str(config_problem))

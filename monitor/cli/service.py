@@ -172,7 +172,7 @@ def run(
     stop = threading.Event()
     if not once:
         install_stop_handlers(stop)
-    config = get_config(ctx, check_urls=True)  # a channel URL with a typo would lose alerts
+    config = get_config(ctx, deliverable=True)  # a channel URL with a typo would lose alerts
     open_store(config).close()
     built: list[OpsEndpoints] = []  # the daemon's probes, once the service is built
 

@@ -9,7 +9,7 @@ naming the file, the line and the field.
 :mod:`~monitor.config.loading` reads the file into them.
 """
 
-from monitor.config.loading import load_config, read_env_file
+from monitor.config.loading import StageChecks, load_config, read_env_file
 from monitor.config.settings import (
     ChannelConfig,
     Config,
@@ -38,6 +38,7 @@ __all__ = [
     "PollingConfig",
     "QuietHours",
     "RetentionConfig",
+    "StageChecks",
     "WebConfig",
     "load_config",
     "parse_duration",

@@ -8,6 +8,7 @@ import difflib
 import re
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -194,25 +195,44 @@ def _same_feed_key(url: str) -> str:
     return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
+def _channels(data: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    channels = data.get("channels")
+    return [(name, channel) for name, channel in
+            (channels.items() if isinstance(channels, dict) else ()) if isinstance(channel, dict)]
+
+
 def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """Each channel URL written in the file, with its key path."""
-    channels = data.get("channels")
-    return [(("channels", name, "urls", i), url)
-            for name, channel in (channels.items() if isinstance(channels, dict) else ())
-            if isinstance(channel, dict) and isinstance(channel.get("urls"), list)
+    return [(("channels", name, "urls", i), url) for name, channel in _channels(data)
+            if isinstance(channel.get("urls"), list)
             for i, url in enumerate(channel["urls"]) if isinstance(url, str)]
 
 
+def _digest_schedules(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Each channel's ``digest_schedule`` written in the file, with its key path."""
+    return [(("channels", name, "digest_schedule"), channel["digest_schedule"])
+            for name, channel in _channels(data)
+            if isinstance(channel.get("digest_schedule"), str)]
+
+
+@dataclass(frozen=True)
+class StageChecks:
+    """Checks of settings only a stage can judge, each saying why a value cannot be used (or
+    None): this package knows no notification service and no cron syntax. The delivery stage
+    provides them (``monitor.delivery.CONFIG_CHECKS``) to the commands that send or check."""
+
+    channel_url: Callable[[str], str | None]  # a channel URL, its variables expanded
+    digest_schedule: Callable[[str], str | None]  # an interval or a cron expression
+
+
 def load_config(path: Path | None, environ: Mapping[str, str], *,
-                check_url: Callable[[str], str | None] | None = None) -> Config:
+                checks: StageChecks | None = None) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
 
     Every problem of the file is reported at once (``ConfigError.problems``), each as
     ``path:line: field: message``, with a suggestion for a misspelt setting.
     ``path=None`` gives the embedded defaults anchored at the current directory.
-    ``check_url`` says why a channel URL (its variables expanded) cannot be sent to, or None:
-    the delivery stage's check, given by the commands that send or check (this module knows
-    no notification service).
+    ``checks`` adds the problems only a stage can find (see :class:`StageChecks`).
     """
     twice: list[tuple[tuple[Any, ...], int, int]] = []
     if path is None:
@@ -275,10 +295,14 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
     data = _expand_env(data, env, (), missing)
     for *where, name in missing:
         problem(tuple(where), f"environment variable {name} is not set")
-    if check_url is not None:
+    if checks is not None:
         unset = {tuple(where) for *where, _name in missing}
         for loc, channel_url in _channel_urls(data):
-            unusable = check_url(channel_url) if loc not in unset else None
+            unusable = checks.channel_url(channel_url) if loc not in unset else None
+            if unusable is not None:
+                problem(loc, unusable)
+        for loc, schedule in _digest_schedules(data):
+            unusable = checks.digest_schedule(schedule)
             if unusable is not None:
                 problem(loc, unusable)
     if env.get("MONITOR_DATABASE_URL"):

@@ -11,6 +11,7 @@ stage's address policy for webhook destinations.
 
 from __future__ import annotations
 
+from monitor.config import StageChecks
 from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher
 from monitor.delivery.notify import (
@@ -21,10 +22,14 @@ from monitor.delivery.notify import (
     send,
     target_kind,
 )
-from monitor.delivery.policy import DeliveryPolicies, DigestSchedule
+from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
 from monitor.delivery.render import default_format, render_alert
 
+# What the configuration cannot judge itself (see monitor.config.StageChecks).
+CONFIG_CHECKS = StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem)
+
 __all__ = [
+    "CONFIG_CHECKS",
     "ChannelDirectory",
     "ConsoleNotifier",
     "DeliveryPolicies",
@@ -32,7 +37,6 @@ __all__ = [
     "Dispatcher",
     "SecretMasker",
     "default_format",
-    "destination_problem",
     "mask_url",
     "render_alert",
     "send",

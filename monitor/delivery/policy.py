@@ -21,6 +21,16 @@ from monitor.errors import ConfigError
 from monitor.models import RulePolicy
 
 
+def schedule_problem(spec: str) -> str | None:
+    """Why ``spec`` is no digest schedule (an interval such as ``1h``, or a cron expression),
+    in words for the configuration check, or None."""
+    try:
+        DigestSchedule(spec)
+    except ConfigError as exc:
+        return exc.message
+    return None
+
+
 class DigestSchedule:
     """When a channel's digest is due: an interval ("1h") or a cron expression, in a zone."""
 
@@ -35,10 +45,10 @@ class DigestSchedule:
             try:
                 self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)
             except ValueError as exc:
-                raise ConfigError(f"digest_schedule {spec!r} is neither an interval such "
-                                  f"as 1h nor a cron expression: {exc}") from None
+                raise ConfigError(f"{spec!r} is neither an interval such as 1h nor a cron "
+                                  f"expression such as '0 8 * * *': {exc}") from None
         if self._interval is not None and self._interval <= timedelta(0):
-            raise ConfigError(f"digest_schedule {spec!r} must be longer than zero")
+            raise ConfigError(f"{spec!r} must be longer than zero")
 
     def next_after(self, moment: datetime) -> datetime:
         """The first digest time strictly after ``moment`` (UTC)."""
@@ -47,6 +57,13 @@ class DigestSchedule:
         assert self._cron is not None
         fire: datetime = self._cron.get_next_fire_time(None, moment + timedelta(seconds=1))
         return fire.astimezone(UTC)
+
+
+def _schedule_of(channel: str, spec: str, timezone: str) -> DigestSchedule:
+    try:
+        return DigestSchedule(spec, timezone)
+    except ConfigError as exc:
+        raise ConfigError(f"channels.{channel}.digest_schedule: {exc.message}") from None
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,7 @@ class DeliveryPolicies:
         self.channels = {
             name: ChannelPolicy(
                 name=name, delivery=ch.delivery,
-                schedule=DigestSchedule(ch.digest_schedule, ch.timezone),
+                schedule=_schedule_of(name, ch.digest_schedule, ch.timezone),
                 zone=ZoneInfo(ch.timezone),
                 quiet=QuietHours.parse(ch.quiet_hours) if ch.quiet_hours else None,
                 max_per_hour=ch.max_per_hour)

@@ -39,10 +39,11 @@ def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> N
 
 CHANNELS = ("channels:\n  mail:\n    urls: ['maito://ops@example.com']\n"
             "  chat:\n    urls: ['tgram://${BOT}/-100']\n"
-            "  hook:\n    urls: ['json//127.0.0.1/x', 'json://127.0.0.1/ok']\n")
+            "  hook:\n    urls: ['json//127.0.0.1/x', 'json://127.0.0.1/ok']\n"
+            "    delivery: digest\n    digest_schedule: '0 25 * * *'\n")
 
 
-def test_check_reports_channel_urls_no_service_can_use(
+def test_check_reports_channel_urls_and_schedules_no_service_can_use(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A typo in a channel URL used to surface only as dead alerts.
     (tmp_path / "rules").mkdir()
@@ -58,6 +59,9 @@ def test_check_reports_channel_urls_no_service_can_use(
         "token or a part of the address missing?)",
         "monitor.yaml:7: channels.hook.urls[0]: not a notification URL: it needs a scheme, "
         "such as mailto:// or json://",
+        "monitor.yaml:9: channels.hook.digest_schedule: '0 25 * * *' is neither an interval "
+        "such as 1h nor a cron expression such as '0 8 * * *': Error validating expression "
+        "'25': the last value (25) is higher than the maximum value (23)",
     ]
     assert "secrettoken" not in out
 

@@ -10,7 +10,8 @@ import pytest
 
 from monitor.config import ChannelConfig, Config, QuietHours
 from monitor.delivery.dispatch import Dispatcher
-from monitor.delivery.policy import DeliveryPolicies, DigestSchedule
+from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
+from monitor.errors import ConfigError
 from monitor.models import RulePolicy
 from tests.delivery.test_dispatch import Setup, make_setup
 from tests.notify_support import Receiver
@@ -38,6 +39,22 @@ def _policies(**channel: object) -> DeliveryPolicies:
     return DeliveryPolicies(config, lambda rule: RulePolicy(
         delivery="digest" if rule == "slow" else None,
         max_per_hour=1 if rule == "capped" else None))
+
+
+@pytest.mark.parametrize(("spec", "problem"), [
+    ("1h", None), ("0 8 * * mon-fri", None),
+    ("0s", "'0s' must be longer than zero"),
+    ("0 25 * * *", "'0 25 * * *' is neither an interval such as 1h nor a cron expression such "
+     "as '0 8 * * *': Error validating expression '25': the last value (25) is higher than "
+     "the maximum value (23)"),
+])
+def test_schedule_problems_in_words(spec: str, problem: str | None) -> None:
+    assert schedule_problem(spec) == problem
+
+
+def test_a_bad_schedule_names_its_channel_when_the_policies_are_built() -> None:
+    with pytest.raises(ConfigError, match=r"^channels\.c\.digest_schedule: 'hourly' is neither"):
+        _policies(digest_schedule="hourly")
 
 
 def test_hold_decisions() -> None:
