@@ -198,6 +198,16 @@ def test_a_setting_given_twice_is_a_problem_not_a_silent_override(tmp_path: Path
     ]
 
 
+def test_unknown_channel_names_are_problems_at_their_own_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "channels:\n  team:\n    urls: ['json://127.0.0.1/x']\n"
+                           "delivery:\n  default_channels: [team, tema]\n  admin_channel: ops\n")
+    assert problems_of(path) == [
+        f"{path}:5: delivery.default_channels[1]: channel 'tema' is not defined under "
+        "channels; did you mean team?",
+        f"{path}:6: delivery.admin_channel: channel 'ops' is not defined under channels",
+    ]
+
+
 def test_a_feed_listed_twice_is_a_problem(tmp_path: Path) -> None:
     # One feed per URL is kept: the second entry's name and interval would silently win.
     path = write(tmp_path, "feeds:\n  - url: https://a.example/feed.xml\n    name: A\n"

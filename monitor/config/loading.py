@@ -201,6 +201,27 @@ def _channels(data: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             (channels.items() if isinstance(channels, dict) else ()) if isinstance(channel, dict)]
 
 
+def _unknown_channel_refs(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """``delivery.default_channels`` and ``delivery.admin_channel`` entries naming no channel,
+    each at its own place (the model checks them too, but can only say "top level")."""
+    names = [name for name, _channel in _channels(data)]
+    delivery = data.get("delivery")
+    if not isinstance(delivery, dict):
+        return []
+    defaults = delivery.get("default_channels")
+    refs: list[tuple[tuple[Any, ...], object]] = [
+        (("delivery", "default_channels", i), ref)
+        for i, ref in enumerate(defaults if isinstance(defaults, list) else [])]
+    refs.append((("delivery", "admin_channel"), delivery.get("admin_channel")))
+    out = []
+    for loc, ref in refs:
+        if isinstance(ref, str) and ref not in names:
+            close = difflib.get_close_matches(ref, names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            out.append((loc, f"channel {ref!r} is not defined under channels{hint}"))
+    return out
+
+
 def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """Each channel URL written in the file, with its key path."""
     return [(("channels", name, "urls", i), url) for name, channel in _channels(data)
@@ -208,21 +229,23 @@ def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
             for i, url in enumerate(channel["urls"]) if isinstance(url, str)]
 
 
-def _digest_schedules(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
-    """Each channel's ``digest_schedule`` written in the file, with its key path."""
-    return [(("channels", name, "digest_schedule"), channel["digest_schedule"])
-            for name, channel in _channels(data)
-            if isinstance(channel.get("digest_schedule"), str)]
+def _channel_settings(data: Mapping[str, Any], setting: str
+                      ) -> list[tuple[tuple[Any, ...], str]]:
+    """Each channel's ``setting`` written in the file (a string), with its key path."""
+    return [(("channels", name, setting), channel[setting]) for name, channel in _channels(data)
+            if isinstance(channel.get(setting), str)]
 
 
 @dataclass(frozen=True)
 class StageChecks:
     """Checks of settings only a stage can judge, each saying why a value cannot be used (or
-    None): this package knows no notification service and no cron syntax. The delivery stage
-    provides them (``monitor.delivery.CONFIG_CHECKS``) to the commands that send or check."""
+    None): this package knows no notification service, cron syntax or template language.
+    The delivery stage provides them (``monitor.delivery.CONFIG_CHECKS``) to the commands
+    that send or check."""
 
     channel_url: Callable[[str], str | None]  # a channel URL, its variables expanded
     digest_schedule: Callable[[str], str | None]  # an interval or a cron expression
+    template: Callable[[str], str | None]  # a channel's Jinja2 template
 
 
 def load_config(path: Path | None, environ: Mapping[str, str], *,
@@ -301,10 +324,12 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             unusable = checks.channel_url(channel_url) if loc not in unset else None
             if unusable is not None:
                 problem(loc, unusable)
-        for loc, schedule in _digest_schedules(data):
-            unusable = checks.digest_schedule(schedule)
-            if unusable is not None:
-                problem(loc, unusable)
+        for setting, check in (("digest_schedule", checks.digest_schedule),
+                               ("template", checks.template)):
+            for loc, value in _channel_settings(data, setting):
+                unusable = check(value)
+                if unusable is not None:
+                    problem(loc, unusable)
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
     for reserved in _RESERVED:
@@ -328,6 +353,9 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         language = feed.get("language") if isinstance(feed, dict) else None
         if isinstance(language, str) and (reason := language_problem(language)) is not None:
             problem(("feeds", index, "language"), reason)  # else rules' languages: never meet it
+    named = _unknown_channel_refs(data)
+    for loc, message in named:
+        problem(loc, message)
     config: Config | None = None
     try:
         config = Config.model_validate({**data, "base_dir": base, "source": shown})
@@ -337,6 +365,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = _unknown_setting(loc)
+            if named and not loc and message.endswith("is not defined under channels"):
+                continue  # the model's own check, already reported at its line above
             problem(loc, message)
     if problems or config is None:
         raise ConfigError.combine(problems)

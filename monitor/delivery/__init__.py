@@ -23,10 +23,11 @@ from monitor.delivery.notify import (
     target_kind,
 )
 from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
-from monitor.delivery.render import default_format, render_alert
+from monitor.delivery.render import default_format, render_alert, template_problem
 
 # What the configuration cannot judge itself (see monitor.config.StageChecks).
-CONFIG_CHECKS = StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem)
+CONFIG_CHECKS = StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
+                            template=template_problem)
 
 __all__ = [
     "CONFIG_CHECKS",

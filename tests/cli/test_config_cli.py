@@ -66,6 +66,18 @@ def test_check_reports_channel_urls_and_schedules_no_service_can_use(
     assert "secrettoken" not in out
 
 
+def test_check_reports_a_channel_template_that_does_not_parse(tmp_path: Path) -> None:
+    # Used to surface only as "template not used" warnings, alert after alert.
+    (tmp_path / "rules").mkdir()
+    Path("monitor.yaml").write_text("channels:\n  hook:\n    urls: ['json://127.0.0.1/x']\n"
+                                    "    template: '{{ title '\n", encoding="utf-8")
+    code, out, _ = run("check")
+    assert code == 1
+    assert out.splitlines() == [
+        "monitor.yaml:4: channels.hook.template: not a valid template: unexpected end of "
+        "template, expected 'end of print statement'. (template line 1)"]
+
+
 def test_run_refuses_a_channel_url_no_service_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
     Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
     Path("monitor.yaml").chmod(0o600)

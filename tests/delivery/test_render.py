@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.delivery.markup import ZWSP, escape_markdown, safe_link, title_heading, truncate
-from monitor.delivery.render import RenderedMessage, render_alert, render_digest, validate_template
-from monitor.errors import ConfigError
+from monitor.delivery.render import RenderedMessage, render_alert, render_digest, template_problem
 from monitor.models import Alert, Evidence
 
 FORMATS = ("text", "markdown", "html")
@@ -309,9 +308,10 @@ def test_broken_operator_template_falls_back_to_builtin() -> None:
     message = render(make_alert(), "text", template="{{ title ")
     assert message.template_error is not None
     assert "Gaza truce" in shown(message)
-    with pytest.raises(ConfigError):
-        validate_template("{% for x in %}")
-    validate_template("{{ title }} {% for s in snippets %}{{ s }}{% endfor %}")
+    assert template_problem("{% for x in %}") == (
+        "not a valid template: Expected an expression, got 'end of statement block' "
+        "(template line 1)")
+    assert template_problem("{{ title }} {% for s in snippets %}{{ s }}{% endfor %}") is None
 
 
 def test_unknown_format_is_refused() -> None:

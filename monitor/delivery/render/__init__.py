@@ -48,7 +48,7 @@ from monitor.delivery.render.sandbox import (
     compile_template,
     environment,
     run_template,
-    validate_template,
+    template_problem,
 )
 from monitor.delivery.render.templates import ALERT_TEMPLATES, DIGEST_TEMPLATES
 from monitor.models import Alert
@@ -66,7 +66,7 @@ __all__ = [
     "render_alert",
     "render_digest",
     "render_notice",
-    "validate_template",
+    "template_problem",
 ]
 
 log = logging.getLogger(__name__)

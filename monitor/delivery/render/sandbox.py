@@ -26,7 +26,6 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from monitor.delivery.markup import Format, escape_markdown
-from monitor.errors import ConfigError
 
 MAX_VALUE = 100_000  # characters or items one template operation may produce
 MAX_RANGE = 1_000
@@ -200,14 +199,16 @@ def compile_template(fmt: Format, source: str) -> Template:
     return environment(fmt).from_string(source)
 
 
-def validate_template(source: str) -> None:
-    """Raise ConfigError if ``source`` is not a valid Jinja2 template (for config loading)."""
+def template_problem(source: str) -> str | None:
+    """Why ``source`` is not a Jinja2 template, in words for the configuration check (Jinja's
+    message and the template's line), or None."""
     try:
         environment("text").parse(source)
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f" (template line {line})" if line else ""
-        raise ConfigError(f"template: {exc.message or exc}{where}") from None
+        return f"not a valid template: {exc.message or exc}{where}"
+    return None
 
 
 def run_template(template: Template, context: dict[str, Any], cap: int) -> str:
