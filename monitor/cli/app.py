@@ -104,6 +104,17 @@ def fail_config(exc: ConfigError, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def stage_checks() -> StageChecks:
+    """What the configuration cannot judge itself, from the stages that can (see
+    :class:`monitor.config.StageChecks`); imports them, so only for the commands that need it."""
+    from monitor.config import StageChecks
+    from monitor.delivery import destination_problem, schedule_problem, template_problem
+    from monitor.net import allow_entry_problem
+
+    return StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
+                       template=template_problem, private_network=allow_entry_problem)
+
+
 def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     """The configuration for this invocation; raises ConfigError with every problem.
 
@@ -116,11 +127,7 @@ def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     path = state.config_path
     if path is None and Path(DEFAULT_CONFIG_FILE).exists():
         path = Path(DEFAULT_CONFIG_FILE)
-    checks: StageChecks | None = None
-    if deliverable:
-        from monitor.delivery import CONFIG_CHECKS
-        checks = CONFIG_CHECKS
-    config = load_config(path, os.environ, checks=checks)
+    config = load_config(path, os.environ, checks=stage_checks() if deliverable else None)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config

@@ -239,13 +239,14 @@ def _channel_settings(data: Mapping[str, Any], setting: str
 @dataclass(frozen=True)
 class StageChecks:
     """Checks of settings only a stage can judge, each saying why a value cannot be used (or
-    None): this package knows no notification service, cron syntax or template language.
-    The delivery stage provides them (``monitor.delivery.CONFIG_CHECKS``) to the commands
-    that send or check."""
+    None): this package knows no notification service, cron syntax, template language or
+    address policy. The command line gathers them from the stages (``monitor.cli.app``) for
+    the commands that send or check."""
 
     channel_url: Callable[[str], str | None]  # a channel URL, its variables expanded
     digest_schedule: Callable[[str], str | None]  # an interval or a cron expression
     template: Callable[[str], str | None]  # a channel's Jinja2 template
+    private_network: Callable[[str], str | None]  # an http.allow_private_networks entry
 
 
 def load_config(path: Path | None, environ: Mapping[str, str], *,
@@ -330,6 +331,12 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
                 unusable = check(value)
                 if unusable is not None:
                     problem(loc, unusable)
+        http = data.get("http")
+        allowed = http.get("allow_private_networks") if isinstance(http, dict) else None
+        for i, entry in enumerate(allowed if isinstance(allowed, list) else []):
+            unusable = checks.private_network(entry) if isinstance(entry, str) else None
+            if unusable is not None:
+                problem(("http", "allow_private_networks", i), unusable)
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
     for reserved in _RESERVED:

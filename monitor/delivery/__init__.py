@@ -11,7 +11,6 @@ stage's address policy for webhook destinations.
 
 from __future__ import annotations
 
-from monitor.config import StageChecks
 from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher
 from monitor.delivery.notify import (
@@ -25,12 +24,7 @@ from monitor.delivery.notify import (
 from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
 from monitor.delivery.render import default_format, render_alert, template_problem
 
-# What the configuration cannot judge itself (see monitor.config.StageChecks).
-CONFIG_CHECKS = StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
-                            template=template_problem)
-
 __all__ = [
-    "CONFIG_CHECKS",
     "ChannelDirectory",
     "ConsoleNotifier",
     "DeliveryPolicies",
@@ -38,8 +32,11 @@ __all__ = [
     "Dispatcher",
     "SecretMasker",
     "default_format",
+    "destination_problem",
     "mask_url",
     "render_alert",
+    "schedule_problem",
     "send",
     "target_kind",
+    "template_problem",
 ]

@@ -13,13 +13,19 @@ cli) or the store. It sits just above the store in the layers (``pyproject.toml`
 from __future__ import annotations
 
 from monitor.net.fetch import Fetcher, cache_max_age, check_url
-from monitor.net.netpolicy import AddressPolicy, Resolver, default_resolver
+from monitor.net.netpolicy import (
+    AddressPolicy,
+    Resolver,
+    allow_entry_problem,
+    default_resolver,
+)
 from monitor.net.urls import canonical_url, resolve_aggregator_link
 
 __all__ = [
     "AddressPolicy",
     "Fetcher",
     "Resolver",
+    "allow_entry_problem",
     "cache_max_age",
     "canonical_url",
     "check_url",

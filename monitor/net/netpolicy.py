@@ -208,6 +208,19 @@ def default_resolver(host: str, port: int) -> list[str]:
     return list(seen)
 
 
+def allow_entry_problem(entry: str) -> str | None:
+    """Why an ``http.allow_private_networks`` entry is neither a network in CIDR notation nor
+    a host name (``10.0.0.0/33``, ``intranet example``), or None."""
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+        return None
+    except ValueError:
+        pass
+    if _HOST_NAME.match(normalize_host(entry)):
+        return None
+    return f"{entry!r} is neither a network (CIDR, such as 10.1.0.0/16) nor a host name"
+
+
 class AddressPolicy:
     """Decides whether an address may be dialled; thread-safe (immutable after construction).
 
@@ -222,16 +235,13 @@ class AddressPolicy:
         networks: list[IPNetwork] = []
         names: set[str] = set()
         for entry in allow:
+            problem = allow_entry_problem(entry)
+            if problem is not None:
+                raise ConfigError(f"http.allow_private_networks: {problem}")
             try:
                 networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-                continue
             except ValueError:
-                pass
-            name = normalize_host(entry)
-            if not _HOST_NAME.match(name):
-                raise ConfigError(f"http.allow_private_networks: {entry!r} is neither a network "
-                                  "(CIDR) nor a host name")
-            names.add(name)
+                names.add(normalize_host(entry))
         self._networks = tuple(networks)
         self._names = frozenset(names)
         self._endpoints = frozenset(

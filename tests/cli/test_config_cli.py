@@ -78,6 +78,20 @@ def test_check_reports_a_channel_template_that_does_not_parse(tmp_path: Path) ->
         "template, expected 'end of print statement'. (template line 1)"]
 
 
+def test_check_reports_private_network_entries_that_are_neither_network_nor_host(
+        tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    Path("monitor.yaml").write_text(
+        "http:\n  allow_private_networks: [10.0.0.0/8, 10.0.0.0/33, intranet.example, "
+        "'not a host']\n", encoding="utf-8")
+    code, out, _ = run("check")
+    assert code == 1
+    assert out.splitlines() == [
+        f"monitor.yaml:2: http.allow_private_networks[{i}]: {entry!r} is neither a network "
+        "(CIDR, such as 10.1.0.0/16) nor a host name"
+        for i, entry in ((1, "10.0.0.0/33"), (3, "not a host"))]
+
+
 def test_run_refuses_a_channel_url_no_service_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
     Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
     Path("monitor.yaml").chmod(0o600)

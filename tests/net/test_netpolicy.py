@@ -9,6 +9,7 @@ import pytest
 from monitor.errors import BlockedAddressError, ConfigError, InvalidURLError, UnsupportedSchemeError
 from monitor.net.netpolicy import (
     AddressPolicy,
+    allow_entry_problem,
     blocked_reason,
     check_url,
     default_resolver,
@@ -112,8 +113,10 @@ def test_policy_allow_list_networks_names_and_endpoints() -> None:
 
 
 def test_policy_refuses_bad_allow_entries() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="'not a network!' is neither a network"):
         AddressPolicy(["not a network!"])
+    assert allow_entry_problem("10.0.0.0/33") is not None  # no such prefix: not a host either
+    assert allow_entry_problem("fd00::/8") is None and allow_entry_problem("Intranet.") is None
 
 
 def test_normalize_host() -> None:
