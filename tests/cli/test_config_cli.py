@@ -21,14 +21,20 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
-    Path("monitor.yaml").write_text(
-        "feeds:\n  - url: ftp://files.example/news.xml\n  - url: gone.xml\n"
-        "polling:\n  default_intervall: 5m\n", encoding="utf-8")
+def check_of(config: str) -> list[str]:
+    """``monitor check``'s lines on a folder with this monitor.yaml (private) and no rules;
+    it must fail."""
+    Path("rules").mkdir()
+    Path("monitor.yaml").write_text(config, encoding="utf-8")
+    Path("monitor.yaml").chmod(0o600)
     code, out, _ = run("check")
     assert code == 1
-    assert out.splitlines() == [
+    return out.splitlines()
+
+
+def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> None:
+    assert check_of("feeds:\n  - url: ftp://files.example/news.xml\n  - url: gone.xml\n"
+                    "polling:\n  default_intervall: 5m\n") == [
         "monitor.yaml:2: feeds[0].url: scheme 'ftp' is not fetched (use http, https or a "
         "local file path)",
         f"monitor.yaml:3: feeds[1].url: local file {tmp_path / 'gone.xml'} does not exist",
@@ -44,15 +50,11 @@ CHANNELS = ("channels:\n  mail:\n    urls: ['maito://ops@example.com']\n"
 
 
 def test_check_reports_channel_urls_and_schedules_no_service_can_use(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # A typo in a channel URL used to surface only as dead alerts.
-    (tmp_path / "rules").mkdir()
-    Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
-    Path("monitor.yaml").chmod(0o600)
     monkeypatch.setenv("BOT", "123456789-secrettokensecrettoken")  # no ':': not a bot token
-    code, out, _ = run("check")
-    assert code == 1
-    assert out.splitlines() == [
+    out = check_of(CHANNELS)
+    assert out == [
         "monitor.yaml:3: channels.mail.urls[0]: no notification service has the scheme "
         "maito://; did you mean mailto://?",
         "monitor.yaml:5: channels.chat.urls[0]: not a tgram:// URL apprise can read (is a "
@@ -63,30 +65,20 @@ def test_check_reports_channel_urls_and_schedules_no_service_can_use(
         "such as 1h nor a cron expression such as '0 8 * * *': Error validating expression "
         "'25': the last value (25) is higher than the maximum value (23)",
     ]
-    assert "secrettoken" not in out
+    assert "secrettoken" not in "".join(out)
 
 
-def test_check_reports_a_channel_template_that_does_not_parse(tmp_path: Path) -> None:
+def test_check_reports_a_channel_template_that_does_not_parse() -> None:
     # Used to surface only as "template not used" warnings, alert after alert.
-    (tmp_path / "rules").mkdir()
-    Path("monitor.yaml").write_text("channels:\n  hook:\n    urls: ['json://127.0.0.1/x']\n"
-                                    "    template: '{{ title '\n", encoding="utf-8")
-    code, out, _ = run("check")
-    assert code == 1
-    assert out.splitlines() == [
+    assert check_of("channels:\n  hook:\n    urls: ['json://127.0.0.1/x']\n"
+                    "    template: '{{ title '\n") == [
         "monitor.yaml:4: channels.hook.template: not a valid template: unexpected end of "
         "template, expected 'end of print statement'. (template line 1)"]
 
 
-def test_check_reports_private_network_entries_that_are_neither_network_nor_host(
-        tmp_path: Path) -> None:
-    (tmp_path / "rules").mkdir()
-    Path("monitor.yaml").write_text(
-        "http:\n  allow_private_networks: [10.0.0.0/8, 10.0.0.0/33, intranet.example, "
-        "'not a host']\n", encoding="utf-8")
-    code, out, _ = run("check")
-    assert code == 1
-    assert out.splitlines() == [
+def test_check_reports_private_network_entries_that_are_neither_network_nor_host() -> None:
+    assert check_of("http:\n  allow_private_networks: [10.0.0.0/8, 10.0.0.0/33, "
+                    "intranet.example, 'not a host']\n") == [
         f"monitor.yaml:2: http.allow_private_networks[{i}]: {entry!r} is neither a network "
         "(CIDR, such as 10.1.0.0/16) nor a host name"
         for i, entry in ((1, "10.0.0.0/33"), (3, "not a host"))]
