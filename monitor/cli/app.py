@@ -110,9 +110,11 @@ def stage_checks() -> StageChecks:
     from monitor.config import StageChecks
     from monitor.delivery import destination_problem, schedule_problem, template_problem
     from monitor.net import allow_entry_problem
+    from monitor.web import listen_problem
 
     return StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
-                       template=template_problem, private_network=allow_entry_problem)
+                       template=template_problem, private_network=allow_entry_problem,
+                       web=listen_problem)
 
 
 def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.config.settings import Config
+from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, read_yaml
@@ -239,14 +239,15 @@ def _channel_settings(data: Mapping[str, Any], setting: str
 @dataclass(frozen=True)
 class StageChecks:
     """Checks of settings only a stage can judge, each saying why a value cannot be used (or
-    None): this package knows no notification service, cron syntax, template language or
-    address policy. The command line gathers them from the stages (``monitor.cli.app``) for
-    the commands that send or check."""
+    None): this package knows no notification service, cron syntax, template language,
+    address policy or web server. The command line gathers them from the stages
+    (``monitor.cli.app``) for the commands that send or check."""
 
     channel_url: Callable[[str], str | None]  # a channel URL, its variables expanded
     digest_schedule: Callable[[str], str | None]  # an interval or a cron expression
     template: Callable[[str], str | None]  # a channel's Jinja2 template
     private_network: Callable[[str], str | None]  # an http.allow_private_networks entry
+    web: Callable[[WebConfig], str | None]  # the web view's listen address and authentication
 
 
 def load_config(path: Path | None, environ: Mapping[str, str], *,
@@ -375,6 +376,11 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             if named and not loc and message.endswith("is not defined under channels"):
                 continue  # the model's own check, already reported at its line above
             problem(loc, message)
+    if config is not None and checks is not None and config.web.enabled:
+        refused = checks.web(config.web)  # it names web.listen itself
+        if refused is not None:
+            problems.append(ConfigError(refused, path=shown,
+                                        line=_line_for(lines, ("web", "listen"))))
     if problems or config is None:
         raise ConfigError.combine(problems)
     for written, expanded in referenced:

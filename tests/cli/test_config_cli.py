@@ -84,6 +84,13 @@ def test_check_reports_private_network_entries_that_are_neither_network_nor_host
         for i, entry in ((1, "10.0.0.0/33"), (3, "not a host"))]
 
 
+def test_check_reports_an_open_web_address_without_authentication() -> None:
+    assert check_of("web:\n  listen: '0.0.0.0:8080'\n") == [
+        "monitor.yaml:2: web.listen 0.0.0.0:8080 is not a loopback address and no "
+        "authentication is configured: set web.users or web.trusted_proxy_header, or listen "
+        "on 127.0.0.1"]
+
+
 def test_run_refuses_a_channel_url_no_service_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
     Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
     Path("monitor.yaml").chmod(0o600)
