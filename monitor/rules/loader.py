@@ -11,6 +11,7 @@ entity defined in another file.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
@@ -186,7 +187,8 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
         else:
             for ref in entity_refs(expr):
                 if ref.entity not in entities:
-                    fields.fail(query_node, f"unknown entity @{ref.entity}")
+                    fields.fail(query_node, f"unknown entity @{ref.entity}"
+                                + _entity_hint(ref.entity, entities))
     languages = []
     for code, item in fields.strings("languages"):
         problem = language_problem(code)  # a typo here would silently match nothing
@@ -215,6 +217,17 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
                 notify=tuple(dict.fromkeys(notify)), languages=tuple(dict.fromkeys(languages)),
                 stem=stem, regex=tuple(patterns), tests=tests, path=src.path, line=fields.line,
                 delivery=delivery, max_per_hour=max_per_hour)
+
+
+def _entity_hint(name: str, entities: dict[str, Entity]) -> str:
+    """``; did you mean @country-qa?`` for an unknown ``@name``: an entity with a close id, or
+    one with an alias spelt like the name (``@qatar`` for the entity named Qatar)."""
+    close = difflib.get_close_matches(name, list(entities), n=1)
+    if not close:
+        wanted = name.replace("-", " ").replace("_", " ").casefold()
+        close = [e.id for e in entities.values()
+                 if any(a.text.rstrip("*").casefold() == wanted for a in e.aliases)][:1]
+    return f"; did you mean @{close[0]}?" if close else ""
 
 
 def load_rules(path: Path) -> RuleBook:

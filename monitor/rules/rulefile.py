@@ -5,6 +5,7 @@ instead of an exception. :mod:`monitor.rules.loader` builds entities and rules f
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,9 @@ class Fields:
             if name in self.nodes:
                 self.fail(key, f"{name!r} is given twice")
             elif name not in known:
-                self.fail(key, f"unknown field {name!r} (known: {', '.join(known)})")
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                self.fail(key, f"unknown field {name!r}{hint} (known: {', '.join(known)})")
             else:
                 self.nodes[name] = value
 

@@ -117,8 +117,8 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         f"{p}:5: rule side-by-side: query: expected AND, OR or NOT before 'c' (only terms, "
         "phrases and NEAR groups may stand side by side) at column 10",
         f"{p}:7: rule unknown-entity: unknown entity @nobody",
-        f"{p}:10: rule typo: unknown field 'langauges' (known: id, name, query, languages, "
-        "notify, stem, regex, tests, delivery, max_per_hour)",
+        f"{p}:10: rule typo: unknown field 'langauges'; did you mean languages? (known: id, "
+        "name, query, languages, notify, stem, regex, tests, delivery, max_per_hour)",
         f"{p}:11: rule Bad Id: id 'Bad Id' must use only a-z, 0-9, _ and -",
         f"{p}:15: rule bad-language: 'indonesian' is not a language code such as id or en",
         f"{p}:15: rule bad-language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
@@ -174,7 +174,8 @@ def test_duplicate_entities_bad_aliases_and_duplicate_keys(tmp_path: Path) -> No
         f"{p}:2: entity qatar: duplicate id (first defined at {tmp_path / 'a.yaml'}:2)",
         f"{p}:5: entity gaza: alias '—' has no letters or digits to search for",
         f"{p}:5: entity gaza: 'case_sensitive' must be true or false",
-        f"{p}:5: entity gaza: unknown field 'txt' (known: text, case_sensitive, stem)",
+        f"{p}:5: entity gaza: unknown field 'txt'; did you mean text? (known: text, "
+        "case_sensitive, stem)",
         f"{p}:5: entity gaza: 'text' is missing",
         f"{p}:7: entity empty: 'aliases' must be a non-empty list",
         f"{p}:10: entity gaza2: 'aliases' is given twice",
@@ -243,3 +244,22 @@ def test_rule_yaml_is_a_rules_file_that_loads_back(tmp_path: Path) -> None:
     [loaded] = book.rules
     assert (loaded.id, loaded.name, loaded.query, loaded.languages) == (
         rule.id, rule.name, rule.query, rule.languages)
+
+
+def test_an_unknown_entity_gets_the_entity_it_probably_means(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", """
+        entities:
+          - id: ceasefire
+            aliases: [ceasefire, truce]
+          - id: country-us
+            aliases: [United States, Amerika Serikat]
+        rules:
+          - id: r
+            query: '@ceasfire AND @amerika-serikat AND @nobody'
+    """)
+    p = str(path)
+    assert messages(load_rules(tmp_path)) == [
+        f"{p}:8: rule r: unknown entity @ceasfire; did you mean @ceasefire?",
+        f"{p}:8: rule r: unknown entity @amerika-serikat; did you mean @country-us?",
+        f"{p}:8: rule r: unknown entity @nobody",
+    ]
