@@ -250,6 +250,25 @@ class StageChecks:
     web: Callable[[WebConfig], str | None]  # the web view's listen address and authentication
 
 
+def _stage_checked(data: Mapping[str, Any], checks: StageChecks,
+                   missing: list[tuple[Any, ...]]
+                   ) -> list[tuple[tuple[Any, ...], str, Callable[[str], str | None]]]:
+    """Each value written in the file that a stage check judges: (key path, value, check).
+    A URL whose variable is unset is left out (that is reported already)."""
+    unset = {tuple(where) for *where, _name in missing}
+    http = data.get("http")
+    allowed = http.get("allow_private_networks") if isinstance(http, dict) else None
+    return [
+        *((loc, url, checks.channel_url) for loc, url in _channel_urls(data) if loc not in unset),
+        *((loc, spec, checks.digest_schedule)
+          for loc, spec in _channel_settings(data, "digest_schedule")),
+        *((loc, source, checks.template) for loc, source in _channel_settings(data, "template")),
+        *((("http", "allow_private_networks", i), entry, checks.private_network)
+          for i, entry in enumerate(allowed if isinstance(allowed, list) else [])
+          if isinstance(entry, str)),
+    ]
+
+
 def load_config(path: Path | None, environ: Mapping[str, str], *,
                 checks: StageChecks | None = None) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
@@ -294,13 +313,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         if secrets_path.exists():
             _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
             env = {**read_env_file(secrets_path), **env}
-    if path is not None:
-        channels = data.get("channels")
-        urls = [u for ch in channels.values() if isinstance(ch, dict)
-                for u in ch.get("urls") or [] if isinstance(u, str)] if isinstance(
-                    channels, dict) else []
-        if any(_literal_secret(u) for u in urls):
-            _check_private(path, shown, "channel URLs in this file contain secrets")
+    if path is not None and any(_literal_secret(u) for _loc, u in _channel_urls(data)):
+        _check_private(path, shown, "channel URLs in this file contain secrets")
 
     problems: list[ConfigError] = []
 
@@ -312,32 +326,16 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         problems.append(ConfigError(f"{_dotted(key_path)}: given twice (first on line {first}): "
                                     "keep one", path=shown, line=line))
     missing: list[tuple[Any, ...]] = []
-    channels_written = data.get("channels")
-    referenced = [(u, _expand_env(u, env, (), [])) for ch in (
-        channels_written.values() if isinstance(channels_written, dict) else [])
-        if isinstance(ch, dict) for u in (ch.get("urls") or []) if isinstance(u, str)
-        and _ENV_REF.search(u)]
+    referenced = [(u, _expand_env(u, env, (), [])) for _loc, u in _channel_urls(data)
+                  if _ENV_REF.search(u)]
     data = _expand_env(data, env, (), missing)
     for *where, name in missing:
         problem(tuple(where), f"environment variable {name} is not set")
     if checks is not None:
-        unset = {tuple(where) for *where, _name in missing}
-        for loc, channel_url in _channel_urls(data):
-            unusable = checks.channel_url(channel_url) if loc not in unset else None
+        for loc, value, check in _stage_checked(data, checks, missing):
+            unusable = check(value)
             if unusable is not None:
                 problem(loc, unusable)
-        for setting, check in (("digest_schedule", checks.digest_schedule),
-                               ("template", checks.template)):
-            for loc, value in _channel_settings(data, setting):
-                unusable = check(value)
-                if unusable is not None:
-                    problem(loc, unusable)
-        http = data.get("http")
-        allowed = http.get("allow_private_networks") if isinstance(http, dict) else None
-        for i, entry in enumerate(allowed if isinstance(allowed, list) else []):
-            unusable = checks.private_network(entry) if isinstance(entry, str) else None
-            if unusable is not None:
-                problem(("http", "allow_private_networks", i), unusable)
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
     for reserved in _RESERVED:
