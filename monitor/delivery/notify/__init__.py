@@ -49,6 +49,7 @@ from monitor.delivery.notify.outcome import DeliveryOutcome, classify_result, ht
 from monitor.delivery.notify.secrets import (
     SecretMasker,
     instantiate,
+    instantiate_masked,
     known_schemes,
     mask_url,
     masking,
@@ -105,8 +106,7 @@ DEADLINE_FACTOR = 1.2
 def target_kind(url: str) -> str:
     """The kind of destination a URL is: ``slack``, ``telegram``, ``discord``, ``email``,
     ``json``, ``xml``, ``form``... (apprise's service, lower case), or ``unknown``."""
-    with masking(SecretMasker.literal(url)):
-        plugin = instantiate(url)
+    plugin = instantiate_masked(url)
     if plugin is None:
         return "unknown"
     return type(plugin).__name__.removeprefix("Notify").lower()
@@ -117,8 +117,7 @@ def destination_problem(url: str) -> str | None:
     quoting the URL, which may hold a token), or None when it can: no scheme, a scheme no
     service has (a typo: ``maito://``, with the scheme it may mean), or a URL its service
     cannot read (a token missing)."""
-    with masking(SecretMasker.literal(url)):
-        plugin = instantiate(url)
+    plugin = instantiate_masked(url)
     if plugin is not None:
         return None
     scheme, sep, _rest = url.partition("://")
@@ -148,8 +147,7 @@ def check_destination(
     scheme = url.partition("://")[0].lower()
     if scheme not in NETWORK_HOST_SCHEMES:
         return
-    with masking(SecretMasker.literal(url)):
-        plugin = instantiate(url)
+    plugin = instantiate_masked(url)
     shown = mask_url(url)
     if plugin is None:
         raise PermanentNotifyError(f"destination {shown} is not a valid notification URL")

@@ -15,6 +15,7 @@ propagated from its children: install the masker on the *handlers* (see
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 import threading
@@ -44,19 +45,22 @@ def instantiate(url: str, asset: apprise.AppriseAsset | None = None) -> apprise.
     return plugin if isinstance(plugin, apprise.NotifyBase) else None
 
 
+def instantiate_masked(url: str) -> apprise.NotifyBase | None:
+    """:func:`instantiate` with the URL's own secrets masked in what apprise logs meanwhile
+    (it logs a URL it cannot parse)."""
+    with masking(SecretMasker.literal(url)):
+        return instantiate(url)
+
+
+@functools.cache  # on first use only: details() builds every service
 def known_schemes() -> frozenset[str]:
     """Every URL scheme apprise has a service for (``mailto``, ``tgram``, ``json``...)."""
-    if not _SCHEMES:
-        found: set[str] = set()
-        for service in apprise.Apprise().details()["schemas"]:
-            for kind in ("protocols", "secure_protocols"):
-                names = service.get(kind) or ()
-                found.update([names] if isinstance(names, str) else names)
-        _SCHEMES.append(frozenset(name.lower() for name in found))
-    return _SCHEMES[0]
-
-
-_SCHEMES: list[frozenset[str]] = []  # filled on first use: details() builds every service
+    found: set[str] = set()
+    for service in apprise.Apprise().details()["schemas"]:
+        for kind in ("protocols", "secure_protocols"):
+            names = service.get(kind) or ()
+            found.update([names] if isinstance(names, str) else names)
+    return frozenset(name.lower() for name in found)
 
 
 def _fallback_mask(url: str) -> str:
@@ -100,8 +104,7 @@ def mask_url(url: str, source: str | None = None) -> str:
     except ValueError:
         return "<unparseable URL>" + (f" (${{{source}}})" if source else "")
     userinfo = parts.netloc[: len(parts.netloc) - len(hostport)]
-    with masking(SecretMasker.literal(url)):
-        known = instantiate(url) is not None
+    known = instantiate_masked(url) is not None
     if known:
         found = url_secrets(url)
     else:  # no service to ask: the password and random-looking path segments
@@ -157,8 +160,7 @@ def url_secrets(url: str) -> set[str]:
         if user is not None:
             pair = f"{unquote(user)}:{unquote(password)}".encode()
             secrets.add(base64.b64encode(pair).decode("ascii"))
-    with masking(SecretMasker.literal(url)):
-        plugin = instantiate(url)
+    plugin = instantiate_masked(url)
     if plugin is None:
         # Nothing to compare with: everything but the scheme and host is treated as secret.
         shown = {scheme, host}
