@@ -120,9 +120,9 @@ def stage_checks() -> StageChecks:
 def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     """The configuration for this invocation; raises ConfigError with every problem.
 
-    ``deliverable``: channel URLs no notification service can use and digest schedules that
-    do not parse are problems too (for the commands that send or check; the others do not
-    load the delivery stage)."""
+    ``deliverable``: what only the stages can judge is checked too (:func:`stage_checks`:
+    channel URLs, digest schedules, templates, private networks, the web address), for the
+    commands that send or check; the others do not load those stages."""
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)

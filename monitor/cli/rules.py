@@ -40,18 +40,18 @@ def check(
     Checks the configuration and the rules, and runs each rule's test examples.
     Exit 0 when everything holds; otherwise exit 1 and print one path:line: message line per
     problem, all of them at once: the configuration file (unknown settings, bad values, feed
-    URLs that cannot be fetched, channel URLs no notification service can use), the rules,
-    channel names in notify: lists (when a configuration file is in use), the rules' test
-    examples, entity aliases that can never match, and/or/not/near in lower case (searched
-    as words, not operators), and words mixing look-alike Latin, Cyrillic or Greek letters.
+    URLs that cannot be fetched, and what only a stage can judge: channel URLs, digest
+    schedules, templates, private networks, the web address), the rules, channel names in
+    notify: lists (when a configuration file is in use), the rules' test examples, entity
+    aliases that can never match, and/or/not/near in lower case (searched as words, not
+    operators), and words mixing look-alike Latin, Cyrillic or Greek letters.
     """
     from monitor.rules import (
         alias_problems,
         channel_problems,
         compile_rules,
         load_rules,
-        mixed_alphabet_problems,
-        operator_word_problems,
+        rule_warnings,
         run_rule_tests,
     )
     try:
@@ -69,8 +69,7 @@ def check(
         problems += channel_problems(book, config.channels)
     problems += run_rule_tests(book, compile_rules(book))
     problems += alias_problems(book)
-    problems += operator_word_problems(book)
-    problems += mixed_alphabet_problems(book)
+    problems += rule_warnings(book)
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         typer.echo(str(problem))
     if problems:

@@ -29,8 +29,7 @@ from monitor.rules import (
     channel_problems,
     compile_rules,
     load_rules,
-    mixed_alphabet_problems,
-    operator_word_problems,
+    rule_warnings,
 )
 
 log = logging.getLogger(__name__)
@@ -86,9 +85,7 @@ class ActiveRules:
             self._track_routes(book)
         for problem in book.problems:
             log.error("rule problem: %s", problem)
-        # Valid rules, but rarely what was meant: "and" searched as a word, a Latin letter
-        # in a Cyrillic name.
-        for warning in (*operator_word_problems(book), *mixed_alphabet_problems(book)):
+        for warning in rule_warnings(book):  # valid, but rarely what was meant
             log.warning("rule warning: %s", warning)
         log.info("rules loaded: %d rules from %s (%d problems)", len(book.rules), self.path,
                  len(book.problems))

@@ -24,9 +24,8 @@ from monitor.rules.checks import (
     alias_problems,
     channel_problems,
     mixed_alphabet_note,
-    mixed_alphabet_problems,
     operator_word_notes,
-    operator_word_problems,
+    rule_warnings,
     run_rule_tests,
 )
 from monitor.rules.expr import Expr
@@ -59,10 +58,9 @@ __all__ = [
     "compile_rules",
     "load_rules",
     "mixed_alphabet_note",
-    "mixed_alphabet_problems",
     "operator_word_notes",
-    "operator_word_problems",
     "parse_query",
+    "rule_warnings",
     "rule_yaml",
     "run_rule_tests",
     "search_articles",

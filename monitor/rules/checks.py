@@ -152,3 +152,9 @@ def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
                          for alias in entity.aliases
                          if (note := mixed_alphabet_note(alias.text)) is not None]
     return problems
+
+
+def rule_warnings(book: RuleBook) -> list[RuleProblem]:
+    """What is valid in the rules but rarely meant: lower-case operators, words mixing
+    alphabets. ``monitor check`` reports them; the daemon logs them; the web shows them."""
+    return [*operator_word_problems(book), *mixed_alphabet_problems(book)]

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from monitor.config import Config
 from monitor.errors import RuleProblem
-from monitor.rules import RuleBook, load_rules, mixed_alphabet_problems, operator_word_problems
+from monitor.rules import RuleBook, load_rules, rule_warnings
 from monitor.store import Access, Browse, Store
 from monitor.web import filters
 from monitor.web.security import csrf_token, feed_token
@@ -68,8 +68,7 @@ class Web:
         with self._lock:
             if self._rules is None or self._rules[0] != stamp:
                 book = load_rules(root)
-                self._rules = (stamp, book, (*operator_word_problems(book),
-                                             *mixed_alphabet_problems(book)))
+                self._rules = (stamp, book, tuple(rule_warnings(book)))
             return self._rules[1]
 
     def rule_warnings(self) -> tuple[RuleProblem, ...]:
