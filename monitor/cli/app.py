@@ -126,13 +126,27 @@ def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)
-    path = state.config_path
-    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
-        path = Path(DEFAULT_CONFIG_FILE)
-    config = load_config(path, os.environ, checks=stage_checks() if deliverable else None)
+    config = load_config(config_path(ctx), os.environ,
+                         checks=stage_checks() if deliverable else None)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config
+
+
+def config_path(ctx: typer.Context) -> Path | None:
+    """The configuration file of this invocation: ``--config``, else ``./monitor.yaml`` if
+    present; None: the embedded defaults."""
+    state: CliState = ctx.find_root().obj or CliState(None, False)
+    path = state.config_path
+    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+        path = Path(DEFAULT_CONFIG_FILE)
+    return path
+
+
+def reread_config(path: Path) -> Config:
+    """``path`` read again as ``monitor run`` read it at start (the daemon's reloads)."""
+    from monitor.config import load_config
+    return load_config(path, os.environ, checks=stage_checks())
 
 
 def get_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:

@@ -6,11 +6,12 @@ import logging
 import os
 import sys
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.app import app, fail, get_config, group
+from monitor.cli.app import app, config_path, fail, get_config, group, reread_config
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
@@ -157,7 +158,9 @@ def run(
     Feeds are polled when due, new articles matched against the rules, hits stored and
     alerts sent; the web view is served beside it (web.listen, unless web.enabled is false).
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
-    directory change; a broken edit is reported and the last good rules stay active.
+    directory change; a broken edit is reported and the last good rules stay active. The
+    feed list follows monitor.yaml when it changes (other settings need a restart); SIGHUP
+    reloads both.
     """
     from monitor.daemon import (
         Daemon,
@@ -169,9 +172,9 @@ def run(
 
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
-    stop = threading.Event()
+    stop, reload_requested = threading.Event(), threading.Event()
     if not once:
-        install_stop_handlers(stop)
+        install_stop_handlers(stop, reload_requested)  # SIGHUP: reload, once running
     config = get_config(ctx, deliverable=True)  # a channel URL with a typo would lose alerts
     open_store(config).close()
     built: list[OpsEndpoints] = []  # the daemon's probes, once the service is built
@@ -193,7 +196,10 @@ def run(
     built.append(service.ops)
     if once:
         raise typer.Exit(run_once(service))
-    daemon = Daemon(service, SystemdNotifier.from_environ(os.environ))
+    path = config_path(ctx)
+    daemon = Daemon(service, SystemdNotifier.from_environ(os.environ),
+                    load_config=None if path is None else partial(reread_config, path),
+                    config_path=path, reload_requested=reload_requested)
     try:
         code = daemon.run()
     finally:

@@ -65,6 +65,9 @@ class Metrics:
                                 "When the last cycle ended (Unix time)", registry=r)
         self.reloads = Counter("newsmonitor_rule_reloads", "Rule reloads by result (ok, failed)",
                                ["result"], registry=r)
+        self.config_reloads = Counter("newsmonitor_config_reloads",
+                                      "monitor.yaml reloads by result (ok, failed)",
+                                      ["result"], registry=r)
         self.rules_loaded = Gauge("newsmonitor_rules_loaded", "Rules in force", registry=r)
         self.db_errors = Counter("newsmonitor_database_errors",
                                  "Jobs and scrapes that found the database unavailable",
@@ -78,6 +81,7 @@ class Metrics:
             self.polls.labels(outcome=outcome)
         for result in ("ok", "failed"):
             self.reloads.labels(result=result)
+            self.config_reloads.labels(result=result)
 
     def watch_store(self, store: Store) -> None:
         """Export the database-backed gauges (outbox, feeds) from ``store`` at each scrape."""

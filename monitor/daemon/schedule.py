@@ -6,7 +6,7 @@ and never overlaps itself, so a slow cycle delays the next tick instead of pilin
 One dispatcher thread per process sends the due outbox rows every 5 s, and at once when a
 cycle queued alerts (the cycle wakes it; it never sends itself). Work is handed out by
 database leases, so several daemons can share one PostgreSQL. A watcher reloads the rules
-when their files change.
+when their files change, another monitor.yaml's feed list.
 
 Operations: a ``heartbeat`` job marks the scheduler alive (monitor.daemon.health) and, while
 the daemon is alive, sends systemd's ``WATCHDOG=1``; so a dead scheduler or a hung cycle stops
@@ -14,6 +14,7 @@ the pings and systemd restarts the service. ``READY=1`` goes out once the jobs a
 ``STATUS=`` after each cycle. An ``instance`` job writes this daemon's heartbeat row into the
 database (``monitor status``), and a ``prune`` job applies retention once a day. A clock
 watcher moves the jobs back when the system clock steps back (:mod:`monitor.daemon.clockwatch`).
+Reloads (rule files, monitor.yaml, SIGHUP) are :mod:`monitor.daemon.reload`'s.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -33,17 +35,18 @@ from apscheduler.executors.pool import ThreadPoolExecutor as SchedulerPool
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from watchfiles import watch
 
 from monitor import __version__
 from monitor.daemon.clockwatch import ClockWatch
 from monitor.daemon.health import SystemdNotifier
 from monitor.daemon.ops import OpsServer
 from monitor.daemon.pipeline import feed_lease
+from monitor.daemon.reload import Reloader
 from monitor.errors import StoreError
 from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases, utc_now
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from monitor.daemon.service import Service
 
 log = logging.getLogger(__name__)
@@ -57,21 +60,41 @@ PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settl
 CLOCK_CHECK_SECONDS = 1.0
 
 
-def install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
-    """Make SIGTERM and SIGINT set ``stop``; returns the handlers they replace."""
+def install_stop_handlers(stop: threading.Event,
+                          reload: threading.Event | None = None) -> dict[int, Any]:
+    """Make SIGTERM and SIGINT set ``stop`` (and SIGHUP ``reload``, if given); returns the
+    handlers they replace. The handlers only set flags: threads do the work."""
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
-    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if reload is not None:
+            reload.set()  # wakes the thread that waits for SIGHUP, so that it sees the stop
+
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        if reload is not None:
+            reload.set()
+    previous: dict[int, Any] = {sig: signal.signal(sig, on_signal)
+                                for sig in (signal.SIGTERM, signal.SIGINT)}
+    if reload is not None:
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
+    return previous
 
 
 class Daemon:
     """Runs the service until SIGTERM/SIGINT; see the module docstring for the jobs."""
 
     def __init__(self, service: Service, notifier: SystemdNotifier | None = None,
-                 wall_clock: Callable[[], datetime] = utc_now) -> None:
+                 wall_clock: Callable[[], datetime] = utc_now, *,
+                 load_config: Callable[[], Config] | None = None,
+                 config_path: Path | None = None,
+                 reload_requested: threading.Event | None = None) -> None:
+        """``load_config`` reads ``config_path`` again (None: no file to reload, the embedded
+        defaults); ``reload_requested`` is set by SIGHUP (a caller that installed the signal
+        handlers before the service was built hands its flag in)."""
         self.service = service
         self.notifier = notifier or SystemdNotifier(None)
+        self.reloader = Reloader(service, load_config, config_path)
+        self.reload_requested = reload_requested or threading.Event()
         self._wall = wall_clock  # UTC now, as APScheduler reads it
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
@@ -96,7 +119,7 @@ class Daemon:
         # Signals reach the main thread only; a daemon run in another thread (tests, an
         # embedding program) is stopped through ``service.stop``.
         in_main = threading.current_thread() is threading.main_thread()
-        previous = install_stop_handlers(stop) if in_main else {}
+        previous = install_stop_handlers(stop, self.reload_requested) if in_main else {}
         tick = self.service.config.polling.tick
         self.service.rules_reloaded(self.service.rule_problems)
         now = self._wall()
@@ -112,7 +135,13 @@ class Daemon:
         self.scheduler.add_job(self._guarded(self._prune), "interval",
                                seconds=PRUNE_INTERVAL_SECONDS, id="prune",
                                next_run_time=now + timedelta(seconds=PRUNE_FIRST_DELAY_SECONDS))
-        watcher = threading.Thread(target=self._watch_rules, name="rules-watch", daemon=True)
+        reloader = self.reloader
+        watchers = [threading.Thread(target=reloader.watch_rules, name="rules-watch",
+                                     daemon=True),
+                    threading.Thread(target=reloader.watch_config, name="config-watch",
+                                     daemon=True),
+                    threading.Thread(target=reloader.serve_requests, name="reload",
+                                     args=(self.reload_requested,), daemon=True)]
         dispatcher = threading.Thread(target=self._dispatch_loop, name="dispatch", daemon=True)
         clock = threading.Thread(target=self._watch_clock, args=(ClockWatch(self._wall),),
                                  name="clock-watch", daemon=True)
@@ -125,7 +154,8 @@ class Daemon:
                 log.error("metrics.listen %s: cannot listen (%s); running without /metrics, "
                           "/healthz and /readyz", listen, exc)
         self.scheduler.start()
-        watcher.start()
+        for watcher in watchers:
+            watcher.start()
         dispatcher.start()
         clock.start()
         log.info("newsmonitor running: %d feeds, tick %.0fs; stop with SIGTERM or Ctrl-C",
@@ -138,6 +168,7 @@ class Daemon:
             log.info("stopping: no new work is claimed; in-flight work finishes or is released")
             self.notifier.notify(STOPPING="1", STATUS="stopping")
             self._wake.set()  # the dispatcher thread sees the stop flag and ends
+            self.reload_requested.set()  # and so does the one waiting for SIGHUP
             self.scheduler.shutdown(wait=False)
             if self.ops_server is not None:
                 self.ops_server.stop()
@@ -305,27 +336,6 @@ class Daemon:
         if any(done.values()):
             log.info("retention: %s", ", ".join(f"{rows} {what}" for what, rows in done.items()
                                                  if rows))
-
-    def _watch_rules(self) -> None:
-        path = self.service.rules.path
-        if not path.exists():
-            log.warning("rules directory %s does not exist; not watching it", path)
-            return
-        for changes in watch(path, stop_event=self.service.stop, debounce=500,
-                             raise_interrupt=False):
-            if any(p.endswith((".yaml", ".yml")) for _, p in changes):
-                log.info("rule files changed; reloading")
-                metrics = self.service.metrics
-                try:
-                    problems = self.service.rules.reload()
-                    self.service.rules_reloaded(problems)
-                except Exception:
-                    log.exception("rule reload failed; the last good rules stay active")
-                    metrics.reloads.labels(result="failed").inc()
-                    continue
-                metrics.reloads.labels(result="failed" if problems else "ok").inc()
-                book = self.service.rules.book()
-                metrics.rules_loaded.set(len(book.rules) if book else 0)
 
 
 def run_once(service: Service) -> int:

@@ -31,7 +31,7 @@ from monitor.delivery import (
     Dispatcher,
     SecretMasker,
 )
-from monitor.errors import RuleProblem
+from monitor.errors import ConfigError, RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
 from monitor.net import Fetcher
@@ -75,12 +75,10 @@ class Service:
         """After a (re)load: tell the admin channel about rule problems (once per set of
         problems), and queue the hits of rules whose channels were just fixed."""
         if problems:
-            text = "\n".join(str(p) for p in problems)
-            key = "rules:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-            self.outbox.enqueue_notice(
-                key, f"Rule problems: {len(problems)} in {self.rules.path}",
-                f"{text}\n\nRules with a problem keep their last good version until it is "
-                "fixed; `monitor check` lists the same problems.", self.channels.admin_routes())
+            self._admin_notice(
+                "rules", f"Rule problems: {len(problems)} in {self.rules.path}", problems,
+                "Rules with a problem keep their last good version until it is fixed; "
+                "`monitor check` lists the same problems.")
         for rule, since in self.rules.take_fixed():
             hit = RuleHit(rule_id=rule.id, rule_name=rule.name, evidence=(), notify=rule.notify)
             routes = [r for r in self.channels.routes_for(hit) if r.channel in self.config.channels]
@@ -88,6 +86,22 @@ class Service:
             if queued:
                 log.info("rule %s: its channels are fixed; %d alerts queued for the hits it "
                          "matched meanwhile", rule.id, queued)
+
+    def config_problems(self, problems: Sequence[ConfigError]) -> None:
+        """Tell the admin channel that monitor.yaml did not reload (once per set of problems)."""
+        where = problems[0].path if problems else None
+        self._admin_notice(
+            "config", f"Configuration problems: {len(problems)} in {where or 'monitor.yaml'}",
+            problems, "The daemon goes on with the configuration it was running; "
+            "`monitor check` lists the same problems.")
+
+    def _admin_notice(self, kind: str, subject: str, problems: Sequence[object],
+                      advice: str) -> None:
+        # Keyed by the problems' text: the same problems reported again are not sent again.
+        text = "\n".join(str(p) for p in problems)
+        key = f"{kind}:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        self.outbox.enqueue_notice(key, subject, f"{text}\n\n{advice}",
+                                   self.channels.admin_routes())
 
     def close(self) -> None:
         """Release leases and close pools and connections (safe to call twice)."""
