@@ -5,8 +5,8 @@ one ``cycle`` job polls whatever feeds the database says are due; it coalesces m
 and never overlaps itself, so a slow cycle delays the next tick instead of piling ticks up.
 One dispatcher thread per process sends the due outbox rows every 5 s, and at once when a
 cycle queued alerts (the cycle wakes it; it never sends itself). Work is handed out by
-database leases, so several daemons can share one PostgreSQL. A watcher reloads the rules
-when their files change, another monitor.yaml's feed list.
+database leases, so several daemons can share one PostgreSQL. Watchers reload the rules and
+monitor.yaml's feed list when their files change.
 
 Operations: a ``heartbeat`` job marks the scheduler alive (monitor.daemon.health) and, while
 the daemon is alive, sends systemd's ``WATCHDOG=1``; so a dead scheduler or a hung cycle stops
@@ -67,8 +67,6 @@ def install_stop_handlers(stop: threading.Event,
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
-        if reload is not None:
-            reload.set()  # wakes the thread that waits for SIGHUP, so that it sees the stop
 
     def on_hangup(_signum: int, _frame: FrameType | None) -> None:
         if reload is not None:
