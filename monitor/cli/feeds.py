@@ -135,7 +135,8 @@ def add(
     config = get_config(ctx)
     source = _source(config, url, name, interval, language, tags or [])
     if source.url in {f.url for f in config.feed_sources()}:
-        fail(f"{source.url} is configured in {config.source}; change it there")
+        fail(f"{source.url} is configured in {config.source}; change it there "
+             "(a running daemon follows the file)")
     store = _synced_store(config)
     summary = ""
     if not no_fetch:
@@ -149,7 +150,8 @@ def add(
     result = store.add_feed(source)
     store.close()
     if result == "configured":
-        fail(f"{source.url} is configured in {config.source}; change it there")
+        fail(f"{source.url} is configured in {config.source}; change it there "
+             "(a running daemon follows the file)")
     verb = {"added": "added", "updated": "updated", "restored": "added again"}[result]
     typer.echo(f"{verb}: {source.name} <{source.url}>{summary}")
 
@@ -259,7 +261,8 @@ def remove(
     result = store.remove_feed(url.strip())
     store.close()
     if result == "configured":
-        fail(f"{url} is configured in {config.source}; remove it there")
+        fail(f"{url} is configured in {config.source}; remove it there "
+             "(a running daemon follows the file)")
     typer.echo(f"removed: {url}")
 
 
