@@ -1,6 +1,6 @@
 """The real daemon follows monitor.yaml while it runs: a feed added to the file is polled
-without a restart, a broken edit is reported at its line and changes nothing, a setting that
-needs a restart says so, and SIGHUP reloads instead of killing the process."""
+without a restart, a broken edit or a missing file is reported and changes nothing, a setting
+that needs a restart says so, and SIGHUP reloads instead of killing the process."""
 
 from __future__ import annotations
 
@@ -78,6 +78,11 @@ def test_the_daemon_follows_monitor_yaml_and_reloads_on_sighup(
             assert any(problem in line for line in daemon.stderr), "".join(daemon.stderr[-20:])
             wait_for(lambda: receiver.hits_for("/ops"), 30, "the admin notice")
             assert problem in receiver.hits_for("/ops")[0].body.decode()
+
+            # The file gone (moved away, say): reported, and nothing changes.
+            config.unlink()
+            wait_for(lambda: any("cannot read the configuration" in line
+                                 for line in daemon.stderr), 30, "the missing file reported")
 
             # A setting only a restart applies: named, not applied.
             data["polling"] = {**data["polling"], "tick": "2s"}
