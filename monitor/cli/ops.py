@@ -72,7 +72,8 @@ def status(
 ) -> None:
     """List the live daemons sharing this database.
 
-    Each with its last cycle.
+    Each with its last cycle, and the settings of monitor.yaml it reloaded but applies only
+    after a restart.
     """
     from monitor.store import live_instances, outbox_stats
 
@@ -90,7 +91,8 @@ def status(
                 "version": inst.version, "started": inst.started_at.isoformat(),
                 "heartbeat": inst.heartbeat_at.isoformat(),
                 "last_cycle_at": inst.last_cycle_at.isoformat() if inst.last_cycle_at else None,
-                "last_cycle": inst.last_cycle}))
+                "last_cycle": inst.last_cycle,
+                "restart_pending": list(inst.restart_pending)}))
             continue
         typer.echo(f"{inst.id}  up since {inst.started_at:%Y-%m-%d %H:%M:%S}Z  "
                    f"heartbeat {inst.heartbeat_at:%H:%M:%S}Z  v{inst.version}")
@@ -98,6 +100,8 @@ def status(
             typer.echo(f"    last cycle {inst.last_cycle_at:%H:%M:%S}Z: {inst.last_cycle}")
         else:
             typer.echo("    no cycle with due feeds yet")
+        if inst.restart_pending:
+            typer.echo(f"    restart to apply monitor.yaml's {', '.join(inst.restart_pending)}")
     if not as_json:
         typer.echo(f"{plural(len(live), 'daemon')} alive; outbox: "
                    f"{plural(depth, 'notification')} open")

@@ -91,6 +91,8 @@ class Reloader:
         self.config_path = config_path
         self._lock = threading.Lock()
         self._feeds = service.config.feed_sources()  # the feed list in force
+        # Settings of the file as last loaded that only a restart applies (monitor status).
+        self.restart_pending: tuple[str, ...] = ()
 
     def reload_all(self) -> None:
         """SIGHUP: the rules, then monitor.yaml."""
@@ -146,6 +148,7 @@ class Reloader:
             if waiting:  # said at every reload until the restart
                 log.warning("configuration: %s changed; in force after a restart",
                             ", ".join(waiting))
+            self.restart_pending = tuple(waiting)
             return changes
 
     def watch_rules(self) -> None:

@@ -315,7 +315,7 @@ class Daemon:
         summary, self._pending_summary = self._pending_summary, None
         heartbeat(service.store, service.owner, hostname=socket.gethostname(),
                   pid=os.getpid(), version=__version__, started_at=service.started_at,
-                  last_cycle=summary)
+                  last_cycle=summary, restart_pending=self.reloader.restart_pending)
         config = service.config
         feeds, notes = release_dead_leases(
             service.store, timedelta(seconds=LIVE_TICKS * config.polling.tick),

@@ -8,6 +8,7 @@ one that was killed simply stops beating and drops out of the list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,7 @@ class Instance:
     heartbeat_at: datetime
     last_cycle_at: datetime | None
     last_cycle: str | None
+    restart_pending: tuple[str, ...] = ()  # settings it applies only after a restart
 
 
 def ping(store: Store) -> None:
@@ -72,11 +74,14 @@ def paused_feeds(store: Store) -> int:
 
 
 def heartbeat(store: Store, instance_id: str, *, hostname: str, pid: int, version: str,
-              started_at: datetime, last_cycle: str | None = None) -> None:
-    """Record that ``instance_id`` is alive now (and its last cycle's summary, if given)."""
+              started_at: datetime, last_cycle: str | None = None,
+              restart_pending: Sequence[str] = ()) -> None:
+    """Record that ``instance_id`` is alive now (and its last cycle's summary, if given, and
+    the settings it applies only after a restart)."""
     now = store.clock()
+    pending = ",".join(restart_pending)[:2000] or None
     with store.write() as session:
-        values: dict[str, object] = {"heartbeat_at": now}
+        values: dict[str, object] = {"heartbeat_at": now, "restart_pending": pending}
         if last_cycle is not None:
             values.update(last_cycle=last_cycle[:2000], last_cycle_at=now)
         updated = session.execute(update(InstanceRow).where(InstanceRow.id == instance_id)
@@ -86,7 +91,7 @@ def heartbeat(store: Store, instance_id: str, *, hostname: str, pid: int, versio
                                     version=version[:32], started_at=started_at,
                                     heartbeat_at=now,
                                     last_cycle_at=now if last_cycle is not None else None,
-                                    last_cycle=last_cycle))
+                                    last_cycle=last_cycle, restart_pending=pending))
 
 
 def forget_instance(store: Store, instance_id: str) -> None:
@@ -106,7 +111,9 @@ def live_instances(store: Store, within: timedelta) -> list[Instance]:
                                .order_by(InstanceRow.started_at))
         return [Instance(id=r.id, hostname=r.hostname, pid=r.pid, version=r.version,
                          started_at=r.started_at, heartbeat_at=r.heartbeat_at,
-                         last_cycle_at=r.last_cycle_at, last_cycle=r.last_cycle) for r in rows]
+                         last_cycle_at=r.last_cycle_at, last_cycle=r.last_cycle,
+                         restart_pending=tuple(filter(None, (r.restart_pending or "").split(","))))
+                for r in rows]
 
 
 def release_dead_leases(store: Store, within: timedelta, feed_lease: timedelta,

@@ -108,6 +108,9 @@ class InstanceRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     last_cycle_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_cycle: Mapped[str | None] = mapped_column(Text)  # one-line summary
+    # Settings of monitor.yaml changed since the daemon started, which it applies only after a
+    # restart (comma-separated dotted names); NULL: none.
+    restart_pending: Mapped[str | None] = mapped_column(Text)
 
 
 class ItemFailureRow(Base):

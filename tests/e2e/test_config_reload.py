@@ -89,6 +89,8 @@ def test_the_daemon_follows_monitor_yaml_and_reloads_on_sighup(
             _save(config, data)
             wait_for(lambda: any("polling.tick changed; in force after a restart" in line
                                  for line in daemon.stderr), 30, "the restart warning")
+            wait_for(lambda: "restart to apply monitor.yaml's polling.tick"
+                     in run_cli(config, "status").stdout, 30, "monitor status to tell")
 
             # SIGHUP: rules and configuration reloaded; the process lives on.
             loads = sum("rules loaded:" in line for line in daemon.stderr)

@@ -81,3 +81,14 @@ def test_a_late_heartbeat_never_takes_back_a_send_in_flight(store: Store, clock:
     _beat(store, "other", clock)
     assert release_dead_leases(store, 3 * tick, LEASE, LEASE, send) == (0, 1)
     assert [r.id for r in outbox.claim("other", LEASE)] == [row.id]
+
+
+def test_a_heartbeat_carries_the_settings_waiting_for_a_restart(store: Store,
+                                                                clock: FakeClock) -> None:
+    heartbeat(store, "a", hostname="h", pid=1, version="0", started_at=clock(),
+              restart_pending=("channels.hook", "polling.tick"))
+    (a,) = live_instances(store, 3 * TICK)
+    assert a.restart_pending == ("channels.hook", "polling.tick")
+    heartbeat(store, "a", hostname="h", pid=1, version="0", started_at=clock())  # edited back
+    (a,) = live_instances(store, 3 * TICK)
+    assert a.restart_pending == ()
