@@ -106,7 +106,7 @@ def test_each_package_says_what_it_owns_and_must_not_import(stage: str) -> None:
 
 def test_the_command_line_loads_no_stage_until_a_command_runs() -> None:
     # What keeps `monitor --help` fast (timed in tests/benchmarks/bench_cli.py): no heavy library.
-    heavy = ["sqlalchemy", "alembic", "trafilatura", "apprise", "httpx", "feedparser", "pydantic",
+    heavy = ["sqlalchemy", "alembic", "trafilatura", "apprise", "httpx2", "feedparser", "pydantic",
              "ahocorasick", "numpy", "rich", "jinja2", "apscheduler"]
     code = ("import sys, monitor.cli; "
             f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
@@ -120,7 +120,7 @@ def test_the_command_line_loads_no_stage_until_a_command_runs() -> None:
 # web frameworks) in that one package. The libraries used in more than one place, and why:
 LIBRARY_PACKAGES = {
     "sqlalchemy": "store", "alembic": "store", "typer": "cli", "rich": "cli",
-    "starlette": "web", "httpx": "net", "httpcore": "net", "pydantic": "config",
+    "starlette": "web", "httpx2": "net", "httpcore2": "net", "pydantic": "config",
     "apprise": "delivery/notify",
 }
 LIBRARY_SPREAD = {

@@ -1,6 +1,6 @@
 """Incremental Content-Encoding decoding with a bounded output per step.
 
-httpx decodes a compressed chunk in one call, so a 64 KiB gzip chunk of zeros becomes 64 MiB
+httpx2 decodes a compressed chunk in one call, so a 64 KiB gzip chunk of zeros becomes 64 MiB
 at once before any size check. Here every stage hands out about :data:`STEP` bytes at a time
 at most, so the fetcher can count decoded bytes against its cap and stop a gzip bomb after
 reading little more than the cap.

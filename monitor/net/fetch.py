@@ -1,8 +1,8 @@
 """The fetch stage: feeds and article pages over HTTP(S), and configured local feed files.
 
 One :class:`Fetcher` serves the pipeline's whole thread pool (it is thread-safe). It owns a
-single ``httpx.Client`` over :class:`~monitor.net.transport.GuardedTransport` and enforces what
-httpx does not:
+single ``httpx2.Client`` over :class:`~monitor.net.transport.GuardedTransport` and enforces what
+httpx2 does not:
 
 * **Address policy** (:mod:`monitor.net.netpolicy`): http(s) only; loopback, private, link-local,
   CGNAT, multicast, reserved and IPv4-mapped addresses refused in every notation; the host is
@@ -11,7 +11,7 @@ httpx does not:
 * **Limits**: connect and read timeouts plus a total deadline over the whole fetch (redirects,
   robots.txt, waiting for a host slot, slow bodies); a cap on the *decoded* body, checked
   against Content-Length first and while decompressing incrementally; at most
-  ``max_redirects`` redirects, followed here rather than by httpx.
+  ``max_redirects`` redirects, followed here rather than by httpx2.
 * **Politeness** (:mod:`monitor.net.politeness`): User-Agent, per-host concurrency and spacing,
   per-host back-off after 429/503 with Retry-After (further requests fail fast without
   touching the network), robots.txt for pages.
@@ -21,7 +21,7 @@ Environment proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY`
 connect where the address policy cannot see. Cookies are never stored or sent.
 
 Every failure is a :class:`~monitor.errors.FetchError` subclass whose ``url`` is the URL (or
-redirect hop) at fault; no httpx exception leaves this module. ``304 Not Modified`` is a
+redirect hop) at fault; no httpx2 exception leaves this module. ``304 Not Modified`` is a
 return value (:class:`~monitor.models.NotModified`).
 """
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from ssl import SSLContext
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from monitor.config import HttpConfig
 from monitor.errors import (
@@ -132,13 +132,13 @@ class Fetcher:
         self._robots = RobotsCache(clock)
         transport = GuardedTransport(
             self._policy, resolver or default_resolver,
-            ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context or httpx2.create_ssl_context(trust_env=False),
             max_keepalive=config.per_host_concurrency, dns_threads=max(4, config.workers))
-        self._client = httpx.Client(
+        self._client = httpx2.Client(
             transport=transport,
             trust_env=False,  # HTTP_PROXY & co. are ignored: see the module docstring
             follow_redirects=False,  # redirects are followed (and re-checked) by _follow
-            timeout=httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
+            timeout=httpx2.Timeout(connect=config.connect_timeout, read=config.read_timeout,
                                   write=config.read_timeout, pool=config.total_timeout),
             headers={"User-Agent": config.user_agent, "Accept-Encoding": accept_encoding()},
             cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
@@ -223,12 +223,12 @@ class Fetcher:
             with _errors_at(current):
                 check_url(current)
                 # Literal addresses are refused before anything else, as both the stdlib and
-                # httpx read the URL (the connect-time check is the one that really counts).
+                # httpx2 read the URL (the connect-time check is the one that really counts).
                 split = urlsplit(current)
                 scheme_port = DEFAULT_PORTS[split.scheme.lower()]
                 self._policy.check_host(split.hostname or "", split.port or scheme_port,
                                         url=current)
-                target = httpx.URL(current)
+                target = httpx2.URL(current)
                 host = normalize_host(target.raw_host.decode("ascii"))
                 port = target.port or scheme_port
                 self._policy.check_host(host, port, url=current)
@@ -261,7 +261,7 @@ class Fetcher:
             permanent = permanent and status in _PERMANENT
             current = next_url
 
-    def _result(self, response: httpx.Response, url: str, host: str, *, cap: int,
+    def _result(self, response: httpx2.Response, url: str, host: str, *, cap: int,
                 sent: Validators | None, truncate: bool,
                 permanent: bool) -> FetchedBody | NotModified:
         status = response.status_code
@@ -295,7 +295,7 @@ class Fetcher:
             redirected_permanently=permanent)
 
     @staticmethod
-    def _read_body(response: httpx.Response, headers: Mapping[str, str], cap: int,
+    def _read_body(response: httpx2.Response, headers: Mapping[str, str], cap: int,
                    truncate: bool) -> bytes:
         """The decoded body, never holding more than ``cap`` decoded bytes."""
         declared = headers.get("content-length", "").strip()
@@ -314,7 +314,7 @@ class Fetcher:
 
     # -- robots.txt ------------------------------------------------------------------------
 
-    def _check_robots(self, target: httpx.URL, host: str, port: int,
+    def _check_robots(self, target: httpx2.URL, host: str, port: int,
                       deadline: Deadline) -> None:
         origin = f"{target.scheme}://{host}:{port}"
         robots_url = str(target.copy_with(path="/robots.txt", query=None, fragment=None))
@@ -346,18 +346,18 @@ def _decoded(decoder: ContentDecoder, raw_chunks: Iterator[bytes]) -> Iterator[b
 
 @contextmanager
 def _errors_at(url: str) -> Iterator[None]:
-    """Give errors the hop URL and translate whatever httpx raised into monitor.errors."""
+    """Give errors the hop URL and translate whatever httpx2 raised into monitor.errors."""
     try:
         yield
     except FetchError as exc:
         if exc.url is None:
             exc.url = url
         raise
-    except httpx.InvalidURL as exc:
+    except httpx2.InvalidURL as exc:
         raise InvalidURLError(f"invalid URL: {exc}", url=url) from exc
-    except httpx.UnsupportedProtocol as exc:
+    except httpx2.UnsupportedProtocol as exc:
         raise UnsupportedSchemeError(str(exc), url=url) from exc
-    except httpx.TimeoutException as exc:
+    except httpx2.TimeoutException as exc:
         raise FetchTimeoutError(f"timed out: {exc}", url=url) from exc
-    except (httpx.HTTPError, httpx.StreamError) as exc:
+    except (httpx2.HTTPError, httpx2.StreamError) as exc:
         raise FetchError(f"request failed: {exc}", url=url) from exc

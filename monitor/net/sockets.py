@@ -1,12 +1,12 @@
 """The network backend under the transport: resolve once, check, dial the checked address.
 
-httpx would resolve the host itself after any URL check, which leaves a DNS-rebinding window,
-and it has no total deadline. This backend uses httpcore's public network-backend hook:
+httpx2 would resolve the host itself after any URL check, which leaves a DNS-rebinding window,
+and it has no total deadline. This backend uses httpcore2's public network-backend hook:
 
 * :meth:`GuardedBackend.connect_tcp` resolves the host once (or reads a literal address),
   passes every answer through :class:`~monitor.net.netpolicy.AddressPolicy` and connects to one
   of those very addresses. TLS still uses the host name for SNI and certificate verification,
-  because httpcore passes ``server_hostname`` to ``start_tls``.
+  because httpcore2 passes ``server_hostname`` to ``start_tls``.
 * Every socket operation (DNS wait, connect, TLS handshake, each read and write) is given
   ``min(its own timeout, time left before the deadline)``, where the deadline is the one set
   by :func:`~monitor.net.deadline.deadline_scope` in the calling thread. A server that
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-import httpcore
+import httpcore2
 
 from monitor.errors import FetchError, TLSError
 from monitor.net.deadline import current_deadline
@@ -39,15 +39,15 @@ class DeadlineHit(Exception):
     """Marks a timeout that the total deadline caused (not the operation's own timeout)."""
 
 
-class _DeadlineConnect(httpcore.ConnectTimeout, DeadlineHit):
+class _DeadlineConnect(httpcore2.ConnectTimeout, DeadlineHit):
     pass
 
 
-class _DeadlineRead(httpcore.ReadTimeout, DeadlineHit):
+class _DeadlineRead(httpcore2.ReadTimeout, DeadlineHit):
     pass
 
 
-class _DeadlineWrite(httpcore.WriteTimeout, DeadlineHit):
+class _DeadlineWrite(httpcore2.WriteTimeout, DeadlineHit):
     pass
 
 
@@ -93,7 +93,7 @@ def _readable(sock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
-class _SocketStream(httpcore.NetworkStream):
+class _SocketStream(httpcore2.NetworkStream):
     """A blocking socket whose every operation is bounded by the thread's deadline."""
 
     def __init__(self, sock: socket.socket) -> None:
@@ -105,10 +105,10 @@ class _SocketStream(httpcore.NetworkStream):
             self._sock.settimeout(seconds)
             return self._sock.recv(max_bytes)
         except TimeoutError as exc:
-            timed_out = _DeadlineRead if by_deadline else httpcore.ReadTimeout
+            timed_out = _DeadlineRead if by_deadline else httpcore2.ReadTimeout
             raise timed_out("read timed out") from exc
         except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
+            raise httpcore2.ReadError(str(exc)) from exc
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         view = memoryview(buffer)
@@ -119,16 +119,16 @@ class _SocketStream(httpcore.NetworkStream):
                 sent = self._sock.send(view)
                 view = view[sent:]
         except TimeoutError as exc:
-            timed_out = _DeadlineWrite if by_deadline else httpcore.WriteTimeout
+            timed_out = _DeadlineWrite if by_deadline else httpcore2.WriteTimeout
             raise timed_out("write timed out") from exc
         except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+            raise httpcore2.WriteError(str(exc)) from exc
 
     def close(self) -> None:
         self._sock.close()
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
         seconds, by_deadline = _bounded(timeout, _DeadlineConnect)
         try:
             self._sock.settimeout(seconds)
@@ -141,16 +141,16 @@ class _SocketStream(httpcore.NetworkStream):
             raise TLSError(f"TLS handshake failed: {exc.reason or exc}") from exc
         except TimeoutError as exc:
             self.close()
-            timed_out = _DeadlineConnect if by_deadline else httpcore.ConnectTimeout
+            timed_out = _DeadlineConnect if by_deadline else httpcore2.ConnectTimeout
             raise timed_out("TLS handshake timed out") from exc
         except OSError as exc:
             self.close()
-            raise httpcore.ConnectError(f"TLS handshake failed: {exc}") from exc
+            raise httpcore2.ConnectError(f"TLS handshake failed: {exc}") from exc
         return _SocketStream(wrapped)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object" and isinstance(self._sock, ssl.SSLSocket):
-            return self._sock  # has selected_alpn_protocol(), which is all httpcore asks
+            return self._sock  # has selected_alpn_protocol(), which is all httpcore2 asks
         if info == "client_addr":
             return self._sock.getsockname()
         if info == "server_addr":
@@ -162,7 +162,7 @@ class _SocketStream(httpcore.NetworkStream):
         return None
 
 
-class GuardedBackend(httpcore.NetworkBackend):
+class GuardedBackend(httpcore2.NetworkBackend):
     """Resolves once, refuses blocked addresses, then connects to a checked address."""
 
     def __init__(self, policy: AddressPolicy, resolver: Resolver,
@@ -174,7 +174,7 @@ class GuardedBackend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[_SocketOption] | None = None,
-                    ) -> httpcore.NetworkStream:
+                    ) -> httpcore2.NetworkStream:
         """Resolve ``host`` once, refuse it if any answer is blocked, dial a checked answer."""
         addresses = self._policy.check_host(host, port)
         if addresses is None:
@@ -183,14 +183,14 @@ class GuardedBackend(httpcore.NetworkBackend):
         for ip in addresses:
             try:
                 sock = self._dial(ip, port, timeout, local_address)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
                 last = exc
                 continue
             for option in socket_options or ():
                 sock.setsockopt(*option)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return _SocketStream(sock)
-        raise last if last is not None else httpcore.ConnectError(f"cannot connect to {host}")
+        raise last if last is not None else httpcore2.ConnectError(f"cannot connect to {host}")
 
     def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         # getaddrinfo has no timeout of its own: wait for it in a helper thread, bounded.
@@ -200,7 +200,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             return future.result(timeout=wait)
         except FutureTimeout as exc:
             future.cancel()
-            timed_out = _DeadlineConnect if by_deadline else httpcore.ConnectTimeout
+            timed_out = _DeadlineConnect if by_deadline else httpcore2.ConnectTimeout
             raise timed_out(f"resolving {host} timed out") from exc
         except OSError as exc:
             raise FetchError(f"cannot resolve {host!r}: {exc}") from exc
@@ -219,11 +219,11 @@ class GuardedBackend(httpcore.NetworkBackend):
             sock.connect((str(ip), port))
         except TimeoutError as exc:
             sock.close()
-            timed_out = _DeadlineConnect if by_deadline else httpcore.ConnectTimeout
+            timed_out = _DeadlineConnect if by_deadline else httpcore2.ConnectTimeout
             raise timed_out(f"connecting to {ip} port {port} timed out") from exc
         except OSError as exc:
             sock.close()
-            raise httpcore.ConnectError(f"cannot connect to {ip} port {port}: {exc}") from exc
+            raise httpcore2.ConnectError(f"cannot connect to {ip} port {port}: {exc}") from exc
         except BaseException:
             sock.close()
             raise

@@ -1,8 +1,8 @@
-"""The httpx transport under the fetcher: one httpcore pool per origin, dialling through
+"""The httpx2 transport under the fetcher: one httpcore2 pool per origin, dialling through
 :class:`~monitor.net.sockets.GuardedBackend` (resolve once, check, connect to the checked
 address, every operation bounded by the fetch's total deadline).
 
-httpcore exceptions are translated here into :mod:`monitor.errors`; nothing from httpcore or
+httpcore2 exceptions are translated here into :mod:`monitor.errors`; nothing from httpcore2 or
 the socket layer leaves the transport.
 """
 
@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpcore
-import httpx
+import httpcore2
+import httpx2
 
 from monitor.errors import FetchError, FetchTimeoutError, UnsupportedSchemeError
 from monitor.net.deadline import current_deadline
@@ -35,27 +35,27 @@ KEEPALIVE_EXPIRY = 30.0  # seconds an idle connection (and an idle origin's pool
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    """httpcore exceptions -> monitor.errors, telling the total deadline from other timeouts."""
+    """httpcore2 exceptions -> monitor.errors, telling the total deadline from other timeouts."""
     try:
         yield
-    except httpcore.TimeoutException as exc:
+    except httpcore2.TimeoutException as exc:
         deadline = current_deadline()
         if deadline is not None and (isinstance(exc, DeadlineHit) or deadline.expired()):
             raise FetchTimeoutError(f"total deadline of {deadline.total:g} s exceeded") from exc
-        kind = {httpcore.ConnectTimeout: "connect", httpcore.ReadTimeout: "read",
-                httpcore.WriteTimeout: "write", httpcore.PoolTimeout: "connection pool"}
+        kind = {httpcore2.ConnectTimeout: "connect", httpcore2.ReadTimeout: "read",
+                httpcore2.WriteTimeout: "write", httpcore2.PoolTimeout: "connection pool"}
         raise FetchTimeoutError(f"{kind.get(type(exc), 'request')} timed out") from exc
-    except httpcore.UnsupportedProtocol as exc:
+    except httpcore2.UnsupportedProtocol as exc:
         raise UnsupportedSchemeError(str(exc)) from exc
-    except httpcore.ProtocolError as exc:
+    except httpcore2.ProtocolError as exc:
         raise FetchError(f"HTTP protocol error: {exc}") from exc
-    except httpcore.ConnectError as exc:
+    except httpcore2.ConnectError as exc:
         raise FetchError(str(exc) or "cannot connect") from exc
-    except (httpcore.NetworkError, httpcore.ProxyError) as exc:
+    except (httpcore2.NetworkError, httpcore2.ProxyError) as exc:
         raise FetchError(f"connection failed: {exc}") from exc
 
 
-class _ResponseStream(httpx.SyncByteStream):
+class _ResponseStream(httpx2.SyncByteStream):
     def __init__(self, inner: Iterable[bytes], on_close: Callable[[], None]) -> None:
         self._inner = inner
         self._on_close: Callable[[], None] | None = on_close
@@ -81,15 +81,15 @@ _Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
 
 @dataclass
 class _OriginPool:
-    pool: httpcore.ConnectionPool
+    pool: httpcore2.ConnectionPool
     in_flight: int = 0  # requests sent and responses not yet closed
     last_used: float = 0.0
 
 
-class GuardedTransport(httpx.BaseTransport):
-    """An httpx transport over httpcore pools that dial through :class:`GuardedBackend`.
+class GuardedTransport(httpx2.BaseTransport):
+    """An httpx2 transport over httpcore2 pools that dial through :class:`GuardedBackend`.
 
-    One connection pool per origin: httpcore's pool walks all of its connections for every
+    One connection pool per origin: httpcore2's pool walks all of its connections for every
     queued request, which at 20 hosts x 8 connections cost more CPU than the requests did
     (and its surplus keep-alive closing is what races in encode/httpcore#1110). Per origin,
     the pool holds at most the per-host concurrency. Pools idle past the keep-alive expiry
@@ -124,7 +124,7 @@ class GuardedTransport(httpx.BaseTransport):
                 self._sweep(now)
             entry = self._pools.get(origin)
             if entry is None:
-                entry = self._pools[origin] = _OriginPool(httpcore.ConnectionPool(
+                entry = self._pools[origin] = _OriginPool(httpcore2.ConnectionPool(
                     ssl_context=self._ssl_context,
                     max_connections=None,  # bounded by the fetcher's per-host slots
                     max_keepalive_connections=self._max_keepalive,
@@ -151,9 +151,9 @@ class GuardedTransport(httpx.BaseTransport):
                 with _translated():
                     entry.pool.close()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send one request (no redirects) and return the streaming response."""
-        if not isinstance(request.stream, httpx.SyncByteStream):
+        if not isinstance(request.stream, httpx2.SyncByteStream):
             raise TypeError("GuardedTransport is synchronous")
         timeouts = dict(request.extensions.get("timeout", {}))
         deadline = current_deadline()
@@ -161,9 +161,9 @@ class GuardedTransport(httpx.BaseTransport):
             left = max(deadline.remaining(), 0.001)
             timeouts = {k: left if v is None else min(v, left) for k, v in timeouts.items()}
         url = request.url
-        core_request = httpcore.Request(
+        core_request = httpcore2.Request(
             method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
+            url=httpcore2.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
                              target=url.raw_path),
             headers=request.headers.raw,
             content=request.stream,
@@ -174,22 +174,22 @@ class GuardedTransport(httpx.BaseTransport):
             with _translated():
                 response = self._send(entry.pool, core_request)
             if not isinstance(response.stream, Iterable):
-                raise TypeError("httpcore returned an async stream")
+                raise TypeError("httpcore2 returned an async stream")
         except BaseException:
             self._checkin(entry)
             raise
-        return httpx.Response(status_code=response.status, headers=response.headers,
+        return httpx2.Response(status_code=response.status, headers=response.headers,
                               stream=_ResponseStream(response.stream,
                                                      functools.partial(self._checkin, entry)),
                               extensions=response.extensions)
 
     @staticmethod
-    def _send(pool: httpcore.ConnectionPool, request: httpcore.Request) -> httpcore.Response:
+    def _send(pool: httpcore2.ConnectionPool, request: httpcore2.Request) -> httpcore2.Response:
         """One request; a GET that fails on a reused keep-alive connection before any response
         is sent once more (normally on a new connection).
 
         A pooled connection can die unseen between its last use and this one: the server
-        closed it at that moment, or httpcore's pool closed it for surplus while assigning it
+        closed it at that moment, or httpcore2's pool closed it for surplus while assigning it
         (encode/httpcore#1110, which shows up as "Bad file descriptor"). Browsers and urllib3
         retry such requests; a failure on a new connection is the server's answer and is not.
         """
@@ -205,7 +205,7 @@ class GuardedTransport(httpx.BaseTransport):
         request.extensions = {**request.extensions, "trace": trace}
         try:
             return pool.handle_request(request)
-        except (httpcore.ReadError, httpcore.WriteError, httpcore.RemoteProtocolError):
+        except (httpcore2.ReadError, httpcore2.WriteError, httpcore2.RemoteProtocolError):
             if dialled or request.method not in _IDEMPOTENT:
                 raise
         request.extensions = {k: v for k, v in request.extensions.items() if k != "trace"}

@@ -34,7 +34,7 @@ going first swapped each round), against the same server, on the same machine mo
   fetch the pages, extract them in the extraction workers (which also sign each text for
   the story index), match, group into stories, store;
 * the peer does the same fetching, parsing and extraction with the same parallelism and
-  nothing else (no matching, no storing): httpx (one Client, the same per-host connection
+  nothing else (no matching, no storing): httpx2 (one Client, the same per-host connection
   cap) with ``http.workers`` feed threads, feedparser, each feed's pages fetched in a pool of
   as many page threads as ours, trafilatura in fast mode without metadata
   (``trafilatura.extract(html, fast=True, with_metadata=False)``) in a ``multiprocessing``
@@ -214,9 +214,9 @@ class Peer:
 
     def __init__(self, server: SlowServer, feeds: int, workers: int, per_host: int,
                  extract_workers: int) -> None:
-        import httpx
+        import httpx2
 
-        self.client = httpx.Client(timeout=30.0, limits=httpx.Limits(
+        self.client = httpx2.Client(timeout=30.0, limits=httpx2.Limits(
             max_connections=None, max_keepalive_connections=HOSTS * per_host))
         self.hosts = [threading.Semaphore(per_host) for _ in range(HOSTS)]
         self.feeds = [(n % HOSTS, f"http://127.0.0.{n % HOSTS + 1}:{server.ports[n % HOSTS]}"
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = print_rows([
         ("ours: pages/s best / median", f"{mine.best:.1f}/{mine.median:.1f}", "-", None),
         ("ours: pages/s mean / worst", f"{mine.mean:.1f}/{mine.worst:.1f}", "-", None),
-        ("peer (httpx+feedparser+trafilatura fast): best / median",
+        ("peer (httpx2+feedparser+trafilatura fast): best / median",
          f"{theirs.best:.1f}/{theirs.median:.1f}", "-", None),
         ("peer: pages/s mean / worst", f"{theirs.mean:.1f}/{theirs.worst:.1f}", "-", None),
         ("ours / peer, median of the rounds' ratios",

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import brotli  # type: ignore[import-untyped]
-import httpx
+import httpx2
 import pytest
 
 from monitor.config import HttpConfig
@@ -175,7 +175,7 @@ def test_network_failures_become_fetch_errors(guard: NetworkGuard) -> None:
                     fetcher.fetch_feed(url)
                 assert type(info.value).__module__ == "monitor.errors"
                 assert info.value.url == url
-                assert not isinstance(info.value.__cause__, httpx.HTTPError)
+                assert not isinstance(info.value.__cause__, httpx2.HTTPError)
 
 
 def test_a_request_on_a_stale_kept_alive_connection_is_sent_once_more(
@@ -210,9 +210,9 @@ def test_one_pool_per_origin_and_idle_origins_are_closed(guard: NetworkGuard) ->
             srv.route("/x", 200, b"x" * 100)
         policy = AddressPolicy((), [(first.host, first.port), (second.host, second.port)])
         guarded = transport.GuardedTransport(
-            policy, MapResolver({}), httpx.create_ssl_context(), max_keepalive=2,
+            policy, MapResolver({}), httpx2.create_ssl_context(), max_keepalive=2,
             clock=lambda: now[0])
-        with httpx.Client(transport=guarded) as client:
+        with httpx2.Client(transport=guarded) as client:
             assert client.get(first.url("/x")).content == b"x" * 100
             with client.stream("GET", second.url("/x")) as streaming:
                 assert guarded.open_pools == 2
