@@ -89,10 +89,11 @@ class _OriginPool:
 class GuardedTransport(httpx2.BaseTransport):
     """An httpx2 transport over httpcore2 pools that dial through :class:`GuardedBackend`.
 
-    One connection pool per origin: httpcore2's pool walks all of its connections for every
-    queued request, which at 20 hosts x 8 connections cost more CPU than the requests did
-    (and its surplus keep-alive closing is what races in encode/httpcore#1110). Per origin,
-    the pool holds at most the per-host concurrency. Pools idle past the keep-alive expiry
+    One connection pool per origin: a pool walks all of its connections whenever a request
+    is added or removed, which with httpcore 1.0 at 20 hosts x 8 connections cost more CPU
+    than the requests did (and its surplus keep-alive closing raced, encode/httpcore#1110;
+    httpcore2 rewrote that walk but still makes it). Per origin, the pool holds at most the
+    per-host concurrency. Pools idle past the keep-alive expiry
     are closed by a sweep, so thousands of feed hosts do not keep thousands of sockets.
 
     Proxies are never used (the fetcher's client has ``trust_env=False``), so the address
@@ -189,8 +190,8 @@ class GuardedTransport(httpx2.BaseTransport):
         is sent once more (normally on a new connection).
 
         A pooled connection can die unseen between its last use and this one: the server
-        closed it at that moment, or httpcore2's pool closed it for surplus while assigning it
-        (encode/httpcore#1110, which shows up as "Bad file descriptor"). Browsers and urllib3
+        closed it at that moment, or (httpcore 1.0) the pool closed it for surplus while
+        assigning it (encode/httpcore#1110, "Bad file descriptor"). Browsers and urllib3
         retry such requests; a failure on a new connection is the server's answer and is not.
         """
         dialled = False
