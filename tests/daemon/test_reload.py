@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import yaml
 
-from monitor.config import Config, load_config
+from monitor.config import Config, PollingConfig, load_config
+from monitor.daemon import Daemon
 from monitor.daemon.reload import FeedChanges, feed_changes, restart_settings
 from monitor.models import FeedSource
+from tests.daemon_support import daemon_in_thread, wait_for
 
 
 def _config(tmp_path: Path, data: dict[str, object]) -> Config:
@@ -52,3 +55,51 @@ def test_other_settings_are_named_for_a_restart_and_channels_without_their_urls(
     waiting = restart_settings(running, _config(tmp_path, edited))
     assert waiting == ["channels.hook", "http.user_agent", "log_level", "polling.tick"]
     assert not any("token" in name for name in waiting)
+
+
+def test_rules_swapped_as_kubernetes_updates_a_configmap_are_reloaded(tmp_path: Path) -> None:
+    """A ConfigMap volume: the files live in a hidden timestamped folder behind the ``..data``
+    link, which the kubelet renames over with a new folder's link on each update."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+
+    def version(folder: str, query: str) -> None:
+        (rules / folder).mkdir()
+        (rules / folder / "watch.yaml").write_text(f"rules:\n  - id: talks\n    query: {query}\n")
+
+    version("..2026_12_02_a", "ceasefire")
+    (rules / "..data").symlink_to("..2026_12_02_a")
+    (rules / "watch.yaml").symlink_to("..data/watch.yaml")
+    config = Config(base_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'monitor.db'}",
+                    rules_dir=rules, polling=PollingConfig(tick=1))
+
+    with daemon_in_thread(config) as daemon:
+        def query() -> str | None:
+            book = daemon.service.rules.book()
+            return book.rules[0].query if book is not None and book.rules else None
+
+        assert query() == "ceasefire"
+        _wait_until_watched(daemon, rules)
+        version("..2026_12_02_b", "truce")
+        (rules / "..data_tmp").symlink_to("..2026_12_02_b")
+        (rules / "..data_tmp").replace(rules / "..data")
+        shutil.rmtree(rules / "..2026_12_02_a")
+        wait_for(lambda: query() == "truce", 30, "the swapped rules loaded")
+
+
+def _wait_until_watched(daemon: Daemon, rules: Path) -> None:
+    """Touch a hidden rule file (the loader skips it) until the watcher reloads: from then on
+    it sees every change, and the test's own change cannot fall before it started."""
+    probe = rules / ".probe.yaml"
+
+    def reloaded() -> bool:
+        before = daemon.service.rules.book()
+        probe.write_text("# probe\n")
+        try:
+            wait_for(lambda: daemon.service.rules.book() is not before, 1, "a reload")
+        except AssertionError:
+            return False
+        return True
+
+    wait_for(reloaded, 20, "the rule watcher to start")
+    probe.unlink()
