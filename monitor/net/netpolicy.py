@@ -208,15 +208,20 @@ def default_resolver(host: str, port: int) -> list[str]:
     return list(seen)
 
 
+def _allow_entry(entry: str) -> IPNetwork | str | None:
+    """An ``http.allow_private_networks`` entry read: a network, a host name (normalised), or
+    None when it is neither."""
+    try:
+        return ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        name = normalize_host(entry)
+        return name if _HOST_NAME.match(name) else None
+
+
 def allow_entry_problem(entry: str) -> str | None:
     """Why an ``http.allow_private_networks`` entry is neither a network in CIDR notation nor
     a host name (``10.0.0.0/33``, ``intranet example``), or None."""
-    try:
-        ipaddress.ip_network(entry.strip(), strict=False)
-        return None
-    except ValueError:
-        pass
-    if _HOST_NAME.match(normalize_host(entry)):
+    if _allow_entry(entry) is not None:
         return None
     return f"{entry!r} is neither a network (CIDR, such as 10.1.0.0/16) nor a host name"
 
@@ -235,13 +240,13 @@ class AddressPolicy:
         networks: list[IPNetwork] = []
         names: set[str] = set()
         for entry in allow:
-            problem = allow_entry_problem(entry)
-            if problem is not None:
-                raise ConfigError(f"http.allow_private_networks: {problem}")
-            try:
-                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-            except ValueError:
-                names.add(normalize_host(entry))
+            read = _allow_entry(entry)
+            if read is None:
+                raise ConfigError(f"http.allow_private_networks: {allow_entry_problem(entry)}")
+            if isinstance(read, str):
+                names.add(read)
+            else:
+                networks.append(read)
         self._networks = tuple(networks)
         self._names = frozenset(names)
         self._endpoints = frozenset(
