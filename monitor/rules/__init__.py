@@ -23,8 +23,7 @@ from monitor.rules.candidates import candidate_query
 from monitor.rules.checks import (
     alias_problems,
     channel_problems,
-    mixed_alphabet_note,
-    operator_word_notes,
+    query_notes,
     rule_warnings,
     run_rule_tests,
 )
@@ -57,9 +56,8 @@ __all__ = [
     "channel_problems",
     "compile_rules",
     "load_rules",
-    "mixed_alphabet_note",
-    "operator_word_notes",
     "parse_query",
+    "query_notes",
     "rule_warnings",
     "rule_yaml",
     "run_rule_tests",

@@ -136,14 +136,22 @@ def mixed_alphabet_note(text: str) -> str | None:
     return None
 
 
+def mixed_alphabet_notes(expr: Expr) -> list[str]:
+    """:func:`mixed_alphabet_note` of each of the query's terms and phrases, each note once."""
+    return list(dict.fromkeys(note for p in phrases(expr)
+                              if (note := mixed_alphabet_note(p.written)) is not None))
+
+
+def query_notes(expr: Expr) -> list[str]:
+    """What a valid query rarely means: operators in lower case, words mixing alphabets (the
+    notes of a rule's query that :func:`rule_warnings` reports; the web's search shows them)."""
+    return [*operator_word_notes(expr), *mixed_alphabet_notes(expr)]
+
+
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a word that mixes alphabets."""
-    problems = []
-    for rule in book.rules:
-        notes = dict.fromkeys(note for p in phrases(rule.expr)
-                              if (note := mixed_alphabet_note(p.written)) is not None)
-        problems += [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
-                     for note in notes]
+    problems = [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+                for rule in book.rules for note in mixed_alphabet_notes(rule.expr)]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
         if entity.id in used:

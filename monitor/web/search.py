@@ -17,8 +17,7 @@ from monitor.rules import (
     Rule,
     RuleBook,
     compile_rules,
-    mixed_alphabet_note,
-    operator_word_notes,
+    query_notes,
     rule_yaml,
     search_articles,
 )
@@ -53,8 +52,7 @@ def run_search(web: Web, query: str, *, language: str | None = None,
     outcome = search_articles(web.store, matcher, rule, book, limit=limit)
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
-                        notes=(*operator_word_notes(rule.expr),
-                               *filter(None, [mixed_alphabet_note(query)])))
+                        notes=tuple(query_notes(rule.expr)))
 
 
 def saved_rule_yaml(query: str, language: str | None) -> str:
