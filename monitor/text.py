@@ -15,11 +15,15 @@ import re
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
+# Either kind: most text has none, and one search is a third of the two substitutions.
+_ANY = re.compile(f"{_UNSAFE.pattern[:-1]}{_SURROGATE.pattern[1:]}")
 
 
 def clean_text(text: str) -> str:
     """Remove NUL, control and bidi-override characters, replace lone surrogates with U+FFFD;
     keep tabs and line breaks."""
+    if _ANY.search(text) is None:
+        return text
     return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text))
 
 
