@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 from operator import add
 from typing import Any
 
@@ -92,6 +92,11 @@ class DocIndex:
         self._sentences: dict[int, list[int]] = {}
         # Leaf.shown's answers (leaf -> its Found): many rules share a leaf.
         self.shown: dict[Any, Any] = {}
+
+    def distinct_tokens(self) -> list[str]:
+        """The folded tokens of both fields, each once, in order of first appearance."""
+        return list(dict.fromkeys(chain(self._streams[0][0].split(),
+                                        self._streams[1][0].split())))
 
     def sentences(self, field: int) -> list[int]:
         """The sentence number of each token of ``field`` (split on first use)."""

@@ -30,7 +30,14 @@ from monitor.rules.model import RuleBook, gc_paused
 from monitor.rules.nodes import Found
 from monitor.rules.plan import Compiler, KeyTable, Program
 from monitor.rules.presearch import Presearch
-from monitor.rules.stem import MODE_PLAIN, MODES, cached_stems, stem_tokens, stemmer_for
+from monitor.rules.stem import (
+    MODE_PLAIN,
+    MODES,
+    cached_stems,
+    distinct_stems,
+    stem_tokens,
+    stemmer_for,
+)
 from monitor.rules.unicode61 import split_tokens, stream_of
 
 _END, _KEY = itemgetter(0), itemgetter(1)
@@ -216,6 +223,14 @@ class Matcher:
             return []
         index = self.index(doc)
         return self._hits(index, self._decide(index, evidence=True))
+
+    def match_with_stems(self, doc: Document) -> tuple[list[RuleHit], list[str]]:
+        """:meth:`match`, and ``doc``'s :func:`~monitor.rules.stem.article_stems` from the same
+        tokenization: the daemon stores both (the stems for the text index)."""
+        index = self.index(doc)
+        hits = self._hits(index, self._decide(index, evidence=True)) if self._programs else []
+        stemmer = stemmer_for(index.language()[0])
+        return hits, [] if stemmer is None else distinct_stems(index.distinct_tokens(), stemmer)
 
     def matching(self, doc: Document) -> list[str]:
         """The ids of the rules that match ``doc``, in rule-book order: :meth:`match` without

@@ -134,5 +134,9 @@ def article_stems(title: str, text: str, language: str | None) -> list[str]:
     stemmer = stemmer_for(article_language(title, text, language)[0])
     if stemmer is None:
         return []
-    tokens = list(dict.fromkeys([*tokenize(title), *tokenize(text)]))
+    return distinct_stems(list(dict.fromkeys([*tokenize(title), *tokenize(text)])), stemmer)
+
+
+def distinct_stems(tokens: list[str], stemmer: str) -> list[str]:
+    """The stems of distinct folded ``tokens``, each once, in order of first appearance."""
     return list(dict.fromkeys(stem_tokens(tokens, stemmer)))

@@ -11,7 +11,13 @@ import pytest
 from monitor.models import Document
 from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize
 from monitor.rules.matcher import compile_rules
-from monitor.rules.stem import ALGORITHMS, STEM_LANGUAGES, stem_tokens, stemmer_for
+from monitor.rules.stem import (
+    ALGORITHMS,
+    STEM_LANGUAGES,
+    article_stems,
+    stem_tokens,
+    stemmer_for,
+)
 
 # Inflected forms of a few news words per language: any two with the same Snowball stem must
 # match each other under stem: true, and two with different stems must not.
@@ -139,3 +145,21 @@ def test_evidence_of_many_stemmed_rules_on_one_article_shows_the_surface_words()
     for i, w in enumerate(words):
         assert [e.matched for e in hits[f"r{i}0"].evidence] == [w, "Peace"]
     assert [e.matched for e in hits["phrase"].evidence] == ["Peace plans talked"]
+
+
+@pytest.mark.parametrize("language", [*sorted(WORDS), None, "uk"])
+def test_the_matcher_gives_the_stems_article_stems_gives(language: str | None) -> None:
+    """The daemon stores the stems the matcher computed from its own tokens
+    (Matcher.match_with_stems): they must be the text index's article_stems exactly, with or
+    without rules, declared language or not (then detected alike)."""
+    words = WORDS.get(language or "ru", WORDS["ru"])
+    title = " ".join(reversed(words[:3]))
+    text = "«" + ", ".join(words) + "». " + " ".join(w.upper() for w in words) + " 2026 x"
+    book = RuleBook(rules=(Rule.from_query("r", words[0], stem=True),))
+    for matcher in (compile_rules(book), compile_rules(RuleBook(rules=()))):
+        hits, stems = matcher.match_with_stems(Document(title, text, language))
+        assert stems == article_stems(title, text, language)
+        assert [h.rule_id for h in hits] == [h.rule_id for h in matcher.match(
+            Document(title, text, language))]
+    if stemmer_for(language) is not None:
+        assert stems
