@@ -59,6 +59,7 @@ from monitor.store.records import (
     idempotency_key,
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
+from monitor.store.saving import NewArticle
 from monitor.store.store import Store, utc_now
 from monitor.store.textindex import STEMS_COLUMN, TextIndex, asks_for_stems
 
@@ -77,6 +78,7 @@ __all__ = [
     "HitView",
     "Instance",
     "ItemFailure",
+    "NewArticle",
     "Notice",
     "NotificationInfo",
     "Outbox",

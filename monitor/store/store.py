@@ -2,9 +2,10 @@
 
 Writes go through :meth:`Store.write` (one transaction, ``BEGIN IMMEDIATE`` on SQLite) and
 reads through :meth:`Store.read`. An article, its feed-entry record, its hits and their outbox
-rows commit together in :meth:`Store.save_article`, so a crash leaves either all or nothing.
-The per-article path (entry keys, URL lookups, saving) runs prepared Core statements on the
-same engines, in the same kinds of transaction, without an ORM session.
+rows commit together (a feed's new articles in one transaction, :meth:`Store.save_articles`,
+see :mod:`monitor.store.saving`), so a crash leaves either all or nothing. The per-article
+path (entry keys, URL lookups, saving) runs prepared Core statements on the same engines, in
+the same kinds of transaction, without an ORM session.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,13 +24,7 @@ from monitor.models import Article, RuleHit
 from monitor.store import story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
-from monitor.store.lexemes import (
-    SET_LEXEMES,
-    ArticleStemmer,
-    Tokenizer,
-    index_lexemes,
-    stems_text,
-)
+from monitor.store.lexemes import ArticleStemmer, Tokenizer
 from monitor.store.records import (
     Route,
     SavedArticle,
@@ -39,7 +33,16 @@ from monitor.store.records import (
     StoryLookup,
     StoryMember,
     evidence_from_json,
-    evidence_to_json,
+)
+from monitor.store.saving import (
+    IN_CHUNK,
+    Indexing,
+    NewArticle,
+    Routes,
+    add_entries,
+    alert_key,
+    entry_row,
+    save_batch,
 )
 from monitor.store.schema import (
     ArticleRow,
@@ -50,33 +53,15 @@ from monitor.store.schema import (
     StoryBandRow,
     StoryRow,
 )
-from monitor.text import clean_line, clean_text
 
 Clock = Callable[[], datetime]
 
-# Built once: the per-article path then skips statement construction and cache-key work.
-_IN_CHUNK = 500  # values per IN (...) list: far below every backend's parameter limit
+# Built once: the per-feed path then skips statement construction and cache-key work.
 _ARTICLES_BY_URL = select(ArticleRow.canonical_url, ArticleRow.id).where(
     ArticleRow.canonical_url.in_(bindparam("urls", expanding=True)))
 _SEEN_ENTRY_KEYS = select(FeedEntryRow.entry_key).where(
     FeedEntryRow.feed_id == bindparam("feed_id"),
     FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
-_ARTICLE_BY_URL_WITH_STORY = select(ArticleRow.id, ArticleRow.story_id).where(
-    ArticleRow.canonical_url == bindparam("url"))
-_STORY_ID = select(StoryRow.id).where(StoryRow.id == bindparam("id"))
-_ENTRY_ID = select(FeedEntryRow.id).where(FeedEntryRow.feed_id == bindparam("feed_id"),
-                                          FeedEntryRow.entry_key == bindparam("entry_key"))
-_INSERT_STORY = insert(StoryRow)
-_SET_LEXEMES = text(SET_LEXEMES)
-_INSERT_ARTICLE = insert(ArticleRow)
-_INSERT_ENTRY = insert(FeedEntryRow)
-
-
-def _inserted_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    if key is None or key[0] is None:  # pragma: no cover - every table has an id column
-        raise StoreError("the database returned no id for a new row")
-    return int(key[0])
 
 
 def utc_now() -> datetime:
@@ -133,9 +118,9 @@ class Store(FeedTable):
         seen: set[str] = set()
         chunk = list(wanted)
         with _connection(self._reader) as conn:
-            for i in range(0, len(chunk), _IN_CHUNK):
+            for i in range(0, len(chunk), IN_CHUNK):
                 seen.update(conn.execute(_SEEN_ENTRY_KEYS, {
-                    "feed_id": feed_id, "keys": chunk[i:i + _IN_CHUNK]}).scalars())
+                    "feed_id": feed_id, "keys": chunk[i:i + IN_CHUNK]}).scalars())
         return wanted - seen
 
     def article_id_for_url(self, canonical_url: str) -> int | None:
@@ -149,28 +134,22 @@ class Store(FeedTable):
         if not urls:
             return found
         with _connection(self._reader) as conn:
-            for i in range(0, len(urls), _IN_CHUNK):
-                rows = conn.execute(_ARTICLES_BY_URL, {"urls": urls[i:i + _IN_CHUNK]})
+            for i in range(0, len(urls), IN_CHUNK):
+                rows = conn.execute(_ARTICLES_BY_URL, {"urls": urls[i:i + IN_CHUNK]})
                 found.update((url, article_id) for url, article_id in rows)
         return found
 
     def link_entry(self, feed_id: int, entry_key: str, article_id: int | None) -> None:
         """Remember an entry that needs no new article (already stored, or skipped)."""
         with _connection(self.engine) as conn:
-            self._add_entry(conn, feed_id, entry_key, article_id)
-
-    def _add_entry(self, conn: Connection, feed_id: int, key: str, article_id: int | None) -> None:
-        params = {"feed_id": feed_id, "entry_key": key[:512]}
-        if conn.execute(_ENTRY_ID, params).first() is None:
-            conn.execute(_INSERT_ENTRY, {**params, "article_id": article_id,
-                                         "first_seen_at": self.clock()})
+            add_entries(conn, [entry_row(feed_id, entry_key, article_id, self.clock())])
 
     def save_article(
         self,
         feed_id: int,
         article: Article,
         hits: Sequence[RuleHit],
-        routes: Callable[[RuleHit], Sequence[Route]],
+        routes: Routes,
         *,
         story_id: int | None = None,
         signature: bytes | None = None,
@@ -185,60 +164,34 @@ class Store(FeedTable):
         shared band index (see :mod:`monitor.store.story_index`), so every daemon on the
         database decides it the same way.
         """
-        now = self.clock()
         with _connection(self.engine) as conn:
-            if story is not None:
-                story_index.lock_bands(conn, story.band_keys)  # first: before any other lock
-            # Prepared Core statements, not ORM objects: this runs for every new article, and
-            # building statements and flushing objects cost more than the inserts.
-            existing = conn.execute(_ARTICLE_BY_URL_WITH_STORY, {"url": article.url}).first()
-            if existing is not None:
-                self._add_entry(conn, feed_id, article.entry_key, existing.id)
-                return SavedArticle(existing.id, existing.story_id, created=False)
-            represent = False
-            if story is not None:
-                choice = story.choose(story_index.candidates(conn, story))
-                story_id, represent = choice.story_id, choice.represent
-            if story_id is None or conn.execute(_STORY_ID, {"id": story_id}).first() is None:
-                story_id = _inserted_id(conn.execute(_INSERT_STORY, {"created_at": now}))
-                represent = story is not None
-            elif represent and story is not None:
-                represent = (story_index.representatives(conn, story_id)
-                             < story.max_representatives)
-            title, body = clean_line(article.title), clean_text(article.text)
-            stems = (None if self.stemmer is None
-                     else stems_text(title, body, article.language, self.stemmer))
-            article_id = _inserted_id(conn.execute(_INSERT_ARTICLE, {
-                "canonical_url": article.url, "feed_id": feed_id, "story_id": story_id,
-                "source_name": clean_line(article.source_name)[:512],
-                "title": title, "text": body,
-                "text_source": article.text_source, "language": article.language,
-                "author": clean_line(article.author)[:512] if article.author else None,
-                "published_at": article.published, "fetched_at": now,
-                "content_hash": article.content_hash, "error": article.error,
-                "signature": signature, "stems": stems,
-            }))
-            self._add_entry(conn, feed_id, article.entry_key, article_id)
-            if self.tokenizer is not None and self.dialect == "postgresql":
-                conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
-                    title, body, self.tokenizer, stems)})
-            if represent and story is not None:
-                story_index.add_bands(conn, story.band_keys, article_id, story_id,
-                                      story.published)
-            new_notes = 0
-            if hits:  # the outbox's rules live in ORM code; the session joins this transaction
-                with Session(bind=conn) as session:
-                    for hit in hits:
-                        hit_row = HitRow(article_id=article_id, story_id=story_id,
-                                         rule_id=hit.rule_id, rule_name=hit.rule_name,
-                                         evidence=evidence_to_json(hit.evidence), matched_at=now)
-                        session.add(hit_row)
-                        session.flush()
-                        for route in routes(hit):
-                            new_notes += self._enqueue(session, hit_row, route, now)
-                    session.flush()
-            return SavedArticle(article_id, story_id, created=True, new_hits=len(hits),
-                                new_notifications=new_notes)
+            return save_batch(conn, [NewArticle(feed_id, article, hits, story_id, story,
+                                                signature)], routes, self.clock(),
+                              self._indexing())[0]
+
+    def save_articles(self, items: Sequence[NewArticle],
+                      routes: Routes) -> list[SavedArticle | Exception]:
+        """:meth:`save_article` for several articles (a feed's new ones) in one transaction.
+
+        One result per item, in order: what it saved, or the exception that kept it out. When
+        one article fails (anything but an unreachable database, which raises StoreError), the
+        transaction is rolled back and each article is saved in a transaction of its own, so
+        the failure costs that article alone.
+        """
+        if not items:
+            return []
+        try:
+            with _connection(self.engine) as conn:
+                return list(save_batch(conn, items, routes, self.clock(), self._indexing()))
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one article's fault: found below, alone
+            if len(items) == 1:
+                return [exc]
+        return [result for item in items for result in self.save_articles([item], routes)]
+
+    def _indexing(self) -> Indexing:
+        return Indexing(self.tokenizer, self.stemmer)
 
     def queue_rule_hits(self, rule_id: str, since: datetime, routes: Sequence[Route]) -> int:
         """Queue alerts for ``rule_id``'s hits matched since ``since`` to ``routes``, once each
@@ -273,8 +226,8 @@ class Store(FeedTable):
              "published_at": m.published}
             for m, keys in members for key in dict.fromkeys(keys)]
         with _connection(self.engine) as conn:
-            for i in range(0, len(rows), _IN_CHUNK):
-                story_index.add_bands_once(conn, rows[i:i + _IN_CHUNK])
+            for i in range(0, len(rows), IN_CHUNK):
+                story_index.add_bands_once(conn, rows[i:i + IN_CHUNK])
         return len(members)
 
     def prune_story_index(self, before: datetime) -> int:
@@ -381,11 +334,6 @@ def story_outlets(session: Session, story_id: int) -> list[str]:
     names = session.scalars(select(ArticleRow.source_name)
                             .where(ArticleRow.story_id == story_id).order_by(ArticleRow.id))
     return list(dict.fromkeys(names))
-
-
-def alert_key(rule_id: str, story_id: int) -> str:
-    """What an alert announces: a rule's match of a story (so copies of it do not re-alert)."""
-    return f"alert:{rule_id}:{story_id}"
 
 
 def enqueue_once(session: Session, row: NotificationRow) -> int:

@@ -35,11 +35,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 
 from monitor.models import Article, RuleHit
 from monitor.store import (
+    NewArticle,
     Route,
     SavedArticle,
     Store,
@@ -133,17 +135,34 @@ class StoryRegistry:
         """
         if signature is None and len(article.text) >= MIN_STORY_TEXT_CHARS:
             signature = text_signature(article.text)
-        lookup = None
-        if signature is not None and not signature.empty and signature.num_perm == NUM_PERM:
-            moment = aware(article.published or self.store.clock())
-            lookup = StoryLookup(
-                band_keys=self.band_keys(signature), published=moment, window=self.window,
-                max_representatives=self.max_representatives,
-                choose=partial(self._choose, signature, moment))
         with self._turns:
             return self.store.save_article(
-                feed_id, article, hits, routes, story=lookup,
+                feed_id, article, hits, routes, story=self._lookup(signature, article),
                 signature=signature.to_bytes() if signature is not None else None)
+
+    def save_all(self, items: Sequence[NewArticle],
+                 routes: Callable[[RuleHit], Sequence[Route]]) -> list[SavedArticle | Exception]:
+        """:meth:`save` for several articles (a feed's new ones) in one transaction: one
+        result per item, what it saved or the exception that kept it out (see
+        :meth:`Store.save_articles`). An item's ``signature`` is its text's, signed where it
+        was extracted; an item without one gets it computed here."""
+        ready: list[NewArticle] = []
+        for item in items:
+            signature = _signature_of(item)
+            ready.append(replace(
+                item, story=self._lookup(signature, item.article),
+                signature=signature.to_bytes() if signature is not None else None))
+        with self._turns:
+            return self.store.save_articles(ready, routes)
+
+    def _lookup(self, signature: StorySignature | None, article: Article) -> StoryLookup | None:
+        """How the store decides the article's story, or None (no comparable signature)."""
+        if signature is None or signature.empty or signature.num_perm != NUM_PERM:
+            return None
+        moment = aware(article.published or self.store.clock())
+        return StoryLookup(band_keys=self.band_keys(signature), published=moment,
+                           window=self.window, max_representatives=self.max_representatives,
+                           choose=partial(self._choose, signature, moment))
 
     def _choose(self, signature: StorySignature, moment: datetime,
                 candidates: Sequence[StoryCandidate]) -> StoryChoice:
@@ -166,3 +185,16 @@ class StoryRegistry:
         score, published, story_id = best
         return StoryChoice(story_id, represent=(score < NOVELTY
                                                 or abs(moment - published) > self.window / 2))
+
+
+def _signature_of(item: NewArticle) -> StorySignature | None:
+    """The item's signature as given (signed where the text was extracted), else computed;
+    None for a text too short to compare."""
+    if item.signature is not None:
+        try:
+            return StorySignature.from_bytes(item.signature)
+        except ValueError:  # not one this version reads: sign the text again
+            pass
+    if len(item.article.text) < MIN_STORY_TEXT_CHARS:
+        return None
+    return text_signature(item.article.text)

@@ -1,0 +1,74 @@
+"""A feed's new articles saved in one transaction (Store.save_articles), on SQLite and a real
+PostgreSQL: the same outcome as saving them one by one, and one refusal costs one article."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from monitor.store import NewArticle, Store, StoryCandidate, StoryChoice, StoryLookup
+from monitor.stories import StoryRegistry, text_signature
+from tests.store_support import article, console_route, feed, hit
+
+_TEXT = ("Qatar, Egypt and the United States pressed both sides on Tuesday to accept a "
+         "ceasefire in Gaza and an exchange of hostages, officials in Doha said. ") * 4
+
+
+def _feed_id(store: Store) -> int:
+    store.sync_feeds([feed()])
+    return store.feed_health()[0].id
+
+
+def test_a_batch_links_a_url_it_already_stored_and_queues_one_alert_per_story(
+        store: Store) -> None:
+    fid = _feed_id(store)
+    stored = store.save_article(fid, article(url="https://news.example/a/0", key="guid:0"),
+                                [hit()], console_route)
+    results = store.save_articles([
+        NewArticle(fid, article(url="https://news.example/a/0", key="guid:0b"), [hit()]),
+        NewArticle(fid, article(url="https://news.example/a/1", key="guid:1"), [hit()],
+                   story_id=stored.story_id),
+        NewArticle(fid, article(url="https://news.example/a/1", key="guid:1b"), [hit()]),
+    ], console_route)
+    again, copy, twice = results
+    assert not isinstance(again, Exception) and not again.created
+    assert again.article_id == stored.article_id
+    assert not isinstance(copy, Exception) and copy.created and copy.new_hits == 1
+    assert copy.story_id == stored.story_id and copy.new_notifications == 0  # alerted once
+    assert not isinstance(twice, Exception) and not twice.created
+    assert twice.article_id == copy.article_id
+    assert store.count("articles") == 2 and store.count("hits") == 2
+    assert store.count("notifications") == 1
+    keys = ["guid:0", "guid:0b", "guid:1", "guid:1b", "guid:2"]
+    assert store.unseen_entry_keys(fid, keys) == {"guid:2"}
+
+
+def test_an_article_refused_in_a_batch_fails_alone(store: Store) -> None:
+    """The batch is rolled back and its articles saved one by one: only the bad one fails."""
+    fid = _feed_id(store)
+
+    def choose(_candidates: Sequence[StoryCandidate]) -> StoryChoice:
+        raise ValueError("a broken story decision")
+
+    broken = StoryLookup(band_keys=[1, 2], published=store.clock(), window=timedelta(days=7),
+                         max_representatives=8, choose=choose)
+    results = store.save_articles([
+        NewArticle(fid, article(url=f"https://news.example/a/{n}", key=f"guid:{n}"), [hit()],
+                   story=broken if n == 1 else None)
+        for n in range(3)], console_route)
+    assert [type(r).__name__ for r in results] == ["SavedArticle", "ValueError",
+                                                     "SavedArticle"]
+    assert store.count("articles") == 2 and store.count("notifications") == 2
+    assert store.unseen_entry_keys(fid, ["guid:0", "guid:1", "guid:2"]) == {"guid:1"}
+
+
+def test_a_copy_saved_in_the_same_batch_as_its_original_joins_its_story(store: Store) -> None:
+    fid = _feed_id(store)
+    signature = text_signature(_TEXT).to_bytes()
+    results = StoryRegistry(store).save_all([
+        NewArticle(fid, article(url=f"https://outlet{n}.example/a", key=f"guid:{n}"),
+                   signature=signature)
+        for n in range(3)], console_route)
+    story_ids = {r.story_id for r in results if not isinstance(r, Exception)}
+    assert len(story_ids) == 1 and store.count("articles") == 3
+    assert store.count("stories") == 1
