@@ -4,9 +4,10 @@ match -> store, and the outcome in the feed's health row.
 Cheap before expensive: a feed entry whose key this feed listed before is skipped before any
 page is fetched, and an article already stored under the same canonical URL (the same story
 in another feed) is linked without fetching or extracting it again. The new entries' pages
-are all started at once in the cycle's page pool (:mod:`monitor.daemon.pages`); matching and
-storing then happen in the feed's thread, in feed order, and one entry's failure costs only
-that entry.
+are all started at once in the cycle's page pool (:mod:`monitor.daemon.pages`); matching then
+happens in the feed's thread, in feed order, and the feed's new articles are saved together,
+in one transaction (up to :data:`_SAVE_BATCH` at a time). One entry's failure, before or in
+the store, costs only that entry.
 """
 
 from __future__ import annotations
@@ -42,15 +43,19 @@ from monitor.models import (
     Validators,
 )
 from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
-from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, PollOutcome, Store
-from monitor.stories import StoryRegistry, StorySignature
-from monitor.text import clean_line
+from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, NewArticle, PollOutcome, Store
+from monitor.stories import StoryRegistry
+from monitor.text import clean_line, clean_text
 
 log = logging.getLogger(__name__)
 
 # A feed with entries left over is due again this soon: the next tick polls it, not this
 # cycle (which only takes feeds due when it started).
 _NEXT_TICK = timedelta(seconds=1)
+
+# Articles saved per transaction: a feed's new entries together, up to this many (a first
+# poll of a big feed saves as it goes, so a crash loses little).
+_SAVE_BATCH = 25
 
 FeedParse = Callable[..., ParsedFeed]  # parse_feed's signature: (content, *, url, ...)
 
@@ -64,6 +69,14 @@ class FeedReport:
     notifications: int = 0
     item_failures: list[str] = field(default_factory=list)  # "key: reason" per entry not stored
     items_retried: int = 0  # failed entries the next poll tries again
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A new entry's article, matched and ready to save."""
+
+    entry: FeedEntry
+    article: NewArticle
 
 
 @dataclass
@@ -236,19 +249,24 @@ class FeedPoller:
             else:
                 page = pages.submit(functools.partial(self._start_page, feed, link, entry))
             pending.append(_Pending(entry, url, page))
+        batch: list[_Prepared] = []
         for item in pending:
             try:
-                if item.page is None:
+                if item.page is None:  # the first copy must be stored before it is linked
+                    self._save(feed, batch, report)
                     self.store.link_entry(feed.id, item.entry.key,
                                           self.store.article_id_for_url(item.url))
                     continue
                 extracted, error = finish_page(item.entry, item.page.result())
-                self._store(feed, item.entry, item.url, extracted, error, parsed.language,
-                            report)
+                batch.append(self._prepare(feed, item.entry, item.url, extracted, error,
+                                           parsed.language))
             except StoreError:
                 raise  # the database is down: not this item's fault
             except Exception as exc:  # noqa: BLE001 - one item must not cost the others
                 self._item_failed(feed, item.entry, exc, report)
+            if len(batch) >= _SAVE_BATCH:
+                self._save(feed, batch, report)
+        self._save(feed, batch, report)
 
     def _item_failed(self, feed: FeedState, entry: FeedEntry, exc: Exception,
                      report: FeedReport) -> None:
@@ -265,20 +283,25 @@ class FeedPoller:
         report.item_failures.append(f"{entry.key[:120]}: {reason}"
                                     + (" (given up)" if given_up else ""))
 
-    def _store(self, feed: FeedState, entry: FeedEntry, url: str, extracted: ExtractedText | None,
-               error: str | None, feed_language: str | None, report: FeedReport) -> None:
+    def _prepare(self, feed: FeedState, entry: FeedEntry, url: str,
+                 extracted: ExtractedText | None, error: str | None,
+                 feed_language: str | None) -> _Prepared:
+        """The article of an entry, matched, ready to save."""
         if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
             fallback = fallback_text(entry.content, entry.summary)
             if fallback is not None and (extracted is None
                                          or len(fallback.text) > len(extracted.text)):
                 extracted = fallback
-        text = extracted.text if extracted else ""
+        # Cleaned here, as the store keeps them: the matcher's offsets and stems are then
+        # those of the stored text.
+        text = clean_text(extracted.text) if extracted else ""
+        title = clean_line(entry.title or (extracted.title if extracted and extracted.title
+                                           else url))
         language = (entry.language or feed.language or feed_language
                     or (extracted.language if extracted else None)
                     or detect_language(f"{entry.title}\n{text}"))
         article = Article(
-            url=url, title=entry.title or (extracted.title if extracted and extracted.title
-                                           else url),
+            url=url, title=title,
             text=text, source_name=(extracted.site_name if extracted and extracted.site_name
                                     and extracted.source == "page" else feed.name),
             feed_url=feed.url, entry_key=entry.key,
@@ -289,22 +312,33 @@ class FeedPoller:
             content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),
             error=error,
         )
-        hits = self.rules.matcher().match(article.document())
+        hits, stems = self.rules.matcher().match_with_stems(article.document())
         # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
-        signed = extracted.signature if extracted is not None else None
-        saved = self.stories.save(
-            feed.id, article, hits, self.channels.routes_for,
-            signature=StorySignature.from_bytes(signed) if signed is not None else None)
-        self.progress()
-        if saved.created:
-            self.metrics.articles.inc()
-            for hit in hits:
-                self.metrics.hits.labels(rule=hit.rule_id).inc()
-        report.articles += int(saved.created)
-        report.hits += saved.new_hits
-        report.notifications += saved.new_notifications
-        for hit in hits if saved.created else ():
-            log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title, article.url)
+        return _Prepared(entry, NewArticle(
+            feed.id, article, hits, stems=stems,
+            signature=extracted.signature if extracted is not None else None))
+
+    def _save(self, feed: FeedState, batch: list[_Prepared], report: FeedReport) -> None:
+        """Save the prepared articles in one transaction (and empty ``batch``)."""
+        if not batch:
+            return
+        results = self.stories.save_all([p.article for p in batch], self.channels.routes_for)
+        for prepared, saved in zip(batch, results, strict=True):
+            if isinstance(saved, Exception):
+                self._item_failed(feed, prepared.entry, saved, report)
+                continue
+            self.progress()
+            article, hits = prepared.article.article, prepared.article.hits
+            if saved.created:
+                self.metrics.articles.inc()
+                for hit in hits:
+                    self.metrics.hits.labels(rule=hit.rule_id).inc()
+                    log.info("hit: rule %s matched %r (%s)", hit.rule_id, article.title,
+                             article.url)
+            report.articles += int(saved.created)
+            report.hits += saved.new_hits
+            report.notifications += saved.new_notifications
+        batch.clear()
 
     def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
         """Fetch a page and hand it to the extraction processes (runs in the page pool, which

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from monitor.models import Article
+from monitor.store import NewArticle, saving
 from tests.daemon.test_pipeline import World, build_world, page
 from tests.daemon_support import serve_directory
 
@@ -60,15 +61,14 @@ def test_an_item_the_store_refuses_is_recorded_and_the_others_are_stored(
     w.write("feed.json", _json_feed([
         {"id": str(i), "url": f"{w.base}/{name}.html", "title": f"Story {name}"}
         for i, name in enumerate(("one", "two", "three"), 1)]))
-    stories = w.pipeline.poller.stories
-    real_save = stories.save
+    real_insert = saving._insert
 
-    def save(feed_id: int, article: Article, *args: object, **kwargs: object) -> object:
-        if article.url.endswith("/two.html"):
+    def insert(conn: Any, item: NewArticle, *args: Any) -> Any:
+        if item.article.url.endswith("/two.html"):  # inside the feed's transaction
             raise ValueError("value too long for type character varying(2048)")
-        return real_save(feed_id, article, *args, **kwargs)  # type: ignore[arg-type]
+        return real_insert(conn, item, *args)
 
-    monkeypatch.setattr(stories, "save", save)
+    monkeypatch.setattr(saving, "_insert", insert)
     report = w.pipeline.run_cycle()
     assert report.failed == 0 and report.articles == 2
     (health,) = w.store.feed_health()
