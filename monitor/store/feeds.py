@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -203,59 +203,66 @@ class FeedTable:
     def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
         """Store a poll's result in the feed's health row and release its lease."""
         now = self.clock()
+        # One UPDATE, not a loaded row: this runs after every poll. Right-hand sides read the
+        # row as it was, so the lease is released only if this daemon still holds it.
+        mine = FeedRow.lease_owner == owner
+        values: dict[str, object] = {
+            "next_check_at": outcome.next_check_at, "paused_until": outcome.paused_until,
+            "lease_owner": case((mine, None), else_=FeedRow.lease_owner),
+            "lease_until": case((mine, None), else_=FeedRow.lease_until)}
+        if outcome.ok:
+            values.update(
+                last_success_at=now, consecutive_failures=0, parse_failures=0,
+                last_error_code=None, last_error_message=None,
+                etag=outcome.etag, last_modified=outcome.last_modified)
+            if outcome.full_fetch:
+                values["last_full_fetch_at"] = now
+            if outcome.new_entries:
+                values["last_new_entry_at"] = now
+                values["entries_seen"] = FeedRow.entries_seen + outcome.new_entries
+            if outcome.poll_interval_seconds is not None:
+                values["entry_rate"] = outcome.entry_rate
+                values["poll_interval_seconds"] = outcome.poll_interval_seconds
+        else:
+            values.update(
+                consecutive_failures=FeedRow.consecutive_failures + 1,
+                last_error_code=outcome.error_code,
+                last_error_message=clean_text(outcome.error_message or "")[:2000])
+            # Fetch errors neither count nor reset: a network blip between two HTML
+            # answers does not make the URL a feed again.
+            if outcome.parse_failure:
+                values["parse_failures"] = FeedRow.parse_failures + 1
+            if outcome.disable:
+                values["disabled_at"] = now
         with self.write() as session:
-            row = session.get(FeedRow, feed_id)
-            if row is None:
-                return
-            row.next_check_at = outcome.next_check_at
-            if row.lease_owner == owner:
-                row.lease_owner = None
-                row.lease_until = None
-            row.paused_until = outcome.paused_until
             if outcome.ok:
-                row.last_success_at = now
-                row.consecutive_failures = 0
-                row.parse_failures = 0
-                row.last_error_code = None
-                row.last_error_message = None
                 warning = outcome.warning
-                if outcome.new_url and outcome.new_url != row.url:
-                    warning = self._moved(session, row, outcome.new_url, warning)
-                row.last_warning = clean_text(warning)[:2000] if warning else None
-                row.etag = outcome.etag
-                row.last_modified = outcome.last_modified
-                if outcome.full_fetch:
-                    row.last_full_fetch_at = now
-                if outcome.new_entries:
-                    row.last_new_entry_at = now
-                    row.entries_seen += outcome.new_entries
-                if outcome.poll_interval_seconds is not None:
-                    row.entry_rate = outcome.entry_rate
-                    row.poll_interval_seconds = outcome.poll_interval_seconds
-            else:
-                row.consecutive_failures += 1
-                row.last_error_code = outcome.error_code
-                row.last_error_message = clean_text(outcome.error_message or "")[:2000]
-                # Fetch errors neither count nor reset: a network blip between two HTML
-                # answers does not make the URL a feed again.
-                if outcome.parse_failure:
-                    row.parse_failures += 1
-                if outcome.disable:
-                    row.disabled_at = now
+                if outcome.new_url:
+                    warning = self._moved(session, feed_id, outcome.new_url, warning, values)
+                values["last_warning"] = clean_text(warning)[:2000] if warning else None
+            session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values),
+                            execution_options={"synchronize_session": False})
 
     @staticmethod
-    def _moved(session: Session, row: FeedRow, new_url: str, warning: str | None) -> str | None:
+    def _moved(session: Session, feed_id: int, new_url: str, warning: str | None,
+               values: dict[str, object]) -> str | None:
         """Follow a permanent redirect (already checked against the address policy, case A11).
 
-        A feed added from the command line takes the new URL, unless another feed row has it;
-        a feed from monitor.yaml keeps its URL (the file is the source of truth, and the next
-        start would re-add the old one) and says where it moved in its health.
+        A feed added from the command line takes the new URL (set in ``values``), unless
+        another feed row has it; a feed from monitor.yaml keeps its URL (the file is the source
+        of truth, and the next start would re-add the old one) and says where it moved in its
+        health. Returns the warning to record.
         """
-        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == new_url))
-        if row.origin == "cli" and taken is None:
-            row.url = new_url
+        found = session.execute(select(FeedRow.url, FeedRow.origin)
+                                .where(FeedRow.id == feed_id)).first()
+        if found is None or found.url == new_url:
             return warning
-        note = (f"moved permanently to {new_url}: update monitor.yaml" if row.origin == "config"
+        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == new_url))
+        if found.origin == "cli" and taken is None:
+            values["url"] = new_url
+            return warning
+        note = (f"moved permanently to {new_url}: update monitor.yaml"
+                if found.origin == "config"
                 else f"moved permanently to {new_url}, which another feed already polls")
         return f"{warning}; {note}" if warning else note
 
