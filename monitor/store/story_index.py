@@ -24,10 +24,26 @@ keeps the one-process logic exactly, with any number of representatives per buck
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    any_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.store.records import StoryCandidate, StoryLookup, StoryMember
@@ -41,17 +57,31 @@ _LOCK_BANDS = text(
     "SELECT count(pg_advisory_xact_lock(:space, k)) FROM "
     "(SELECT DISTINCT k FROM unnest(CAST(:keys AS integer[])) AS u(k) ORDER BY k) AS sorted")
 
-_HOLDERS = (
-    select(StoryBandRow.article_id, StoryBandRow.published_at)
-    .where(StoryBandRow.band_key.in_(bindparam("keys", expanding=True)),
-           StoryBandRow.published_at >= bindparam("earliest"),
-           StoryBandRow.published_at <= bindparam("latest"))
-    .distinct()
-    .subquery())
-_CANDIDATES = (
-    select(ArticleRow.id, ArticleRow.story_id, _HOLDERS.c.published_at, ArticleRow.signature)
-    .join(_HOLDERS, _HOLDERS.c.article_id == ArticleRow.id)
-    .where(ArticleRow.signature.is_not(None)))
+
+
+def _candidates(keys: ColumnElement[bool]) -> Select[Any]:
+    holders = (
+        select(StoryBandRow.article_id, StoryBandRow.published_at)
+        .where(keys,
+               StoryBandRow.published_at >= bindparam("earliest"),
+               StoryBandRow.published_at <= bindparam("latest"))
+        .distinct()
+        .subquery())
+    return (select(ArticleRow.id, ArticleRow.story_id, holders.c.published_at,
+                   ArticleRow.signature)
+            .join(holders, holders.c.article_id == ArticleRow.id)
+            .where(ArticleRow.signature.is_not(None)))
+
+
+# The band keys go in as one parameter (a JSON list on SQLite, an array on PostgreSQL), not
+# as an expanding IN list, which SQLAlchemy re-renders at every execution: this runs for every
+# new article.
+_CANDIDATES = {
+    "sqlite": _candidates(StoryBandRow.band_key.in_(
+        select(column("value")).select_from(func.json_each(bindparam("keys"))))),
+    "postgresql": _candidates(StoryBandRow.band_key == any_(
+        bindparam("keys", type_=postgresql.ARRAY(BigInteger)))),
+}
 _REPRESENTATIVES = (select(func.count(func.distinct(StoryBandRow.article_id)))
                     .where(StoryBandRow.story_id == bindparam("story_id")))
 _INSERT_BANDS = insert(StoryBandRow)
@@ -76,9 +106,12 @@ def lock_bands(conn: Connection, band_keys: Iterable[int]) -> None:
 
 def candidates(conn: Connection, lookup: StoryLookup) -> list[StoryCandidate]:
     """Representatives holding any of the lookup's band keys, within its time window."""
-    rows = conn.execute(_CANDIDATES, {"keys": list(lookup.band_keys),
-                                      "earliest": lookup.published - lookup.window,
-                                      "latest": lookup.published + lookup.window})
+    keys = list(lookup.band_keys)
+    dialect = conn.dialect.name
+    rows = conn.execute(_CANDIDATES[dialect], {
+        "keys": json.dumps(keys) if dialect == "sqlite" else keys,
+        "earliest": lookup.published - lookup.window,
+        "latest": lookup.published + lookup.window})
     return [StoryCandidate(article_id, story_id, published, bytes(signature))
             for article_id, story_id, published, signature in rows]
 
