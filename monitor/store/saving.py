@@ -5,8 +5,8 @@ This runs for every new article, so it is built for few round trips and little P
 row: the URLs of the whole batch are looked up in one statement, the entry records go in one
 ``INSERT ... ON CONFLICT DO NOTHING`` at the end, hits and alerts are Core inserts (the
 unique keys, not a look-up first, keep an alert from being queued twice), and the batch
-commits once. Only the story decision is per article and in order, because an article may
-join the story of one saved just before it in the same batch.
+commits once. Only the story decision is per article, because an article may join the story
+of one saved just before it in the same batch.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def inserted_id(result: CursorResult[Any]) -> int:
 
 def save_batch(conn: Connection, items: Sequence[NewArticle], routes: Routes, now: datetime,
                indexing: Indexing) -> list[SavedArticle]:
-    """Save ``items`` in ``conn``'s transaction, in order; one result per item.
+    """Save ``items`` in ``conn``'s transaction; one result per item, in their order.
 
     An article already stored under its canonical URL (or earlier in the batch) is linked to
     the entry, not stored again, and gains no hit or alert twice.
@@ -104,8 +104,11 @@ def save_batch(conn: Connection, items: Sequence[NewArticle], routes: Routes, no
                                   for k in item.story.band_keys])
     stored = _stored(conn, [item.article.url for item in items])
     entries: list[dict[str, object]] = []
-    results: list[SavedArticle] = []
-    for item in items:
+    results: list[SavedArticle | None] = [None] * len(items)
+    # In URL order: two daemons saving batches that share URLs (two feeds listing the same
+    # articles) then wait for each other's unique URLs in one order and cannot deadlock.
+    for i in sorted(range(len(items)), key=lambda i: items[i].article.url):
+        item = items[i]
         article = item.article
         known = stored.get(article.url)
         if known is None:
@@ -114,9 +117,9 @@ def save_batch(conn: Connection, items: Sequence[NewArticle], routes: Routes, no
         else:
             saved = SavedArticle(known[0], known[1], created=False)
         entries.append(entry_row(item.feed_id, article.entry_key, saved.article_id, now))
-        results.append(saved)
+        results[i] = saved
     add_entries(conn, entries)
-    return results
+    return [saved for saved in results if saved is not None]
 
 
 def entry_row(feed_id: int, key: str, article_id: int | None,

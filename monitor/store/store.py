@@ -165,9 +165,9 @@ class Store(FeedTable):
         database decides it the same way.
         """
         with _connection(self.engine) as conn:
-            return save_batch(conn, [NewArticle(feed_id, article, hits, story_id, story,
-                                                signature)], routes, self.clock(),
-                              self._indexing())[0]
+            item = NewArticle(feed_id, article, hits, story_id=story_id, story=story,
+                              signature=signature)
+            return save_batch(conn, [item], routes, self.clock(), self._indexing())[0]
 
     def save_articles(self, items: Sequence[NewArticle],
                       routes: Routes) -> list[SavedArticle | Exception]:

@@ -3,12 +3,13 @@ PostgreSQL: the same outcome as saving them one by one, and one refusal costs on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
 from monitor.store import NewArticle, Store, StoryCandidate, StoryChoice, StoryLookup
 from monitor.stories import StoryRegistry, text_signature
-from tests.store_support import article, console_route, feed, hit
+from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
 _TEXT = ("Qatar, Egypt and the United States pressed both sides on Tuesday to accept a "
          "ceasefire in Gaza and an exchange of hostages, officials in Doha said. ") * 4
@@ -72,3 +73,42 @@ def test_a_copy_saved_in_the_same_batch_as_its_original_joins_its_story(store: S
     story_ids = {r.story_id for r in results if not isinstance(r, Exception)}
     assert len(story_ids) == 1 and store.count("articles") == 3
     assert store.count("stories") == 1
+
+
+def test_two_daemons_saving_batches_of_the_same_urls_in_opposite_orders_never_deadlock(
+        database_url: str, clock: FakeClock) -> None:
+    """Two feeds list the same articles (short texts: no story lock serialises them), polled
+    by two daemons at once: each batch waits for the other's URLs in one order (on PostgreSQL
+    a deadlock would fail one daemon's whole cycle)."""
+    stores = [open_store(database_url, clock) for _ in range(2)]
+    try:
+        fid = _feed_id(stores[0])
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def save(store: Store, rounds: range, reverse: bool) -> None:
+            try:
+                for n in rounds:
+                    urls = [f"https://wire.example/{n}/{k}" for k in range(6)]
+                    start.wait(timeout=30)
+                    results = store.save_articles([
+                        NewArticle(fid, article(url=url, key=f"{'b' if reverse else 'a'}:{url}"),
+                                   [hit()])
+                        for url in (reversed(urls) if reverse else urls)], console_route)
+                    errors.extend(r for r in results if isinstance(r, Exception))
+            except BaseException as exc:  # reported by the test below
+                errors.append(exc)
+                start.abort()
+
+        threads = [threading.Thread(target=save, args=(s, range(15), i == 1))
+                   for i, s in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert stores[0].count("articles") == 15 * 6
+        assert stores[0].count("notifications") == 15 * 6  # each story alerted once
+    finally:
+        for s in stores:
+            s.close()
