@@ -9,13 +9,19 @@ in an exception or a log line.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
+from monitor.errors import StoreError
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# RETURNING (an alert queued once tells whether it went in) needs 3.35; Python 3.11's own
+# builds and Debian 12 ship 3.40 or newer.
+MIN_SQLITE = (3, 35, 0)
 
 
 def resolve_database_url(url: str, base_dir: Path) -> str:
@@ -50,6 +56,10 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the per-backend settings described above."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreError(
+                f"this Python's SQLite is {sqlite3.sqlite_version}; newsmonitor needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer (or use PostgreSQL)")
         engine = create_engine(
             url,
             hide_parameters=True,

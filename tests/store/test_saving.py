@@ -6,7 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from monitor.errors import StoreError
 from monitor.store import NewArticle, Store, StoryCandidate, StoryChoice, StoryLookup
 from monitor.stories import StoryRegistry, text_signature
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
@@ -112,3 +116,13 @@ def test_two_daemons_saving_batches_of_the_same_urls_in_opposite_orders_never_de
     finally:
         for s in stores:
             s.close()
+
+
+def test_an_sqlite_too_old_for_returning_is_refused_at_open_with_its_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.store import engine
+
+    monkeypatch.setattr(engine.sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(engine.sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(StoreError, match=r"SQLite is 3\.31\.1; newsmonitor needs 3\.35\.0"):
+        Store.open(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
