@@ -99,9 +99,9 @@ def lock_key(band_key: int) -> int:
 
 def lock_bands(conn: Connection, band_keys: Iterable[int]) -> None:
     """Serialise story decisions that share a band key (PostgreSQL; SQLite needs nothing)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK_BANDS, {"space": LOCK_SPACE,
-                                   "keys": sorted({lock_key(k) for k in band_keys})})
+    keys = sorted({lock_key(k) for k in band_keys})
+    if keys and conn.dialect.name == "postgresql":  # none: articles too short to sign
+        conn.execute(_LOCK_BANDS, {"space": LOCK_SPACE, "keys": keys})
 
 
 def candidates(conn: Connection, lookup: StoryLookup) -> list[StoryCandidate]:
