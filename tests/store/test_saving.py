@@ -3,6 +3,7 @@ PostgreSQL: the same outcome as saving them one by one, and one refusal costs on
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -120,9 +121,7 @@ def test_two_daemons_saving_batches_of_the_same_urls_in_opposite_orders_never_de
 
 def test_an_sqlite_too_old_for_returning_is_refused_at_open_with_its_version(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.store import engine
-
-    monkeypatch.setattr(engine.sqlite3, "sqlite_version_info", (3, 31, 1))
-    monkeypatch.setattr(engine.sqlite3, "sqlite_version", "3.31.1")
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
     with pytest.raises(StoreError, match=r"SQLite is 3\.31\.1; newsmonitor needs 3\.35\.0"):
         Store.open(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
