@@ -11,7 +11,7 @@ of one saved just before it in the same batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from monitor.errors import StoreError
 from monitor.models import Article, RuleHit
 from monitor.store import story_index
-from monitor.store.lexemes import SET_LEXEMES, ArticleStemmer, Tokenizer, index_lexemes
+from monitor.store.lexemes import (
+    SET_LEXEMES,
+    ArticleStemmer,
+    Tokenizer,
+    index_lexemes,
+    stems_text,
+)
 from monitor.store.records import Route, SavedArticle, StoryLookup, evidence_to_json
 from monitor.store.schema import (
     ArticleRow,
@@ -102,7 +108,7 @@ def save_batch(conn: Connection, items: Sequence[NewArticle], routes: Routes, no
     # other lock (see story_index.lock_bands).
     story_index.lock_bands(conn, [k for item in items if item.story is not None
                                   for k in item.story.band_keys])
-    stored = _stored(conn, [item.article.url for item in items])
+    stored = stored_articles(conn, [item.article.url for item in items])
     entries: list[dict[str, object]] = []
     results: list[SavedArticle | None] = [None] * len(items)
     # In URL order: two daemons saving batches that share URLs (two feeds listing the same
@@ -135,7 +141,8 @@ def add_entries(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
         conn.execute(_INSERT_ENTRY_ONCE[conn.dialect.name], list(rows))
 
 
-def _stored(conn: Connection, urls: list[str]) -> dict[str, tuple[int, int]]:
+def stored_articles(conn: Connection, urls: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """``(article id, story id)`` by canonical URL, for those of ``urls`` stored."""
     found: dict[str, tuple[int, int]] = {}
     distinct = list(dict.fromkeys(urls))
     for i in range(0, len(distinct), IN_CHUNK):
@@ -160,7 +167,7 @@ def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     if item.stems is not None:
         stems: str | None = " ".join(item.stems)
     elif indexing.stemmer is not None:
-        stems = " ".join(indexing.stemmer(title, body, article.language))
+        stems = stems_text(title, body, article.language, indexing.stemmer)
     else:
         stems = None
     article_id = inserted_id(conn.execute(_INSERT_ARTICLE, {

@@ -43,6 +43,7 @@ from monitor.store.saving import (
     alert_key,
     entry_row,
     save_batch,
+    stored_articles,
 )
 from monitor.store.schema import (
     ArticleRow,
@@ -57,8 +58,6 @@ from monitor.store.schema import (
 Clock = Callable[[], datetime]
 
 # Built once: the per-feed path then skips statement construction and cache-key work.
-_ARTICLES_BY_URL = select(ArticleRow.canonical_url, ArticleRow.id).where(
-    ArticleRow.canonical_url.in_(bindparam("urls", expanding=True)))
 _SEEN_ENTRY_KEYS = select(FeedEntryRow.entry_key).where(
     FeedEntryRow.feed_id == bindparam("feed_id"),
     FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
@@ -129,15 +128,11 @@ class Store(FeedTable):
 
     def article_ids_for_urls(self, canonical_urls: Iterable[str]) -> dict[str, int]:
         """Stored articles' ids by canonical URL, for those of ``canonical_urls`` stored."""
-        urls = list(set(canonical_urls))
-        found: dict[str, int] = {}
+        urls = list(canonical_urls)
         if not urls:
-            return found
+            return {}
         with _connection(self._reader) as conn:
-            for i in range(0, len(urls), IN_CHUNK):
-                rows = conn.execute(_ARTICLES_BY_URL, {"urls": urls[i:i + IN_CHUNK]})
-                found.update((url, article_id) for url, article_id in rows)
-        return found
+            return {url: ids[0] for url, ids in stored_articles(conn, urls).items()}
 
     def link_entry(self, feed_id: int, entry_key: str, article_id: int | None) -> None:
         """Remember an entry that needs no new article (already stored, or skipped)."""
