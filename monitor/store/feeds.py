@@ -17,9 +17,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    Integer,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,6 +45,51 @@ AddResult = Literal["added", "updated", "restored", "exists", "configured"]
 SYNC_FEEDS_LOCK = 0x6E6D_0001  # pg_advisory_xact_lock key of sync_feeds ("nm" 1)
 # An entry that failed to be stored this many polls is given up (recorded as seen).
 MAX_ITEM_ATTEMPTS = 3
+
+
+_FEEDS = cast(Table, FeedRow.__table__)
+_WHEN = _FEEDS.c.next_check_at.type  # the UtcDateTime type of every timestamp column
+
+
+def _poll_update(**values: object) -> Update:
+    """The UPDATE that records a poll, built once: this runs after every poll, and building
+    and keying a statement per call cost more than executing it. Right-hand sides read the
+    row as it was, so the lease is released only if this daemon still holds it."""
+    c = _FEEDS.c
+    mine = c.lease_owner == bindparam("owner", type_=c.lease_owner.type)
+    return (update(_FEEDS).where(c.id == bindparam("feed_id", type_=c.id.type)).values(
+        next_check_at=bindparam("next_check_at", type_=_WHEN),
+        paused_until=bindparam("paused_until", type_=_WHEN),
+        lease_owner=case((mine, None), else_=c.lease_owner),
+        lease_until=case((mine, None), else_=c.lease_until), **values))
+
+
+def _when(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=_WHEN)
+
+
+_RECORD_SUCCESS = _poll_update(
+    last_success_at=_when("now"), consecutive_failures=0, parse_failures=0,
+    last_error_code=None, last_error_message=None,
+    etag=bindparam("etag", type_=_FEEDS.c.etag.type),
+    last_modified=bindparam("last_modified", type_=_FEEDS.c.last_modified.type),
+    last_warning=bindparam("warning", type_=_FEEDS.c.last_warning.type),
+    # Unchanged when the poll did not do it (NULL given).
+    last_full_fetch_at=func.coalesce(_when("full_fetch_at"), _FEEDS.c.last_full_fetch_at),
+    last_new_entry_at=func.coalesce(_when("new_entry_at"), _FEEDS.c.last_new_entry_at),
+    entries_seen=_FEEDS.c.entries_seen + bindparam("new_entries", type_=Integer()),
+    # The adaptive polling state, when the poll computed one (a rate may itself be NULL).
+    entry_rate=case((bindparam("rate_given", type_=Boolean()),
+                     bindparam("entry_rate", type_=_FEEDS.c.entry_rate.type)),
+                    else_=_FEEDS.c.entry_rate),
+    poll_interval_seconds=func.coalesce(
+        bindparam("poll_interval_seconds", type_=Integer()), _FEEDS.c.poll_interval_seconds))
+_RECORD_FAILURE = _poll_update(
+    consecutive_failures=_FEEDS.c.consecutive_failures + 1,
+    last_error_code=bindparam("error_code", type_=_FEEDS.c.last_error_code.type),
+    last_error_message=bindparam("error_message", type_=_FEEDS.c.last_error_message.type),
+    parse_failures=_FEEDS.c.parse_failures + bindparam("parse_failure", type_=Integer()),
+    disabled_at=func.coalesce(_when("disabled_at"), _FEEDS.c.disabled_at))
 
 
 class FeedTable:
@@ -203,52 +260,41 @@ class FeedTable:
     def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
         """Store a poll's result in the feed's health row and release its lease."""
         now = self.clock()
-        # One UPDATE, not a loaded row: this runs after every poll. Right-hand sides read the
-        # row as it was, so the lease is released only if this daemon still holds it.
-        mine = FeedRow.lease_owner == owner
-        values: dict[str, object] = {
-            "next_check_at": outcome.next_check_at, "paused_until": outcome.paused_until,
-            "lease_owner": case((mine, None), else_=FeedRow.lease_owner),
-            "lease_until": case((mine, None), else_=FeedRow.lease_until)}
+        params: dict[str, object] = {
+            "feed_id": feed_id, "owner": owner, "next_check_at": outcome.next_check_at,
+            "paused_until": outcome.paused_until}
         if outcome.ok:
-            values.update(
-                last_success_at=now, consecutive_failures=0, parse_failures=0,
-                last_error_code=None, last_error_message=None,
-                etag=outcome.etag, last_modified=outcome.last_modified)
-            if outcome.full_fetch:
-                values["last_full_fetch_at"] = now
-            if outcome.new_entries:
-                values["last_new_entry_at"] = now
-                values["entries_seen"] = FeedRow.entries_seen + outcome.new_entries
-            if outcome.poll_interval_seconds is not None:
-                values["entry_rate"] = outcome.entry_rate
-                values["poll_interval_seconds"] = outcome.poll_interval_seconds
+            params.update(
+                now=now, etag=outcome.etag, last_modified=outcome.last_modified,
+                full_fetch_at=now if outcome.full_fetch else None,
+                new_entry_at=now if outcome.new_entries else None,
+                new_entries=outcome.new_entries,
+                rate_given=outcome.poll_interval_seconds is not None,
+                entry_rate=outcome.entry_rate,
+                poll_interval_seconds=outcome.poll_interval_seconds)
         else:
-            values.update(
-                consecutive_failures=FeedRow.consecutive_failures + 1,
-                last_error_code=outcome.error_code,
-                last_error_message=clean_text(outcome.error_message or "")[:2000])
-            # Fetch errors neither count nor reset: a network blip between two HTML
-            # answers does not make the URL a feed again.
-            if outcome.parse_failure:
-                values["parse_failures"] = FeedRow.parse_failures + 1
-            if outcome.disable:
-                values["disabled_at"] = now
+            # Fetch errors neither count nor reset parse failures: a network blip between
+            # two HTML answers does not make the URL a feed again.
+            params.update(
+                error_code=outcome.error_code,
+                error_message=clean_text(outcome.error_message or "")[:2000],
+                parse_failure=int(outcome.parse_failure),
+                disabled_at=now if outcome.disable else None)
         with self.write() as session:
             if outcome.ok:
                 warning = outcome.warning
                 if outcome.new_url:
-                    warning = self._moved(session, feed_id, outcome.new_url, warning, values)
-                values["last_warning"] = clean_text(warning)[:2000] if warning else None
-            session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(values),
-                            execution_options={"synchronize_session": False})
+                    warning = self._moved(session, feed_id, outcome.new_url, warning)
+                params["warning"] = clean_text(warning)[:2000] if warning else None
+            session.connection().execute(
+                _RECORD_SUCCESS if outcome.ok else _RECORD_FAILURE, params)
 
     @staticmethod
-    def _moved(session: Session, feed_id: int, new_url: str, warning: str | None,
-               values: dict[str, object]) -> str | None:
+    def _moved(session: Session, feed_id: int, new_url: str,
+               warning: str | None) -> str | None:
         """Follow a permanent redirect (already checked against the address policy, case A11).
 
-        A feed added from the command line takes the new URL (set in ``values``), unless
+        A feed added from the command line takes the new URL, unless
         another feed row has it; a feed from monitor.yaml keeps its URL (the file is the source
         of truth, and the next start would re-add the old one) and says where it moved in its
         health. Returns the warning to record.
@@ -259,7 +305,8 @@ class FeedTable:
             return warning
         taken = session.scalar(select(FeedRow.id).where(FeedRow.url == new_url))
         if found.origin == "cli" and taken is None:
-            values["url"] = new_url
+            session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(url=new_url),
+                            execution_options={"synchronize_session": False})
             return warning
         note = (f"moved permanently to {new_url}: update monitor.yaml"
                 if found.origin == "config"

@@ -134,6 +134,73 @@ def test_poll_outcomes_update_health(store: Store, clock: FakeClock) -> None:
     assert store.claim_due_feeds("b", timedelta(seconds=60), 10)[0].etag == '"v1"'
 
 
+def _feed_row(store: Store, fid: int) -> dict[str, object]:
+    from sqlalchemy import select
+
+    from monitor.store.schema import FeedRow
+
+    with store.read() as session:
+        row = session.scalars(select(FeedRow).where(FeedRow.id == fid)).one()
+        return {col.key: getattr(row, col.key) for col in FeedRow.__table__.c}
+
+
+def test_record_poll_writes_what_the_poll_did_and_keeps_the_rest(store: Store,
+                                                                 clock: FakeClock) -> None:
+    """The one prepared UPDATE: a column the poll did not touch keeps its value (NULL
+    parameters leave it), counters add, and only the lease holder's lease is released."""
+    fid = _feed_id(store)
+    lease = timedelta(seconds=60)
+    store.claim_due_feeds("a", lease, 10)
+    first = clock()
+    store.record_poll(fid, "a", PollOutcome(
+        ok=True, next_check_at=first + timedelta(seconds=600), etag='"e1"', last_modified="lm1",
+        full_fetch=True, new_entries=4, warning="w1", entry_rate=0.5,
+        poll_interval_seconds=600))
+    row = _feed_row(store, fid)
+    assert (row["last_success_at"], row["last_full_fetch_at"], row["last_new_entry_at"]) == (
+        first, first, first)
+    assert (row["entries_seen"], row["entry_rate"], row["poll_interval_seconds"]) == (4, 0.5, 600)
+    assert (row["etag"], row["last_modified"], row["last_warning"]) == ('"e1"', "lm1", "w1")
+    assert row["lease_owner"] is None and row["lease_until"] is None
+    assert row["next_check_at"] == first + timedelta(seconds=600)
+
+    clock.advance(700)
+    store.claim_due_feeds("a", lease, 10)
+    store.record_poll(fid, "a", PollOutcome(
+        ok=False, next_check_at=clock() + timedelta(seconds=60), error_code="not_a_feed",
+        error_message="html\x00page", parse_failure=True, disable=True,
+        paused_until=clock() + timedelta(seconds=30)))
+    row = _feed_row(store, fid)
+    assert (row["consecutive_failures"], row["parse_failures"]) == (1, 1)
+    assert (row["last_error_code"], row["last_error_message"]) == ("not_a_feed", "htmlpage")
+    assert row["disabled_at"] == clock() and row["paused_until"] == clock() + timedelta(seconds=30)
+    assert (row["last_success_at"], row["etag"], row["entries_seen"]) == (first, '"e1"', 4)
+    assert row["lease_owner"] is None
+
+    clock.advance(60)
+    store.record_poll(fid, "a", PollOutcome(ok=False, next_check_at=clock(),
+                                            error_code="timeout_total"))
+    row = _feed_row(store, fid)  # a fetch error neither counts as nor resets a parse failure
+    assert (row["consecutive_failures"], row["parse_failures"]) == (2, 1)
+    assert row["disabled_at"] == first + timedelta(seconds=700)
+
+    # Another daemon holds the lease now: recording a (late) poll leaves its lease alone.
+    with store.write() as session:
+        session.execute(text("UPDATE feeds SET disabled_at = NULL, next_check_at = :t"),
+                        {"t": clock() - timedelta(seconds=1)})
+    clock.advance(60)
+    assert len(store.claim_due_feeds("b", lease, 10)) == 1
+    store.record_poll(fid, "a", PollOutcome(ok=True, next_check_at=clock(), new_entries=0))
+    row = _feed_row(store, fid)
+    assert row["lease_owner"] == "b" and row["lease_until"] == clock() + lease
+    # Not a full fetch, nothing new, no rate computed: those keep their values.
+    assert (row["last_full_fetch_at"], row["last_new_entry_at"]) == (first, first)
+    assert (row["entries_seen"], row["entry_rate"], row["poll_interval_seconds"]) == (4, 0.5, 600)
+    assert (row["consecutive_failures"], row["parse_failures"], row["last_error_code"]) == (
+        0, 0, None)
+    assert row["last_warning"] is None and row["etag"] is None
+
+
 def test_sec_A11_a_permanent_redirect_moves_a_cli_feed_and_flags_a_configured_one(
         store: Store, clock: FakeClock) -> None:
     store.sync_feeds([feed()])
