@@ -20,8 +20,11 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from monitor.language_codes import normalize_language
 
-# Enough text to be sure, little enough to stay well under a millisecond.
-_SAMPLE_CHARS = 2000
+# Enough text to be sure, and no more: detection costs per byte (a DFA walk in Python, then
+# a score per distinct feature), and runs for every article with no declared language. On
+# the 181 benchmark pages and the seeds, samples of 600 to 2,000 characters gave the same
+# language for every text; 1,000 halves the cost of 2,000 (about 0.9 ms an article).
+_SAMPLE_CHARS = 1000
 # Pairs the detector confuses on short texts: a detected code may be either.
 _CONFUSED = {"id": frozenset({"id", "ms"}), "ms": frozenset({"id", "ms"})}
 
