@@ -29,6 +29,7 @@ from monitor.store.records import (
     Route,
     evidence_from_json,
 )
+from monitor.store.saving import enqueue_once
 from monitor.store.schema import (
     ArticleRow,
     DeliveryAttemptRow,
@@ -36,7 +37,7 @@ from monitor.store.schema import (
     HitRow,
     NotificationRow,
 )
-from monitor.store.store import Store, enqueue_once, story_outlets
+from monitor.store.store import Store, story_outlets
 from monitor.text import clean_text
 
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
@@ -295,10 +296,10 @@ def enqueue_notice_rows(session: Session, key: str, subject: str, body: str,
     """Add a notice's outbox rows inside the caller's transaction, once per key and route."""
     added = 0
     for route in routes:
-        added += enqueue_once(session, NotificationRow(
-            kind="notice", dedupe_key=f"notice:{key}"[:255], rule_id="(service)",
-            subject=clean_text(subject)[:500], body=clean_text(body)[:4000],
-            channel=route.channel, destination_key=route.destination_key,
-            destination=route.destination, status="pending", attempts=0,
-            next_attempt_at=now, created_at=now))
+        added += enqueue_once(session.connection(), {
+            "kind": "notice", "dedupe_key": f"notice:{key}"[:255], "rule_id": "(service)",
+            "subject": clean_text(subject)[:500], "body": clean_text(body)[:4000],
+            "channel": route.channel, "destination_key": route.destination_key,
+            "destination": route.destination, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now})
     return added

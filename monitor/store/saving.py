@@ -205,9 +205,16 @@ def alert_key(rule_id: str, story_id: int) -> str:
 def _enqueue(conn: Connection, hit: RuleHit, hit_id: int, story_id: int, route: Route,
              now: datetime) -> int:
     """Queue the hit's alert to ``route`` unless this story's is queued there; 1 if added."""
-    result = conn.execute(_INSERT_NOTIFICATION_ONCE[conn.dialect.name], {
+    return enqueue_once(conn, {
         "kind": "alert", "dedupe_key": alert_key(hit.rule_id, story_id), "hit_id": hit_id,
         "rule_id": hit.rule_id, "story_id": story_id, "channel": route.channel,
         "destination_key": route.destination_key, "destination": route.destination,
         "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now})
+
+
+def enqueue_once(conn: Connection, row: dict[str, object]) -> int:
+    """Add an outbox row unless one with its key and destination exists (queued before, or
+    by another daemon a moment ago: the unique key decides, not a look-up first); returns
+    1 if added. The one way every alert and notice is queued."""
+    result = conn.execute(_INSERT_NOTIFICATION_ONCE[conn.dialect.name], row)
     return int(result.first() is not None)

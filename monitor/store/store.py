@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
@@ -41,6 +41,7 @@ from monitor.store.saving import (
     Routes,
     add_entries,
     alert_key,
+    enqueue_once,
     entry_row,
     save_batch,
     stored_articles,
@@ -200,13 +201,14 @@ class Store(FeedTable):
                     added += self._enqueue(session, hit, route, now)
         return added
 
-    def _enqueue(self, session: Session, hit: HitRow, route: Route, now: datetime) -> int:
-        return enqueue_once(session, NotificationRow(
-            kind="alert", dedupe_key=alert_key(hit.rule_id, hit.story_id), hit_id=hit.id,
-            rule_id=hit.rule_id, story_id=hit.story_id, channel=route.channel,
-            destination_key=route.destination_key, destination=route.destination,
-            status="pending", attempts=0, next_attempt_at=now, created_at=now,
-        ))
+    @staticmethod
+    def _enqueue(session: Session, hit: HitRow, route: Route, now: datetime) -> int:
+        return enqueue_once(session.connection(), {
+            "kind": "alert", "dedupe_key": alert_key(hit.rule_id, hit.story_id),
+            "hit_id": hit.id, "rule_id": hit.rule_id, "story_id": hit.story_id,
+            "channel": route.channel, "destination_key": route.destination_key,
+            "destination": route.destination, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now})
 
     def unindexed_story_members(self, since: datetime) -> list[StoryMember]:
         """Recent signed articles of stories without representatives in the shared index."""
@@ -330,18 +332,4 @@ def story_outlets(session: Session, story_id: int) -> list[str]:
                             .where(ArticleRow.story_id == story_id).order_by(ArticleRow.id))
     return list(dict.fromkeys(names))
 
-
-def enqueue_once(session: Session, row: NotificationRow) -> int:
-    """Add an outbox row unless one with its key and destination exists; returns 1 if added."""
-    already = session.scalar(select(NotificationRow.id).where(
-        NotificationRow.dedupe_key == row.dedupe_key, NotificationRow.channel == row.channel,
-        NotificationRow.destination_key == row.destination_key))
-    if already is not None:
-        return 0  # a copy of a story already alerted: stored as a hit, not alerted again
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return 0  # another worker enqueued the same row first: the unique key decided
-    return 1
 
