@@ -205,11 +205,16 @@ def alert_key(rule_id: str, story_id: int) -> str:
 def _enqueue(conn: Connection, hit: RuleHit, hit_id: int, story_id: int, route: Route,
              now: datetime) -> int:
     """Queue the hit's alert to ``route`` unless this story's is queued there; 1 if added."""
-    return enqueue_once(conn, {
-        "kind": "alert", "dedupe_key": alert_key(hit.rule_id, story_id), "hit_id": hit_id,
-        "rule_id": hit.rule_id, "story_id": story_id, "channel": route.channel,
-        "destination_key": route.destination_key, "destination": route.destination,
-        "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now})
+    return enqueue_once(conn, alert_row(hit.rule_id, story_id, hit_id, route, now))
+
+
+def alert_row(rule_id: str, story_id: int, hit_id: int, route: Route,
+              now: datetime) -> dict[str, object]:
+    """The outbox row of a hit's alert to ``route``, due now."""
+    return {"kind": "alert", "dedupe_key": alert_key(rule_id, story_id), "hit_id": hit_id,
+            "rule_id": rule_id, "story_id": story_id, "channel": route.channel,
+            "destination_key": route.destination_key, "destination": route.destination,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
 
 
 def enqueue_once(conn: Connection, row: dict[str, object]) -> int:

@@ -40,7 +40,7 @@ from monitor.store.saving import (
     NewArticle,
     Routes,
     add_entries,
-    alert_key,
+    alert_row,
     enqueue_once,
     entry_row,
     save_batch,
@@ -198,17 +198,9 @@ class Store(FeedTable):
             for hit in session.scalars(select(HitRow).where(
                     HitRow.rule_id == rule_id, HitRow.matched_at >= since)):
                 for route in routes:
-                    added += self._enqueue(session, hit, route, now)
+                    added += enqueue_once(session.connection(), alert_row(
+                        hit.rule_id, hit.story_id, hit.id, route, now))
         return added
-
-    @staticmethod
-    def _enqueue(session: Session, hit: HitRow, route: Route, now: datetime) -> int:
-        return enqueue_once(session.connection(), {
-            "kind": "alert", "dedupe_key": alert_key(hit.rule_id, hit.story_id),
-            "hit_id": hit.id, "rule_id": hit.rule_id, "story_id": hit.story_id,
-            "channel": route.channel, "destination_key": route.destination_key,
-            "destination": route.destination, "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now})
 
     def unindexed_story_members(self, since: datetime) -> list[StoryMember]:
         """Recent signed articles of stories without representatives in the shared index."""
