@@ -108,6 +108,14 @@ def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
     """The stem of each folded token (a token never stems to nothing). Each distinct token
     is looked up once; only those never seen before are stemmed, in one call."""
     cache = _caches[stemmer]
+    if len(tokens) == 1:  # a rule's word, compiled in each of its languages: no set work
+        token = tokens[0]
+        stem = cache.get(token)
+        if stem is None:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            stem = cache[token] = _stemmer(stemmer).stemWords(tokens)[0] or token
+        return [stem]
     missing = set(tokens).difference(cache)
     if missing:
         if len(cache) > _CACHE_LIMIT:
