@@ -128,7 +128,8 @@ def test_sec_F1_jinja_syntax_in_feed_text_is_rendered_literally(tmp_path: Path) 
     marker = tmp_path / "pwn"
     payload = ("{{ cycler.__init__.__globals__.os.popen('touch " + str(marker)
                + "').read() }}")
-    raw = "{% raw %}{{ 7*7 }}{% endraw %} {% for x in range(9) %}x{% endfor %}"
+    # A product no path or date contains (the marker's tmp path once held "pytest-49").
+    raw = "{% raw %}{{ 1234*1000 }}{% endraw %} {% for x in range(9) %}x{% endfor %}"
     pwn_before = Path("/tmp/pwn").exists()
     alert = make_alert(title=payload, snippets=(raw + " ceasefire",))
     for fmt in FORMATS:
@@ -136,8 +137,8 @@ def test_sec_F1_jinja_syntax_in_feed_text_is_rendered_literally(tmp_path: Path) 
             body = shown(render(alert, fmt, template=template))
             plain = body.replace("\\", "").replace("&#39;", "'")
             assert "cycler.__init__.__globals__.os.popen" in plain, fmt
-            assert "{% raw %}{{ 7*7 }}{% endraw %}" in plain
-            assert "49" not in body
+            assert "{% raw %}{{ 1234*1000 }}{% endraw %}" in plain
+            assert "1234000" not in body
     assert not marker.exists()
     assert Path("/tmp/pwn").exists() == pwn_before
 
