@@ -147,7 +147,4 @@ def article_stems(title: str, text: str, language: str | None) -> list[str]:
 
 def distinct_stems(tokens: list[str], stemmer: str) -> list[str]:
     """The stems of distinct folded ``tokens``, each once, in order of first appearance."""
-    try:  # the usual case, every token stemmed before: one C-level pass, no set built
-        return list(dict.fromkeys(map(_caches[stemmer].__getitem__, tokens)))
-    except KeyError:
-        return list(dict.fromkeys(stem_tokens(tokens, stemmer)))
+    return list(dict.fromkeys(cached_stems(tokens, stemmer)))

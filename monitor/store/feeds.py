@@ -51,6 +51,10 @@ _FEEDS = cast(Table, FeedRow.__table__)
 _WHEN = _FEEDS.c.next_check_at.type  # the UtcDateTime type of every timestamp column
 
 
+def _when(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=_WHEN)
+
+
 def _poll_update(**values: object) -> Update:
     """The UPDATE that records a poll, built once: this runs after every poll, and building
     and keying a statement per call cost more than executing it. Right-hand sides read the
@@ -58,14 +62,9 @@ def _poll_update(**values: object) -> Update:
     c = _FEEDS.c
     mine = c.lease_owner == bindparam("owner", type_=c.lease_owner.type)
     return (update(_FEEDS).where(c.id == bindparam("feed_id", type_=c.id.type)).values(
-        next_check_at=bindparam("next_check_at", type_=_WHEN),
-        paused_until=bindparam("paused_until", type_=_WHEN),
+        next_check_at=_when("next_check_at"), paused_until=_when("paused_until"),
         lease_owner=case((mine, None), else_=c.lease_owner),
         lease_until=case((mine, None), else_=c.lease_until), **values))
-
-
-def _when(name: str) -> BindParameter[datetime]:
-    return bindparam(name, type_=_WHEN)
 
 
 _RECORD_SUCCESS = _poll_update(

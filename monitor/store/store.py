@@ -195,10 +195,11 @@ class Store(FeedTable):
         now = self.clock()
         added = 0
         with self.write() as session:
+            conn = session.connection()
             for hit in session.scalars(select(HitRow).where(
                     HitRow.rule_id == rule_id, HitRow.matched_at >= since)):
                 for route in routes:
-                    added += enqueue_once(session.connection(), alert_row(
+                    added += enqueue_once(conn, alert_row(
                         hit.rule_id, hit.story_id, hit.id, route, now))
         return added
 
