@@ -10,6 +10,7 @@ in an exception or a log line.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,28 @@ def make_engine(url: str) -> Engine:
                          max_overflow=10)
 
 
+def set_wal(cursor: Any, deadline: float) -> None:
+    """``PRAGMA journal_mode=WAL``, retried until ``deadline`` (``time.monotonic()``) while the
+    database is locked.
+
+    Daemons started together on a new file each switch it to WAL on their first connection.
+    The switch takes a shared lock and then an exclusive one; when two connections hold the
+    shared lock and both want the exclusive one, SQLite answers one of them "database is
+    locked" at once, without the busy handler (waiting could deadlock), and that daemon
+    failed to start. The other finishes the switch in moments, so trying again succeeds.
+    """
+    delay = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -80,7 +103,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Takes effect in a new, empty file only: freed pages can then be given back with
         # PRAGMA incremental_vacuum (monitor.store.retention); a no-op on existing files.
         cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        set_wal(cursor, time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
