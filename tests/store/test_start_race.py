@@ -54,7 +54,7 @@ def test_daemons_started_together_on_an_empty_database_all_start(database_url: s
             break  # one SQLite file: BEGIN IMMEDIATE already serialises the writers
 
 
-class _CountingCursor:
+class _SignallingCursor:
     """A cursor that signals once a statement has failed (the lock was met)."""
 
     def __init__(self, cursor: sqlite3.Cursor, failed: threading.Event) -> None:
@@ -86,7 +86,7 @@ def test_switching_to_wal_waits_out_a_lock_the_busy_handler_does_not(tmp_path: P
 
     releaser = threading.Thread(target=release_after_a_failure)
     releaser.start()
-    set_wal(_CountingCursor(starting.cursor(), failed), time.monotonic() + 30)
+    set_wal(_SignallingCursor(starting.cursor(), failed), time.monotonic() + 30)
     releaser.join(timeout=30)
     assert failed.is_set()
     assert starting.execute("PRAGMA journal_mode").fetchone() == ("wal",)
