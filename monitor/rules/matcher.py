@@ -134,9 +134,10 @@ class StemTable:
                 firsts_set.add(token)
         seen.update(words)  # last: a token in seen has its entries
 
-    def found(self, tokens: list[str]) -> tuple[set[int], str]:
-        """The keys present in a field with these folded tokens, and the field's padded
-        stem stream (``" "`` when no stemmed key occurs: nothing will look at it)."""
+    def found(self, tokens: list[str]) -> tuple[set[int], str, list[str] | None]:
+        """The keys present in a field with these folded tokens, the field's padded stem
+        stream (``" "`` when no stemmed key occurs: nothing will look at it), and the
+        tokens' stems when they were needed (else None)."""
         distinct = set(tokens)
         new = distinct.difference(self._state[0])
         if new:
@@ -146,7 +147,7 @@ class StemTable:
         out = set(map(keyed.__getitem__, distinct.intersection(keyed_set)))
         phrase = not firsts_set.isdisjoint(distinct)
         if not out and not phrase:
-            return out, " "
+            return out, " ", None
         stems = cached_stems(tokens, self.stemmer)  # _learn stemmed every one of them
         stream = f" {' '.join(stems)} "
         if phrase:
@@ -156,7 +157,7 @@ class StemTable:
             for pair in pairs:
                 out.update(key for key, longer in self.pairs[pair]
                            if longer is None or longer in stream)
-        return out, stream
+        return out, stream, stems
 
 
 class Matcher:
@@ -188,6 +189,11 @@ class Matcher:
 
     def index(self, doc: Document) -> DocIndex:
         """Tokenize the document and run the automaton pass over each field."""
+        return self._index(doc)[0]
+
+    def _index(self, doc: Document) -> tuple[DocIndex, list[list[str] | None]]:
+        """:meth:`index`, and each field's token stems where finding stemmed keys computed
+        them (None for a field where it did not)."""
         texts = (doc.title or "", doc.body or "")
         language = _Language(doc)
         mode, table, stemmer = MODE_PLAIN, None, None
@@ -201,21 +207,23 @@ class Matcher:
         streams: list[list[str]] = []
         found: list[set[int]] = []
         ends: list[dict[int, int]] = []
+        stem_lists: list[list[str] | None] = []
         for text in texts:
             parts.append(split_tokens(text))
             plain = f" {stream_of(parts[-1])} "
             ends.append(_scan(self._plain, plain))
             keys = set(ends[-1])
-            stems = " "
+            stems, stem_list = " ", None
             if table is not None and len(plain) > 2:
-                stem_keys, stems = table.found(plain[1:-1].split(" "))
+                stem_keys, stems, stem_list = table.found(plain[1:-1].split(" "))
                 keys |= stem_keys
             streams.append([plain, stems])
             found.append(keys)
+            stem_lists.append(stem_list)
         return DocIndex(texts, (parts[0], parts[1]), (streams[0], streams[1]),
                         (found[0], found[1]), self._keys, self._key_streams, mode, language,
                         (self._plain, self._stem_automata.get(stemmer or "")),
-                        (ends[0], ends[1]))
+                        (ends[0], ends[1])), stem_lists
 
     def match(self, doc: Document) -> list[RuleHit]:
         """Every rule that matches ``doc``, in rule-book order."""
@@ -227,10 +235,19 @@ class Matcher:
     def match_with_stems(self, doc: Document) -> tuple[list[RuleHit], list[str]]:
         """:meth:`match`, and ``doc``'s :func:`~monitor.rules.stem.article_stems` from the same
         tokenization: the daemon stores both (the stems for the text index)."""
-        index = self.index(doc)
+        index, stem_lists = self._index(doc)
         hits = self._hits(index, self._decide(index, evidence=True)) if self._programs else []
         stemmer = stemmer_for(index.language()[0])
-        return hits, [] if stemmer is None else distinct_stems(index.distinct_tokens(), stemmer)
+        if stemmer is None:
+            return hits, []
+        if stem_lists[0] is None and stem_lists[1] is None:  # no stemmed key looked for
+            return hits, distinct_stems(index.distinct_tokens(), stemmer)
+        # Finding stemmed keys (in this language) stemmed a field's every token: those stems
+        # are not looked up again. In order of first appearance, as article_stems gives them.
+        per_field = [listed if listed is not None
+                     else distinct_stems(index.distinct_tokens((field,)), stemmer)
+                     for field, listed in enumerate(stem_lists)]
+        return hits, list(dict.fromkeys(chain.from_iterable(per_field)))
 
     def matching(self, doc: Document) -> list[str]:
         """The ids of the rules that match ``doc``, in rule-book order: :meth:`match` without

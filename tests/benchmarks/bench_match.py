@@ -165,8 +165,9 @@ def rss_mb() -> float:
 
 
 def time_matchers(matchers: list[Matcher], docs: list[Document],
-                  repeat: int = 3) -> list[list[float]]:
-    """Per-article milliseconds of each matcher (the best of ``repeat`` runs of each article).
+                  repeat: int = 3, *, with_stems: bool = False) -> list[list[float]]:
+    """Per-article milliseconds of each matcher (the best of ``repeat`` runs of each article);
+    of ``match_with_stems`` (the daemon's call) instead of ``match`` if ``with_stems``.
 
     The matchers take turns on each article, so a slower or busier stretch of the machine
     falls on all of them alike instead of skewing their ratio; who goes first rotates (the
@@ -177,7 +178,10 @@ def time_matchers(matchers: list[Matcher], docs: list[Document],
         for i, doc in enumerate(docs):
             for k in _rotation(len(matchers), i + round_):
                 start = time.perf_counter()
-                matchers[k].match(doc)
+                if with_stems:
+                    matchers[k].match_with_stems(doc)
+                else:
+                    matchers[k].match(doc)
                 best[k][i] = min(best[k][i], (time.perf_counter() - start) * 1000)
     return best
 

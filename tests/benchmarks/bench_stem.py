@@ -13,7 +13,10 @@ does not detect. The two sets take turns on each article (best of 3 per article)
 
 Targets (PASS/FAIL): the stemmed set's mean and median per article at most 1.2x the plain
 set's (stemming costs at most 20 %); compile of the stemmed set <= 5 s. The table also shows
-the hits of each set (stemming finds more: that is its purpose, and part of its cost).
+the hits of each set (stemming finds more: that is its purpose, and part of its cost), and
+the ratio of the means as the daemon calls the matcher (``match_with_stems``: the hits and
+the article's stems for the text index, which both sets compute; the stemmed set reuses the
+stems it found its keys with).
 Exits 1 when a target fails.
 """
 
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     stem_s = time.perf_counter() - start
     time_matchers([plain, stemmed], docs[:20], repeat=1)  # warm up (and learn the vocabulary)
     plain_ms, stem_ms = time_matchers([plain, stemmed], docs)
+    daemon_ms = time_matchers([plain, stemmed], docs, with_stems=True)
+    daemon_cost = statistics.fmean(daemon_ms[1]) / statistics.fmean(daemon_ms[0])
     hits = [sum(len(m.match(d)) for d in docs) for m in (plain, stemmed)]
     mean_cost = statistics.fmean(stem_ms) / statistics.fmean(plain_ms)
     median_cost = statistics.median(stem_ms) / statistics.median(plain_ms)
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
          mean_cost <= TARGET_COST),
         ("stemming cost, medians", f"{median_cost:.2f}x", f"<= {TARGET_COST}x",
          median_cost <= TARGET_COST),
+        ("as the daemon calls it (with the stems it stores), means",
+         f"{daemon_cost:.2f}x", "-", None),
         ("hits: plain / stemmed", f"{hits[0]}/{hits[1]}", "-", None),
         ("compile plain / stemmed (s)", f"{plain_s:.2f}/{stem_s:.2f}",
          f"<= {TARGET_COMPILE_S}", stem_s <= TARGET_COMPILE_S),
