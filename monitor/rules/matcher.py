@@ -3,8 +3,8 @@
 :func:`compile_rules` turns a :class:`~monitor.rules.RuleBook` into a :class:`Matcher` once.
 Per document, the cost is one tokenization and one Aho-Corasick pass (pyahocorasick) over
 the joined folded tokens of each field, which finds every term, phrase, prefix and alias of
-every rule together (stemmed keys are found without a second pass: each distinct token's
-stem is looked up in a table of the document language's stemmed keys, see
+every rule together (stemmed keys are found from each token's cached stem: one-word keys by
+set lookups, phrases by a pass over the stems only when a phrase's first word occurs, see
 :class:`StemTable`); then only the candidate rules the presearcher picks from the found keys
 are evaluated (:mod:`monitor.rules.plan` derives what each rule cannot match without,
 :mod:`monitor.rules.presearch` indexes it). Nothing loops over all rules, and nothing loops
@@ -16,7 +16,7 @@ calls from several threads.
 
 from __future__ import annotations
 
-from itertools import chain, compress, pairwise
+from itertools import chain
 from operator import itemgetter
 
 import ahocorasick
@@ -35,7 +35,6 @@ from monitor.rules.stem import (
     MODES,
     cached_stems,
     distinct_stems,
-    stem_tokens,
     stemmer_for,
 )
 from monitor.rules.unicode61 import split_tokens, stream_of
@@ -84,79 +83,49 @@ def _scan(automaton: ahocorasick.Automaton | None, stream: str) -> dict[int, int
 
 
 class StemTable:
-    """The stemmed keys of one stemmer, found by set lookups instead of an automaton pass.
+    """The stemmed keys of one stemmer: one-word keys found by set lookups, phrase keys by an
+    automaton of their own over the stem stream, and only when one may occur.
 
-    Most stemmed keys are one word (``" negosiasi "``). The table learns, once per distinct
-    token it ever sees, whether the token's stem is such a key (``negosiasinya`` -> the key of
-    ``negosiasi``) or the first word of a phrase key (``" rencana damai "``). Per document
-    that leaves C-level set operations over its distinct tokens; only when a phrase's first
-    word occurs are the adjacent pairs of stems that start with such a word collected, and
-    phrases looked up by their first two words. What was learnt is only ever added to (a full
-    table is replaced whole), so concurrent ``match`` calls read consistent sets.
+    Most stemmed keys are one word (``" negosiasi "``). Per field, each token's stem comes
+    from the process-wide stem cache (one C-level pass when every token was seen before; the
+    daemon stores these stems anyway, for the text index), and the set of distinct stems is
+    intersected with the one-word keys (``negosiasinya`` -> ``negosiasi``) and with the first
+    words of phrase keys (``" rencana damai "``). Only when such a first word occurs is the
+    field's stem stream searched for the phrase keys, with an automaton of those alone.
+    Nothing is learnt or changed after construction, so concurrent ``match`` calls need no
+    lock.
     """
-
-    LIMIT = 200_000  # tokens learnt before starting afresh
 
     def __init__(self, stemmer: str, keys: KeyTable, key_ids: set[int]) -> None:
         self.stemmer = stemmer
         self.singles: dict[str, int] = {}
-        # (first, second word) -> (key, the pattern if it has more words to check, else None)
-        self.pairs: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+        phrases: set[int] = set()
+        firsts: set[str] = set()
         for key in sorted(key_ids):
-            pattern = keys.patterns[key]
-            words = pattern.split()
+            words = keys.patterns[key].split()
             if len(words) == 1:
                 self.singles[words[0]] = key
             else:
-                self.pairs.setdefault((words[0], words[1]), []).append(
-                    (key, pattern if len(words) > 2 else None))
-        self._firsts = frozenset(first for first, _second in self.pairs)
-        self._pair_words = frozenset(self.pairs)
-        self._fresh()
+                phrases.add(key)
+                firsts.add(words[0])
+        self._single_words = frozenset(self.singles)
+        self._firsts = frozenset(firsts)
+        self._phrases = _automaton(keys, STEM, phrases) if phrases else None
 
-    def _fresh(self) -> None:
-        # tokens seen; token -> single key; tokens with a single key; tokens whose stem
-        # starts a phrase
-        self._state: tuple[set[str], dict[str, int], set[str], set[str]] = (
-            set(), {}, set(), set())
-
-    def _learn(self, tokens: set[str]) -> None:
-        if len(self._state[0]) > self.LIMIT:
-            self._fresh()
-        seen, keyed, keyed_set, firsts_set = self._state
-        words = list(tokens)
-        for token, stem in zip(words, stem_tokens(words, self.stemmer), strict=True):
-            key = self.singles.get(stem)
-            if key is not None:
-                keyed[token] = key
-                keyed_set.add(token)
-            if stem in self._firsts:
-                firsts_set.add(token)
-        seen.update(words)  # last: a token in seen has its entries
-
-    def found(self, tokens: list[str]) -> tuple[set[int], str, list[str] | None]:
+    def found(self, tokens: list[str]) -> tuple[set[int], str, list[str]]:
         """The keys present in a field with these folded tokens, the field's padded stem
-        stream (``" "`` when no stemmed key occurs: nothing will look at it), and the
-        tokens' stems when they were needed (else None)."""
-        distinct = set(tokens)
-        new = distinct.difference(self._state[0])
-        if new:
-            self._learn(new)
-        _seen, keyed, keyed_set, firsts_set = self._state
-        # map() keeps the loops in C: in a long article thousands of tokens are keys.
-        out = set(map(keyed.__getitem__, distinct.intersection(keyed_set)))
-        phrase = not firsts_set.isdisjoint(distinct)
-        if not out and not phrase:
-            return out, " ", None
-        stems = cached_stems(tokens, self.stemmer)  # _learn stemmed every one of them
+        stream (``" "`` when no stemmed key occurs: nothing will look at it), and the tokens'
+        stems."""
+        stems = cached_stems(tokens, self.stemmer)
+        present = set(stems)
+        # map() keeps the loop in C: in a long article hundreds of stems are keys.
+        out = set(map(self.singles.__getitem__, self._single_words.intersection(present)))
+        phrases = None if self._firsts.isdisjoint(present) else self._phrases
+        if not out and phrases is None:
+            return out, " ", stems
         stream = f" {' '.join(stems)} "
-        if phrase:
-            firsts = self._firsts
-            pairs = self._pair_words.intersection(
-                compress(pairwise(stems), map(firsts.__contains__, stems)))
-            for pair in pairs:
-                out.update(key for key, longer in self.pairs[pair]
-                           if longer is None or longer in stream)
+        if phrases is not None:
+            out.update(map(_KEY, phrases.iter(stream)))
         return out, stream, stems
 
 
@@ -192,8 +161,8 @@ class Matcher:
         return self._index(doc)[0]
 
     def _index(self, doc: Document) -> tuple[DocIndex, list[list[str] | None]]:
-        """:meth:`index`, and each field's token stems where finding stemmed keys computed
-        them (None for a field where it did not)."""
+        """:meth:`index`, and each field's token stems if finding stemmed keys computed them
+        (None when no key is stemmed in the document's language, or the field is empty)."""
         texts = (doc.title or "", doc.body or "")
         language = _Language(doc)
         mode, table, stemmer = MODE_PLAIN, None, None
@@ -242,12 +211,11 @@ class Matcher:
             return hits, []
         if stem_lists[0] is None and stem_lists[1] is None:  # no stemmed key looked for
             return hits, distinct_stems(index.distinct_tokens(), stemmer)
-        # Finding stemmed keys (in this language) stemmed a field's every token: those stems
-        # are not looked up again. In order of first appearance, as article_stems gives them.
-        per_field = [listed if listed is not None
-                     else distinct_stems(index.distinct_tokens((field,)), stemmer)
-                     for field, listed in enumerate(stem_lists)]
-        return hits, list(dict.fromkeys(chain.from_iterable(per_field)))
+        # Finding stemmed keys (in this language) stemmed every token of each field (None: an
+        # empty field): those stems are not looked up again. In order of first appearance,
+        # as article_stems gives them.
+        return hits, list(dict.fromkeys(chain.from_iterable(
+            listed or () for listed in stem_lists)))
 
     def matching(self, doc: Document) -> list[str]:
         """The ids of the rules that match ``doc``, in rule-book order: :meth:`match` without
