@@ -93,11 +93,10 @@ class DocIndex:
         # Leaf.shown's answers (leaf -> its Found): many rules share a leaf.
         self.shown: dict[Any, Any] = {}
 
-    def distinct_tokens(self, fields: tuple[int, ...] = (0, 1)) -> list[str]:
-        """The folded tokens of ``fields`` (both by default), each once, in order of first
-        appearance."""
-        return list(dict.fromkeys(chain.from_iterable(
-            self._streams[field][0].split() for field in fields)))
+    def distinct_tokens(self) -> list[str]:
+        """The folded tokens of both fields, each once, in order of first appearance."""
+        return list(dict.fromkeys(chain(self._streams[0][0].split(),
+                                        self._streams[1][0].split())))
 
     def sentences(self, field: int) -> list[int]:
         """The sentence number of each token of ``field`` (split on first use)."""
