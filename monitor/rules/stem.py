@@ -20,6 +20,7 @@ PyStemmer objects are not thread-safe, so each thread has its own.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Protocol
 
@@ -50,6 +51,7 @@ MODE_COUNT = len(STEM_LANGUAGES) + 1
 
 _local = threading.local()
 _sastrawi_lock = threading.Lock()
+_SASTRAWI_WORD = re.compile("[a-z0-9]+")
 
 
 class _Stems(Protocol):
@@ -58,7 +60,13 @@ class _Stems(Protocol):
 
 class _Sastrawi:
     """Sastrawi behind PyStemmer's interface. It loads a 30,000-word dictionary, so one is
-    shared, behind a lock (only cache misses get here)."""
+    shared, behind a lock (only cache misses get here).
+
+    Sastrawi first replaces every character outside ``[a-z0-9]`` with a space, so a folded
+    token such as ``søren`` or ``radosław`` would come back as two words (``s ren``) and
+    shift every later stem of the article: such tokens (no Indonesian word has those
+    letters) are kept as they are.
+    """
 
     _shared: object | None = None
 
@@ -67,7 +75,8 @@ class _Sastrawi:
             if _Sastrawi._shared is None:
                 _Sastrawi._shared = StemmerFactory().create_stemmer()
             stemmer = _Sastrawi._shared
-            return [str(stemmer.stem(w)) for w in words]  # type: ignore[attr-defined]
+            return [str(stemmer.stem(w))  # type: ignore[attr-defined]
+                    if _SASTRAWI_WORD.fullmatch(w) else w for w in words]
 
 _caches: dict[str, dict[str, str]] = {lang: {} for lang in ALGORITHMS}
 
@@ -114,15 +123,15 @@ def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
         if stem is None:
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
-            stem = cache[token] = _stemmer(stemmer).stemWords(tokens)[0] or token
+            stem = cache[token] = _one_stem(_stemmer(stemmer).stemWords(tokens)[0], token)
         return [stem]
     missing = set(tokens).difference(cache)
     if missing:
         if len(cache) > _CACHE_LIMIT:
             cache.clear()  # crude bound; a miss only costs a re-stem
         words = list(missing)
-        fresh = {w: s or w for w, s in zip(words, _stemmer(stemmer).stemWords(words),
-                                           strict=True)}
+        fresh = {w: _one_stem(s, w) for w, s in zip(words, _stemmer(stemmer).stemWords(words),
+                                                    strict=True)}
         cache.update(fresh)
         try:
             return list(map(cache.__getitem__, tokens))
@@ -133,6 +142,12 @@ def stem_tokens(tokens: list[str], stemmer: str) -> list[str]:
         return list(map(cache.__getitem__, tokens))  # the usual case: all cached, a C loop
     except KeyError:
         return stem_tokens(tokens, stemmer)
+
+
+def _one_stem(stem: str, token: str) -> str:
+    """A stemmer's answer for ``token``, or the token itself when the answer is not one token
+    (empty, or several words): the matcher needs exactly one stem per token, in order."""
+    return stem if stem and " " not in stem else token
 
 
 def article_stems(title: str, text: str, language: str | None) -> list[str]:

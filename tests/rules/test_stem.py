@@ -167,3 +167,23 @@ def test_the_matcher_gives_the_stems_article_stems_gives(language: str | None) -
                 Document(head, text, language))]
     if stemmer_for(language) is not None:  # the body's stems, whatever the title
         assert stems
+
+
+def test_indonesian_words_with_letters_sastrawi_drops_keep_every_later_stem_in_place() -> None:
+    """Sastrawi turns letters outside a-z into spaces (``søren`` -> ``s ren``): such a token
+    must stay one stem, or every later stem shifts (wrong evidence, missed phrases, and an
+    IndexError that cost the daemon the whole article)."""
+    assert stem_tokens(["søren", "radosław", "đorđe", "straße", "путин", "negosiasinya"],
+                       "id") == ["søren", "radosław", "đorđe", "straße", "путин", "negosiasi"]
+    rules = (Rule.from_query("nego", "negosiasi", stem=True),
+             Rule.from_query("name", "Radosław", stem=True),
+             Rule.from_query("same", "SENTENCE(negosiasi Doha)", stem=True))
+    matcher = compile_rules(RuleBook(rules=rules))
+    body = "Menlu Søren Løkke dan Radosław Sikorski memuji negosiasinya di Doha kemarin."
+    hits = {h.rule_id: h for h in matcher.match(Document("Gaza", body, language="id"))}
+    assert sorted(hits) == ["name", "nego", "same"]
+    evidence = hits["nego"].evidence[0]
+    assert (evidence.matched, body[evidence.start:evidence.end]) == ("negosiasinya",) * 2
+    _hits, stems = matcher.match_with_stems(Document("Gaza", body, language="id"))
+    assert stems == article_stems("Gaza", body, "id")
+    assert not [s for s in stems if " " in s or not s]
