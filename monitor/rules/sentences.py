@@ -6,7 +6,7 @@ a second time where this works on the token separators the matcher already has
 (``split_tokens``: ``[sep, token, sep, token, ..., sep]``). A sentence ends after a token when
 the separator that follows it
 
-- holds a line break (paragraphs, and a title's end), or
+- holds a line break (``\n``, ``\r``, U+2028, U+2029...: paragraphs, and a title's end), or
 - holds a sentence terminator (``. ! ? …``, Arabic ``؟`` and ``۔``, CJK ``。！？``), then only
   closing quotes or brackets, then whitespace (so ``3.5``, ``U.S.A`` and ``gaza.com`` never
   split, and ``"Stop." He left`` does),
@@ -24,8 +24,12 @@ Scripts without case (Arabic, Hebrew, CJK) rely on the terminators alone.
 
 from __future__ import annotations
 
+from monitor.rules.unicode61 import fold
+
 TERMINATORS = frozenset(".!?…؟۔。！？")
 CLOSERS = frozenset("\"'”’»›)]}」』")
+# Every character str.splitlines() breaks a line at.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -48,7 +52,7 @@ dll dsb tsb dkk rp tgl jl kab kec
 
 def _ends_sentence(sep: str) -> bool:
     """A terminator, then only closers, then whitespace (or a line break anywhere)."""
-    if "\n" in sep:
+    if not LINE_BREAKS.isdisjoint(sep):
         return True
     for i, ch in enumerate(sep):
         if ch in TERMINATORS:
@@ -70,7 +74,7 @@ def sentence_ids(parts: list[str]) -> list[int]:
         if i + 1 == count:
             break
         sep = parts[2 * i + 2]
-        if "\n" in sep or (sep.strip() and _ends_sentence(sep)
+        if not LINE_BREAKS.isdisjoint(sep) or (sep.strip() and _ends_sentence(sep)
                             and _boundary(parts[2 * i + 1], sep, parts[2 * i + 3])):
             sentence += 1
     return ids
@@ -83,7 +87,7 @@ def _boundary(token: str, sep: str, following: str) -> bool:
     if sep.lstrip()[:1] != ".":  # ! ? … and the others: the sentence ends
         return True
     word = token.lower()
-    if len(token) == 1 and token.isalpha():
+    if len(fold(token)) == 1 and token[0].isalpha():  # fold: "É" may be E + a combining mark
         return False
     if word in TITLES:
         return False

@@ -42,6 +42,12 @@ def sentences(text: str) -> list[str]:
     ("وصل الوفد إلى غزة. بدأ وقف إطلاق النار؟ نعم", ["وصل الوفد إلى غزة", "بدأ وقف إطلاق النار",
                                                     "نعم"]),
     ("A headline\nThe body starts", ["a headline", "the body starts"]),
+    # Every line break ends a sentence, not only LF.
+    ("Gaza talks\rCeasefire holds", ["gaza talks", "ceasefire holds"]),
+    ("Gaza talks\u2029Ceasefire holds\u2028Next", ["gaza talks", "ceasefire holds", "next"]),
+    # An initial is one letter however it is encoded (NFD: E + U+0301).
+    ("Talks with \u00c9. Philippe on Gaza.", ["talks with e philippe on gaza"]),
+    ("Talks with E\u0301. Philippe on Gaza.", ["talks with e philippe on gaza"]),
 ])
 def test_the_splitter(text: str, expected: list[str]) -> None:
     assert sentences(text) == expected
