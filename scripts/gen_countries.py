@@ -19,6 +19,10 @@ word would match everywhere:
 - a single Latin-script word of at most four letters from other locales is case-sensitive
   (the capital letter is then required: ``Oman`` but not ``oman``).
 
+A Cyrillic name with an apostrophe is also kept as written with the other kind: ``ʼ``
+(U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
+and ``'`` separate words (``Об’єднані`` is two), and news texts use both.
+
 Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
 entity files (``places.yaml``).
 """
@@ -26,6 +30,7 @@ entity files (``places.yaml``).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import unicodedata
 from collections import defaultdict
@@ -56,6 +61,19 @@ def _locales() -> list[str]:
     return out
 
 
+_APOSTROPHE = re.compile(r"(?<=\w)[’'](?=\w)")
+
+
+def _spellings(name: str) -> list[str]:
+    """The name, and a Cyrillic one with its apostrophes written the other way (see above)."""
+    if not any("CYRILLIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha()):
+        return [name]
+    if "\u02bc" in name:
+        return [name, name.replace("\u02bc", "\u2019")]
+    other = _APOSTROPHE.sub("\u02bc", name)
+    return [name] if other == name else [name, other]
+
+
 def _latin(text: str) -> bool:
     return all("LATIN" in unicodedata.name(ch, "") for ch in text if ch.isalpha())
 
@@ -78,17 +96,18 @@ def collect() -> dict[str, dict[str, tuple[str, bool]]]:
         except (ValueError, LookupError):
             continue
         language = locale.language
-        for code, name in sorted(locale.territories.items()):
+        for code, written in sorted(locale.territories.items()):
             if len(code) != 2 or not code.isalpha() or code in SKIP_CODES:
                 continue
-            key = " ".join(tokenize(name))
-            if not key:
-                continue
-            owners[key].add(code)
-            current = names[code].get(key)
-            # Prefer the spelling of a major language, then the first seen.
-            if current is None or (language in MAJOR and not current[1]):
-                names[code][key] = (name, language in MAJOR)
+            for name in _spellings(written):
+                key = " ".join(tokenize(name))
+                if not key:
+                    continue
+                owners[key].add(code)
+                current = names[code].get(key)
+                # Prefer the spelling of a major language, then the first seen.
+                if current is None or (language in MAJOR and not current[1]):
+                    names[code][key] = (name, language in MAJOR)
     indonesian = _indonesian_words()
     out: dict[str, dict[str, tuple[str, bool]]] = {}
     for code in sorted(names):
