@@ -4,15 +4,18 @@ Feed and page text may carry NUL (which PostgreSQL rejects), other C0/C1 control
 (terminal escapes) and bidi overrides (which disguise text in alerts). They are removed
 identically whatever the database, so SQLite and PostgreSQL store the same string. Lone
 surrogates (``"\\ud83d"`` is legal in a JSON Feed string but cannot be encoded as UTF-8, so no
-database, log or notification can take it) are replaced with U+FFFD.
+database, log or notification can take it) are replaced with U+FFFD. Soft hyphens (U+00AD,
+``&shy;``: invisible hyphenation hints, common in German and Dutch pages) are removed too:
+left in, they cut a word in two for matching and search (``Waffen\u00adruhe``).
 """
 
 from __future__ import annotations
 
 import re
 
-# C0 controls except TAB, LF, CR; DEL and C1 controls; bidi embeddings, overrides and isolates.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; bidi embeddings,
+# overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
 # Either kind: most text has none, and one search is a third of the two substitutions.
@@ -20,8 +23,8 @@ _ANY = re.compile(f"{_UNSAFE.pattern[:-1]}{_SURROGATE.pattern[1:]}")
 
 
 def clean_text(text: str) -> str:
-    """Remove NUL, control and bidi-override characters, replace lone surrogates with U+FFFD;
-    keep tabs and line breaks."""
+    """Remove NUL, control, soft-hyphen and bidi-override characters, replace lone surrogates
+    with U+FFFD; keep tabs and line breaks."""
     if _ANY.search(text) is None:
         return text
     return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text))

@@ -15,3 +15,17 @@ def test_lone_surrogates_become_replacement_characters() -> None:
     assert clean_text("a\ud83db\udc00") == "a\ufffdb\ufffd"
     assert clean_text("\U0001f600") == "\U0001f600"  # a real astral character is kept
     assert clean_line("t\ud83d\x00") == "t\ufffd"
+
+
+def test_soft_hyphens_go_so_a_hyphenated_word_stays_one_word() -> None:
+    from monitor.models import Document
+    from monitor.rules import Rule, RuleBook, tokenize
+    from monitor.rules.matcher import compile_rules
+
+    text = "Die Waffen\u00adruhe in Gaza; gen\u00adcatan sen\u00adjata"
+    assert clean_text(text) == "Die Waffenruhe in Gaza; gencatan senjata"
+    assert tokenize(clean_text(text)) == ["die", "waffenruhe", "in", "gaza", "gencatan",
+                                          "senjata"]
+    matcher = compile_rules(RuleBook(rules=(Rule.from_query("w", '"gencatan senjata"'),)))
+    assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["w"]
+    assert clean_line("Waffen\u00adruhe") == "Waffenruhe"
