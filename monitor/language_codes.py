@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 # ISO 639-1, and CLDR's "sh": what a two-letter language code can be. Three-letter codes
-# (ISO 639-2 and 639-3, thousands of them) are taken as written.
+# (ISO 639-2 and 639-3, thousands of them) are taken as written, unless the language has a
+# two-letter code (THREE_LETTER).
 ISO_639_1 = frozenset((
     "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be",
     "bg", "bh", "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs",
@@ -26,6 +27,48 @@ ISO_639_1 = frozenset((
     "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo", "wa", "wo", "xh", "yi", "yo",
     "za", "zh", "zu",
 ))
+# Three-letter codes of languages that have a two-letter one (ISO 639-2/T and /B, and 639-3
+# individual languages: rus, ukr, ara, ind, fre, ger, chi, cmn, zsm...), as CLDR aliases them
+# (a test keeps this equal to Babel's copy of CLDR): a feed or rule writing ``rus`` means
+# ``ru``, and only one of the two can be what the detector and the stemmers answer to.
+THREE_LETTER: dict[str, str] = {
+    "aar": "aa", "abk": "ab", "adp": "dz", "afr": "af", "aka": "ak", "alb": "sq", "als": "sq",
+    "amh": "am", "ara": "ar", "arb": "ar", "arg": "an", "arm": "hy", "asm": "as", "ava": "av",
+    "ave": "ae", "aym": "ay", "ayr": "ay", "aze": "az", "azj": "az", "bak": "ba", "bam": "bm",
+    "baq": "eu", "bel": "be", "ben": "bn", "bis": "bi", "bod": "bo", "bos": "bs", "bre": "br",
+    "bul": "bg", "bur": "my", "cat": "ca", "ces": "cs", "cha": "ch", "che": "ce", "chi": "zh",
+    "chu": "cu", "chv": "cv", "cls": "sa", "cmn": "zh", "cnr": "sr", "cor": "kw", "cos": "co",
+    "cre": "cr", "cwd": "cr", "cym": "cy", "cze": "cs", "dan": "da", "deu": "de", "div": "dv",
+    "drh": "mn", "drw": "fa", "dut": "nl", "dzo": "dz", "ekk": "et", "ell": "el", "eng": "en",
+    "epo": "eo", "esk": "ik", "est": "et", "eus": "eu", "ewe": "ee", "fao": "fo", "fas": "fa",
+    "fij": "fj", "fin": "fi", "fra": "fr", "fre": "fr", "fry": "fy", "fuc": "ff", "ful": "ff",
+    "gaz": "om", "geo": "ka", "ger": "de", "gla": "gd", "gle": "ga", "glg": "gl", "glv": "gv",
+    "gre": "el", "grn": "gn", "gug": "gn", "guj": "gu", "hat": "ht", "hau": "ha", "hbs": "sr",
+    "heb": "he", "her": "hz", "hin": "hi", "hmo": "ho", "hrv": "hr", "hun": "hu", "hye": "hy",
+    "ibo": "ig", "ice": "is", "ido": "io", "iii": "ii", "ike": "iu", "iku": "iu", "ile": "ie",
+    "ina": "ia", "ind": "id", "ipk": "ik", "isl": "is", "ita": "it", "jav": "jv", "jpn": "ja",
+    "kal": "kl", "kan": "kn", "kas": "ks", "kat": "ka", "kau": "kr", "kaz": "kk", "khk": "mn",
+    "khm": "km", "kik": "ki", "kin": "rw", "kir": "ky", "kmr": "ku", "knc": "kr", "kng": "kg",
+    "kom": "kv", "kon": "kg", "kor": "ko", "kpv": "kv", "kua": "kj", "kur": "ku", "lao": "lo",
+    "lat": "la", "lav": "lv", "lim": "li", "lin": "ln", "lit": "lt", "ltz": "lb", "lub": "lu",
+    "lug": "lg", "lvs": "lv", "mac": "mk", "mah": "mh", "mal": "ml", "mao": "mi", "mar": "mr",
+    "may": "ms", "mkd": "mk", "mlg": "mg", "mlt": "mt", "mol": "ro", "mon": "mn", "mri": "mi",
+    "msa": "ms", "mya": "my", "nau": "na", "nav": "nv", "nbl": "nr", "nde": "nd", "ndo": "ng",
+    "nep": "ne", "nld": "nl", "nno": "nn", "nob": "nb", "nor": "no", "npi": "ne", "nya": "ny",
+    "oci": "oc", "ojg": "oj", "oji": "oj", "ori": "or", "orm": "om", "ory": "or", "oss": "os",
+    "pan": "pa", "pbu": "ps", "per": "fa", "pes": "fa", "pli": "pi", "plt": "mg", "pol": "pl",
+    "por": "pt", "prp": "gu", "prs": "fa", "pus": "ps", "que": "qu", "quz": "qu", "roh": "rm",
+    "ron": "ro", "rum": "ro", "run": "rn", "rus": "ru", "sag": "sg", "san": "sa", "scc": "sr",
+    "scr": "hr", "sin": "si", "slk": "sk", "slo": "sk", "slv": "sl", "sme": "se", "smo": "sm",
+    "sna": "sn", "snd": "sd", "som": "so", "sot": "st", "spa": "es", "sqi": "sq", "src": "sc",
+    "srd": "sc", "srp": "sr", "ssw": "ss", "sun": "su", "swa": "sw", "swc": "sw", "swe": "sv",
+    "swh": "sw", "tah": "ty", "tam": "ta", "tat": "tt", "tel": "te", "tgk": "tg", "tha": "th",
+    "tib": "bo", "tir": "ti", "tnf": "fa", "ton": "to", "tsn": "tn", "tso": "ts", "tuk": "tk",
+    "tur": "tr", "twi": "ak", "uig": "ug", "ukr": "uk", "urd": "ur", "uzb": "uz", "uzn": "uz",
+    "ven": "ve", "vie": "vi", "vol": "vo", "wel": "cy", "wln": "wa", "wol": "wo", "xho": "xh",
+    "ydd": "yi", "yid": "yi", "yor": "yo", "zha": "za", "zho": "zh", "zsm": "ms", "zul": "zu",
+    "zyb": "za",
+}
 # Codes withdrawn from ISO 639-1 that old software still writes (Java's Locale wrote "in" for
 # Indonesian until Java 17): read as today's, or a feed declaring "in" would match no `id` rule.
 _WITHDRAWN = {"in": "id", "iw": "he", "ji": "yi", "jw": "jv", "mo": "ro"}
@@ -36,13 +79,16 @@ _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 
 def normalize_language(code: object) -> str | None:
     """The primary subtag in lower case: ``en-US``, ``EN``, ``en_gb`` -> ``en``; a withdrawn
-    code as today's (``in`` -> ``id``); empty or not a language tag (``english``) -> None."""
+    code as today's (``in`` -> ``id``), a three-letter one as its two-letter one (``rus`` ->
+    ``ru``); empty or not a language tag (``english``) -> None."""
     if not isinstance(code, str):
         return None
     match = _TAG.match(code.strip())
     if match is None:
         return None
     primary = match.group(1).lower()
+    if len(primary) == 3:
+        return THREE_LETTER.get(primary, primary)
     return _WITHDRAWN.get(primary, primary)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from monitor.language_codes import ISO_639_1, language_problem, normalize_language
+from monitor.language_codes import ISO_639_1, THREE_LETTER, language_problem, normalize_language
 
 
 @pytest.mark.parametrize(("code", "normal"), [
     ("en-US", "en"), ("EN", "en"), ("id_ID", "id"), (" id ", "id"), ("zh-Hans-CN", "zh"),
     ("en_US.UTF-8", "en"), ("fil", "fil"), ("in", "id"), ("iw-IL", "he"), ("", None),
+    ("rus", "ru"), ("UKR", "uk"), ("ara", "ar"), ("arb", "ar"), ("ind-ID", "id"), ("ger", "de"),
+    ("cmn", "zh"), ("zsm", "ms"), ("ace", "ace"),
     ("x", None), ("english", None), (None, None), (42, None)])
 def test_declared_codes_are_normalized(code: object, normal: str | None) -> None:
     assert normalize_language(code) == normal
@@ -35,3 +39,30 @@ def test_the_two_letter_codes_are_iso_639_1_and_cover_the_detector() -> None:
     # every language the detector can answer passes the check (three-letter ones always do)
     two_letters = {c for c in _get_identifier().nb_classes if len(c) == 2}
     assert len(two_letters) > 50 and two_letters <= ISO_639_1
+
+
+def test_three_letter_codes_of_two_letter_languages_are_cldrs_aliases() -> None:
+    pytest.importorskip("babel")  # a dev dependency (make entities)
+    from babel.core import get_global
+
+    aliases = {code: target.split("_")[0] for code, target in
+               get_global("language_aliases").items() if len(code) == 3 and code.isalpha()}
+    cldr = {code: target for code, target in aliases.items()
+            if len(target) == 2 and target in ISO_639_1}
+    assert cldr == THREE_LETTER
+
+
+def test_a_rule_for_rus_matches_a_russian_article_and_stems_in_russian(tmp_path: Path) -> None:
+    from monitor.models import Document
+    from monitor.rules import load_rules
+    from monitor.rules.matcher import compile_rules
+
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: r\n    query: переговоры\n    stem: true\n    languages: [rus]\n",
+        encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    matcher = compile_rules(book)
+    for declared in ("ru", "rus"):
+        assert [h.rule_id for h in matcher.match(
+            Document("Переговорах в Дохе", "", language=declared))] == ["r"]
