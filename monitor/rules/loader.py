@@ -82,6 +82,20 @@ def _peek_id(node: Node) -> str | None:
     return None
 
 
+def _duplicate(path: str, node: Node, kind: str, seen: dict[str, tuple[str, int]],
+               problems: Problems, owner: str | None) -> bool:
+    """Whether the definition at ``node`` reuses an id already defined (reported if so)."""
+    found = _peek_id(node)
+    if found is None:
+        return False
+    first = seen.setdefault(found, (path, line_of(node)))
+    if first == (path, line_of(node)):
+        return False
+    problems.add(path, line_of(node), f"{kind} {found}: duplicate id (first defined at "
+                 f"{first[0]}:{first[1]})", owner)
+    return True
+
+
 def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
     peeked = _peek_id(node)
     fields = fields_of(src, node, ENTITY_FIELDS, f"entity {peeked}" if peeked else "entity",
@@ -241,27 +255,22 @@ def _load_rules(path: Path) -> RuleBook:
     sources = [src for file in rule_files(path, problems)
                if (src := read_rule_file(file, problems)) is not None]
     entities: dict[str, Entity] = {}
+    # Every id defined, broken definitions included: a second `gaza` after a broken first
+    # one is a duplicate too (else it would load silently, and fixing the first one later
+    # would turn up the clash).
+    seen: dict[str, tuple[str, int]] = {}
     for src in sources:
         for node in items(src, "entities"):
             entity = _entity(src, node, problems)
-            if entity is None:
-                continue
-            first = entities.get(entity.id)
-            if first is not None:
-                problems.add(src.path, entity.line, f"entity {entity.id}: duplicate id (first "
-                             f"defined at {first.path}:{first.line})")
+            if _duplicate(src.path, node, "entity", seen, problems, None) or entity is None:
                 continue
             entities[entity.id] = entity
     rules: dict[str, Rule] = {}
+    seen.clear()
     for src in sources:
         for node in items(src, "rules"):
             rule = _rule(src, node, entities, problems)
-            if rule is None:
-                continue
-            first_rule = rules.get(rule.id)
-            if first_rule is not None:
-                problems.add(src.path, rule.line, f"rule {rule.id}: duplicate id (first defined "
-                             f"at {first_rule.path}:{first_rule.line})", rule.id)
+            if _duplicate(src.path, node, "rule", seen, problems, _peek_id(node)) or rule is None:
                 continue
             rules[rule.id] = rule
     ordered = sorted(problems.items, key=lambda p: (p.path, p.line))

@@ -134,6 +134,32 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         "no-query", "good", "block"}
 
 
+def test_an_id_defined_again_after_a_broken_definition_is_a_duplicate(tmp_path: Path) -> None:
+    """Else the second `gaza` would load silently, and fixing the first later would turn up
+    the clash (and the daemon would have run the wrong rule meanwhile)."""
+    path = write(tmp_path, "a.yaml", """\
+        entities:
+          - id: qatar
+            aliases: []
+          - id: qatar
+            aliases: [Qatar]
+        rules:
+          - id: gaza
+            query: gaza AND
+          - id: gaza
+            query: gaza
+    """)
+    book = load_rules(tmp_path)
+    p = str(path)
+    assert messages(book) == [
+        f"{p}:3: entity qatar: 'aliases' must be a non-empty list",
+        f"{p}:4: entity qatar: duplicate id (first defined at {p}:2)",
+        f"{p}:8: rule gaza: query: expected a term but found the end of the query at column 9",
+        f"{p}:9: rule gaza: duplicate id (first defined at {p}:7)",
+    ]
+    assert book.rules == () and book.entities == ()
+
+
 def test_sec_E5_regexes_re2_cannot_run_are_load_problems_naming_the_rule(tmp_path: Path) -> None:
     """E5: back-reference, look-ahead, look-behind, repetition over 1000, unbalanced '('."""
     patterns = [r"(a)\1", "(?=x)", "(?<!x)", "a{1001}", "(", "a" * (MAX_PATTERN_BYTES + 1)]
