@@ -63,6 +63,12 @@ class NotModified:
     validators: Validators = Validators()
 
 
+# The longest article URL the store keeps (articles.canonical_url is VARCHAR(2048)). PostgreSQL
+# enforces the length and SQLite does not: an entry whose URL is longer is skipped with a
+# warning before the store, and the store refuses one on either backend alike.
+MAX_URL_CHARS = 2048
+
+
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One entry of a parsed feed. ``key`` is the identity that survives an edited headline."""

@@ -28,12 +28,13 @@ from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
-from monitor.delivery import ChannelDirectory
+from monitor.delivery import ChannelDirectory, SecretMasker
 from monitor.errors import FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
 from monitor.models import (
+    MAX_URL_CHARS,
     Article,
     ExtractedText,
     FeedEntry,
@@ -59,6 +60,9 @@ _SAVE_BATCH = 25
 
 FeedParse = Callable[..., ParsedFeed]  # parse_feed's signature: (content, *, url, ...)
 
+# Masks credentials in URLs written into a feed's warning (the log handlers mask log lines).
+_MASK = SecretMasker()
+
 
 @dataclass
 class FeedReport:
@@ -69,6 +73,7 @@ class FeedReport:
     notifications: int = 0
     item_failures: list[str] = field(default_factory=list)  # "key: reason" per entry not stored
     items_retried: int = 0  # failed entries the next poll tries again
+    skipped: list[str] = field(default_factory=list)  # "entry: reason" per entry without link
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,10 @@ class FeedPoller:
         if deferred:
             warnings.append(f"{deferred} more new entries wait for the next cycle "
                             f"(polling.max_new_entries: {budget} per cycle)")
+        if report.skipped:
+            count = len(report.skipped)
+            warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} skipped: "
+                            + "; ".join(report.skipped[:3]))
         if report.item_failures:
             count = len(report.item_failures)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
@@ -228,11 +237,15 @@ class FeedPoller:
         base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
         targets: list[tuple[FeedEntry, str, str]] = []  # entry, link to fetch, canonical URL
         for entry in entries:
-            if not entry.url:
-                self.store.link_entry(feed.id, entry.key, None)
+            if not entry.url:  # none, or one that could not be parsed
+                self._skip(feed, entry, "no usable link", report)
                 continue
             link = resolve_aggregator_link(urljoin(base, entry.url))
-            targets.append((entry, link, link if link.startswith("file:") else canonical_url(link)))
+            url = link if link.startswith("file:") else canonical_url(link)
+            if len(url) > MAX_URL_CHARS:
+                self._skip(feed, entry, f"link longer than {MAX_URL_CHARS} characters", report)
+                continue
+            targets.append((entry, link, url))
         stored = self.store.article_ids_for_urls(url for _, _, url in targets)
         for entry, link, url in targets:
             if url in started:  # listed twice under two keys: linked once the first is stored
@@ -267,6 +280,17 @@ class FeedPoller:
             if len(batch) >= _SAVE_BATCH:
                 self._save(feed, batch, report)
         self._save(feed, batch, report)
+
+    def _skip(self, feed: FeedState, entry: FeedEntry, reason: str,
+              report: FeedReport) -> None:
+        """An entry that has no URL to store an article under (case D4: skipped with a
+        warning, in the log and in the feed's health). Recorded as seen with no article, so
+        it is reported once, not at every poll."""
+        self.store.link_entry(feed.id, entry.key, None)
+        title = f" ({entry.title[:80]!r})" if entry.title else ""
+        label = _MASK.mask(f"{entry.key[:120]}{title}")
+        log.warning("feed %s: entry %s skipped: %s", feed.name, label, reason)
+        report.skipped.append(f"{label}: {reason}")
 
     def _item_failed(self, feed: FeedState, entry: FeedEntry, exc: Exception,
                      report: FeedReport) -> None:

@@ -19,7 +19,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -35,6 +35,12 @@ MAX_AUTHOR_CHARS = 300
 MAX_KEY_VALUE_CHARS = 200
 # The feed's own polling hint is clamped to 30 days so a bogus <ttl> cannot overflow a column.
 MAX_TTL_SECONDS = 30 * 24 * 3600
+# Publication dates outside (EARLIEST_PUBLISHED, fetch time + FUTURE_SLACK] are placeholders,
+# not dates: Go's zero time 0001-01-01 (Hugo writes it for undated posts), Unix 0, "9999".
+# They are read as no date, so the fetch time stands in as for any undated item. The slack
+# covers clocks and mislabelled time zones (at most 26 hours apart).
+EARLIEST_PUBLISHED = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 
 _WHITESPACE_RUN = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -166,15 +172,24 @@ def resolve_link(base: str, href: object) -> str | None:
 
 
 def utc_datetime(parts: object) -> datetime | None:
-    """A timezone-aware UTC datetime from a UTC ``time.struct_time``-like 9-tuple."""
+    """A timezone-aware UTC datetime from a UTC ``time.struct_time``-like 9-tuple; None for
+    none or a placeholder before 1970 (so a reader falls through to the next date field)."""
     if not isinstance(parts, tuple) or len(parts) < 6:
         return None
     try:
         year, month, day, hour, minute, second = (int(p) for p in parts[:6])
         # Leap seconds (60, 61) exist in feeds but not in datetime.
-        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        value = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+    return value if value > EARLIEST_PUBLISHED else None
+
+
+def plausible_date(value: datetime | None, now: datetime) -> datetime | None:
+    """``value`` if it can be a publication date fetched at ``now``, else None (unknown)."""
+    if value is None or value <= EARLIEST_PUBLISHED or value - now > FUTURE_SLACK:
+        return None
+    return value
 
 
 def clamp_ttl(seconds: int | None) -> int | None:
@@ -204,9 +219,12 @@ def _hash_key(draft: EntryDraft) -> str:
 
 
 def build_entries(
-    drafts: Iterable[EntryDraft],
+    drafts: Iterable[EntryDraft], now: datetime,
 ) -> tuple[tuple[FeedEntry, ...], list[str]]:
     """Choose a stable key for each draft and return the entries and the warnings raised.
+
+    ``now`` is the fetch time: a date that cannot be a publication date by then (see
+    :func:`plausible_date`) leaves the entry undated.
 
     - An item with no id, link, title or text is skipped with a warning.
     - An item listed twice verbatim is kept once.
@@ -250,7 +268,7 @@ def build_entries(
         entries.append(FeedEntry(
             key=clean_text(key), url=clean_line(draft.link) if draft.link else None,
             title=clean_line(draft.title), summary=clean_text(draft.summary),
-            content=clean_text(draft.content), published=draft.published,
+            content=clean_text(draft.content), published=plausible_date(draft.published, now),
             author=clean_line(draft.author) if draft.author else None,
             language=draft.language,
         ))

@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.errors import NotAFeedError, ParseError
 from monitor.feeds.common import (
+    EARLIEST_PUBLISHED,
     EntryDraft,
     build_entries,
     html_to_text,
@@ -49,12 +50,14 @@ def looks_like_json_feed(content: bytes, content_type: str | None) -> bool:
 
 def parse_json_feed(
     content: bytes, *, url: str, sanitize_html: HtmlSanitizer | None = None,
+    now: datetime | None = None,
 ) -> ParsedFeed:
     """Parse a JSON Feed document.
 
     ``url`` resolves relative item URLs. ``sanitize_html`` cleans ``content_html`` (the parse
     stage passes feedparser's sanitizer, as RSS and Atom content gets); without one, HTML
-    content is reduced to plain text, which is always safe.
+    content is reduced to plain text, which is always safe. ``now`` is the fetch time
+    (default: the current time); implausible item dates are read as none, as for RSS.
 
     Raises :class:`ParseError` for invalid JSON and :class:`NotAFeedError` for JSON that is
     not a JSON Feed.
@@ -95,7 +98,7 @@ def parse_json_feed(
             drafts.append(_draft(item, url, feed_language, sanitize_html))
         except Exception as exc:  # noqa: BLE001 - one odd item must not cost the others
             warnings.append(f"item {index} skipped: {type(exc).__name__}")
-    entries, entry_warnings = build_entries(drafts)
+    entries, entry_warnings = build_entries(drafts, now or datetime.now(UTC))
     warnings.extend(entry_warnings)
 
     title = document.get("title")
@@ -159,13 +162,13 @@ def _author(item: Mapping[str, Any]) -> str | None:
 
 
 def _date(value: object) -> datetime | None:
-    """An RFC 3339 date as an aware UTC datetime; naive dates are taken as UTC."""
+    """An RFC 3339 date as an aware UTC datetime; naive dates are taken as UTC. None for a
+    placeholder before 1970 (Go's zero time), so ``date_modified`` is read instead."""
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+    return parsed if parsed > EARLIEST_PUBLISHED else None

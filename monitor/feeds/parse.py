@@ -17,10 +17,13 @@ This is the only module that imports feedparser, and it uses it on bytes only:
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import io
 import pyexpat
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -59,6 +62,10 @@ _NETSCAPE_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*netscape", re.IGNORECASE)
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _SUBSET_SNIFF_BYTES = 8192
 _FEED_TYPES = re.compile(r"(rss|atom|rdf|feed)\+xml|feed\+json", re.IGNORECASE)
+# Encoding declarations, read as feedparser reads them (HTTP charset, XML declaration).
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"'>]{1,40})["']""")
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
                "monthly": 30 * 86400, "yearly": 365 * 86400}
 
@@ -107,19 +114,22 @@ def parse_feed(
     url: str,
     content_type: str | None = None,
     headers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
 ) -> ParsedFeed:
     """Parse a fetched feed body.
 
     ``url`` is the final URL of the fetch: relative links resolve against it (or against a
     ``Content-Location`` header). ``content_type`` and ``headers`` are the response's and
-    guide the character-encoding choice and the JSON Feed detection.
+    guide the character-encoding choice and the JSON Feed detection. ``now`` is the fetch
+    time (default: the current time, as a body is parsed right after it is fetched); an entry
+    dated implausibly against it (before 1970, or in the future) is read as undated.
 
     Returns entries as far as the feed can be read; ill-formed input that was still readable
     is reported in ``warnings``. Raises :class:`NotAFeedError` for an HTML page or another
     document that is not a feed, :class:`ParseError` for anything that cannot be read at all.
     """
     try:
-        return _parse(content, url, content_type, headers or {})
+        return _parse(content, url, content_type, headers or {}, now or datetime.now(UTC))
     except (ParseError, MemoryError):
         raise  # MemoryError: a worker's memory cap, reported by the pool as too_complex
     except Exception as exc:  # whatever breaks is this feed's error, not the cycle's
@@ -127,12 +137,13 @@ def parse_feed(
 
 
 def _parse(content: bytes, url: str, content_type: str | None,
-           headers: Mapping[str, str]) -> ParsedFeed:
+           headers: Mapping[str, str], now: datetime) -> ParsedFeed:
     lowered = {k.lower(): v for k, v in headers.items()}
     if content_type is None:
         content_type = lowered.get("content-type")
     if looks_like_json_feed(content, content_type):
-        return parse_json_feed(content, url=url, sanitize_html=lambda m: _sanitize(m, url))
+        return parse_json_feed(content, url=url, sanitize_html=lambda m: _sanitize(m, url),
+                               now=now)
     if not content or content.isspace():
         raise ParseError("empty document")
     reason = too_complex(content)
@@ -140,13 +151,71 @@ def _parse(content: bytes, url: str, content_type: str | None,
         err = ParseError(f"feed too complex to parse: {reason}")
         err.code = "too_complex"  # counts toward disabling, like a parse timeout
         raise err
+    content, replaced = _repair_utf8(content, content_type)
     result = feedparser.parse(
         io.BytesIO(content),  # a stream: bytes or str would be tried as a path or URL
         response_headers=_feedparser_headers(url, content_type, lowered),
         resolve_relative_uris=True,
         sanitize_html=True,
     )
-    return _to_parsed_feed(result, content, url, content_type)
+    parsed = _to_parsed_feed(result, content, url, content_type, now)
+    if replaced:  # still degraded (case D3), with every valid character kept
+        note = (f"document is not valid UTF-8: {replaced} invalid byte sequence"
+                f"{'' if replaced == 1 else 's'} replaced")
+        parsed = dataclasses.replace(parsed, warnings=(note, *parsed.warnings))
+    return parsed
+
+
+def _repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, int]:
+    """A UTF-8 document with a few invalid bytes, with only those bytes replaced (U+FFFD);
+    returns the bytes to parse and how many sequences were replaced.
+
+    Left to feedparser, one stray byte makes it decode the whole document as windows-1252,
+    and every non-Latin title becomes mojibake. Repaired only when the document is UTF-8 by
+    every declaration (or has none) and most of its non-ASCII characters are valid UTF-8:
+    a document declared in another encoding, or a Latin-1 one mislabelled or undeclared
+    (mostly invalid as UTF-8), is left to feedparser's fallbacks, which read it correctly.
+    """
+    try:
+        content.decode("utf-8")
+        return content, 0
+    except UnicodeDecodeError:
+        pass
+    if not _utf8_by_declaration(content, content_type):
+        return content, 0
+    text = content.decode("utf-8", "replace")
+    replaced = text.count("\ufffd") - content.count("\ufffd".encode())
+    valid = len(text) - len(text.encode("ascii", "ignore")) - replaced
+    if valid <= replaced:
+        return content, 0
+    return text.encode("utf-8"), replaced
+
+
+def _utf8_by_declaration(content: bytes, content_type: str | None) -> bool:
+    """True unless the document is in an encoding that is not ASCII-compatible (UTF-16, a
+    BOM or ``<?xml`` in another layout) or declares one other than UTF-8 (or its subset
+    US-ASCII). An unknown encoding name declares nothing (feedparser cannot use it either)."""
+    head = content[:1024]
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]
+    elif b"\x00" in head[:4] or head.startswith(_EBCDIC_XML) or head.startswith(
+            (codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)):
+        return False
+    names: list[str] = []
+    charset = _CHARSET.search(content_type or "")
+    if charset:
+        names.append(charset.group(1))
+    declared = _XML_ENCODING.match(head)
+    if declared:
+        names.append(declared.group(1).decode("ascii", "replace"))
+    for name in names:
+        try:
+            codec = codecs.lookup(name.strip()).name
+        except LookupError:
+            continue
+        if codec not in ("utf-8", "utf-8-sig", "ascii"):
+            return False
+    return True
 
 
 def _sanitize(markup: str, base: str) -> str:
@@ -191,7 +260,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _to_parsed_feed(result: Any, content: bytes, url: str,
-                    content_type: str | None) -> ParsedFeed:
+                    content_type: str | None, now: datetime) -> ParsedFeed:
     """Turn feedparser's result into a ParsedFeed, or decide it is not a feed at all."""
     feed = result.get("feed") or {}
     raw_entries = result.get("entries") or []
@@ -221,7 +290,7 @@ def _to_parsed_feed(result: Any, content: bytes, url: str,
             drafts.append(_draft(raw, url, feed_language))
         except Exception as exc:  # noqa: BLE001 - one odd entry must not cost the others
             warnings.append(f"entry {index} skipped: {_describe(exc)}")
-    entries, entry_warnings = build_entries(drafts)
+    entries, entry_warnings = build_entries(drafts, now)
     warnings.extend(entry_warnings)
 
     title = feed.get("title")
@@ -289,9 +358,11 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
     content, content_language = _content(raw)
     title = raw.get("title")
     guid = raw.get("id")
-    published = (utc_datetime(raw.get("published_parsed"))
-                 or utc_datetime(raw.get("updated_parsed"))
-                 or utc_datetime(raw.get("created_parsed")))
+    # dict.get: feedparser's own get() answers a missing updated_parsed with published_parsed
+    # (and a DeprecationWarning), which would read a placeholder date twice.
+    published = (utc_datetime(dict.get(raw, "published_parsed"))
+                 or utc_datetime(dict.get(raw, "updated_parsed"))
+                 or utc_datetime(dict.get(raw, "created_parsed")))
     language = normalize_language(
         raw.get("language") or _detail(raw, "title_detail", "language")
         or content_language or _detail(raw, "summary_detail", "language")

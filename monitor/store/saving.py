@@ -20,7 +20,7 @@ from sqlalchemy import Connection, CursorResult, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.errors import StoreError
-from monitor.models import Article, RuleHit
+from monitor.models import MAX_URL_CHARS, Article, RuleHit
 from monitor.store import story_index
 from monitor.store.lexemes import (
     SET_LEXEMES,
@@ -154,6 +154,8 @@ def stored_articles(conn: Connection, urls: Iterable[str]) -> dict[str, tuple[in
 def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
             indexing: Indexing) -> SavedArticle:
     article, story, story_id = item.article, item.story, item.story_id
+    if len(article.url) > MAX_URL_CHARS:  # PostgreSQL would refuse it and SQLite keep it
+        raise ValueError(f"article URL longer than {MAX_URL_CHARS} characters")
     represent = False
     if story is not None:
         choice = story.choose(story_index.candidates(conn, story))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -110,10 +110,19 @@ def candidates(conn: Connection, lookup: StoryLookup) -> list[StoryCandidate]:
     dialect = conn.dialect.name
     rows = conn.execute(_CANDIDATES[dialect], {
         "keys": json.dumps(keys) if dialect == "sqlite" else keys,
-        "earliest": lookup.published - lookup.window,
-        "latest": lookup.published + lookup.window})
+        "earliest": _shifted(lookup.published, -lookup.window),
+        "latest": _shifted(lookup.published, lookup.window)})
     return [StoryCandidate(article_id, story_id, published, bytes(signature))
             for article_id, story_id, published, signature in rows]
+
+
+def _shifted(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, held at the first or last representable moment: a page's or an old
+    row's date can be year 1 or 9999, and a date must never cost the article."""
+    try:
+        return moment + by
+    except OverflowError:
+        return (datetime.max if by > timedelta(0) else datetime.min).replace(tzinfo=UTC)
 
 
 def representatives(conn: Connection, story_id: int) -> int:

@@ -133,6 +133,21 @@ def test_dates_that_are_not_rfc3339_are_ignored() -> None:
     assert second.published == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # naive taken as UTC
 
 
+def test_placeholder_dates_leave_items_undated() -> None:
+    """Go's zero time, year 9999 and a date days after the fetch are not publication dates."""
+    now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    items = [{"id": "1", "title": "t", "date_published": "0001-01-01T00:00:00Z"},
+             {"id": "2", "title": "u", "date_published": "9999-12-31T23:59:59Z"},
+             {"id": "3", "title": "v", "date_published": "2024-06-05T00:00:00Z"},
+             {"id": "4", "title": "w", "date_published": "0001-01-01T00:00:00Z",
+              "date_modified": "2024-06-01T08:00:00Z"}]
+    feed = parse_feed(doc(items=items), url=FEED_URL, now=now)
+    assert [e.published for e in feed.entries] == [
+        None, None, None, datetime(2024, 6, 1, 8, 0, tzinfo=UTC)]  # date_modified instead
+    (entry,) = parse_json_feed(doc(items=items[1:2]), url=FEED_URL, now=now).entries
+    assert entry.published is None
+
+
 def test_without_a_sanitizer_html_content_becomes_plain_text() -> None:
     body = doc(items=[{"id": "1", "content_html": "<p>Hi <b>there</b></p><script>x</script>"}])
     (entry,) = parse_json_feed(body, url=FEED_URL).entries

@@ -72,6 +72,40 @@ def test_rss_fields_are_cleaned_resolved_and_dated_in_utc() -> None:
     assert entry.language == "id"
 
 
+FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("stamp", [
+    "Fri, 31 Dec 9999 23:59:59 GMT",  # "never"
+    "Mon, 01 Jan 0001 00:00:00 GMT",  # Go's zero time (Hugo, for undated posts)
+    "Thu, 01 Jan 1970 00:00:00 GMT",  # Unix 0
+    "Mon, 03 Jun 2024 12:00:00 GMT",  # two days after the fetch
+])
+def test_an_implausible_date_leaves_the_entry_undated(stamp: str) -> None:
+    body = rss(item("g", "https://n.example/1", "T", f"<pubDate>{stamp}</pubDate>"))
+    feed = parse_feed(body, url=FEED_URL, now=FETCHED)
+    assert [e.key for e in feed.entries] == ["guid:g"]
+    assert feed.entries[0].published is None  # as an undated item: the fetch time stands in
+
+
+def test_a_placeholder_published_date_gives_way_to_the_updated_date() -> None:
+    body = rss(item("g", "https://n.example/1", "T",
+                    "<pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate>"
+                    "<atom:updated xmlns:atom='http://www.w3.org/2005/Atom'>"
+                    "2024-05-30T10:00:00Z</atom:updated>"))
+    (entry,) = parse_feed(body, url=FEED_URL, now=FETCHED).entries
+    assert entry.published == datetime(2024, 5, 30, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ("Sat, 01 Jun 2024 23:00:00 +0000", datetime(2024, 6, 1, 23, 0, tzinfo=UTC)),  # zone skew
+    ("Fri, 02 Jan 1970 00:00:00 GMT", datetime(1970, 1, 2, tzinfo=UTC)),
+])
+def test_a_plausible_date_is_kept(stamp: str, expected: datetime) -> None:
+    body = rss(item("g", "https://n.example/1", "T", f"<pubDate>{stamp}</pubDate>"))
+    assert parse_feed(body, url=FEED_URL, now=FETCHED).entries[0].published == expected
+
+
 def test_atom_entry_language_html_title_and_updated_date() -> None:
     body = b"""<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr-FR">
       <title type="html">&lt;i&gt;Le&lt;/i&gt; Monde</title><id>urn:feed</id>
@@ -258,6 +292,46 @@ def test_D3_invalid_utf8_keeps_entries_and_warns() -> None:
     feed = parse_feed(body, url=FEED_URL, content_type="application/rss+xml; charset=utf-8")
     assert len(feed.entries) == 1
     assert feed.warnings
+    # Mostly not UTF-8: Latin-1 mislabelled, which feedparser's windows-1252 fallback reads.
+    assert feed.entries[0].title == "caf\xe9 ok"
+
+
+@pytest.mark.parametrize("content_type", [None, "application/rss+xml; charset=utf-8",
+                                          "text/xml"])
+def test_D3_one_invalid_byte_in_utf8_costs_only_that_byte(content_type: str | None) -> None:
+    """One stray byte must not turn the document into windows-1252 mojibake."""
+    body = rss(item("g1", "https://n.example/1", "Перемирие в Газе продлено")
+               + item("g2", "https://n.example/2", "Bad BYTE here"))
+    body = body.replace(b"BYTE", b"\xff")
+    feed = parse_feed(body, url=FEED_URL, content_type=content_type)
+    assert [e.title for e in feed.entries] == ["Перемирие в Газе продлено", "Bad \ufffd here"]
+    assert any("not valid UTF-8" in w and "1 invalid byte sequence" in w for w in feed.warnings)
+
+
+def test_D3_an_undeclared_mostly_utf8_document_is_repaired_as_utf8() -> None:
+    body = rss(item("g", "https://n.example/1", "Газа \u00e9t\u00e9 BYTE")).replace(
+        b' encoding="utf-8"', b"").replace(b"BYTE", b"\xc0")
+    (entry,) = parse_feed(body, url=FEED_URL).entries
+    assert entry.title == "Газа \u00e9t\u00e9 \ufffd"
+
+
+@pytest.mark.parametrize(("encoding", "declared_in"), [
+    ("windows-1251", "xml"), ("windows-1251", "http"), ("iso-8859-1", "xml"),
+    ("iso-8859-1", "none"),  # undeclared Latin-1: mostly invalid as UTF-8, left to feedparser
+])
+def test_D3_a_feed_in_another_encoding_is_not_repaired_as_utf8(encoding: str,
+                                                               declared_in: str) -> None:
+    title = ("Перемирие продлено" if encoding == "windows-1251"
+             else "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e")
+    text = rss(item("g", "https://n.example/1", title)).decode()
+    if declared_in != "xml":
+        text = text.replace(' encoding="utf-8"', "")
+    else:
+        text = text.replace('encoding="utf-8"', f'encoding="{encoding}"')
+    content_type = f"application/rss+xml; charset={encoding}" if declared_in == "http" else None
+    feed = parse_feed(text.encode(encoding), url=FEED_URL, content_type=content_type)
+    assert [e.title for e in feed.entries] == [title]
+    assert not any("not valid UTF-8" in w for w in feed.warnings)
 
 
 def test_D3_bogus_encoding_name_keeps_entries_and_warns() -> None:

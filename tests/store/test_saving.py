@@ -3,16 +3,19 @@ PostgreSQL: the same outcome as saving them one by one, and one refusal costs on
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import StoreError
+from monitor.models import MAX_URL_CHARS
 from monitor.store import NewArticle, Store, StoryCandidate, StoryChoice, StoryLookup
+from monitor.store.schema import ArticleRow
 from monitor.stories import StoryRegistry, text_signature
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
@@ -78,6 +81,39 @@ def test_a_copy_saved_in_the_same_batch_as_its_original_joins_its_story(store: S
     story_ids = {r.story_id for r in results if not isinstance(r, Exception)}
     assert len(story_ids) == 1 and store.count("articles") == 3
     assert store.count("stories") == 1
+
+
+@pytest.mark.parametrize("published", [datetime(1, 1, 1, tzinfo=UTC),
+                                       datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)])
+def test_an_article_dated_at_either_end_of_the_calendar_is_stored_in_its_story(
+        store: Store, published: datetime) -> None:
+    """The story window around year 1 or 9999 is held at the calendar's ends, not overflowed;
+    a copy with the same date still finds the first as a candidate."""
+    fid = _feed_id(store)
+    signature = text_signature(_TEXT).to_bytes()
+    results = StoryRegistry(store).save_all([
+        NewArticle(fid, dataclasses.replace(
+            article(url=f"https://outlet{n}.example/a", key=f"guid:{n}"), text=_TEXT,
+            published=published), [hit()], signature=signature)
+        for n in range(2)], console_route)
+    assert [type(r).__name__ for r in results] == ["SavedArticle", "SavedArticle"]
+    assert len({r.story_id for r in results if not isinstance(r, Exception)}) == 1
+    assert store.count("articles") == 2 and store.count("notifications") == 1
+
+
+def test_an_article_url_longer_than_the_column_is_refused_alike_on_both_backends(
+        store: Store) -> None:
+    """PostgreSQL enforces VARCHAR(2048) and SQLite does not: the store refuses it on both."""
+    fid = _feed_id(store)
+    long_url = "https://news.example/" + "x" * MAX_URL_CHARS
+    results = store.save_articles([
+        NewArticle(fid, article(url=long_url, key="guid:long"), [hit()]),
+        NewArticle(fid, article(url="https://news.example/a/1", key="guid:1"), [hit()]),
+    ], console_route)
+    assert isinstance(results[0], ValueError) and "longer than 2048" in str(results[0])
+    assert not isinstance(results[1], Exception) and results[1].created
+    assert store.count("articles") == 1
+    assert ArticleRow.__table__.c.canonical_url.type.length == MAX_URL_CHARS  # type: ignore[attr-defined]
 
 
 def test_two_daemons_saving_batches_of_the_same_urls_in_opposite_orders_never_deadlock(
