@@ -4,6 +4,10 @@ The configuration and the rule files are read here, on libyaml's C parser when P
 with it (as its wheels are: 3x faster than the pure-Python parser on a 10,000-rule file, with
 the same nodes, marks and errors). A syntax error becomes a :class:`YamlSyntaxError` in plain
 words, at the line a person would look at; each caller adds its file's path.
+
+A document that parses but holds what plain data cannot (a tag such as ``!duration``, a list
+or mapping as a key, ``!!int abc``, a merge ``<<`` of a text) is refused the same way when it
+is read, so a caller asking for a node's value later never meets a constructor error.
 """
 
 from __future__ import annotations
@@ -69,16 +73,87 @@ class YamlDocument:
 
 
 def read_yaml(text: str) -> YamlDocument:
-    """Parse one YAML document; raises :class:`YamlSyntaxError` (plain words, a line)."""
+    """Parse one YAML document; raises :class:`YamlSyntaxError` (plain words, a line), also
+    for a node that is not plain data (see :func:`_check_constructible`)."""
     loader = Loader(text)
     try:
-        return YamlDocument(loader.get_single_node(), loader)
+        root = loader.get_single_node()
+        if root is not None:
+            _check_constructible(root, loader)
+        return YamlDocument(root, loader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc)) from None
     finally:
         loader.dispose()
+
+
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
+
+
+def _check_constructible(root: Node, loader: yaml.SafeLoader) -> None:
+    """Raise YamlSyntaxError at the first node the safe constructor cannot turn into a value.
+
+    Plain mappings and lists are walked (their texts need no check); every other node is
+    constructed once here, and the constructor keeps the value for :meth:`YamlDocument.value`.
+    """
+    known = loader.yaml_constructors
+    done: set[int] = set()
+    open_now: set[int] = set()  # the collections around the node being checked
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            open_now.discard(id(node))
+            done.add(id(node))
+            continue
+        if id(node) in open_now:
+            raise YamlSyntaxError("an alias (*name) inside the list or mapping its anchor "
+                                  "(&name) names: it would never end", line_of(node))
+        if id(node) in done:  # an alias: checked where its anchor is
+            continue
+        if node.tag not in known:
+            raise YamlSyntaxError(f"the tag {node.tag} is not supported: remove it (or quote "
+                                  "the value)", line_of(node))
+        if isinstance(node, MappingNode | SequenceNode) and node.tag in (_MAP, _SEQ):
+            open_now.add(id(node))
+            stack.append((node, True))
+            # Plain texts, most of a file, need no check: only the other nodes are stacked.
+            children: list[Node] = []
+            if isinstance(node, SequenceNode):
+                children = [v for v in node.value
+                            if not (type(v) is ScalarNode and v.tag == _STR)]
+            for key, value in node.value if isinstance(node, MappingNode) else ():
+                if type(key) is not ScalarNode:
+                    raise YamlSyntaxError("a key must be a plain value, not a list or a "
+                                          "mapping", line_of(key))
+                if key.tag in (_MERGE, _VALUE):
+                    if key.tag == _MERGE and not (isinstance(value, MappingNode) or (
+                            isinstance(value, SequenceNode)
+                            and all(isinstance(v, MappingNode) for v in value.value))):
+                        raise YamlSyntaxError("a merge (<<) takes a mapping or a list of "
+                                              "mappings", line_of(key))
+                elif key.tag != _STR:
+                    children.append(key)
+                if not (type(value) is ScalarNode and value.tag == _STR):
+                    children.append(value)
+            stack.extend((child, False) for child in reversed(children))
+        elif not (isinstance(node, ScalarNode) and node.tag == _STR):
+            done.add(id(node))
+            try:
+                loader.construct_object(node, deep=True)
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                raise YamlSyntaxError(exc.problem or str(exc),
+                                      mark.line + 1 if mark else line_of(node)) from None
+            except (ValueError, TypeError, OverflowError) as exc:
+                kind = node.tag.rsplit(":", 1)[-1]
+                raise YamlSyntaxError(f"{node.value!r} is not a valid {kind} ({exc})",
+                                      line_of(node)) from None
 
 
 def line_of(node: Node) -> int:

@@ -147,13 +147,45 @@ def add(
         items = plural(len(parsed.entries), "item")
         summary = (f" (titled {title!r}, {items})" if name and title and title != name
                    else f" ({items})")
+    existing = next((h for h in store.feed_health() if h.url == source.url
+                     and h.configured and h.origin == "cli"), None)
+    changes: list[str] = []
+    if existing is not None:  # adding again changes only what was given
+        source = replace(
+            source, name=source.name if name else existing.name,
+            interval_seconds=(source.interval_seconds if interval is not None
+                              else existing.interval_seconds),
+            tags=source.tags if tags else existing.tags,
+            language=source.language if language is not None else existing.language)
+        changes = _changes(existing, source)
     result = store.add_feed(source)
     store.close()
     if result == "configured":
         fail(f"{source.url} is configured in {config.source}; change it there "
              "(a running daemon follows the file)")
-    verb = {"added": "added", "updated": "updated", "restored": "added again"}[result]
+    if result == "updated":
+        typer.echo(f"updated: {source.name} <{source.url}>: {'; '.join(changes)}{summary}"
+                   if changes else f"unchanged: {source.name} <{source.url}>{summary} (added "
+                   "already; --name, --interval, --language and --tag change it)")
+        return
+    verb = {"added": "added", "restored": "added again"}[result]
     typer.echo(f"{verb}: {source.name} <{source.url}>{summary}")
+
+
+def _changes(before: FeedHealth, after: FeedSource) -> list[str]:
+    """What adding a feed again changes, in words (``name 'A' -> 'B'``...)."""
+    changes = []
+    if before.name != after.name:
+        changes.append(f"name {before.name!r} -> {after.name!r}")
+    if before.interval_seconds != after.interval_seconds:
+        changes.append(f"interval {human_duration(before.interval_seconds)} -> "
+                       f"{human_duration(after.interval_seconds)}")
+    if tuple(before.tags) != tuple(after.tags):
+        changes.append(f"tags {', '.join(before.tags) or '(none)'} -> "
+                       f"{', '.join(after.tags) or '(none)'}")
+    if before.language != after.language:
+        changes.append(f"language {before.language or '(none)'} -> {after.language or '(none)'}")
+    return changes
 
 
 def _probe(config: Config, url: str, *, yes: bool, store: Store) -> tuple[str, ParsedFeed]:
@@ -327,10 +359,10 @@ def _source(config: Config, url: str, name: str | None, interval: str | None,
 
 def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a feed (``url: reason``), or None; no network is used."""
-    from monitor.net import check_url
+    from monitor.net import check_url, shown_url
 
     try:
         check_url(url.strip())
     except FetchError as exc:
-        return f"{url.strip()}: {exc}"
+        return f"{shown_url(url.strip())}: {exc}"  # the password masked
     return None

@@ -24,12 +24,13 @@ def _since(value: str | None) -> datetime | None:
         return None
     try:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
-    except ValueError:
-        pass
+    except ValueError as exc:
+        as_duration = str(exc)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"--since {value!r}: use a duration such as 2d or 12h, or an ISO date")
+        reason = f" ({as_duration})" if value[:1].isdigit() and "-" not in value else ""
+        fail(f"--since {value!r}: use a duration such as 2d or 12h, or an ISO date{reason}")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -62,7 +63,8 @@ def hits(
     since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN",
         help="Only hits this recent: 2d, 12h, 30m, or an ISO date.")] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1,
+                                       help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List stored hits with their evidence."""

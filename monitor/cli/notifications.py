@@ -36,7 +36,8 @@ def notifications(
         "unknown (sent without an answer to a destination that cannot drop repeats; not "
         "retried on its own).")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many.")] = 100,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1,
+                                       help="At most this many.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List outbox rows, newest first (destinations are shown masked)."""
@@ -92,7 +93,14 @@ def retry(
     store = open_store(config)
     count = Outbox(store).retry(ids or None, dead=dead)
     store.close()
+    asked = len(set(ids or ()))
+    if asked and count == 0:
+        fail(f"no such notification to queue again: {', '.join(map(str, sorted(set(ids or ()))))}"
+             " (an unknown id, or one sent already; see `monitor notifications`)", code=1)
     typer.echo(f"{plural(count, 'notification')} queued again")
+    if count < asked:
+        fail(f"{asked - count} of the {asked} ids given are unknown or sent already "
+             "(see `monitor notifications`)", code=1)
 
 
 @notify_app.command("test")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from monitor.cli.app import app, fail, get_config
+from monitor.cli.app import EXIT_USAGE, app, fail, get_config, read_config
 from monitor.cli.output import plural
 from monitor.cli.service import db_app, open_store
+from monitor.errors import ConfigError, MonitorError
 
 EXIT_NOT_READY = 1
 EXIT_NOT_ALIVE = 3
@@ -33,11 +34,24 @@ def health(
     from monitor.daemon import readiness_report
     from monitor.store import Store, live_instances, sqlite_path
 
-    config = get_config(ctx)
+    if as_json:
+        try:
+            config = read_config(ctx)
+        except ConfigError as exc:  # still one JSON object, for the probe that parses it
+            typer.echo(json.dumps({
+                "ready": False, "alive": None,
+                "checks": {"config": {"ok": False, "detail": str(exc)}},
+                "errors": [str(p) for p in exc.problems], "instances": []}))
+            raise typer.Exit(EXIT_USAGE) from None
+    else:
+        config = get_config(ctx)
     missing = sqlite_path(config.database_url, config.base_dir)
     if missing is not None and not missing.exists():  # a health check creates nothing
-        fail(f"not ready: no database at {missing}; run `monitor db upgrade`", code=1)
-    store = Store.open(config.database_url, config.base_dir)
+        _not_ready(as_json, f"no database at {missing}; run `monitor db upgrade`")
+    try:
+        store = Store.open(config.database_url, config.base_dir)
+    except MonitorError as exc:
+        _not_ready(as_json, str(exc))
     try:
         checks = readiness_report(store, config.rules_path)
         ready = all(ok for _, ok, _ in checks)
@@ -63,6 +77,16 @@ def health(
         raise typer.Exit(EXIT_NOT_READY)
     if not alive:
         raise typer.Exit(EXIT_NOT_ALIVE)
+
+
+def _not_ready(as_json: bool, detail: str) -> NoReturn:
+    """Exit 1: the database cannot be checked (``--json``: as one JSON object)."""
+    if as_json:
+        typer.echo(json.dumps({"ready": False, "alive": None,
+                               "checks": {"database": {"ok": False, "detail": detail}},
+                               "instances": []}))
+        raise typer.Exit(EXIT_NOT_READY)
+    fail(f"not ready: {detail}", code=EXIT_NOT_READY)
 
 
 @app.command("status")

@@ -30,8 +30,10 @@ db_app = group(
 app.add_typer(db_app, name="db")
 
 
-def open_store(config: Config, *, require_schema: bool = True, create: bool = False) -> Store:
-    """The configured store; exits 2 with a hint when the schema is not up to date.
+def open_store(config: Config, *, require_schema: bool = True, create: bool = False,
+               status_only: bool = False) -> Store:
+    """The configured store; exits 2 with one line when it cannot be opened (no server, not
+    a database, read-only...) or its schema is not this program's.
 
     Only ``create=True`` (``monitor db upgrade``) may create an SQLite file: any other
     command on a folder without a database says so and leaves the folder as it was.
@@ -42,15 +44,42 @@ def open_store(config: Config, *, require_schema: bool = True, create: bool = Fa
         fail(f"no database at {path} yet; run `monitor db upgrade` to create it")
     try:
         store = Store.open(config.database_url, config.base_dir)
-        if require_schema and current_revision(store.engine) != head_revision():
-            fail(f"the database {safe_url(config.database_url)} is not at the current schema; "
-                 "run `monitor db upgrade`")
+        # The first connection: a database that cannot be opened is a StoreError here.
+        current = current_revision(store.engine)
     except MonitorError as exc:
         fail(str(exc))
+    newer = None if status_only else newer_schema(config, current)
+    if newer is not None:
+        store.close()
+        fail(newer)
+    if require_schema and current != head_revision():
+        store.close()
+        fail(f"the database {safe_url(config.database_url)} is not at the current schema; "
+             "run `monitor db upgrade`")
     if store.dialect == "postgresql":  # new articles get their text index lexemes at save
         from monitor.rules import tokenize
         store.tokenizer = tokenize
     return store
+
+
+def is_newer(current: str | None, head: str | None) -> bool:
+    """Whether revision ``current`` comes after this program's ``head``: a newer newsmonitor
+    upgraded the database. Revisions are numbered in order (0001, 0002... as the migration
+    files are named), so a larger number is a migration this program does not have."""
+    if current is None or head is None or current == head:
+        return False
+    return current.isdigit() and head.isdigit() and int(current) > int(head)
+
+
+def newer_schema(config: Config, current: str | None) -> str | None:
+    """Why this program must not use a database a newer newsmonitor upgraded, or None."""
+    from monitor.store import head_revision, safe_url
+    head = head_revision()
+    if not is_newer(current, head):
+        return None
+    return (f"the database {safe_url(config.database_url)} is at revision {current}, newer "
+            f"than this program's {head}: a newer newsmonitor upgraded it; upgrade "
+            "newsmonitor (`monitor db upgrade` cannot help, and this version must not use it)")
 
 
 @db_app.command("upgrade")
@@ -103,10 +132,16 @@ def db_status(ctx: typer.Context) -> None:
     """Show the schema revision and the one expected."""
     from monitor.store import current_revision, head_revision, safe_url
     config = get_config(ctx)
-    store = open_store(config, require_schema=False)
+    store = open_store(config, require_schema=False, status_only=True)
     current, head = current_revision(store.engine), head_revision()
+    if current == head:
+        state = "up to date"
+    elif is_newer(current, head):
+        state = "newer than this program (upgrade newsmonitor, not the database)"
+    else:
+        state = "behind (run `monitor db upgrade`)"
     typer.echo(f"database: {safe_url(config.database_url)}\nrevision: {current or 'none'}"
-               f"\nexpected: {head}\nstatus:   {'up to date' if current == head else 'behind'}")
+               f"\nexpected: {head}\nstatus:   {state}")
     store.close()
 
 

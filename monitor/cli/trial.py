@@ -92,16 +92,16 @@ def _fetch(config: Config, url: str) -> tuple[bytes, str]:
             return local.read_bytes(), local.resolve().as_uri()
         except OSError as exc:
             fail(f"{url}: cannot read: {exc.strerror or exc}")
-    from monitor.net import Fetcher, check_url
+    from monitor.net import Fetcher, check_url, shown_url
     try:
         check_url(url)
     except FetchError as exc:
-        fail(f"{url}: {exc}")
+        fail(f"{shown_url(url)}: {exc}")
     fetcher = Fetcher(config.http)
     try:
         page = fetcher.fetch_page(url)
     except FetchError as exc:
-        fail(f"{url}: {exc.code}: {exc}", code=1)
+        fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     finally:
         fetcher.close()
     return page.content, page.url
@@ -109,12 +109,13 @@ def _fetch(config: Config, url: str) -> tuple[bytes, str]:
 
 def _extract(content: bytes, url: str) -> tuple[str, str, str | None]:
     from monitor.extract import extract_html
+    from monitor.net import shown_url
     try:
         extracted = extract_html(content, url)
     except ExtractError as exc:
-        fail(f"{url}: {exc.code}: {exc}", code=1)
+        fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     if extracted is None or not extracted.text.strip():
-        fail(f"{url}: no article text could be extracted", code=1)
+        fail(f"{shown_url(url)}: no article text could be extracted", code=1)
     return extracted.title or "", extracted.text, extracted.language
 
 

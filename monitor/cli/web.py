@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import json
+import signal
+import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -11,28 +15,43 @@ from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.service import open_store, web_server
 from monitor.errors import MonitorError
 
-web_app = group("The web view: serve it alone, API tokens, password hashes.",
-                invoke_without_command=True)
+WEB_HELP = """The web view: serve it alone, API tokens, password hashes.
+
+Without a command, monitor web serves the web view and API alone, until SIGTERM or Ctrl-C,
+beside daemons that run elsewhere on the database (monitor run --no-web). It listens on
+web.listen (default 127.0.0.1:8080; port 0: any free port, printed at start); a non-loopback
+address needs web.users or web.trusted_proxy_header.
+"""
+web_app = group(WEB_HELP, invoke_without_command=True, subcommand_metavar="[COMMAND [ARGS]...]")
 token_app = group("API tokens for /api/v1 (stored hashed).", no_args_is_help=True)
 web_app.add_typer(token_app, name="token")
 app.add_typer(web_app, name="web")
 
 
-@web_app.callback()
+@web_app.callback(invoke_without_command=True)
 def web(ctx: typer.Context) -> None:
-    """Serve the web view and API alone (beside daemons that run elsewhere on the database).
-
-    Listens on web.listen (default 127.0.0.1:8080); a non-loopback address needs web.users or
-    web.trusted_proxy_header.
-    """
+    """Serve the web view alone (see WEB_HELP, which the help shows)."""
     if ctx.invoked_subcommand is not None:
         return
     config = get_config(ctx)
     store = open_store(config)
     server = web_server(config, store)
-    typer.echo(f"web view: {server.url}")
-    server.serve()
-    store.close()
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _sig, _frame: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            server.start()  # returns once it listens: the URL then has the bound port
+        except MonitorError as exc:
+            fail(f"{exc} (is another process using web.listen {config.web.listen}?)", code=1)
+        typer.echo(f"web view: {server.url}")
+        sys.stdout.flush()
+        stop.wait()
+    finally:
+        server.stop()
+        store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @token_app.command("create")
@@ -88,4 +107,15 @@ def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
         typer.get_text_stream("stdin").readline().rstrip("\n"))
     if not password:
         fail("empty password")
-    typer.echo(f"web:\n  users:\n    {name}: '{hash_password(password)}'")
+    # JSON strings are YAML: a name with ': ', '#' or quotes stays one key.
+    key = json.dumps(name, ensure_ascii=False) if _needs_quotes(name) else name
+    typer.echo(f"web:\n  users:\n    {key}: '{hash_password(password)}'")
+
+
+def _needs_quotes(name: str) -> bool:
+    """Whether ``name`` is not a plain YAML key that reads back as itself."""
+    from monitor.yamldoc import read_yaml
+    try:
+        return bool(read_yaml(f"{name}: x\n").data() != {name: "x"})
+    except MonitorError:
+        return True

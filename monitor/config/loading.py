@@ -99,6 +99,51 @@ def _literal_secret(url: str) -> bool:
     return bool(password) or bool(_TOKENISH.search(f"{parts.netloc}{parts.path}{parts.query}"))
 
 
+def _literal_password(url: object) -> bool:
+    """A database URL written out with its password (not a ``${VAR}`` reference)."""
+    if not isinstance(url, str) or "${" in url:
+        return False
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
+def _line_of_byte(data: bytes, offset: int) -> int:
+    """The 1-based line of the byte at ``offset``."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _secrets(data: dict[str, Any], base: Path, shown: str,
+             lines: Mapping[tuple[Any, ...], int]) -> dict[str, str]:
+    """The variables of the ``secrets_file`` setting (popped from ``data``), if any; a
+    setting that is not a path, or a file that is missing, unreadable or not ``KEY=VALUE``
+    text, is a ConfigError at the setting's line."""
+    setting = data.pop("secrets_file", None)
+    if setting is None or setting == "":
+        return {}
+    line = lines.get(("secrets_file",))
+
+    def refuse(message: str) -> ConfigError:
+        return ConfigError(f"secrets_file: {message}", path=shown, line=line)
+
+    if not isinstance(setting, str) or not setting.strip():
+        raise refuse("expected the path of a KEY=VALUE file")
+    secrets_path = base / Path(setting)  # an absolute path replaces base
+    if not secrets_path.exists():
+        raise refuse(f"{secrets_path} does not exist")
+    if not secrets_path.is_file():
+        raise refuse(f"{secrets_path} is not a file")
+    _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
+    try:
+        return read_env_file(secrets_path)
+    except OSError as exc:
+        raise refuse(f"cannot read {secrets_path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise refuse(f"{secrets_path} is not UTF-8 text ({exc.reason} on its line "
+                     f"{_line_of_byte(exc.object, exc.start)})") from exc
+
+
 def _check_private(path: Path, shown: str, what: str) -> None:
     """Refuse secrets in a file other users can read (F9): the fix is one chmod."""
     mode = path.stat().st_mode & 0o777
@@ -157,6 +202,8 @@ def _unknown_setting(loc: tuple[Any, ...]) -> str:
     *parent, key = loc
     model = _model_at(tuple(parent))
     known = [n for n in model.model_fields if n not in _RESERVED] if model else []
+    if model is Config:
+        known.append("secrets_file")  # read by the loader itself, not a field of the model
     hint = did_you_mean(key, known)
     if not hint and model is Config:  # a section's setting written at the top level
         everywhere = _all_settings(Config)
@@ -292,7 +339,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             raise ConfigError(f"cannot read the configuration: {exc.strerror}", path=shown) from exc
         except UnicodeDecodeError as exc:
             raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              path=shown) from exc
+                              path=shown, line=_line_of_byte(exc.object, exc.start)) from exc
         try:
             document = read_yaml(text)
         except YamlSyntaxError as exc:
@@ -306,15 +353,11 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         lines = _line_index(node, (), twice) if node is not None else {}
         base = path.resolve().parent
 
-    env = dict(environ)
-    secrets_file = data.pop("secrets_file", None)
-    if secrets_file:
-        secrets_path = base / Path(secrets_file)  # an absolute path replaces base
-        if secrets_path.exists():
-            _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
-            env = {**read_env_file(secrets_path), **env}
+    env = {**_secrets(data, base, shown, lines), **environ}
     if path is not None and any(_literal_secret(u) for _loc, u in _channel_urls(data)):
         _check_private(path, shown, "channel URLs in this file contain secrets")
+    if path is not None and _literal_password(data.get("database_url")):
+        _check_private(path, shown, "database_url in this file contains a password")
 
     problems: list[ConfigError] = []
 

@@ -3,6 +3,7 @@ types they share (durations, sizes, quiet hours). Read by :mod:`monitor.config.l
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -32,19 +33,30 @@ _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb
 _QUIET = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
+MAX_DURATION = 100 * 365 * 86400.0  # 100 years: beyond it a date would leave the calendar
+
+
 def parse_duration(value: Any) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``."""
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``; a finite
+    number from 0 to 100 years (ValueError otherwise)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    try:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            match = _DURATION.match(str(value))
+            if not match:
+                raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
+            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    except OverflowError:
+        seconds = math.inf
+    if math.isnan(seconds):
+        raise ValueError("expected a duration such as 90s, 15m, 2h or 1d, not NaN")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError("a duration can be at most 100 years (36500d)")
     return seconds
 
 
@@ -62,6 +74,8 @@ def parse_size(value: Any) -> int:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# A duration where 0 makes no sense (a tick, an interval, a timeout, a lifetime).
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
 
@@ -72,7 +86,7 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     url: str = Field(min_length=1)
     name: str | None = None
-    interval: Duration | None = None
+    interval: PositiveDuration | None = None
     tags: list[str] = []
     language: str | None = None
 
@@ -141,9 +155,9 @@ class ChannelConfig(_Strict):
 
 class HttpConfig(_Strict):
     user_agent: str = "newsmonitor/0.1 (+https://github.com/newsmonitor/newsmonitor)"
-    connect_timeout: Duration = 5.0
-    read_timeout: Duration = 10.0
-    total_timeout: Duration = 30.0
+    connect_timeout: PositiveDuration = 5.0
+    read_timeout: PositiveDuration = 10.0
+    total_timeout: PositiveDuration = 30.0
     max_redirects: int = Field(5, ge=0, le=20)
     feed_max_bytes: Size = 10 * 2**20
     page_max_bytes: Size = 5 * 2**20
@@ -157,7 +171,7 @@ class HttpConfig(_Strict):
 
 class ExtractConfig(_Strict):
     workers: int | None = Field(None, ge=1)  # default: one per core
-    timeout: Duration = 20.0
+    timeout: PositiveDuration = 20.0
     memory_limit: Size = 512 * 2**20
     min_text_chars: int = Field(200, ge=0)
     # A worker's replacement costs about 0.7 CPU-s in a busy cycle (fork, copy-on-write
@@ -167,17 +181,17 @@ class ExtractConfig(_Strict):
 
 
 class PollingConfig(_Strict):
-    default_interval: Duration = 900.0
-    min_interval: Duration = 300.0
-    max_interval: Duration = 86400.0
+    default_interval: PositiveDuration = 900.0
+    min_interval: PositiveDuration = 300.0
+    max_interval: PositiveDuration = 86400.0
     full_fetch_every: Duration = 86400.0
-    tick: Duration = 15.0
+    tick: PositiveDuration = 15.0
     # Intervals follow each feed's publishing rate (monitor.feeds.polling); false: fixed intervals.
     adaptive: bool = True
     # Consecutive polls whose body is not a readable feed (not_a_feed, parse_error) before the
     # feed is disabled; fetch errors only back off. 0: never disable.
     max_failures_before_disable: int = Field(3, ge=0)
-    silent_alert_after: Duration = 172800.0
+    silent_alert_after: PositiveDuration = 172800.0
     # New entries taken from one feed per cycle, newest first; the rest wait for the next
     # cycle (a feed listing 50,000 new entries cost 100 s and 531 MB in one cycle).
     max_new_entries: int = Field(100, ge=1)
@@ -193,7 +207,7 @@ class DeliveryConfig(_Strict):
     max_attempts: int = Field(5, ge=1)
     retry_deadline: Duration = 86400.0
     backoff_base: Duration = 30.0
-    lease: Duration = 120.0
+    lease: PositiveDuration = 120.0
     # One attempt's wall-clock limit, handed to apprise for every plugin (its socket connect
     # and read timeouts and its call deadline); apprise's own default is 4 s.
     send_timeout: Duration = Field(30.0, gt=0)
@@ -221,7 +235,7 @@ class WebConfig(_Strict):
     users: dict[str, str] = {}
     # A header set by an authenticating reverse proxy (e.g. Remote-User); trusted as is.
     trusted_proxy_header: str | None = None
-    session_lifetime: Duration = 7 * 86400.0
+    session_lifetime: PositiveDuration = 7 * 86400.0
     page_size: int = Field(50, ge=5, le=500)
 
     @field_validator("listen")

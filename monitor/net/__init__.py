@@ -2,8 +2,9 @@
 
 Owns the HTTP client (one connection pool per origin, HTTP/1.1 keep-alive), the address policy
 that refuses private and loopback targets unless allowed, per-host politeness (concurrency,
-Retry-After), conditional requests, size and time caps, charset decoding, and URL
-canonicalisation. Used by the daemon to fetch feeds and pages, and by delivery to check webhook
+Retry-After), conditional requests, size and time caps, charset decoding, URL
+canonicalisation, and the masking of URLs in messages (passwords, credential query
+values). Used by the daemon to fetch feeds and pages, and by delivery to check webhook
 addresses with the same policy.
 
 Must not import: any other stage package (feeds, extract, rules, stories, delivery, daemon,
@@ -13,6 +14,7 @@ cli) or the store. It sits just above the store in the layers (``pyproject.toml`
 from __future__ import annotations
 
 from monitor.net.fetch import Fetcher, cache_max_age, check_url
+from monitor.net.masking import MASK, mask_text_urls, shown_url
 from monitor.net.netpolicy import (
     AddressPolicy,
     Resolver,
@@ -22,6 +24,7 @@ from monitor.net.netpolicy import (
 from monitor.net.urls import canonical_url, resolve_aggregator_link
 
 __all__ = [
+    "MASK",
     "AddressPolicy",
     "Fetcher",
     "Resolver",
@@ -30,5 +33,7 @@ __all__ = [
     "canonical_url",
     "check_url",
     "default_resolver",
+    "mask_text_urls",
     "resolve_aggregator_link",
+    "shown_url",
 ]

@@ -58,6 +58,7 @@ from monitor.errors import (
 from monitor.models import FetchedBody, NotModified, Validators
 from monitor.net.deadline import Deadline, deadline_scope
 from monitor.net.decoding import ContentDecoder, accept_encoding
+from monitor.net.masking import mask_text_urls
 from monitor.net.netpolicy import (
     DEFAULT_PORTS,
     AddressPolicy,
@@ -353,11 +354,15 @@ def _errors_at(url: str) -> Iterator[None]:
         if exc.url is None:
             exc.url = url
         raise
+    # httpx2's messages may quote the URL: masked (monitor.net.masking).
     except httpx2.InvalidURL as exc:
-        raise InvalidURLError(f"invalid URL: {exc}", url=url) from exc
+        # Without the component it quotes ("Invalid port: 'pa55word'" for a redirect to
+        # ``http://user:pa55word#x@host/``: urlsplit's reading of a password).
+        reason = str(exc).split(": ", 1)[0]
+        raise InvalidURLError(f"invalid URL: {mask_text_urls(reason)}", url=url) from exc
     except httpx2.UnsupportedProtocol as exc:
-        raise UnsupportedSchemeError(str(exc), url=url) from exc
+        raise UnsupportedSchemeError(mask_text_urls(str(exc)), url=url) from exc
     except httpx2.TimeoutException as exc:
-        raise FetchTimeoutError(f"timed out: {exc}", url=url) from exc
+        raise FetchTimeoutError(f"timed out: {mask_text_urls(str(exc))}", url=url) from exc
     except (httpx2.HTTPError, httpx2.StreamError) as exc:
-        raise FetchError(f"request failed: {exc}", url=url) from exc
+        raise FetchError(f"request failed: {mask_text_urls(str(exc))}", url=url) from exc

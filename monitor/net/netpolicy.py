@@ -87,6 +87,9 @@ def check_url(url: str) -> None:
     ``gopher:``, ``ftp:``, ``javascript:``, ``data:``...) and :class:`InvalidURLError` for a
     backslash, credentials (``user@host``), whitespace or control characters, a missing host
     or a bad port. Address policy (private ranges...) is applied later, at connect time.
+
+    No message quotes the URL or a part of it that may be a secret (the ``url`` attribute
+    keeps the URL as given); to show the URL, show :func:`~monitor.net.masking.shown_url`.
     """
     match = _SCHEME.match(url)
     if match is None:
@@ -111,7 +114,9 @@ def check_url(url: str) -> None:
     try:
         parts.port  # noqa: B018  # the property validates the port
     except ValueError as exc:
-        raise InvalidURLError(f"bad port in URL: {exc}", url=url) from exc
+        # Not the text read as the port: in ``https://user:pa55word#x@host`` it is the password.
+        raise InvalidURLError("bad port in URL (a port is a number from 0 to 65535)",
+                              url=url) from exc
     literal_ip(parts.hostname, url=url)
 
 

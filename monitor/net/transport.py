@@ -24,6 +24,7 @@ import httpx2
 
 from monitor.errors import FetchError, FetchTimeoutError, UnsupportedSchemeError
 from monitor.net.deadline import current_deadline
+from monitor.net.masking import mask_text_urls
 from monitor.net.netpolicy import AddressPolicy, Resolver
 from monitor.net.sockets import DeadlineHit, GuardedBackend
 
@@ -45,14 +46,15 @@ def _translated() -> Iterator[None]:
         kind = {httpcore2.ConnectTimeout: "connect", httpcore2.ReadTimeout: "read",
                 httpcore2.WriteTimeout: "write", httpcore2.PoolTimeout: "connection pool"}
         raise FetchTimeoutError(f"{kind.get(type(exc), 'request')} timed out") from exc
+    # httpcore2's messages may quote the URL: masked (monitor.net.masking).
     except httpcore2.UnsupportedProtocol as exc:
-        raise UnsupportedSchemeError(str(exc)) from exc
+        raise UnsupportedSchemeError(mask_text_urls(str(exc))) from exc
     except httpcore2.ProtocolError as exc:
-        raise FetchError(f"HTTP protocol error: {exc}") from exc
+        raise FetchError(f"HTTP protocol error: {mask_text_urls(str(exc))}") from exc
     except httpcore2.ConnectError as exc:
-        raise FetchError(str(exc) or "cannot connect") from exc
+        raise FetchError(mask_text_urls(str(exc)) or "cannot connect") from exc
     except (httpcore2.NetworkError, httpcore2.ProxyError) as exc:
-        raise FetchError(f"connection failed: {exc}") from exc
+        raise FetchError(f"connection failed: {mask_text_urls(str(exc))}") from exc
 
 
 class _ResponseStream(httpx2.SyncByteStream):

@@ -5,6 +5,11 @@ deferred BEGIN upgrades its lock mid-transaction and fails with "database is loc
 concurrent writers). One host only. PostgreSQL: pool pre-ping so a restarted server is
 survived. Both: ``hide_parameters`` so no bound value (a destination, a token) ever appears
 in an exception or a log line.
+
+A connection that cannot be made (no server, a file that is not a database, a read-only file
+or folder, a path that is a folder) is a :class:`StoreError` ``cannot open the database
+<url, password masked>: <reason>``, raised from the engine itself, so every caller gets the
+same one line whatever it was doing when it first connected.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 
 from monitor.errors import StoreError
 
@@ -32,7 +37,11 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
         path = Path(parsed.database)
         if not path.is_absolute():
             path = base_dir / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot open the database {safe_url(url)}: cannot create its "
+                             f"folder {path.parent}: {exc.strerror or exc}") from exc
         return parsed.set(database=str(path)).render_as_string(hide_password=False)
     return url
 
@@ -53,8 +62,34 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def open_problem(url: str, exc: BaseException) -> StoreError:
+    """The StoreError for a connection to ``url`` that failed with ``exc``: one line, the
+    password masked in the URL and in the reason."""
+    reason = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return StoreError(f"cannot open the database {safe_url(url)}: {reason or type(exc).__name__}")
+
+
+def _translate_connect_errors(engine: Engine, url: str) -> None:
+    """A failed connect raises :func:`open_problem`'s StoreError instead of the driver's
+    error (errors of statements on an open connection are left to the store's transactions)."""
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if context.connection is None:  # no connection yet: connecting itself failed
+            raise open_problem(url, context.original_exception) from (
+                context.sqlalchemy_exception or context.original_exception)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the per-backend settings described above."""
+    engine = _make_engine(url)
+    _translate_connect_errors(engine, url)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -113,3 +148,4 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+

@@ -55,7 +55,8 @@ def test_add_fetches_once_and_shows_the_title_and_item_count(tmp_path: Path,
     url = server.url("/feed.xml")
     assert cli(tmp_path, "feeds", "add", url) == f"added: Loopback News <{url}> (2 items)\n"
     assert cli(tmp_path, "feeds", "add", url, "--name", "Mine") == (
-        f"updated: Mine <{url}> (titled 'Loopback News', 2 items)\n")
+        f"updated: Mine <{url}>: name 'Loopback News' -> 'Mine' (titled 'Loopback News', "
+        "2 items)\n")
     assert server.hits["/feed.xml"] == 2
 
 

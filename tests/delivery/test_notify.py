@@ -596,3 +596,58 @@ def test_destination_problem_says_why_a_url_cannot_be_used(url: str, problem: st
     caplog.set_level(logging.DEBUG)
     assert destination_problem(url) == problem
     assert "secret" not in caplog.text  # apprise logs what it cannot parse: masked
+
+
+SMTP = "mailtos://desk:Sm7pPassw0rd@smtp.example.com"
+NO_ONE = "no To address is left, so no one would receive its mail"
+
+
+@pytest.mark.parametrize(("query", "problem"), [
+    # apprise reads these URLs and drops the recipient with a warning; every send then
+    # failed with "There are no Email recipients to notify" while check said all held.
+    ("?to=not-an-email", f"To 'not-an-email' is not an email address; {NO_ONE}"),
+    ("?to=a@@b", f"To 'a@@b' is not an email address; {NO_ONE}"),
+    ("/not-an-email", f"To 'not-an-email' is not an email address; {NO_ONE}"),
+    # one good recipient left: the bad one would still never receive anything
+    ("?to=desk@news.test,typo", "To 'typo' is not an email address"),
+    ("?to=desk@news.test&cc=nobody&bcc=b@news.test&reply=r@@news.test",
+     "Cc 'nobody' is not an email address; Reply-To 'r@@news.test' is not an email address"),
+])
+def test_destination_problem_refuses_mail_recipients_apprise_would_drop(
+        query: str, problem: str, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.fetch_support import NetworkGuard
+
+    caplog.set_level(logging.DEBUG)
+    with NetworkGuard() as guard:
+        found = destination_problem(f"{SMTP}{query}")
+    assert found == f"mailtos://desk:****@smtp.example.com{query}: {problem}"
+    assert guard.connects == []  # the check is offline
+    assert "Sm7pPassw0rd" not in caplog.text
+
+
+@pytest.mark.parametrize("url", [
+    f"{SMTP}?to=desk@news.test", f"{SMTP}?to=Desk Team <desk@news.test>, b@news.test",
+    f"{SMTP}/desk@news.test/b@news.test?cc=c@news.test&from=alerts@monitor.test",
+    "mailto://ops@example.com",  # no To: apprise mails the sender
+])
+def test_destination_problem_accepts_mail_urls_whose_recipients_all_hold(url: str) -> None:
+    assert destination_problem(url) is None
+
+
+def test_destination_problem_refuses_targets_other_services_drop() -> None:
+    # Pushover: a device name it cannot use is put aside as an invalid target.
+    url = "pover://uSerKey9000@aPpT0ken9000/phone/bad!device"
+    problem = destination_problem(url)
+    assert problem is not None
+    assert problem.endswith(": target 'bad!device' is not one the service can use (apprise "
+                            "drops it)")
+    assert "aPpT0ken9000" not in problem and "uSerKey9000" not in problem
+    assert destination_problem("pover://uSerKey9000@aPpT0ken9000/phone") is None
+
+
+def test_net_text_masking_is_the_one_the_logs_use() -> None:
+    from monitor.net import mask_text_urls
+
+    text = "skipped https://u:OpmlPass1@opml-c.example/rss?sig=abc123&ed=uk: refused"
+    assert mask_text_urls(text) == SecretMasker().mask(text) == (
+        "skipped https://u:****@opml-c.example/rss?sig=****&ed=uk: refused")

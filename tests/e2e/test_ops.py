@@ -61,7 +61,8 @@ def test_health_and_status_commands(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
     result = run_cli(config, "health", "--json")
     assert result.returncode == 1  # no database yet: not ready (and none is created)
-    assert "no database" in result.stderr
+    report = json.loads(result.stdout)  # --json: JSON even then
+    assert report["ready"] is False and "no database" in json.dumps(report["checks"])
     assert run_cli(config, "db", "upgrade").returncode == 0
     result = run_cli(config, "health", "--json")
     assert result.returncode == 3  # ready, but no daemon is running

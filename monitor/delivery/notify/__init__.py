@@ -36,6 +36,7 @@ from __future__ import annotations
 import difflib
 import html
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -78,6 +79,7 @@ __all__ = [
     "destination_problem",
     "http_is_permanent",
     "mask_url",
+    "recipient_problem",
     "send",
     "target_kind",
     "url_secrets",
@@ -113,13 +115,14 @@ def target_kind(url: str) -> str:
 
 
 def destination_problem(url: str) -> str | None:
-    """Why apprise cannot send to ``url``, in words for the configuration check (never
-    quoting the URL, which may hold a token), or None when it can: no scheme, a scheme no
-    service has (a typo: ``maito://``, with the scheme it may mean), or a URL its service
-    cannot read (a token missing)."""
+    """Why apprise cannot send to ``url``, in words for the configuration check, or None when
+    it can: no scheme, a scheme no service has (a typo: ``maito://``, with the scheme it may
+    mean), a URL its service cannot read (a token missing), or a recipient written in it
+    that apprise would drop (:func:`recipient_problem`). The URL is never quoted unmasked
+    (it may hold a token). No network connection is made."""
     plugin = instantiate_masked(url)
     if plugin is not None:
-        return None
+        return recipient_problem(plugin, url)
     scheme, sep, _rest = url.partition("://")
     if not sep or not scheme:
         return "not a notification URL: it needs a scheme, such as mailto:// or json://"
@@ -132,6 +135,64 @@ def destination_problem(url: str) -> str | None:
     # Not even masked: what apprise cannot read, it cannot say which part is the secret.
     return (f"not a {scheme}:// URL apprise can read (is a token or a part of the address "
             "missing?)")
+
+
+# A mail URL's recipient fields (apprise's keyword arguments) and their header names.
+_MAIL_FIELDS = (("targets", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("reply_to", "Reply-To"))
+_LIST_DELIMITERS = re.compile(r"[\[\];,\s]+")  # apprise's, between the entries of a list
+
+
+def _mail_entries(value: object) -> list[str]:
+    """Each recipient written in one field of a mail URL, as apprise reads the field, with
+    what it skips without a word (``bad`` in ``to=ok@news.test,bad``)."""
+    from apprise.utils.parse import parse_emails
+
+    entries: list[str] = []
+    for text in value if isinstance(value, list | tuple) else [value]:
+        if not isinstance(text, str) or not text:
+            continue
+        found = [str(e) for e in parse_emails(  # type: ignore[no-untyped-call]  # apprise
+            text, store_unparseable=False)]
+        rest = text
+        for email in found:
+            rest = rest.replace(email, " ", 1)
+        entries += found + [piece for piece in _LIST_DELIMITERS.split(rest) if piece]
+    return entries
+
+
+def recipient_problem(plugin: apprise.NotifyBase, url: str) -> str | None:
+    """Why a recipient written in ``url`` would never receive a message, or None.
+
+    apprise reads a URL with a bad recipient all the same and only drops the recipient,
+    logging a warning at most (``mailto://...?to=not-an-email``: every send then fails with
+    "There are no Email recipients to notify"). For mail, every To, Cc, Bcc and Reply-To
+    entry must be an email address and at least one To must be left; for the other services,
+    a target the service put aside as invalid (its ``invalid_targets``) is one too many.
+    The URL is quoted masked (:func:`mask_url`); nothing is sent or resolved.
+    """
+    from apprise.plugins.email import NotifyEmail  # loaded once a mail URL is read
+    from apprise.utils.parse import is_email
+
+    bad: list[str] = []
+    if isinstance(plugin, NotifyEmail):
+        read = type(plugin).parse_url(url)  # type: ignore[no-untyped-call]  # apprise untyped
+        if isinstance(read, dict):
+            bad += [f"{header} {entry!r} is not an email address"
+                    for key, header in _MAIL_FIELDS
+                    for entry in _mail_entries(read.get(key))
+                    if not is_email(entry)]  # type: ignore[no-untyped-call]  # apprise
+        if not plugin.targets:
+            bad.append("no To address is left, so no one would receive its mail")
+    for name in ("invalid_targets", "_invalid_targets"):
+        dropped = getattr(plugin, name, None)
+        if isinstance(dropped, list | tuple | set):
+            bad += [f"target {str(target)!r} is not one the service can use (apprise drops it)"
+                    for target in dropped]
+    if not bad:
+        return None
+    masker = SecretMasker()
+    masker.add(url)  # the URL shown as mask_url shows it, and its secrets wherever quoted
+    return masker.mask(f"{url}: {'; '.join(bad)}")
 
 
 def check_destination(

@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 import apprise
 
-MASK = "****"
+from monitor.net import MASK, mask_text_urls  # one policy for URLs in any text
+
 _MIN_SECRET = 4  # shorter strings would mask ordinary words; no real token is that short
 _SPLIT = re.compile(r"[/:@?&=#,;\s]+")
 # Loggers that format a destination URL themselves (apprise; urllib3 logs the request line,
@@ -78,18 +79,6 @@ def _fallback_mask(url: str) -> str:
 # Query keys whose values are credentials, whatever the service.
 _SECRET_KEY = re.compile(r"(?i)(?:token|key|secret|pass(?:word)?|pwd?|auth|sig(?:nature)?|"
                          r"session|sid|credential|code|hash)")
-# Any URL in any text: its password, and the values of credential-like query keys.
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:@/?#]*:)([^\s@/?#]+)(@)", re.I)
-_QUERY_SECRET = re.compile(
-    r"([?&;](?:[\w.-]*(?:token|key|secret|password|passwd|pass|pwd|auth|sig|signature|"
-    r"session|sid|credential))=)([^&#\s]+)", re.I)
-
-
-def mask_text_urls(text: str) -> str:
-    """Mask passwords and credential query values of every URL written in ``text``."""
-    return _QUERY_SECRET.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text))
-
-
 def mask_url(url: str, source: str | None = None) -> str:
     """A destination URL safe to show, with only its secret parts masked.
 

@@ -1,0 +1,149 @@
+"""Configuration files that used to crash or pass when they should not: each problem is one
+``path:line: message`` ConfigError."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str | bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "monitor.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ or {})
+    return str(info.value).splitlines()
+
+
+# -- YAML that parses but is not plain data ------------------------------------------------
+
+
+def test_a_tag_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "log_level: INFO\npolling:\n  tick: !duration 15s\n")
+    assert problems(path) == [f"{path}:3: YAML syntax: the tag !duration is not supported: "
+                              "remove it (or quote the value)"]
+
+
+def test_a_list_as_a_key_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "log_level: INFO\n? [a, b]\n: 1\n")
+    assert problems(path) == [f"{path}:2: YAML syntax: a key must be a plain value, not a "
+                              "list or a mapping"]
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a: 1\nb: !!int abc\n", 2), ("a: 2024-13-45\n", 1), ("a: &x [1, *x]\n", 1),
+    ("a:\n  <<: 5\n", 2)])
+def test_other_values_the_constructor_refuses(tmp_path: Path, text: str, line: int) -> None:
+    path = write(tmp_path, text)
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:{line}: YAML syntax: "), only
+
+
+def test_a_merge_of_a_mapping_still_works(tmp_path: Path) -> None:
+    path = write(tmp_path, "polling: &p {tick: 20s}\nweb:\n  listen: 127.0.0.1:8081\n")
+    assert load_config(path, {}).polling.tick == 20
+
+
+# -- durations -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("polling:\n  tick: .nan\n", "NaN"),
+    ("retention:\n  article_text: .inf\n", "at most 100 years"),
+    ("retention:\n  articles: 100000000d\n", "at most 100 years"),
+    ("retention:\n  articles: 1" + "0" * 400 + "\n", "at most 100 years"),
+    ("polling:\n  tick: 0\n", "greater than 0"),
+    ("http:\n  total_timeout: 0s\n", "greater than 0"),
+])
+def test_durations_are_finite_bounded_and_positive_where_zero_makes_no_sense(
+        tmp_path: Path, text: str, words: str) -> None:
+    path = write(tmp_path, text)
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:2: "), only
+    assert words in only, only
+
+
+def test_a_zero_retention_and_a_long_one_are_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, "retention:\n  attempts: 0\n  articles: 36500d\n")
+    config = load_config(path, {})
+    assert config.retention.attempts == 0 and config.retention.articles == 36500 * 86400
+
+
+# -- secrets_file --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["[a, b]", "5", "{a: 1}"])
+def test_a_secrets_file_that_is_not_a_path(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"log_level: INFO\nsecrets_file: {value}\n")
+    assert problems(path) == [f"{path}:2: secrets_file: expected the path of a KEY=VALUE file"]
+
+
+def test_a_secrets_file_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").write_bytes(b"A=1\nB=caf\xe9\n")
+    (tmp_path / "secrets.env").chmod(0o600)
+    path = write(tmp_path, "secrets_file: secrets.env\n")
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:1: secrets_file: {tmp_path / 'secrets.env'} is not UTF-8 "
+                           "text"), only
+    assert "on its line 2" in only
+
+
+def test_a_secrets_file_that_is_a_folder_or_missing(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").mkdir()
+    path = write(tmp_path, "secrets_file: secrets.env\n")
+    assert problems(path) == [f"{path}:1: secrets_file: {tmp_path / 'secrets.env'} is not a "
+                              "file"]
+    path = write(tmp_path, 'secrets_file: gone.env\nchannels:\n  c:\n    urls: ["${HOOK}"]\n')
+    assert problems(path) == [f"{path}:1: secrets_file: {tmp_path / 'gone.env'} does not "
+                              "exist"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_secrets_file(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").write_text("A=1\n")
+    (tmp_path / "secrets.env").chmod(0o000)
+    path = write(tmp_path, "secrets_file: secrets.env\n")
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:1: secrets_file: cannot read "), only
+
+
+def test_a_misspelt_secrets_file_gets_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "secret_file: secrets.env\n")
+    assert problems(path) == [f"{path}:1: secret_file: unknown setting; did you mean "
+                              "secrets_file?"]
+
+
+# -- invalid UTF-8, literal database passwords ---------------------------------------------
+
+
+def test_invalid_utf8_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, b"log_level: INFO\n# a comment\nfeeds: []  # caf\xe9\n")
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:3: not UTF-8 text ("), only
+
+
+def test_a_readable_file_with_a_literal_database_password_is_refused(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://newsuser:S3cretPgPass@127.0.0.1:1/news"
+    path = write(tmp_path, f"database_url: {url}\n", mode=0o644)
+    (only,) = problems(path)
+    assert "database_url in this file contains a password" in only
+    assert "chmod 600" in only and "S3cretPgPass" not in only
+    path.chmod(0o600)
+    assert load_config(path, {}).database_url == url
+    path = write(tmp_path, "database_url: postgresql+psycopg://u:${PGPW}@h/news\n", mode=0o644)
+    assert load_config(path, {"PGPW": "x"}).database_url == "postgresql+psycopg://u:x@h/news"
+    path = write(tmp_path, "database_url: postgresql+psycopg://u@h/news\n", mode=0o644)
+    assert load_config(path, {}).database_url == "postgresql+psycopg://u@h/news"
