@@ -100,7 +100,8 @@ class YamlSyntaxError(MonitorError):
 
 @dataclass(frozen=True)
 class RuleProblem:
-    """One problem in a rule file, reported as ``path:line: message``."""
+    """One problem in a rule file, reported as ``path:line: message`` (``path: message`` for
+    the whole file, line 0)."""
 
     path: str
     line: int
@@ -108,7 +109,8 @@ class RuleProblem:
     rule_id: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}" if self.line else (
+            f"{self.path}: {self.message}")
 
 
 class RuleError(MonitorError):

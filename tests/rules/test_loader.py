@@ -219,14 +219,15 @@ def test_file_level_problems(tmp_path: Path) -> None:
     write(tmp_path, "empty.yaml", "")
     write(tmp_path, "nulls.yaml", "entities:\nrules:\n")
     write(tmp_path, "latin1.yaml", "")
-    (tmp_path / "latin1.yaml").write_bytes(b"rules: [\xe9]\n")
+    (tmp_path / "latin1.yaml").write_bytes(b"rules:\n  - id: caf\xe9\n")
     got = messages(load_rules(tmp_path))
     root = str(tmp_path)
     # The line where the unclosed bracket opened, in plain words (monitor.yamldoc).
     assert got[0] == (f"{root}/broken.yaml:3: invalid YAML: a list opened with '[' is not "
                       "closed with ']'")
     assert got[1] == f"{root}/extra.yaml:2: file: unknown field 'settings' (known: entities, rules)"
-    assert got[2].startswith(f"{root}/latin1.yaml:0: cannot read the rule file:")
+    assert got[2] == (f"{root}/latin1.yaml:2: not UTF-8 text (invalid continuation byte at "
+                      "byte 18)")
     assert got[3] == f"{root}/list.yaml:1: file: expected a mapping of fields"
     assert got[4] == f"{root}/scalar.yaml:1: rules: expected a list"
     assert len(got) == 5
@@ -234,7 +235,7 @@ def test_file_level_problems(tmp_path: Path) -> None:
 
 def test_missing_path_is_one_problem(tmp_path: Path) -> None:
     book = load_rules(tmp_path / "nowhere")
-    assert messages(book) == [f"{tmp_path / 'nowhere'}:0: no such rule file or directory"]
+    assert messages(book) == [f"{tmp_path / 'nowhere'}: no such rule file or directory"]
 
 
 def test_examples_are_checked_for_shape(tmp_path: Path) -> None:
