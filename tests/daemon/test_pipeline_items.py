@@ -16,14 +16,18 @@ from tests.daemon.test_pipeline import World, build_world, page
 from tests.daemon_support import serve_directory
 
 
-@pytest.fixture
-def json_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+def _one_feed_world(tmp_path: Path, database_url: str, path: str, name: str) -> Iterator[World]:
+    """A world whose one feed is ``site/<path>``, served on loopback."""
     site = tmp_path / "site"
     site.mkdir()
     with serve_directory(site) as base, build_world(
-            tmp_path, database_url, site, base,
-            [{"url": f"{base}/feed.json", "name": "JSON"}]) as w:
+            tmp_path, database_url, site, base, [{"url": f"{base}/{path}", "name": name}]) as w:
         yield w
+
+
+@pytest.fixture
+def json_world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    yield from _one_feed_world(tmp_path, database_url, "feed.json", "JSON")
 
 
 def _json_feed(items: list[dict[str, str]]) -> str:
@@ -110,12 +114,7 @@ def test_an_oversized_url_is_skipped_with_a_warning_alike_on_both_backends(
 
 @pytest.fixture
 def rss_world(tmp_path: Path, database_url: str) -> Iterator[World]:
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, database_url, site, base,
-            [{"url": f"{base}/feed.xml", "name": "RSS"}]) as w:
-        yield w
+    yield from _one_feed_world(tmp_path, database_url, "feed.xml", "RSS")
 
 
 def _rss(items: str) -> str:
