@@ -19,8 +19,8 @@ def matcher() -> Matcher:
     assert book.problems == ()
     assert len(book.entities) > 240
     rules = (Rule.from_query("qa", "@country-qa", stem=True),
-             Rule.from_query("ru", "@country-ru"), Rule.from_query("id", "@country-id"))
-    rules += (Rule.from_query("ae", "@country-ae"),)
+             Rule.from_query("ru", "@country-ru"), Rule.from_query("id", "@country-id"),
+             Rule.from_query("ae", "@country-ae"))
     return compile_rules(RuleBook(rules=rules, entities=book.entities))
 
 
