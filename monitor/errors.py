@@ -33,7 +33,7 @@ The tree::
     │   └── ParseTimeoutError       the parse worker was killed at feeds' parse timeout
     ├── ExtractError                article text could not be extracted
     │   └── ExtractTimeoutError     the extraction worker was killed at its limit
-    ├── StoreError                  the database refused or is unreachable
+    ├── StoreError                  the database cannot be opened, refused or is unreachable
     └── NotifyError                 a delivery attempt failed
         └── PermanentNotifyError    retrying cannot help (e.g. 401, refused address)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from monitor.rules import load_rules
 from monitor.rules.checks import (
+    apostrophe_problems,
     channel_problems,
     mixed_alphabet_problems,
     operator_word_problems,
@@ -125,4 +126,30 @@ def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path:
         "letters): retype it in one",
         f"{path}:9: rule putin: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters): "
         "retype it in one",
+    ]
+
+
+def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path) -> None:
+    """ʼ (U+02BC) is a letter, ’ and ' separate: a word written one way only misses the
+    articles that write it the other way (Ukrainian news uses both)."""
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent("""
+        entities:
+          - id: truce
+            aliases: [перемир'я, "Обʼєднані", "Об'єднані", don't]
+          - id: alone
+            aliases: ["Мʼянма"]
+        rules:
+          - id: r
+            query: (@truce OR @alone OR "об'єкт" OR "Кот-дʼІвуар" OR "Кот-д’Івуар") AND x
+    """).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    assert sorted(str(p) for p in apostrophe_problems(book)) == [
+        f"{path}:3: entity truce: alias \"перемир'я\" has an apostrophe inside a Cyrillic word: "
+        "texts also write it with ʼ (U+02BC, a letter: one word): add 'перемирʼя' beside it",
+        f"{path}:5: entity alone: alias 'Мʼянма' has an apostrophe inside a Cyrillic word: "
+        "texts also write it with ’: add 'М’янма' beside it",
+        f"{path}:7: rule r: '\"об\\'єкт\"' has an apostrophe inside a Cyrillic word: texts "
+        "also write it with ʼ (U+02BC, a letter: one word): add '\"обʼєкт\"' beside it",
     ]
