@@ -29,7 +29,6 @@ def import_opml(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from monitor.feeds import read_opml
-    from monitor.net import mask_text_urls
 
     config = get_config(ctx)
     try:
@@ -48,9 +47,9 @@ def import_opml(
         for feed in listed:
             problem = _url_problem(feed.url)
             if problem is not None:
-                # The problem quotes the URL, which may hold a password: masked, on one line.
-                progress.console.print(f"monitor: skipped {mask_text_urls(problem)}",
-                                       markup=False, highlight=False, soft_wrap=True)
+                # One line: the URL in it is shown masked (_url_problem), never wrapped.
+                progress.console.print(f"monitor: skipped {problem}", markup=False,
+                                       highlight=False, soft_wrap=True)
                 counts["invalid"] += 1
             else:
                 source = _source(config, feed.url, feed.title, None, None, list(feed.tags))

@@ -28,7 +28,7 @@ from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
-from monitor.delivery import ChannelDirectory, SecretMasker
+from monitor.delivery import ChannelDirectory
 from monitor.errors import FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text
 from monitor.feeds import after_failure, after_success, parse_feed
@@ -43,7 +43,13 @@ from monitor.models import (
     ParsedFeed,
     Validators,
 )
-from monitor.net import Fetcher, cache_max_age, canonical_url, resolve_aggregator_link
+from monitor.net import (
+    Fetcher,
+    cache_max_age,
+    canonical_url,
+    mask_text_urls,
+    resolve_aggregator_link,
+)
 from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, NewArticle, PollOutcome, Store
 from monitor.stories import StoryRegistry
 from monitor.text import clean_line, clean_text
@@ -59,10 +65,6 @@ _NEXT_TICK = timedelta(seconds=1)
 _SAVE_BATCH = 25
 
 FeedParse = Callable[..., ParsedFeed]  # parse_feed's signature: (content, *, url, ...)
-
-# Masks credentials in URLs written into a feed's warning (the log handlers mask log lines).
-_MASK = SecretMasker()
-
 
 @dataclass
 class FeedReport:
@@ -288,7 +290,8 @@ class FeedPoller:
         it is reported once, not at every poll."""
         self.store.link_entry(feed.id, entry.key, None)
         title = f" ({entry.title[:80]!r})" if entry.title else ""
-        label = _MASK.mask(f"{entry.key[:120]}{title}")
+        # Credentials of a URL in the key masked: the warning is shown in the feed's health.
+        label = mask_text_urls(f"{entry.key[:120]}{title}")
         log.warning("feed %s: entry %s skipped: %s", feed.name, label, reason)
         report.skipped.append(f"{label}: {reason}")
 
