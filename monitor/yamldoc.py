@@ -161,6 +161,14 @@ def line_of(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+def not_utf8(exc: UnicodeDecodeError) -> YamlSyntaxError:
+    """The error for a file that is not UTF-8 text, at the line of its first bad byte (the
+    configuration and the rule files say it alike)."""
+    data = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+    return YamlSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                           data.count(b"\n", 0, exc.start) + 1)
+
+
 def dump_yaml(data: object) -> str:
     """``data`` as YAML, keys in their order, non-ASCII text as written."""
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

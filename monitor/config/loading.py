@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
-from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, read_yaml
+from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, not_utf8, read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -109,11 +109,6 @@ def _literal_password(url: object) -> bool:
         return False
 
 
-def _line_of_byte(data: bytes, offset: int) -> int:
-    """The 1-based line of the byte at ``offset``."""
-    return data.count(b"\n", 0, offset) + 1
-
-
 def _secrets(data: dict[str, Any], base: Path, shown: str,
              lines: Mapping[tuple[Any, ...], int]) -> dict[str, str]:
     """The variables of the ``secrets_file`` setting (popped from ``data``), if any; a
@@ -141,7 +136,7 @@ def _secrets(data: dict[str, Any], base: Path, shown: str,
         raise refuse(f"cannot read {secrets_path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise refuse(f"{secrets_path} is not UTF-8 text ({exc.reason} on its line "
-                     f"{_line_of_byte(exc.object, exc.start)})") from exc
+                     f"{not_utf8(exc).line})") from exc
 
 
 def _check_private(path: Path, shown: str, what: str) -> None:
@@ -338,8 +333,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         except OSError as exc:
             raise ConfigError(f"cannot read the configuration: {exc.strerror}", path=shown) from exc
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              path=shown, line=_line_of_byte(exc.object, exc.start)) from exc
+            error = not_utf8(exc)
+            raise ConfigError(error.message, path=shown, line=error.line) from exc
         try:
             document = read_yaml(text)
         except YamlSyntaxError as exc:

@@ -21,6 +21,7 @@ from monitor.yamldoc import (
     YamlDocument,
     dump_yaml,
     line_of,
+    not_utf8,
     read_yaml,
 )
 
@@ -146,15 +147,13 @@ def rule_files(path: Path, problems: Problems) -> list[Path]:
 def read_rule_file(path: Path, problems: Problems) -> Source | None:
     shown = str(path)
     try:
-        data = path.read_bytes()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         problems.add(shown, 0, f"cannot read the rule file: {exc.strerror or exc}")
         return None
-    try:
-        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.add(shown, data.count(b"\n", 0, exc.start) + 1,
-                     f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+        error = not_utf8(exc)
+        problems.add(shown, error.line or 0, error.message)
         return None
     try:
         document = read_yaml(text)
