@@ -38,11 +38,8 @@ def health(
         try:
             config = read_config(ctx)
         except ConfigError as exc:  # still one JSON object, for the probe that parses it
-            typer.echo(json.dumps({
-                "ready": False, "alive": None,
-                "checks": {"config": {"ok": False, "detail": str(exc)}},
-                "errors": [str(p) for p in exc.problems], "instances": []}))
-            raise typer.Exit(EXIT_USAGE) from None
+            _not_ready(True, str(exc), check="config", code=EXIT_USAGE,
+                       errors=[str(p) for p in exc.problems])
     else:
         config = get_config(ctx)
     missing = sqlite_path(config.database_url, config.base_dir)
@@ -79,14 +76,19 @@ def health(
         raise typer.Exit(EXIT_NOT_ALIVE)
 
 
-def _not_ready(as_json: bool, detail: str) -> NoReturn:
-    """Exit 1: the database cannot be checked (``--json``: as one JSON object)."""
+def _not_ready(as_json: bool, detail: str, *, check: str = "database",
+               code: int = EXIT_NOT_READY, errors: list[str] | None = None) -> NoReturn:
+    """Exit ``code``: ``check`` failed before the others could run (``--json``: as one JSON
+    object, with the configuration's ``errors`` when it is the configuration)."""
     if as_json:
-        typer.echo(json.dumps({"ready": False, "alive": None,
-                               "checks": {"database": {"ok": False, "detail": detail}},
-                               "instances": []}))
-        raise typer.Exit(EXIT_NOT_READY)
-    fail(f"not ready: {detail}", code=EXIT_NOT_READY)
+        report: dict[str, object] = {"ready": False, "alive": None,
+                                     "checks": {check: {"ok": False, "detail": detail}}}
+        if errors is not None:
+            report["errors"] = errors
+        report["instances"] = []
+        typer.echo(json.dumps(report))
+        raise typer.Exit(code)
+    fail(f"not ready: {detail}", code=code)
 
 
 @app.command("status")
