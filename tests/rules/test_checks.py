@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from monitor.rules import load_rules
+from monitor.rules import RuleBook, load_rules
 from monitor.rules.checks import (
     apostrophe_problems,
     channel_problems,
@@ -35,6 +35,15 @@ rules:
         - As Rusia sees it                     # holds: "As" is not AS
         - Amerika Serikat dan Rusia            # fails: it matches
 """
+
+
+def load_clean(tmp_path: Path, text: str) -> tuple[Path, RuleBook]:
+    """``text`` (dedented) as ``r.yaml``, loaded; the file must load without a problem."""
+    path = tmp_path / "r.yaml"
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    book = load_rules(tmp_path)
+    assert book.problems == ()
+    return path, book
 
 
 def test_each_failing_example_is_one_problem_at_its_line(tmp_path: Path) -> None:
@@ -80,8 +89,7 @@ def test_aliases_that_can_never_match_are_reported(tmp_path: Path) -> None:
 
 def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> None:
     # FTS5 searches them as words: "gaza and ceasefire" needs "and" in the article.
-    path = tmp_path / "r.yaml"
-    path.write_text(textwrap.dedent("""
+    path, book = load_clean(tmp_path, """
         rules:
           - id: lower
             query: gaza and ceasefire or truce
@@ -89,9 +97,7 @@ def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> N
             query: NEAR(gaza Near truce, 5) AND title:(x not y)
           - id: quoted
             query: '"and" AND "or" AND gaza AND "not" AND band AND nor'
-    """).lstrip(), encoding="utf-8")
-    book = load_rules(tmp_path)
-    assert book.problems == ()
+    """)
     assert [str(p) for p in operator_word_problems(book)] == [
         f"{path}:2: rule lower: 'and' is searched as a word, not as the operator AND: write "
         'AND, or "and" in quotes to search the word',
@@ -106,8 +112,7 @@ def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> N
 
 def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path: Path) -> None:
     # Typed with the wrong keyboard layout: a Latin y in Путин never matches the printed name.
-    path = tmp_path / "r.yaml"
-    path.write_text(textwrap.dedent("""
+    path, book = load_clean(tmp_path, """
         entities:
           - id: zelensky
             aliases: [Зеленский, Зеленcкий]
@@ -118,9 +123,7 @@ def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path:
         rules:
           - id: putin
             query: Пyтин AND @zelensky AND @chuvash AND Kyiv AND Київ
-    """).lstrip(), encoding="utf-8")
-    book = load_rules(tmp_path)
-    assert book.problems == ()
+    """)
     assert sorted(str(p) for p in mixed_alphabet_problems(book)) == [
         f"{path}:3: entity zelensky: alias 'Зеленcкий' mixes alphabets (Latin c among Cyrillic "
         "letters): retype it in one",
@@ -132,8 +135,7 @@ def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path:
 def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path) -> None:
     """ʼ (U+02BC) is a letter, ’ and ' separate: a word written one way only misses the
     articles that write it the other way (Ukrainian news uses both)."""
-    path = tmp_path / "r.yaml"
-    path.write_text(textwrap.dedent("""
+    path, book = load_clean(tmp_path, """
         entities:
           - id: truce
             aliases: [перемир'я, "Обʼєднані", "Об'єднані", don't]
@@ -142,9 +144,7 @@ def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path)
         rules:
           - id: r
             query: (@truce OR @alone OR "об'єкт" OR "Кот-дʼІвуар" OR "Кот-д’Івуар") AND x
-    """).lstrip(), encoding="utf-8")
-    book = load_rules(tmp_path)
-    assert book.problems == ()
+    """)
     assert sorted(str(p) for p in apostrophe_problems(book)) == [
         f"{path}:3: entity truce: alias \"перемир'я\" has an apostrophe inside a Cyrillic word: "
         "texts also write it with ʼ (U+02BC, a letter: one word): add 'перемирʼя' beside it",
