@@ -17,7 +17,17 @@ word would match everywhere:
   languages), and kept case-sensitive when a language of much news (:data:`MAJOR`) does
   (``Katar`` in German, Polish and Turkish);
 - a single Latin-script word of at most four letters from other locales is case-sensitive
-  (the capital letter is then required: ``Oman`` but not ``oman``).
+  (the capital letter is then required: ``Oman`` but not ``oman``);
+- a single word in a script with capitals that is an everyday word of a major language the
+  country does not speak is case-sensitive (so never stemmed): ``Того`` (Togo; Russian and
+  Ukrainian "of that"), ``Cuba`` (Malay "try"), ``Мали`` (Mali; Ukrainian "had"); one that
+  only *stems* like an everyday word of such a language is not stemmed (``stem: false``):
+  ``Тога`` and ``того`` both stem to ``тог`` in Russian, ``Bermuda`` and ``muda`` ("young")
+  to ``muda`` in Indonesian. "Everyday" is judged by wordfreq: the word (or the commonest
+  word with its stem) is common (Zipf >= :data:`EVERYDAY_ZIPF`) in such a language and far
+  more common there (:data:`EVERYDAY_MARGIN` on the Zipf scale, 30x) than English mentions
+  the country by any of its names. The country's own languages (CLDR's official ones) do
+  not count: ``Sverige`` is common in Swedish because it is the country.
 
 A Cyrillic name with an apostrophe is also kept as written with the other kind: ``ʼ``
 (U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
@@ -30,25 +40,33 @@ entity files (``places.yaml``).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from babel import Locale
+from babel.languages import get_official_languages
 from babel.localedata import locale_identifiers
+from wordfreq import available_languages, top_n_list, zipf_frequency
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.rules import tokenize  # noqa: E402
+from monitor.rules.stem import stem_tokens, stemmer_for  # noqa: E402
 
 SKIP_CODES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 # Languages of much news: their names stay (case-sensitive) even when an everyday word.
 MAJOR = {"id", "ms", "en", "ru", "uk", "ar", "de", "fr", "es", "pt", "it", "nl", "pl", "tr",
          "sv", "da", "no", "nb", "fi", "cs", "hu", "ro", "he", "fa", "hi", "zh", "ja", "ko"}
 OUT = REPO / "rules" / "entities" / "countries.yaml"
+EVERYDAY_ZIPF = 4.5  # 30 per million words
+EVERYDAY_MARGIN = 1.5
 
 
 def _locales() -> list[str]:
@@ -85,8 +103,63 @@ def _indonesian_words() -> set[str]:
     return set(path.read_text(encoding="utf-8").split())
 
 
-def collect() -> dict[str, dict[str, tuple[str, bool]]]:
-    """code -> folded key -> (name, case_sensitive)."""
+@dataclass(frozen=True)
+class Name:
+    """One alias of a country as the file writes it."""
+
+    text: str
+    case_sensitive: bool = False
+    stem: bool = True  # False: written ``stem: false``
+
+
+def _everyday(key: str, code: str, country_keys: Iterable[str]) -> Name | None:
+    """How to narrow a one-word name that is an everyday word of a major language, or stems
+    like one there (see above): None when it is neither."""
+    spoken = set(get_official_languages(code, de_facto=True))
+    word = stem = 0.0
+    for lang in _FREQUENCY_LANGUAGES:
+        if lang in spoken:
+            continue
+        word = max(word, zipf_frequency(key, lang))
+        stemmer = stemmer_for(lang)
+        if stemmer is not None:
+            stem = max(stem, _everyday_stems(lang).get(stem_tokens([key], stemmer)[0], 0.0))
+    bar = max(EVERYDAY_ZIPF, max(zipf_frequency(k, "en") for k in country_keys)
+              + EVERYDAY_MARGIN)
+    if word >= bar:
+        return Name("", case_sensitive=True)
+    return Name("", stem=False) if stem >= bar else None
+
+
+@functools.cache
+def _everyday_stems(lang: str) -> dict[str, float]:
+    """Stem -> the Zipf frequency of the commonest everyday word of ``lang`` with that stem."""
+    stemmer = stemmer_for(lang)
+    assert stemmer is not None
+    words: list[tuple[str, float]] = []
+    for word in top_n_list(lang, 50_000):  # commonest first
+        frequency = zipf_frequency(word, lang)
+        if frequency < EVERYDAY_ZIPF:
+            break
+        words += [(token, frequency) for token in tokenize(word)]
+    out: dict[str, float] = {}
+    for stem, (_, frequency) in zip(stem_tokens([w for w, _ in words], stemmer), words,
+                                    strict=True):
+        out[stem] = max(out.get(stem, 0.0), frequency)
+    return out
+
+
+# Without Chinese, Japanese and Korean: wordfreq needs extra tokenizers for them, and their
+# scripts have no capitals to require.
+_FREQUENCY_LANGUAGES = sorted((MAJOR - {"zh", "ja", "ko"}) & set(available_languages()))
+
+
+def _cased(text: str) -> bool:
+    return any(ch.lower() != ch.upper() for ch in text)
+
+
+def collect() -> dict[str, dict[str, Name]]:
+    """code -> folded key -> the name to write."""
     # code -> key -> (name, is it used by a major language?)
     names: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
     owners: dict[str, set[str]] = defaultdict(set)
@@ -109,9 +182,9 @@ def collect() -> dict[str, dict[str, tuple[str, bool]]]:
                 if current is None or (language in MAJOR and not current[1]):
                     names[code][key] = (name, language in MAJOR)
     indonesian = _indonesian_words()
-    out: dict[str, dict[str, tuple[str, bool]]] = {}
+    out: dict[str, dict[str, Name]] = {}
     for code in sorted(names):
-        kept: dict[str, tuple[str, bool]] = {}
+        kept: dict[str, Name] = {}
         for key, (name, major) in sorted(names[code].items()):
             if len(owners[key]) > 1 or len(key.replace(" ", "")) <= 2:
                 continue
@@ -123,7 +196,12 @@ def collect() -> dict[str, dict[str, tuple[str, bool]]]:
                 case_sensitive = True
             elif single_latin and len(key) <= 4 and not major:
                 case_sensitive = True
-            kept[key] = (name, case_sensitive)
+            kept[key] = Name(name, case_sensitive)
+        for key, kept_name in kept.items():
+            if not kept_name.case_sensitive and " " not in key and _cased(kept_name.text):
+                narrowed = _everyday(key, code, kept)
+                if narrowed is not None:
+                    kept[key] = replace(narrowed, text=kept_name.text)
         out[code] = kept
     return out
 
@@ -132,7 +210,7 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render(countries: dict[str, dict[str, tuple[str, bool]]]) -> str:
+def render(countries: dict[str, dict[str, Name]]) -> str:
     english = Locale.parse("en").territories
     lines = [
         "# Generated by `make entities` (scripts/gen_countries.py) from CLDR via Babel: do not",
@@ -146,11 +224,13 @@ def render(countries: dict[str, dict[str, tuple[str, bool]]]) -> str:
         lines.append(f"  - id: country-{code.lower()}    # {english.get(code, code)}")
         lines.append("    type: country")
         lines.append("    aliases:")
-        for name, case_sensitive in sorted(names.values(), key=lambda v: v[0]):
-            if case_sensitive:
-                lines.append(f"      - {{text: {_quote(name)}, case_sensitive: true}}")
+        for name in sorted(names.values(), key=lambda n: n.text):
+            if name.case_sensitive:
+                lines.append(f"      - {{text: {_quote(name.text)}, case_sensitive: true}}")
+            elif not name.stem:
+                lines.append(f"      - {{text: {_quote(name.text)}, stem: false}}")
             else:
-                lines.append(f"      - {_quote(name)}")
+                lines.append(f"      - {_quote(name.text)}")
     return "\n".join(lines) + "\n"
 
 
