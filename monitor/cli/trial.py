@@ -49,8 +49,8 @@ def try_url(
     from monitor.text import clean_line
 
     config = get_config(ctx)
-    content, final_url = _fetch(config, url.strip())
-    doc_title, body, language = _extract(content, final_url)
+    content, final_url, content_type = _fetch(config, url.strip())
+    doc_title, body, language = _extract(content, final_url, content_type)
     language = language or detect_language(f"{doc_title}\n{body}")
     typer.echo(f"{final_url}: {plural(len(body), 'character')} of text, language: "
                f"{language or 'unknown'}")
@@ -84,12 +84,13 @@ def try_url(
             typer.echo(f"    {reason}")
 
 
-def _fetch(config: Config, url: str) -> tuple[bytes, str]:
-    """The page's bytes and final URL: a local file as it is, a URL through the fetcher."""
+def _fetch(config: Config, url: str) -> tuple[bytes, str, str | None]:
+    """The page's bytes, final URL and Content-Type: a local file as it is (no type), a URL
+    through the fetcher."""
     local = Path(url.removeprefix("file://"))
     if "://" not in url or url.startswith("file://"):
         try:
-            return local.read_bytes(), local.resolve().as_uri()
+            return local.read_bytes(), local.resolve().as_uri(), None
         except OSError as exc:
             fail(f"{url}: cannot read: {exc.strerror or exc}")
     from monitor.net import Fetcher, check_url, shown_url
@@ -104,14 +105,14 @@ def _fetch(config: Config, url: str) -> tuple[bytes, str]:
         fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     finally:
         fetcher.close()
-    return page.content, page.url
+    return page.content, page.url, page.content_type
 
 
-def _extract(content: bytes, url: str) -> tuple[str, str, str | None]:
+def _extract(content: bytes, url: str, content_type: str | None) -> tuple[str, str, str | None]:
     from monitor.extract import extract_html
     from monitor.net import shown_url
     try:
-        extracted = extract_html(content, url)
+        extracted = extract_html(content, url, content_type=content_type)
     except ExtractError as exc:
         fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     if extracted is None or not extracted.text.strip():

@@ -390,7 +390,8 @@ class FeedPoller:
         self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
         metadata = not (entry.title and entry.published)
         extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
-                                           title=entry.title or None)
+                                           title=entry.title or None,
+                                           content_type=body.content_type)
         extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
         return extraction, None
 

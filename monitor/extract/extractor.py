@@ -45,6 +45,7 @@ from html import unescape
 from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ExtractError
+from monitor.extract.charset import decode_page
 from monitor.extract.noise import html_to_text, remove_noise
 from monitor.extract.pool import KillablePool
 from monitor.models import ExtractedText
@@ -220,22 +221,26 @@ def _run(page: bytes | str, url: str | None, *, precision: bool, metadata: bool)
 def extract_html(
     html: str | bytes, url: str | None = None, *, max_bytes: int = MAX_HTML_BYTES,
     metadata: bool = True, title: str | None = None, signer: Signer | None = None,
+    content_type: str | None = None,
 ) -> ExtractedText | None:
     """The main text and metadata of an article page, or None when the page has no text.
 
-    ``html`` is the body as fetched (bytes are decoded by trafilatura from the page's own
-    declarations) or already decoded text. Bodies over ``max_bytes`` are cut to that size
-    first. ``metadata=False`` skips the page's title, author and date (the caller has them
-    from the feed; ``title`` is then the known title, whose repetition atop the text is
-    dropped). Raises :class:`ExtractError` with code ``binary_content`` for PDF, images and
-    other binary data served as HTML, and ``extract_failed`` if the parser itself breaks.
-    ``signer`` (a pure function of the text) fills :attr:`ExtractedText.signature`.
+    ``html`` is the body as fetched (bytes are decoded by the charset of ``content_type``,
+    the response's header, else by the page's ``<meta>``, else by trafilatura's guess) or
+    already decoded text. Bodies over ``max_bytes`` are cut
+    to that size first. ``metadata=False`` skips the page's title, author and date (the
+    caller has them from the feed; ``title`` is then the known title, whose repetition atop
+    the text is dropped). Raises :class:`ExtractError` with code ``binary_content`` for PDF,
+    images and other binary data served as HTML, and ``extract_failed`` if the parser itself
+    breaks. ``signer`` (a pure function of the text) fills :attr:`ExtractedText.signature`.
     """
     kind = sniff_binary(html)
     if kind is not None:
         raise _error(f"binary content ({kind}) served as HTML", "binary_content")
     if len(html) > max_bytes:
         html = html[:max_bytes]
+    if isinstance(html, bytes):  # the declared charset first: trafilatura only guesses
+        html = decode_page(html, content_type)
     if not html.strip():
         return None
 
@@ -331,21 +336,23 @@ class Extractor:
             preload=tuple(preload),
         )
 
-    def submit(self, html: bytes, url: str, *, metadata: bool = True,
-               title: str | None = None) -> Future[ExtractedText | None]:
+    def submit(self, html: bytes, url: str, *, metadata: bool = True, title: str | None = None,
+               content_type: str | None = None) -> Future[ExtractedText | None]:
         """Schedule one page; it is killed ``config.timeout`` seconds after a worker starts it.
 
-        ``metadata`` and ``title`` are :func:`extract_html`'s.
+        ``metadata``, ``title`` and ``content_type`` are :func:`extract_html`'s.
         """
         # Cut before pickling so an oversized body is not copied to the worker first.
         return self._pool.submit(extract_html, html[:MAX_HTML_BYTES], url, metadata=metadata,
-                                 title=title, signer=self._signer)
+                                 title=title, signer=self._signer, content_type=content_type)
 
     def extract(self, html: bytes, url: str, *, metadata: bool = True,
-                title: str | None = None) -> ExtractedText | None:
+                title: str | None = None, content_type: str | None = None,
+                ) -> ExtractedText | None:
         """Extract one page and wait for it (raises the same errors as the future)."""
         try:
-            return self.submit(html, url, metadata=metadata, title=title).result()
+            return self.submit(html, url, metadata=metadata, title=title,
+                               content_type=content_type).result()
         except CancelledError:  # close() raced with us; say so in the error tree's terms
             raise _error("extraction pool stopped", "pool_closed") from None
 

@@ -17,7 +17,6 @@ This is the only module that imports feedparser, and it uses it on bytes only:
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import io
 import pyexpat
@@ -45,6 +44,7 @@ from monitor.feeds.common import (
     truncate,
     utc_datetime,
 )
+from monitor.feeds.encoding import as_utf8, misdeclared_utf8, repair_utf8
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
 from monitor.language_codes import normalize_language
@@ -62,10 +62,6 @@ _NETSCAPE_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*netscape", re.IGNORECASE)
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _SUBSET_SNIFF_BYTES = 8192
 _FEED_TYPES = re.compile(r"(rss|atom|rdf|feed)\+xml|feed\+json", re.IGNORECASE)
-# Encoding declarations, read as feedparser reads them (HTTP charset, XML declaration).
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"'>]{1,40})["']""")
-_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
                "monthly": 30 * 86400, "yearly": 365 * 86400}
 
@@ -151,71 +147,24 @@ def _parse(content: bytes, url: str, content_type: str | None,
         err = ParseError(f"feed too complex to parse: {reason}")
         err.code = "too_complex"  # counts toward disabling, like a parse timeout
         raise err
-    content, replaced = _repair_utf8(content, content_type)
+    content, replaced = repair_utf8(content, content_type)
+    misdeclared = misdeclared_utf8(content, content_type)
     result = feedparser.parse(
         io.BytesIO(content),  # a stream: bytes or str would be tried as a path or URL
-        response_headers=_feedparser_headers(url, content_type, lowered),
+        response_headers=_feedparser_headers(
+            url, as_utf8(content_type) if misdeclared else content_type, lowered),
         resolve_relative_uris=True,
         sanitize_html=True,
     )
     parsed = _to_parsed_feed(result, content, url, content_type, now)
+    if misdeclared:
+        note = f"document declared as {misdeclared} is UTF-8; read as UTF-8"
+        parsed = dataclasses.replace(parsed, warnings=(note, *parsed.warnings))
     if replaced:  # still degraded (case D3), with every valid character kept
         note = (f"document is not valid UTF-8: {replaced} invalid byte sequence"
                 f"{'' if replaced == 1 else 's'} replaced")
         parsed = dataclasses.replace(parsed, warnings=(note, *parsed.warnings))
     return parsed
-
-
-def _repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, int]:
-    """A UTF-8 document with a few invalid bytes, with only those bytes replaced (U+FFFD);
-    returns the bytes to parse and how many sequences were replaced.
-
-    Left to feedparser, one stray byte makes it decode the whole document as windows-1252,
-    and every non-Latin title becomes mojibake. Repaired only when the document is UTF-8 by
-    every declaration (or has none) and most of its non-ASCII characters are valid UTF-8:
-    a document declared in another encoding, or a Latin-1 one mislabelled or undeclared
-    (mostly invalid as UTF-8), is left to feedparser's fallbacks, which read it correctly.
-    """
-    try:
-        content.decode("utf-8")
-        return content, 0
-    except UnicodeDecodeError:
-        pass
-    if not _utf8_by_declaration(content, content_type):
-        return content, 0
-    text = content.decode("utf-8", "replace")
-    replaced = text.count("\ufffd") - content.count("\ufffd".encode())
-    valid = len(text) - len(text.encode("ascii", "ignore")) - replaced
-    if valid <= replaced:
-        return content, 0
-    return text.encode("utf-8"), replaced
-
-
-def _utf8_by_declaration(content: bytes, content_type: str | None) -> bool:
-    """True unless the document is in an encoding that is not ASCII-compatible (UTF-16, a
-    BOM or ``<?xml`` in another layout) or declares one other than UTF-8 (or its subset
-    US-ASCII). An unknown encoding name declares nothing (feedparser cannot use it either)."""
-    head = content[:1024]
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8):]
-    elif b"\x00" in head[:4] or head.startswith(_EBCDIC_XML) or head.startswith(
-            (codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)):
-        return False
-    names: list[str] = []
-    charset = _CHARSET.search(content_type or "")
-    if charset:
-        names.append(charset.group(1))
-    declared = _XML_ENCODING.match(head)
-    if declared:
-        names.append(declared.group(1).decode("ascii", "replace"))
-    for name in names:
-        try:
-            codec = codecs.lookup(name.strip()).name
-        except LookupError:
-            continue
-        if codec not in ("utf-8", "utf-8-sig", "ascii"):
-            return False
-    return True
 
 
 def _sanitize(markup: str, base: str) -> str:

@@ -18,7 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from monitor.errors import FetchTimeoutError, RateLimitedError
 
@@ -186,15 +187,16 @@ def _url_key(url: str) -> str:
 
 
 class RobotsRules:
-    """What one site's robots.txt allows, following RFC 9309.
+    """What one site's robots.txt allows, following RFC 9309 (protego: the longest matching
+    rule wins, allow on a tie, ``*`` and ``$`` are wildcards).
 
     Built by :meth:`from_answer`: ``status`` None or 2xx parses the body; 4xx means no
     restriction; 5xx means disallow everything (the site may be down, so the fetcher caches
     that answer for a short time only).
     """
 
-    def __init__(self, parser: RobotFileParser | None, *, allow_all: bool = False) -> None:
-        self._parser = parser
+    def __init__(self, parsed: Protego | None, *, allow_all: bool = False) -> None:
+        self._parsed = parsed
         self._allow_all = allow_all
 
     @classmethod
@@ -204,16 +206,14 @@ class RobotsRules:
             return cls(None, allow_all=True)
         if status is not None and status >= 500:
             return cls(None, allow_all=False)
-        parser = RobotFileParser()
-        parser.parse(body.decode("utf-8", errors="replace").splitlines())
-        return cls(parser)
+        return cls(Protego.parse(body.decode("utf-8", errors="replace")))
 
     def can_fetch(self, user_agent: str, url: str) -> bool:
         """True when ``url`` may be fetched by ``user_agent`` (its product token is used)."""
-        if self._parser is None:
+        if self._parsed is None:
             return self._allow_all
         token = user_agent.split("/", 1)[0].split(None, 1)[0] if user_agent.strip() else "*"
-        return self._parser.can_fetch(token, url)
+        return bool(self._parsed.can_fetch(url, token))
 
 
 class RobotsCache:
