@@ -4,15 +4,17 @@ Four steps, each in batches of short transactions (a prune never holds the datab
 
 ``article_text``
     Articles fetched before the cutoff lose their text (set to "") and their story
-    signature; title, URL, metadata, hits and the hits' evidence snippets stay, so ``monitor
-    hits`` still shows them.
+    signature (the signature not before the story window has closed: a copy that comes later
+    still joins the story); title, URL, metadata, hits and the hits' evidence snippets stay,
+    so ``monitor hits`` still shows them.
 ``attempts``
     Delivery attempts logged before the cutoff.
 ``notifications``
     Sent and dead outbox rows settled before the cutoff, with their attempts.
 ``articles``
-    Whole stories whose newest article was fetched before the cutoff: their articles, hits
-    and notifications. Feed entry keys stay (their article link becomes empty), so an old item
+    Whole stories whose newest article was fetched before the cutoff (and before the story
+    window: a copy may still join the story until then): their articles, hits and
+    notifications. Feed entry keys stay (their article link becomes empty), so an old item
     that a feed lists again is recognised and never alerts twice.
 
 Nothing a notification still waiting to be sent needs is touched: an article, story or hit
@@ -47,6 +49,10 @@ from monitor.store.store import Store
 from monitor.store.textindex import TextIndex
 
 BATCH = 500
+# The story window (monitor.stories' DEFAULT_WINDOW; the store cannot import it): a later copy
+# can join an article's story until then, so a story and its articles' signatures outlive a
+# shorter retention.articles or retention.article_text.
+STORY_WINDOW = timedelta(days=7)
 STEPS = ("article_text", "attempts", "notifications", "articles")
 Progress = Callable[[str, int], None]  # (step, rows just done)
 
@@ -72,11 +78,20 @@ def _open_story_ids() -> Select[Any]:
     return direct.union(via_hit)  # type: ignore[return-value]
 
 
-def _candidates(step: str, cutoff: datetime) -> Select[Any]:
+def _signature_cutoff(cutoff: datetime, now: datetime) -> datetime:
+    """Signatures of articles fetched before this go with (or after) their text."""
+    return min(cutoff, now - STORY_WINDOW)
+
+
+def _candidates(step: str, cutoff: datetime, now: datetime) -> Select[Any]:
     """Ids of the rows ``step`` would prune (stories for ``articles``)."""
     if step == "article_text":
+        # A text still there, or a signature kept past its text until the window closed.
         return (select(ArticleRow.id)
-                .where(ArticleRow.fetched_at < cutoff, ArticleRow.text != "",
+                .where(ArticleRow.fetched_at < cutoff,
+                       or_(ArticleRow.text != "",
+                           and_(ArticleRow.signature.is_not(None),
+                                ArticleRow.fetched_at < _signature_cutoff(cutoff, now))),
                        ArticleRow.story_id.not_in(_open_story_ids())))
     if step == "attempts":
         return (select(DeliveryAttemptRow.id)
@@ -103,7 +118,11 @@ _WHAT = {
 
 
 def _cutoffs(retention: RetentionConfig, now: datetime) -> dict[str, datetime | None]:
-    return {step: _cutoff(now, getattr(retention, step)) for step in STEPS}
+    cutoffs = {step: _cutoff(now, getattr(retention, step)) for step in STEPS}
+    stories = cutoffs["articles"]
+    if stories is not None:  # a story a copy can still join stays, or the copy alerts again
+        cutoffs["articles"] = min(stories, now - STORY_WINDOW)
+    return cutoffs
 
 
 def prune_plan(store: Store, retention: RetentionConfig,
@@ -116,7 +135,7 @@ def prune_plan(store: Store, retention: RetentionConfig,
             rows = 0
             if cutoff is not None:
                 rows = session.scalar(select(func.count()).select_from(
-                    _candidates(step, cutoff).subquery())) or 0
+                    _candidates(step, cutoff, now).subquery())) or 0
             plan.append(PruneCount(step, rows, cutoff, _WHAT[step]))
     return plan
 
@@ -132,9 +151,10 @@ def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
             continue
         while True:
             with store.write() as session:
-                ids = [int(i) for i in session.scalars(_candidates(step, cutoff).limit(batch))]
+                ids = [int(i) for i in
+                       session.scalars(_candidates(step, cutoff, now).limit(batch))]
                 if ids:
-                    _apply(session, step, ids)
+                    _apply(session, step, ids, _signature_cutoff(cutoff, now))
             if not ids:
                 break
             done[step] += len(ids)
@@ -145,11 +165,16 @@ def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
     return done
 
 
-def _apply(session: Session, step: str, ids: Sequence[int]) -> None:
+def _apply(session: Session, step: str, ids: Sequence[int],
+           signature_cutoff: datetime) -> None:
     if step == "article_text":
-        # The story signature only serves the near-duplicate window (days): it goes too.
-        session.execute(update(ArticleRow).where(ArticleRow.id.in_(ids))
-                        .values(text="", signature=None))
+        session.execute(update(ArticleRow).where(ArticleRow.id.in_(ids), ArticleRow.text != "")
+                        .values(text=""))
+        # The story signature only serves the near-duplicate window (days): it goes too, but
+        # not before the window has closed, or a later copy would start a story and re-alert.
+        session.execute(update(ArticleRow).where(ArticleRow.id.in_(ids),
+                                                 ArticleRow.fetched_at < signature_cutoff)
+                        .values(signature=None))
     elif step == "attempts":
         session.execute(delete(DeliveryAttemptRow).where(DeliveryAttemptRow.id.in_(ids)))
     elif step == "notifications":

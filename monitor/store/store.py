@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
@@ -172,7 +172,8 @@ class Store(FeedTable):
         One result per item, in order: what it saved, or the exception that kept it out. When
         one article fails (anything but an unreachable database, which raises StoreError), the
         transaction is rolled back and each article is saved in a transaction of its own, so
-        the failure costs that article alone.
+        the failure costs that article alone (one that lost its URL to another daemon's
+        concurrent save is then linked to that article).
         """
         if not items:
             return []
@@ -183,8 +184,23 @@ class Store(FeedTable):
             raise
         except Exception as exc:  # noqa: BLE001 - one article's fault: found below, alone
             if len(items) == 1:
-                return [exc]
+                return [self._save_again(items[0], routes, exc)]
         return [result for item in items for result in self.save_articles([item], routes)]
+
+    def _save_again(self, item: NewArticle, routes: Routes,
+                     exc: Exception) -> SavedArticle | Exception:
+        """One article whose save failed with ``exc``: saved once more when a unique key was
+        taken by a concurrent transaction (another daemon stored its URL a moment ago, and a
+        new transaction links to that row); else ``exc``."""
+        if not isinstance(exc, IntegrityError):
+            return exc
+        try:
+            with _connection(self.engine) as conn:
+                return save_batch(conn, [item], routes, self.clock(), self._indexing())[0]
+        except StoreError:
+            raise
+        except Exception as again:  # noqa: BLE001 - the article's own fault after all
+            return again
 
     def _indexing(self) -> Indexing:
         return Indexing(self.tokenizer, self.stemmer)

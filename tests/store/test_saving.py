@@ -14,7 +14,14 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.models import MAX_URL_CHARS
-from monitor.store import NewArticle, Store, StoryCandidate, StoryChoice, StoryLookup
+from monitor.store import (
+    NewArticle,
+    SavedArticle,
+    Store,
+    StoryCandidate,
+    StoryChoice,
+    StoryLookup,
+)
 from monitor.store.schema import ArticleRow
 from monitor.stories import StoryRegistry, text_signature
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
@@ -154,6 +161,45 @@ def test_two_daemons_saving_batches_of_the_same_urls_in_opposite_orders_never_de
         for s in stores:
             s.close()
 
+
+def test_two_daemons_saving_one_new_article_at_once_both_succeed(
+        database_url: str, clock: FakeClock) -> None:
+    """Two feeds list one new article (a short text: no story lock), polled by two daemons at
+    once, each with nothing else new: the daemon whose insert lost the race on the unique URL
+    links the article instead of recording a failure (on PostgreSQL each of 20 races was a
+    UniqueViolation, an item failure and a degraded feed)."""
+    stores = [open_store(database_url, clock) for _ in range(2)]
+    try:
+        stores[0].sync_feeds([feed(), feed("https://b.example/feed.xml", "B")])
+        fids = [h.id for h in stores[0].feed_health()]
+        start = threading.Barrier(2)
+        results: list[list[object]] = [[], []]
+
+        def save(i: int) -> None:
+            try:
+                for n in range(20):
+                    start.wait(timeout=30)
+                    results[i].extend(stores[i].save_articles([NewArticle(
+                        fids[i], article(url=f"https://wire.example/{n}", key=f"k{n}"),
+                        [hit()])], console_route))
+            except BaseException as exc:  # reported by the test below
+                results[i].append(exc)
+                start.abort()
+
+        threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        errors = [r for rs in results for r in rs if not isinstance(r, SavedArticle)]
+        assert errors == []
+        created = [r.created for rs in results for r in rs if isinstance(r, SavedArticle)]
+        assert created.count(True) == created.count(False) == 20
+        assert stores[0].count("articles") == 20 and stores[0].count("notifications") == 20
+        assert stores[0].count("feed_entries") == 40  # each feed's entry is recorded
+    finally:
+        for s in stores:
+            s.close()
 
 def test_an_sqlite_too_old_for_returning_is_refused_at_open_with_its_version(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

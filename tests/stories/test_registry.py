@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from monitor.store import Store
+from monitor.config import RetentionConfig
+from monitor.store import Outbox, Store, prune
+from monitor.store.retention import STORY_WINDOW
 from monitor.store.schema import ArticleRow, StoryBandRow
 from monitor.stories.registry import MAX_REPRESENTATIVES, StoryRegistry
-from monitor.stories.signatures import text_signature
-from tests.store_support import FakeClock, article, console_route, feed, open_store
+from monitor.stories.signatures import DEFAULT_WINDOW, text_signature
+from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
 TEXT = ("Utusan khusus Amerika Serikat Steve Witkoff bertemu Kepala Mossad David Barnea dan "
         "Perdana Menteri Qatar di New York untuk membahas pelaksanaan gencatan senjata di Gaza. "
@@ -135,6 +137,64 @@ def test_copies_outside_the_window_start_a_new_story_and_prune_forgets(
     registry.prune()
     assert _representatives(store, story) == 0
 
+
+
+def test_a_copy_still_joins_its_story_after_retention_dropped_the_original_text(
+        store: Store, clock: FakeClock) -> None:
+    # retention.article_text shorter than the story window (a user short on disk): dropping
+    # the original's text dropped its signature too, and a copy a few days later alerted again.
+    registry = StoryRegistry(store)
+    fid = store.feed_health()[0].id
+    original = original_text(5)
+    first = registry.save(fid, dataclasses.replace(
+        article(url="https://a.example/1", key="a1"), text=original), [hit()], console_route)
+    assert first.new_notifications == 1
+    outbox = Outbox(store)
+    for note in outbox.claim("me", timedelta(minutes=5), 10):
+        outbox.record_sent(note.id, "me")  # sent: nothing open keeps the text
+    clock.advance(timedelta(days=2).total_seconds())
+    retention = RetentionConfig(article_text=timedelta(days=1).total_seconds(), articles=None,
+                                notifications=None, attempts=None)
+    assert prune(store, retention)["article_text"] == 1
+    with store.read() as session:
+        assert session.scalar(select(ArticleRow.text)) == ""  # the text went as asked
+    copy = registry.save(fid, dataclasses.replace(
+        article(url="https://b.example/1", key="b1"), text=copy_text(original, "later")),
+        [hit()], console_route)
+    assert copy.story_id == first.story_id
+    assert copy.new_notifications == 0
+    # Once the window has passed, the signature goes as well (nothing can join any more).
+    clock.advance(timedelta(days=8).total_seconds())
+    prune(store, retention)
+    with store.read() as session:
+        assert session.scalars(select(ArticleRow.signature)).all() == [None, None]
+        assert session.scalars(select(ArticleRow.text)).all() == ["", ""]
+    assert STORY_WINDOW == DEFAULT_WINDOW
+
+
+def test_retention_keeps_a_story_a_later_copy_can_still_join(
+        store: Store, clock: FakeClock) -> None:
+    # retention.articles shorter than the story window deleted the story with its index rows,
+    # and a copy from another outlet two days later alerted again.
+    registry = StoryRegistry(store)
+    fid = store.feed_health()[0].id
+    original = original_text(6)
+    first = registry.save(fid, dataclasses.replace(
+        article(url="https://a.example/1", key="a1"), text=original), [hit()], console_route)
+    outbox = Outbox(store)
+    for note in outbox.claim("me", timedelta(minutes=5), 10):
+        outbox.record_sent(note.id, "me")
+    clock.advance(timedelta(days=2).total_seconds())
+    retention = RetentionConfig(article_text=None, articles=timedelta(days=1).total_seconds(),
+                                notifications=None, attempts=None)
+    assert prune(store, retention)["articles"] == 0
+    copy = registry.save(fid, dataclasses.replace(
+        article(url="https://b.example/1", key="b1"), text=copy_text(original, "later")),
+        [hit()], console_route)
+    assert (copy.story_id, copy.new_notifications) == (first.story_id, 0)
+    clock.advance(timedelta(days=8).total_seconds())
+    assert prune(store, retention)["articles"] == 1  # the story, once its window has closed
+    assert store.count("articles") == 0
 
 # -- several daemons on one database ------------------------------------------------------
 
