@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 from monitor.config import Config
 from monitor.delivery.notify import mask_url
@@ -17,6 +18,8 @@ from monitor.store import Route
 log = logging.getLogger(__name__)
 
 CONSOLE = "console"
+# The end of a masked label naming the ${VAR} its URL was read from (mask_url's source).
+_FROM_VARIABLE = re.compile(r" \(\$\{[^{}]+\}\)$")
 
 
 def destination_key(url: str) -> str:
@@ -31,6 +34,7 @@ class ChannelDirectory:
         self._console = config.delivery.console
         self._routes: dict[str, list[Route]] = {}
         self._urls: dict[tuple[str, str], str] = {}
+        self._labelled: dict[tuple[str, str], list[str]] = {}  # (channel, label) -> URLs
         self.formats = {name: ch.format for name, ch in config.channels.items()}
         self.templates = {name: ch.template for name, ch in config.channels.items()}
         self.timezones = {name: ch.timezone for name, ch in config.channels.items()}
@@ -40,8 +44,10 @@ class ChannelDirectory:
             routes = []
             for url in channel.urls:
                 key = destination_key(url)
+                label = mask_url(url, config.url_source(url))
                 self._urls[(name, key)] = url
-                routes.append(Route(name, key, mask_url(url, config.url_source(url))))
+                self._labelled.setdefault((name, label), []).append(url)
+                routes.append(Route(name, key, label))
             self._routes[name] = routes
         self._warned: set[str] = set()
 
@@ -73,6 +79,16 @@ class ChannelDirectory:
             routes.extend(self._routes.get(self._admin, []))
         return routes
 
-    def url_for(self, channel: str, key: str) -> str | None:
-        """The configured URL for a stored destination, or None if it was removed."""
-        return self._urls.get((channel, key))
+    def url_for(self, channel: str, key: str, label: str | None = None) -> str | None:
+        """The configured URL for a stored destination, or None if it was removed.
+
+        The key is a hash of the whole URL, secrets included. A URL read from a ``${VAR}``
+        whose token or password was changed since the row was queued (rotated, often
+        because the old one failed) keeps its masked ``label``: the row goes to the one URL
+        of the channel with that label instead of dying with its old secret.
+        """
+        url = self._urls.get((channel, key))
+        if url is not None or label is None or not _FROM_VARIABLE.search(label):
+            return url
+        same = self._labelled.get((channel, label), [])
+        return same[0] if len(same) == 1 else None

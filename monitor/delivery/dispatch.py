@@ -155,9 +155,19 @@ class Dispatcher:
             if policy.release_due(anchor, now):
                 count = self.outbox.release_held(name)
                 log.info("channel %s: %d held alerts released into a digest", name, count)
+        for name in self.outbox.held_channels():
+            if name not in self.policies.channels:
+                # The channel was removed from the config: no schedule will ever release its
+                # held alerts. Released now, they go dead like its other rows (the admin is
+                # told; `monitor notifications retry` sends them once it is back).
+                count = self.outbox.release_held(name)
+                log.warning("channel %s is no longer configured: %d held alerts released",
+                            name, count)
 
     def _deliver(self, note: ClaimedNotification, report: DispatchReport) -> None:
-        if note.channel == CONSOLE:
+        # The console's route is the one whose key is "console" too: a configured channel
+        # may also be named "console", and its URLs must still receive their alerts.
+        if note.channel == CONSOLE and note.destination_key == CONSOLE:
             if note.alert is not None:
                 self.console.show(note.alert)
             elif note.notice is not None:
@@ -167,7 +177,7 @@ class Dispatcher:
             self.outbox.record_sent(note.id, self.owner)
             report.sent += 1
             return
-        url = self.channels.url_for(note.channel, note.destination_key)
+        url = self.channels.url_for(note.channel, note.destination_key, note.destination)
         if url is None:
             self._give_up([note], "destination no longer configured", report)
             return
@@ -196,7 +206,7 @@ class Dispatcher:
     def _deliver_digest(self, notes: Sequence[ClaimedNotification],
                         report: DispatchReport) -> None:
         first = notes[0]
-        url = self.channels.url_for(first.channel, first.destination_key)
+        url = self.channels.url_for(first.channel, first.destination_key, first.destination)
         if url is None:
             self._give_up(notes, "destination no longer configured", report)
             return

@@ -208,6 +208,12 @@ class Outbox:
             state = session.get(DigestStateRow, channel)
             return state.last_release_at if state else None
 
+    def held_channels(self) -> list[str]:
+        """The channels with alerts waiting for a digest (configured or not)."""
+        with self.store.read() as session:
+            return sorted(session.scalars(select(NotificationRow.channel).distinct().where(
+                NotificationRow.status == "held")))
+
     def oldest_held(self, channel: str) -> datetime | None:
         """When the channel's oldest alert waiting for a digest was queued (None: none)."""
         with self.store.read() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import socket
 import threading
@@ -13,14 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.config import Config, DeliveryConfig, HttpConfig
+from monitor.config import Config, DeliveryConfig, HttpConfig, load_config
 from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher, Sender
 from monitor.delivery.notify import IDEMPOTENCY_HEADER, ConsoleNotifier, DeliveryOutcome, send
 from monitor.delivery.render import RenderedMessage
 from monitor.store import Outbox, Store
 from monitor.store.schema import DeliveryAttemptRow
-from tests.notify_support import Receiver, start_receiver, stop_receiver
+from tests.delivery.test_wire import ReplyingSink, smtp_server
+from tests.notify_support import Hit, Receiver, start_receiver, stop_receiver
 from tests.store_support import FakeClock, article, feed, hit, open_store
 
 
@@ -372,3 +374,105 @@ def test_a_rule_naming_only_unknown_channels_still_reaches_the_console() -> None
     assert [r.channel for r in typo] == ["console"]
     known = directory.routes_for(RuleHit("r", "R", (), notify=("ops", "opz")))
     assert [r.channel for r in known] == ["ops"]
+
+
+# -- channels at runtime: a channel named "console", a rotated secret ---------------------
+
+def test_a_channel_named_console_still_sends_to_its_urls(tmp_path: Path,
+                                                         receiver: Receiver) -> None:
+    config = Config(
+        base_dir=tmp_path,
+        channels={"console": {"urls": [f"json://127.0.0.1:{receiver.port}/hook"]}},
+        http=HttpConfig(allow_private_networks=["127.0.0.1/32"]),
+        delivery=DeliveryConfig(default_channels=["console"]))
+    s = make_setup(tmp_path, receiver)
+    s.channels = ChannelDirectory(config)
+    s.dispatcher = Dispatcher(config, s.outbox, s.channels, ConsoleNotifier(s.console), "w")
+    s.save(1)
+    assert s.dispatcher.dispatch_due().sent == 2  # the terminal and the webhook
+    assert len(receiver.hits_for("/hook")) == 1
+    assert s.console.getvalue().count("Gencatan senjata di Gaza 1") == 1
+    s.store.close()
+
+
+def _password(hit: Hit) -> str:
+    encoded = hit.headers["Authorization"].partition(" ")[2]
+    return base64.b64decode(encoded).decode().partition(":")[2]
+
+
+def _hook_config(tmp_path: Path, url: str) -> Config:
+    (tmp_path / "monitor.yaml").write_text(
+        "channels:\n  hook:\n    urls: ['${HOOK_URL}']\n"
+        "http:\n  allow_private_networks: ['127.0.0.1/32']\n"
+        "delivery:\n  default_channels: [hook]\n  console: false\n", encoding="utf-8")
+    return load_config(tmp_path / "monitor.yaml", {"HOOK_URL": url})
+
+
+def test_a_rotated_secret_does_not_kill_the_alerts_queued_before(tmp_path: Path,
+                                                                 receiver: Receiver) -> None:
+    """The send failed; the operator rotates the token in ${HOOK_URL} and restarts: the
+    queued alert goes to the URL the variable holds now instead of going dead."""
+    s = make_setup(tmp_path, receiver, console=False)
+    config = _hook_config(tmp_path, f"json://hook:old-Secret1@127.0.0.1:{receiver.port}/hook")
+    s.channels = ChannelDirectory(config)
+    receiver.statuses = [503]
+    s.save(1)
+    assert Dispatcher(config, s.outbox, s.channels, ConsoleNotifier(s.console), "w",
+                      jitter=lambda: 1.0).dispatch_due().retried == 1
+    rotated = _hook_config(tmp_path, f"json://hook:new-Secret2@127.0.0.1:{receiver.port}/hook")
+    s.clock.advance(60)
+    report = Dispatcher(rotated, s.outbox, ChannelDirectory(rotated),
+                        ConsoleNotifier(s.console), "w2").dispatch_due()
+    assert report.sent == 1 and report.dead == 0
+    first, second = receiver.hits_for("/hook")
+    assert [_password(first), _password(second)] == ["old-Secret1", "new-Secret2"]
+    (row,) = s.outbox.list()
+    assert row.status == "sent" and "${HOOK_URL}" in row.destination
+    s.store.close()
+
+
+def test_a_destination_replaced_by_another_still_goes_dead(tmp_path: Path,
+                                                           receiver: Receiver) -> None:
+    """Only a URL from the same ${VAR} stands in: a URL written in the file, replaced by
+    another one that looks the same masked, is a different destination."""
+    def literal(url: str) -> Config:
+        return Config(base_dir=tmp_path, channels={"hook": {"urls": [url]}},
+                      http=HttpConfig(allow_private_networks=["127.0.0.1/32"]),
+                      delivery=DeliveryConfig(default_channels=["hook"], console=False))
+
+    s = make_setup(tmp_path, receiver, console=False)
+    config = literal(f"json://hook:old-Secret1@127.0.0.1:{receiver.port}/hook")
+    s.channels = ChannelDirectory(config)
+    receiver.statuses = [503]
+    s.save(1)
+    Dispatcher(config, s.outbox, s.channels, ConsoleNotifier(s.console), "w").dispatch_due()
+    replaced = literal(f"json://hook:new-Secret2@127.0.0.1:{receiver.port}/hook")
+    s.clock.advance(60)
+    report = Dispatcher(replaced, s.outbox, ChannelDirectory(replaced),
+                        ConsoleNotifier(s.console), "w2").dispatch_due()
+    assert report.dead == 1 and len(receiver.hits_for("/hook")) == 1
+    s.store.close()
+
+
+def test_a_mail_server_slower_than_the_send_timeout_gets_each_alert_once(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """The server keeps the message and confirms it too late, every time: the alert is
+    mailed once and left `unknown` for the operator, not mailed again at every retry."""
+    sink = ReplyingSink(latency=1.5)
+    with smtp_server(sink) as url:
+        config = Config(base_dir=tmp_path, channels={"desk": {"urls": [url]}},
+                        delivery=DeliveryConfig(default_channels=["desk"], send_timeout=0.5,
+                                                lease=5))
+        s = make_setup(tmp_path, receiver)
+        s.channels = ChannelDirectory(config)
+        s.dispatcher = Dispatcher(config, s.outbox, s.channels, ConsoleNotifier(s.console),
+                                  "w", jitter=lambda: 1.0)
+        s.save(1)
+        assert s.dispatcher.dispatch_due().unknown == 1
+        for _ in range(4):
+            s.clock.advance(3600)
+            assert s.dispatcher.dispatch_due().attempted == 0
+    assert len(sink.envelopes) == 1
+    (row,) = s.outbox.list("unknown")
+    assert row.attempts == 1 and "may not have reached desk" in s.console.getvalue()
+    s.store.close()

@@ -529,6 +529,22 @@ def test_mask_url_and_secrets() -> None:
         "mailto://a:pw12345@mail.example.test?to=x@y.test&mode=insecure")
 
 
+@pytest.mark.parametrize(("url", "secret", "masked"), [
+    ("apprises://apprise.example.test/newsdesk", "newsdesk",  # an Apprise API key
+     "apprises://apprise.example.test/****"),
+    ("gotifys://push.example.test/abcdefghijklmno", "abcdefghijklmno",
+     "gotifys://push.example.test/****"),
+    ("discord://4174216298/abcdefghijklmnopqrst", "abcdefghijklmnopqrst", "discord://****/****"),
+])
+def test_sec_F8_tokens_apprise_hides_are_masked_however_plain(url: str, secret: str,
+                                                                masked: str) -> None:
+    """apprise's privacy mode shows these tokens elided ("n...k"): lower-case words are
+    secrets there too, in the stored label and in every log line."""
+    assert mask_url(url) == masked
+    assert secret in url_secrets(url)
+    assert secret not in SecretMasker([url]).mask(f"POST {url} failed; key {secret}")
+
+
 def test_target_kind() -> None:
     assert target_kind("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ") == "slack"
     assert target_kind("tgram://123456789:abc/1/") == "telegram"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ChannelConfig, Config, QuietHours
+from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher
 from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
 from monitor.errors import ConfigError
@@ -168,3 +169,22 @@ def test_a_failed_digest_is_retried_whole(digest_setup: Setup, receiver: Receive
     report = dispatcher.dispatch_due()
     assert report.digests == 1 and report.sent == 2
     assert len(receiver.hits_for("/hook")) == 2  # the failed attempt and the digest
+
+
+def test_alerts_held_for_a_channel_removed_from_the_config_go_dead_and_are_announced(
+        digest_setup: Setup, receiver: Receiver) -> None:
+    """No schedule releases a removed channel's held alerts: they go dead like its other
+    rows (the admin told, `monitor notifications retry` possible), never held forever."""
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, delivery="digest", digest_schedule="1h")
+    s.save(1)
+    assert dispatcher.dispatch_due().held == 1
+    gone = s.dispatcher.config.model_copy(update={"channels": {}})
+    dispatcher = Dispatcher(gone, s.outbox, ChannelDirectory(gone), s.dispatcher.console,
+                            "w2", policies=DeliveryPolicies(gone))
+    report = dispatcher.dispatch_due()
+    assert report.dead == 1 and s.outbox.counts()["held"] == 0
+    (dead,) = s.outbox.list("dead")
+    assert dead.last_error == "destination no longer configured"
+    assert "Alert could not be delivered to hook" in s.console.getvalue()
+    assert receiver.hits_for("/hook") == []

@@ -3,19 +3,23 @@ timeout, the idempotency key, and "outcome unknown" (issue 10, items 1, 2 and 6)
 
 from __future__ import annotations
 
+import asyncio
+import smtplib
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from monitor.delivery.notify import IDEMPOTENCY_HEADER, Destination, send, target_kind
 from monitor.delivery.notify.wire import Attempt, watching
 from monitor.delivery.render import RenderedMessage, render_alert
 from tests.delivery.test_notify import make_alert
-from tests.notify_support import Receiver
+from tests.notify_support import Receiver, Sink, free_port
 
 PUBLIC = "93.184.216.34"
 
@@ -186,3 +190,67 @@ def test_sec_A5_rebinding_through_the_system_resolver_is_refused(
     outcome = send(url, rendered(url), timeout=5, idempotency_key="nm-x")
     assert (outcome.ok, outcome.permanent, outcome.code) == (False, True, "blocked_address")
     assert receiver.hits == []
+
+
+# -- mail: a message the server did not answer, and nothing sent after the outcome ----------
+
+class ReplyingSink(Sink):
+    """An SMTP server that takes ``latency`` seconds to answer a message's final dot (a
+    content scanner), then answers ``reply``; the message is recorded when it arrives."""
+
+    def __init__(self, reply: str = "250 OK", latency: float = 0.0) -> None:
+        super().__init__()
+        self.reply = reply
+        self.latency = latency
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        await asyncio.sleep(self.latency)  # emulated server latency, not a test wait
+        return self.reply
+
+
+@contextmanager
+def smtp_server(sink: Sink) -> Iterator[str]:
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield (f"mailto://127.0.0.1:{port}?from=alerts@monitor.test&to=desk@news.test"
+               "&mode=insecure")
+    finally:
+        controller.stop()
+
+
+def test_a_mail_the_server_took_but_did_not_confirm_in_time_is_outcome_unknown() -> None:
+    """Retrying it would mail it again (the server delivers what it was slow to confirm)."""
+    sink = ReplyingSink(latency=2.0)
+    with smtp_server(sink) as url:
+        outcome = send(url, rendered(url), timeout=0.5)
+    assert (outcome.ok, outcome.unknown, outcome.keyed, outcome.code) == (
+        False, True, False, "unknown")
+    assert len(sink.envelopes) == 1
+
+
+@pytest.mark.parametrize("reply", ["451 4.7.1 Greylisted, try again later",
+                                   "554 5.7.1 Message rejected"])
+def test_a_mail_the_server_refused_is_a_known_failure(reply: str) -> None:
+    with smtp_server(ReplyingSink(reply)) as url:
+        outcome = send(url, rendered(url), timeout=5)
+    assert (outcome.ok, outcome.unknown) == (False, False)
+
+
+def test_no_mail_goes_out_after_the_attempt_is_settled() -> None:
+    """apprise's deadline passed while its worker was still talking to a slow server: the
+    worker must not send the message afterwards (the attempt is already recorded)."""
+    sink = ReplyingSink()
+    with smtp_server(sink) as url, watching(Attempt()) as attempt:
+        port = int(url.split(":")[2].split("?")[0])
+        client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+        try:
+            client.ehlo()
+            assert attempt.close() is False  # nothing of a message was written
+            with pytest.raises(ConnectionAbortedError):
+                client.sendmail("alerts@monitor.test", ["desk@news.test"], b"Subject: x\r\n\r\nx")
+        finally:
+            client.close()
+    assert sink.envelopes == []

@@ -28,6 +28,7 @@ import apprise
 from monitor.net import MASK, mask_text_urls  # one policy for URLs in any text
 
 _MIN_SECRET = 4  # shorter strings would mask ordinary words; no real token is that short
+_ELIDED = re.compile(r".\.\.\..")  # a token in apprise's privacy mode: "a...z"
 _SPLIT = re.compile(r"[/:@?&=#,;\s]+")
 # Loggers that format a destination URL themselves (apprise; urllib3 logs the request line,
 # which holds the Telegram bot token, at DEBUG).
@@ -156,7 +157,11 @@ def url_secrets(url: str) -> set[str]:
         hidden = {t for t in _tokens(url) if t not in shown and len(t) >= _MIN_SECRET}
     else:
         shown = _tokens(privacy_url(plugin))
-        hidden = {t for t in _tokens(url) if t not in shown and _looks_secret(t)}
+        # apprise shows a token it hides as "a...z" (first and last character): such a
+        # token is secret however plain it looks (an Apprise API key such as "newsdesk").
+        elided = {(t[0], t[-1]) for t in shown if _ELIDED.fullmatch(t)}
+        hidden = {t for t in _tokens(url) if t not in shown
+                  and (_looks_secret(t) or (t[0], t[-1]) in elided)}
         # Whole path segments too, so a token that contains a separator is masked whole.
         hidden |= {s for s in path.split("/") if s and s not in shown and _looks_secret(s)}
     secrets |= hidden

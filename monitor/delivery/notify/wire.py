@@ -13,7 +13,12 @@ hook calls urllib3's own function: nothing else in the process is affected.
 
 The same attempt also notes whether a request was written (the ``http.client.send`` audit
 event, raised just before the bytes go out): a failure after that point, with no HTTP answer,
-may have reached the receiver, and is "outcome unknown" rather than a plain failure.
+may have reached the receiver, and is "outcome unknown" rather than a plain failure. Mail
+goes through ``smtplib`` (its ``smtplib.send`` event): a message whose final ``.`` was sent
+and that got no reply (smtplib sends its next command, ``RSET`` or ``QUIT``, only after
+one; a timeout closes the connection) may have been accepted, since a slow server often
+delivers what it was too slow to confirm; a message the server answered, even with a
+refusal, is a known outcome. Once the attempt is settled, neither kind of request may go out.
 
 apprise runs a plugin in a worker thread when it has a deadline; it copies the context
 (``contextvars``) into the worker, so the attempt follows the request there.
@@ -50,21 +55,35 @@ class Attempt:
     blocked: str | None = None  # why a connection was refused by the address policy
     closed: bool = False  # the attempt's outcome is settled: nothing more may be sent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # SMTP connections (by id) whose last message was sent whole and not answered yet.
+    _unanswered: set[int] = field(default_factory=set, repr=False)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            # apprise gave up waiting (its deadline) but its worker thread goes on: the
+            # outcome is already recorded, so this request must not go out any more.
+            raise ConnectionAbortedError("the attempt's deadline has passed")
 
     def _writing(self) -> None:
         with self._lock:
-            if self.closed:
-                # apprise gave up waiting (its deadline) but its worker thread goes on: the
-                # outcome is already recorded, so this request must not go out any more.
-                raise ConnectionAbortedError("the attempt's deadline has passed")
+            self._check_open()
             self.written = True
+
+    def _smtp_sending(self, connection: object, data: object) -> None:
+        with self._lock:
+            self._check_open()
+            # Any command after a message's final dot follows the server's reply to it.
+            self._unanswered.discard(id(connection))
+            if isinstance(data, bytes) and data.endswith(_END_OF_MESSAGE):
+                self._unanswered.add(id(connection))
 
     def close(self) -> bool:
         """Settle the attempt: no request may be written from now on. Returns whether one was
-        written (then the receiver may have it, whatever apprise reported)."""
+        written and may have reached the receiver, whatever apprise reported (an HTTP
+        request, or a whole mail message the server did not answer)."""
         with self._lock:
             self.closed = True
-            return self.written
+            return self.written or bool(self._unanswered)
 
 
 class BlockedConnectionError(ConnectionRefusedError):
@@ -76,11 +95,18 @@ _original = urllib3_connection.create_connection
 _install_lock = threading.Lock()
 
 
-def _audit(event: str, _args: tuple[Any, ...]) -> None:
+_END_OF_MESSAGE = b"\r\n.\r\n"  # how smtplib ends the message it sends after DATA
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "http.client.send":
         attempt = _current.get()
         if attempt is not None:
             attempt._writing()
+    elif event == "smtplib.send":  # args: the smtplib.SMTP object, the bytes it sends
+        attempt = _current.get()
+        if attempt is not None:
+            attempt._smtp_sending(args[0], args[1])
 
 
 def _create_connection(address: tuple[str, int],
