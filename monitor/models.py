@@ -67,6 +67,11 @@ class NotModified:
 # enforces the length and SQLite does not: an entry whose URL is longer is skipped with a
 # warning before the store, and the store refuses one on either backend alike.
 MAX_URL_CHARS = 2048
+# The longest rule id and name the store keeps (hits.rule_id VARCHAR(128), hits.rule_name
+# VARCHAR(512)): PostgreSQL refuses longer ones, which lost every article a rule with one
+# matched, so the rule loader refuses them.
+MAX_RULE_ID_CHARS = 128
+MAX_RULE_NAME_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)

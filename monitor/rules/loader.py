@@ -17,6 +17,7 @@ from pathlib import Path
 
 from monitor.errors import QuerySyntaxError
 from monitor.language_codes import language_problem, normalize_language
+from monitor.models import MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
 from monitor.rules.expr import entity_refs
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests, gc_paused
 from monitor.rules.query import parse_query
@@ -188,6 +189,9 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
     rule_id = fields.string("id", required=True)
     if rule_id is not None and not _ID.match(rule_id):
         fields.fail(fields.nodes["id"], f"id {rule_id!r} must use only a-z, 0-9, _ and -")
+    elif rule_id is not None and len(rule_id) > MAX_RULE_ID_CHARS:
+        fields.fail(fields.nodes["id"], f"id is {len(rule_id)} characters long; the most "
+                    f"is {MAX_RULE_ID_CHARS}")
     query = fields.string("query", required=True)
     expr = None
     if query is not None:
@@ -221,6 +225,9 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
     stem = fields.flag("stem")
     tests = _tests(src, fields)
     name = fields.string("name")
+    if name is not None and len(name) > MAX_RULE_NAME_CHARS:
+        fields.fail(fields.nodes["name"], f"name is {len(name)} characters long; the most "
+                    f"is {MAX_RULE_NAME_CHARS}")
     delivery = fields.string("delivery")
     if delivery is not None and delivery not in DELIVERY_MODES:
         fields.fail(fields.nodes["delivery"], f"delivery must be {' or '.join(DELIVERY_MODES)}")

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from monitor.models import MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
+
 
 class Base(DeclarativeBase):
     pass
@@ -213,8 +215,8 @@ class HitRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
-    rule_id: Mapped[str] = mapped_column(String(128))
-    rule_name: Mapped[str] = mapped_column(String(512))
+    rule_id: Mapped[str] = mapped_column(String(MAX_RULE_ID_CHARS))
+    rule_name: Mapped[str] = mapped_column(String(MAX_RULE_NAME_CHARS))
     evidence: Mapped[str] = mapped_column(Text)  # JSON list of Evidence
     matched_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from monitor.models import MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
 from monitor.rules import Example, Rule, RuleBook, load_rules, rule_yaml
 from monitor.rules.regex import MAX_PATTERN_BYTES
 
@@ -289,4 +290,27 @@ def test_an_unknown_entity_gets_the_entity_it_probably_means(tmp_path: Path) -> 
         f"{p}:8: rule r: unknown entity @ceasfire; did you mean @ceasefire?",
         f"{p}:8: rule r: unknown entity @amerika-serikat; did you mean @country-us?",
         f"{p}:8: rule r: unknown entity @nobody",
+    ]
+
+
+def test_ids_and_names_longer_than_the_store_keeps_are_refused(tmp_path: Path) -> None:
+    # hits.rule_id is VARCHAR(128) and rule_name VARCHAR(512): PostgreSQL refused such a hit,
+    # and every article the rule matched was given up after its retries.
+    long_id, long_name = "a" * (MAX_RULE_ID_CHARS + 1), "N" * (MAX_RULE_NAME_CHARS + 1)
+    path = write(tmp_path, "r.yaml", f"""
+        rules:
+          - id: {long_id}
+            query: x
+          - id: long-name
+            name: {long_name}
+            query: x
+          - id: {"b" * MAX_RULE_ID_CHARS}
+            name: {"M" * MAX_RULE_NAME_CHARS}
+            query: x
+    """)
+    book = load_rules(tmp_path)
+    assert [r.id for r in book.rules] == ["b" * MAX_RULE_ID_CHARS]
+    assert messages(book) == [
+        f"{path}:2: rule {long_id}: id is 129 characters long; the most is 128",
+        f"{path}:5: rule long-name: name is 513 characters long; the most is 512",
     ]
