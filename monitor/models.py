@@ -72,6 +72,7 @@ MAX_URL_CHARS = 2048
 # matched, so the rule loader refuses them.
 MAX_RULE_ID_CHARS = 128
 MAX_RULE_NAME_CHARS = 512
+MAX_CHANNEL_NAME_CHARS = 128  # notifications.channel VARCHAR(128), refused by the config
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,16 @@ def test_channels_referenced_by_delivery_must_exist(tmp_path: Path) -> None:
         load_config(path, {})
 
 
+@pytest.mark.parametrize("name", ["c" * 129, "'  '"])
+def test_channel_names_fit_the_outbox(tmp_path: Path, name: str) -> None:
+    # notifications.channel is VARCHAR(128): PostgreSQL refused every alert to a longer name.
+    path = write(tmp_path, f"channels:\n  {name}:\n    urls: ['json://127.0.0.1:9/x']\n")
+    with pytest.raises(ConfigError, match="must be 1 to 128 characters"):
+        load_config(path, {})
+    assert load_config(write(tmp_path, f"channels:\n  {'c' * 128}:\n    urls: "
+                                       "['json://127.0.0.1:9/x']\n"), {}).channels
+
+
 def test_send_timeout_defaults_to_30s_and_the_lease_must_outlast_two_sends(
         tmp_path: Path) -> None:
     assert load_config(write(tmp_path, "log_level: INFO\n"), {}).delivery.send_timeout == 30

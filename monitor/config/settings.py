@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.models import FeedSource
+from monitor.models import MAX_CHANNEL_NAME_CHARS, FeedSource
 
 DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
 
@@ -315,6 +315,18 @@ class Config(_Strict):
     def url_source(self, url: str) -> str | None:
         """The ``${VAR}`` a channel URL was read from (its name), if it was one."""
         return self._url_sources.get(url)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, channels: dict[str, ChannelConfig]) -> dict[str, ChannelConfig]:
+        for name in channels:
+            # notifications.channel is VARCHAR(128): PostgreSQL refused every alert to a
+            # channel with a longer name.
+            if not name.strip() or len(name) > MAX_CHANNEL_NAME_CHARS:
+                shown = repr(name) if len(name) <= 40 else f"{name[:40]!r}..."
+                raise ValueError(f"channel name {shown} must be 1 to "
+                                 f"{MAX_CHANNEL_NAME_CHARS} characters, not all spaces")
+        return channels
 
     @model_validator(mode="after")
     def _channels_exist(self) -> Config:

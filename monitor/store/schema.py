@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from monitor.models import MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
+from monitor.models import MAX_CHANNEL_NAME_CHARS, MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
 
 
 class Base(DeclarativeBase):
@@ -247,7 +247,7 @@ class NotificationRow(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
-    channel: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_CHARS))
     destination_key: Mapped[str] = mapped_column(String(64))
     destination: Mapped[str] = mapped_column(String(512))  # masked, safe to show
     status: Mapped[str] = mapped_column(String(16))
@@ -265,7 +265,7 @@ class DigestStateRow(Base):
 
     __tablename__ = "digest_state"
 
-    channel: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(MAX_CHANNEL_NAME_CHARS), primary_key=True)
     last_release_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
