@@ -70,8 +70,9 @@ def config(tmp_path: Path, url: str, **web: object) -> Config:
                   web=WebConfig(**web))
 
 
-def client(store: Store, cfg: Config) -> TestClient:
-    return TestClient(create_app(cfg, store), follow_redirects=False)
+def client(store: Store, cfg: Config, base_url: str = "http://127.0.0.1") -> TestClient:
+    """A client of the app; at a loopback address, the only one answered without sign-in."""
+    return TestClient(create_app(cfg, store), base_url=base_url, follow_redirects=False)
 
 
 def csrf_of(c: TestClient) -> str:

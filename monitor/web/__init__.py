@@ -7,8 +7,9 @@ hits; /api/v1 with an OpenAPI document. Security (headers, CSRF, who may sign in
 only without authentication) is in :mod:`monitor.web.security`. :func:`add_routes` mounts more
 routes (metrics, health probes) on the app.
 
-Sits beside the daemon: may use rules and store and the foundation. Must not import: cli,
-daemon, or the pipeline stages (net, feeds, extract, stories, delivery).
+Sits beside the daemon: may use rules and store and the foundation, and net's URL masking
+(one policy for secrets in URLs: feed URLs are shown masked). Must not import: cli, daemon,
+or the pipeline stages (feeds, extract, stories, delivery).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -17,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monitor.net import shown_url
 from monitor.store import HitView, NotificationInfo, Outbox, StoredArticle, StorySummary
 from monitor.web.context import web_of
-from monitor.web.pages import STATUSES, _int, story_filter
+from monitor.web.pages import STATUSES, _int, before_cursor, path_id, story_filter
 from monitor.web.security import same_origin
 
 PREFIX = "/api/v1"
@@ -73,19 +75,19 @@ def _limit(request: Request, default: int = 50) -> int:
     return max(1, min(value, MAX_LIMIT))
 
 
-def _page(items: list[Any], cursor: int | None, request: Request) -> JSONResponse:
+def _page(items: list[Any], next_before: int | None, request: Request) -> JSONResponse:
     nxt = None
-    if cursor is not None:
-        params = {k: v for k, v in request.query_params.items() if k != "before"}
-        query = "&".join(f"{k}={v}" for k, v in {**params, "before": cursor}.items())
-        nxt = f"{request.url.path}?{query}"
-    return JSONResponse({"items": items, "next": nxt, "next_before": cursor})
+    if next_before is not None:
+        # encoded: a filter value with & + # or a space (an outlet "AT&T") must come back
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
+        nxt = f"{request.url.path}?{urlencode([*params, ('before', str(next_before))])}"
+    return JSONResponse({"items": items, "next": nxt, "next_before": next_before})
 
 
 def stories(request: Request) -> Response:
     web = web_of(request)
     page = web.browse.stories(story_filter(request.query_params),
-                              before=_int(request.query_params.get("before")),
+                              before=before_cursor(request.query_params.get("before")),
                               limit=_limit(request))
     response = _page([story_json(s) for s in page.stories], page.next_cursor, request)
     response.headers["X-Total-Count"] = str(page.total)
@@ -95,13 +97,13 @@ def stories(request: Request) -> Response:
 def hits(request: Request) -> Response:
     web = web_of(request)
     found, cursor = web.browse.hits(story_filter(request.query_params),
-                                    before=_int(request.query_params.get("before")),
+                                    before=before_cursor(request.query_params.get("before")),
                                     limit=_limit(request))
     return _page([hit_json(h) for h in found], cursor, request)
 
 
 def one_hit(request: Request) -> Response:
-    found = web_of(request).browse.hit(int(request.path_params["hit_id"]))
+    found = web_of(request).browse.hit(path_id(request, "hit_id", "hit"))
     if found is None:
         raise HTTPException(404, "no such hit")
     return JSONResponse(hit_json(found))
@@ -109,12 +111,12 @@ def one_hit(request: Request) -> Response:
 
 def articles(request: Request) -> Response:
     found, cursor = web_of(request).browse.articles(
-        before=_int(request.query_params.get("before")), limit=_limit(request))
+        before=before_cursor(request.query_params.get("before")), limit=_limit(request))
     return _page([article_json(a, text=False) for a in found], cursor, request)
 
 
 def one_article(request: Request) -> Response:
-    found = web_of(request).browse.article(int(request.path_params["article_id"]))
+    found = web_of(request).browse.article(path_id(request, "article_id", "article"))
     if found is None:
         raise HTTPException(404, "no such article")
     return JSONResponse(article_json(found))
@@ -135,7 +137,8 @@ def rules(request: Request) -> Response:
 
 
 def feeds(request: Request) -> Response:
-    items = [{"id": h.id, "name": h.name, "url": h.url, "status": h.status,
+    # a feed URL may hold a password or an api_key= (from a ${VAR}): masked as in the logs
+    items = [{"id": h.id, "name": h.name, "url": shown_url(h.url), "status": h.status,
               "last_success_at": _iso(h.last_success_at),
               "consecutive_failures": h.consecutive_failures,
               "last_error": h.last_error_code, "last_error_message": h.last_error_message,
@@ -162,10 +165,12 @@ async def feedback(request: Request) -> Response:
         body = json.loads(await request.body())
     except ValueError:
         raise HTTPException(400, "body is not JSON") from None
-    if not isinstance(body, dict) or body.get("relevant", 0) not in (True, False, None):
+    # by type: 0 == False and 1 == True, and a missing key is no verdict
+    if not isinstance(body, dict) or "relevant" not in body or not (
+            body["relevant"] is None or isinstance(body["relevant"], bool)):
         raise HTTPException(400, 'send {"relevant": true | false | null}')
     web = web_of(request)
-    hit_id = int(request.path_params["hit_id"])
+    hit_id = path_id(request, "hit_id", "hit")
     if not await run_in_threadpool(web.access.set_feedback, hit_id, body["relevant"],
                                    request.state.user):
         raise HTTPException(404, "no such hit")
@@ -223,10 +228,10 @@ ROUTES = [
     Route(f"{PREFIX}/openapi.json", openapi),
     Route(f"{PREFIX}/stories", stories),
     Route(f"{PREFIX}/hits", hits),
-    Route(f"{PREFIX}/hits/{{hit_id:int}}", one_hit),
-    Route(f"{PREFIX}/hits/{{hit_id:int}}/feedback", feedback, methods=["POST"]),
+    Route(f"{PREFIX}/hits/{{hit_id:id}}", one_hit),
+    Route(f"{PREFIX}/hits/{{hit_id:id}}/feedback", feedback, methods=["POST"]),
     Route(f"{PREFIX}/articles", articles),
-    Route(f"{PREFIX}/articles/{{article_id:int}}", one_article),
+    Route(f"{PREFIX}/articles/{{article_id:id}}", one_article),
     Route(f"{PREFIX}/rules", rules),
     Route(f"{PREFIX}/feeds", feeds),
     Route(f"{PREFIX}/notifications", notifications),

@@ -6,6 +6,7 @@ on it (metrics and health probes use it). Pages and API are in their own modules
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import quote
@@ -19,14 +20,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.store import Access, Browse, Store
 from monitor.web import api, pages, syndication
 from monitor.web.context import HERE, Web, environment, web_of
-from monitor.web.security import SESSION_COOKIE, finish
+from monitor.web.security import SESSION_COOKIE, finish, host_problem
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
 PUBLIC_PATHS = {"/login", "/static/style.css"}
 FEED_SUFFIXES = (".atom", ".json")
+log = logging.getLogger(__name__)
 
 class _Guard(BaseHTTPMiddleware):
     """Names the user of every request, or turns it away; adds the security headers."""
@@ -34,8 +37,20 @@ class _Guard(BaseHTTPMiddleware):
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         web = web_of(request)
-        request.state.user = await run_in_threadpool(_user, web, request)
         path = request.url.path
+        refused = host_problem(web.config.web, request.headers.get("host"))
+        if refused is not None:
+            return finish(request, _refused(path, 403, refused))
+        if "\x00" in path or any("\x00" in k or "\x00" in v
+                                 for k, v in request.query_params.multi_items()):
+            # no name, filter or id holds one, and PostgreSQL refuses it in any text
+            return finish(request, _refused(path, 400, "a NUL character (%00) in the request"))
+        try:
+            request.state.user = await run_in_threadpool(_user, web, request)
+        except StoreError as exc:  # sessions and tokens are in the database
+            log.warning("web view: %s", exc)
+            return finish(request, _refused(path, 503, "the database is unavailable; see the "
+                                                       "server's log"))
         if request.state.user is None and path not in web.public:
             if path.startswith("/api/"):
                 response: Response = JSONResponse(
@@ -50,6 +65,12 @@ class _Guard(BaseHTTPMiddleware):
                 response = PlainTextResponse("sign in first", status_code=401)
             return finish(request, response)
         return finish(request, await call_next(request))
+
+
+def _refused(path: str, status: int, message: str) -> Response:
+    if path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=status)
+    return PlainTextResponse(message, status_code=status)
 
 
 def _here(request: Request) -> str:
@@ -69,7 +90,8 @@ def _user(web: Web, request: Request) -> str | None:
     if path.endswith(FEED_SUFFIXES) and "token" in request.query_params:
         expected = web.feed_token(path) or ""
         given = request.query_params["token"]
-        return "feed" if secrets.compare_digest(expected, given) else None
+        # as bytes: compare_digest refuses str with non-ASCII (a TypeError, so a 500)
+        return "feed" if secrets.compare_digest(expected.encode(), given.encode()) else None
     if settings.trusted_proxy_header:
         named = request.headers.get(settings.trusted_proxy_header)
         if named:

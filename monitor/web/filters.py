@@ -1,4 +1,5 @@
-"""Jinja2 filters: dates, percentages, and links that can only point at http(s) pages."""
+"""Jinja2 filters: dates, percentages, links that can only point at http(s) pages, and URLs
+shown with their secrets masked."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from monitor.net import shown_url
 
 
 def when(value: datetime | None) -> str:
@@ -27,4 +30,5 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-FILTERS: dict[str, Callable[..., Any]] = {"when": when, "href": href, "percent": percent}
+FILTERS: dict[str, Callable[..., Any]] = {"when": when, "href": href, "percent": percent,
+                                          "masked": shown_url}

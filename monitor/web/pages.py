@@ -6,17 +6,20 @@ not block the event loop); the few writes are async POSTs that check the CSRF to
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from monitor.errors import StoreError
 from monitor.store import Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
@@ -25,8 +28,20 @@ from monitor.web.search import run_search, saved_rule_yaml
 from monitor.web.security import SESSION_COOKIE, csrf_ok, same_origin, verify_password
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
 FEEDBACK = {"relevant": True, "not_relevant": False, "clear": None}
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
+log = logging.getLogger(__name__)
+
+
+class _IdConvertor(IntegerConvertor):
+    """``{name:id}``: a row id in a path, at most 10 digits (int() refuses a string of over
+    4,300 digits with a ValueError, a 500); more is no route, a 404."""
+
+    regex = "[0-9]{1,10}"
+
+
+register_url_convertor("id", _IdConvertor())
 
 
 def _day(value: str | None) -> datetime | None:
@@ -47,15 +62,34 @@ def _int(value: str | None) -> int | None:
         raise HTTPException(400, "not a number") from None
 
 
+def before_cursor(value: str | None) -> int | None:
+    """A ``before`` cursor: an id, so one past the ids a database holds is a client error
+    (not the database's integer overflow)."""
+    number = _int(value)
+    if number is not None and abs(number) > MAX_ID:
+        raise HTTPException(400, "before: not an id (use the next_before of a page)")
+    return number
+
+
+def path_id(request: Request, name: str, what: str) -> int:
+    """The id in the path; one no row can have is a 404 like any other missing row."""
+    number = int(request.path_params[name])
+    if number > MAX_ID:
+        raise HTTPException(404, f"no such {what}")
+    return number
+
+
 def story_filter(params: Any) -> StoryFilter:
     """The list filters from query parameters (pages and API share them)."""
     until = _day(params.get("until"))
     feedback = params.get("feedback") or None
     if feedback not in (None, "relevant", "not_relevant", "none"):
         raise HTTPException(400, "feedback: relevant, not_relevant or none")
+    # until is inclusive: before the next day, and no bound at all after the last one
+    end = until + timedelta(days=1) if until and until.date() < date.max else None
     return StoryFilter(rule=params.get("rule") or None, outlet=params.get("outlet") or None,
                        language=params.get("language") or None, since=_day(params.get("since")),
-                       until=until + timedelta(days=1) if until else None, feedback=feedback)
+                       until=end, feedback=feedback)
 
 
 def _here(request: Request) -> str:
@@ -83,7 +117,7 @@ async def checked_form(request: Request) -> FormData:
 def stories(request: Request) -> Response:
     web = web_of(request)
     f = story_filter(request.query_params)
-    page = web.browse.stories(f, before=_int(request.query_params.get("before")),
+    page = web.browse.stories(f, before=before_cursor(request.query_params.get("before")),
                               limit=web.config.web.page_size)
     outlets, languages = web.filter_choices()
     params = {k: v for k, v in request.query_params.items() if k != "before" and v}
@@ -95,7 +129,7 @@ def stories(request: Request) -> Response:
 
 def story(request: Request) -> Response:
     web = web_of(request)
-    detail = web.browse.story(int(request.path_params["story_id"]))
+    detail = web.browse.story(path_id(request, "story_id", "story"))
     if detail is None:
         raise HTTPException(404, "no such story")
     book = web.rules()
@@ -109,7 +143,7 @@ def story(request: Request) -> Response:
 
 
 def hit(request: Request) -> Response:
-    found = web_of(request).browse.hit(int(request.path_params["hit_id"]))
+    found = web_of(request).browse.hit(path_id(request, "hit_id", "hit"))
     if found is None:
         raise HTTPException(404, "no such hit")
     return RedirectResponse(f"/stories/{found.story_id}#hit-{found.id}", status_code=303)
@@ -121,7 +155,7 @@ async def feedback(request: Request) -> Response:
     if verdict not in FEEDBACK:
         raise HTTPException(400, "verdict: relevant, not_relevant or clear")
     web = web_of(request)
-    hit_id = int(request.path_params["hit_id"])
+    hit_id = path_id(request, "hit_id", "hit")
     user = request.state.user
     if not await run_in_threadpool(web.access.set_feedback, hit_id, FEEDBACK[str(verdict)],
                                    user):
@@ -186,7 +220,13 @@ def outbox(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     form = await checked_form(request)
     box = Outbox(web_of(request).store)
-    ids = [int(v) for v in form.getlist("id") if isinstance(v, str) and v.isdigit()]
+    given = form.getlist("id")
+    # every id must be one: a bad one is refused, not dropped (no ids at all retries every
+    # dead notification)
+    if not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 and int(v) <= MAX_ID
+               for v in given):
+        raise HTTPException(400, "id: a notification number")
+    ids = [int(str(v)) for v in given]
     if ids:
         await run_in_threadpool(box.retry, ids)
     else:
@@ -231,6 +271,9 @@ async def logout(request: Request) -> Response:
 def _error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    if isinstance(exc, StoreError):  # a database down or not migrated: say so, not a 500
+        log.warning("web view: %s", exc)
+        status, detail = 503, "the database is unavailable; see the server's log"
     if request.url.path.startswith("/api/"):
         from starlette.responses import JSONResponse
         return JSONResponse({"error": detail}, status_code=status)
@@ -241,12 +284,12 @@ def _error(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(str(detail), status_code=status)
 
 
-ERROR_HANDLERS = {HTTPException: _error}
+ERROR_HANDLERS = {HTTPException: _error, StoreError: _error}
 ROUTES = [
     Route("/", stories),
-    Route("/stories/{story_id:int}", story),
-    Route("/hits/{hit_id:int}", hit),
-    Route("/hits/{hit_id:int}/feedback", feedback, methods=["POST"]),
+    Route("/stories/{story_id:id}", story),
+    Route("/hits/{hit_id:id}", hit),
+    Route("/hits/{hit_id:id}/feedback", feedback, methods=["POST"]),
     Route("/rules", rules),
     Route("/search", search),
     Route("/feeds", feeds),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from monitor.errors import QuerySyntaxError
+from monitor.errors import QuerySyntaxError, RuleError
 from monitor.models import RuleHit
 from monitor.rules import (
     Rule,
@@ -43,13 +43,18 @@ def run_search(web: Web, query: str, *, language: str | None = None,
                limit: int = SHOWN) -> SearchResult:
     """The stored articles that match ``query`` (newest first), at most ``limit`` of them."""
     started = time.perf_counter()
+    book = web.rules()
     try:
         rule = Rule.from_query("search", query, languages=(language,) if language else ())
+        matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
+        outcome = search_articles(web.store, matcher, rule, book, limit=limit)
     except QuerySyntaxError as exc:
         return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
-    book = web.rules()
-    matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
-    outcome = search_articles(web.store, matcher, rule, book, limit=limit)
+    except RuleError as exc:  # e.g. an @entity no rule file defines
+        return SearchResult(query, (), 0, 0, 0.0,
+                            error="; ".join(p.message for p in exc.problems))
+    except RecursionError:  # parser and planner recurse once per bracket
+        return SearchResult(query, (), 0, 0, 0.0, error="the query is nested too deeply")
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr)))

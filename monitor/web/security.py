@@ -1,6 +1,7 @@
 """Who may use the web view, and the headers and checks every response and write gets.
 
-- Without authentication the server listens on loopback only (:func:`listen_problem`).
+- Without authentication the server listens on loopback only (:func:`listen_problem`) and
+  answers only requests addressed to a loopback name (:func:`host_problem`).
 - Users sign in with argon2-hashed passwords (``web.users``) and get a session cookie, or an
   authenticating reverse proxy names the user in ``web.trusted_proxy_header``.
 - The API takes ``Authorization: Bearer <token>``; feeds of hits take ``?token=`` (feed readers
@@ -73,6 +74,30 @@ def listen_problem(web: WebConfig) -> str | None:
         return (f"web.listen {web.listen} is not a loopback address and no authentication is "
                 "configured: set web.users or web.trusted_proxy_header, or listen on 127.0.0.1")
     return None
+
+
+def host_problem(web: WebConfig, host: str | None) -> str | None:
+    """Without authentication, why a request naming ``host`` (its Host header) is refused.
+
+    A site whose name an attacker points at 127.0.0.1 (DNS rebinding) is, in the browser,
+    the same origin as this server: its scripts could read every page and post forms with
+    their CSRF token. Only a loopback name or address, or the ``web.listen`` host, is this
+    server for sure."""
+    if web.auth_enabled or not host:
+        return None
+    name = host[1:host.find("]")] if host.startswith("[") else host.rpartition(":")[0] or host
+    name = name.lower().rstrip(".")
+    if name in {"localhost", split_listen(web.listen)[0].lower()} or name.endswith(
+            ".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (f"without authentication this server answers only to a loopback address "
+            f"(localhost, 127.0.0.1 or web.listen), not to {host[:100]!r}; set web.users to "
+            "reach it by another name")
 
 
 def feed_token(secret: str, path: str) -> str:

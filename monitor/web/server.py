@@ -25,7 +25,9 @@ class WebServer:
         self.url = _url(host, port)
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False,
-            proxy_headers=bool(web.trusted_proxy_header), lifespan="off"))
+            # X-Forwarded-Proto from a proxy on this host (uvicorn trusts 127.0.0.1 only): behind
+            # TLS the request is https, so cookies get Secure (deploy/README.md's setups)
+            proxy_headers=True, lifespan="off"))
         self._thread: threading.Thread | None = None
 
     def serve(self) -> None:

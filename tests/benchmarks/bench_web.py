@@ -205,7 +205,8 @@ def run(url: str, tmp: str, articles: int, hits: int, rounds: int) -> list[str]:
     cfg = Config(base_dir=Path(tmp), database_url=url, rules_dir=REPO_ROOT / "rules",
                  web=WebConfig())
     missed = []
-    with TestClient(create_app(cfg, store), follow_redirects=False) as client:
+    with TestClient(create_app(cfg, store), base_url="http://127.0.0.1",
+                    follow_redirects=False) as client:
         mid_story = articles // 2
         paths = ["/", f"/?rule={RULES[0]}", "/?outlet=Outlet+7", f"/?before={mid_story}",
                  "/?feedback=relevant", f"/stories/{articles - 3}", "/rules", "/feeds",

@@ -165,3 +165,20 @@ def test_the_rules_page_shows_what_monitor_check_warns_of(sqlite_url: str,
     store.close()
     assert "rule talks: 'and' is searched as a word" in page
     assert "rule talks: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters)" in page
+
+
+def test_feed_urls_are_shown_with_their_secrets_masked(sqlite_url: str,
+                                                       tmp_path: Path) -> None:
+    from tests.store_support import feed, open_store
+    store = open_store(sqlite_url)
+    store.sync_feeds([feed("https://ana:hunter2@private.example/rss", "Private"),
+                      feed("https://paywall.example/rss?api_key=s3cretkey&page=1", "Paywall")])
+    with client(store, config(tmp_path, sqlite_url)) as c:
+        page = c.get("/feeds").text
+        api = c.get("/api/v1/feeds").json()["items"]
+    store.close()
+    assert "hunter2" not in page and "s3cretkey" not in page
+    assert "https://ana:****@private.example/rss" in page
+    assert "api_key=****&amp;page=1" in page
+    assert {i["url"] for i in api} == {"https://ana:****@private.example/rss",
+                                       "https://paywall.example/rss?api_key=****&page=1"}

@@ -75,3 +75,50 @@ def test_trusted_proxy_header_names_the_user(sqlite_url: str, tmp_path: Path) ->
         assert c.get("/").status_code == 303
         assert c.get("/", headers={"X-Remote-User": "ana"}).status_code == 200
     store.close()
+
+
+@pytest.mark.parametrize(("host", "answered"), [
+    ("127.0.0.1:8080", True), ("localhost:8080", True), ("LOCALHOST", True),
+    ("app.localhost:8080", True), ("[::1]:8080", True), ("127.0.0.2", True),
+    ("rebound.evil.example:8080", False), ("192.0.2.1:8080", False), ("[2001:db8::1]", False)])
+def test_without_authentication_only_loopback_names_are_answered(
+        sqlite_url: str, tmp_path: Path, host: str, answered: bool) -> None:
+    """DNS rebinding: a page of rebound.evil.example, its name pointed at 127.0.0.1, is the
+    same origin as the server in the browser; it must read nothing and post nothing."""
+    store = seeded_store(sqlite_url)
+    with client(store, config(tmp_path, sqlite_url), base_url=f"http://{host}") as c:
+        page = c.get("/")
+        assert (page.status_code == 200) == answered, page.text[:200]
+        api = c.get("/api/v1/hits")
+        assert (api.status_code == 200) == answered
+        if not answered:
+            assert page.status_code == api.status_code == 403
+            assert "loopback" in page.text and "loopback" in api.json()["error"]
+            c.cookies.set("nm_csrf", "token")  # as the rebound page could, were it answered
+            hit = store.hits()[0]
+            posted = c.post(f"/hits/{hit.id}/feedback",
+                            data={"verdict": "not_relevant", "csrf": "token"},
+                            headers={"Origin": f"http://{host}"})
+            assert posted.status_code == 403
+            assert Access(store).feedback() == {}
+    store.close()
+
+
+def test_with_authentication_any_host_name_may_sign_in(sqlite_url: str,
+                                                       tmp_path: Path) -> None:
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, listen="0.0.0.0:8080",
+                 users={"ana": hash_password("s3cret")})
+    with client(store, cfg, base_url="https://news.example.org") as c:
+        assert c.get("/login").status_code == 200
+    store.close()
+
+
+def test_a_feed_token_with_other_letters_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, users={"ana": hash_password("x")})
+    with client(store, cfg) as c:
+        for token in ["é", "%E2%82%AC" * 16]:
+            assert c.get(f"/feed.atom?token={token}").status_code == 401
+            assert c.get(f"/rules/gaza-ceasefire/feed.json?token={token}").status_code == 401
+    store.close()
