@@ -116,11 +116,17 @@ def _lex(query: str) -> list[_Tok]:
     return toks
 
 
+# The deepest query tree accepted: compiling and evaluating walk it recursively, and a few
+# hundred nested brackets (or NOTs chained) overflowed Python's stack in every one of them.
+MAX_DEPTH = 100
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
         self.toks = _lex(query)
         self.i = 0
+        self.depth = 0  # brackets open
 
     # -- helpers ---------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> _Tok:
@@ -197,8 +203,12 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "LP":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error(f"brackets nested more than {MAX_DEPTH} deep", tok)
             inner = self.parse_or()
             self.expect("RP", "')'")
+            self.depth -= 1
             return inner
         if self.is_colset_start():
             columns = self.parse_colset()
@@ -357,8 +367,26 @@ def _check_columns(expr: Expr, allowed: frozenset[str]) -> None:
         _check_columns(expr.right, allowed)
 
 
+def _depth(expr: Expr) -> int:
+    """How deep the tree is (without recursion: it is what is being checked)."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, And | Or):
+            stack.extend((child, depth + 1) for child in node.children)
+        elif isinstance(node, Not):
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, Filter):
+            stack.append((node.child, depth + 1))
+    return deepest
+
+
 def parse_query(query: str) -> Expr:
     """Parse a query into its syntax tree; raise :class:`QuerySyntaxError` with a column."""
     expr = _Parser(query).parse()
+    if _depth(expr) > MAX_DEPTH:  # NOTs chained (a NOT b NOT c...) nest without brackets
+        raise QuerySyntaxError(f"the query is nested more than {MAX_DEPTH} levels deep "
+                               "(write a NOT (b OR c ...) rather than a NOT b NOT c ...)", 0)
     _check_columns(expr, ALL_FIELDS)
     return expr

@@ -53,8 +53,6 @@ def run_search(web: Web, query: str, *, language: str | None = None,
     except RuleError as exc:  # e.g. an @entity no rule file defines
         return SearchResult(query, (), 0, 0, 0.0,
                             error="; ".join(p.message for p in exc.problems))
-    except RecursionError:  # parser and planner recurse once per bracket
-        return SearchResult(query, (), 0, 0, 0.0, error="the query is nested too deeply")
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import QuerySyntaxError
+from monitor.models import Document
+from monitor.rules import Rule, RuleBook
 from monitor.rules.expr import (
     And,
     EntityRef,
@@ -17,6 +19,7 @@ from monitor.rules.expr import (
     PhraseToken,
     entity_refs,
 )
+from monitor.rules.matcher import compile_rules
 from monitor.rules.query import DEFAULT_NEAR, parse_query
 
 
@@ -122,3 +125,22 @@ def test_no_group_is_suggested_for_a_plain_word_before_a_parenthesis() -> None:
 
 def test_quoted_operators_and_near_are_words() -> None:
     assert show(parse_query('"AND" "NEAR"')) == "(and & near)"
+
+
+@pytest.mark.parametrize("query", [
+    "(" * 101 + "gaza" + ")" * 101,
+    "(" * 5000 + "gaza" + ")" * 5000,  # was a RecursionError in the parser
+    "gaza" + " NOT w" * 101,  # NOTs chained nest the tree without brackets
+    " AND ".join(f"(gaza OR w{i}" for i in range(101)) + ")" * 101,
+])
+def test_a_query_nested_too_deep_is_a_syntax_error(query: str) -> None:
+    with pytest.raises(QuerySyntaxError, match="nested more than 100"):
+        parse_query(query)
+
+
+def test_a_query_nested_100_deep_compiles_and_matches() -> None:
+    # Each (x OR ... AND ...) level is two levels of the tree (an AND holding an OR).
+    query = " AND ".join(f"(gaza OR w{i}" for i in range(49)) + ")" * 49
+    book = RuleBook(rules=(Rule.from_query("deep", query),))
+    hits = compile_rules(book).match(Document("gaza", ""))
+    assert [h.rule_id for h in hits] == ["deep"]
