@@ -30,7 +30,7 @@ from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
 from monitor.delivery import ChannelDirectory
 from monitor.errors import FetchError, MonitorError, StoreError
-from monitor.extract import Extractor, fallback_text
+from monitor.extract import Extractor, fallback_text, fuller_feed_text
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
 from monitor.models import (
@@ -319,6 +319,8 @@ class FeedPoller:
             if fallback is not None and (extracted is None
                                          or len(fallback.text) > len(extracted.text)):
                 extracted = fallback
+        elif entry.content:  # a paywalled or teaser page: the feed may carry the whole text
+            extracted = fuller_feed_text(entry.content, extracted.text) or extracted
         # Cleaned here, as the store keeps them: the matcher's offsets and stems are then
         # those of the stored text.
         text = clean_text(extracted.text) if extracted else ""

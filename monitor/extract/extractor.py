@@ -300,6 +300,28 @@ def fallback_text(content: str, summary: str) -> ExtractedText | None:
     return None
 
 
+# How much longer than the page's text the entry's own full text must be to replace it.
+FULLER_RATIO = 1.5
+_TAG = re.compile(r"<[^>]*>")
+
+
+def fuller_feed_text(content: str, page_text: str) -> ExtractedText | None:
+    """The entry's own full text (``content:encoded``, Atom content) when it is much longer
+    than the text extracted from the page, else None.
+
+    A page behind a paywall, or one that shows a teaser and loads the rest by script, gives
+    a few paragraphs, which pass ``min_text_chars``; the feed may carry the whole article,
+    and words further down must still be matched. A tag-stripping length estimate comes
+    first, so an entry whose content is no longer than the page's text (the usual case) costs
+    no HTML parse.
+    """
+    wanted = FULLER_RATIO * len(page_text)
+    if len(content) <= wanted or len(_TAG.sub("", content)) <= wanted:
+        return None
+    text = remove_noise(html_to_text(clean_text(content)))
+    return ExtractedText(text=text, source="feed_content") if len(text) > wanted else None
+
+
 def _default_workers() -> int:
     # Honour CPU affinity (containers, taskset), not just the machine's core count.
     try:

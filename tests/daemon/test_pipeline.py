@@ -205,6 +205,26 @@ def test_an_unfetchable_page_falls_back_to_the_feed_summary(world: World) -> Non
     assert article.title == "Ceasefire talks resume"
 
 
+def test_a_teaser_page_gives_way_to_the_feeds_full_text(world: World) -> None:
+    """A paywalled page extracts to a few paragraphs, past min_text_chars; the feed's
+    content:encoded has the whole article, whose later words must still be matched."""
+    teaser = (f"<html><head><title>Talks</title></head><body><article><h1>Talks</h1>"
+              f"<p>{PARAGRAPH * 3}</p><p>Subscribe to read the rest.</p></article></body></html>")
+    world.write("teaser.html", teaser)
+    full = "".join(f"<p>{PARAGRAPH}</p>" for _ in range(6)) + "<p>The harbour reopened.</p>"
+    item = (f"<item><title>Talks</title><link>{world.base}/teaser.html</link><guid>t1</guid>"
+            f"<description>Talks</description><content:encoded><![CDATA[{full}]]>"
+            "</content:encoded></item>")
+    world.write("a.xml", '<?xml version="1.0"?><rss version="2.0" xmlns:content='
+                '"http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>'
+                f"<link>http://x/</link><description>d</description>{item}</channel></rss>")
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    assert [h.rule_id for h in world.store.hits()] == ["harbour"]
+    (article,) = list(world.store.articles())
+    assert "The harbour reopened." in article.text
+
+
 def test_the_seed_feed_as_a_local_file(tmp_path: Path, sqlite_url: str) -> None:
     """A feed configured as a path reads its article pages from beside it."""
     seeds = tmp_path / "seeds"

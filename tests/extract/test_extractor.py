@@ -17,6 +17,7 @@ from monitor.extract.extractor import (
     MAX_HTML_BYTES,
     extract_html,
     fallback_text,
+    fuller_feed_text,
     sniff_binary,
 )
 from monitor.extract.noise import html_to_text, is_noise_line, remove_noise
@@ -334,3 +335,16 @@ def test_H1_extraction_quality_does_not_regress(shared_dir: Path) -> None:
         scores.append(token_f1(result.text if result else "", truth))
     mean = sum(scores) / len(scores)
     assert mean >= H1_FLOOR, f"mean F1 {mean:.4f} fell below the pinned floor {H1_FLOOR:.4f}"
+
+
+def test_the_feeds_full_text_replaces_a_page_that_gave_much_less() -> None:
+    page_text = "Negotiators met again on Sunday. " * 10
+    full = "".join(f"<p>Paragraph {i}. {page_text}</p>" for i in range(3))
+    full += "<p>The harbour reopened.</p>"
+    fuller = fuller_feed_text(full, page_text)
+    assert fuller is not None and fuller.source == "feed_content"
+    assert fuller.text.endswith("The harbour reopened.")
+    # No longer than 1.5 times the page's text (the usual case: the same article): kept.
+    assert fuller_feed_text(f"<p>{page_text}</p><p>{page_text[:100]}</p>", page_text) is None
+    # Markup does not count: a long HTML wrapper around a short text is not fuller.
+    assert fuller_feed_text(f"<div class='{'x' * 1000}'><p>Short.</p></div>", page_text) is None
