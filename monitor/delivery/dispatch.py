@@ -211,13 +211,23 @@ class Dispatcher:
             self._give_up(notes, "destination no longer configured", report)
             return
         target = target_kind(url)
+
+        def render(alerts: list[Alert]) -> RenderedMessage:
+            return render_digest(
+                alerts, format=self.channels.formats.get(first.channel) or default_format(target),
+                template=self.channels.templates.get(first.channel),
+                max_chars=self.config.delivery.max_message_chars, target=target,
+                timezone=self.channels.timezones.get(first.channel, "UTC"),
+                webhook=self.channels.webhooks.get(first.channel, "event"))
+
         alerts: list[Alert] = [n.alert for n in notes if n.alert is not None]
-        message = render_digest(
-            alerts, format=self.channels.formats.get(first.channel) or default_format(target),
-            template=self.channels.templates.get(first.channel),
-            max_chars=self.config.delivery.max_message_chars, target=target,
-            timezone=self.channels.timezones.get(first.channel, "UTC"),
-            webhook=self.channels.webhooks.get(first.channel, "event"))
+        message = render(alerts)
+        if message.items < len(notes):
+            # Alerts that do not fit go in the next message (given back, due now), not into
+            # an "and N more" line of this one, which would count them as sent unseen.
+            self.outbox.give_back([n.id for n in notes[message.items:]], self.owner)
+            notes, alerts = notes[:message.items], alerts[:message.items]
+            message = render(alerts)
         if self._send(notes, url, message, report):
             report.digests += 1
 

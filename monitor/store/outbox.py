@@ -177,6 +177,17 @@ class Outbox:
                                    NotificationRow.lease_owner == owner)
                             .values(status="held", lease_owner=None, lease_until=None))
 
+    def give_back(self, ids: Sequence[int], owner: str) -> None:
+        """Return claimed rows to the queue untouched (status, due time and attempts kept), so
+        the next claim takes them: a digest's alerts that did not fit its message."""
+        if not ids:
+            return
+        with self.store.write() as session:
+            session.execute(update(NotificationRow)
+                            .where(NotificationRow.id.in_(ids),
+                                   NotificationRow.lease_owner == owner)
+                            .values(lease_owner=None, lease_until=None))
+
     def release(self, owner: str) -> int:
         """Give back every unsettled row leased by ``owner`` (graceful shutdown)."""
         with self.store.write() as session:

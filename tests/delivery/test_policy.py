@@ -85,6 +85,7 @@ def digest_setup(tmp_path: Path, receiver: Receiver) -> Setup:
 def _with_channel(s: Setup, receiver: Receiver, **channel: object) -> Dispatcher:
     config = s.dispatcher.config.model_copy(update={"channels": {"hook": ChannelConfig(
         urls=[f"json://127.0.0.1:{receiver.port}/hook"], **channel)}})
+    s.channels = ChannelDirectory(config)
     s.dispatcher = Dispatcher(config, s.outbox, s.channels, s.dispatcher.console, "w",
                               policies=DeliveryPolicies(config), jitter=lambda: 1.0)
     return s.dispatcher
@@ -154,6 +155,27 @@ def test_rate_cap_overflow_goes_to_the_next_digest_never_dropped(digest_setup: S
     assert len(bodies) == 3
     for n in range(5):
         assert sum(f"Gaza {n}" in b for b in bodies) == 1
+
+
+def test_a_digest_too_long_for_one_message_goes_on_in_the_next(tmp_path: Path,
+                                                              receiver: Receiver) -> None:
+    """What does not fit one message is sent in the next: no alert ends as an unseen
+    "and N more" line while its row says sent."""
+    s = make_setup(tmp_path, receiver, max_message_chars=1500)
+    # apprise's {"title", "message"} form: the rendered text, as a mail or chat gets it.
+    dispatcher = _with_channel(s, receiver, delivery="digest", digest_schedule="1h",
+                               webhook="apprise", format="text")
+    for n in range(40):
+        s.save(n)
+    dispatcher.dispatch_due()
+    s.clock.advance(3600)
+    report = dispatcher.dispatch_due()
+    assert report.sent == 40 and s.outbox.counts()["sent"] == 40 + 40  # + the console's
+    bodies = [h.json()["message"] for h in receiver.hits_for("/hook")]
+    assert len(bodies) == report.digests > 1
+    assert all(len(b) <= 1500 and " more" not in b for b in bodies)
+    for n in range(40):
+        assert sum(f"Gencatan senjata di Gaza {n}\n" in b for b in bodies) == 1, n
 
 
 def test_a_failed_digest_is_retried_whole(digest_setup: Setup, receiver: Receiver) -> None:

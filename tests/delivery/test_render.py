@@ -342,7 +342,7 @@ def test_digest_keeps_whole_items_and_counts_the_rest(fmt: str) -> None:
                             max_chars=4000, target="discord")
     assert len(message.body) + len(message.title) * 2 + 12 <= 2000
     shown = len(re.findall(r"Story \d+", message.body))
-    assert 1 <= shown < 60
+    assert 1 <= shown < 60 and message.items == shown  # the dispatcher sends the rest next
     assert re.search(rf"and {60 - shown} more", message.body)
 
 
@@ -354,6 +354,11 @@ def test_digest_with_operator_templates() -> None:
     whole = render_digest(alerts, format="text", max_chars=4000,
                           template="{{ count }}: {% for a in alerts %}{{ a.title }};{% endfor %}")
     assert whole.body == "3: Story 0;Story 1;Story 2;"
+    assert per_item.items == whole.items == 3
+    many = [make_alert(title=f"Story {i} " + "x" * 150) for i in range(60)]
+    cut = render_digest(many, format="text", template="* {{ title }}", max_chars=1000)
+    # The item that went over is cut: it is sent again, whole, in the next message.
+    assert 1 <= cut.items == len(re.findall(r"Story \d+ x{150}", cut.body)) < 60
     with pytest.raises(ValueError, match="at least one"):
         render_digest([], format="text", template=None, max_chars=4000)
 

@@ -90,6 +90,9 @@ class RenderedMessage:
     target: str | None = None
     truncated: bool = False
     template_error: str | None = None  # why the operator template was not used
+    # A digest: how many of its alerts the body lists (the first ones). The dispatcher sends
+    # the others in the next message rather than leave them as "and N more".
+    items: int = 1
     # For json:// destinations in webhook "event" mode: the structured body (render.event),
     # sent instead of apprise's {"title", "message"} form.
     event: dict[str, Any] | None = None
@@ -126,13 +129,13 @@ def _operator_render(
 
 def _finish(
     *, title: str, body: str, fmt: Format, target: str | None, limit: int,
-    template_error: str | None, event: dict[str, Any] | None = None,
+    template_error: str | None, event: dict[str, Any] | None = None, items: int = 1,
 ) -> RenderedMessage:
     body = _tidy(body, fmt)
     cut = truncate(title, body, fmt, target, limit)
     return RenderedMessage(title=title, body=cut, format=fmt, target=target,
                            truncated=cut != body, template_error=template_error, event=event,
-                           limit=limit)
+                           limit=limit, items=items)
 
 
 def render_alert(
@@ -206,19 +209,21 @@ def _digest_title(alerts: Sequence[Alert], target: str | None) -> str:
 
 def _operator_digest(
     alerts: Sequence[Alert], template: str, fmt: Format, *, target: str | None, timezone: str,
-    cap: int,
-) -> tuple[str | None, str | None]:
-    """The digest from an operator template: whole (it uses ``alerts``) or item by item."""
+    cap: int, fits: Callable[[str], bool],
+) -> tuple[str | None, str | None, int]:
+    """The digest from an operator template: whole (it uses ``alerts``) or item by item, as
+    many whole items as ``fits`` (at least one); with how many alerts it lists."""
     try:
         whole = "alerts" in meta.find_undeclared_variables(environment(fmt).parse(template))
     except TemplateError:
         whole = True  # _operator_render reports the syntax error
     if whole:
-        return _operator_render(
+        body, error = _operator_render(
             template, fmt,
             lambda: {"alerts": [alert_context(a, fmt, target, tz=timezone) for a in alerts],
                      "count": len(alerts), "more": 0},
             cap)
+        return body, error, len(alerts)
     parts: list[str] = []
     for alert in alerts:
         def one(a: Alert = alert) -> dict[str, Any]:
@@ -226,11 +231,12 @@ def _operator_digest(
 
         part, error = _operator_render(template, fmt, one, cap)
         if part is None:
-            return None, error
-        parts.append(_tidy(part, fmt))
-        if sum(map(len, parts)) > cap:
+            return None, error, 0
+        joined = _SEPARATORS[fmt].join([*parts, _tidy(part, fmt)])
+        if parts and not fits(joined):  # this one goes in the next message
             break
-    return _SEPARATORS[fmt].join(parts), None
+        parts.append(_tidy(part, fmt))
+    return _SEPARATORS[fmt].join(parts), None, len(parts)
 
 
 def render_digest(
@@ -241,7 +247,8 @@ def render_digest(
 
     An operator template that uses ``alerts`` renders the whole digest (variables ``alerts``,
     ``count``, ``more``); any other template is applied to each alert and the results are
-    joined. The built-in digest drops snippets, then trailing items ("and N more"), to fit.
+    joined. The built-in digest drops snippets, then trailing items ("and N more"), to fit;
+    ``items`` of the result says how many it kept (the dispatcher sends the rest next).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown message format {format!r}")
@@ -252,13 +259,16 @@ def render_digest(
     title = _digest_title(alerts, target)
     event = digest_event(alerts) if target == "json" and webhook == "event" else None
 
+    def fits(text: str) -> bool:
+        return wire_length(title, _tidy(text, fmt), fmt, target) <= limit
+
     template_error = None
     if template is not None:
-        custom, template_error = _operator_digest(alerts, template, fmt, target=target,
-                                                  timezone=timezone, cap=limit + 1)
+        custom, template_error, items = _operator_digest(
+            alerts, template, fmt, target=target, timezone=timezone, cap=limit + 1, fits=fits)
         if custom is not None:
             return _finish(title=title, body=custom, fmt=fmt, target=target, limit=limit,
-                           template_error=None, event=event)
+                           template_error=None, event=event, items=items)
 
     builtin = compile_template(fmt, DIGEST_TEMPLATES[fmt])
 
@@ -268,12 +278,10 @@ def render_digest(
                "count": len(alerts), "more": len(alerts) - count}
         return _tidy(run_template(builtin, ctx, limit * 8), fmt)
 
-    def fits(text: str) -> bool:
-        return wire_length(title, text, fmt, target) <= limit
-
-    body = attempt(len(alerts), 1)
+    items = len(alerts)
+    body = attempt(items, 1)
     if not fits(body):
-        body = attempt(len(alerts), 0)
+        body = attempt(items, 0)
     if not fits(body):
         # The largest number of whole items that fits (at least one, cut if need be).
         low, high = 1, len(alerts)
@@ -283,6 +291,7 @@ def render_digest(
                 low = mid
             else:
                 high = mid - 1
-        body = attempt(low, 0)
+        items = low
+        body = attempt(items, 0)
     return _finish(title=title, body=body, fmt=fmt, target=target, limit=limit,
-                   template_error=template_error, event=event)
+                   template_error=template_error, event=event, items=items)
