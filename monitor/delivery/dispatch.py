@@ -304,15 +304,10 @@ class Dispatcher:
         report.unknown += len(notes)
         for note in notes:
             log.error("notification %d to %s: %s", note.id, note.destination, error)
-            if note.kind == "alert":
-                title = note.alert.title if note.alert else ""
-                self.outbox.enqueue_notice(
-                    f"unknown:{note.id}", f"Alert may not have reached {note.channel}",
-                    f"Notification #{note.id} ({note.rule_id}: {title}) to "
-                    f"{note.destination}: {error}. It is not retried on its own, since "
-                    f"this destination cannot drop a repeat. If it did not arrive, send it "
-                    f"again with `monitor notifications retry {note.id}`.",
-                    self.channels.admin_routes())
+        self._tell_admin(
+            "unknown", notes, "may not have reached",
+            f": {error}. It is not retried on its own, since this destination cannot drop a "
+            "repeat. If it did not arrive, send it again with")
 
     def _give_up(self, notes: Sequence[ClaimedNotification], error: str,
                  report: DispatchReport) -> None:
@@ -320,14 +315,33 @@ class Dispatcher:
         report.dead += len(notes)
         for note in notes:
             log.error("notification %d to %s is dead: %s", note.id, note.destination, error)
-            if note.kind == "alert":  # a dead notice is not announced again (no loops)
-                title = note.alert.title if note.alert else ""
-                self.outbox.enqueue_notice(
-                    f"dead:{note.id}", f"Alert could not be delivered to {note.channel}",
-                    f"Notification #{note.id} ({note.rule_id}: {title}) to "
-                    f"{note.destination} was given up: {error}. "
-                    f"Retry with `monitor notifications retry {note.id}`.",
-                    self.channels.admin_routes())
+        self._tell_admin("dead", notes, "could not be delivered to",
+                         f" was given up: {error}. Retry with")
+
+    def _tell_admin(self, kind: str, notes: Sequence[ClaimedNotification], happened: str,
+                    what: str) -> None:
+        """One notice to the admin channel for the alerts of one send (a digest of 200 dead
+        alerts is one message, not 200); a dead or unknown notice is not announced again
+        (no loops)."""
+        alerts = [n for n in notes if n.kind == "alert"]
+        if not alerts:
+            return
+        first, ids = alerts[0], " ".join(str(n.id) for n in alerts)
+        listed = "; ".join(f"#{n.id} ({n.rule_id}: {n.alert.title if n.alert else ''})"
+                           for n in alerts[:_NOTICE_ITEMS])
+        more = len(alerts) - _NOTICE_ITEMS
+        if more > 0:
+            listed += f"; and {more} more"
+        noun = "Alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
+        key = f"{kind}:{first.id}" if len(alerts) == 1 else f"{kind}:{first.id}+{len(alerts)}"
+        self.outbox.enqueue_notice(
+            key, f"{noun} {happened} {first.channel}",
+            f"Notification{'s' if len(alerts) > 1 else ''} {listed} to {first.destination}"
+            f"{what} `monitor notifications retry {ids}`.",
+            self.channels.admin_routes())
+
+
+_NOTICE_ITEMS = 20  # alerts named one by one in an admin notice
 
 
 def _what(notes: Sequence[ClaimedNotification]) -> str:

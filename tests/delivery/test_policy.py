@@ -210,3 +210,23 @@ def test_alerts_held_for_a_channel_removed_from_the_config_go_dead_and_are_annou
     assert dead.last_error == "destination no longer configured"
     assert "Alert could not be delivered to hook" in s.console.getvalue()
     assert receiver.hits_for("/hook") == []
+
+
+def test_a_dead_digest_is_one_notice_to_the_admin(digest_setup: Setup,
+                                                  receiver: Receiver) -> None:
+    """A digest of many alerts that goes dead tells the admin once, naming them, not once per
+    alert (200 messages for a dead 200-alert digest)."""
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, delivery="digest", digest_schedule="1h")
+    for n in range(30):
+        s.save(n)
+    dispatcher.dispatch_due()
+    receiver.statuses = [400]  # permanent: dead at once
+    s.clock.advance(3600)
+    report = dispatcher.dispatch_due()
+    assert report.dead == 30
+    console = s.console.getvalue()
+    assert console.count("could not be delivered to hook") == 1
+    assert "30 alerts could not be delivered to hook" in console
+    dead_ids = " ".join(str(n.id) for n in sorted(s.outbox.list("dead"), key=lambda n: n.id))
+    assert f"monitor notifications retry {dead_ids}" in console
