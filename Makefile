@@ -1,4 +1,4 @@
-# newsmonitor: `make run` starts the service on the embedded defaults, `make test` runs every check.
+# newsmonitor: `make run` starts the service on the embedded defaults (./monitor.yaml: SQLite, the seed feed, the bundled rules), `make test` runs every check.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -46,7 +46,7 @@ soak: $(STAMP_DEV)  ## Long tests: scale-out faults (3 daemons, 300 feeds, SIGKI
 bench: $(STAMP_DEV)  ## Benchmarks against peer baselines, printed as tables
 	$(BIN)/python tests/benchmarks/run_all.py
 
-entities: $(STAMP_DEV)  ## Regenerate rules/entities/countries.yaml from CLDR (Babel)
+entities: $(STAMP_DEV)  ## Regenerate rules/entities/countries.yaml from CLDR (Babel), with wordfreq for everyday words
 	$(BIN)/python scripts/gen_countries.py
 
 clean:

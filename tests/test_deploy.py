@@ -196,6 +196,31 @@ def test_systemd_analyze_verify_reports_nothing_about_the_unit(tmp_path: Path) -
     assert not complaints, "\n".join(complaints)
 
 
+def test_the_readmes_state_directory_drop_in_moves_every_path_of_the_unit(
+        tmp_path: Path) -> None:
+    """deploy/README.md's drop-in for another state directory overrides every setting of the
+    unit that names /var/lib/newsmonitor (StateDirectory= aside: it only ever creates that
+    one), and the unit with it appended still verifies."""
+    blocks = re.findall(r"```ini\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    drop_in = next(b for b in blocks if "WorkingDirectory=" in b)
+    overridden = {line.partition("=")[0] for line in drop_in.splitlines() if "=" in line}
+    naming = {line.partition("=")[0].strip() for line in UNIT.read_text(encoding="utf-8")
+              .splitlines() if "/var/lib/newsmonitor" in line and not line.startswith("#")}
+    naming.discard("StateDirectory")
+    assert naming and naming <= overridden, naming - overridden
+    assert "/var/lib/newsmonitor" not in drop_in
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        return
+    unit = _unit_with_stand_in_program(tmp_path)
+    unit.write_text(unit.read_text(encoding="utf-8") + "\n" + drop_in, encoding="utf-8")
+    result = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines()
+                  if UNIT.name in line]
+    assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
 def test_systemd_analyze_security_rates_the_unit_ok(tmp_path: Path) -> None:
     tool = shutil.which("systemd-analyze")
     if tool is None:
@@ -448,6 +473,25 @@ def test_example_config_validates_with_the_example_secrets() -> None:
     urls = [url for channel in config.channels.values() for url in channel.urls]
     assert urls and all("${" not in url for url in urls)
     assert set(urls) <= set(env.values())
+
+
+def test_example_configs_web_section_written_in_passes_the_web_check(tmp_path: Path) -> None:
+    """The commented-out ``web:`` section of the example, which compose's ``web`` service
+    needs (a listen address on the container's network), is accepted by the web view's own
+    check once written in: authentication comes with it."""
+    from monitor.cli.app import stage_checks
+
+    text = CONFIG_EXAMPLE.read_text(encoding="utf-8")
+    head, marker, tail = text.partition("\n# web:\n")
+    assert marker, "monitor.example.yaml should show the web section compose needs"
+    section = re.sub(r"(?m)^# ?", "", "web:\n" + tail)
+    config_file = tmp_path / "monitor.yaml"
+    config_file.write_text(head + "\n" + section, encoding="utf-8")
+    config = load_config(config_file, read_env_file(SECRETS_EXAMPLE), checks=stage_checks())
+    assert config.web.listen == "0.0.0.0:8080"
+    assert config.web.auth_enabled
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:8080:8080"]
 
 
 def test_example_config_holds_references_not_secrets() -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import shutil
+import textwrap
+import tomllib
 import typing
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 from pydantic import BaseModel
+from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.config import Config
+from monitor.config import Config, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -112,3 +117,114 @@ def test_every_flag_in_help_is_documented_in_the_readme() -> None:
 
     walk(root, "monitor")
     assert missing == [], f"flags missing from their command's row in README.md: {missing}"
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+
+
+def _as_rules(fragment: str, first: int) -> list[str]:
+    """A README fragment of rule fields (``query:`` and the fields after it) as rule entries;
+    each ``query:`` line starts a rule of its own (a fragment may show alternatives)."""
+    rules: list[list[str]] = []
+    for line in fragment.splitlines():
+        if line.startswith("query:") or not rules:
+            rules.append([])
+        rules[-1].append(line)
+    return [f"  - id: example-{first + i}\n" + "".join(f"    {line}\n" for line in lines)
+            for i, lines in enumerate(rules)]
+
+
+def test_rule_examples_in_the_rules_readme_pass_monitor_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every YAML example of rules/README.md loads and its ``tests:`` examples hold: whole
+    files alone, rule fragments as rules beside the bundled entities."""
+    monkeypatch.chdir(tmp_path)  # no ./monitor.yaml
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    blocks = _yaml_blocks((REPO / "rules" / "README.md").read_text(encoding="utf-8"))
+    whole = [b for b in blocks if re.match(r"(entities|rules):", b)]
+    fragments = [b for b in blocks if b not in whole]
+    assert whole and fragments
+    folders = []
+    for index, block in enumerate(whole):
+        folder = tmp_path / f"file-{index}"
+        folder.mkdir()
+        (folder / "example.yaml").write_text(block, encoding="utf-8")
+        folders.append(folder)
+    shared = tmp_path / "fragments"
+    shutil.copytree(REPO / "rules" / "entities", shared / "entities")
+    entries: list[str] = []
+    for block in fragments:
+        entries.extend(_as_rules(block, len(entries)))
+    (shared / "examples.yaml").write_text("rules:\n" + "".join(entries), encoding="utf-8")
+    for folder in [*folders, shared]:
+        result = CliRunner().invoke(app, ["check", str(folder)])
+        assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def _uncommented(text: str) -> str:
+    """``text`` with its commented-out settings (``# key: value`` lines) written in."""
+    uncommented = re.sub(r"(?m)^(\s*)# ?(\s*[a-z_-]+:(?: .*)?)$", r"\1\2", text)
+    assert uncommented != text
+    return uncommented
+
+
+def test_settings_commented_out_in_monitor_yaml_load_once_uncommented(tmp_path: Path) -> None:
+    """Uncommenting the example settings of monitor.yaml gives a configuration that loads:
+    each lands in its own section, and the channels it names exist."""
+    text = (REPO / "monitor.yaml").read_text(encoding="utf-8")
+    (tmp_path / "monitor.yaml").write_text(_uncommented(text), encoding="utf-8")
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("SLACK_URL='slack://T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'\n",
+                       encoding="utf-8")
+    secrets.chmod(0o600)
+    config = load_config(tmp_path / "monitor.yaml", {})
+    assert config.delivery.default_channels == ["team-chat"]
+    assert config.delivery.admin_channel == "team-chat"
+    assert config.metrics.listen is not None
+
+
+def test_settings_commented_out_in_the_init_starter_load_once_uncommented(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for the starter ``monitor init`` writes."""
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    result = CliRunner().invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    starter = tmp_path / "monitor.yaml"
+    starter.write_text(_uncommented(starter.read_text(encoding="utf-8")), encoding="utf-8")
+    config = load_config(starter, {"TEAM_WEBHOOK_URL": "json://hooks.example.org/news"})
+    assert config.delivery.default_channels == list(config.channels)
+
+
+def _config_examples() -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for doc in ("README.md", "deploy/README.md"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        found.extend((doc, textwrap.dedent(block))
+                     for block in re.findall(r"```yaml\n(.*?)^ *```", text, re.DOTALL | re.M))
+    return found
+
+
+@pytest.mark.parametrize(("doc", "example"), _config_examples())
+def test_configuration_examples_in_the_readmes_load(doc: str, example: str,
+                                                    tmp_path: Path) -> None:
+    """Each ``monitor.yaml`` excerpt the READMEs show is a configuration that loads, with what
+    only the stages can judge (channel URLs, templates, the web address) checked too."""
+    from monitor.cli.app import stage_checks
+
+    config_file = tmp_path / "monitor.yaml"
+    config_file.write_text(example, encoding="utf-8")
+    environ = {"SLACK_URL": "slack://T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"}
+    load_config(config_file, environ, checks=stage_checks())
+
+
+def test_every_dependency_is_in_the_readme_table() -> None:
+    """README's "Dependencies and why each is there" names every package pyproject installs."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *(d for extra in project["optional-dependencies"].values()
+                                         for d in extra)]
+    names = {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0] for spec in wanted}
+    table = README.partition("## Dependencies and why each is there")[2].partition("\n## ")[0]
+    missing = sorted(n for n in names if n.lower() not in table.lower())
+    assert missing == [], f"dependencies missing from README.md's table: {missing}"

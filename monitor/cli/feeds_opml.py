@@ -66,7 +66,8 @@ def import_opml(
 def export(ctx: typer.Context) -> None:
     """Print the feed list as OPML on standard output.
 
-    Both the feeds of monitor.yaml and those added with the command line.
+    Both the feeds of monitor.yaml and those added with the command line; local-file feeds
+    are left out (counted on standard error).
     """
     from monitor.feeds import OpmlFeed, write_opml
 

@@ -28,8 +28,8 @@ def health(
     """Check readiness and liveness.
 
     Readiness: the database is reachable, migrations are current, the rules load. Liveness:
-    a daemon's heartbeat within a few ticks. Exit 0: ready and alive; 1: not ready; 3: ready
-    but no daemon alive.
+    a daemon's heartbeat within 3 ticks. Exit 0: ready and alive; 1: not ready; 2: bad
+    configuration; 3: ready but no daemon alive.
     """
     from monitor.daemon import readiness_report
     from monitor.store import Store, live_instances, sqlite_path

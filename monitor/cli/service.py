@@ -194,8 +194,8 @@ def run(
     alerts sent; the web view is served beside it (web.listen, unless web.enabled is false).
     Stops cleanly on SIGTERM or Ctrl-C. Rules are reloaded when files under the rules
     directory change; a broken edit is reported and the last good rules stay active. The
-    feed list follows monitor.yaml when it changes (other settings need a restart); SIGHUP
-    reloads both.
+    feed list (and polling.default_interval) follows monitor.yaml when it changes (other
+    settings need a restart); SIGHUP reloads both.
     """
     from monitor.daemon import (
         Daemon,
