@@ -12,6 +12,7 @@ from monitor.models import Document
 from monitor.rules.expr import Expr
 from monitor.rules.query import parse_query
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
+from monitor.text import clean_line, clean_text
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,11 @@ class Example:
     line: int = 0
 
     def document(self) -> Document:
-        """The example as the document the matcher reads."""
-        return Document(title=self.title, body=self.body, language=self.language)
+        """The example as the document the matcher reads: cleaned as the daemon cleans an
+        article (soft hyphens, controls), so an example holds exactly when such an article
+        would match."""
+        return Document(title=clean_line(self.title), body=clean_text(self.body),
+                        language=self.language)
 
     def label(self) -> str:
         """A short quoted excerpt that names the example in a problem message."""
