@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -250,8 +251,8 @@ def refresh(
     config = get_config(ctx)
     store = _synced_store(config)
     if url is not None:
-        _known_feed(store, url.strip())
-    urls = store.refresh_feeds(None if every else [url.strip() if url else ""])
+        url = _known_feed(store, config, url)
+    urls = store.refresh_feeds(None if every else [url or ""])
     store.close()
     if not urls:
         fail(f"{url} is disabled; monitor feeds enable {url} turns it back on"
@@ -289,8 +290,8 @@ def remove(
     """
     config = get_config(ctx)
     store = _synced_store(config)
-    _known_feed(store, url.strip())
-    result = store.remove_feed(url.strip())
+    url = _known_feed(store, config, url)
+    result = store.remove_feed(url)
     store.close()
     if result == "configured":
         fail(f"{url} is configured in {config.source}; remove it there "
@@ -306,19 +307,28 @@ def enable(
     """Poll a feed again that was disabled after parse failures."""
     config = get_config(ctx)
     store = _synced_store(config)
-    _known_feed(store, url.strip())
-    result = store.enable_feed(url.strip())
+    url = _known_feed(store, config, url)
+    result = store.enable_feed(url)
     store.close()
     typer.echo(f"enabled: {url}" if result == "enabled" else f"{url} was not disabled")
 
 
-def _known_feed(store: Store, url: str) -> None:
-    """Exit 2 with a suggestion when ``url`` is not in the feed list."""
+def _known_feed(store: Store, config: Config, url: str) -> str:
+    """The feed list's spelling of ``url``; exit 2 with a suggestion when it is not there.
+
+    A local feed is listed by its absolute path: the path as ``monitor.yaml`` writes it
+    (relative to that file) or as typed here (relative to the current folder) names it too.
+    """
+    url = url.strip()
     known = [h.url for h in store.feed_health() if h.status != "removed"]
-    if url not in known:
+    spellings = [url] if "://" in url else [
+        url, str(config.resolve(url).resolve()), str(Path(url).resolve())]
+    found = next((s for s in spellings if s in known), None)
+    if found is None:
         store.close()
         fail(f"{url} is not in the feed list{suggestion(url, known, 0.85)}; "
              "monitor feeds lists them")
+    return found
 
 
 def _synced_store(config: Config) -> Store:

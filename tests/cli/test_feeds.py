@@ -213,3 +213,16 @@ def test_a_disabled_feed_is_shown_and_comes_back_with_enable_or_a_config_change(
     assert cli.listing()[CONFIGURED]["disabled"] is True
     cli.write_config([{"url": CONFIGURED, "name": "Configured", "interval": "1h"}])
     assert cli.listing()[CONFIGURED]["disabled"] is False
+
+
+def test_a_local_feed_is_named_as_monitor_yaml_writes_it(cli: Cli, tmp_path: Path) -> None:
+    """The feed list keeps a local feed's absolute path; the relative path of monitor.yaml
+    (relative to that file, wherever the command runs) names it too."""
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "feed.xml").write_text("<rss/>", encoding="utf-8")
+    cli.write_config([{"url": "seeds/feed.xml", "name": "Seeds"}])
+    absolute = str((tmp_path / "seeds" / "feed.xml").resolve())
+    assert absolute in cli.listing()
+    assert cli("feeds", "enable", "seeds/feed.xml").strip() == f"{absolute} was not disabled"
+    assert f"{absolute} is configured in" in cli("feeds", "remove", "seeds/feed.xml", code=2)
+    assert "not in the feed list" in cli("feeds", "enable", "seeds/other.xml", code=2)
