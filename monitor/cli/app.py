@@ -6,6 +6,7 @@ Commands live in one module per area (``service``, ``rules``, ``feeds``, ``hits`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,17 +118,21 @@ def stage_checks() -> StageChecks:
                        web=listen_problem)
 
 
-def read_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
+def read_config(ctx: typer.Context, *, deliverable: bool = False,
+                serves_web: bool = True) -> Config:
     """The configuration for this invocation; raises ConfigError with every problem.
 
     ``deliverable``: what only the stages can judge is checked too (:func:`stage_checks`:
     channel URLs, digest schedules, templates, private networks, the web address), for the
-    commands that send or check; the others do not load those stages."""
+    commands that send or check; the others do not load those stages. ``serves_web=False``:
+    the web address is not checked (``monitor run --no-web`` serves no web view)."""
     from monitor.config import load_config
 
     state: CliState = ctx.find_root().obj or CliState(None, False)
-    config = load_config(config_path(ctx), os.environ,
-                         checks=stage_checks() if deliverable else None)
+    checks = stage_checks() if deliverable else None
+    if checks is not None and not serves_web:
+        checks = dataclasses.replace(checks, web=lambda _web: None)
+    config = load_config(config_path(ctx), os.environ, checks=checks)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)
     return config
@@ -149,10 +154,11 @@ def reread_config(path: Path) -> Config:
     return load_config(path, os.environ, checks=stage_checks())
 
 
-def get_config(ctx: typer.Context, *, deliverable: bool = False) -> Config:
+def get_config(ctx: typer.Context, *, deliverable: bool = False,
+               serves_web: bool = True) -> Config:
     """The validated configuration for this invocation; a bad one exits 2 with file:line."""
     try:
-        return read_config(ctx, deliverable=deliverable)
+        return read_config(ctx, deliverable=deliverable, serves_web=serves_web)
     except ConfigError as exc:
         fail_config(exc)
 

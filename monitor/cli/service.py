@@ -210,7 +210,8 @@ def run(
     stop, reload_requested = threading.Event(), threading.Event()
     if not once:
         install_stop_handlers(stop, reload_requested)  # SIGHUP: reload, once running
-    config = get_config(ctx, deliverable=True)  # a channel URL with a typo would lose alerts
+    # A channel URL with a typo would lose alerts; the web address matters only if served.
+    config = get_config(ctx, deliverable=True, serves_web=not (once or no_web))
     open_store(config).close()
     built: list[OpsEndpoints] = []  # the daemon's probes, once the service is built
 

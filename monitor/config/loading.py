@@ -125,9 +125,13 @@ def _secrets(data: dict[str, Any], base: Path, shown: str,
     if not isinstance(setting, str) or not setting.strip():
         raise refuse("expected the path of a KEY=VALUE file")
     secrets_path = base / Path(setting)  # an absolute path replaces base
-    if not secrets_path.exists():
+    try:
+        found, regular = secrets_path.exists(), secrets_path.is_file()
+    except OSError as exc:  # a folder on the way that this user cannot enter
+        raise refuse(f"cannot read {secrets_path}: {exc.strerror or exc}") from exc
+    if not found:
         raise refuse(f"{secrets_path} does not exist")
-    if not secrets_path.is_file():
+    if not regular:
         raise refuse(f"{secrets_path} is not a file")
     _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
     try:

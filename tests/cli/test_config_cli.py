@@ -91,6 +91,18 @@ def test_check_reports_an_open_web_address_without_authentication() -> None:
         "on 127.0.0.1"]
 
 
+def test_run_without_the_web_view_does_not_check_its_address() -> None:
+    # Daemons beside one `monitor web` run with --no-web on the same monitor.yaml: its open
+    # web.listen is the web server's business (and `monitor run` with the view still refuses).
+    Path("monitor.yaml").write_text("database_url: sqlite:///m.db\nweb:\n  listen: "
+                                    "'0.0.0.0:8080'\n", encoding="utf-8")
+    Path("monitor.yaml").chmod(0o600)
+    assert run("db", "upgrade")[0] == 0
+    for args in (["--once"], ["--once", "--no-web"]):  # --once serves no web view either
+        code, _, err = run("run", *args)
+        assert code == 0, err
+
+
 def test_run_refuses_a_channel_url_no_service_can_use(monkeypatch: pytest.MonkeyPatch) -> None:
     Path("monitor.yaml").write_text(CHANNELS, encoding="utf-8")
     Path("monitor.yaml").chmod(0o600)

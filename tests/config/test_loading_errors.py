@@ -120,6 +120,24 @@ def test_an_unreadable_secrets_file(tmp_path: Path) -> None:
     assert only.startswith(f"{path}:1: secrets_file: cannot read "), only
 
 
+def test_a_secrets_file_behind_a_folder_this_user_cannot_enter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Path.exists() raises PermissionError (not False) when a folder on the way is closed to
+    # this user, which was a traceback. Root enters any folder: the refusal is simulated.
+    secrets = tmp_path / "closed" / "secrets.env"
+    real_exists = Path.exists
+
+    def exists(self: Path, **kwargs: bool) -> bool:
+        if self == secrets:
+            raise PermissionError(13, "Permission denied")
+        return real_exists(self, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    path = write(tmp_path, "secrets_file: closed/secrets.env\n")
+    assert problems(path) == [f"{path}:1: secrets_file: cannot read {secrets}: Permission "
+                              "denied"]
+
+
 def test_a_misspelt_secrets_file_gets_a_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, "secret_file: secrets.env\n")
     assert problems(path) == [f"{path}:1: secret_file: unknown setting; did you mean "
