@@ -67,14 +67,7 @@ def misdeclared_utf8(content: bytes, content_type: str | None) -> str | None:
         content.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    for name in _declared_encodings(content, content_type):
-        try:
-            codec = codecs.lookup(name.strip()).name
-        except LookupError:
-            continue
-        if codec not in ("utf-8", "utf-8-sig", "ascii"):
-            return name.strip()
-    return None
+    return _declared_other(content, content_type)
 
 
 def as_utf8(content_type: str | None) -> str:
@@ -98,18 +91,23 @@ def _declared_encodings(content: bytes, content_type: str | None) -> list[str]:
 
 def _utf8_by_declaration(content: bytes, content_type: str | None) -> bool:
     """True unless the document is in an encoding that is not ASCII-compatible (UTF-16, a
-    BOM or ``<?xml`` in another layout) or declares one other than UTF-8 (or its subset
-    US-ASCII). An unknown encoding name declares nothing (feedparser cannot use it either)."""
+    BOM or ``<?xml`` in another layout) or declares one other than UTF-8."""
     head = content[:4]
     if not head.startswith(codecs.BOM_UTF8) and (
             b"\x00" in head or head.startswith((_EBCDIC_XML, codecs.BOM_UTF16_BE,
                                                  codecs.BOM_UTF16_LE))):
         return False
+    return _declared_other(content, content_type) is None
+
+
+def _declared_other(content: bytes, content_type: str | None) -> str | None:
+    """The first encoding the declarations name other than UTF-8 (or its subset US-ASCII),
+    as written; an unknown name declares nothing (feedparser cannot use it either)."""
     for name in _declared_encodings(content, content_type):
         try:
             codec = codecs.lookup(name.strip()).name
         except LookupError:
             continue
         if codec not in ("utf-8", "utf-8-sig", "ascii"):
-            return False
-    return True
+            return name.strip()
+    return None
