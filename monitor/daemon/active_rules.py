@@ -130,11 +130,13 @@ class ActiveRules:
 
 
 def _keep_last_good(previous: RuleBook, new: RuleBook) -> RuleBook:
-    broken_files = {p.path for p in new.problems}
+    # A problem with a folder (the rules folder gone for a moment while a deploy replaces
+    # it) covers every rule under it: dropping them all would match nothing meanwhile.
+    broken_paths = {Path(p.path) for p in new.problems}
     broken_ids = {p.rule_id for p in new.problems if p.rule_id}
     have = {r.id for r in new.rules}
     kept = [r for r in previous.rules if r.id not in have
-            and (r.id in broken_ids or str(r.path) in broken_files)]
+            and (r.id in broken_ids or _under(Path(r.path), broken_paths))]
     if not kept:
         return new
     entity_ids = {e.id for e in new.entities}
@@ -143,3 +145,7 @@ def _keep_last_good(previous: RuleBook, new: RuleBook) -> RuleBook:
         log.warning("rule %s: keeping its last good version until %s is fixed", rule.id,
                     rule.path)
     return dataclasses.replace(new, rules=(*new.rules, *kept), entities=entities)
+
+
+def _under(path: Path, broken: set[Path]) -> bool:
+    return path in broken or any(parent in broken for parent in path.parents)

@@ -1,9 +1,10 @@
 """Liveness, readiness and the systemd notification protocol.
 
 *Alive* (``/healthz``): the scheduler's heartbeat job ran within a few ticks, and a cycle in
-progress is still making progress (a feed finished or an article was stored within
-``stall_after``). A hung cycle or a dead scheduler thread stops both the ``/healthz`` answer
-and the systemd watchdog pings, so systemd restarts the daemon.
+progress is still making progress (a feed finished, an article page was fetched or extracted,
+or an article was stored within ``stall_after``). A hung cycle or a dead scheduler thread
+stops both the ``/healthz`` answer and the systemd watchdog pings, so systemd restarts the
+daemon.
 
 *Ready* (``/readyz``): the database answers, its schema is at this version's head, and the
 rules are loaded.

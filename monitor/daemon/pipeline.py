@@ -53,6 +53,7 @@ class Pipeline:
         self.poller = poller
         self.owner = owner
         self.should_stop = should_stop
+        self._leases_left = False  # the last cycle failed with feeds of ours still leased
 
     def run_cycle(self) -> CycleReport:
         """Poll every feed due at the start once; returns counts. Raises StoreError if the
@@ -64,12 +65,21 @@ class Pipeline:
         leases (released by the service on shutdown).
         """
         release_free_memory()  # what start-up or the last cycle freed: before workers grow
+        if self._leases_left:
+            # The last cycle ended on a database error with feeds claimed but never recorded;
+            # cycles never overlap, so none of them is being polled: due now, not when their
+            # leases (minutes) run out.
+            self.store.release_feeds(self.owner)
+            self._leases_left = False
         report = CycleReport()
         workers = self.config.http.workers
         pages = PagePool(max(4, workers), limit=workers + 2 * self.poller.extractor.workers)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
                 self._poll_due(pool, pages, report)
+        except Exception:
+            self._leases_left = True
+            raise
         finally:
             pages.close()  # the feed threads are done with their pages (or the cycle failed)
         if report.feeds:

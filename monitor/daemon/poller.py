@@ -29,7 +29,7 @@ from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
 from monitor.delivery import ChannelDirectory
-from monitor.errors import FetchError, MonitorError, StoreError
+from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text, fuller_feed_text
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
@@ -114,7 +114,8 @@ class FeedPoller:
         self.channels = channels
         self.stories = stories
         self.metrics = metrics or Metrics()
-        self.progress = progress  # told of every polled feed and stored article (liveness)
+        # Told of every polled feed, page fetched or extracted, and stored article (liveness).
+        self.progress = progress
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
         """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
@@ -143,8 +144,9 @@ class FeedPoller:
         except StoreError:
             raise  # the database is down: the cycle stops and the scheduler retries it
         except MonitorError as exc:
-            if exc.code == "pool_closed":  # shutting down: no outcome, the feed shows as
-                return report              # interrupted once its lease is released
+            if exc.code == "pool_closed":  # shutting down (parse or extraction pool): no
+                return report              # outcome, the feed shows as interrupted once its
+                                           # lease is released; its unsaved entries stay unseen
             outcome = self._failed(feed, now, exc.code, str(exc), getattr(exc, "retry_after", None))
         except Exception as exc:  # a bug on one feed's input must not stop the cycle
             log.exception("feed %s: unexpected error", feed.name)
@@ -273,10 +275,18 @@ class FeedPoller:
                                           self.store.article_id_for_url(item.url))
                     continue
                 extracted, error = finish_page(item.entry, item.page.result())
+                if error == "pool_closed":
+                    # Shutting down: not the page's fault. Stored from the feed's summary,
+                    # the entry would count as seen and its full text never be matched.
+                    raise _pool_stopped()
                 batch.append(self._prepare(feed, item.entry, item.url, extracted, error,
                                            parsed.language))
             except StoreError:
                 raise  # the database is down: not this item's fault
+            except ExtractError as exc:
+                if exc.code == "pool_closed":
+                    raise  # the poll ends unrecorded: every entry left stays unseen
+                self._item_failed(feed, item.entry, exc, report)
             except Exception as exc:  # noqa: BLE001 - one item must not cost the others
                 self._item_failed(feed, item.entry, exc, report)
             if len(batch) >= _SAVE_BATCH:
@@ -388,8 +398,12 @@ class FeedPoller:
         except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
             self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
+            self.progress()
             return None, exc.code
         self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
+        # Progress too: articles are saved in batches once their pages are in, which slow
+        # pages can put minutes apart; the liveness check would call such a cycle hung.
+        self.progress()
         metadata = not (entry.title and entry.published)
         extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
                                            title=entry.title or None,
@@ -398,6 +412,7 @@ class FeedPoller:
         return extraction, None
 
     def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
+        self.progress()
         if done.cancelled():
             outcome = "cancelled"
         else:
@@ -406,6 +421,12 @@ class FeedPoller:
                        error.code if isinstance(error, MonitorError) else "internal_error")
             self.metrics.extract_seconds.observe(time.monotonic() - started)
         self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
+
+
+def _pool_stopped() -> ExtractError:
+    err = ExtractError("extraction pool stopped")
+    err.code = "pool_closed"
+    return err
 
 
 def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 500  # an editor's save is often several writes (or a write and a rename)
+RESCAN_SECONDS = 1.0  # how often a quiet rules watch checks its folder is still the one there
 # Settings of monitor.yaml that a reload applies; every other one waits for a restart.
 LIVE_SETTINGS = frozenset({"feeds", "polling.default_interval"})
 
@@ -80,6 +81,15 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str) ->
             yield name
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file or folder ``path`` names now (symbolic links followed), or None if none."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 class Reloader:
     """The daemon's reloads; ``load_config`` reads monitor.yaml again (None: the daemon runs
     on the embedded defaults, so there is no file to reload)."""
@@ -93,6 +103,7 @@ class Reloader:
         self._feeds = service.config.feed_sources()  # the feed list in force
         # Settings of the file as last loaded that only a restart applies (monitor status).
         self.restart_pending: tuple[str, ...] = ()
+        self._rules_loaded_from = _identity(service.rules.path)  # the folder of the rules
 
     def reload_all(self) -> None:
         """SIGHUP: the rules, then monitor.yaml."""
@@ -152,16 +163,53 @@ class Reloader:
             return changes
 
     def watch_rules(self) -> None:
-        """Reload the rules whenever a rule file changes, until the service stops."""
-        path = self.service.rules.path
-        if not path.exists():
-            log.warning("rules directory %s does not exist; not watching it", path)
-            return
+        """Reload the rules whenever a rule file changes, until the service stops.
+
+        The watch follows the folder at ``rules_dir``, not the one it first found: a deploy
+        that renames a new folder over it, removes it and copies another in, or swaps a
+        symbolic link, leaves the old watch on a folder nobody edits any more. So each
+        batch (and each quiet second) first checks that the folder is still the one watched;
+        if not, the watch starts again on the new one and the rules are reloaded from it.
+        """
+        path, stop = self.service.rules.path, self.service.stop
+        # A folder that was replaced or missing (since the rules were loaded): load it anew.
+        reload_when_watching = _identity(path) != self._rules_loaded_from
+        missing_told = False
+        while not stop.is_set():
+            watched = _identity(path)
+            if watched is None:  # the rules in force stay until the folder is back
+                if not missing_told:
+                    log.warning("rules folder %s does not exist; the rules in force stay, "
+                                "and it is loaded once it appears", path)
+                    missing_told = True
+                reload_when_watching = True
+                stop.wait(RESCAN_SECONDS)
+                continue
+            missing_told = False
+            try:
+                reload_when_watching = self._watch_rules_folder(path, watched,
+                                                                reload_when_watching)
+            except FileNotFoundError:  # gone again before the watch started
+                reload_when_watching = True
+
+    def _watch_rules_folder(self, path: Path, watched: tuple[int, int], reload_first: bool
+                            ) -> bool:
+        """Watch the folder ``watched`` is, until it is no longer at ``path`` (returns True:
+        load the new one) or the service stops."""
         for changes in watch(path, stop_event=self.service.stop, debounce=DEBOUNCE_MS,
-                             raise_interrupt=False):
-            if any(p.endswith((".yaml", ".yml")) for _, p in changes):
-                log.info("rule files changed; reloading")
+                             raise_interrupt=False, yield_on_timeout=True,
+                             rust_timeout=int(RESCAN_SECONDS * 1000)):
+            if _identity(path) != watched:
+                log.info("rules folder %s was replaced; watching the new one", path)
+                return True
+            # The first yield (a change or a quiet second) comes once the watch is on, so
+            # nothing written after this reload goes unseen.
+            if reload_first or any(p.endswith((".yaml", ".yml")) for _, p in changes):
+                if changes:
+                    log.info("rule files changed; reloading")
+                reload_first = False
                 self.reload_rules()
+        return False
 
     def watch_config(self) -> None:
         """Reload monitor.yaml whenever it changes, until the service stops. Its folder is

@@ -114,3 +114,23 @@ def test_a_word_mixing_alphabets_is_logged(tmp_path: Path,
     (tmp_path / "topics.yaml").write_text("rules:\n  - id: putin\n    query: Пyтин\n")
     assert ActiveRules(tmp_path).reload() == []
     assert "rule putin: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters)" in caplog.text
+
+
+def test_a_rules_folder_gone_for_a_moment_keeps_every_last_good_rule(tmp_path: Path) -> None:
+    """A deploy that removes the folder and copies the new one in: a reload in between finds
+    no folder. That is a problem like a broken file, not an edit that deletes every rule."""
+    folder = tmp_path / "rules"
+    (folder / "news").mkdir(parents=True)
+    (folder / "news" / "topics.yaml").write_text(GOOD)
+    rules = ActiveRules(folder)
+    assert rules.reload() == []
+    folder.rename(tmp_path / "rules.old")
+    (problem,) = rules.reload()
+    assert str(problem) == f"{folder}: no such rule file or directory"
+    hits = rules.matcher().match(Document(title="Kyiv and Gaza", body=""))
+    assert {h.rule_id for h in hits} == {"gaza", "kyiv"}
+    folder.mkdir()
+    (folder / "topics.yaml").write_text(GOOD.split("  - id: kyiv", maxsplit=1)[0])
+    assert rules.reload() == []
+    assert {h.rule_id for h in rules.matcher().match(Document(title="Kyiv and Gaza",
+                                                              body=""))} == {"gaza"}

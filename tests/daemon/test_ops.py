@@ -107,7 +107,6 @@ def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
     proxy.stop()
 
 
-@pytest.mark.postgres
 def cycles_ended(metrics: bytes) -> float:
     """The cycles the daemon has finished, from its /metrics page (one that found the
     database unavailable is not counted)."""
@@ -115,6 +114,7 @@ def cycles_ended(metrics: bytes) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+@pytest.mark.postgres
 def test_G7_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         tmp_path: Path, proxied_postgres: tuple[str, TcpProxy]) -> None:
     """The probes, and G7: with the database gone the daemon stays alive, not ready, and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +21,11 @@ from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.pipeline import Pipeline, feed_lease
 from monitor.daemon.poller import FeedPoller
 from monitor.delivery.channels import ChannelDirectory
+from monitor.errors import StoreError
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher
 from monitor.store import Store
-from monitor.store.schema import ArticleRow, FeedRow
+from monitor.store.schema import ArticleRow, FeedRow, ItemFailureRow
 from monitor.stories.registry import StoryRegistry
 from tests.daemon_support import REPO, serve_directory, wait_for
 from tests.fetch_support import Handler, LocalServer, NetworkGuard
@@ -434,3 +436,116 @@ def test_a_503_on_one_feed_does_not_delay_another_feed_of_the_same_host(
             report = world.pipeline.run_cycle()  # only Main is due: polled, not delayed
             assert report.feeds == 1 and report.failed == 0
     assert server.hits["/main.xml"] == 2 and server.hits["/section.xml"] == 1
+
+
+def test_G4_an_extraction_stopped_by_shutdown_leaves_its_entry_for_the_next_poll(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """SIGTERM whose grace ran out while a page was still being extracted: stopping the pool
+    fails that extraction, which is not the page's fault. The article must not be stored from
+    the feed's summary (its entry seen, the full text never matched again); the entry stays
+    unseen for the next poll, and the feed keeps no validators that would make it a 304."""
+    runaway = b"<html><body><article>" + b"<p>ab cd</p>" * 100_000 + b"</article></body></html>"
+    with LocalServer() as server:
+        server.route("/a.xml", body=rss([("1", "Talks resume", server.url("/long.html"))])
+                     .encode(), headers={"Content-Type": "application/rss+xml",
+                                         "ETag": '"v1"'})
+        server.route("/long.html", body=runaway, headers={"Content-Type": "text/html"})
+        feeds: list[dict[str, object]] = [{"url": server.url("/a.xml"), "name": "Feed A"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds) as world:
+            cycle = threading.Thread(target=world.pipeline.run_cycle)
+            cycle.start()
+            try:
+                wait_for(lambda: server.hits["/long.html"], 20, "the page fetched")
+                world.extractor.close()  # what the service does when the grace has run out
+            finally:
+                cycle.join(30)
+            assert not cycle.is_alive()
+            (feed,) = world.store.feed_health()
+            with world.store.read() as session:
+                etag = session.scalars(select(FeedRow.etag)).one()
+                failures = session.scalars(select(ItemFailureRow)).all()
+            assert world.store.count("articles") == 0
+            assert world.store.unseen_entry_keys(feed.id, ["1"]) == {"1"}
+            assert failures == []  # not the entry's fault: no step toward giving it up
+            assert etag is None
+
+
+def test_G7_feeds_of_a_cycle_the_database_broke_off_are_polled_at_the_next_tick(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """G7: a write fails mid-cycle (the database locked past the busy timeout, a PostgreSQL
+    restart), which ends the cycle. The feeds it had claimed keep their leases (their polls
+    were never recorded); once the database is back, the next cycle must poll them, not
+    leave them to wait out the lease (4 x http.total_timeout + 60 s: 3 minutes)."""
+    requested, release = threading.Event(), threading.Event()
+
+    def gate(handler: Handler) -> None:
+        requested.set()
+        release.wait(30)
+        handler.reply(200, rss([]).encode(), {"Content-Type": "application/rss+xml"})
+
+    with LocalServer() as server:
+        server.routes["/a.xml"] = server.routes["/b.xml"] = gate
+        feeds: list[dict[str, object]] = [{"url": server.url("/a.xml"), "name": "Feed A"},
+                                          {"url": server.url("/b.xml"), "name": "Feed B"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds,
+                         workers=1) as world:
+            failures: list[BaseException] = []
+
+            def cycle() -> None:
+                try:
+                    world.pipeline.run_cycle()
+                except StoreError as exc:
+                    failures.append(exc)
+
+            first = threading.Thread(target=cycle)
+            first.start()
+            assert requested.wait(20), "the first poll never reached the server"
+            locker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+            try:
+                locker.execute("BEGIN EXCLUSIVE")  # writers wait out the busy timeout
+                release.set()
+                first.join(60)
+            finally:
+                locker.rollback()
+                locker.close()
+            assert not first.is_alive() and failures, "the cycle did not meet the lock"
+            world.clock.advance(1)  # the next tick
+            report = world.pipeline.run_cycle()
+    assert report.feeds == 2 and report.failed == 0
+
+
+def test_pages_coming_in_are_progress_for_the_liveness_check(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """A feed's articles are saved 25 at a time, after their pages: with slow pages (a
+    tarpitting site, http.per_host_min_interval) a first batch takes minutes. Each page fetched
+    and extracted is progress, or /healthz and the systemd watchdog call a working cycle hung
+    (and systemd kills it, again at every restart)."""
+    release = threading.Event()
+
+    def held(handler: Handler) -> None:
+        release.wait(60)  # past the test's deadline: only the pages before it can be progress
+        handler.reply(200, page("Held", "The harbour.").encode(), {"Content-Type": "text/html"})
+
+    with LocalServer() as server:
+        items = [(str(i), f"Story {i}", server.url(f"/{i}.html")) for i in range(3)]
+        server.route("/a.xml", body=rss(items).encode(),
+                     headers={"Content-Type": "application/rss+xml"})
+        for i in range(2):
+            server.route(f"/{i}.html", body=page(f"Story {i}", "A ceasefire.").encode(),
+                         headers={"Content-Type": "text/html"})
+        server.routes["/2.html"] = held
+        feeds: list[dict[str, object]] = [{"url": server.url("/a.xml"), "name": "Feed A"}]
+        with build_world(tmp_path, sqlite_url, tmp_path, server.url(""), feeds,
+                         read_timeout=60.0, total_timeout=60.0) as world:
+            moves: list[int] = []
+            world.pipeline.poller.progress = lambda: moves.append(1)
+            cycle = threading.Thread(target=world.pipeline.run_cycle)
+            cycle.start()
+            try:
+                # Two pages fetched and extracted, the third held: nothing saved yet.
+                wait_for(lambda: len(moves) >= 4, 20, "progress from the pages that came in")
+                assert world.store.count("articles") == 0
+            finally:
+                release.set()
+                cycle.join(30)
+            assert world.store.count("articles") == 3

@@ -87,6 +87,57 @@ def test_rules_swapped_as_kubernetes_updates_a_configmap_are_reloaded(tmp_path: 
         wait_for(lambda: query() == "truce", 30, "the swapped rules loaded")
 
 
+def test_a_rules_folder_swapped_by_a_deploy_is_followed(tmp_path: Path) -> None:
+    """A deploy that puts a new folder in place (renamed over, or removed and copied in): the
+    watcher follows the folder at that path, not the old one it first watched."""
+    rules = tmp_path / "rules"
+
+    def version(folder: Path, query: str) -> None:
+        folder.mkdir()
+        (folder / "watch.yaml").write_text(f"rules:\n  - id: talks\n    query: {query}\n")
+
+    version(rules, "ceasefire")
+    config = Config(base_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'monitor.db'}",
+                    rules_dir=rules, polling=PollingConfig(tick=1))
+
+    with daemon_in_thread(config) as daemon:
+        def query() -> str | None:
+            book = daemon.service.rules.book()
+            return book.rules[0].query if book is not None and book.rules else None
+
+        _wait_until_watched(daemon, rules)
+        version(tmp_path / "rules.new", "truce")
+        rules.rename(tmp_path / "rules.old")
+        (tmp_path / "rules.new").rename(rules)
+        wait_for(lambda: query() == "truce", 30, "the swapped-in folder's rules loaded")
+
+        _wait_until_watched(daemon, rules)  # edits in the new folder are seen
+        (rules / "watch.yaml").write_text("rules:\n  - id: talks\n    query: armistice\n")
+        wait_for(lambda: query() == "armistice", 30, "an edit in the new folder loaded")
+
+        shutil.rmtree(rules)  # removed, then copied in again
+        version(rules, "truce OR armistice")
+        wait_for(lambda: query() == "truce OR armistice", 30, "the folder copied in loaded")
+
+
+def test_a_rules_folder_missing_at_start_is_loaded_once_it_appears(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    config = Config(base_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'monitor.db'}",
+                    rules_dir=rules, polling=PollingConfig(tick=1))
+    with daemon_in_thread(config) as daemon:
+        book = daemon.service.rules.book()
+        assert book is not None and not book.rules and book.problems
+        staging = tmp_path / "rules.new"
+        staging.mkdir()
+        (staging / "watch.yaml").write_text("rules:\n  - id: talks\n    query: truce\n")
+        staging.rename(rules)
+        def ids() -> list[str]:
+            book = daemon.service.rules.book()
+            return [r.id for r in book.rules] if book is not None else []
+
+        wait_for(lambda: ids() == ["talks"], 30, "the rules of the folder that appeared")
+
+
 def _wait_until_watched(daemon: Daemon, rules: Path) -> None:
     """Touch a hidden rule file (the loader skips it) until the watcher reloads: from then on
     it sees every change, and the test's own change cannot fall before it started."""
