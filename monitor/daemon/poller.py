@@ -152,7 +152,7 @@ class FeedPoller:
             log.exception("feed %s: unexpected error", feed.name)
             outcome = self._failed(feed, now, "internal_error", f"{type(exc).__name__}: {exc}")
         report.ok = outcome.ok
-        self.store.record_poll(feed.id, owner, outcome)
+        self.store.record_poll(feed.id, owner, outcome, feed.interval_seconds)
         self.metrics.polls.labels(outcome=polled if outcome.ok
                                   else outcome.error_code or "error").inc()
         self.progress()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -55,6 +55,17 @@ def _when(name: str) -> BindParameter[datetime]:
     return bindparam(name, type_=_WHEN)
 
 
+# The poll's timing applies only if the feed's interval is still the one it was polled with:
+# a monitor.yaml change during the poll started the feed afresh (sync_feeds), and the poll's
+# next check and adaptive interval, computed from the old one, must not undo it.
+_POLLED_WITH = bindparam("interval", type_=Integer())
+_SAME_INTERVAL = or_(_POLLED_WITH.is_(None), _FEEDS.c.interval_seconds == _POLLED_WITH)
+
+
+def _timing(column: Any, value: Any) -> Any:
+    return case((_SAME_INTERVAL, value), else_=column)
+
+
 def _poll_update(**values: object) -> Update:
     """The UPDATE that records a poll, built once: this runs after every poll, and building
     and keying a statement per call cost more than executing it. Right-hand sides read the
@@ -62,7 +73,8 @@ def _poll_update(**values: object) -> Update:
     c = _FEEDS.c
     mine = c.lease_owner == bindparam("owner", type_=c.lease_owner.type)
     return (update(_FEEDS).where(c.id == bindparam("feed_id", type_=c.id.type)).values(
-        next_check_at=_when("next_check_at"), paused_until=_when("paused_until"),
+        next_check_at=_timing(c.next_check_at, _when("next_check_at")),
+        paused_until=_when("paused_until"),
         lease_owner=case((mine, None), else_=c.lease_owner),
         lease_until=case((mine, None), else_=c.lease_until), **values))
 
@@ -78,11 +90,12 @@ _RECORD_SUCCESS = _poll_update(
     last_new_entry_at=func.coalesce(_when("new_entry_at"), _FEEDS.c.last_new_entry_at),
     entries_seen=_FEEDS.c.entries_seen + bindparam("new_entries", type_=Integer()),
     # The adaptive polling state, when the poll computed one (a rate may itself be NULL).
-    entry_rate=case((bindparam("rate_given", type_=Boolean()),
-                     bindparam("entry_rate", type_=_FEEDS.c.entry_rate.type)),
-                    else_=_FEEDS.c.entry_rate),
-    poll_interval_seconds=func.coalesce(
-        bindparam("poll_interval_seconds", type_=Integer()), _FEEDS.c.poll_interval_seconds))
+    entry_rate=_timing(_FEEDS.c.entry_rate, case(
+        (bindparam("rate_given", type_=Boolean()),
+         bindparam("entry_rate", type_=_FEEDS.c.entry_rate.type)),
+        else_=_FEEDS.c.entry_rate)),
+    poll_interval_seconds=_timing(_FEEDS.c.poll_interval_seconds, func.coalesce(
+        bindparam("poll_interval_seconds", type_=Integer()), _FEEDS.c.poll_interval_seconds)))
 _RECORD_FAILURE = _poll_update(
     consecutive_failures=_FEEDS.c.consecutive_failures + 1,
     last_error_code=bindparam("error_code", type_=_FEEDS.c.last_error_code.type),
@@ -256,12 +269,17 @@ class FeedTable:
                 .values(lease_until=now + lease))
             return int(getattr(result, "rowcount", 0) or 0)
 
-    def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome) -> None:
-        """Store a poll's result in the feed's health row and release its lease."""
+    def record_poll(self, feed_id: int, owner: str, outcome: PollOutcome,
+                    interval_seconds: int | None = None) -> None:
+        """Store a poll's result in the feed's health row and release its lease.
+
+        ``interval_seconds`` is the feed's configured interval the poll was made with: if
+        monitor.yaml changed it meanwhile, the feed started afresh, and the poll's next check
+        and adaptive interval are not recorded."""
         now = self.clock()
         params: dict[str, object] = {
             "feed_id": feed_id, "owner": owner, "next_check_at": outcome.next_check_at,
-            "paused_until": outcome.paused_until}
+            "paused_until": outcome.paused_until, "interval": interval_seconds}
         if outcome.ok:
             params.update(
                 now=now, etag=outcome.etag, last_modified=outcome.last_modified,

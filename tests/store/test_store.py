@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -358,4 +359,31 @@ def test_database_errors_never_show_bound_parameters(sqlite_url: str) -> None:
                         {"t": "2026-01-01"})
         session.execute(text("INSERT INTO stories (id, created_at) VALUES (1, :t)"), {"t": secret})
     assert "s3cr3t" not in str(info.value)
+    store.close()
+
+
+def test_an_interval_changed_during_a_poll_starts_the_feed_afresh(database_url: str) -> None:
+    """monitor.yaml changed the interval (1 h -> 5 min) while the feed was being polled: the
+    poll, timed by the old interval, must not put its next check an hour away again."""
+    clock = FakeClock()
+    store = open_store(database_url, clock)
+    hourly = dataclasses.replace(feed(), interval_seconds=3600)
+    store.sync_feeds([hourly])
+    (claimed,) = store.claim_due_feeds("w", timedelta(minutes=5), limit=5)
+    store.sync_feeds([dataclasses.replace(hourly, interval_seconds=300)])  # during the poll
+    store.record_poll(claimed.id, "w", PollOutcome(
+        ok=True, next_check_at=clock() + timedelta(hours=1), poll_interval_seconds=3600,
+        entry_rate=0.5), claimed.interval_seconds)
+    (health,) = store.feed_health()
+    assert health.next_check_at <= clock() + timedelta(minutes=5)
+    assert health.poll_interval_seconds is None and health.last_success_at is not None
+    # The next poll, made with the new interval, is recorded in full.
+    clock.advance(300)
+    (claimed,) = store.claim_due_feeds("w", timedelta(minutes=5), limit=5)
+    assert claimed.interval_seconds == 300
+    store.record_poll(claimed.id, "w", PollOutcome(
+        ok=True, next_check_at=clock() + timedelta(minutes=7), poll_interval_seconds=420),
+        claimed.interval_seconds)
+    (health,) = store.feed_health()
+    assert health.poll_interval_seconds == 420
     store.close()
