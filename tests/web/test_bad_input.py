@@ -18,14 +18,6 @@ from tests.web_support import client, config, csrf_of, seeded_store
 ODD_OUTLET = "AT&T + Co #1 50%"
 
 
-@pytest.fixture
-def web(database_url: str, tmp_path: Path):
-    store = seeded_store(database_url)
-    with client(store, config(tmp_path, database_url)) as c:
-        yield c, store
-    store.close()
-
-
 @pytest.mark.parametrize(("path", "status"), [
     ("/?before=99999999999999999999999", 400),  # past any id: not the database's overflow
     ("/api/v1/hits?before=99999999999999999999999", 400),

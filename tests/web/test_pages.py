@@ -5,18 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from monitor.store import Outbox
 from tests.web_support import HOSTILE_TITLE, client, config, csrf_of, seeded_store
-
-
-@pytest.fixture
-def web(database_url: str, tmp_path: Path):
-    store = seeded_store(database_url)
-    with client(store, config(tmp_path, database_url)) as c:
-        yield c, store
-    store.close()
 
 
 def test_every_page_answers_with_the_security_headers(web) -> None:
