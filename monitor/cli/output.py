@@ -18,12 +18,13 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    """``45s``, ``15m``, ``2h``, ``1h30m``, ``2d``, ``1d12h``: rounded to the unit below."""
+    """``45s``, ``15m``, ``75m``, ``1h``, ``2h``, ``1h30m``, ``2d``, ``1d12h``: rounded to the
+    unit below; a whole hour is written in hours (``1h``, as monitor.yaml would write it)."""
     total = round(seconds)
     if total < 90:
         return f"{total}s"
     minutes = round(total / 60)
-    if minutes < 90:
+    if minutes < 60 or (minutes < 90 and minutes % 60):
         return f"{minutes}m"
     if minutes < 24 * 60:
         hours, rest = divmod(minutes, 60)

@@ -87,8 +87,9 @@ class ActiveRules:
             log.error("rule problem: %s", problem)
         for warning in rule_warnings(book):  # valid, but rarely what was meant
             log.warning("rule warning: %s", warning)
-        log.info("rules loaded: %d rules from %s (%d problems)", len(book.rules), self.path,
-                 len(book.problems))
+        rules, problems = len(book.rules), len(book.problems)
+        log.info("rules loaded: %d rule%s from %s (%d problem%s)", rules,
+                 "" if rules == 1 else "s", self.path, problems, "" if problems == 1 else "s")
         return list(book.problems)
 
 

@@ -106,7 +106,7 @@ def test_adding_a_feed_again_keeps_what_is_not_given(config: Path) -> None:
     assert code == 0 and out.startswith(f"unchanged: B News <{url}>"), out
     _, out, _ = run(config, "feeds", "add", "--no-fetch", url, "--interval", "1h",
                     "--language", "en")
-    assert out == f"updated: B News <{url}>: interval 30m -> 60m; language id -> en\n"
+    assert out == f"updated: B News <{url}>: interval 30m -> 1h; language id -> en\n"
 
 
 def test_web_help_says_the_bare_command_serves_the_web_view(config: Path) -> None:

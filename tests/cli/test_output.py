@@ -98,8 +98,9 @@ def test_an_unknown_rule_id_exits_2_with_a_suggestion(repo_root: Path, tmp_path:
 
 
 def test_durations_times_and_plurals_read_as_words() -> None:
-    assert [human_duration(s) for s in (45, 171, 900, 5400, 7200, 86400, 129600)] == [
-        "45s", "3m", "15m", "1h30m", "2h", "1d", "1d12h"]
+    assert [human_duration(s) for s in (45, 171, 900, 3600, 4500, 5400, 7200, 86400,
+                                        129600)] == [
+        "45s", "3m", "15m", "1h", "75m", "1h30m", "2h", "1d", "1d12h"]
     from datetime import UTC, datetime
     assert when(datetime(2026, 12, 1, 14, 3, tzinfo=UTC)) == "2026-12-01 14:03 UTC"
     assert (plural(1, "rule"), plural(2, "failure"), plural(3, "entry", "entries")) == (
