@@ -44,12 +44,22 @@ that the store records as the error class, so operators can filter on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class MonitorError(Exception):
     """Base of every newsmonitor error."""
 
     code = "error"
+
+    @classmethod
+    def coded(cls, message: str, code: str) -> Self:
+        """An error of this class with a more specific ``code`` than the class's own
+        (``pool_closed``, ``too_complex``...). An instance attribute: it survives pickling
+        back from a worker process."""
+        err = cls(message)
+        err.code = code
+        return err
 
 
 class ConfigError(MonitorError):

@@ -50,9 +50,7 @@ class FeedParser:
         try:
             return future.result()
         except CancelledError:  # close() raced with us
-            err = ParseError("feed parsing pool stopped")
-            err.code = "pool_closed"
-            raise err from None
+            raise ParseError.coded("feed parsing pool stopped", "pool_closed") from None
 
     def warm_up(self) -> None:
         """Start the workers now (the fork server imports the parser once, which takes

@@ -278,7 +278,7 @@ class FeedPoller:
                 if error == "pool_closed":
                     # Shutting down: not the page's fault. Stored from the feed's summary,
                     # the entry would count as seen and its full text never be matched.
-                    raise _pool_stopped()
+                    raise ExtractError.coded("extraction pool stopped", "pool_closed")
                 batch.append(self._prepare(feed, item.entry, item.url, extracted, error,
                                            parsed.language))
             except StoreError:
@@ -421,12 +421,6 @@ class FeedPoller:
                        error.code if isinstance(error, MonitorError) else "internal_error")
             self.metrics.extract_seconds.observe(time.monotonic() - started)
         self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
-
-
-def _pool_stopped() -> ExtractError:
-    err = ExtractError("extraction pool stopped")
-    err.code = "pool_closed"
-    return err
 
 
 def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:

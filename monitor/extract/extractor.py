@@ -125,13 +125,6 @@ _LANG_META = re.compile(
 )
 
 
-def _error(message: str, code: str) -> ExtractError:
-    """An :class:`ExtractError` carrying a specific machine-readable code."""
-    err = ExtractError(message)
-    err.code = code  # instance attribute; survives pickling back from a worker process
-    return err
-
-
 def sniff_binary(data: bytes | str) -> str | None:
     """The kind of binary content (``"pdf"``, ``"png"``...) in a body labelled HTML, or None.
 
@@ -215,7 +208,8 @@ def _run(page: bytes | str, url: str | None, *, precision: bool, metadata: bool)
     # trafilatura catches its own ValueError/TypeError; anything else is a parser bug on
     # hostile input and must not take the caller down with a foreign exception type.
     except Exception as exc:
-        raise _error(f"trafilatura failed: {type(exc).__name__}: {exc}", "extract_failed") from exc
+        raise ExtractError.coded(f"trafilatura failed: {type(exc).__name__}: {exc}",
+                                 "extract_failed") from exc
 
 
 def extract_html(
@@ -236,7 +230,7 @@ def extract_html(
     """
     kind = sniff_binary(html)
     if kind is not None:
-        raise _error(f"binary content ({kind}) served as HTML", "binary_content")
+        raise ExtractError.coded(f"binary content ({kind}) served as HTML", "binary_content")
     if len(html) > max_bytes:
         html = html[:max_bytes]
     if isinstance(html, bytes):  # the declared charset first: trafilatura only guesses
@@ -376,7 +370,7 @@ class Extractor:
             return self.submit(html, url, metadata=metadata, title=title,
                                content_type=content_type).result()
         except CancelledError:  # close() raced with us; say so in the error tree's terms
-            raise _error("extraction pool stopped", "pool_closed") from None
+            raise ExtractError.coded("extraction pool stopped", "pool_closed") from None
 
     def close(self) -> None:
         """Stop the workers, killing any extraction still running."""

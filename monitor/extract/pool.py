@@ -134,12 +134,6 @@ def release_free_memory() -> None:
             _LIBC.malloc_trim(0)
 
 
-def _error(message: str, code: str, errors: PoolErrors = EXTRACT_ERRORS) -> MonitorError:
-    err = errors.error(message)
-    err.code = code
-    return err
-
-
 def translate(exc: BaseException, timeout: float,
               errors: PoolErrors = EXTRACT_ERRORS) -> BaseException:
     """The :mod:`monitor.errors` exception for what a worker future failed with."""
@@ -149,13 +143,13 @@ def translate(exc: BaseException, timeout: float,
     if isinstance(exc, TimeoutError):  # concurrent.futures.TimeoutError is this on 3.11+
         return errors.timeout(f"{what} killed after {timeout:g} s")
     if isinstance(exc, MemoryError):
-        return _error(f"{what} exceeded the worker memory limit", errors.memory_code, errors)
+        return errors.error.coded(f"{what} exceeded the worker memory limit", errors.memory_code)
     if isinstance(exc, BrokenProcessPool | CancelledError):  # the pool was stopped under it
-        return _error(f"{what} pool stopped", "pool_closed", errors)
+        return errors.error.coded(f"{what} pool stopped", "pool_closed")
     if isinstance(exc, ProcessExpired):
-        return _error(f"{what} worker died (exit code {exc.exitcode})", errors.died_code,
-                      errors)
-    return _error(f"{what} failed: {type(exc).__name__}: {exc}", errors.failed_code, errors)
+        return errors.error.coded(f"{what} worker died (exit code {exc.exitcode})",
+                                  errors.died_code)
+    return errors.error.coded(f"{what} failed: {type(exc).__name__}: {exc}", errors.failed_code)
 
 
 class KillablePool:
@@ -208,8 +202,8 @@ class KillablePool:
                 function = _call_and_release
             inner: Future[T] = self._schedule(function, args, kwargs)
         except RuntimeError as exc:  # pool closed or broken
-            outer.set_exception(_error(f"{self.errors.what} pool unavailable: {exc}",
-                                       "pool_closed", self.errors))
+            outer.set_exception(self.errors.error.coded(
+                f"{self.errors.what} pool unavailable: {exc}", "pool_closed"))
             return outer
         with self._lock:
             self._pending.add(outer)
@@ -225,8 +219,8 @@ class KillablePool:
             elif self._closed and not isinstance(exc, MonitorError):
                 # Stopping the pool under a running task fails it in pebble's own ways (a
                 # TypeError now and then): whatever it is, the pool was closed.
-                _resolve(outer, error=_error(f"{self.errors.what} pool stopped", "pool_closed",
-                                             self.errors))
+                _resolve(outer, error=self.errors.error.coded(
+                    f"{self.errors.what} pool stopped", "pool_closed"))
             else:
                 _resolve(outer, error=translate(exc, self.timeout, self.errors))
 
@@ -267,8 +261,8 @@ class KillablePool:
         with self._lock:
             pending = list(self._pending)
         for outer in pending:
-            _resolve(outer, error=_error(f"{self.errors.what} pool stopped", "pool_closed",
-                                         self.errors))
+            _resolve(outer, error=self.errors.error.coded(
+                f"{self.errors.what} pool stopped", "pool_closed"))
 
 
 def _resolve(outer: Future[T], *, result: T | None = None,

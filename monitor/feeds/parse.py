@@ -144,9 +144,8 @@ def _parse(content: bytes, url: str, content_type: str | None,
         raise ParseError("empty document")
     reason = too_complex(content)
     if reason is not None:
-        err = ParseError(f"feed too complex to parse: {reason}")
-        err.code = "too_complex"  # counts toward disabling, like a parse timeout
-        raise err
+        # too_complex counts toward disabling, like a parse timeout
+        raise ParseError.coded(f"feed too complex to parse: {reason}", "too_complex")
     content, replaced = repair_utf8(content, content_type)
     misdeclared = misdeclared_utf8(content, content_type)
     result = feedparser.parse(
