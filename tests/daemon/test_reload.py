@@ -74,17 +74,13 @@ def test_rules_swapped_as_kubernetes_updates_a_configmap_are_reloaded(tmp_path: 
                     rules_dir=rules, polling=PollingConfig(tick=1))
 
     with daemon_in_thread(config) as daemon:
-        def query() -> str | None:
-            book = daemon.service.rules.book()
-            return book.rules[0].query if book is not None and book.rules else None
-
-        assert query() == "ceasefire"
+        assert _first_query(daemon) == "ceasefire"
         _wait_until_watched(daemon, rules)
         version("..2026_12_02_b", "truce")
         (rules / "..data_tmp").symlink_to("..2026_12_02_b")
         (rules / "..data_tmp").replace(rules / "..data")
         shutil.rmtree(rules / "..2026_12_02_a")
-        wait_for(lambda: query() == "truce", 30, "the swapped rules loaded")
+        wait_for(lambda: _first_query(daemon) == "truce", 30, "the swapped rules loaded")
 
 
 def test_a_rules_folder_swapped_by_a_deploy_is_followed(tmp_path: Path) -> None:
@@ -101,23 +97,22 @@ def test_a_rules_folder_swapped_by_a_deploy_is_followed(tmp_path: Path) -> None:
                     rules_dir=rules, polling=PollingConfig(tick=1))
 
     with daemon_in_thread(config) as daemon:
-        def query() -> str | None:
-            book = daemon.service.rules.book()
-            return book.rules[0].query if book is not None and book.rules else None
-
         _wait_until_watched(daemon, rules)
         version(tmp_path / "rules.new", "truce")
         rules.rename(tmp_path / "rules.old")
         (tmp_path / "rules.new").rename(rules)
-        wait_for(lambda: query() == "truce", 30, "the swapped-in folder's rules loaded")
+        wait_for(lambda: _first_query(daemon) == "truce", 30,
+                 "the swapped-in folder's rules loaded")
 
         _wait_until_watched(daemon, rules)  # edits in the new folder are seen
         (rules / "watch.yaml").write_text("rules:\n  - id: talks\n    query: armistice\n")
-        wait_for(lambda: query() == "armistice", 30, "an edit in the new folder loaded")
+        wait_for(lambda: _first_query(daemon) == "armistice", 30,
+                 "an edit in the new folder loaded")
 
         shutil.rmtree(rules)  # removed, then copied in again
         version(rules, "truce OR armistice")
-        wait_for(lambda: query() == "truce OR armistice", 30, "the folder copied in loaded")
+        wait_for(lambda: _first_query(daemon) == "truce OR armistice", 30,
+                 "the folder copied in loaded")
 
 
 def test_a_rules_folder_missing_at_start_is_loaded_once_it_appears(tmp_path: Path) -> None:
@@ -136,6 +131,12 @@ def test_a_rules_folder_missing_at_start_is_loaded_once_it_appears(tmp_path: Pat
             return [r.id for r in book.rules] if book is not None else []
 
         wait_for(lambda: ids() == ["talks"], 30, "the rules of the folder that appeared")
+
+
+def _first_query(daemon: Daemon) -> str | None:
+    """The query of the first rule in force (the tests' folders hold one rule)."""
+    book = daemon.service.rules.book()
+    return book.rules[0].query if book is not None and book.rules else None
 
 
 def _wait_until_watched(daemon: Daemon, rules: Path) -> None:
