@@ -285,8 +285,7 @@ def fallback_text(content: str, summary: str) -> ExtractedText | None:
     it is longer, since some feeds put a stub in one and the text in the other. Returns None
     when neither has any text.
     """
-    from_content = remove_noise(html_to_text(clean_text(content)))
-    from_summary = remove_noise(html_to_text(clean_text(summary)))
+    from_content, from_summary = _feed_text(content), _feed_text(summary)
     if from_content and len(from_content) >= len(from_summary):
         return ExtractedText(text=from_content, source="feed_content")
     if from_summary:
@@ -312,8 +311,13 @@ def fuller_feed_text(content: str, page_text: str) -> ExtractedText | None:
     wanted = FULLER_RATIO * len(page_text)
     if len(content) <= wanted or len(_TAG.sub("", content)) <= wanted:
         return None
-    text = remove_noise(html_to_text(clean_text(content)))
+    text = _feed_text(content)
     return ExtractedText(text=text, source="feed_content") if len(text) > wanted else None
+
+
+def _feed_text(markup: str) -> str:
+    """The text of a feed entry's content or summary (HTML or plain), without its noise."""
+    return remove_noise(html_to_text(clean_text(markup)))
 
 
 def _default_workers() -> int:
