@@ -259,8 +259,8 @@ def render_digest(
     title = _digest_title(alerts, target)
     event = digest_event(alerts) if target == "json" and webhook == "event" else None
 
-    def fits(text: str) -> bool:
-        return wire_length(title, _tidy(text, fmt), fmt, target) <= limit
+    def fits(text: str) -> bool:  # text tidied already: the built-in's, or tidied parts
+        return wire_length(title, text, fmt, target) <= limit
 
     template_error = None
     if template is not None:
