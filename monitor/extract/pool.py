@@ -96,18 +96,35 @@ EXTRACT_ERRORS = PoolErrors("extraction", ExtractError, ExtractTimeoutError, "me
 _PRELOAD: list[str] = []
 
 
-def _call_and_release(function: Callable[..., T], args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> T:
-    """Run ``function`` in the worker, then give its freed heap back to the system.
+def _call_in_worker(function: Callable[..., T], args: tuple[Any, ...],
+                    kwargs: dict[str, Any], release_memory: bool) -> T:
+    """Run ``function`` in the worker; what a failure held is let go before the next task.
 
-    glibc keeps freed memory for reuse: a worker that once parsed a 50,000-entry feed would
-    otherwise hold ~100 MB until it is recycled. Costs a garbage collection per task, so only
-    pools of rare, memory-hungry tasks (feed parsing) ask for it.
+    pebble keeps each task's outcome, exception and all, until the next task has finished: a
+    traceback would keep every frame of the failed task alive meanwhile (the parse tree of the
+    page that hit the memory cap, which then fails the next page too). The parent never sees
+    a traceback (pickling drops it), so dropping them loses nothing.
+
+    ``release_memory``: give the freed heap back to the system after every task. glibc keeps
+    freed memory for reuse: a worker that once parsed a 50,000-entry feed would otherwise hold
+    ~100 MB until it is recycled. Costs a garbage collection per task, so only pools of rare,
+    memory-hungry tasks (feed parsing) ask for it; after a MemoryError every pool does.
     """
     try:
-        return function(*args, **kwargs)
-    finally:
+        result = function(*args, **kwargs)
+    except BaseException as exc:
+        seen: set[int] = set()
+        link: BaseException | None = exc
+        while link is not None and id(link) not in seen:
+            seen.add(id(link))
+            link.__traceback__ = None
+            link = link.__cause__ or link.__context__
+        if release_memory or isinstance(exc, MemoryError):
+            release_free_memory()
+        raise  # the chain is kept, its frames are not
+    if release_memory:
         release_free_memory()
+    return result
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -197,10 +214,8 @@ class KillablePool:
         outer: Future[T] = Future()
         try:
             # Typed as the standard Future it subclasses: pebble's own overrides are untyped.
-            if self._release_memory:
-                args, kwargs = (function, args, kwargs), {}
-                function = _call_and_release
-            inner: Future[T] = self._schedule(function, args, kwargs)
+            inner: Future[T] = self._schedule(
+                _call_in_worker, (function, args, kwargs, self._release_memory), {})
         except RuntimeError as exc:  # pool closed or broken
             outer.set_exception(self.errors.error.coded(
                 f"{self.errors.what} pool unavailable: {exc}", "pool_closed"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,50 @@ def test_worker_deaths_and_memory_errors_become_extract_errors() -> None:
         assert pool.submit(len, b"still serving").result() == 13
     finally:
         pool.close()
+
+
+def _fail_holding(mib: int) -> None:
+    """A task that fails while one of its frames holds ``mib`` MiB (a parse tree, say)."""
+    ballast = bytearray(mib * 2**20)
+    raise ValueError(f"failed holding {len(ballast)} bytes")
+
+
+def _fail_with_a_cause(mib: int) -> None:
+    try:
+        _fail_holding(mib)
+    except ValueError as exc:
+        raise ExtractError.coded("wrapped", "extract_failed") from exc
+
+
+@pytest.mark.parametrize("failing", [_fail_holding, _fail_with_a_cause, bytearray])
+def test_a_failed_task_leaves_no_memory_behind_for_the_next(
+        failing: Callable[[int], object]) -> None:
+    # pebble holds each task's outcome until the next one ends: a failure's traceback kept the
+    # failed task's frames (the parse tree that hit the cap) and failed the next page as well.
+    # The cap leaves room for one 200 MiB allocation above a fresh worker, not for two.
+    probe = KillablePool(workers=1, timeout=20, memory_limit=0, max_tasks=0)
+    try:
+        start = probe.submit(_address_space).result()
+    finally:
+        probe.close()
+    pool = KillablePool(workers=1, timeout=20, memory_limit=start + 300 * 2**20, max_tasks=0)
+    try:
+        size = 200 if failing is not bytearray else 2**30  # bytearray: a MemoryError itself
+        for _ in range(2):
+            with pytest.raises(ExtractError):
+                pool.submit(failing, size).result()
+            assert pool.submit(_allocate, 200).result() == 200 * 2**20
+    finally:
+        pool.close()
+
+
+def _allocate(mib: int) -> int:
+    return len(bytearray(mib * 2**20))
+
+
+def _address_space() -> int:
+    """This worker's address-space size in bytes (what ``RLIMIT_AS`` caps)."""
+    return int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def test_closed_extractor_refuses_with_an_extract_error() -> None:
