@@ -253,7 +253,9 @@ class Outbox:
     # -- operator views ------------------------------------------------------------------
 
     def retry(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> int:
-        """Put dead (or the given unsent) rows back to pending for another round."""
+        """Put dead (or the given unsent) rows back to pending for another round: a whole
+        one, attempts counted and the retry deadline timed afresh (a dead row keeps its
+        ``max_attempts`` otherwise, and would be given up again at its first failure)."""
         now = self.store.clock()
         with self.store.write() as session:
             query = update(NotificationRow).where(
@@ -265,7 +267,7 @@ class Outbox:
             else:
                 return 0
             result = session.execute(query.values(status="pending", next_attempt_at=now,
-                                                  created_at=now))
+                                                  created_at=now, attempts=0))
             return int(getattr(result, "rowcount", 0))
 
     def list(self, status: str | None = None, limit: int = 200) -> list[NotificationInfo]:

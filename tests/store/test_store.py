@@ -259,6 +259,8 @@ def test_outbox_claim_send_retry_dead(store: Store, clock: FakeClock) -> None:
                                "unknown": 0}
     assert outbox.retry(dead=True) == 1
     assert outbox.counts()["pending"] == 1
+    (revived,) = outbox.claim("w1", lease)
+    assert revived.id == chat.id and revived.attempts == 0  # a whole retry schedule again
 
 
 def test_expired_outbox_lease_is_reclaimed_after_a_crash(store: Store, clock: FakeClock) -> None:
