@@ -206,7 +206,7 @@ class Outbox:
             result = session.execute(
                 update(NotificationRow)
                 .where(NotificationRow.channel == channel, NotificationRow.status == "held")
-                .values(status="digest", next_attempt_at=now))
+                .values(status="digest", next_attempt_at=now, in_digest=True))
             state = session.get(DigestStateRow, channel)
             if state is None:
                 session.add(DigestStateRow(channel=channel, last_release_at=now))
@@ -233,14 +233,15 @@ class Outbox:
 
     def sent_recently(self, rule_id: str, channel: str, destination_key: str,
                       window: timedelta) -> int:
-        """Alerts of a rule sent on their own to one destination within ``window``."""
+        """Alerts of a rule sent on their own to one destination within ``window`` (a digest's
+        are one message, sent when the channel chose; they would hold the next hour's alerts)."""
         since = self.store.clock() - window
         with self.store.read() as session:
             return session.scalar(select(func.count()).select_from(NotificationRow).where(
                 NotificationRow.rule_id == rule_id, NotificationRow.channel == channel,
                 NotificationRow.destination_key == destination_key,
                 NotificationRow.kind == "alert", NotificationRow.status == "sent",
-                NotificationRow.sent_at >= since)) or 0
+                NotificationRow.in_digest.is_(False), NotificationRow.sent_at >= since)) or 0
 
     # -- notices -------------------------------------------------------------------------
 

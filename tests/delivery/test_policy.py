@@ -157,6 +157,28 @@ def test_rate_cap_overflow_goes_to_the_next_digest_never_dropped(digest_setup: S
         assert sum(f"Gaza {n}" in b for b in bodies) == 1
 
 
+def test_a_digest_does_not_count_against_the_rate_cap(digest_setup: Setup,
+                                                       receiver: Receiver) -> None:
+    # The night's alerts go out in one digest when quiet hours end; they are not alerts the
+    # rule sent on their own, so the first alert of the morning is not held for an hour.
+    s = digest_setup
+    dispatcher = _with_channel(s, receiver, quiet_hours="22:00-07:00", max_per_hour=2,
+                               digest_schedule="0 12 * * *")
+    s.clock.now = T0.replace(hour=23)
+    for n in range(5):
+        s.save(n)
+    assert dispatcher.dispatch_due().held == 5
+    s.clock.now = T0.replace(hour=7, minute=1) + timedelta(days=1)
+    assert dispatcher.dispatch_due().digests == 1
+    s.clock.advance(600)
+    for n in (5, 6, 7):
+        s.save(n)
+    report = dispatcher.dispatch_due()
+    assert report.held == 1  # the cap still counts the alerts sent on their own: 2 of 3
+    bodies = _bodies(receiver)
+    assert len(bodies) == 3 and "Gaza 5" in bodies[1] and "Gaza 6" in bodies[2]
+
+
 def test_a_digest_too_long_for_one_message_goes_on_in_the_next(tmp_path: Path,
                                                               receiver: Receiver) -> None:
     """What does not fit one message is sent in the next: no alert ends as an unseen
