@@ -25,7 +25,7 @@ from monitor.web.charts import chart
 from monitor.web.context import web_of
 from monitor.web.highlight import pieces, snippet_pieces
 from monitor.web.search import run_search, saved_rule_yaml
-from monitor.web.security import SESSION_COOKIE, csrf_ok, same_origin, verify_password
+from monitor.web.security import SESSION_COOKIE, check_login, csrf_ok, same_origin
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
@@ -245,8 +245,7 @@ async def login(request: Request) -> Response:
     form = await checked_form(request)
     name, password = str(form.get("user", "")), str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "/")))
-    stored = web.config.web.users.get(name)
-    ok = stored is not None and await run_in_threadpool(verify_password, stored, password)
+    ok = await run_in_threadpool(check_login, web.config.web.users, name, password)
     if not ok:
         return web.render(request, "login.html", http_status=401, next=nxt,
                           error="wrong user name or password", users=True)

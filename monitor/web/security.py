@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
 import secrets
 import socket
+from collections.abc import Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -50,6 +52,19 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def check_login(users: Mapping[str, str], name: str, password: str) -> bool:
+    """True when ``password`` is ``name``'s. An unknown name costs the same argon2 check as
+    a known one, so the answer's timing does not tell which user names exist."""
+    stored = users.get(name)
+    matched = verify_password(stored if stored is not None else _decoy_hash(), password)
+    return matched and stored is not None
 
 
 def is_loopback(host: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from monitor.config import WebConfig
 from monitor.store import Access
 from monitor.web import hash_password, listen_problem
+from monitor.web.security import check_login
 from tests.web_support import client, config, csrf_of, seeded_store
 
 
@@ -122,3 +124,20 @@ def test_a_feed_token_with_other_letters_is_refused(sqlite_url: str, tmp_path: P
             assert c.get(f"/feed.atom?token={token}").status_code == 401
             assert c.get(f"/rules/gaza-ceasefire/feed.json?token={token}").status_code == 401
     store.close()
+
+
+def test_an_unknown_user_name_takes_as_long_to_refuse_as_a_wrong_password() -> None:
+    # Refusing an unknown name at once (no argon2 check) told an attacker which names exist.
+    users = {"ana": hash_password("s3cret")}
+
+    def best_of_five(name: str) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            assert not check_login(users, name, "guess")
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    check_login(users, "warm-up", "x")
+    assert best_of_five("nobody") > 0.5 * best_of_five("ana")
+    assert check_login(users, "ana", "s3cret")
