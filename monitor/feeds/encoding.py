@@ -1,11 +1,15 @@
 """Which encoding a feed document is in, where its declarations are wrong.
 
 feedparser picks the encoding from the declarations (the HTTP charset, then the XML
-declaration, as RFC 3023 orders them) and falls back to windows-1252 when they fail. Two
-common server mistakes defeat that, and both turn every non-Latin letter into mojibake, so
-that no Cyrillic, Arabic or Greek rule can match: a UTF-8 document with a few stray bytes
-(:func:`repair_utf8`), and a UTF-8 document declared as something else
-(:func:`misdeclared_utf8`).
+declaration, as RFC 3023 orders them) and falls back to windows-1252 when they fail. Three
+common mistakes defeat that, and each turns every non-Latin letter into mojibake, so that no
+Cyrillic, Arabic or Greek rule can match: a UTF-8 document with a few stray bytes
+(:func:`repair_utf8`), a UTF-8 document declared as something else
+(:func:`misdeclared_utf8`), and a document in a legacy non-Latin encoding (windows-1251,
+KOI8-R, windows-1256) that declares none, or whose server adds a default Latin-1 charset over
+its XML declaration (:func:`legacy_encoding`).
+
+This is the only module that imports charset_normalizer.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["as_utf8", "misdeclared_utf8", "repair_utf8"]
+import charset_normalizer
+
+__all__ = ["legacy_encoding", "misdeclared_utf8", "repair_utf8", "with_charset"]
 
 # Encoding declarations, read as feedparser reads them (HTTP charset, XML declaration).
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
@@ -70,10 +76,83 @@ def misdeclared_utf8(content: bytes, content_type: str | None) -> str | None:
     return _declared_other(content, content_type)
 
 
-def as_utf8(content_type: str | None) -> str:
-    """``content_type`` with its charset parameter replaced by ``utf-8``."""
+def legacy_encoding(content: bytes, content_type: str | None) -> tuple[str, str] | None:
+    """The non-Latin legacy encoding a document is in where its declarations would have it
+    read as Latin-1 (windows-1252), with why, in words; None when they are right or silent
+    about nothing feedparser would get wrong.
+
+    Two cases. The server's charset is a Latin-1 default (``iso-8859-1``, ``us-ascii``; RFC
+    3023 makes it win) over an XML declaration naming another encoding: the declaration,
+    written with the document, wins. Nothing names an encoding (none, or only a Latin-1
+    default): charset_normalizer guesses from the text, and the guess is taken only when
+    it reads the whole document and most of its letters beyond ASCII are of a non-Latin
+    script, where windows-1252 makes mojibake of every one. A Latin-script guess is left to
+    feedparser's windows-1252, which is what such a document usually is.
+    """
+    head = content[:4]
+    if content.isascii() or b"\x00" in head or content.startswith(
+            (_EBCDIC_XML, codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)):
+        return None
+    try:
+        content.decode("utf-8")
+        return None  # misdeclared_utf8's case, or none
+    except UnicodeDecodeError:
+        pass
+    charset = _CHARSET.search(content_type or "")
+    served = _codec_name(charset.group(1)) if charset else None
+    if served not in (None, *_LATIN_DEFAULTS):
+        return None  # the server names a real choice; feedparser follows it
+    declared = _XML_ENCODING.match(content[:1024])
+    if declared:
+        label = declared.group(1).decode("ascii", "replace").strip()
+        codec = _codec_name(label)
+        if served is None or codec in (None, "utf-8", *_LATIN_DEFAULTS) or not _decodes(
+                content, codec):
+            return None
+        return codec, (f"document served as {charset.group(1) if charset else served} "
+                       f"declares {label}; read as {label}")
+    guess = charset_normalizer.from_bytes(content[:_GUESS_BYTES]).best()
+    if guess is None:
+        return None
+    codec = _codec_name(guess.encoding)
+    if codec in (None, "utf-8", *_LATIN_DEFAULTS) or not _decodes(content, codec):
+        return None
+    if not _mostly_non_latin(str(guess)):
+        return None
+    return codec, f"document declares no encoding; read as {codec}, the one its text is in"
+
+
+def with_charset(content_type: str | None, charset: str) -> str:
+    """``content_type`` with its charset parameter replaced by ``charset``."""
     media = (content_type or "").split(";", 1)[0].strip() or "application/xml"
-    return f"{media}; charset=utf-8"
+    return f"{media}; charset={charset}"
+
+
+# What servers add by default and feedparser falls back to: no statement about the text.
+_LATIN_DEFAULTS = ("ascii", "latin-1", "iso8859-1", "cp1252")
+_GUESS_BYTES = 65536  # charset_normalizer reads a sample; the whole is checked after
+
+
+def _codec_name(label: str) -> str | None:
+    try:
+        return codecs.lookup(label.strip()).name
+    except LookupError:
+        return None
+
+
+def _decodes(content: bytes, codec: str) -> bool:
+    try:
+        content.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _mostly_non_latin(text: str) -> bool:
+    """True when most letters beyond ASCII are outside the Latin blocks (Cyrillic, Greek,
+    Arabic, Hebrew, CJK...): what windows-1252 turns into Latin-1 mojibake."""
+    letters = [c for c in text if c >= "\x80" and c.isalpha()]
+    return sum(c > "\u024f" for c in letters) * 2 > len(letters) > 0
 
 
 def _declared_encodings(content: bytes, content_type: str | None) -> list[str]:

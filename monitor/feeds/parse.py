@@ -44,7 +44,7 @@ from monitor.feeds.common import (
     truncate,
     utc_datetime,
 )
-from monitor.feeds.encoding import as_utf8, misdeclared_utf8, repair_utf8
+from monitor.feeds.encoding import legacy_encoding, misdeclared_utf8, repair_utf8, with_charset
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
 from monitor.language_codes import normalize_language
@@ -148,10 +148,15 @@ def _parse(content: bytes, url: str, content_type: str | None,
         raise ParseError.coded(f"feed too complex to parse: {reason}", "too_complex")
     content, replaced = repair_utf8(content, content_type)
     misdeclared = misdeclared_utf8(content, content_type)
+    legacy = None if misdeclared or replaced else legacy_encoding(content, content_type)
+    read_as = content_type
+    if misdeclared:
+        read_as = with_charset(content_type, "utf-8")
+    elif legacy:
+        read_as = with_charset(content_type, legacy[0])
     result = feedparser.parse(
         io.BytesIO(content),  # a stream: bytes or str would be tried as a path or URL
-        response_headers=_feedparser_headers(
-            url, as_utf8(content_type) if misdeclared else content_type, lowered),
+        response_headers=_feedparser_headers(url, read_as, lowered),
         resolve_relative_uris=True,
         sanitize_html=True,
     )
@@ -159,6 +164,8 @@ def _parse(content: bytes, url: str, content_type: str | None,
     if misdeclared:
         note = f"document declared as {misdeclared} is UTF-8; read as UTF-8"
         parsed = dataclasses.replace(parsed, warnings=(note, *parsed.warnings))
+    if legacy:
+        parsed = dataclasses.replace(parsed, warnings=(legacy[1], *parsed.warnings))
     if replaced:  # still degraded (case D3), with every valid character kept
         note = (f"document is not valid UTF-8: {replaced} invalid byte sequence"
                 f"{'' if replaced == 1 else 's'} replaced")

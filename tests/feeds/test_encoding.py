@@ -63,3 +63,55 @@ def test_only_documents_with_letters_beyond_ascii_or_wide_encodings_are_judged()
     assert misdeclared_utf8(rss("utf-16-le").encode("utf-16-le"), None) is None
     assert misdeclared_utf8(rss("utf-8").encode(), "text/xml; charset=utf-8") is None
     assert misdeclared_utf8(rss("windows-1251").encode(), None) == "windows-1251"
+
+
+LEGACY_TEXTS = {
+    "windows-1251": ("Лента", TITLE),
+    "koi8-r": ("Лента", TITLE),
+    "koi8-u": ("Стрічка", "Зеленський обговорив мирний план у Києві"),
+    "windows-1256": ("أخبار", "مفاوضات في الدوحة حول وقف إطلاق النار في غزة"),
+    "iso-8859-7": ("Ειδήσεις", "Διαπραγματεύσεις για εκεχειρία στη Γάζα"),
+}
+
+
+def _legacy_rss(channel: str, title: str, declaration: str | None) -> str:
+    return (rss(declaration).replace("Лента", channel).replace(TITLE, title)
+            .replace("описание", channel))
+
+
+@pytest.mark.parametrize("encoding", LEGACY_TEXTS)
+@pytest.mark.parametrize("content_type", [None, "text/xml", "application/rss+xml",
+                                          "application/rss+xml; charset=iso-8859-1"])
+def test_an_undeclared_feed_in_a_non_latin_legacy_encoding_is_read_in_it(
+        encoding: str, content_type: str | None) -> None:
+    # Left to feedparser, each was read as windows-1252: "Ïóòèí âñòðåòèëñÿ..." matches nothing.
+    channel, title = LEGACY_TEXTS[encoding]
+    body = _legacy_rss(channel, title, None).encode(encoding)
+    feed = parse_feed(body, url=FEED_URL, content_type=content_type)
+    assert (feed.title, [e.title for e in feed.entries]) == (channel, [title])
+    assert any("declares no encoding" in w for w in feed.warnings)
+
+
+@pytest.mark.parametrize("served", ["iso-8859-1", "ISO-8859-1", "us-ascii", "windows-1252"])
+def test_a_servers_default_latin1_charset_yields_to_the_xml_declaration(served: str) -> None:
+    # Apache's AddDefaultCharset over a windows-1251 feed: RFC 3023 lets the header win.
+    body = rss("windows-1251").encode("windows-1251")
+    feed = parse_feed(body, url=FEED_URL, content_type=f"application/rss+xml; charset={served}")
+    assert [e.title for e in feed.entries] == [TITLE]
+    assert any(f"served as {served} declares windows-1251" in w for w in feed.warnings)
+
+
+@pytest.mark.parametrize(("title", "encoding", "content_type"), [
+    # Latin-script text stays with feedparser's windows-1252 (what undeclared Latin text is).
+    ("Les négociations à Genève sur la trêve à Gaza", "windows-1252", None),
+    ("Über die Verhandlungen in Moskau für Österreich", "iso-8859-1", "text/xml"),
+    # A charset the server names for real wins, as before (here a wrong one: its business).
+    (TITLE, "windows-1251", "application/rss+xml; charset=windows-1251"),
+])
+def test_latin_text_and_real_declarations_are_left_as_they_were(
+        title: str, encoding: str, content_type: str | None) -> None:
+    body = rss(None).replace(TITLE, title).replace("Лента", "News").replace(
+        "описание", "summary").encode(encoding)
+    feed = parse_feed(body, url=FEED_URL, content_type=content_type)
+    assert [e.title for e in feed.entries] == [title]
+    assert not any("declares no encoding" in w or "served as" in w for w in feed.warnings)
