@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from monitor.errors import NotAFeedError, ParseError
@@ -162,12 +163,20 @@ def _author(item: Mapping[str, Any]) -> str | None:
 
 
 def _date(value: object) -> datetime | None:
-    """An RFC 3339 date as an aware UTC datetime; naive dates are taken as UTC. None for a
-    placeholder before 1970 (Go's zero time), so ``date_modified`` is read instead."""
+    """An RFC 3339 date as an aware UTC datetime; naive dates are taken as UTC. Also the RFC
+    822 dates that generators copy from their RSS code (``Tue, 02 Dec 2026 10:00:00 GMT``)
+    where the spec asks for RFC 3339. None for a placeholder before 1970 (Go's zero time), so
+    ``date_modified`` is read instead."""
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value.strip())
+        except (ValueError, TypeError, IndexError, OverflowError):
+            return None
+    try:
         parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None

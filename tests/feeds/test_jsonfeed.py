@@ -127,10 +127,19 @@ def test_D2_D3_hygiene_and_invalid_utf8() -> None:
 
 def test_dates_that_are_not_rfc3339_are_ignored() -> None:
     items = [{"id": "1", "title": "t", "date_published": "yesterday"},
-             {"id": "2", "title": "u", "date_published": "2024-05-01T12:00:00"}]
-    first, second = parse_feed(doc(items=items), url=FEED_URL).entries
-    assert first.published is None
+             {"id": "2", "title": "u", "date_published": "2024-05-01T12:00:00"},
+             {"id": "3", "title": "v", "date_published": "Mon, 32 Foo 2024 99:00:00 GMT"}]
+    first, second, third = parse_feed(doc(items=items), url=FEED_URL).entries
+    assert first.published is None and third.published is None
     assert second.published == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # naive taken as UTC
+
+
+def test_rfc822_dates_copied_from_rss_code_are_read() -> None:
+    # Against the spec, but common: the item was dated at fetch time, out of its real order.
+    items = [{"id": "1", "title": "t", "date_published": "Wed, 01 May 2024 12:00:00 +0700"},
+             {"id": "2", "title": "u", "date_published": "Wed, 01 May 2024 05:00:00 GMT"}]
+    first, second = parse_feed(doc(items=items), url=FEED_URL).entries
+    assert first.published == second.published == datetime(2024, 5, 1, 5, 0, tzinfo=UTC)
 
 
 def test_placeholder_dates_leave_items_undated() -> None:
