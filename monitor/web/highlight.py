@@ -6,7 +6,8 @@ outside ``<mark>``, so highlighting never turns article text into markup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.models import Evidence
@@ -21,18 +22,36 @@ class Piece:
     term: str = ""
 
 
+def _folded(text: str) -> tuple[str, Sequence[int]]:
+    """``text`` case-folded, and for each folded character the index of the one it came
+    from: a fold may be longer than its letter (``ß`` is ``ss``, ``İ`` is ``i`` and a dot)."""
+    folded = text.casefold()
+    if len(folded) == len(text):  # no letter folded longer (none folds to nothing)
+        return folded, range(len(text))
+    origin: list[int] = []
+    parts: list[str] = []
+    for i, ch in enumerate(text):
+        fold = ch.casefold()
+        parts.append(fold)
+        origin.extend([i] * len(fold))
+    return "".join(parts), origin
+
+
 def _locate(text: str, e: Evidence) -> tuple[int, int] | None:
     """The span of ``e`` in ``text``: its stored offsets, or the nearest copy of its words."""
     if 0 <= e.start < e.end <= len(text) and (
             text[e.start:e.end].casefold() == e.matched.casefold()):
         return e.start, e.end
-    if not e.matched:
+    needle = e.matched.casefold()
+    if not needle:
         return None
-    folded, needle = text.casefold(), e.matched.casefold()
-    at = folded.find(needle, max(0, e.start - _NEAR))
+    folded, origin = _folded(text)
+    at = folded.find(needle, bisect_left(origin, e.start - _NEAR))  # origin is sorted
     if at < 0:
         at = folded.find(needle)
-    return (at, at + len(needle)) if at >= 0 else None
+    if at < 0:
+        return None
+    return origin[at], origin[at + len(needle) - 1] + 1
 
 
 def pieces(text: str, evidence: Iterable[Evidence], field: str) -> list[Piece]:

@@ -24,7 +24,7 @@ from monitor.store import Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
 from monitor.web.highlight import pieces, snippet_pieces
-from monitor.web.search import run_search, saved_rule_yaml
+from monitor.web.search import run_search, saved_rule_yaml, search_query
 from monitor.web.security import SESSION_COOKIE, check_login, csrf_ok, same_origin
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
@@ -190,7 +190,7 @@ def rules(request: Request) -> Response:
 
 def search(request: Request) -> Response:
     web = web_of(request)
-    query = request.query_params.get("q", "").strip()
+    query = search_query(request.query_params.get("q", ""))
     language = request.query_params.get("language") or None
     result = run_search(web, query, language=language) if query else None
     return web.render(request, "search.html", query=query, language=language, result=result,

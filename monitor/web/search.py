@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from monitor.errors import QuerySyntaxError, RuleError
+from monitor.language_codes import language_problem, normalize_language
 from monitor.models import RuleHit
 from monitor.rules import (
     Rule,
@@ -22,6 +23,7 @@ from monitor.rules import (
     search_articles,
 )
 from monitor.store import StoredArticle
+from monitor.text import clean_text
 from monitor.web.context import Web
 
 SHOWN = 100
@@ -43,9 +45,12 @@ def run_search(web: Web, query: str, *, language: str | None = None,
                limit: int = SHOWN) -> SearchResult:
     """The stored articles that match ``query`` (newest first), at most ``limit`` of them."""
     started = time.perf_counter()
+    if language and (problem := language_problem(language)) is not None:
+        # a rule file refuses it: searched, it would silently match nothing
+        return SearchResult(query, (), 0, 0, 0.0, error=f"language: {problem}")
     book = web.rules()
     try:
-        rule = Rule.from_query("search", query, languages=(language,) if language else ())
+        rule = Rule.from_query("search", query, languages=_languages(language))
         matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
         outcome = search_articles(web.store, matcher, rule, book, limit=limit)
     except QuerySyntaxError as exc:
@@ -58,7 +63,20 @@ def run_search(web: Web, query: str, *, language: str | None = None,
                         notes=tuple(query_notes(rule.expr)))
 
 
+def search_query(text: str) -> str:
+    """The query typed or pasted, cleaned as stored article text is (a soft hyphen copied
+    from a page, a bidi mark: none is left in the articles it is matched against)."""
+    return clean_text(text).strip()
+
+
+def _languages(language: str | None) -> tuple[str, ...]:
+    """The rule's ``languages`` for the language box, read as a rule file reads them
+    (``ID``, ``id-ID``, ``ind`` and ``in`` are ``id``)."""
+    code = normalize_language(language) if language else None
+    return (code,) if code else ()
+
+
 def saved_rule_yaml(query: str, language: str | None) -> str:
     """The YAML of a rule with this query, to paste into a file under the rules directory."""
     return rule_yaml(Rule.from_query("my-search", query, name="My search",
-                                     languages=(language,) if language else ()))
+                                     languages=_languages(language)))
