@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor.errors import StoreError
+from monitor.language_codes import normalize_language
 from monitor.store import Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
@@ -87,9 +88,11 @@ def story_filter(params: Any) -> StoryFilter:
         raise HTTPException(400, "feedback: relevant, not_relevant or none")
     # until is inclusive: before the next day, and no bound at all after the last one
     end = until + timedelta(days=1) if until and until.date() < date.max else None
+    # stored codes are normalised (``en``); ``EN`` or ``en-GB`` is the same language
+    language = params.get("language") or None
     return StoryFilter(rule=params.get("rule") or None, outlet=params.get("outlet") or None,
-                       language=params.get("language") or None, since=_day(params.get("since")),
-                       until=end, feedback=feedback)
+                       language=(normalize_language(language) or language) if language else None,
+                       since=_day(params.get("since")), until=end, feedback=feedback)
 
 
 def _here(request: Request) -> str:

@@ -45,6 +45,9 @@ def test_filters_narrow_the_list(web) -> None:
     assert "1 story" in c.get("/?rule=ukraine-peace-plan").text
     assert "2 stories" in c.get("/?rule=gaza-ceasefire").text
     assert "1 story" in c.get("/?language=en").text
+    assert "1 story" in c.get("/?language=EN-gb").text  # stored codes are normalised
+    assert len(c.get("/api/v1/hits?language=EN").json()["items"]) == len(
+        c.get("/api/v1/hits?language=en").json()["items"]) > 0
     assert "0 stories" in c.get("/?since=2099-01-01").text
     assert c.get("/?since=yesterday").status_code == 400
 
