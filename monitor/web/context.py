@@ -63,8 +63,7 @@ class Web:
     def rules(self) -> RuleBook:
         """The rule book, reloaded when a file under the rules directory changes."""
         root = self.config.rules_path
-        files = sorted(root.rglob("*.y*ml")) if root.is_dir() else [root]
-        stamp = tuple((str(p), p.stat().st_mtime) for p in files if p.exists())
+        stamp = _rules_stamp(root)
         with self._lock:
             if self._rules is None or self._rules[0] != stamp:
                 book = load_rules(root)
@@ -103,3 +102,20 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(filters.FILTERS)
     return env
+
+
+def _rules_stamp(root: Path) -> tuple[tuple[str, float], ...]:
+    """Each rule file with its modification time: what tells that the rules changed. A file
+    removed between the listing and its ``stat`` (an editor saving) is left out, not a 500."""
+    try:
+        files = sorted(root.rglob("*.y*ml")) if root.is_dir() else [root]
+    except OSError:
+        return ()
+    stamp = []
+    for path in files:
+        try:
+            stamp.append((str(path), path.stat().st_mtime))
+        except OSError:
+            continue
+    return tuple(stamp)
+

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from monitor.store import Outbox
 from tests.web_support import HOSTILE_TITLE, client, config, csrf_of, seeded_store
 
@@ -175,3 +177,30 @@ def test_feed_urls_are_shown_with_their_secrets_masked(sqlite_url: str,
     assert "api_key=****&amp;page=1" in page
     assert {i["url"] for i in api} == {"https://ana:****@private.example/rss",
                                        "https://paywall.example/rss?api_key=****&page=1"}
+
+
+def test_a_rule_file_removed_while_the_rules_are_checked_is_no_error(
+        sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An editor saving replaces the file: gone between the folder's listing and its stat.
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules:\n  - id: talks\n    query: gaza\n", encoding="utf-8")
+    (rules / "saving.yaml").write_text("rules: []\n", encoding="utf-8")
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url).model_copy(update={"rules_dir": rules})
+    real_stat = Path.stat
+    seen: list[Path] = []
+
+    def racing_stat(self: Path, **kwargs: object) -> object:
+        if self.name == "saving.yaml":
+            seen.append(self)
+            if len(seen) > 1:  # there when first looked at, gone when looked at again
+                raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_stat(self, **kwargs)  # type: ignore[arg-type]
+
+    with client(store, cfg) as c:
+        monkeypatch.setattr(Path, "stat", racing_stat)
+        page = c.get("/rules")
+        monkeypatch.undo()
+    store.close()
+    assert page.status_code == 200 and "talks" in page.text
