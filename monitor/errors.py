@@ -30,6 +30,7 @@ The tree::
     ├── ParseError                  bytes that are not a feed (``too_complex``: the parse
     │   │                           worker ran out of memory or died)
     │   ├── NotAFeedError           an HTML page served where a feed was expected
+    │   ├── OpmlError               an OPML file that cannot be read (with its line)
     │   └── ParseTimeoutError       the parse worker was killed at feeds' parse timeout
     ├── ExtractError                article text could not be extracted
     │   └── ExtractTimeoutError     the extraction worker was killed at its limit
@@ -222,6 +223,23 @@ class ParseError(MonitorError):
 
 class NotAFeedError(ParseError):
     code = "not_a_feed"
+
+
+class OpmlError(ParseError):
+    """An OPML document that cannot be read; ``line`` (1-based) is where, when known.
+
+    The message names no line: the caller writes ``path:line: message``.
+    """
+
+    code = "opml_error"
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message, line)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class ParseTimeoutError(ParseError):

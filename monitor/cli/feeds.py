@@ -3,7 +3,9 @@
 Feeds come from two places: monitor.yaml (managed by the file, origin ``config``) and these
 commands (origin ``cli``, kept in the database until ``monitor feeds remove``). A running
 daemon picks CLI changes up at its next tick: it reads the feed list from the database.
-Import and export (OPML) are in :mod:`monitor.cli.feeds_opml`.
+Import and export (OPML) are in :mod:`monitor.cli.feeds_opml`. A URL is printed with its
+password and credential query values masked (as the web view shows it), its name too when it
+is the URL; only ``monitor feeds export`` writes URLs whole, for another reader to use them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.store import FeedHealth, Store
 
 feeds_app = group(
-    "Feeds and their health: add, refresh, import, remove.",
+    "Feeds and their health, and commands to manage them.",
     invoke_without_command=True)
 app.add_typer(feeds_app, name="feeds")
 
@@ -66,7 +68,7 @@ def feeds(
         return
     print_table(
         ["status", "name", "url", "last ok", "every", "entries", "from", "tags"],
-        ([h.status, h.name, h.url, when(h.last_success_at, "never"),
+        ([h.status, _shown_name(h.name, h.url), _shown(h.url), when(h.last_success_at, "never"),
           human_duration(h.poll_interval_seconds or h.interval_seconds), str(h.entries_seen),
           "cli" if h.origin == "cli" else "file", ", ".join(h.tags)] for h in shown))
     notes = [line for h in shown for line in _notes(h)]
@@ -78,7 +80,8 @@ def feeds(
 
 def _json(h: FeedHealth) -> dict[str, object]:
     return {
-        "name": h.name, "url": h.url, "status": h.status, "configured": h.configured,
+        "name": _shown_name(h.name, h.url), "url": _shown(h.url), "status": h.status,
+        "configured": h.configured,
         "origin": h.origin, "disabled": h.disabled_at is not None, "tags": list(h.tags),
         "last_success": h.last_success_at.isoformat() if h.last_success_at else None,
         "consecutive_failures": h.consecutive_failures, "error": h.last_error_code,
@@ -93,16 +96,17 @@ def _json(h: FeedHealth) -> dict[str, object]:
 def _notes(h: FeedHealth) -> list[str]:
     """What a person should know about one feed, below the table."""
     notes = []
+    name = _shown_name(h.name, h.url)
     if h.disabled_at is not None:
-        notes.append(f"{h.name}: disabled {when(h.disabled_at)} after {h.last_error_code}; "
-                     f"monitor feeds enable {h.url} turns it back on")
+        notes.append(f"{name}: disabled {when(h.disabled_at)} after {h.last_error_code}; "
+                     f"monitor feeds enable {_shown(h.url)} turns it back on")
     if h.consecutive_failures:
-        notes.append(f"{h.name}: {plural(h.consecutive_failures, 'failure')}, last: "
+        notes.append(f"{name}: {plural(h.consecutive_failures, 'failure')}, last: "
                      f"{h.last_error_code}: {(h.last_error_message or '')[:200]}")
     elif h.last_warning:
-        notes.append(f"{h.name}: warning: {h.last_warning[:200]}")
+        notes.append(f"{name}: warning: {h.last_warning[:200]}")
     if h.paused_until is not None:
-        notes.append(f"{h.name}: paused by the server (Retry-After) until "
+        notes.append(f"{name}: paused by the server (Retry-After) until "
                      f"{when(h.paused_until)}")
     return notes
 
@@ -113,7 +117,8 @@ def add(
     url: Annotated[str, typer.Argument(
         help="The feed's http(s) URL, or a web page that advertises its feed.")],
     name: Annotated[str | None, typer.Option(
-        "--name", help="Shown in alerts (default: the feed's title).")] = None,
+        "--name", help="Shown in alerts (default: the feed's title; with --no-fetch, "
+        "its URL).")] = None,
     interval: Annotated[str | None, typer.Option(
         "--interval", metavar="DURATION", help="Starting time between polls, e.g. 15m "
         "(default: polling.default_interval); adaptive polling moves from there.")] = None,
@@ -136,7 +141,7 @@ def add(
     config = get_config(ctx)
     source = _source(config, url, name, interval, language, tags or [])
     if source.url in {f.url for f in config.feed_sources()}:
-        fail(f"{source.url} is configured in {config.source}; change it there "
+        fail(f"{_shown(source.url)} is configured in {config.source}; change it there "
              "(a running daemon follows the file)")
     store = _synced_store(config)
     summary = ""
@@ -161,23 +166,25 @@ def add(
         changes = _changes(existing, source)
     result = store.add_feed(source)
     store.close()
+    shown = f"{_shown_name(source.name, source.url)} <{_shown(source.url)}>"
     if result == "configured":
-        fail(f"{source.url} is configured in {config.source}; change it there "
+        fail(f"{_shown(source.url)} is configured in {config.source}; change it there "
              "(a running daemon follows the file)")
     if result == "updated":
-        typer.echo(f"updated: {source.name} <{source.url}>: {'; '.join(changes)}{summary}"
-                   if changes else f"unchanged: {source.name} <{source.url}>{summary} (added "
+        typer.echo(f"updated: {shown}: {'; '.join(changes)}{summary}"
+                   if changes else f"unchanged: {shown}{summary} (added "
                    "already; --name, --interval, --language and --tag change it)")
         return
     verb = {"added": "added", "restored": "added again"}[result]
-    typer.echo(f"{verb}: {source.name} <{source.url}>{summary}")
+    typer.echo(f"{verb}: {shown}{summary}")
 
 
 def _changes(before: FeedHealth, after: FeedSource) -> list[str]:
     """What adding a feed again changes, in words (``name 'A' -> 'B'``...)."""
     changes = []
     if before.name != after.name:
-        changes.append(f"name {before.name!r} -> {after.name!r}")
+        changes.append(f"name {_shown_name(before.name, before.url)!r} -> "
+                       f"{_shown_name(after.name, after.url)!r}")
     if before.interval_seconds != after.interval_seconds:
         changes.append(f"interval {human_duration(before.interval_seconds)} -> "
                        f"{human_duration(after.interval_seconds)}")
@@ -202,11 +209,11 @@ def _probe(config: Config, url: str, *, yes: bool, store: Store) -> tuple[str, P
                 body = fetcher.fetch_feed(url)
             except FetchError as exc:
                 store.close()
-                fail(f"{url}: {exc.code}: {exc}; not added (--no-fetch adds it unchecked)",
-                     code=1)
+                fail(f"{_shown(url)}: {exc.code}: {exc}; not added (--no-fetch adds it "
+                     "unchecked)", code=1)
             if isinstance(body, NotModified):  # not conditional: only a broken server
                 store.close()
-                fail(f"{url}: answered 304 Not Modified to a plain GET; not added", code=1)
+                fail(f"{_shown(url)}: answered 304 Not Modified to a plain GET; not added", code=1)
             try:
                 return body.url, parse_feed(body.content, url=body.url,
                                             content_type=body.content_type,
@@ -215,20 +222,20 @@ def _probe(config: Config, url: str, *, yes: bool, store: Store) -> tuple[str, P
                 links = discover_feeds(body.content, body.url)
             except ParseError as exc:
                 store.close()
-                fail(f"{url}: not a readable feed: {exc}; not added", code=1)
+                fail(f"{_shown(url)}: not a readable feed: {exc}; not added", code=1)
             if not links:
                 store.close()
-                fail(f"{url}: a web page that advertises no feed; not added", code=1)
-            typer.echo(f"{url} is a web page; it advertises "
+                fail(f"{_shown(url)}: a web page that advertises no feed; not added", code=1)
+            typer.echo(f"{_shown(url)} is a web page; it advertises "
                        f"{plural(len(links), 'feed')}:")
             for number, link in enumerate(links, 1):
-                typer.echo(f"  {number}. {link.title or '(untitled)'} <{link.url}>")
+                typer.echo(f"  {number}. {link.title or '(untitled)'} <{_shown(link.url)}>")
             url = links[0].url
-            if not yes and not typer.confirm(f"Add {url}?", default=True):
+            if not yes and not typer.confirm(f"Add {_shown(url)}?", default=True):
                 store.close()
                 fail("not added", code=1)
         store.close()
-        fail(f"{url}: not a feed either; not added", code=1)
+        fail(f"{_shown(url)}: not a feed either; not added", code=1)
     finally:
         fetcher.close()
 
@@ -255,7 +262,7 @@ def refresh(
     urls = store.refresh_feeds(None if every else [url or ""])
     store.close()
     if not urls:
-        fail(f"{url} is disabled; monitor feeds enable {url} turns it back on"
+        fail(f"{_shown(url)} is disabled; monitor feeds enable {_shown(url)} turns it back on"
              if url else "no active feeds", code=1)
     service = build_service(config)
     try:
@@ -268,8 +275,9 @@ def refresh(
         h = health[polled]
         state = h.status if not h.consecutive_failures else (
             f"failed: {h.last_error_code}: {(h.last_error_message or '')[:200]}")
-        typer.echo(f"{h.name} <{h.url}>: {state}, {plural(h.entries_seen, 'entry', 'entries')}"
-                   f" seen, next poll in {human_duration(_seconds_until(h.next_check_at))}")
+        typer.echo(f"{_shown_name(h.name, h.url)} <{_shown(h.url)}>: {state}, "
+                   f"{plural(h.entries_seen, 'entry', 'entries')} seen, next poll in "
+                   f"{human_duration(_seconds_until(h.next_check_at))}")
 
 
 def _seconds_until(moment: object) -> float:
@@ -294,9 +302,9 @@ def remove(
     result = store.remove_feed(url)
     store.close()
     if result == "configured":
-        fail(f"{url} is configured in {config.source}; remove it there "
+        fail(f"{_shown(url)} is configured in {config.source}; remove it there "
              "(a running daemon follows the file)")
-    typer.echo(f"removed: {url}")
+    typer.echo(f"removed: {_shown(url)}")
 
 
 @feeds_app.command("enable")
@@ -310,7 +318,8 @@ def enable(
     url = _known_feed(store, config, url)
     result = store.enable_feed(url)
     store.close()
-    typer.echo(f"enabled: {url}" if result == "enabled" else f"{url} was not disabled")
+    typer.echo(f"enabled: {_shown(url)}" if result == "enabled"
+               else f"{_shown(url)} was not disabled")
 
 
 def _known_feed(store: Store, config: Config, url: str) -> str:
@@ -326,7 +335,9 @@ def _known_feed(store: Store, config: Config, url: str) -> str:
     found = next((s for s in spellings if s in known), None)
     if found is None:
         store.close()
-        fail(f"{url} is not in the feed list{suggestion(url, known, 0.85)}; "
+        # Both masked: the suggestion must not complete a token the typed URL lacks.
+        fail(f"{_shown(url)} is not in the feed list"
+             f"{suggestion(_shown(url), [_shown(k) for k in known], 0.85)}; "
              "monitor feeds lists them")
     return found
 
@@ -369,10 +380,28 @@ def _source(config: Config, url: str, name: str | None, interval: str | None,
 
 def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a feed (``url: reason``), or None; no network is used."""
-    from monitor.net import check_url, shown_url
+    from monitor.models import MAX_URL_CHARS
+    from monitor.net import check_url
 
+    url = url.strip()
     try:
-        check_url(url.strip())
+        check_url(url)
     except FetchError as exc:
-        return f"{shown_url(url.strip())}: {exc}"  # the password masked
+        return f"{_shown(url)}: {exc}"  # the password masked
+    if len(url) > MAX_URL_CHARS:  # PostgreSQL's column refuses it (a traceback, mid-import)
+        return f"{_shown(url)}: URL longer than {MAX_URL_CHARS} characters"
     return None
+
+
+def _shown(url: str) -> str:
+    """``url`` as it may be printed: its password and credential query values masked."""
+    from monitor.net import shown_url
+
+    return shown_url(url)
+
+
+def _shown_name(name: str, url: str) -> str:
+    """A feed's name as it may be printed: its URL by default, so masked the same way."""
+    from monitor.net import mask_text_urls
+
+    return _shown(url) if name == url else mask_text_urls(name)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.app import fail, get_config
 from monitor.cli.feeds import _source, _synced_store, _url_problem, feeds_app
 from monitor.cli.output import plural
-from monitor.errors import ParseError
+from monitor.errors import OpmlError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROGRESS_FROM = 50  # an import of this many feeds or more shows a progress bar
+# A list of 100,000 feeds is about 10 MB; a bigger file is not a feed list (or /dev/zero).
+MAX_OPML_BYTES = 64 * 1024 * 1024
 
 
 @feeds_app.command("import")
@@ -32,34 +37,47 @@ def import_opml(
 
     config = get_config(ctx)
     try:
-        listed = read_opml(file.read_bytes())
+        with file.open("rb") as stream:
+            content = stream.read(MAX_OPML_BYTES + 1)
     except OSError as exc:
         fail(f"{file}: cannot read: {exc.strerror or exc}")
-    except ParseError as exc:
-        fail(f"{file}: {exc}")
+    if len(content) > MAX_OPML_BYTES:
+        fail(f"{file}: larger than {MAX_OPML_BYTES:,} bytes; not a feed list")
+    try:
+        listed = read_opml(content)
+    except OpmlError as exc:
+        fail(f"{file}:{exc.line}: {exc}" if exc.line else f"{file}: {exc}")
     store = _synced_store(config)
     counts = {"added": 0, "restored": 0, "exists": 0, "configured": 0, "invalid": 0}
+    total = len(listed.skipped) + len(listed.feeds)
     progress = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
                         console=Console(stderr=True), transient=True,
-                        disable=len(listed) < PROGRESS_FROM)
+                        disable=total < PROGRESS_FROM)
     with progress:
-        task = progress.add_task("import", total=len(listed))
-        for feed in listed:
+        task = progress.add_task("import", total=total)
+        for url in listed.skipped:  # not http(s): _url_problem says which scheme
+            _skipped(progress.console, _url_problem(url) or f"{url}: not an http(s) URL")
+            counts["invalid"] += 1
+            progress.advance(task)
+        for feed in listed.feeds:
             problem = _url_problem(feed.url)
             if problem is not None:
-                # One line: the URL in it is shown masked (_url_problem), never wrapped.
-                progress.console.print(f"monitor: skipped {problem}", markup=False,
-                                       highlight=False, soft_wrap=True)
+                _skipped(progress.console, problem)
                 counts["invalid"] += 1
             else:
                 source = _source(config, feed.url, feed.title, None, None, list(feed.tags))
                 counts[store.add_feed(source, update_existing=False)] += 1
             progress.advance(task)
     store.close()
-    typer.echo(f"{file}: {plural(len(listed), 'feed')}: {counts['added']} added, "
+    typer.echo(f"{file}: {plural(total, 'feed')}: {counts['added']} added, "
                f"{counts['restored']} added again, "
                f"{counts['exists'] + counts['configured']} already listed, "
                f"{counts['invalid']} refused")
+
+
+def _skipped(console: Console, problem: str) -> None:
+    # One line: the URL in it is shown masked (_url_problem), never wrapped.
+    console.print(f"monitor: skipped {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 @feeds_app.command("export")
@@ -79,5 +97,6 @@ def export(ctx: typer.Context) -> None:
     if len(web) < len(active):  # local files mean nothing to another reader
         typer.echo(f"monitor: {plural(len(active) - len(web), 'local-file feed')} not exported",
                    err=True)
-    typer.echo(write_opml(OpmlFeed(url=h.url, title=h.name, tags=h.tags) for h in web)
-               .decode("utf-8"), nl=False)
+    # Bytes, as written: the document declares UTF-8, whatever the terminal's encoding.
+    typer.echo(write_opml(OpmlFeed(url=h.url, title=h.name, tags=h.tags) for h in web),
+               nl=False)

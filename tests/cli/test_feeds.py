@@ -142,7 +142,7 @@ def test_import_adds_new_feeds_once_and_export_round_trips(cli: Cli, tmp_path: P
                            "0 refused")
     again = cli("feeds", "import", str(path))
     assert "0 added, 0 added again, 121 already listed" in again
-    exported = read_opml(cli("feeds", "export").encode("utf-8"))
+    exported = read_opml(cli("feeds", "export").encode("utf-8")).feeds
     by_url = {f.url: f for f in exported}
     assert set(by_url) == {f.url for f in listed}
     assert by_url["https://site7.example/rss"].tags == ("news", "t1")
@@ -164,6 +164,88 @@ def test_import_refuses_bad_urls_and_bad_files(cli: Cli, tmp_path: Path) -> None
                     "</opml>")
     assert "OPML refused" in cli("feeds", "import", str(bomb), code=2)
     assert "cannot read" in cli("feeds", "import", str(tmp_path / "missing.opml"), code=2)
+
+
+def test_import_says_why_each_outline_is_skipped_with_its_password_masked(
+        cli: Cli, tmp_path: Path) -> None:
+    long_url = "https://long.example/" + "a" * 2100  # over the column PostgreSQL refuses
+    path = tmp_path / "mixed.opml"
+    path.write_text(f"""<?xml version="1.0"?>
+<opml version="2.0"><body>
+  <outline text="local" xmlUrl="file:///etc/passwd"/>
+  <outline text="ftp" xmlUrl="ftp://u:Secr3tPw@files.example/feed"/>
+  <outline text="long" xmlUrl="{long_url}"/>
+  <outline text="ok" xmlUrl="https://ok.example/rss"/>
+</body></opml>""", encoding="utf-8")
+    result = cli.runner.invoke(app, ["--config", str(cli.config), "feeds", "import", str(path)],
+                               env={"MONITOR_DATABASE_URL": None})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "Secr3tPw" not in result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "monitor: skipped file:///etc/passwd: scheme 'file' is not fetched (only http and "
+        "https)",
+        "monitor: skipped ftp://u:****@files.example/feed: scheme 'ftp' is not fetched (only "
+        "http and https)",
+        f"monitor: skipped {long_url}: URL longer than 2048 characters",
+    ]
+    assert result.stdout.strip() == (f"{path}: 4 feeds: 1 added, 0 added again, "
+                                     "0 already listed, 3 refused")
+    assert set(cli.listing()) == {CONFIGURED, "https://ok.example/rss"}
+
+
+def test_add_refuses_a_url_longer_than_the_database_keeps(cli: Cli) -> None:
+    err = cli("feeds", "add", "--no-fetch", "https://long.example/" + "a" * 2100, code=2)
+    assert err.endswith(": URL longer than 2048 characters\n")
+
+
+def test_import_errors_name_the_file_and_line(cli: Cli, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.opml"
+    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE opml [<!ENTITY a "aaaa">]>\n'
+                    "<opml><body><outline xmlUrl='https://x.example/'>&a;</outline></body>"
+                    "</opml>")
+    assert cli("feeds", "import", str(bomb), code=2) == (
+        f"monitor: {bomb}:2: OPML refused: DOCTYPE with an internal subset\n")
+    broken = tmp_path / "broken.opml"
+    broken.write_text("<opml>\n<body>\n<outline text='a'>\n</body>\n</opml>\n")
+    assert cli("feeds", "import", str(broken), code=2) == (
+        f"monitor: {broken}:4: OPML is not well-formed XML: mismatched tag (column 3)\n")
+
+
+def test_import_refuses_a_file_too_large_for_a_feed_list(
+        cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.cli import feeds_opml
+
+    monkeypatch.setattr(feeds_opml, "MAX_OPML_BYTES", 1000)
+    path = _opml(tmp_path, [OpmlFeed(f"https://s{i}.example/", "S") for i in range(40)])
+    assert cli("feeds", "import", str(path), code=2) == (
+        f"monitor: {path}: larger than 1,000 bytes; not a feed list\n")
+    assert set(cli.listing()) == {CONFIGURED}
+
+
+def test_export_is_utf8_whatever_the_terminal_encoding(cli: Cli) -> None:
+    cli("feeds", "add", "--no-fetch", "https://jp.example/rss", "--name", "日本語ニュース")
+    result = CliRunner(charset="latin-1").invoke(
+        app, ["--config", str(cli.config), "feeds", "export"],
+        env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    # The document says it is UTF-8: it must be, not the terminal's encoding.
+    assert read_opml(result.stdout_bytes).feeds[-1].title == "日本語ニュース"
+
+
+def test_feed_listings_and_messages_mask_url_secrets(cli: Cli) -> None:
+    cli.write_config([{"url": "https://feeduser:Pw0rd9@cred.example/rss"}])
+    assert "api_key=****" in cli("feeds", "add", "--no-fetch",
+                                 "https://t.example/rss?api_key=Tok3n42")
+    outputs = [cli("feeds"), cli("feeds", "--json"),
+               cli("feeds", "remove", "https://t.example/rss?api_key=Tok3n4", code=2)]
+    for out in outputs:
+        assert "Pw0rd9" not in out and "Tok3n42" not in out, out
+    assert "https://feeduser:****@cred.example/rss" in outputs[0]
+    assert "did you mean https://t.example/rss?api_key=****?" in outputs[2]
+
+
+def test_help_tells_the_name_a_feed_added_without_fetching_gets(cli: Cli) -> None:
+    assert "with--no-fetch,itsURL" in "".join(cli("feeds", "add", "--help").split())
 
 
 def test_a_large_import_shows_a_progress_bar(cli: Cli, tmp_path: Path,
