@@ -7,11 +7,16 @@ words, at the line a person would look at; each caller adds its file's path.
 
 A document that parses but holds what plain data cannot (a tag such as ``!duration``, a list
 or mapping as a key, ``!!int abc``, a merge ``<<`` of a text) is refused the same way when it
-is read, so a caller asking for a node's value later never meets a constructor error.
+is read, so a caller asking for a node's value later never meets a constructor error; so is
+one whose aliases (``*name``) would expand it past :data:`MAX_EXPANDED_VALUES` values (a
+"billion laughs"), before a caller walks it. Numbers YAML 1.2 no longer has, sexagesimal
+``1:30`` (90) and octal ``0123`` (83), are read as the texts they look like.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from typing import Any
 
 import yaml
@@ -29,6 +34,18 @@ ScalarNode = yaml.ScalarNode
 SequenceNode = yaml.SequenceNode
 
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+# YAML 1.1 numbers that YAML 1.2 reads as texts: `1:30` (90, meant as 1h30 or 1m30s) and
+# `0123` (83, meant as an id or a number with a leading zero).
+_YAML11_NUMBER = re.compile(r"[-+]?(?:[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|0[0-7_]+)")
+
+# Plain values that a text field takes as written.
+_WRITTEN = frozenset({_INT, _FLOAT, "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"})
+
+# The most values (texts, numbers, lists, mappings) a document may hold once its aliases are
+# expanded: a configuration or a rules file with anchors stays far below it.
+MAX_EXPANDED_VALUES = 1_000_000
 
 # PyYAML's and libyaml's problems, in plain words (matched on the start of the problem text).
 _PLAIN_WORDS = (
@@ -67,6 +84,14 @@ class YamlDocument:
             return node.value  # most values: no constructor round trip
         return self._loader.construct_object(node, deep=True)
 
+    def text(self, node: Node) -> Any:
+        """The value of ``node`` where a text is wanted: a plain value that YAML reads as a
+        number, a date or a yes/no is the text as written (``1.50``, ``0x1F``, ``no`` for
+        Norwegian); any other node is :meth:`value`."""
+        if isinstance(node, ScalarNode) and not node.style and node.tag in _WRITTEN:
+            return node.value
+        return self.value(node)
+
     def data(self) -> Any:
         """The whole document's value; None when it is empty."""
         return None if self.root is None else self.value(self.root)
@@ -75,7 +100,10 @@ class YamlDocument:
 def read_yaml(text: str) -> YamlDocument:
     """Parse one YAML document; raises :class:`YamlSyntaxError` (plain words, a line), also
     for a node that is not plain data (see :func:`_check_constructible`)."""
-    loader = Loader(text)
+    try:
+        loader = Loader(text)  # the pure-Python reader checks the characters here
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(exc, text) from None
     try:
         root = loader.get_single_node()
         if root is not None:
@@ -83,6 +111,8 @@ def read_yaml(text: str) -> YamlDocument:
         return YamlDocument(root, loader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text) from None
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc)) from None
     finally:
@@ -103,6 +133,7 @@ def _check_constructible(root: Node, loader: yaml.SafeLoader) -> None:
     """
     known = loader.yaml_constructors
     done: set[int] = set()
+    aliased = False
     open_now: set[int] = set()  # the collections around the node being checked
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -115,6 +146,7 @@ def _check_constructible(root: Node, loader: yaml.SafeLoader) -> None:
             raise YamlSyntaxError("an alias (*name) inside the list or mapping its anchor "
                                   "(&name) names: it would never end", line_of(node))
         if id(node) in done:  # an alias: checked where its anchor is
+            aliased = True
             continue
         if node.tag not in known:
             raise YamlSyntaxError(f"the tag {node.tag} is not supported: remove it (or quote "
@@ -142,6 +174,10 @@ def _check_constructible(root: Node, loader: yaml.SafeLoader) -> None:
                 if not (type(value) is ScalarNode and value.tag == _STR):
                     children.append(value)
             stack.extend((child, False) for child in reversed(children))
+        elif (isinstance(node, ScalarNode) and not node.style
+              and node.tag in (_INT, _FLOAT) and _YAML11_NUMBER.fullmatch(node.value)):
+            node.tag = _STR  # read as written, as YAML 1.2 does
+            done.add(id(node))
         elif not (isinstance(node, ScalarNode) and node.tag == _STR):
             done.add(id(node))
             try:
@@ -154,6 +190,33 @@ def _check_constructible(root: Node, loader: yaml.SafeLoader) -> None:
                 kind = node.tag.rsplit(":", 1)[-1]
                 raise YamlSyntaxError(f"{node.value!r} is not a valid {kind} ({exc})",
                                       line_of(node)) from None
+    if aliased:
+        _check_expansion(root)
+
+
+def _check_expansion(root: Node) -> None:
+    """Raise YamlSyntaxError where aliases make a collection hold more than
+    MAX_EXPANDED_VALUES values once expanded (the document has no cycle: checked first)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[Node] = []
+        if isinstance(node, SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if not leaving:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes[id(child)] for child in children)
+        if size > MAX_EXPANDED_VALUES:
+            raise YamlSyntaxError(f"the aliases (*name) here expand to more than "
+                                  f"{MAX_EXPANDED_VALUES:,} values: refused", line_of(node))
+        sizes[id(node)] = size
 
 
 def line_of(node: Node) -> int:
@@ -165,8 +228,22 @@ def not_utf8(exc: UnicodeDecodeError) -> YamlSyntaxError:
     """The error for a file that is not UTF-8 text, at the line of its first bad byte (the
     configuration and the rule files say it alike)."""
     data = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return YamlSyntaxError("not UTF-8 text (UTF-16, by its byte order mark): save the "
+                               "file as UTF-8", 1)
     return YamlSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                            data.count(b"\n", 0, exc.start) + 1)
+
+
+def _character_error(exc: yaml.reader.ReaderError, text: str) -> YamlSyntaxError:
+    """A character YAML does not allow (a control character), at its line."""
+    char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+    found = text.find(char)
+    line = text.count("\n", 0, found) + 1 if found >= 0 else None
+    words = f"the control character U+{ord(char[:1] or chr(0)):04X} is not allowed: remove it"
+    if char == "\0":
+        words += " (or, if the file is UTF-16 text, save it as UTF-8)"
+    return YamlSyntaxError(words, line)
 
 
 def dump_yaml(data: object) -> str:

@@ -62,3 +62,61 @@ def test_dump_keeps_key_order_and_text_as_written() -> None:
     text = dump_yaml({"rules": [{"id": "ru", "query": "переговоры AND Путин"}]})
     assert text == "rules:\n- id: ru\n  query: переговоры AND Путин\n"
     assert read_yaml(text).data() == {"rules": [{"id": "ru", "query": "переговоры AND Путин"}]}
+
+
+# -- found by the configuration and rule-file audit ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a: 1\nb: x\x00y\n", 2), ("a: 1\n\nb: \x07\n", 3), ("a: \x1b[0m\n", 1)])
+def test_a_control_character_is_one_line_at_its_line(loader: None, text: str,
+                                                      line: int) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(text)
+    assert info.value.line == line
+    assert "\n" not in info.value.message
+    assert info.value.message.startswith("the control character U+00")
+
+
+def test_utf16_is_named() -> None:
+    data = "a: 1\n".encode("utf-16")
+    with pytest.raises(UnicodeDecodeError) as info:
+        data.decode("utf-8")
+    error = yamldoc.not_utf8(info.value)
+    assert (error.line, error.message) == (1, "not UTF-8 text (UTF-16, by its byte order "
+                                               "mark): save the file as UTF-8")
+
+
+BILLION_LAUGHS = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['x'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
+
+
+def test_an_alias_bomb_is_refused_before_anyone_walks_it(loader: None) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(BILLION_LAUGHS)
+    assert info.value.line == 7  # the first list that holds more than a million values
+    assert "expand to more than 1,000,000 values" in info.value.message
+    # Aliases used the ordinary way are fine.
+    assert read_yaml("a: &a [x, y]\nb: [*a, *a]\n").data() == {"a": ["x", "y"],
+                                                               "b": [["x", "y"], ["x", "y"]]}
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("a: 1:30\n", "1:30"), ("a: 0123\n", "0123"), ("a: -1:30:00\n", "-1:30:00"),
+    ("a: 1:30.5\n", "1:30.5"), ("a:\n  0123: x\n", None)])
+def test_yaml_1_1_sexagesimal_and_octal_numbers_are_texts(loader: None, text: str,
+                                                           value: str | None) -> None:
+    data = read_yaml(text).data()
+    assert data == ({"a": value} if value is not None else {"a": {"0123": "x"}})
+    # Numbers YAML 1.2 keeps are still numbers.
+    assert read_yaml("a: 90\nb: 0x10\nc: 1.5\nd: 0\n").data() == {"a": 90, "b": 16, "c": 1.5,
+                                                                  "d": 0}
+
+
+def test_text_gives_plain_numbers_dates_and_booleans_as_written(loader: None) -> None:
+    document = read_yaml("a: [0x1F, 1.50, no, 2024-01-01, 1_000, 'quoted', ~, 7]\n")
+    assert isinstance(document.root, MappingNode)
+    items = document.root.value[0][1].value
+    assert [document.text(item) for item in items] == [
+        "0x1F", "1.50", "no", "2024-01-01", "1_000", "quoted", None, "7"]

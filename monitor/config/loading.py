@@ -9,6 +9,7 @@ import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,21 +26,32 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def _line_index(node: Node, prefix: tuple[Any, ...] = (),
                 twice: list[tuple[tuple[Any, ...], int, int]] | None = None,
-                ) -> dict[tuple[Any, ...], int]:
+                seen: set[int] | None = None) -> dict[tuple[Any, ...], int]:
     """Map every key path in a composed YAML document to its 1-based line; a key given twice
-    in one mapping is added to ``twice`` as (path, line, first line)."""
+    in one mapping is added to ``twice`` as (path, line, first line).
+
+    Read before the document's values are built: building them merges ``<<: *anchor`` keys
+    into the mapping's nodes, where a key the mapping overrides would look given twice. A
+    list or mapping met again through an alias (``*name``) is not walked again: paths inside
+    it take the alias's line.
+    """
+    seen = set() if seen is None else seen
     lines: dict[tuple[Any, ...], int] = {prefix: line_of(node)}
+    if id(node) in seen:
+        return lines
     if isinstance(node, MappingNode):
+        seen.add(id(node))
         for key_node, value_node in node.value:
             path = (*prefix, key_node.value)
             if path in lines and twice is not None:
                 # YAML keeps the last value silently: a second `feeds:` would drop the first.
                 twice.append((path, line_of(key_node), lines[path]))
-            lines.update(_line_index(value_node, path, twice))
+            lines.update(_line_index(value_node, path, twice, seen))
             lines[path] = line_of(key_node)
     elif isinstance(node, SequenceNode):
+        seen.add(id(node))
         for index, item in enumerate(node.value):
-            lines.update(_line_index(item, (*prefix, index), twice))
+            lines.update(_line_index(item, (*prefix, index), twice, seen))
     return lines
 
 
@@ -197,6 +209,18 @@ def did_you_mean(word: str, choices: Any) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+def _quote_it(value: object) -> str | None:
+    """Why a value YAML read as true, false or a number is no text, and the fix."""
+    if isinstance(value, bool):
+        return ("must be a text, not true or false (unquoted, YAML reads yes, no, on and off "
+                "as true or false): put it in quotes")
+    if isinstance(value, int | float):
+        return f"must be a text, not the number {value!r}: put it in quotes"
+    if isinstance(value, date):
+        return f"must be a text, not the date {value.isoformat()}: put it in quotes"
+    return None
+
+
 def _unknown_setting(loc: tuple[Any, ...]) -> str:
     *parent, key = loc
     model = _model_at(tuple(parent))
@@ -343,13 +367,14 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             document = read_yaml(text)
         except YamlSyntaxError as exc:
             raise ConfigError(f"YAML syntax: {exc.message}", path=shown, line=exc.line) from exc
-        node, loaded = document.root, document.data()
+        node = document.root
+        lines = _line_index(node, (), twice) if node is not None else {}
+        loaded = document.data()  # after the lines: this merges the `<<` keys into the nodes
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
             raise ConfigError("the configuration must be a mapping of settings", path=shown, line=1)
         data = loaded
-        lines = _line_index(node, (), twice) if node is not None else {}
         base = path.resolve().parent
 
     env = {**_secrets(data, base, shown, lines), **environ}
@@ -413,6 +438,10 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = _unknown_setting(loc)
+            elif err["type"] == "string_type" and (quote := _quote_it(err["input"])):
+                if loc[-1:] == ("[key]",):  # a name (a channel's, a user's) read as a number
+                    loc, quote = loc[:-2], f"a name {quote}"
+                message = quote
             if named and not loc and message.endswith("is not defined under channels"):
                 continue  # the model's own check, already reported at its line above
             problem(loc, message)

@@ -60,23 +60,43 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+MAX_SIZE = 2**50  # 1,048,576 GiB: beyond any memory or download, and what setrlimit takes
+
+
 def parse_size(value: Any) -> int:
-    """Bytes from ``1048576``, ``"10MiB"``, ``"500 kB"``."""
+    """Bytes from ``1048576``, ``"10MiB"``, ``"500 kB"``: from 1 byte to :data:`MAX_SIZE`
+    (ValueError otherwise: a cap of 0 or -1 bytes would refuse every feed)."""
     if isinstance(value, bool):
         raise ValueError("expected a size such as 10MiB")
     if isinstance(value, int):
-        return value
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a size (use e.g. 512KiB, 10MiB)")
-    unit = match.group(2).lower() if match.group(2) else None
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a size (use e.g. 512KiB, 10MiB)")
+        unit = match.group(2).lower() if match.group(2) else None
+        size = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if size < 1:
+        raise ValueError("a size must be at least 1 byte (use e.g. 512KiB, 10MiB)")
+    if size > MAX_SIZE:
+        raise ValueError(f"a size can be at most {MAX_SIZE // 2**30}GiB")
+    return size
+
+
+def _whole_number(value: Any) -> Any:
+    """Refuse true and false where a number is wanted: pydantic would read them as 1 and 0
+    (YAML's ``workers: yes``, or ``max_failures_before_disable: no`` meaning "never")."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not true or false")
+    return value
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 # A duration where 0 makes no sense (a tick, an interval, a timeout, a lifetime).
 PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+# A count: an integer that true or false is not.
+Whole = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class _Strict(BaseModel):
@@ -134,7 +154,7 @@ class ChannelConfig(_Strict):
     digest_schedule: str = "1h"  # cron expression ("0 8 * * *") or interval ("1h")
     timezone: str = "UTC"
     quiet_hours: str | None = None  # "22:00-07:00" in the channel's time zone
-    max_per_hour: int | None = Field(None, ge=1)  # per rule; the overflow goes to the digest
+    max_per_hour: Whole | None = Field(None, ge=1)  # per rule; the overflow goes to the digest
 
     @field_validator("quiet_hours")
     @classmethod
@@ -158,26 +178,26 @@ class HttpConfig(_Strict):
     connect_timeout: PositiveDuration = 5.0
     read_timeout: PositiveDuration = 10.0
     total_timeout: PositiveDuration = 30.0
-    max_redirects: int = Field(5, ge=0, le=20)
+    max_redirects: Whole = Field(5, ge=0, le=20)
     feed_max_bytes: Size = 10 * 2**20
     page_max_bytes: Size = 5 * 2**20
-    per_host_concurrency: int = Field(2, ge=1)
+    per_host_concurrency: Whole = Field(2, ge=1)
     per_host_min_interval: Duration = 0.0
     # Networks (CIDR) or host names exempt from the private-address refusal.
     allow_private_networks: list[str] = []
     respect_robots_txt: bool = True
-    workers: int = Field(16, ge=1, le=256)
+    workers: Whole = Field(16, ge=1, le=256)
 
 
 class ExtractConfig(_Strict):
-    workers: int | None = Field(None, ge=1)  # default: one per core
+    workers: Whole | None = Field(None, ge=1)  # default: one per core
     timeout: PositiveDuration = 20.0
     memory_limit: Size = 512 * 2**20
-    min_text_chars: int = Field(200, ge=0)
+    min_text_chars: Whole = Field(200, ge=0)
     # A worker's replacement costs about 0.7 CPU-s in a busy cycle (fork, copy-on-write
     # faults, warm-up) and starves its queue meanwhile: every 200 pages that was 10 % of the
     # cycle benchmark's throughput. Workers measured flat at 78 MB over 1,000 pages.
-    recycle_after: int = Field(1000, ge=1)
+    recycle_after: Whole = Field(1000, ge=1)
 
 
 class PollingConfig(_Strict):
@@ -190,11 +210,11 @@ class PollingConfig(_Strict):
     adaptive: bool = True
     # Consecutive polls whose body is not a readable feed (not_a_feed, parse_error) before the
     # feed is disabled; fetch errors only back off. 0: never disable.
-    max_failures_before_disable: int = Field(3, ge=0)
+    max_failures_before_disable: Whole = Field(3, ge=0)
     silent_alert_after: PositiveDuration = 172800.0
     # New entries taken from one feed per cycle, newest first; the rest wait for the next
     # cycle (a feed listing 50,000 new entries cost 100 s and 531 MB in one cycle).
-    max_new_entries: int = Field(100, ge=1)
+    max_new_entries: Whole = Field(100, ge=1)
     # A feed is parsed in a killable worker process (with extract.memory_limit): killed after
     # this long it is a parse failure (parse_timeout), which counts toward disabling.
     parse_timeout: Duration = Field(10.0, gt=0)
@@ -204,14 +224,14 @@ class DeliveryConfig(_Strict):
     console: bool = True
     default_channels: list[str] = []
     admin_channel: str | None = None
-    max_attempts: int = Field(5, ge=1)
+    max_attempts: Whole = Field(5, ge=1)
     retry_deadline: Duration = 86400.0
     backoff_base: Duration = 30.0
     lease: PositiveDuration = 120.0
     # One attempt's wall-clock limit, handed to apprise for every plugin (its socket connect
     # and read timeouts and its call deadline); apprise's own default is 4 s.
     send_timeout: Duration = Field(30.0, gt=0)
-    max_message_chars: int = Field(4000, ge=200)
+    max_message_chars: Whole = Field(4000, ge=200)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DeliveryConfig:
@@ -236,7 +256,7 @@ class WebConfig(_Strict):
     # A header set by an authenticating reverse proxy (e.g. Remote-User); trusted as is.
     trusted_proxy_header: str | None = None
     session_lifetime: PositiveDuration = 7 * 86400.0
-    page_size: int = Field(50, ge=5, le=500)
+    page_size: Whole = Field(50, ge=5, le=500)
 
     @field_validator("listen")
     @classmethod

@@ -56,7 +56,7 @@ def _alias(src: Source, node: Node, what: str, problems: Problems) -> Alias | No
         if not fields.ok:
             return None
     else:
-        value = src.value(node)
+        value = src.text(node)
         if not isinstance(value, str | int) or isinstance(value, bool):
             problems.add(src.path, line_of(node), f"{what}: an alias must be a text or "
                          "{text: ..., case_sensitive: true}")
@@ -126,7 +126,7 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
 
 def _example(src: Source, node: Node, fields: Fields) -> Example | None:
     if isinstance(node, ScalarNode):
-        value = src.value(node)
+        value = src.text(node)
         if isinstance(value, str) and value.strip():
             return Example(title=value, line=line_of(node))
         fields.fail(node, "an example must be a text or {title: ..., body: ..., lang: ...}")

@@ -6,6 +6,7 @@ instead of an exception. :mod:`monitor.rules.loader` builds entities and rules f
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from monitor.yamldoc import (
 )
 
 TOP_FIELDS = ("entities", "rules")
+RULE_SUFFIXES = (".yaml", ".yml")
 
 
 class Problems:
@@ -46,6 +48,11 @@ class Source:
 
     def value(self, node: Node) -> Any:
         return self.document.value(node)
+
+    def text(self, node: Node) -> Any:
+        """Where a text is wanted: ``0x1F``, ``1.50``, ``no`` as written (see
+        :meth:`YamlDocument.text`)."""
+        return self.document.text(node)
 
 
 class Fields:
@@ -80,7 +87,7 @@ class Fields:
                 self.problems.add(self.src.path, self.line, f"{self.what}: {name!r} is missing",
                                   self.rule_id)
             return None
-        value = self.src.value(node)
+        value = self.src.text(node)
         if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value):
             return str(value)
         self.fail(node, f"{name!r} must be a non-empty text")
@@ -117,7 +124,7 @@ class Fields:
         items = node.value if isinstance(node, SequenceNode) else [node]
         out = []
         for item in items:
-            value = self.src.value(item)
+            value = self.src.text(item)
             if isinstance(value, str) and value:
                 out.append((value, item))
             else:
@@ -139,8 +146,29 @@ def rule_files(path: Path, problems: Problems) -> list[Path]:
     if not path.is_dir():
         problems.add(str(path), 0, "no such rule file or directory")
         return []
-    found = [p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+    found: list[Path] = []
+    walked: set[str] = set()
+    # Linked folders are read too (rglob skips them silently); a link back up is read once.
+    for folder, dirs, names in os.walk(path, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in walked:
+            dirs.clear()
+            continue
+        walked.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            file = Path(folder, name)
+            suffix = file.suffix
+            if name.startswith(".") or suffix.lower() not in RULE_SUFFIXES:
+                continue  # editors' backups (x.yaml~, x.yaml.swp, .#x.yaml) and other files
+            if suffix not in RULE_SUFFIXES:
+                problems.add(str(file), 0, f"not read: a rule file's name ends in .yaml or "
+                             f".yml, in lower case (rename it to {file.stem}{suffix.lower()})")
+            elif file.is_file():
+                found.append(file)
+            elif file.is_symlink() and not file.exists():
+                problems.add(str(file), 0, "not read: a symbolic link to "
+                             f"{file.readlink()}, which does not exist")
     return sorted(found)
 
 

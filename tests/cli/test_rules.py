@@ -75,6 +75,21 @@ def test_check_uses_the_configured_rules_and_channels(tmp_path: Path) -> None:
     assert "notify: unknown channel 'team-chat' (configured: ops)" in out
 
 
+def test_check_gives_one_line_per_bad_file_with_its_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    write(rules / "nul.yaml", "rules:\n  - id: a\n    query: a\x00\n")
+    (rules / "u16.yaml").write_bytes("rules: []\n".encode("utf-16"))
+    write(rules / "octal.yaml", "rules:\n  - id: 0123\n    query: '0123'\n"
+          "    tests:\n      match: [0123]\n")
+    code, out, _ = run("check", str(rules))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{rules / 'nul.yaml'}:3: invalid YAML: the control character U+0000 is not allowed: "
+        "remove it (or, if the file is UTF-16 text, save it as UTF-8)",
+        f"{rules / 'u16.yaml'}:1: not UTF-8 text (UTF-16, by its byte order mark): save the "
+        "file as UTF-8"]
+
+
 def test_check_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("check", str(tmp_path / "nowhere"))
     assert code == 2

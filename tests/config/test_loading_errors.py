@@ -165,3 +165,74 @@ def test_a_readable_file_with_a_literal_database_password_is_refused(tmp_path: P
     assert load_config(path, {"PGPW": "x"}).database_url == "postgresql+psycopg://u:x@h/news"
     path = write(tmp_path, "database_url: postgresql+psycopg://u@h/news\n", mode=0o644)
     assert load_config(path, {}).database_url == "postgresql+psycopg://u@h/news"
+
+
+# -- found by the configuration and rule-file audit ----------------------------------------
+
+
+def test_a_merge_that_overrides_a_key_is_not_a_key_given_twice(tmp_path: Path) -> None:
+    path = write(tmp_path, "channels:\n  a: &a\n    urls: ['json://localhost']\n"
+                 "    format: text\n  b:\n    <<: *a\n    format: html\n")
+    channels = load_config(path, {}).channels
+    assert (channels["a"].format, channels["b"].format) == ("text", "html")
+    assert channels["b"].urls == ["json://localhost"]
+    # A key the mapping itself gives twice still is.
+    path = write(tmp_path, "channels:\n  a: &a\n    urls: ['json://localhost']\n  b:\n"
+                 "    <<: *a\n    format: text\n    format: html\n")
+    assert problems(path) == [f"{path}:7: channels.b.format: given twice (first on line 6): "
+                              "keep one"]
+
+
+def test_an_alias_bomb_is_one_problem_not_a_memory_error(tmp_path: Path) -> None:
+    text = "".join(
+        f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['x'] * 9)}]\n"
+        for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
+    path = write(tmp_path, text + "http:\n  allow_private_networks: *i\n")
+    (only,) = problems(path)
+    assert only.startswith(f"{path}:7: YAML syntax: the aliases (*name) here expand to more "
+                           "than 1,000,000 values"), only
+
+
+def test_a_control_character_is_one_line_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "log_level: INFO\npolling:\n  tick: 20s\x00\n")
+    assert problems(path) == [f"{path}:3: YAML syntax: the control character U+0000 is not "
+                              "allowed: remove it (or, if the file is UTF-16 text, save it as "
+                              "UTF-8)"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("http:\n  workers: yes\n", "http.workers: expected a whole number, not true or false"),
+    ("polling:\n  max_failures_before_disable: no\n",
+     "polling.max_failures_before_disable: expected a whole number, not true or false"),
+    ("channels:\n  a:\n    urls: ['json://localhost']\n    max_per_hour: on\n",
+     "channels.a.max_per_hour: expected a whole number, not true or false"),
+    ("http:\n  feed_max_bytes: -1\n",
+     "http.feed_max_bytes: a size must be at least 1 byte (use e.g. 512KiB, 10MiB)"),
+    ("http:\n  page_max_bytes: 0KiB\n",
+     "http.page_max_bytes: a size must be at least 1 byte (use e.g. 512KiB, 10MiB)"),
+    ("extract:\n  memory_limit: 99999999999GiB\n",
+     "extract.memory_limit: a size can be at most 1048576GiB"),
+    ("polling:\n  tick: 1:30\n",
+     "polling.tick: '1:30' is not a duration (use e.g. 90s, 15m, 2h, 1d)"),
+])
+def test_values_yaml_or_pydantic_would_turn_into_another_number(
+        tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    line = text.count("\n")
+    assert problems(path) == [f"{path}:{line}: {message}"]
+
+
+def test_a_text_read_as_true_false_or_a_number_says_to_quote_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - url: http://a.example/f\n    language: no\n"
+                 "    name: 2024\n")
+    assert problems(path) == [
+        f"{path}:3: feeds[0].language: must be a text, not true or false (unquoted, YAML reads "
+        "yes, no, on and off as true or false): put it in quotes",
+        f"{path}:4: feeds[0].name: must be a text, not the number 2024: put it in quotes"]
+    path = write(tmp_path, "channels:\n  on:\n    urls: ['json://localhost']\n")
+    assert problems(path) == [
+        f"{path}:1: channels: a name must be a text, not true or false (unquoted, YAML reads "
+        "yes, no, on and off as true or false): put it in quotes"]
+    # A leading zero is kept (YAML 1.1 read 0123 as the octal 83).
+    path = write(tmp_path, "feeds:\n  - url: http://a.example/f\n    name: 0123\n")
+    assert load_config(path, {}).feeds[0].name == "0123"

@@ -314,3 +314,59 @@ def test_ids_and_names_longer_than_the_store_keeps_are_refused(tmp_path: Path) -
         f"{path}:2: rule {long_id}: id is 129 characters long; the most is 128",
         f"{path}:5: rule long-name: name is 513 characters long; the most is 512",
     ]
+
+
+# -- found by the configuration and rule-file audit ----------------------------------------
+
+
+def test_ids_aliases_queries_and_languages_are_read_as_written(tmp_path: Path) -> None:
+    # YAML 1.1 read these as numbers, dates or booleans: 0123 as 83, 0x1f as 31, 12:30 as
+    # 750, 1.50 as 1.5, no as false (Norwegian).
+    write(tmp_path, "a.yaml", """
+        entities:
+          - id: 007
+            aliases: [0123, 1.50, on, 2024-01-01]
+        rules:
+          - id: 0123
+            query: '@007 OR 0x1f'
+            languages: [en, no]
+            tests:
+              match: [0123, "1.50"]
+              no_match: [83, "1.5"]
+          - id: 0x1f
+            query: 0123
+          - id: 12:30
+            query: x
+        """)
+    book = load_rules(tmp_path)
+    entity = book.entity("007")
+    assert entity is not None
+    assert [a.text for a in entity.aliases] == ["0123", "1.50", "on", "2024-01-01"]
+    assert [r.id for r in book.rules] == ["0123", "0x1f"]
+    rule = book.rule("0123")
+    assert rule is not None and rule.languages == ("en", "no")
+    assert [e.title for e in rule.tests.match] == ["0123", "1.50"]
+    hex_id = book.rule("0x1f")
+    assert hex_id is not None and hex_id.query == "0123"
+    assert messages(book) == [f"{tmp_path / 'a.yaml'}:13: rule 12:30: id '12:30' must use "
+                              "only a-z, 0-9, _ and -"]
+
+
+def test_a_broken_link_or_an_upper_case_suffix_is_reported_and_a_linked_folder_read(
+        tmp_path: Path) -> None:
+    rules, shared = tmp_path / "rules", tmp_path / "shared"
+    write(rules, "a.yaml", "rules:\n  - id: a\n    query: x\n")
+    write(rules, "Gaza.YAML", "rules:\n  - id: gaza\n    query: Gaza\n")
+    write(shared, "s.yml", "rules:\n  - id: s\n    query: x\n")
+    (rules / "gone.yaml").symlink_to(tmp_path / "moved.yaml")
+    (rules / "shared").symlink_to(shared)
+    (rules / "shared" / "up").symlink_to(rules)  # a loop: read once
+    for ignored in ("a.yaml~", "a.yaml.swp", ".#a.yaml", "a.yaml.bak"):
+        write(rules, ignored, "rules:\n  - id: backup\n    query: x\n")
+    book = load_rules(rules)
+    assert sorted(r.id for r in book.rules) == ["a", "s"]
+    assert messages(book) == [
+        f"{rules / 'Gaza.YAML'}: not read: a rule file's name ends in .yaml or .yml, in lower "
+        "case (rename it to Gaza.yaml)",
+        f"{rules / 'gone.yaml'}: not read: a symbolic link to {tmp_path / 'moved.yaml'}, "
+        "which does not exist"]
