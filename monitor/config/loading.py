@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
+from monitor.models import MAX_URL_CHARS
 from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, not_utf8, read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -246,8 +247,14 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
         return None if target.is_file() else f"local file {target} does not exist"
     if scheme not in ("http", "https"):
         return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)")
-    if not urlsplit(url).hostname:
+    parts = urlsplit(url)
+    if "@" in parts.netloc:  # the fetcher refuses them: every poll would fail
+        return ("credentials (user@host) in a feed URL are not supported: the fetcher "
+                "refuses them")
+    if not parts.hostname:
         return "the URL has no host"
+    if len(url) > MAX_URL_CHARS:  # the store's column (PostgreSQL refuses a longer one)
+        return f"URL longer than {MAX_URL_CHARS} characters"
     return None
 
 

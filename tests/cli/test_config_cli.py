@@ -43,6 +43,17 @@ def test_check_rejects_ftp_and_reports_every_config_problem(tmp_path: Path) -> N
     ]
 
 
+def test_check_refuses_feed_urls_the_fetcher_or_the_store_would_refuse(tmp_path: Path) -> None:
+    # Accepted before, then every poll failed (credentials), or PostgreSQL refused the feed.
+    long_url = "https://news.example/feed?" + "q" * 2048
+    lines = check_of(f"feeds:\n  - url: https://ana:s3cret@news.example/rss\n"
+                     f"  - url: {long_url}\n")
+    assert lines[0] == ("monitor.yaml:2: feeds[0].url: credentials (user@host) in a feed URL "
+                        "are not supported: the fetcher refuses them")
+    assert lines[1] == "monitor.yaml:3: feeds[1].url: URL longer than 2048 characters"
+    assert not any("s3cret" in line for line in lines)
+
+
 CHANNELS = ("channels:\n  mail:\n    urls: ['maito://ops@example.com']\n"
             "  chat:\n    urls: ['tgram://${BOT}/-100']\n"
             "  hook:\n    urls: ['json//127.0.0.1/x', 'json://127.0.0.1/ok']\n"
