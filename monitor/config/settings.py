@@ -110,6 +110,16 @@ class FeedConfig(_Strict):
     tags: list[str] = []
     language: str | None = None
 
+    @field_validator("tags")
+    @classmethod
+    def _one_tag_each(cls, tags: list[str]) -> list[str]:
+        # The store keeps a feed's tags comma-separated: "x,y" would come back as two.
+        for tag in tags:
+            if "," in tag:
+                raise ValueError(f"the tag {tag!r} holds a comma; for two tags write a list: "
+                                 f"[{', '.join(t.strip() for t in tag.split(','))}]")
+        return tags
+
 
 @dataclass(frozen=True)
 class QuietHours:

@@ -147,3 +147,11 @@ def test_init_writes_a_starter_that_checks_and_never_overwrites(tmp_path: Path) 
     assert code == 2
     assert err == ("monitor: monitor.yaml and rules/example.yaml already exist; "
                    "nothing written\n")
+
+
+def test_check_refuses_a_feed_tag_with_a_comma(tmp_path: Path) -> None:
+    # Stored comma-separated, "asia,gaza" came back as two tags.
+    lines = check_of("feeds:\n  - url: https://news.example/rss\n    tags: ['asia,gaza']\n")
+    assert lines[0].startswith("monitor.yaml:3: feeds[0].tags: the tag 'asia,gaza' holds a "
+                               "comma; for two tags write a list: [asia, gaza]")
+
