@@ -47,14 +47,22 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 from courlan import normalize_url
 
-# Tracking parameters courlan's list misses (it already drops utm_*, fbclid, gclid, dclid,
-# msclkid, mc_*, _ga, _gl, ref, source, campaign...). Lower-case exact names or prefixes.
+# Tracking parameters, lower-case exact names, prefixes and suffixes. The query is not left to
+# courlan: its filter drops every parameter whose name merely contains a tracker's word
+# (``cid``, ``gameId``, ``gallery``, ``article_uid``, ``sourceid``) and every parameter
+# without a value (``news.asp?12345``), and those name articles: two articles under one
+# canonical URL are one, the second never fetched. The names courlan drops that are trackers
+# and not words an article's address uses are here.
 _EXTRA_TRACKERS = frozenset(
     {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "ysclid", "twclid",
+        "ttclid", "clickid", "partnerid", "igsh", "aff", "affi", "affiliate", "campaign",
+        "keyword", "kwd", "medium", "ref", "referer", "referrer", "ref_src", "ref_url",
+        "source", "session", "xtor", "_ga", "_gl", "amp",
         "ocid", "icid", "cmpid", "cmp", "smid", "smtyp", "s_cid", "sr_share", "share",
         "soc_src", "soc_trk", "trk", "trkcampaign", "guccounter", "spm", "mbid", "_hsenc",
         "_hsmi", "hsctatracking", "wt.mc_id", "wt.tsrc", "sc_cid", "ito", "dicbo", "rss",
@@ -64,7 +72,13 @@ _EXTRA_TRACKERS = frozenset(
         "at_custom2", "at_custom3", "at_custom4", "ir", "__tn__", "igshid", "si",
     }
 )
-_TRACKER_PREFIXES = ("utm_", "ns_", "at_", "pk_", "mtm_", "oly_", "vero_", "hsa_", "wt.")
+_TRACKER_PREFIXES = ("utm_", "ns_", "at_", "pk_", "mtm_", "oly_", "vero_", "hsa_", "wt.",
+                     "mc_", "ad_", "ads_", "ga_", "gs_", "itm_", "mkt_", "ml_")
+_TRACKER_SUFFIXES = ("clid", "_source", "_medium", "_campaign", "_referrer", "_referer")
+# RFC 3986 section 6.2.2: hex digits of an escape are case-insensitive, and an escaped
+# unreserved character is the character itself.
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 _TAB_NEWLINE = re.compile(r"[\t\r\n]")
 _HTTP = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
@@ -99,7 +113,35 @@ def _host_in(host: str, domains: tuple[str, ...]) -> bool:
 
 def _is_tracker(name: str) -> bool:
     lowered = name.lower()
-    return lowered in _EXTRA_TRACKERS or lowered.startswith(_TRACKER_PREFIXES)
+    return (lowered in _EXTRA_TRACKERS or lowered.startswith(_TRACKER_PREFIXES)
+            or lowered.endswith(_TRACKER_SUFFIXES))
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _escaped(text: str) -> str:
+    # surrogateescape: bytes that are not UTF-8 (a latin-1 query) come back as they were
+    return quote_plus(text, safe="", errors="surrogateescape")
+
+
+def _clean_query(query: str) -> str:
+    """The query without tracking parameters, sorted by name (stably), each part escaped one
+    way (as ``urlencode`` does); a name without a value (``?12345``) stays as it is."""
+    kept: list[tuple[str, str]] = []
+    for field in query.split("&"):
+        if not field:
+            continue
+        raw_name, equals, raw_value = field.partition("=")
+        name = unquote_plus(raw_name, errors="surrogateescape")
+        if _is_tracker(name):
+            continue
+        value = unquote_plus(raw_value, errors="surrogateescape")
+        kept.append((name, _escaped(name) + (f"={_escaped(value)}" if equals else "")))
+    kept.sort(key=lambda pair: pair[0])
+    return "&".join(encoded for _, encoded in kept)
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -138,10 +180,11 @@ def canonical_url(url: str) -> str:
     """The identity of an article URL, for recognising one article across feeds.
 
     Lower-cases scheme and host (ASCII/punycode form), removes default ports, credentials,
-    dot segments, fragments (except ``#!`` routes, which name content) and tracking
-    parameters (``utm_*``, ``fbclid``, ``gclid``, ``ocid``...), and sorts the parameters
-    that remain, which are kept (``?id=123`` names the article). Returns non-http(s) input,
-    and anything that cannot be parsed, stripped but otherwise unchanged.
+    dot segments, fragments (except ``#!`` routes, which name content), tracking parameters
+    (``utm_*``, ``fbclid``, ``gclid``, ``ocid``...) and ``amp``, writes every escape one way
+    (``%c3`` is ``%C3``, ``%2D`` is ``-``), and sorts the parameters that remain, which are
+    kept, valued or not (``?id=123`` and ``news.asp?12345`` name the article). Returns
+    non-http(s) input, and anything that cannot be parsed, stripped but otherwise unchanged.
     """
     # As browsers do (WHATWG URL): tabs and newlines vanish, an inner space is %20.
     text = _TAB_NEWLINE.sub("", url.strip()).replace(" ", "%20")
@@ -161,19 +204,16 @@ def canonical_url(url: str) -> str:
         netloc = f"[{netloc}]"  # IPv6 literal
     if port is not None:
         netloc = f"{netloc}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracker(k)]
-    )
-    stripped = urlunsplit(
-        (parts.scheme, netloc, _remove_dot_segments(parts.path), query, "")
-    )
-    try:
+    query = _clean_query(parts.query)
+    path = _remove_dot_segments(_ESCAPE.sub(_normal_escape, parts.path))
+    stripped = urlunsplit((parts.scheme, netloc, path, "", ""))
+    try:  # courlan's part: the default port, the path's slashes and escaping
         normalized = normalize_url(stripped, strict=False, trailing_slash=True)
     except (ValueError, AttributeError):
-        return stripped
+        return urlunsplit((parts.scheme, netloc, path or "/", query, fragment))
     final = urlsplit(normalized)
     host_out = _ascii_host(final.netloc)  # courlan turns punycode back into Unicode
-    return urlunsplit((final.scheme, host_out, final.path or "/", final.query, fragment))
+    return urlunsplit((final.scheme, host_out, final.path or "/", query, fragment))
 
 
 def _protobuf_strings(data: bytes) -> list[bytes]:

@@ -67,10 +67,16 @@ _CJK = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
+# Invisible marks a CMS may put inside words (soft hyphens, zero-width spaces and joiners,
+# word joiners, byte-order marks): not word characters, so each would split its word in two.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+
 def _tokens(text: str) -> list[str]:
     # NFKC first: the same words in decomposed form (combining marks, which split a word
     # here) or in full- or half-width forms are the same tokens. A no-op on most texts.
-    return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+    # Invisible marks go too: a word with a zero-width space inside is the same word.
+    return _TOKEN.findall(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold())
 
 
 # MurmurHash3's 32-bit finaliser, applied once to each shingle hash before the permutations.
@@ -195,8 +201,8 @@ class StorySignature:
 
 
 def text_signature(text: str, *, num_perm: int = NUM_PERM) -> StorySignature:
-    """The MinHash signature of ``text``'s word 3-shingles (case, punctuation and Unicode
-    normalisation form ignored).
+    """The MinHash signature of ``text``'s word 3-shingles (case, punctuation, Unicode
+    normalisation form and invisible marks inside words ignored).
 
     A text shorter than one shingle is treated as a single shingle; a text without any word
     gives an empty signature, which never matches.
