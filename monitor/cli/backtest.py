@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +15,7 @@ from monitor.cli.output import plural
 from monitor.cli.service import open_store
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
-    pass
+    from monitor.rules import BacktestReport, RuleBook
 
 
 @app.command("backtest")
@@ -27,13 +28,15 @@ def backtest_command(
         "--since", metavar="DURATION",
         help="Only articles fetched this recently: 30d, 12h...")] = "30d",
     as_json: Annotated[bool, typer.Option(
-        "--json", help="One JSON object per line per (article, rule).")] = False,
+        "--json", help='One JSON object per line per (article, rule): {"rule", "article", '
+                       '"title", "url", "source", "published", "evidence"}.')] = False,
 ) -> None:
     """Replay rules over stored articles; sends nothing.
 
     Reports what would have matched, per rule and per day.
     """
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from monitor.config import parse_duration
     from monitor.rules import (  # the matcher's imports are heavy: load on use
@@ -45,13 +48,16 @@ def backtest_command(
     from monitor.store import Access
 
     config = get_config(ctx)
-    book = load_rules(rules or config.rules_path)
-    for problem in book.problems:
-        typer.echo(str(problem), err=True)
     try:
         start = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
     except ValueError as exc:
         fail(f"--since: {exc}")
+    target = rules or config.rules_path
+    if not target.exists():
+        fail(f"{target}: no such rule file or directory")
+    book = load_rules(target)
+    for problem in book.problems:
+        typer.echo(str(problem), err=True)
     matcher = compile_rules(book)
     store = open_store(config)
 
@@ -60,19 +66,30 @@ def backtest_command(
             "rule": m.hit.rule_id, "article": m.article.id, "title": m.article.title,
             "url": m.article.url, "source": m.article.source,
             "published": m.article.published.isoformat() if m.article.published else None,
-            "evidence": [e.term for e in m.hit.evidence],
+            "evidence": [asdict(e) for e in m.hit.evidence],  # as monitor match --json
         }, ensure_ascii=False))
 
-    with Progress(transient=True, disable=as_json) as progress:
-        task = progress.add_task("matching stored articles", total=None)
+    # A count on the terminal (stderr), none in a pipe or beside --json's lines: standard
+    # output is the report alone.
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("matching stored articles: {task.completed}"),
+                  console=console, transient=True, redirect_stdout=False,
+                  disable=as_json or not console.is_terminal) as progress:
+        task = progress.add_task("backtest", total=None)
         report = backtest_store(store, book, matcher, start,
                                 lambda n: progress.advance(task, n),
                                 emit if as_json else None)
     access = Access(store)
     verdicts = {r.id: access.verdicts_by_article(r.id) for r in book.rules}
     store.close()
-    if as_json:
-        return
+    if not as_json:
+        _print_report(report, book, start, verdicts)
+    if book.problems:  # the good rules were replayed; the broken ones were not
+        raise typer.Exit(1)
+
+
+def _print_report(report: BacktestReport, book: RuleBook, start: datetime,
+                  verdicts: dict[str, dict[int, bool]]) -> None:
     how = "candidates from the text index" if report.indexed else "every stored article"
     typer.echo(f"{plural(report.articles, 'article')} read ({how}) since "
                f"{start:%Y-%m-%d %H:%M} UTC, {plural(report.matches, 'match', 'matches')}")

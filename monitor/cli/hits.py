@@ -15,7 +15,20 @@ from monitor.text import clean_line
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
+    from monitor.models import Evidence
     from monitor.store import Store, StoredHit
+
+# A larger --limit is "all of them": the databases' LIMIT is a signed 64-bit integer.
+MAX_LIMIT = 2**63 - 1
+
+
+def matched_words(evidence: Evidence) -> str:
+    """A matched term with the words the article used when they differ from it:
+    ``@gaza (Газе)``, ``"gencatan senjata"``, ``Gaza``."""
+    term, words = clean_line(evidence.term), clean_line(evidence.matched)
+    if not words or words.casefold() == term.strip('"').casefold():
+        return term
+    return f"{term} ({words})"
 
 
 def _since(value: str | None) -> datetime | None:
@@ -31,7 +44,10 @@ def _since(value: str | None) -> datetime | None:
     except ValueError:
         reason = f" ({as_duration})" if value[:1].isdigit() and "-" not in value else ""
         fail(f"--since {value!r}: use a duration such as 2d or 12h, or an ISO date{reason}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # 0001-01-01T00:00+01:00 is before the first day Python's calendar has in UTC
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        fail(f"--since {value!r}: out of range")
 
 
 def hit_json(hit: StoredHit) -> dict[str, object]:
@@ -72,7 +88,7 @@ def hits(
     store = open_store(config)
     if rule is not None:
         _known_rule(config, store, rule)
-    found = store.hits(rule_id=rule, since=_since(since), limit=limit)
+    found = store.hits(rule_id=rule, since=_since(since), limit=min(limit, MAX_LIMIT))
     store.close()
     if as_json:
         for hit in found:
@@ -87,7 +103,7 @@ def hits(
         typer.echo(f"    {clean_line(hit.source)} | published {when(hit.published)} | "
                    f"matched {when(hit.matched_at)}")
         typer.echo(f"    {hit.url}")
-        terms = list(dict.fromkeys(clean_line(e.term) for e in hit.evidence))
+        terms = list(dict.fromkeys(matched_words(e) for e in hit.evidence))
         typer.echo(f"    matched: {', '.join(terms)}")
         snippets = list(dict.fromkeys(clean_line(e.snippet) for e in hit.evidence
                                       if e.snippet))
@@ -103,4 +119,5 @@ def _known_rule(config: Config, store: Store, rule: str) -> None:
         known |= {r.id for r in load_rules(config.rules_path).rules}
     if rule not in known:
         store.close()
-        fail(f"--rule: no rule with id {rule!r}{suggestion(rule, known)}")
+        fail(f"--rule: no rule with id {rule!r}"  # ids are lower case: GAZA is gaza
+             f"{suggestion(rule, known) or suggestion(rule.lower(), known)}")

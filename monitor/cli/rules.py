@@ -5,6 +5,7 @@ Neither command touches the database or the network.
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app, fail, get_config, read_config
+from monitor.cli.hits import matched_words
 from monitor.cli.output import plural
-from monitor.errors import ConfigError, RuleProblem
+from monitor.errors import ConfigError, ExtractError, RuleProblem
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.models import Document
@@ -80,11 +82,48 @@ def check(
                f"{plural(examples, 'example')}: all hold")
 
 
+# Byte-order marks and their codecs; UTF-32's comes first (it starts as UTF-16's does).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+INPUT_SUFFIXES = (".txt", ".html", ".htm", ".jsonl")
+
+
+def read_text(path: Path, problems: list[RuleProblem]) -> str | None:
+    """A text file's contents: UTF-8, or UTF-8, UTF-16 or UTF-32 after a byte-order mark.
+
+    Bytes that are not in that encoding (a windows-1251 file) are read as U+FFFD and
+    reported, as is binary content (NUL bytes), which is not read at all (None): either
+    would otherwise match nothing without a word.
+    """
+    raw = path.read_bytes()
+    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    data = raw.removeprefix(codecs.BOM_UTF8)  # UTF-16 and UTF-32 read their own
+    text = data.decode(codec, "replace")
+    if "\x00" in text:
+        problems.append(RuleProblem(str(path), 0, "binary content, not text"))
+        return None
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError as exc:
+        replaced = text.count("\ufffd") - data.decode(codec, "ignore").count("\ufffd")
+        more = f" and {replaced - 1} more" if replaced > 1 else ""
+        problems.append(RuleProblem(str(path), 0, (
+            f"not {codec.upper()} text (the byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start + len(raw) - len(data)}{more} {'were' if more else 'was'} replaced): "
+            "save it as UTF-8")))
+    return text
+
+
 def read_txt(path: Path) -> Document:
     """An article in a text file: the first non-empty line is the title, the rest the body."""
+    return _txt_document(read_text(path, []) or "")
+
+
+def _txt_document(text: str) -> Document:
     from monitor.models import Document
     from monitor.text import clean_text
-    lines = clean_text(path.read_text(encoding="utf-8", errors="replace")).splitlines()
+    lines = clean_text(text).splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
     title = lines[0].strip() if lines else ""
@@ -94,7 +133,7 @@ def read_txt(path: Path) -> Document:
 def _read_jsonl(path: Path, problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.models import Document
     from monitor.text import clean_text
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_text(path, problems) or ""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -122,9 +161,15 @@ def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[st
     for path in paths:
         suffix = path.suffix.lower()
         if suffix == ".txt":
-            yield path.name, read_txt(path)
+            text = read_text(path, problems)
+            if text is not None:
+                yield path.name, _txt_document(text)
         elif suffix in (".html", ".htm"):
-            extracted = extract_html(path.read_bytes(), None)
+            try:
+                extracted = extract_html(path.read_bytes(), None)
+            except ExtractError as exc:  # binary content, a page too complex to parse
+                problems.append(RuleProblem(str(path), 0, str(exc)))
+                continue
             if extracted is None:
                 problems.append(RuleProblem(str(path), 0, "no article text could be extracted"))
                 continue
@@ -132,8 +177,6 @@ def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[st
                                       language=extracted.language)
         elif suffix == ".jsonl":
             yield from _read_jsonl(path, problems)
-        else:
-            fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
 
 
 @app.command("match")
@@ -158,6 +201,9 @@ def match(
     """
     from monitor.rules import compile_rules, load_rules
     from monitor.text import clean_line
+    for path in inputs:  # before any output: a refused input is the only thing said
+        if path.suffix.lower() not in INPUT_SUFFIXES:
+            fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
     book = load_rules(_rules_path(ctx, rules))
     problems = list(book.problems)
     matcher = compile_rules(book)
@@ -174,7 +220,7 @@ def match(
         for hit in hits:
             typer.echo(f"{ident}: {hit.rule_id} ({clean_line(hit.rule_name)})")
             for ev in hit.evidence:
-                typer.echo(f"    {ev.field:<5} {ev.term}: {ev.snippet}")
+                typer.echo(f"    {ev.field:<5} {matched_words(ev)}: {clean_line(ev.snippet)}")
     for problem in problems:
         typer.echo(str(problem), err=True)
     if problems:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app, fail, get_config
+from monitor.cli.hits import matched_words
 from monitor.cli.output import plural
 from monitor.errors import ExtractError, FetchError, MonitorError
 
@@ -34,14 +35,15 @@ def try_url(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="An article page: http(s) URL or a local file.")],
     lines: Annotated[int, typer.Option(
-        "--lines", metavar="N", help="How many lines of the extracted text to show.")
+        "--lines", metavar="N", min=0, help="How many lines of the extracted text to show.")
     ] = TEXT_LINES,
 ) -> None:
     """Fetch, extract and match one article page; store nothing.
 
     Prints the start of the extracted text, its language, each rule that matched with its
     evidence, and for the nearest rules that did not match, the conditions that failed.
-    Nothing is stored or sent.
+    Nothing is stored or sent. Rule problems go to stderr as path:line: message lines and
+    make the exit code 1; the good rules are still tried.
     """
     from monitor.language import detect_language
     from monitor.models import Document
@@ -71,7 +73,7 @@ def try_url(
     for hit in hits:
         typer.echo(f"  {hit.rule_id} ({clean_line(hit.rule_name)})")
         for ev in hit.evidence:
-            typer.echo(f"    {ev.field:<5} {ev.term}: {clean_line(ev.snippet)}")
+            typer.echo(f"    {ev.field:<5} {matched_words(ev)}: {clean_line(ev.snippet)}")
     if not hits:
         typer.echo(f"no rule matched ({plural(len(book.rules), 'rule')} tried)")
     matched = {h.rule_id for h in hits}
@@ -82,6 +84,10 @@ def try_url(
         typer.echo(f"  {miss.rule_id} ({clean_line(miss.name)}): {miss.summary}")
         for reason in miss.reasons:
             typer.echo(f"    {reason}")
+    for problem in book.problems:
+        typer.echo(str(problem), err=True)
+    if book.problems:
+        raise typer.Exit(1)
 
 
 def _fetch(config: Config, url: str) -> tuple[bytes, str, str | None]:

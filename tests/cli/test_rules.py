@@ -130,7 +130,7 @@ def test_match_human_output_shows_snippets(tmp_path: Path) -> None:
     assert out.splitlines() == [
         "a.txt: gaza (Gaza ceasefire)",
         '    title "gencatan senjata": Gencatan senjata di Gaza',
-        "    body  @qatar: Qatar menyambut baik.",
+        "    body  @qatar (Qatar): Qatar menyambut baik.",
         "    title Gaza: Gencatan senjata di Gaza",
         "b.txt: no rule matched",
     ]

@@ -28,8 +28,8 @@ def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
     assert out[2].startswith("  New York (usmnews) – Dikutip dari detiknews")
     assert out[4].startswith("  ... ") and out[4].endswith(" more lines")
     assert out[6:8] == ["matched:", "  gaza-ceasefire (Gaza ceasefire diplomacy)"]
-    assert "    body  @ceasefire: …damai Gaza”. Langkah ini diambil karena kesepakatan " \
-           "gencatan senjata komprehensif" in result.stdout
+    assert ("    body  @ceasefire (gencatan senjata): …damai Gaza”. Langkah ini diambil karena "
+            "kesepakatan gencatan senjata komprehensif") in result.stdout
     miss = out.index("nearest rules that did not match:")
     assert out[miss + 1:miss + 4] == [
         "  ukraine-peace-plan (US-Russia peace plan for Ukraine): 2 of 4 conditions hold",
