@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -12,6 +12,10 @@ from monitor.cli.app import EXIT_USAGE, app, fail, get_config, read_config
 from monitor.cli.output import plural
 from monitor.cli.service import db_app, open_store
 from monitor.errors import ConfigError, MonitorError
+
+if TYPE_CHECKING:
+    from monitor.config import RetentionConfig
+    from monitor.store import Store
 
 EXIT_NOT_READY = 1
 EXIT_NOT_ALIVE = 3
@@ -144,30 +148,35 @@ def db_prune(
     Drops old article text, old stories, settled notifications and delivery attempts; then
     gives SQLite's free space back.
     """
+    config = get_config(ctx)
+    store = open_store(config)
+    try:
+        _prune(store, config.retention, dry_run)
+    except MonitorError as exc:  # locked past the busy timeout, gone, malformed: one line
+        fail(f"prune stopped: {exc} (the batches done stay done)", code=1)
+    finally:
+        store.close()
+
+
+def _prune(store: Store, retention: RetentionConfig, dry_run: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from monitor.store import prune, prune_plan
 
-    config = get_config(ctx)
-    store = open_store(config)
-    try:
-        plan = prune_plan(store, config.retention)
-        for count in plan:
-            when = (f"before {count.cutoff:%Y-%m-%d %H:%M}Z" if count.cutoff is not None
-                    else "kept forever (retention off)")
-            typer.echo(f"{count.step:14} {count.rows:>9} {count.what}, {when}")
-        if dry_run:
-            typer.echo("dry run: nothing changed")
-            return
-        total = sum(c.rows for c in plan)
-        with Progress(TextColumn("{task.description:14}"), BarColumn(), MofNCompleteColumn(),
-                      transient=False) as bar:
-            tasks = {c.step: bar.add_task(c.step, total=max(c.rows, 1))
-                     for c in plan if c.rows}
-            done = prune(store, config.retention,
-                         progress=lambda step, n: bar.advance(tasks[step], n)
-                         if step in tasks else None)
-        typer.echo(f"pruned {sum(done.values())} of {total} rows counted; "
-                   + ", ".join(f"{step} {rows}" for step, rows in done.items()))
-    finally:
-        store.close()
+    plan = prune_plan(store, retention)
+    for count in plan:
+        when = (f"before {count.cutoff:%Y-%m-%d %H:%M}Z" if count.cutoff is not None
+                else "kept forever (retention off)")
+        typer.echo(f"{count.step:14} {count.rows:>9} {count.what}, {when}")
+    if dry_run:
+        typer.echo("dry run: nothing changed")
+        return
+    total = sum(c.rows for c in plan)
+    with Progress(TextColumn("{task.description:14}"), BarColumn(), MofNCompleteColumn(),
+                  transient=False) as bar:
+        tasks = {c.step: bar.add_task(c.step, total=max(c.rows, 1)) for c in plan if c.rows}
+        done = prune(store, retention,
+                     progress=lambda step, n: bar.advance(tasks[step], n)
+                     if step in tasks else None)
+    typer.echo(f"pruned {sum(done.values())} of {total} rows counted; "
+               + ", ".join(f"{step} {rows}" for step, rows in done.items()))

@@ -310,8 +310,9 @@ class RetentionConfig(_Strict):
     ``article_text``: an article's text is dropped (title, metadata, hits and their evidence
     snippets stay). ``articles``: whole stories whose newest article is older go, with their
     hits and the feed entries that pointed at them. ``notifications``: sent and dead outbox
-    rows (with their attempts). ``attempts``: the delivery attempt log. Nothing a notification
-    still waiting to be sent needs is ever pruned.
+    rows (with their attempts), never within the 7-day story window nor while a copy may still
+    join their story. ``attempts``: the delivery attempt log. Nothing a notification still
+    waiting to be sent, or of unknown outcome, needs is ever pruned.
     """
 
     article_text: Duration | None = 90 * 86400.0

@@ -17,8 +17,11 @@ Four steps, each in batches of short transactions (a prune never holds the datab
     notifications. Feed entry keys stay (their article link becomes empty), so an old item
     that a feed lists again is recognised and never alerts twice.
 
-Nothing a notification still waiting to be sent needs is touched: an article, story or hit
-referenced by an open row (pending, held, digest) keeps everything, text included.
+Nothing a notification not yet settled needs is touched: an article, story or hit referenced
+by an open row (pending, held, digest) or by one whose outcome is ``unknown`` (sent without an
+answer, waiting for the operator's retry) keeps everything, text and attempts included. A
+sent or dead row stays while a copy may still join its story (the story window), or the copy
+would find no row with its key and alert again.
 
 SQLite gives the freed pages back with ``PRAGMA incremental_vacuum`` (new databases are
 created with ``auto_vacuum=INCREMENTAL``; an older file is converted by one full ``VACUUM``
@@ -27,15 +30,19 @@ at its first prune). PostgreSQL's autovacuum reclaims dead rows on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from monitor.config import RetentionConfig
+from monitor.errors import StoreError
 from monitor.store.ops import OPEN_STATUSES
 from monitor.store.schema import (
     ArticleRow,
@@ -55,6 +62,9 @@ BATCH = 500
 STORY_WINDOW = timedelta(days=7)
 STEPS = ("article_text", "attempts", "notifications", "articles")
 Progress = Callable[[str, int], None]  # (step, rows just done)
+# Not settled: still to be sent, or sent without an answer and waiting for the operator's
+# `monitor notifications retry` (which needs the hit, the article and its text).
+UNSETTLED = (*OPEN_STATUSES, "unknown")
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,11 @@ def _cutoff(now: datetime, seconds: float | None) -> datetime | None:
 
 
 def _open_story_ids() -> Select[Any]:
-    """Stories an open notification needs (directly or through its hit)."""
+    """Stories an unsettled notification needs (directly or through its hit)."""
     direct = select(NotificationRow.story_id).where(
-        NotificationRow.status.in_(OPEN_STATUSES), NotificationRow.story_id.is_not(None))
+        NotificationRow.status.in_(UNSETTLED), NotificationRow.story_id.is_not(None))
     via_hit = (select(HitRow.story_id).join(NotificationRow, NotificationRow.hit_id == HitRow.id)
-               .where(NotificationRow.status.in_(OPEN_STATUSES)))
+               .where(NotificationRow.status.in_(UNSETTLED)))
     return direct.union(via_hit)  # type: ignore[return-value]
 
 
@@ -97,12 +107,16 @@ def _candidates(step: str, cutoff: datetime, now: datetime) -> Select[Any]:
         return (select(DeliveryAttemptRow.id)
                 .join(NotificationRow, NotificationRow.id == DeliveryAttemptRow.notification_id)
                 .where(DeliveryAttemptRow.attempted_at < cutoff,
-                       NotificationRow.status.not_in(OPEN_STATUSES)))
+                       NotificationRow.status.not_in(UNSETTLED)))
     if step == "notifications":
+        # A story a copy can still join keeps its rows: their key stops a second alert.
+        joinable = select(ArticleRow.story_id).where(ArticleRow.fetched_at >= now - STORY_WINDOW)
         return (select(NotificationRow.id)
                 .where(NotificationRow.status.in_(("sent", "dead")),
                        func.coalesce(NotificationRow.sent_at, NotificationRow.created_at)
-                       < cutoff))
+                       < cutoff,
+                       or_(NotificationRow.story_id.is_(None),
+                           NotificationRow.story_id.not_in(joinable))))
     newest = (select(ArticleRow.story_id).group_by(ArticleRow.story_id)
               .having(func.max(ArticleRow.fetched_at) < cutoff))
     return select(StoryRow.id).where(StoryRow.id.in_(newest),
@@ -119,10 +133,21 @@ _WHAT = {
 
 def _cutoffs(retention: RetentionConfig, now: datetime) -> dict[str, datetime | None]:
     cutoffs = {step: _cutoff(now, getattr(retention, step)) for step in STEPS}
-    stories = cutoffs["articles"]
-    if stories is not None:  # a story a copy can still join stays, or the copy alerts again
-        cutoffs["articles"] = min(stories, now - STORY_WINDOW)
+    for step in ("articles", "notifications"):
+        cutoff = cutoffs[step]
+        if cutoff is not None:  # what a copy joining its story needs stays, or it alerts again
+            cutoffs[step] = min(cutoff, now - STORY_WINDOW)
     return cutoffs
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """What the store's transactions pass on (a malformed SQLite file: "database disk image is
+    malformed") as a StoreError, like an unreachable database."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise StoreError(f"database error: {exc.orig}") from exc
 
 
 def prune_plan(store: Store, retention: RetentionConfig,
@@ -130,7 +155,7 @@ def prune_plan(store: Store, retention: RetentionConfig,
     """What a prune would remove now, step by step (``monitor db prune --dry-run``)."""
     now = now or store.clock()
     plan = []
-    with store.read() as session:
+    with _database_errors(), store.read() as session:
         for step, cutoff in _cutoffs(retention, now).items():
             rows = 0
             if cutoff is not None:
@@ -150,7 +175,7 @@ def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
         if cutoff is None:
             continue
         while True:
-            with store.write() as session:
+            with _database_errors(), store.write() as session:
                 ids = [int(i) for i in
                        session.scalars(_candidates(step, cutoff, now).limit(batch))]
                 if ids:
@@ -160,7 +185,8 @@ def prune(store: Store, retention: RetentionConfig, now: datetime | None = None,
             done[step] += len(ids)
             progress(step, len(ids))
     if done["article_text"] or done["articles"]:
-        TextIndex(store).optimize()  # else the index keeps the pruned texts' terms
+        with _database_errors():
+            TextIndex(store).optimize()  # else the index keeps the pruned texts' terms
     vacuum(store)
     return done
 
@@ -200,7 +226,8 @@ def _apply(session: Session, step: str, ids: Sequence[int],
 
 
 def vacuum(store: Store) -> None:
-    """SQLite: return free pages to the file system (see the module docstring)."""
+    """SQLite: return free pages to the file system (see the module docstring); a database
+    locked past the busy timeout, or a disk too full to vacuum, is a StoreError."""
     if store.dialect != "sqlite":
         return
     raw = store.engine.raw_connection()
@@ -214,5 +241,8 @@ def vacuum(store: Store) -> None:
         # incremental_vacuum frees one page per step, i.e. one page in all.
         conn.executescript("PRAGMA auto_vacuum=INCREMENTAL; VACUUM;" if mode != 2  # once
                            else "PRAGMA incremental_vacuum;")
+    except sqlite3.Error as exc:
+        raise StoreError(f"database unavailable: cannot give the freed space back: {exc}"
+                         ) from exc
     finally:
         raw.close()

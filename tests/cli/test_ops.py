@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
+from monitor.errors import StoreError
 from monitor.store import Outbox
 from tests.daemon_support import run_cli
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
@@ -69,3 +71,41 @@ def test_feeds_show_a_server_pause_and_its_end(tmp_path: Path) -> None:
         shown.stdout)
     listed = run_cli(config, "feeds", "--json")
     assert '"paused_until": "' + until.isoformat() in listed.stdout
+
+
+def test_prune_on_a_database_locked_by_a_daemon_says_so_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon's write transaction longer than the busy timeout: no traceback, exit 1."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    import monitor.store
+    from monitor.cli import app
+    from monitor.store import engine
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'm.db'}"}))
+    config.chmod(0o600)
+    open_store(f"sqlite:///{tmp_path / 'm.db'}").close()
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    daemon = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    plan = monitor.store.prune_plan
+
+    def plan_then_lock(*args: object, **kwargs: object) -> object:
+        counted = plan(*args, **kwargs)  # type: ignore[arg-type]
+        daemon.execute("BEGIN IMMEDIATE")  # the daemon starts writing as the prune begins
+        return counted
+
+    monkeypatch.setattr(monitor.store, "prune_plan", plan_then_lock)
+    try:
+        result = CliRunner().invoke(app, ["--config", str(config), "db", "prune"],
+                                    env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
+    finally:
+        daemon.close()
+    assert not isinstance(result.exception, StoreError), result.exception
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "monitor: prune stopped: database unavailable: database is locked (the batches done "
+        "stay done)"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from monitor.config import RetentionConfig
+from monitor.errors import StoreError
 from monitor.store import Outbox, Store, prune, prune_plan
 from monitor.store.schema import ArticleRow, DeliveryAttemptRow
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
@@ -115,3 +117,97 @@ def test_pruned_texts_leave_the_postgres_text_index(store: Store, clock: FakeClo
     assert prune(store, retention)["article_text"] == 1
     assert index.candidate_ids("'qatar'") == []  # the pruned text's words are gone
     assert index.candidate_ids("'gaza'") == [old.article_id]  # the title's stay
+
+
+def test_an_unknown_outcome_keeps_its_story_text_and_attempts(
+        store: Store, clock: FakeClock) -> None:
+    """A row sent without an answer waits for `monitor notifications retry`: not settled."""
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article("https://a.example/u", key="k1"), [hit()], console_route)
+    outbox = Outbox(store)
+    (note,) = outbox.claim("me", timedelta(minutes=5), 10)
+    outbox.record_failure_many([note.id], "me", "read timeout", None, unknown=True)
+    clock.advance(400 * DAY)
+    plan = {p.step: p.rows for p in prune_plan(store, RetentionConfig())}
+    assert plan == {"article_text": 0, "attempts": 0, "notifications": 0, "articles": 0}
+    assert prune(store, RetentionConfig()) == plan
+    assert outbox.counts()["unknown"] == 1
+    assert store.count("articles") == 1 and store.count("hits") == 1
+    assert _texts(store)["https://a.example/u"] != ""
+    with store.read() as session:
+        assert len(list(session.scalars(select(DeliveryAttemptRow.id)))) == 1
+    assert outbox.retry([note.id]) == 1  # the operator's retry still finds its alert
+    (again,) = outbox.claim("me", timedelta(minutes=5), 10)
+    assert again.alert is not None and again.alert.title == "Gencatan senjata di Gaza"
+
+
+def test_a_sent_alert_stays_while_a_copy_can_join_its_story(
+        store: Store, clock: FakeClock) -> None:
+    """Its row is what stops a later copy of the story alerting again (the unique key)."""
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    first = store.save_article(fid, article("https://a.example/1", key="k1"), [hit()],
+                               console_route)
+    _send_all(store)
+    clock.advance(2 * DAY)
+    retention = RetentionConfig(article_text=None, articles=None, notifications=DAY,
+                                attempts=None)
+    assert {p.step: p.rows for p in prune_plan(store, retention)}["notifications"] == 0
+    assert prune(store, retention)["notifications"] == 0
+    copy = store.save_article(fid, article("https://b.example/copy", key="k2", source="Other"),
+                              [hit()], console_route, story_id=first.story_id)
+    assert copy.story_id == first.story_id
+    assert Outbox(store).counts()["pending"] == 0  # no second alert
+    clock.advance(8 * DAY)  # the story window closed after the copy: now it may go
+    assert prune(store, retention)["notifications"] == 1
+
+
+def test_a_vacuum_locked_out_is_a_store_error(tmp_path: Path, clock: FakeClock,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not the driver's exception: the daemon's job guard and the CLI say it in one line."""
+    import sqlite3
+
+    from monitor.store import engine
+    from monitor.store.retention import vacuum
+    monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # a daemon's write transaction
+        with pytest.raises(StoreError, match="database is locked"):
+            vacuum(store)
+        other.execute("ROLLBACK")
+        vacuum(store)
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_malformed_sqlite_file_is_a_store_error(tmp_path: Path, clock: FakeClock) -> None:
+    """A damaged page is the driver's DatabaseError, not an OperationalError: still one line."""
+    import sqlite3
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article(), [hit()], console_route)
+    store.close()
+    with sqlite3.connect(tmp_path / "m.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master "
+                          "WHERE name = 'ix_articles_fetched_at'").fetchone()[0]
+    db.close()
+    with (tmp_path / "m.db").open("r+b") as file:
+        file.seek((root - 1) * page)
+        file.write(b"\xff" * 64)  # the index page's header
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    try:
+        clock.advance(400 * DAY)
+        with pytest.raises(StoreError, match="malformed"):
+            prune_plan(store, RetentionConfig())
+        with pytest.raises(StoreError, match="malformed"):
+            prune(store, RetentionConfig())
+    finally:
+        store.close()
