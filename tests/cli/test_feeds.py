@@ -233,14 +233,14 @@ def test_export_is_utf8_whatever_the_terminal_encoding(cli: Cli) -> None:
 
 
 def test_feed_listings_and_messages_mask_url_secrets(cli: Cli) -> None:
-    cli.write_config([{"url": "https://feeduser:Pw0rd9@cred.example/rss"}])
+    cli.write_config([{"url": "https://cred.example/rss?token=Pw0rd9"}])
     assert "api_key=****" in cli("feeds", "add", "--no-fetch",
                                  "https://t.example/rss?api_key=Tok3n42")
     outputs = [cli("feeds"), cli("feeds", "--json"),
                cli("feeds", "remove", "https://t.example/rss?api_key=Tok3n4", code=2)]
     for out in outputs:
         assert "Pw0rd9" not in out and "Tok3n42" not in out, out
-    assert "https://feeduser:****@cred.example/rss" in outputs[0]
+    assert "https://cred.example/rss?token=****" in outputs[0]
     assert "did you mean https://t.example/rss?api_key=****?" in outputs[2]
 
 
