@@ -182,6 +182,8 @@ class StoryBandRow(Base):
         PrimaryKeyConstraint("band_key", "article_id", name="pk_story_bands"),
         Index("ix_story_bands_story_id", "story_id"),
         Index("ix_story_bands_published_at", "published_at"),
+        # the key's second column: deleting an article scanned the table without this
+        Index("ix_story_bands_article_id", "article_id"),
     )
 
     band_key: Mapped[int] = mapped_column(BigInteger)
@@ -194,7 +196,11 @@ class FeedEntryRow(Base):
     """Every entry key ever seen per feed: the cheap check that skips known entries."""
 
     __tablename__ = "feed_entries"
-    __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry"),
+        # pruning an article sets its entries' article_id to NULL: found by this index
+        Index("ix_feed_entries_article_id", "article_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
@@ -238,6 +244,7 @@ class NotificationRow(Base):
     __table_args__ = (
         UniqueConstraint("dedupe_key", "channel", "destination_key", name="uq_notification_once"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
+        Index("ix_notifications_story_id", "story_id"),  # pruning a story checks its rows
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -112,3 +112,25 @@ def test_the_stems_migration_keeps_the_text_index_of_stored_articles(database_ur
         assert connection.execute(text("SELECT count(*) FROM articles WHERE stems IS NULL")
                                   ).scalar() == count
     store.close()
+
+
+def test_every_foreign_key_leads_an_index(tmp_path: Path) -> None:
+    # Deleting a parent row (prune) makes the database look up the rows referencing it: with
+    # no index led by the referencing column that is a scan of the whole child table per row
+    # (a prune of 40,000 stories took 8 minutes of write transactions longer than a daemon
+    # waits for the lock).
+    from sqlalchemy import inspect
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    schema = inspect(engine)
+    unindexed = []
+    for table in schema.get_table_names():
+        leading = {tuple(i["column_names"][:1]) for i in schema.get_indexes(table)}
+        leading |= {tuple(u["column_names"][:1]) for u in schema.get_unique_constraints(table)}
+        leading.add(tuple(schema.get_pk_constraint(table)["constrained_columns"][:1]))
+        for fk in schema.get_foreign_keys(table):
+            if tuple(fk["constrained_columns"][:1]) not in leading:
+                unindexed.append(f"{table}.{','.join(fk['constrained_columns'])}")
+    engine.dispose()
+    assert unindexed == []
