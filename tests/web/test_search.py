@@ -4,8 +4,23 @@ with the invisible characters that stored article text never keeps."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
+
+from tests.web_support import client, config, seeded_store
+
+
+@pytest.fixture
+def sqlite_web(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    """The web view over a seeded SQLite store: reading the language box involves no
+    database (the soft-hyphen test runs on both)."""
+    store = seeded_store(sqlite_url)
+    with client(store, config(tmp_path, sqlite_url)) as c:
+        yield c
+    store.close()
 
 
 def _count(page: str) -> str:
@@ -14,16 +29,18 @@ def _count(page: str) -> str:
 
 
 @pytest.mark.parametrize("language", ["id", "ID", "id-ID", "ind", "in"])
-def test_the_language_is_read_as_a_rule_files_languages(web, language: str) -> None:
-    c, _ = web
+def test_the_language_is_read_as_a_rule_files_languages(sqlite_web: TestClient,
+                                                       language: str) -> None:
+    c = sqlite_web
     page = c.get("/search", params={"q": "gaza", "language": language}).text
     assert _count(page) == "2 articles"  # the two Indonesian seed stories, not the English one
     assert "languages:\n  - id\n" in page or "languages: [id]" in page
 
 
 @pytest.mark.parametrize("language", ["zz", "english", "<b>"])
-def test_a_language_no_rule_file_takes_is_explained_not_searched(web, language: str) -> None:
-    c, _ = web
+def test_a_language_no_rule_file_takes_is_explained_not_searched(sqlite_web: TestClient,
+                                                                language: str) -> None:
+    c = sqlite_web
     page = c.get("/search", params={"q": "gaza", "language": language})
     assert page.status_code == 200
     alert = re.search(r'role="alert">([^<]*)<', page.text)
