@@ -86,11 +86,24 @@ def newer_schema(config: Config, current: str | None) -> str | None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the database or apply pending migrations.
 
-    Safe to run again: an up-to-date database is left as it is.
+    Safe to run again: an up-to-date database is left as it is. A damaged SQLite file is
+    refused before anything is changed.
     """
-    from monitor.store import TextIndex, current_revision, safe_url, upgrade
+    from monitor.store import TextIndex, current_revision, head_revision, safe_url, upgrade
     config = get_config(ctx)
     store = open_store(config, require_schema=False, create=True)
+    try:
+        # Checked only when something is to be written: this runs before every daemon start
+        # (ExecStartPre), and the check reads the whole file (about 3 s per GB, cold).
+        to_write = (current_revision(store.engine) != head_revision()
+                    or any(TextIndex(store).pending()))
+    except MonitorError as exc:  # a damaged page met before the check
+        store.close()
+        fail(f"{exc}; nothing was changed")
+    if to_write:
+        seconds = _check_file(store, "nothing was changed")
+        if seconds is not None:
+            typer.echo(f"database file sound (PRAGMA quick_check, {seconds:.1f} s)")
     try:
         upgrade(store.engine)
     except Exception as exc:  # noqa: BLE001  (any migration failure is one clear line)
@@ -129,10 +142,15 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
-    """Show the schema revision and the one expected."""
+    """Show the schema revision; check an SQLite file.
+
+    The revision and the one expected; on SQLite, PRAGMA quick_check over the whole file: a
+    damaged file exits 2 with the first problem found.
+    """
     from monitor.store import current_revision, head_revision, safe_url
     config = get_config(ctx)
     store = open_store(config, require_schema=False, status_only=True)
+    seconds = _check_file(store, "restore it from a backup")
     current, head = current_revision(store.engine), head_revision()
     if current == head:
         state = "up to date"
@@ -142,7 +160,20 @@ def db_status(ctx: typer.Context) -> None:
         state = "behind (run `monitor db upgrade`)"
     typer.echo(f"database: {safe_url(config.database_url)}\nrevision: {current or 'none'}"
                f"\nexpected: {head}\nstatus:   {state}")
+    if seconds is not None:
+        typer.echo(f"file:     sound (PRAGMA quick_check, {seconds:.1f} s)")
     store.close()
+
+
+def _check_file(store: Store, advice: str) -> float | None:
+    """:func:`monitor.store.quick_check`'s seconds; a damaged file exits 2 with one line and
+    ``advice`` (a file the check cannot read, with the reason alone)."""
+    from monitor.store import DATABASE_DAMAGED, quick_check
+    try:
+        return quick_check(store.engine)
+    except MonitorError as exc:
+        store.close()
+        fail(f"{exc}; {advice}" if exc.code == DATABASE_DAMAGED else str(exc))
 
 
 def web_server(config: Config, store: Store) -> WebServer:

@@ -25,6 +25,7 @@ from monitor.store.browse import (
 from monitor.store.engine import safe_url, sqlite_path
 from monitor.store.feeds import MAX_ITEM_ATTEMPTS
 from monitor.store.health import feed_health_notices
+from monitor.store.integrity import DATABASE_DAMAGED, quick_check
 from monitor.store.lexemes import MAX_LEXEME, STEM_MARK, ArticleStemmer, index_lexemes
 from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.ops import (
@@ -64,6 +65,7 @@ from monitor.store.store import Store, utc_now
 from monitor.store.textindex import STEMS_COLUMN, TextIndex, asks_for_stems
 
 __all__ = [
+    "DATABASE_DAMAGED",
     "MAX_ITEM_ATTEMPTS",
     "MAX_LEXEME",
     "STEMS_COLUMN",
@@ -117,6 +119,7 @@ __all__ = [
     "ping",
     "prune",
     "prune_plan",
+    "quick_check",
     "release_dead_leases",
     "safe_url",
     "sqlite_path",

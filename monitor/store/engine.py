@@ -136,8 +136,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # Takes effect in a new, empty file only: freed pages can then be given back with
-        # PRAGMA incremental_vacuum (monitor.store.retention); a no-op on existing files.
-        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # PRAGMA incremental_vacuum (monitor.store.retention). On an existing file it still
+        # writes the header, a write transaction at every connection: a command that only
+        # reads (or refuses a damaged file) would change it. So new files only.
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         set_wal(cursor, time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -13,9 +13,12 @@ Four steps, each in batches of short transactions (a prune never holds the datab
     Sent and dead outbox rows settled before the cutoff, with their attempts.
 ``articles``
     Whole stories whose newest article was fetched before the cutoff (and before the story
-    window: a copy may still join the story until then): their articles, hits and
-    notifications. Feed entry keys stay (their article link becomes empty), so an old item
-    that a feed lists again is recognised and never alerts twice.
+    window: a copy may still join the story until then): their articles, hits, the hits'
+    feedback (the web view's relevant / not relevant verdicts) and notifications. Feed entry
+    keys stay (their article link becomes empty), so an old item that a feed lists again is
+    recognised and never alerts twice. Feedback is not kept apart: a verdict is on an article
+    a backtest can no longer replay, and the rules page's precision then counts the verdicts
+    on the stories still stored.
 
 Nothing a notification not yet settled needs is touched: an article, story or hit referenced
 by an open row (pending, held, digest) or by one whose outcome is ``unknown`` (sent without an
@@ -47,6 +50,7 @@ from monitor.store.ops import OPEN_STATUSES
 from monitor.store.schema import (
     ArticleRow,
     DeliveryAttemptRow,
+    FeedbackRow,
     FeedEntryRow,
     HitRow,
     NotificationRow,
@@ -127,7 +131,7 @@ _WHAT = {
     "article_text": "article texts dropped (metadata, hits and snippets kept)",
     "attempts": "delivery attempts deleted",
     "notifications": "sent or dead notifications deleted",
-    "articles": "stories deleted with their articles, hits and notifications",
+    "articles": "stories deleted with their articles, hits (and feedback) and notifications",
 }
 
 
@@ -215,6 +219,8 @@ def _apply(session: Session, step: str, ids: Sequence[int],
         session.execute(delete(DeliveryAttemptRow)
                         .where(DeliveryAttemptRow.notification_id.in_(notes)))
         session.execute(delete(NotificationRow).where(NotificationRow.id.in_(notes)))
+        # ON DELETE CASCADE would take it too: said here, as with the rows above.
+        session.execute(delete(FeedbackRow).where(FeedbackRow.hit_id.in_(hits)))
         session.execute(delete(HitRow).where(HitRow.article_id.in_(articles)))
         session.execute(update(FeedEntryRow).where(FeedEntryRow.article_id.in_(articles))
                         .values(article_id=None))

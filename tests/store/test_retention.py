@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from monitor.config import RetentionConfig
 from monitor.errors import StoreError
-from monitor.store import Outbox, Store, prune, prune_plan
+from monitor.store import Access, Outbox, Store, prune, prune_plan
 from monitor.store.schema import ArticleRow, DeliveryAttemptRow
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
@@ -78,6 +78,30 @@ def test_prune_removes_settled_notifications_attempts_and_old_stories(
     with store.read() as session:
         assert len(list(session.scalars(select(DeliveryAttemptRow.id)))) == 1
 
+
+
+def test_feedback_stays_with_old_text_dropped_and_goes_with_its_story(
+        store: Store, clock: FakeClock) -> None:
+    """As README's retention says: a verdict lives as long as its hit, i.e. its story."""
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article("https://a.example/1", key="k1"), [hit()], console_route)
+    _send_all(store)
+    access = Access(store)
+    (judged,) = store.hits()
+    assert access.set_feedback(judged.id, True)
+    clock.advance(100 * DAY)
+    prune(store, RetentionConfig(article_text=90 * DAY, articles=None, notifications=None,
+                                 attempts=None))
+    assert _texts(store) == {"https://a.example/1": ""}
+    assert access.feedback() == {judged.id: True}
+    assert access.verdicts_by_article("gaza") != {}
+    clock.advance(300 * DAY)
+    plan = {p.step: p for p in prune_plan(store, RetentionConfig())}
+    assert "feedback" in plan["articles"].what and plan["articles"].rows == 1
+    prune(store, RetentionConfig())
+    assert store.count("hits") == 0
+    assert access.feedback() == {} and access.verdicts_by_article("gaza") == {}
 
 def test_sqlite_gives_space_back(tmp_path: Path, clock: FakeClock) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
