@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,26 @@ class MonitorApp(typer.Typer):
         return decorator
 
 
+class RootGroup(PlainGroup):
+    """The ``monitor`` group: every command runs inside its :meth:`invoke`."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """A reader that stops early (``monitor backtest | head -1``) ends the command
+        quietly with exit 0, as ``head`` left it: typer would exit 1, and Python would
+        print "Exception ignored" at exit for what is still buffered."""
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        except BrokenPipeError:
+            # The Python docs' way (signal module, "Note on SIGPIPE"): stdout onto devnull,
+            # so that the final flush of what is still buffered goes nowhere, silently.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
+
 def group(help: str, **kwargs: Any) -> MonitorApp:
     """A command group (``monitor feeds``, ``monitor db``...) with plain help."""
     return MonitorApp(help=help, **kwargs)
@@ -55,6 +76,7 @@ app = MonitorApp(
     no_args_is_help=True,
     # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
     add_completion=True,
+    cls=RootGroup,
 )
 
 EXIT_USAGE = 2

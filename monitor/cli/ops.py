@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 EXIT_NOT_READY = 1
 EXIT_NOT_ALIVE = 3
 LIVE_TICKS = 3  # a daemon whose heartbeat row is older than this many ticks is not live
+_OPEN = ("pending", "held", "digest")  # the statuses outbox_stats counts in the depth
 
 
 @app.command("health")
@@ -98,32 +99,43 @@ def _not_ready(as_json: bool, detail: str, *, check: str = "database",
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per daemon.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help='One JSON object: {"daemons": [...], "outbox": {"depth", "pending", '
+                       '"held", "digest", "sending", "oldest_open_at"}}.')] = False,
 ) -> None:
-    """List the live daemons sharing this database.
+    """List the live daemons and the outbox depth.
 
-    Each with its last cycle, and the settings of monitor.yaml it reloaded but applies only
-    after a restart.
+    Each daemon sharing this database with its last cycle, and the settings of monitor.yaml
+    it reloaded but applies only after a restart. The outbox depth: the notifications not yet
+    sent (pending, held by the delivery policy, or waiting for a digest), and how many of
+    them a daemon is sending now.
     """
-    from monitor.store import live_instances, outbox_stats
+    from monitor.store import Outbox, live_instances, outbox_stats
 
     config = get_config(ctx)
     store = open_store(config)
     try:
         live = live_instances(store, timedelta(seconds=LIVE_TICKS * config.polling.tick))
-        depth = outbox_stats(store).depth
+        outbox = outbox_stats(store)
+        sending = Outbox(store).leased()
     finally:
         store.close()
-    for inst in live:
-        if as_json:
-            typer.echo(json.dumps({
+    if as_json:  # one object, so that the outbox is there when no daemon is alive
+        by_status = {state: sum(n for (s, _), n in outbox.by_status_channel.items()
+                                if s == state) for state in _OPEN}
+        oldest = outbox.oldest_pending_at
+        typer.echo(json.dumps({
+            "daemons": [{
                 "id": inst.id, "hostname": inst.hostname, "pid": inst.pid,
                 "version": inst.version, "started": inst.started_at.isoformat(),
                 "heartbeat": inst.heartbeat_at.isoformat(),
                 "last_cycle_at": inst.last_cycle_at.isoformat() if inst.last_cycle_at else None,
                 "last_cycle": inst.last_cycle,
-                "restart_pending": list(inst.restart_pending)}))
-            continue
+                "restart_pending": list(inst.restart_pending)} for inst in live],
+            "outbox": {"depth": outbox.depth, **by_status, "sending": sending,
+                       "oldest_open_at": oldest.isoformat() if oldest else None}}))
+        return
+    for inst in live:
         typer.echo(f"{inst.id}  up since {inst.started_at:%Y-%m-%d %H:%M:%S}Z  "
                    f"heartbeat {inst.heartbeat_at:%H:%M:%S}Z  v{inst.version}")
         if inst.last_cycle_at is not None:
@@ -132,9 +144,9 @@ def status(
             typer.echo("    no cycle with due feeds yet")
         if inst.restart_pending:
             typer.echo(f"    restart to apply monitor.yaml's {', '.join(inst.restart_pending)}")
-    if not as_json:
-        typer.echo(f"{plural(len(live), 'daemon')} alive; outbox: "
-                   f"{plural(depth, 'notification')} open")
+    typer.echo(f"{plural(len(live), 'daemon')} alive; outbox: "
+               f"{plural(outbox.depth, 'notification')} open"
+               + (f" ({sending} sending now)" if sending else ""))
 
 
 @db_app.command("prune")

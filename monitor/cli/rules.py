@@ -1,33 +1,36 @@
-"""``monitor check`` and ``monitor match``: validate rules, and dry-run them on files.
+"""``monitor check`` and ``monitor match``: validate rules, and dry-run them on files or
+standard input.
 
 Neither command touches the database or the network.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from monitor.cli.app import app, fail, get_config, read_config
 from monitor.cli.hits import matched_words
+from monitor.cli.inputs import (
+    STDIN,
+    STDIN_NAME,
+    check_file,
+    decode_text,
+    input_name,
+    is_stdin,
+    over_cap,
+    read_input,
+)
 from monitor.cli.output import plural
 from monitor.errors import ConfigError, ExtractError, RuleProblem
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.models import Document
-
-
-def _rules_path(ctx: typer.Context, path: Path | None) -> Path:
-    target = path if path is not None else get_config(ctx).rules_path
-    if not target.exists():
-        fail(f"{target}: no such rule file or directory")
-    return target
 
 
 @app.command("check")
@@ -82,37 +85,13 @@ def check(
                f"{plural(examples, 'example')}: all hold")
 
 
-# Byte-order marks and their codecs; UTF-32's comes first (it starts as UTF-16's does).
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
 INPUT_SUFFIXES = (".txt", ".html", ".htm", ".jsonl")
+InputType = Literal["txt", "html", "jsonl"]
 
 
 def read_text(path: Path, problems: list[RuleProblem]) -> str | None:
-    """A text file's contents: UTF-8, or UTF-8, UTF-16 or UTF-32 after a byte-order mark.
-
-    Bytes that are not in that encoding (a windows-1251 file) are read as U+FFFD and
-    reported, as is binary content (NUL bytes), which is not read at all (None): either
-    would otherwise match nothing without a word.
-    """
-    raw = path.read_bytes()
-    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
-    data = raw.removeprefix(codecs.BOM_UTF8)  # UTF-16 and UTF-32 read their own
-    text = data.decode(codec, "replace")
-    if "\x00" in text:
-        problems.append(RuleProblem(str(path), 0, "binary content, not text"))
-        return None
-    try:
-        data.decode(codec)
-    except UnicodeDecodeError as exc:
-        replaced = text.count("\ufffd") - data.decode(codec, "ignore").count("\ufffd")
-        more = f" and {replaced - 1} more" if replaced > 1 else ""
-        problems.append(RuleProblem(str(path), 0, (
-            f"not {codec.upper()} text (the byte 0x{data[exc.start]:02x} at offset "
-            f"{exc.start + len(raw) - len(data)}{more} {'were' if more else 'was'} replaced): "
-            "save it as UTF-8")))
-    return text
+    """A text file's contents, decoded as :func:`.inputs.decode_text` says."""
+    return decode_text(path.read_bytes(), str(path), problems)
 
 
 def read_txt(path: Path) -> Document:
@@ -130,84 +109,148 @@ def _txt_document(text: str) -> Document:
     return Document(title=title, body="\n".join(lines[1:]).strip())
 
 
-def _read_jsonl(path: Path, problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+@dataclass(frozen=True)
+class _Input:
+    """A file or standard input to match, with how to read it."""
+
+    path: Path
+    kind: InputType
+    data: bytes | None = None  # standard input, read before anything is printed
+
+    @property
+    def name(self) -> str:  # in messages: the path as given
+        return input_name(self.path)
+
+    @property
+    def ident(self) -> str:  # in output: the file's name
+        return STDIN_NAME if is_stdin(self.path) else self.path.name
+
+    def read(self, cap: int) -> bytes:
+        """The input's bytes. A .jsonl batch is capped per article (per line, in
+        :func:`_read_jsonl`), not whole: 5,000 articles in 32 MB matched in 6 s and 275 MB,
+        where one article of 32 MB took 12 s and 1.2 GB."""
+        if self.data is not None:
+            return self.data
+        return read_input(self.path, None if self.kind == "jsonl" else cap)
+
+
+def _prepare(paths: list[Path], stdin_type: InputType, cap: int) -> list[_Input]:
+    """The inputs, each checked (type, size) and standard input read, so that a refused input
+    is the only thing said (exit 2)."""
+    if sum(is_stdin(p) for p in paths) > 1:
+        fail(f"standard input ({STDIN}) can be read once")
+    inputs = []
+    for path in paths:
+        if is_stdin(path):
+            inputs.append(_Input(path, stdin_type, read_input(
+                path, None if stdin_type == "jsonl" else cap)))
+            continue
+        suffix = path.suffix.lower()
+        if suffix not in INPUT_SUFFIXES:
+            fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
+        kind: InputType = "txt" if suffix == ".txt" else "jsonl" if suffix == ".jsonl" else "html"
+        check_file(path, None if kind == "jsonl" else cap)
+        inputs.append(_Input(path, kind))
+    return inputs
+
+
+def _read_jsonl(source: _Input, text: str, cap: int,
+                problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.models import Document
     from monitor.text import clean_text
-    text = read_text(path, problems) or ""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        size = len(line.encode("utf-8", "replace"))
+        if size > cap:
+            problems.append(RuleProblem(source.name, number, over_cap(cap, size)))
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(RuleProblem(str(path), number, f"not JSON: {exc.msg}"))
+            problems.append(RuleProblem(source.name, number, f"not JSON: {exc.msg}"))
             continue
         fields = ("id", "title", "text", "lang", "url")
         if not isinstance(item, dict) or not all(
                 isinstance(item.get(k), str | int | type(None)) for k in fields):
-            problems.append(RuleProblem(str(path), number, 'expected {"id", "title", "text", '
-                                        '"lang"?, "url"?} with text values'))
+            problems.append(RuleProblem(source.name, number, 'expected {"id", "title", '
+                                        '"text", "lang"?, "url"?} with text values'))
             continue
         ident = item.get("id")
-        yield (str(ident) if ident is not None else f"{path.name}:{number}",
+        yield (str(ident) if ident is not None else f"{source.ident}:{number}",
                Document(title=clean_text(str(item.get("title") or "")),
                         body=clean_text(str(item.get("text") or "")),
                         language=str(item["lang"]) if item.get("lang") else None))
 
 
-def _inputs(paths: list[Path], problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
+def _documents(inputs: list[_Input], cap: int,
+               problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.extract import extract_html
     from monitor.models import Document
-    for path in paths:
-        suffix = path.suffix.lower()
-        if suffix == ".txt":
-            text = read_text(path, problems)
-            if text is not None:
-                yield path.name, _txt_document(text)
-        elif suffix in (".html", ".htm"):
+    for source in inputs:
+        raw = source.read(cap)
+        if source.kind == "html":
             try:
-                extracted = extract_html(path.read_bytes(), None)
+                extracted = extract_html(raw, None)
             except ExtractError as exc:  # binary content, a page too complex to parse
-                problems.append(RuleProblem(str(path), 0, str(exc)))
+                problems.append(RuleProblem(source.name, 0, str(exc)))
                 continue
             if extracted is None:
-                problems.append(RuleProblem(str(path), 0, "no article text could be extracted"))
+                problems.append(RuleProblem(source.name, 0,
+                                            "no article text could be extracted"))
                 continue
-            yield path.name, Document(title=extracted.title or "", body=extracted.text,
-                                      language=extracted.language)
-        elif suffix == ".jsonl":
-            yield from _read_jsonl(path, problems)
+            yield source.ident, Document(title=extracted.title or "", body=extracted.text,
+                                         language=extracted.language)
+            continue
+        text = decode_text(raw, source.name, problems)
+        if text is None:
+            continue
+        if source.kind == "txt":
+            yield source.ident, _txt_document(text)
+        else:
+            yield from _read_jsonl(source, text, cap, problems)
 
 
 @app.command("match")
 def match(
     ctx: typer.Context,
+    # Existence is checked in _prepare: typer's exists=True refuses - even with allow_dash
+    # (typer 0.29 compares Path("-") with "-").
     inputs: Annotated[list[Path], typer.Argument(
         metavar="FILE", help=".txt (first non-empty line is the title), .html, or .jsonl "
-             '({"id", "title", "text", "lang"?, "url"?} per line).',
-        exists=True, dir_okay=False, readable=True)],
+             '({"id", "title", "text", "lang"?, "url"?} per line); - reads standard input '
+             "(as --stdin-type says).",
+        dir_okay=False, allow_dash=True)],
     rules: Annotated[Path | None, typer.Option(
         "--rules", metavar="PATH",
         help="Rule file or folder (default: the configured rules directory).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help='One JSON object per line per (article, rule): {"id", "rule", '
                        '"evidence"}.')] = False,
+    stdin_type: Annotated[InputType, typer.Option(
+        "--stdin-type", metavar="TYPE",
+        help="What - holds: txt, html or jsonl.")] = "txt",
 ) -> None:
-    """Dry-run rules on articles in files.
+    """Dry-run rules on articles in files or standard input.
 
     No database, no network, nothing sent. Rule and input problems go to stderr as
     path:line: message lines and make the exit code 1;
-    the good rules are still applied.
+    the good rules are still applied. An article over http.page_max_bytes (5 MiB by
+    default) is refused: a .txt or .html file or standard input with exit 2 before
+    anything is printed, a line of a .jsonl file as a problem at its line.
     """
     from monitor.rules import compile_rules, load_rules
     from monitor.text import clean_line
-    for path in inputs:  # before any output: a refused input is the only thing said
-        if path.suffix.lower() not in INPUT_SUFFIXES:
-            fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
-    book = load_rules(_rules_path(ctx, rules))
+    config = get_config(ctx)
+    cap = config.http.page_max_bytes
+    sources = _prepare(inputs, stdin_type, cap)
+    target = rules if rules is not None else config.rules_path
+    if not target.exists():
+        fail(f"{target}: no such rule file or directory")
+    book = load_rules(target)
     problems = list(book.problems)
     matcher = compile_rules(book)
-    for ident, doc in _inputs(inputs, problems):
+    for ident, doc in _documents(sources, cap, problems):
         hits = matcher.match(doc)
         if as_json:
             for hit in hits:

@@ -17,6 +17,7 @@ import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.hits import matched_words
+from monitor.cli.inputs import STDIN_NAME, check_file, is_stdin, read_input
 from monitor.cli.output import plural
 from monitor.errors import ExtractError, FetchError, MonitorError
 
@@ -33,7 +34,8 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|[()]|[^\s()"]+')
 @app.command("try")
 def try_url(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="An article page: http(s) URL or a local file.")],
+    url: Annotated[str, typer.Argument(
+        help="An article page: http(s) URL, a local file, or - for standard input.")],
     lines: Annotated[int, typer.Option(
         "--lines", metavar="N", min=0, help="How many lines of the extracted text to show.")
     ] = TEXT_LINES,
@@ -43,7 +45,8 @@ def try_url(
     Prints the start of the extracted text, its language, each rule that matched with its
     evidence, and for the nearest rules that did not match, the conditions that failed.
     Nothing is stored or sent. Rule problems go to stderr as path:line: message lines and
-    make the exit code 1; the good rules are still tried.
+    make the exit code 1; the good rules are still tried. A local file or standard input
+    over http.page_max_bytes (5 MiB by default), the most a page may be, exits 2.
     """
     from monitor.language import detect_language
     from monitor.models import Document
@@ -91,14 +94,16 @@ def try_url(
 
 
 def _fetch(config: Config, url: str) -> tuple[bytes, str, str | None]:
-    """The page's bytes, final URL and Content-Type: a local file as it is (no type), a URL
-    through the fetcher."""
+    """The page's bytes, final URL and Content-Type: a local file (or standard input, named
+    ``<stdin>``) as it is (no type), capped as the fetcher caps pages; a URL through the
+    fetcher."""
+    cap = config.http.page_max_bytes
+    if is_stdin(url):
+        return read_input(Path(url), cap), STDIN_NAME, None
     local = Path(url.removeprefix("file://"))
     if "://" not in url or url.startswith("file://"):
-        try:
-            return local.read_bytes(), local.resolve().as_uri(), None
-        except OSError as exc:
-            fail(f"{url}: cannot read: {exc.strerror or exc}")
+        check_file(local, cap)
+        return read_input(local, cap), local.resolve().as_uri(), None
     from monitor.net import Fetcher, check_url, shown_url
     try:
         check_url(url)
@@ -118,7 +123,8 @@ def _extract(content: bytes, url: str, content_type: str | None) -> tuple[str, s
     from monitor.extract import extract_html
     from monitor.net import shown_url
     try:
-        extracted = extract_html(content, url, content_type=content_type)
+        extracted = extract_html(content, None if url == STDIN_NAME else url,
+                                 content_type=content_type)
     except ExtractError as exc:
         fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     if extracted is None or not extracted.text.strip():

@@ -3,6 +3,7 @@ their snippets are still shown."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,3 +110,51 @@ def test_prune_on_a_database_locked_by_a_daemon_says_so_in_one_line(
     assert result.stderr.strip().splitlines() == [
         "monitor: prune stopped: database unavailable: database is locked (the batches done "
         "stay done)"]
+
+
+def _status(config: Path, *args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    result = CliRunner().invoke(app, ["--config", str(config), "status", *args],
+                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_status_json_gives_the_outbox_depth_with_or_without_a_daemon(tmp_path: Path) -> None:
+    """Alerts piling up with no daemon alive is when the depth matters most: one object."""
+    from monitor.store import Route, heartbeat
+
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'm.db'}"}))
+    now = datetime.now(UTC)
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", FakeClock(now))
+    store.sync_feeds([feed()])
+    fid = store.feed_health()[0].id
+    store.save_article(fid, article(), [hit()], lambda _h: [
+        Route("console", f"k{n}", f"console {n}") for n in range(4)])
+    outbox = Outbox(store)
+    first, second, *_sending = outbox.claim("w", timedelta(minutes=5), 10)
+    outbox.record_sent(first.id, "w")
+    outbox.hold(second.id, "w")  # kept for the channel's digest; the other two still claimed
+    store.close()
+
+    code, out, err = _status(config, "--json")
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert report == {"daemons": [], "outbox": {
+        "depth": 3, "pending": 2, "held": 1, "digest": 0, "sending": 2,
+        "oldest_open_at": report["outbox"]["oldest_open_at"]}}
+    oldest = datetime.fromisoformat(report["outbox"]["oldest_open_at"])
+    assert oldest.replace(tzinfo=oldest.tzinfo or UTC) == now  # the alerts' creation
+    assert _status(config)[1] == "0 daemons alive; outbox: 3 notifications open (2 sending now)\n"
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", FakeClock(datetime.now(UTC)))
+    heartbeat(store, "host-1", hostname="host", pid=7, version="1.0",
+              started_at=datetime.now(UTC), last_cycle="1 feeds polled")
+    store.close()
+    report = json.loads(_status(config, "--json")[1])
+    assert [d["id"] for d in report["daemons"]] == ["host-1"]
+    assert report["daemons"][0]["last_cycle"] == "1 feeds polled"
+    assert report["outbox"]["depth"] == 3

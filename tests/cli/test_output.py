@@ -97,6 +97,29 @@ def test_an_unknown_rule_id_exits_2_with_a_suggestion(repo_root: Path, tmp_path:
     assert run("hits", "--rule", "gaza-ceasefire") == (0, "no hits for gaza-ceasefire\n", "")
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``monitor ... | head -1``: exit 0 and nothing on stderr (it exited 1: typer's handling
+    of the BrokenPipeError)."""
+    import json
+    import os
+
+    from tests.daemon_support import monitor_cmd
+
+    (tmp_path / "r.yaml").write_text("rules:\n  - id: gaza\n    query: Gaza\n", encoding="utf-8")
+    batch = tmp_path / "many.jsonl"  # 170 KB of output: well past a pipe's 64 KiB buffer
+    batch.write_text("".join(json.dumps({"id": f"{n:05d}" + "x" * 150, "text": "no"}) + "\n"
+                             for n in range(1000)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_CONFIG",
+                                                              "MONITOR_DATABASE_URL")}
+    proc = subprocess.Popen(monitor_cmd("match", "--rules", "r.yaml", str(batch)), cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith("00000x")
+    proc.stdout.close()  # as head -1 does: the writer's next write meets a closed pipe
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (0, "")
+
+
 def test_durations_times_and_plurals_read_as_words() -> None:
     assert [human_duration(s) for s in (45, 171, 900, 3600, 4500, 5400, 7200, 86400,
                                         129600)] == [
