@@ -219,6 +219,40 @@ def _check_expansion(root: Node) -> None:
         sizes[id(node)] = size
 
 
+def mapping_pairs(node: MappingNode) -> list[tuple[Node, Node]]:
+    """The key and value nodes of ``node`` with its merges (``<<: *name``) applied as YAML's
+    merge key type says: a key written in the mapping wins over a merged one, and of the
+    mappings merged (``<<: [*a, *b]``) the first listed wins (PyYAML 6.0.4's constructor lets
+    the last win for keys longer than one character). A key written twice in one mapping stays
+    twice, for the caller to report; merged nodes keep their lines, where they are written.
+
+    ``node`` is left as it is: the constructor's merge rewrites a mapping in place, after
+    which a key it overrides looks written twice.
+    """
+    written: list[tuple[Node, Node]] = []
+    sources: list[Node] = []
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            written.append((key, value))
+        else:  # a mapping or a list of mappings: checked when the document was read
+            sources.extend(value.value if isinstance(value, SequenceNode) else [value])
+    if not sources:
+        return written
+    taken = {key.value for key, _ in written}
+    merged: list[tuple[Node, Node]] = []
+    for source in sources:
+        if isinstance(source, MappingNode):
+            pairs = mapping_pairs(source)  # ends: an alias inside its own anchor is refused
+            merged.extend(pair for pair in pairs if pair[0].value not in taken)
+            taken.update(key.value for key, _ in pairs)
+    return merged + written
+
+
+def is_merge(key: Node) -> bool:
+    """Whether ``key`` is a merge key (``<<``, unquoted)."""
+    return key.tag == _MERGE
+
+
 def line_of(node: Node) -> int:
     """The 1-based line where ``node`` starts."""
     return int(node.start_mark.line) + 1

@@ -173,7 +173,7 @@ def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
         f"{path}:3: feeds[0].url: scheme 'ftp' is not fetched (use http, https or a local "
         "file path)",
         f"{path}:4: feeds[1].url: local file {tmp_path / 'missing.xml'} does not exist",
-        f"{path}:6: polling.tick: 'soon' is not a duration (use e.g. 90s, 15m, 2h, 1d)",
+        f"{path}:6: polling.tick: 'soon' is not a duration (use e.g. 90s, 15m, 1.5h, 1h30m, 1d)",
         f"{path}:9: channels.a.urls[0]: environment variable NOPE is not set",
         f"{path}:10: channels.a.formt: unknown setting; did you mean format?",
     ]

@@ -20,7 +20,16 @@ from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
-from monitor.yamldoc import MappingNode, Node, SequenceNode, line_of, not_utf8, read_yaml
+from monitor.yamldoc import (
+    MappingNode,
+    Node,
+    SequenceNode,
+    is_merge,
+    line_of,
+    mapping_pairs,
+    not_utf8,
+    read_yaml,
+)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -33,8 +42,8 @@ def _line_index(node: Node, prefix: tuple[Any, ...] = (),
 
     Read before the document's values are built: building them merges ``<<: *anchor`` keys
     into the mapping's nodes, where a key the mapping overrides would look given twice. A
-    list or mapping met again through an alias (``*name``) is not walked again: paths inside
-    it take the alias's line.
+    merged key takes the line where it is written. A list or mapping met again through an
+    alias (``*name``) is not walked again: paths inside it take the alias's line.
     """
     seen = set() if seen is None else seen
     lines: dict[tuple[Any, ...], int] = {prefix: line_of(node)}
@@ -42,7 +51,11 @@ def _line_index(node: Node, prefix: tuple[Any, ...] = (),
         return lines
     if isinstance(node, MappingNode):
         seen.add(id(node))
-        for key_node, value_node in node.value:
+        merges = [key for key, _ in node.value if is_merge(key)]
+        if twice is not None:  # two `<<:` keys: one with a list of mappings is meant
+            twice.extend(((*prefix, "<<"), line_of(key), line_of(merges[0]))
+                         for key in merges[1:])
+        for key_node, value_node in mapping_pairs(node):  # a merged key: where it is written
             path = (*prefix, key_node.value)
             if path in lines and twice is not None:
                 # YAML keeps the last value silently: a second `feeds:` would drop the first.

@@ -25,8 +25,10 @@ from monitor.models import MAX_CHANNEL_NAME_CHARS, FeedSource
 
 DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+# A duration: a number of seconds, or numbers each with a unit (`90s`, `1.5h`, `1h30m`, `1 h`:
+# `monitor feeds` shows `1h30m`, and a fraction or a space is as clear).
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([^\W\d_]*)\s*")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9,
                "gib": 2**30, None: 1}
@@ -37,27 +39,41 @@ MAX_DURATION = 100 * 365 * 86400.0  # 100 years: beyond it a date would leave th
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"``; a finite
-    number from 0 to 100 years (ValueError otherwise)."""
+    """Seconds from a number of seconds (``90``, ``0.5``, also as a text) or numbers each with
+    a unit: ``500ms``, ``90s``, ``15m``, ``1.5h``, ``1h30m``, ``1d``, ``1w``; a finite number
+    from 0 to 100 years (ValueError otherwise)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
     try:
-        if isinstance(value, int | float):
-            seconds = float(value)
-        else:
-            match = _DURATION.match(str(value))
-            if not match:
-                raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 1d)")
-            seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        seconds = (float(value) if isinstance(value, int | float)
+                   else _duration_seconds(str(value).strip(), value))
     except OverflowError:
         seconds = math.inf
     if math.isnan(seconds):
         raise ValueError("expected a duration such as 90s, 15m, 2h or 1d, not NaN")
     if seconds < 0:
-        raise ValueError("a duration cannot be negative")
+        raise ValueError(f"a duration cannot be negative ({value!r})")
     if seconds > MAX_DURATION:
         raise ValueError("a duration can be at most 100 years (36500d)")
     return seconds
+
+
+def _duration_seconds(text: str, value: Any) -> float:
+    if text[:1] == "-" and text[1:2].isdigit():
+        raise ValueError(f"a duration cannot be negative ({value!r})")
+    parts, end = [], 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != end:
+            break
+        parts.append(match.groups())
+        end = match.end()
+    if not parts or end != len(text) or (len(parts) > 1 and not all(u for _, u in parts)):
+        raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 1.5h, 1h30m, 1d)")
+    unknown = next((unit for _, unit in parts if unit and unit not in _DURATION_UNITS), None)
+    if unknown is not None:
+        raise ValueError(f"{value!r}: unknown unit {unknown!r} (the units are ms, s, m, h, d "
+                         "and w, in lower case)")
+    return sum(float(count) * _DURATION_UNITS.get(unit, 1) for count, unit in parts)
 
 
 MAX_SIZE = 2**50  # 1,048,576 GiB: beyond any memory or download, and what setrlimit takes

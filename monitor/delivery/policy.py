@@ -41,7 +41,10 @@ class DigestSchedule:
         self._cron: CronTrigger | None = None
         try:
             self._interval = timedelta(seconds=parse_duration(spec))
-        except ValueError:
+        except ValueError as problem:
+            word = spec.strip()
+            if " " not in word and word.lstrip("-")[:1].isdigit():  # a cron line has 5 fields
+                raise ConfigError(str(problem)) from None  # e.g. "-5m", "5min": say why
             try:
                 self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)
             except ValueError as exc:

@@ -206,8 +206,8 @@ def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
 
 
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
-    """What is valid in the rules but rarely meant: lower-case operators, words mixing
-    alphabets, Cyrillic words with one kind of apostrophe. ``monitor check`` reports them;
-    the daemon logs them; the web shows them."""
-    return [*operator_word_problems(book), *mixed_alphabet_problems(book),
+    """What is valid in the rules but rarely meant: what loading noted (a file that defines
+    nothing), lower-case operators, words mixing alphabets, Cyrillic words with one kind of
+    apostrophe. ``monitor check`` reports them; the daemon logs them; the web shows them."""
+    return [*book.warnings, *operator_word_problems(book), *mixed_alphabet_problems(book),
             *apostrophe_problems(book)]

@@ -31,7 +31,7 @@ from monitor.rules.rulefile import (
     read_rule_file,
     rule_files,
 )
-from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of
+from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
 ENTITY_FIELDS = ("id", "type", "aliases", "stem")
 ALIAS_FIELDS = ("text", "case_sensitive", "stem")
@@ -77,7 +77,7 @@ def _alias(src: Source, node: Node, what: str, problems: Problems) -> Alias | No
 def _peek_id(node: Node) -> str | None:
     """The ``id:`` of a mapping, read first so that every problem can name its owner."""
     if isinstance(node, MappingNode):
-        for key, value in node.value:
+        for key, value in mapping_pairs(node):
             if getattr(key, "value", None) == "id" and isinstance(value, ScalarNode):
                 return str(value.value)
     return None
@@ -281,4 +281,5 @@ def _load_rules(path: Path) -> RuleBook:
                 continue
             rules[rule.id] = rule
     ordered = sorted(problems.items, key=lambda p: (p.path, p.line))
-    return RuleBook(tuple(rules.values()), tuple(entities.values()), tuple(ordered))
+    return RuleBook(tuple(rules.values()), tuple(entities.values()), tuple(ordered),
+                    tuple(problems.warnings))

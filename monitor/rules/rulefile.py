@@ -21,7 +21,9 @@ from monitor.yamldoc import (
     SequenceNode,
     YamlDocument,
     dump_yaml,
+    is_merge,
     line_of,
+    mapping_pairs,
     not_utf8,
     read_yaml,
 )
@@ -33,9 +35,13 @@ RULE_SUFFIXES = (".yaml", ".yml")
 class Problems:
     def __init__(self) -> None:
         self.items: list[RuleProblem] = []
+        self.warnings: list[RuleProblem] = []  # valid, but rarely meant: nothing is left out
 
     def add(self, path: str, line: int, message: str, rule_id: str | None = None) -> None:
         self.items.append(RuleProblem(path=path, line=line, message=message, rule_id=rule_id))
+
+    def warn(self, path: str, line: int, message: str) -> None:
+        self.warnings.append(RuleProblem(path=path, line=line, message=message))
 
 
 @dataclass
@@ -56,7 +62,8 @@ class Source:
 
 
 class Fields:
-    """The keys of one mapping node, checked against the known ones."""
+    """The keys of one mapping node, checked against the known ones; keys merged in with
+    ``<<: *name`` count as written there, unless the mapping writes them itself."""
 
     def __init__(self, src: Source, node: MappingNode, known: tuple[str, ...],
                  what: str, problems: Problems, rule_id: str | None = None) -> None:
@@ -64,7 +71,9 @@ class Fields:
         self.nodes: dict[str, Node] = {}
         self.ok = True
         self.line = line_of(node)
-        for key, value in node.value:
+        for key in [key for key, _ in node.value if is_merge(key)][1:]:
+            self.fail(key, "'<<' is given twice: merge several mappings as <<: [*a, *b]")
+        for key, value in mapping_pairs(node):
             name = str(key.value) if isinstance(key, ScalarNode) else "?"
             if name in self.nodes:
                 self.fail(key, f"{name!r} is given twice")
@@ -190,16 +199,20 @@ def read_rule_file(path: Path, problems: Problems) -> Source | None:
         return None
     root = document.root
     src = Source(shown, {}, document)
-    if root is None:
-        return src
-    top = fields_of(src, root, TOP_FIELDS, "file", problems)
-    if top is None:
-        return None
-    for name, node in top.nodes.items():
-        if isinstance(node, SequenceNode):
-            src.sections[name] = node
-        elif not (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
-            problems.add(shown, line_of(node), f"{name}: expected a list")
+    found = len(problems.items)
+    if root is not None:
+        top = fields_of(src, root, TOP_FIELDS, "file", problems)
+        if top is None:
+            return None
+        for name, node in top.nodes.items():
+            if isinstance(node, SequenceNode):
+                src.sections[name] = node
+            elif not (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
+                problems.add(shown, line_of(node), f"{name}: expected a list")
+    if len(problems.items) == found and not any(s.value for s in src.sections.values()):
+        # A file emptied by mistake would drop its rules without a word (a broken one is
+        # reported already).
+        problems.warn(shown, 1, "the file defines no rules or entities")
     return src
 
 
@@ -210,9 +223,11 @@ def items(src: Source, name: str) -> Iterator[Node]:
 
 
 def rule_yaml(rule: Rule) -> str:
-    """A rules file holding ``rule`` (its id, name, query and languages), as
+    """A rules file holding ``rule`` (its id, name, query, languages and stem), as
     :func:`load_rules` reads it: what the web search's "save as rule" shows to paste."""
     fields: dict[str, object] = {"id": rule.id, "name": rule.name, "query": rule.query}
     if rule.languages:
         fields["languages"] = list(rule.languages)
+    if rule.stem:
+        fields["stem"] = True
     return dump_yaml({"rules": [fields]})

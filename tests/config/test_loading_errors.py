@@ -76,6 +76,31 @@ def test_durations_are_finite_bounded_and_positive_where_zero_makes_no_sense(
     assert words in only, only
 
 
+@pytest.mark.parametrize(("written", "seconds"), [
+    ("90", 90), ("0.5", 0.5), ("'90'", 90), ("500ms", 0.5), ("90s", 90), ("15m", 900),
+    ("2h", 7200), ("1d", 86400), ("1w", 604800), ("1h30m", 5400), ("1d12h", 129600),
+    ("0", 0), ("1.5h", 5400), ("'1 h'", 3600), ("1h 30m", 5400), ("0.5s", 0.5),
+    ("30m1h", 5400)])
+def test_every_form_of_duration_the_readme_lists_loads(tmp_path: Path, written: str,
+                                                       seconds: float) -> None:
+    path = write(tmp_path, f"polling:\n  full_fetch_every: {written}\n")
+    assert load_config(path, {}).polling.full_fetch_every == seconds
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("-5m", "a duration cannot be negative ('-5m')"),
+    ("-5", "a duration cannot be negative (-5)"),
+    ("1h30", "'1h30' is not a duration (use e.g. 90s, 15m, 1.5h, 1h30m, 1d)"),
+    ("5min", "'5min': unknown unit 'min' (the units are ms, s, m, h, d and w, in lower case)"),
+    ("2H", "'2H': unknown unit 'H' (the units are ms, s, m, h, d and w, in lower case)"),
+    ("soon", "'soon' is not a duration (use e.g. 90s, 15m, 1.5h, 1h30m, 1d)"),
+])
+def test_a_duration_written_another_way_says_what_to_write(tmp_path: Path, written: str,
+                                                           message: str) -> None:
+    path = write(tmp_path, f"log_level: INFO\npolling:\n  full_fetch_every: {written}\n")
+    assert problems(path) == [f"{path}:3: polling.full_fetch_every: {message}"]
+
+
 def test_a_zero_retention_and_a_long_one_are_fine(tmp_path: Path) -> None:
     path = write(tmp_path, "retention:\n  attempts: 0\n  articles: 36500d\n")
     config = load_config(path, {})
@@ -183,6 +208,19 @@ def test_a_merge_that_overrides_a_key_is_not_a_key_given_twice(tmp_path: Path) -
                               "keep one"]
 
 
+def test_a_problem_in_a_merged_setting_is_at_the_line_it_is_written(tmp_path: Path) -> None:
+    # As in rule files: the line of the value, not of the mapping that merges it.
+    path = write(tmp_path, "log_level: INFO\npolling:\n  <<: &p\n    tick: 5min\n"
+                 "  min_interval: 5m\n")
+    assert problems(path) == [
+        f"{path}:4: polling.tick: '5min': unknown unit 'min' (the units are ms, s, m, h, d "
+        "and w, in lower case)"]
+    path = write(tmp_path, "polling: &p\n  tick: 20s\nhttp:\n  read_timeout: 5s\n  <<: *p\n")
+    assert problems(path) == [f"{path}:2: http.tick: unknown setting"]
+    path = write(tmp_path, "polling:\n  <<: {tick: 20s}\n  <<: {min_interval: 5m}\n")
+    assert problems(path) == [f"{path}:3: polling.<<: given twice (first on line 2): keep one"]
+
+
 def test_an_alias_bomb_is_one_problem_not_a_memory_error(tmp_path: Path) -> None:
     text = "".join(
         f"{name}: &{name} [{', '.join([f'*{prev}'] * 9 if prev else ['x'] * 9)}]\n"
@@ -213,7 +251,7 @@ def test_a_control_character_is_one_line_at_its_line(tmp_path: Path) -> None:
     ("extract:\n  memory_limit: 99999999999GiB\n",
      "extract.memory_limit: a size can be at most 1048576GiB"),
     ("polling:\n  tick: 1:30\n",
-     "polling.tick: '1:30' is not a duration (use e.g. 90s, 15m, 2h, 1d)"),
+     "polling.tick: '1:30' is not a duration (use e.g. 90s, 15m, 1.5h, 1h30m, 1d)"),
 ])
 def test_values_yaml_or_pydantic_would_turn_into_another_number(
         tmp_path: Path, text: str, message: str) -> None:

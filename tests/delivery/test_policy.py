@@ -44,7 +44,9 @@ def _policies(**channel: object) -> DeliveryPolicies:
 
 @pytest.mark.parametrize(("spec", "problem"), [
     ("1h", None), ("0 8 * * mon-fri", None),
-    ("0s", "'0s' must be longer than zero"),
+    ("0s", "'0s' must be longer than zero"), ("1.5h", None),
+    ("-5m", "a duration cannot be negative ('-5m')"),
+    ("5min", "'5min': unknown unit 'min' (the units are ms, s, m, h, d and w, in lower case)"),
     ("0 25 * * *", "'0 25 * * *' is neither an interval such as 1h nor a cron expression such "
      "as '0 8 * * *': Error validating expression '25': the last value (25) is higher than "
      "the maximum value (23)"),

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.cli.rules import read_txt
 from monitor.rules import RuleBook, load_rules
-from monitor.rules.checks import run_rule_tests
+from monitor.rules.checks import rule_warnings, run_rule_tests
 from monitor.rules.matcher import Matcher, compile_rules
 
 GAZA_RULES = {"gaza-ceasefire"}
@@ -38,6 +38,7 @@ def test_bundled_rules_load_without_problems_and_every_example_holds(
     book, matcher = bundled
     assert [str(p) for p in book.problems] == []
     assert [str(p) for p in run_rule_tests(book, matcher)] == []
+    assert [str(w) for w in rule_warnings(book)] == []  # no file that defines nothing, either
     assert set(matcher.rule_ids) == GAZA_RULES | UKRAINE_RULES
     assert {e.id for e in book.entities} >= REQUIRED_ENTITIES
 

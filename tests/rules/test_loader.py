@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from monitor.models import MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
-from monitor.rules import Example, Rule, RuleBook, load_rules, rule_yaml
+from monitor.rules import Example, Rule, RuleBook, load_rules, rule_warnings, rule_yaml
 from monitor.rules.regex import MAX_PATTERN_BYTES
 
 
@@ -370,3 +373,104 @@ def test_a_broken_link_or_an_upper_case_suffix_is_reported_and_a_linked_folder_r
         "case (rename it to Gaza.yaml)",
         f"{rules / 'gone.yaml'}: not read: a symbolic link to {tmp_path / 'moved.yaml'}, "
         "which does not exist"]
+
+
+# -- files that define nothing --------------------------------------------------------------
+
+
+def test_a_file_that_defines_nothing_is_a_warning_not_a_problem(tmp_path: Path) -> None:
+    emptied = [write(tmp_path, name, text) for name, text in (
+        ("empty.yaml", ""), ("comments.yaml", "# rules:\n#   - id: gaza\n"),
+        ("nulls.yaml", "entities:\nrules:\n"), ("lists.yaml", "rules: []\nentities: []\n"),
+        ("braces.yaml", "{}\n"), ("rules-only.yaml", "rules:\n"))]
+    write(tmp_path, "entities.yaml", ENTITIES + "rules: []\n")  # entities alone: fine
+    write(tmp_path, "gaza.yaml", "rules:\n  - id: gaza\n    query: Gaza\n")
+    broken = write(tmp_path, "broken.yaml", "rules: nope\n")  # a problem already says it
+    book = load_rules(tmp_path)
+    assert messages(book) == [f"{broken}:1: rules: expected a list"]
+    warnings = [f"{path}:1: the file defines no rules or entities" for path in sorted(emptied)]
+    assert [str(w) for w in book.warnings] == warnings
+    assert [str(w) for w in rule_warnings(book)] == warnings  # what check prints, the daemon logs
+    assert [r.id for r in book.rules] == ["gaza"]
+
+
+def test_the_daemons_reload_logs_a_file_emptied_by_mistake(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from monitor.daemon.active_rules import ActiveRules
+
+    path = write(tmp_path, "gaza.yaml", "rules:\n  - id: gaza\n    query: Gaza\n")
+    active = ActiveRules(tmp_path)
+    assert active.reload() == []
+    path.write_text("", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="monitor.daemon.active_rules"):
+        assert active.reload() == []  # a warning: the file's rules are gone, as written
+    assert f"rule warning: {path}:1: the file defines no rules or entities" in caplog.messages
+
+
+# -- merge keys (<<: *name) -----------------------------------------------------------------
+
+
+def test_merge_keys_share_fields_and_a_rules_own_fields_win(tmp_path: Path) -> None:
+    path = write(tmp_path, "desk.yaml", """
+        rules:
+          - id: truce
+            query: Gaza AND truce
+            <<: &desk
+              languages: [id, en]
+              notify: [asia-desk]
+          - <<: *desk
+            id: hostages
+            query: Gaza AND hostages
+          - id: aid
+            query: Gaza AND aid
+            <<: *desk
+            languages: [en]
+          - id: both
+            query: Gaza
+            <<: [*desk, {stem: true, languages: [ru]}]
+        entities:
+          - id: hamas
+            <<: &named {type: organisation}
+            aliases: [Hamas]
+    """)
+    book = load_rules(path)
+    assert messages(book) == []
+    got = {r.id: (r.languages, r.notify, r.stem, r.line) for r in book.rules}
+    assert got == {"truce": (("id", "en"), ("asia-desk",), False, 2),
+                   "hostages": (("id", "en"), ("asia-desk",), False, 7),
+                   "aid": (("en",), ("asia-desk",), False, 10),
+                   "both": (("id", "en"), ("asia-desk",), True, 14)}  # the first listed wins
+    hamas = book.entity("hamas")
+    assert hamas is not None and hamas.type == "organisation"
+
+
+def test_problems_in_merged_fields_are_at_the_line_they_are_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "desk.yaml", """
+        rules:
+          - id: one
+            query: Gaza
+            <<: &desk
+              langauges: [en]
+              stem: maybe
+          - id: two
+            query: Gaza
+            query: Qatar
+            <<: *desk
+            <<: {stem: true}
+          - id: three
+            query: Gaza
+            <<: {stem: maybe, stem: true}
+    """)
+    p = str(path)
+    known = ("(known: id, name, query, languages, notify, stem, regex, tests, delivery, "
+             "max_per_hour)")
+    assert messages(load_rules(path)) == [
+        f"{p}:5: rule one: unknown field 'langauges'; did you mean languages? {known}",
+        f"{p}:5: rule two: unknown field 'langauges'; did you mean languages? {known}",
+        f"{p}:6: rule one: 'stem' must be true or false",
+        f"{p}:6: rule two: 'stem' must be true or false",
+        f"{p}:9: rule two: 'query' is given twice",  # written twice: still an error
+        f"{p}:11: rule two: '<<' is given twice: merge several mappings as <<: [*a, *b]",
+        f"{p}:14: rule three: 'stem' is given twice",  # inside a merged mapping too
+        f"{p}:14: rule three: 'stem' must be true or false",
+    ]
