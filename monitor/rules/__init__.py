@@ -27,11 +27,11 @@ from monitor.rules.checks import (
     rule_warnings,
     run_rule_tests,
 )
-from monitor.rules.expr import Expr
+from monitor.rules.expr import Expr, leaves
 from monitor.rules.loader import load_rules
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
-from monitor.rules.query import parse_query
+from monitor.rules.query import parse_query, query_depth
 from monitor.rules.rulefile import rule_yaml
 from monitor.rules.stem import article_stems
 from monitor.rules.unicode61 import token_spans, tokenize
@@ -55,8 +55,10 @@ __all__ = [
     "candidate_query",
     "channel_problems",
     "compile_rules",
+    "leaves",
     "load_rules",
     "parse_query",
+    "query_depth",
     "query_notes",
     "rule_warnings",
     "rule_yaml",

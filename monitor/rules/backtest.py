@@ -74,6 +74,16 @@ def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
                        since: datetime | None = None) -> tuple[Iterator[StoredArticle], bool]:
     """The stored articles ``rules`` can match (all of them without a usable index), oldest
     first, and whether the index narrowed them."""
+    index, ids = _candidate_ids(store, rules, book, since)
+    if ids is None:
+        return iter(store.articles(since)), False
+    return index.articles(ids), True
+
+
+def _candidate_ids(store: Store, rules: Iterable[Rule], book: RuleBook,
+                   since: datetime | None) -> tuple[TextIndex, list[int] | None]:
+    """The text index, and the ids of the articles it finds for ``rules`` (ascending), or
+    None: no index, or a rule it cannot narrow."""
     index = TextIndex(store)
     queries = [candidate_query(rule, book, index.dialect) for rule in rules]
     if any(q is not None and asks_for_stems(q, index.dialect) for q in queries):
@@ -83,9 +93,9 @@ def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
     for query in queries:
         ids = index.candidate_ids(query, since)
         if ids is None:
-            return iter(store.articles(since)), False
+            return index, None
         wanted.update(ids)
-    return index.articles(sorted(wanted)), True
+    return index, sorted(wanted)
 
 
 def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: datetime | None,
@@ -104,14 +114,25 @@ class SearchOutcome:
     total: int = 0
     scanned: int = 0
     indexed: bool = False
+    refused: bool = False  # full_scan=False, and the index cannot narrow the query
 
 
 def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, *,
-                    limit: int = 100, since: datetime | None = None) -> SearchOutcome:
+                    limit: int = 100, since: datetime | None = None,
+                    full_scan: bool = True) -> SearchOutcome:
     """Every stored article ``matcher`` (compiled from ``rule``) matches, newest first; at
-    most ``limit`` are kept with their texts, the rest only counted."""
-    articles, indexed = candidate_articles(store, [rule], book, since)
-    outcome = SearchOutcome(indexed=indexed)
+    most ``limit`` are kept with their texts, the rest only counted.
+
+    ``full_scan=False``: a query the store's index cannot narrow (too many terms once
+    entities and stems are expanded, too deep for FTS5's parser) is ``refused``, not answered
+    by reading every article, which any visitor of the web view could otherwise start. A
+    store without an index is still read in full: every query is, there.
+    """
+    index, ids = _candidate_ids(store, [rule], book, since)
+    if ids is None and not full_scan and index.available:
+        return SearchOutcome(refused=True)
+    articles = store.articles(since) if ids is None else index.articles(ids)
+    outcome = SearchOutcome(indexed=ids is not None)
     kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:
         outcome.scanned += 1

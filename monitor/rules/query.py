@@ -367,8 +367,9 @@ def _check_columns(expr: Expr, allowed: frozenset[str]) -> None:
         _check_columns(expr.right, allowed)
 
 
-def _depth(expr: Expr) -> int:
-    """How deep the tree is (without recursion: it is what is being checked)."""
+def query_depth(expr: Expr) -> int:
+    """How deep the tree is: brackets, and NOTs chained (without recursion: it is what is
+    being checked)."""
     deepest, stack = 0, [(expr, 1)]
     while stack:
         node, depth = stack.pop()
@@ -385,7 +386,7 @@ def _depth(expr: Expr) -> int:
 def parse_query(query: str) -> Expr:
     """Parse a query into its syntax tree; raise :class:`QuerySyntaxError` with a column."""
     expr = _Parser(query).parse()
-    if _depth(expr) > MAX_DEPTH:  # NOTs chained (a NOT b NOT c...) nest without brackets
+    if query_depth(expr) > MAX_DEPTH:  # NOTs chained (a NOT b NOT c...) nest without brackets
         raise QuerySyntaxError(f"the query is nested more than {MAX_DEPTH} levels deep "
                                "(write a NOT (b OR c ...) rather than a NOT b NOT c ...)", 0)
     _check_columns(expr, ALL_FIELDS)

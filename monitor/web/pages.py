@@ -191,13 +191,23 @@ def rules(request: Request) -> Response:
                       all_json=web.feed_token("/feed.json"))
 
 
+def _flag(params: Any, name: str) -> bool:
+    """A yes/no query parameter: a checkbox sends ``true`` when ticked and nothing otherwise;
+    a link may also say 1, 0, false, on or off."""
+    value = (params.get(name) or "").lower()
+    if value not in ("", "0", "1", "true", "false", "on", "off"):
+        raise HTTPException(400, f"{name}: true or false")
+    return value in ("1", "true", "on")
+
+
 def search(request: Request) -> Response:
     web = web_of(request)
     query = search_query(request.query_params.get("q", ""))
     language = request.query_params.get("language") or None
-    result = run_search(web, query, language=language) if query else None
-    return web.render(request, "search.html", query=query, language=language, result=result,
-                      pieces=pieces, yaml=saved_rule_yaml(query, language)
+    stem = _flag(request.query_params, "stem")
+    result = run_search(web, query, language=language, stem=stem) if query else None
+    return web.render(request, "search.html", query=query, language=language, stem=stem,
+                      result=result, pieces=pieces, yaml=saved_rule_yaml(query, language, stem)
                       if result is not None and result.error is None else "")
 
 

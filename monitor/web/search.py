@@ -4,6 +4,12 @@ The query is parsed by the rule parser and compiled into a one-rule matcher, so 
 finds exactly what a rule with that query would match. Candidates come from the store's
 article index when it has one (:class:`monitor.store.TextIndex`), which only
 narrows the articles the matcher reads; the matcher decides.
+
+Any visitor may type a query, so none may make the search read every stored article (tens of
+seconds on a large archive): a query over :data:`MAX_TERMS` terms or :data:`MAX_DEPTH` levels
+is refused before it runs (FTS5's parser refuses brackets about 33 deep, and the index query
+stops narrowing past 2,000 terms), and so is any query the index cannot narrow. Rule files
+keep the parser's own, larger limits.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from monitor.rules import (
     Rule,
     RuleBook,
     compile_rules,
+    leaves,
+    query_depth,
     query_notes,
     rule_yaml,
     search_articles,
@@ -27,6 +35,10 @@ from monitor.text import clean_text
 from monitor.web.context import Web
 
 SHOWN = 100
+# Far above real queries (the bundled rules hold 20 terms, 5 levels) and within what the
+# index answers whatever a query's @entities and stems expand to (see the module's doc).
+MAX_TERMS = 500
+MAX_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -41,26 +53,48 @@ class SearchResult:
     notes: tuple[str, ...] = ()  # e.g. a lower-case "and", searched as a word
 
 
-def run_search(web: Web, query: str, *, language: str | None = None,
+def run_search(web: Web, query: str, *, language: str | None = None, stem: bool = False,
                limit: int = SHOWN) -> SearchResult:
-    """The stored articles that match ``query`` (newest first), at most ``limit`` of them."""
+    """The stored articles that match ``query`` (newest first), at most ``limit`` of them;
+    ``stem`` compares words by their stems, as a rule's ``stem: true``."""
     started = time.perf_counter()
     if language and (problem := language_problem(language)) is not None:
         # a rule file refuses it: searched, it would silently match nothing
         return SearchResult(query, (), 0, 0, 0.0, error=f"language: {problem}")
     book = web.rules()
     try:
-        rule = Rule.from_query("search", query, languages=_languages(language))
+        rule = Rule.from_query("search", query, languages=_languages(language), stem=stem)
+        if (problem := _size_problem(rule)) is not None:
+            return SearchResult(query, (), 0, 0, 0.0, error=problem)
         matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
-        outcome = search_articles(web.store, matcher, rule, book, limit=limit)
+        outcome = search_articles(web.store, matcher, rule, book, limit=limit,
+                                  full_scan=False)
     except QuerySyntaxError as exc:
         return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
     except RuleError as exc:  # e.g. an @entity no rule file defines
         return SearchResult(query, (), 0, 0, 0.0,
                             error="; ".join(p.message for p in exc.problems))
+    if outcome.refused:
+        return SearchResult(query, (), 0, 0, time.perf_counter() - started, error=(
+            "the text index cannot narrow this query, and a search does not read every "
+            "article: use fewer terms (each @entity counts all its aliases and, with stemming, "
+            "each word its stems in every language searched; a language narrows them)"))
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr)))
+
+
+def _size_problem(rule: Rule) -> str | None:
+    """Why the query is too large for a search, or None."""
+    terms = len(leaves(rule.expr))
+    if terms > MAX_TERMS:
+        return (f"the query has {terms:,} terms; a search takes at most {MAX_TERMS} "
+                "(terms, phrases and @entities)")
+    depth = query_depth(rule.expr)
+    if depth > MAX_DEPTH:
+        return (f"the query is nested {depth} levels deep; a search takes at most {MAX_DEPTH} "
+                "(brackets, and NOTs chained)")
+    return None
 
 
 def search_query(text: str) -> str:
@@ -76,7 +110,7 @@ def _languages(language: str | None) -> tuple[str, ...]:
     return (code,) if code else ()
 
 
-def saved_rule_yaml(query: str, language: str | None) -> str:
+def saved_rule_yaml(query: str, language: str | None, stem: bool = False) -> str:
     """The YAML of a rule with this query, to paste into a file under the rules directory."""
     return rule_yaml(Rule.from_query("my-search", query, name="My search",
-                                     languages=_languages(language)))
+                                     languages=_languages(language), stem=stem))

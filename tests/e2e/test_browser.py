@@ -92,6 +92,13 @@ def test_filters_and_search_work(site: str, page: Any, tmp_path: Path) -> None:
     assert page.locator("#search-count").inner_text().startswith("2 articles match")
     assert page.locator("li.result mark").count() >= 2
     page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
+    page.get_by_label("Query", exact=False).fill("damai")  # 1 article; with "perdamaian", 2
+    page.get_by_label("Stem", exact=False).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**stem=true**")
+    assert page.locator("#search-count").inner_text().startswith("2 articles match")
+    assert page.get_by_label("Stem", exact=False).is_checked()
 
 
 def test_feedback_survives_a_reload(site: str, page: Any, tmp_path: Path) -> None:

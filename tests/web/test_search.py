@@ -1,15 +1,25 @@
-"""The search page: the language box read as a rule file's ``languages:``, and a query pasted
-with the invisible characters that stored article text never keeps."""
+"""The search page: the language box read as a rule file's ``languages:``, a query pasted
+with the invisible characters that stored article text never keeps, the stem box, and queries
+too large to search without reading every article."""
 
 from __future__ import annotations
 
+import html
 import re
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from monitor.models import Article
+from monitor.rules import load_rules
+from monitor.store import Store
+from monitor.web.search import MAX_DEPTH, MAX_TERMS
+from tests.store_support import console_route
 from tests.web_support import client, config, seeded_store
 
 
@@ -55,3 +65,91 @@ def test_a_query_pasted_with_a_soft_hyphen_finds_the_word(web) -> None:
     page = c.get("/search", params={"q": "gen\u00adcatan"}).text
     assert _count(page) == plain
     assert "\u00ad" not in page  # nor in the rule to save
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'role="alert">([^<]*)<', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def _save_russian(store: Store) -> None:
+    store.save_article(store.feed_health()[0].id, Article(
+        url="https://ru.example/1", title="Стамбул", text="Делегации встретились на переговорах.",
+        source_name="RU", feed_url="https://news.example/feed.xml", entry_key="ru:1",
+        text_source="page", language="ru", content_hash="r1"), [], console_route)
+
+
+def test_stem_finds_an_inflected_word_through_the_index(web) -> None:
+    c, store = web
+    _save_russian(store)  # stored without stems: the first stemmed search computes them
+    assert _count(c.get("/search", params={"q": "переговоры"}).text) == "0 articles"
+    page = c.get("/search", params={"q": "переговоры", "stem": "true"}).text
+    # the index's stems narrowed the candidates to that one article (a scan reads all five)
+    assert re.search(r'id="search-count">1 article match \(1 read by the matcher', page)
+    assert re.search(r'name="stem" value="true" checked', page)  # the box stays ticked
+
+
+def test_a_stemmed_search_is_saved_as_a_stemmed_rule_that_loads_back(
+        sqlite_web: TestClient, tmp_path: Path) -> None:
+    for stem in ["true", ""]:
+        page = sqlite_web.get("/search", params={"q": "negosiasi", "stem": stem}).text
+        found = re.search(r'<pre class="yaml">(.*?)</pre>', page, re.DOTALL)
+        assert found is not None
+        yaml = html.unescape(found.group(1))
+        assert ("stem: true" in yaml) == bool(stem)
+        folder = tmp_path / f"saved-{stem or 'plain'}"
+        folder.mkdir()
+        (folder / "saved.yaml").write_text(yaml, encoding="utf-8")
+        book = load_rules(folder)
+        assert not book.problems and [r.stem for r in book.rules] == [bool(stem)]
+
+
+def test_a_stem_value_that_is_not_yes_or_no_is_refused(sqlite_web: TestClient) -> None:
+    page = sqlite_web.get("/search", params={"q": "gaza", "stem": "maybe"})
+    assert page.status_code == 400 and "stem: true or false" in page.text
+
+
+@contextmanager
+def _article_reads(store: Store) -> Iterator[list[str]]:
+    """The statements that load article rows (texts) for the matcher while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if "articles.text" in statement:
+            seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(("query", "error"), [
+    (" OR ".join(f"word{i}" for i in range(3000)),
+     f"the query has 3,000 terms; a search takes at most {MAX_TERMS}"),
+    # FTS5's parser refuses ("x" AND (...)) about 33 deep: the index gave up, all were read
+    ("x AND (" * 40 + "y" + ")" * 40,
+     f"nested 41 levels deep; a search takes at most {MAX_DEPTH}"),
+    ("(" * 120 + "y" + ")" * 120, "nested more than 100 deep"),  # the parser's own limit
+], ids=["3000-terms", "40-deep", "120-deep"])
+def test_a_hostile_query_is_refused_at_once_without_reading_every_article(
+        web, query: str, error: str) -> None:
+    c, store = web
+    with _article_reads(store) as reads:
+        started = time.perf_counter()
+        page = c.get("/search", params={"q": query})
+        elapsed = time.perf_counter() - started
+    assert page.status_code == 200 and error in _alert(page.text)
+    assert reads == [] and elapsed < 2
+    assert "read by the matcher" not in page.text and "Save as rule" not in page.text
+
+
+def test_a_query_the_index_cannot_narrow_is_refused_not_read_in_full(web) -> None:
+    c, store = web
+    # few terms, but 10 x 206 aliases: past what the index query narrows (2,000 terms)
+    query = " OR ".join(["@country-vi"] * 10)
+    with _article_reads(store) as reads:
+        page = c.get("/search", params={"q": query}).text
+    assert "the text index cannot narrow this query" in _alert(page) and reads == []
+    assert _count(c.get("/search", params={"q": " OR ".join(["@country-vi"] * 2)}).text)
