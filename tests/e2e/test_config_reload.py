@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.daemon_support import DaemonProcess, run_cli, serve_directory, wait_for
+from tests.daemon_support import DaemonProcess, invoke_cli, serve_directory, wait_for
 from tests.e2e.test_delivery import WORDS, config_for, write_site
 from tests.notify_support import Receiver
 
@@ -40,7 +40,7 @@ def _save(path: Path, data: dict[str, object]) -> None:
 
 
 def _titles(config: Path) -> set[str]:
-    result = run_cli(config, "hits", "--json")
+    result = invoke_cli(config, "hits", "--json")
     return {yaml.safe_load(line)["title"] for line in result.stdout.splitlines() if line.strip()}
 
 
@@ -55,7 +55,7 @@ def test_the_daemon_follows_monitor_yaml_and_reloads_on_sighup(
         data["channels"]["ops"] = {"urls": [f"json://127.0.0.1:{receiver.port}/ops"]}
         data["delivery"]["admin_channel"] = "ops"
         _save(config, data)
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         daemon = DaemonProcess(config)
         try:
             daemon.wait_running()
@@ -90,7 +90,7 @@ def test_the_daemon_follows_monitor_yaml_and_reloads_on_sighup(
             wait_for(lambda: any("polling.tick changed; in force after a restart" in line
                                  for line in daemon.stderr), 30, "the restart warning")
             wait_for(lambda: "restart to apply monitor.yaml's polling.tick"
-                     in run_cli(config, "status").stdout, 30, "monitor status to tell")
+                     in invoke_cli(config, "status").stdout, 30, "monitor status to tell")
 
             # SIGHUP: rules and configuration reloaded; the process lives on.
             loads = sum("rules loaded:" in line for line in daemon.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.daemon_support import REPO, DaemonProcess, run_cli, serve_directory, wait_for
+from tests.daemon_support import REPO, DaemonProcess, invoke_cli, run_cli, serve_directory, wait_for
 
 GAZA_TITLE = "Diplomasi Tingkat Tinggi Pasca-Konflik"
 UKRAINE_TITLE = "AS dan Rusia Gelar Negosiasi Rahasia"
@@ -34,13 +34,13 @@ def seed_only_config(tmp_path: Path, **overrides: object) -> Path:
 
 
 def stored_hits(config: Path) -> list[dict[str, object]]:
-    result = run_cli(config, "hits", "--json")
+    result = invoke_cli(config, "hits", "--json")
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
 def feed_entries_seen(config: Path) -> list[dict[str, object]]:
-    result = run_cli(config, "feeds", "--json")
+    result = invoke_cli(config, "feeds", "--json")
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -48,7 +48,7 @@ def feed_entries_seen(config: Path) -> list[dict[str, object]]:
 @pytest.mark.slow
 def test_seed_demo_alerts_once_and_survives_a_restart(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
-    assert run_cli(config, "db", "upgrade").returncode == 0
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
 
     daemon = DaemonProcess(config)
     try:
@@ -93,7 +93,7 @@ def test_run_once_over_http_on_loopback(tmp_path: Path) -> None:
             feeds=[{"url": f"{base}/feed.xml", "name": "Loopback News", "language": "id"}],
             http={"allow_private_networks": ["127.0.0.1/32"]},
         )
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         result = run_cli(config, "run", "--once")
     assert result.returncode == 0, result.stderr
     assert GAZA_TITLE in result.stdout and UKRAINE_TITLE in result.stdout
@@ -115,7 +115,7 @@ def test_a_seed_alert_on_the_console_reads_as_the_readme_shows(tmp_path: Path) -
     """The alert layout through the real command line: one header, what matched once each in
     the article's words, distinct passages, the other outlets; no stray whitespace."""
     config = seed_only_config(tmp_path)
-    assert run_cli(config, "db", "upgrade").returncode == 0
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
     result = run_cli(config, "run", "--once")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.daemon_support import REPO, DaemonProcess, run_cli, serve_directory, wait_for
+from tests.daemon_support import REPO, DaemonProcess, invoke_cli, run_cli, serve_directory, wait_for
 from tests.notify_support import Receiver
 
 ITEMS = 10
@@ -93,7 +93,7 @@ def test_G2_G3_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: R
     with serve_directory(site) as base:
         config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
                             f"json://127.0.0.1:{receiver.port}/hook")
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         for _ in range(4):
             before = len(receiver.hits_for("/hook"))
             if len({t.split(",")[1] for t in titles(receiver)}) >= ITEMS:
@@ -115,7 +115,7 @@ def test_G2_G3_sigkill_during_dispatch_loses_nothing(tmp_path: Path, receiver: R
                      90, "every alert after the last restart")
             # A row sent just before a kill arrived but is still pending: its lease runs out
             # and the last daemon sends it again (the duplicate the window allows).
-            wait_for(lambda: "no notifications" in run_cli(
+            wait_for(lambda: "no notifications" in invoke_cli(
                 config, "notifications", "--status", "pending").stdout,
                      90, "no row left pending")
         finally:
@@ -142,7 +142,7 @@ def test_G4_sigterm_mid_dispatch_exits_in_the_grace_and_leaves_no_row_sending(
     with serve_directory(site) as base:
         config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
                             f"json://127.0.0.1:{receiver.port}/hook")
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         daemon = DaemonProcess(config)
         try:
             wait_for(lambda: len(receiver.hits_for("/hook")) >= 1, 60, "the first alert")
@@ -159,7 +159,7 @@ def test_G4_sigterm_mid_dispatch_exits_in_the_grace_and_leaves_no_row_sending(
         again = DaemonProcess(config)
         try:
             wait_for(lambda: len(receiver.hits_for("/hook")) >= ITEMS, 60, "the other alerts")
-            wait_for(lambda: "no notifications" in run_cli(
+            wait_for(lambda: "no notifications" in invoke_cli(
                 config, "notifications", "--status", "pending").stdout, 60, "no row pending")
         finally:
             code, _ = again.terminate()
@@ -193,7 +193,7 @@ def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path,
             [{"url": f"{one}/feed.xml", "name": "Seed articles", "language": "id"},
              {"url": f"{two}/feed.xml", "name": "Kabar Wire", "language": "id"}],
             f"json://127.0.0.1:{receiver.port}/hook", rules_dir=str(REPO / "rules"))
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         result = run_cli(config, "run", "--once")
         assert result.returncode == 0, result.stderr
     gaza = [t for t in titles(receiver) if "Qatar" in t and "Gaza" in t]
@@ -214,7 +214,7 @@ def test_sec_F8_no_secret_in_debug_logs_or_the_database(tmp_path: Path,
         config = config_for(tmp_path, [{"url": f"{base}/feed.xml", "name": "Wire"}],
                             f"json://user:{secret}@127.0.0.1:{receiver.port}/status/500",
                             log_level="DEBUG")
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         result = run_cli(config, "--verbose", "run", "--once")
         assert result.returncode == 0, result.stderr
         listing = run_cli(config, "notifications", "--json")
@@ -250,7 +250,7 @@ def test_G13_two_daemons_and_a_slow_receiver_deliver_every_alert_exactly_once(
         data["delivery"] = {"console": False, "default_channels": ["hook"],
                             "backoff_base": "1s", **timing}
         config.write_text(yaml.safe_dump(data))
-        assert run_cli(config, "db", "upgrade").returncode == 0
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
         daemons = [DaemonProcess(config), DaemonProcess(config)]
         try:
             wait_for(lambda: len({h.headers.get("Idempotency-Key")

@@ -50,8 +50,8 @@ class Plan:
     drain: float  # seconds allowed afterwards for the last articles and alerts
 
 
-SHORT = Plan(feeds=24, group_every=0.6, copies=2, interval=4, faults_for=30,
-             kill_every=(4, 8), drain=45)
+SHORT = Plan(feeds=24, group_every=0.6, copies=2, interval=4, faults_for=20,
+             kill_every=(3, 6), drain=45)
 LONG = Plan(feeds=300, group_every=0.25, copies=2, interval=20, faults_for=190,
             kill_every=(15, 25), drain=120)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_support import DaemonProcess, run_cli, wait_for
+from tests.daemon_support import DaemonProcess, invoke_cli, run_cli, wait_for
 from tests.e2e.test_daemon import GAZA_TITLE, UKRAINE_TITLE, seed_only_config
 
 
@@ -22,7 +22,7 @@ def _get(url: str) -> str:
 @pytest.mark.slow
 def test_run_serves_the_seed_stories_with_highlights(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
-    assert run_cli(config, "db", "upgrade").returncode == 0
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
     started = time.monotonic()
     daemon = DaemonProcess(config)
     try:
@@ -41,7 +41,7 @@ def test_run_serves_the_seed_stories_with_highlights(tmp_path: Path) -> None:
 
 def test_web_refuses_an_open_address_without_authentication(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path, web={"listen": "0.0.0.0:18099"})
-    assert run_cli(config, "db", "upgrade").returncode == 0
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
     for command in (["web"], ["run"]):
         result = run_cli(config, *command, timeout=60)
         assert result.returncode == 2
@@ -51,7 +51,7 @@ def test_web_refuses_an_open_address_without_authentication(tmp_path: Path) -> N
 
 def test_web_token_create_prints_a_token_once(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
-    assert run_cli(config, "db", "upgrade").returncode == 0
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
     made = run_cli(config, "web", "token", "create", "reader")
     assert made.returncode == 0 and made.stdout.startswith("nm_")
     assert run_cli(config, "web", "token", "create", "reader").returncode == 2
