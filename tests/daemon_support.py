@@ -68,15 +68,10 @@ def invoke_cli(config: Path, *args: str,
                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """:func:`run_cli` in this process (typer's runner): the same command, exit code and
     output without a new interpreter's second of imports, for tests that run many."""
-    from typer.testing import CliRunner
+    from tests.cli_support import cli
 
-    from monitor.cli import app
-
-    result = CliRunner().invoke(app, ["--config", str(config), *args], input=stdin,
-                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+    code, out, err = cli(*args, config=config, stdin=stdin)
+    return subprocess.CompletedProcess(args, code, out, err)
 
 
 class DaemonProcess:

@@ -15,18 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from monitor.cli import app
+from tests.cli_support import cli
 from tests.daemon_support import monitor_cmd
 
 
 def run(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", str(config), *args], input=stdin,
-                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    return result.exit_code, result.stdout, result.stderr
+    return cli(*args, config=config, stdin=stdin)
 
 
 @pytest.fixture

@@ -10,21 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from monitor.cli import app
 from monitor.store import Store, upgrade
+from tests.cli_support import cli
 from tests.store.damage_support import damage_page
 from tests.store_support import FakeClock, article, console_route, feed, hit
 
 
 def run(config: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["--config", str(config), *args],
-                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    assert "Traceback" not in result.stderr
-    return result.exit_code, result.stdout, result.stderr
+    code, out, err = cli(*args, config=config)
+    assert "Traceback" not in err
+    return code, out, err
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from monitor.cli import app
+from tests.cli_support import cli
 
 RULES = "rules:\n  - id: gaza\n    query: Gaza AND Qatar\n"
 ARTICLE = "Gencatan senjata di Gaza\nQatar menyambut baik.\n"
@@ -29,12 +28,7 @@ def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
                                            encoding="utf-8")
 
 
-def run(*args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin,
-                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    return result.exit_code, result.stdout, result.stderr
+run = cli
 
 
 def test_match_reads_standard_input_for_a_dash(tmp_path: Path) -> None:

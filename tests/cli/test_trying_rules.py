@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from monitor.cli import app
+from tests.cli_support import cli
 from tests.web_support import REPO, seeded_store
 
 RULES = """rules:
@@ -22,12 +21,7 @@ RULES = """rules:
 RUSSIAN = "Переговоры в Каире\nКатар добивается прекращения огня; о прекращении огня в Газе.\n"
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args),
-                                env={"MONITOR_DATABASE_URL": None, "MONITOR_CONFIG": None})
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    return result.exit_code, result.stdout, result.stderr
+run = cli
 
 
 @pytest.fixture
