@@ -7,7 +7,9 @@ Cyrillic, Arabic or Greek rule can match: a UTF-8 document with a few stray byte
 (:func:`repair_utf8`), a UTF-8 document declared as something else
 (:func:`misdeclared_utf8`), and a document in a legacy non-Latin encoding (windows-1251,
 KOI8-R, windows-1256) that declares none, or whose server adds a default Latin-1 charset over
-its XML declaration (:func:`legacy_encoding`).
+its XML declaration (:func:`legacy_encoding`). Each needs to know whether the document is
+valid UTF-8; the parse stage asks :func:`is_utf8` once and passes the answer to all three, so a
+large non-ASCII feed is decoded once rather than three times.
 
 This is the only module that imports charset_normalizer.
 """
@@ -19,7 +21,7 @@ import re
 
 import charset_normalizer
 
-__all__ = ["legacy_encoding", "misdeclared_utf8", "repair_utf8", "with_charset"]
+__all__ = ["is_utf8", "legacy_encoding", "misdeclared_utf8", "repair_utf8", "with_charset"]
 
 # Encoding declarations, read as feedparser reads them (HTTP charset, XML declaration).
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
@@ -27,7 +29,13 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"'>]{1,4
 _EBCDIC_XML = b"\x4c\x6f\xa7\x94"
 
 
-def repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, int]:
+def is_utf8(content: bytes) -> bool:
+    """True when ``content`` decodes as UTF-8 (ASCII is checked without decoding)."""
+    return content.isascii() or _decodes(content, "utf-8")
+
+
+def repair_utf8(content: bytes, content_type: str | None, *,
+                utf8: bool | None = None) -> tuple[bytes, int]:
     """A UTF-8 document with a few invalid bytes, with only those bytes replaced (U+FFFD);
     returns the bytes to parse and how many sequences were replaced.
 
@@ -36,12 +44,10 @@ def repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, int]:
     every declaration (or has none) and most of its non-ASCII characters are valid UTF-8:
     a document declared in another encoding, or a Latin-1 one mislabelled or undeclared
     (mostly invalid as UTF-8), is left to feedparser's fallbacks, which read it correctly.
+    ``utf8`` is :func:`is_utf8` of ``content`` when the caller has it (None: checked here).
     """
-    try:
-        content.decode("utf-8")
+    if _valid_utf8(content, utf8):
         return content, 0
-    except UnicodeDecodeError:
-        pass
     if not _utf8_by_declaration(content, content_type):
         return content, 0
     text = content.decode("utf-8", "replace")
@@ -52,7 +58,8 @@ def repair_utf8(content: bytes, content_type: str | None) -> tuple[bytes, int]:
     return text.encode("utf-8"), replaced
 
 
-def misdeclared_utf8(content: bytes, content_type: str | None) -> str | None:
+def misdeclared_utf8(content: bytes, content_type: str | None, *,
+                     utf8: bool | None = None) -> str | None:
     """The other encoding a UTF-8 document is declared in (HTTP charset, XML declaration),
     if any: the encoding that feedparser would read it in, garbling every non-ASCII letter.
 
@@ -61,22 +68,20 @@ def misdeclared_utf8(content: bytes, content_type: str | None) -> str | None:
     ``charset=windows-1251`` over a UTF-8 feed, or a feed re-saved as UTF-8 with its old
     declaration, turned every Cyrillic title into mojibake. Text in a legacy encoding with
     letters beyond ASCII is practically never valid UTF-8, so a body that is valid UTF-8
-    (and has such letters) is UTF-8, whatever it says, as Miniflux reads it too.
+    (and has such letters) is UTF-8, whatever it says, as Miniflux reads it too. ``utf8`` as
+    for :func:`repair_utf8`.
     """
     head = content[:4]
     if b"\x00" in head or content.startswith((_EBCDIC_XML, codecs.BOM_UTF16_BE,
                                                 codecs.BOM_UTF16_LE)):
         return None  # UTF-16 and UTF-32 can be valid UTF-8 byte by byte
-    if content.isascii():
-        return None
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
+    if content.isascii() or not _valid_utf8(content, utf8):
         return None
     return _declared_other(content, content_type)
 
 
-def legacy_encoding(content: bytes, content_type: str | None) -> tuple[str, str] | None:
+def legacy_encoding(content: bytes, content_type: str | None, *,
+                    utf8: bool | None = None) -> tuple[str, str] | None:
     """The non-Latin legacy encoding a document is in where its declarations would have it
     read as Latin-1 (windows-1252), with why, in words; None when they are right or silent
     about nothing feedparser would get wrong.
@@ -87,17 +92,15 @@ def legacy_encoding(content: bytes, content_type: str | None) -> tuple[str, str]
     default): charset_normalizer guesses from the text, and the guess is taken only when
     it reads the whole document and most of its letters beyond ASCII are of a non-Latin
     script, where windows-1252 makes mojibake of every one. A Latin-script guess is left to
-    feedparser's windows-1252, which is what such a document usually is.
+    feedparser's windows-1252, which is what such a document usually is. ``utf8`` as for
+    :func:`repair_utf8`.
     """
     head = content[:4]
     if content.isascii() or b"\x00" in head or content.startswith(
             (_EBCDIC_XML, codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE)):
         return None
-    try:
-        content.decode("utf-8")
+    if _valid_utf8(content, utf8):
         return None  # misdeclared_utf8's case, or none
-    except UnicodeDecodeError:
-        pass
     charset = _CHARSET.search(content_type or "")
     served = _codec_name(charset.group(1)) if charset else None
     if served not in (None, *_LATIN_DEFAULTS):
@@ -131,6 +134,10 @@ def with_charset(content_type: str | None, charset: str) -> str:
 # What servers add by default and feedparser falls back to: no statement about the text.
 _LATIN_DEFAULTS = ("ascii", "latin-1", "iso8859-1", "cp1252")
 _GUESS_BYTES = 65536  # charset_normalizer reads a sample; the whole is checked after
+
+
+def _valid_utf8(content: bytes, known: bool | None) -> bool:
+    return is_utf8(content) if known is None else known
 
 
 def _codec_name(label: str) -> str | None:
@@ -183,10 +190,6 @@ def _declared_other(content: bytes, content_type: str | None) -> str | None:
     """The first encoding the declarations name other than UTF-8 (or its subset US-ASCII),
     as written; an unknown name declares nothing (feedparser cannot use it either)."""
     for name in _declared_encodings(content, content_type):
-        try:
-            codec = codecs.lookup(name.strip()).name
-        except LookupError:
-            continue
-        if codec not in ("utf-8", "utf-8-sig", "ascii"):
+        if _codec_name(name) not in (None, "utf-8", "utf-8-sig", "ascii"):
             return name.strip()
     return None

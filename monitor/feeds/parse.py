@@ -44,7 +44,13 @@ from monitor.feeds.common import (
     truncate,
     utc_datetime,
 )
-from monitor.feeds.encoding import legacy_encoding, misdeclared_utf8, repair_utf8, with_charset
+from monitor.feeds.encoding import (
+    is_utf8,
+    legacy_encoding,
+    misdeclared_utf8,
+    repair_utf8,
+    with_charset,
+)
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
 from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
 from monitor.language_codes import normalize_language
@@ -64,6 +70,11 @@ _SUBSET_SNIFF_BYTES = 8192
 _FEED_TYPES = re.compile(r"(rss|atom|rdf|feed)\+xml|feed\+json", re.IGNORECASE)
 _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
                "monthly": 30 * 86400, "yearly": 365 * 86400}
+# FeedBurner (and Pheedo before it) replaced each <link> with a click-tracking redirect
+# (feedproxy.google.com, which no longer resolves reliably) and kept the publisher's URL in
+# origLink. feedparser keys FeedBurner's by namespace, Pheedo's (a namespace it
+# does not know) by the prefix as written, which its feeds wrote as "pheedo".
+_ORIGINAL_LINKS = ("feedburner_origlink", "pheedo_origlink")
 
 
 def _replace_doctype_safely(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
@@ -146,9 +157,12 @@ def _parse(content: bytes, url: str, content_type: str | None,
     if reason is not None:
         # too_complex counts toward disabling, like a parse timeout
         raise ParseError.coded(f"feed too complex to parse: {reason}", "too_complex")
-    content, replaced = repair_utf8(content, content_type)
-    misdeclared = misdeclared_utf8(content, content_type)
-    legacy = None if misdeclared or replaced else legacy_encoding(content, content_type)
+    utf8 = is_utf8(content)  # the one UTF-8 decode; each check below needs its answer
+    content, replaced = repair_utf8(content, content_type, utf8=utf8)
+    # A repaired body was declared UTF-8 (repair_utf8 requires it): nothing misdeclared.
+    misdeclared = None if replaced else misdeclared_utf8(content, content_type, utf8=utf8)
+    legacy = (None if misdeclared or replaced
+              else legacy_encoding(content, content_type, utf8=utf8))
     read_as = content_type
     if misdeclared:
         read_as = with_charset(content_type, "utf-8")
@@ -324,7 +338,7 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
     ) or feed_language
     return EntryDraft(
         guid=(clean_line(guid) or None) if isinstance(guid, str) else None,
-        link=resolve_link(url, raw.get("link")),
+        link=_original_link(raw) or resolve_link(url, raw.get("link")),
         title=plain_title(title, is_html=_is_html(raw, "title_detail"))
         if isinstance(title, str) else "",
         summary=_text(raw, "summary"),
@@ -333,6 +347,23 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
         author=optional_line(raw.get("author")),
         language=language,
     )
+
+
+def _original_link(raw: Any) -> str | None:
+    """The publisher's URL an aggregator kept beside its redirect link, if it is an absolute
+    http(s) URL (a bad one leaves the entry its link, as before)."""
+    for key in _ORIGINAL_LINKS:
+        value = raw.get(key)
+        if not isinstance(value, str):
+            continue
+        link = clean_line(value)
+        try:
+            parts = urlsplit(link)
+        except ValueError:  # an invalid IPv6 literal
+            continue
+        if parts.scheme.lower() in ("http", "https") and parts.hostname:
+            return link
+    return None
 
 
 def _ttl_seconds(feed: Any) -> int | None:

@@ -28,7 +28,7 @@ Resolvable (the target is encoded in the link):
   ``<host>.cdn.ampproject.org/c/s/<host>/<path>`` (``/s/`` means https).
 
 Not resolvable without a request (returned unchanged; the fetcher follows the redirect
-under the SSRF policy, or the feed parser should prefer ``feedburner:origLink``):
+under the SSRF policy; the feed parser prefers an entry's ``feedburner:origLink``):
 
 - Google News links in the current format (the decoded id starts with ``AU_yqL``: an opaque
   key that only Google's servers can map to the publisher URL);

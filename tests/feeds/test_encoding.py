@@ -9,6 +9,7 @@ import codecs
 
 import pytest
 
+from monitor.feeds import encoding
 from monitor.feeds.encoding import misdeclared_utf8
 from monitor.feeds.parse import parse_feed
 
@@ -115,3 +116,24 @@ def test_latin_text_and_real_declarations_are_left_as_they_were(
     feed = parse_feed(body, url=FEED_URL, content_type=content_type)
     assert [e.title for e in feed.entries] == [title]
     assert not any("declares no encoding" in w or "served as" in w for w in feed.warnings)
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (rss("utf-8").encode(), None),
+    (rss("windows-1251").encode(), "text/xml; charset=windows-1251"),  # misdeclared
+    (rss("utf-8").encode()[:-40] + b"\xff" + rss("utf-8").encode()[-40:], None),  # repaired
+    (rss(None).encode("windows-1251"), None),  # legacy, guessed
+])
+def test_a_feed_body_is_test_decoded_as_utf8_once(
+        body: bytes, content_type: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The three checks share one answer: a large Cyrillic feed was decoded three times."""
+    codecs_tried: list[str] = []
+    real = encoding._decodes
+
+    def counted(content: bytes, codec: str) -> bool:
+        codecs_tried.append(codec)
+        return real(content, codec)
+
+    monkeypatch.setattr(encoding, "_decodes", counted)
+    parse_feed(body, url=FEED_URL, content_type=content_type)
+    assert codecs_tried.count("utf-8") == 1
