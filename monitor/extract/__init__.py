@@ -3,8 +3,9 @@
 Owns trafilatura (fast mode), the noise filters that drop share bars, related links and
 captions trafilatura keeps, and the pool of killable worker processes that bounds each page's
 time and memory (generic: the daemon runs the feed parser in one too). A page that cannot be
-extracted falls back to the feed's own summary, and one that gives much less than the feed's own
-full text (a paywall, a teaser) gives way to it.
+extracted falls back to the feed's own summary, as does one whose text is a cookie consent wall
+or a bot-check page (``walls.py``: every page of such a site reads the same), and one that gives
+much less than the feed's own full text (a paywall, a teaser) gives way to it.
 
 Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
 """

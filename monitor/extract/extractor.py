@@ -48,6 +48,7 @@ from monitor.errors import ExtractError
 from monitor.extract.charset import decode_page
 from monitor.extract.noise import html_to_text, remove_noise
 from monitor.extract.pool import KillablePool
+from monitor.extract.walls import find_wall
 from monitor.models import ExtractedText
 from monitor.text import clean_line, clean_text
 
@@ -225,8 +226,11 @@ def extract_html(
     to that size first. ``metadata=False`` skips the page's title, author and date (the
     caller has them from the feed; ``title`` is then the known title, whose repetition atop
     the text is dropped). Raises :class:`ExtractError` with code ``binary_content`` for PDF,
-    images and other binary data served as HTML, and ``extract_failed`` if the parser itself
-    breaks. ``signer`` (a pure function of the text) fills :attr:`ExtractedText.signature`.
+    images and other binary data served as HTML, ``consent_wall`` or ``interstitial`` when
+    the text is a cookie consent wall or a bot-check, JavaScript or subscription page
+    instead of the article (see :mod:`monitor.extract.walls`), and ``extract_failed`` if the
+    parser itself breaks. ``signer`` (a pure function of the text) fills
+    :attr:`ExtractedText.signature`.
     """
     kind = sniff_binary(html)
     if kind is not None:
@@ -253,6 +257,9 @@ def extract_html(
     text = remove_noise(text, title)
     if not text.strip():
         return None
+    wall = find_wall(text)
+    if wall is not None:  # the same text on every page of the site: not the article
+        raise ExtractError.coded(wall.describe(), wall.code)
     head = html[:65536]
     raw_head = head if isinstance(head, bytes) else head.encode("utf-8", "replace")
     signature = signer(text) if signer is not None else None
@@ -334,9 +341,10 @@ class Extractor:
     Futures resolve to the extracted text (or None when the page has none) or fail with
     :class:`~monitor.errors.ExtractTimeoutError` (killed at ``config.timeout``) or
     :class:`~monitor.errors.ExtractError` whose ``code`` says why: ``memory_limit``,
-    ``worker_died``, ``binary_content``, ``extract_failed``, ``pool_closed``. Either way the
-    worker is replaced and the next page is served at once. Thread-safe: fetch threads may
-    call :meth:`extract` concurrently; pages beyond the worker count wait in a queue.
+    ``worker_died``, ``binary_content``, ``consent_wall``, ``interstitial``,
+    ``extract_failed``, ``pool_closed``. Either way the worker is replaced and the next page
+    is served at once. Thread-safe: fetch threads may call :meth:`extract` concurrently;
+    pages beyond the worker count wait in a queue.
     """
 
     def __init__(self, config: ExtractConfig, *, signer: Signer | None = None) -> None:
