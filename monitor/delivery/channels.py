@@ -1,7 +1,8 @@
 """Which destinations a hit goes to, and the secret URL behind each stored destination key.
 
-The database stores only a destination key (a hash of the URL) and a masked label; the real
-URL, which may carry tokens, is looked up here from the configuration at send time.
+The database stores only a destination key (a hash, see :func:`destination_key`) and a masked
+label; the real URL, which may carry tokens, is looked up here from the configuration at send
+time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,19 @@ CONSOLE = "console"
 _FROM_VARIABLE = re.compile(r" \(\$\{[^{}]+\}\)$")
 
 
-def destination_key(url: str) -> str:
+def destination_key(url: str, label: str | None = None) -> str:
+    """The key of a destination in the outbox: part of a row's unique key (an alert is queued
+    once per story and destination) and of its ``Idempotency-Key``.
+
+    A URL read from a ``${VAR}`` (its masked ``label`` names the variable) is keyed by that
+    label, which a rotated token or password leaves as it was: the daemon restarted with the
+    new secret still sees the same destination, so a later copy of a story queues no second
+    alert to it, and a retry keeps its key. Any other URL is keyed by the whole URL: one
+    written in the file and changed there is another destination. Migration 0015 keys the
+    rows queued before this way too, with a copy of this function.
+    """
+    if label is not None and _FROM_VARIABLE.search(label):
+        return hashlib.sha256(f"label\x1f{label}".encode()).hexdigest()[:32]
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
 
 
@@ -41,12 +54,18 @@ class ChannelDirectory:
         self.webhooks = {name: ch.webhook for name, ch in config.channels.items()}
         self._admin = config.delivery.admin_channel
         for name, channel in config.channels.items():
-            routes = []
-            for url in channel.urls:
-                key = destination_key(url)
-                label = mask_url(url, config.url_source(url))
-                self._urls[(name, key)] = url
+            urls = list(dict.fromkeys(channel.urls))  # a URL listed twice is one destination
+            labels = [mask_url(url, config.url_source(url)) for url in urls]
+            for url, label in zip(urls, labels, strict=True):
                 self._labelled.setdefault((name, label), []).append(url)
+            routes = []
+            for url, label in zip(urls, labels, strict=True):
+                # Two URLs of the channel that mask alike cannot share their label's key.
+                alike = len(self._labelled[(name, label)]) > 1
+                key = destination_key(url, None if alike else label)
+                self._urls[(name, key)] = url
+                # Rows an earlier version queued under the whole URL's key still find it.
+                self._urls.setdefault((name, destination_key(url)), url)
                 routes.append(Route(name, key, label))
             self._routes[name] = routes
         self._warned: set[str] = set()
@@ -82,10 +101,11 @@ class ChannelDirectory:
     def url_for(self, channel: str, key: str, label: str | None = None) -> str | None:
         """The configured URL for a stored destination, or None if it was removed.
 
-        The key is a hash of the whole URL, secrets included. A URL read from a ``${VAR}``
-        whose token or password was changed since the row was queued (rotated, often
-        because the old one failed) keeps its masked ``label``: the row goes to the one URL
-        of the channel with that label instead of dying with its old secret.
+        A URL read from a ``${VAR}`` is keyed by its masked label (:func:`destination_key`),
+        which survives a rotated token or password. A row queued under the whole URL's key
+        (by an earlier version) whose ``${VAR}`` was rotated since keeps its ``label``: it
+        goes to the one URL of the channel with that label instead of dying with its old
+        secret.
         """
         url = self._urls.get((channel, key))
         if url is not None or label is None or not _FROM_VARIABLE.search(label):

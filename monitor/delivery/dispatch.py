@@ -9,13 +9,18 @@ idempotency key where the receiver can drop repeats (webhooks), otherwise left `
 for the operator. Per row the delivery policy decides: send
 now, or hold for the channel's next digest (digest delivery, quiet hours, rate cap). Held
 rows are released into one digest message per destination when the channel's schedule fires
-or its quiet hours end. Transient failures retry with exponential back-off and jitter until
-``max_attempts`` or the retry deadline; permanent ones (a 401, a refused address, a
-destination removed from the config) go dead at once, and the admin channel is told.
+or its quiet hours end. A digest's rows and message are recorded before its first send
+(:meth:`Outbox.seal_digest`), so every retry sends that message under the same key, and the
+alerts released since go in the next one. Transient failures retry with exponential back-off
+and jitter until ``max_attempts`` or the retry deadline; permanent ones (a 401, a refused
+address, a destination removed from the config) go dead at once, and the admin channel is
+told.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import random
 import threading
@@ -111,19 +116,24 @@ class Dispatcher:
             batch = self.outbox.claim(self.owner, self.lease, limit)
             if not batch:
                 break
-            digests: dict[tuple[str, str], list[ClaimedNotification]] = defaultdict(list)
+            # Per destination: each sealed digest (sent before) apart, and the rows new to one.
+            digests: dict[tuple[str, str, str | None],
+                          list[ClaimedNotification]] = defaultdict(list)
             for note in batch:
                 if self.should_stop():
                     break
                 if note.batched and note.alert is not None:
-                    digests[(note.channel, note.destination_key)].append(note)
+                    digests[(note.channel, note.destination_key, note.digest_key)].append(note)
                 elif self._still_mine([note]):
                     self._deliver(note, report)
-            for notes in digests.values():
+            for (_channel, _key, sealed), notes in digests.items():
                 if self.should_stop():
                     break
                 held = self._still_mine(notes)
-                if held:
+                if sealed is not None and len(held) < len(notes):
+                    # A sealed digest goes whole or not at all (claimed whole, so lost whole).
+                    self.outbox.give_back([n.id for n in held], self.owner)
+                elif held:
                     self._deliver_digest(held, report)
             if self.should_stop():
                 self.outbox.release(self.owner)  # unsent rows go back to the queue now
@@ -210,6 +220,25 @@ class Dispatcher:
         if url is None:
             self._give_up(notes, "destination no longer configured", report)
             return
+        sealed = _sealed_message(notes)
+        if sealed is not None:
+            # Sent before (the outcome unknown, or lost in a crash): the same message again,
+            # under the same key, so that a receiver holding it drops the repeat.
+            message, key = sealed
+        else:
+            composed = self._compose_digest(notes, url)
+            if composed is None:
+                return
+            notes, message, key = composed
+        if self._send(notes, url, message, report, key):
+            report.digests += 1
+
+    def _compose_digest(
+        self, notes: Sequence[ClaimedNotification], url: str,
+    ) -> tuple[Sequence[ClaimedNotification], RenderedMessage, str] | None:
+        """A new digest message of as many of ``notes`` as fit, sealed with them before it is
+        sent (None: the lease of some was lost; the rows are left to the next claim)."""
+        first = notes[0]
         target = target_kind(url)
 
         def render(alerts: list[Alert]) -> RenderedMessage:
@@ -228,17 +257,21 @@ class Dispatcher:
             self.outbox.give_back([n.id for n in notes[message.items:]], self.owner)
             notes, alerts = notes[:message.items], alerts[:message.items]
             message = render(alerts)
-        if self._send(notes, url, message, report):
-            report.digests += 1
+        key = idempotency_key(notes)
+        ids = [n.id for n in notes]
+        if not self.outbox.seal_digest(ids, self.owner, key, _stored(message)):
+            self.outbox.give_back(ids, self.owner)
+            return None
+        return notes, message, key
 
     def _send(self, notes: Sequence[ClaimedNotification], url: str, message: RenderedMessage,
-              report: DispatchReport) -> bool:
+              report: DispatchReport, key: str | None = None) -> bool:
         keyed = url.partition("://")[0].lower() in KEYED_SCHEMES
         with self._flight:
             self._in_flight = (list(notes), keyed)
         try:
             outcome = self.sender(url, message, self.config.delivery.send_timeout,
-                                  idempotency_key(notes))
+                                  key or idempotency_key(notes))
             return self._settle(notes, outcome, report)
         finally:
             with self._flight:
@@ -264,10 +297,11 @@ class Dispatcher:
         ids = [n.id for n in notes]
         first = notes[0]
         if outcome.ok:
-            self.outbox.record_sent_many(ids, self.owner)
-            report.sent += len(notes)
+            # Rows another dispatcher took over meanwhile are its to count (and sent by it).
+            settled = self.outbox.record_sent_many(ids, self.owner)
+            report.sent += settled
             log.info("sent %s to %s", _what(notes), first.destination)
-            return True
+            return settled > 0
         error = outcome.error or "delivery failed"
         if outcome.permanent:
             self._give_up(notes, error, report)
@@ -287,9 +321,8 @@ class Dispatcher:
         if outcome.unknown:
             # The receiver may have it; the retry carries the same Idempotency-Key.
             error = f"{error}; retried with the same idempotency key"
-        self.outbox.record_failure_many(ids, self.owner, error, retry_at,
-                                        unknown=outcome.unknown)
-        report.retried += len(notes)
+        report.retried += self.outbox.record_failure_many(ids, self.owner, error, retry_at,
+                                                          unknown=outcome.unknown)
         log.warning("%s to %s failed (%s); retry at %s", _what(notes), first.destination,
                     error, retry_at.isoformat())
         return False
@@ -311,8 +344,10 @@ class Dispatcher:
 
     def _give_up(self, notes: Sequence[ClaimedNotification], error: str,
                  report: DispatchReport) -> None:
-        self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None)
-        report.dead += len(notes)
+        held = self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None)
+        if not held:
+            return  # another dispatcher took the rows over: its outcome, its notice
+        report.dead += held
         for note in notes:
             log.error("notification %d to %s is dead: %s", note.id, note.destination, error)
         self._tell_admin("dead", notes, "could not be delivered to",
@@ -342,6 +377,24 @@ class Dispatcher:
 
 
 _NOTICE_ITEMS = 20  # alerts named one by one in an admin notice
+
+
+def _stored(message: RenderedMessage) -> str:
+    return json.dumps(dataclasses.asdict(message), ensure_ascii=False)
+
+
+def _sealed_message(notes: Sequence[ClaimedNotification]) -> tuple[RenderedMessage, str] | None:
+    """The message and key a sealed digest was first sent with, or None for rows new to a
+    digest, or whose message is gone (its row pruned: they are sealed again, anew)."""
+    key = notes[0].digest_key
+    stored = next((n.digest_message for n in notes if n.digest_message), None)
+    if key is None or stored is None:
+        return None
+    try:
+        return RenderedMessage(**json.loads(stored)), key
+    except (ValueError, TypeError):
+        log.warning("digest %s: its stored message cannot be read; sending it anew", key)
+        return None
 
 
 def _what(notes: Sequence[ClaimedNotification]) -> str:

@@ -11,14 +11,21 @@ that expires (the dispatcher crashed) makes the row claimable again, so nothing 
 duplicate windows: a crash after the destination accepted a message and before
 :meth:`Outbox.record_sent` committed, and the retry of an "outcome unknown" send to a
 webhook, which carries the same idempotency key.
+
+A digest's rows and message are recorded before it is first sent (:meth:`Outbox.seal_digest`):
+from then on the rows are claimed together or not at all, and every later attempt sends that
+message under that key, whatever alerts joined the channel's digest since (they go in the
+next one). Otherwise a retry would carry another set of rows, so another key, and the receiver
+could not tell that it holds the first rows already.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.models import Alert
@@ -42,6 +49,7 @@ from monitor.text import clean_text
 
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
 SENDABLE = ("pending", "digest")
+RETRYABLE = ("dead", "unknown", "pending", "held", "digest")
 
 
 class Outbox:
@@ -53,20 +61,24 @@ class Outbox:
     # -- claiming ------------------------------------------------------------------------
 
     def claim(self, owner: str, lease: timedelta, limit: int = 50) -> list[ClaimedNotification]:
-        """Lease up to ``limit`` due rows to ``owner`` (never a row another owner holds)."""
+        """Lease up to ``limit`` due rows to ``owner`` (never a row another owner holds); a
+        sealed digest's rows all or none, past ``limit`` if need be."""
         now = self.store.clock()
+        claimable = (NotificationRow.status.in_(SENDABLE), NotificationRow.next_attempt_at <= now,
+                     or_(NotificationRow.lease_until.is_(None), NotificationRow.lease_until < now))
         with self.store.write() as session:
             due = (
-                select(NotificationRow.id)
-                .where(NotificationRow.status.in_(SENDABLE),
-                       NotificationRow.next_attempt_at <= now,
-                       or_(NotificationRow.lease_until.is_(None),
-                           NotificationRow.lease_until < now))
+                select(NotificationRow.id, NotificationRow.digest_key)
+                .where(*claimable)
                 .order_by(NotificationRow.next_attempt_at, NotificationRow.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            ids = list(session.scalars(due))
+            picked = session.execute(due).all()
+            ids = {i for i, key in picked if key is None}
+            keys = {key for _i, key in picked if key is not None}
+            if keys:
+                ids |= self._whole_digests(session, keys, claimable)
             if not ids:
                 return []
             session.execute(update(NotificationRow).where(NotificationRow.id.in_(ids))
@@ -79,6 +91,24 @@ class Outbox:
                 .order_by(NotificationRow.id)
             ).all()
             return [self._claimed(session, note, hit, article) for note, hit, article in rows]
+
+    @staticmethod
+    def _whole_digests(session: Session, keys: set[str],
+                       claimable: Sequence[ColumnElement[bool]]) -> set[int]:
+        """The rows of the sealed digests ``keys`` whose every row can be claimed now. Part of
+        one is never claimed: sent alone under the digest's key, it would be dropped as a
+        repeat by a receiver that never got the rest. One another daemon is claiming (some
+        rows locked) is left to it."""
+        members = session.execute(
+            select(NotificationRow.id, NotificationRow.digest_key)
+            .where(NotificationRow.digest_key.in_(keys), *claimable)
+            .with_for_update(skip_locked=True)).all()
+        whole = {key: count for key, count in session.execute(
+            select(NotificationRow.digest_key, func.count())
+            .where(NotificationRow.digest_key.in_(keys), NotificationRow.status.in_(SENDABLE))
+            .group_by(NotificationRow.digest_key))}
+        found = Counter(key for _i, key in members)
+        return {i for i, key in members if key is not None and found[key] == whole.get(key)}
 
     @staticmethod
     def _claimed(session: Session, note: NotificationRow, hit: HitRow | None,
@@ -102,7 +132,8 @@ class Outbox:
             destination_key=note.destination_key, destination=note.destination,
             rule_id=note.rule_id, attempts=note.attempts, created_at=note.created_at,
             batched=note.status == "digest", alert=alert, notice=notice,
-            dedupe_key=note.dedupe_key)
+            dedupe_key=note.dedupe_key, digest_key=note.digest_key,
+            digest_message=note.digest_message)
 
     def renew(self, ids: Sequence[int], owner: str, lease: timedelta) -> list[int]:
         """Extend ``owner``'s lease on ``ids`` to ``lease`` from now; returns the ids it still
@@ -118,6 +149,25 @@ class Outbox:
                             .values(lease_until=now + lease))
             return sorted(session.scalars(select(NotificationRow.id).where(*mine)))
 
+    def seal_digest(self, ids: Sequence[int], owner: str, key: str, message: str) -> bool:
+        """Record, before it is first sent, that one digest message (``key``, ``message``)
+        carries the rows ``ids``; the message is kept on the lowest row. False, and nothing
+        recorded, when ``owner`` no longer holds every one of them."""
+        wanted = set(ids)
+        with self.store.write() as session:
+            mine = set(session.scalars(
+                select(NotificationRow.id)
+                .where(NotificationRow.id.in_(wanted), NotificationRow.lease_owner == owner,
+                       NotificationRow.status.in_(SENDABLE))
+                .with_for_update()))
+            if mine != wanted:
+                return False
+            session.execute(update(NotificationRow).where(NotificationRow.id.in_(wanted))
+                            .values(digest_key=key, digest_message=None))
+            session.execute(update(NotificationRow).where(NotificationRow.id == min(wanted))
+                            .values(digest_message=message))
+            return True
+
     # -- settling ------------------------------------------------------------------------
 
     def record_sent(self, notification_id: int, owner: str) -> bool:
@@ -125,18 +175,23 @@ class Outbox:
         return self.record_sent_many([notification_id], owner) == 1
 
     def record_sent_many(self, ids: Sequence[int], owner: str) -> int:
-        """Settle rows sent together (a digest); returns how many this owner still held."""
+        """Settle rows sent together (a digest); returns how many this owner still held.
+
+        A row whose lease ran out and that another daemon took over is that daemon's to settle
+        and count: it gets neither the status nor an attempt from this one."""
         now = self.store.clock()
         with self.store.write() as session:
-            done = session.execute(
+            held = list(session.scalars(
                 update(NotificationRow)
                 .where(NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
                        NotificationRow.status.in_(SENDABLE))
                 .values(status="sent", sent_at=now, lease_owner=None, lease_until=None,
-                        attempts=NotificationRow.attempts + 1, last_error=None))
+                        attempts=NotificationRow.attempts + 1, last_error=None,
+                        digest_message=None)  # never sent again: no retry needs it
+                .returning(NotificationRow.id)))
             session.add_all(DeliveryAttemptRow(notification_id=i, attempted_at=now,
-                                               outcome="sent", error=None) for i in ids)
-            return int(getattr(done, "rowcount", 0))
+                                               outcome="sent", error=None) for i in held)
+            return len(held)
 
     def record_failure(self, notification_id: int, owner: str, error: str,
                        retry_at: datetime | None) -> None:
@@ -158,16 +213,17 @@ class Outbox:
             values["status"] = "unknown" if unknown else "dead"
         outcome = "unknown" if unknown else "retry" if retry_at else "dead"
         with self.store.write() as session:
-            done = session.execute(update(NotificationRow)
-                                   .where(NotificationRow.id.in_(list(ids)),
-                                          NotificationRow.lease_owner == owner)
-                                   .values(**values))
-            held = int(getattr(done, "rowcount", 0))
-            if held:
-                session.add_all(DeliveryAttemptRow(
-                    notification_id=i, attempted_at=now, outcome=outcome, error=error)
-                    for i in ids)
-            return held
+            held = list(session.scalars(update(NotificationRow)
+                                        .where(NotificationRow.id.in_(list(ids)),
+                                               NotificationRow.lease_owner == owner,
+                                               NotificationRow.status.in_(SENDABLE))
+                                        .values(**values)
+                                        .returning(NotificationRow.id)))
+            # As in record_sent_many: rows taken over by another daemon are not counted here.
+            session.add_all(DeliveryAttemptRow(
+                notification_id=i, attempted_at=now, outcome=outcome, error=error)
+                for i in held)
+            return len(held)
 
     def hold(self, notification_id: int, owner: str) -> None:
         """Keep a claimed row for the channel's next digest instead of sending it now."""
@@ -256,20 +312,35 @@ class Outbox:
     def retry(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> int:
         """Put dead (or the given unsent) rows back to pending for another round: a whole
         one, attempts counted and the retry deadline timed afresh (a dead row keeps its
-        ``max_attempts`` otherwise, and would be given up again at its first failure)."""
+        ``max_attempts`` otherwise, and would be given up again at its first failure).
+
+        A row a sealed digest carried goes again with that digest, whole (the same message
+        under the same key: its receiver may have it already), not alone under a key of its
+        own. Returns how many of the rows asked for (given, or dead) were queued; the other
+        rows of their digests go with them uncounted (the CLI compares it with the ids given).
+        """
+        if not ids and not dead:
+            return 0
         now = self.store.clock()
+        retryable = NotificationRow.status.in_(RETRYABLE)
         with self.store.write() as session:
-            query = update(NotificationRow).where(
-                NotificationRow.status.in_(("dead", "unknown", "pending", "held", "digest")))
+            query = select(NotificationRow.id, NotificationRow.digest_key).where(retryable)
             if ids:
                 query = query.where(NotificationRow.id.in_(list(ids)))
-            elif dead:
-                query = query.where(NotificationRow.status == "dead")
             else:
-                return 0
-            result = session.execute(query.values(status="pending", next_attempt_at=now,
-                                                  created_at=now, attempts=0))
-            return int(getattr(result, "rowcount", 0))
+                query = query.where(NotificationRow.status == "dead")
+            chosen = session.execute(query).all()
+            alone = [i for i, key in chosen if key is None]
+            keys = {key for _i, key in chosen if key is not None}
+            again = {"next_attempt_at": now, "created_at": now, "attempts": 0}
+            if alone:
+                session.execute(update(NotificationRow).where(NotificationRow.id.in_(alone))
+                                .values(status="pending", **again))
+            if keys:
+                session.execute(update(NotificationRow)
+                                .where(NotificationRow.digest_key.in_(keys), retryable)
+                                .values(status="digest", **again))
+            return len(chosen)
 
     def list(self, status: str | None = None, limit: int = 200) -> list[NotificationInfo]:
         """Rows newest first. ``failed``: unsent after a failed attempt; ``sending``: leased."""

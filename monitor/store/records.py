@@ -192,6 +192,8 @@ class ClaimedNotification:
     """An outbox row leased to one dispatcher: an alert to render, or a notice.
 
     ``batched`` rows were released into their channel's digest and are sent together.
+    ``digest_key``: the digest message the row was put in before that message was first sent
+    (its key); the row that keeps the message has it in ``digest_message``.
     """
 
     id: int
@@ -206,6 +208,8 @@ class ClaimedNotification:
     alert: Alert | None = None
     notice: Notice | None = None
     dedupe_key: str = ""
+    digest_key: str | None = None
+    digest_message: str | None = None
 
     @property
     def idempotency_key(self) -> str:

@@ -237,7 +237,9 @@ class NotificationRow(Base):
     (``alert:<rule>:<story>``, ``notice:...``); with the destination it is unique, so one
     story alerts once per rule and destination however often it is seen. Statuses: pending,
     held (waiting for the channel's next digest), digest (released into a digest), sending,
-    sent, dead.
+    sent, dead. ``digest_key`` names the digest message a row was put in before that message
+    was first sent (its ``Idempotency-Key``); the lowest row of it keeps the message itself
+    (``digest_message``), so a retry sends the same message with the same rows.
     """
 
     __tablename__ = "notifications"
@@ -245,6 +247,7 @@ class NotificationRow(Base):
         UniqueConstraint("dedupe_key", "channel", "destination_key", name="uq_notification_once"),
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_story_id", "story_id"),  # pruning a story checks its rows
+        Index("ix_notifications_digest_key", "digest_key"),  # a digest is claimed whole
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -268,6 +271,8 @@ class NotificationRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     in_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_key: Mapped[str | None] = mapped_column(String(64))
+    digest_message: Mapped[str | None] = mapped_column(Text)  # JSON, on one row of the digest
 
 
 class DigestStateRow(Base):

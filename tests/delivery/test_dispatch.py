@@ -476,3 +476,88 @@ def test_a_mail_server_slower_than_the_send_timeout_gets_each_alert_once(
     (row,) = s.outbox.list("unknown")
     assert row.attempts == 1 and "may not have reached desk" in s.console.getvalue()
     s.store.close()
+
+
+def test_a_send_that_outlasted_its_lease_is_counted_only_by_the_dispatcher_holding_it(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """The first dispatcher's send outlasts its lease and the second takes the row over and
+    sends it: the first's late answer neither settles the row nor counts an attempt."""
+    s = make_setup(tmp_path, receiver, console=False, lease=10, send_timeout=5)
+    s.save(1)
+    sent: list[tuple[str, str]] = []
+    second = Dispatcher(s.dispatcher.config, s.outbox, s.channels,
+                        ConsoleNotifier(io.StringIO()), "second",
+                        sender=recording_sender(sent))
+    reports = []
+
+    def stalled() -> None:
+        s.clock.advance(11)  # past the first's lease (a stalled process, a paused VM)
+        reports.append(second.dispatch_due())
+
+    first = Dispatcher(s.dispatcher.config, s.outbox, s.channels,
+                       ConsoleNotifier(io.StringIO()), "first",
+                       sender=recording_sender(sent, stalled))
+    late = first.dispatch_due()
+    assert len(sent) == 2  # the known duplicate window: both sent it
+    assert [r.sent for r in reports] == [1] and late.sent == 0
+    assert [a.outcome for a in s.attempts()] == ["sent"]
+    (row,) = s.outbox.list()
+    assert row.status == "sent" and row.attempts == 1
+    s.store.close()
+
+
+def test_a_rotated_secret_queues_no_second_alert_for_a_story_and_keeps_its_key(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """The operator rotates the token in ${HOOK_URL} and restarts; a copy of the story then
+    arrives from another outlet. The destination is the same one: the copy queues no second
+    alert to it, and the retry carries the key of the first attempt."""
+    s = make_setup(tmp_path, receiver, console=False)
+    config = _hook_config(tmp_path, f"json://hook:old-Secret1@127.0.0.1:{receiver.port}/hook")
+    s.channels = ChannelDirectory(config)
+    receiver.statuses = [503]
+    fid = s.store.feed_health()[0].id
+    first = s.store.save_article(fid, article(url="https://n.example/1", key="g1"), [hit()],
+                                 s.channels.routes_for)
+    assert Dispatcher(config, s.outbox, s.channels, ConsoleNotifier(s.console), "w",
+                      jitter=lambda: 1.0).dispatch_due().retried == 1
+    rotated = _hook_config(tmp_path, f"json://hook:new-Secret2@127.0.0.1:{receiver.port}/hook")
+    channels = ChannelDirectory(rotated)
+    copy = s.store.save_article(
+        fid, article(url="https://other.example/copy", source="Other Outlet", key="g2"),
+        [hit()], channels.routes_for, story_id=first.story_id)
+    assert copy.created and copy.new_notifications == 0
+    s.clock.advance(60)
+    report = Dispatcher(rotated, s.outbox, channels, ConsoleNotifier(s.console),
+                        "w2").dispatch_due()
+    assert report.sent == 1
+    before, after = receiver.hits_for("/hook")
+    assert after.headers[IDEMPOTENCY_HEADER] == before.headers[IDEMPOTENCY_HEADER]
+    assert [_password(before), _password(after)] == ["old-Secret1", "new-Secret2"]
+    assert len(s.outbox.list()) == 1
+    s.store.close()
+
+
+def test_destination_keys_survive_a_rotated_variable_and_never_merge_two_urls(
+        tmp_path: Path) -> None:
+    """A ${VAR} URL is keyed by its masked label (the secret rotates, the key stays); two URLs
+    of one channel that mask alike keep their whole URL's key, so they stay two destinations;
+    a URL listed twice is one."""
+    def keys(env: dict[str, str], *urls: str) -> list[str]:
+        listed = ", ".join(f"'{u}'" for u in urls)
+        (tmp_path / "monitor.yaml").write_text(
+            f"channels:\n  hook:\n    urls: [{listed}]\n"
+            "delivery:\n  default_channels: [hook]\n  console: false\n", encoding="utf-8")
+        directory = ChannelDirectory(load_config(tmp_path / "monitor.yaml", env))
+        return [r.destination_key for r in directory.routes_for(hit())]
+
+    (old,) = keys({"HOOK_URL": "json://hook:old-Secret1@127.0.0.1:9/hook"}, "${HOOK_URL}")
+    (new,) = keys({"HOOK_URL": "json://hook:new-Secret2@127.0.0.1:9/hook"}, "${HOOK_URL}")
+    assert old == new
+    (moved,) = keys({"HOOK_URL": "json://hook:new-Secret2@127.0.0.1:9/other"}, "${HOOK_URL}")
+    assert moved != old
+    twice = keys({"HOOK_URL": "json://hook:new-Secret2@127.0.0.1:9/hook"},
+                 "${HOOK_URL}", "${HOOK_URL}")
+    assert twice == [new]
+    alike = keys({"WHO": "desk"}, "json://${WHO}:Secret-One1@127.0.0.1:9/hook",
+                 "json://${WHO}:Secret-Two2@127.0.0.1:9/hook")
+    assert len(set(alike)) == 2
