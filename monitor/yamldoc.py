@@ -82,6 +82,8 @@ class YamlDocument:
         """The Python value of ``node`` (a string, number, list, mapping...)."""
         if isinstance(node, ScalarNode) and node.tag == _STR:
             return node.value  # most values: no constructor round trip
+        if isinstance(node, MappingNode | SequenceNode):
+            _apply_merges(node)
         return self._loader.construct_object(node, deep=True)
 
     def text(self, node: Node) -> Any:
@@ -246,6 +248,26 @@ def mapping_pairs(node: MappingNode) -> list[tuple[Node, Node]]:
             merged.extend(pair for pair in pairs if pair[0].value not in taken)
             taken.update(key.value for key, _ in pairs)
     return merged + written
+
+
+def _apply_merges(root: Node) -> None:
+    """Write every merge under ``root`` into its mapping as :func:`mapping_pairs` reads it,
+    before PyYAML's constructor merges them its own way: PyYAML 6.0.4 lets the last mapping of
+    ``<<: [*a, *b]`` win for a key longer than one character (it compares the keys' objects),
+    and a value would not be the one at the line its problems name."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            if any(key.tag == _MERGE for key, _ in node.value):
+                node.value = mapping_pairs(node)
+            stack.extend(value for _, value in node.value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
 
 
 def is_merge(key: Node) -> bool:

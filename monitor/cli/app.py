@@ -56,7 +56,10 @@ class RootGroup(PlainGroup):
             try:
                 return super().invoke(ctx)
             finally:
-                sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+                # A closed pipe shows here, not at the interpreter's exit; no sys.stdout at
+                # all when the process started with it closed (`monitor run >&-`).
+                if sys.stdout is not None:
+                    sys.stdout.flush()
         except BrokenPipeError:
             # The Python docs' way (signal module, "Note on SIGPIPE"): stdout onto devnull,
             # so that the final flush of what is still buffered goes nowhere, silently.

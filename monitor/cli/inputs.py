@@ -60,6 +60,8 @@ def read_input(path: Path, cap: int | None) -> bytes:
     limit = -1 if cap is None else cap + 1
     try:
         if is_stdin(path):
+            if sys.stdin is None:  # the process started with it closed (`<&-`)
+                fail(f"{name}: cannot read: standard input is closed")
             data = sys.stdin.buffer.read(limit)
         else:
             with path.open("rb") as stream:

@@ -7,6 +7,7 @@ Neither command touches the database or the network.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,6 +87,7 @@ def check(
 
 
 INPUT_SUFFIXES = (".txt", ".html", ".htm", ".jsonl")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 InputType = Literal["txt", "html", "jsonl"]
 
 
@@ -158,7 +160,9 @@ def _read_jsonl(source: _Input, text: str, cap: int,
                 problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.models import Document
     from monitor.text import clean_text
-    for number, line in enumerate(text.splitlines(), 1):
+    # Line breaks only: splitlines() also cuts at U+2028, U+2029 and U+0085, which JSON
+    # keeps raw inside a text.
+    for number, line in enumerate(_LINE_BREAK.split(text), 1):
         if not line.strip():
             continue
         size = len(line.encode("utf-8", "replace"))

@@ -43,7 +43,7 @@ class DigestSchedule:
             self._interval = timedelta(seconds=parse_duration(spec))
         except ValueError as problem:
             word = spec.strip()
-            if " " not in word and word.lstrip("-")[:1].isdigit():  # a cron line has 5 fields
+            if len(word.split()) == 1 and word.lstrip("-")[:1].isdigit():  # cron: 5 fields
                 raise ConfigError(str(problem)) from None  # e.g. "-5m", "5min": say why
             try:
                 self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)

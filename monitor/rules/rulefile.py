@@ -200,20 +200,24 @@ def read_rule_file(path: Path, problems: Problems) -> Source | None:
     root = document.root
     src = Source(shown, {}, document)
     found = len(problems.items)
-    if root is not None:
+    if root is not None and not _null(root):  # `---` and nothing else: empty as well
         top = fields_of(src, root, TOP_FIELDS, "file", problems)
         if top is None:
             return None
         for name, node in top.nodes.items():
             if isinstance(node, SequenceNode):
                 src.sections[name] = node
-            elif not (isinstance(node, ScalarNode) and node.tag.endswith(":null")):
+            elif not _null(node):
                 problems.add(shown, line_of(node), f"{name}: expected a list")
     if len(problems.items) == found and not any(s.value for s in src.sections.values()):
         # A file emptied by mistake would drop its rules without a word (a broken one is
         # reported already).
         problems.warn(shown, 1, "the file defines no rules or entities")
     return src
+
+
+def _null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag.endswith(":null")
 
 
 def items(src: Source, name: str) -> Iterator[Node]:

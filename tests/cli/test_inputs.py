@@ -139,3 +139,33 @@ def test_try_refuses_a_page_over_the_cap(repo_root: Path, tmp_path: Path) -> Non
     assert run("try", "-", stdin=page.read_bytes()) == (
         2, "", "monitor: <stdin>: over the 1,024-byte limit on an article "
                "(http.page_max_bytes)\n")
+
+
+def test_a_jsonl_line_is_ended_by_a_line_break_only(tmp_path: Path) -> None:
+    """JSON keeps U+2028, U+2029 and U+0085 raw in a text (json.dumps with ensure_ascii=False
+    writes them so, and pages hold them): splitlines() cut the article there, each half "not
+    JSON". Windows line ends still end lines."""
+    items = [{"id": "a", "title": "Gaza", "text": "Qatar\u2028menyambut\u2029baik\x85."},
+             {"id": "b", "title": "Gaza", "text": "Qatar"}]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes("".join(json.dumps(i, ensure_ascii=False) + "\r\n"
+                              for i in items).encode())
+    code, out, err = run("match", "--json", str(batch))
+    assert (code, err) == (0, "")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("command", [["match", "-"], ["try", "-"]])
+def test_a_closed_standard_input_is_one_line_not_a_traceback(command: list[str]) -> None:
+    """``monitor match - <&-`` (a cron job or service without standard input): Python has
+    no sys.stdin then, and reading it raised AttributeError."""
+    import os
+    import subprocess
+
+    from tests.daemon_support import monitor_cmd
+
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
+    done = subprocess.run(["sh", "-c", 'exec "$@" <&-', "sh", *monitor_cmd(*command)],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "monitor: <stdin>: cannot read: standard input is closed\n"

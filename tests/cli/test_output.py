@@ -120,6 +120,24 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     assert (proc.wait(timeout=60), err) == (0, "")
 
 
+def test_a_command_run_with_stdout_closed_still_works(tmp_path: Path) -> None:
+    """``monitor run >&-`` (or a service manager that closes it): Python then has no
+    sys.stdout at all, and flushing it raised AttributeError, a traceback, at every exit."""
+    import os
+
+    from tests.daemon_support import monitor_cmd
+
+    (tmp_path / "r.yaml").write_text("rules:\n  - id: gaza\n    query: Gaza\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Gaza talks\nbody\n", encoding="utf-8")
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh",
+                           *monitor_cmd("match", "--rules", "r.yaml", "a.txt")],
+                          cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                          env={k: v for k, v in os.environ.items()
+                               if k not in ("MONITOR_CONFIG", "MONITOR_DATABASE_URL")},
+                          timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def test_durations_times_and_plurals_read_as_words() -> None:
     assert [human_duration(s) for s in (45, 171, 900, 3600, 4500, 5400, 7200, 86400,
                                         129600)] == [

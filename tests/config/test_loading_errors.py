@@ -208,6 +208,24 @@ def test_a_merge_that_overrides_a_key_is_not_a_key_given_twice(tmp_path: Path) -
                               "keep one"]
 
 
+def test_of_several_mappings_merged_the_first_listed_wins_as_in_rule_files(
+        tmp_path: Path) -> None:
+    """YAML's merge key: the first mapping of ``<<: [*a, *b]`` wins, as rule files read it.
+    PyYAML 6.0.4's constructor let the last win for keys longer than one character, so the
+    value used was not the one at the line a problem named."""
+    path = write(tmp_path, "channels:\n  a: &a\n    urls: ['json://a.example']\n"
+                 "    format: text\n  b: &b\n    urls: ['json://b.example']\n    format: html\n"
+                 "  c:\n    <<: [*a, *b]\n")
+    channel = load_config(path, {}).channels["c"]
+    assert (channel.urls, channel.format) == (["json://a.example"], "text")
+    path = write(tmp_path, "log_level: INFO\npolling:\n  <<: [{tick: 20s}, {tick: 5min}]\n")
+    assert load_config(path, {}).polling.tick == 20  # 5min is merged over: never read
+    path = write(tmp_path, "log_level: INFO\npolling:\n  <<: [{tick: 5min}, {tick: 20s}]\n")
+    assert problems(path) == [
+        f"{path}:3: polling.tick: '5min': unknown unit 'min' (the units are ms, s, m, h, d "
+        "and w, in lower case)"]
+
+
 def test_a_problem_in_a_merged_setting_is_at_the_line_it_is_written(tmp_path: Path) -> None:
     # As in rule files: the line of the value, not of the mapping that merges it.
     path = write(tmp_path, "log_level: INFO\npolling:\n  <<: &p\n    tick: 5min\n"

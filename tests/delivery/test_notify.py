@@ -586,6 +586,13 @@ def test_console_notifier_reports_a_closed_stream() -> None:
     assert not ConsoleNotifier(stream).show(make_alert()).ok
 
 
+def test_console_notifier_without_stdout_fails_the_send_not_the_daemon(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdout", None)  # `monitor run >&-`: Python has no sys.stdout
+    outcome = ConsoleNotifier().show(make_alert())
+    assert not outcome.ok and "no standard output" in (outcome.error or "")
+
+
 def test_apprise_is_imported_only_by_the_notify_package(repo_root: Any) -> None:
     offenders = [
         str(path.relative_to(repo_root)) for path in (repo_root / "monitor").rglob("*.py")

@@ -55,6 +55,12 @@ def test_schedule_problems_in_words(spec: str, problem: str | None) -> None:
     assert schedule_problem(spec) == problem
 
 
+def test_a_cron_line_separated_by_tabs_is_still_a_cron_line() -> None:
+    """A crontab separates its fields with tabs as often as spaces; a quoted YAML value keeps
+    them, and CronTrigger.from_crontab reads them (it did before 1h30m durations)."""
+    assert schedule_problem("0\t8\t*\t*\t*") is None
+
+
 def test_a_bad_schedule_names_its_channel_when_the_policies_are_built() -> None:
     with pytest.raises(ConfigError, match=r"^channels\.c\.digest_schedule: 'hourly' is neither"):
         _policies(digest_schedule="hourly")

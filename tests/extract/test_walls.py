@@ -96,6 +96,21 @@ def test_an_article_about_cookies_privacy_or_robots_is_kept(path: Path) -> None:
     assert extracted is not None and extracted.text.startswith(text[:60])
 
 
+BRIEFS = sorted((DATA / "briefs").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", BRIEFS, ids=lambda p: p.stem)
+def test_a_short_news_brief_dense_with_the_vocabulary_is_kept(path: Path) -> None:
+    """Briefs of 250 to 400 characters on a fine, a ruling, an outage or a paywall name three
+    to five of the phrases (legitimate interest, right to object, Ray ID, "Alle ablehnen")
+    and score 0.17 to 0.34, as dense as a wall: all were dropped for their feed summary."""
+    text = path.read_text(encoding="utf-8").strip()
+    assert len(text) <= 400 and len(measure(text).phrases) >= 3  # candidates, and not sparse
+    assert find_wall(text) is None
+    extracted = extract_html(_article_page(text), "https://news.example/a")
+    assert extracted is not None and extracted.text.startswith(text[:60])
+
+
 def test_a_short_article_with_a_consent_banner_beside_it_is_kept() -> None:
     """The banner of an ordinary article page is not the article, nor a reason to drop it."""
     brief = (DATA / "articles" / "en_robot_brief.txt").read_text(encoding="utf-8").strip()

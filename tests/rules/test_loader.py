@@ -394,6 +394,18 @@ def test_a_file_that_defines_nothing_is_a_warning_not_a_problem(tmp_path: Path) 
     assert [r.id for r in book.rules] == ["gaza"]
 
 
+def test_a_file_emptied_below_its_document_marker_is_empty_too(tmp_path: Path) -> None:
+    """``---`` then every line commented out is an empty document (a null), as monitor.yaml
+    reads it: it was "file: expected a mapping of fields", a broken file whose last good rules
+    the daemon keeps, where the same file without the marker drops them with a warning."""
+    marked = [write(tmp_path, name, text) for name, text in (
+        ("marker.yaml", "---\n# rules:\n#   - id: gaza\n"), ("ended.yaml", "--- # off\n...\n"))]
+    book = load_rules(tmp_path)
+    assert messages(book) == []
+    assert [str(w) for w in book.warnings] == [
+        f"{path}:1: the file defines no rules or entities" for path in sorted(marked)]
+
+
 def test_the_daemons_reload_logs_a_file_emptied_by_mistake(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from monitor.daemon.active_rules import ActiveRules

@@ -437,6 +437,9 @@ class ConsoleNotifier:
         """Print an already rendered message (title line, body, blank line)."""
         # Resolved at call time so a replaced sys.stdout (tests, daemons) is honoured.
         stream = self._stream if self._stream is not None else sys.stdout
+        if stream is None:  # started with stdout closed (`monitor run >&-`)
+            return DeliveryOutcome(ok=False, error="console output failed: no standard output",
+                                   code="console")
         try:
             stream.write(f"{message.title}\n{message.body}\n\n")
             stream.flush()
