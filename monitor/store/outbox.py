@@ -52,6 +52,13 @@ SENDABLE = ("pending", "digest")
 RETRYABLE = ("dead", "unknown", "pending", "held", "digest")
 
 
+def _leased_to(ids: Sequence[int] | set[int], owner: str) -> tuple[ColumnElement[bool], ...]:
+    """Which of ``ids`` ``owner`` still holds: leased to it and not settled (a row whose lease
+    ran out and that another daemon took over, or that was settled, is not)."""
+    return (NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
+            NotificationRow.status.in_(SENDABLE))
+
+
 class Outbox:
     """Claiming and settling outbox rows on top of a :class:`Store`."""
 
@@ -142,8 +149,7 @@ class Outbox:
         if not ids:
             return []
         now = self.store.clock()
-        mine = (NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
-                NotificationRow.status.in_(SENDABLE))
+        mine = _leased_to(ids, owner)
         with self.store.write() as session:
             session.execute(update(NotificationRow).where(*mine)
                             .values(lease_until=now + lease))
@@ -156,10 +162,7 @@ class Outbox:
         wanted = set(ids)
         with self.store.write() as session:
             mine = set(session.scalars(
-                select(NotificationRow.id)
-                .where(NotificationRow.id.in_(wanted), NotificationRow.lease_owner == owner,
-                       NotificationRow.status.in_(SENDABLE))
-                .with_for_update()))
+                select(NotificationRow.id).where(*_leased_to(wanted, owner)).with_for_update()))
             if mine != wanted:
                 return False
             session.execute(update(NotificationRow).where(NotificationRow.id.in_(wanted))
@@ -183,8 +186,7 @@ class Outbox:
         with self.store.write() as session:
             held = list(session.scalars(
                 update(NotificationRow)
-                .where(NotificationRow.id.in_(list(ids)), NotificationRow.lease_owner == owner,
-                       NotificationRow.status.in_(SENDABLE))
+                .where(*_leased_to(ids, owner))
                 .values(status="sent", sent_at=now, lease_owner=None, lease_until=None,
                         attempts=NotificationRow.attempts + 1, last_error=None,
                         digest_message=None)  # never sent again: no retry needs it
@@ -214,9 +216,7 @@ class Outbox:
         outcome = "unknown" if unknown else "retry" if retry_at else "dead"
         with self.store.write() as session:
             held = list(session.scalars(update(NotificationRow)
-                                        .where(NotificationRow.id.in_(list(ids)),
-                                               NotificationRow.lease_owner == owner,
-                                               NotificationRow.status.in_(SENDABLE))
+                                        .where(*_leased_to(ids, owner))
                                         .values(**values)
                                         .returning(NotificationRow.id)))
             # As in record_sent_many: rows taken over by another daemon are not counted here.
