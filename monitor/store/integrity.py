@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 
 from monitor.errors import StoreError
 
@@ -35,6 +38,18 @@ def damaged(engine: Engine, problem: object) -> StoreError:
     """The StoreError of a damaged file: one line naming the file and the problem."""
     return StoreError.coded(f"the database file {engine.url.database} is damaged: {problem}",
                             DATABASE_DAMAGED)
+
+
+@contextmanager
+def damage_named(engine: Engine) -> Iterator[None]:
+    """Turn a statement's error that says the file is damaged into :func:`damaged`'s
+    StoreError; every other error passes as it is."""
+    try:
+        yield
+    except DatabaseError as exc:
+        if is_damage(exc.orig):
+            raise damaged(engine, exc.orig) from exc
+        raise
 
 
 def quick_check(engine: Engine) -> float | None:

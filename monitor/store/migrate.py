@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, inspect, select, text
-from sqlalchemy.exc import DatabaseError
 
-from monitor.store.integrity import damaged, is_damage
+from monitor.store.integrity import damage_named
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -83,16 +82,11 @@ def _at_head(engine: Engine) -> bool:
 def current_revision(engine: Engine) -> str | None:
     """The revision in Alembic's version table; None before the first migration. A damaged
     SQLite file that cannot tell is a StoreError."""
-    try:
-        with engine.connect() as connection:
-            if not inspect(connection).has_table("alembic_version"):
-                return None
-            heads = connection.execute(
-                text("SELECT version_num FROM alembic_version")).scalars().all()
-    except DatabaseError as exc:
-        if is_damage(exc.orig):
-            raise damaged(engine, exc.orig) from exc
-        raise
+    with damage_named(engine), engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        heads = connection.execute(
+            text("SELECT version_num FROM alembic_version")).scalars().all()
     if len(heads) > 1:
         raise RuntimeError("the alembic_version table holds more than one head")
     return str(heads[0]) if heads else None

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
@@ -24,7 +24,7 @@ from monitor.models import Article, RuleHit
 from monitor.store import story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
-from monitor.store.integrity import damaged, is_damage
+from monitor.store.integrity import damage_named
 from monitor.store.lexemes import ArticleStemmer, Tokenizer
 from monitor.store.records import (
     Route,
@@ -320,31 +320,28 @@ class Store(FeedTable):
 def _transaction(engine: Engine) -> Iterator[Session]:
     """One transaction, rolled back on error; an unreachable database or a damaged SQLite
     file is a StoreError."""
-    try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            yield session
-    except OperationalError as exc:
-        raise StoreError(f"database unavailable: {exc.orig}") from exc
-    except DatabaseError as exc:
-        # A damaged page ("malformed") is the driver's DatabaseError: else a traceback at
-        # the daemon's start, and a save recorded it as each article's own failure.
-        if is_damage(exc.orig):
-            raise damaged(engine, exc.orig) from exc
-        raise
+    with _driver_errors(engine), Session(engine, expire_on_commit=False) as session, \
+            session.begin():
+        yield session
 
 
 @contextmanager
 def _connection(engine: Engine) -> Iterator[Connection]:
     """One transaction on a Core connection (no ORM session: for the per-article path)."""
+    with _driver_errors(engine), engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def _driver_errors(engine: Engine) -> Iterator[None]:
+    """An unreachable database or a damaged SQLite file as a StoreError. A damaged page
+    ("malformed") is the driver's DatabaseError: else a traceback at the daemon's start, and
+    a save recorded it as each article's own failure."""
     try:
-        with engine.begin() as conn:
-            yield conn
+        with damage_named(engine):
+            yield
     except OperationalError as exc:
         raise StoreError(f"database unavailable: {exc.orig}") from exc
-    except DatabaseError as exc:
-        if is_damage(exc.orig):
-            raise damaged(engine, exc.orig) from exc
-        raise
 
 
 def story_outlets(session: Session, story_id: int) -> list[str]:
