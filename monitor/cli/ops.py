@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 EXIT_NOT_READY = 1
 EXIT_NOT_ALIVE = 3
 LIVE_TICKS = 3  # a daemon whose heartbeat row is older than this many ticks is not live
-_OPEN = ("pending", "held", "digest")  # the statuses outbox_stats counts in the depth
 
 
 @app.command("health")
@@ -121,8 +120,6 @@ def status(
     finally:
         store.close()
     if as_json:  # one object, so that the outbox is there when no daemon is alive
-        by_status = {state: sum(n for (s, _), n in outbox.by_status_channel.items()
-                                if s == state) for state in _OPEN}
         oldest = outbox.oldest_pending_at
         typer.echo(json.dumps({
             "daemons": [{
@@ -132,7 +129,7 @@ def status(
                 "last_cycle_at": inst.last_cycle_at.isoformat() if inst.last_cycle_at else None,
                 "last_cycle": inst.last_cycle,
                 "restart_pending": list(inst.restart_pending)} for inst in live],
-            "outbox": {"depth": outbox.depth, **by_status, "sending": sending,
+            "outbox": {"depth": outbox.depth, **outbox.open_by_status(), "sending": sending,
                        "oldest_open_at": oldest.isoformat() if oldest else None}}))
         return
     for inst in live:

@@ -26,6 +26,11 @@ class OutboxStats:
     depth: int  # rows not yet sent or dead
     oldest_pending_at: datetime | None  # created_at of the oldest row still open
 
+    def open_by_status(self) -> dict[str, int]:
+        """The rows counted in :attr:`depth`, per status (every channel)."""
+        return {state: sum(n for (status, _), n in self.by_status_channel.items()
+                           if status == state) for state in OPEN_STATUSES}
+
 
 @dataclass(frozen=True)
 class Instance:
