@@ -263,16 +263,17 @@ def _apply_merges(root: Node) -> None:
             continue
         seen.add(id(node))
         if isinstance(node, MappingNode):
-            if any(key.tag == _MERGE for key, _ in node.value):
+            if merge_keys(node):
                 node.value = mapping_pairs(node)
             stack.extend(value for _, value in node.value)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
 
 
-def is_merge(key: Node) -> bool:
-    """Whether ``key`` is a merge key (``<<``, unquoted)."""
-    return key.tag == _MERGE
+def merge_keys(node: MappingNode) -> list[Node]:
+    """The merge keys (``<<``, unquoted) of a mapping, in order: more than one is a mistake
+    (``<<: [*a, *b]`` merges several), which its readers report at the second one's line."""
+    return [key for key, _ in node.value if key.tag == _MERGE]
 
 
 def line_of(node: Node) -> int:

@@ -24,9 +24,9 @@ from monitor.yamldoc import (
     MappingNode,
     Node,
     SequenceNode,
-    is_merge,
     line_of,
     mapping_pairs,
+    merge_keys,
     not_utf8,
     read_yaml,
 )
@@ -51,7 +51,7 @@ def _line_index(node: Node, prefix: tuple[Any, ...] = (),
         return lines
     if isinstance(node, MappingNode):
         seen.add(id(node))
-        merges = [key for key, _ in node.value if is_merge(key)]
+        merges = merge_keys(node)
         if twice is not None:  # two `<<:` keys: one with a list of mappings is meant
             twice.extend(((*prefix, "<<"), line_of(key), line_of(merges[0]))
                          for key in merges[1:])

@@ -21,9 +21,9 @@ from monitor.yamldoc import (
     SequenceNode,
     YamlDocument,
     dump_yaml,
-    is_merge,
     line_of,
     mapping_pairs,
+    merge_keys,
     not_utf8,
     read_yaml,
 )
@@ -71,7 +71,7 @@ class Fields:
         self.nodes: dict[str, Node] = {}
         self.ok = True
         self.line = line_of(node)
-        for key in [key for key, _ in node.value if is_merge(key)][1:]:
+        for key in merge_keys(node)[1:]:
             self.fail(key, "'<<' is given twice: merge several mappings as <<: [*a, *b]")
         for key, value in mapping_pairs(node):
             name = str(key.value) if isinstance(key, ScalarNode) else "?"
