@@ -112,14 +112,21 @@ def build_world(tmp_path: Path, sqlite_url: str, site: Path, base: str,
         store.close()
 
 
-@pytest.fixture
-def world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
+@contextmanager
+def served_world(tmp_path: Path, database_url: str, *feeds: tuple[str, str]) -> Iterator[World]:
+    """A world whose feeds, each (its file under ``tmp_path/site``, its name), are served
+    over HTTP on loopback from that folder."""
     site = tmp_path / "site"
     site.mkdir()
     with serve_directory(site) as base, build_world(
-            tmp_path, sqlite_url, site, base,
-            [{"url": f"{base}/a.xml", "name": "Feed A"},
-             {"url": f"{base}/b.xml", "name": "Feed B"}]) as w:
+            tmp_path, database_url, site, base,
+            [{"url": f"{base}/{path}", "name": name} for path, name in feeds]) as w:
+        yield w
+
+
+@pytest.fixture
+def world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
+    with served_world(tmp_path, sqlite_url, ("a.xml", "Feed A"), ("b.xml", "Feed B")) as w:
         yield w
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from monitor.store.schema import FeedEntryRow
-from tests.daemon.test_pipeline import build_world
-from tests.daemon_support import serve_directory
+from tests.daemon.test_pipeline import served_world
 from tests.hostile_support import many_entries
 
 
@@ -24,11 +23,8 @@ def _stored_keys(world_store: object) -> list[str]:
 
 def test_G14_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
         tmp_path: Path, sqlite_url: str) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
-        w.write("big.json", many_entries(base, 50_000).decode())
+    with served_world(tmp_path, sqlite_url, ("big.json", "Big")) as w:
+        w.write("big.json", many_entries(w.base, 50_000).decode())
         started = time.monotonic()
         report = w.pipeline.run_cycle()
         first = time.monotonic() - started
@@ -49,11 +45,8 @@ def test_G14_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
 
 
 def test_G14_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url: str) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, sqlite_url, site, base, [{"url": f"{base}/big.json", "name": "Big"}]) as w:
-        w.write("big.json", many_entries(base, 250).decode())
+    with served_world(tmp_path, sqlite_url, ("big.json", "Big")) as w:
+        w.write("big.json", many_entries(w.base, 250).decode())
         counts = []
         for _ in range(4):
             counts.append(w.pipeline.run_cycle().articles)

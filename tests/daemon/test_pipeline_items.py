@@ -12,16 +12,12 @@ from typing import Any
 import pytest
 
 from monitor.store import NewArticle, saving
-from tests.daemon.test_pipeline import World, build_world, page
-from tests.daemon_support import serve_directory
+from tests.daemon.test_pipeline import World, page, served_world
 
 
 def _one_feed_world(tmp_path: Path, database_url: str, path: str, name: str) -> Iterator[World]:
     """A world whose one feed is ``site/<path>``, served on loopback."""
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, database_url, site, base, [{"url": f"{base}/{path}", "name": name}]) as w:
+    with served_world(tmp_path, database_url, (path, name)) as w:
         yield w
 
 

@@ -12,18 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from monitor.store.schema import ArticleRow
-from tests.daemon.test_pipeline import World, build_world
-from tests.daemon_support import REPO, serve_directory
+from tests.daemon.test_pipeline import World, served_world
+from tests.daemon_support import REPO
 
 WALLS = REPO / "tests" / "extract" / "data" / "walls"
 
 
 @pytest.fixture
 def site_world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, sqlite_url, site, base, [{"url": f"{base}/feed.xml", "name": "Site"}]) as w:
+    with served_world(tmp_path, sqlite_url, ("feed.xml", "Site")) as w:
         yield w
 
 

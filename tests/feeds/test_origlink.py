@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.feeds.parse import parse_feed
-from tests.daemon.test_pipeline import World, build_world, page
-from tests.daemon_support import serve_directory
+from tests.daemon.test_pipeline import World, page, served_world
 
 FEED_URL = "http://feeds.feedburner.com/HarbourTimes"
 PROXY = "http://feedproxy.google.com/~r/HarbourTimes/~3"
@@ -132,11 +131,7 @@ def test_pheedo_origlink_is_used_the_same_way() -> None:
 
 @pytest.fixture
 def world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
-    site = tmp_path / "site"
-    site.mkdir()
-    with serve_directory(site) as base, build_world(
-            tmp_path, sqlite_url, site, base,
-            [{"url": f"{base}/HarbourTimes.xml", "name": "Harbour Times"}]) as w:
+    with served_world(tmp_path, sqlite_url, ("HarbourTimes.xml", "Harbour Times")) as w:
         yield w
 
 
