@@ -100,7 +100,7 @@ def lock_key(band_key: int) -> int:
 def lock_bands(conn: Connection, band_keys: Iterable[int]) -> None:
     """Serialise story decisions that share a band key (PostgreSQL; SQLite needs nothing)."""
     keys = sorted({lock_key(k) for k in band_keys})
-    if keys and conn.dialect.name == "postgresql":  # none: articles too short to sign
+    if keys and conn.dialect.name == "postgresql":  # none: title-only articles
         conn.execute(_LOCK_BANDS, {"space": LOCK_SPACE, "keys": keys})
 
 

@@ -57,6 +57,7 @@ from monitor.stories.signatures import (
     StorySignature,
     aware,
     banding,
+    exact_signature,
     text_signature,
 )
 
@@ -64,6 +65,10 @@ log = logging.getLogger(__name__)
 
 MAX_REPRESENTATIVES = 8  # per story: bounds the comparisons a new article costs
 NOVELTY = 0.8  # a member whose best match scores below this represents its story too
+# An exact copy of a short text (see exact_signature) joins a story published this close to
+# it, not a whole window apart: wire copies land within hours, while a recurring item with the
+# same title and teaser (a daily briefing whose page gave no text) is a new story each time.
+EXACT_WINDOW = timedelta(hours=12)
 
 
 class StoryRegistry:
@@ -131,10 +136,11 @@ class StoryRegistry:
         """Store ``article`` in its story (an existing near-duplicate's, or a new one).
 
         ``signature`` is the text's :func:`text_signature` when it was computed already (for
-        example where the text was extracted); otherwise it is computed here.
+        example where the text was extracted); otherwise it is computed here (for a short
+        text, its :func:`exact_signature`).
         """
-        if signature is None and len(article.text) >= MIN_STORY_TEXT_CHARS:
-            signature = text_signature(article.text)
+        if signature is None:
+            signature = article_signature(article)
         with self._turns:
             return self.store.save_article(
                 feed_id, article, hits, routes, story=self._lookup(signature, article),
@@ -145,7 +151,8 @@ class StoryRegistry:
         """:meth:`save` for several articles (a feed's new ones) in one transaction: one
         result per item, what it saved or the exception that kept it out (see
         :meth:`Store.save_articles`). An item's ``signature`` is its text's, signed where it
-        was extracted; an item without one gets it computed here."""
+        was extracted; an item without one (a short text is not signed there) gets it
+        computed here."""
         ready: list[NewArticle] = []
         for item in items:
             signature = _signature_of(item)
@@ -160,18 +167,21 @@ class StoryRegistry:
         if signature is None or signature.empty or signature.num_perm != NUM_PERM:
             return None
         moment = aware(article.published or self.store.clock())
+        window = (min(self.window, EXACT_WINDOW) if len(article.text) < MIN_STORY_TEXT_CHARS
+                  else self.window)
         return StoryLookup(band_keys=self.band_keys(signature), published=moment,
-                           window=self.window, max_representatives=self.max_representatives,
-                           choose=partial(self._choose, signature, moment))
+                           window=window, max_representatives=self.max_representatives,
+                           choose=partial(self._choose, signature, moment, window))
 
-    def _choose(self, signature: StorySignature, moment: datetime,
+    def _choose(self, signature: StorySignature, moment: datetime, window: timedelta,
                 candidates: Sequence[StoryCandidate]) -> StoryChoice:
         """The story of the most similar candidate at or above the threshold (ties to the
-        most recently published), or a new story; and whether this article represents it."""
+        most recently published) within ``window``, or a new story; and whether this article
+        represents it."""
         best: tuple[float, datetime, int] | None = None
         for candidate in candidates:
             published = aware(candidate.published)
-            if abs(published - moment) > self.window:
+            if abs(published - moment) > window:
                 continue
             try:
                 other = StorySignature.from_bytes(candidate.signature)
@@ -184,17 +194,24 @@ class StoryRegistry:
             return StoryChoice(None, represent=True)
         score, published, story_id = best
         return StoryChoice(story_id, represent=(score < NOVELTY
-                                                or abs(moment - published) > self.window / 2))
+                                                or abs(moment - published) > window / 2))
+
+
+def article_signature(article: Article) -> StorySignature | None:
+    """The article's story signature: its text's :func:`text_signature`, or for a text
+    shorter than :data:`MIN_STORY_TEXT_CHARS` the :func:`exact_signature` of its title and
+    text (it joins exact copies only); None for a title-only article."""
+    if len(article.text) < MIN_STORY_TEXT_CHARS:
+        return exact_signature(article.title, article.text)
+    return text_signature(article.text)
 
 
 def _signature_of(item: NewArticle) -> StorySignature | None:
     """The item's signature as given (signed where the text was extracted), else computed;
-    None for a text too short to compare."""
+    None for a title-only item."""
     if item.signature is not None:
         try:
             return StorySignature.from_bytes(item.signature)
         except ValueError:  # not one this version reads: sign the text again
             pass
-    if len(item.article.text) < MIN_STORY_TEXT_CHARS:
-        return None
-    return text_signature(item.article.text)
+    return article_signature(item.article)

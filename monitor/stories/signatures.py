@@ -15,6 +15,8 @@ articles without comparing against each one.
   no longer read): a MinHash needs distinct values, not a cryptographic hash, and the
   murmur finaliser and affine permutations applied after it do the mixing. It is 2.3 times
   faster. The function is pure (no store, no I/O), so it can run where the text is extracted.
+- :func:`exact_signature` signs a text too short for shingles (under 200 characters, a feed's
+  teaser) with its title: a set of one element, so it groups with exact copies only.
 - :meth:`StorySignature.band_keys` cuts a signature into LSH bands and names each with a
   64-bit key that is the same in every process and Python version (BLAKE2b of the band
   number and its values), so the keys can be stored and shared between daemons.
@@ -50,7 +52,7 @@ import numpy as np
 NUM_PERM = 128
 SHINGLE_WORDS = 3  # text_signature zips three token lists: change both together
 DEFAULT_THRESHOLD = 0.5
-MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries) are too thin to compare
+MIN_STORY_TEXT_CHARS = 200  # shorter texts (bare summaries): exact copies only (exact_signature)
 DEFAULT_WINDOW = timedelta(days=7)
 
 # Fixed so that signatures stored by one process compare with those made by the next one.
@@ -219,6 +221,30 @@ def text_signature(text: str, *, num_perm: int = NUM_PERM) -> StorySignature:
     return StorySignature(_minhash(hashes, num_perm))
 
 
+def exact_signature(title: str, text: str, *,
+                    num_perm: int = NUM_PERM) -> StorySignature | None:
+    """The signature of a text too short to compare by shingles (under
+    :data:`MIN_STORY_TEXT_CHARS`: a feed's teaser standing in for a page that gave no text),
+    which groups it with exact copies only.
+
+    Its shingle set is one element, the hash of the title's and the text's words (as
+    :func:`text_signature` reads them: case, punctuation, spacing, Unicode form and invisible
+    marks ignored), so its similarity is 1.0 with another with the same title and text and
+    about 0 with any other, a long text's included; built as :func:`text_signature` builds
+    one, it is stored, banded and compared like any other. The two parts are joined by a
+    newline, which no shingle holds, so the element is never one of a text's shingles.
+
+    None when the text has no words, or only the title's (a title-only item: a daily
+    "Morning briefing" must not merge a week of items).
+    """
+    words = _tokens(text)
+    heading = _tokens(title)
+    if not words or words == heading:
+        return None
+    key = f"{' '.join(heading)}\n{' '.join(words)}"
+    return StorySignature(_minhash([zlib.crc32(key.encode())], num_perm))
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     story_key: str
@@ -375,7 +401,8 @@ class StoryIndex:
 
 
 def worker_signature(text: str) -> bytes | None:
-    """``text_signature(text).to_bytes()``, or None for a text too short to compare.
+    """``text_signature(text).to_bytes()``, or None for a text too short to compare by
+    shingles (the registry gives it an :func:`exact_signature`, which needs the title).
 
     Handed by the daemon to the extraction workers (``Extractor(signer=...)``), which call it
     on the text they extracted: the signature is then computed where the text is, in parallel,

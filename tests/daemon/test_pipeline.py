@@ -214,6 +214,37 @@ def test_an_unfetchable_page_falls_back_to_the_feed_summary(world: World) -> Non
     assert article.title == "Ceasefire talks resume"
 
 
+def test_one_wire_item_in_two_feeds_whose_pages_give_no_text_alerts_once(world: World) -> None:
+    """Two feeds carry the same wire item under two URLs; neither page gives a usable text (a
+    404, a consent stub), so each article's text is the feed's short teaser (under 200
+    characters). Same title and teaser, give or take case and punctuation: one story, one
+    alert."""
+    def item(guid: str, title: str, link: str, teaser: str) -> str:
+        return (f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+                f"<description>{teaser}</description></item>")
+
+    def channel(items: str) -> str:
+        return ('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+                f"<link>http://x/</link><description>d</description>{items}</channel></rss>")
+
+    world.write("stub.html", "<html><body><p>Please accept cookies.</p></body></html>")
+    teaser = "Mediators in Doha said the ceasefire talks would resume on Monday."
+    world.write("a.xml", channel(item("a1", "Ceasefire talks to resume",
+                                      f"{world.base}/missing.html", teaser)))
+    world.write("b.xml", channel(item("b1", "Ceasefire talks to resume.",
+                                      f"{world.base}/stub.html",
+                                      "MEDIATORS in Doha said the ceasefire talks would "
+                                      "resume on Monday")))
+    report = world.pipeline.run_cycle()
+    assert report.failed == 0 and report.articles == 2
+    rows = _article_rows(world.store)
+    assert [r.text_source for r in rows] == ["feed_summary", "feed_summary"]
+    assert all(len(r.text) < 200 for r in rows)
+    assert rows[0].story_id == rows[1].story_id
+    assert {h.rule_id for h in world.store.hits()} == {"ceasefire"}
+    assert world.store.count("notifications") == 1  # one story: one alert for the rule
+
+
 def test_a_teaser_page_gives_way_to_the_feeds_full_text(world: World) -> None:
     """A paywalled page extracts to a few paragraphs, past min_text_chars; the feed's
     content:encoded has the whole article, whose later words must still be matched."""

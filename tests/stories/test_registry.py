@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from monitor.config import RetentionConfig
-from monitor.store import Outbox, Store, prune
+from monitor.store import NewArticle, Outbox, Store, prune
 from monitor.store.retention import STORY_WINDOW
 from monitor.store.schema import ArticleRow, StoryBandRow
 from monitor.stories.registry import MAX_REPRESENTATIVES, StoryRegistry
-from monitor.stories.signatures import DEFAULT_WINDOW, text_signature
+from monitor.stories.signatures import DEFAULT_WINDOW, MIN_STORY_TEXT_CHARS, text_signature
 from tests.store_support import FakeClock, article, console_route, feed, hit, open_store
 
 TEXT = ("Utusan khusus Amerika Serikat Steve Witkoff bertemu Kepala Mossad David Barnea dan "
@@ -195,6 +195,88 @@ def test_retention_keeps_a_story_a_later_copy_can_still_join(
     clock.advance(timedelta(days=8).total_seconds())
     assert prune(store, retention)["articles"] == 1  # the story, once its window has closed
     assert store.count("articles") == 0
+
+# -- short texts: exact copies only -------------------------------------------------------
+
+TEASER = "Qatar dan Mesir mendesak gencatan senjata di Gaza, kata juru bicara."
+
+
+def _save_short(registry: StoryRegistry, store: Store, url: str, title: str, text: str) -> int:
+    item = dataclasses.replace(article(url=url, key=url, title=title), text=text)
+    return registry.save(store.feed_health()[0].id, item, [], console_route).story_id
+
+
+def test_short_copies_with_the_same_title_and_teaser_join_one_story(store: Store) -> None:
+    # Page extraction failed for both (a paywall, a consent wall): the feed's short teaser is
+    # the text, and the same wire item under two URLs must alert once.
+    assert len(TEASER) < MIN_STORY_TEXT_CHARS
+    registry = StoryRegistry(store)
+    first = _save_short(registry, store, "https://a.example/1", "Gencatan senjata di Gaza", TEASER)
+    copy = _save_short(StoryRegistry(store), store, "https://b.example/1",
+                       "GENCATAN senjata di Gaza!",
+                       "  qatar dan  Mesir mendesak gencatan-senjata di Gaza -- kata juru bicara ")
+    assert copy == first
+    assert _representatives(store, first) == 1  # an exact copy adds nothing to compare with
+    # Another teaser, or the same teaser under another title, is another story.
+    other_text = _save_short(registry, store, "https://c.example/1", "Gencatan senjata di Gaza",
+                             "Israel dan Hamas menyetujui tahap kedua gencatan senjata.")
+    other_title = _save_short(registry, store, "https://d.example/1", "Bantuan masuk Rafah",
+                              TEASER)
+    assert len({first, other_text, other_title}) == 3
+
+
+def test_a_recurring_short_item_is_a_new_story_a_day_later(store: Store,
+                                                           clock: FakeClock) -> None:
+    # A daily item with the same title and teaser whose page gives no text: each day's is a
+    # new story (it alerts), while a copy a few hours later is the same story.
+    registry = StoryRegistry(store)
+    title, teaser = "Podcast harian", "Dengarkan episode hari ini tentang Gaza dan Qatar."
+    monday = _save_short(registry, store, "https://a.example/mon", title, teaser)
+    clock.advance(timedelta(hours=3).total_seconds())
+    assert _save_short(registry, store, "https://b.example/mon", title, teaser) == monday
+    clock.advance(timedelta(hours=21).total_seconds())
+    tuesday = _save_short(registry, store, "https://a.example/tue", title, teaser)
+    assert tuesday != monday
+
+
+def test_title_only_items_join_nothing(store: Store) -> None:
+    # A daily "Morning briefing" with no text (or a text that only repeats the title) must not
+    # merge a week of items into one story.
+    registry = StoryRegistry(store)
+    stories = [_save_short(registry, store, f"https://a.example/{n}", "Morning briefing", text)
+               for n, text in enumerate(["", "", "   ", "Morning briefing", "Morning briefing"])]
+    assert len(set(stories)) == len(stories)
+    assert store.count("story_bands") == 0
+    with store.read() as session:
+        assert session.scalars(select(ArticleRow.signature)).all() == [None] * len(stories)
+
+
+def test_a_short_text_never_joins_a_long_texts_story_nor_a_long_one_a_short_ones(
+        store: Store) -> None:
+    registry = StoryRegistry(store)
+    title = "Gencatan senjata di Gaza"
+    teaser = TEXT[:150]  # the feed's teaser of the long article: its first words
+    long_story = _save_short(registry, store, "https://a.example/1", title, TEXT)
+    short_story = _save_short(registry, store, "https://b.example/1", title, teaser)
+    assert short_story != long_story
+    later_long = _save_short(registry, store, "https://c.example/1", title, TEXT + " Baca juga.")
+    assert later_long == long_story  # the long copy joins the long original, not the teaser
+    assert _save_short(registry, store, "https://d.example/1", title, teaser) == short_story
+    # And with the short one first: a long text does not join a short text's story.
+    other = original_text(7, words=40)
+    assert len(other) >= MIN_STORY_TEXT_CHARS
+    short_first = _save_short(registry, store, "https://e.example/1", "Other", other[:120])
+    assert _save_short(registry, store, "https://f.example/1", "Other", other) != short_first
+
+
+def test_short_copies_saved_in_one_batch_join_one_story(store: Store) -> None:
+    fid = store.feed_health()[0].id
+    results = StoryRegistry(store).save_all([
+        NewArticle(fid, dataclasses.replace(
+            article(url=f"https://outlet{n}.example/a", key=f"guid:{n}"), text=TEASER), [hit()])
+        for n in range(3)], console_route)
+    assert len({r.story_id for r in results if not isinstance(r, Exception)}) == 1
+    assert store.count("articles") == 3 and store.count("notifications") == 1
 
 # -- several daemons on one database ------------------------------------------------------
 

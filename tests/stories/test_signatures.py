@@ -17,6 +17,7 @@ from monitor.stories.signatures import (
     StoryIndex,
     StorySignature,
     banding,
+    exact_signature,
     text_signature,
 )
 
@@ -229,6 +230,54 @@ def test_removing_one_of_two_copies_keeps_the_other_findable(seeds: tuple[str, s
     assert index.find(text_signature(other), NOW) == "s2"
     index.remove("b1")
     assert len(index) == 0 and not any(index._buckets)
+
+
+TEASER = "Mediators in Doha said the ceasefire talks would resume on Monday."
+
+
+def test_a_short_text_has_an_exact_signature_of_its_title_and_text() -> None:
+    sig = exact_signature("Ceasefire talks to resume", TEASER)
+    assert sig is not None and not sig.empty and sig.num_perm == NUM_PERM
+    # Case, punctuation, spacing and Unicode form are not the content.
+    same = exact_signature("CEASEFIRE talks to resume!", "  mediators in Doha said: the "
+                           "ceasefire talks would resume on Monday...")
+    assert same is not None and sig.similarity(same) == 1.0 and same == sig
+    assert StorySignature.from_bytes(sig.to_bytes()) == sig  # stored like any other
+    index = StoryIndex()
+    index.add("short", "a1", sig, NOW)
+    assert index.find(same, NOW + timedelta(hours=3)) == "short"
+    # Another text, or the same text under another title, or the title's words moved into the
+    # text, is something else.
+    others = [exact_signature("Ceasefire talks to resume", TEASER.replace("Monday", "Tuesday")),
+              exact_signature("Harbour reopens", TEASER),
+              exact_signature("Ceasefire talks", "to resume " + TEASER)]
+    for other in others:
+        assert other is not None and sig.similarity(other) < 0.1
+        assert index.find(other, NOW) is None
+
+
+def test_a_title_only_item_has_no_exact_signature() -> None:
+    assert exact_signature("Morning briefing", "") is None
+    assert exact_signature("Morning briefing", "  \n ") is None
+    assert exact_signature("Morning briefing", "— !!") is None
+    assert exact_signature("Morning briefing", "Morning Briefing.") is None  # the title again
+
+
+def test_an_exact_signature_never_matches_a_long_texts(seeds: tuple[str, str]) -> None:
+    original, _ = seeds
+    teaser = original[:150]
+    short = exact_signature("Gaza", teaser)
+    assert short is not None
+    assert short.similarity(text_signature(original)) < 0.1
+    assert short.similarity(text_signature(teaser)) < 0.1
+    # The element is never a text's shingle: "a" + "b c" is not the shingle "a b c".
+    three = exact_signature("Gaza", "ceasefire talks")
+    assert three is not None and three.similarity(text_signature("Gaza ceasefire talks")) == 0.0
+    index = StoryIndex()
+    index.add("long", "a1", text_signature(original), NOW)
+    assert index.find(short, NOW) is None
+    index.add("short", "b1", short, NOW)
+    assert index.find(text_signature(original), NOW) == "long"
 
 
 @pytest.mark.parametrize(("text", "digest"), [
