@@ -375,6 +375,10 @@ def make_pki(directory: Path) -> tuple[Pki, Callable[..., ssl.SSLContext]]:
                                      content_commitment=False, key_encipherment=False,
                                      data_encipherment=False, key_agreement=False,
                                      encipher_only=False, decipher_only=False), critical=True)
+        # Key identifiers: Python 3.13's default context (VERIFY_X509_STRICT) refuses a chain
+        # without them, as real CAs issue them.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                       critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     ca_pem = directory / "ca.pem"
@@ -394,6 +398,8 @@ def make_pki(directory: Path) -> tuple[Pki, Callable[..., ssl.SSLContext]]:
             .not_valid_before(start).not_valid_after(end)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
                            critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                signer.public_key()), critical=False)
             .sign(signer, hashes.SHA256())
         )
         index = next(counter)

@@ -192,6 +192,8 @@ def blocked_reason(ip: IPAddress) -> str | None:
             return None if inner is None else f"a NAT64 address of {embedded} ({inner})"
         if embedded is not None and (inner := blocked_reason(embedded)) is not None:
             return f"an IPv6 address embedding {embedded} ({inner})"
+        if ip.sixtofour is not None:  # 6to4 reaches its IPv4 address, public here (Python
+            return None  # 3.13 counts all of 2002::/16 as not global, 3.11 as global)
     for network, reason in _BLOCKED:
         if ip.version == network.version and ip in network:
             return reason
