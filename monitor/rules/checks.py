@@ -1,6 +1,6 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
-that can never match, operators written in lower case, words that mix alphabets, and Cyrillic
-words with only one kind of apostrophe."""
+that can never match, operators written in lower case, words that mix alphabets, Cyrillic
+words with only one kind of apostrophe, and queries with no-break or other Unicode spaces."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from monitor.models import Document
 from monitor.rules.expr import Expr, entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
+from monitor.rules.query import unicode_spaces
 from monitor.rules.unicode61 import tokenize
 
 
@@ -144,10 +145,39 @@ def mixed_alphabet_notes(expr: Expr) -> list[str]:
                               if (note := mixed_alphabet_note(p.written)) is not None))
 
 
-def query_notes(expr: Expr) -> list[str]:
-    """What a valid query rarely means: operators in lower case, words mixing alphabets (the
-    notes of a rule's query that :func:`rule_warnings` reports; the web's search shows them)."""
-    return [*operator_word_notes(expr), *mixed_alphabet_notes(expr)]
+def _space_name(ch: str) -> str:
+    return unicodedata.name(ch, "").lower() or "next line character"  # U+0085 has no name
+
+
+def unicode_space_note(query: str) -> str | None:
+    """A note when ``query`` has no-break or other Unicode spaces between its terms (pasted
+    from a web page or a word processor), else None. The parser reads each as a space, where
+    FTS5 would read ``gaza\\u00a0AND\\u00a0ceasefire`` as one phrase: the note says where."""
+    found = unicode_spaces(query)
+    if not found:
+        return None
+    ch = query[found[0]]
+    more = len(found) - 1
+    others = f" and {more} more Unicode space{'s' if more > 1 else ''}" if more else ""
+    name = _space_name(ch)
+    article = "an" if name[0] in "aeiou" else "a"  # an en space, an ideographic space
+    return (f"query has {article} {name} (U+{ord(ch):04X}) at column {found[0] + 1}"
+            f"{others}: read as {'spaces' if more else 'a space'}")
+
+
+def query_notes(expr: Expr, query: str | None = None) -> list[str]:
+    """What a valid query rarely means: operators in lower case, words mixing alphabets and,
+    given the ``query`` as written, Unicode spaces (the notes of a rule's query that
+    :func:`rule_warnings` reports; the web's search shows them)."""
+    space = unicode_space_note(query) if query is not None else None
+    return [*operator_word_notes(expr), *mixed_alphabet_notes(expr),
+            *([space] if space is not None else [])]
+
+
+def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
+    """:func:`unicode_space_note` of every rule's query, as problems at the rule's line."""
+    return [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+            for rule in book.rules if (note := unicode_space_note(rule.query)) is not None]
 
 
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
@@ -208,6 +238,7 @@ def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, words mixing alphabets, Cyrillic words with one kind of
-    apostrophe. ``monitor check`` reports them; the daemon logs them; the web shows them."""
+    apostrophe, Unicode spaces in a query. ``monitor check`` reports them; the daemon logs
+    them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book), *mixed_alphabet_problems(book),
-            *apostrophe_problems(book)]
+            *apostrophe_problems(book), *unicode_space_problems(book)]

@@ -14,7 +14,9 @@ Side-by-side terms are an AND that binds tighter than NOT (``a NOT b c`` is
 ``a NOT (b AND c)``), and only terms, phrases and NEAR groups may stand side by side:
 ``(a OR b) c`` is a syntax error, as in FTS5. A STRING is a bareword (letters, digits, ``_``
 and any non-ASCII character) or a double-quoted string; it is split into tokens by the
-unicode61 tokenizer, and several tokens form a phrase. Operators are upper case only.
+unicode61 tokenizer, and several tokens form a phrase. Operators are upper case only. One
+departure from FTS5: a Unicode space (a no-break space, U+3000...: :data:`UNICODE_SPACES`)
+separates as a space does rather than being part of a bareword.
 ``SENTENCE(a b ...)`` (all items in one sentence) is our extension, like ``@entity``: FTS5
 rejects it. Two things FTS5 accepts are refused because a rule using them is a mistake: a
 string with no token (``""``), and column filters that leave no column (``title:(body:x)``).
@@ -45,7 +47,15 @@ from monitor.rules.unicode61 import tokenize
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
 
-_WHITESPACE = " \t\n\r"
+# Unicode spaces: every space separator (category Zs) but the ASCII space, the line and
+# paragraph separators and NEL. FTS5 takes them as bareword characters (any character from
+# U+0080 is one), so "gaza\u00a0AND\u00a0ceasefire" would be the single phrase "gaza and
+# ceasefire" and match nothing; pasted from a web page, a word processor or a chat, nobody
+# means that. Outside double quotes they separate as a space does (inside, the tokenizer
+# splits on them as on a space already), and ``monitor check`` notes them.
+UNICODE_SPACES = frozenset("\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                           "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_WHITESPACE = frozenset(" \t\n\r") | UNICODE_SPACES
 _PUNCT = {"(": "LP", ")": "RP", "{": "LCP", "}": "RCP", ":": "COLON", ",": "COMMA",
           "+": "PLUS", "*": "STAR", "-": "MINUS", "^": "CARET"}
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -61,11 +71,24 @@ class _Tok:
 
 
 def _is_bareword_char(ch: str) -> bool:
-    return ch >= "\x80" or (ch.isascii() and (ch.isalnum() or ch in "_\x1a"))
+    if ch >= "\x80":
+        return ch not in UNICODE_SPACES
+    return ch.isalnum() or ch in "_\x1a"
+
+
+def _non_ascii_class() -> str:
+    """The characters from U+0080 up, less :data:`UNICODE_SPACES`, as a regex class body."""
+    ranges, start = [], 0x80
+    for cp in sorted(map(ord, UNICODE_SPACES)):
+        if start < cp:
+            ranges.append(f"\\U{start:08x}-\\U{cp - 1:08x}")
+        start = cp + 1
+    ranges.append(f"\\U{start:08x}-\\U0010ffff")
+    return "".join(ranges)
 
 
 # A run of the characters _is_bareword_char accepts, in one regex step.
-_BAREWORD = re.compile("[A-Za-z0-9_\x1a\x80-\U0010ffff]+")
+_BAREWORD = re.compile(f"[A-Za-z0-9_\x1a{_non_ascii_class()}]+")
 
 
 def _lex(query: str) -> list[_Tok]:
@@ -114,6 +137,21 @@ def _lex(query: str) -> list[_Tok]:
             raise QuerySyntaxError(f"unexpected character {ch!r} at column {i + 1}{hint}", i)
     toks.append(_Tok("EOF", "", n, n))
     return toks
+
+
+def unicode_spaces(query: str) -> list[int]:
+    """The offsets of the :data:`UNICODE_SPACES` that separate terms in ``query``: those
+    outside double-quoted strings (inside, one separates tokens as a space does, for FTS5
+    too). Meant for a query that parses: an unterminated string runs to the end."""
+    if not UNICODE_SPACES.intersection(query):  # nearly every query
+        return []
+    found, quoted = [], False
+    for i, ch in enumerate(query):
+        if ch == '"':
+            quoted = not quoted  # "" inside a string closes and reopens it: still inside
+        elif not quoted and ch in UNICODE_SPACES:
+            found.append(i)
+    return found
 
 
 # The deepest query tree accepted: compiling and evaluating walk it recursively, and a few

@@ -81,7 +81,7 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
             "each word its stems in every language searched; a language narrows them)"))
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
-                        notes=tuple(query_notes(rule.expr)))
+                        notes=tuple(query_notes(rule.expr, query)))
 
 
 def _size_problem(rule: Rule) -> str | None:

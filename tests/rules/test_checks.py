@@ -1,20 +1,27 @@
-"""``tests:`` examples, ``notify:`` channel names, lower-case operators and words mixing
-alphabets, as ``monitor check`` verifies them."""
+"""``tests:`` examples, ``notify:`` channel names, lower-case operators, words mixing
+alphabets and Unicode spaces in queries, as ``monitor check`` verifies them."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
-from monitor.rules import RuleBook, load_rules
+import pytest
+
+from monitor.models import Document
+from monitor.rules import RuleBook, alias_problems, load_rules, parse_query, rule_warnings
 from monitor.rules.checks import (
     apostrophe_problems,
     channel_problems,
     mixed_alphabet_problems,
     operator_word_problems,
+    query_notes,
     run_rule_tests,
+    unicode_space_note,
+    unicode_space_problems,
 )
 from monitor.rules.matcher import compile_rules
+from tests.cli_support import cli
 
 RULES = """
 entities:
@@ -169,3 +176,93 @@ def test_an_example_is_cleaned_as_the_daemon_cleans_an_article(tmp_path: Path) -
                   body: "gen\\u00adcatan senjata"
     """)
     assert run_rule_tests(book, compile_rules(book)) == []
+
+
+# -- no-break and other Unicode spaces (pasted from web pages, word processors, chats) ------
+
+def test_a_query_with_unicode_spaces_gets_one_note_naming_the_first() -> None:
+    assert unicode_space_note("gaza\u00a0AND\u00a0ceasefire") == (
+        "query has a no-break space (U+00A0) at column 5 and 1 more Unicode space: read as "
+        "spaces")
+    assert unicode_space_note("Gaza AND\u3000ceasefire") == (
+        "query has an ideographic space (U+3000) at column 9: read as a space")
+    assert unicode_space_note("a\u202fb\u2009c\u2028d") == (
+        "query has a narrow no-break space (U+202F) at column 2 and 2 more Unicode spaces: "
+        "read as spaces")
+    assert unicode_space_note("a\x85b") == (
+        "query has a next line character (U+0085) at column 2: read as a space")
+    # Inside quotes a no-break space separates tokens for FTS5 too: nothing changed, no note.
+    assert unicode_space_note('"gencatan\u00a0senjata" AND gaza') is None
+    assert unicode_space_note("gaza AND ceasefire") is None
+
+
+def test_query_notes_name_unicode_spaces_given_the_query() -> None:
+    query = "gaza and\u00a0ceasefire"
+    expr = parse_query(query)
+    assert query_notes(expr, query) == [
+        "'and' is searched as a word, not as the operator AND: write AND, or \"and\" in "
+        "quotes to search the word",
+        "query has a no-break space (U+00A0) at column 9: read as a space"]
+    assert query_notes(expr) == query_notes(expr)[:1]  # without the text, only what the tree says
+
+
+NBSP_RULES = """
+    rules:
+      - id: truce
+        query: gaza\u00a0AND\u00a0ceasefire
+        tests:
+          match: ["Gaza talks. A ceasefire later."]
+          no_match: ["Gaza talks"]
+"""
+
+
+def test_a_rule_file_query_with_no_break_spaces_loads_matches_and_is_noted(
+        tmp_path: Path) -> None:
+    # The no-break spaces are in the file as pasted, not as YAML escapes.
+    path, book = load_clean(tmp_path, NBSP_RULES.replace("\\u00a0", "\u00a0"))
+    assert "\u00a0" in book.rules[0].query
+    matcher = compile_rules(book)
+    assert [h.rule_id for h in matcher.match(Document("t", "Gaza talks. A ceasefire later."))] \
+        == ["truce"]
+    assert matcher.match(Document("t", "Gaza talks")) == []
+    assert run_rule_tests(book, matcher) == []
+    note = ("rule truce: query has a no-break space (U+00A0) at column 5 and 1 more Unicode "
+            "space: read as spaces")
+    assert [str(p) for p in unicode_space_problems(book)] == [f"{path}:2: {note}"]
+    assert [str(p) for p in rule_warnings(book)] == [f"{path}:2: {note}"]
+
+
+def test_monitor_check_prints_the_unicode_space_note_at_the_rule_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./monitor.yaml
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    path = rules / "r.yaml"
+    path.write_text(textwrap.dedent(NBSP_RULES.replace("\\u00a0", "\u00a0")).lstrip(),
+                    encoding="utf-8")
+    code, out, _ = cli("check", str(rules))
+    assert out.splitlines() == [
+        f"{path}:2: rule truce: query has a no-break space (U+00A0) at column 5 and 1 more "
+        "Unicode space: read as spaces"]
+    assert code == 1  # as for every warning: valid, but rarely what was meant
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u3000", "\u2009"])
+def test_an_alias_with_a_no_break_space_matches_the_name_with_a_space(
+        tmp_path: Path, space: str) -> None:
+    # The tokenizer splits on every Unicode space, in an alias as in the text.
+    _path, book = load_clean(tmp_path, f"""
+        entities:
+          - id: us
+            aliases: [Amerika{space}Serikat, {{text: AS{space}RI, case_sensitive: true}}]
+        rules:
+          - id: us
+            query: '@us'
+            tests:
+              match: [Amerika Serikat dan Rusia, "Amerika{space}Serikat", AS RI]
+              no_match: [Amerika dan Serikat, as ri]
+    """)
+    assert book.entities[0].aliases[0].tokens == ("amerika", "serikat")
+    assert run_rule_tests(book, compile_rules(book)) == []
+    assert alias_problems(book) == []
+    assert rule_warnings(book) == []

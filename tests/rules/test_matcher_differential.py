@@ -19,6 +19,7 @@ from monitor.models import Document
 from monitor.rules import Rule, RuleBook, parse_query, token_spans
 from monitor.rules.expr import Filter
 from monitor.rules.matcher import compile_rules
+from monitor.rules.query import UNICODE_SPACES
 
 WORDS = [
     "gaza", "Gaza", "GAZA", "gazа",  # the last one ends in Cyrillic а: a different token
@@ -54,8 +55,10 @@ def _quote(text: str) -> str:
 
 
 def _is_bare(text: str) -> bool:
+    """Whether ``text`` is one bareword both to FTS5 and to us: FTS5 takes a no-break space
+    as a bareword character, we take it as a space (so such a piece is quoted)."""
     return bool(text) and text not in ("AND", "OR", "NOT") and all(
-        ch >= "\x80" or (ch.isascii() and (ch.isalnum() or ch == "_")) for ch in text)
+        ch not in UNICODE_SPACES if ch >= "\x80" else ch.isalnum() or ch == "_" for ch in text)
 
 
 def _columns(spec: str) -> frozenset[str]:
@@ -246,3 +249,49 @@ def test_near_boundaries_match_fts5() -> None:
                   if expected[i] != ours[f"q{i}"]]
     assert mismatches[:5] == []
     assert sum(bool(e) for e in expected) > len(queries) // 3
+
+
+def _unicode_spaced(query: str, rng: random.Random) -> str:
+    """``query`` with each ASCII space replaced by a random no-break or other Unicode space
+    (inside quotes too, where FTS5's tokenizer splits on them as on a space)."""
+    spaces = sorted(UNICODE_SPACES)
+    return "".join(rng.choice(spaces) if ch == " " else ch for ch in query)
+
+
+def test_unicode_spaces_separate_as_fts5_separates_ascii_spaces() -> None:
+    """Our one departure from FTS5: a query pasted with no-break spaces (FTS5 reads
+    ``gaza\\u00a0AND\\u00a0ceasefire`` as one phrase) means what it means with ASCII spaces."""
+    docs, queries = _generate(4, n_docs=70, n_queries=800)
+    rng = random.Random(5)
+    spaced = [_unicode_spaced(q, rng) for q in queries]
+    assert sum(s != q for s, q in zip(spaced, queries, strict=True)) > len(queries) // 2
+    db = fts5_table(docs)
+    book = RuleBook(rules=tuple(Rule.from_query(f"q{i}", q) for i, q in enumerate(spaced)))
+    matcher = compile_rules(book)
+    ours: dict[str, set[int]] = {f"q{i}": set() for i in range(len(queries))}
+    for d, (title, body) in enumerate(docs):
+        for hit in matcher.match(Document(title=title, body=body)):
+            ours[hit.rule_id].add(d)
+    expected = [fts5_match(db, q) for q in queries]  # the same query with ASCII spaces
+    mismatches = [(s, expected[i], ours[f"q{i}"]) for i, s in enumerate(spaced)
+                  if expected[i] != ours[f"q{i}"]]
+    assert mismatches[:5] == []
+    assert sum(bool(e) for e in expected) > len(queries) // 4
+
+
+def test_token_soup_with_unicode_spaces_is_accepted_or_rejected_as_with_ascii_ones() -> None:
+    rng = random.Random(8)
+    db = fts5_table([("a b", "c d")])
+    disagreements = []
+    for _ in range(2000):
+        query = " ".join(rng.choice(SOUP) for _ in range(rng.randint(1, 6)))
+        spaced = _unicode_spaced(query, rng)
+        fts5_ok = not isinstance(fts5_match(db, query), str)
+        try:
+            parse_query(spaced)
+            ours_ok = True
+        except QuerySyntaxError:
+            ours_ok = False
+        if fts5_ok != ours_ok:
+            disagreements.append((spaced, fts5_ok))
+    assert disagreements[:10] == []

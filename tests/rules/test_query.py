@@ -17,10 +17,11 @@ from monitor.rules.expr import (
     Or,
     Phrase,
     PhraseToken,
+    Sentence,
     entity_refs,
 )
 from monitor.rules.matcher import compile_rules
-from monitor.rules.query import DEFAULT_NEAR, parse_query
+from monitor.rules.query import DEFAULT_NEAR, UNICODE_SPACES, parse_query, unicode_spaces
 
 
 def show(expr: Expr) -> str:
@@ -65,7 +66,9 @@ def show(expr: Expr) -> str:
     ("NEAR (a b,0)", "NEAR(a b, 0)"),
     ("near OR and", "(near | and)"),  # lower-case operators are words
     ("NEAR", "near"),
-    ("Gedung\u00a0Putih", '"gedung putih"'),  # a non-ASCII space is a bareword character
+    # FTS5 reads a no-break space as a bareword character, "gedung putih"; we, as a space
+    ("Gedung\u00a0Putih", "(gedung & putih)"),
+    ('"Gedung\u00a0Putih"', '"gedung putih"'),
     ("Erdoğan ПУТИН", "(erdogan & путин)"),
     ('"say ""hi"""', '"say hi"'),
     ("@us AND @qatar-gov", "(@us & @qatar-gov)"),
@@ -144,3 +147,77 @@ def test_a_query_nested_100_deep_compiles_and_matches() -> None:
     book = RuleBook(rules=(Rule.from_query("deep", query),))
     hits = compile_rules(book).match(Document("gaza", ""))
     assert [h.rule_id for h in hits] == ["deep"]
+
+
+# -- no-break and other Unicode spaces ------------------------------------------------------
+
+def test_unicode_spaces_are_the_space_separators_line_and_paragraph_separators_and_nel() -> None:
+    import sys
+    import unicodedata
+    zs = {chr(cp) for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Zs"}
+    expected = (zs - {" "}) | {"\u2028", "\u2029", "\u0085"}
+    assert expected == UNICODE_SPACES
+
+
+GAZA_TRUCE = Document(title="t", body="Gaza talks. A ceasefire later.")
+
+
+def _matches(query: str, doc: Document) -> bool:
+    book = RuleBook(rules=(Rule.from_query("x", query),))
+    return [h.rule_id for h in compile_rules(book).match(doc)] == ["x"]
+
+
+@pytest.mark.parametrize("space", sorted(UNICODE_SPACES), ids=lambda c: f"U+{ord(c):04X}")
+def test_a_query_pasted_with_unicode_spaces_means_what_it_says(space: str) -> None:
+    # FTS5 reads "gaza\u00a0AND\u00a0ceasefire" as the one phrase "gaza and ceasefire".
+    query = f"gaza{space}AND{space}ceasefire"
+    assert parse_query(query) == parse_query("gaza AND ceasefire")
+    assert _matches(query, GAZA_TRUCE)
+    assert parse_query(f"gaza{space}ceasefire") == parse_query("gaza ceasefire")
+    assert unicode_spaces(query) == [4, 8]
+
+
+@pytest.mark.parametrize("query", [
+    "gaza AND (ceasefire OR truce) NOT football",
+    "title:gaza body : ceasefire*",
+    "{title body}:(a OR b) AND -title:c",
+    'gaza + ceasefire AND "peace plan" *',
+    "^gaza AND @us",
+])
+def test_unicode_spaces_parse_as_ascii_spaces_do(query: str) -> None:
+    for space in ("\u00a0", "\u3000", "\u2028", "\u202f\u2009"):
+        assert show(parse_query(query.replace(" ", space))) == show(parse_query(query))
+
+
+def test_near_and_sentence_with_unicode_spaces_keep_their_items() -> None:
+    near = parse_query("NEAR\u00a0(gaza\u00a0ceasefire,\u00a03)")
+    assert isinstance(near, Near)
+    assert show(near) == "NEAR(gaza ceasefire, 3)"
+    assert near.written == "NEAR\u00a0(gaza\u00a0ceasefire,\u00a03)"  # as written, for evidence
+    sentence = parse_query("SENTENCE(gaza\u2002truce)")
+    assert isinstance(sentence, Sentence)
+    assert [show(item) for item in sentence.items] == ["gaza", "truce"]
+
+
+def test_a_quoted_phrase_with_a_no_break_space_is_still_the_phrase() -> None:
+    query = '"gencatan\u00a0senjata"'
+    expr = parse_query(query)
+    assert expr == Phrase((PhraseToken("gencatan"), PhraseToken("senjata")), query)
+    assert unicode_spaces(query) == []  # separates there for FTS5 too: nothing to note
+    assert _matches(query, Document("Gencatan senjata di Gaza", ""))
+    assert not _matches(query, Document("Senjata dan gencatan", ""))
+    assert unicode_spaces('"a\u00a0""b""" c\u00a0d') == [11]  # "" stays inside the string
+
+
+@pytest.mark.parametrize(("query", "message", "column"), [
+    ("gaza\u00a0AND\u00a0", "expected a term but found the end of the query", 9),
+    ("a\u00a0(b)", "expected AND, OR or NOT before '('", 2),
+    ("NOT\u3000a", "NOT needs a term on each side", 0),
+    ("a\u00a0b.c", "unexpected character '.' at column 4", 3),
+])
+def test_errors_after_unicode_spaces_keep_their_columns(query: str, message: str,
+                                                        column: int) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(query)
+    assert message in str(caught.value)
+    assert caught.value.column == column
