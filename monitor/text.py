@@ -6,7 +6,9 @@ identically whatever the database, so SQLite and PostgreSQL store the same strin
 surrogates (``"\\ud83d"`` is legal in a JSON Feed string but cannot be encoded as UTF-8, so no
 database, log or notification can take it) are replaced with U+FFFD. Soft hyphens (U+00AD,
 ``&shy;``: invisible hyphenation hints, common in German and Dutch pages) are removed too:
-left in, they cut a word in two for matching and search (``Waffen\u00adruhe``).
+left in, they cut a word in two for matching and search (``Waffen\u00adruhe``). The control
+characters that break lines (vertical tab, form feed, NEL) become line feeds, not nothing:
+removed, they joined the words on either side (``Gaza\x0cceasefire``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 # overrides and isolates.
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+_CONTROL_BREAKS = str.maketrans("\x0b\x0c\x85", "\n\n\n")  # VT, FF, NEL: lines, not controls
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
 # Either kind: most text has none, and one search is a third of the two substitutions.
 _ANY = re.compile(f"{_UNSAFE.pattern[:-1]}{_SURROGATE.pattern[1:]}")
@@ -27,7 +30,7 @@ def clean_text(text: str) -> str:
     with U+FFFD; keep tabs and line breaks."""
     if _ANY.search(text) is None:
         return text
-    return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text))
+    return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text.translate(_CONTROL_BREAKS)))
 
 
 def clean_line(text: str) -> str:

@@ -5,6 +5,12 @@ def test_clean_text_removes_nul_controls_and_bidi_but_keeps_layout() -> None:
     assert clean_text("a\x00b\x01c\x1b[31md\u202ee\tf\ng") == "abc[31mde\tf\ng"
 
 
+def test_control_line_breaks_become_line_feeds_so_words_stay_apart() -> None:
+    # Vertical tab, form feed and NEL (U+0085) break lines: removed, they joined two words.
+    assert clean_text("Gaza\x0cceasefire\x0btalks\x85Doha") == "Gaza\nceasefire\ntalks\nDoha"
+    assert clean_line("Gaza\x85ceasefire") == "Gaza ceasefire"
+
+
 def test_clean_line_folds_line_breaks_so_a_title_cannot_add_a_header() -> None:
     assert clean_line("Title\r\nBcc: x@evil") == "Title Bcc: x@evil"
 
