@@ -180,23 +180,37 @@ def _generate(seed: int, n_docs: int, n_queries: int) -> tuple[list[tuple[str, s
     return docs, queries
 
 
+def _ours(queries: list[str], docs: list[tuple[str, str]]) -> list[set[int]]:
+    """The documents each query matches, by our matcher (all queries compiled as one book)."""
+    matcher = compile_rules(RuleBook(rules=tuple(Rule.from_query(f"q{i}", q)
+                                                 for i, q in enumerate(queries))))
+    found: list[set[int]] = [set() for _ in queries]
+    for d, (title, body) in enumerate(docs):
+        for hit in matcher.match(Document(title=title, body=body)):
+            found[int(hit.rule_id[1:])].add(d)
+    return found
+
+
+def _parses(query: str) -> bool:
+    try:
+        parse_query(query)
+    except QuerySyntaxError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_queries_match_exactly_what_fts5_matches(seed: int) -> None:
     docs, queries = _generate(seed, n_docs=70, n_queries=1500)
     db = fts5_table(docs)
-    book = RuleBook(rules=tuple(Rule.from_query(f"q{i}", q) for i, q in enumerate(queries)))
-    matcher = compile_rules(book)
-    ours: dict[str, set[int]] = {f"q{i}": set() for i in range(len(queries))}
-    for d, (title, body) in enumerate(docs):
-        for hit in matcher.match(Document(title=title, body=body)):
-            ours[hit.rule_id].add(d)
+    ours = _ours(queries, docs)
     mismatches = []
     positives = 0
     for i, query in enumerate(queries):
         expected = fts5_match(db, query)
         positives += bool(expected)
-        if ours[f"q{i}"] != expected:
-            mismatches.append((query, expected, ours[f"q{i}"]))
+        if ours[i] != expected:
+            mismatches.append((query, expected, ours[i]))
     assert mismatches[:5] == []
     assert positives > len(queries) // 4, "too few matching queries to mean much"
 
@@ -212,12 +226,7 @@ def test_random_token_soup_is_accepted_or_rejected_as_fts5_does() -> None:
     for _ in range(4000):
         query = " ".join(rng.choice(SOUP) for _ in range(rng.randint(1, 6)))
         fts5_ok = not isinstance(fts5_match(db, query), str)
-        try:
-            parse_query(query)
-            ours_ok = True
-        except QuerySyntaxError:
-            ours_ok = False
-        if fts5_ok != ours_ok:
+        if fts5_ok != _parses(query):
             disagreements.append((query, fts5_ok))
     assert disagreements[:10] == []
 
@@ -238,15 +247,10 @@ def test_near_boundaries_match_fts5() -> None:
         spec = rng.choice(("", "", "title:", "body:"))
         queries.append(f"{spec}NEAR({' '.join(items)}{dist})")
     db = fts5_table(docs)
-    book = RuleBook(rules=tuple(Rule.from_query(f"q{i}", q) for i, q in enumerate(queries)))
-    matcher = compile_rules(book)
-    ours: dict[str, set[int]] = {f"q{i}": set() for i in range(len(queries))}
-    for d, (title, body) in enumerate(docs):
-        for hit in matcher.match(Document(title=title, body=body)):
-            ours[hit.rule_id].add(d)
+    ours = _ours(queries, docs)
     expected = [fts5_match(db, q) for q in queries]
-    mismatches = [(q, expected[i], ours[f"q{i}"]) for i, q in enumerate(queries)
-                  if expected[i] != ours[f"q{i}"]]
+    mismatches = [(q, expected[i], ours[i]) for i, q in enumerate(queries)
+                  if expected[i] != ours[i]]
     assert mismatches[:5] == []
     assert sum(bool(e) for e in expected) > len(queries) // 3
 
@@ -266,15 +270,10 @@ def test_unicode_spaces_separate_as_fts5_separates_ascii_spaces() -> None:
     spaced = [_unicode_spaced(q, rng) for q in queries]
     assert sum(s != q for s, q in zip(spaced, queries, strict=True)) > len(queries) // 2
     db = fts5_table(docs)
-    book = RuleBook(rules=tuple(Rule.from_query(f"q{i}", q) for i, q in enumerate(spaced)))
-    matcher = compile_rules(book)
-    ours: dict[str, set[int]] = {f"q{i}": set() for i in range(len(queries))}
-    for d, (title, body) in enumerate(docs):
-        for hit in matcher.match(Document(title=title, body=body)):
-            ours[hit.rule_id].add(d)
+    ours = _ours(spaced, docs)
     expected = [fts5_match(db, q) for q in queries]  # the same query with ASCII spaces
-    mismatches = [(s, expected[i], ours[f"q{i}"]) for i, s in enumerate(spaced)
-                  if expected[i] != ours[f"q{i}"]]
+    mismatches = [(s, expected[i], ours[i]) for i, s in enumerate(spaced)
+                  if expected[i] != ours[i]]
     assert mismatches[:5] == []
     assert sum(bool(e) for e in expected) > len(queries) // 4
 
@@ -287,11 +286,6 @@ def test_token_soup_with_unicode_spaces_is_accepted_or_rejected_as_with_ascii_on
         query = " ".join(rng.choice(SOUP) for _ in range(rng.randint(1, 6)))
         spaced = _unicode_spaced(query, rng)
         fts5_ok = not isinstance(fts5_match(db, query), str)
-        try:
-            parse_query(spaced)
-            ours_ok = True
-        except QuerySyntaxError:
-            ours_ok = False
-        if fts5_ok != ours_ok:
+        if fts5_ok != _parses(spaced):
             disagreements.append((spaced, fts5_ok))
     assert disagreements[:10] == []

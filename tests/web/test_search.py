@@ -153,3 +153,25 @@ def test_a_query_the_index_cannot_narrow_is_refused_not_read_in_full(web) -> Non
         page = c.get("/search", params={"q": query}).text
     assert "the text index cannot narrow this query" in _alert(page) and reads == []
     assert _count(c.get("/search", params={"q": " OR ".join(["@country-vi"] * 2)}).text)
+
+
+# -- a query pasted with no-break or other Unicode spaces (FTS5 would read
+# gencatan<NBSP>AND<NBSP>gaza as the one phrase "gencatan and gaza")
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u3000", "\u2009"])
+def test_a_query_pasted_with_unicode_spaces_finds_what_it_finds_with_spaces(
+        sqlite_web: TestClient, space: str) -> None:
+    c = sqlite_web
+    plain = _count(c.get("/search", params={"q": "gencatan AND gaza"}).text)
+    assert plain not in ("", "0 articles")
+    page = c.get("/search", params={"q": f"gencatan{space}AND{space}gaza"}).text
+    assert _count(page) == plain
+    quoted = c.get("/search", params={"q": f'"gencatan{space}senjata"'}).text
+    assert _count(quoted) == _count(c.get("/search", params={"q": '"gencatan senjata"'}).text)
+
+
+def test_the_search_notes_a_unicode_space(sqlite_web: TestClient) -> None:
+    page = sqlite_web.get("/search", params={"q": "gencatan\u00a0AND\u00a0gaza"}).text
+    assert ("query has a no-break space (U+00A0) at column 9 and 1 more Unicode space: "
+            "read as spaces") in page
