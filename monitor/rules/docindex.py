@@ -216,17 +216,27 @@ class DocIndex:
                      prefix: bool = False) -> list[int]:
         """The starts whose tokens, as written (diacritics removed, case kept), are
         ``expected`` (the last one only begins so if ``prefix``): the check of a
-        case-sensitive alias, one pass for all occurrences."""
+        case-sensitive alias, one pass for all occurrences. A token written in capitals also
+        passes as ``expected`` in capitals: an all-caps headline or flash writes "Газе" as
+        "ГАЗЕ", which is still not "газе" (gas)."""
         text, count = self.texts[field], len(expected)
         spans = self.token_spans(field, {p + i for p in starts for i in range(count)})
         last = count - 1 if prefix else count
+        capitals = tuple(e.upper() for e in expected)
+
+        def written(p: int) -> str:
+            return case_key(text[spans[p][0]:spans[p][1]])
 
         def same(p: int) -> bool:
             for i in range(last):
-                if case_key(text[spans[p + i][0]:spans[p + i][1]]) != expected[i]:
+                token = written(p + i)
+                if token != expected[i] and not (token == capitals[i] and token.isupper()):
                     return False
-            return last == count or case_key(
-                text[spans[p + last][0]:spans[p + last][1]]).startswith(expected[last])
+            if last == count:
+                return True
+            token = written(p + last)
+            return token.startswith(expected[last]) or (
+                token.isupper() and token.startswith(capitals[last]))
 
         return [p for p in starts if same(p)]
 

@@ -266,6 +266,22 @@ def test_case_sensitive_alias_matches_as_but_not_the_english_word_as() -> None:
     assert matcher.match(Document("ÀS dan Rusia", ""))  # still diacritic-insensitive
 
 
+def test_a_case_sensitive_alias_written_in_capitals_matches_in_capitals() -> None:
+    # An all-caps headline or flash writes "Газе" (in Gaza) as "ГАЗЕ": still not "газе" (gas).
+    gaza = Entity("gaza", (Alias("Газе", case_sensitive=True),
+                           Alias("Vlad*", case_sensitive=True)))
+    matcher = compile_rules(RuleBook(rules=(rule("@gaza"),), entities=(gaza,)))
+    assert matcher.match(Document("ПЕРЕМИРИЕ В ГАЗЕ", ""))
+    assert matcher.match(Document("", "перемирие в Газе"))
+    assert not matcher.match(Document("", "цены на газе"))
+    assert not matcher.match(Document("", "ГАзе"))  # neither as written nor in capitals
+    assert matcher.match(Document("VLADIVOSTOK TALKS", ""))  # a prefix too
+    assert not matcher.match(Document("", "vladivostok"))
+    # An alias written in capitals is unchanged: "AS" is still not "As" or "as".
+    us = compile_rules(book_of(rule("@us AND Rusia")))
+    assert us.match(Document("AS DAN RUSIA", "")) and not us.match(Document("As Rusia", ""))
+
+
 def test_title_filter_and_phrases_never_span_title_and_body() -> None:
     matcher = compile_rules(book_of(rule("title:gaza", "t"), rule('"gaza ceasefire"', "p"),
                                     rule("NEAR(gaza ceasefire, 2)", "n")))
