@@ -10,6 +10,7 @@ of ``FeedEntry`` -> (fetch page, extract -> ``ExtractedText``) -> ``Article`` ->
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,6 +88,16 @@ class FeedEntry:
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
+    # When the feed says the entry last changed (Atom <updated>, dc:modified, JSON Feed
+    # date_modified); None when it does not say.
+    updated: datetime | None = None
+
+    def fingerprint(self) -> str:
+        """A short hash of the entry as the feed shows it (title, summary, content, updated
+        time): a known entry whose fingerprint changed was revised (a developing story)."""
+        stamp = self.updated.isoformat() if self.updated is not None else ""
+        text = "\x1f".join((self.title, self.summary, self.content, stamp))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,11 @@ class PollingConfig(_Strict):
     # A feed is parsed in a killable worker process (with extract.memory_limit): killed after
     # this long it is a parse failure (parse_timeout), which counts toward disabling.
     parse_timeout: Duration = Field(10.0, gt=0)
+    # A known entry the feed shows changed (title, summary, content, <updated>) is fetched and
+    # matched again while it is this young (from when it was first seen), at most
+    # max_revisions times; 0: never (monitor.daemon.revisions).
+    revise_within: Duration = 172800.0
+    max_revisions: Whole = Field(5, ge=0)
 
 
 class DeliveryConfig(_Strict):

@@ -28,6 +28,7 @@ class CycleReport:
     articles: int = 0
     hits: int = 0
     notifications: int = 0
+    revised: int = 0
 
     def add(self, other: FeedReport) -> None:
         self.feeds += 1
@@ -36,6 +37,7 @@ class CycleReport:
         self.articles += other.articles
         self.hits += other.hits
         self.notifications += other.notifications
+        self.revised += other.revised
 
 
 def feed_lease(config: Config) -> timedelta:

@@ -7,7 +7,8 @@ in another feed) is linked without fetching or extracting it again. The new entr
 are all started at once in the cycle's page pool (:mod:`monitor.daemon.pages`); matching then
 happens in the feed's thread, in feed order, and the feed's new articles are saved together,
 in one transaction (up to :data:`_SAVE_BATCH` at a time). One entry's failure, before or in
-the store, costs only that entry.
+the store, costs only that entry. A known entry the feed shows changed (its fingerprint) is
+fetched and matched again, within bounds, by :mod:`monitor.daemon.revisions`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
+from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
 from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text, fuller_feed_text
@@ -76,6 +78,7 @@ class FeedReport:
     item_failures: list[str] = field(default_factory=list)  # "key: reason" per entry not stored
     items_retried: int = 0  # failed entries the next poll tries again
     skipped: list[str] = field(default_factory=list)  # "entry: reason" per entry without link
+    revised: int = 0  # known entries fetched again because the feed shows them changed
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class FeedPoller:
         self.metrics = metrics or Metrics()
         # Told of every polled feed, page fetched or extracted, and stored article (liveness).
         self.progress = progress
+        self.reviser = EntryReviser(
+            config.polling, store, channels.routes_for, link=self._link, submit=self._submit,
+            prepare=lambda *args: self._prepare(*args).article)
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
         """Poll ``feed``; never raises for a feed-level problem, it is stored as health.
@@ -177,13 +183,15 @@ class FeedPoller:
               report: FeedReport, pages: PagePool | None) -> PollOutcome:
         parsed = self.parse(result.content, url=result.url, content_type=result.content_type,
                             headers=result.headers)
-        unseen = self.store.unseen_entry_keys(feed.id, [e.key for e in parsed.entries])
+        known = self.store.known_entries(feed.id, [e.key for e in parsed.entries])
         new: list[FeedEntry] = []
+        taken: set[str] = set()
         for entry in parsed.entries:
-            if entry.key in unseen:
-                unseen.discard(entry.key)  # a key listed twice is handled once
+            if entry.key not in known and entry.key not in taken:
+                taken.add(entry.key)  # a key listed twice is handled once
                 new.append(entry)
         budget = self.config.polling.max_new_entries
+        revisions = self.reviser.plan(parsed.entries, known, now, max(0, budget - len(new)))
         deferred = max(0, len(new) - budget)
         if deferred:  # the rest stay unseen: the next cycle takes the next newest
             new = _newest(new, budget)
@@ -193,6 +201,7 @@ class FeedPoller:
         # ~25 MB through the whole (page-fetching) ingest otherwise.
         parsed = dataclasses.replace(parsed, entries=())
         self._ingest(feed, new, parsed, report, pages)
+        self._revise(feed, revisions, parsed.language, report, pages)
         warnings = list(parsed.warnings)
         if deferred:
             warnings.append(f"{deferred} more new entries wait for the next cycle "
@@ -244,8 +253,7 @@ class FeedPoller:
             if not entry.url:  # none, or one that could not be parsed
                 self._skip(feed, entry, "no usable link", report)
                 continue
-            link = resolve_aggregator_link(urljoin(base, entry.url))
-            url = link if link.startswith("file:") else canonical_url(link)
+            link, url = _page_link(base, entry.url)
             if len(url) > MAX_URL_CHARS:
                 self._skip(feed, entry, f"link longer than {MAX_URL_CHARS} characters", report)
                 continue
@@ -257,22 +265,18 @@ class FeedPoller:
                 continue
             existing = stored.get(url)
             if existing is not None:  # the same article from another feed: no second fetch
-                self.store.link_entry(feed.id, entry.key, existing)
+                self.store.link_entry(feed.id, entry.key, existing, entry.fingerprint())
                 continue
             started.add(url)
-            if pages is None:
-                page: Future[PageStarted] = Future()
-                page.set_result(self._start_page(feed, link, entry))
-            else:
-                page = pages.submit(functools.partial(self._start_page, feed, link, entry))
-            pending.append(_Pending(entry, url, page))
+            pending.append(_Pending(entry, url, self._submit(feed, link, entry, pages)))
         batch: list[_Prepared] = []
         for item in pending:
             try:
                 if item.page is None:  # the first copy must be stored before it is linked
                     self._save(feed, batch, report)
                     self.store.link_entry(feed.id, item.entry.key,
-                                          self.store.article_id_for_url(item.url))
+                                          self.store.article_id_for_url(item.url),
+                                          item.entry.fingerprint())
                     continue
                 extracted, error = finish_page(item.entry, item.page.result())
                 if error == "pool_closed":
@@ -298,7 +302,7 @@ class FeedPoller:
         """An entry that has no URL to store an article under (case D4: skipped with a
         warning, in the log and in the feed's health). Recorded as seen with no article, so
         it is reported once, not at every poll."""
-        self.store.link_entry(feed.id, entry.key, None)
+        self.store.link_entry(feed.id, entry.key, None, entry.fingerprint())
         title = f" ({entry.title[:80]!r})" if entry.title else ""
         # Credentials of a URL in the key masked: the warning is shown in the feed's health.
         label = mask_text_urls(f"{entry.key[:120]}{title}")
@@ -355,7 +359,8 @@ class FeedPoller:
         # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
         return _Prepared(entry, NewArticle(
             feed.id, article, hits, stems=stems,
-            signature=extracted.signature if extracted is not None else None))
+            signature=extracted.signature if extracted is not None else None,
+            fingerprint=entry.fingerprint()))
 
     def _save(self, feed: FeedState, batch: list[_Prepared], report: FeedReport) -> None:
         """Save the prepared articles in one transaction (and empty ``batch``)."""
@@ -378,6 +383,31 @@ class FeedPoller:
             report.hits += saved.new_hits
             report.notifications += saved.new_notifications
         batch.clear()
+
+    def _revise(self, feed: FeedState, plan: RevisionPlan, feed_language: str | None,
+                report: FeedReport, pages: PagePool | None) -> None:
+        """Known entries the feed shows changed (see :mod:`monitor.daemon.revisions`)."""
+        revised = self.reviser.run(feed, plan, feed_language, pages)
+        report.revised += revised.revised
+        report.hits += revised.hits
+        report.notifications += revised.notifications
+        report.item_failures.extend(revised.failures)
+        for rule in revised.rules:
+            self.metrics.hits.labels(rule=rule).inc()
+
+    def _link(self, feed: FeedState, entry_url: str) -> tuple[str, str]:
+        """The link to fetch for an entry's URL and its canonical URL."""
+        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
+        return _page_link(base, entry_url)
+
+    def _submit(self, feed: FeedState, link: str, entry: FeedEntry,
+                pages: PagePool | None) -> Future[PageStarted]:
+        """Start a page in ``pages`` (or here, at once, without a pool)."""
+        if pages is None:
+            page: Future[PageStarted] = Future()
+            page.set_result(self._start_page(feed, link, entry))
+            return page
+        return pages.submit(functools.partial(self._start_page, feed, link, entry))
 
     def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
         """Fetch a page and hand it to the extraction processes (runs in the page pool, which
@@ -432,6 +462,12 @@ def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
 
     ranked = sorted(range(len(entries)), key=age)
     return [entries[i] for i in sorted(ranked[:count])]
+
+
+def _page_link(base: str, entry_url: str) -> tuple[str, str]:
+    """The link to fetch (an aggregator's redirect resolved) and the canonical URL."""
+    link = resolve_aggregator_link(urljoin(base, entry_url))
+    return link, link if link.startswith("file:") else canonical_url(link)
 
 
 def _is_local(url: str) -> bool:

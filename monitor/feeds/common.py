@@ -58,6 +58,7 @@ class EntryDraft:
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
+    updated: datetime | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -270,7 +271,7 @@ def build_entries(
             title=clean_line(draft.title), summary=clean_text(draft.summary),
             content=clean_text(draft.content), published=plausible_date(draft.published, now),
             author=clean_line(draft.author) if draft.author else None,
-            language=draft.language,
+            language=draft.language, updated=plausible_date(draft.updated, now),
         ))
     if collided:
         warnings.append(f"{collided} entr{'y' if collided == 1 else 'ies'} dropped: "

@@ -138,6 +138,7 @@ def _draft(item: Mapping[str, Any], url: str, feed_language: str | None,
         published=_date(item.get("date_published")) or _date(item.get("date_modified")),
         author=_author(item),
         language=normalize_language(item.get("language")) or feed_language,
+        updated=_date(item.get("date_modified")),
     )
 
 

@@ -346,6 +346,8 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
         published=published,
         author=optional_line(raw.get("author")),
         language=language,
+        # Atom <updated>, dc:modified and dcterms:modified (feedparser's updated_parsed).
+        updated=utc_datetime(dict.get(raw, "updated_parsed")),
     )
 
 

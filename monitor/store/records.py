@@ -107,6 +107,30 @@ class SavedArticle:
     new_notifications: int = 0
 
 
+@dataclass(frozen=True)
+class KnownEntry:
+    """An entry this feed listed before, as the store remembers it (revisions' bounds)."""
+
+    fingerprint: str | None  # None: seen before fingerprints were kept (migration 0016)
+    revisions: int
+    first_seen_at: datetime
+    article_id: int | None  # None: skipped, given up, or its article was pruned
+
+
+@dataclass(frozen=True)
+class RevisedArticle:
+    """What storing a revised entry did: ``updated`` when the article's title or text
+    changed; ``retry`` when the revision's page gave no text while the stored article has
+    its page's (the fingerprint is kept, so the next poll tries again within the bounds)."""
+
+    article_id: int | None
+    story_id: int | None
+    updated: bool = False
+    retry: bool = False
+    new_hits: tuple[str, ...] = ()  # rule ids that hit the article for the first time
+    new_notifications: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class StoryCandidate:
     """A representative of a recent story that shares an LSH band with the new article."""

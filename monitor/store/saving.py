@@ -77,6 +77,8 @@ class NewArticle:
     story: StoryLookup | None = None
     signature: bytes | None = None
     stems: Sequence[str] | None = None
+    # The entry's FeedEntry.fingerprint, kept with its record (revisions, migration 0016).
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,23 +124,31 @@ def save_batch(conn: Connection, items: Sequence[NewArticle], routes: Routes, no
             stored[article.url] = (saved.article_id, saved.story_id)
         else:
             saved = SavedArticle(known[0], known[1], created=False)
-        entries.append(entry_row(item.feed_id, article.entry_key, saved.article_id, now))
+        entries.append(entry_row(item.feed_id, article.entry_key, saved.article_id, now,
+                                 item.fingerprint))
         results[i] = saved
     add_entries(conn, entries)
     return [saved for saved in results if saved is not None]
 
 
-def entry_row(feed_id: int, key: str, article_id: int | None,
-              now: datetime) -> dict[str, object]:
-    """A feed entry record: the feed listed ``key`` (for ``article_id``, if it has one)."""
-    return {"feed_id": feed_id, "entry_key": key[:512], "article_id": article_id,
-            "first_seen_at": now}
+def entry_row(feed_id: int, key: str, article_id: int | None, now: datetime,
+              fingerprint: str | None = None) -> dict[str, object]:
+    """A feed entry record: the feed listed ``key`` (for ``article_id``, if it has one), as
+    ``fingerprint`` shows it (None: unknown)."""
+    row: dict[str, object] = {"feed_id": feed_id, "entry_key": key[:512],
+                              "article_id": article_id, "first_seen_at": now}
+    if fingerprint is not None:  # (without one, the row also suits a schema before 0016)
+        row["fingerprint"] = fingerprint
+    return row
 
 
 def add_entries(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
     """Insert entry records; an entry the feed listed before keeps its first record."""
-    if rows:
-        conn.execute(_INSERT_ENTRY_ONCE[conn.dialect.name], list(rows))
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in rows:  # one statement per set of columns (with and without a fingerprint)
+        groups.setdefault(tuple(row), []).append(row)
+    for group in groups.values():
+        conn.execute(_INSERT_ENTRY_ONCE[conn.dialect.name], group)
 
 
 def stored_articles(conn: Connection, urls: Iterable[str]) -> dict[str, tuple[int, int]]:
@@ -166,12 +176,7 @@ def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     elif represent and story is not None:
         represent = story_index.representatives(conn, story_id) < story.max_representatives
     title, body = clean_line(article.title), clean_text(article.text)
-    if item.stems is not None:
-        stems: str | None = " ".join(item.stems)
-    elif indexing.stemmer is not None:
-        stems = stems_text(title, body, article.language, indexing.stemmer)
-    else:
-        stems = None
+    stems = article_stems(item, title, body, indexing)
     article_id = inserted_id(conn.execute(_INSERT_ARTICLE, {
         "canonical_url": article.url, "feed_id": item.feed_id, "story_id": story_id,
         "source_name": clean_line(article.source_name)[:512],
@@ -197,6 +202,16 @@ def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
             notes += _enqueue(conn, hit, hit_id, story_id, route, now)
     return SavedArticle(article_id, story_id, created=True, new_hits=len(item.hits),
                         new_notifications=notes)
+
+
+def article_stems(item: NewArticle, title: str, body: str, indexing: Indexing) -> str | None:
+    """What ``articles.stems`` stores for the item: the caller's stems, else the store's
+    stemmer's, else None (computed later)."""
+    if item.stems is not None:
+        return " ".join(item.stems)
+    if indexing.stemmer is not None:
+        return stems_text(title, body, item.article.language, indexing.stemmer)
+    return None
 
 
 def alert_key(rule_id: str, story_id: int) -> str:

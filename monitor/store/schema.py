@@ -207,6 +207,13 @@ class FeedEntryRow(Base):
     entry_key: Mapped[str] = mapped_column(String(512))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The entry as the feed last showed it (FeedEntry.fingerprint; migration 0016): a known
+    # entry whose fingerprint changed was revised and may be fetched again
+    # (monitor.daemon.revisions). NULL: unknown (seen before 0016), recorded at the next poll.
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
+    # How often the entry's page was fetched again for a revision (bounded by
+    # polling.max_revisions).
+    revisions: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class HitRow(Base):

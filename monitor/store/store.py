@@ -10,7 +10,7 @@ the same kinds of transaction, without an ORM session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
 from monitor.models import Article, RuleHit
-from monitor.store import story_index
+from monitor.store import revising, story_index
 from monitor.store.engine import make_engine, resolve_database_url, safe_url
 from monitor.store.feeds import FeedTable
 from monitor.store.integrity import damage_named
 from monitor.store.lexemes import ArticleStemmer, Tokenizer
 from monitor.store.records import (
+    KnownEntry,
+    RevisedArticle,
     Route,
     SavedArticle,
     StoredArticle,
@@ -136,10 +138,30 @@ class Store(FeedTable):
         with _connection(self._reader) as conn:
             return {url: ids[0] for url, ids in stored_articles(conn, urls).items()}
 
-    def link_entry(self, feed_id: int, entry_key: str, article_id: int | None) -> None:
+    def link_entry(self, feed_id: int, entry_key: str, article_id: int | None,
+                   fingerprint: str | None = None) -> None:
         """Remember an entry that needs no new article (already stored, or skipped)."""
         with _connection(self.engine) as conn:
-            add_entries(conn, [entry_row(feed_id, entry_key, article_id, self.clock())])
+            add_entries(conn, [entry_row(feed_id, entry_key, article_id, self.clock(),
+                                         fingerprint)])
+
+    def known_entries(self, feed_id: int, keys: Iterable[str]) -> dict[str, KnownEntry]:
+        """The records of those of ``keys`` this feed listed before (the others are new)."""
+        with _connection(self._reader) as conn:
+            return revising.known_entries(conn, feed_id, keys)
+
+    def record_fingerprints(self, feed_id: int, fingerprints: Mapping[str, str]) -> None:
+        """Remember how the feed now shows these known entries, fetching nothing."""
+        if fingerprints:
+            with _connection(self.engine) as conn:
+                revising.record_fingerprints(conn, feed_id, fingerprints)
+
+    def revise_article(self, item: NewArticle, routes: Routes) -> RevisedArticle:
+        """Store a revised entry's article (see :mod:`monitor.store.revising`): its text
+        updated, the hits of rules new to it and their alerts, and the entry's fingerprint
+        and revision count, in one transaction."""
+        with _connection(self.engine) as conn:
+            return revising.revise(conn, item, routes, self.clock(), self._indexing())
 
     def save_article(
         self,

@@ -173,3 +173,14 @@ def test_lone_surrogates_and_nul_are_normalised_at_the_parse_boundary() -> None:
     assert entry.key == "guid:ab" and entry.author == "A\ufffd"
     for text in (entry.key, entry.title, entry.summary, entry.content, entry.author or ""):
         text.encode("utf-8")  # strict: raises on any surrogate left
+
+
+def test_date_modified_is_the_update_time() -> None:
+    items = [{"id": "1", "title": "t", "date_published": "2024-05-01T05:00:00Z",
+              "date_modified": "2024-05-02T06:00:00Z"},
+             {"id": "2", "title": "u", "date_published": "2024-05-01T05:00:00Z"}]
+    first, second = parse_feed(doc(items=items), url=FEED_URL,
+                               now=datetime(2024, 6, 1, tzinfo=UTC)).entries
+    assert first.published == datetime(2024, 5, 1, 5, 0, tzinfo=UTC)
+    assert first.updated == datetime(2024, 5, 2, 6, 0, tzinfo=UTC)
+    assert second.updated is None

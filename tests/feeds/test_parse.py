@@ -389,3 +389,44 @@ def test_D3_no_exception_but_parse_errors_escape_on_mangled_feeds(data: st.DataO
     content_type = data.draw(st.sampled_from([None, "text/xml", "text/html"]))
     with contextlib.suppress(ParseError):  # anything else fails the test
         parse_feed(bytes(body), url=FEED_URL, content_type=content_type)
+
+
+def test_the_update_time_is_read_from_atom_updated_and_dcterms_modified() -> None:
+    """``FeedEntry.updated``: when the feed says the entry last changed (revised entries)."""
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:feed</id>
+      <entry><id>urn:1</id><title>A</title><link href="https://ex.example/1"/>
+        <published>2024-05-30T08:00:00Z</published><updated>2024-05-31T09:30:00Z</updated>
+      </entry>
+      <entry><id>urn:2</id><title>B</title><link href="https://ex.example/2"/></entry>
+    </feed>"""
+    first, second = parse_feed(atom, url="https://ex.example/atom", now=FETCHED).entries
+    assert first.published == datetime(2024, 5, 30, 8, 0, tzinfo=UTC)
+    assert first.updated == datetime(2024, 5, 31, 9, 30, tzinfo=UTC)
+    assert second.updated is None
+    body = rss(item("g", "https://n.example/1", "T",
+                    "<pubDate>Thu, 30 May 2024 08:00:00 GMT</pubDate>"
+                    "<dcterms:modified xmlns:dcterms='http://purl.org/dc/terms/'>"
+                    "2024-05-31T10:00:00Z</dcterms:modified>")
+               + item("h", "https://n.example/2", "U",
+                      "<pubDate>Thu, 30 May 2024 08:00:00 GMT</pubDate>"))
+    dated, plain = parse_feed(body, url=FEED_URL, now=FETCHED).entries
+    assert dated.published == datetime(2024, 5, 30, 8, 0, tzinfo=UTC)
+    assert dated.updated == datetime(2024, 5, 31, 10, 0, tzinfo=UTC)
+    assert plain.updated is None  # a pubDate alone is no update time
+
+
+def test_the_fingerprint_follows_what_the_feed_shows_of_an_entry() -> None:
+    def entry(title: str, updated: str) -> bytes:
+        return f"""<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:f</id>
+          <entry><id>urn:1</id><title>{title}</title><link href="https://ex.example/1"/>
+            <updated>{updated}</updated><summary>s</summary></entry></feed>""".encode()
+
+    def fingerprint(body: bytes) -> str:
+        (only,) = parse_feed(body, url="https://ex.example/atom", now=FETCHED).entries
+        return only.fingerprint()
+
+    first = fingerprint(entry("Talks", "2024-05-31T09:00:00Z"))
+    assert first == fingerprint(entry("Talks", "2024-05-31T09:00:00Z"))
+    assert first != fingerprint(entry("Talks", "2024-05-31T10:00:00Z"))  # a later <updated>
+    assert first != fingerprint(entry("Talks resume", "2024-05-31T09:00:00Z"))  # a new title
+    assert len(first) == 32

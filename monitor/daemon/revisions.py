@@ -1,0 +1,160 @@
+"""Revised entries: a story develops under the same URL and feed id, and the feed shows it.
+
+A feed entry is processed once when new (:mod:`monitor.daemon.poller`). Each entry's
+:meth:`~monitor.models.FeedEntry.fingerprint` (title, summary, content and update time as the
+feed shows them) is kept with its record; when a poll lists a known entry whose fingerprint
+changed, the entry was revised (new paragraphs, a live blog's new entries, a new headline).
+Its page is then fetched and extracted again, by the same path as a new entry's page (the
+cycle's page pool, per-host politeness, size caps, robots, the extraction processes), matched
+again, and the store updates the article and adds the hits of rules new to it, alerting as
+for a new article (:mod:`monitor.store.revising`).
+
+Bounds, for feeds whose entries change at every poll (CMSs that rewrite ``<updated>``): an
+entry is revisited only within ``polling.revise_within`` of when it was first seen and at most
+``polling.max_revisions`` times (0: never). Outside them, and for entries whose fingerprint
+was unknown (seen before fingerprints were kept), the new fingerprint is recorded and nothing
+is fetched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from monitor.config import PollingConfig
+from monitor.daemon.pages import PagePool, PageStarted, finish_page
+from monitor.errors import ExtractError, StoreError
+from monitor.models import ExtractedText, FeedEntry, RuleHit
+from monitor.store import FeedState, KnownEntry, NewArticle, Route, Store
+from monitor.text import clean_line
+
+log = logging.getLogger(__name__)
+
+Routes = Callable[[RuleHit], Sequence[Route]]  # where a hit's alert goes
+# (feed, entry URL) -> (the link to fetch, the canonical URL)
+PageLink = Callable[[FeedState, str], tuple[str, str]]
+# (feed, link, entry, pool) -> the page on its way through extraction
+SubmitPage = Callable[[FeedState, str, FeedEntry, PagePool | None], Future[PageStarted]]
+# (feed, entry, canonical URL, extracted, error, the feed's language) -> the matched article
+PrepareArticle = Callable[
+    [FeedState, FeedEntry, str, ExtractedText | None, str | None, str | None], NewArticle]
+
+
+@dataclass(frozen=True)
+class RevisionPlan:
+    """What a poll does with the known entries it listed: ``revise`` fetches and matches
+    them again; ``record`` only remembers how the feed shows them now (key -> fingerprint)."""
+
+    revise: tuple[FeedEntry, ...] = ()
+    record: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RevisionReport:
+    revised: int = 0  # entries whose page was fetched again
+    updated: int = 0  # articles whose title or text changed
+    hits: int = 0
+    notifications: int = 0
+    failures: list[str] = field(default_factory=list)  # "key: reason"
+    rules: list[str] = field(default_factory=list)  # the rule of each new hit
+
+
+class EntryReviser:
+    """Plans and runs a feed's revisions, inside that feed's poll (so under its lease)."""
+
+    def __init__(self, polling: PollingConfig, store: Store, routes: Routes, *,
+                 link: PageLink, submit: SubmitPage, prepare: PrepareArticle) -> None:
+        self.polling = polling
+        self.store = store
+        self.routes = routes
+        self.link = link
+        self.submit = submit
+        self.prepare = prepare
+
+    def plan(self, entries: tuple[FeedEntry, ...], known: Mapping[str, KnownEntry],
+             now: datetime, limit: int) -> RevisionPlan:
+        """Which known entries changed, and which of them may be fetched again: at most
+        ``limit`` (what the poll's new entries left of ``polling.max_new_entries``); the other
+        changed ones keep their old fingerprint, so a later poll takes them."""
+        revise: list[FeedEntry] = []
+        record: dict[str, str] = {}
+        planned: set[str] = set()
+        for entry in entries:
+            stored = known.get(entry.key)
+            if stored is None:
+                continue
+            fingerprint = entry.fingerprint()
+            if stored.fingerprint == fingerprint or entry.key in record or entry.key in planned:
+                continue
+            if stored.fingerprint is not None and entry.url and self._allowed(stored, now):
+                if len(revise) < limit:
+                    revise.append(entry)
+                    planned.add(entry.key)
+            else:  # unknown before, or out of bounds: remembered, not fetched
+                record[entry.key] = fingerprint
+        return RevisionPlan(tuple(revise), record)
+
+    def _allowed(self, stored: KnownEntry, now: datetime) -> bool:
+        return (stored.article_id is not None
+                and stored.revisions < self.polling.max_revisions
+                and now - stored.first_seen_at
+                <= timedelta(seconds=self.polling.revise_within))
+
+    def run(self, feed: FeedState, plan: RevisionPlan, feed_language: str | None,
+            pages: PagePool | None) -> RevisionReport:
+        """Fetch the revised entries' pages at once, then store each revision in feed order
+        (each in a transaction of its own). One entry's failure costs only that entry; it
+        keeps its old fingerprint, so a later poll may try again within the bounds."""
+        report = RevisionReport()
+        self.store.record_fingerprints(feed.id, plan.record)
+        started: list[tuple[FeedEntry, str, Future[PageStarted]]] = []
+        for entry in plan.revise:
+            assert entry.url is not None  # planned only with one
+            link, url = self.link(feed, entry.url)
+            started.append((entry, url, self.submit(feed, link, entry, pages)))
+        for entry, url, page in started:
+            try:
+                self._revise(feed, entry, url, page, feed_language, report)
+            except StoreError:
+                raise  # the database is down: not this entry's fault
+            except ExtractError as exc:
+                if exc.code == "pool_closed":
+                    raise  # shutting down: the poll ends unrecorded
+                self._failed(feed, entry, exc, report)
+            except Exception as exc:  # noqa: BLE001 - one entry must not cost the others
+                self._failed(feed, entry, exc, report)
+        return report
+
+    def _revise(self, feed: FeedState, entry: FeedEntry, url: str, page: Future[PageStarted],
+                feed_language: str | None, report: RevisionReport) -> None:
+        extracted, error = finish_page(entry, page.result())
+        if error == "pool_closed":
+            raise ExtractError.coded("extraction pool stopped", "pool_closed")
+        item = dataclasses.replace(
+            self.prepare(feed, entry, url, extracted, error, feed_language),
+            fingerprint=entry.fingerprint())
+        revised = self.store.revise_article(item, self.routes)
+        report.revised += 1
+        report.updated += int(revised.updated)
+        report.hits += len(revised.new_hits)
+        report.rules.extend(revised.new_hits)
+        report.notifications += revised.new_notifications
+        if revised.retry:
+            log.info("feed %s: revised entry %s: the page gave no text (%s); kept as it was",
+                     feed.name, entry.key[:200], error)
+        elif revised.updated:
+            log.info("feed %s: article %d revised (%r)%s", feed.name, revised.article_id,
+                     item.article.title,
+                     f": new hits of {', '.join(revised.new_hits)}" if revised.new_hits else "")
+
+    @staticmethod
+    def _failed(feed: FeedState, entry: FeedEntry, exc: Exception,
+                report: RevisionReport) -> None:
+        reason = clean_line(f"{type(exc).__name__}: {exc}")[:300]
+        log.warning("feed %s: revision of entry %s not stored: %s", feed.name,
+                    entry.key[:200], reason)
+        report.failures.append(f"{entry.key[:120]} (revision): {reason}")

@@ -1,0 +1,125 @@
+"""Revised entries: a known feed entry whose fingerprint changed (a developing story) and whose
+page was fetched and extracted again.
+
+The article keeps its row, its canonical URL, its story, its publication date and its story
+signature (the story is not decided again); its title, text, content hash, stems, language and
+fetch time follow the revision when the text or title changed. The rules that hit the revision
+and had not hit the article before gain a hit (``uq_hit_article_rule`` decides, ``INSERT ... ON
+CONFLICT DO NOTHING``), queued for alerting as a new article's are: same routes, same
+``alert:<rule>:<story>`` key, so a story that alerted for a rule before does not alert again.
+The article update, the new hits, their outbox rows and the entry's record commit together.
+The text indexes follow by triggers (FTS5 on SQLite; on PostgreSQL the lexemes go NULL and
+are stored again here when the store has a tokenizer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.store.lexemes import SET_LEXEMES, index_lexemes
+from monitor.store.records import KnownEntry, RevisedArticle, evidence_to_json
+from monitor.store.saving import (
+    IN_CHUNK,
+    Indexing,
+    NewArticle,
+    Routes,
+    alert_row,
+    article_stems,
+    enqueue_once,
+)
+from monitor.store.schema import ArticleRow, FeedEntryRow, HitRow
+from monitor.text import clean_line, clean_text
+
+_KNOWN = select(FeedEntryRow.entry_key, FeedEntryRow.fingerprint, FeedEntryRow.revisions,
+                FeedEntryRow.first_seen_at, FeedEntryRow.article_id).where(
+    FeedEntryRow.feed_id == bindparam("feed_id"),
+    FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
+_ENTRY = select(FeedEntryRow.id, FeedEntryRow.article_id).where(
+    FeedEntryRow.feed_id == bindparam("feed_id"), FeedEntryRow.entry_key == bindparam("key"))
+_ARTICLE = select(ArticleRow.id, ArticleRow.story_id, ArticleRow.content_hash,
+                  ArticleRow.error).where(ArticleRow.id == bindparam("id"))
+# Every stored revision counts toward polling.max_revisions; the fingerprint is kept as it
+# was when NULL is given (a revision to try again).
+_COUNT_REVISION = update(FeedEntryRow).where(FeedEntryRow.id == bindparam("entry_id")).values(
+    revisions=FeedEntryRow.revisions + 1,
+    fingerprint=func.coalesce(bindparam("fp", type_=FeedEntryRow.fingerprint.type),
+                              FeedEntryRow.fingerprint))
+_SET_FINGERPRINT = update(FeedEntryRow).where(
+    FeedEntryRow.feed_id == bindparam("feed"),
+    FeedEntryRow.entry_key == bindparam("key")).values(
+    fingerprint=bindparam("fp", type_=FeedEntryRow.fingerprint.type))
+_INSERT_HIT_ONCE = {
+    "sqlite": sqlite.insert(HitRow).on_conflict_do_nothing().returning(HitRow.id),
+    "postgresql": postgresql.insert(HitRow).on_conflict_do_nothing().returning(HitRow.id)}
+_SET_LEXEMES = text(SET_LEXEMES)
+
+
+def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[str, KnownEntry]:
+    """The records of those of ``keys`` this feed listed before, by key."""
+    found: dict[str, KnownEntry] = {}
+    wanted = list(dict.fromkeys(keys))
+    for i in range(0, len(wanted), IN_CHUNK):
+        for row in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": wanted[i:i + IN_CHUNK]}):
+            found[row.entry_key] = KnownEntry(
+                fingerprint=row.fingerprint, revisions=row.revisions or 0,
+                first_seen_at=row.first_seen_at, article_id=row.article_id)
+    return found
+
+
+def record_fingerprints(conn: Connection, feed_id: int, fingerprints: Mapping[str, str]) -> None:
+    """Remember how the feed shows these entries now (no fetch, no revision counted)."""
+    if fingerprints:
+        conn.execute(_SET_FINGERPRINT, [{"feed": feed_id, "key": key[:512], "fp": fp}
+                                        for key, fp in fingerprints.items()])
+
+
+def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
+           indexing: Indexing) -> RevisedArticle:
+    """Store a revision of the entry ``item.article.entry_key`` of feed ``item.feed_id``:
+    ``item`` is the article as the revised page gives it, with the rules' hits on it."""
+    article = item.article
+    entry = conn.execute(_ENTRY, {"feed_id": item.feed_id, "key": article.entry_key[:512]}
+                         ).first()
+    if entry is None:  # not listed before (a concurrent prune of feeds): nothing to revise
+        return RevisedArticle(None, None)
+    stored = (conn.execute(_ARTICLE, {"id": entry.article_id}).first()
+              if entry.article_id is not None else None)
+    # A page that gave no text does not replace the text its first fetch gave: the entry
+    # keeps its fingerprint, and the next poll tries again (within polling.max_revisions).
+    retry = stored is not None and article.error is not None and stored.error is None
+    conn.execute(_COUNT_REVISION, {"entry_id": entry.id,
+                                   "fp": None if retry else item.fingerprint})
+    if stored is None or retry:
+        return RevisedArticle(entry.article_id, stored.story_id if stored else None,
+                              retry=retry)
+    if stored.content_hash == article.content_hash:
+        return RevisedArticle(stored.id, stored.story_id)
+    title, body = clean_line(article.title), clean_text(article.text)
+    stems = article_stems(item, title, body, indexing)
+    conn.execute(update(ArticleRow).where(ArticleRow.id == stored.id).values(
+        title=title, text=body, content_hash=article.content_hash, stems=stems,
+        language=article.language, text_source=article.text_source, error=article.error,
+        fetched_at=now))
+    if indexing.tokenizer is not None and conn.dialect.name == "postgresql":
+        # The trigger made them NULL (title and text changed): stored again at once.
+        conn.execute(_SET_LEXEMES, {"id": stored.id, "lexemes": index_lexemes(
+            title, body, indexing.tokenizer, stems)})
+    new_hits: list[str] = []
+    notes = 0
+    for hit in item.hits:
+        hit_id = conn.execute(_INSERT_HIT_ONCE[conn.dialect.name], {
+            "article_id": stored.id, "story_id": stored.story_id, "rule_id": hit.rule_id,
+            "rule_name": hit.rule_name, "evidence": evidence_to_json(hit.evidence),
+            "matched_at": now}).scalar()
+        if hit_id is None:  # the rule hit this article before: its first hit stays
+            continue
+        new_hits.append(hit.rule_id)
+        for route in routes(hit):
+            notes += enqueue_once(conn, alert_row(hit.rule_id, stored.story_id, int(hit_id),
+                                                  route, now))
+    return RevisedArticle(stored.id, stored.story_id, updated=True,
+                          new_hits=tuple(new_hits), new_notifications=notes)

@@ -1,0 +1,50 @@
+"""EntryReviser.plan: which known entries a poll fetches again, which it only records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import PollingConfig
+from monitor.daemon.revisions import EntryReviser
+from monitor.models import FeedEntry
+from monitor.store import KnownEntry
+
+NOW = datetime(2026, 1, 2, 12, tzinfo=UTC)
+
+
+def _reviser(**polling: Any) -> EntryReviser:
+    def unused(*_args: Any) -> Any:
+        raise AssertionError("plan fetches nothing")
+
+    store: Any = None  # plan reads only what it is given
+    return EntryReviser(PollingConfig(**polling), store, unused, link=unused, submit=unused,
+                        prepare=unused)
+
+
+def _entry(n: int, title: str = "changed") -> FeedEntry:
+    return FeedEntry(key=f"k{n}", url=f"https://news.example/{n}", title=title)
+
+
+def _known(fingerprint: str | None = "old", revisions: int = 0,
+           age: timedelta = timedelta(hours=1), article_id: int | None = 1) -> KnownEntry:
+    return KnownEntry(fingerprint, revisions, NOW - age, article_id)
+
+
+def test_changed_entries_past_the_polls_limit_wait_for_a_later_poll() -> None:
+    entries = tuple(_entry(n) for n in range(5))
+    plan = _reviser().plan(entries, {e.key: _known() for e in entries}, NOW, limit=2)
+    assert [e.key for e in plan.revise] == ["k0", "k1"]
+    assert plan.record == {}  # the other three keep their old fingerprint: taken later
+    assert _reviser().plan(entries, {e.key: _known() for e in entries}, NOW, limit=0).revise == ()
+
+
+def test_unchanged_unknown_and_out_of_bounds_entries_are_not_fetched() -> None:
+    same = _entry(0)
+    entries = (same, _entry(1), _entry(2), _entry(3), _entry(4), _entry(4, "again"))
+    known = {"k0": _known(fingerprint=same.fingerprint()), "k1": _known(fingerprint=None),
+             "k2": _known(revisions=5), "k3": _known(age=timedelta(days=3)), "k4": _known()}
+    plan = _reviser(max_revisions=5, revise_within="2d").plan(entries, known, NOW, limit=10)
+    assert [e.key for e in plan.revise] == ["k4"]  # listed twice: fetched once
+    assert set(plan.record) == {"k1", "k2", "k3"}
+    assert _reviser(max_revisions=0).plan(entries, known, NOW, limit=10).revise == ()
