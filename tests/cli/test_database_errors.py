@@ -3,7 +3,6 @@ reads it says so in one line (exit 2), never with a traceback or the password.""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from tests.permissions_support import needs_permissions
 
 COMMANDS = [
     ("db", "status"), ("hits",), ("feeds",), ("status",),
@@ -77,7 +77,7 @@ def test_db_upgrade_where_the_folder_cannot_be_made(tmp_path: Path) -> None:
     assert_one_line(code, err, exc, "cannot create its folder")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files and folders")
+@needs_permissions
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_a_read_only_database(tmp_path: Path, args: tuple[str, ...]) -> None:
     config = config_for(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
@@ -93,7 +93,7 @@ def test_a_read_only_database(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert_one_line(code, err, exc)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only folders")
+@needs_permissions
 def test_db_upgrade_in_a_read_only_folder(tmp_path: Path) -> None:
     (tmp_path / "ro").mkdir(mode=0o500)
     config = config_for(tmp_path, f"sqlite:///{tmp_path / 'ro' / 'var' / 'm.db'}")

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from tests.permissions_support import needs_permissions
 
 
 def write(tmp_path: Path, text: str | bytes, mode: int = 0o600) -> Path:
@@ -136,7 +136,7 @@ def test_a_secrets_file_that_is_a_folder_or_missing(tmp_path: Path) -> None:
                               "exist"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+@needs_permissions
 def test_an_unreadable_secrets_file(tmp_path: Path) -> None:
     (tmp_path / "secrets.env").write_text("A=1\n")
     (tmp_path / "secrets.env").chmod(0o000)
