@@ -40,7 +40,7 @@ from monitor import __version__
 from monitor.daemon.clockwatch import ClockWatch
 from monitor.daemon.health import SystemdNotifier
 from monitor.daemon.ops import OpsServer
-from monitor.daemon.pipeline import feed_lease
+from monitor.daemon.pipeline import CycleReport, feed_lease
 from monitor.daemon.reload import Reloader
 from monitor.errors import StoreError
 from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases, utc_now
@@ -241,10 +241,7 @@ class Daemon:
             depth = str(outbox_stats(service.store).depth)
         except StoreError:
             depth = "unknown"
-        summary = (f"cycle: {report.feeds} feeds polled ({report.failed} failed) in "
-                   f"{seconds:.1f} s, {report.new_entries} new entries, {report.articles} "
-                   f"articles, {report.hits} hits, {report.notifications} alerts queued; "
-                   f"outbox {depth} open")
+        summary = cycle_summary(report, seconds, depth)
         log.info("%s", summary)
         service.liveness.cycle_finished(summary)
         self._pending_summary = summary
@@ -349,3 +346,12 @@ def run_once(service: Service) -> int:
              report.articles, report.hits, cycle, sent.sent, sent.retried, sent.dead)
     service.close()
     return 0
+
+
+def cycle_summary(report: CycleReport, seconds: float, outbox_depth: str) -> str:
+    """The line a cycle that polled feeds logs (and shows as systemd's STATUS)."""
+    revised = f", {report.revised} revised" if report.revised else ""
+    return (f"cycle: {report.feeds} feeds polled ({report.failed} failed) in {seconds:.1f} s, "
+            f"{report.new_entries} new entries{revised}, {report.articles} articles, "
+            f"{report.hits} hits, {report.notifications} alerts queued; outbox {outbox_depth} "
+            "open")
