@@ -1,4 +1,5 @@
-"""The cycle's page pool: article pages fetched in threads, extracted in the worker processes.
+"""The cycle's page pool: article pages fetched in threads, extracted in the worker processes;
+and :class:`PageStarter`, which fetches one entry's page and hands it to extraction.
 
 Within a feed, the pages of its new entries are fetched in a pool shared by every feed of the
 cycle and handed to the extraction processes while other pages are still downloading, so
@@ -9,13 +10,20 @@ one site's pages are in flight.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
-from monitor.errors import ExtractError
+from monitor.daemon.metrics import Metrics
+from monitor.errors import ExtractError, FetchError, MonitorError
+from monitor.extract import Extractor
 from monitor.models import ExtractedText, FeedEntry
+from monitor.net import Fetcher, canonical_url, resolve_aggregator_link
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +78,85 @@ def finish_page(entry: FeedEntry, started: PageStarted) -> PageText:
         return None, exc.code
     except CancelledError:  # the extraction pool was stopped (shutdown)
         return None, "pool_closed"
+
+
+class PageStarter:
+    """Starts an entry's page: fetched (or read beside a local feed), then submitted to the
+    extraction processes; counted in the metrics, and told to ``progress`` (liveness)."""
+
+    def __init__(self, fetcher: Fetcher, extractor: Extractor, metrics: Metrics,
+                 progress: Callable[[], None]) -> None:
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.metrics = metrics
+        self.progress = progress
+
+    @staticmethod
+    def link(feed_url: str, entry_url: str) -> tuple[str, str]:
+        """The link to fetch for an entry's URL (an aggregator's redirect resolved, relative
+        to the feed) and the article's canonical URL."""
+        base = feed_url if not is_local(feed_url) else Path(local_path(feed_url)).as_uri()
+        link = resolve_aggregator_link(urljoin(base, entry_url))
+        return link, link if link.startswith("file:") else canonical_url(link)
+
+    def submit(self, feed_url: str, link: str, entry: FeedEntry,
+               pages: PagePool | None) -> Future[PageStarted]:
+        """Start a page in ``pages`` (or here, at once, without a pool)."""
+        if pages is None:
+            page: Future[PageStarted] = Future()
+            page.set_result(self.start(feed_url, link, entry))
+            return page
+        return pages.submit(functools.partial(self.start, feed_url, link, entry))
+
+    def start(self, feed_url: str, link: str, entry: FeedEntry) -> PageStarted:
+        """Fetch a page and hand it to the extraction processes (runs in the page pool, which
+        is then free to fetch the next page while this one is extracted).
+
+        The page's own metadata is extracted only when the entry lacks a title or a date
+        (it costs as much again as the text, and the feed's values win anyway)."""
+        try:
+            if link.startswith("file:"):
+                path = Path(urlsplit(link).path)
+                if not (is_local(feed_url)
+                        and path.resolve().is_relative_to(Path(local_path(feed_url)).parent)):
+                    return None, "unsupported_scheme"  # only beside a configured local feed
+                body = self.fetcher.read_local(str(path))
+            else:
+                with self.metrics.timed_fetch("page"):
+                    body = self.fetcher.fetch_page(link)
+        except FetchError as exc:
+            log.info("article %s: %s: %s", link, exc.code, exc)
+            self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
+            self.progress()
+            return None, exc.code
+        self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
+        # Progress too: articles are saved in batches once their pages are in, which slow
+        # pages can put minutes apart; the liveness check would call such a cycle hung.
+        self.progress()
+        metadata = not (entry.title and entry.published)
+        extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
+                                           title=entry.title or None,
+                                           content_type=body.content_type)
+        extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
+        return extraction, None
+
+    def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
+        self.progress()
+        if done.cancelled():
+            outcome = "cancelled"
+        else:
+            error = done.exception()
+            outcome = ("ok" if error is None else
+                       error.code if isinstance(error, MonitorError) else "internal_error")
+            self.metrics.extract_seconds.observe(time.monotonic() - started)
+        self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
+
+
+def is_local(url: str) -> bool:
+    """Whether a feed URL names a local file (a path, or ``file://``)."""
+    return "://" not in url or url.startswith("file://")
+
+
+def local_path(url: str) -> str:
+    """The path of a local feed URL."""
+    return urlsplit(url).path if url.startswith("file://") else url

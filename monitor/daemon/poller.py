@@ -14,24 +14,27 @@ fetched and matched again, within bounds, by :mod:`monitor.daemon.revisions`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.metrics import Metrics
-from monitor.daemon.pages import PagePool, PageStarted, finish_page
+from monitor.daemon.pages import (
+    PagePool,
+    PageStarted,
+    PageStarter,
+    finish_page,
+    is_local,
+    local_path,
+)
 from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
-from monitor.errors import ExtractError, FetchError, MonitorError, StoreError
+from monitor.errors import ExtractError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text, fuller_feed_text
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
@@ -48,9 +51,7 @@ from monitor.models import (
 from monitor.net import (
     Fetcher,
     cache_max_age,
-    canonical_url,
     mask_text_urls,
-    resolve_aggregator_link,
 )
 from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, NewArticle, PollOutcome, Store
 from monitor.stories import StoryRegistry
@@ -119,8 +120,13 @@ class FeedPoller:
         self.metrics = metrics or Metrics()
         # Told of every polled feed, page fetched or extracted, and stored article (liveness).
         self.progress = progress
+        # The poller's progress is looked up at each call: a test may set it later.
+        self.pages = PageStarter(fetcher, extractor, self.metrics,
+                                 lambda: self.progress())  # noqa: PLW0108
         self.reviser = EntryReviser(
-            config.polling, store, channels.routes_for, link=self._link, submit=self._submit,
+            config.polling, store, channels.routes_for,
+            link=lambda feed, url: self.pages.link(feed.url, url),
+            submit=lambda feed, link, entry, pool: self.pages.submit(feed.url, link, entry, pool),
             prepare=lambda *args: self._prepare(*args).article)
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
@@ -218,7 +224,7 @@ class FeedPoller:
         # would get 304 and lose them (case G14), so no validators are kept until all are in.
         complete = not deferred and report.items_retried == 0
         # The hints protect a publisher's server; a configured local file has none to protect.
-        remote = not _is_local(feed.url)
+        remote = not is_local(feed.url)
         plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
                              listed_entries=listed,
                              ttl_seconds=parsed.ttl_seconds if remote else None,
@@ -237,8 +243,8 @@ class FeedPoller:
 
     def _fetch_feed(self, feed: FeedState, validators: Validators | None
                     ) -> FetchedBody | NotModified:
-        if _is_local(feed.url):
-            return self.fetcher.read_local(_local_path(feed.url))
+        if is_local(feed.url):
+            return self.fetcher.read_local(local_path(feed.url))
         with self.metrics.timed_fetch("feed"):
             return self.fetcher.fetch_feed(feed.url, validators)
 
@@ -247,13 +253,12 @@ class FeedPoller:
         """Start every new page at once, then match and store in feed order."""
         pending: list[_Pending] = []
         started: set[str] = set()
-        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
         targets: list[tuple[FeedEntry, str, str]] = []  # entry, link to fetch, canonical URL
         for entry in entries:
             if not entry.url:  # none, or one that could not be parsed
                 self._skip(feed, entry, "no usable link", report)
                 continue
-            link, url = _page_link(base, entry.url)
+            link, url = self.pages.link(feed.url, entry.url)
             if len(url) > MAX_URL_CHARS:
                 self._skip(feed, entry, f"link longer than {MAX_URL_CHARS} characters", report)
                 continue
@@ -268,7 +273,7 @@ class FeedPoller:
                 self.store.link_entry(feed.id, entry.key, existing, entry.fingerprint())
                 continue
             started.add(url)
-            pending.append(_Pending(entry, url, self._submit(feed, link, entry, pages)))
+            pending.append(_Pending(entry, url, self.pages.submit(feed.url, link, entry, pages)))
         batch: list[_Prepared] = []
         for item in pending:
             try:
@@ -395,63 +400,6 @@ class FeedPoller:
         for rule in revised.rules:
             self.metrics.hits.labels(rule=rule).inc()
 
-    def _link(self, feed: FeedState, entry_url: str) -> tuple[str, str]:
-        """The link to fetch for an entry's URL and its canonical URL."""
-        base = feed.url if not _is_local(feed.url) else Path(_local_path(feed.url)).as_uri()
-        return _page_link(base, entry_url)
-
-    def _submit(self, feed: FeedState, link: str, entry: FeedEntry,
-                pages: PagePool | None) -> Future[PageStarted]:
-        """Start a page in ``pages`` (or here, at once, without a pool)."""
-        if pages is None:
-            page: Future[PageStarted] = Future()
-            page.set_result(self._start_page(feed, link, entry))
-            return page
-        return pages.submit(functools.partial(self._start_page, feed, link, entry))
-
-    def _start_page(self, feed: FeedState, link: str, entry: FeedEntry) -> PageStarted:
-        """Fetch a page and hand it to the extraction processes (runs in the page pool, which
-        is then free to fetch the next page while this one is extracted).
-
-        The page's own metadata is extracted only when the entry lacks a title or a date
-        (it costs as much again as the text, and the feed's values win anyway)."""
-        try:
-            if link.startswith("file:"):
-                path = Path(urlsplit(link).path)
-                if not (_is_local(feed.url)
-                        and path.resolve().is_relative_to(Path(_local_path(feed.url)).parent)):
-                    return None, "unsupported_scheme"  # only beside a configured local feed
-                body = self.fetcher.read_local(str(path))
-            else:
-                with self.metrics.timed_fetch("page"):
-                    body = self.fetcher.fetch_page(link)
-        except FetchError as exc:
-            log.info("article %s: %s: %s", link, exc.code, exc)
-            self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
-            self.progress()
-            return None, exc.code
-        self.metrics.pages.labels(stage="fetch", outcome="ok").inc()
-        # Progress too: articles are saved in batches once their pages are in, which slow
-        # pages can put minutes apart; the liveness check would call such a cycle hung.
-        self.progress()
-        metadata = not (entry.title and entry.published)
-        extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
-                                           title=entry.title or None,
-                                           content_type=body.content_type)
-        extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
-        return extraction, None
-
-    def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
-        self.progress()
-        if done.cancelled():
-            outcome = "cancelled"
-        else:
-            error = done.exception()
-            outcome = ("ok" if error is None else
-                       error.code if isinstance(error, MonitorError) else "internal_error")
-            self.metrics.extract_seconds.observe(time.monotonic() - started)
-        self.metrics.pages.labels(stage="extract", outcome=outcome).inc()
-
 
 def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
     """The ``count`` newest entries (dated ones by date, then undated ones in feed order, as
@@ -462,17 +410,3 @@ def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:
 
     ranked = sorted(range(len(entries)), key=age)
     return [entries[i] for i in sorted(ranked[:count])]
-
-
-def _page_link(base: str, entry_url: str) -> tuple[str, str]:
-    """The link to fetch (an aggregator's redirect resolved) and the canonical URL."""
-    link = resolve_aggregator_link(urljoin(base, entry_url))
-    return link, link if link.startswith("file:") else canonical_url(link)
-
-
-def _is_local(url: str) -> bool:
-    return "://" not in url or url.startswith("file://")
-
-
-def _local_path(url: str) -> str:
-    return urlsplit(url).path if url.startswith("file://") else url
