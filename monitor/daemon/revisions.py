@@ -10,8 +10,9 @@ again, and the store updates the article and adds the hits of rules new to it, a
 for a new article (:mod:`monitor.store.revising`).
 
 Bounds, for feeds whose entries change at every poll (CMSs that rewrite ``<updated>``): an
-entry is revisited only within ``polling.revise_within`` of when it was first seen and at most
-``polling.max_revisions`` times (0: never). Outside them, and for entries whose fingerprint
+entry is revisited only within ``polling.revise_within`` of when it was first seen, at most
+``polling.max_revisions`` times (0: never) and ``polling.revise_every`` apart (a change seen
+sooner is taken by a later poll). Outside the first two, and for entries whose fingerprint
 was unknown (seen before fingerprints were kept), the new fingerprint is recorded and nothing
 is fetched.
 """
@@ -78,8 +79,9 @@ class EntryReviser:
     def plan(self, entries: tuple[FeedEntry, ...], known: Mapping[str, KnownEntry],
              now: datetime, limit: int) -> RevisionPlan:
         """Which known entries changed, and which of them may be fetched again: at most
-        ``limit`` (what the poll's new entries left of ``polling.max_new_entries``); the other
-        changed ones keep their old fingerprint, so a later poll takes them."""
+        ``limit`` (what the poll's new entries left of ``polling.max_new_entries``), each
+        ``polling.revise_every`` after its last revision; the other changed ones keep their
+        old fingerprint, so a later poll takes them."""
         revise: list[FeedEntry] = []
         record: dict[str, str] = {}
         planned: set[str] = set()
@@ -91,7 +93,9 @@ class EntryReviser:
             if stored.fingerprint == fingerprint or entry.key in record or entry.key in planned:
                 continue
             if stored.fingerprint is not None and entry.url and self._allowed(stored, now):
-                if len(revise) < limit:
+                # Too soon after the last revision, or past the poll's limit: the old
+                # fingerprint stays, so a later poll takes the change.
+                if len(revise) < limit and self._due(stored, now):
                     revise.append(entry)
                     planned.add(entry.key)
             else:  # unknown before, or out of bounds: remembered, not fetched
@@ -103,6 +107,11 @@ class EntryReviser:
                 and stored.revisions < self.polling.max_revisions
                 and now - stored.first_seen_at
                 <= timedelta(seconds=self.polling.revise_within))
+
+    def _due(self, stored: KnownEntry, now: datetime) -> bool:
+        """Whether ``polling.revise_every`` has passed since the entry's last revision."""
+        return (stored.revised_at is None
+                or now - stored.revised_at >= timedelta(seconds=self.polling.revise_every))
 
     def run(self, feed: FeedState, plan: RevisionPlan, feed_language: str | None,
             pages: PagePool | None) -> RevisionReport:

@@ -115,6 +115,7 @@ class KnownEntry:
     revisions: int
     first_seen_at: datetime
     article_id: int | None  # None: skipped, given up, or its article was pruned
+    revised_at: datetime | None = None  # when it was last fetched again; None: never
 
 
 @dataclass(frozen=True)

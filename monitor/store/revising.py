@@ -35,7 +35,8 @@ from monitor.store.schema import ArticleRow, FeedEntryRow, HitRow
 from monitor.text import clean_line, clean_text
 
 _KNOWN = select(FeedEntryRow.entry_key, FeedEntryRow.fingerprint, FeedEntryRow.revisions,
-                FeedEntryRow.first_seen_at, FeedEntryRow.article_id).where(
+                FeedEntryRow.first_seen_at, FeedEntryRow.article_id,
+                FeedEntryRow.revised_at).where(
     FeedEntryRow.feed_id == bindparam("feed_id"),
     FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
 _ENTRY = select(FeedEntryRow.id, FeedEntryRow.article_id).where(
@@ -46,6 +47,7 @@ _ARTICLE = select(ArticleRow.id, ArticleRow.story_id, ArticleRow.content_hash,
 # was when NULL is given (a revision to try again).
 _COUNT_REVISION = update(FeedEntryRow).where(FeedEntryRow.id == bindparam("entry_id")).values(
     revisions=FeedEntryRow.revisions + 1,
+    revised_at=bindparam("now", type_=FeedEntryRow.revised_at.type),
     fingerprint=func.coalesce(bindparam("fp", type_=FeedEntryRow.fingerprint.type),
                               FeedEntryRow.fingerprint))
 _SET_FINGERPRINT = update(FeedEntryRow).where(
@@ -66,7 +68,8 @@ def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[s
         for row in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": wanted[i:i + IN_CHUNK]}):
             found[row.entry_key] = KnownEntry(
                 fingerprint=row.fingerprint, revisions=row.revisions or 0,
-                first_seen_at=row.first_seen_at, article_id=row.article_id)
+                first_seen_at=row.first_seen_at, article_id=row.article_id,
+                revised_at=row.revised_at)
     return found
 
 
@@ -91,7 +94,7 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     # A page that gave no text does not replace the text its first fetch gave: the entry
     # keeps its fingerprint, and the next poll tries again (within polling.max_revisions).
     retry = stored is not None and article.error is not None and stored.error is None
-    conn.execute(_COUNT_REVISION, {"entry_id": entry.id,
+    conn.execute(_COUNT_REVISION, {"entry_id": entry.id, "now": now,
                                    "fp": None if retry else item.fingerprint})
     if stored is None or retry:
         return RevisedArticle(entry.article_id, stored.story_id if stored else None,

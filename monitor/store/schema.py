@@ -214,6 +214,8 @@ class FeedEntryRow(Base):
     # How often the entry's page was fetched again for a revision (bounded by
     # polling.max_revisions).
     revisions: Mapped[int] = mapped_column(Integer, server_default="0")
+    # When it was last fetched again (polling.revise_every apart); NULL: never.
+    revised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class HitRow(Base):

@@ -52,7 +52,8 @@ def _world(tmp_path: Path, database_url: str, **polling: Any) -> Iterator[World]
     with served_world(tmp_path, database_url, ("a.xml", "Feed A")) as w:
         (tmp_path / "rules" / "qatar.yaml").write_text(QATAR_RULE)
         w.pipeline.poller.rules.reload()
-        w.pipeline.poller.reviser.polling = PollingConfig(default_interval=60, **polling)
+        w.pipeline.poller.reviser.polling = PollingConfig(
+            default_interval=60, **{"revise_every": 0, **polling})
         yield w
 
 
@@ -168,3 +169,17 @@ def test_an_entry_seen_before_fingerprints_is_not_revisited_at_the_first_poll_af
         report = _cycle(w, "2026-01-01T10:00:00Z", "Qatar offered to host the next round.")
         assert report.revised == 1 and fetches.paths["story.html"] == 2
         assert [h.rule_id for h in w.store.hits()] == ["qatar"]
+
+
+def test_a_change_seen_too_soon_after_a_revision_is_taken_later(
+        tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for w in _world(tmp_path, sqlite_url, revise_every=3600):
+        fetches = Fetches(w, monkeypatch)
+        _cycle(w, "2026-01-01T08:00:00Z", "Delegations discussed the agenda.")
+        assert _cycle(w, "2026-01-01T08:01:00Z", "The agenda again.").revised == 1  # at once
+        soon = _cycle(w, "2026-01-01T08:02:00Z", "Qatar offered to host the next round.")
+        assert soon.revised == 0 and fetches.paths["story.html"] == 2
+        assert w.store.count("hits") == 0
+        w.clock.advance(3600)
+        later = _cycle(w, "2026-01-01T08:02:00Z", "Qatar offered to host the next round.")
+        assert later.revised == 1 and [h.rule_id for h in w.store.hits()] == ["qatar"]

@@ -48,3 +48,16 @@ def test_unchanged_unknown_and_out_of_bounds_entries_are_not_fetched() -> None:
     assert [e.key for e in plan.revise] == ["k4"]  # listed twice: fetched once
     assert set(plan.record) == {"k1", "k2", "k3"}
     assert _reviser(max_revisions=0).plan(entries, known, NOW, limit=10).revise == ()
+
+
+def test_a_revision_waits_revise_every_after_the_last_one() -> None:
+    entry = _entry(0)
+    reviser = _reviser(revise_every="1h")
+    seen = NOW - timedelta(hours=3)
+    never = KnownEntry("old", 0, seen, 1, revised_at=None)
+    recent = KnownEntry("old", 1, seen, 1, revised_at=NOW - timedelta(minutes=20))
+    due = KnownEntry("old", 1, seen, 1, revised_at=NOW - timedelta(hours=1))
+    assert reviser.plan((entry,), {"k0": never}, NOW, limit=5).revise == (entry,)  # at once
+    waiting = reviser.plan((entry,), {"k0": recent}, NOW, limit=5)
+    assert waiting.revise == () and waiting.record == {}  # the change is taken later
+    assert reviser.plan((entry,), {"k0": due}, NOW, limit=5).revise == (entry,)

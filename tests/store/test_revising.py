@@ -64,7 +64,7 @@ def test_0016_upgrades_known_entries_to_an_unknown_fingerprint(database_url: str
     try:
         (fid,) = [h.id for h in store.feed_health()]
         (known,) = store.known_entries(fid, ["guid:old", "guid:new"]).values()
-        assert known.fingerprint is None and known.revisions == 0
+        assert known.fingerprint is None and known.revisions == 0 and known.revised_at is None
     finally:
         store.close()
 
@@ -111,6 +111,7 @@ def test_a_revision_updates_the_article_and_adds_and_alerts_only_new_rules(
     assert store.count("hits") == 2 and store.count("notifications") == 2
     known = store.known_entries(fid, ["guid:1"])["guid:1"]
     assert (known.fingerprint, known.revisions) == ("f3", 2)
+    assert known.revised_at == clock.now  # polling.revise_every counts from here
 
 
 def test_a_story_that_alerted_for_a_rule_does_not_alert_again(store: Store) -> None:

@@ -24,9 +24,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("fingerprint", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("revisions", sa.Integer(), nullable=False,
                                       server_default="0"))
+        batch_op.add_column(sa.Column("revised_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("feed_entries", schema=None) as batch_op:
+        batch_op.drop_column("revised_at")
         batch_op.drop_column("revisions")
         batch_op.drop_column("fingerprint")
