@@ -12,7 +12,7 @@ from monitor.errors import RuleProblem
 from monitor.models import Document
 from monitor.rules.expr import Expr, entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
-from monitor.rules.model import Entity, Rule, RuleBook
+from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
 from monitor.rules.unicode61 import tokenize
 
@@ -82,6 +82,16 @@ def alias_problems(book: RuleBook) -> list[RuleProblem]:
 OPERATOR_WORDS = ("and", "or", "not", "near")
 
 
+def _at_rule(rule: Rule, note: str) -> RuleProblem:
+    """A note on a rule's query, as a problem at the rule's line."""
+    return RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+
+
+def _at_alias(entity: Entity, alias: Alias, note: str) -> RuleProblem:
+    """A note on an entity's alias, as a problem at the alias's line."""
+    return RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias {note}", None)
+
+
 def operator_word_notes(expr: Expr) -> list[str]:
     """One note per ``and``, ``or``, ``not`` or ``near`` in a query that is neither in capitals
     nor quoted. FTS5, and so the matcher, searches them as words: ``gaza and ceasefire`` needs
@@ -93,7 +103,7 @@ def operator_word_notes(expr: Expr) -> list[str]:
 
 def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`operator_word_notes` of every rule, as problems at the rule's line."""
-    return [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+    return [_at_rule(rule, note)
             for rule in book.rules for note in operator_word_notes(rule.expr)]
 
 
@@ -176,19 +186,18 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
 
 def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`unicode_space_note` of every rule's query, as problems at the rule's line."""
-    return [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+    return [_at_rule(rule, note)
             for rule in book.rules if (note := unicode_space_note(rule.query)) is not None]
 
 
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a word that mixes alphabets."""
-    problems = [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+    problems = [_at_rule(rule, note)
                 for rule in book.rules for note in mixed_alphabet_notes(rule.expr)]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
         if entity.id in used:
-            problems += [RuleProblem(entity.path, alias.line,
-                                     f"entity {entity.id}: alias {note}", None)
+            problems += [_at_alias(entity, alias, note)
                          for alias in entity.aliases
                          if (note := mixed_alphabet_note(alias.text)) is not None]
     return problems
@@ -222,14 +231,13 @@ def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
         written = [p.written for p in phrases(rule.expr)]
         notes = dict.fromkeys(note for w in written
                               if (note := apostrophe_note(w, written)) is not None)
-        problems += [RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+        problems += [_at_rule(rule, note)
                      for note in notes]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
         if entity.id in used:
             texts = [alias.text for alias in entity.aliases]
-            problems += [RuleProblem(entity.path, alias.line,
-                                     f"entity {entity.id}: alias {note}", None)
+            problems += [_at_alias(entity, alias, note)
                          for alias in entity.aliases
                          if (note := apostrophe_note(alias.text, texts)) is not None]
     return problems

@@ -70,12 +70,6 @@ class _Tok:
     end: int
 
 
-def _is_bareword_char(ch: str) -> bool:
-    if ch >= "\x80":
-        return ch not in UNICODE_SPACES
-    return ch.isalnum() or ch in "_\x1a"
-
-
 def _non_ascii_class() -> str:
     """The characters from U+0080 up, less :data:`UNICODE_SPACES`, as a regex class body."""
     ranges, start = [], 0x80
@@ -87,7 +81,8 @@ def _non_ascii_class() -> str:
     return "".join(ranges)
 
 
-# A run of the characters _is_bareword_char accepts, in one regex step.
+# A bareword: ASCII letters, digits and _, and every character from U+0080 but the Unicode
+# spaces, in one regex step.
 _BAREWORD = re.compile(f"[A-Za-z0-9_\x1a{_non_ascii_class()}]+")
 
 
@@ -126,9 +121,8 @@ def _lex(query: str) -> list[_Tok]:
                 raise QuerySyntaxError(f"entity ids are lower case: write @{name.lower()}", i)
             toks.append(_Tok("ENTITY", name, i, j))
             i = j
-        elif _is_bareword_char(ch):
-            found = _BAREWORD.match(query, i)
-            j = found.end() if found else i + 1
+        elif found := _BAREWORD.match(query, i):
+            j = found.end()
             word = query[i:j]
             toks.append(_Tok(word if word in _OPERATORS else "STRING", word, i, j))
             i = j
