@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -60,11 +60,6 @@ from monitor.store.schema import (
 )
 
 Clock = Callable[[], datetime]
-
-# Built once: the per-feed path then skips statement construction and cache-key work.
-_SEEN_ENTRY_KEYS = select(FeedEntryRow.entry_key).where(
-    FeedEntryRow.feed_id == bindparam("feed_id"),
-    FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
 
 
 def utc_now() -> datetime:
@@ -116,15 +111,7 @@ class Store(FeedTable):
     def unseen_entry_keys(self, feed_id: int, keys: Iterable[str]) -> set[str]:
         """The keys this feed has never listed before: only these are fetched and extracted."""
         wanted = set(keys)
-        if not wanted:
-            return set()
-        seen: set[str] = set()
-        chunk = list(wanted)
-        with _connection(self._reader) as conn:
-            for i in range(0, len(chunk), IN_CHUNK):
-                seen.update(conn.execute(_SEEN_ENTRY_KEYS, {
-                    "feed_id": feed_id, "keys": chunk[i:i + IN_CHUNK]}).scalars())
-        return wanted - seen
+        return wanted - self.known_entries(feed_id, wanted).keys() if wanted else set()
 
     def article_id_for_url(self, canonical_url: str) -> int | None:
         """The id of the article stored under ``canonical_url``, if any."""
