@@ -17,19 +17,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.store.lexemes import SET_LEXEMES, index_lexemes
-from monitor.store.records import KnownEntry, RevisedArticle, evidence_to_json
+from monitor.store.records import KnownEntry, RevisedArticle
 from monitor.store.saving import (
     IN_CHUNK,
     Indexing,
     NewArticle,
     Routes,
-    alert_row,
     article_stems,
-    enqueue_once,
+    enqueue_alerts,
+    hit_row,
+    store_lexemes,
 )
 from monitor.store.schema import ArticleRow, FeedEntryRow, HitRow
 from monitor.text import clean_line, clean_text
@@ -57,7 +57,6 @@ _SET_FINGERPRINT = update(FeedEntryRow).where(
 _INSERT_HIT_ONCE = {
     "sqlite": sqlite.insert(HitRow).on_conflict_do_nothing().returning(HitRow.id),
     "postgresql": postgresql.insert(HitRow).on_conflict_do_nothing().returning(HitRow.id)}
-_SET_LEXEMES = text(SET_LEXEMES)
 
 
 def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[str, KnownEntry]:
@@ -107,22 +106,16 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         title=title, text=body, content_hash=article.content_hash, stems=stems,
         language=article.language, text_source=article.text_source, error=article.error,
         fetched_at=now))
-    if indexing.tokenizer is not None and conn.dialect.name == "postgresql":
-        # The trigger made them NULL (title and text changed): stored again at once.
-        conn.execute(_SET_LEXEMES, {"id": stored.id, "lexemes": index_lexemes(
-            title, body, indexing.tokenizer, stems)})
+    # On PostgreSQL the trigger made the lexemes NULL (title and text changed): stored again.
+    store_lexemes(conn, stored.id, title, body, stems, indexing)
     new_hits: list[str] = []
     notes = 0
     for hit in item.hits:
-        hit_id = conn.execute(_INSERT_HIT_ONCE[conn.dialect.name], {
-            "article_id": stored.id, "story_id": stored.story_id, "rule_id": hit.rule_id,
-            "rule_name": hit.rule_name, "evidence": evidence_to_json(hit.evidence),
-            "matched_at": now}).scalar()
+        hit_id = conn.execute(_INSERT_HIT_ONCE[conn.dialect.name],
+                              hit_row(hit, stored.id, stored.story_id, now)).scalar()
         if hit_id is None:  # the rule hit this article before: its first hit stays
             continue
         new_hits.append(hit.rule_id)
-        for route in routes(hit):
-            notes += enqueue_once(conn, alert_row(hit.rule_id, stored.story_id, int(hit_id),
-                                                  route, now))
+        notes += enqueue_alerts(conn, hit, int(hit_id), stored.story_id, routes, now)
     return RevisedArticle(stored.id, stored.story_id, updated=True,
                           new_hits=tuple(new_hits), new_notifications=notes)

@@ -187,19 +187,13 @@ def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         "content_hash": article.content_hash, "error": article.error,
         "signature": item.signature, "stems": stems,
     }))
-    if indexing.tokenizer is not None and conn.dialect.name == "postgresql":
-        conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
-            title, body, indexing.tokenizer, stems)})
+    store_lexemes(conn, article_id, title, body, stems, indexing)
     if represent and story is not None:
         story_index.add_bands(conn, story.band_keys, article_id, story_id, story.published)
     notes = 0
     for hit in item.hits:
-        hit_id = inserted_id(conn.execute(_INSERT_HIT, {
-            "article_id": article_id, "story_id": story_id, "rule_id": hit.rule_id,
-            "rule_name": hit.rule_name, "evidence": evidence_to_json(hit.evidence),
-            "matched_at": now}))
-        for route in routes(hit):
-            notes += _enqueue(conn, hit, hit_id, story_id, route, now)
+        hit_id = inserted_id(conn.execute(_INSERT_HIT, hit_row(hit, article_id, story_id, now)))
+        notes += enqueue_alerts(conn, hit, hit_id, story_id, routes, now)
     return SavedArticle(article_id, story_id, created=True, new_hits=len(item.hits),
                         new_notifications=notes)
 
@@ -219,10 +213,28 @@ def alert_key(rule_id: str, story_id: int) -> str:
     return f"alert:{rule_id}:{story_id}"
 
 
-def _enqueue(conn: Connection, hit: RuleHit, hit_id: int, story_id: int, route: Route,
-             now: datetime) -> int:
-    """Queue the hit's alert to ``route`` unless this story's is queued there; 1 if added."""
-    return enqueue_once(conn, alert_row(hit.rule_id, story_id, hit_id, route, now))
+def store_lexemes(conn: Connection, article_id: int, title: str, body: str, stems: str | None,
+                  indexing: Indexing) -> None:
+    """PostgreSQL's text-index lexemes of an article, when the store has a tokenizer (else a
+    later catch-up computes them; SQLite's FTS5 index follows by triggers)."""
+    if indexing.tokenizer is not None and conn.dialect.name == "postgresql":
+        conn.execute(_SET_LEXEMES, {"id": article_id, "lexemes": index_lexemes(
+            title, body, indexing.tokenizer, stems)})
+
+
+def hit_row(hit: RuleHit, article_id: int, story_id: int, now: datetime) -> dict[str, object]:
+    """The ``hits`` row of a rule's match on an article."""
+    return {"article_id": article_id, "story_id": story_id, "rule_id": hit.rule_id,
+            "rule_name": hit.rule_name, "evidence": evidence_to_json(hit.evidence),
+            "matched_at": now}
+
+
+def enqueue_alerts(conn: Connection, hit: RuleHit, hit_id: int, story_id: int, routes: Routes,
+                   now: datetime) -> int:
+    """Queue the hit's alert to each of its routes unless this story's is queued there; how
+    many were added."""
+    return sum(enqueue_once(conn, alert_row(hit.rule_id, story_id, hit_id, route, now))
+               for route in routes(hit))
 
 
 def alert_row(rule_id: str, story_id: int, hit_id: int, route: Route,
