@@ -111,6 +111,25 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True)
+class TextAnalysis:
+    """What the matcher and the text index need of an article's text, computed beside the
+    extraction (in the worker process, in parallel) instead of in the daemon's process.
+
+    ``stream`` is the text's folded tokens joined by single spaces. ``stemmer`` is the one
+    the matcher stems the article with when its declared language is the one given to the
+    worker (None: that language has no stemmer; ``"?"``: no language was given, the daemon
+    detects it); ``stems`` are then the tokens' stems in the same order, ``distinct_stems``
+    each stem once in order of first appearance (both ``""`` without a stemmer). Strings,
+    not lists: a string crosses the process boundary as one copy.
+    """
+
+    stemmer: str | None
+    stream: str
+    stems: str = ""
+    distinct_stems: str = ""
+
+
+@dataclass(frozen=True)
 class ExtractedText:
     """Main text of a page (or the feed's fallback) and the metadata found beside it."""
 
@@ -124,6 +143,8 @@ class ExtractedText:
     # What the extraction worker's signer (a pure function handed over by the daemon: the
     # story signature) made of ``text``, so the daemon's process need not compute it.
     signature: bytes | None = None
+    # The worker's analysis of ``text`` for the matcher (its analyzer, also the daemon's).
+    analysis: TextAnalysis | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from operator import add
 from typing import Any
 
 from monitor.rules.sentences import sentence_ids
-from monitor.rules.unicode61 import case_key
+from monitor.rules.unicode61 import case_key, split_tokens
 
 # Full position lookups (NEAR, ^, case checks) in one document after which every key's
 # positions are found at once. The table walks every automaton match in Python (~3 us each;
@@ -64,7 +64,8 @@ class DocIndex:
     case checks), so it is found then, with ``str.find`` over the stream.
     """
 
-    def __init__(self, texts: tuple[str, str], parts: tuple[list[str], list[str]],
+    def __init__(self, texts: tuple[str, str],
+                 parts: tuple[list[str] | None, list[str] | None],
                  streams: tuple[list[str], list[str]], found: tuple[set[int], set[int]],
                  keys: list[str], key_streams: list[int], mode: int,
                  language: Callable[[], tuple[str | None, bool]],
@@ -75,7 +76,9 @@ class DocIndex:
         self.language = language  # (code, detected?) computed on first call
         self.found = found
         self.found_all = found[0] | found[1]
-        self._parts = parts  # split_tokens() of each field, for spans
+        # split_tokens() of each field, for spans and sentences; None until asked for (a
+        # body whose token stream came from the extraction worker, see Matcher._index)
+        self._parts = list(parts)
         self._streams = streams
         self._keys = keys
         self._key_streams = key_streams
@@ -93,17 +96,26 @@ class DocIndex:
         # Leaf.shown's answers (leaf -> its Found): many rules share a leaf.
         self.shown: dict[Any, Any] = {}
 
+    def tokens(self, field: int) -> list[str]:
+        """The folded tokens of ``field``, in order."""
+        return self._streams[field][0].split()
+
     def distinct_tokens(self) -> list[str]:
         """The folded tokens of both fields, each once, in order of first appearance."""
-        return list(dict.fromkeys(chain(self._streams[0][0].split(),
-                                        self._streams[1][0].split())))
+        return list(dict.fromkeys(chain(self.tokens(0), self.tokens(1))))
 
     def sentences(self, field: int) -> list[int]:
         """The sentence number of each token of ``field`` (split on first use)."""
         found = self._sentences.get(field)
         if found is None:
-            found = self._sentences[field] = sentence_ids(self._parts[field])
+            found = self._sentences[field] = sentence_ids(self._split(field))
         return found
+
+    def _split(self, field: int) -> list[str]:
+        parts = self._parts[field]
+        if parts is None:
+            parts = self._parts[field] = split_tokens(self.texts[field])
+        return parts
 
     def starts(self, field: int, key: int, limit: int = -1) -> list[int]:
         """Token indexes where ``key`` begins in ``field``, ascending (the first ``limit``)."""
@@ -202,7 +214,7 @@ class DocIndex:
 
     def token_spans(self, field: int, tokens: set[int]) -> dict[int, tuple[int, int]]:
         """Character offsets in ``field`` of the given tokens, in one pass over the text."""
-        parts = self._parts[field]  # [sep, tok, sep, tok, ..., sep]
+        parts = self._split(field)  # [sep, tok, sep, tok, ..., sep]
         out: dict[int, tuple[int, int]] = {}
         offset, done = 0, 0
         for token in sorted(tokens):

@@ -9,6 +9,8 @@ set lookups, phrases by a pass over the stems only when a phrase's first word oc
 are evaluated (:mod:`monitor.rules.plan` derives what each rule cannot match without,
 :mod:`monitor.rules.presearch` indexes it). Nothing loops over all rules, and nothing loops
 over regexes: ``regex:`` conditions run (with RE2) only for rules whose query already matched.
+In the daemon the body's tokens and stems come from the extraction worker
+(:mod:`monitor.rules.analysis`): the tokenization is then the title's alone.
 
 A Matcher is immutable after construction, does no I/O, and may serve concurrent ``match``
 calls from several threads.
@@ -23,7 +25,7 @@ import ahocorasick
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.language import article_language, language_matches, load_model
-from monitor.models import Document, Evidence, RuleHit
+from monitor.models import Document, Evidence, RuleHit, TextAnalysis
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import evidence_of, regex_evidence, select
 from monitor.rules.model import RuleBook, gc_paused
@@ -40,6 +42,7 @@ from monitor.rules.stem import (
 from monitor.rules.unicode61 import split_tokens, stream_of
 
 _END, _KEY = itemgetter(0), itemgetter(1)
+TITLE, BODY = 0, 1  # the document's fields
 _Match = tuple[Program, list[Found], list[Evidence]]  # a matching rule, before its hit
 
 
@@ -87,8 +90,9 @@ class StemTable:
     automaton of their own over the stem stream, and only when one may occur.
 
     Most stemmed keys are one word (``" negosiasi "``). Per field, each token's stem comes
-    from the process-wide stem cache (one C-level pass when every token was seen before; the
-    daemon stores these stems anyway, for the text index), and the set of distinct stems is
+    from the extraction worker's analysis or the process-wide stem cache (one C-level pass
+    when every token was seen before; the daemon stores these stems anyway, for the text
+    index), and the set of distinct stems is
     intersected with the one-word keys (``negosiasinya`` -> ``negosiasi``) and with the first
     words of phrase keys (``" rencana damai "``). Only when such a first word occurs is the
     field's stem stream searched for the phrase keys, with an automaton of those alone.
@@ -112,21 +116,20 @@ class StemTable:
         self._firsts = frozenset(firsts)
         self._phrases = _automaton(keys, STEM, phrases) if phrases else None
 
-    def found(self, tokens: list[str]) -> tuple[set[int], str, list[str]]:
-        """The keys present in a field with these folded tokens, the field's padded stem
-        stream (``" "`` when no stemmed key occurs: nothing will look at it), and the tokens'
-        stems."""
-        stems = cached_stems(tokens, self.stemmer)
+    def found(self, stems: list[str]) -> tuple[set[int], str]:
+        """The keys present in a field whose tokens have these stems (in order), and the
+        field's padded stem stream (``" "`` when no stemmed key occurs: nothing will look at
+        it)."""
         present = set(stems)
         # map() keeps the loop in C: in a long article hundreds of stems are keys.
         out = set(map(self.singles.__getitem__, self._single_words.intersection(present)))
         phrases = None if self._firsts.isdisjoint(present) else self._phrases
         if not out and phrases is None:
-            return out, " ", stems
+            return out, " "
         stream = f" {' '.join(stems)} "
         if phrases is not None:
             out.update(map(_KEY, phrases.iter(stream)))
-        return out, stream, stems
+        return out, stream
 
 
 class Matcher:
@@ -160,9 +163,11 @@ class Matcher:
         """Tokenize the document and run the automaton pass over each field."""
         return self._index(doc)[0]
 
-    def _index(self, doc: Document) -> tuple[DocIndex, list[list[str] | None]]:
+    def _index(self, doc: Document, analysis: TextAnalysis | None = None
+               ) -> tuple[DocIndex, list[list[str] | None]]:
         """:meth:`index`, and each field's token stems if finding stemmed keys computed them
-        (None when no key is stemmed in the document's language, or the field is empty)."""
+        (None when no key is stemmed in the document's language, or the field is empty).
+        ``analysis``: the body's, from :func:`~monitor.rules.analyze_text`."""
         texts = (doc.title or "", doc.body or "")
         language = _Language(doc)
         mode, table, stemmer = MODE_PLAIN, None, None
@@ -172,19 +177,29 @@ class Matcher:
             if table is not None:
                 mode = MODES[stemmer or ""]
             # else no pattern is stemmed in this language: its stems are never looked at
-        parts: list[list[str]] = []
+        parts: list[list[str] | None] = []
         streams: list[list[str]] = []
         found: list[set[int]] = []
         ends: list[dict[int, int]] = []
         stem_lists: list[list[str] | None] = []
-        for text in texts:
-            parts.append(split_tokens(text))
-            plain = f" {stream_of(parts[-1])} "
+        for field, text in enumerate(texts):
+            given = analysis if field == BODY else None
+            if given is None:
+                tokens = split_tokens(text)
+                parts.append(tokens)
+                plain = f" {stream_of(tokens)} "
+            else:  # the worker's tokens: the text is split again only if evidence asks
+                parts.append(None)
+                plain = f" {given.stream} "
             ends.append(_scan(self._plain, plain))
             keys = set(ends[-1])
             stems, stem_list = " ", None
             if table is not None and len(plain) > 2:
-                stem_keys, stems, stem_list = table.found(plain[1:-1].split(" "))
+                # The worker's stems if it stemmed in this language, else from the cache.
+                stem_list = (given.stems.split(" ")
+                             if given is not None and given.stems and given.stemmer == stemmer
+                             else cached_stems(plain[1:-1].split(" "), table.stemmer))
+                stem_keys, stems = table.found(stem_list)
                 keys |= stem_keys
             streams.append([plain, stems])
             found.append(keys)
@@ -201,15 +216,27 @@ class Matcher:
         index = self.index(doc)
         return self._hits(index, self._decide(index, evidence=True))
 
-    def match_with_stems(self, doc: Document) -> tuple[list[RuleHit], list[str]]:
+    def match_with_stems(self, doc: Document, analysis: TextAnalysis | None = None
+                         ) -> tuple[list[RuleHit], list[str]]:
         """:meth:`match`, and ``doc``'s :func:`~monitor.rules.stem.article_stems` from the same
-        tokenization: the daemon stores both (the stems for the text index)."""
-        index, stem_lists = self._index(doc)
+        tokenization: the daemon stores both (the stems for the text index).
+
+        ``analysis`` is :func:`~monitor.rules.analyze_text`'s of ``doc.body`` exactly (the
+        extraction worker's): its token stream stands in for tokenizing the body here, and
+        its stems for stemming it when they are in the language the document is stemmed in.
+        """
+        index, stem_lists = self._index(doc, analysis)
         hits = self._hits(index, self._decide(index, evidence=True)) if self._programs else []
         stemmer = stemmer_for(index.language()[0])
         if stemmer is None:
             return hits, []
         if stem_lists[0] is None and stem_lists[1] is None:  # no stemmed key looked for
+            if analysis is not None and analysis.stemmer == stemmer:
+                # The title's stems, then the body's distinct ones: the same order as all
+                # the tokens' stems made distinct.
+                title = index.tokens(TITLE)
+                body = analysis.distinct_stems.split(" ") if analysis.distinct_stems else []
+                return hits, list(dict.fromkeys(chain(cached_stems(title, stemmer), body)))
             return hits, distinct_stems(index.distinct_tokens(), stemmer)
         # Finding stemmed keys (in this language) stemmed every token of each field (None: an
         # empty field): those stems are not looked up again. In order of first appearance,
