@@ -49,7 +49,7 @@ from monitor.extract.charset import decode_page
 from monitor.extract.noise import html_to_text, remove_noise
 from monitor.extract.pool import KillablePool
 from monitor.extract.walls import find_wall
-from monitor.models import ExtractedText
+from monitor.models import ExtractedText, TextAnalysis
 from monitor.text import clean_line, clean_text
 
 if TYPE_CHECKING:  # an annotation only: the workers' fork server does without pydantic
@@ -61,6 +61,8 @@ if TYPE_CHECKING:  # an annotation only: the workers' fork server does without p
 # A pure function of an extracted text run in the worker beside it (the daemon hands over the
 # story signature: see Extractor).
 Signer = Callable[[str], bytes | None]
+# Likewise, the matcher's analysis of the text, given the article's declared language.
+Analyzer = Callable[[str, str | None], TextAnalysis]
 MAX_HTML_BYTES = 5 * 2**20
 
 # A precision-first extraction shorter than this is retried in balanced mode and the longer
@@ -216,7 +218,8 @@ def _run(page: bytes | str, url: str | None, *, precision: bool, metadata: bool)
 def extract_html(
     html: str | bytes, url: str | None = None, *, max_bytes: int = MAX_HTML_BYTES,
     metadata: bool = True, title: str | None = None, signer: Signer | None = None,
-    content_type: str | None = None,
+    content_type: str | None = None, analyzer: Analyzer | None = None,
+    language: str | None = None,
 ) -> ExtractedText | None:
     """The main text and metadata of an article page, or None when the page has no text.
 
@@ -230,7 +233,9 @@ def extract_html(
     the text is a cookie consent wall or a bot-check, JavaScript or subscription page
     instead of the article (see :mod:`monitor.extract.walls`), and ``extract_failed`` if the
     parser itself breaks. ``signer`` (a pure function of the text) fills
-    :attr:`ExtractedText.signature`.
+    :attr:`ExtractedText.signature`; ``analyzer`` (pure too) fills
+    :attr:`ExtractedText.analysis`, told the article's declared ``language`` if the caller
+    knows one (the entry's or feed's), else the page's.
     """
     kind = sniff_binary(html)
     if kind is not None:
@@ -264,9 +269,13 @@ def extract_html(
     raw_head = head if isinstance(head, bytes) else head.encode("utf-8", "replace")
     signature = signer(text) if signer is not None else None
     if not metadata:
+        page_language = _language(raw_head)
         return ExtractedText(text=text, source="page", title=title,
-                             site_name=_site_name(raw_head), language=_language(raw_head),
-                             signature=signature)
+                             site_name=_site_name(raw_head), language=page_language,
+                             signature=signature,
+                             analysis=analyzer(text, language or page_language)
+                             if analyzer is not None else None)
+    page_language = _optional(doc.language) or _language(raw_head)
     return ExtractedText(
         text=text,
         source="page",
@@ -274,8 +283,9 @@ def extract_html(
         author=_optional(doc.author),
         published=_parse_date(doc.date),
         site_name=_optional(doc.sitename),
-        language=_optional(doc.language) or _language(raw_head),
+        language=page_language,
         signature=signature,
+        analysis=analyzer(text, language or page_language) if analyzer is not None else None,
     )
 
 
@@ -347,15 +357,17 @@ class Extractor:
     pages beyond the worker count wait in a queue.
     """
 
-    def __init__(self, config: ExtractConfig, *, signer: Signer | None = None) -> None:
-        """``signer``: a pure, module-level function (pickled by name) that the workers run
-        on each extracted text; its module is preloaded in the workers' fork server."""
+    def __init__(self, config: ExtractConfig, *, signer: Signer | None = None,
+                 analyzer: Analyzer | None = None) -> None:
+        """``signer`` and ``analyzer``: pure, module-level functions (pickled by name) that
+        the workers run on each extracted text (see :func:`extract_html`); their modules are
+        preloaded in the workers' fork server."""
         self.config = config
         self.workers = config.workers or _default_workers()
         self._signer = signer
+        self._analyzer = analyzer
         preload = ["monitor.extract.extractor", "trafilatura"]
-        if signer is not None:
-            preload.append(signer.__module__)
+        preload += [f.__module__ for f in (signer, analyzer) if f is not None]
         self._pool = KillablePool(
             workers=self.workers,
             timeout=config.timeout,
@@ -365,14 +377,16 @@ class Extractor:
         )
 
     def submit(self, html: bytes, url: str, *, metadata: bool = True, title: str | None = None,
-               content_type: str | None = None) -> Future[ExtractedText | None]:
+               content_type: str | None = None, language: str | None = None,
+               ) -> Future[ExtractedText | None]:
         """Schedule one page; it is killed ``config.timeout`` seconds after a worker starts it.
 
-        ``metadata``, ``title`` and ``content_type`` are :func:`extract_html`'s.
+        ``metadata``, ``title``, ``content_type`` and ``language`` are :func:`extract_html`'s.
         """
         # Cut before pickling so an oversized body is not copied to the worker first.
         return self._pool.submit(extract_html, html[:MAX_HTML_BYTES], url, metadata=metadata,
-                                 title=title, signer=self._signer, content_type=content_type)
+                                 title=title, signer=self._signer, content_type=content_type,
+                                 analyzer=self._analyzer, language=language)
 
     def extract(self, html: bytes, url: str, *, metadata: bool = True,
                 title: str | None = None, content_type: str | None = None,

@@ -48,6 +48,26 @@ def test_the_workers_sign_the_text_they_extract(shared_dir: Path) -> None:
     assert short is not None and short.signature is None  # too short to compare
 
 
+def test_the_workers_analyze_the_text_for_the_matcher_in_the_declared_language(
+        shared_dir: Path) -> None:
+    from monitor.rules import analyze_text
+
+    page = seed_page(shared_dir)  # <html lang="id">
+    url = "https://www.ntvnews.id/a"
+    with Extractor(ExtractConfig(workers=1), analyzer=analyze_text) as extractor:
+        from_page = extractor.submit(page, url).result()
+        declared = extractor.submit(page, url, language="en").result()
+    assert from_page is not None and declared is not None
+    assert from_page.language == "id"
+    # The page's language unless the entry or feed declares one: the daemon's order.
+    assert from_page.analysis == analyze_text(from_page.text, "id")
+    assert declared.analysis == analyze_text(declared.text, "en")
+    assert from_page.analysis.stemmer == "id" and from_page.analysis.stems
+    with Extractor(ExtractConfig(workers=1)) as extractor:  # no analyzer: nothing computed
+        plain = extractor.submit(page, url, language="en").result()
+    assert plain is not None and plain.analysis is None
+
+
 def test_extractor_uses_every_core_by_default() -> None:
     extractor = Extractor(ExtractConfig())
     try:
