@@ -99,21 +99,24 @@ class PageStarter:
         link = resolve_aggregator_link(urljoin(base, entry_url))
         return link, link if link.startswith("file:") else canonical_url(link)
 
-    def submit(self, feed_url: str, link: str, entry: FeedEntry,
-               pages: PagePool | None) -> Future[PageStarted]:
+    def submit(self, feed_url: str, link: str, entry: FeedEntry, pages: PagePool | None,
+               language: str | None = None) -> Future[PageStarted]:
         """Start a page in ``pages`` (or here, at once, without a pool)."""
         if pages is None:
             page: Future[PageStarted] = Future()
-            page.set_result(self.start(feed_url, link, entry))
+            page.set_result(self.start(feed_url, link, entry, language))
             return page
-        return pages.submit(functools.partial(self.start, feed_url, link, entry))
+        return pages.submit(functools.partial(self.start, feed_url, link, entry, language))
 
-    def start(self, feed_url: str, link: str, entry: FeedEntry) -> PageStarted:
+    def start(self, feed_url: str, link: str, entry: FeedEntry,
+              language: str | None = None) -> PageStarted:
         """Fetch a page and hand it to the extraction processes (runs in the page pool, which
         is then free to fetch the next page while this one is extracted).
 
         The page's own metadata is extracted only when the entry lacks a title or a date
-        (it costs as much again as the text, and the feed's values win anyway)."""
+        (it costs as much again as the text, and the feed's values win anyway).
+        ``language``: the article's declared language, if the feed gives one (the workers
+        stem its text for the matcher in it)."""
         try:
             if link.startswith("file:"):
                 path = Path(urlsplit(link).path)
@@ -136,7 +139,7 @@ class PageStarter:
         metadata = not (entry.title and entry.published)
         extraction = self.extractor.submit(body.content, body.url, metadata=metadata,
                                            title=entry.title or None,
-                                           content_type=body.content_type)
+                                           content_type=body.content_type, language=language)
         extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
         return extraction, None
 

@@ -126,7 +126,8 @@ class FeedPoller:
         self.reviser = EntryReviser(
             config.polling, store, channels.routes_for,
             link=lambda feed, url: self.pages.link(feed.url, url),
-            submit=lambda feed, link, entry, pool: self.pages.submit(feed.url, link, entry, pool),
+            submit=lambda feed, link, entry, pool, language: self.pages.submit(
+                feed.url, link, entry, pool, declared_language(feed, entry, language)),
             prepare=lambda *args: self._prepare(*args).article)
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:
@@ -273,7 +274,8 @@ class FeedPoller:
                 self.store.link_entry(feed.id, entry.key, existing, entry.fingerprint())
                 continue
             started.add(url)
-            pending.append(_Pending(entry, url, self.pages.submit(feed.url, link, entry, pages)))
+            pending.append(_Pending(entry, url, self.pages.submit(
+                feed.url, link, entry, pages, declared_language(feed, entry, parsed.language))))
         batch: list[_Prepared] = []
         for item in pending:
             try:
@@ -345,7 +347,7 @@ class FeedPoller:
         text = clean_text(extracted.text) if extracted else ""
         title = clean_line(entry.title or (extracted.title if extracted and extracted.title
                                            else url))
-        language = (entry.language or feed.language or feed_language
+        language = (declared_language(feed, entry, feed_language)
                     or (extracted.language if extracted else None)
                     or detect_language(f"{entry.title}\n{text}"))
         article = Article(
@@ -360,7 +362,11 @@ class FeedPoller:
             content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),
             error=error,
         )
-        hits, stems = self.rules.matcher().match_with_stems(article.document())
+        # The extraction worker's analysis of the page's text (Extractor(analyzer=...)),
+        # unless the text is the feed's instead.
+        analysis = (extracted.analysis if extracted is not None and extracted.text == text
+                    else None)
+        hits, stems = self.rules.matcher().match_with_stems(article.document(), analysis)
         # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
         return _Prepared(entry, NewArticle(
             feed.id, article, hits, stems=stems,
@@ -399,6 +405,13 @@ class FeedPoller:
         report.item_failures.extend(revised.failures)
         for rule in revised.rules:
             self.metrics.hits.labels(rule=rule).inc()
+
+
+def declared_language(feed: FeedState, entry: FeedEntry, feed_language: str | None
+                      ) -> str | None:
+    """The language an article is declared in before its page is read: its entry's, else
+    the one configured for the feed, else the feed's own (its page's comes next)."""
+    return entry.language or feed.language or feed_language
 
 
 def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:

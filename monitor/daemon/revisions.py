@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 Routes = Callable[[RuleHit], Sequence[Route]]  # where a hit's alert goes
 # (feed, entry URL) -> (the link to fetch, the canonical URL)
 PageLink = Callable[[FeedState, str], tuple[str, str]]
-# (feed, link, entry, pool) -> the page on its way through extraction
-SubmitPage = Callable[[FeedState, str, FeedEntry, PagePool | None], Future[PageStarted]]
+# (feed, link, entry, pool, the feed's language) -> the page on its way through extraction
+SubmitPage = Callable[[FeedState, str, FeedEntry, PagePool | None, str | None],
+                      Future[PageStarted]]
 # (feed, entry, canonical URL, extracted, error, the feed's language) -> the matched article
 PrepareArticle = Callable[
     [FeedState, FeedEntry, str, ExtractedText | None, str | None, str | None], NewArticle]
@@ -124,7 +125,7 @@ class EntryReviser:
         for entry in plan.revise:
             assert entry.url is not None  # planned only with one
             link, url = self.link(feed, entry.url)
-            started.append((entry, url, self.submit(feed, link, entry, pages)))
+            started.append((entry, url, self.submit(feed, link, entry, pages, feed_language)))
         for entry, url, page in started:
             try:
                 self._revise(feed, entry, url, page, feed_language, report)

@@ -35,7 +35,7 @@ from monitor.errors import ConfigError, RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
 from monitor.net import Fetcher
-from monitor.rules import article_stems, tokenize
+from monitor.rules import analyze_text, article_stems, tokenize
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry, worker_signature
 
@@ -176,7 +176,7 @@ def build_service(config: Config, *, console: TextIO | None = None,
     stop = stop if stop is not None else threading.Event()
     fetcher = Fetcher(config.http)
     # The workers sign each text they extract, so the story signature costs no daemon time.
-    extractor = Extractor(config.extract, signer=worker_signature)
+    extractor = Extractor(config.extract, signer=worker_signature, analyzer=analyze_text)
     channels = ChannelDirectory(config)
     stories = StoryRegistry(store)
     stories.load()

@@ -281,6 +281,7 @@ class Ours:
         from monitor.extract.extractor import Extractor
         from monitor.language import detect_language
         from monitor.net.fetch import Fetcher
+        from monitor.rules import analyze_text
         from monitor.stories import worker_signature
 
         self.server, self.base = server, base
@@ -307,7 +308,8 @@ class Ours:
         self.rules = ActiveRules(self.config.rules_path)
         self.rules.reload()
         self.fetcher = Fetcher(self.config.http, resolver=resolver)
-        self.extractor = Extractor(self.config.extract, signer=worker_signature)  # as the daemon
+        self.extractor = Extractor(self.config.extract, signer=worker_signature,
+                                   analyzer=analyze_text)  # as the daemon
         # Loaded once per daemon, not per cycle: the extraction workers and the language model.
         self.extractor.extract(b"<html><body><p>warm-up</p></body></html>", "http://warm.up/")
         detect_language("a warm-up sentence for the language model")

@@ -24,6 +24,7 @@ from monitor.delivery.channels import ChannelDirectory
 from monitor.errors import StoreError
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher
+from monitor.rules import analyze_text
 from monitor.store import Store
 from monitor.store.schema import ArticleRow, FeedRow, ItemFailureRow
 from monitor.stories.registry import StoryRegistry
@@ -100,7 +101,7 @@ def build_world(tmp_path: Path, sqlite_url: str, site: Path, base: str,
     rules = ActiveRules(rules_dir)
     rules.reload()
     fetcher = Fetcher(config.http)
-    extractor = Extractor(config.extract)
+    extractor = Extractor(config.extract, analyzer=analyze_text)  # as the daemon
     poller = FeedPoller(config, store, fetcher, extractor, rules, ChannelDirectory(config),
                         StoryRegistry(store))
     try:
@@ -128,6 +129,28 @@ def served_world(tmp_path: Path, database_url: str, *feeds: tuple[str, str]) -> 
 def world(tmp_path: Path, sqlite_url: str) -> Iterator[World]:
     with served_world(tmp_path, sqlite_url, ("a.xml", "Feed A"), ("b.xml", "Feed B")) as w:
         yield w
+
+
+def test_the_workers_analyze_each_page_in_the_language_its_feed_declares(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    told: list[str | None] = []
+    submit = world.extractor.submit
+
+    def spy(*args: object, **kwargs: object) -> object:
+        told.append(kwargs.get("language"))  # type: ignore[arg-type]
+        return submit(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.extractor, "submit", spy)
+    world.write("one.html", page("Переговоры", "Переговоры о перемирии продолжились."))
+    world.write("a.xml", rss([("1", "Переговоры", f"{world.base}/one.html")],
+                             extra="<language>ru</language>"))
+    world.write("b.xml", rss([]))
+    world.pipeline.run_cycle()
+    assert told == ["ru"]  # the feed's <language>; the page declares none
+    with world.store.read() as session:
+        row = session.scalars(select(ArticleRow)).one()
+    assert row.language == "ru" and row.stems is not None
+    assert "переговор" in row.stems.split()  # stemmed in Russian (by the worker)
 
 
 def test_new_entries_are_fetched_extracted_matched_and_stored(world: World) -> None:
