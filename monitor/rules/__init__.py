@@ -20,14 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.rules.analysis import analyze_text
-    from monitor.rules.backtest import (
-        BacktestMatch,
-        BacktestReport,
-        SearchOutcome,
-        backtest,
-        backtest_store,
-        search_articles,
-    )
     from monitor.rules.candidates import candidate_query
     from monitor.rules.checks import (
         alias_problems,
@@ -41,6 +33,14 @@ if TYPE_CHECKING:
     from monitor.rules.matcher import Matcher, compile_rules
     from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
     from monitor.rules.query import parse_query, query_depth
+    from monitor.rules.replay import (
+        BacktestMatch,
+        BacktestReport,
+        SearchOutcome,
+        backtest,
+        backtest_store,
+        search_articles,
+    )
     from monitor.rules.rulefile import rule_yaml
     from monitor.rules.stem import article_stems
     from monitor.rules.unicode61 import token_spans, tokenize
@@ -51,10 +51,10 @@ _MODULES: dict[str, str] = {
     "alias_problems": "monitor.rules.checks",
     "analyze_text": "monitor.rules.analysis",
     "article_stems": "monitor.rules.stem",
-    "backtest": "monitor.rules.backtest",
-    "backtest_store": "monitor.rules.backtest",
-    "BacktestMatch": "monitor.rules.backtest",
-    "BacktestReport": "monitor.rules.backtest",
+    "backtest": "monitor.rules.replay",
+    "backtest_store": "monitor.rules.replay",
+    "BacktestMatch": "monitor.rules.replay",
+    "BacktestReport": "monitor.rules.replay",
     "candidate_query": "monitor.rules.candidates",
     "channel_problems": "monitor.rules.checks",
     "compile_rules": "monitor.rules.matcher",
@@ -73,8 +73,8 @@ _MODULES: dict[str, str] = {
     "RuleBook": "monitor.rules.model",
     "RuleTests": "monitor.rules.model",
     "run_rule_tests": "monitor.rules.checks",
-    "search_articles": "monitor.rules.backtest",
-    "SearchOutcome": "monitor.rules.backtest",
+    "search_articles": "monitor.rules.replay",
+    "SearchOutcome": "monitor.rules.replay",
     "token_spans": "monitor.rules.unicode61",
     "tokenize": "monitor.rules.unicode61",
 }
