@@ -273,8 +273,7 @@ def extract_html(
         return ExtractedText(text=text, source="page", title=title,
                              site_name=_site_name(raw_head), language=page_language,
                              signature=signature,
-                             analysis=analyzer(text, language or page_language)
-                             if analyzer is not None else None)
+                             analysis=_analysis(analyzer, text, language or page_language))
     page_language = _optional(doc.language) or _language(raw_head)
     return ExtractedText(
         text=text,
@@ -285,8 +284,21 @@ def extract_html(
         site_name=_optional(doc.sitename),
         language=page_language,
         signature=signature,
-        analysis=analyzer(text, language or page_language) if analyzer is not None else None,
+        analysis=_analysis(analyzer, text, language or page_language),
     )
+
+
+def _analysis(analyzer: Analyzer | None, text: str, language: str | None) -> TextAnalysis | None:
+    """The analyzer's result, or None when there is none or it failed: the analysis only
+    spares the daemon's process work it can still do, so it must not cost the page."""
+    if analyzer is None:
+        return None
+    try:
+        return analyzer(text, language)
+    except MemoryError:
+        raise  # the pool's memory limit: reported as such
+    except Exception:  # noqa: BLE001 - the daemon tokenizes and stems the text itself
+        return None
 
 
 def _text_of(doc: Any) -> str:

@@ -14,6 +14,7 @@ from monitor.config import ExtractConfig
 from monitor.errors import ExtractError, ExtractTimeoutError
 from monitor.extract.extractor import Extractor, extract_html
 from monitor.extract.pool import KillablePool
+from monitor.models import TextAnalysis
 from tests.extract.test_extractor import seed_page
 
 SMALL_PAGE = (b"<html><body><article><h1>Judul</h1><p>Paragraf pertama tentang gencatan "
@@ -66,6 +67,17 @@ def test_the_workers_analyze_the_text_for_the_matcher_in_the_declared_language(
     with Extractor(ExtractConfig(workers=1)) as extractor:  # no analyzer: nothing computed
         plain = extractor.submit(page, url, language="en").result()
     assert plain is not None and plain.analysis is None
+
+
+def _failing_analyzer(text: str, language: str | None) -> TextAnalysis:
+    raise ValueError("a bug in the analyzer")
+
+
+def test_a_failing_analyzer_costs_the_page_nothing(shared_dir: Path) -> None:
+    page = seed_page(shared_dir)
+    extracted = extract_html(page, "https://www.ntvnews.id/a", analyzer=_failing_analyzer)
+    assert extracted is not None and len(extracted.text) >= 200
+    assert extracted.analysis is None  # the daemon's process does the work instead
 
 
 def test_extractor_uses_every_core_by_default() -> None:
