@@ -7,32 +7,38 @@ with the text and once with the text dropped (what ``retention.article_text`` le
 prints the growth per article, per day for 1,000 feeds at 10 articles a day, and the steady
 state under the defaults.
 
-    python tests/benchmarks/bench_growth.py [DATABASE_URL ...]   (default: a temporary SQLite)
+    python tests/benchmarks/bench_growth.py [--shared ../shared] [--articles 3000] [URL ...]
+
+URL: a database URL (default: a temporary SQLite database). No peer and no target: it
+reports sizes.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
 
-from monitor.config import RetentionConfig
-from monitor.models import Article, Evidence, RuleHit
-from monitor.store import Outbox, Route, Store, upgrade
-from monitor.store.retention import vacuum
-from monitor.text import clean_text
+from sqlalchemy import text  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from monitor.config import RetentionConfig  # noqa: E402
+from monitor.models import Article, Evidence, RuleHit  # noqa: E402
+from monitor.store import Outbox, Route, Store, upgrade  # noqa: E402
+from monitor.store.retention import vacuum  # noqa: E402
+from monitor.text import clean_text  # noqa: E402
+
 N = 3000
 PER_DAY = 10_000  # 1,000 feeds x 10 articles a day
 
 
-def bodies() -> list[str]:
-    truth = SHARED / "corpora" / "article-extraction-benchmark" / "ground-truth.json"
+def bodies(shared: Path) -> list[str]:
+    truth = shared / "corpora" / "article-extraction-benchmark" / "ground-truth.json"
     data = json.loads(truth.read_text(encoding="utf-8"))
     return [clean_text(v["articleBody"]) for v in data.values() if v.get("articleBody")]
 
@@ -50,7 +56,7 @@ def size(store: Store) -> int:
             .scalar() or 0)
 
 
-def fill(store: Store, texts: list[str], with_text: bool, start: int) -> float:
+def fill(store: Store, texts: list[str], with_text: bool, start: int, n: int = N) -> float:
     store.sync_feeds([])
     from monitor.models import FeedSource
     store.sync_feeds([FeedSource(url="https://news.example/feed.xml", name="Example",
@@ -59,7 +65,7 @@ def fill(store: Store, texts: list[str], with_text: bool, start: int) -> float:
     outbox = Outbox(store)
     route = [Route("console", "console", "console")]
     before = size(store)
-    for i in range(N):
+    for i in range(n):
         body = texts[i % len(texts)]
         article = Article(url=f"https://news.example/{start + i}/story-title-words-here",
                           title=body[:90], text=body if with_text else "",
@@ -80,15 +86,15 @@ def fill(store: Store, texts: list[str], with_text: bool, start: int) -> float:
     else:
         with store.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
-    return (size(store) - before) / N
+    return (size(store) - before) / n
 
 
-def measure(url: str) -> None:
-    texts = bodies()
+def measure(url: str, shared: Path, n: int = N) -> None:
+    texts = bodies(shared)
     store = Store.open(url, Path.cwd())
     upgrade(store.engine)
-    full = fill(store, texts, True, 0)
-    bare = fill(store, texts, False, N)
+    full = fill(store, texts, True, 0, n)
+    bare = fill(store, texts, False, n, n)
     store.close()
     r = RetentionConfig()
     text_days = (r.article_text or 0) / 86400
@@ -101,7 +107,16 @@ def measure(url: str) -> None:
           f"{keep_days:.0f} d): {steady / 2**30:.1f} GB")
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("urls", nargs="*", metavar="DATABASE_URL")
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared")
+    parser.add_argument("--articles", type=int, default=N, help="articles stored per pass")
+    args = parser.parse_args(argv)
+    for url in args.urls or [f"sqlite:///{tempfile.mkdtemp()}/growth.db"]:
+        measure(url, args.shared, args.articles)
+    return 0
+
+
 if __name__ == "__main__":
-    urls = sys.argv[1:] or [f"sqlite:///{tempfile.mkdtemp()}/growth.db"]
-    for url in urls:
-        measure(url)
+    sys.exit(main())

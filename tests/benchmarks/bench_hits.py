@@ -32,11 +32,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, inspect, select  # noqa: E402
+from sqlalchemy.sql.elements import KeyedColumnElement  # noqa: E402
 
 from monitor.models import FeedSource  # noqa: E402
 from monitor.store import Store, upgrade  # noqa: E402
@@ -79,14 +81,23 @@ def populate(store: Store, n_hits: int) -> None:
             connection.execute(insert(HitRow), hits)
 
 
-def previous_query(store: Store, rule_id: str, limit: int) -> list[object]:
-    """The query ``Store.hits`` ran before migration 0007, verbatim in effect."""
-    query = (select(HitRow, ArticleRow).join(ArticleRow, HitRow.article_id == ArticleRow.id)
+def article_columns(store: Store) -> list[KeyedColumnElement[Any]]:
+    """The ``articles`` columns ``store``'s schema has (later migrations added some to the
+    model, e.g. 0011's stems, which the previous schema lacks)."""
+    present = {column["name"] for column in inspect(store.engine).get_columns("articles")}
+    return [column for column in ArticleRow.__table__.columns if column.name in present]
+
+
+def previous_query(store: Store, rule_id: str, limit: int,
+                   article: list[KeyedColumnElement[Any]]) -> list[object]:
+    """The query ``Store.hits`` ran before migration 0007, verbatim in effect: each hit with
+    its whole article row (``article``: every column of that schema)."""
+    query = (select(HitRow, *article).join(ArticleRow, HitRow.article_id == ArticleRow.id)
              .where(HitRow.rule_id == rule_id)
              .order_by(HitRow.matched_at.desc(), HitRow.id.desc()).limit(limit))
     with store.read() as session:
-        return [(h.id, a.title, evidence_from_json(h.evidence))
-                for h, a in session.execute(query)]
+        return [(row[0].id, row.title, evidence_from_json(row[0].evidence))
+                for row in session.execute(query)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         ours_store = Store.open(f"sqlite:///{ours_path}", base)
         upgrade(ours_store.engine)
         peer_store = Store.open(f"sqlite:///{theirs_path}", base)
+        columns = article_columns(peer_store)
         newest = ours_store.hits(rule_id="x", limit=LIMIT)
         assert len(newest) == LIMIT and [h.id for h in newest] == [
-            row[0] for row in previous_query(peer_store, "x", LIMIT)]  # type: ignore[index]
+            row[0] for row in previous_query(peer_store, "x", LIMIT, columns)]  # type: ignore[index]
 
         def timed(call: object) -> float:
             started = time.perf_counter()
@@ -118,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
 
         ours, peer = alternate(
             lambda: timed(lambda: ours_store.hits(rule_id="x", limit=LIMIT)),
-            lambda: timed(lambda: previous_query(peer_store, "x", LIMIT)), args.rounds + 1)
+            lambda: timed(lambda: previous_query(peer_store, "x", LIMIT, columns)),
+            args.rounds + 1)
         ours_store.close()
         peer_store.close()
     mine, prev = Stats.of(ours[1:]), Stats.of(peer[1:])
