@@ -55,7 +55,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -63,7 +63,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from monitor.models import Document  # noqa: E402
+from monitor.models import Document, TextAnalysis  # noqa: E402
 from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize  # noqa: E402
 from monitor.rules.matcher import Matcher, compile_rules  # noqa: E402
 from tests.benchmarks.fair import Stats, evict_caches, print_rows  # noqa: E402
@@ -165,9 +165,11 @@ def rss_mb() -> float:
 
 
 def time_matchers(matchers: list[Matcher], docs: list[Document],
-                  repeat: int = 3, *, with_stems: bool = False) -> list[list[float]]:
+                  repeat: int = 3, *, with_stems: bool = False,
+                  analyses: Sequence[TextAnalysis] | None = None) -> list[list[float]]:
     """Per-article milliseconds of each matcher (the best of ``repeat`` runs of each article);
-    of ``match_with_stems`` (the daemon's call) instead of ``match`` if ``with_stems``.
+    of ``match_with_stems`` (the daemon's call) instead of ``match`` if ``with_stems``, given
+    each document's ``analyses`` (the extraction worker's, computed before timing) if any.
 
     The matchers take turns on each article, so a slower or busier stretch of the machine
     falls on all of them alike instead of skewing their ratio; who goes first rotates (the
@@ -179,7 +181,7 @@ def time_matchers(matchers: list[Matcher], docs: list[Document],
             for k in _rotation(len(matchers), i + round_):
                 start = time.perf_counter()
                 if with_stems:
-                    matchers[k].match_with_stems(doc)
+                    matchers[k].match_with_stems(doc, analyses[i] if analyses else None)
                 else:
                     matchers[k].match(doc)
                 best[k][i] = min(best[k][i], (time.perf_counter() - start) * 1000)
