@@ -8,8 +8,9 @@ slow feed only ever costs its own thread. The feeds share one page pool
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -95,6 +96,9 @@ class Pipeline:
         lease = feed_lease(self.config)
         workers = self.config.http.workers
         in_flight: dict[Future[FeedReport], int] = {}  # running or queued polls: feed ids
+        # Each poll's future lands here when it ends (one cheap put from the feed thread,
+        # instead of wait() arming and disarming every running poll's future at each turn).
+        finished: queue.SimpleQueue[Future[FeedReport]] = queue.SimpleQueue()
         exhausted = False
         try:
             while True:
@@ -107,15 +111,15 @@ class Pipeline:
                         self.owner, lease, limit=2 * workers - len(in_flight), due_by=started)
                     exhausted = not feeds  # feeds due later wait for the next tick
                     for feed in feeds:
-                        in_flight[pool.submit(self.poller.poll, feed, self.owner, pages)] = (
-                            feed.id)
+                        future = pool.submit(self.poller.poll, feed, self.owner, pages)
+                        future.add_done_callback(finished.put)
+                        in_flight[future] = feed.id
                 in_flight = {f: feed_id for f, feed_id in in_flight.items() if not f.cancelled()}
                 if not in_flight:
                     return
-                done, _running = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    del in_flight[future]
-                    report.add(future.result())
+                for future in _finished_within(finished, timeout=1.0):
+                    if in_flight.pop(future, None) is not None:  # (not one cancelled above)
+                        report.add(future.result())
                 now = self.store.clock()
                 if in_flight and now - renewed >= lease / 3:
                     # Polls still running (a slow host, a long budget) keep their feeds: an
@@ -125,3 +129,18 @@ class Pipeline:
         finally:
             for future in in_flight:
                 future.cancel()
+
+
+def _finished_within(finished: queue.SimpleQueue[Future[FeedReport]],
+                     timeout: float) -> list[Future[FeedReport]]:
+    """The polls that ended: waits up to ``timeout`` seconds for the first, then takes every
+    other one already there."""
+    try:
+        done = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            done.append(finished.get_nowait())
+        except queue.Empty:
+            return done
