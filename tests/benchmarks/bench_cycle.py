@@ -23,7 +23,9 @@ for the benchmark and differing from the defaults users get:
 * ``http.respect_robots_txt: false`` (the server has none; it would add a request per host);
 * ``polling.default_interval`` / ``min_interval: 1s`` so that the second cycle finds every
   feed due again;
-* ``extract.workers``: one per core (the default);
+* ``extract.workers``: one per core (the default); feeds are parsed in the daemon's two
+  killable parse workers (``monitor.daemon.parsing.FeedParser``, as ``build_service`` wires
+  it);
 * the extraction workers and the language model are loaded before the clock starts (a
   daemon loads them once, not per cycle).
 
@@ -35,7 +37,8 @@ going first swapped each round), against the same server, on the same machine mo
   the story index), match, group into stories, store;
 * the peer does the same fetching, parsing and extraction with the same parallelism and
   nothing else (no matching, no storing): httpx2 (one Client, the same per-host connection
-  cap) with ``http.workers`` feed threads, feedparser, each feed's pages fetched in a pool of
+  cap) with ``http.workers`` feed threads, feedparser in a ``multiprocessing`` forkserver
+  pool of as many processes as ours' parse workers, each feed's pages fetched in a pool of
   as many page threads as ours, trafilatura in fast mode without metadata
   (``trafilatura.extract(html, fast=True, with_metadata=False)``) in a ``multiprocessing``
   forkserver pool of ``extract.workers`` processes (one per core, as ours).
@@ -43,7 +46,7 @@ going first swapped each round), against the same server, on the same machine mo
 Rows: pages per second of each (best-of and median over the rounds, mean and worst beside),
 ours / peer (target: the median ratio of the rounds >= 90 %); cycle 2 on ours' first store
 (nothing new: no page fetched or extracted, within 20 s); peak PSS of the whole process tree
-(this process, its extraction workers and their fork server, the peer's pool; the HTTP
+(this process, its extraction and parse workers and their fork server, the peer's pools; the HTTP
 server process not counted), sampled every 2 s: target 500 MB.
 
 Exits 1 when a target is missed.
@@ -203,6 +206,12 @@ def slow_server(shared: Path) -> Iterator[SlowServer]:
 # -- the peer baseline ------------------------------------------------------------------------
 
 
+def _peer_links(body: bytes) -> list[str]:
+    import feedparser  # the peer parses each feed in a worker process, as ours
+
+    return [str(entry.link) for entry in feedparser.parse(body).entries]
+
+
 def _peer_extract(html: bytes) -> int:
     import trafilatura  # the peer: trafilatura's fast mode without metadata, as ours
 
@@ -226,6 +235,12 @@ class Peer:
         self.pool = multiprocessing.get_context("forkserver").Pool(extract_workers)
         self.pool.map(_peer_extract, [b"<html><body><p>warm-up</p></body></html>"]
                       * extract_workers)  # imports and lxml in every worker, as ours
+        # Feeds parsed in a pool of their own, as ours (the daemon's FeedParser workers).
+        from monitor.daemon.parsing import PARSE_WORKERS
+
+        self.parsers = multiprocessing.get_context("forkserver").Pool(PARSE_WORKERS)
+        self.parsers.map(_peer_links, [b"<rss version='2.0'><channel></channel></rss>"]
+                         * PARSE_WORKERS)
 
     def _get(self, host: int, url: str) -> bytes:
         with self.hosts[host]:
@@ -238,11 +253,9 @@ class Peer:
         return self.pool.apply_async(_peer_extract, (self._get(host, link),))
 
     def _poll(self, feed: tuple[int, str]) -> int:
-        import feedparser
-
         host, url = feed
-        parsed = feedparser.parse(self._get(host, url))
-        started = [self.pages.submit(self._page, host, entry.link) for entry in parsed.entries]
+        links = self.parsers.apply(_peer_links, (self._get(host, url),))
+        started = [self.pages.submit(self._page, host, link) for link in links]
         return sum(1 for page in started if page.result().get() >= 0)
 
     def cycle(self) -> int:
@@ -254,6 +267,8 @@ class Peer:
         self.pages.shutdown()
         self.pool.terminate()
         self.pool.join()
+        self.parsers.terminate()
+        self.parsers.join()
         self.client.close()
 
 
@@ -277,6 +292,7 @@ class Ours:
                  per_host: int) -> None:
         from monitor.config import Config
         from monitor.daemon.active_rules import ActiveRules
+        from monitor.daemon.parsing import FeedParser
         from monitor.delivery.channels import ChannelDirectory
         from monitor.extract.extractor import Extractor
         from monitor.language import detect_language
@@ -314,6 +330,10 @@ class Ours:
         self.extractor.extract(b"<html><body><p>warm-up</p></body></html>", "http://warm.up/")
         detect_language("a warm-up sentence for the language model")
         self.channels = ChannelDirectory(self.config)
+        # Feeds are parsed in the daemon's killable parse workers, as build_service wires it.
+        self.parser = FeedParser(self.config)
+        self.parser.parse(b"<rss version='2.0'><channel><title>w</title></channel></rss>",
+                          url="http://warm.up/")
         self.rounds = 0
         self.second: CycleResult | None = None
 
@@ -332,7 +352,7 @@ class Ours:
             upgrade(store.engine)
             store.sync_feeds(self.config.feed_sources())
             poller = FeedPoller(self.config, store, self.fetcher, self.extractor, self.rules,
-                                self.channels, StoryRegistry(store))
+                                self.channels, StoryRegistry(store), parse=self.parser.parse)
             pipeline = Pipeline(self.config, store, poller, "bench")
             first = self._timed(store, pipeline)
             if self.rounds == 1:
@@ -357,6 +377,7 @@ class Ours:
                            extracted)
 
     def close(self) -> None:
+        self.parser.close()
         self.extractor.close()
         self.fetcher.close()
 
