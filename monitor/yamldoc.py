@@ -11,12 +11,18 @@ is read, so a caller asking for a node's value later never meets a constructor e
 one whose aliases (``*name``) would expand it past :data:`MAX_EXPANDED_VALUES` values (a
 "billion laughs"), before a caller walks it. Numbers YAML 1.2 no longer has, sexagesimal
 ``1:30`` (90) and octal ``0123`` (83), are read as the texts they look like.
+
+Lines are counted as an editor counts them. YAML 1.1 also breaks lines at NEL (U+0085, what
+a Windows-1252 ellipsis becomes when read as Latin-1), LS (U+2028) and PS (U+2029), which
+editors and ``grep -n`` show inside a line; a text holding one has its nodes' and errors'
+lines counted again at LF, CR LF and CR only, and an error near one says it is there.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from bisect import bisect_right
 from typing import Any
 
 import yaml
@@ -71,6 +77,60 @@ _UNCLOSED = ("expected ',' or ']'", "expected ',' or '}'", "did not find expecte
              "found unexpected end of stream")
 
 
+# Line breaks to YAML 1.1 that are not line breaks to an editor, and their names.
+_YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\x85": "a next-line character (U+0085)", "\u2028": "a line separator (U+2028)",
+                "\u2029": "a paragraph separator (U+2029)"}
+_EDITOR_BREAKS = re.compile("\r\n|\r|\n")
+
+
+class _EditorLines:
+    """Where each line of a text starts, as an editor counts lines: YAML marks (which hold
+    the character index) are recounted from it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0, *(m.end() for m in _EDITOR_BREAKS.finditer(text))]
+
+    def mark(self, mark: yaml.Mark) -> yaml.Mark:
+        line = bisect_right(self.starts, mark.index) - 1
+        return yaml.Mark(mark.name, mark.index, line, mark.index - self.starts[line], None, 0)
+
+    def recount(self, root: Node) -> None:
+        """Every node's marks recounted (a node reached twice, by an alias, once)."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            node.start_mark = self.mark(node.start_mark)
+            node.end_mark = self.mark(node.end_mark)
+            if isinstance(node, SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, MappingNode):
+                stack.extend(part for pair in node.value for part in pair)
+
+    def hint(self, mark: yaml.Mark) -> str | None:
+        """Where a YAML-only line break sits on the line of ``mark`` (recounted) or the one
+        before it, said as a hint: the likeliest cause of an error there."""
+        line = bisect_right(self.starts, mark.index) - 1
+        start = self.starts[max(0, line - 1)]
+        end = self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
+        found = _YAML_ONLY_BREAKS.search(self.text, start, end)
+        if found is None:
+            return None
+        at = self.mark(yaml.Mark("", found.start(), 0, 0, None, 0))
+        return (f"line {at.line + 1} holds {_BREAK_NAMES[found.group()]} at column "
+                f"{at.column + 1}, which YAML reads as a line break: remove it")
+
+
+def _editor_lines(text: str) -> _EditorLines | None:
+    """The text's lines as an editor counts them, if YAML would count them otherwise."""
+    return _EditorLines(text) if _YAML_ONLY_BREAKS.search(text) else None
+
+
 class YamlDocument:
     """One parsed document: its root node (None when empty), and its values on demand."""
 
@@ -106,13 +166,16 @@ def read_yaml(text: str) -> YamlDocument:
         loader = Loader(text)  # the pure-Python reader checks the characters here
     except yaml.reader.ReaderError as exc:
         raise _character_error(exc, text) from None
+    lines = _editor_lines(text)
     try:
         root = loader.get_single_node()
         if root is not None:
+            if lines is not None:
+                lines.recount(root)
             _check_constructible(root, loader)
         return YamlDocument(root, loader)
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, text) from None
+        raise _syntax_error(exc, text, lines) from None
     except yaml.reader.ReaderError as exc:
         raise _character_error(exc, text) from None
     except yaml.YAMLError as exc:
@@ -308,7 +371,8 @@ def dump_yaml(data: object) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str,
+                  lines: _EditorLines | None = None) -> YamlSyntaxError:
     problem = exc.problem or str(exc)
     words = next((plain for start, plain in _PLAIN_WORDS if problem.startswith(start)), None)
     mark = exc.problem_mark or exc.context_mark
@@ -316,11 +380,14 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlSyntaxError:
         # The pure-Python parser's wording of libyaml's "did not find expected '-' indicator".
         words = dict(_PLAIN_WORDS)["did not find expected '-' indicator"]
     if mark is not None and "cannot start any token" in problem:
-        lines = text.splitlines()
-        line = lines[mark.line] if mark.line < len(lines) else ""
-        char = line[mark.column] if mark.column < len(line) else ""
+        char = text[mark.index] if mark.index < len(text) else ""
         words = _TAB if char == "\t" else (
-            f"a value cannot start with {char!r}: quote it" if char else None)
+            f"a value cannot start with {char!r}: quote it" if char.strip() else None)
     if words is not None and problem.startswith(_UNCLOSED) and exc.context_mark is not None:
         mark = exc.context_mark  # where the unclosed bracket or quote opened
-    return YamlSyntaxError(words or problem, line=mark.line + 1 if mark else None)
+    words = words or problem
+    if lines is not None and mark is not None:
+        hint = lines.hint(mark)
+        words = words if hint is None else f"{words} ({hint})"
+        mark = lines.mark(mark)
+    return YamlSyntaxError(words, line=mark.line + 1 if mark else None)

@@ -120,3 +120,34 @@ def test_text_gives_plain_numbers_dates_and_booleans_as_written(loader: None) ->
     items = document.root.value[0][1].value
     assert [document.text(item) for item in items] == [
         "0x1F", "1.50", "no", "2024-01-01", "1_000", "quoted", None, "7"]
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_are_counted_as_an_editor_counts_them(loader: None, char: str,
+                                                    newline: str) -> None:
+    # YAML 1.1 breaks lines at NEL, LS and PS too; an editor and grep -n do not.
+    text = newline.join(["a: 'Gaza" + char + "ceasefire'", "b:", "  - x", "  - \"y " + char
+                         + " z\"", "c: 1", ""])
+    document = read_yaml(text)
+    assert isinstance(document.root, MappingNode)
+    assert [line_of(key) for key, _ in document.root.value] == [1, 2, 5]
+    _, items = document.root.value[1]
+    assert [line_of(item) for item in items.value] == [3, 4]
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(text + newline.join(["d: [1, 2", "e: 2", ""]))
+    assert info.value.line == 6  # where the list opened; no such character near it
+    assert info.value.message == "a list opened with '[' is not closed with ']'"
+
+
+@pytest.mark.parametrize(("char", "name"), [
+    ("\x85", "a next-line character (U+0085)"), ("\u2028", "a line separator (U+2028)")])
+def test_an_error_beside_a_yaml_only_line_break_names_it(loader: None, char: str,
+                                                          name: str) -> None:
+    # A Windows-1252 ellipsis read as Latin-1 is NEL: inside a plain value it cuts the line,
+    # and what follows it looks wrongly indented.
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(f"rules:\n  - id: a\n    query: Gaza{char} ceasefire\n  - id: b\n")
+    assert info.value.line == 3
+    assert info.value.message.endswith(
+        f"(line 3 holds {name} at column 16, which YAML reads as a line break: remove it)")
