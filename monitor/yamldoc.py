@@ -162,6 +162,9 @@ class YamlDocument:
 def read_yaml(text: str) -> YamlDocument:
     """Parse one YAML document; raises :class:`YamlSyntaxError` (plain words, a line), also
     for a node that is not plain data (see :func:`_check_constructible`)."""
+    # A byte-order mark is not content; libyaml leaves it out of its marks' character
+    # indexes and the pure-Python parser counts it: without it both count alike.
+    text = text.removeprefix("\ufeff")
     try:
         loader = Loader(text)  # the pure-Python reader checks the characters here
     except yaml.reader.ReaderError as exc:

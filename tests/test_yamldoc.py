@@ -124,10 +124,11 @@ def test_text_gives_plain_numbers_dates_and_booleans_as_written(loader: None) ->
 
 @pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_lines_are_counted_as_an_editor_counts_them(loader: None, char: str,
-                                                    newline: str) -> None:
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_lines_are_counted_as_an_editor_counts_them(loader: None, char: str, newline: str,
+                                                    bom: str) -> None:
     # YAML 1.1 breaks lines at NEL, LS and PS too; an editor and grep -n do not.
-    text = newline.join(["a: 'Gaza" + char + "ceasefire'", "b:", "  - x", "  - \"y " + char
+    text = bom + newline.join(["a: 'Gaza" + char + "ceasefire'", "b:", "  - x", "  - \"y " + char
                          + " z\"", "c: 1", ""])
     document = read_yaml(text)
     assert isinstance(document.root, MappingNode)
@@ -151,3 +152,13 @@ def test_an_error_beside_a_yaml_only_line_break_names_it(loader: None, char: str
     assert info.value.line == 3
     assert info.value.message.endswith(
         f"(line 3 holds {name} at column 16, which YAML reads as a line break: remove it)")
+
+
+@pytest.mark.parametrize("bom", ["", "\ufeff"])
+def test_a_byte_order_mark_does_not_move_what_an_error_points_at(loader: None, bom: str) -> None:
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(f"{bom}feeds:\n\t- url: x\n")
+    assert (info.value.line, info.value.message) == (2, "a tab character: indent with spaces")
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(f"{bom}a: 1\nb: [unclosed\n")
+    assert info.value.line == 2
