@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -97,20 +98,10 @@ class _EditorLines:
         return yaml.Mark(mark.name, mark.index, line, mark.index - self.starts[line], None, 0)
 
     def recount(self, root: Node) -> None:
-        """Every node's marks recounted (a node reached twice, by an alias, once)."""
-        seen: set[int] = set()
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
+        """Every node's marks recounted."""
+        for node in _each_node(root):
             node.start_mark = self.mark(node.start_mark)
             node.end_mark = self.mark(node.end_mark)
-            if isinstance(node, SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, MappingNode):
-                stack.extend(part for pair in node.value for part in pair)
 
     def hint(self, mark: yaml.Mark) -> str | None:
         """Where a YAML-only line break sits on the line of ``mark`` (recounted) or the one
@@ -321,6 +312,15 @@ def _apply_merges(root: Node) -> None:
     before PyYAML's constructor merges them its own way: PyYAML 6.0.4 lets the last mapping of
     ``<<: [*a, *b]`` win for a key longer than one character (it compares the keys' objects),
     and a value would not be the one at the line its problems name."""
+    for node in _each_node(root, keys=False):
+        if isinstance(node, MappingNode) and merge_keys(node):
+            node.value = mapping_pairs(node)
+
+
+def _each_node(root: Node, *, keys: bool = True) -> Iterator[Node]:
+    """``root`` and every node under it (mapping keys only if ``keys``), each once (an
+    alias's target is reached twice). A node's children are read when the walk moves on from
+    it, so the caller may rewrite them."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -328,12 +328,13 @@ def _apply_merges(root: Node) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, MappingNode):
-            if merge_keys(node):
-                node.value = mapping_pairs(node)
-            stack.extend(value for _, value in node.value)
-        elif isinstance(node, SequenceNode):
+        yield node
+        if isinstance(node, SequenceNode):
             stack.extend(node.value)
+        elif isinstance(node, MappingNode) and keys:
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, MappingNode):
+            stack.extend(value for _key, value in node.value)
 
 
 def merge_keys(node: MappingNode) -> list[Node]:
