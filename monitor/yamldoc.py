@@ -93,8 +93,12 @@ class _EditorLines:
         self.text = text
         self.starts = [0, *(m.end() for m in _EDITOR_BREAKS.finditer(text))]
 
+    def _line(self, index: int) -> int:
+        """The 0-based line holding the character at ``index``."""
+        return bisect_right(self.starts, index) - 1
+
     def mark(self, mark: yaml.Mark) -> yaml.Mark:
-        line = bisect_right(self.starts, mark.index) - 1
+        line = self._line(mark.index)
         return yaml.Mark(mark.name, mark.index, line, mark.index - self.starts[line], None, 0)
 
     def recount(self, root: Node) -> None:
@@ -106,15 +110,16 @@ class _EditorLines:
     def hint(self, mark: yaml.Mark) -> str | None:
         """Where a YAML-only line break sits on the line of ``mark`` (recounted) or the one
         before it, said as a hint: the likeliest cause of an error there."""
-        line = bisect_right(self.starts, mark.index) - 1
+        line = self._line(mark.index)
         start = self.starts[max(0, line - 1)]
         end = self.starts[line + 1] if line + 1 < len(self.starts) else len(self.text)
         found = _YAML_ONLY_BREAKS.search(self.text, start, end)
         if found is None:
             return None
-        at = self.mark(yaml.Mark("", found.start(), 0, 0, None, 0))
-        return (f"line {at.line + 1} holds {_BREAK_NAMES[found.group()]} at column "
-                f"{at.column + 1}, which YAML reads as a line break: remove it")
+        at = self._line(found.start())
+        return (f"line {at + 1} holds {_BREAK_NAMES[found.group()]} at column "
+                f"{found.start() - self.starts[at] + 1}, which YAML reads as a line break: "
+                "remove it")
 
 
 def _editor_lines(text: str) -> _EditorLines | None:
