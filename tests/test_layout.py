@@ -126,7 +126,7 @@ LIBRARY_PACKAGES = {
 LIBRARY_SPREAD = {
     # arrays for three unrelated jobs (the language model's weights, the presearch bitsets,
     # the stories' MinHash): a module of its own would only rename numpy
-    "numpy": {"language.py", "rules/presearch.py", "stories/signatures.py"},
+    "numpy": {"language.py", "rules/presearch.py", "stories/minhash.py"},
     # the alerts' sandboxed templates and the web view's page templates: two environments
     # with nothing in common but the engine
     "jinja2": {"delivery/render/__init__.py", "delivery/render/sandbox.py", "web/context.py"},

@@ -50,14 +50,15 @@ from monitor.store import (
     StoryLookup,
     StoryMember,
 )
+from monitor.stories.lsh import banding
 from monitor.stories.signatures import (
     DEFAULT_THRESHOLD,
     MIN_STORY_TEXT_CHARS,
     NUM_PERM,
     StorySignature,
     aware,
-    banding,
     exact_signature,
+    same_story,
     text_signature,
 )
 
@@ -87,7 +88,8 @@ class StoryRegistry:
             threading.Lock() if store.dialect == "sqlite" else nullcontext())
 
     def band_keys(self, signature: StorySignature) -> list[int]:
-        return signature.band_keys(self._bands, self._rows)
+        """The text's band keys, then its lead's (a copy cut short shares those)."""
+        return signature.band_keys(self._bands, self._rows) + signature.lead_band_keys()
 
     def load(self) -> int:
         """Index recent articles of stories that have no representatives; returns how many.
@@ -176,8 +178,9 @@ class StoryRegistry:
     def _choose(self, signature: StorySignature, moment: datetime, window: timedelta,
                 candidates: Sequence[StoryCandidate]) -> StoryChoice:
         """The story of the most similar candidate at or above the threshold (ties to the
-        most recently published) within ``window``, or a new story; and whether this article
-        represents it."""
+        most recently published) within ``window``, else of one this text is a cut of or cut
+        from (:func:`same_story`), else a new story; and whether this article represents it
+        (a cut copy does: a later one may share only its part)."""
         best: tuple[float, datetime, int] | None = None
         for candidate in candidates:
             published = aware(candidate.published)
@@ -187,8 +190,8 @@ class StoryRegistry:
                 other = StorySignature.from_bytes(candidate.signature)
             except ValueError:
                 continue
-            score = signature.similarity(other)
-            if score >= self.threshold and (best is None or (score, published) > best[:2]):
+            score = same_story(signature, other, self.threshold)
+            if score is not None and (best is None or (score, published) > best[:2]):
                 best = (score, published, candidate.story_id)
         if best is None:
             return StoryChoice(None, represent=True)

@@ -45,7 +45,8 @@ from monitor.models import Article, FeedSource  # noqa: E402
 from monitor.store import Route, SavedArticle, Store, upgrade  # noqa: E402
 from monitor.store.schema import ArticleRow, StoryRow  # noqa: E402
 from monitor.stories import StoryRegistry  # noqa: E402
-from monitor.stories.signatures import StoryIndex, StorySignature, text_signature  # noqa: E402
+from monitor.stories.lsh import StoryIndex  # noqa: E402
+from monitor.stories.signatures import StorySignature, text_signature  # noqa: E402
 from tests.benchmarks.fair import Stats, alternate, print_rows  # noqa: E402
 from tests.store_support import reset_postgres  # noqa: E402
 

@@ -168,11 +168,21 @@ def test_G4_sigterm_mid_dispatch_exits_in_the_grace_and_leaves_no_row_sending(
     assert len(keys) == ITEMS and len(set(keys)) == ITEMS, keys
 
 
+def paywalled(page: str) -> str:
+    """The page as an outlet behind a paywall shows it: the first paragraphs, then an offer."""
+    start = page.index("<p><strong>Baca Juga")  # the first five paragraphs stay
+    return (page[:start] + '<div class="paywall"><p>Artikel ini khusus untuk pelanggan. '
+            "Berlangganan sekarang untuk membaca selengkapnya.</p></div>"
+            + page[page.index("</article>"):])
+
+
 @pytest.mark.slow
-def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path,
-                                                          receiver: Receiver) -> None:
-    """The Gaza seed article and a syndicated copy on a second feed: one alert per rule and
-    channel, which names the other outlet."""
+@pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut_by_a_paywall"])
+def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path, receiver: Receiver,
+                                                          cut: bool) -> None:
+    """The Gaza seed article and a syndicated copy on a second feed, whole or cut short by
+    the second outlet's paywall: one alert per rule and channel, which names the other
+    outlet."""
     original = tmp_path / "original"
     shutil.copytree(REPO / "seeds", original)
     copy = tmp_path / "copy"
@@ -181,6 +191,8 @@ def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path,
     page = (page.replace('content="usmnews"', 'content="Kabar Wire"')
             .replace("Redaksi usmnews", "Tim Kabar Wire")
             .replace("Hak cipta dilindungi undang-undang.", "Dilarang mengutip tanpa izin."))
+    if cut:
+        page = paywalled(page)
     (copy / "gaza-copy.html").write_text(page)
     (copy / "feed.xml").write_text(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Kabar Wire</title>'

@@ -139,6 +139,26 @@ def test_copies_outside_the_window_start_a_new_story_and_prune_forgets(
 
 
 
+def test_a_copy_cut_short_joins_its_story_whichever_comes_first(store: Store) -> None:
+    # A paywalled outlet's page gives its first paragraphs, an aggregator the lead: a fifth of
+    # the text, far under the Jaccard threshold, alerted a second time.
+    registry = StoryRegistry(store)
+    paywall = " Berlangganan untuk membaca artikel selengkapnya."
+    full = original_text(7, words=600)
+    story = _save(registry, store, "https://a.example/1", full)
+    cut = " ".join(full.split()[:120]) + paywall
+    assert text_signature(cut).similarity(text_signature(full)) < 0.5
+    assert _save(registry, store, "https://b.example/1", cut) == story
+    # The cut seen first (the paywalled outlet was polled first): the whole joins it.
+    other = original_text(8, words=600)
+    teaser = _save(registry, store, "https://b.example/2", " ".join(other.split()[:60]))
+    assert teaser != story
+    assert _save(registry, store, "https://a.example/2", other) == teaser
+    # An article that opens as the first one and goes on elsewhere is another story.
+    opening_only = " ".join(full.split()[:50] + original_text(9, words=400).split())
+    assert _save(registry, store, "https://c.example/1", opening_only) not in (story, teaser)
+
+
 def test_a_copy_still_joins_its_story_after_retention_dropped_the_original_text(
         store: Store, clock: FakeClock) -> None:
     # retention.article_text shorter than the story window (a user short on disk): dropping

@@ -12,11 +12,10 @@ from typing import Literal
 
 import pytest
 
+from monitor.stories.lsh import StoryIndex, banding
 from monitor.stories.signatures import (
     NUM_PERM,
-    StoryIndex,
     StorySignature,
-    banding,
     exact_signature,
     text_signature,
 )
@@ -115,9 +114,12 @@ def test_signatures_round_trip_through_bytes(seeds: tuple[str, str]) -> None:
     original, _ = seeds
     signature = text_signature(original)
     data = signature.to_bytes()
-    assert isinstance(data, bytes) and len(data) == 9 + 4 * 128  # MH3: half of MH2's 1,033
+    # MH4: the text's 128 values, its shingle count, the lead's 64 values
+    assert isinstance(data, bytes) and len(data) == 9 + 4 * 128 + 6 + 4 * 64
     restored = StorySignature.from_bytes(data)
     assert restored == signature
+    assert (restored.shingles, restored.lead) == (signature.shingles, signature.lead)
+    assert restored.shingles > 300 and restored.lead is not None
     assert restored.similarity(signature) == 1.0
     # A signature made later (a restarted process) still matches a stored one.
     index = StoryIndex()
@@ -128,10 +130,12 @@ def test_signatures_round_trip_through_bytes(seeds: tuple[str, str]) -> None:
 def test_signatures_stored_in_the_wide_format_still_compare(seeds: tuple[str, str]) -> None:
     original, _ = seeds
     signature = text_signature(original)
-    values = struct.unpack(f"<{NUM_PERM}I", signature.to_bytes()[9:])
+    values = struct.unpack(f"<{NUM_PERM}I", mh3(signature)[9:])
     wide = b"MH2" + struct.pack("<HI", NUM_PERM, 1) + struct.pack(f"<{NUM_PERM}Q", *values)
     assert len(wide) == 9 + 8 * 128
-    assert StorySignature.from_bytes(wide) == signature
+    read = StorySignature.from_bytes(wide)
+    assert read == StorySignature.from_bytes(mh3(signature))
+    assert read.similarity(signature) == 1.0 and read.lead is None
     with pytest.raises(ValueError, match="out of range"):
         StorySignature.from_bytes(wide[:-8] + struct.pack("<Q", 1 << 40))
 
@@ -290,7 +294,7 @@ def test_signatures_are_datasketchs_affine32_values_bit_for_bit(text: str, diges
     # Digests of the signatures datasketch 1.x's MinHash (scheme affine32, seed 1) made before
     # the numpy code replaced it: stored signatures must keep comparing with new ones.
     import hashlib
-    assert hashlib.sha256(text_signature(text).to_bytes()).hexdigest()[:32] == digest
+    assert hashlib.sha256(mh3(text_signature(text))).hexdigest()[:32] == digest
 
 
 def test_a_long_text_is_signed_in_bounded_memory() -> None:
@@ -315,7 +319,7 @@ def test_a_long_text_is_signed_in_bounded_memory() -> None:
     assert peak < 40 * 2**20, f"{peak / 2**20:.0f} MB to sign {len(text):,} characters"
     # The values are those of the whole text at once, bit for bit (the pinned digests above
     # hold the scheme; this holds the chunking).
-    assert hashlib.sha256(signature.to_bytes()).hexdigest()[:32] == (
+    assert hashlib.sha256(mh3(signature)).hexdigest()[:32] == (
         hashlib.sha256(_unchunked_signature(text)).hexdigest()[:32])
 
 
@@ -325,12 +329,13 @@ def _unchunked_signature(text: str) -> bytes:
 
     import numpy as np
 
-    from monitor.stories.signatures import _HEADER, _SEED, _permutations, _tokens
+    from monitor.stories.minhash import SEED, permutations, words
+    from monitor.stories.signatures import _HEADER
 
-    tokens = _tokens(text)
+    tokens = words(text)
     hashes = list({zlib.crc32(f"{a} {b} {c}".encode())
                    for a, b, c in zip(tokens, tokens[1:], tokens[2:], strict=False)})
-    a, b = _permutations(NUM_PERM)
+    a, b = permutations(NUM_PERM)
     h = np.array(hashes, dtype=np.uint32).reshape(-1, 1)
     h = h ^ (h >> np.uint32(16))
     h = h * np.uint32(0x85EBCA6B)
@@ -338,4 +343,9 @@ def _unchunked_signature(text: str) -> bytes:
     h = h * np.uint32(0xC2B2AE35)
     h = h ^ (h >> np.uint32(16))
     values: bytes = (h * a + b).min(axis=0).astype("<u4").tobytes()
-    return _HEADER.pack(b"MH3", NUM_PERM, _SEED) + values
+    return _HEADER.pack(b"MH3", NUM_PERM, SEED) + values
+
+
+def mh3(signature: StorySignature) -> bytes:
+    """The signature's whole-text values in the ``MH3`` encoding (without its lead)."""
+    return b"MH3" + signature.to_bytes()[3:9 + 4 * NUM_PERM]
