@@ -82,7 +82,8 @@ _UNCLOSED = ("expected ',' or ']'", "expected ',' or '}'", "did not find expecte
 _YAML_ONLY_BREAKS = re.compile("[\x85\u2028\u2029]")
 _BREAK_NAMES = {"\x85": "a next-line character (U+0085)", "\u2028": "a line separator (U+2028)",
                 "\u2029": "a paragraph separator (U+2029)"}
-_EDITOR_BREAKS = re.compile("\r\n|\r|\n")
+_EDITOR_BREAKS = re.compile("\r\n|\r|\n")  # an old Mac file's lone CRs are lines too
+_EDITOR_BYTE_BREAKS = re.compile(b"\r\n|\r|\n")
 
 
 class _EditorLines:
@@ -361,14 +362,14 @@ def not_utf8(exc: UnicodeDecodeError) -> YamlSyntaxError:
         return YamlSyntaxError("not UTF-8 text (UTF-16, by its byte order mark): save the "
                                "file as UTF-8", 1)
     return YamlSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           data.count(b"\n", 0, exc.start) + 1)
+                           len(_EDITOR_BYTE_BREAKS.findall(data, 0, exc.start)) + 1)
 
 
 def _character_error(exc: yaml.reader.ReaderError, text: str) -> YamlSyntaxError:
     """A character YAML does not allow (a control character), at its line."""
     char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
     found = text.find(char)
-    line = text.count("\n", 0, found) + 1 if found >= 0 else None
+    line = len(_EDITOR_BREAKS.findall(text, 0, found)) + 1 if found >= 0 else None
     words = f"the control character U+{ord(char[:1] or chr(0)):04X} is not allowed: remove it"
     if char == "\0":
         words += " (or, if the file is UTF-16 text, save it as UTF-8)"

@@ -68,7 +68,8 @@ def test_dump_keeps_key_order_and_text_as_written() -> None:
 
 
 @pytest.mark.parametrize(("text", "line"), [
-    ("a: 1\nb: x\x00y\n", 2), ("a: 1\n\nb: \x07\n", 3), ("a: \x1b[0m\n", 1)])
+    ("a: 1\nb: x\x00y\n", 2), ("a: 1\n\nb: \x07\n", 3), ("a: \x1b[0m\n", 1),
+    ("a: 1\r\rb: \x07\r", 3), ("a: 1\r\n\r\nb: \x07\r\n", 3)])  # lines as an editor counts
 def test_a_control_character_is_one_line_at_its_line(loader: None, text: str,
                                                       line: int) -> None:
     with pytest.raises(YamlSyntaxError) as info:
@@ -76,6 +77,14 @@ def test_a_control_character_is_one_line_at_its_line(loader: None, text: str,
     assert info.value.line == line
     assert "\n" not in info.value.message
     assert info.value.message.startswith("the control character U+00")
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_byte_that_is_not_utf8_is_at_its_line(newline: bytes) -> None:
+    data = newline.join([b"a: 1", b"", b"b: caf\xe9", b""])
+    with pytest.raises(UnicodeDecodeError) as info:
+        data.decode("utf-8")
+    assert yamldoc.not_utf8(info.value).line == 3
 
 
 def test_utf16_is_named() -> None:
