@@ -134,12 +134,14 @@ class RevisedArticle:
 
 @dataclass(frozen=True, slots=True)
 class StoryCandidate:
-    """A representative of a recent story that shares an LSH band with the new article."""
+    """A representative of a recent story that shares an LSH band (or a title key) with the
+    new article; ``signature`` None for one that had no text to sign (a title-only item)."""
 
     article_id: int
     story_id: int
     published: datetime
-    signature: bytes
+    signature: bytes | None
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,10 +67,11 @@ def _candidates(keys: ColumnElement[bool]) -> Select[Any]:
                StoryBandRow.published_at <= bindparam("latest"))
         .distinct()
         .subquery())
+    # Without a signature too: a title-only item represents its story by its title keys
+    # (retention drops a signature only after the story window, with the band rows).
     return (select(ArticleRow.id, ArticleRow.story_id, holders.c.published_at,
-                   ArticleRow.signature)
-            .join(holders, holders.c.article_id == ArticleRow.id)
-            .where(ArticleRow.signature.is_not(None)))
+                   ArticleRow.signature, ArticleRow.title)
+            .join(holders, holders.c.article_id == ArticleRow.id))
 
 
 # The band keys go in as one parameter (a JSON list on SQLite, an array on PostgreSQL), not
@@ -112,8 +113,9 @@ def candidates(conn: Connection, lookup: StoryLookup) -> list[StoryCandidate]:
         "keys": json.dumps(keys) if dialect == "sqlite" else keys,
         "earliest": _shifted(lookup.published, -lookup.window),
         "latest": _shifted(lookup.published, lookup.window)})
-    return [StoryCandidate(article_id, story_id, published, bytes(signature))
-            for article_id, story_id, published, signature in rows]
+    return [StoryCandidate(article_id, story_id, published,
+                           None if signature is None else bytes(signature), title)
+            for article_id, story_id, published, signature, title in rows]
 
 
 def _shifted(moment: datetime, by: timedelta) -> datetime:

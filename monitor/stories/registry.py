@@ -23,6 +23,11 @@ daemon on one database puts a syndicated copy into the same story:
   story that runs for weeks stays findable). A new article is therefore compared with at most
   that many members of each candidate story, not with its hundreds or thousands of copies.
 
+An item with no text to compare (title-only, or a short text signed exactly) has the keys of
+its headline (:func:`title_keys`) in the index too, as does every representative: it joins,
+and is joined by, an article with the same headline published within :data:`EXACT_WINDOW`.
+Two articles that both have text are decided by their texts alone.
+
 At start :meth:`StoryRegistry.load` indexes recent stored articles of stories that have no
 representatives yet (after the upgrade that added the table, or when a database was used by
 an older version); :meth:`StoryRegistry.prune` drops representatives older than the window.
@@ -60,6 +65,7 @@ from monitor.stories.signatures import (
     exact_signature,
     same_story,
     text_signature,
+    title_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -165,39 +171,75 @@ class StoryRegistry:
             return self.store.save_articles(ready, routes)
 
     def _lookup(self, signature: StorySignature | None, article: Article) -> StoryLookup | None:
-        """How the store decides the article's story, or None (no comparable signature)."""
-        if signature is None or signature.empty or signature.num_perm != NUM_PERM:
+        """How the store decides the article's story, or None (no comparable signature and a
+        headline too short to key)."""
+        if signature is not None and (signature.empty or signature.num_perm != NUM_PERM):
+            signature = None
+        titles = title_keys(article.title)
+        if signature is None and not titles:
             return None
         moment = aware(article.published or self.store.clock())
         window = (min(self.window, EXACT_WINDOW) if len(article.text) < MIN_STORY_TEXT_CHARS
                   else self.window)
-        return StoryLookup(band_keys=self.band_keys(signature), published=moment,
+        keys = self.band_keys(signature) if signature is not None else []
+        return StoryLookup(band_keys=keys + titles, published=moment,
                            window=window, max_representatives=self.max_representatives,
-                           choose=partial(self._choose, signature, moment, window))
+                           choose=partial(self._choose, signature, frozenset(titles), moment,
+                                          window))
 
-    def _choose(self, signature: StorySignature, moment: datetime, window: timedelta,
+    def _choose(self, signature: StorySignature | None, titles: frozenset[int],
+                moment: datetime, window: timedelta,
                 candidates: Sequence[StoryCandidate]) -> StoryChoice:
         """The story of the most similar candidate at or above the threshold (ties to the
         most recently published) within ``window``, else of one this text is a cut of or cut
-        from (:func:`same_story`), else a new story; and whether this article represents it
-        (a cut copy does: a later one may share only its part)."""
+        from (:func:`same_story`), else of one with the same headline if either has no text
+        to compare (:func:`_same_headline`), else a new story; and whether this article
+        represents it (a cut copy does: a later one may share only its part; a title-only
+        item joining by its headline does not: it adds nothing to find the story by)."""
         best: tuple[float, datetime, int] | None = None
         for candidate in candidates:
             published = aware(candidate.published)
             if abs(published - moment) > window:
                 continue
             try:
-                other = StorySignature.from_bytes(candidate.signature)
+                other = (None if candidate.signature is None
+                         else StorySignature.from_bytes(candidate.signature))
             except ValueError:
                 continue
-            score = same_story(signature, other, self.threshold)
+            score = (same_story(signature, other, self.threshold)
+                     if signature is not None and other is not None else None)
+            if score is None and _same_headline(signature, titles, other, candidate.title,
+                                                abs(published - moment)):
+                score = BY_HEADLINE
             if score is not None and (best is None or (score, published) > best[:2]):
                 best = (score, published, candidate.story_id)
         if best is None:
             return StoryChoice(None, represent=True)
         score, published, story_id = best
+        if score == BY_HEADLINE:
+            return StoryChoice(story_id, represent=not _textless(signature))
         return StoryChoice(story_id, represent=(score < NOVELTY
                                                 or abs(moment - published) > window / 2))
+
+
+BY_HEADLINE = -1.0  # the score of a join by headline: below any by text
+
+
+def _textless(signature: StorySignature | None) -> bool:
+    """No text to compare by shingles: a title-only item (None), or a short text's
+    :func:`exact_signature` (it has no lead)."""
+    return signature is None or signature.lead is None
+
+
+def _same_headline(signature: StorySignature | None, titles: frozenset[int],
+                   other: StorySignature | None, other_title: str, apart: timedelta) -> bool:
+    """Whether two articles are one story by their headlines alone: one has no text to
+    compare (an aggregator's title-only entry whose page gave nothing: a Google News link
+    in the current format), they share a :func:`title_keys` key (the same headline, an
+    outlet suffix aside), and they came out within :data:`EXACT_WINDOW` of each other (a
+    recurring headline is a new story the next day)."""
+    return ((_textless(signature) or _textless(other)) and apart <= EXACT_WINDOW
+            and not titles.isdisjoint(title_keys(other_title)))
 
 
 def article_signature(article: Article) -> StorySignature | None:

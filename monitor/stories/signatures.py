@@ -21,6 +21,8 @@ candidates among thousands of recent articles without comparing against each one
   shared between daemons.
 - :func:`same_story` decides whether two signatures are one story: the texts' estimated
   Jaccard similarity reaches the threshold, or one is the other cut short (:func:`cut_copy`).
+- :func:`title_keys` keys a headline (with and without an outlet suffix), for an item with no
+  text to sign (an aggregator's title-only entry): the registry joins it by its headline.
 
 A copy cut short (an outlet's paywall ends it after two paragraphs; an aggregator shows the
 lead) shares few of the full text's shingles: its Jaccard similarity is about its share of
@@ -45,6 +47,7 @@ diplomacy) about 0.0; no pair of the 181 benchmark articles reaches 0.5 or passe
 
 from __future__ import annotations
 
+import re
 import struct
 from datetime import UTC, datetime, timedelta
 from hashlib import blake2b
@@ -72,6 +75,7 @@ LEAD_BANDS, LEAD_ROWS = 14, 4  # banding(0.5, 64): a lead two thirds shared is f
 LEAD_CONTAINMENT = 0.7  # of the shorter lead in the other: a dateline or credit line may differ
 CUT_CONTAINMENT = 0.6  # of the shorter text in the longer
 LEAD_DECIDES = 2 * LEAD_SHINGLES  # a text of at most this many shingles: its lead decides
+TITLE_MIN_WORDS = 6  # a headline shorter than this joins nothing by its words
 # Band numbers of the lead's bands, after those of the whole text's: their keys never collide.
 _LEAD_BAND_BASE = 128
 
@@ -276,6 +280,27 @@ def exact_signature(title: str, text: str, *,
         return None
     key = f"{' '.join(heading)}\n{' '.join(text_words)}"
     return StorySignature(minhash([key_hash(key)], num_perm))
+
+
+# A headline's outlet suffix, as aggregators append it: "Headline - Outlet", "... | Outlet".
+_OUTLET_SUFFIX = re.compile(r"\s+[-\u2013\u2014|]\s+(?!.*\s[-\u2013\u2014|]\s)[^\n]{1,80}$")
+
+
+def title_keys(title: str) -> list[int]:
+    """Keys of a headline, for joining an item that has no text of its own (an aggregator's
+    title-only entry) with the article it names: the headline's words (as
+    :func:`text_signature` reads them), and again without an outlet suffix
+    (``"... - detikNews"``), each only if it has at least :data:`TITLE_MIN_WORDS` words (a
+    short headline, "Live updates", names no one story). Stable across processes, stored
+    beside the LSH band keys and never equal to one (another hash input)."""
+    variants = [words(title)]
+    suffix = _OUTLET_SUFFIX.search(title)
+    if suffix is not None:
+        variants.append(words(title[:suffix.start()]))
+    return list(dict.fromkeys(
+        int.from_bytes(blake2b(b"title\n" + " ".join(v).encode(), digest_size=8).digest(),
+                       "little", signed=True)
+        for v in variants if len(v) >= TITLE_MIN_WORDS))
 
 
 def aware(moment: datetime) -> datetime:

@@ -176,13 +176,22 @@ def paywalled(page: str) -> str:
             + page[page.index("</article>"):])
 
 
+SEED_HEADLINE = ("Diplomasi Tingkat Tinggi Pasca-Konflik: AS, Israel, dan Qatar Gelar Pertemuan "
+                 "Tertutup di New York demi Menyelamatkan Kesepakatan Gaza")
+# What a Google News entry in the current link format leaves: its page is a script that only
+# Google's servers can resolve, its description the headline and the outlet's name.
+AGGREGATOR_STUB = ("<html><head><title>Google News</title></head><body><script>"
+                   "window.location.replace(atob('aHR0cHM6Ly9leGFtcGxlLmludmFsaWQv'))"
+                   "</script></body></html>")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("cut", [False, True], ids=["whole", "cut_by_a_paywall"])
+@pytest.mark.parametrize("copy_kind", ["whole", "cut_by_a_paywall", "aggregator_headline"])
 def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path, receiver: Receiver,
-                                                          cut: bool) -> None:
-    """The Gaza seed article and a syndicated copy on a second feed, whole or cut short by
-    the second outlet's paywall: one alert per rule and channel, which names the other
-    outlet."""
+                                                          copy_kind: str) -> None:
+    """The Gaza seed article and, on a second feed, a syndicated copy, the copy cut short by
+    that outlet's paywall, or an aggregator's entry with only the headline (its link a page
+    that gives no text): one alert per rule and channel, which names the other outlet."""
     original = tmp_path / "original"
     shutil.copytree(REPO / "seeds", original)
     copy = tmp_path / "copy"
@@ -191,13 +200,20 @@ def test_a_story_from_two_outlets_alerts_once_naming_both(tmp_path: Path, receiv
     page = (page.replace('content="usmnews"', 'content="Kabar Wire"')
             .replace("Redaksi usmnews", "Tim Kabar Wire")
             .replace("Hak cipta dilindungi undang-undang.", "Dilarang mengutip tanpa izin."))
-    if cut:
+    title, description = "AS, Israel dan Qatar bertemu di New York", ""
+    if copy_kind == "cut_by_a_paywall":
         page = paywalled(page)
+    elif copy_kind == "aggregator_headline":
+        page = AGGREGATOR_STUB
+        title = f"{SEED_HEADLINE} - usmnews"
+        description = (f"<description>&lt;a href=\"gaza-copy.html\"&gt;{SEED_HEADLINE}&lt;/a&gt;"
+                       "&amp;nbsp;&amp;nbsp;&lt;font color=\"#6f6f6f\"&gt;usmnews&lt;/font&gt;"
+                       "</description><pubDate>Mon, 08 Dec 2025 02:05:00 +0000</pubDate>")
     (copy / "gaza-copy.html").write_text(page)
     (copy / "feed.xml").write_text(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>Kabar Wire</title>'
-        "<link>http://x/</link><description>d</description><item><title>AS, Israel dan "
-        "Qatar bertemu di New York</title><link>gaza-copy.html</link><guid>kw-1</guid>"
+        f"<link>http://x/</link><description>d</description><item><title>{title}</title>"
+        f"<link>gaza-copy.html</link>{description}<guid>kw-1</guid>"
         "</item></channel></rss>")
     with serve_directory(original) as one, serve_directory(copy) as two:
         config = config_for(

@@ -259,7 +259,7 @@ def test_a_recurring_short_item_is_a_new_story_a_day_later(store: Store,
     assert tuesday != monday
 
 
-def test_title_only_items_join_nothing(store: Store) -> None:
+def test_title_only_items_with_a_short_headline_join_nothing(store: Store) -> None:
     # A daily "Morning briefing" with no text (or a text that only repeats the title) must not
     # merge a week of items into one story.
     registry = StoryRegistry(store)
@@ -271,10 +271,10 @@ def test_title_only_items_join_nothing(store: Store) -> None:
         assert session.scalars(select(ArticleRow.signature)).all() == [None] * len(stories)
 
 
-def test_a_short_text_never_joins_a_long_texts_story_nor_a_long_one_a_short_ones(
+def test_a_short_text_never_joins_a_long_texts_story_by_its_text_nor_a_long_one_a_short_ones(
         store: Store) -> None:
     registry = StoryRegistry(store)
-    title = "Gencatan senjata di Gaza"
+    title = "Gencatan senjata di Gaza"  # under TITLE_MIN_WORDS: no join by headline either
     teaser = TEXT[:150]  # the feed's teaser of the long article: its first words
     long_story = _save_short(registry, store, "https://a.example/1", title, TEXT)
     short_story = _save_short(registry, store, "https://b.example/1", title, teaser)
@@ -287,6 +287,48 @@ def test_a_short_text_never_joins_a_long_texts_story_nor_a_long_one_a_short_ones
     assert len(other) >= MIN_STORY_TEXT_CHARS
     short_first = _save_short(registry, store, "https://e.example/1", "Other", other[:120])
     assert _save_short(registry, store, "https://f.example/1", "Other", other) != short_first
+
+
+HEADLINE = "AS, Israel dan Qatar bertemu di New York bahas gencatan senjata Gaza"
+
+
+def test_an_aggregators_title_only_entry_joins_the_story_its_headline_names(
+        store: Store, clock: FakeClock) -> None:
+    # A Google News entry in the current link format: its page gives no text, its feed only
+    # "Headline - Outlet". It alerted a second time for a story the outlet's own feed brought.
+    registry = StoryRegistry(store)
+    fid = store.feed_health()[0].id
+    original = registry.save(fid, dataclasses.replace(
+        article(url="https://a.example/1", key="a1", title=HEADLINE), text=TEXT),
+        [hit()], console_route)
+    aggregated = registry.save(fid, dataclasses.replace(
+        article(url="https://news.google.example/1", key="g1", title=f"{HEADLINE} - detikNews"),
+        text=""), [hit()], console_route)
+    assert aggregated.story_id == original.story_id
+    assert aggregated.new_notifications == 0
+    # The other way round: the aggregator first, then the outlet's page with its text.
+    other_headline = "Utusan AS dan Rusia bahas rencana damai Ukraina secara rahasia"
+    first = _save_short(registry, store, "https://news.google.example/2",
+                        f"{other_headline} | ANTARA", "")
+    assert _save_short(registry, store, "https://b.example/2", other_headline,
+                       original_text(11)) == first
+    # A later article of its own text joins the text by text, not only by the headline.
+    assert _save(registry, store, "https://c.example/2",
+                 copy_text(original_text(11), "copy")) == first
+    # The same headline the next day is a new story (a recurring item).
+    clock.advance(timedelta(hours=13).total_seconds())
+    assert _save_short(registry, store, "https://news.google.example/3",
+                       f"{HEADLINE} - detikNews", "") != original.story_id
+
+
+def test_two_texts_under_one_headline_are_compared_by_their_texts(store: Store) -> None:
+    # Only an item without text of its own joins by its headline: two articles with text under
+    # the same headline (a wire headline over two outlets' own reports) are what their texts
+    # say.
+    registry = StoryRegistry(store)
+    one = _save_short(registry, store, "https://a.example/1", HEADLINE, original_text(12))
+    assert _save_short(registry, store, "https://b.example/1", HEADLINE,
+                       original_text(13)) != one
 
 
 def test_short_copies_saved_in_one_batch_join_one_story(store: Store) -> None:

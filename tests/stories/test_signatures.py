@@ -349,3 +349,19 @@ def _unchunked_signature(text: str) -> bytes:
 def mh3(signature: StorySignature) -> bytes:
     """The signature's whole-text values in the ``MH3`` encoding (without its lead)."""
     return b"MH3" + signature.to_bytes()[3:9 + 4 * NUM_PERM]
+
+
+def test_title_keys_name_a_headline_with_or_without_its_outlet() -> None:
+    from monitor.stories.signatures import title_keys
+
+    plain = title_keys("AS, Israel dan Qatar bertemu di New York")
+    assert len(plain) == 1
+    for suffixed in ("AS, Israel dan Qatar bertemu di New York - detikNews",
+                     "AS, ISRAEL dan Qatar bertemu di  New York | ANTARA News",
+                     "AS, Israel dan Qatar bertemu di New York \u2014 Kompas.com"):
+        keys = title_keys(suffixed)
+        assert len(keys) == 2 and plain[0] in keys
+    # A short headline names no one story, and a dash inside a headline is not an outlet's.
+    assert title_keys("Live updates - BBC News") == []
+    assert title_keys("Gaza ceasefire - what we know so far about the deal") == title_keys(
+        "gaza ceasefire what we know so far about the deal")
