@@ -58,7 +58,6 @@ from monitor.store import (
 from monitor.stories.lsh import banding
 from monitor.stories.signatures import (
     DEFAULT_THRESHOLD,
-    MIN_STORY_TEXT_CHARS,
     NUM_PERM,
     StorySignature,
     aware,
@@ -66,6 +65,7 @@ from monitor.stories.signatures import (
     same_story,
     text_signature,
     title_keys,
+    too_short_to_sign,
 )
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class StoryRegistry:
         if signature is None and not titles:
             return None
         moment = aware(article.published or self.store.clock())
-        window = (min(self.window, EXACT_WINDOW) if len(article.text) < MIN_STORY_TEXT_CHARS
+        window = (min(self.window, EXACT_WINDOW) if too_short_to_sign(article.text)
                   else self.window)
         keys = self.band_keys(signature) if signature is not None else []
         return StoryLookup(band_keys=keys + titles, published=moment,
@@ -246,7 +246,7 @@ def article_signature(article: Article) -> StorySignature | None:
     """The article's story signature: its text's :func:`text_signature`, or for a text
     shorter than :data:`MIN_STORY_TEXT_CHARS` the :func:`exact_signature` of its title and
     text (it joins exact copies only); None for a title-only article."""
-    if len(article.text) < MIN_STORY_TEXT_CHARS:
+    if too_short_to_sign(article.text):
         return exact_signature(article.title, article.text)
     return text_signature(article.text)
 

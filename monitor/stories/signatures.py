@@ -171,7 +171,7 @@ class StorySignature:
                 raise ValueError("not a story signature: bad header or length")
             shingles, lead_count = _LEAD_HEADER.unpack_from(data, end)
             lead_at = end + _LEAD_HEADER.size
-            if lead_count < 2 or len(data) != lead_at + 4 * lead_count:
+            if lead_count < 2 or len(data) != lead_at + VALUE.size * lead_count:
                 raise ValueError("not a story signature: bad header or length")
             return cls(bytes(data[_HEADER.size:end]), bytes(data[lead_at:]), shingles)
         if len(data) != end:
@@ -316,6 +316,12 @@ def worker_signature(text: str) -> bytes | None:
     on the text they extracted: the signature is then computed where the text is, in parallel,
     not in the daemon's process. Pure, and cheap to import (no store).
     """
-    if len(text) < MIN_STORY_TEXT_CHARS:
+    if too_short_to_sign(text):
         return None
     return text_signature(text).to_bytes()
+
+
+def too_short_to_sign(text: str) -> bool:
+    """Whether ``text`` is under :data:`MIN_STORY_TEXT_CHARS`: a teaser, signed with its title
+    (:func:`exact_signature`), not by its shingles."""
+    return len(text) < MIN_STORY_TEXT_CHARS

@@ -152,7 +152,11 @@ def test_band_keys_are_the_same_in_every_process(seeds: tuple[str, str]) -> None
 
 
 @pytest.mark.parametrize("data", [b"", b"MH1", b"XX1" + bytes(1030), b"MH1\x80\x00" + bytes(10),
-                                  b"MH3\x80\x00\x01\x00\x00\x00" + bytes(4 * 127)])
+                                  b"MH3\x80\x00\x01\x00\x00\x00" + bytes(4 * 127),
+                                  # MH4 without its lead, or with a lead cut short
+                                  b"MH4\x80\x00\x01\x00\x00\x00" + bytes(4 * 128),
+                                  b"MH4\x80\x00\x01\x00\x00\x00" + bytes(4 * 128)
+                                  + b"\x10\x00\x00\x00\x40\x00" + bytes(4 * 63)])
 def test_malformed_signature_bytes_are_rejected(data: bytes) -> None:
     with pytest.raises(ValueError, match="not a story signature"):
         StorySignature.from_bytes(data)
