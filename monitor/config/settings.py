@@ -249,8 +249,9 @@ class PollingConfig(_Strict):
     # max_revisions times; 0: never (monitor.daemon.revisions).
     revise_within: Duration = 172800.0
     max_revisions: Whole = Field(5, ge=0)
-    # ...and this long after its last revision: a feed that rewrites <updated> at every poll
-    # would otherwise spend max_revisions in its first polls, before the story develops.
+    # ...the second this long after the first, each later one twice as long after the one
+    # before: a feed that rewrites <updated> at every poll would otherwise spend
+    # max_revisions in its first polls, before the story develops.
     revise_every: Duration = 3600.0
 
 

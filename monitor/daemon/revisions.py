@@ -11,10 +11,11 @@ for a new article (:mod:`monitor.store.revising`).
 
 Bounds, for feeds whose entries change at every poll (CMSs that rewrite ``<updated>``): an
 entry is revisited only within ``polling.revise_within`` of when it was first seen, at most
-``polling.max_revisions`` times (0: never) and ``polling.revise_every`` apart (a change seen
-sooner is taken by a later poll). Outside the first two, and for entries whose fingerprint
-was unknown (seen before fingerprints were kept), the new fingerprint is recorded and nothing
-is fetched.
+``polling.max_revisions`` times (0: never), the second ``polling.revise_every`` after the
+first and each later one twice as long after the one before, so they spread over the story's
+first day rather than its first hours (a change seen sooner is taken by a later poll).
+Outside the first two bounds, and for entries whose fingerprint was unknown (seen before
+fingerprints were kept), the new fingerprint is recorded and nothing is fetched.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from monitor.text import clean_line
 log = logging.getLogger(__name__)
 
 Routes = Callable[[RuleHit], Sequence[Route]]  # where a hit's alert goes
+_MAX_DOUBLINGS = 32  # of the wait between revisions: revise_within bounds it long before
 # (feed, entry URL) -> (the link to fetch, the canonical URL)
 PageLink = Callable[[FeedState, str], tuple[str, str]]
 # (feed, link, entry, pool, the feed's language) -> the page on its way through extraction
@@ -110,9 +112,17 @@ class EntryReviser:
                 <= timedelta(seconds=self.polling.revise_within))
 
     def _due(self, stored: KnownEntry, now: datetime) -> bool:
-        """Whether ``polling.revise_every`` has passed since the entry's last revision."""
-        return (stored.revised_at is None
-                or now - stored.revised_at >= timedelta(seconds=self.polling.revise_every))
+        """Whether the entry's next revision is due: the first at once, the second
+        ``polling.revise_every`` after it, each later one twice as long after the one before
+        (never longer than ``polling.revise_within``). A feed that rewrites ``<updated>`` at
+        every poll spent its ``max_revisions`` in the first hours, and a story that went on
+        developing later that day was never fetched again; doubled, five revisions cover the
+        first 15 hours at the default hour."""
+        if stored.revised_at is None:
+            return True
+        doublings = min(max(stored.revisions - 1, 0), _MAX_DOUBLINGS)
+        wait = min(self.polling.revise_every * 2.0 ** doublings, self.polling.revise_within)
+        return now - stored.revised_at >= timedelta(seconds=wait)
 
     def run(self, feed: FeedState, plan: RevisionPlan, feed_language: str | None,
             pages: PagePool | None) -> RevisionReport:

@@ -61,3 +61,22 @@ def test_a_revision_waits_revise_every_after_the_last_one() -> None:
     waiting = reviser.plan((entry,), {"k0": recent}, NOW, limit=5)
     assert waiting.revise == () and waiting.record == {}  # the change is taken later
     assert reviser.plan((entry,), {"k0": due}, NOW, limit=5).revise == (entry,)
+
+
+def test_each_later_revision_waits_twice_as_long_as_the_one_before() -> None:
+    # A CMS that rewrites <updated> at every poll spent the five revisions in the first five
+    # hours; a development later that day was never fetched. Doubled: 0, 1, 3, 7 and 15 hours.
+    entry = _entry(0)
+    reviser = _reviser(revise_every="1h", revise_within="2d")
+    seen = NOW - timedelta(hours=20)
+    for done, wait in ((1, 1), (2, 2), (3, 4), (4, 8)):
+        early = KnownEntry("old", done, seen, 1, revised_at=NOW - timedelta(hours=wait - 0.5))
+        due = KnownEntry("old", done, seen, 1, revised_at=NOW - timedelta(hours=wait))
+        assert reviser.plan((entry,), {"k0": early}, NOW, limit=5).revise == (), done
+        assert reviser.plan((entry,), {"k0": due}, NOW, limit=5).revise == (entry,), done
+    # Sixty revisions in (max_revisions allows 100): the wait is held at revise_within, not
+    # 2**59 hours (a timedelta that large overflowed).
+    many = _reviser(revise_every="1h", revise_within="2d", max_revisions=100)
+    late = KnownEntry("old", 60, NOW - timedelta(hours=40), 1,
+                      revised_at=NOW - timedelta(hours=30))
+    assert many.plan((entry,), {"k0": late}, NOW, limit=5).revise == ()
