@@ -36,8 +36,9 @@ from monitor.text import clean_line
 
 log = logging.getLogger(__name__)
 
-Routes = Callable[[RuleHit], Sequence[Route]]  # where a hit's alert goes
 _MAX_DOUBLINGS = 32  # of the wait between revisions: revise_within bounds it long before
+
+Routes = Callable[[RuleHit], Sequence[Route]]  # where a hit's alert goes
 # (feed, entry URL) -> (the link to fetch, the canonical URL)
 PageLink = Callable[[FeedState, str], tuple[str, str]]
 # (feed, link, entry, pool, the feed's language) -> the page on its way through extraction
