@@ -217,9 +217,11 @@ def _containment(similarity: float, smaller: int, larger: int) -> float:
     return similarity * (smaller + larger) / ((1.0 + similarity) * smaller)
 
 
-def cut_copy(one: StorySignature, other: StorySignature) -> bool:
+def cut_copy(one: StorySignature, other: StorySignature, similarity: float | None = None
+             ) -> bool:
     """Whether the shorter of two texts is the longer one cut short: its lead within the
-    other's, and the whole of it within the other (see the module's docstring)."""
+    other's, and the whole of it within the other (see the module's docstring).
+    ``similarity``: the two texts' :meth:`~StorySignature.similarity` if known already."""
     if not one.shingles or not other.shingles or one.empty or other.empty:
         return False
     short, long = (one, other) if one.shingles <= other.shingles else (other, one)
@@ -229,8 +231,8 @@ def cut_copy(one: StorySignature, other: StorySignature) -> bool:
         return False
     if short.shingles <= LEAD_DECIDES:
         return True
-    return _containment(short.similarity(long), short.shingles,
-                        long.shingles) >= CUT_CONTAINMENT
+    whole = short.similarity(long) if similarity is None else similarity
+    return _containment(whole, short.shingles, long.shingles) >= CUT_CONTAINMENT
 
 
 def same_story(one: StorySignature, other: StorySignature,
@@ -241,7 +243,7 @@ def same_story(one: StorySignature, other: StorySignature,
     score = one.similarity(other)
     if score >= threshold:
         return score
-    return 0.0 if cut_copy(one, other) else None
+    return 0.0 if cut_copy(one, other, score) else None
 
 
 def text_signature(text: str, *, num_perm: int = NUM_PERM) -> StorySignature:
