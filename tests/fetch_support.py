@@ -7,13 +7,16 @@ connection to a non-loopback address, so a bug can never send a test's traffic e
 
 from __future__ import annotations
 
+import base64
 import http.server
 import ipaddress
+import json
 import socket
 import ssl
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -160,6 +163,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: _Server
+    posted_body = b""  # a POST's body, read before its route runs
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -178,6 +182,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 route(self)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
             self.close_connection = True
+
+    def do_POST(self) -> None:
+        """As GET, the request body kept in the server's ``posted`` (path, body) list first."""
+        length = int(self.headers.get("Content-Length") or 0)
+        posted = self.posted_body = self.rfile.read(length) if length else b""
+        with self.server.owner.lock:
+            self.server.owner.posted.append((self.path, posted))
+        self.do_GET()
 
     def reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
               ) -> None:
@@ -212,6 +224,7 @@ class LocalServer:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posted: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
         self.stop_event = threading.Event()
         self._httpd = _Server((host, port), Handler)
@@ -413,3 +426,54 @@ def make_pki(directory: Path) -> tuple[Pki, Callable[..., ssl.SSLContext]]:
         return context
 
     return Pki(directory, ca_pem), issue
+
+
+# -- Google News's resolution endpoints ---------------------------------------------------------
+
+
+def google_news_id(serial: int) -> str:
+    """An article id in Google News's current format: base64url of a small protobuf message
+    whose string is an opaque ``AU_yqL...`` key, not the publisher's URL."""
+    message = b"\x08\x13\x22\x40" + f"AU_yqL{serial:058d}".encode()
+    return base64.urlsafe_b64encode(message).decode().rstrip("=")
+
+
+class FakeGoogleNews:
+    """The two endpoints through which Google's own page resolves a current-format link,
+    served on a :class:`LocalServer`: the article page, carrying a signature and a timestamp
+    for the id (``data-n-a-sg``, ``data-n-a-ts``), and ``batchexecute``, which answers the
+    ``Fbv4je`` call with the publisher URL when the id, timestamp and signature agree (else
+    with Google's error row, which names no URL)."""
+
+    RPC_PATH = "/_/DotsSplashUi/data/batchexecute"
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.known: dict[str, tuple[str, str, int]] = {}  # id -> (target, signature, time)
+        self.calls: list[list[Any]] = []  # each call's garturlreq arguments
+        server.routes[self.RPC_PATH] = self._rpc
+
+    def add(self, article_id: str, target: str, signature: str = "AU_yqLsig-1",
+            timestamp: int = 1764900000) -> None:
+        self.known[article_id] = (target, signature, timestamp)
+        page = (f'<!doctype html><html><body><c-wiz jsrenderer="x"><div jscontroller="aLI87" '
+                f'data-n-a-id="{article_id}" data-n-a-sg="{signature}" '
+                f'data-n-a-ts="{timestamp}"></div></c-wiz></body></html>')
+        self.server.route(f"/rss/articles/{article_id}", body=page.encode(),
+                          headers={"Content-Type": "text/html; charset=utf-8"})
+
+    def _rpc(self, handler: Handler) -> None:
+        form = urllib.parse.parse_qs(handler.posted_body.decode())
+        envelope = json.loads(form["f.req"][0])
+        rpc, inner = envelope[0][0][0], json.loads(envelope[0][0][1])
+        with self.server.lock:
+            self.calls.append(inner)
+        _kind, _context, article_id, timestamp, signature = inner
+        target, expected_signature, expected_time = self.known.get(article_id, ("", "", 0))
+        payload = (json.dumps(["garturlres", target, 1])
+                   if rpc == "Fbv4je" and target and signature == expected_signature
+                   and timestamp == expected_time else None)
+        rows = [["wrb.fr", "Fbv4je", payload, None, None, None if payload else [3], "generic"],
+                ["di", 27], ["af.httprm", 26, "-5346810339498935540", 8]]
+        handler.reply(200, (")]}'\n\n" + json.dumps(rows)).encode(),
+                      {"Content-Type": "application/json; charset=utf-8"})

@@ -24,6 +24,7 @@ from monitor.errors import ExtractError, FetchError, MonitorError
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
     from monitor.models import Document
+    from monitor.net import Fetcher
     from monitor.rules import RuleBook
 
 TEXT_LINES = 8
@@ -111,12 +112,26 @@ def _fetch(config: Config, url: str) -> tuple[bytes, str, str | None]:
         fail(f"{shown_url(url)}: {exc}")
     fetcher = Fetcher(config.http)
     try:
-        page = fetcher.fetch_page(url)
+        page = fetcher.fetch_page(_publisher(config, fetcher, url))
     except FetchError as exc:
         fail(f"{shown_url(url)}: {exc.code}: {exc}", code=1)
     finally:
         fetcher.close()
     return page.content, page.url, page.content_type
+
+
+def _publisher(config: Config, fetcher: Fetcher, url: str) -> str:
+    """The page the daemon would fetch for ``url``: an aggregator's wrapper unwrapped, and a
+    Google News link resolved by Google when ``http.resolve_google_news`` is set (said on
+    standard error)."""
+    from monitor.net import GoogleNewsResolver, resolve_aggregator_link, shown_url
+    link = resolve_aggregator_link(url)
+    if config.http.resolve_google_news:
+        target = GoogleNewsResolver(fetcher, config.http.google_news_url).resolve(link)
+        if target is not None:
+            typer.echo(f"Google News link resolved to {shown_url(target)}", err=True)
+            return target
+    return link
 
 
 def _extract(content: bytes, url: str, content_type: str | None) -> tuple[str, str, str | None]:

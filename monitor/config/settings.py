@@ -213,6 +213,18 @@ class HttpConfig(_Strict):
     allow_private_networks: list[str] = []
     respect_robots_txt: bool = True
     workers: Whole = Field(16, ge=1, le=256)
+    # Ask Google for the publisher URL behind Google News links in the current format (its
+    # internal interface: off by default; monitor.net.google_news), and where it answers.
+    resolve_google_news: bool = False
+    google_news_url: str = "https://news.google.com"
+
+    @field_validator("google_news_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/?#]+/?", value.strip()):
+            raise ValueError(f"{value!r} is not an http(s) URL of a server "
+                             "(scheme and host, no path)")
+        return value.strip().rstrip("/")
 
 
 class ExtractConfig(_Strict):

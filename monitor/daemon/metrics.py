@@ -47,8 +47,9 @@ class Metrics:
         self.fetch_seconds = Histogram("newsmonitor_fetch_duration_seconds",
                                        "Time to fetch a feed or an article page", ["kind"],
                                        buckets=_SECONDS, registry=r)
-        self.pages = Counter("newsmonitor_pages", "Article pages by stage (fetch, extract) "
-                             "and outcome (ok or the error code)", ["stage", "outcome"],
+        self.pages = Counter("newsmonitor_pages", "Article pages by stage (resolve, fetch, "
+                             "extract) and outcome (ok, unresolved or the error code)",
+                             ["stage", "outcome"],
                              registry=r)
         self.extract_seconds = Histogram("newsmonitor_extraction_seconds",
                                          "Time from handing a page to the extraction "

@@ -23,7 +23,7 @@ from monitor.daemon.metrics import Metrics
 from monitor.errors import ExtractError, FetchError, MonitorError
 from monitor.extract import Extractor
 from monitor.models import ExtractedText, FeedEntry
-from monitor.net import Fetcher, canonical_url, resolve_aggregator_link
+from monitor.net import Fetcher, canonical_url, google_news_article_id, resolve_aggregator_link
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,21 @@ def finish_page(entry: FeedEntry, started: PageStarted) -> PageText:
 
 class PageStarter:
     """Starts an entry's page: fetched (or read beside a local feed), then submitted to the
-    extraction processes; counted in the metrics, and told to ``progress`` (liveness)."""
+    extraction processes; counted in the metrics, and told to ``progress`` (liveness).
+
+    ``resolve``: when set (``http.resolve_google_news``), asks for the publisher URL behind a
+    Google News link that only Google can resolve (``GoogleNewsResolver.resolve``); the page
+    fetched is then the publisher's, and the article keeps the link it was listed under.
+    """
 
     def __init__(self, fetcher: Fetcher, extractor: Extractor, metrics: Metrics,
-                 progress: Callable[[], None]) -> None:
+                 progress: Callable[[], None],
+                 resolve: Callable[[str], str | None] | None = None) -> None:
         self.fetcher = fetcher
         self.extractor = extractor
         self.metrics = metrics
         self.progress = progress
+        self.resolve = resolve
 
     @staticmethod
     def link(feed_url: str, entry_url: str) -> tuple[str, str]:
@@ -126,7 +133,7 @@ class PageStarter:
                 body = self.fetcher.read_local(str(path))
             else:
                 with self.metrics.timed_fetch("page"):
-                    body = self.fetcher.fetch_page(link)
+                    body = self.fetcher.fetch_page(self._publisher(link))
         except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
             self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
@@ -142,6 +149,22 @@ class PageStarter:
                                            content_type=body.content_type, language=language)
         extraction.add_done_callback(functools.partial(self._extracted, time.monotonic()))
         return extraction, None
+
+    def _publisher(self, link: str) -> str:
+        """The page to fetch for ``link``: the publisher's when ``link`` is a Google News link
+        that :attr:`resolve` resolves; else ``link`` itself (a failed resolution is logged and
+        counted, and the link fetched as before)."""
+        if self.resolve is None or google_news_article_id(link) is None:
+            return link
+        try:
+            target = self.resolve(link)
+        except FetchError as exc:
+            log.info("article %s: Google News link not resolved: %s: %s", link, exc.code, exc)
+            self.metrics.pages.labels(stage="resolve", outcome=exc.code).inc()
+            return link
+        self.metrics.pages.labels(stage="resolve",
+                                  outcome="ok" if target else "unresolved").inc()
+        return target or link
 
     def _extracted(self, started: float, done: Future[ExtractedText | None]) -> None:
         self.progress()

@@ -50,6 +50,7 @@ from monitor.models import (
 )
 from monitor.net import (
     Fetcher,
+    GoogleNewsResolver,
     cache_max_age,
     mask_text_urls,
 )
@@ -121,8 +122,10 @@ class FeedPoller:
         # Told of every polled feed, page fetched or extracted, and stored article (liveness).
         self.progress = progress
         # The poller's progress is looked up at each call: a test may set it later.
-        self.pages = PageStarter(fetcher, extractor, self.metrics,
-                                 lambda: self.progress())  # noqa: PLW0108
+        self.pages = PageStarter(
+            fetcher, extractor, self.metrics, lambda: self.progress(),  # noqa: PLW0108
+            GoogleNewsResolver(fetcher, config.http.google_news_url).resolve
+            if config.http.resolve_google_news else None)
         self.reviser = EntryReviser(
             config.polling, store, channels.routes_for,
             link=lambda feed, url: self.pages.link(feed.url, url),

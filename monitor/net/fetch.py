@@ -170,13 +170,28 @@ class Fetcher:
             return self._follow(url, headers, self._config.feed_max_bytes, deadline,
                                 sent=sent, robots=False)
 
-    def fetch_page(self, url: str) -> FetchedBody:
+    def fetch_page(self, url: str, *, crawl: bool = True) -> FetchedBody:
         """GET an article page, body capped at ``page_max_bytes``; honours robots.txt (cached
         per origin) when ``respect_robots_txt`` is set, raising
-        :class:`RobotsDisallowedError` for a disallowed page."""
+        :class:`RobotsDisallowedError` for a disallowed page. ``crawl=False``: a request that
+        is not a crawl of the site (an interface a feed's link leads to), which robots.txt,
+        as for feeds, does not govern."""
         with deadline_scope(self._config.total_timeout) as deadline:
             result = self._follow(url, {"Accept": PAGE_ACCEPT}, self._config.page_max_bytes,
-                                  deadline, robots=self._config.respect_robots_txt)
+                                  deadline, robots=crawl and self._config.respect_robots_txt)
+        if isinstance(result, NotModified):  # not conditional, so only a broken server
+            raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
+        return result
+
+    def post_form(self, url: str, form: str) -> FetchedBody:
+        """POST an ``application/x-www-form-urlencoded`` body (already encoded) under the same
+        policy, caps and deadline as a page; a redirect in answer is an error (never
+        followed: it would repeat or drop the POST)."""
+        headers = {"Accept": "*/*",
+                   "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
+        with deadline_scope(self._config.total_timeout) as deadline:
+            result = self._follow(url, headers, self._config.page_max_bytes, deadline,
+                                  robots=False, method="POST", content=form.encode("utf-8"))
         if isinstance(result, NotModified):  # not conditional, so only a broken server
             raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
         return result
@@ -215,8 +230,10 @@ class Fetcher:
 
     def _follow(self, url: str, headers: dict[str, str], cap: int, deadline: Deadline, *,
                 sent: Validators | None = None, robots: bool,
-                truncate: bool = False) -> FetchedBody | NotModified:
-        """Request ``url``, following up to ``max_redirects`` redirects, each hop re-checked."""
+                truncate: bool = False, method: str = "GET",
+                content: bytes | None = None) -> FetchedBody | NotModified:
+        """Request ``url``, following up to ``max_redirects`` redirects, each hop re-checked
+        (a GET's only)."""
         current = url
         redirects = 0
         permanent = True
@@ -238,7 +255,8 @@ class Fetcher:
                 self._backoff.check(host, url=current)
                 with self._limiter.slot(host, deadline.at):
                     response = self._client.send(
-                        self._client.build_request("GET", target, headers=headers), stream=True)
+                        self._client.build_request(method, target, headers=headers,
+                                                   content=content), stream=True)
                     try:
                         status = response.status_code
                         if status not in _REDIRECTS:
@@ -248,9 +266,10 @@ class Fetcher:
                         location = response.headers.get("location")
                     finally:
                         response.close()
-                if location is None:
-                    raise HTTPStatusError(f"HTTP {status} redirect without a Location",
-                                          status=status)
+                if location is None or method != "GET":
+                    raise HTTPStatusError(f"HTTP {status} redirect "
+                                          + ("without a Location" if location is None
+                                             else f"in answer to a {method}"), status=status)
                 if redirects >= self._config.max_redirects:
                     raise TooManyRedirectsError(
                         f"more than {self._config.max_redirects} redirects")

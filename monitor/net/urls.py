@@ -31,7 +31,9 @@ Not resolvable without a request (returned unchanged; the fetcher follows the re
 under the SSRF policy; the feed parser prefers an entry's ``feedburner:origLink``):
 
 - Google News links in the current format (the decoded id starts with ``AU_yqL``: an opaque
-  key that only Google's servers can map to the publisher URL);
+  key that only Google's servers can map to the publisher URL; :func:`google_news_article_id`
+  names them, and :mod:`monitor.net.google_news` asks Google when
+  ``http.resolve_google_news`` is set);
 - FeedBurner ``feedproxy.google.com/~r/<feed>/~3/<id>/...`` links;
 - URL shorteners (``t.co``, ``bit.ly``, ``ow.ly``, ``dlvr.it``, ``trib.al``, ``lnkd.in``...);
 - click-tracking hosts that keep the target server-side (``mailchi.mp``, ``*.list-manage``,
@@ -266,6 +268,22 @@ def _google_news_target(article_id: str) -> str | None:
         if _HTTP.match(text):
             return text
     return None  # current format ("AU_yqL..."): needs Google's servers
+
+
+def google_news_article_id(url: str) -> str | None:
+    """The article id of a Google News link that only Google's servers can resolve (the
+    current format; see :mod:`monitor.net.google_news`), or None for any other URL."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if (parts.hostname or "").lower() != "news.google.com" or parts.scheme not in ("http",
+                                                                                 "https"):
+        return None
+    match = _GOOGLE_NEWS_PATH.match(parts.path)
+    if match is None or _google_news_target(match.group("id")) is not None:
+        return None
+    return match.group("id")
 
 
 def _absolute(candidate: str | None) -> str | None:

@@ -47,3 +47,28 @@ def test_try_refuses_what_it_cannot_read() -> None:
         2, "monitor: nowhere.html: cannot read: No such file or directory\n")
     result = CliRunner().invoke(app, ["try", "ftp://x.example/a"])
     assert result.exit_code == 2 and "only http and https" in result.stderr
+
+
+def test_try_follows_a_google_news_link_to_the_publishers_page(repo_root: Path) -> None:
+    """With ``http.resolve_google_news``, ``monitor try`` fetches what the daemon would: the
+    page Google names for the link (here a loopback server answering as Google does)."""
+    from tests.fetch_support import FakeGoogleNews, LocalServer, NetworkGuard, google_news_id
+
+    page = (repo_root / "seeds" / "pages" / "gaza-trilateral-new-york.html").read_bytes()
+    article = google_news_id(9)
+    with LocalServer() as server, NetworkGuard() as guard:
+        server.route("/berita/gaza.html", body=page,
+                     headers={"Content-Type": "text/html; charset=utf-8"})
+        FakeGoogleNews(server).add(article, server.url("/berita/gaza.html"))
+        Path("monitor.yaml").write_text(
+            Path("monitor.yaml").read_text(encoding="utf-8")
+            + f"http:\n  resolve_google_news: true\n  google_news_url: {server.url('')}\n"
+            "  allow_private_networks: [127.0.0.1/32]\n  respect_robots_txt: false\n",
+            encoding="utf-8")
+        result = CliRunner().invoke(
+            app, ["try", f"https://news.google.com/rss/articles/{article}?oc=5", "--lines", "0"])
+        assert {host for host, _port in guard.connects} == {"127.0.0.1"}
+    assert result.exit_code == 0, result.stderr
+    assert f"Google News link resolved to {server.url('/berita/gaza.html')}" in result.stderr
+    assert result.stdout.startswith(f"{server.url('/berita/gaza.html')}: 3419 characters")
+    assert "  gaza-ceasefire (Gaza ceasefire diplomacy)" in result.stdout

@@ -1,0 +1,111 @@
+"""A Google News feed with ``http.resolve_google_news``: each current-format link is resolved
+by asking Google (here a loopback server answering as its two endpoints do), the publisher's
+page is fetched and matched on its full text, and the article keeps the link it was listed
+under. Unit tests of the resolver are in tests/net/test_google_news.py."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from monitor.net import canonical_url
+from monitor.store.schema import ArticleRow, HitRow
+from tests.daemon.test_pipeline import World, build_world, page
+from tests.daemon_support import serve_directory
+from tests.fetch_support import FakeGoogleNews, LocalServer, NetworkGuard, google_news_id
+
+HEADLINE = "Delegations meet again in Doha - ANTARA News"
+
+
+def _google_feed(links: list[str]) -> str:
+    """What Google News's search feed lists: the headline with the outlet's name, a link only
+    Google can resolve, and a description that is the headline again."""
+    items = "".join(
+        f"<item><title>{HEADLINE} {n}</title><link>{link}</link>"
+        f'<guid isPermaLink="false">{link.rsplit("/", 1)[1].split("?")[0]}</guid>'
+        f'<description>&lt;a href="{link}"&gt;{HEADLINE} {n}&lt;/a&gt;</description>'
+        f'<source url="https://www.antaranews.com">ANTARA News</source></item>'
+        for n, link in enumerate(links))
+    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>"gaza" - Google News'
+            f"</title><link>https://news.google.com</link><description>d</description>{items}"
+            "</channel></rss>")
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogleNews]:
+    with LocalServer() as server:
+        yield FakeGoogleNews(server)
+
+
+@pytest.fixture
+def google_world(tmp_path: Path, sqlite_url: str, google: FakeGoogleNews) -> Iterator[World]:
+    site = tmp_path / "site"
+    site.mkdir()
+    with serve_directory(site) as base, build_world(
+            tmp_path, sqlite_url, site, base, [{"url": f"{base}/news.xml", "name": "GN"}],
+            resolve_google_news=True, google_news_url=google.server.url("")) as world:
+        yield world
+
+
+def test_a_google_news_entry_is_matched_on_its_publishers_full_text(
+        google_world: World, google: FakeGoogleNews, caplog: pytest.LogCaptureFixture) -> None:
+    world = google_world
+    article = google_news_id(7)
+    link = f"https://news.google.com/rss/articles/{article}?oc=5&hl=en-US&gl=US&ceid=US:en"
+    # The word the rule wants is only in the publisher's text, never in the headline.
+    world.write("doha.html", page("Delegations meet again in Doha",
+                                  "Both sides said a ceasefire could be agreed within days."))
+    google.add(article, f"{world.base}/doha.html")
+    world.write("news.xml", _google_feed([link]))
+    caplog.set_level(logging.INFO)
+    with NetworkGuard() as guard:
+        report = world.pipeline.run_cycle()
+    assert report.articles == 1 and report.failed == 0
+    # news.google.com itself was never dialled: only loopback (the fake and the publisher).
+    assert {host for host, _port in guard.connects} == {"127.0.0.1"}
+    with world.store.read() as session:
+        stored = session.scalars(select(ArticleRow)).one()
+        hits = session.scalars(select(HitRow.rule_id)).all()
+    assert stored.canonical_url == canonical_url(link)  # the identity it was listed under
+    assert stored.text_source == "page" and "ceasefire could be agreed" in stored.text
+    assert hits == ["ceasefire"]
+    assert [call[2] for call in google.calls] == [article]
+
+
+def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
+        google_world: World, google: FakeGoogleNews, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Google's page gives no signature (a consent page): the resolution failed, logged and
+    counted, and the link is fetched as without the setting; its page has no text, so the
+    article is stored from its entry."""
+    world = google_world
+    article = google_news_id(8)
+    google.server.route(f"/rss/articles/{article}", body=b"<html><body>Before you continue"
+                        b"</body></html>")
+    link = f"https://news.google.com/rss/articles/{article}"
+    world.write("news.xml", _google_feed([link]))
+    fetcher = world.pipeline.poller.pages.fetcher
+    fetch_page, asked = fetcher.fetch_page, []
+
+    def loopback_only(url: str, **options: bool) -> object:
+        asked.append(url)  # news.google.com stands for the fake: the test stays on loopback
+        return fetch_page(url.replace("https://news.google.com", google.server.url("")),
+                          **options)
+
+    monkeypatch.setattr(fetcher, "fetch_page", loopback_only)
+    caplog.set_level(logging.INFO)
+    report = world.pipeline.run_cycle()
+    assert report.articles == 1 and report.failed == 0
+    with world.store.read() as session:
+        stored = session.scalars(select(ArticleRow)).one()
+    assert stored.canonical_url == link and stored.text_source == "feed_summary"
+    assert "gave no signature" in caplog.text
+    assert [url.split("?")[0] for url in asked] == [
+        google.server.url(f"/rss/articles/{article}"), link]  # asked, then fetched as is
+    assert google.calls == []  # nothing to call Google with
+    assert world.pipeline.poller.metrics.pages.labels(
+        stage="resolve", outcome="unresolved")._value.get() == 1
