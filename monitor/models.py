@@ -91,6 +91,9 @@ class FeedEntry:
     # When the feed says the entry last changed (Atom <updated>, dc:modified, JSON Feed
     # date_modified); None when it does not say.
     updated: datetime | None = None
+    # The outlet the entry names as its origin (RSS and Atom <source>): an aggregator's item
+    # (Google News) names the publisher there. Not part of the fingerprint.
+    source: str | None = None
 
     def fingerprint(self) -> str:
         """A short hash of the entry as the feed shows it (title, summary, content, updated

@@ -355,8 +355,12 @@ class FeedPoller:
                     or detect_language(f"{entry.title}\n{text}"))
         article = Article(
             url=url, title=title,
-            text=text, source_name=(extracted.site_name if extracted and extracted.site_name
-                                    and extracted.source == "page" else feed.name),
+            # The outlet the entry names as its origin (an aggregator's item: Google News
+            # names the publisher; trafilatura's site name may be only the page's host), else
+            # the page's site name, else the feed's name.
+            text=text, source_name=entry.source or (
+                extracted.site_name if extracted and extracted.site_name
+                and extracted.source == "page" else feed.name),
             feed_url=feed.url, entry_key=entry.key,
             text_source=extracted.source if extracted else "feed_summary",
             language=language, published=entry.published or (

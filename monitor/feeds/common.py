@@ -59,6 +59,7 @@ class EntryDraft:
     author: str | None = None
     language: str | None = None
     updated: datetime | None = None
+    source: str | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -272,6 +273,7 @@ def build_entries(
             content=clean_text(draft.content), published=plausible_date(draft.published, now),
             author=clean_line(draft.author) if draft.author else None,
             language=draft.language, updated=plausible_date(draft.updated, now),
+            source=clean_line(draft.source) if draft.source else None,
         ))
     if collided:
         warnings.append(f"{collided} entr{'y' if collided == 1 else 'ies'} dropped: "

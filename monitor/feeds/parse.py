@@ -348,7 +348,15 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
         language=language,
         # Atom <updated>, dc:modified and dcterms:modified (feedparser's updated_parsed).
         updated=utc_datetime(dict.get(raw, "updated_parsed")),
+        source=_source_name(raw),
     )
+
+
+def _source_name(raw: Any) -> str | None:
+    """The outlet an entry names as its origin: RSS ``<source url="...">Name</source>`` or
+    Atom ``<source><title>``, as feedparser reads both."""
+    source = dict.get(raw, "source")
+    return optional_line(source.get("title")) if isinstance(source, dict) else None
 
 
 def _original_link(raw: Any) -> str | None:

@@ -72,6 +72,7 @@ def test_a_google_news_entry_is_matched_on_its_publishers_full_text(
         hits = session.scalars(select(HitRow.rule_id)).all()
     assert stored.canonical_url == canonical_url(link)  # the identity it was listed under
     assert stored.text_source == "page" and "ceasefire could be agreed" in stored.text
+    assert stored.source_name == "ANTARA News"  # the page names no site: the entry's outlet
     assert hits == ["ceasefire"]
     assert [call[2] for call in google.calls] == [article]
 
@@ -103,6 +104,7 @@ def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
     with world.store.read() as session:
         stored = session.scalars(select(ArticleRow)).one()
     assert stored.canonical_url == link and stored.text_source == "feed_summary"
+    assert stored.source_name == "ANTARA News"  # the outlet the entry names, not the feed
     assert "gave no signature" in caplog.text
     assert [url.split("?")[0] for url in asked] == [
         google.server.url(f"/rss/articles/{article}"), link]  # asked, then fetched as is

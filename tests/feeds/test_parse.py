@@ -148,6 +148,24 @@ def test_content_location_header_sets_the_base_for_relative_links() -> None:
     assert unsafe.entries[0].url == "https://cdn.example/story/1"
 
 
+def test_the_outlet_an_entry_names_as_its_origin_is_kept_apart_from_its_fingerprint() -> None:
+    """Google News names the publisher in RSS ``<source>``; Atom has ``<source><title>``."""
+    parsed = parse_feed(rss(
+        item("a", "https://news.google.com/rss/articles/CBMiX", "Gencatan senjata - ANTARA",
+             '<source url="https://www.antaranews.com">ANTARA\x01 &amp; News</source>')
+        + item("b", "https://news.example/b", "No source")), url=FEED_URL)
+    named, plain = parsed.entries
+    assert (named.source, plain.source) == ("ANTARA & News", None)
+    # An entry that gains or loses its <source> is not a revision of the story.
+    bare = parse_feed(rss(item("a", "https://news.google.com/rss/articles/CBMiX",
+                               "Gencatan senjata - ANTARA")), url=FEED_URL).entries[0]
+    assert bare.source is None and bare.fingerprint() == named.fingerprint()
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            b'<entry><id>urn:1</id><title>x</title><link href="https://n.example/1"/>'
+            b"<source><id>urn:r</id><title>Reuters</title></source></entry></feed>")
+    assert parse_feed(atom, url=FEED_URL).entries[0].source == "Reuters"
+
+
 def test_overlong_title_is_truncated() -> None:
     feed = parse_feed(rss(item("g", title="word " * 2000)), url=FEED_URL)
     assert len(feed.entries[0].title) == MAX_TITLE_CHARS
