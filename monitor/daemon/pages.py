@@ -162,6 +162,11 @@ class PageStarter:
             log.info("article %s: Google News link not resolved: %s: %s", link, exc.code, exc)
             self.metrics.pages.labels(stage="resolve", outcome=exc.code).inc()
             return link
+        except Exception:  # an optional step must never cost the article
+            log.warning("article %s: Google News link not resolved: unexpected error", link,
+                        exc_info=True)
+            self.metrics.pages.labels(stage="resolve", outcome="internal_error").inc()
+            return link
         self.metrics.pages.labels(stage="resolve",
                                   outcome="ok" if target else "unresolved").inc()
         return target or link

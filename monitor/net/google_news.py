@@ -113,7 +113,7 @@ def rpc_target(answer: str) -> str | None:
         return None
     try:
         rows, _end = json.JSONDecoder().raw_decode(body, start)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return None
     for row in rows if isinstance(rows, list) else ():
         if not (isinstance(row, list) and len(row) >= 3 and row[0] == "wrb.fr"
@@ -121,7 +121,7 @@ def rpc_target(answer: str) -> str | None:
             continue
         try:
             payload = json.loads(row[2])
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if (isinstance(payload, list) and len(payload) >= 2 and payload[0] == "garturlres"
                 and isinstance(payload[1], str)):

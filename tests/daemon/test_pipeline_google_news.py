@@ -8,11 +8,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 
-from monitor.net import canonical_url
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.pages import PageStarter
+from monitor.errors import RateLimitedError
+from monitor.extract import Extractor
+from monitor.net import Fetcher, canonical_url
 from monitor.store.schema import ArticleRow, HitRow
 from tests.daemon.test_pipeline import World, build_world, page
 from tests.daemon_support import serve_directory
@@ -111,3 +116,24 @@ def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
     assert google.calls == []  # nothing to call Google with
     assert world.pipeline.poller.metrics.pages.labels(
         stage="resolve", outcome="unresolved")._value.get() == 1
+
+
+@pytest.mark.parametrize("failure", [RateLimitedError("HTTP 429", status=429),
+                                     RecursionError("a bug"), KeyError("a bug")])
+def test_a_failed_resolution_never_costs_the_article(failure: Exception,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Whatever the resolver raises, the link is fetched as it is; the failure is counted."""
+    def resolve(_link: str) -> str | None:
+        raise failure
+
+    caplog.set_level(logging.INFO)
+    metrics = Metrics()
+    starter = PageStarter(cast(Fetcher, None), cast(Extractor, None), metrics, lambda: None,
+                          resolve)
+    link = f"https://news.google.com/rss/articles/{google_news_id(10)}"
+    assert starter._publisher(link) == link
+    assert starter._publisher("https://www.antaranews.com/berita/1") == (
+        "https://www.antaranews.com/berita/1")  # not asked: nothing to resolve
+    outcome = failure.code if isinstance(failure, RateLimitedError) else "internal_error"
+    assert metrics.pages.labels(stage="resolve", outcome=outcome)._value.get() == 1
+    assert "Google News link not resolved" in caplog.text

@@ -82,6 +82,8 @@ def test_the_call_carries_the_id_its_timestamp_and_signature() -> None:
         (")]}'\n\n[[\"wrb.fr\",", None),
         (_answer(["wrb.fr", "Fbv4je", "{not json", None]), None),
         ("<html><body>Sign in</body></html>", None),
+        (")]}'\n" + "[" * 100_000 + "]" * 100_000, None),  # past the JSON parser's depth
+        (_answer(["wrb.fr", "Fbv4je", "[" * 100_000, None]), None),
         ("", None),
     ],
 )
