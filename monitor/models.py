@@ -88,7 +88,7 @@ class FeedEntry:
     published: datetime | None = None
     author: str | None = None
     language: str | None = None
-    # When the feed says the entry last changed (Atom <updated>, dc:modified, JSON Feed
+    # When the feed says the entry last changed (Atom <updated>, dcterms:modified, JSON Feed
     # date_modified); None when it does not say.
     updated: datetime | None = None
     # The outlet the entry names as its origin (RSS and Atom <source>): an aggregator's item

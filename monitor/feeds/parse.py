@@ -346,7 +346,9 @@ def _draft(raw: Any, url: str, feed_language: str | None) -> EntryDraft:
         published=published,
         author=optional_line(raw.get("author")),
         language=language,
-        # Atom <updated>, dc:modified and dcterms:modified (feedparser's updated_parsed).
+        # Atom <updated> and dcterms:modified (feedparser's updated_parsed; it leaves the
+        # non-standard dc:modified unparsed, and reading it now would change the
+        # fingerprint of every such entry stored: all would look revised at once).
         updated=utc_datetime(dict.get(raw, "updated_parsed")),
         source=_source_name(raw),
     )
