@@ -177,6 +177,16 @@ def add(
         return
     verb = {"added": "added", "restored": "added again"}[result]
     typer.echo(f"{verb}: {shown}{summary}")
+    if not no_fetch and not config.http.resolve_google_news and _google_news(parsed):
+        typer.echo("note: its items link to Google News, which names no publisher page: they "
+                   "are matched on their headlines; http.resolve_google_news: true matches "
+                   "the publishers' full texts (see the README)", err=True)
+
+
+def _google_news(parsed: ParsedFeed) -> bool:
+    """Whether the feed's items link to Google News pages only Google can resolve."""
+    from monitor.net import google_news_article_id
+    return any(google_news_article_id(e.url or "") for e in parsed.entries)
 
 
 def _changes(before: FeedHealth, after: FeedSource) -> list[str]:

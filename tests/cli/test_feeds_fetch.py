@@ -105,3 +105,18 @@ def test_refresh_polls_now_and_the_list_filters_by_status_and_tag(
     assert cli(tmp_path, "feeds", "refresh", server.url("/feed.xm"), code=2) == (
         f"monitor: {server.url('/feed.xm')} is not in the feed list (did you mean {feed}?); "
         "monitor feeds lists them\n")
+
+
+def test_add_says_when_a_feed_links_to_google_news_pages(tmp_path: Path,
+                                                         server: LocalServer) -> None:
+    """A Google News feed's items are matched on their headlines unless the links are
+    resolved: adding one says so, and names the setting."""
+    from tests.fetch_support import google_news_id
+
+    link = f"https://news.google.com/rss/articles/{google_news_id(11)}?oc=5"
+    server.route("/news.xml", body=RSS.replace(b"http://example.org/1", link.encode()),
+                 headers={"Content-Type": "application/rss+xml"})
+    cli(tmp_path, "db", "upgrade")
+    out = cli(tmp_path, "feeds", "add", server.url("/news.xml"))
+    assert out.startswith("added: Loopback News") and "http.resolve_google_news: true" in out
+    assert "note:" not in cli(tmp_path, "feeds", "add", server.url("/feed.xml"))
