@@ -148,6 +148,8 @@ class ExtractedText:
     signature: bytes | None = None
     # The worker's analysis of ``text`` for the matcher (its analyzer, also the daemon's).
     analysis: TextAnalysis | None = None
+    # The page's address as fetched, after redirects (None: not from a page, or not given).
+    url: str | None = None
 
 
 @dataclass(frozen=True)

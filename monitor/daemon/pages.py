@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +23,14 @@ from urllib.parse import urljoin, urlsplit
 from monitor.daemon.metrics import Metrics
 from monitor.errors import ExtractError, FetchError, MonitorError
 from monitor.extract import Extractor
-from monitor.models import ExtractedText, FeedEntry
+from monitor.models import MAX_URL_CHARS, ExtractedText, FeedEntry
 from monitor.net import Fetcher, canonical_url, google_news_article_id, resolve_aggregator_link
 
 log = logging.getLogger(__name__)
+
+# Google's own hosts (news.google.com, consent.google.com, www.google.co.id...): a page
+# fetched from one is not the publisher's.
+_GOOGLE_HOST = re.compile(r"(?:^|\.)google\.(?:[a-z]{2,3}\.)?[a-z]{2,3}$")
 
 PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
 # A fetched page on its way through extraction, or why there is no page.
@@ -86,7 +91,8 @@ class PageStarter:
 
     ``resolve``: when set (``http.resolve_google_news``), asks for the publisher URL behind a
     Google News link that only Google can resolve (``GoogleNewsResolver.resolve``); the page
-    fetched is then the publisher's, and the article keeps the link it was listed under.
+    fetched is then the publisher's, and the article is stored under the publisher's URL
+    (:func:`publisher_identity`).
     """
 
     def __init__(self, fetcher: Fetcher, extractor: Extractor, metrics: Metrics,
@@ -191,3 +197,18 @@ def is_local(url: str) -> bool:
 def local_path(url: str) -> str:
     """The path of a local feed URL."""
     return urlsplit(url).path if url.startswith("file://") else url
+
+
+def publisher_identity(url: str, extracted: ExtractedText | None) -> str:
+    """The canonical URL to store an entry's article under: the publisher's page when
+    ``url`` is a Google News link that was resolved to it (``http.resolve_google_news``), so
+    the publisher's own feed finds the article stored and neither fetches nor alerts it
+    again; else ``url`` (also when the page fetched was Google's own: not resolved)."""
+    if (extracted is None or extracted.url is None or extracted.source != "page"
+            or google_news_article_id(url) is None):
+        return url
+    page = canonical_url(extracted.url)
+    host = (urlsplit(page).hostname or "").lower()
+    if _GOOGLE_HOST.search(host) or len(page) > MAX_URL_CHARS:
+        return url
+    return page

@@ -31,6 +31,7 @@ from monitor.daemon.pages import (
     finish_page,
     is_local,
     local_path,
+    publisher_identity,
 )
 from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
@@ -338,6 +339,7 @@ class FeedPoller:
                  extracted: ExtractedText | None, error: str | None,
                  feed_language: str | None) -> _Prepared:
         """The article of an entry, matched, ready to save."""
+        url = publisher_identity(url, extracted)
         if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
             fallback = fallback_text(entry.content, entry.summary)
             if fallback is not None and (extracted is None

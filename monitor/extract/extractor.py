@@ -273,7 +273,8 @@ def extract_html(
         return ExtractedText(text=text, source="page", title=title,
                              site_name=_site_name(raw_head), language=page_language,
                              signature=signature,
-                             analysis=_analysis(analyzer, text, language or page_language))
+                             analysis=_analysis(analyzer, text, language or page_language),
+                             url=url)
     page_language = _optional(doc.language) or _language(raw_head)
     return ExtractedText(
         text=text,
@@ -285,6 +286,7 @@ def extract_html(
         language=page_language,
         signature=signature,
         analysis=_analysis(analyzer, text, language or page_language),
+        url=url,
     )
 
 

@@ -5,6 +5,7 @@ under. Unit tests of the resolver are in tests/net/test_google_news.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from monitor.daemon.metrics import Metrics
-from monitor.daemon.pages import PageStarter
+from monitor.daemon.pages import PageStarter, publisher_identity
 from monitor.errors import RateLimitedError
 from monitor.extract import Extractor
-from monitor.net import Fetcher, canonical_url
-from monitor.store.schema import ArticleRow, HitRow
-from tests.daemon.test_pipeline import World, build_world, page
+from monitor.models import ExtractedText
+from monitor.net import Fetcher
+from monitor.store.schema import ArticleRow, FeedEntryRow, HitRow
+from tests.daemon.test_pipeline import World, build_world, page, rss
 from tests.daemon_support import serve_directory
 from tests.fetch_support import FakeGoogleNews, LocalServer, NetworkGuard, google_news_id
 
@@ -75,11 +77,25 @@ def test_a_google_news_entry_is_matched_on_its_publishers_full_text(
     with world.store.read() as session:
         stored = session.scalars(select(ArticleRow)).one()
         hits = session.scalars(select(HitRow.rule_id)).all()
-    assert stored.canonical_url == canonical_url(link)  # the identity it was listed under
+    # Stored under the publisher's URL: its own feed finds it stored (below).
+    assert stored.canonical_url == f"{world.base}/doha.html"
     assert stored.text_source == "page" and "ceasefire could be agreed" in stored.text
     assert stored.source_name == "ANTARA News"  # the page names no site: the entry's outlet
     assert hits == ["ceasefire"]
     assert [call[2] for call in google.calls] == [article]
+    # The publisher's own feed lists the article: linked to the stored one, not fetched or
+    # alerted again.
+    world.write("news.xml", rss([("doha", "Delegations meet again in Doha",
+                                  f"{world.base}/doha.html")]))
+    fetched = world.pipeline.poller.metrics.pages.labels(stage="fetch", outcome="ok")
+    before = world.store.count("notifications"), fetched._value.get()
+    world.clock.advance(61)
+    report = world.pipeline.run_cycle()
+    assert report.feeds == 1 and report.new_entries == 1 and report.articles == 0
+    assert (world.store.count("notifications"), fetched._value.get()) == before
+    with world.store.read() as session:
+        linked = session.scalars(select(FeedEntryRow.article_id)).all()
+    assert linked == [stored.id, stored.id]  # both entries name the one article
 
 
 def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
@@ -98,9 +114,10 @@ def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
     fetch_page, asked = fetcher.fetch_page, []
 
     def loopback_only(url: str, **options: bool) -> object:
-        asked.append(url)  # news.google.com stands for the fake: the test stays on loopback
-        return fetch_page(url.replace("https://news.google.com", google.server.url("")),
+        asked.append(url)  # the fake stands in for news.google.com: the test stays on loopback
+        body = fetch_page(url.replace("https://news.google.com", google.server.url("")),
                           **options)
+        return dataclasses.replace(body, url=url)  # as if fetched from there
 
     monkeypatch.setattr(fetcher, "fetch_page", loopback_only)
     caplog.set_level(logging.INFO)
@@ -137,3 +154,20 @@ def test_a_failed_resolution_never_costs_the_article(failure: Exception,
     outcome = failure.code if isinstance(failure, RateLimitedError) else "internal_error"
     assert metrics.pages.labels(stage="resolve", outcome=outcome)._value.get() == 1
     assert "Google News link not resolved" in caplog.text
+
+
+def test_only_a_resolved_google_news_link_is_stored_under_its_publishers_url() -> None:
+    link = f"https://news.google.com/rss/articles/{google_news_id(12)}?oc=5"
+    publisher = "https://www.antaranews.com/berita/1"
+
+    def page(url: str | None, source: str = "page") -> ExtractedText:
+        return ExtractedText(text="text", source=source, url=url)  # type: ignore[arg-type]
+
+    assert publisher_identity(link, page(publisher + "?utm_source=gn")) == publisher
+    for not_resolved in (None, page(None), page(publisher, "feed_summary"),
+                         page(link), page("https://consent.google.com/ml?continue=x"),
+                         page("https://www.google.co.id/url?q=x"),
+                         page(publisher + "?" + "x" * 3000)):
+        assert publisher_identity(link, not_resolved) == link
+    other = "https://www.antaranews.com/berita/2"  # not a Google News link: kept as listed
+    assert publisher_identity(other, page(publisher)) == other
