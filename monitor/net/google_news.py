@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections import OrderedDict
 from urllib.parse import parse_qs, quote, urlsplit
 
 from monitor.net.fetch import Fetcher
@@ -36,6 +38,7 @@ from monitor.net.urls import google_news_article_id, resolve_aggregator_link
 log = logging.getLogger(__name__)
 
 GOOGLE_NEWS_URL = "https://news.google.com"
+REMEMBERED = 10_000  # resolutions kept (about 2 MB)
 _PARAMS_PATH = "/rss/articles/{id}?hl={hl}&gl={gl}&ceid={ceid}"
 _RPC_PATH = "/_/DotsSplashUi/data/batchexecute"
 _RPC = "Fbv4je"
@@ -53,12 +56,16 @@ class GoogleNewsResolver:
     """Asks Google for the publisher URL behind a current-format Google News link.
 
     ``base_url``: where Google News answers (``http.google_news_url``; a test server or a
-    mirror). Thread-safe: it keeps no state of its own, and the fetcher is thread-safe.
+    mirror). The last :data:`REMEMBERED` resolutions are remembered: several search feeds
+    list the same article, and asking Google once per article spares its rate limit.
+    Thread-safe (the memory has a lock; the fetcher is thread-safe).
     """
 
     def __init__(self, fetcher: Fetcher, base_url: str = GOOGLE_NEWS_URL) -> None:
         self._fetcher = fetcher
         self._base = base_url.rstrip("/")
+        self._known: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def resolve(self, url: str) -> str | None:
         """The publisher URL behind ``url``, or None: not such a link, or Google's answer did
@@ -66,6 +73,19 @@ class GoogleNewsResolver:
         article = google_news_article_id(url)
         if article is None:
             return None
+        with self._lock:
+            known = self._known.get(article)
+        if known is not None:
+            return known
+        target = self._ask(url, article)
+        if target is not None:
+            with self._lock:
+                self._known[article] = target
+                while len(self._known) > REMEMBERED:
+                    self._known.popitem(last=False)
+        return target
+
+    def _ask(self, url: str, article: str) -> str | None:
         locale = _locale(url)
         page = self._fetcher.fetch_page(self._base + _PARAMS_PATH.format(
             id=article, **{k: quote(v, safe="") for k, v in locale.items()}), crawl=False)

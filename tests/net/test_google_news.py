@@ -10,7 +10,12 @@ import pytest
 
 from monitor.config import HttpConfig
 from monitor.errors import BlockedAddressError, HTTPStatusError, RateLimitedError
-from monitor.net import GoogleNewsResolver, google_news_article_id, resolve_aggregator_link
+from monitor.net import (
+    GoogleNewsResolver,
+    google_news,
+    google_news_article_id,
+    resolve_aggregator_link,
+)
 from monitor.net.google_news import rpc_request, rpc_target
 from tests.fetch_support import (
     FakeGoogleNews,
@@ -109,6 +114,28 @@ def test_a_link_is_resolved_through_the_page_and_the_call() -> None:
         "hl": ["id"], "gl": ["ID"], "ceid": ["ID:id"]}  # asked in the feed's locale
     assert [call[2:] for call in fake.calls] == [[article, 1764900000, "AU_yqLsig-1"]]
     assert google.hits[FakeGoogleNews.RPC_PATH] == 1
+
+
+def test_an_article_is_asked_for_once_whatever_feed_lists_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several search feeds list one article (each link with its own locale): Google is
+    asked once; only the last REMEMBERED resolutions are kept."""
+    monkeypatch.setattr(google_news, "REMEMBERED", 2)
+    ids = [google_news_id(n) for n in (20, 21, 22)]
+    with LocalServer() as google:
+        fake = FakeGoogleNews(google)
+        for n, article in enumerate(ids):
+            fake.add(article, f"{PUBLISHER}/{n}")
+        with fetcher_for(google) as fetcher:
+            resolver = GoogleNewsResolver(fetcher, google.url(""))
+            for query in ("?oc=5&hl=id&gl=ID&ceid=ID:id", "?hl=en-US&gl=US&ceid=US:en", ""):
+                link = f"https://news.google.com/rss/articles/{ids[0]}{query}"
+                assert resolver.resolve(link) == f"{PUBLISHER}/0"
+            assert len(fake.calls) == 1 and google.hits["/rss/articles/" + ids[0]] == 1
+            for article in ids[1:]:  # two more: the first is forgotten
+                resolver.resolve(f"https://news.google.com/rss/articles/{article}")
+            resolver.resolve(f"https://news.google.com/rss/articles/{ids[0]}")
+            assert [call[2] for call in fake.calls] == [ids[0], ids[1], ids[2], ids[0]]
 
 
 def test_google_news_host_names_are_dialled_at_the_address_the_policy_checked() -> None:
