@@ -204,10 +204,15 @@ def _agreement(mine: bytes, theirs: bytes) -> float:
     return sum(a == b for a, b in pairs) / (len(mine) // VALUE.size)
 
 
+def _index_key(data: bytes) -> int:
+    """A key of the story index (``story_bands.band_key``, a signed 64-bit integer), stable
+    across processes: band keys and headline keys alike."""
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "little", signed=True)
+
+
 def _band_keys(values: bytes, bands: int, rows: int, base: int) -> list[int]:
     width = rows * VALUE.size
-    return [int.from_bytes(blake2b(bytes((base + i,)) + values[i * width:(i + 1) * width],
-                                   digest_size=8).digest(), "little", signed=True)
+    return [_index_key(bytes((base + i,)) + values[i * width:(i + 1) * width])
             for i in range(bands)]
 
 
@@ -299,10 +304,8 @@ def title_keys(title: str) -> list[int]:
     suffix = _OUTLET_SUFFIX.search(title)
     if suffix is not None:
         variants.append(words(title[:suffix.start()]))
-    return list(dict.fromkeys(
-        int.from_bytes(blake2b(b"title\n" + " ".join(v).encode(), digest_size=8).digest(),
-                       "little", signed=True)
-        for v in variants if len(v) >= TITLE_MIN_WORDS))
+    return list(dict.fromkeys(_index_key(b"title\n" + " ".join(v).encode())
+                              for v in variants if len(v) >= TITLE_MIN_WORDS))
 
 
 def aware(moment: datetime) -> datetime:
