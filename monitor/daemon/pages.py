@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,13 +23,15 @@ from monitor.daemon.metrics import Metrics
 from monitor.errors import ExtractError, FetchError, MonitorError
 from monitor.extract import Extractor
 from monitor.models import MAX_URL_CHARS, ExtractedText, FeedEntry
-from monitor.net import Fetcher, canonical_url, google_news_article_id, resolve_aggregator_link
+from monitor.net import (
+    Fetcher,
+    canonical_url,
+    google_news_article_id,
+    on_google,
+    resolve_aggregator_link,
+)
 
 log = logging.getLogger(__name__)
-
-# Google's own hosts (news.google.com, consent.google.com, www.google.co.id...): a page
-# fetched from one is not the publisher's.
-_GOOGLE_HOST = re.compile(r"(?:^|\.)google\.(?:[a-z]{2,3}\.)?[a-z]{2,3}$")
 
 PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why there is none
 # A fetched page on its way through extraction, or why there is no page.
@@ -208,7 +209,4 @@ def publisher_identity(url: str, extracted: ExtractedText | None) -> str:
             or google_news_article_id(url) is None):
         return url
     page = canonical_url(extracted.url)
-    host = (urlsplit(page).hostname or "").lower()
-    if _GOOGLE_HOST.search(host) or len(page) > MAX_URL_CHARS:
-        return url
-    return page
+    return url if on_google(page) or len(page) > MAX_URL_CHARS else page

@@ -22,7 +22,12 @@ from monitor.net.netpolicy import (
     allow_entry_problem,
     default_resolver,
 )
-from monitor.net.urls import canonical_url, google_news_article_id, resolve_aggregator_link
+from monitor.net.urls import (
+    canonical_url,
+    google_news_article_id,
+    on_google,
+    resolve_aggregator_link,
+)
 
 __all__ = [
     "MASK",
@@ -37,6 +42,7 @@ __all__ = [
     "default_resolver",
     "google_news_article_id",
     "mask_text_urls",
+    "on_google",
     "resolve_aggregator_link",
     "shown_url",
 ]

@@ -33,7 +33,7 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, quote, urlsplit
 
 from monitor.net.fetch import Fetcher
-from monitor.net.urls import google_news_article_id, resolve_aggregator_link
+from monitor.net.urls import google_news_article_id, on_google, resolve_aggregator_link
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,8 @@ def rpc_request(article: str, timestamp: int, signature: str, ceid: str = "US:en
 
 def rpc_target(answer: str) -> str | None:
     """The publisher URL in a ``batchexecute`` answer, or None when it has none this module
-    can read. Only an absolute http(s) URL off Google News counts (wrappers inside it, such
-    as an AMP cache's, unwrapped)."""
+    can read. Only an absolute http(s) URL off Google's hosts counts (wrappers inside it,
+    such as an AMP cache's, unwrapped)."""
     body = answer.lstrip()
     if body.startswith(_GUARD):
         body = body[len(_GUARD):]
@@ -151,6 +151,6 @@ def rpc_target(answer: str) -> str | None:
                 host = parts.hostname
             except ValueError:  # an unclosed [IPv6 literal, a bad port
                 continue
-            if parts.scheme in ("http", "https") and host and host != "news.google.com":
+            if parts.scheme in ("http", "https") and host and not on_google(target):
                 return target
     return None

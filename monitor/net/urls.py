@@ -286,6 +286,20 @@ def google_news_article_id(url: str) -> str | None:
     return match.group("id")
 
 
+# Google's own hosts (news.google.com, consent.google.com, www.google.co.id...).
+_GOOGLE_HOST = re.compile(r"(?:^|\.)google\.(?:[a-z]{2,3}\.)?[a-z]{2,3}$")
+
+
+def on_google(url: str) -> bool:
+    """Whether ``url`` is on one of Google's own hosts: a page there is not a publisher's
+    (a Google News link not resolved, a consent page). False for what does not parse."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return False
+    return _GOOGLE_HOST.search(host.lower()) is not None
+
+
 def _absolute(candidate: str | None) -> str | None:
     if not candidate:
         return None

@@ -14,6 +14,7 @@ from monitor.net import (
     GoogleNewsResolver,
     google_news,
     google_news_article_id,
+    on_google,
     resolve_aggregator_link,
 )
 from monitor.net.google_news import rpc_request, rpc_target
@@ -55,6 +56,15 @@ def test_only_links_google_alone_can_resolve_are_named() -> None:
         assert google_news_article_id(other) is None
 
 
+def test_google_s_own_hosts_are_told_from_publishers() -> None:
+    for url in ("https://news.google.com/rss/articles/x", "https://consent.google.com/ml",
+                "https://www.google.co.id/url?q=x", "http://GOOGLE.com/", "https://google.de"):
+        assert on_google(url), url
+    for url in ("https://www.antaranews.com/berita/1", "https://notgoogle.com/",
+                "https://google.example.org/", "https://blog.google/", "http://[::1", ""):
+        assert not on_google(url), url
+
+
 def test_the_call_carries_the_id_its_timestamp_and_signature() -> None:
     form = urllib.parse.parse_qs(rpc_request("CBMiXYZ", 1764900000, "AU_sig", "ID:id"))
     envelope = json.loads(form["f.req"][0])
@@ -83,6 +93,7 @@ def test_the_call_carries_the_id_its_timestamp_and_signature() -> None:
         (_answer(_row(["garturlres", "/berita/1", 1])), None),
         (_answer(_row(["garturlres", "http://[::1/berita", 1])), None),
         (_answer(_row(["garturlres", "https://NEWS.google.com/x", 1])), None),
+        (_answer(_row(["garturlres", "https://consent.google.com/ml?continue=x", 1])), None),
         # Not JSON at all, cut short, a payload that is not JSON, a sign-in page.
         (")]}'\n\n[[\"wrb.fr\",", None),
         (_answer(["wrb.fr", "Fbv4je", "{not json", None]), None),
