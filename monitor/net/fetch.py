@@ -179,9 +179,7 @@ class Fetcher:
         with deadline_scope(self._config.total_timeout) as deadline:
             result = self._follow(url, {"Accept": PAGE_ACCEPT}, self._config.page_max_bytes,
                                   deadline, robots=crawl and self._config.respect_robots_txt)
-        if isinstance(result, NotModified):  # not conditional, so only a broken server
-            raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
-        return result
+        return _unconditional(result)
 
     def post_form(self, url: str, form: str) -> FetchedBody:
         """POST an ``application/x-www-form-urlencoded`` body (already encoded) under the same
@@ -192,9 +190,7 @@ class Fetcher:
         with deadline_scope(self._config.total_timeout) as deadline:
             result = self._follow(url, headers, self._config.page_max_bytes, deadline,
                                   robots=False, method="POST", content=form.encode("utf-8"))
-        if isinstance(result, NotModified):  # not conditional, so only a broken server
-            raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
-        return result
+        return _unconditional(result)
 
     def read_local(self, path: str) -> FetchedBody:
         """Read a feed configured as a local file (a path or ``file://`` URL), trusted because
@@ -356,6 +352,13 @@ class Fetcher:
             return RobotsRules.from_answer(404), False
         content = result.content if isinstance(result, FetchedBody) else b""
         return RobotsRules.from_answer(None, content), False
+
+
+def _unconditional(result: FetchedBody | NotModified) -> FetchedBody:
+    """The body of a request sent without validators: a 304 to it is a broken server's."""
+    if isinstance(result, NotModified):
+        raise HTTPStatusError("unexpected 304 Not Modified", url=result.url, status=304)
+    return result
 
 
 def _decoded(decoder: ContentDecoder, raw_chunks: Iterator[bytes]) -> Iterator[bytes]:
