@@ -26,6 +26,7 @@ The tree::
     │   ├── DecodingError           bad or unknown Content-Encoding
     │   ├── TLSError                certificate problems
     │   └── HTTPStatusError         a status the fetcher does not treat as success
+    │       ├── ServerError         5xx: the server's fault, worth another try later
     │       └── RateLimitedError    429/503, carries the Retry-After delay
     ├── ParseError                  bytes that are not a feed (``too_complex``: the parse
     │   │                           worker ran out of memory or died)
@@ -39,7 +40,10 @@ The tree::
         └── PermanentNotifyError    retrying cannot help (e.g. 401, refused address)
 
 Each error has a short machine-readable ``code`` (``blocked_address``, ``timeout_total``...)
-that the store records as the error class, so operators can filter on it.
+that the store records as the error class, so operators can filter on it. The fetch errors a
+later try may not meet (a timeout, a refused connection, a 5xx, a rate limit) are
+``transient``; :data:`TRANSIENT_FETCH_CODES` names their codes, for deciding from a stored
+code (an article whose page failed so is fetched again by a later poll).
 """
 
 from __future__ import annotations
@@ -149,9 +153,11 @@ class QuerySyntaxError(RuleError):
 
 
 class FetchError(MonitorError):
-    """A fetch that produced no usable body. ``url`` is the URL (or redirect hop) at fault."""
+    """A fetch that produced no usable body. ``url`` is the URL (or redirect hop) at fault.
+    This class itself: the connection failed (refused, reset, no DNS answer)."""
 
     code = "fetch_error"
+    transient = True  # a later try may succeed; False where retrying cannot help
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = url
@@ -160,54 +166,74 @@ class FetchError(MonitorError):
 
 class BlockedAddressError(FetchError):
     code = "blocked_address"
+    transient = False
 
 
 class UnsupportedSchemeError(FetchError):
     code = "unsupported_scheme"
+    transient = False
 
 
 class InvalidURLError(FetchError):
     """A URL refused for its notation (backslash, userinfo, controls) before any network use."""
 
     code = "invalid_url"
+    transient = False
 
 
 class RobotsDisallowedError(FetchError):
     """The site's robots.txt forbids fetching this page (``http.respect_robots_txt``)."""
 
     code = "robots_disallowed"
+    transient = False
 
 
 class TooManyRedirectsError(FetchError):
     code = "too_many_redirects"
+    transient = False
 
 
 class BodyTooLargeError(FetchError):
     code = "body_too_large"
+    transient = False
 
 
 class FetchTimeoutError(FetchError):
     code = "timeout_total"
+    transient = True
 
 
 class DecodingError(FetchError):
     code = "decoding_error"
+    transient = False
 
 
 class TLSError(FetchError):
     code = "tls_error"
+    transient = False
 
 
 class HTTPStatusError(FetchError):
+    """A 4xx (or an unexpected status): the request is refused as made; see ServerError."""
+
     code = "http_status"
+    transient = False
 
     def __init__(self, message: str, *, url: str | None = None, status: int = 0) -> None:
         self.status = status
         super().__init__(message, url=url)
 
 
+class ServerError(HTTPStatusError):
+    """A 5xx: the server failed (overloaded, restarting, a broken upstream)."""
+
+    code = "server_error"
+    transient = True
+
+
 class RateLimitedError(HTTPStatusError):
     code = "rate_limited"
+    transient = True
 
     def __init__(
         self, message: str, *, url: str | None = None, status: int = 429,
@@ -215,6 +241,11 @@ class RateLimitedError(HTTPStatusError):
     ) -> None:
         self.retry_after = retry_after
         super().__init__(message, url=url, status=status)
+
+
+# The codes of the fetch errors a later try may not meet, for deciding from a stored code.
+TRANSIENT_FETCH_CODES = frozenset({
+    error.code for error in (FetchError, FetchTimeoutError, ServerError, RateLimitedError)})
 
 
 class ParseError(MonitorError):

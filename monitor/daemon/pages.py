@@ -139,8 +139,9 @@ class PageStarter:
                     return None, "unsupported_scheme"  # only beside a configured local feed
                 body = self.fetcher.read_local(str(path))
             else:
+                target = self._publisher(link)
                 with self.metrics.timed_fetch("page"):
-                    body = self.fetcher.fetch_page(self._publisher(link))
+                    body = self.fetcher.fetch_page(target)
         except FetchError as exc:
             log.info("article %s: %s: %s", link, exc.code, exc)
             self.metrics.pages.labels(stage="fetch", outcome=exc.code).inc()
@@ -160,7 +161,9 @@ class PageStarter:
     def _publisher(self, link: str) -> str:
         """The page to fetch for ``link``: the publisher's when ``link`` is a Google News link
         that :attr:`resolve` resolves; else ``link`` itself (a failed resolution is logged and
-        counted, and the link fetched as before)."""
+        counted, and the link fetched as before). A transient failure (Google's rate limit,
+        a timeout) is raised: Google's own page has no article text to fall back on, so the
+        article is stored from the feed with that error and a later poll tries again."""
         if self.resolve is None or google_news_article_id(link) is None:
             return link
         try:
@@ -168,6 +171,8 @@ class PageStarter:
         except FetchError as exc:
             log.info("article %s: Google News link not resolved: %s: %s", link, exc.code, exc)
             self.metrics.pages.labels(stage="resolve", outcome=exc.code).inc()
+            if exc.transient:
+                raise
             return link
         except Exception:  # an optional step must never cost the article
             log.warning("article %s: Google News link not resolved: unexpected error", link,

@@ -35,7 +35,7 @@ from monitor.daemon.pages import (
 )
 from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
-from monitor.errors import ExtractError, MonitorError, StoreError
+from monitor.errors import TRANSIENT_FETCH_CODES, ExtractError, MonitorError, StoreError
 from monitor.extract import Extractor, fallback_text, fuller_feed_text
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.language import detect_language
@@ -82,6 +82,7 @@ class FeedReport:
     items_retried: int = 0  # failed entries the next poll tries again
     skipped: list[str] = field(default_factory=list)  # "entry: reason" per entry without link
     revised: int = 0  # known entries fetched again because the feed shows them changed
+    pages_to_retry: int = 0  # new articles whose page failed transiently: a later poll tries
 
 
 @dataclass(frozen=True)
@@ -226,8 +227,10 @@ class FeedPoller:
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
                             + "; ".join(report.item_failures[:3]))
         # Entries left for later must be listed again by the next poll: a conditional request
-        # would get 304 and lose them (case G14), so no validators are kept until all are in.
-        complete = not deferred and report.items_retried == 0
+        # would get 304 and lose them (case G14), so no validators are kept until all are in;
+        # nor while an article's page waits for another try (monitor.daemon.revisions).
+        complete = (not deferred and report.items_retried == 0
+                    and report.pages_to_retry == 0 and not revisions.retry_pending)
         # The hints protect a publisher's server; a configured local file has none to protect.
         remote = not is_local(feed.url)
         plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
@@ -294,6 +297,7 @@ class FeedPoller:
                     # Shutting down: not the page's fault. Stored from the feed's summary,
                     # the entry would count as seen and its full text never be matched.
                     raise ExtractError.coded("extraction pool stopped", "pool_closed")
+                report.pages_to_retry += error in TRANSIENT_FETCH_CODES
                 batch.append(self._prepare(feed, item.entry, item.url, extracted, error,
                                            parsed.language))
             except StoreError:

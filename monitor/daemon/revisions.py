@@ -16,6 +16,14 @@ first and each later one twice as long after the one before, so they spread over
 first day rather than its first hours (a change seen sooner is taken by a later poll).
 Outside the first two bounds, and for entries whose fingerprint was unknown (seen before
 fingerprints were kept), the new fingerprint is recorded and nothing is fetched.
+
+Pages to try again: an article whose page failed in a way a later try may not meet (a
+timeout, a refused connection, a 5xx, a rate limit: :data:`~monitor.errors.TRANSIENT_FETCH_CODES`)
+was stored from the feed's summary and matched on it alone. Its entry is revised as if it had
+changed, within the same bounds and waits, until its page comes (the article takes its text,
+and rules that match only the full text alert) or fails for good. While any listed entry still
+waits for such a try, the poll keeps no validators, so the next poll gets the whole feed, not a
+304 that would list nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import PollingConfig
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
-from monitor.errors import ExtractError, StoreError
+from monitor.errors import TRANSIENT_FETCH_CODES, ExtractError, StoreError
 from monitor.models import ExtractedText, FeedEntry, RuleHit
 from monitor.store import FeedState, KnownEntry, NewArticle, Route, Store
 from monitor.text import clean_line
@@ -52,10 +60,14 @@ PrepareArticle = Callable[
 @dataclass(frozen=True)
 class RevisionPlan:
     """What a poll does with the known entries it listed: ``revise`` fetches and matches
-    them again; ``record`` only remembers how the feed shows them now (key -> fingerprint)."""
+    them again; ``record`` only remembers how the feed shows them now (key -> fingerprint).
+    ``retries``: the keys in ``revise`` that are unchanged, listed for their page's transient
+    failure; ``retry_pending``: some listed entry's page is to be tried again, now or later."""
 
     revise: tuple[FeedEntry, ...] = ()
     record: Mapping[str, str] = field(default_factory=dict)
+    retries: frozenset[str] = frozenset()
+    retry_pending: bool = False
 
 
 @dataclass
@@ -85,16 +97,27 @@ class EntryReviser:
         """Which known entries changed, and which of them may be fetched again: at most
         ``limit`` (what the poll's new entries left of ``polling.max_new_entries``), each
         ``polling.revise_every`` after its last revision; the other changed ones keep their
-        old fingerprint, so a later poll takes them."""
+        old fingerprint, so a later poll takes them. Unchanged entries whose page failed
+        transiently are fetched again by the same rules (the module's *Pages to try again*)."""
         revise: list[FeedEntry] = []
         record: dict[str, str] = {}
         planned: set[str] = set()
+        retries: set[str] = set()
+        pending = False
         for entry in entries:
             stored = known.get(entry.key)
-            if stored is None:
+            if stored is None or entry.key in record or entry.key in planned:
                 continue
             fingerprint = entry.fingerprint()
-            if stored.fingerprint == fingerprint or entry.key in record or entry.key in planned:
+            retry = (stored.page_error in TRANSIENT_FETCH_CODES and bool(entry.url)
+                     and self._allowed(stored, now))
+            pending = pending or retry
+            if stored.fingerprint == fingerprint:
+                # Unchanged: fetched again only when its page is to be tried again.
+                if retry and len(revise) < limit and self._due(stored, now):
+                    revise.append(entry)
+                    planned.add(entry.key)
+                    retries.add(entry.key)
                 continue
             if stored.fingerprint is not None and entry.url and self._allowed(stored, now):
                 # Too soon after the last revision, or past the poll's limit: the old
@@ -104,7 +127,7 @@ class EntryReviser:
                     planned.add(entry.key)
             else:  # unknown before, or out of bounds: remembered, not fetched
                 record[entry.key] = fingerprint
-        return RevisionPlan(tuple(revise), record)
+        return RevisionPlan(tuple(revise), record, frozenset(retries), pending)
 
     def _allowed(self, stored: KnownEntry, now: datetime) -> bool:
         return (stored.article_id is not None
@@ -139,7 +162,8 @@ class EntryReviser:
             started.append((entry, url, self.submit(feed, link, entry, pages, feed_language)))
         for entry, url, page in started:
             try:
-                self._revise(feed, entry, url, page, feed_language, report)
+                self._revise(feed, entry, url, page, feed_language, report,
+                             retry=entry.key in plan.retries)
             except StoreError:
                 raise  # the database is down: not this entry's fault
             except ExtractError as exc:
@@ -151,7 +175,8 @@ class EntryReviser:
         return report
 
     def _revise(self, feed: FeedState, entry: FeedEntry, url: str, page: Future[PageStarted],
-                feed_language: str | None, report: RevisionReport) -> None:
+                feed_language: str | None, report: RevisionReport, *, retry: bool) -> None:
+        """Store one revision; ``retry``: the entry is unchanged, its page failed before."""
         extracted, error = finish_page(entry, page.result())
         if error == "pool_closed":
             raise ExtractError.coded("extraction pool stopped", "pool_closed")
@@ -167,6 +192,11 @@ class EntryReviser:
         if revised.retry:
             log.info("feed %s: revised entry %s: the page gave no text (%s); kept as it was",
                      feed.name, entry.key[:200], error)
+        elif retry:
+            log.info("feed %s: article %d: page fetched again after a failure: %s%s",
+                     feed.name, revised.article_id,
+                     f"failed again ({error})" if error else "its text is in",
+                     f"; new hits of {', '.join(revised.new_hits)}" if revised.new_hits else "")
         elif revised.updated:
             log.info("feed %s: article %d revised (%r)%s", feed.name, revised.article_id,
                      item.article.title,

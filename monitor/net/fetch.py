@@ -52,6 +52,7 @@ from monitor.errors import (
     InvalidURLError,
     RateLimitedError,
     RobotsDisallowedError,
+    ServerError,
     TooManyRedirectsError,
     UnsupportedSchemeError,
 )
@@ -301,8 +302,9 @@ class Fetcher:
                                    url=url, status=status, retry_after=paused)
         self._backoff.succeeded(url)
         if status not in _SUCCESS:
-            raise HTTPStatusError(f"HTTP {status} {response.reason_phrase}".rstrip(), url=url,
-                                  status=status)
+            failed = ServerError if status >= 500 else HTTPStatusError
+            raise failed(f"HTTP {status} {response.reason_phrase}".rstrip(), url=url,
+                         status=status)
         return FetchedBody(
             url=url, status=status, content=self._read_body(response, headers, cap, truncate),
             content_type=headers.get("content-type"), headers=headers,

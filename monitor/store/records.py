@@ -116,6 +116,9 @@ class KnownEntry:
     first_seen_at: datetime
     article_id: int | None  # None: skipped, given up, or its article was pruned
     revised_at: datetime | None = None  # when it was last fetched again; None: never
+    # The error code its article's page gave when fetched (None: the page came, or no
+    # article): a transient one has a later poll fetch the page again.
+    page_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ CONFLICT DO NOTHING``), queued for alerting as a new article's are: same routes,
 The article update, the new hits, their outbox rows and the entry's record commit together.
 The text indexes follow by triggers (FTS5 on SQLite; on PostgreSQL the lexemes go NULL and
 are stored again here when the store has a tokenizer).
+
+The same path takes an article whose page failed transiently and is fetched again
+(:mod:`monitor.daemon.revisions`): its entry's record carries the article's error code
+(:func:`known_entries`), and a try whose text is unchanged still records how the page failed
+this time, so a lasting failure (a 404) ends the tries.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from monitor.text import clean_line, clean_text
 
 _KNOWN = select(FeedEntryRow.entry_key, FeedEntryRow.fingerprint, FeedEntryRow.revisions,
                 FeedEntryRow.first_seen_at, FeedEntryRow.article_id,
-                FeedEntryRow.revised_at).where(
+                FeedEntryRow.revised_at, ArticleRow.error).outerjoin(
+    ArticleRow, ArticleRow.id == FeedEntryRow.article_id).where(
     FeedEntryRow.feed_id == bindparam("feed_id"),
     FeedEntryRow.entry_key.in_(bindparam("keys", expanding=True)))
 _ENTRY = select(FeedEntryRow.id, FeedEntryRow.article_id).where(
@@ -68,7 +74,7 @@ def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[s
             found[row.entry_key] = KnownEntry(
                 fingerprint=row.fingerprint, revisions=row.revisions or 0,
                 first_seen_at=row.first_seen_at, article_id=row.article_id,
-                revised_at=row.revised_at)
+                revised_at=row.revised_at, page_error=row.error)
     return found
 
 
@@ -99,6 +105,9 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         return RevisedArticle(entry.article_id, stored.story_id if stored else None,
                               retry=retry)
     if stored.content_hash == article.content_hash:
+        if stored.error != article.error:  # the page failed otherwise (or came, textless)
+            conn.execute(update(ArticleRow).where(ArticleRow.id == stored.id).values(
+                error=article.error))
         return RevisedArticle(stored.id, stored.story_id)
     title, body = clean_line(article.title), clean_text(article.text)
     stems = article_stems(item, title, body, indexing)

@@ -14,9 +14,16 @@ from typing import cast
 import pytest
 from sqlalchemy import select
 
+from monitor.config import PollingConfig
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import PageStarter, publisher_identity
-from monitor.errors import RateLimitedError
+from monitor.errors import (
+    BlockedAddressError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    RateLimitedError,
+)
 from monitor.extract import Extractor
 from monitor.models import ExtractedText
 from monitor.net import Fetcher
@@ -135,11 +142,16 @@ def test_a_link_google_does_not_resolve_is_fetched_as_it_is(
         stage="resolve", outcome="unresolved")._value.get() == 1
 
 
-@pytest.mark.parametrize("failure", [RateLimitedError("HTTP 429", status=429),
-                                     RecursionError("a bug"), KeyError("a bug")])
+@pytest.mark.parametrize("failure", [
+    HTTPStatusError("HTTP 404", status=404), BlockedAddressError("refused"),
+    RateLimitedError("HTTP 429", status=429), FetchTimeoutError("timed out"),
+    RecursionError("a bug"), KeyError("a bug")])
 def test_a_failed_resolution_never_costs_the_article(failure: Exception,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    """Whatever the resolver raises, the link is fetched as it is; the failure is counted."""
+    """Whatever the resolver raises, the article is not lost; the failure is counted. A
+    lasting failure (or a bug) has the link fetched as it is; a transient one (Google's rate
+    limit, a timeout) is the page's error, so a later poll tries again (no request to Google's
+    own page, which has no article text)."""
     def resolve(_link: str) -> str | None:
         raise failure
 
@@ -148,12 +160,48 @@ def test_a_failed_resolution_never_costs_the_article(failure: Exception,
     starter = PageStarter(cast(Fetcher, None), cast(Extractor, None), metrics, lambda: None,
                           resolve)
     link = f"https://news.google.com/rss/articles/{google_news_id(10)}"
-    assert starter._publisher(link) == link
+    if isinstance(failure, FetchError) and failure.transient:
+        with pytest.raises(type(failure)):
+            starter._publisher(link)
+    else:
+        assert starter._publisher(link) == link
     assert starter._publisher("https://www.antaranews.com/berita/1") == (
         "https://www.antaranews.com/berita/1")  # not asked: nothing to resolve
-    outcome = failure.code if isinstance(failure, RateLimitedError) else "internal_error"
+    outcome = failure.code if isinstance(failure, FetchError) else "internal_error"
     assert metrics.pages.labels(stage="resolve", outcome=outcome)._value.get() == 1
     assert "Google News link not resolved" in caplog.text
+
+
+def test_a_resolution_google_refused_for_now_is_tried_again_by_a_later_poll(
+        google_world: World, google: FakeGoogleNews) -> None:
+    """Google answers 503 for the article's page: the entry is stored from the feed at once
+    (nothing fetched from Google's page), and the next poll resolves the link, fetches the
+    publisher's page and alerts for the rule its text matches."""
+    world = google_world
+    world.pipeline.poller.reviser.polling = PollingConfig(default_interval=60)
+    article = google_news_id(11)
+    link = f"https://news.google.com/rss/articles/{article}?oc=5"
+    world.write("doha.html", page("Delegations meet again in Doha",
+                                  "Both sides said a ceasefire could be agreed within days."))
+    google.server.route(f"/rss/articles/{article}", 503, b"busy")
+    world.write("news.xml", _google_feed([link]))
+    assert world.pipeline.run_cycle().articles == 1
+    with world.store.read() as session:
+        stored = session.scalars(select(ArticleRow)).one()
+    assert (stored.text_source, stored.error) == ("feed_summary", "server_error")
+    assert world.store.hits() == [] and google.calls == []
+    google.add(article, f"{world.base}/doha.html")  # Google answers again
+    world.clock.advance(61)
+    world.store.refresh_feeds()
+    report = world.pipeline.run_cycle()
+    assert (report.revised, report.hits, report.notifications) == (1, 1, 1)
+    with world.store.read() as session:
+        stored = session.scalars(select(ArticleRow)).one()
+    assert (stored.text_source, stored.error) == ("page", None)
+    assert "ceasefire could be agreed" in stored.text
+    # The article keeps the row (and link) it was stored under: a revision moves nothing.
+    assert stored.canonical_url == link
+    assert [h.rule_id for h in world.store.hits()] == ["ceasefire"]
 
 
 def test_only_a_resolved_google_news_link_is_stored_under_its_publishers_url() -> None:

@@ -80,3 +80,46 @@ def test_each_later_revision_waits_twice_as_long_as_the_one_before() -> None:
     late = KnownEntry("old", 60, NOW - timedelta(hours=40), 1,
                       revised_at=NOW - timedelta(hours=30))
     assert many.plan((entry,), {"k0": late}, NOW, limit=5).revise == ()
+
+
+def test_an_unchanged_entry_whose_page_failed_transiently_is_fetched_again() -> None:
+    entries = tuple(_entry(n) for n in range(6))
+    codes = {"k0": "server_error", "k1": "timeout_total", "k2": "rate_limited",
+             "k3": "fetch_error", "k4": "http_status", "k5": None}
+    known = {e.key: KnownEntry(e.fingerprint(), 0, NOW - timedelta(hours=1), 1,
+                               page_error=codes[e.key]) for e in entries}
+    plan = _reviser().plan(entries, known, NOW, limit=10)
+    # A 404 (http_status) or a page that came is not fetched again; the transient ones are.
+    assert [e.key for e in plan.revise] == ["k0", "k1", "k2", "k3"]
+    assert plan.retries == {"k0", "k1", "k2", "k3"} and plan.retry_pending
+    assert plan.record == {}
+    quiet = _reviser().plan(entries[4:], known, NOW, limit=10)
+    assert quiet.revise == () and not quiet.retry_pending
+
+
+def test_page_retries_keep_the_revisions_bounds_and_waits() -> None:
+    entry = _entry(0)
+
+    def known(revisions: int, revised_ago: timedelta | None,
+              age: timedelta = timedelta(hours=3)) -> dict[str, KnownEntry]:
+        return {"k0": KnownEntry(entry.fingerprint(), revisions, NOW - age, 1,
+                                 revised_at=NOW - revised_ago if revised_ago else None,
+                                 page_error="server_error")}
+
+    reviser = _reviser(revise_every="1h", max_revisions=5, revise_within="2d")
+    waiting = reviser.plan((entry,), known(1, timedelta(minutes=20)), NOW, limit=5)
+    # Too soon after the last try: not fetched, but still pending (no validators kept).
+    assert waiting.revise == () and waiting.retry_pending
+    assert reviser.plan((entry,), known(1, timedelta(hours=1)), NOW, limit=5).revise == (entry,)
+    assert reviser.plan((entry,), known(1, None), NOW, limit=0).revise == ()  # the poll's limit
+    spent = reviser.plan((entry,), known(5, timedelta(days=1)), NOW, limit=5)
+    old = reviser.plan((entry,), known(0, None, age=timedelta(days=3)), NOW, limit=5)
+    for plan in (spent, old):  # out of bounds: given up, the feed's 304s allowed again
+        assert plan.revise == () and not plan.retry_pending and plan.record == {}
+
+
+def test_a_changed_entry_whose_page_failed_is_revised_once_not_twice() -> None:
+    entry = _entry(0, "a new headline")
+    known = {"k0": KnownEntry("old", 0, NOW - timedelta(hours=1), 1, page_error="server_error")}
+    plan = _reviser().plan((entry, entry), known, NOW, limit=5)
+    assert plan.revise == (entry,) and plan.retries == frozenset() and plan.retry_pending

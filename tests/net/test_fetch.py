@@ -19,6 +19,7 @@ import pytest
 
 from monitor.config import HttpConfig
 from monitor.errors import (
+    TRANSIENT_FETCH_CODES,
     BodyTooLargeError,
     DecodingError,
     FetchError,
@@ -26,6 +27,7 @@ from monitor.errors import (
     HTTPStatusError,
     RateLimitedError,
     RobotsDisallowedError,
+    ServerError,
     TooManyRedirectsError,
     UnsupportedSchemeError,
 )
@@ -132,6 +134,21 @@ def test_status_errors(server: LocalServer) -> None:
                 fetcher.fetch_feed(server.url(path))
             assert info.value.status == status and info.value.url == server.url(path)
             assert not isinstance(info.value, RateLimitedError)  # 503 without Retry-After
+            # A 5xx is the server's fault, worth a later try (an article's page is tried
+            # again by a later poll); a 404 is not.
+            assert isinstance(info.value, ServerError) == (status >= 500)
+            assert info.value.transient == (status >= 500)
+            assert (info.value.code in TRANSIENT_FETCH_CODES) == (status >= 500)
+
+
+def test_transient_fetch_codes_are_the_codes_of_the_transient_fetch_errors() -> None:
+    def tree(cls: type[FetchError]) -> list[type[FetchError]]:
+        return [cls, *(c for sub in cls.__subclasses__() for c in tree(sub))]
+
+    errors = tree(FetchError)
+    assert len(errors) >= 13
+    assert {e.code for e in errors if e.transient} == TRANSIENT_FETCH_CODES
+    assert not {e.code for e in errors if not e.transient} & TRANSIENT_FETCH_CODES
 
 
 def test_exactly_max_redirects_are_followed(server: LocalServer) -> None:

@@ -1,0 +1,126 @@
+"""An article whose page failed in a way a later try may not meet (a 5xx, a timeout, a refused
+connection, a rate limit) is stored from its feed entry at once, and later polls fetch its page
+again (within the revisions' bounds) until it comes: the article then takes its page's text,
+and a rule that matches only that text alerts, once. A page that failed for good (a 404) is
+not fetched again. The feed is served with an ETag by a real server on loopback: while a page
+waits for another try, the poll keeps no validators, so the next poll is not a 304 listing
+nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from monitor.config import PollingConfig
+from monitor.store.schema import ArticleRow
+from tests.daemon.test_pipeline import World, build_world, page, rss
+from tests.fetch_support import Handler, LocalServer
+
+ETAG = '"feed-v1"'
+
+
+class Site:
+    """A feed with one entry, served with an ETag (a 304 to a matching If-None-Match), and
+    the entry's page, whose answer the test sets."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.feed = rss([("1", "Talks resume", server.url("/story.html"))]).encode()
+        self.conditional: list[bool] = []  # per feed request: was it conditional?
+        server.routes["/feed.xml"] = self._feed
+        self.page(500)
+
+    def _feed(self, handler: Handler) -> None:
+        asked = handler.headers.get("If-None-Match")
+        self.conditional.append(asked is not None)
+        if asked == ETAG:
+            handler.reply(304, b"", {"ETag": ETAG})
+            return
+        handler.reply(200, self.feed, {"Content-Type": "application/rss+xml", "ETag": ETAG})
+
+    def page(self, status: int) -> None:
+        # The rule's word (harbour) is in the page's text only, never in the feed's entry.
+        body = page("Talks resume", "The delegations met at the harbour.").encode()
+        self.server.route("/story.html", status, body if status == 200 else b"down",
+                          {"Content-Type": "text/html"})
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with LocalServer() as server:
+        yield Site(server)
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str, site: Site) -> Iterator[World]:
+    feeds: list[dict[str, object]] = [{"url": site.server.url("/feed.xml"), "name": "Feed"}]
+    with build_world(tmp_path, database_url, tmp_path, site.server.url(""), feeds) as w:
+        # Revisions (and so page retries) wait revise_every after the first: 1 h here.
+        w.pipeline.poller.reviser.polling = PollingConfig(default_interval=60)
+        yield w
+
+
+def _cycle(world: World, seconds: float) -> tuple[int, int]:
+    """A cycle after ``seconds``, the feed due whatever interval the polls gave it: its
+    (revised entries, hits)."""
+    world.clock.advance(seconds)
+    world.store.refresh_feeds()
+    report = world.pipeline.run_cycle()
+    assert report.failed == 0
+    return report.revised, report.hits
+
+
+def _article(world: World) -> ArticleRow:
+    with world.store.read() as session:
+        return session.scalars(select(ArticleRow)).one()
+
+
+def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once(
+        world: World, site: Site) -> None:
+    assert _cycle(world, 0) == (0, 0)
+    stored = _article(world)
+    assert (stored.text_source, stored.error) == ("feed_summary", "server_error")
+    assert world.store.hits() == []
+    # Still down at the next poll: tried again (the first retry comes at once), counted.
+    assert _cycle(world, 61) == (1, 0)
+    assert site.server.hits["/story.html"] == 2 and _article(world).error == "server_error"
+    site.page(200)
+    assert _cycle(world, 61) == (0, 0)  # the next try waits revise_every (1 h)
+    assert site.server.hits["/story.html"] == 2
+    assert _cycle(world, 3600) == (1, 1)
+    stored = _article(world)
+    assert (stored.text_source, stored.error) == ("page", None)
+    assert "harbour" in stored.text
+    assert [h.rule_id for h in world.store.hits()] == ["harbour"]
+    assert world.store.count("notifications") == 1 and world.store.count("articles") == 1
+    # No validators were kept while the page waited: every poll so far got the whole feed.
+    assert site.conditional == [False, False, False, False]
+    # Its text in, the page is not fetched again, and the feed's 304s come back.
+    assert _cycle(world, 3600 * 8) == (0, 0)
+    assert _cycle(world, 3600 * 8) == (0, 0)
+    assert site.conditional[-1] and site.server.hits["/story.html"] == 3
+    assert world.store.count("notifications") == 1 and world.store.count("hits") == 1
+
+
+def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Site) -> None:
+    site.page(404)
+    _cycle(world, 0)
+    assert _article(world).error == "http_status"
+    site.page(200)
+    for _ in range(3):
+        assert _cycle(world, 3600) == (0, 0)
+    assert site.server.hits["/story.html"] == 1 and world.store.hits() == []
+    assert site.conditional == [False, True, True, True]  # validators kept: 304s
+
+
+def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:
+    world.pipeline.poller.reviser.polling = PollingConfig(default_interval=60, max_revisions=2,
+                                                          revise_every=0)
+    for _ in range(5):
+        _cycle(world, 61)
+    assert site.server.hits["/story.html"] == 3  # the first fetch and two more tries
+    assert _article(world).error == "server_error" and world.store.hits() == []
+    assert site.conditional[-1]  # given up: the feed's 304s allowed again
