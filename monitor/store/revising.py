@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.store import story_index
 from monitor.store.records import KnownEntry, RevisedArticle
 from monitor.store.saving import (
     IN_CHUNK,
@@ -99,6 +100,15 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     # A page that gave no text does not replace the text its first fetch gave: the entry
     # keeps its fingerprint, and the next poll tries again (within polling.max_revisions).
     retry = stored is not None and article.error is not None and stored.error is None
+    # The article's page came only now (its first fetch failed, or gave a wall): its text is
+    # signed and indexed for the story, as a new article's would have been. The story's band
+    # locks first, before any row lock, as a save takes them (story_index.lock_bands).
+    resign = (stored is not None and stored.error is not None and article.error is None
+              and article.text_source == "page" and stored.content_hash != article.content_hash
+              and item.story is not None and item.signature is not None)
+    if resign:
+        assert item.story is not None
+        story_index.lock_bands(conn, item.story.band_keys)
     conn.execute(_COUNT_REVISION, {"entry_id": entry.id, "now": now,
                                    "fp": None if retry else item.fingerprint})
     if stored is None or retry:
@@ -117,6 +127,8 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         fetched_at=now))
     # On PostgreSQL the trigger made the lexemes NULL (title and text changed): stored again.
     store_lexemes(conn, stored.id, title, body, stems, indexing)
+    if resign:
+        _resign(conn, stored.id, stored.story_id, item)
     new_hits: list[str] = []
     notes = 0
     for hit in item.hits:
@@ -128,3 +140,16 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         notes += enqueue_alerts(conn, hit, int(hit_id), stored.story_id, routes, now)
     return RevisedArticle(stored.id, stored.story_id, updated=True,
                           new_hits=tuple(new_hits), new_notifications=notes)
+
+
+def _resign(conn: Connection, article_id: int, story_id: int, item: NewArticle) -> None:
+    """Give the article ``item``'s signature, and its band rows in its story (within the
+    story's representatives), in place of those of the text it had: later copies of the
+    page's text then find the story. The story itself is not decided again."""
+    story = item.story
+    assert story is not None
+    conn.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(
+        signature=item.signature))
+    story_index.drop_bands(conn, article_id)
+    if story_index.representatives(conn, story_id) < story.max_representatives:
+        story_index.add_bands(conn, story.band_keys, article_id, story_id, story.published)

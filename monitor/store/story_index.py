@@ -145,6 +145,11 @@ def add_bands(conn: Connection, band_keys: Sequence[int], article_id: int, story
         conn.execute(_INSERT_BANDS, rows)
 
 
+def drop_bands(conn: Connection, article_id: int) -> None:
+    """Take one article out of the index (it is indexed again by another text)."""
+    conn.execute(delete(StoryBandRow).where(StoryBandRow.article_id == article_id))
+
+
 def add_bands_once(conn: Connection, rows: Sequence[dict[str, object]]) -> None:
     """Insert band rows, skipping those already there (two daemons rebuilding at once)."""
     if not rows:

@@ -170,6 +170,14 @@ class StoryRegistry:
         with self._turns:
             return self.store.save_articles(ready, routes)
 
+    def for_revision(self, item: NewArticle) -> NewArticle:
+        """``item``, a revised entry's article, with its signature and the keys it would be
+        indexed by. The store uses them only for an article whose page came on a later try
+        (:mod:`monitor.store.revising`): any other revision keeps its story and signature."""
+        signature = _signature_of(item)
+        return replace(item, story=self._lookup(signature, item.article),
+                       signature=signature.to_bytes() if signature is not None else None)
+
     def _lookup(self, signature: StorySignature | None, article: Article) -> StoryLookup | None:
         """How the store decides the article's story, or None (no comparable signature and a
         headline too short to key)."""

@@ -124,3 +124,45 @@ def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:
     assert site.server.hits["/story.html"] == 3  # the first fetch and two more tries
     assert _article(world).error == "server_error" and world.store.hits() == []
     assert site.conditional[-1]  # given up: the feed's 304s allowed again
+
+
+def test_a_page_that_came_on_a_later_try_is_found_by_later_copies_of_its_text(
+        tmp_path: Path, database_url: str) -> None:
+    """Outlet A's page failed, so its article was stored (and its story keyed) by the feed's
+    headline and summary alone; a later try brought the text. Outlet B then carries the same
+    text under another headline: B joins A's story by that text, and the rule that matched
+    both alerts once. Without the text's signature and band rows, B would be a new story and
+    alert again."""
+    with LocalServer() as server:
+        story = page("Qatar to host talks", (
+            "The delegations met at the harbour. Mediators said the next round would open "
+            "on Monday, with the exchange of detainees and the reopening of the crossings "
+            "at the top of the agenda, and both sides sending their chief negotiators."
+        )).encode()
+        html = {"Content-Type": "text/html"}
+        server.route("/a.html", 500, b"down")
+        server.route("/a.xml", body=rss([("a1", "Qatar to host talks", server.url("/a.html"))])
+                     .encode(), headers={"Content-Type": "application/rss+xml"})
+        server.route("/b.xml", body=rss([]).encode(),
+                     headers={"Content-Type": "application/rss+xml"})
+        feeds: list[dict[str, object]] = [{"url": server.url("/a.xml"), "name": "A"},
+                                          {"url": server.url("/b.xml"), "name": "B"}]
+        with build_world(tmp_path, database_url, tmp_path, server.url(""), feeds) as world:
+            world.pipeline.poller.reviser.polling = PollingConfig(default_interval=60)
+            _cycle(world, 0)
+            assert _article(world).error == "server_error" and world.store.hits() == []
+            server.route("/a.html", body=story, headers=html)
+            assert _cycle(world, 61) == (1, 1)  # the page came: its text matched
+            server.route("/b.html", body=story.replace(b"Qatar to host talks",
+                                                       b"Doha will host the next round"),
+                         headers=html)
+            server.route("/b.xml", body=rss([("b1", "Doha will host the next round",
+                                              server.url("/b.html"))]).encode(),
+                         headers={"Content-Type": "application/rss+xml"})
+            _cycle(world, 61)
+            with world.store.read() as session:
+                rows = session.scalars(select(ArticleRow).order_by(ArticleRow.id)).all()
+                assert [r.text_source for r in rows] == ["page", "page"]
+                assert rows[0].story_id == rows[1].story_id
+            assert sorted(h.rule_id for h in world.store.hits()) == ["harbour", "harbour"]
+            assert world.store.count("notifications") == 1

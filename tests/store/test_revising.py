@@ -160,3 +160,21 @@ def test_the_text_index_finds_a_word_only_the_revision_has(store: Store) -> None
         with store.read() as session:
             tokens = session.execute(text("SELECT text_tokens IS NULL FROM articles")).scalar()
         assert tokens is False  # stored again with the revision, not left for a catch-up
+
+
+def test_known_entries_carry_their_articles_page_error_and_a_retry_records_the_new_one(
+        store: Store) -> None:
+    fid = _feed_id(store)
+    base = dataclasses.replace(article(), error="server_error", text_source="feed_summary")
+    store.save_articles([NewArticle(fid, base, [], fingerprint="f1")], console_route)
+    store.link_entry(fid, "guid:skipped", None, "f9")
+    known = store.known_entries(fid, ["guid:1", "guid:skipped"])
+    assert (known["guid:1"].page_error, known["guid:skipped"].page_error) == (
+        "server_error", None)
+    # Tried again, the page now gives a 404: the same summary text, the new (lasting) code.
+    again = NewArticle(fid, dataclasses.replace(base, error="http_status"), [],
+                       fingerprint="f1")
+    result = store.revise_article(again, console_route)
+    assert not result.updated and not result.retry
+    assert store.known_entries(fid, ["guid:1"])["guid:1"].page_error == "http_status"
+    assert store.known_entries(fid, ["guid:1"])["guid:1"].revisions == 1
