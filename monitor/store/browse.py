@@ -203,9 +203,7 @@ class Browse:
             hits = tuple(_hit_view(h, _Art(*a[:5]), a[5]) for h, *a in hit_rows)
             article_ids = sorted({h.article_id for h in hits})
             articles = {
-                r.id: StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
-                                    source=r.source_name, language=r.language,
-                                    published=r.published_at, fetched_at=r.fetched_at)
+                r.id: r.record()
                 for r in session.scalars(select(ArticleRow).where(ArticleRow.id.in_(article_ids)))
             }
             notes = tuple(
@@ -245,9 +243,7 @@ class Browse:
             r = session.get(ArticleRow, article_id)
             if r is None:
                 return None
-            return StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
-                                 source=r.source_name, language=r.language,
-                                 published=r.published_at, fetched_at=r.fetched_at)
+            return r.record()
 
     def articles(self, *, before: int | None = None,
                  limit: int = 50) -> tuple[list[StoredArticle], int | None]:
@@ -256,9 +252,7 @@ class Browse:
             query = query.where(ArticleRow.id < before)
         with self.store.read() as session:
             rows = list(session.scalars(query.order_by(ArticleRow.id.desc()).limit(limit + 1)))
-        page = [StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
-                              source=r.source_name, language=r.language,
-                              published=r.published_at, fetched_at=r.fetched_at)
+        page = [r.record()
                 for r in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit and page else None)
 

@@ -207,6 +207,8 @@ class StoredArticle:
     language: str | None
     published: datetime | None
     fetched_at: datetime
+    text_source: str = "page"  # "page", or the feed's text ("feed_summary", "feed_content")
+    error: str | None = None  # why the page's text is not the article's (its error code)
 
 
 @dataclass(frozen=True)

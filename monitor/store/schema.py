@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from monitor.models import MAX_CHANNEL_NAME_CHARS, MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
+from monitor.store.records import StoredArticle
 
 
 class Base(DeclarativeBase):
@@ -165,6 +166,13 @@ class ArticleRow(Base):
     # Distinct stems in the article's language, for the text index (migration 0011); NULL
     # until computed.
     stems: Mapped[str | None] = mapped_column(Text)
+
+    def record(self) -> StoredArticle:
+        """The row as the store hands an article out."""
+        return StoredArticle(id=self.id, url=self.canonical_url, title=self.title,
+                             text=self.text, source=self.source_name, language=self.language,
+                             published=self.published_at, fetched_at=self.fetched_at,
+                             text_source=self.text_source, error=self.error)
 
 
 class StoryBandRow(Base):

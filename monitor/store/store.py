@@ -264,9 +264,7 @@ class Store(FeedTable):
             if not rows:
                 return
             for r in rows:
-                yield StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
-                                    source=r.source_name, language=r.language,
-                                    published=r.published_at, fetched_at=r.fetched_at)
+                yield r.record()
             last_id = rows[-1].id
 
     def story_sources(self, story_id: int) -> list[str]:

@@ -220,7 +220,5 @@ class TextIndex:
         with self.store.read() as session:
             rows = {r.id: r for r in session.scalars(
                 select(ArticleRow).where(ArticleRow.id.in_(ids)))}
-        return [StoredArticle(id=r.id, url=r.canonical_url, title=r.title, text=r.text,
-                              source=r.source_name, language=r.language,
-                              published=r.published_at, fetched_at=r.fetched_at)
+        return [r.record()
                 for r in (rows.get(i) for i in ids) if r is not None]

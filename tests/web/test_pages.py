@@ -204,3 +204,29 @@ def test_a_rule_file_removed_while_the_rules_are_checked_is_no_error(
         monkeypatch.undo()
     store.close()
     assert page.status_code == 200 and "talks" in page.text
+
+
+def test_story_page_says_when_an_articles_text_is_the_feeds(database_url: str,
+                                                           tmp_path: Path) -> None:
+    """An article whose page failed was matched on the feed's summary: the page says so, and
+    why, so a reader does not take the short text for the article."""
+    import dataclasses
+
+    from tests.web_support import repo_matcher, seed_articles
+
+    store = seeded_store(database_url)
+    try:
+        seed = seed_articles()[0]
+        failed = dataclasses.replace(seed, url="https://down.example/1", entry_key="down",
+                                     text_source="feed_summary", error="server_error",
+                                     content_hash="down")
+        feed_id = store.feed_health()[0].id
+        saved = store.save_article(feed_id, failed, repo_matcher().match(failed.document()),
+                                   lambda _hit: [])
+        with client(store, config(tmp_path, database_url)) as c:
+            page = c.get(f"/stories/{saved.story_id}").text
+            assert "text from the feed: the page failed (server_error)" in page
+            plain = next(h for h in store.hits() if h.story_id != saved.story_id)
+            assert "text from the feed" not in c.get(f"/stories/{plain.story_id}").text
+    finally:
+        store.close()
