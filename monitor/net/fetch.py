@@ -302,8 +302,13 @@ class Fetcher:
                                    url=url, status=status, retry_after=paused)
         self._backoff.succeeded(url)
         if status not in _SUCCESS:
-            failed = ServerError if status >= 500 else HTTPStatusError
-            raise failed(f"HTTP {status} {response.reason_phrase}".rstrip(), url=url,
+            # A 5xx is worth another try later, unless it is a bot challenge (Cloudflare marks
+            # every challenge page so, whatever its status): a client without a browser's
+            # JavaScript never passes one.
+            challenged = headers.get("cf-mitigated") == "challenge"
+            failed = ServerError if status >= 500 and not challenged else HTTPStatusError
+            hint = " (a bot challenge page)" if challenged else ""
+            raise failed(f"HTTP {status} {response.reason_phrase}".rstrip() + hint, url=url,
                          status=status)
         return FetchedBody(
             url=url, status=status, content=self._read_body(response, headers, cap, truncate),

@@ -139,6 +139,11 @@ def test_status_errors(server: LocalServer) -> None:
             assert isinstance(info.value, ServerError) == (status >= 500)
             assert info.value.transient == (status >= 500)
             assert (info.value.code in TRANSIENT_FETCH_CODES) == (status >= 500)
+    # Cloudflare's challenge page (a 503 here): no later try passes it without a browser.
+    server.route("/challenge", 503, b"Just a moment...", {"cf-mitigated": "challenge"})
+    with fetcher_for(server) as fetcher, pytest.raises(HTTPStatusError) as info:
+        fetcher.fetch_page(server.url("/challenge"))
+    assert not info.value.transient and "bot challenge" in str(info.value)
 
 
 def test_transient_fetch_codes_are_the_codes_of_the_transient_fetch_errors() -> None:
