@@ -252,8 +252,7 @@ class Browse:
             query = query.where(ArticleRow.id < before)
         with self.store.read() as session:
             rows = list(session.scalars(query.order_by(ArticleRow.id.desc()).limit(limit + 1)))
-        page = [r.record()
-                for r in rows[:limit]]
+        page = [r.record() for r in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit and page else None)
 
     def outlets_and_languages(self) -> tuple[list[str], list[str]]:

@@ -49,7 +49,8 @@ def hit_json(hit: HitView) -> dict[str, object]:
 def article_json(a: StoredArticle, *, text: bool = True) -> dict[str, object]:
     out: dict[str, object] = {"id": a.id, "url": a.url, "title": a.title, "source": a.source,
                               "language": a.language, "published": _iso(a.published),
-                              "fetched_at": a.fetched_at.isoformat()}
+                              "fetched_at": a.fetched_at.isoformat(),
+                              "text_source": a.text_source, "page_error": a.error}
     if text:
         out["text"] = a.text
     return out

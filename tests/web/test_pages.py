@@ -226,6 +226,9 @@ def test_story_page_says_when_an_articles_text_is_the_feeds(database_url: str,
         with client(store, config(tmp_path, database_url)) as c:
             page = c.get(f"/stories/{saved.story_id}").text
             assert "text from the feed: the page failed (server_error)" in page
+            listed = c.get(f"/api/v1/articles/{saved.article_id}").json()
+            assert (listed["text_source"], listed["page_error"]) == (
+                "feed_summary", "server_error")
             plain = next(h for h in store.hits() if h.story_id != saved.story_id)
             assert "text from the feed" not in c.get(f"/stories/{plain.story_id}").text
     finally:
