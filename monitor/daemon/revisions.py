@@ -84,13 +84,15 @@ class EntryReviser:
     """Plans and runs a feed's revisions, inside that feed's poll (so under its lease)."""
 
     def __init__(self, polling: PollingConfig, store: Store, routes: Routes, *,
-                 link: PageLink, submit: SubmitPage, prepare: PrepareArticle) -> None:
+                 link: PageLink, submit: SubmitPage, prepare: PrepareArticle,
+                 paused: Callable[[str], bool] = lambda _link: False) -> None:
         self.polling = polling
         self.store = store
         self.routes = routes
         self.link = link
         self.submit = submit
         self.prepare = prepare
+        self.paused = paused  # whether a link's host or URL asked us to wait (Fetcher.paused)
 
     def plan(self, entries: tuple[FeedEntry, ...], known: Mapping[str, KnownEntry],
              now: datetime, limit: int) -> RevisionPlan:
@@ -159,6 +161,10 @@ class EntryReviser:
         for entry in plan.revise:
             assert entry.url is not None  # planned only with one
             link, url = self.link(feed, entry.url)
+            if entry.key in plan.retries and self.paused(link):
+                # The page would be refused unsent: not a try. A later poll takes it (the
+                # plan keeps the feed's validators away meanwhile).
+                continue
             started.append((entry, url, self.submit(feed, link, entry, pages, feed_language)))
         for entry, url, page in started:
             try:

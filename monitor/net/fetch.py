@@ -171,6 +171,16 @@ class Fetcher:
             return self._follow(url, headers, self._config.feed_max_bytes, deadline,
                                 sent=sent, robots=False)
 
+    def paused(self, url: str) -> bool:
+        """Whether a request to ``url`` would now be refused unsent: its host (a 429) or the
+        URL itself (a 503 with Retry-After) asked us to wait, and the wait is not over."""
+        try:
+            host = normalize_host(httpx2.URL(url).raw_host.decode("ascii"))
+        except (httpx2.InvalidURL, UnicodeError, ValueError):
+            return False  # the fetch will say what is wrong with it
+        return bool(host) and (self._backoff.remaining(host) > 0
+                               or self._backoff.remaining(host, url) > 0)
+
     def fetch_page(self, url: str, *, crawl: bool = True) -> FetchedBody:
         """GET an article page, body capped at ``page_max_bytes``; honours robots.txt (cached
         per origin) when ``respect_robots_txt`` is set, raising

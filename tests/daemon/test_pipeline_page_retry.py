@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.config import PollingConfig
-from monitor.store.schema import ArticleRow
+from monitor.store.schema import ArticleRow, FeedEntryRow
 from tests.daemon.test_pipeline import World, build_world, page, rss
 from tests.fetch_support import Handler, LocalServer
 
@@ -166,3 +166,25 @@ def test_a_page_that_came_on_a_later_try_is_found_by_later_copies_of_its_text(
                 assert rows[0].story_id == rows[1].story_id
             assert sorted(h.rule_id for h in world.store.hits()) == ["harbour", "harbour"]
             assert world.store.count("notifications") == 1
+
+
+def test_a_page_that_asked_to_wait_is_not_tried_before_its_wait_is_over(
+        world: World, site: Site) -> None:
+    """A 503 with Retry-After pauses the page's URL: a poll within the pause does not spend
+    one of the entry's tries on a refusal that sends nothing; the first poll after it does
+    fetch the page."""
+    moment = [1000.0]
+    world.fetcher._backoff._clock = lambda: moment[0]  # the fetcher's pauses on a test clock
+    site.server.route("/story.html", 503, b"down", {"Retry-After": "1800"})
+    _cycle(world, 0)
+    assert _article(world).error == "rate_limited"
+    assert world.fetcher.paused(site.server.url("/story.html"))
+    assert _cycle(world, 61) == (0, 0)  # paused: not requested, not counted
+    with world.store.read() as session:
+        assert session.scalars(select(FeedEntryRow.revisions)).one() == 0
+    assert site.server.hits["/story.html"] == 1
+    assert site.conditional == [False, False]  # still waiting: no 304 may hide it
+    moment[0] += 1801
+    site.page(200)
+    assert _cycle(world, 61) == (1, 1)
+    assert site.server.hits["/story.html"] == 2 and _article(world).error is None
