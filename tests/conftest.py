@@ -60,6 +60,18 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Network traffic in tests goes only to loopback: anything else is refused as an
+    offline machine would refuse it, and the test that tried fails (tests/fetch_support.py)."""
+    from tests.fetch_support import loopback_only
+
+    with loopback_only() as refused:
+        yield
+    if refused:
+        pytest.fail("the test reached outside loopback: " + "; ".join(sorted(set(refused))[:5]))
+
+
+@pytest.fixture(autouse=True)
 def _root_logging_restored() -> Iterator[None]:
     """Give back the root logger as it was: a CLI run in the test process replaces its
     handlers with one on the test's stderr, which is closed once the test ends, and a thread

@@ -3,6 +3,10 @@
 Every server here listens on 127.0.0.x only. :class:`NetworkGuard` (a ``sys.addaudithook``
 hook) records every ``socket.connect`` and file ``open`` while it is active and refuses any
 connection to a non-loopback address, so a bug can never send a test's traffic elsewhere.
+Beneath it, :func:`loopback_only` holds for the whole suite (``tests/conftest.py``): a
+connect to anything but loopback is refused as a closed port would be, a name other than
+``localhost`` does not resolve (no DNS query leaves the machine), and the test that tried
+fails at its end, naming what it tried.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ class ForbiddenConnectError(AssertionError):
 @dataclass
 class _GuardState:
     active: bool = False
+    standing: bool = False  # loopback_only(): outside traffic refused in every test
     connects: list[tuple[str, int]] = field(default_factory=list)
     opens: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # what the standing guard stopped
 
 
 _STATE = _GuardState()
@@ -56,29 +62,59 @@ def _is_loopback(host: str) -> bool:
     return ip.is_loopback
 
 
+_LOCAL_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
+
+
 def _hook(event: str, args: tuple[Any, ...]) -> None:
-    if not _STATE.active:
+    if not (_STATE.active or _STATE.standing):
         return
     if event == "socket.connect":
         address = args[1]
         if isinstance(address, tuple) and address:
             host, port = str(address[0]), int(address[1])
-            _STATE.connects.append((host, port))
+            if _STATE.active:
+                _STATE.connects.append((host, port))
             if not _is_loopback(host):
-                raise ForbiddenConnectError(f"test tried to connect to {host}:{port}")
-    elif event == "open" and isinstance(args[0], str | bytes | Path):
+                if _STATE.active:
+                    raise ForbiddenConnectError(f"test tried to connect to {host}:{port}")
+                _STATE.refused.append(f"connect to {host}:{port}")
+                raise ConnectionRefusedError(f"test sandbox: {host}:{port} is not loopback")
+    elif event == "socket.getaddrinfo":
+        name = args[0]
+        host = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        if host is not None and host.lower() not in _LOCAL_NAMES and not _is_loopback(host):
+            _STATE.refused.append(f"name lookup of {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"test sandbox: {host} is not loopback")
+    elif event == "open" and _STATE.active and isinstance(args[0], str | bytes | Path):
         _STATE.opens.append(str(args[0]))
+
+
+def _install() -> None:
+    global _INSTALLED
+    with _LOCK:
+        if not _INSTALLED:
+            sys.addaudithook(_hook)
+            _INSTALLED = True
+
+
+@contextmanager
+def loopback_only() -> Iterator[list[str]]:
+    """Refuse traffic outside loopback for the block: yields the list of what was refused
+    (connects and name lookups), for the caller to fail on."""
+    _install()
+    _STATE.refused.clear()
+    _STATE.standing = True
+    try:
+        yield _STATE.refused
+    finally:
+        _STATE.standing = False
 
 
 class NetworkGuard:
     """Records connects and opens; refuses non-loopback connects. One per test."""
 
     def __enter__(self) -> NetworkGuard:
-        global _INSTALLED
-        with _LOCK:
-            if not _INSTALLED:
-                sys.addaudithook(_hook)
-                _INSTALLED = True
+        _install()
         _STATE.connects.clear()
         _STATE.opens.clear()
         _STATE.active = True

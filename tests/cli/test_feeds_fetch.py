@@ -28,7 +28,12 @@ PAGE = b"""<!doctype html><html><head><title>Home</title>
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
     with LocalServer() as srv:
-        srv.route("/feed.xml", body=RSS, headers={"Content-Type": "application/rss+xml"})
+        # The items link pages on the same loopback server: a refresh fetches them.
+        srv.route("/feed.xml", body=RSS.replace(b"http://example.org", srv.url("").encode()),
+                  headers={"Content-Type": "application/rss+xml"})
+        for n in (1, 2):
+            srv.route(f"/{n}", body=f"<html><body><article><p>Item {n}.</p></article></body>"
+                      "</html>".encode(), headers={"Content-Type": "text/html"})
         srv.route("/", body=PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
         yield srv
 
