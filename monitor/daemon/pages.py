@@ -14,13 +14,13 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from monitor.daemon.metrics import Metrics
-from monitor.errors import ExtractError, FetchError, MonitorError
+from monitor.errors import TRANSIENT_FETCH_CODES, ExtractError, FetchError, MonitorError
 from monitor.extract import Extractor
 from monitor.models import MAX_URL_CHARS, ExtractedText, FeedEntry
 from monitor.net import (
@@ -215,3 +215,18 @@ def publisher_identity(url: str, extracted: ExtractedText | None) -> str:
         return url
     page = canonical_url(extracted.url)
     return url if on_google(page) or len(page) > MAX_URL_CHARS else page
+
+
+def unread_pages_warning(errors: Mapping[str, int], pages: int) -> str | None:
+    """The feed-health warning of a poll some of whose ``pages`` new pages gave no text of
+    their own (``errors``: how many for each error code), or None. Those articles were matched
+    on the feed's text: a site that blocks the fetcher would otherwise go unnoticed."""
+    failed = sum(errors.values())
+    if not failed:
+        return None
+    codes = ", ".join(f"{code}: {count}" for code, count
+                      in sorted(errors.items(), key=lambda item: (-item[1], item[0])))
+    later = sum(count for code, count in errors.items() if code in TRANSIENT_FETCH_CODES)
+    return (f"{failed} of {pages} new page{'' if pages == 1 else 's'} not read ({codes}): "
+            f"matched on the feed's text" + (f"; {later} tried again by later polls"
+                                             if later else ""))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from monitor.daemon.pages import (
     is_local,
     local_path,
     publisher_identity,
+    unread_pages_warning,
 )
 from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
@@ -82,7 +84,8 @@ class FeedReport:
     items_retried: int = 0  # failed entries the next poll tries again
     skipped: list[str] = field(default_factory=list)  # "entry: reason" per entry without link
     revised: int = 0  # known entries fetched again because the feed shows them changed
-    pages_to_retry: int = 0  # new articles whose page failed transiently: a later poll tries
+    pages: int = 0  # new articles whose page was fetched (or tried)
+    page_errors: Counter[str] = field(default_factory=Counter)  # why pages gave no text
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,9 @@ class FeedPoller:
             count = len(report.skipped)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} skipped: "
                             + "; ".join(report.skipped[:3]))
+        unread = unread_pages_warning(report.page_errors, report.pages)
+        if unread:
+            warnings.append(unread)
         if report.item_failures:
             count = len(report.item_failures)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
@@ -230,8 +236,8 @@ class FeedPoller:
         # Entries left for later must be listed again by the next poll: a conditional request
         # would get 304 and lose them (case G14), so no validators are kept until all are in;
         # nor while an article's page waits for another try (monitor.daemon.revisions).
-        complete = (not deferred and report.items_retried == 0
-                    and report.pages_to_retry == 0 and not revisions.retry_pending)
+        complete = (not deferred and report.items_retried == 0 and not revisions.retry_pending
+                    and TRANSIENT_FETCH_CODES.isdisjoint(report.page_errors))
         # The hints protect a publisher's server; a configured local file has none to protect.
         remote = not is_local(feed.url)
         plan = after_success(self.config.polling, feed, now, new_entries=report.new_entries,
@@ -298,7 +304,9 @@ class FeedPoller:
                     # Shutting down: not the page's fault. Stored from the feed's summary,
                     # the entry would count as seen and its full text never be matched.
                     raise ExtractError.coded("extraction pool stopped", "pool_closed")
-                report.pages_to_retry += error in TRANSIENT_FETCH_CODES
+                report.pages += 1
+                if error is not None:
+                    report.page_errors[error] += 1
                 batch.append(self._prepare(feed, item.entry, item.url, extracted, error,
                                            parsed.language))
             except StoreError:

@@ -84,6 +84,11 @@ def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once
     stored = _article(world)
     assert (stored.text_source, stored.error) == ("feed_summary", "server_error")
     assert world.store.hits() == []
+    # Not silent: the feed's health says its page was not read, and what happens next.
+    (health,) = world.store.feed_health()
+    assert health.status == "degraded"
+    assert health.last_warning == ("1 of 1 new page not read (server_error: 1): matched on "
+                                   "the feed's text; 1 tried again by later polls")
     # Still down at the next poll: tried again (the first retry comes at once), counted.
     assert _cycle(world, 61) == (1, 0)
     assert site.server.hits["/story.html"] == 2 and _article(world).error == "server_error"
@@ -109,6 +114,9 @@ def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Si
     site.page(404)
     _cycle(world, 0)
     assert _article(world).error == "http_status"
+    (health,) = world.store.feed_health()
+    assert health.last_warning == ("1 of 1 new page not read (http_status: 1): matched on "
+                                   "the feed's text")
     site.page(200)
     for _ in range(3):
         assert _cycle(world, 3600) == (0, 0)
