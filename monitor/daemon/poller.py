@@ -14,7 +14,6 @@ fetched and matched again, within bounds, by :mod:`monitor.daemon.revisions`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
+from monitor.daemon.articles import compose_article, declared_language
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import (
     PagePool,
@@ -32,18 +32,15 @@ from monitor.daemon.pages import (
     finish_page,
     is_local,
     local_path,
-    publisher_identity,
     unread_pages_warning,
 )
 from monitor.daemon.revisions import EntryReviser, RevisionPlan
 from monitor.delivery import ChannelDirectory
 from monitor.errors import TRANSIENT_FETCH_CODES, ExtractError, MonitorError, StoreError
-from monitor.extract import Extractor, fallback_text, fuller_feed_text
+from monitor.extract import Extractor
 from monitor.feeds import after_failure, after_success, parse_feed
-from monitor.language import detect_language
 from monitor.models import (
     MAX_URL_CHARS,
-    Article,
     ExtractedText,
     FeedEntry,
     FetchedBody,
@@ -59,7 +56,7 @@ from monitor.net import (
 )
 from monitor.store import MAX_ITEM_ATTEMPTS, FeedState, NewArticle, PollOutcome, Store
 from monitor.stories import StoryRegistry
-from monitor.text import clean_line, clean_text
+from monitor.text import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -352,42 +349,13 @@ class FeedPoller:
                  extracted: ExtractedText | None, error: str | None,
                  feed_language: str | None) -> _Prepared:
         """The article of an entry, matched, ready to save."""
-        url = publisher_identity(url, extracted)
-        if extracted is None or len(extracted.text) < self.config.extract.min_text_chars:
-            fallback = fallback_text(entry.content, entry.summary)
-            if fallback is not None and (extracted is None
-                                         or len(fallback.text) > len(extracted.text)):
-                extracted = fallback
-        elif entry.content:  # a paywalled or teaser page: the feed may carry the whole text
-            extracted = fuller_feed_text(entry.content, extracted.text) or extracted
-        # Cleaned here, as the store keeps them: the matcher's offsets and stems are then
-        # those of the stored text.
-        text = clean_text(extracted.text) if extracted else ""
-        title = clean_line(entry.title or (extracted.title if extracted and extracted.title
-                                           else url))
-        language = (declared_language(feed, entry, feed_language)
-                    or (extracted.language if extracted else None)
-                    or detect_language(f"{entry.title}\n{text}"))
-        article = Article(
-            url=url, title=title,
-            # The outlet the entry names as its origin (an aggregator's item: Google News
-            # names the publisher; trafilatura's site name may be only the page's host), else
-            # the page's site name, else the feed's name.
-            text=text, source_name=entry.source or (
-                extracted.site_name if extracted and extracted.site_name
-                and extracted.source == "page" else feed.name),
-            feed_url=feed.url, entry_key=entry.key,
-            text_source=extracted.source if extracted else "feed_summary",
-            language=language, published=entry.published or (
-                extracted.published if extracted else None),
-            author=entry.author or (extracted.author if extracted else None),
-            content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),
-            error=error,
-        )
+        article, extracted = compose_article(
+            feed, entry, url, extracted, error, feed_language,
+            min_text_chars=self.config.extract.min_text_chars)
         # The extraction worker's analysis of the page's text (Extractor(analyzer=...)),
         # unless the text is the feed's instead.
-        analysis = (extracted.analysis if extracted is not None and extracted.text == text
-                    else None)
+        analysis = (extracted.analysis if extracted is not None
+                    and extracted.text == article.text else None)
         hits, stems = self.rules.matcher().match_with_stems(article.document(), analysis)
         # The extraction worker signed the page's text (Extractor(signer=worker_signature)).
         return _Prepared(entry, NewArticle(
@@ -427,13 +395,6 @@ class FeedPoller:
         report.item_failures.extend(revised.failures)
         for rule in revised.rules:
             self.metrics.hits.labels(rule=rule).inc()
-
-
-def declared_language(feed: FeedState, entry: FeedEntry, feed_language: str | None
-                      ) -> str | None:
-    """The language an article is declared in before its page is read: its entry's, else
-    the one configured for the feed, else the feed's own (its page's comes next)."""
-    return entry.language or feed.language or feed_language
 
 
 def _newest(entries: list[FeedEntry], count: int) -> list[FeedEntry]:

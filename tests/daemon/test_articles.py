@@ -1,0 +1,58 @@
+"""compose_article: which text, title, outlet and language an entry's article gets."""
+
+from __future__ import annotations
+
+from monitor.daemon.articles import compose_article, declared_language
+from monitor.models import ExtractedText, FeedEntry
+from monitor.store import FeedState
+
+FEED = FeedState(id=1, url="https://news.example/feed.xml", name="Example Feed", language=None,
+                 interval_seconds=900, etag=None, last_modified=None, last_full_fetch_at=None,
+                 consecutive_failures=0)
+PAGE_TEXT = " ".join(["Qatar offered to host the next round of talks in Doha."] * 6)
+URL = "https://news.example/1"
+
+
+def _entry(**fields: object) -> FeedEntry:
+    values: dict[str, object] = {"key": "guid:1", "url": URL, "title": "Talks resume",
+                                 "summary": "Mediators met again in Doha on Sunday."}
+    values.update(fields)
+    return FeedEntry(**values)  # type: ignore[arg-type]
+
+
+def test_the_pages_text_and_outlet_win_over_the_feeds() -> None:
+    page = ExtractedText(text=PAGE_TEXT, source="page", site_name="Example News", language="en")
+    article, used = compose_article(FEED, _entry(), URL, page, None, None, min_text_chars=100)
+    assert used is page and article.text == PAGE_TEXT
+    assert (article.text_source, article.source_name, article.language) == (
+        "page", "Example News", "en")
+    assert article.title == "Talks resume" and article.error is None
+    named = compose_article(FEED, _entry(source="ANTARA News"), URL, page, None, None,
+                            min_text_chars=100)[0]
+    assert named.source_name == "ANTARA News"  # the outlet the entry names comes first
+
+
+def test_a_failed_page_gives_the_feeds_summary_and_keeps_its_error() -> None:
+    article, used = compose_article(FEED, _entry(language="id"), URL, None, "server_error",
+                                    None, min_text_chars=100)
+    assert used is not None and used.source == "feed_summary"
+    assert article.text == "Mediators met again in Doha on Sunday."
+    assert (article.text_source, article.error) == ("feed_summary", "server_error")
+    assert article.source_name == "Example Feed" and article.language == "id"
+
+
+def test_a_short_page_gives_way_to_a_longer_summary_and_an_empty_entry_to_its_url() -> None:
+    stub = ExtractedText(text="Subscribe.", source="page")
+    article = compose_article(FEED, _entry(), URL, stub, None, None, min_text_chars=100)[0]
+    assert article.text_source == "feed_summary"
+    bare = compose_article(FEED, _entry(title="", summary=""), URL, None, "timeout_total", None,
+                           min_text_chars=100)[0]
+    assert bare.title == URL and bare.text == "" and bare.text_source == "feed_summary"
+
+
+def test_the_declared_language_is_the_entrys_then_the_configured_then_the_feeds() -> None:
+    configured = FeedState(**{**FEED.__dict__, "language": "ru"})
+    assert declared_language(FEED, _entry(language="id"), "en") == "id"
+    assert declared_language(configured, _entry(), "en") == "ru"
+    assert declared_language(FEED, _entry(), "en") == "en"
+    assert declared_language(FEED, _entry(), None) is None
