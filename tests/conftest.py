@@ -7,6 +7,7 @@ the ``shared_dir`` fixture skips a test with a clear reason when that folder is 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,11 @@ pytest_plugins = ["tests.notify_support"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
+
+# Every Python process the suite starts refuses traffic outside loopback at start-up
+# (tests/sandbox/sitecustomize.py); this process does it in the _loopback_only fixture.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO_ROOT / "tests" / "sandbox"), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(scope="session")

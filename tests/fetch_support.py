@@ -3,17 +3,17 @@
 Every server here listens on 127.0.0.x only. :class:`NetworkGuard` (a ``sys.addaudithook``
 hook) records every ``socket.connect`` and file ``open`` while it is active and refuses any
 connection to a non-loopback address, so a bug can never send a test's traffic elsewhere.
-Beneath it, :func:`loopback_only` holds for the whole suite (``tests/conftest.py``): a
-connect to anything but loopback is refused as a closed port would be, a name other than
-``localhost`` does not resolve (no DNS query leaves the machine), and the test that tried
-fails at its end, naming what it tried.
+Beneath it, :func:`loopback_only` holds for the whole suite (``tests/conftest.py``), with
+the rule of ``tests/sandbox/sitecustomize.py`` (which every subprocess of the suite loads): a
+connect to anything but loopback is refused as a closed port would be, and a name other than
+``localhost`` does not resolve (no DNS query leaves the machine); here the test that tried
+also fails at its end, naming what it tried.
 """
 
 from __future__ import annotations
 
 import base64
 import http.server
-import ipaddress
 import json
 import socket
 import ssl
@@ -30,6 +30,7 @@ from typing import Any
 
 from monitor.config import HttpConfig
 from monitor.net.fetch import Fetcher
+from tests.sandbox.sitecustomize import outside_loopback, refusal
 
 # -- network guard -----------------------------------------------------------------------------
 
@@ -52,41 +53,24 @@ _INSTALLED = False
 _LOCK = threading.Lock()
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return False  # never dial loopback through a mapped form either: the fetcher must not
-    return ip.is_loopback
-
-
-_LOCAL_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
-
-
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if not (_STATE.active or _STATE.standing):
         return
-    if event == "socket.connect":
+    if event == "open":
+        if _STATE.active and isinstance(args[0], str | bytes | Path):
+            _STATE.opens.append(str(args[0]))
+        return
+    if event == "socket.connect" and _STATE.active:
         address = args[1]
         if isinstance(address, tuple) and address:
-            host, port = str(address[0]), int(address[1])
-            if _STATE.active:
-                _STATE.connects.append((host, port))
-            if not _is_loopback(host):
-                if _STATE.active:
-                    raise ForbiddenConnectError(f"test tried to connect to {host}:{port}")
-                _STATE.refused.append(f"connect to {host}:{port}")
-                raise ConnectionRefusedError(f"test sandbox: {host}:{port} is not loopback")
-    elif event == "socket.getaddrinfo":
-        name = args[0]
-        host = name.decode("ascii", "replace") if isinstance(name, bytes) else name
-        if host is not None and host.lower() not in _LOCAL_NAMES and not _is_loopback(host):
-            _STATE.refused.append(f"name lookup of {host}")
-            raise socket.gaierror(socket.EAI_NONAME, f"test sandbox: {host} is not loopback")
-    elif event == "open" and _STATE.active and isinstance(args[0], str | bytes | Path):
-        _STATE.opens.append(str(args[0]))
+            _STATE.connects.append((str(address[0]), int(address[1])))
+    what = outside_loopback(event, args)
+    if what is None:
+        return
+    if _STATE.active and event == "socket.connect":
+        raise ForbiddenConnectError(f"test tried to {what}")
+    _STATE.refused.append(what)
+    raise refusal(what)
 
 
 def _install() -> None:
