@@ -217,16 +217,22 @@ def publisher_identity(url: str, extracted: ExtractedText | None) -> str:
     return url if on_google(page) or len(page) > MAX_URL_CHARS else page
 
 
-def unread_pages_warning(errors: Mapping[str, int], pages: int) -> str | None:
+def unread_pages_warning(errors: Mapping[str, int], pages: int, *, waiting: int = 0
+                         ) -> str | None:
     """The feed-health warning of a poll some of whose ``pages`` new pages gave no text of
-    their own (``errors``: how many for each error code), or None. Those articles were matched
-    on the feed's text: a site that blocks the fetcher would otherwise go unnoticed."""
+    their own (``errors``: how many for each error code), or whose earlier articles' pages
+    still wait for another try (``waiting``), or None. Those articles were matched on the
+    feed's text: a site that blocks the fetcher would otherwise go unnoticed."""
     failed = sum(errors.values())
-    if not failed:
-        return None
-    codes = ", ".join(f"{code}: {count}" for code, count
-                      in sorted(errors.items(), key=lambda item: (-item[1], item[0])))
-    later = sum(count for code, count in errors.items() if code in TRANSIENT_FETCH_CODES)
-    return (f"{failed} of {pages} new page{'' if pages == 1 else 's'} not read ({codes}): "
-            f"matched on the feed's text" + (f"; {later} tried again by later polls"
-                                             if later else ""))
+    parts: list[str] = []
+    if failed:
+        codes = ", ".join(f"{code}: {count}" for code, count
+                          in sorted(errors.items(), key=lambda item: (-item[1], item[0])))
+        later = sum(count for code, count in errors.items() if code in TRANSIENT_FETCH_CODES)
+        parts.append(f"{failed} of {pages} new page{'' if pages == 1 else 's'} not read "
+                     f"({codes}): matched on the feed's text"
+                     + (f"; {later} tried again by later polls" if later else ""))
+    if waiting > 0:
+        parts.append(f"{waiting} earlier page{' waits' if waiting == 1 else 's wait'} for "
+                     "another try (matched on the feed's text meanwhile)")
+    return "; ".join(parts) or None

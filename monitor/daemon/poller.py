@@ -83,6 +83,7 @@ class FeedReport:
     revised: int = 0  # known entries fetched again because the feed shows them changed
     pages: int = 0  # new articles whose page was fetched (or tried)
     page_errors: Counter[str] = field(default_factory=Counter)  # why pages gave no text
+    retries_settled: int = 0  # earlier pages tried again that came (or failed for good)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,8 @@ class FeedPoller:
             count = len(report.skipped)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} skipped: "
                             + "; ".join(report.skipped[:3]))
-        unread = unread_pages_warning(report.page_errors, report.pages)
+        unread = unread_pages_warning(report.page_errors, report.pages,
+                                      waiting=revisions.waiting - report.retries_settled)
         if unread:
             warnings.append(unread)
         if report.item_failures:
@@ -393,6 +395,7 @@ class FeedPoller:
         report.hits += revised.hits
         report.notifications += revised.notifications
         report.item_failures.extend(revised.failures)
+        report.retries_settled += revised.settled
         for rule in revised.rules:
             self.metrics.hits.labels(rule=rule).inc()
 

@@ -62,12 +62,16 @@ class RevisionPlan:
     """What a poll does with the known entries it listed: ``revise`` fetches and matches
     them again; ``record`` only remembers how the feed shows them now (key -> fingerprint).
     ``retries``: the keys in ``revise`` that are unchanged, listed for their page's transient
-    failure; ``retry_pending``: some listed entry's page is to be tried again, now or later."""
+    failure; ``waiting``: how many listed entries' pages are to be tried again, now or later."""
 
     revise: tuple[FeedEntry, ...] = ()
     record: Mapping[str, str] = field(default_factory=dict)
     retries: frozenset[str] = frozenset()
-    retry_pending: bool = False
+    waiting: int = 0
+
+    @property
+    def retry_pending(self) -> bool:
+        return self.waiting > 0
 
 
 @dataclass
@@ -78,6 +82,7 @@ class RevisionReport:
     notifications: int = 0
     failures: list[str] = field(default_factory=list)  # "key: reason"
     rules: list[str] = field(default_factory=list)  # the rule of each new hit
+    settled: int = 0  # page retries that ended: the page came, or failed for good
 
 
 class EntryReviser:
@@ -105,7 +110,7 @@ class EntryReviser:
         record: dict[str, str] = {}
         planned: set[str] = set()
         retries: set[str] = set()
-        pending = False
+        waiting = 0
         for entry in entries:
             stored = known.get(entry.key)
             if stored is None or entry.key in record or entry.key in planned:
@@ -113,7 +118,7 @@ class EntryReviser:
             fingerprint = entry.fingerprint()
             retry = (stored.page_error in TRANSIENT_FETCH_CODES and bool(entry.url)
                      and self._allowed(stored, now))
-            pending = pending or retry
+            waiting += retry
             if stored.fingerprint == fingerprint:
                 # Unchanged: fetched again only when its page is to be tried again.
                 if retry and len(revise) < limit and self._due(stored, now):
@@ -129,7 +134,7 @@ class EntryReviser:
                     planned.add(entry.key)
             else:  # unknown before, or out of bounds: remembered, not fetched
                 record[entry.key] = fingerprint
-        return RevisionPlan(tuple(revise), record, frozenset(retries), pending)
+        return RevisionPlan(tuple(revise), record, frozenset(retries), waiting)
 
     def _allowed(self, stored: KnownEntry, now: datetime) -> bool:
         return (stored.article_id is not None
@@ -191,6 +196,7 @@ class EntryReviser:
             fingerprint=entry.fingerprint())
         revised = self.store.revise_article(item, self.routes)
         report.revised += 1
+        report.settled += retry and error not in TRANSIENT_FETCH_CODES
         report.updated += int(revised.updated)
         report.hits += len(revised.new_hits)
         report.rules.extend(revised.new_hits)

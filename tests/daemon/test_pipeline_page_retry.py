@@ -95,7 +95,13 @@ def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once
     site.page(200)
     assert _cycle(world, 61) == (0, 0)  # the next try waits revise_every (1 h)
     assert site.server.hits["/story.html"] == 2
+    # No new entry, but the feed's health still says a page waits (not back to "ok").
+    (health,) = world.store.feed_health()
+    assert (health.status, health.last_warning) == (
+        "degraded", "1 earlier page waits for another try (matched on the feed's text "
+        "meanwhile)")
     assert _cycle(world, 3600) == (1, 1)
+    assert world.store.feed_health()[0].status == "ok"  # the page came: nothing waits
     stored = _article(world)
     assert (stored.text_source, stored.error) == ("page", None)
     assert "harbour" in stored.text
@@ -131,6 +137,7 @@ def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:
         _cycle(world, 61)
     assert site.server.hits["/story.html"] == 3  # the first fetch and two more tries
     assert _article(world).error == "server_error" and world.store.hits() == []
+    assert world.store.feed_health()[0].last_warning is None  # given up: nothing waits
     assert site.conditional[-1]  # given up: the feed's 304s allowed again
 
 
