@@ -175,7 +175,7 @@ class Fetcher:
         """Whether a request to ``url`` would now be refused unsent: its host (a 429) or the
         URL itself (a 503 with Retry-After) asked us to wait, and the wait is not over."""
         try:
-            host = normalize_host(httpx2.URL(url).raw_host.decode("ascii"))
+            host = _host_key(httpx2.URL(url))
         except (httpx2.InvalidURL, UnicodeError, ValueError):
             return False  # the fetch will say what is wrong with it
         return bool(host) and (self._backoff.remaining(host) > 0
@@ -254,7 +254,7 @@ class Fetcher:
                 self._policy.check_host(split.hostname or "", split.port or scheme_port,
                                         url=current)
                 target = httpx2.URL(current)
-                host = normalize_host(target.raw_host.decode("ascii"))
+                host = _host_key(target)
                 port = target.port or scheme_port
                 self._policy.check_host(host, port, url=current)
                 if robots:
@@ -369,6 +369,11 @@ class Fetcher:
             return RobotsRules.from_answer(404), False
         content = result.content if isinstance(result, FetchedBody) else b""
         return RobotsRules.from_answer(None, content), False
+
+
+def _host_key(target: httpx2.URL) -> str:
+    """The host as the address policy and politeness know it (IDNA, normalised)."""
+    return normalize_host(target.raw_host.decode("ascii"))
 
 
 def _unconditional(result: FetchedBody | NotModified) -> FetchedBody:
