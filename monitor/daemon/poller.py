@@ -134,7 +134,7 @@ class FeedPoller:
             link=lambda feed, url: self.pages.link(feed.url, url),
             submit=lambda feed, link, entry, pool, language: self.pages.submit(
                 feed.url, link, entry, pool, declared_language(feed, entry, language)),
-            prepare=lambda *args: self.stories.for_revision(self._prepare(*args).article),
+            prepare=lambda *args: self.stories.keyed(self._prepare(*args).article),
             paused=fetcher.paused)
 
     def poll(self, feed: FeedState, owner: str, pages: PagePool | None = None) -> FeedReport:

@@ -161,18 +161,14 @@ class StoryRegistry:
         :meth:`Store.save_articles`). An item's ``signature`` is its text's, signed where it
         was extracted; an item without one (a short text is not signed there) gets it
         computed here."""
-        ready: list[NewArticle] = []
-        for item in items:
-            signature = _signature_of(item)
-            ready.append(replace(
-                item, story=self._lookup(signature, item.article),
-                signature=signature.to_bytes() if signature is not None else None))
+        ready = [self.keyed(item) for item in items]
         with self._turns:
             return self.store.save_articles(ready, routes)
 
-    def for_revision(self, item: NewArticle) -> NewArticle:
-        """``item``, a revised entry's article, with its signature and the keys it would be
-        indexed by. The store uses them only for an article whose page came on a later try
+    def keyed(self, item: NewArticle) -> NewArticle:
+        """``item`` with its signature and how the store finds its story (the keys it is
+        indexed by). A new article's story is decided by them (:meth:`save_all`); a revised
+        entry's only re-indexes an article whose page came on a later try
         (:mod:`monitor.store.revising`): any other revision keeps its story and signature."""
         signature = _signature_of(item)
         return replace(item, story=self._lookup(signature, item.article),
