@@ -116,8 +116,8 @@ class EntryReviser:
             if stored is None or entry.key in record or entry.key in planned:
                 continue
             fingerprint = entry.fingerprint()
-            retry = (stored.page_error in TRANSIENT_FETCH_CODES and bool(entry.url)
-                     and self._allowed(stored, now))
+            allowed = bool(entry.url) and self._allowed(stored, now)
+            retry = allowed and stored.page_error in TRANSIENT_FETCH_CODES
             waiting += retry
             if stored.fingerprint == fingerprint:
                 # Unchanged: fetched again only when its page is to be tried again.
@@ -126,7 +126,7 @@ class EntryReviser:
                     planned.add(entry.key)
                     retries.add(entry.key)
                 continue
-            if stored.fingerprint is not None and entry.url and self._allowed(stored, now):
+            if stored.fingerprint is not None and allowed:
                 # Too soon after the last revision, or past the poll's limit: the old
                 # fingerprint stays, so a later poll takes the change.
                 if len(revise) < limit and self._due(stored, now):
