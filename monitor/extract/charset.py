@@ -23,6 +23,7 @@ _META_CHARSET = re.compile(
 _HEADER_CHARSET = re.compile(r"""(?:^|;)\s*charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 # The WHATWG Encoding Standard reads these labels as windows-1252 (a superset).
 _WINDOWS_1252 = frozenset({"ascii", "iso8859-1", "latin-1"})
+_LATIN1 = "cp1252"  # what _codec reads a Latin-1 label as
 _UTF8 = frozenset({"utf-8", "utf-8-sig"})
 _UTF8_TAIL = 3  # bytes of a multi-byte sequence a cut can leave unfinished
 
@@ -57,7 +58,11 @@ def decode_page(html: bytes, content_type: str | None = None) -> str | bytes:
     so is a page with a byte-order mark (trafilatura reads it). UTF-8 cut short inside a
     character (a page over the size cap) is decoded without the broken tail, which would
     otherwise send the whole page to the guesser. Otherwise the first declaration that decodes
-    the page wins: the header's charset, then the ``<meta>`` one.
+    the page wins: the header's charset, then the ``<meta>`` one, except that a ``<meta>``
+    naming another charset outranks a Latin-1 header: ISO-8859-1 is HTTP/1.1's old default,
+    which servers stamp on pages they never read (Apache's ``AddDefaultCharset``), and every
+    byte decodes as Latin-1, so a windows-1251 page would become mojibake that no rule in
+    Cyrillic matches. The page's own declaration is written by whoever wrote its bytes.
     """
     try:
         html.decode("utf-8")
@@ -67,7 +72,9 @@ def decode_page(html: bytes, content_type: str | None = None) -> str | bytes:
             return html[:exc.start].decode("utf-8")
     if html.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return html
-    for codec in (header_codec(content_type), declared_codec(html)):
+    header, meta = header_codec(content_type), declared_codec(html)
+    order = (meta, header) if header == _LATIN1 and meta not in (None, *_UTF8) else (header, meta)
+    for codec in order:
         if codec is None or codec in _UTF8:
             continue
         try:

@@ -107,3 +107,20 @@ def test_the_header_outranks_the_meta_and_a_failing_one_is_skipped() -> None:
     page = _page(RUSSIAN, '<meta charset="windows-1251">').encode("windows-1251")
     decoded = decode_page(page, "text/html; charset=shift_jis")
     assert isinstance(decoded, str) and RUSSIAN[:60] in decoded
+
+
+@pytest.mark.parametrize("header", ["text/html; charset=ISO-8859-1", "text/html; charset=latin1"])
+def test_a_meta_charset_outranks_a_servers_default_latin1(header: str) -> None:
+    # Apache's AddDefaultCharset: the header names Latin-1 over a windows-1251 page, which
+    # would decode (every byte does) into mojibake that no Cyrillic rule matches.
+    page = _page(RUSSIAN, '<meta charset="windows-1251">').encode("windows-1251")
+    decoded = decode_page(page, header)
+    assert isinstance(decoded, str) and RUSSIAN[:60] in decoded
+    # A Latin-1 page that says so, or says nothing more, is still read as Latin-1.
+    french = "Le gouvernement a annoncé des mesures économiques. Ça coûte cher, dit-il."
+    for meta in ('<meta charset="iso-8859-1">', ""):
+        decoded = decode_page(_page(french, meta).encode("latin-1"), header)
+        assert isinstance(decoded, str) and french in decoded
+    # A <meta> naming UTF-8 over bytes that are not UTF-8 leaves the header in charge.
+    decoded = decode_page(_page(french, '<meta charset="utf-8">').encode("latin-1"), header)
+    assert isinstance(decoded, str) and french in decoded
