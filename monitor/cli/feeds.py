@@ -85,7 +85,7 @@ def _json(h: FeedHealth) -> dict[str, object]:
         "origin": h.origin, "disabled": h.disabled_at is not None, "tags": list(h.tags),
         "last_success": h.last_success_at.isoformat() if h.last_success_at else None,
         "consecutive_failures": h.consecutive_failures, "error": h.last_error_code,
-        "message": h.last_error_message, "warning": h.last_warning,
+        "message": h.last_error_message, "warning": h.warning,
         "entries_seen": h.entries_seen, "interval": h.interval_seconds,
         "poll_interval": h.poll_interval_seconds,
         "next_check": h.next_check_at.isoformat(),
@@ -103,8 +103,8 @@ def _notes(h: FeedHealth) -> list[str]:
     if h.consecutive_failures:
         notes.append(f"{name}: {plural(h.consecutive_failures, 'failure')}, last: "
                      f"{h.last_error_code}: {(h.last_error_message or '')[:200]}")
-    elif h.last_warning:
-        notes.append(f"{name}: warning: {h.last_warning[:200]}")
+    elif h.warning:
+        notes.append(f"{name}: warning: {h.warning[:300]}")
     if h.paused_until is not None:
         notes.append(f"{name}: paused by the server (Retry-After) until "
                      f"{when(h.paused_until)}")

@@ -217,12 +217,13 @@ def publisher_identity(url: str, extracted: ExtractedText | None) -> str:
     return url if on_google(page) or len(page) > MAX_URL_CHARS else page
 
 
-def unread_pages_warning(errors: Mapping[str, int], pages: int, *, waiting: int = 0
-                         ) -> str | None:
+def unread_pages_warning(errors: Mapping[str, int], pages: int, *, waiting: int = 0,
+                         gave_up: int = 0) -> str | None:
     """The feed-health warning of a poll some of whose ``pages`` new pages gave no text of
     their own (``errors``: how many for each error code), or whose earlier articles' pages
-    still wait for another try (``waiting``), or None. Those articles were matched on the
-    feed's text: a site that blocks the fetcher would otherwise go unnoticed."""
+    still wait for another try (``waiting``) or were tried for the last time (``gave_up``),
+    or None. Those articles were matched on the feed's text: a site that blocks the fetcher
+    would otherwise go unnoticed."""
     failed = sum(errors.values())
     parts: list[str] = []
     if failed:
@@ -235,4 +236,7 @@ def unread_pages_warning(errors: Mapping[str, int], pages: int, *, waiting: int 
     if waiting > 0:
         parts.append(f"{waiting} earlier page{' waits' if waiting == 1 else 's wait'} for "
                      "another try (matched on the feed's text meanwhile)")
+    if gave_up > 0:
+        parts.append(f"{gave_up} earlier page{'' if gave_up == 1 else 's'} not read after "
+                     "every try allowed: matched on the feed's text")
     return "; ".join(parts) or None

@@ -224,10 +224,14 @@ class FeedPoller:
             count = len(report.skipped)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} skipped: "
                             + "; ".join(report.skipped[:3]))
-        unread = unread_pages_warning(report.page_errors, report.pages,
-                                      waiting=revisions.waiting - report.retries_settled)
-        if unread:
-            warnings.append(unread)
+        waiting = revisions.waiting - report.retries_settled
+        unread = unread_pages_warning(report.page_errors, report.pages, waiting=waiting,
+                                      gave_up=revisions.gave_up)
+        # Recorded apart from the poll's other warnings: a poll that fetches no page and has
+        # none waiting (no new entries, nothing tried again) keeps the last one, so a site
+        # that refuses every page stays "degraded" between its new entries.
+        pages_fetched = (report.pages > 0 or bool(revisions.retries) or revisions.gave_up > 0
+                         or revisions.waiting > 0)
         if report.item_failures:
             count = len(report.item_failures)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
@@ -252,6 +256,7 @@ class FeedPoller:
             last_modified=result.validators.last_modified if complete else None,
             full_fetch=full_fetch,
             new_entries=report.new_entries, warning="; ".join(warnings) or None,
+            pages_fetched=pages_fetched, page_warning=unread,
             new_url=result.url if result.redirected_permanently else None,
             entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
 

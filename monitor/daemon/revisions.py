@@ -62,12 +62,15 @@ class RevisionPlan:
     """What a poll does with the known entries it listed: ``revise`` fetches and matches
     them again; ``record`` only remembers how the feed shows them now (key -> fingerprint).
     ``retries``: the keys in ``revise`` that are unchanged, listed for their page's transient
-    failure; ``waiting``: how many listed entries' pages are to be tried again, now or later."""
+    failure; ``waiting``: how many listed entries' pages are to be tried again, now or later;
+    ``gave_up``: how many listed entries' pages failed transiently and are tried no more
+    (``polling.max_revisions`` or ``polling.revise_within`` reached)."""
 
     revise: tuple[FeedEntry, ...] = ()
     record: Mapping[str, str] = field(default_factory=dict)
     retries: frozenset[str] = frozenset()
     waiting: int = 0
+    gave_up: int = 0
 
     @property
     def retry_pending(self) -> bool:
@@ -110,15 +113,17 @@ class EntryReviser:
         record: dict[str, str] = {}
         planned: set[str] = set()
         retries: set[str] = set()
-        waiting = 0
+        waiting = gave_up = 0
         for entry in entries:
             stored = known.get(entry.key)
             if stored is None or entry.key in record or entry.key in planned:
                 continue
             fingerprint = entry.fingerprint()
             allowed = bool(entry.url) and self._allowed(stored, now)
-            retry = allowed and stored.page_error in TRANSIENT_FETCH_CODES
+            transient = stored.page_error in TRANSIENT_FETCH_CODES
+            retry = allowed and transient
             waiting += retry
+            gave_up += transient and not allowed and stored.article_id is not None
             if stored.fingerprint == fingerprint:
                 # Unchanged: fetched again only when its page is to be tried again.
                 if retry and len(revise) < limit and self._due(stored, now):
@@ -134,7 +139,7 @@ class EntryReviser:
                     planned.add(entry.key)
             else:  # unknown before, or out of bounds: remembered, not fetched
                 record[entry.key] = fingerprint
-        return RevisionPlan(tuple(revise), record, frozenset(retries), waiting)
+        return RevisionPlan(tuple(revise), record, frozenset(retries), waiting, gave_up)
 
     def _allowed(self, stored: KnownEntry, now: datetime) -> bool:
         return (stored.article_id is not None

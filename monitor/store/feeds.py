@@ -85,6 +85,9 @@ _RECORD_SUCCESS = _poll_update(
     etag=bindparam("etag", type_=_FEEDS.c.etag.type),
     last_modified=bindparam("last_modified", type_=_FEEDS.c.last_modified.type),
     last_warning=bindparam("warning", type_=_FEEDS.c.last_warning.type),
+    page_warning=case((bindparam("pages_fetched", type_=Boolean()),
+                       bindparam("page_warning", type_=_FEEDS.c.page_warning.type)),
+                      else_=_FEEDS.c.page_warning),
     # Unchanged when the poll did not do it (NULL given).
     last_full_fetch_at=func.coalesce(_when("full_fetch_at"), _FEEDS.c.last_full_fetch_at),
     last_new_entry_at=func.coalesce(_when("new_entry_at"), _FEEDS.c.last_new_entry_at),
@@ -303,6 +306,9 @@ class FeedTable:
                 if outcome.new_url:
                     warning = self._moved(session, feed_id, outcome.new_url, warning)
                 params["warning"] = clean_text(warning)[:2000] if warning else None
+                params["pages_fetched"] = outcome.pages_fetched
+                params["page_warning"] = (clean_text(outcome.page_warning)[:2000]
+                                          if outcome.page_warning else None)
             session.connection().execute(
                 _RECORD_SUCCESS if outcome.ok else _RECORD_FAILURE, params)
 
@@ -445,7 +451,7 @@ def _health(row: FeedRow, now: datetime) -> FeedHealth:
         # lease runs, else the poll was cut short (a stop, a crash) and is retried.
         running = row.lease_until is not None and row.lease_until > now
         status = "polling" if running else "interrupted"
-    elif row.last_warning:
+    elif row.last_warning or row.page_warning:
         status = "degraded"
     else:
         status = "ok"
@@ -454,6 +460,7 @@ def _health(row: FeedRow, now: datetime) -> FeedHealth:
         last_attempt_at=row.last_attempt_at, last_success_at=row.last_success_at,
         consecutive_failures=row.consecutive_failures, last_error_code=row.last_error_code,
         last_error_message=row.last_error_message, last_warning=row.last_warning,
+        page_warning=row.page_warning,
         next_check_at=row.next_check_at, entries_seen=row.entries_seen, origin=row.origin,
         interval_seconds=row.interval_seconds, poll_interval_seconds=row.poll_interval_seconds,
         tags=tuple(t for t in row.tags.split(",") if t), language=row.language,

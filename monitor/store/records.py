@@ -44,6 +44,7 @@ class FeedHealth:
     last_error_code: str | None
     last_error_message: str | None
     last_warning: str | None
+    page_warning: str | None  # pages not read, as of the last poll that fetched any
     next_check_at: datetime
     entries_seen: int
     origin: str = "config"  # config (monitor.yaml) or cli (`monitor feeds add/import`)
@@ -54,6 +55,11 @@ class FeedHealth:
     disabled_at: datetime | None = None
     # Paused by the server (429 on the host, 503 + Retry-After on this URL) until then.
     paused_until: datetime | None = None
+
+    @property
+    def warning(self) -> str | None:
+        """The last poll's warnings and the page note together, as shown to a person."""
+        return "; ".join(w for w in (self.last_warning, self.page_warning) if w) or None
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,10 @@ class PollOutcome:
     parse_failure: bool = False  # the body was fetched but is not a readable feed
     disable: bool = False  # this failure reached polling.max_failures_before_disable
     paused_until: datetime | None = None  # the server asked us to wait until then
+    # Article pages: whether this poll fetched any (new or tried again), and if so what it
+    # found unread; a poll that fetched none leaves the feed's page note as it was.
+    pages_fetched: bool = False
+    page_warning: str | None = None
 
 
 @dataclass(frozen=True)

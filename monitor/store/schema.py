@@ -77,6 +77,9 @@ class FeedRow(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(64))
     last_error_message: Mapped[str | None] = mapped_column(Text)
     last_warning: Mapped[str | None] = mapped_column(Text)
+    # The unread-pages note of the last poll that fetched article pages (migration 0017):
+    # polls that fetch none keep it, so a site blocking every page stays in the health.
+    page_warning: Mapped[str | None] = mapped_column(Text)
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -32,8 +32,8 @@ def test_G14_a_feed_of_50000_entries_gives_100_per_cycle_newest_first(
         keys = set(_stored_keys(w.store))
         assert keys == {f"guid:e{i}" for i in range(49_900, 50_000)}  # the newest 100
         (health,) = w.store.feed_health()
-        assert health.last_warning is not None and "49900 more new entries wait" in (
-            health.last_warning)
+        assert health.warning is not None and "49900 more new entries wait" in (
+            health.warning)
         assert health.next_check_at <= w.clock() + timedelta(seconds=1)  # due at the next tick
         w.clock.advance(15)
         # The server answers conditional requests with 304: no validator may be kept, or the
@@ -58,6 +58,6 @@ def test_G14_every_entry_arrives_once_over_the_cycles(tmp_path: Path, sqlite_url
         (health,) = w.store.feed_health()
         # Nothing waits any more; the only warning left is that the entries' pages (under
         # /gone/) were not there, so they were matched on the feed's text.
-        assert health.last_warning == ("50 of 50 new pages not read (http_status: 50): "
+        assert health.warning == ("50 of 50 new pages not read (http_status: 50): "
                                        "matched on the feed's text")
         assert health.next_check_at > w.clock()

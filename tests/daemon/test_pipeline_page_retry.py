@@ -30,16 +30,18 @@ class Site:
         self.server = server
         self.feed = rss([("1", "Talks resume", server.url("/story.html"))]).encode()
         self.conditional: list[bool] = []  # per feed request: was it conditional?
+        self.etag = ETAG
         server.routes["/feed.xml"] = self._feed
         self.page(500)
 
     def _feed(self, handler: Handler) -> None:
         asked = handler.headers.get("If-None-Match")
         self.conditional.append(asked is not None)
-        if asked == ETAG:
-            handler.reply(304, b"", {"ETag": ETAG})
+        if asked == self.etag:
+            handler.reply(304, b"", {"ETag": self.etag})
             return
-        handler.reply(200, self.feed, {"Content-Type": "application/rss+xml", "ETag": ETAG})
+        handler.reply(200, self.feed, {"Content-Type": "application/rss+xml",
+                                       "ETag": self.etag})
 
     def page(self, status: int) -> None:
         # The rule's word (harbour) is in the page's text only, never in the feed's entry.
@@ -87,7 +89,7 @@ def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once
     # Not silent: the feed's health says its page was not read, and what happens next.
     (health,) = world.store.feed_health()
     assert health.status == "degraded"
-    assert health.last_warning == ("1 of 1 new page not read (server_error: 1): matched on "
+    assert health.warning == ("1 of 1 new page not read (server_error: 1): matched on "
                                    "the feed's text; 1 tried again by later polls")
     # Still down at the next poll: tried again (the first retry comes at once), counted.
     assert _cycle(world, 61) == (1, 0)
@@ -97,7 +99,7 @@ def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once
     assert site.server.hits["/story.html"] == 2
     # No new entry, but the feed's health still says a page waits (not back to "ok").
     (health,) = world.store.feed_health()
-    assert (health.status, health.last_warning) == (
+    assert (health.status, health.warning) == (
         "degraded", "1 earlier page waits for another try (matched on the feed's text "
         "meanwhile)")
     assert _cycle(world, 3600) == (1, 1)
@@ -121,13 +123,25 @@ def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Si
     _cycle(world, 0)
     assert _article(world).error == "http_status"
     (health,) = world.store.feed_health()
-    assert health.last_warning == ("1 of 1 new page not read (http_status: 1): matched on "
+    assert health.warning == ("1 of 1 new page not read (http_status: 1): matched on "
                                    "the feed's text")
     site.page(200)
     for _ in range(3):
         assert _cycle(world, 3600) == (0, 0)
     assert site.server.hits["/story.html"] == 1 and world.store.hits() == []
     assert site.conditional == [False, True, True, True]  # validators kept: 304s
+    # The 304s fetched no page: the note stays, or a site refusing every page would look
+    # healthy between its new entries.
+    (health,) = world.store.feed_health()
+    assert (health.status, health.warning) == (
+        "degraded", "1 of 1 new page not read (http_status: 1): matched on the feed's text")
+    # A later poll whose new page is read clears it.
+    site.feed = rss([("2", "Talks go on", site.server.url("/story.html?2")),
+                     ("1", "Talks resume", site.server.url("/story.html"))]).encode()
+    site.etag = '"feed-v2"'
+    _cycle(world, 3600)
+    (health,) = world.store.feed_health()
+    assert (health.status, health.warning) == ("ok", None)
 
 
 def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:
@@ -137,8 +151,13 @@ def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:
         _cycle(world, 61)
     assert site.server.hits["/story.html"] == 3  # the first fetch and two more tries
     assert _article(world).error == "server_error" and world.store.hits() == []
-    assert world.store.feed_health()[0].last_warning is None  # given up: nothing waits
-    assert site.conditional[-1]  # given up: the feed's 304s allowed again
+    # Given up: nothing waits, the feed's 304s are allowed again, and the health says the
+    # page was never read, through the 304s too.
+    assert site.conditional[-1]
+    (health,) = world.store.feed_health()
+    assert (health.status, health.warning) == (
+        "degraded", "1 earlier page not read after every try allowed: matched on the feed's "
+        "text")
 
 
 def test_a_page_that_came_on_a_later_try_is_found_by_later_copies_of_its_text(

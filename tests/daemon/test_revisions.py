@@ -116,6 +116,8 @@ def test_page_retries_keep_the_revisions_bounds_and_waits() -> None:
     old = reviser.plan((entry,), known(0, None, age=timedelta(days=3)), NOW, limit=5)
     for plan in (spent, old):  # out of bounds: given up, the feed's 304s allowed again
         assert plan.revise == () and not plan.retry_pending and plan.record == {}
+        assert plan.gave_up == 1  # and the feed's health says so
+    assert waiting.gave_up == 0
 
 
 def test_a_changed_entry_whose_page_failed_is_revised_once_not_twice() -> None:

@@ -156,12 +156,13 @@ def test_record_poll_writes_what_the_poll_did_and_keeps_the_rest(store: Store,
     store.record_poll(fid, "a", PollOutcome(
         ok=True, next_check_at=first + timedelta(seconds=600), etag='"e1"', last_modified="lm1",
         full_fetch=True, new_entries=4, warning="w1", entry_rate=0.5,
-        poll_interval_seconds=600))
+        poll_interval_seconds=600, pages_fetched=True, page_warning="p1"))
     row = _feed_row(store, fid)
     assert (row["last_success_at"], row["last_full_fetch_at"], row["last_new_entry_at"]) == (
         first, first, first)
     assert (row["entries_seen"], row["entry_rate"], row["poll_interval_seconds"]) == (4, 0.5, 600)
     assert (row["etag"], row["last_modified"], row["last_warning"]) == ('"e1"', "lm1", "w1")
+    assert row["page_warning"] == "p1"
     assert row["lease_owner"] is None and row["lease_until"] is None
     assert row["next_check_at"] == first + timedelta(seconds=600)
 
@@ -200,6 +201,15 @@ def test_record_poll_writes_what_the_poll_did_and_keeps_the_rest(store: Store,
     assert (row["consecutive_failures"], row["parse_failures"], row["last_error_code"]) == (
         0, 0, None)
     assert row["last_warning"] is None and row["etag"] is None
+    # It fetched no article page: the page note of the last poll that did stays.
+    assert row["page_warning"] == "p1"
+    health = next(h for h in store.feed_health() if h.id == fid)
+    assert (health.status, health.warning) == ("degraded", "p1")
+    store.claim_due_feeds("b", lease, 10)
+    store.record_poll(fid, "b", PollOutcome(ok=True, next_check_at=clock(), warning="w2",
+                                            pages_fetched=True))
+    health = next(h for h in store.feed_health() if h.id == fid)
+    assert (health.page_warning, health.warning) == (None, "w2")
 
 
 def test_sec_A11_a_permanent_redirect_moves_a_cli_feed_and_flags_a_configured_one(
