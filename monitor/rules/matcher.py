@@ -116,17 +116,17 @@ class StemTable:
         self._firsts = frozenset(firsts)
         self._phrases = _automaton(keys, STEM, phrases) if phrases else None
 
-    def found(self, stems: list[str]) -> tuple[set[int], str]:
+    def found(self, stems: list[str], joined: str | None = None) -> tuple[set[int], str]:
         """The keys present in a field whose tokens have these stems (in order), and the
         field's padded stem stream (``" "`` when no stemmed key occurs: nothing will look at
-        it)."""
+        it). ``joined``: the stems already joined by spaces (the worker's), if so."""
         present = set(stems)
         # map() keeps the loop in C: in a long article hundreds of stems are keys.
         out = set(map(self.singles.__getitem__, self._single_words.intersection(present)))
         phrases = None if self._firsts.isdisjoint(present) else self._phrases
         if not out and phrases is None:
             return out, " "
-        stream = f" {' '.join(stems)} "
+        stream = f" {' '.join(stems) if joined is None else joined} "
         if phrases is not None:
             out.update(map(_KEY, phrases.iter(stream)))
         return out, stream
@@ -196,10 +196,11 @@ class Matcher:
             stems, stem_list = " ", None
             if table is not None and len(plain) > 2:
                 # The worker's stems if it stemmed in this language, else from the cache.
-                stem_list = (given.stems.split(" ")
-                             if given is not None and given.stems and given.stemmer == stemmer
+                joined = (given.stems if given is not None and given.stems
+                          and given.stemmer == stemmer else None)
+                stem_list = (joined.split(" ") if joined is not None
                              else cached_stems(plain[1:-1].split(" "), table.stemmer))
-                stem_keys, stems = table.found(stem_list)
+                stem_keys, stems = table.found(stem_list, joined)
                 keys |= stem_keys
             streams.append([plain, stems])
             found.append(keys)
@@ -230,13 +231,15 @@ class Matcher:
         stemmer = stemmer_for(index.language()[0])
         if stemmer is None:
             return hits, []
+        if analysis is not None and analysis.stemmer == stemmer:
+            # The title's stems (found with the stemmed keys, or from the cache), then the
+            # body's distinct ones (the worker's): the same order as all the tokens' stems
+            # made distinct, without walking the body's stems again.
+            title = (stem_lists[0] if stem_lists[0] is not None
+                     else cached_stems(index.tokens(TITLE), stemmer))
+            body = analysis.distinct_stems.split(" ") if analysis.distinct_stems else []
+            return hits, list(dict.fromkeys(chain(title, body)))
         if stem_lists[0] is None and stem_lists[1] is None:  # no stemmed key looked for
-            if analysis is not None and analysis.stemmer == stemmer:
-                # The title's stems, then the body's distinct ones: the same order as all
-                # the tokens' stems made distinct.
-                title = index.tokens(TITLE)
-                body = analysis.distinct_stems.split(" ") if analysis.distinct_stems else []
-                return hits, list(dict.fromkeys(chain(cached_stems(title, stemmer), body)))
             return hits, distinct_stems(index.distinct_tokens(), stemmer)
         # Finding stemmed keys (in this language) stemmed every token of each field (None: an
         # empty field): those stems are not looked up again. In order of first appearance,
