@@ -256,7 +256,8 @@ class FeedPoller:
             last_modified=result.validators.last_modified if complete else None,
             full_fetch=full_fetch,
             new_entries=report.new_entries, warning="; ".join(warnings) or None,
-            pages_fetched=pages_fetched, page_warning=unread,
+            pages_fetched=pages_fetched, page_warning=unread, new_pages=report.pages,
+            new_pages_unread=sum(report.page_errors.values()),
             new_url=result.url if result.redirected_permanently else None,
             entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)
 

@@ -79,6 +79,8 @@ def _poll_update(**values: object) -> Update:
         lease_until=case((mine, None), else_=c.lease_until), **values))
 
 
+_NEW_PAGES = bindparam("new_pages", type_=Integer())
+_NEW_UNREAD = bindparam("new_pages_unread", type_=Integer())
 _RECORD_SUCCESS = _poll_update(
     last_success_at=_when("now"), consecutive_failures=0, parse_failures=0,
     last_error_code=None, last_error_message=None,
@@ -88,6 +90,15 @@ _RECORD_SUCCESS = _poll_update(
     page_warning=case((bindparam("pages_fetched", type_=Boolean()),
                        bindparam("page_warning", type_=_FEEDS.c.page_warning.type)),
                       else_=_FEEDS.c.page_warning),
+    # A poll without new pages leaves the streak; one that read none adds to it; one that
+    # read any ends it.
+    pages_unread_streak=case((_NEW_PAGES == 0, _FEEDS.c.pages_unread_streak),
+                             (_NEW_UNREAD == _NEW_PAGES,
+                              _FEEDS.c.pages_unread_streak + _NEW_UNREAD), else_=0),
+    pages_unread_since=case((_NEW_PAGES == 0, _FEEDS.c.pages_unread_since),
+                            (_NEW_UNREAD == _NEW_PAGES,
+                             func.coalesce(_FEEDS.c.pages_unread_since, _when("now"))),
+                            else_=None),
     # Unchanged when the poll did not do it (NULL given).
     last_full_fetch_at=func.coalesce(_when("full_fetch_at"), _FEEDS.c.last_full_fetch_at),
     last_new_entry_at=func.coalesce(_when("new_entry_at"), _FEEDS.c.last_new_entry_at),
@@ -291,7 +302,8 @@ class FeedTable:
                 new_entries=outcome.new_entries,
                 rate_given=outcome.poll_interval_seconds is not None,
                 entry_rate=outcome.entry_rate,
-                poll_interval_seconds=outcome.poll_interval_seconds)
+                poll_interval_seconds=outcome.poll_interval_seconds,
+                new_pages=outcome.new_pages, new_pages_unread=outcome.new_pages_unread)
         else:
             # Fetch errors neither count nor reset parse failures: a network blip between
             # two HTML answers does not make the URL a feed again.

@@ -1,5 +1,6 @@
-"""Admin notices about feed health: one when a feed has been failing or silent too long,
-one when it recovers. The feed's episode and its notice commit in one transaction."""
+"""Admin notices about feed health: one when a feed has been failing or silent too long, or
+its site has refused every article page for as long, one when it recovers. The feed's episode
+and its notice commit in one transaction."""
 
 from __future__ import annotations
 
@@ -14,16 +15,20 @@ from monitor.store.records import Route
 from monitor.store.schema import FeedRow
 from monitor.store.store import Store
 
+# New pages in a row that gave no text before a site counts as refusing the fetcher.
+UNREAD_PAGES_NOTICE = 3
+
 
 @dataclass(frozen=True)
 class HealthNotice:
     feed_url: str
-    kind: str  # failing | silent | recovered
+    kind: str  # failing | silent | unread | recovered
     subject: str
     body: str
 
 
-def _describe(row: FeedRow, kind: str, now: datetime) -> tuple[str, str]:
+def _describe(row: FeedRow, kind: str, now: datetime,
+              recovered_from: str | None = None) -> tuple[str, str]:
     if kind == "failing":
         since = row.failing_since or now
         return (f"Feed failing: {row.name}",
@@ -35,6 +40,17 @@ def _describe(row: FeedRow, kind: str, now: datetime) -> tuple[str, str]:
         when = f"{last:%Y-%m-%d %H:%M} UTC" if last else "it was added"
         return (f"Feed silent: {row.name}",
                 f"{row.name} <{row.url}> has published nothing new since {when}.")
+    if kind == "unread":
+        since = row.pages_unread_since or now
+        return (f"Feed pages not read: {row.name}",
+                f"None of the last {row.pages_unread_streak} article pages of {row.name} "
+                f"<{row.url}> could be read, since {since:%Y-%m-%d %H:%M} UTC "
+                f"({row.page_warning or 'no text'}). Its articles are matched on the feed's "
+                "titles and summaries only: a rule whose words are only in an article's text "
+                "misses it.")
+    if recovered_from == "unread":
+        return (f"Feed recovered: {row.name}",
+                f"The article pages of {row.name} <{row.url}> are read again.")
     return (f"Feed recovered: {row.name}",
             f"{row.name} <{row.url}> is publishing again (last success "
             f"{row.last_success_at:%Y-%m-%d %H:%M} UTC).")
@@ -51,16 +67,16 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
                 row.failing_since = now
             elif not row.consecutive_failures:
                 row.failing_since = None
-            kind = _state(row, now, after)
-            if row.health_alert is None and kind in {"failing", "silent"}:
+            kind, opened = _state(row, now, after), row.health_alert
+            if opened is None and kind in {"failing", "silent", "unread"}:
                 row.health_episode += 1
                 row.health_alert = kind_to_send = kind
-            elif row.health_alert is not None and kind == "healthy":
+            elif opened is not None and kind == "healthy":
                 row.health_alert = None
                 kind_to_send = "recovered"
             else:
                 continue  # no change, or still in the open episode (one at a time)
-            subject, body = _describe(row, kind_to_send, now)
+            subject, body = _describe(row, kind_to_send, now, opened)
             enqueue_notice_rows(session, f"feed:{row.id}:{row.health_episode}:{kind_to_send}",
                                 subject, body, routes, now)
             notices.append(HealthNotice(row.url, kind_to_send, subject, body))
@@ -68,11 +84,17 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
 
 
 def _state(row: FeedRow, now: datetime, after: timedelta) -> str:
-    """failing or silent (for ``after`` or longer), healthy, or unsure (failing, briefly)."""
+    """failing, silent or unread (for ``after`` or longer), healthy, or unsure (failing or
+    unread, briefly)."""
     if row.consecutive_failures:
         long_enough = row.failing_since is not None and now - row.failing_since >= after
         return "failing" if long_enough else "unsure"
     last = row.last_new_entry_at or row.last_success_at
     if last is not None and now - last >= after:
         return "silent"
+    if row.pages_unread_since is not None:
+        # A few pages in a row, not one deleted article: a site that blocks the fetcher.
+        long_enough = (row.pages_unread_streak >= UNREAD_PAGES_NOTICE
+                       and now - row.pages_unread_since >= after)
+        return "unread" if long_enough else "unsure"
     return "healthy" if last is not None else "unsure"

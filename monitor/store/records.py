@@ -97,6 +97,8 @@ class PollOutcome:
     # found unread; a poll that fetched none leaves the feed's page note as it was.
     pages_fetched: bool = False
     page_warning: str | None = None
+    new_pages: int = 0  # new entries' pages fetched (or tried) ...
+    new_pages_unread: int = 0  # ... and of them, those that gave no text of their own
 
 
 @dataclass(frozen=True)

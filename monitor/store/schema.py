@@ -80,6 +80,10 @@ class FeedRow(Base):
     # The unread-pages note of the last poll that fetched article pages (migration 0017):
     # polls that fetch none keep it, so a site blocking every page stays in the health.
     page_warning: Mapped[str | None] = mapped_column(Text)
+    # New pages in a row none of which gave its text, and since when (0017): a site that
+    # blocks the fetcher; reset by a poll that reads one (see monitor.store.health).
+    pages_unread_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pages_unread_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     entries_seen: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.config import PollingConfig
-from monitor.store.schema import ArticleRow, FeedEntryRow
+from monitor.store.schema import ArticleRow, FeedEntryRow, FeedRow
 from tests.daemon.test_pipeline import World, build_world, page, rss
 from tests.fetch_support import Handler, LocalServer
 
@@ -73,6 +73,11 @@ def _cycle(world: World, seconds: float) -> tuple[int, int]:
     report = world.pipeline.run_cycle()
     assert report.failed == 0
     return report.revised, report.hits
+
+
+def _unread_streak(world: World) -> int:
+    with world.store.read() as session:
+        return session.scalars(select(FeedRow.pages_unread_streak)).one()
 
 
 def _article(world: World) -> ArticleRow:
@@ -135,6 +140,7 @@ def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Si
     (health,) = world.store.feed_health()
     assert (health.status, health.warning) == (
         "degraded", "1 of 1 new page not read (http_status: 1): matched on the feed's text")
+    assert _unread_streak(world) == 1  # the admin notice's count (monitor.store.health)
     # A later poll whose new page is read clears it.
     site.feed = rss([("2", "Talks go on", site.server.url("/story.html?2")),
                      ("1", "Talks resume", site.server.url("/story.html"))]).encode()
@@ -142,6 +148,7 @@ def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Si
     _cycle(world, 3600)
     (health,) = world.store.feed_health()
     assert (health.status, health.warning) == ("ok", None)
+    assert _unread_streak(world) == 0
 
 
 def test_page_retries_stop_at_max_revisions(world: World, site: Site) -> None:

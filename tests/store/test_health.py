@@ -77,3 +77,50 @@ def test_a_poll_cut_short_is_interrupted_not_ok(database_url: str) -> None:
     clock.advance(600)  # the owner died: its lease ran out without an outcome
     assert store.feed_health()[0].status == "interrupted"
     store.close()
+
+
+def _pages(store: Store, clock: FakeClock, pages: int, unread: int,
+           warning: str | None = None) -> None:
+    """A poll that fetched ``pages`` new pages, ``unread`` of which gave no text."""
+    fid = store.feed_health()[0].id
+    store.record_poll(fid, "w", PollOutcome(
+        ok=True, next_check_at=clock(), new_entries=pages, pages_fetched=pages > 0,
+        page_warning=warning, new_pages=pages, new_pages_unread=unread))
+
+
+def test_a_site_refusing_every_page_raises_a_notice_then_one_when_pages_come(
+        sqlite_url: str) -> None:
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds([feed()])
+    note = "2 of 2 new pages not read (http_status: 2): matched on the feed's text"
+    _pages(store, clock, 2, 2, note)
+    clock.advance(0.7 * DAY.total_seconds())
+    _poll(store, clock, ok=True, new=1)  # an entry already stored: no page, the streak stays
+    clock.advance(0.7 * DAY.total_seconds())
+    assert feed_health_notices(store, ADMIN, DAY) == []  # 2 pages: maybe two deleted articles
+    _pages(store, clock, 1, 1, note)
+    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    assert notice.kind == "unread" and notice.subject == "Feed pages not read: Example News"
+    assert "None of the last 3 article pages" in notice.body and "http_status: 2" in notice.body
+    assert feed_health_notices(store, ADMIN, DAY) == []  # one per episode
+    _pages(store, clock, 3, 2, "2 of 3 new pages not read (http_status: 2)")  # one came
+    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    assert recovered.kind == "recovered" and "are read again" in recovered.body
+    store.close()
+
+
+def test_unread_pages_for_a_short_while_or_mixed_with_read_ones_raise_nothing(
+        sqlite_url: str) -> None:
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds([feed()])
+    for _ in range(5):  # many pages, but for less than the notice's wait
+        _pages(store, clock, 4, 4, "4 of 4 new pages not read (blocked: 4)")
+        clock.advance(3600)
+    assert feed_health_notices(store, ADMIN, DAY) == []
+    _pages(store, clock, 4, 3, "3 of 4 new pages not read (blocked: 3)")  # the streak ends
+    clock.advance(2 * DAY.total_seconds())
+    _pages(store, clock, 1, 0)
+    assert feed_health_notices(store, ADMIN, DAY) == []
+    store.close()

@@ -1,6 +1,8 @@
 """feeds.page_warning: the unread-pages note of the last poll that fetched article pages,
 kept by polls that fetch none (a 304, no new entries), so a site that blocks every page
-fetch stays visible in the feed's health instead of showing only on polls with new entries
+fetch stays visible in the feed's health instead of showing only on polls with new entries;
+feeds.pages_unread_streak and pages_unread_since: new pages in a row none of which was read,
+and since when, for the admin notice of a site that blocks the fetcher
 
 Revision ID: 0017
 Revises: 0016
@@ -25,7 +27,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("feeds", sa.Column("page_warning", sa.Text(), nullable=True))
+    op.add_column("feeds", sa.Column("pages_unread_streak", sa.Integer(), nullable=False,
+                                     server_default="0"))
+    op.add_column("feeds", sa.Column("pages_unread_since", sa.DateTime(timezone=True),
+                                     nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("feeds", "pages_unread_since")
+    op.drop_column("feeds", "pages_unread_streak")
     op.drop_column("feeds", "page_warning")
