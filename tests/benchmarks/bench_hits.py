@@ -37,7 +37,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import insert, inspect, select  # noqa: E402
+from sqlalchemy import bindparam, insert, inspect, select  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
 from sqlalchemy.sql.elements import KeyedColumnElement  # noqa: E402
 
 from monitor.store import Store, upgrade  # noqa: E402
@@ -56,10 +57,12 @@ def populate(store: Store, n_hits: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     text = "lorem ipsum dolor sit amet " * 55  # ~1.5 KB
     with store.engine.begin() as connection:
-        # Core, naming its columns: the ORM's feed queries read columns this old schema lacks.
-        connection.execute(insert(FeedRow), [{
-            "id": 1, "url": "http://bench.test/feed.xml", "name": "Bench",
-            "interval_seconds": 900, "next_check_at": start}])
+        # Plain SQL: the ORM's, and Core's defaults, name columns this old schema lacks.
+        connection.execute(sql(
+            "INSERT INTO feeds (id, url, name, tags, interval_seconds, configured, "
+            "next_check_at, consecutive_failures, entries_seen) "
+            "VALUES (1, 'http://bench.test/feed.xml', 'Bench', '', 900, 1, :t, 0, 0)"
+        ).bindparams(bindparam("t", start, type_=FeedRow.__table__.c.next_check_at.type)))
         feed_id = 1  # the only feed
         connection.execute(insert(StoryRow), [{"id": 1, "created_at": start}])
         for base in range(0, n_hits, 5000):
