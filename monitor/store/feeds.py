@@ -9,7 +9,7 @@ is managed by the file (its origin becomes ``config``). Retired feeds keep their
 A feed whose body is not a readable feed several polls in a row is disabled
 (``disabled_at``); it is not polled again until ``monitor feeds enable`` or until its entry in
 monitor.yaml changes. The threshold is decided by :mod:`monitor.feeds.polling`; this module only
-records what a :class:`PollOutcome` says.
+records what a :class:`PollOutcome` says (:mod:`monitor.store.polls`).
 """
 
 from __future__ import annotations
@@ -17,26 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Literal
 
-from sqlalchemy import (
-    BindParameter,
-    Boolean,
-    Integer,
-    Table,
-    Update,
-    bindparam,
-    case,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from monitor.models import FeedSource
+from monitor.store.polls import record_poll
 from monitor.store.records import FeedHealth, FeedState, ItemFailure, PollOutcome
 from monitor.store.schema import FeedEntryRow, FeedRow, ItemFailureRow
 from monitor.text import clean_line, clean_text
@@ -45,77 +34,6 @@ AddResult = Literal["added", "updated", "restored", "exists", "configured"]
 SYNC_FEEDS_LOCK = 0x6E6D_0001  # pg_advisory_xact_lock key of sync_feeds ("nm" 1)
 # An entry that failed to be stored this many polls is given up (recorded as seen).
 MAX_ITEM_ATTEMPTS = 3
-
-
-_FEEDS = cast(Table, FeedRow.__table__)
-_WHEN = _FEEDS.c.next_check_at.type  # the UtcDateTime type of every timestamp column
-
-
-def _when(name: str) -> BindParameter[datetime]:
-    return bindparam(name, type_=_WHEN)
-
-
-# The poll's timing applies only if the feed's interval is still the one it was polled with:
-# a monitor.yaml change during the poll started the feed afresh (sync_feeds), and the poll's
-# next check and adaptive interval, computed from the old one, must not undo it.
-_POLLED_WITH = bindparam("interval", type_=Integer())
-_SAME_INTERVAL = or_(_POLLED_WITH.is_(None), _FEEDS.c.interval_seconds == _POLLED_WITH)
-
-
-def _timing(column: Any, value: Any) -> Any:
-    return case((_SAME_INTERVAL, value), else_=column)
-
-
-def _poll_update(**values: object) -> Update:
-    """The UPDATE that records a poll, built once: this runs after every poll, and building
-    and keying a statement per call cost more than executing it. Right-hand sides read the
-    row as it was, so the lease is released only if this daemon still holds it."""
-    c = _FEEDS.c
-    mine = c.lease_owner == bindparam("owner", type_=c.lease_owner.type)
-    return (update(_FEEDS).where(c.id == bindparam("feed_id", type_=c.id.type)).values(
-        next_check_at=_timing(c.next_check_at, _when("next_check_at")),
-        paused_until=_when("paused_until"),
-        lease_owner=case((mine, None), else_=c.lease_owner),
-        lease_until=case((mine, None), else_=c.lease_until), **values))
-
-
-_NEW_PAGES = bindparam("new_pages", type_=Integer())
-_NEW_UNREAD = bindparam("new_pages_unread", type_=Integer())
-_RECORD_SUCCESS = _poll_update(
-    last_success_at=_when("now"), consecutive_failures=0, parse_failures=0,
-    last_error_code=None, last_error_message=None,
-    etag=bindparam("etag", type_=_FEEDS.c.etag.type),
-    last_modified=bindparam("last_modified", type_=_FEEDS.c.last_modified.type),
-    last_warning=bindparam("warning", type_=_FEEDS.c.last_warning.type),
-    page_warning=case((bindparam("pages_fetched", type_=Boolean()),
-                       bindparam("page_warning", type_=_FEEDS.c.page_warning.type)),
-                      else_=_FEEDS.c.page_warning),
-    # A poll without new pages leaves the streak; one that read none adds to it; one that
-    # read any ends it.
-    pages_unread_streak=case((_NEW_PAGES == 0, _FEEDS.c.pages_unread_streak),
-                             (_NEW_UNREAD == _NEW_PAGES,
-                              _FEEDS.c.pages_unread_streak + _NEW_UNREAD), else_=0),
-    pages_unread_since=case((_NEW_PAGES == 0, _FEEDS.c.pages_unread_since),
-                            (_NEW_UNREAD == _NEW_PAGES,
-                             func.coalesce(_FEEDS.c.pages_unread_since, _when("now"))),
-                            else_=None),
-    # Unchanged when the poll did not do it (NULL given).
-    last_full_fetch_at=func.coalesce(_when("full_fetch_at"), _FEEDS.c.last_full_fetch_at),
-    last_new_entry_at=func.coalesce(_when("new_entry_at"), _FEEDS.c.last_new_entry_at),
-    entries_seen=_FEEDS.c.entries_seen + bindparam("new_entries", type_=Integer()),
-    # The adaptive polling state, when the poll computed one (a rate may itself be NULL).
-    entry_rate=_timing(_FEEDS.c.entry_rate, case(
-        (bindparam("rate_given", type_=Boolean()),
-         bindparam("entry_rate", type_=_FEEDS.c.entry_rate.type)),
-        else_=_FEEDS.c.entry_rate)),
-    poll_interval_seconds=_timing(_FEEDS.c.poll_interval_seconds, func.coalesce(
-        bindparam("poll_interval_seconds", type_=Integer()), _FEEDS.c.poll_interval_seconds)))
-_RECORD_FAILURE = _poll_update(
-    consecutive_failures=_FEEDS.c.consecutive_failures + 1,
-    last_error_code=bindparam("error_code", type_=_FEEDS.c.last_error_code.type),
-    last_error_message=bindparam("error_message", type_=_FEEDS.c.last_error_message.type),
-    parse_failures=_FEEDS.c.parse_failures + bindparam("parse_failure", type_=Integer()),
-    disabled_at=func.coalesce(_when("disabled_at"), _FEEDS.c.disabled_at))
 
 
 class FeedTable:
@@ -291,62 +209,8 @@ class FeedTable:
         monitor.yaml changed it meanwhile, the feed started afresh, and the poll's next check
         and adaptive interval are not recorded."""
         now = self.clock()
-        params: dict[str, object] = {
-            "feed_id": feed_id, "owner": owner, "next_check_at": outcome.next_check_at,
-            "paused_until": outcome.paused_until, "interval": interval_seconds}
-        if outcome.ok:
-            params.update(
-                now=now, etag=outcome.etag, last_modified=outcome.last_modified,
-                full_fetch_at=now if outcome.full_fetch else None,
-                new_entry_at=now if outcome.new_entries else None,
-                new_entries=outcome.new_entries,
-                rate_given=outcome.poll_interval_seconds is not None,
-                entry_rate=outcome.entry_rate,
-                poll_interval_seconds=outcome.poll_interval_seconds,
-                new_pages=outcome.new_pages, new_pages_unread=outcome.new_pages_unread)
-        else:
-            # Fetch errors neither count nor reset parse failures: a network blip between
-            # two HTML answers does not make the URL a feed again.
-            params.update(
-                error_code=outcome.error_code,
-                error_message=clean_text(outcome.error_message or "")[:2000],
-                parse_failure=int(outcome.parse_failure),
-                disabled_at=now if outcome.disable else None)
         with self.write() as session:
-            if outcome.ok:
-                warning = outcome.warning
-                if outcome.new_url:
-                    warning = self._moved(session, feed_id, outcome.new_url, warning)
-                params["warning"] = clean_text(warning)[:2000] if warning else None
-                params["pages_fetched"] = outcome.pages_fetched
-                params["page_warning"] = (clean_text(outcome.page_warning)[:2000]
-                                          if outcome.page_warning else None)
-            session.connection().execute(
-                _RECORD_SUCCESS if outcome.ok else _RECORD_FAILURE, params)
-
-    @staticmethod
-    def _moved(session: Session, feed_id: int, new_url: str,
-               warning: str | None) -> str | None:
-        """Follow a permanent redirect (already checked against the address policy, case A11).
-
-        A feed added from the command line takes the new URL, unless
-        another feed row has it; a feed from monitor.yaml keeps its URL (the file is the source
-        of truth, and the next start would re-add the old one) and says where it moved in its
-        health. Returns the warning to record.
-        """
-        found = session.execute(select(FeedRow.url, FeedRow.origin)
-                                .where(FeedRow.id == feed_id)).first()
-        if found is None or found.url == new_url:
-            return warning
-        taken = session.scalar(select(FeedRow.id).where(FeedRow.url == new_url))
-        if found.origin == "cli" and taken is None:
-            session.execute(update(FeedRow).where(FeedRow.id == feed_id).values(url=new_url),
-                            execution_options={"synchronize_session": False})
-            return warning
-        note = (f"moved permanently to {new_url}: update monitor.yaml"
-                if found.origin == "config"
-                else f"moved permanently to {new_url}, which another feed already polls")
-        return f"{warning}; {note}" if warning else note
+            record_poll(session, feed_id, owner, outcome, now, interval_seconds)
 
     def record_item_failure(self, feed_id: int, entry_key: str, url: str | None,
                             reason: str) -> int:
