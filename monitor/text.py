@@ -8,31 +8,46 @@ database, log or notification can take it) are replaced with U+FFFD. Soft hyphen
 ``&shy;``: invisible hyphenation hints, common in German and Dutch pages) are removed too:
 left in, they cut a word in two for matching and search (``Waffen\u00adruhe``). The control
 characters that break lines (vertical tab, form feed, NEL) become line feeds, not nothing:
-removed, they joined the words on either side (``Gaza\x0cceasefire``).
+removed, they joined the words on either side (``Gaza\x0cceasefire``). Arabic vowel marks
+(harakat: the tanwin, fatha, damma, kasra, shadda and sukun), the superscript alef and the
+tatweel (a stretching stroke) are removed for the same reason as soft hyphens: they are
+optional in writing, and SQLite's tokenizer, which the matcher follows, ends a word at a
+haraka (``مُحَمَّد`` would be four one-letter words) and keeps a tatweel in it (``غــزة`` is
+not ``غزة``), so an article that writes them would match no rule.
 """
 
 from __future__ import annotations
 
 import re
 
-# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; bidi embeddings,
-# overrides and isolates.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; Arabic tatweel, harakat
+# and superscript alef; bidi embeddings, overrides and isolates.
+_ARABIC_MARKS = "\u0640\u064b-\u0652\u0670"
+_REMOVED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad{_ARABIC_MARKS}"
+                      "\u202a-\u202e\u2066-\u2069\ufeff]")
+_ARABIC_MARK = re.compile(f"[{_ARABIC_MARKS}]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 _CONTROL_BREAKS = str.maketrans("\x0b\x0c\x85", "\n\n\n")  # VT, FF, NEL: lines, not controls
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
 # Either kind: most text has none, and one search is a third of the two substitutions.
-_ANY = re.compile(f"{_UNSAFE.pattern[:-1]}{_SURROGATE.pattern[1:]}")
+_ANY = re.compile(f"{_REMOVED.pattern[:-1]}{_SURROGATE.pattern[1:]}")
 
 
 def clean_text(text: str) -> str:
-    """Remove NUL, control, soft-hyphen and bidi-override characters, replace lone surrogates
-    with U+FFFD; keep tabs and line breaks."""
+    """Remove NUL, control, soft-hyphen, Arabic vowel-mark and tatweel, and bidi-override
+    characters, replace lone surrogates with U+FFFD; keep tabs and line breaks."""
     if _ANY.search(text) is None:
         return text
-    return _UNSAFE.sub("", _SURROGATE.sub("\ufffd", text.translate(_CONTROL_BREAKS)))
+    return _REMOVED.sub("", _SURROGATE.sub("\ufffd", text.translate(_CONTROL_BREAKS)))
 
 
 def clean_line(text: str) -> str:
     """Like :func:`clean_text`, and fold line breaks into spaces (titles, mail subjects)."""
     return _LINE_BREAKS.sub(" ", clean_text(text)).strip()
+
+
+def without_arabic_marks(text: str) -> str:
+    """``text`` without the Arabic vowel marks and tatweel that :func:`clean_text` removes:
+    a rule's words and aliases, written with them or not, then compare with article text.
+    (Only those: a rule keeps the tokenizer's reading of everything else, FTS5's.)"""
+    return _ARABIC_MARK.sub("", text)

@@ -35,3 +35,24 @@ def test_soft_hyphens_go_so_a_hyphenated_word_stays_one_word() -> None:
     matcher = compile_rules(RuleBook(rules=(Rule.from_query("w", '"gencatan senjata"'),)))
     assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["w"]
     assert clean_line("Waffen\u00adruhe") == "Waffenruhe"
+
+
+def test_arabic_vowel_marks_and_tatweel_go_so_a_vowelled_word_stays_one_word() -> None:
+    from monitor.models import Document
+    from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize
+    from monitor.rules.matcher import compile_rules
+
+    vowelled = "مُحَمَّد بن سَلْمَان في غــزّة، أيضاً"
+    # SQLite's tokenizer, which the matcher follows, ends a word at each haraka.
+    assert tokenize(vowelled)[:4] == ["م", "ح", "م", "د"]
+    assert clean_text(vowelled) == "محمد بن سلمان في غزة، أيضا"
+    assert tokenize(clean_text(vowelled)) == ["محمد", "بن", "سلمان", "في", "غزة", "أيضا"]
+    # Hamza and madda forms are letters, not marks: kept (إ, أ, آ).
+    assert clean_text("إسرائيل أو آسيا") == "إسرائيل أو آسيا"
+    # A rule written with the marks finds the text written with or without them.
+    book = RuleBook(rules=(Rule.from_query("q", "مُحَمَّد AND @gaza"),),
+                    entities=(Entity("gaza", (Alias("غَزَّة"),)),))
+    matcher = compile_rules(book)
+    for text in (vowelled, "محمد بن سلمان في غزة"):
+        assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["q"]
+    assert Alias("غَزَّة").tokens == ("غزة",)

@@ -43,6 +43,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.unicode61 import tokenize
+from monitor.text import without_arabic_marks
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
@@ -367,7 +368,8 @@ class _Parser:
         end = tok.end
         while True:
             string = self.take()
-            words = tokenize(string.value)
+            # Cleaned as article text is (Arabic vowel marks and tatweel dropped, monitor.text).
+            words = tokenize(without_arabic_marks(string.value))
             if not words:
                 raise self.error(f"{self.query[string.start:string.end]!r} has no letters or "
                                  "digits to search for", string)
