@@ -84,17 +84,17 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
 
 
 def _state(row: FeedRow, now: datetime, after: timedelta) -> str:
-    """failing, silent or unread (for ``after`` or longer), healthy, or unsure (failing or
-    unread, briefly)."""
+    """failing, silent or unread (for ``after`` or longer), healthy, or unsure (failing,
+    briefly). Pages unread for less long leave the feed healthy: it publishes, and an open
+    failing or silent episode ends."""
     if row.consecutive_failures:
         long_enough = row.failing_since is not None and now - row.failing_since >= after
         return "failing" if long_enough else "unsure"
     last = row.last_new_entry_at or row.last_success_at
     if last is not None and now - last >= after:
         return "silent"
-    if row.pages_unread_since is not None:
-        # A few pages in a row, not one deleted article: a site that blocks the fetcher.
-        long_enough = (row.pages_unread_streak >= UNREAD_PAGES_NOTICE
-                       and now - row.pages_unread_since >= after)
-        return "unread" if long_enough else "unsure"
+    # A few pages in a row, not one deleted article: a site that blocks the fetcher.
+    if (row.pages_unread_since is not None and row.pages_unread_streak >= UNREAD_PAGES_NOTICE
+            and now - row.pages_unread_since >= after):
+        return "unread"
     return "healthy" if last is not None else "unsure"

@@ -124,3 +124,18 @@ def test_unread_pages_for_a_short_while_or_mixed_with_read_ones_raise_nothing(
     _pages(store, clock, 1, 0)
     assert feed_health_notices(store, ADMIN, DAY) == []
     store.close()
+
+
+def test_a_silent_feed_that_publishes_again_recovers_even_if_its_pages_fail(
+        sqlite_url: str) -> None:
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    store.sync_feeds([feed()])
+    _poll(store, clock, ok=True, new=3)
+    clock.advance(2 * DAY.total_seconds())
+    _poll(store, clock, ok=True, new=0)
+    assert [n.kind for n in feed_health_notices(store, ADMIN, DAY)] == ["silent"]
+    _pages(store, clock, 1, 1, "1 of 1 new page not read (http_status: 1)")  # it publishes
+    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    assert recovered.kind == "recovered" and "publishing again" in recovered.body
+    store.close()
