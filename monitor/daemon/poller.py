@@ -205,7 +205,8 @@ class FeedPoller:
                 taken.add(entry.key)  # a key listed twice is handled once
                 new.append(entry)
         budget = self.config.polling.max_new_entries
-        revisions = self.reviser.plan(parsed.entries, known, now, max(0, budget - len(new)))
+        revisions = self.reviser.plan(parsed.entries, known, now, max(0, budget - len(new)),
+                                      self.reviser.unlisted(feed, parsed.entries, now))
         deferred = max(0, len(new) - budget)
         if deferred:  # the rest stay unseen: the next cycle takes the next newest
             new = _newest(new, budget)

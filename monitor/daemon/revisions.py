@@ -21,9 +21,12 @@ Pages to try again: an article whose page failed in a way a later try may not me
 timeout, a refused connection, a 5xx, a rate limit: :data:`~monitor.errors.TRANSIENT_FETCH_CODES`)
 was stored from the feed's summary and matched on it alone. Its entry is revised as if it had
 changed, within the same bounds and waits, until its page comes (the article takes its text,
-and rules that match only the full text alert) or fails for good. While any listed entry still
-waits for such a try, the poll keeps no validators, so the next poll gets the whole feed, not a
-304 that would list nothing.
+and rules that match only the full text alert) or fails for good. An entry the feed no longer
+lists (a busy feed scrolls an entry off within the hour, an outage can last longer) is tried
+the same way from what the store kept of it: its canonical URL, title and date; a try that
+fails again only counts, since nothing listed gives the feed's text again. While any entry
+still waits for such a try, the poll keeps no validators, so the next poll gets the whole feed,
+not a 304 that would skip the poll's tries.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from monitor.config import PollingConfig
 from monitor.daemon.pages import PagePool, PageStarted, finish_page
 from monitor.errors import TRANSIENT_FETCH_CODES, ExtractError, StoreError
 from monitor.models import ExtractedText, FeedEntry, RuleHit
-from monitor.store import FeedState, KnownEntry, NewArticle, Route, Store
+from monitor.store import FeedState, KnownEntry, NewArticle, Route, Store, UnlistedRetry
 from monitor.text import clean_line
 
 log = logging.getLogger(__name__)
@@ -62,15 +65,17 @@ class RevisionPlan:
     """What a poll does with the known entries it listed: ``revise`` fetches and matches
     them again; ``record`` only remembers how the feed shows them now (key -> fingerprint).
     ``retries``: the keys in ``revise`` that are unchanged, listed for their page's transient
-    failure; ``waiting``: how many listed entries' pages are to be tried again, now or later;
-    ``gave_up``: how many listed entries' pages failed transiently and are tried no more
-    (``polling.max_revisions`` or ``polling.revise_within`` reached)."""
+    failure, or ``unlisted``: no longer listed, for the same; ``waiting``: how many entries'
+    pages are to be tried again, now or later; ``gave_up``: how many listed entries' pages
+    failed transiently and are tried no more (``polling.max_revisions`` or
+    ``polling.revise_within`` reached)."""
 
     revise: tuple[FeedEntry, ...] = ()
     record: Mapping[str, str] = field(default_factory=dict)
     retries: frozenset[str] = frozenset()
     waiting: int = 0
     gave_up: int = 0
+    unlisted: frozenset[str] = frozenset()
 
     @property
     def retry_pending(self) -> bool:
@@ -102,13 +107,24 @@ class EntryReviser:
         self.prepare = prepare
         self.paused = paused  # whether a link's host or URL asked us to wait (Fetcher.paused)
 
+    def unlisted(self, feed: FeedState, listed: Sequence[FeedEntry], now: datetime
+                 ) -> list[UnlistedRetry]:
+        """The feed's entries missing from ``listed`` whose page is to be tried again."""
+        if self.polling.max_revisions <= 0:
+            return []
+        since = now - timedelta(seconds=self.polling.revise_within)
+        return self.store.unlisted_retries(feed.id, {e.key for e in listed}, since,
+                                           self.polling.max_revisions)
+
     def plan(self, entries: tuple[FeedEntry, ...], known: Mapping[str, KnownEntry],
-             now: datetime, limit: int) -> RevisionPlan:
+             now: datetime, limit: int, unlisted: Sequence[UnlistedRetry] = ()
+             ) -> RevisionPlan:
         """Which known entries changed, and which of them may be fetched again: at most
         ``limit`` (what the poll's new entries left of ``polling.max_new_entries``), each
         ``polling.revise_every`` after its last revision; the other changed ones keep their
         old fingerprint, so a later poll takes them. Unchanged entries whose page failed
-        transiently are fetched again by the same rules (the module's *Pages to try again*)."""
+        transiently are fetched again by the same rules (the module's *Pages to try again*),
+        and so are the ``unlisted`` ones (:meth:`unlisted`), after the listed."""
         revise: list[FeedEntry] = []
         record: dict[str, str] = {}
         planned: set[str] = set()
@@ -139,7 +155,19 @@ class EntryReviser:
                     planned.add(entry.key)
             else:  # unknown before, or out of bounds: remembered, not fetched
                 record[entry.key] = fingerprint
-        return RevisionPlan(tuple(revise), record, frozenset(retries), waiting, gave_up)
+        away: set[str] = set()
+        for gone in unlisted:
+            if gone.key in planned or not self._allowed(gone.known, now):
+                continue
+            waiting += 1
+            if len(revise) < limit and self._due(gone.known, now):
+                revise.append(FeedEntry(key=gone.key, url=gone.url, title=gone.title,
+                                        published=gone.published))
+                planned.add(gone.key)
+                retries.add(gone.key)
+                away.add(gone.key)
+        return RevisionPlan(tuple(revise), record, frozenset(retries), waiting, gave_up,
+                            frozenset(away))
 
     def _allowed(self, stored: KnownEntry, now: datetime) -> bool:
         return (stored.article_id is not None
@@ -179,7 +207,7 @@ class EntryReviser:
         for entry, url, page in started:
             try:
                 self._revise(feed, entry, url, page, feed_language, report,
-                             retry=entry.key in plan.retries)
+                             retry=entry.key in plan.retries, unlisted=entry.key in plan.unlisted)
             except StoreError:
                 raise  # the database is down: not this entry's fault
             except ExtractError as exc:
@@ -191,14 +219,24 @@ class EntryReviser:
         return report
 
     def _revise(self, feed: FeedState, entry: FeedEntry, url: str, page: Future[PageStarted],
-                feed_language: str | None, report: RevisionReport, *, retry: bool) -> None:
-        """Store one revision; ``retry``: the entry is unchanged, its page failed before."""
+                feed_language: str | None, report: RevisionReport, *, retry: bool,
+                unlisted: bool = False) -> None:
+        """Store one revision; ``retry``: the entry is unchanged, its page failed before;
+        ``unlisted``: such an entry the feed no longer lists (made from the store's record:
+        no text of the feed's to fall back on, and its fingerprint is kept)."""
         extracted, error = finish_page(entry, page.result())
         if error == "pool_closed":
             raise ExtractError.coded("extraction pool stopped", "pool_closed")
+        if unlisted and error is not None:
+            self.store.record_failed_try(feed.id, entry.key, error)
+            report.revised += 1
+            report.settled += error not in TRANSIENT_FETCH_CODES
+            log.info("feed %s: entry %s, no longer listed: its page failed again (%s)",
+                     feed.name, entry.key[:200], error)
+            return
         item = dataclasses.replace(
             self.prepare(feed, entry, url, extracted, error, feed_language),
-            fingerprint=entry.fingerprint())
+            fingerprint=None if unlisted else entry.fingerprint())
         revised = self.store.revise_article(item, self.routes)
         report.revised += 1
         report.settled += retry and error not in TRANSIENT_FETCH_CODES

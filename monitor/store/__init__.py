@@ -59,6 +59,7 @@ from monitor.store.records import (
     StoryChoice,
     StoryLookup,
     StoryMember,
+    UnlistedRetry,
     idempotency_key,
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
@@ -107,6 +108,7 @@ __all__ = [
     "StoryPage",
     "StorySummary",
     "TextIndex",
+    "UnlistedRetry",
     "WebSession",
     "asks_for_stems",
     "current_revision",

@@ -29,10 +29,12 @@ MIGRATE_LOCK = 0x6E6D_0000  # pg_advisory_xact_lock key of upgrade ("nm" 0)
 
 
 # Kept by hand-written SQL in the migrations, not by the models (see textindex.py): SQLite's
-# FTS5 table with its shadow tables, and PostgreSQL's text_tokens column with its indexes.
+# FTS5 table with its shadow tables, PostgreSQL's text_tokens column with its indexes, and
+# the partial indexes.
 _UNMODELLED_PREFIX = "articles_fts"
 _UNMODELLED = frozenset({"text_tokens", "ix_articles_text_tokens",
-                         "ix_articles_text_tokens_pending", "ix_articles_stems_pending"})
+                         "ix_articles_text_tokens_pending", "ix_articles_stems_pending",
+                         "ix_articles_page_retry"})
 
 
 def include_object(_obj: object, name: str | None, type_: str, reflected: bool,

@@ -134,6 +134,18 @@ class KnownEntry:
 
 
 @dataclass(frozen=True)
+class UnlistedRetry:
+    """An entry the feed no longer lists whose article's page failed transiently: what a poll
+    needs to fetch that page again (:func:`monitor.store.revising.unlisted_retries`)."""
+
+    key: str
+    known: KnownEntry
+    url: str  # the article's canonical URL
+    title: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
 class RevisedArticle:
     """What storing a revised entry did: ``updated`` when the article's title or text
     changed; ``retry`` when the revision's page gave no text while the stored article has

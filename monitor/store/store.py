@@ -10,7 +10,7 @@ the same kinds of transaction, without an ORM session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from monitor.store.records import (
     StoredHit,
     StoryLookup,
     StoryMember,
+    UnlistedRetry,
     evidence_from_json,
 )
 from monitor.store.saving import (
@@ -136,6 +137,18 @@ class Store(FeedTable):
         """The records of those of ``keys`` this feed listed before (the others are new)."""
         with _connection(self._reader) as conn:
             return revising.known_entries(conn, feed_id, keys)
+
+    def unlisted_retries(self, feed_id: int, listed: Collection[str], since: datetime,
+                         max_revisions: int) -> list[UnlistedRetry]:
+        """This feed's entries it no longer lists whose page is to be tried again (see
+        :func:`monitor.store.revising.unlisted_retries`)."""
+        with _connection(self._reader) as conn:
+            return revising.unlisted_retries(conn, feed_id, listed, since, max_revisions)
+
+    def record_failed_try(self, feed_id: int, entry_key: str, error: str) -> None:
+        """A page tried again failed again (:func:`monitor.store.revising.record_failed_try`)."""
+        with _connection(self.engine) as conn:
+            revising.record_failed_try(conn, feed_id, entry_key, error, self.clock())
 
     def record_fingerprints(self, feed_id: int, fingerprints: Mapping[str, str]) -> None:
         """Remember how the feed now shows these known entries, fetching nothing."""

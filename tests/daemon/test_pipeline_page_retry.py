@@ -80,6 +80,12 @@ def _unread_streak(world: World) -> int:
         return session.scalars(select(FeedRow.pages_unread_streak)).one()
 
 
+def _article_at(world: World, path: str) -> ArticleRow:
+    with world.store.read() as session:
+        return session.scalars(select(ArticleRow).where(
+            ArticleRow.canonical_url.endswith(path))).one()
+
+
 def _article(world: World) -> ArticleRow:
     with world.store.read() as session:
         return session.scalars(select(ArticleRow)).one()
@@ -121,6 +127,50 @@ def test_a_page_that_failed_with_a_5xx_is_fetched_again_and_its_text_alerts_once
     assert _cycle(world, 3600 * 8) == (0, 0)
     assert site.conditional[-1] and site.server.hits["/story.html"] == 3
     assert world.store.count("notifications") == 1 and world.store.count("hits") == 1
+
+
+def test_a_page_is_tried_again_after_the_feed_stops_listing_its_entry(
+        world: World, site: Site) -> None:
+    """A busy feed scrolls an entry off before a site's outage ends: the entry is tried again
+    from what the store kept (its URL, title, date), and a try that fails again keeps the
+    feed's text it was matched on."""
+    assert _cycle(world, 0) == (0, 0)
+    feed_text = _article(world).text
+    # The next listing has another entry only (its page is read: no hit, no wait of its own).
+    site.feed = rss([("2", "Markets open", site.server.url("/other.html"))]).encode()
+    site.etag = '"feed-v2"'
+    site.server.route("/other.html", 200, page("Markets open", "Shares rose.").encode(),
+                      {"Content-Type": "text/html"})
+    assert _cycle(world, 61) == (1, 0)  # the first retry comes at once: down still
+    stored = _article_at(world, "/story.html")
+    assert (stored.text, stored.error) == (feed_text, "server_error")  # kept, counted
+    (health,) = world.store.feed_health()
+    assert health.page_warning == ("1 earlier page waits for another try (matched on the "
+                                   "feed's text meanwhile)")
+    site.page(200)
+    assert _cycle(world, 3600) == (1, 1)  # revise_every later: the page came
+    stored = _article_at(world, "/story.html")
+    assert (stored.text_source, stored.error) == ("page", None) and "harbour" in stored.text
+    assert [h.rule_id for h in world.store.hits()] == ["harbour"]
+    assert world.store.count("notifications") == 1
+    assert world.store.feed_health()[0].status == "ok"
+    assert _cycle(world, 3600 * 8) == (0, 0)  # in: not tried again
+    assert site.server.hits["/story.html"] == 3
+
+
+def test_an_unlisted_entrys_tries_stop_at_max_revisions(world: World, site: Site) -> None:
+    world.pipeline.poller.reviser.polling = PollingConfig(default_interval=60, max_revisions=2,
+                                                          revise_every=0)
+    _cycle(world, 0)
+    site.feed = rss([]).encode()
+    site.etag = '"feed-v2"'
+    for _ in range(4):
+        _cycle(world, 61)
+    assert site.server.hits["/story.html"] == 3  # the first fetch and two more tries
+    with world.store.read() as session:
+        revisions = session.scalars(select(FeedEntryRow.revisions)).one()
+    assert revisions == 2 and _article(world).error == "server_error"
+    assert site.conditional[-1]  # nothing waits: the feed's 304s allowed again
 
 
 def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Site) -> None:

@@ -125,3 +125,25 @@ def test_a_changed_entry_whose_page_failed_is_revised_once_not_twice() -> None:
     known = {"k0": KnownEntry("old", 0, NOW - timedelta(hours=1), 1, page_error="server_error")}
     plan = _reviser().plan((entry, entry), known, NOW, limit=5)
     assert plan.revise == (entry,) and plan.retries == frozenset() and plan.retry_pending
+
+
+def test_unlisted_entries_waiting_for_a_try_are_planned_after_the_listed_ones() -> None:
+    from monitor.store import UnlistedRetry
+
+    listed = _entry(0)
+    known = {"k0": KnownEntry(listed.fingerprint(), 0, NOW - timedelta(hours=1), 1,
+                              page_error="server_error")}
+
+    def gone(n: int, revisions: int = 0, age: timedelta = timedelta(hours=2)) -> UnlistedRetry:
+        return UnlistedRetry(f"k{n}", KnownEntry("fp", revisions, NOW - age, n,
+                                                 page_error="timeout_total"),
+                             f"https://news.example/{n}", f"Story {n}", None)
+
+    unlisted = [gone(1), gone(2), gone(3, revisions=5), gone(4, age=timedelta(days=3))]
+    plan = _reviser(max_revisions=5, revise_within="2d").plan((listed,), known, NOW, limit=2,
+                                                            unlisted=unlisted)
+    # The listed entry first, then the unlisted within the poll's limit; out of bounds: none.
+    assert [e.key for e in plan.revise] == ["k0", "k1"]
+    assert plan.revise[1].url == "https://news.example/1" and plan.revise[1].title == "Story 1"
+    assert plan.retries == {"k0", "k1"} and plan.unlisted == {"k1"}
+    assert plan.waiting == 3 and plan.retry_pending  # k2 waits for the next poll

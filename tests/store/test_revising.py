@@ -5,7 +5,7 @@ rules' hits added and alerted, once per story and rule)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, select, text
 
@@ -178,3 +178,45 @@ def test_known_entries_carry_their_articles_page_error_and_a_retry_records_the_n
     assert not result.updated and not result.retry
     assert store.known_entries(fid, ["guid:1"])["guid:1"].page_error == "http_status"
     assert store.known_entries(fid, ["guid:1"])["guid:1"].revisions == 1
+
+
+def test_unlisted_retries_find_this_feeds_waiting_pages_and_a_failed_try_only_counts(
+        store: Store) -> None:
+    fid = _feed_id(store)
+    clock_now = store.clock()
+
+    def saved(n: int, error: str | None) -> None:
+        item = dataclasses.replace(article(f"https://news.example/a/{n}", key=f"guid:{n}"),
+                                   error=error, text_source="feed_summary")
+        store.save_articles([NewArticle(fid, item, [], fingerprint=f"f{n}")], console_route)
+
+    saved(1, "server_error")
+    saved(2, "timeout_total")
+    saved(3, "http_status")  # lasting: never tried again
+    saved(4, None)  # read
+    found = store.unlisted_retries(fid, {"guid:2"}, clock_now - timedelta(days=1), 5)
+    assert [(u.key, u.url, u.known.page_error) for u in found] == [
+        ("guid:1", "https://news.example/a/1", "server_error")]
+    assert store.unlisted_retries(fid, set(), clock_now + timedelta(seconds=1), 5) == []
+    assert store.unlisted_retries(fid, set(), clock_now - timedelta(days=1), 0) == []
+    # A try that fails again: counted, its code recorded, the feed's text and fingerprint kept.
+    store.record_failed_try(fid, "guid:1", "http_status")
+    known = store.known_entries(fid, ["guid:1"])["guid:1"]
+    assert (known.revisions, known.page_error, known.fingerprint) == (1, "http_status", "f1")
+    with store.read() as session:
+        text_now = session.scalar(select(ArticleRow.text).where(
+            ArticleRow.canonical_url == "https://news.example/a/1"))
+    assert text_now == article().text
+    assert store.unlisted_retries(fid, set(), clock_now - timedelta(days=1), 5)[0].key == "guid:2"
+
+
+def test_the_page_retry_index_is_the_one_the_query_reads() -> None:
+    """Migration 0018's condition, written out, is the query's, and names the transient
+    codes: a new code needs a migration that writes the index again."""
+    import importlib
+
+    from monitor.store.revising import TRANSIENT_ERRORS_SQL
+
+    migration = importlib.import_module(
+        "monitor.store.migrations.versions.0018_articles_page_retry_index")
+    assert migration.CONDITION == TRANSIENT_ERRORS_SQL
