@@ -66,9 +66,9 @@ class RevisionPlan:
     them again; ``record`` only remembers how the feed shows them now (key -> fingerprint).
     ``retries``: the keys in ``revise`` that are unchanged, listed for their page's transient
     failure, or ``unlisted``: no longer listed, for the same; ``waiting``: how many entries'
-    pages are to be tried again, now or later; ``gave_up``: how many listed entries' pages
-    failed transiently and are tried no more (``polling.max_revisions`` or
-    ``polling.revise_within`` reached)."""
+    pages are to be tried again, now or later; ``gave_up``: how many entries' pages failed
+    transiently and are tried no more (``polling.max_revisions`` or ``polling.revise_within``
+    reached)."""
 
     revise: tuple[FeedEntry, ...] = ()
     record: Mapping[str, str] = field(default_factory=dict)
@@ -113,8 +113,7 @@ class EntryReviser:
         if self.polling.max_revisions <= 0:
             return []
         since = now - timedelta(seconds=self.polling.revise_within)
-        return self.store.unlisted_retries(feed.id, {e.key for e in listed}, since,
-                                           self.polling.max_revisions)
+        return self.store.unlisted_retries(feed.id, {e.key for e in listed}, since)
 
     def plan(self, entries: tuple[FeedEntry, ...], known: Mapping[str, KnownEntry],
              now: datetime, limit: int, unlisted: Sequence[UnlistedRetry] = ()
@@ -157,7 +156,10 @@ class EntryReviser:
                 record[entry.key] = fingerprint
         away: set[str] = set()
         for gone in unlisted:
-            if gone.key in planned or not self._allowed(gone.known, now):
+            if gone.key in planned:
+                continue
+            if not self._allowed(gone.known, now):
+                gave_up += 1  # its tries are spent: said in the health until it ages out
                 continue
             waiting += 1
             if len(revise) < limit and self._due(gone.known, now):

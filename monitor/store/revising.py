@@ -64,7 +64,7 @@ _UNLISTED = text(
     "FROM articles CROSS JOIN feed_entries "
     f"WHERE {TRANSIENT_ERRORS_SQL} AND articles.fetched_at >= :since "
     "AND feed_entries.article_id = articles.id AND feed_entries.feed_id = :feed_id "
-    "AND feed_entries.first_seen_at >= :since AND feed_entries.revisions < :max_revisions "
+    "AND feed_entries.first_seen_at >= :since "
     "ORDER BY feed_entries.first_seen_at DESC, feed_entries.id DESC LIMIT 1000"
 ).bindparams(bindparam("since", type_=ArticleRow.__table__.c.fetched_at.type)).columns(
     first_seen_at=FeedEntryRow.__table__.c.first_seen_at.type,
@@ -103,13 +103,13 @@ def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[s
     return found
 
 
-def unlisted_retries(conn: Connection, feed_id: int, listed: Collection[str], since: datetime,
-                     max_revisions: int) -> list[UnlistedRetry]:
+def unlisted_retries(conn: Connection, feed_id: int, listed: Collection[str], since: datetime
+                     ) -> list[UnlistedRetry]:
     """This feed's entries not in ``listed`` whose article's page failed transiently, first
-    seen since ``since`` and revised fewer than ``max_revisions`` times, newest first."""
+    seen since ``since``, newest first (those whose tries are spent too: the feed's health
+    says so)."""
     found: list[UnlistedRetry] = []
-    for row in conn.execute(_UNLISTED, {"feed_id": feed_id, "since": since,
-                                        "max_revisions": max_revisions}):
+    for row in conn.execute(_UNLISTED, {"feed_id": feed_id, "since": since}):
         if row.entry_key in listed:
             continue  # the listing's own plan takes it
         found.append(UnlistedRetry(

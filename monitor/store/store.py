@@ -138,12 +138,12 @@ class Store(FeedTable):
         with _connection(self._reader) as conn:
             return revising.known_entries(conn, feed_id, keys)
 
-    def unlisted_retries(self, feed_id: int, listed: Collection[str], since: datetime,
-                         max_revisions: int) -> list[UnlistedRetry]:
-        """This feed's entries it no longer lists whose page is to be tried again (see
+    def unlisted_retries(self, feed_id: int, listed: Collection[str], since: datetime
+                         ) -> list[UnlistedRetry]:
+        """This feed's entries it no longer lists whose page failed transiently (see
         :func:`monitor.store.revising.unlisted_retries`)."""
         with _connection(self._reader) as conn:
-            return revising.unlisted_retries(conn, feed_id, listed, since, max_revisions)
+            return revising.unlisted_retries(conn, feed_id, listed, since)
 
     def record_failed_try(self, feed_id: int, entry_key: str, error: str) -> None:
         """A page tried again failed again (:func:`monitor.store.revising.record_failed_try`)."""

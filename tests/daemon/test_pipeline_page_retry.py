@@ -171,6 +171,9 @@ def test_an_unlisted_entrys_tries_stop_at_max_revisions(world: World, site: Site
         revisions = session.scalars(select(FeedEntryRow.revisions)).one()
     assert revisions == 2 and _article(world).error == "server_error"
     assert site.conditional[-1]  # nothing waits: the feed's 304s allowed again
+    (health,) = world.store.feed_health()
+    assert health.page_warning == ("1 earlier page not read after every try allowed: matched "
+                                   "on the feed's text")
 
 
 def test_a_page_that_failed_for_good_is_not_fetched_again(world: World, site: Site) -> None:

@@ -139,11 +139,12 @@ def test_unlisted_entries_waiting_for_a_try_are_planned_after_the_listed_ones() 
                                                  page_error="timeout_total"),
                              f"https://news.example/{n}", f"Story {n}", None)
 
-    unlisted = [gone(1), gone(2), gone(3, revisions=5), gone(4, age=timedelta(days=3))]
+    unlisted = [gone(1), gone(2), gone(3, revisions=5)]
     plan = _reviser(max_revisions=5, revise_within="2d").plan((listed,), known, NOW, limit=2,
                                                             unlisted=unlisted)
-    # The listed entry first, then the unlisted within the poll's limit; out of bounds: none.
+    # The listed entry first, then the unlisted within the poll's limit; k3's are spent.
     assert [e.key for e in plan.revise] == ["k0", "k1"]
     assert plan.revise[1].url == "https://news.example/1" and plan.revise[1].title == "Story 1"
     assert plan.retries == {"k0", "k1"} and plan.unlisted == {"k1"}
     assert plan.waiting == 3 and plan.retry_pending  # k2 waits for the next poll
+    assert plan.gave_up == 1  # said in the feed's health

@@ -194,11 +194,10 @@ def test_unlisted_retries_find_this_feeds_waiting_pages_and_a_failed_try_only_co
     saved(2, "timeout_total")
     saved(3, "http_status")  # lasting: never tried again
     saved(4, None)  # read
-    found = store.unlisted_retries(fid, {"guid:2"}, clock_now - timedelta(days=1), 5)
+    found = store.unlisted_retries(fid, {"guid:2"}, clock_now - timedelta(days=1))
     assert [(u.key, u.url, u.known.page_error) for u in found] == [
         ("guid:1", "https://news.example/a/1", "server_error")]
-    assert store.unlisted_retries(fid, set(), clock_now + timedelta(seconds=1), 5) == []
-    assert store.unlisted_retries(fid, set(), clock_now - timedelta(days=1), 0) == []
+    assert store.unlisted_retries(fid, set(), clock_now + timedelta(seconds=1)) == []
     # A try that fails again: counted, its code recorded, the feed's text and fingerprint kept.
     store.record_failed_try(fid, "guid:1", "http_status")
     known = store.known_entries(fid, ["guid:1"])["guid:1"]
@@ -207,7 +206,8 @@ def test_unlisted_retries_find_this_feeds_waiting_pages_and_a_failed_try_only_co
         text_now = session.scalar(select(ArticleRow.text).where(
             ArticleRow.canonical_url == "https://news.example/a/1"))
     assert text_now == article().text
-    assert store.unlisted_retries(fid, set(), clock_now - timedelta(days=1), 5)[0].key == "guid:2"
+    assert [u.known.page_error for u in store.unlisted_retries(
+        fid, set(), clock_now - timedelta(days=1))] == ["timeout_total"]  # 1's is lasting now
 
 
 def test_the_page_retry_index_is_the_one_the_query_reads() -> None:
