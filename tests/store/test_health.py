@@ -79,6 +79,13 @@ def test_a_poll_cut_short_is_interrupted_not_ok(database_url: str) -> None:
     store.close()
 
 
+def _one_feed(url: str) -> tuple[Store, FakeClock]:
+    clock = FakeClock()
+    store = open_store(url, clock)
+    store.sync_feeds([feed()])
+    return store, clock
+
+
 def _pages(store: Store, clock: FakeClock, pages: int, unread: int,
            warning: str | None = None) -> None:
     """A poll that fetched ``pages`` new pages, ``unread`` of which gave no text."""
@@ -90,9 +97,7 @@ def _pages(store: Store, clock: FakeClock, pages: int, unread: int,
 
 def test_a_site_refusing_every_page_raises_a_notice_then_one_when_pages_come(
         sqlite_url: str) -> None:
-    clock = FakeClock()
-    store = open_store(sqlite_url, clock)
-    store.sync_feeds([feed()])
+    store, clock = _one_feed(sqlite_url)
     note = "2 of 2 new pages not read (http_status: 2): matched on the feed's text"
     _pages(store, clock, 2, 2, note)
     clock.advance(0.7 * DAY.total_seconds())
@@ -112,9 +117,7 @@ def test_a_site_refusing_every_page_raises_a_notice_then_one_when_pages_come(
 
 def test_unread_pages_for_a_short_while_or_mixed_with_read_ones_raise_nothing(
         sqlite_url: str) -> None:
-    clock = FakeClock()
-    store = open_store(sqlite_url, clock)
-    store.sync_feeds([feed()])
+    store, clock = _one_feed(sqlite_url)
     for _ in range(5):  # many pages, but for less than the notice's wait
         _pages(store, clock, 4, 4, "4 of 4 new pages not read (blocked: 4)")
         clock.advance(3600)
@@ -128,9 +131,7 @@ def test_unread_pages_for_a_short_while_or_mixed_with_read_ones_raise_nothing(
 
 def test_a_silent_feed_that_publishes_again_recovers_even_if_its_pages_fail(
         sqlite_url: str) -> None:
-    clock = FakeClock()
-    store = open_store(sqlite_url, clock)
-    store.sync_feeds([feed()])
+    store, clock = _one_feed(sqlite_url)
     _poll(store, clock, ok=True, new=3)
     clock.advance(2 * DAY.total_seconds())
     _poll(store, clock, ok=True, new=0)
