@@ -228,11 +228,10 @@ class FeedPoller:
         waiting = revisions.waiting - report.retries_settled
         unread = unread_pages_warning(report.page_errors, report.pages, waiting=waiting,
                                       gave_up=revisions.gave_up)
-        # Recorded apart from the poll's other warnings: a poll that fetches no page and has
-        # none waiting (no new entries, nothing tried again) keeps the last one, so a site
-        # that refuses every page stays "degraded" between its new entries.
-        pages_fetched = (report.pages > 0 or bool(revisions.retries) or revisions.gave_up > 0
-                         or revisions.waiting > 0)
+        # Recorded apart from the poll's other warnings: a poll that read no new page and has
+        # none waiting or given up (every try planned is one waiting) keeps the last one, so
+        # a site that refuses every page stays "degraded" between its new entries.
+        replaces_page_note = report.pages > 0 or revisions.waiting > 0 or revisions.gave_up > 0
         if report.item_failures:
             count = len(report.item_failures)
             warnings.append(f"{count} entr{'y' if count == 1 else 'ies'} not stored: "
@@ -257,7 +256,7 @@ class FeedPoller:
             last_modified=result.validators.last_modified if complete else None,
             full_fetch=full_fetch,
             new_entries=report.new_entries, warning="; ".join(warnings) or None,
-            pages_fetched=pages_fetched, page_warning=unread, new_pages=report.pages,
+            replaces_page_note=replaces_page_note, page_warning=unread, new_pages=report.pages,
             new_pages_unread=sum(report.page_errors.values()),
             new_url=result.url if result.redirected_permanently else None,
             entry_rate=plan.entry_rate, poll_interval_seconds=plan.interval_seconds)

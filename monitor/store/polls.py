@@ -71,7 +71,7 @@ _RECORD_SUCCESS = _poll_update(
     etag=bindparam("etag", type_=_FEEDS.c.etag.type),
     last_modified=bindparam("last_modified", type_=_FEEDS.c.last_modified.type),
     last_warning=bindparam("warning", type_=_FEEDS.c.last_warning.type),
-    page_warning=case((bindparam("pages_fetched", type_=Boolean()),
+    page_warning=case((bindparam("replaces_page_note", type_=Boolean()),
                        bindparam("page_warning", type_=_FEEDS.c.page_warning.type)),
                       else_=_FEEDS.c.page_warning),
     # A poll without new pages leaves the streak; one that read none adds to it; one that
@@ -121,7 +121,7 @@ def record_poll(session: Session, feed_id: int, owner: str, outcome: PollOutcome
             entry_rate=outcome.entry_rate,
             poll_interval_seconds=outcome.poll_interval_seconds,
             warning=clean_text(warning)[:2000] if warning else None,
-            pages_fetched=outcome.pages_fetched,
+            replaces_page_note=outcome.replaces_page_note,
             page_warning=(clean_text(outcome.page_warning)[:2000]
                           if outcome.page_warning else None),
             new_pages=outcome.new_pages, new_pages_unread=outcome.new_pages_unread)

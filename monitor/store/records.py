@@ -93,9 +93,10 @@ class PollOutcome:
     parse_failure: bool = False  # the body was fetched but is not a readable feed
     disable: bool = False  # this failure reached polling.max_failures_before_disable
     paused_until: datetime | None = None  # the server asked us to wait until then
-    # Article pages: whether this poll fetched any (new or tried again), and if so what it
-    # found unread; a poll that fetched none leaves the feed's page note as it was.
-    pages_fetched: bool = False
+    # Article pages: whether this poll's note on them replaces the feed's (it fetched new
+    # pages, or has earlier ones waiting for a try or given up), and that note; else the
+    # feed's page note stays as it was.
+    replaces_page_note: bool = False
     page_warning: str | None = None
     new_pages: int = 0  # new entries' pages fetched (or tried) ...
     new_pages_unread: int = 0  # ... and of them, those that gave no text of their own

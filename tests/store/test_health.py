@@ -91,7 +91,7 @@ def _pages(store: Store, clock: FakeClock, pages: int, unread: int,
     """A poll that fetched ``pages`` new pages, ``unread`` of which gave no text."""
     fid = store.feed_health()[0].id
     store.record_poll(fid, "w", PollOutcome(
-        ok=True, next_check_at=clock(), new_entries=pages, pages_fetched=pages > 0,
+        ok=True, next_check_at=clock(), new_entries=pages, replaces_page_note=pages > 0,
         page_warning=warning, new_pages=pages, new_pages_unread=unread))
 
 

@@ -156,7 +156,7 @@ def test_record_poll_writes_what_the_poll_did_and_keeps_the_rest(store: Store,
     store.record_poll(fid, "a", PollOutcome(
         ok=True, next_check_at=first + timedelta(seconds=600), etag='"e1"', last_modified="lm1",
         full_fetch=True, new_entries=4, warning="w1", entry_rate=0.5,
-        poll_interval_seconds=600, pages_fetched=True, page_warning="p1"))
+        poll_interval_seconds=600, replaces_page_note=True, page_warning="p1"))
     row = _feed_row(store, fid)
     assert (row["last_success_at"], row["last_full_fetch_at"], row["last_new_entry_at"]) == (
         first, first, first)
@@ -207,7 +207,7 @@ def test_record_poll_writes_what_the_poll_did_and_keeps_the_rest(store: Store,
     assert (health.status, health.warning) == ("degraded", "p1")
     store.claim_due_feeds("b", lease, 10)
     store.record_poll(fid, "b", PollOutcome(ok=True, next_check_at=clock(), warning="w2",
-                                            pages_fetched=True))
+                                            replaces_page_note=True))
     health = next(h for h in store.feed_health() if h.id == fid)
     assert (health.page_warning, health.warning) == (None, "w2")
 
