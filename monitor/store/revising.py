@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, Row, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.errors import TRANSIENT_FETCH_CODES
@@ -96,11 +97,15 @@ def known_entries(conn: Connection, feed_id: int, keys: Iterable[str]) -> dict[s
     wanted = list(dict.fromkeys(keys))
     for i in range(0, len(wanted), IN_CHUNK):
         for row in conn.execute(_KNOWN, {"feed_id": feed_id, "keys": wanted[i:i + IN_CHUNK]}):
-            found[row.entry_key] = KnownEntry(
-                fingerprint=row.fingerprint, revisions=row.revisions or 0,
-                first_seen_at=row.first_seen_at, article_id=row.article_id,
-                revised_at=row.revised_at, page_error=row.error)
+            found[row.entry_key] = _known_entry(row)
     return found
+
+
+def _known_entry(row: Row[*tuple[Any, ...]]) -> KnownEntry:
+    """An entry's record as :data:`_KNOWN` and :data:`_UNLISTED` both read it."""
+    return KnownEntry(fingerprint=row.fingerprint, revisions=row.revisions or 0,
+                      first_seen_at=row.first_seen_at, article_id=row.article_id,
+                      revised_at=row.revised_at, page_error=row.error)
 
 
 def unlisted_retries(conn: Connection, feed_id: int, listed: Collection[str], since: datetime
@@ -113,11 +118,8 @@ def unlisted_retries(conn: Connection, feed_id: int, listed: Collection[str], si
         if row.entry_key in listed:
             continue  # the listing's own plan takes it
         found.append(UnlistedRetry(
-            key=row.entry_key, known=KnownEntry(
-                fingerprint=row.fingerprint, revisions=row.revisions or 0,
-                first_seen_at=row.first_seen_at, article_id=row.article_id,
-                revised_at=row.revised_at, page_error=row.error),
-            url=row.canonical_url, title=row.title, published=row.published_at))
+            key=row.entry_key, known=_known_entry(row), url=row.canonical_url,
+            title=row.title, published=row.published_at))
     return found
 
 
@@ -132,7 +134,7 @@ def record_failed_try(conn: Connection, feed_id: int, entry_key: str, error: str
     conn.execute(_COUNT_REVISION, {"entry_id": entry.id, "now": now, "fp": None})
     if entry.article_id is not None:
         conn.execute(update(ArticleRow).where(ArticleRow.id == entry.article_id)
-                     .values(error=error), execution_options={"synchronize_session": False})
+                     .values(error=error))
 
 
 def record_fingerprints(conn: Connection, feed_id: int, fingerprints: Mapping[str, str]) -> None:
