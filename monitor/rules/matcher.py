@@ -18,6 +18,7 @@ calls from several threads.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
 
@@ -116,10 +117,10 @@ class StemTable:
         self._firsts = frozenset(firsts)
         self._phrases = _automaton(keys, STEM, phrases) if phrases else None
 
-    def found(self, stems: list[str], joined: str | None = None) -> tuple[set[int], str]:
-        """The keys present in a field whose tokens have these stems (in order), and the
-        field's padded stem stream (``" "`` when no stemmed key occurs: nothing will look at
-        it). ``joined``: the stems already joined by spaces (the worker's), if so."""
+    def found(self, stems: Iterable[str], joined: str | None = None) -> tuple[set[int], str]:
+        """The keys present in a field, and its padded stem stream (``" "`` when no stemmed
+        key occurs: nothing will look at it). ``stems``: its tokens' stems in order, or, with
+        ``joined`` (all of them joined by spaces: the worker's), its distinct stems."""
         present = set(stems)
         # map() keeps the loop in C: in a long article hundreds of stems are keys.
         out = set(map(self.singles.__getitem__, self._single_words.intersection(present)))
@@ -195,12 +196,14 @@ class Matcher:
             keys = set(ends[-1])
             stems, stem_list = " ", None
             if table is not None and len(plain) > 2:
-                # The worker's stems if it stemmed in this language, else from the cache.
-                joined = (given.stems if given is not None and given.stems
-                          and given.stemmer == stemmer else None)
-                stem_list = (joined.split(" ") if joined is not None
-                             else cached_stems(plain[1:-1].split(" "), table.stemmer))
-                stem_keys, stems = table.found(stem_list, joined)
+                if (given is not None and given.stems and given.stemmer == stemmer):
+                    # The worker's stems: its distinct ones are all a lookup needs (and
+                    # match_with_stems takes the body's from the analysis, not this list).
+                    stem_keys, stems = table.found(given.distinct_stems.split(" "),
+                                                   given.stems)
+                else:
+                    stem_list = cached_stems(plain[1:-1].split(" "), table.stemmer)
+                    stem_keys, stems = table.found(stem_list)
                 keys |= stem_keys
             streams.append([plain, stems])
             found.append(keys)
