@@ -31,7 +31,9 @@ word would match everywhere:
 
 A Cyrillic name with an apostrophe is also kept as written with the other kind: ``ʼ``
 (U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
-and ``'`` separate words (``Об’єднані`` is two), and news texts use both.
+and ``'`` separate words (``Об’єднані`` is two), and news texts use both. A Cyrillic name
+with ``ё`` is also kept with ``е`` (``Тёркс`` and ``Теркс``): most Russian texts write it so,
+and the two do not compare equal.
 
 Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
 entity files (``places.yaml``).
@@ -80,16 +82,20 @@ def _locales() -> list[str]:
 
 
 _APOSTROPHE = re.compile(r"(?<=\w)[’'](?=\w)")
+_YO = re.compile("[ёЁ]")
 
 
 def _spellings(name: str) -> list[str]:
-    """The name, and a Cyrillic one with its apostrophes written the other way (see above)."""
+    """The name, and a Cyrillic one with its apostrophes written the other way and with its
+    ``ё`` written ``е`` (see above)."""
     if not any("CYRILLIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha()):
         return [name]
     if "\u02bc" in name:
-        return [name, name.replace("\u02bc", "\u2019")]
-    other = _APOSTROPHE.sub("\u02bc", name)
-    return [name] if other == name else [name, other]
+        names = [name, name.replace("\u02bc", "\u2019")]
+    else:
+        other = _APOSTROPHE.sub("\u02bc", name)
+        names = [name] if other == name else [name, other]
+    return [*names, *(n.replace("ё", "е").replace("Ё", "Е") for n in names if _YO.search(n))]
 
 
 def _latin(text: str) -> bool:

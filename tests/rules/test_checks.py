@@ -19,6 +19,7 @@ from monitor.rules.checks import (
     run_rule_tests,
     unicode_space_note,
     unicode_space_problems,
+    yo_problems,
 )
 from monitor.rules.matcher import compile_rules
 from tests.cli_support import cli
@@ -160,6 +161,28 @@ def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path)
         f"{path}:7: rule r: '\"об\\'єкт\"' has an apostrophe inside a Cyrillic word: texts "
         "also write it with ʼ (U+02BC, a letter: one word): add '\"обʼєкт\"' beside it",
     ]
+
+
+def test_words_with_yo_and_not_ye_are_problems(tmp_path: Path) -> None:
+    """Most Russian texts write ё as е, and the two compare apart (as in SQLite): a word
+    with ё alone misses them."""
+    path, book = load_clean(tmp_path, """
+        entities:
+          - id: us
+            aliases: [Соединённые Штаты, Соединенные Штаты]
+          - id: fedorov
+            aliases: [Фёдоров]
+        rules:
+          - id: r
+            query: (@us OR @fedorov OR "ещё раз" OR Ёлка OR Елка) AND x
+    """)
+    assert sorted(str(p) for p in yo_problems(book)) == [
+        f"{path}:5: entity fedorov: alias 'Фёдоров' has ё: most Russian texts write it е: "
+        "add 'Федоров' beside it",
+        f"{path}:7: rule r: '\"ещё раз\"' has ё: most Russian texts write it е: add "
+        "'\"еще раз\"' beside it",
+    ]
+    assert {str(p) for p in yo_problems(book)} <= {str(p) for p in rule_warnings(book)}
 
 
 def test_an_example_is_cleaned_as_the_daemon_cleans_an_article(tmp_path: Path) -> None:
