@@ -1,0 +1,42 @@
+"""The console channel: every alert printed as plain text on standard output
+(``delivery.console``, on by default)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from monitor.delivery.notify.outcome import DeliveryOutcome
+from monitor.delivery.render import RenderedMessage, render_alert
+from monitor.models import Alert
+
+
+class ConsoleNotifier:
+    """Prints alerts as plain text to a stream (stdout by default): the demo's channel."""
+
+    def __init__(self, stream: TextIO | None = None, *, max_chars: int = 4000,
+                 timezone: str = "UTC") -> None:
+        self._stream = stream
+        self._max_chars = max_chars
+        self._timezone = timezone
+
+    def show(self, alert: Alert) -> DeliveryOutcome:
+        """Render ``alert`` in the text format and print it."""
+        message = render_alert(alert, format="text", template=None, max_chars=self._max_chars,
+                               target="console", timezone=self._timezone)
+        return self.send(message)
+
+    def send(self, message: RenderedMessage) -> DeliveryOutcome:
+        """Print an already rendered message (title line, body, blank line)."""
+        # Resolved at call time so a replaced sys.stdout (tests, daemons) is honoured.
+        stream = self._stream if self._stream is not None else sys.stdout
+        if stream is None:  # started with stdout closed (`monitor run >&-`)
+            return DeliveryOutcome(ok=False, error="console output failed: no standard output",
+                                   code="console")
+        try:
+            stream.write(f"{message.title}\n{message.body}\n\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:  # closed pipe or stream
+            return DeliveryOutcome(ok=False, error=f"console output failed: {exc}",
+                                   code="console")
+        return DeliveryOutcome(ok=True)
