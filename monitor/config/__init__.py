@@ -9,7 +9,8 @@ naming the file, the line and the field.
 :mod:`~monitor.config.loading` reads the file into them.
 """
 
-from monitor.config.loading import StageChecks, load_config, read_env_file
+from monitor.config.loading import StageChecks, load_config
+from monitor.config.secrets import read_env_file
 from monitor.config.settings import (
     ChannelConfig,
     Config,

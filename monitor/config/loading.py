@@ -1,11 +1,11 @@
-"""Reading the configuration file: YAML with line numbers, ``${VAR}`` expansion, the
-secrets file, and every problem as a one-line :class:`ConfigError` naming the file, the line
-and the field (with a suggestion for a misspelt setting)."""
+"""Reading the configuration file: YAML with line numbers, ``${VAR}`` expansion and the
+secrets file (:mod:`monitor.config.secrets`), and every problem as a one-line
+:class:`ConfigError` naming the file, the line and the field (with a suggestion for a
+misspelt setting)."""
 
 from __future__ import annotations
 
 import difflib
-import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +16,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.config.secrets import (
+    ENV_REF,
+    check_private,
+    expand_env,
+    literal_password,
+    literal_secret,
+    secrets_file_values,
+)
 from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
@@ -30,8 +38,6 @@ from monitor.yamldoc import (
     not_utf8,
     read_yaml,
 )
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _line_index(node: Node, prefix: tuple[Any, ...] = (),
@@ -74,108 +80,6 @@ def _line_for(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int
         if loc[:end] in lines:
             return lines[loc[:end]]
     return None
-
-
-def _expand_env(
-    value: Any, environ: Mapping[str, str], loc: tuple[Any, ...], missing: list[tuple[Any, ...]]
-) -> Any:
-    if isinstance(value, str):
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in environ:
-                missing.append((*loc, name))
-                return ""
-            return environ[name]
-
-        return _ENV_REF.sub(sub, value)
-    if isinstance(value, dict):
-        return {k: _expand_env(v, environ, (*loc, k), missing) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand_env(v, environ, (*loc, i), missing) for i, v in enumerate(value)]
-    return value
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of an untracked secrets file (``#`` comments, optional quotes)."""
-    values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-]{16,}")
-
-
-def _literal_secret(url: str) -> bool:
-    """A channel URL written out with a password or a token (not a ``${VAR}`` reference)."""
-    if "${" in url:
-        return False
-    parts = urlsplit(url)
-    try:
-        password = parts.password
-    except ValueError:
-        password = None
-    return bool(password) or bool(_TOKENISH.search(f"{parts.netloc}{parts.path}{parts.query}"))
-
-
-def _literal_password(url: object) -> bool:
-    """A database URL written out with its password (not a ``${VAR}`` reference)."""
-    if not isinstance(url, str) or "${" in url:
-        return False
-    try:
-        return bool(urlsplit(url).password)
-    except ValueError:
-        return False
-
-
-def _secrets(data: dict[str, Any], base: Path, shown: str,
-             lines: Mapping[tuple[Any, ...], int]) -> dict[str, str]:
-    """The variables of the ``secrets_file`` setting (popped from ``data``), if any; a
-    setting that is not a path, or a file that is missing, unreadable or not ``KEY=VALUE``
-    text, is a ConfigError at the setting's line."""
-    setting = data.pop("secrets_file", None)
-    if setting is None or setting == "":
-        return {}
-    line = lines.get(("secrets_file",))
-
-    def refuse(message: str) -> ConfigError:
-        return ConfigError(f"secrets_file: {message}", path=shown, line=line)
-
-    if not isinstance(setting, str) or not setting.strip():
-        raise refuse("expected the path of a KEY=VALUE file")
-    secrets_path = base / Path(setting)  # an absolute path replaces base
-    try:
-        found, regular = secrets_path.exists(), secrets_path.is_file()
-    except OSError as exc:  # a folder on the way that this user cannot enter
-        raise refuse(f"cannot read {secrets_path}: {exc.strerror or exc}") from exc
-    if not found:
-        raise refuse(f"{secrets_path} does not exist")
-    if not regular:
-        raise refuse(f"{secrets_path} is not a file")
-    _check_private(secrets_path, str(secrets_path), "this secrets file holds secrets")
-    try:
-        return read_env_file(secrets_path)
-    except OSError as exc:
-        raise refuse(f"cannot read {secrets_path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise refuse(f"{secrets_path} is not UTF-8 text ({exc.reason} on its line "
-                     f"{not_utf8(exc).line})") from exc
-
-
-def _check_private(path: Path, shown: str, what: str) -> None:
-    """Refuse secrets in a file other users can read (F9): the fix is one chmod."""
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise ConfigError(f"{what}, but the file is readable by other users (mode "
-                          f"{mode:04o}); run `chmod 600 {path}` or use ${{VAR}} references",
-                          path=shown)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -397,11 +301,11 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         data = loaded
         base = path.resolve().parent
 
-    env = {**_secrets(data, base, shown, lines), **environ}
-    if path is not None and any(_literal_secret(u) for _loc, u in _channel_urls(data)):
-        _check_private(path, shown, "channel URLs in this file contain secrets")
-    if path is not None and _literal_password(data.get("database_url")):
-        _check_private(path, shown, "database_url in this file contains a password")
+    env = {**secrets_file_values(data, base, shown, lines), **environ}
+    if path is not None and any(literal_secret(u) for _loc, u in _channel_urls(data)):
+        check_private(path, shown, "channel URLs in this file contain secrets")
+    if path is not None and literal_password(data.get("database_url")):
+        check_private(path, shown, "database_url in this file contains a password")
 
     problems: list[ConfigError] = []
 
@@ -413,9 +317,9 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         problems.append(ConfigError(f"{_dotted(key_path)}: given twice (first on line {first}): "
                                     "keep one", path=shown, line=line))
     missing: list[tuple[Any, ...]] = []
-    referenced = [(u, _expand_env(u, env, (), [])) for _loc, u in _channel_urls(data)
-                  if _ENV_REF.search(u)]
-    data = _expand_env(data, env, (), missing)
+    referenced = [(u, expand_env(u, env, (), [])) for _loc, u in _channel_urls(data)
+                  if ENV_REF.search(u)]
+    data = expand_env(data, env, (), missing)
     for *where, name in missing:
         problem(tuple(where), f"environment variable {name} is not set")
     if checks is not None:
@@ -473,7 +377,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
     if problems or config is None:
         raise ConfigError.combine(problems)
     for written, expanded in referenced:
-        name = _ENV_REF.search(written)
+        name = ENV_REF.search(written)
         if name is not None:
             config._url_sources[expanded] = name.group(1)
     return config
