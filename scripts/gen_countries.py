@@ -33,7 +33,9 @@ A Cyrillic name with an apostrophe is also kept as written with the other kind: 
 (U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
 and ``'`` separate words (``Об’єднані`` is two), and news texts use both. A Cyrillic name
 with ``ё`` is also kept with ``е`` (``Тёркс`` and ``Теркс``): most Russian texts write it so,
-and the two do not compare equal.
+and the two do not compare equal. A name with a zero-width non-joiner (U+200C, inside Persian
+words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a word there, and texts
+often leave it out (``سرزمینهای``).
 
 Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
 entity files (``places.yaml``).
@@ -83,11 +85,14 @@ def _locales() -> list[str]:
 
 _APOSTROPHE = re.compile(r"(?<=\w)[’'](?=\w)")
 _YO = re.compile("[ёЁ]")
+_ZWNJ = "\u200c"
 
 
 def _spellings(name: str) -> list[str]:
-    """The name, and a Cyrillic one with its apostrophes written the other way and with its
-    ``ё`` written ``е`` (see above)."""
+    """The name; one with a zero-width non-joiner also without it; a Cyrillic one with its
+    apostrophes written the other way and with its ``ё`` written ``е`` (see above)."""
+    if _ZWNJ in name:
+        return [name, name.replace(_ZWNJ, "")]
     if not any("CYRILLIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha()):
         return [name]
     if "\u02bc" in name:
