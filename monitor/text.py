@@ -13,12 +13,16 @@ removed, they joined the words on either side (``Gaza\x0cceasefire``). Arabic vo
 tatweel (a stretching stroke) are removed for the same reason as soft hyphens: they are
 optional in writing, and SQLite's tokenizer, which the matcher follows, ends a word at a
 haraka (``مُحَمَّد`` would be four one-letter words) and keeps a tatweel in it (``غــزة`` is
-not ``غزة``), so an article that writes them would match no rule.
+not ``غزة``), so an article that writes them would match no rule. Text is put in Unicode's
+composed form (NFC) first: an Arabic hamza or madda written as a separate mark (U+0653 to
+U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there, and a rule's words, cleaned
+alike (:func:`as_cleaned`), are written composed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; Arabic tatweel, harakat
 # and superscript alef; bidi embeddings, overrides and isolates.
@@ -34,11 +38,13 @@ _ANY = re.compile(f"{_REMOVED.pattern[:-1]}{_SURROGATE.pattern[1:]}")
 
 
 def clean_text(text: str) -> str:
-    """Remove NUL, control, soft-hyphen, Arabic vowel-mark and tatweel, and bidi-override
-    characters, replace lone surrogates with U+FFFD; keep tabs and line breaks."""
+    """Compose (NFC); remove NUL, control, soft-hyphen, Arabic vowel-mark and tatweel, and
+    bidi-override characters, replace lone surrogates with U+FFFD; keep tabs and line
+    breaks."""
     if _ANY.search(text) is None:
-        return text
-    return _REMOVED.sub("", _SURROGATE.sub("\ufffd", text.translate(_CONTROL_BREAKS)))
+        return _composed(text)
+    return _composed(_REMOVED.sub("", _SURROGATE.sub("\ufffd",
+                                                     text.translate(_CONTROL_BREAKS))))
 
 
 def clean_line(text: str) -> str:
@@ -46,8 +52,14 @@ def clean_line(text: str) -> str:
     return _LINE_BREAKS.sub(" ", clean_text(text)).strip()
 
 
-def without_arabic_marks(text: str) -> str:
-    """``text`` without the Arabic vowel marks and tatweel that :func:`clean_text` removes:
-    a rule's words and aliases, written with them or not, then compare with article text.
-    (Only those: a rule keeps the tokenizer's reading of everything else, FTS5's.)"""
-    return _ARABIC_MARK.sub("", text)
+def as_cleaned(text: str) -> str:
+    """``text`` composed (NFC) and without the Arabic vowel marks and tatweel, as
+    :func:`clean_text` leaves article text: a rule's words and aliases, written so or not,
+    then compare with it. (Only that: a rule keeps the tokenizer's reading of everything
+    else, FTS5's.)"""
+    return _ARABIC_MARK.sub("", _composed(text))
+
+
+def _composed(text: str) -> str:
+    # The check is a fast scan; most text is composed already.
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)

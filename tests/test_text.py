@@ -56,3 +56,22 @@ def test_arabic_vowel_marks_and_tatweel_go_so_a_vowelled_word_stays_one_word() -
     for text in (vowelled, "محمد بن سلمان في غزة"):
         assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["q"]
     assert Alias("غَزَّة").tokens == ("غزة",)
+
+
+def test_text_is_composed_so_a_separate_hamza_mark_stays_in_its_word() -> None:
+    from monitor.models import Document
+    from monitor.rules import Alias, Rule, RuleBook, tokenize
+    from monitor.rules.matcher import compile_rules
+
+    # Alef + hamza above (U+0654) and alef + madda (U+0653), as some sources write them:
+    # SQLite's tokenizer ends a word at the mark, as at a haraka.
+    decomposed = "\u0627\u0654\u062d\u0645\u062f \u0627\u0653\u0633\u064a\u0627"
+    assert tokenize(decomposed) == ["ا", "حمد", "ا", "سيا"]
+    assert clean_text(decomposed) == "أحمد آسيا"
+    assert clean_text("Erdog\u0306an") == "Erdoğan"
+    # A rule written either way finds the text written either way.
+    for query in ("أحمد", "\u0627\u0654\u062d\u0645\u062f"):
+        matcher = compile_rules(RuleBook(rules=(Rule.from_query("q", query),)))
+        for text in (decomposed, "أحمد آسيا"):
+            assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["q"]
+    assert Alias(decomposed).tokens == ("أحمد", "آسيا")

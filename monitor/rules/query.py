@@ -43,7 +43,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.unicode61 import tokenize
-from monitor.text import without_arabic_marks
+from monitor.text import as_cleaned
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
@@ -368,8 +368,8 @@ class _Parser:
         end = tok.end
         while True:
             string = self.take()
-            # Cleaned as article text is (Arabic vowel marks and tatweel dropped, monitor.text).
-            words = tokenize(without_arabic_marks(string.value))
+            # Cleaned as article text is (composed; Arabic vowel marks and tatweel dropped).
+            words = tokenize(as_cleaned(string.value))
             if not words:
                 raise self.error(f"{self.query[string.start:string.end]!r} has no letters or "
                                  "digits to search for", string)
