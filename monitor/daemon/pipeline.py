@@ -67,7 +67,6 @@ class Pipeline:
         stop flag is set nothing more is claimed and feeds not yet started are left to their
         leases (released by the service on shutdown).
         """
-        release_free_memory()  # what start-up or the last cycle freed: before workers grow
         if self._leases_left:
             # The last cycle ended on a database error with feeds claimed but never recorded;
             # cycles never overlap, so none of them is being polled: due now, not when their
@@ -87,6 +86,9 @@ class Pipeline:
             pages.close()  # the feed threads are done with their pages (or the cycle failed)
         if report.feeds:
             self.poller.stories.prune()
+            # What the cycle freed, back to the system before the daemon idles (a full
+            # collection: not on the ticks that find no feed due, most of an idle daemon's).
+            release_free_memory()
         return report
 
     def _poll_due(self, pool: ThreadPoolExecutor, pages: PagePool, report: CycleReport) -> None:

@@ -43,6 +43,7 @@ from monitor.daemon.ops import OpsServer
 from monitor.daemon.pipeline import CycleReport, feed_lease
 from monitor.daemon.reload import Reloader
 from monitor.errors import StoreError
+from monitor.extract import release_free_memory
 from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases, utc_now
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class Daemon:
         previous = install_stop_handlers(stop, self.reload_requested) if in_main else {}
         tick = self.service.config.polling.tick
         self.service.rules_reloaded(self.service.rule_problems)
+        release_free_memory()  # what start-up freed (rules compiled, models read)
         now = self._wall()
         self.scheduler.add_job(self._guarded(self._cycle), "interval", seconds=tick,
                                id="cycle", next_run_time=now)

@@ -168,6 +168,22 @@ def test_new_entries_are_fetched_extracted_matched_and_stored(world: World) -> N
     assert world.store.count("notifications") == 2  # console route for each hit
 
 
+def test_memory_is_returned_after_a_cycle_that_polled_not_on_idle_ticks(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full collection costs a large daemon a tenth of a second: after a cycle's work, not
+    on each tick (every 15 s) that finds no feed due."""
+    from monitor.daemon import pipeline
+
+    calls: list[int] = []
+    monkeypatch.setattr(pipeline, "release_free_memory", lambda: calls.append(1))
+    world.write("a.xml", rss([]))
+    world.write("b.xml", rss([]))
+    assert world.pipeline.run_cycle().feeds == 2
+    assert len(calls) == 1
+    assert world.pipeline.run_cycle().feeds == 0  # nothing due again within the interval
+    assert len(calls) == 1
+
+
 def test_shortcut_never_loses_a_hit(world: World) -> None:
     """Skipping known entries and known URLs gives exactly the hits of processing everything."""
     world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
