@@ -13,10 +13,10 @@ removed, they joined the words on either side (``Gaza\x0cceasefire``). Arabic vo
 tatweel (a stretching stroke) are removed for the same reason as soft hyphens: they are
 optional in writing, and SQLite's tokenizer, which the matcher follows, ends a word at a
 haraka (``مُحَمَّد`` would be four one-letter words) and keeps a tatweel in it (``غــزة`` is
-not ``غزة``), so an article that writes them would match no rule. Text is put in Unicode's
-composed form (NFC) first: an Arabic hamza or madda written as a separate mark (U+0653 to
-U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there, and a rule's words, cleaned
-alike (:func:`as_cleaned`), are written composed.
+not ``غزة``), so an article that writes them would match no rule. Text is also put in
+Unicode's composed form (NFC): an Arabic hamza or madda written as a separate mark (U+0653 to
+U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there. A rule's words and aliases
+are composed and lose the same marks (:func:`as_cleaned`).
 """
 
 from __future__ import annotations

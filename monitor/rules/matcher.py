@@ -196,7 +196,7 @@ class Matcher:
             keys = set(ends[-1])
             stems, stem_list = " ", None
             if table is not None and len(plain) > 2:
-                if (given is not None and given.stems and given.stemmer == stemmer):
+                if given is not None and given.stems and given.stemmer == stemmer:
                     # The worker's stems: its distinct ones are all a lookup needs (and
                     # match_with_stems takes the body's from the analysis, not this list).
                     stem_keys, stems = table.found(given.distinct_stems.split(" "),
