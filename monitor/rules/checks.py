@@ -1,7 +1,7 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
 that can never match, operators written in lower case, words that mix alphabets, Cyrillic
-words with only one kind of apostrophe or with ё and not е, and queries with no-break or
-other Unicode spaces."""
+words with only one kind of apostrophe or with ё and not е, words written only with a
+zero-width non-joiner, and queries with no-break or other Unicode spaces."""
 
 from __future__ import annotations
 
@@ -240,6 +240,22 @@ def yo_note(text: str, siblings: Collection[str]) -> str | None:
     return f"{text!r} has ё: most Russian texts write it е: add {other!r} beside it"
 
 
+# A zero-width non-joiner (U+200C) inside a Persian word ("سرزمین‌های") separates tokens, as
+# SQLite's tokenizer reads it; texts as often leave it out and write one word ("سرزمینهای").
+_ZWNJ = "\u200c"
+
+
+def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has a zero-width non-joiner and ``siblings`` lack it without."""
+    if _ZWNJ not in text:
+        return None
+    other = text.replace(_ZWNJ, "")
+    if tokenize(other) in [tokenize(sibling) for sibling in siblings]:
+        return None
+    return (f"{text!r} has a zero-width non-joiner, which ends a word: texts that leave it "
+            f"out write one word: add {other!r} beside it")
+
+
 def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None]
                        ) -> list[RuleProblem]:
     """``note`` of each query term (beside the rule's other terms) and of each alias of an
@@ -272,10 +288,18 @@ def yo_problems(book: RuleBook) -> list[RuleProblem]:
     return _spelling_problems(book, yo_note)
 
 
+def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
+    without their spelling without it (see :data:`_ZWNJ`)."""
+    return _spelling_problems(book, zwnj_note)
+
+
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, words mixing alphabets, Cyrillic words with one kind of
-    apostrophe or with ё only, Unicode spaces in a query. ``monitor check`` reports them;
+    apostrophe or with ё only, words with a zero-width non-joiner only, Unicode spaces in a
+    query. ``monitor check`` reports them;
     the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book), *mixed_alphabet_problems(book),
-            *apostrophe_problems(book), *yo_problems(book), *unicode_space_problems(book)]
+            *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
+            *unicode_space_problems(book)]

@@ -20,6 +20,7 @@ from monitor.rules.checks import (
     unicode_space_note,
     unicode_space_problems,
     yo_problems,
+    zwnj_problems,
 )
 from monitor.rules.matcher import compile_rules
 from tests.cli_support import cli
@@ -183,6 +184,28 @@ def test_words_with_yo_and_not_ye_are_problems(tmp_path: Path) -> None:
         "'\"еще раз\"' beside it",
     ]
     assert {str(p) for p in yo_problems(book)} <= {str(p) for p in rule_warnings(book)}
+
+
+def test_words_with_a_zero_width_non_joiner_only_are_problems(tmp_path: Path) -> None:
+    """A zero-width non-joiner ends a token (as in SQLite): a Persian word written with one
+    alone misses the texts that leave it out and write one word."""
+    path, book = load_clean(tmp_path, """
+        entities:
+          - id: ps
+            aliases: ["سرزمین\u200cهای فلسطینی", "سرزمینهای فلسطینی"]
+          - id: alone
+            aliases: ["می\u200cخواهد"]
+        rules:
+          - id: r
+            query: (@ps OR @alone OR "نخست\u200cوزیر") AND x
+    """)
+    assert sorted(str(p) for p in zwnj_problems(book)) == [
+        f"{path}:5: entity alone: alias 'می\\u200cخواهد' has a zero-width non-joiner, which "
+        "ends a word: texts that leave it out write one word: add 'میخواهد' beside it",
+        f"{path}:7: rule r: '\"نخست\\u200cوزیر\"' has a zero-width non-joiner, which ends a "
+        "word: texts that leave it out write one word: add '\"نخستوزیر\"' beside it",
+    ]
+    assert {str(p) for p in zwnj_problems(book)} <= {str(p) for p in rule_warnings(book)}
 
 
 def test_an_example_is_cleaned_as_the_daemon_cleans_an_article(tmp_path: Path) -> None:
