@@ -246,7 +246,8 @@ _ZWNJ = "\u200c"
 
 
 def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has a zero-width non-joiner and ``siblings`` lack it without."""
+    """A note when ``text`` has a zero-width non-joiner and ``siblings`` lack its spelling
+    without one."""
     if _ZWNJ not in text:
         return None
     other = text.replace(_ZWNJ, "")
@@ -298,8 +299,7 @@ def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, words mixing alphabets, Cyrillic words with one kind of
     apostrophe or with ё only, words with a zero-width non-joiner only, Unicode spaces in a
-    query. ``monitor check`` reports them;
-    the daemon logs them; the web shows them."""
+    query. ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book), *mixed_alphabet_problems(book),
             *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
             *unicode_space_problems(book)]
