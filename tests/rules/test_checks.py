@@ -4,10 +4,12 @@ alphabets and Unicode spaces in queries, as ``monitor check`` verifies them."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from monitor.errors import RuleProblem
 from monitor.models import Document
 from monitor.rules import RuleBook, alias_problems, load_rules, parse_query, rule_warnings
 from monitor.rules.checks import (
@@ -164,10 +166,9 @@ def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path)
     ]
 
 
-def test_words_with_yo_and_not_ye_are_problems(tmp_path: Path) -> None:
-    """Most Russian texts write ё as е, and the two compare apart (as in SQLite): a word
-    with ё alone misses them."""
-    path, book = load_clean(tmp_path, """
+@pytest.mark.parametrize(("check", "rules", "expected"), [
+    # Most Russian texts write ё as е, and the two compare apart (as in SQLite).
+    (yo_problems, """
         entities:
           - id: us
             aliases: [Соединённые Штаты, Соединенные Штаты]
@@ -176,20 +177,15 @@ def test_words_with_yo_and_not_ye_are_problems(tmp_path: Path) -> None:
         rules:
           - id: r
             query: (@us OR @fedorov OR "ещё раз" OR Ёлка OR Елка) AND x
-    """)
-    assert sorted(str(p) for p in yo_problems(book)) == [
-        f"{path}:5: entity fedorov: alias 'Фёдоров' has ё: most Russian texts write it е: "
-        "add 'Федоров' beside it",
-        f"{path}:7: rule r: '\"ещё раз\"' has ё: most Russian texts write it е: add "
-        "'\"еще раз\"' beside it",
-    ]
-    assert {str(p) for p in yo_problems(book)} <= {str(p) for p in rule_warnings(book)}
-
-
-def test_words_with_a_zero_width_non_joiner_only_are_problems(tmp_path: Path) -> None:
-    """A zero-width non-joiner ends a token (as in SQLite): a Persian word written with one
-    alone misses the texts that leave it out and write one word."""
-    path, book = load_clean(tmp_path, """
+    """, [
+        "5: entity fedorov: alias 'Фёдоров' has ё: most Russian texts write it е: add "
+        "'Федоров' beside it",
+        "7: rule r: '\"ещё раз\"' has ё: most Russian texts write it е: add '\"еще раз\"' "
+        "beside it",
+    ]),
+    # A zero-width non-joiner ends a token (as in SQLite); Persian texts as often leave it out
+    # and write one word.
+    (zwnj_problems, """
         entities:
           - id: ps
             aliases: ["سرزمین\u200cهای فلسطینی", "سرزمینهای فلسطینی"]
@@ -198,14 +194,21 @@ def test_words_with_a_zero_width_non_joiner_only_are_problems(tmp_path: Path) ->
         rules:
           - id: r
             query: (@ps OR @alone OR "نخست\u200cوزیر") AND x
-    """)
-    assert sorted(str(p) for p in zwnj_problems(book)) == [
-        f"{path}:5: entity alone: alias 'می\\u200cخواهد' has a zero-width non-joiner, which "
-        "ends a word: texts that leave it out write one word: add 'میخواهد' beside it",
-        f"{path}:7: rule r: '\"نخست\\u200cوزیر\"' has a zero-width non-joiner, which ends a "
-        "word: texts that leave it out write one word: add '\"نخستوزیر\"' beside it",
-    ]
-    assert {str(p) for p in zwnj_problems(book)} <= {str(p) for p in rule_warnings(book)}
+    """, [
+        "5: entity alone: alias 'می\\u200cخواهد' has a zero-width non-joiner, which ends a "
+        "word: texts that leave it out write one word: add 'میخواهد' beside it",
+        "7: rule r: '\"نخست\\u200cوزیر\"' has a zero-width non-joiner, which ends a word: "
+        "texts that leave it out write one word: add '\"نخستوزیر\"' beside it",
+    ]),
+])
+def test_words_written_one_way_only_are_problems(
+        tmp_path: Path, check: Callable[[RuleBook], list[RuleProblem]], rules: str,
+        expected: list[str]) -> None:
+    """A word written one way only misses the texts that write it the other way: each term
+    and alias without its sibling spelling is named, as ``monitor check`` names it."""
+    path, book = load_clean(tmp_path, rules)
+    assert sorted(str(p) for p in check(book)) == [f"{path}:{line}" for line in expected]
+    assert {str(p) for p in check(book)} <= {str(p) for p in rule_warnings(book)}
 
 
 def test_an_example_is_cleaned_as_the_daemon_cleans_an_article(tmp_path: Path) -> None:
