@@ -57,7 +57,9 @@ def as_cleaned(text: str) -> str:
     :func:`clean_text` leaves article text: a rule's words and aliases, written so or not,
     then compare with it. (Only that: a rule keeps the tokenizer's reading of everything
     else, FTS5's.)"""
-    return _ARABIC_MARK.sub("", _composed(text))
+    # In clean_text's order: a tatweel between a letter and its hamza mark would otherwise
+    # keep them from composing.
+    return _composed(_ARABIC_MARK.sub("", text))
 
 
 def _composed(text: str) -> str:

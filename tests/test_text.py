@@ -75,3 +75,6 @@ def test_text_is_composed_so_a_separate_hamza_mark_stays_in_its_word() -> None:
         for text in (decomposed, "أحمد آسيا"):
             assert [h.rule_id for h in matcher.match(Document("", clean_text(text)))] == ["q"]
     assert Alias(decomposed).tokens == ("أحمد", "آسيا")
+    # A tatweel between the letter and its mark: removed first, so the two still compose.
+    stretched = "\u0627\u0640\u0654\u062d\u0645\u062f"
+    assert clean_text(stretched) == "أحمد" and Alias(stretched).tokens == ("أحمد",)
