@@ -210,6 +210,11 @@ def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
 _CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ](?=[\u0400-\u04ff])")
 
 
+def _written_beside(spelling: str, siblings: Collection[str]) -> bool:
+    """Whether one of ``siblings`` is ``spelling`` as the matcher reads it (same tokens)."""
+    return tokenize(spelling) in [tokenize(sibling) for sibling in siblings]
+
+
 def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
     """A note when ``text`` has an apostrophe inside a Cyrillic word and ``siblings`` (the
     other aliases or terms beside it) lack the spelling with the other kind, else None."""
@@ -217,7 +222,7 @@ def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
     if found is None:
         return None
     other = _CYRILLIC_APOSTROPHE.sub("’" if found.group() == "ʼ" else "ʼ", text)
-    if tokenize(other) in [tokenize(sibling) for sibling in siblings]:  # ' is ’ is a space
+    if _written_beside(other, siblings):  # ' is ’ is a space
         return None
     return (f"{text!r} has an apostrophe inside a Cyrillic word: texts also write it with "
             f"{'’' if found.group() == 'ʼ' else 'ʼ (U+02BC, a letter: one word)'}: add "
@@ -235,7 +240,7 @@ def yo_note(text: str, siblings: Collection[str]) -> str | None:
     if _YO.search(text) is None:
         return None
     other = text.replace("ё", "е").replace("Ё", "Е")
-    if tokenize(other) in [tokenize(sibling) for sibling in siblings]:
+    if _written_beside(other, siblings):
         return None
     return f"{text!r} has ё: most Russian texts write it е: add {other!r} beside it"
 
@@ -251,7 +256,7 @@ def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
     if _ZWNJ not in text:
         return None
     other = text.replace(_ZWNJ, "")
-    if tokenize(other) in [tokenize(sibling) for sibling in siblings]:
+    if _written_beside(other, siblings):
         return None
     return (f"{text!r} has a zero-width non-joiner, which ends a word: texts that leave it "
             f"out write one word: add {other!r} beside it")
