@@ -97,8 +97,8 @@ class Example:
 
     def document(self) -> Document:
         """The example as the document the matcher reads: cleaned as the daemon cleans an
-        article (soft hyphens, controls), so an example holds exactly when such an article
-        would match."""
+        article (soft hyphens, controls, Arabic vowel marks; composed), so an example holds
+        exactly when such an article would match."""
         return Document(title=clean_line(self.title), body=clean_text(self.body),
                         language=self.language)
 

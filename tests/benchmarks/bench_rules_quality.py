@@ -24,10 +24,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from monitor.models import Document  # noqa: E402
-from monitor.rules import load_rules  # noqa: E402
+from monitor.rules import Example, load_rules  # noqa: E402
 from monitor.rules.matcher import Matcher, compile_rules  # noqa: E402
-from monitor.text import clean_line, clean_text  # noqa: E402
 
 TEST_SET = REPO_ROOT / "tests" / "rules" / "data" / "multilingual.yaml"
 TARGET_RECALL = 0.95
@@ -65,9 +63,8 @@ def score(matcher: Matcher, texts: list[dict[str, object]]) -> dict[str, Score]:
     out: dict[str, Score] = {}
     for text in texts:
         lang = str(text["lang"])
-        # Cleaned as the daemon cleans an article (monitor.text: Arabic vowel marks, tatweel).
-        doc = Document(title=clean_line(str(text["title"])),
-                       body=clean_text(str(text.get("body", ""))), language=lang)
+        # Cleaned as the daemon cleans an article, as a rule's tests: example is.
+        doc = Example(str(text["title"]), str(text.get("body", "")), lang).document()
         expected = {str(r) for r in text["expect"]} & rules  # type: ignore[attr-defined]
         got = {h.rule_id for h in matcher.match(doc)}
         s = out.setdefault(lang, Score())
