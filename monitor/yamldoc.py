@@ -70,8 +70,15 @@ _PLAIN_WORDS = (
      "items above it"),
     ("found undefined alias", "an alias (*name) with no anchor (&name) before it"),
     ("second occurrence", "the same anchor (&name) twice"),
+    ("found invalid Unicode character escape code", "an escape (\\u or \\U) that names no "
+     "character (half of a surrogate pair, or past U+10FFFF): write the character itself"),
 )
 _TAB = "a tab character: indent with spaces"
+# A double-quoted escape libyaml refuses and the pure-Python parser does not: a UTF-16
+# surrogate (it makes a text no encoder takes, which broke tokenizing a rule's words) or a
+# number past U+10FFFF (a bare ValueError). Both are refused alike, at the escape's line.
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Problems found where the file ends or the next item starts: the line to look at is where
 # the bracket or quote was opened.
 _UNCLOSED = ("expected ',' or ']'", "expected ',' or '}'", "did not find expected ',' or",
@@ -172,6 +179,7 @@ def read_yaml(text: str) -> YamlDocument:
         if root is not None:
             if lines is not None:
                 lines.recount(root)
+            _check_characters(root, text)
             _check_constructible(root, loader)
         return YamlDocument(root, loader)
     except yaml.MarkedYAMLError as exc:
@@ -180,8 +188,36 @@ def read_yaml(text: str) -> YamlDocument:
         raise _character_error(exc, text) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc)) from None
+    except ValueError:  # the pure-Python parser's chr() of an escape past U+10FFFF
+        error = _no_character(text, None)
+        if error.line is None:  # not that: a fault of ours, not of the file
+            raise
+        raise error from None
     finally:
         loader.dispose()
+
+
+def _no_character(text: str, line: int | None) -> YamlSyntaxError:
+    """The error for an escape that names no character, at ``line`` (else the first such
+    escape's line in ``text``)."""
+    if line is None:
+        for found in _ESCAPE.finditer(text):
+            code = int(found.group(1) or found.group(2), 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                line = len(_EDITOR_BREAKS.findall(text, 0, found.start())) + 1
+                break
+    return YamlSyntaxError(dict(_PLAIN_WORDS)["found invalid Unicode character escape code"],
+                           line)
+
+
+def _check_characters(root: Node, text: str) -> None:
+    """Raise YamlSyntaxError at a text an escape made a surrogate in (see :data:`_ESCAPE`):
+    only the pure-Python parser gets here with one, and only when the file has an escape."""
+    if "\\u" not in text and "\\U" not in text:
+        return
+    for node in _each_node(root):
+        if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+            raise _no_character(text, line_of(node))
 
 
 _MAP = "tag:yaml.org,2002:map"

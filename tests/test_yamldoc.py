@@ -171,3 +171,25 @@ def test_a_byte_order_mark_does_not_move_what_an_error_points_at(loader: None, b
     with pytest.raises(YamlSyntaxError) as info:
         read_yaml(f"{bom}a: 1\nb: [unclosed\n")
     assert info.value.line == 2
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('q: "gaza \\ud800"\n', 1),  # half of a surrogate pair
+    ('a: 1\nrules:\n  - "x"\n  - "b \\uDFFF"\n', 4),
+    ('a: 1\nq: "\\ud83d\\ude00"\n', 2),  # JSON's way to write an emoji; YAML's is \U0001F600
+    ('a: 1\n\nq: "past \\U00110000"\n', 3),
+    ('{"\\udc00": 1}\n', 1),  # in a key
+])
+def test_an_escape_that_names_no_character_is_refused_at_its_line(
+        loader: None, text: str, line: int) -> None:
+    # libyaml refuses these; the pure-Python parser made a text no encoder takes (a rule's
+    # words then failed to tokenize, with a traceback) or raised a bare ValueError.
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml(text)
+    assert info.value.line == line
+    assert info.value.message.startswith("an escape (\\u or \\U) that names no character")
+
+
+def test_escapes_of_characters_and_backslashes_as_written_are_kept(loader: None) -> None:
+    document = read_yaml('a: "\\U0001F600 \\u00e9"\nb: C:\\ud800\nc: \'\\ud800\'\n')
+    assert document.data() == {"a": "\U0001F600 é", "b": "C:\\ud800", "c": "\\ud800"}
