@@ -162,6 +162,22 @@ def problems_of(path: Path) -> list[str]:
     return str(info.value).splitlines()
 
 
+def test_a_url_that_does_not_parse_is_a_problem_at_its_line_not_a_crash(tmp_path: Path) -> None:
+    # urlsplit raises ValueError for a '[' or ']' around no IPv6 address: it was a traceback.
+    path = write(tmp_path, "feeds:\n  - url: https://www.exa[mple.com/rss\n"
+                           "  - url: file://[x/feed.xml\n")
+    brackets = ("not a valid URL: '[' and ']' belong around an IPv6 address only "
+                "(elsewhere %5B, %5D)")
+    assert problems_of(path) == [f"{path}:2: feeds[0].url: {brackets}",
+                                 f"{path}:3: feeds[1].url: {brackets}"]
+    # A channel URL's secrets are still found in such a URL (F9: the file is readable).
+    path = write(tmp_path,
+                 "channels:\n  a:\n    urls: ['json://h[ost/abcdefghijklmnopqrstuvwxyz']\n")
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="contain secrets"):
+        load_config(path, {})
+
+
 def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, "default_intervall: 5m\nfeeds:\n  - url: ftp://x.example/rss\n"
                            "  - url: missing.xml\npolling:\n  tick: soon\nchannels:\n"

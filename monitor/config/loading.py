@@ -159,12 +159,16 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
         target = Path(url) if Path(url).is_absolute() else base / url
         return None if target.is_file() else f"local file {target} does not exist"
     scheme = url.partition("://")[0].lower()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a '[' or ']' around no IPv6 address
+        return ("not a valid URL: '[' and ']' belong around an IPv6 address only "
+                "(elsewhere %5B, %5D)")
     if scheme == "file":
-        target = Path(urlsplit(url).path)
+        target = Path(parts.path)
         return None if target.is_file() else f"local file {target} does not exist"
     if scheme not in ("http", "https"):
         return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)")
-    parts = urlsplit(url)
     if "@" in parts.netloc:  # the fetcher refuses them: every poll would fail
         return ("credentials (user@host) in a feed URL are not supported: the fetcher "
                 "refuses them")

@@ -59,7 +59,10 @@ def literal_secret(url: str) -> bool:
     """A channel URL written out with a password or a token (not a ``${VAR}`` reference)."""
     if "${" in url:
         return False
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed '[': the tokens are looked for in the text as written
+        return bool(_TOKENISH.search(url))
     try:
         password = parts.password
     except ValueError:

@@ -37,6 +37,8 @@ Resolver = Callable[[str, int], list[str]]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# urlsplit's refusal of a '[' or ']' around no IPv6 address, in words (its own may quote the host)
+_BRACKETS = "invalid URL: '[' and ']' belong around an IPv6 address only (elsewhere %5B, %5D)"
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_\-]{0,61}[a-z0-9_])?\.)*"
@@ -85,8 +87,9 @@ def check_url(url: str) -> None:
 
     Raises :class:`UnsupportedSchemeError` for anything but http and https (``file:``,
     ``gopher:``, ``ftp:``, ``javascript:``, ``data:``...) and :class:`InvalidURLError` for a
-    backslash, credentials (``user@host``), whitespace or control characters, a missing host
-    or a bad port. Address policy (private ranges...) is applied later, at connect time.
+    backslash, credentials (``user@host``), whitespace or control characters, a missing host,
+    a bad port or brackets around no IPv6 address. Address policy (private ranges...) is
+    applied later, at connect time.
 
     No message quotes the URL or a part of it that may be a secret (the ``url`` attribute
     keeps the URL as given); to show the URL, show :func:`~monitor.net.masking.shown_url`.
@@ -106,7 +109,10 @@ def check_url(url: str) -> None:
         raise InvalidURLError("whitespace or control character in URL", url=url)
     if not url[match.end():].startswith("//"):
         raise InvalidURLError("URL has no host", url=url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidURLError(_BRACKETS, url=url) from exc
     if "@" in parts.netloc:
         raise InvalidURLError("credentials (user@host) in URL", url=url)
     if not parts.hostname:

@@ -93,6 +93,7 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
     ("http://127.0.0.1:8888\\@example.com/", "backslash"),
     ("https://user:pw@news.example/rss", "credentials"),
     ("https://news.example/a b", "whitespace"),
+    ("https://www.exa[mple.com/rss", "'[' and ']' belong around an IPv6 address only"),
 ])
 def test_invalid_urls_are_refused_in_one_line_with_exit_2(cli: Cli, url: str,
                                                           reason: str) -> None:

@@ -38,6 +38,7 @@ def test_check_url_refuses_other_schemes(url: str) -> None:
     "http://user:pass@example.com/", "http://exa mple.com/", "http://example.com/\x00",
     "http://example.com/\r\nHost: evil", "http:example.com", "http:///path",
     "http://example.com:99999/", "http://example.com:port/", "http://1.2.3.999/",
+    "http://exa[mple.com/", "http://[::1/", "http://a]b/",  # urlsplit's ValueError, as ours
 ])
 def test_check_url_refuses_ambiguous_notation(url: str) -> None:
     with pytest.raises(InvalidURLError) as info:
