@@ -128,7 +128,8 @@ def did_you_mean(word: str, choices: Any) -> str:
 
 
 def _quote_it(value: object) -> str | None:
-    """Why a value YAML read as true, false or a number is no text, and the fix."""
+    """Why a value YAML read as true, false, a number, a date or nothing is no text, and the
+    fix."""
     if isinstance(value, bool):
         return ("must be a text, not true or false (unquoted, YAML reads yes, no, on and off "
                 "as true or false): put it in quotes")
@@ -136,6 +137,8 @@ def _quote_it(value: object) -> str | None:
         return f"must be a text, not the number {value!r}: put it in quotes"
     if isinstance(value, date):
         return f"must be a text, not the date {value.isoformat()}: put it in quotes"
+    if value is None:
+        return "must be a text, not empty (YAML reads ~, null and nothing at all as no value)"
     return None
 
 
@@ -202,7 +205,8 @@ def _channels(data: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def _unknown_channel_refs(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """``delivery.default_channels`` and ``delivery.admin_channel`` entries naming no channel,
     each at its own place (the model checks them too, but can only say "top level")."""
-    names = [name for name, _channel in _channels(data)]
+    # A name that is not a text (`7:`, or `~:`, no name at all) is the model's to report.
+    names = [name for name, _channel in _channels(data) if isinstance(name, str)]
     delivery = data.get("delivery")
     if not isinstance(delivery, dict):
         return []

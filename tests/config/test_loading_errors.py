@@ -289,6 +289,17 @@ def test_a_text_read_as_true_false_or_a_number_says_to_quote_it(tmp_path: Path) 
     assert problems(path) == [
         f"{path}:1: channels: a name must be a text, not true or false (unquoted, YAML reads "
         "yes, no, on and off as true or false): put it in quotes"]
+    # No name at all (`~:`, or an anchor alone, `&team:`), with a channel list naming one: the
+    # suggestion for the list compared texts with None (a TypeError).
+    path = write(tmp_path, "delivery:\n  default_channels: [team]\nchannels:\n  &team :\n"
+                 "    urls: ['json://localhost']\n")
+    assert problems(path) == [
+        f"{path}:2: delivery.default_channels[0]: channel 'team' is not defined under channels",
+        f"{path}:3: channels: a name must be a text, not empty (YAML reads ~, null and nothing "
+        "at all as no value)"]
+    path = write(tmp_path, "feeds:\n  - url: ~\n")
+    assert problems(path) == [f"{path}:2: feeds[0].url: must be a text, not empty (YAML reads "
+                              "~, null and nothing at all as no value)"]
     # A leading zero is kept (YAML 1.1 read 0123 as the octal 83).
     path = write(tmp_path, "feeds:\n  - url: http://a.example/f\n    name: 0123\n")
     assert load_config(path, {}).feeds[0].name == "0123"
