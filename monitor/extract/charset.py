@@ -31,7 +31,7 @@ _UTF8_TAIL = 3  # bytes of a multi-byte sequence a cut can leave unfinished
 def _codec(label: str) -> str | None:
     try:
         name = codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
     return "cp1252" if name in _WINDOWS_1252 else name
 

@@ -143,7 +143,7 @@ def _valid_utf8(content: bytes, known: bool | None) -> bool:
 def _codec_name(label: str) -> str | None:
     try:
         return codecs.lookup(label.strip()).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
 
 

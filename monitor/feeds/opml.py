@@ -106,7 +106,7 @@ def _readable(content: bytes) -> tuple[bytes, str | None]:
     label = declared.group(1).decode("ascii", "replace")
     try:
         codec = codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         raise OpmlError(f"OPML declares an unknown encoding {label!r}",
                         content.count(b"\n", 0, declared.end()) + 1) from None
     if codec in _EXPAT_ENCODINGS:

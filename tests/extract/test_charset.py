@@ -87,6 +87,7 @@ def test_header_codec_labels() -> None:
     assert header_codec('text/html; charset="Windows-1251"') == "cp1251"
     assert header_codec("text/html;charset=ISO-8859-1") == "cp1252"  # as browsers read it
     assert header_codec("text/html; charset=x-unknown") is None
+    assert header_codec("text/html; charset=utf\x00") is None  # codecs' ValueError, not Lookup
     assert header_codec("text/html") is None
     assert header_codec(None) is None
 

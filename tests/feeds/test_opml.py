@@ -175,6 +175,7 @@ def test_bytes_invalid_in_the_declared_encoding_are_an_error_at_their_line() -> 
      "internal subset"),
     (b'<?xml version="1.0"?>\n<!-- a feed -->\n<rss version="2.0"/>', 3, "not an OPML"),
     (b'\n<?xml version="1.0" encoding="klingon-8"?>\n<opml/>', 2, "unknown encoding"),
+    (b'<?xml version="1.0" encoding="utf\x00-8"?>\n<opml/>', 1, "unknown encoding"),  # ValueError
     (b'<?xml version="1.0"\n encoding="rot13"?>\n<opml/>', 2, "not a text encoding"),
     (b"<opml><body>\n" + b"<outline text='f'>\n" * 70 + b"</outline>" * 70
      + b"</body></opml>", 66, "nested"),
