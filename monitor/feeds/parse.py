@@ -52,7 +52,12 @@ from monitor.feeds.encoding import (
     with_charset,
 )
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
-from monitor.feeds.xmlsafe import looks_like_html, strip_doctype, too_complex
+from monitor.feeds.xmlsafe import (
+    looks_like_html,
+    repair_char_refs,
+    strip_doctype,
+    too_complex,
+)
 from monitor.language_codes import normalize_language
 from monitor.models import ParsedFeed
 from monitor.text import clean_line, clean_text
@@ -78,7 +83,8 @@ _ORIGINAL_LINKS = ("feedburner_origlink", "pheedo_origlink")
 
 
 def _replace_doctype_safely(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
-    """Stand-in for feedparser's ``replace_doctype``: drop every DOCTYPE and declare nothing.
+    """Stand-in for feedparser's ``replace_doctype``: drop every DOCTYPE and declare nothing;
+    mend the character references to no character (:func:`repair_char_refs`).
 
     feedparser calls this on the document after converting it to UTF-8, whatever the original
     encoding (UTF-16, EBCDIC...), and feeds the result to both its strict and loose parsers,
@@ -87,7 +93,7 @@ def _replace_doctype_safely(data: bytes) -> tuple[str | None, bytes, dict[str, s
     """
     # Netscape's RSS 0.91 is recognised by its DOCTYPE alone; keep that one fact.
     version = "rss091n" if _NETSCAPE_DOCTYPE.search(data[:4096]) else None
-    return version, strip_doctype(data), {}
+    return version, repair_char_refs(strip_doctype(data)), {}
 
 
 # feedparser offers no option to skip entity declarations, so its hook is replaced once, at

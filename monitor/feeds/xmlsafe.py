@@ -1,4 +1,5 @@
-"""Byte-level helpers for untrusted XML: DOCTYPE removal, HTML sniffing and a complexity check.
+"""Byte-level helpers for untrusted XML: DOCTYPE removal, character references to no
+character, HTML sniffing and a complexity check.
 
 An XML processor only honours a DOCTYPE (and so entity declarations, external subsets and
 external entities) in the prolog, before the root element. :func:`strip_doctype` walks the
@@ -22,6 +23,49 @@ _SNIFF_BYTES = 4096
 MAX_MARKUP = 1_000_000  # "<" characters in one document
 MAX_START_TAG_BYTES = 65_536
 _LONG_START_TAG = re.compile(rb"<[A-Za-z_][^<>]{%d}" % MAX_START_TAG_BYTES)
+
+
+# A numeric character reference to no character: half of a UTF-16 surrogate pair (a CMS that
+# escapes an emoji as two references, &#55357;&#56832;) or a number past U+10FFFF. expat
+# refuses the document for one, and feedparser's loose parser then fails on it too
+# (chr(0xD800).encode), so one such reference in one item lost the whole feed. Only these
+# shapes are candidates (feeds are full of &#8217;); each is checked by its value.
+_SUSPECT_REF = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*(5[5-7][0-9]{3}|[0-9]{7,}));")
+_HIGH, _LOW = range(0xD800, 0xDC00), range(0xDC00, 0xE000)
+
+
+def _referenced(match: re.Match[bytes]) -> int:
+    hexa, decimal = match.groups()
+    return int(hexa, 16) if hexa is not None else int(decimal)
+
+
+def repair_char_refs(data: bytes) -> bytes:
+    """``data`` (UTF-8) with each pair of references to a high and a low surrogate written as
+    one reference to the character the pair encodes, and every other reference to no
+    character as U+FFFD, as a browser reads it. Unchanged (the same object) when it has none.
+    """
+    found = [(m, _referenced(m)) for m in _SUSPECT_REF.finditer(data)] if b"&#" in data else []
+    pieces: list[bytes] = []
+    kept_from = 0
+    i = 0
+    while i < len(found):
+        match, code = found[i]
+        i += 1
+        if code <= 0x10FFFF and code not in _HIGH and code not in _LOW:
+            continue
+        end, character = match.end(), 0xFFFD
+        if code in _HIGH and i < len(found):
+            after, low = found[i]
+            if after.start() == end and low in _LOW:
+                end, character = after.end(), 0x10000 + ((code - 0xD800) << 10) + low - 0xDC00
+                i += 1
+        pieces += [data[kept_from:match.start()], b"&#x%X;" % character]
+        kept_from = end
+    if not pieces:
+        return data
+    pieces.append(data[kept_from:])
+    return b"".join(pieces)
 
 
 def strip_doctype(data: bytes) -> bytes:

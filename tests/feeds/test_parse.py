@@ -448,3 +448,38 @@ def test_the_fingerprint_follows_what_the_feed_shows_of_an_entry() -> None:
     assert first != fingerprint(entry("Talks", "2024-05-31T10:00:00Z"))  # a later <updated>
     assert first != fingerprint(entry("Talks resume", "2024-05-31T09:00:00Z"))  # a new title
     assert len(first) == 32
+
+
+# --- character references to no character ------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_reference_to_half_a_surrogate_pair_costs_no_entry(encoding: str) -> None:
+    # expat refused the document and feedparser's loose parser then failed on chr(0xD800):
+    # the whole feed was a parse error. A pair is the character it encodes (a CMS escaping an
+    # emoji as UTF-16); anything else that names no character reads as U+FFFD.
+    body = rss(item("g-1", "https://news.example/a&#xD800;", "Gaza &#55357;&#56832; truce "
+                    "&#xdfff; &#1114112; &#8217;",
+                    "<description><![CDATA[<p>Talks &#55357;&#56832; &#55357;</p>]]>"
+                    "</description>")
+               + item("g-2", "https://news.example/b", "Talks resume"))
+    if encoding != "utf-8":
+        body = body.decode().replace('encoding="utf-8"', f'encoding="{encoding}"').encode(encoding)
+    feed = parse_feed(body, url=FEED_URL)
+    first, second = feed.entries
+    assert first.title == "Gaza \U0001F600 truce \ufffd \ufffd \u2019"
+    assert first.summary == "Talks \U0001F600 \ufffd"
+    assert first.url is not None and first.url.startswith("https://news.example/a")
+    assert second.title == "Talks resume"
+
+
+def test_repair_char_refs_touches_only_references_to_no_character() -> None:
+    from monitor.feeds.xmlsafe import repair_char_refs
+
+    plain = b"<t>&#8217; &#x2019; &#55295; &#xD7FF; &#57344; &#x10FFFF; &#x1F600;</t>"
+    assert repair_char_refs(plain) is plain
+    assert repair_char_refs(b"&#xD83D;&#xDE00;|&#55357;&#56832;|&#x0000D83D;&#56832;") == (
+        b"&#x1F600;|&#x1F600;|&#x1F600;")
+    # A high half not followed at once by a low one, a low one alone, past U+10FFFF.
+    assert repair_char_refs(b"&#xD83D; &#xDE00;|&#xDE00;&#xD83D;|&#x110000;|&#99999999;") == (
+        b"&#xFFFD; &#xFFFD;|&#xFFFD;&#xFFFD;|&#xFFFD;|&#xFFFD;")
