@@ -18,9 +18,11 @@ This is the only module that imports feedparser, and it uses it on bytes only:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import pyexpat
 import re
+import xml.sax
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +111,47 @@ feedparser.api.replace_doctype = _replace_doctype_safely
 # resolved (by feedparser, and by resolve_link for a GUID that doubles as the link).
 _MIXIN = feedparser.mixin._FeedParserMixin
 _MIXIN.can_be_relative_uri = set(_MIXIN.can_be_relative_uri) - {"id"}
+
+# feedparser's element handlers assume a well-formed element: a stray end tag in a malformed
+# feed (`</height>` or `</width>` with no text, `</gml:pos>` or `</media:player>` with no
+# start, which its loose parser meets) made one raise TypeError or KeyError, and the whole
+# feed was lost. Each handler is guarded: one that fails drops that element's value (they pop
+# their element first, so the parser's stack stays right) and the feed reads on. In the strict
+# parser a fault in the element events is reported as the XML error it stands for, so that
+# feedparser reads the document again with its loose parser, as for any malformed feed.
+_HANDLER_FAULTS = (TypeError, KeyError, ValueError, IndexError)
+
+
+def _dropping_faults(handler: Any) -> Any:
+    @functools.wraps(handler)
+    def guarded(self: Any, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except _HANDLER_FAULTS:
+            return None
+    return guarded
+
+
+def _as_xml_error(handler: Any) -> Any:
+    @functools.wraps(handler)
+    def guarded(self: Any, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except _HANDLER_FAULTS as exc:
+            raise xml.sax.SAXException(f"{type(exc).__name__}: {exc}") from exc
+    return guarded
+
+
+for _parser in (feedparser.api.LooseFeedParser, feedparser.api.StrictFeedParser):
+    for _name in dir(_parser):
+        if _name.startswith(("_start_", "_end_")):
+            setattr(_parser, _name, _dropping_faults(getattr(_parser, _name)))
+for _event in ("startElementNS", "endElementNS"):
+    if not callable(getattr(feedparser.api.StrictFeedParser, _event, None)):  # pragma: no cover
+        raise ImportError(f"feedparser's strict parser has no {_event}: its faults cannot be "
+                          "guarded; pin feedparser to a version that has it")
+    setattr(feedparser.api.StrictFeedParser, _event,
+            _as_xml_error(getattr(feedparser.api.StrictFeedParser, _event)))
 
 
 def expat_warning() -> str | None:

@@ -483,3 +483,29 @@ def test_repair_char_refs_touches_only_references_to_no_character() -> None:
     # A high half not followed at once by a low one, a low one alone, past U+10FFFF.
     assert repair_char_refs(b"&#xD83D; &#xDE00;|&#xDE00;&#xD83D;|&#x110000;|&#99999999;") == (
         b"&#xFFFD; &#xFFFD;|&#xFFFD;&#xFFFD;|&#xFFFD;|&#xFFFD;")
+
+
+# --- feedparser's handler faults -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("stray", ["</height>", "</width>", "</gml:pos>", "</media:player>",
+                                   "<hei&#1;ght>15</height>"])
+def test_a_stray_end_tag_in_a_malformed_feed_costs_no_entry(stray: str) -> None:
+    # The unescaped & sends feedparser to its loose parser, whose handler for the stray end
+    # tag raised TypeError or KeyError: the whole feed was a parse error.
+    body = rss(item("g-1", "https://news.example/a", "Talks & truce")
+               + item("g-2", "https://news.example/b", "Talks resume"),
+               channel=f"<image><url>https://news.example/i.png</url>{stray}</image>")
+    feed = parse_feed(body, url=FEED_URL)
+    assert [e.title for e in feed.entries] == ["Talks & truce", "Talks resume"]
+
+
+def test_a_fault_in_the_strict_parsers_events_falls_back_to_the_loose_parser() -> None:
+    # Invalid UTF-8 in a namespace name made feedparser's strict parser unpack three parts
+    # where it expected two (a ValueError, not an XML error): the feed was lost.
+    body = (b'<rss version="2.0" xmlns:dc="http://purl.org/dc\xed\xa0\x80/elements/1.1/">'
+            b"<channel><title>World</title><item><title>Talks</title>"
+            b"<link>https://news.example/a</link><dc:creator>Ana</dc:creator></item>"
+            b"</channel></rss>")
+    feed = parse_feed(body, url=FEED_URL)
+    assert [(e.title, e.url) for e in feed.entries] == [("Talks", "https://news.example/a")]
