@@ -83,7 +83,7 @@ def parse_json_feed(
             items = []
         else:
             raise NotAFeedError("JSON document is not a JSON Feed (no version, no items)")
-    if version not in _KNOWN_VERSIONS:
+    if not isinstance(version, str) or version not in _KNOWN_VERSIONS:  # {} is unhashable
         warnings.append(f"unknown JSON Feed version {truncate(clean_line(str(version)), 80)!r}")
 
     feed_language = normalize_language(document.get("language"))

@@ -109,6 +109,14 @@ def test_unknown_version_and_bad_items_warn_but_keep_good_items() -> None:
     assert any("skipped: no id" in w for w in feed.warnings)
 
 
+@pytest.mark.parametrize("version", [{}, ["https://jsonfeed.org/version/1.1"], 1.1, None])
+def test_a_version_that_is_not_a_text_warns_and_keeps_the_items(version: object) -> None:
+    # A list or an object as the version raised TypeError (unhashable): the feed was lost.
+    feed = parse_feed(doc(version=version, items=[{"id": "ok", "title": "Kept"}]), url=FEED_URL)
+    assert [e.title for e in feed.entries] == ["Kept"]
+    assert any("unknown JSON Feed version" in w for w in feed.warnings)
+
+
 def test_D4_same_id_on_every_item_uses_links() -> None:
     items = [{"id": "x", "url": f"https://blog.example/{i}", "title": str(i)} for i in range(3)]
     feed = parse_feed(doc(items=items), url=FEED_URL)
