@@ -44,7 +44,9 @@ _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
 def _pattern(text: str) -> re.Pattern[str]:
     if text.isascii():
         return _ASCII_TOKEN
-    if len(text.encode("utf-16-le")) == 2 * len(text):  # no surrogate pairs: BMP only
+    # No surrogate pairs: BMP only. (A lone surrogate, which only uncleaned text holds, is
+    # passed as two bytes: a separator to the tokenizer, not an encoding error.)
+    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
         return _BMP_TOKEN
     return _ANY_TOKEN
 

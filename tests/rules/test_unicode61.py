@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from monitor.rules import unicode61, unicode61_data
-from monitor.rules.unicode61 import fold_token, token_spans, tokenize
+from monitor.rules.unicode61 import fold_token, split_tokens, token_spans, tokenize
 
 # (continues a token -> folded text or None, starts a token -> folded text or None)
 Probe = dict[int, tuple[str | None, str | None]]
@@ -174,3 +174,10 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def test_a_lone_surrogate_separates_tokens_instead_of_failing() -> None:
+    # Cleaned text has none (clean_text removes them), but a Document built from anything
+    # else reached the tokenizer's BMP check, which encoded it strictly: UnicodeEncodeError.
+    assert tokenize("Gaza\ud800ceasefire Путин\udfff") == ["gaza", "ceasefire", "путин"]
+    assert split_tokens("é\ud800x") == ["", "é", "\ud800", "x", ""]
