@@ -162,10 +162,11 @@ class Fetcher:
         ``feed_max_bytes``. Returns :class:`NotModified` on 304 (with the server's new
         validators, or the old ones when it sent none)."""
         headers = {"Accept": FEED_ACCEPT}
-        if validators is not None and validators.etag:
-            headers["If-None-Match"] = validators.etag
-        if validators is not None and validators.last_modified:
-            headers["If-Modified-Since"] = validators.last_modified
+        # (A validator stored before they were checked on receipt may not be sendable.)
+        if validators is not None and (etag := _sendable(validators.etag)):
+            headers["If-None-Match"] = etag
+        if validators is not None and (since := _sendable(validators.last_modified)):
+            headers["If-Modified-Since"] = since
         sent = validators if len(headers) > 1 else None
         with deadline_scope(self._config.total_timeout) as deadline:
             return self._follow(url, headers, self._config.feed_max_bytes, deadline,
@@ -295,8 +296,8 @@ class Fetcher:
         headers = {key.lower(): value for key, value in response.headers.items()}
         if status == 304 and sent is not None:
             return NotModified(url=url, validators=Validators(
-                etag=headers.get("etag", sent.etag),
-                last_modified=headers.get("last-modified", sent.last_modified)))
+                etag=_sendable(headers.get("etag", sent.etag)),
+                last_modified=_sendable(headers.get("last-modified", sent.last_modified))))
         retry_after = parse_retry_after(headers.get("retry-after"))
         if status == 429:  # a rate limit counts this client's requests: pause the host
             wait = retry_after if retry_after is not None else DEFAULT_429_BACKOFF_SECONDS
@@ -323,8 +324,8 @@ class Fetcher:
         return FetchedBody(
             url=url, status=status, content=self._read_body(response, headers, cap, truncate),
             content_type=headers.get("content-type"), headers=headers,
-            validators=Validators(etag=headers.get("etag"),
-                                  last_modified=headers.get("last-modified")),
+            validators=Validators(etag=_sendable(headers.get("etag")),
+                                  last_modified=_sendable(headers.get("last-modified"))),
             redirected_permanently=permanent)
 
     @staticmethod
@@ -387,6 +388,13 @@ def _decoded(decoder: ContentDecoder, raw_chunks: Iterator[bytes]) -> Iterator[b
     for raw in raw_chunks:
         yield from decoder.feed(raw)
     yield from decoder.finish()
+
+
+def _sendable(value: str | None) -> str | None:
+    """A validator (ETag, Last-Modified) as it can be sent back: printable ASCII, else None
+    (the next fetch is then a full one). A server's ETag in UTF-8 or Latin-1 bytes is read as
+    text no request header can carry: sent back, it failed every later poll of the feed."""
+    return value if value and value.isascii() and value.isprintable() else None
 
 
 @contextmanager

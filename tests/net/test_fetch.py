@@ -104,6 +104,23 @@ def test_conditional_get_returns_validators_then_not_modified(server: LocalServe
     assert "gzip" in headers["Accept-Encoding"] and "br" in headers["Accept-Encoding"]
 
 
+def test_a_validator_no_request_can_carry_is_not_kept_nor_sent(server: LocalServer) -> None:
+    # An ETag in UTF-8 (or Latin-1) bytes was kept as text that httpx2 cannot encode in a
+    # request header: every later poll of the feed failed with a UnicodeEncodeError.
+    utf8_etag = '"Путин"'.encode().decode("latin-1")  # the bytes as the server sends them
+    server.route("/feed", 200, b"<rss/>", {"ETag": utf8_etag,
+                                           "Last-Modified": "Mon, 02 Mar 2026 10:00:00 GMT"})
+    with fetcher_for(server) as fetcher:
+        first = fetcher.fetch_feed(server.url("/feed"))
+        assert isinstance(first, FetchedBody)
+        assert first.validators == Validators(None, "Mon, 02 Mar 2026 10:00:00 GMT")
+        # One stored before validators were checked is not sent either.
+        second = fetcher.fetch_feed(server.url("/feed"), Validators('"caf\u00e9"', None))
+    assert isinstance(second, FetchedBody)
+    _, headers = server.requests[-1]
+    assert "If-None-Match" not in headers
+
+
 def test_cache_max_age_parsing() -> None:
     assert cache_max_age({"cache-control": "max-age=60, must-revalidate"}) == 60
     assert cache_max_age({"cache-control": "s-maxage=60"}) is None
