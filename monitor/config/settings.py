@@ -218,6 +218,15 @@ class HttpConfig(_Strict):
     resolve_google_news: bool = False
     google_news_url: str = "https://news.google.com"
 
+    @field_validator("user_agent")
+    @classmethod
+    def _header_value(cls, value: str) -> str:
+        # Sent in every request's header: httpx2 refused a non-ASCII one at each fetch.
+        if not value.strip() or not (value.isascii() and value.isprintable()):
+            raise ValueError(f"{value!r} cannot be sent as an HTTP header: write printable "
+                             "ASCII (no accents, no dashes such as \u2014, no line breaks)")
+        return value.strip()
+
     @field_validator("google_news_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

@@ -303,3 +303,13 @@ def test_a_text_read_as_true_false_or_a_number_says_to_quote_it(tmp_path: Path) 
     # A leading zero is kept (YAML 1.1 read 0123 as the octal 83).
     path = write(tmp_path, "feeds:\n  - url: http://a.example/f\n    name: 0123\n")
     assert load_config(path, {}).feeds[0].name == "0123"
+
+
+@pytest.mark.parametrize("agent", ["newsmonitor \u2014 Jakarta desk", "desk\\r\\nX-Evil: 1", "  "])
+def test_a_user_agent_no_request_header_can_carry_is_refused(tmp_path: Path,
+                                                             agent: str) -> None:
+    # It passed monitor check, and then every fetch failed (UnicodeEncodeError in httpx2).
+    path = write(tmp_path, f'http:\n  user_agent: "{agent}"\n')
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:2: http.user_agent: ")
+    assert "cannot be sent as an HTTP header" in problem
