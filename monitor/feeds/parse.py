@@ -1,38 +1,21 @@
 """The parse stage: feed bytes in, :class:`~monitor.models.ParsedFeed` out.
 
-RSS, Atom, RDF and CDF go through feedparser; JSON Feed goes through :mod:`monitor.feeds.jsonfeed`.
-This is the only module that imports feedparser, and it uses it on bytes only:
-
-- feedparser treats a ``str`` or ``bytes`` argument as a URL or a file *path* first, so the body
-  is always handed over as a ``BytesIO``: nothing is ever fetched or opened (cases B2, B4).
-- Before either of feedparser's parsers sees the document, every DOCTYPE (with its internal
-  subset) is removed from the prolog and no entity declarations are passed on. feedparser's
-  loose parser expands a large internal entity referenced many times quadratically (a 50 KB
-  feed became a 609 MB title); with no declarations nothing is expanded (B1, B3).
-- GUIDs and Atom ids are kept as written instead of being resolved against the feed URL, so
-  entry keys survive a feed moving to a new address.
-- No exception other than :class:`ParseError` (or :class:`NotAFeedError`) leaves
-  :func:`parse_feed`: a feed that breaks the parser is a feed error, never a crashed cycle.
+RSS, Atom, RDF and CDF go through feedparser, hardened in :mod:`monitor.feeds.xmlfeed` (the
+only module that imports it: no fetch or file open, no entity expansion, ids kept as
+written); JSON Feed goes through :mod:`monitor.feeds.jsonfeed`. No exception other than
+:class:`ParseError` (or :class:`NotAFeedError`) leaves :func:`parse_feed`: a feed that breaks
+the parser is a feed error, never a crashed cycle.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import io
 import pyexpat
 import re
-import xml.sax
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-
-import feedparser
-import feedparser.api
-import feedparser.mixin
-import feedparser.sanitizer
-import feedparser.urls
 
 from monitor.errors import NotAFeedError, ParseError
 from monitor.feeds.common import (
@@ -54,12 +37,8 @@ from monitor.feeds.encoding import (
     with_charset,
 )
 from monitor.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
-from monitor.feeds.xmlsafe import (
-    looks_like_html,
-    repair_char_refs,
-    strip_doctype,
-    too_complex,
-)
+from monitor.feeds.xmlfeed import read_xml_feed, sanitize_html
+from monitor.feeds.xmlsafe import looks_like_html, too_complex
 from monitor.language_codes import normalize_language
 from monitor.models import ParsedFeed
 from monitor.text import clean_line, clean_text
@@ -70,7 +49,6 @@ __all__ = ["EXPAT_MIN_VERSION", "expat_warning", "parse_feed"]
 # stripping below is the mitigation either way, the warning tells the operator to upgrade.
 EXPAT_MIN_VERSION = (2, 7, 2)
 _MAX_WARNING_CHARS = 300
-_NETSCAPE_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*netscape", re.IGNORECASE)
 # A DOCTYPE with a bracketed internal subset, in an ASCII-compatible encoding (for a warning).
 _INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _SUBSET_SNIFF_BYTES = 8192
@@ -82,76 +60,6 @@ _SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400,
 # origLink. feedparser keys FeedBurner's by namespace, Pheedo's (a namespace it
 # does not know) by the prefix as written, which its feeds wrote as "pheedo".
 _ORIGINAL_LINKS = ("feedburner_origlink", "pheedo_origlink")
-
-
-def _replace_doctype_safely(data: bytes) -> tuple[str | None, bytes, dict[str, str]]:
-    """Stand-in for feedparser's ``replace_doctype``: drop every DOCTYPE and declare nothing;
-    mend the character references to no character (:func:`repair_char_refs`).
-
-    feedparser calls this on the document after converting it to UTF-8, whatever the original
-    encoding (UTF-16, EBCDIC...), and feeds the result to both its strict and loose parsers,
-    so this is the one place where stripping cannot be bypassed by an unusual encoding.
-    feedparser's own version re-declares "safe" entities, which is the quadratic blow-up.
-    """
-    # Netscape's RSS 0.91 is recognised by its DOCTYPE alone; keep that one fact.
-    version = "rss091n" if _NETSCAPE_DOCTYPE.search(data[:4096]) else None
-    return version, repair_char_refs(strip_doctype(data)), {}
-
-
-# feedparser offers no option to skip entity declarations, so its hook is replaced once, at
-# import. Fail loudly if a feedparser upgrade removes the hook rather than parse unprotected.
-if not callable(getattr(feedparser.api, "replace_doctype", None)):  # pragma: no cover
-    raise ImportError("feedparser.api.replace_doctype is gone: DOCTYPE stripping cannot be "
-                      "installed; pin feedparser to a version that has it")
-feedparser.api.replace_doctype = _replace_doctype_safely
-
-# feedparser resolves a permalink GUID or Atom id against the feed's URL, so a relative id
-# ("12345") would change its key whenever the feed moves (a 301 to a new URL) and every item
-# would alert again. Ids are identities, not links: keep them as written. Links are still
-# resolved (by feedparser, and by resolve_link for a GUID that doubles as the link).
-_MIXIN = feedparser.mixin._FeedParserMixin
-_MIXIN.can_be_relative_uri = set(_MIXIN.can_be_relative_uri) - {"id"}
-
-# feedparser's element handlers assume a well-formed element: a stray end tag in a malformed
-# feed (`</height>` or `</width>` with no text, `</gml:pos>` or `</media:player>` with no
-# start, which its loose parser meets) made one raise TypeError or KeyError, and the whole
-# feed was lost. Each handler is guarded: one that fails drops that element's value (they pop
-# their element first, so the parser's stack stays right) and the feed reads on. In the strict
-# parser a fault in the element events is reported as the XML error it stands for, so that
-# feedparser reads the document again with its loose parser, as for any malformed feed.
-_HANDLER_FAULTS = (TypeError, KeyError, ValueError, IndexError)
-
-
-def _dropping_faults(handler: Any) -> Any:
-    @functools.wraps(handler)
-    def guarded(self: Any, *args: Any) -> Any:
-        try:
-            return handler(self, *args)
-        except _HANDLER_FAULTS:
-            return None
-    return guarded
-
-
-def _as_xml_error(handler: Any) -> Any:
-    @functools.wraps(handler)
-    def guarded(self: Any, *args: Any) -> Any:
-        try:
-            return handler(self, *args)
-        except _HANDLER_FAULTS as exc:
-            raise xml.sax.SAXException(f"{type(exc).__name__}: {exc}") from exc
-    return guarded
-
-
-for _parser in (feedparser.api.LooseFeedParser, feedparser.api.StrictFeedParser):
-    for _name in dir(_parser):
-        if _name.startswith(("_start_", "_end_")):
-            setattr(_parser, _name, _dropping_faults(getattr(_parser, _name)))
-for _event in ("startElementNS", "endElementNS"):
-    if not callable(getattr(feedparser.api.StrictFeedParser, _event, None)):  # pragma: no cover
-        raise ImportError(f"feedparser's strict parser has no {_event}: its faults cannot be "
-                          "guarded; pin feedparser to a version that has it")
-    setattr(feedparser.api.StrictFeedParser, _event,
-            _as_xml_error(getattr(feedparser.api.StrictFeedParser, _event)))
 
 
 def expat_warning() -> str | None:
@@ -198,7 +106,7 @@ def _parse(content: bytes, url: str, content_type: str | None,
     if content_type is None:
         content_type = lowered.get("content-type")
     if looks_like_json_feed(content, content_type):
-        return parse_json_feed(content, url=url, sanitize_html=lambda m: _sanitize(m, url),
+        return parse_json_feed(content, url=url, sanitize_html=lambda m: sanitize_html(m, url),
                                now=now)
     if not content or content.isspace():
         raise ParseError("empty document")
@@ -217,12 +125,7 @@ def _parse(content: bytes, url: str, content_type: str | None,
         read_as = with_charset(content_type, "utf-8")
     elif legacy:
         read_as = with_charset(content_type, legacy[0])
-    result = feedparser.parse(
-        io.BytesIO(content),  # a stream: bytes or str would be tried as a path or URL
-        response_headers=_feedparser_headers(url, read_as, lowered),
-        resolve_relative_uris=True,
-        sanitize_html=True,
-    )
+    result = read_xml_feed(content, _feedparser_headers(url, read_as, lowered))
     parsed = _to_parsed_feed(result, content, url, content_type, now)
     if misdeclared:
         note = f"document declared as {misdeclared} is UTF-8; read as UTF-8"
@@ -234,20 +137,6 @@ def _parse(content: bytes, url: str, content_type: str | None,
                 f"{'' if replaced == 1 else 's'} replaced")
         parsed = dataclasses.replace(parsed, warnings=(note, *parsed.warnings))
     return parsed
-
-
-def _sanitize(markup: str, base: str) -> str:
-    """HTML cleaned as feedparser cleans RSS/Atom content, relative links made absolute.
-
-    Used for JSON Feed ``content_html`` so every format stores the same kind of content.
-    These helpers are feedparser internals (pinned below 7); if they fail the caller's
-    plain-text fallback is used instead.
-    """
-    try:
-        resolved = feedparser.urls.resolve_relative_uris(markup, base, "utf-8", "text/html")
-        return str(feedparser.sanitizer._sanitize_html(resolved, "utf-8", "text/html"))
-    except Exception:  # noqa: BLE001 - never lose an entry to the sanitiser: use plain text
-        return html_to_text(markup)
 
 
 def _feedparser_headers(url: str, content_type: str | None, lowered: Mapping[str, str],

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-import monitor.feeds.parse
+import monitor.feeds.xmlfeed
 from monitor.errors import ParseError
 from monitor.feeds.parse import expat_warning, parse_feed
 from monitor.models import ParsedFeed
@@ -274,7 +274,7 @@ def test_sec_B5_current_expat_gives_no_warning(monkeypatch: pytest.MonkeyPatch) 
 def test_sec_B5_mitigation_is_active_whatever_the_expat_version() -> None:
     import feedparser.api
 
-    assert feedparser.api.replace_doctype is monitor.feeds.parse._replace_doctype_safely
+    assert feedparser.api.replace_doctype is monitor.feeds.xmlfeed._replace_doctype_safely
 
 
 # --- the DOCTYPE stripper itself -------------------------------------------------------------
