@@ -45,6 +45,8 @@ def setup_logging(level: str, log_format: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Libraries that log every request or job at INFO (httpx2: one line per GET, hundreds a
+    # cycle) would drown the daemon's own lines; their warnings and errors still show.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

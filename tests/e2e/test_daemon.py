@@ -97,6 +97,9 @@ def test_run_once_over_http_on_loopback(tmp_path: Path) -> None:
         result = run_cli(config, "run", "--once")
     assert result.returncode == 0, result.stderr
     assert GAZA_TITLE in result.stdout and UKRAINE_TITLE in result.stdout
+    # The daemon's own lines at INFO, not one line per HTTP request from the client library.
+    assert "once: 1 feeds polled" in result.stderr
+    assert "HTTP Request" not in result.stderr, result.stderr
     hits = stored_hits(config)
     assert {h["url"] for h in hits} == {f"{base}/pages/gaza-trilateral-new-york.html",
                                         f"{base}/pages/us-russia-ukraine-plan.html"}
