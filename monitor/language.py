@@ -10,15 +10,20 @@ Language codes themselves (normalising, checking) are :mod:`monitor.language_cod
 
 from __future__ import annotations
 
+import io
+import logging
+import lzma
 import threading
 from array import array
 from collections import Counter
 from typing import Any
 
 import numpy as np
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
 from monitor.language_codes import normalize_language
+
+log = logging.getLogger(__name__)
 
 # Enough text to be sure, and no more: detection costs per byte (a DFA walk in Python, then
 # a score per distinct feature), and runs for every article with no declared language. On
@@ -94,10 +99,37 @@ _lock = threading.Lock()
 def _get_identifier() -> LanguageIdentifier:
     with _lock:  # the model takes a second to load: once, on first use
         if "model" not in _loaded:
-            identifier = _CompactIdentifier.from_model_file(MODEL_FILE)
-            _compact(identifier)
-            _loaded["model"] = identifier
+            _loaded["model"] = _read_identifier()
         return _loaded["model"]
+
+
+def _read_identifier() -> _CompactIdentifier:
+    try:
+        identifier: _CompactIdentifier = _CompactIdentifier.from_model_file(MODEL_FILE)
+    except OSError as exc:
+        # py3langid unpacks its model (68 MB) into a temporary file; with the temporary
+        # directory full or read-only that fails, and every command using it with it.
+        log.warning("the language model could not be unpacked in the temporary directory "
+                    "(%s); unpacked in memory instead", exc)
+        identifier = _unpacked_in_memory()
+    _compact(identifier)
+    return identifier
+
+
+def _unpacked_in_memory() -> _CompactIdentifier:
+    """py3langid's model read as its ``modelio.load_model`` reads it, without a file."""
+    with lzma.open(MODEL_DIR / MODEL_FILE) as packed:
+        unpacked = io.BytesIO(packed.read())
+    with np.load(unpacked, allow_pickle=False) as data:
+        identifier: _CompactIdentifier = _CompactIdentifier(
+            np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
+            _unsigned(data["nextmove"]), data["out_feat"].tolist(),
+            tk_row=_unsigned(data["nextmove_row"]))
+    return identifier
+
+
+def _unsigned(values: np.ndarray) -> array[int]:
+    return array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize], values.tobytes())
 
 
 def load_model() -> None:

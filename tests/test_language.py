@@ -95,3 +95,26 @@ def test_the_compact_model_scores_exactly_as_py3langids_own(seed_texts: list[str
     samples += ["".join(chr(rng.randrange(32, 0x3000)) for _ in range(200)) for _ in range(50)]
     for sample in samples:
         assert compact.rank(sample) == own.rank(sample)
+
+
+def test_a_full_temporary_directory_does_not_stop_the_model_loading(
+        seed_texts: list[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """py3langid unpacks its 68 MB model into a temporary file: a full or read-only temporary
+    directory failed every command that detects languages (the daemon at start-up, with a
+    traceback). The model is then unpacked in memory, to the same scores."""
+    import tempfile
+
+    from monitor import language
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with caplog.at_level("WARNING", logger="monitor.language"):
+        unpacked = language._read_identifier()
+    assert "unpacked in memory instead" in caplog.text
+    assert "No space left on device" in caplog.text
+    loaded = language._get_identifier()
+    for sample in [*ENGLISH, "", "Москва", *(text[:600] for text in seed_texts)]:
+        assert unpacked.rank(sample) == loaded.rank(sample)

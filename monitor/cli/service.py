@@ -262,7 +262,11 @@ def run(
         fail(str(exc), code=1)
     built.append(service.ops)
     if once:
-        raise typer.Exit(run_once(service))
+        try:
+            code = run_once(service)
+        except MonitorError as exc:  # the database failed mid-cycle: one line, exit 1
+            fail(str(exc), code=1)
+        raise typer.Exit(code)
     path = config_path(ctx)
     daemon = Daemon(service, SystemdNotifier.from_environ(os.environ),
                     load_config=None if path is None else partial(reread_config, path),

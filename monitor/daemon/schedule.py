@@ -336,17 +336,23 @@ class Daemon:
 
 
 def run_once(service: Service) -> int:
-    """One full cycle and one dispatch round, then exit (``monitor run --once``)."""
-    service.rules_reloaded(service.rule_problems)
-    started = time.monotonic()
-    report = service.pipeline.run_cycle()
-    cycle = time.monotonic() - started
-    service.check_feed_health()
-    sent = service.dispatcher.dispatch_due()
+    """One full cycle and one dispatch round, then exit (``monitor run --once``).
+
+    Raises StoreError when the database fails on the way (locked, gone, its disk full); the
+    service is closed either way, so the feeds it claimed are released if the database still
+    takes the write (else their leases run out)."""
+    try:
+        service.rules_reloaded(service.rule_problems)
+        started = time.monotonic()
+        report = service.pipeline.run_cycle()
+        cycle = time.monotonic() - started
+        service.check_feed_health()
+        sent = service.dispatcher.dispatch_due()
+    finally:
+        service.close()
     log.info("once: %d feeds polled (%d failed), %d articles, %d hits in a %.1f s cycle; "
              "%d alerts sent, %d to retry, %d dead", report.feeds, report.failed,
              report.articles, report.hits, cycle, sent.sent, sent.retried, sent.dead)
-    service.close()
     return 0
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.daemon_support import REPO, DaemonProcess, invoke_cli, run_cli, serve_directory, wait_for
+from tests.daemon_support import (
+    REPO,
+    DaemonProcess,
+    invoke_cli,
+    monitor_cmd,
+    run_cli,
+    serve_directory,
+    wait_for,
+)
 
 GAZA_TITLE = "Diplomasi Tingkat Tinggi Pasca-Konflik"
 UKRAINE_TITLE = "AS dan Rusia Gelar Negosiasi Rahasia"
@@ -134,3 +145,53 @@ def test_a_seed_alert_on_the_console_reads_as_the_readme_shows(tmp_path: Path) -
     assert len(snippets) == len(set(snippets)) >= 3
     assert sum(line.startswith("[Gaza ceasefire diplomacy]") for line in lines) == 1
     assert all(line == line.strip() for line in lines[start:start + 10])
+
+
+def _news_site(site: Path, articles: int) -> None:
+    """A feed of ``articles`` distinct pages of a few kilobytes each."""
+    site.mkdir()
+    items = []
+    for i in range(articles):
+        words = " ".join(f"ceasefire talks round {i} word{i}x{j} resumed." for j in range(60))
+        (site / f"{i}.html").write_text(
+            f"<html><head><title>Talks {i}</title></head><body><article><h1>Talks {i}</h1>"
+            f"<p>{words}</p><p>{words[::-1]}</p></article></body></html>", encoding="utf-8")
+        items.append(f"<item><title>Talks {i}</title><link>BASE/{i}.html</link>"
+                     f"<guid>t{i}</guid></item>")
+    (site / "feed.xml").write_text("<rss version='2.0'><channel><title>Wire</title>"
+                                   + "".join(items) + "</channel></rss>", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_run_once_on_a_full_disk_fails_in_one_line(tmp_path: Path) -> None:
+    """The disk fills mid-cycle (a file-size limit on the process: SQLite's writes then fail
+    as on a full disk): `run --once` ends with one line naming the cause and exit 1, not a
+    traceback; a run after space is freed stores every article."""
+    site = tmp_path / "site"
+    _news_site(site, 60)
+    with serve_directory(site) as base:
+        feed = site / "feed.xml"
+        feed.write_text(feed.read_text().replace("BASE", base))
+        config = seed_only_config(
+            tmp_path, feeds=[{"url": f"{base}/feed.xml", "name": "Wire", "language": "en"}],
+            http={"allow_private_networks": ["127.0.0.1/32"], "respect_robots_txt": False})
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
+        limit = (tmp_path / "monitor.db").stat().st_size + 32 * 1024  # the WAL's room
+        # The limit set in the child itself, before it becomes the command (no preexec_fn:
+        # this process runs the server's thread).
+        limited = [sys.executable, "-c",
+                   "import os, resource, sys; "
+                   f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+                   "os.execv(sys.argv[1], sys.argv[1:])", *monitor_cmd("run", "--once")]
+        env = {**os.environ, "MONITOR_CONFIG": str(config)}
+        env.pop("MONITOR_DATABASE_URL", None)
+        full = subprocess.run(limited, env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert full.returncode == 1, full.stderr
+        assert "Traceback" not in full.stderr, full.stderr
+        assert full.stderr.splitlines()[-1].startswith("monitor: database unavailable: ")
+        assert feed_entries_seen(config)[0]["entries_seen"] in range(60)
+
+        freed = run_cli(config, "run", "--once")
+    assert freed.returncode == 0, freed.stderr
+    assert feed_entries_seen(config)[0]["entries_seen"] == 60
