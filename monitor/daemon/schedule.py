@@ -107,6 +107,7 @@ class Daemon:
         self._busy_lock = threading.Condition()
         self.finished_cleanly = True  # False: work was still running when the grace ran out
         self._last_error_log = 0.0
+        self._database_lost_at: float | None = None  # monotonic time of the first failure
         self._last_unhealthy_log = 0.0
         self._pending_summary: str | None = None
         self.ops_server: OpsServer | None = None
@@ -196,15 +197,28 @@ class Daemon:
                 job()
             except StoreError as exc:
                 self.service.metrics.db_errors.inc()
+                with self._busy_lock:
+                    if self._database_lost_at is None:
+                        self._database_lost_at = time.monotonic()
                 self._log_rate_limited("database unavailable, retrying next tick: %s", exc)
             except Exception:
                 log.exception("job %s failed; it runs again next tick", job.__name__)
+            else:
+                self._database_back()
             finally:
                 with self._busy_lock:
                     self._busy -= 1
                     self._busy_lock.notify_all()
         run.__name__ = job.__name__
         return run
+
+    def _database_back(self) -> None:
+        """After database errors, the first job that runs through: said once, since the
+        errors are logged once a minute and the last line would read as still failing."""
+        with self._busy_lock:
+            lost, self._database_lost_at = self._database_lost_at, None
+        if lost is not None:
+            log.info("database available again (errors for %.0f s)", time.monotonic() - lost)
 
     def _log_rate_limited(self, message: str, *args: object) -> None:
         now = time.monotonic()

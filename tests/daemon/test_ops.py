@@ -116,9 +116,11 @@ def cycles_ended(metrics: bytes) -> float:
 
 @pytest.mark.postgres
 def test_G7_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
-        tmp_path: Path, proxied_postgres: tuple[str, TcpProxy]) -> None:
+        tmp_path: Path, proxied_postgres: tuple[str, TcpProxy],
+        caplog: pytest.LogCaptureFixture) -> None:
     """The probes, and G7: with the database gone the daemon stays alive, not ready, and
-    counts the errors; when it returns, it is ready and cycles again."""
+    counts the errors; when it returns, it is ready, cycles again and says so in its log."""
+    caplog.set_level("INFO", logger="monitor.daemon.schedule")
     url, proxy = proxied_postgres
     config = Config(
         base_dir=tmp_path, database_url=url, rules_dir=REPO / "rules",
@@ -164,6 +166,11 @@ def test_G7_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         wait_for(lambda: get(f"{base}/readyz")[0] == 200, 30, "/readyz to recover")
         wait_for(lambda: cycles_ended(get(f"{base}/metrics")[1]) > cycles, 30,
                  "a cycle to end after the database came back")
+        # The errors were logged once a minute: the return is said, once.
+        assert "database unavailable, retrying next tick" in caplog.text
+        wait_for(lambda: "database available again (errors for" in caplog.text, 30,
+                 "the database's return in the log")
+        assert caplog.text.count("database available again") == 1
 
         # The scheduler loop stops: not alive within a few ticks.
         daemon.scheduler.pause()
