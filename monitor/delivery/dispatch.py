@@ -6,7 +6,9 @@ lease is renewed just before each send, and a row another dispatcher took meanwh
 to it. One round runs at a time per dispatcher (the daemon wakes it; it never runs twice).
 A send that went out without an answer is "outcome unknown": retried with the same
 idempotency key where the receiver can drop repeats (webhooks), otherwise left ``unknown``
-for the operator. Per row the delivery policy decides: send
+for the operator. A round the database breaks off (a send's outcome cannot be recorded) leaves
+that outcome in memory for the next round to record, so the send is not repeated once its
+lease runs out. Per row the delivery policy decides: send
 now, or hold for the channel's next digest (digest delivery, quiet hours, rate cap). Held
 rows are released into one digest message per destination when the channel's schedule fires
 or its quiet hours end. A digest's rows and message are recorded before its first send
@@ -46,6 +48,7 @@ from monitor.delivery.render import (
     render_digest,
     render_notice,
 )
+from monitor.errors import StoreError
 from monitor.models import Alert
 from monitor.store import ClaimedNotification, Outbox, idempotency_key
 
@@ -94,6 +97,10 @@ class Dispatcher:
         self._running = threading.Lock()
         self._flight = threading.Lock()
         self._in_flight: tuple[list[ClaimedNotification], bool] | None = None  # (rows, keyed)
+        # What a round that broke off on a database error left: outcomes of sends that went
+        # out but could not be recorded, and whether rows may still be leased to us.
+        self._unrecorded: list[tuple[list[ClaimedNotification], DeliveryOutcome]] = []
+        self._leases_left = False
 
     def dispatch_due(self, limit: int = 50) -> DispatchReport:
         """Release due digests, then send every due row until none is due or we must stop.
@@ -105,10 +112,27 @@ class Dispatcher:
         if not self._running.acquire(blocking=False):
             return report
         try:
+            self._recover(report)
             self._dispatch(limit, report)
+        except StoreError:
+            self._leases_left = True
+            raise
         finally:
             self._running.release()
         return report
+
+    def _recover(self, report: DispatchReport) -> None:
+        """Before a round, what the last one left when the database failed under it: the
+        outcomes of sends it could not record are recorded now (a sent alert is not sent
+        again once its lease runs out), and the rows it had claimed and not sent go back to
+        the queue now, not when their leases run out. Raises StoreError while still down."""
+        while self._unrecorded:
+            notes, outcome = self._unrecorded[0]
+            self._settle(notes, outcome, report)
+            self._unrecorded.pop(0)
+        if self._leases_left:
+            self.outbox.release(self.owner)  # one round at a time: none of them is in flight
+            self._leases_left = False
 
     def _dispatch(self, limit: int, report: DispatchReport) -> None:
         self._release_digests()
@@ -184,8 +208,7 @@ class Dispatcher:
                 self.console.send(render_notice(note.notice.subject, note.notice.body,
                                                 format="text", max_chars=10_000,
                                                 target="console"))
-            self.outbox.record_sent(note.id, self.owner)
-            report.sent += 1
+            self._record([note], DeliveryOutcome(ok=True), report, quiet=True)
             return
         url = self.channels.url_for(note.channel, note.destination_key, note.destination)
         if url is None:
@@ -272,10 +295,19 @@ class Dispatcher:
         try:
             outcome = self.sender(url, message, self.config.delivery.send_timeout,
                                   key or idempotency_key(notes))
-            return self._settle(notes, outcome, report)
+            return self._record(notes, outcome, report)
         finally:
             with self._flight:
                 self._in_flight = None
+
+    def _record(self, notes: Sequence[ClaimedNotification], outcome: DeliveryOutcome,
+                report: DispatchReport, *, quiet: bool = False) -> bool:
+        """Settle a send's outcome; kept for the next round if the database fails now."""
+        try:
+            return self._settle(notes, outcome, report, quiet=quiet)
+        except StoreError:
+            self._unrecorded.append((list(notes), outcome))
+            raise
 
     def abandon_in_flight(self) -> int:
         """At shutdown, when the grace ran out during a send: its outcome is unknown. Recorded
@@ -293,14 +325,15 @@ class Dispatcher:
         return len(notes)
 
     def _settle(self, notes: Sequence[ClaimedNotification], outcome: DeliveryOutcome,
-                report: DispatchReport) -> bool:
+                report: DispatchReport, *, quiet: bool = False) -> bool:
         ids = [n.id for n in notes]
         first = notes[0]
         if outcome.ok:
             # Rows another dispatcher took over meanwhile are its to count (and sent by it).
             settled = self.outbox.record_sent_many(ids, self.owner)
             report.sent += settled
-            log.info("sent %s to %s", _what(notes), first.destination)
+            if not quiet:  # (the console's alerts are on standard output already)
+                log.info("sent %s to %s", _what(notes), first.destination)
             return settled > 0
         error = outcome.error or "delivery failed"
         if outcome.permanent:

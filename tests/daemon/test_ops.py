@@ -3,86 +3,18 @@ stopped under it (issue 14: health and metrics)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from monitor.config import Config, MetricsConfig, PollingConfig
-from tests.conftest import _postgres_url
 from tests.daemon_support import REPO, daemon_in_thread, wait_for
-from tests.store_support import reset_postgres
-
-
-class TcpProxy:
-    """A loopback TCP forwarder standing in for the database server: ``stop`` makes the
-    database unreachable (connections cut, new ones refused), ``start`` brings it back on the
-    same port."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._listener: socket.socket | None = None
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(32)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
+from tests.proxy_support import TcpProxy, postgres_behind_a_proxy
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -95,16 +27,8 @@ def get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
-    url = _postgres_url()
-    if not url:
-        pytest.skip("no PostgreSQL: set MONITOR_TEST_POSTGRES_URL (CI starts one)")
-    reset_postgres(url)
-    parsed = make_url(url)
-    proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
-    proxy.start()
-    yield parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False), proxy
-    proxy.stop()
+    with postgres_behind_a_proxy() as proxied:
+        yield proxied
 
 
 def cycles_ended(metrics: bytes) -> float:

@@ -19,10 +19,12 @@ from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher, Sender
 from monitor.delivery.notify import IDEMPOTENCY_HEADER, ConsoleNotifier, DeliveryOutcome, send
 from monitor.delivery.render import RenderedMessage
+from monitor.errors import StoreError
 from monitor.store import Outbox, Store
 from monitor.store.schema import DeliveryAttemptRow
 from tests.delivery.test_wire import ReplyingSink, smtp_server
 from tests.notify_support import Hit, Receiver, start_receiver, stop_receiver
+from tests.proxy_support import postgres_behind_a_proxy
 from tests.store_support import FakeClock, article, feed, hit, open_store
 
 
@@ -48,7 +50,7 @@ class Setup:
 
 
 def make_setup(tmp_path: Path, receiver: Receiver, path: str = "/hook",
-               **delivery: object) -> Setup:
+               database_url: str | None = None, **delivery: object) -> Setup:
     config = Config(
         base_dir=tmp_path,
         channels={"hook": {"urls": [f"json://127.0.0.1:{receiver.port}{path}"]}},
@@ -56,7 +58,7 @@ def make_setup(tmp_path: Path, receiver: Receiver, path: str = "/hook",
         delivery=DeliveryConfig(default_channels=["hook"], backoff_base=30, **delivery),
     )
     clock = FakeClock()
-    store = open_store(f"sqlite:///{tmp_path / 'm.db'}", clock)
+    store = open_store(database_url or f"sqlite:///{tmp_path / 'm.db'}", clock)
     store.sync_feeds([feed()])
     channels = ChannelDirectory(config)
     outbox = Outbox(store)
@@ -193,6 +195,44 @@ def recording_sender(sent: list[tuple[str, str]],
         during()
         return DeliveryOutcome(ok=True)
     return sender
+
+
+@pytest.mark.postgres
+def test_a_database_outage_during_a_send_neither_repeats_it_nor_holds_the_rest(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """PostgreSQL goes away while an alert is being sent: its outcome cannot be recorded and
+    the round breaks off. Once the database is back, the next round records that send (it is
+    not sent again when its lease runs out) and sends the other rows the round had claimed
+    at once, not after their leases (delivery.lease, 2 minutes) run out."""
+    with postgres_behind_a_proxy() as (url, proxy):
+        s = make_setup(tmp_path, receiver, database_url=url, console=False)
+        for n in range(3):
+            s.save(n)
+        sent: list[tuple[str, str]] = []
+
+        def through(url: str, message: RenderedMessage, timeout: float,
+                    key: str) -> DeliveryOutcome:
+            outcome = send(url, message, timeout=timeout, allow_private=("127.0.0.1/32",),
+                           idempotency_key=key)
+            sent.append((message.title, key))
+            if len(sent) == 1:
+                proxy.stop()  # the database restarts while the first alert is on its way
+            return outcome
+
+        s.dispatcher.sender = through
+        with pytest.raises(StoreError):
+            s.dispatcher.dispatch_due()
+        assert len(receiver.hits_for("/hook")) == 1
+        proxy.start()
+        report = s.dispatcher.dispatch_due()  # the clock has not moved: no lease ran out
+        assert report.sent == 3 and report.retried == report.dead == 0
+        titles = sorted(h.json()["alert"]["title"] for h in receiver.hits_for("/hook"))
+        assert [t.rsplit(" ", 1)[-1] for t in titles] == ["0", "1", "2"]
+        s.clock.advance(3600)  # every lease long gone: nothing is left to send again
+        assert s.dispatcher.dispatch_due().attempted == 0
+        assert len(receiver.hits_for("/hook")) == 3
+        assert s.outbox.counts()["sent"] == 3
+        s.store.close()
 
 
 def test_a_row_whose_lease_ran_out_mid_batch_is_sent_once_by_its_new_holder(
