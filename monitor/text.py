@@ -21,6 +21,7 @@ are composed and lose the same marks (:func:`as_cleaned`).
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 
@@ -65,3 +66,9 @@ def as_cleaned(text: str) -> str:
 def _composed(text: str) -> str:
     # The check is a fast scan; most text is composed already.
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A file path as text every output takes (terminal, log, database, web page): bytes of
+    its name that are not UTF-8, which Python hands over as lone surrogates, become U+FFFD."""
+    return os.fsencode(path).decode("utf-8", "replace")

@@ -28,6 +28,7 @@ from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
+from monitor.text import shown_path
 from monitor.yamldoc import (
     MappingNode,
     Node,
@@ -287,7 +288,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         base = Path.cwd()
         shown = "<defaults>"
     else:
-        shown = str(path)
+        shown = shown_path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:

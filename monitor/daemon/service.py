@@ -99,7 +99,8 @@ class Service:
                       advice: str) -> None:
         # Keyed by the problems' text: the same problems reported again are not sent again.
         text = "\n".join(str(p) for p in problems)
-        key = f"{kind}:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+        # (surrogatepass: a path can carry a name's non-UTF-8 bytes; the row gets it cleaned)
+        key = f"{kind}:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         self.outbox.enqueue_notice(key, subject, f"{text}\n\n{advice}",
                                    self.channels.admin_routes())
 

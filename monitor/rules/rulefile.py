@@ -14,6 +14,7 @@ from typing import Any
 
 from monitor.errors import RuleProblem, YamlSyntaxError
 from monitor.rules.model import Rule
+from monitor.text import shown_path
 from monitor.yamldoc import (
     MappingNode,
     Node,
@@ -153,7 +154,7 @@ def rule_files(path: Path, problems: Problems) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        problems.add(str(path), 0, "no such rule file or directory")
+        problems.add(shown_path(path), 0, "no such rule file or directory")
         return []
     found: list[Path] = []
     walked: set[str] = set()
@@ -171,18 +172,18 @@ def rule_files(path: Path, problems: Problems) -> list[Path]:
             if name.startswith(".") or suffix.lower() not in RULE_SUFFIXES:
                 continue  # editors' backups (x.yaml~, x.yaml.swp, .#x.yaml) and other files
             if suffix not in RULE_SUFFIXES:
-                problems.add(str(file), 0, f"not read: a rule file's name ends in .yaml or "
+                problems.add(shown_path(file), 0, f"not read: a rule file's name ends in .yaml or "
                              f".yml, in lower case (rename it to {file.stem}{suffix.lower()})")
             elif file.is_file():
                 found.append(file)
             elif file.is_symlink() and not file.exists():
-                problems.add(str(file), 0, "not read: a symbolic link to "
+                problems.add(shown_path(file), 0, "not read: a symbolic link to "
                              f"{file.readlink()}, which does not exist")
     return sorted(found)
 
 
 def read_rule_file(path: Path, problems: Problems) -> Source | None:
-    shown = str(path)
+    shown = shown_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

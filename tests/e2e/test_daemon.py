@@ -195,3 +195,19 @@ def test_run_once_on_a_full_disk_fails_in_one_line(tmp_path: Path) -> None:
         freed = run_cli(config, "run", "--once")
     assert freed.returncode == 0, freed.stderr
     assert feed_entries_seen(config)[0]["entries_seen"] == 60
+
+
+def test_a_rule_file_named_in_latin1_is_reported_not_fatal(tmp_path: Path) -> None:
+    """A broken rule file whose name is not UTF-8: the daemon's notice of its problem hashed
+    the text strictly and the daemon died at start-up. Now the notice names it with U+FFFD."""
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    (rules / os.fsdecode(b"tr\xeave.yaml")).write_text(
+        "rules:\n  - id: x\n    query: (a AND\n", encoding="utf-8")
+    config = seed_only_config(tmp_path, rules_dir=str(rules))
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
+    result = run_cli(config, "run", "--once")
+    assert result.returncode == 0, result.stderr
+    assert GAZA_TITLE in result.stdout and UKRAINE_TITLE in result.stdout
+    assert "Rule problems: 1" in result.stdout
+    assert f"{rules}/tr\ufffdve.yaml:3: rule x: query:" in result.stdout

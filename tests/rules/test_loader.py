@@ -375,6 +375,25 @@ def test_a_broken_link_or_an_upper_case_suffix_is_reported_and_a_linked_folder_r
         "which does not exist"]
 
 
+def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(
+        tmp_path: Path) -> None:
+    """A rule file named in Latin-1 (``\xe9`` for é): Python hands the name over with a lone
+    surrogate, which no log, database row or web page can encode (the daemon's notice of the
+    file's problem crashed it). It is shown with U+FFFD, and its rules still load."""
+    import os
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / os.fsdecode(b"tr\xeave.yaml")).write_text("rules:\n  - id: x\n    query: (a AND\n")
+    (rules / os.fsdecode(b"pa\xefx.yaml")).write_text("rules:\n  - id: y\n    query: peace\n")
+    book = load_rules(tmp_path / "rules")
+    assert [r.id for r in book.rules] == ["y"]
+    assert book.rules[0].path == f"{tmp_path / 'rules'}/pa\ufffdx.yaml"
+    (problem,) = messages(book)
+    assert problem.startswith(f"{tmp_path / 'rules'}/tr\ufffdve.yaml:3: rule x: query:")
+    problem.encode("utf-8")  # strict: what a log line, a row or a page needs
+
+
 # -- files that define nothing --------------------------------------------------------------
 
 
