@@ -82,14 +82,17 @@ _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_url(url: str) -> None:
     """Refuse a URL on its text alone, before any resolution or connection.
 
     Raises :class:`UnsupportedSchemeError` for anything but http and https (``file:``,
     ``gopher:``, ``ftp:``, ``javascript:``, ``data:``...) and :class:`InvalidURLError` for a
-    backslash, credentials (``user@host``), whitespace or control characters, a missing host,
-    a bad port or brackets around no IPv6 address. Address policy (private ranges...) is
-    applied later, at connect time.
+    backslash, credentials (``user@host``), whitespace or control characters, bytes that are
+    not UTF-8, a missing host, a bad port or brackets around no IPv6 address. Address policy
+    (private ranges...) is applied later, at connect time.
 
     No message quotes the URL or a part of it that may be a secret (the ``url`` attribute
     keeps the URL as given); to show the URL, show :func:`~monitor.net.masking.shown_url`.
@@ -107,6 +110,9 @@ def check_url(url: str) -> None:
         raise InvalidURLError("backslash in URL", url=url)
     if any(ord(ch) <= 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in url):
         raise InvalidURLError("whitespace or control character in URL", url=url)
+    if _SURROGATE.search(url):  # a command-line argument's non-UTF-8 bytes, as Python gives them
+        raise InvalidURLError("URL has bytes that are not UTF-8 (write them percent-encoded, "
+                              "as %E9)", url=url)
     if not url[match.end():].startswith("//"):
         raise InvalidURLError("URL has no host", url=url)
     try:

@@ -94,6 +94,8 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
     ("https://user:pw@news.example/rss", "credentials"),
     ("https://news.example/a b", "whitespace"),
     ("https://www.exa[mple.com/rss", "'[' and ']' belong around an IPv6 address only"),
+    # typed in a Latin-1 terminal: Python gives the byte as a lone surrogate (was a traceback)
+    ("https://news.example/caf\udce9.xml", "bytes that are not UTF-8"),
 ])
 def test_invalid_urls_are_refused_in_one_line_with_exit_2(cli: Cli, url: str,
                                                           reason: str) -> None:

@@ -39,6 +39,7 @@ def test_check_url_refuses_other_schemes(url: str) -> None:
     "http://example.com/\r\nHost: evil", "http:example.com", "http:///path",
     "http://example.com:99999/", "http://example.com:port/", "http://1.2.3.999/",
     "http://exa[mple.com/", "http://[::1/", "http://a]b/",  # urlsplit's ValueError, as ours
+    "http://example.com/caf\udce9",  # a non-UTF-8 byte of a command-line argument
 ])
 def test_check_url_refuses_ambiguous_notation(url: str) -> None:
     with pytest.raises(InvalidURLError) as info:
