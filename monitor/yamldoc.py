@@ -174,6 +174,11 @@ def read_yaml(text: str) -> YamlDocument:
         loader = Loader(text)  # the pure-Python reader checks the characters here
     except yaml.reader.ReaderError as exc:
         raise _character_error(exc, text) from None
+    except UnicodeEncodeError:  # libyaml's UTF-8 copy: a lone surrogate (not from a file)
+        found = _SURROGATE.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        raise YamlSyntaxError("a byte that is not UTF-8 text is not allowed: remove it",
+                              line) from None
     lines = _editor_lines(text)
     try:
         root = loader.get_single_node()

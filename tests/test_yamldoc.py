@@ -193,3 +193,11 @@ def test_an_escape_that_names_no_character_is_refused_at_its_line(
 def test_escapes_of_characters_and_backslashes_as_written_are_kept(loader: None) -> None:
     document = read_yaml('a: "\\U0001F600 \\u00e9"\nb: C:\\ud800\nc: \'\\ud800\'\n')
     assert document.data() == {"a": "\U0001F600 é", "b": "C:\\ud800", "c": "\\ud800"}
+
+
+def test_text_with_a_lone_surrogate_is_refused_at_its_line(loader: None) -> None:
+    # Not from a file (read as UTF-8, strictly), but a command-line name checked by reading it
+    # as YAML: libyaml's UTF-8 copy of it raised UnicodeEncodeError.
+    with pytest.raises(YamlSyntaxError) as info:
+        read_yaml("a: 1\nb: caf\udce9\n")
+    assert info.value.line == 2

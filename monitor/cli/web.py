@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import unicodedata
 from typing import Annotated
 
 import typer
@@ -59,6 +60,7 @@ def token_create(ctx: typer.Context, name: Annotated[str, typer.Argument(
         help="A name for the token (who or what uses it).")]) -> None:
     """Create an API token and print it once (only its hash is stored)."""
     from monitor.store import Access
+    name = _checked_name(name, "an API token", MAX_TOKEN_NAME_CHARS)
     store = open_store(get_config(ctx))
     try:
         token = Access(store).create_token(name)
@@ -88,6 +90,7 @@ def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(
         help="The token's name.")]) -> None:
     """Revoke (delete) an API token."""
     from monitor.store import Access
+    name = _checked_name(name, "an API token", MAX_TOKEN_NAME_CHARS)
     store = open_store(get_config(ctx))
     gone = Access(store).revoke_token(name)
     store.close()
@@ -103,6 +106,7 @@ def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
     The password is read from the terminal, or from standard input.
     """
     from monitor.web import hash_password
+    name = _checked_name(name, "a user", None)
     password = getpass.getpass("password: ") if typer.get_text_stream("stdin").isatty() else (
         typer.get_text_stream("stdin").readline().rstrip("\n"))
     if not password:
@@ -110,6 +114,23 @@ def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
     # JSON strings are YAML: a name with ': ', '#' or quotes stays one key.
     key = json.dumps(name, ensure_ascii=False) if _needs_quotes(name) else name
     typer.echo(f"web:\n  users:\n    {key}: '{hash_password(password)}'")
+
+
+MAX_TOKEN_NAME_CHARS = 128  # the api_tokens.name column
+
+
+def _checked_name(name: str, what: str, limit: int | None) -> str:
+    """``name`` if it is one a listing can show and a form can send: some text on one line,
+    without control characters or bytes that are not UTF-8 (a Latin-1 terminal's), at most
+    ``limit`` characters; else one line and exit 2."""
+    if not name.strip():
+        fail(f"{what} needs a name")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        fail(f"{what}'s name {name!r} has a line break, a control character or bytes that "
+             "are not UTF-8")
+    if limit is not None and len(name) > limit:
+        fail(f"{what}'s name has {len(name)} characters; at most {limit}")
+    return name
 
 
 def _needs_quotes(name: str) -> bool:

@@ -88,6 +88,26 @@ def test_web_passwd_prints_yaml_that_reads_back_with_the_name(config: Path, name
     assert list(users) == [name] and users[name].startswith("$argon2")
 
 
+@pytest.mark.parametrize(("name", "problem"), [
+    ("", "needs a name"), ("  ", "needs a name"),
+    ("a\nb", "has a line break, a control character or bytes that are not UTF-8"),
+    ("caf\udce9", "has a line break, a control character or bytes that are not UTF-8"),
+])
+def test_a_name_no_listing_can_show_is_refused_for_users_and_tokens(
+        config: Path, name: str, problem: str) -> None:
+    """A Latin-1 terminal's byte (a lone surrogate to Python) crashed `web passwd` and `web
+    token create` with a traceback; an empty name or a line break made a user no login form
+    can send, or a token listing on two lines."""
+    for args in (("web", "passwd", name), ("web", "token", "create", name),
+                 ("web", "token", "revoke", name)):
+        code, out, err = run(config, *args, stdin="s3cret-pw\n")
+        assert code == 2 and out == "", err
+        assert err.startswith("monitor: ") and err.count("\n") == 1 and problem in err
+    assert run(config, "web", "token", "list")[1] == "no API tokens\n"
+    code, _, err = run(config, "web", "token", "create", "x" * 129)
+    assert code == 2 and "has 129 characters; at most 128" in err
+
+
 def test_adding_a_feed_again_keeps_what_is_not_given(config: Path) -> None:
     url = "https://b.example/feed"
     run(config, "feeds", "add", "--no-fetch", url, "--name", "B News", "--interval", "30m",
