@@ -65,6 +65,25 @@ def test_channel_secrets_come_from_the_environment(tmp_path: Path) -> None:
                                "HOOK_URL is not set")
 
 
+def test_an_environment_value_that_is_not_utf8_is_a_problem_at_its_reference(
+        tmp_path: Path) -> None:
+    """Set from a Latin-1 shell, a value comes with a lone surrogate per byte: referenced, it
+    crashed `monitor check` and the daemon (UnicodeEncodeError); as the database URL too.
+    Unreferenced variables (LS_COLORS...) do not matter."""
+    path = write(tmp_path, 'channels:\n  chat:\n    urls: ["${HOOK_URL}"]\n')
+    env = {"HOOK_URL": "json://127.0.0.1:9/caf\udce9", "OTHER": "\udcff"}
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env)
+    assert str(info.value) == (f"{path}:3: channels.chat.urls[0]: environment variable "
+                               "HOOK_URL has bytes that are not UTF-8")
+    env = {"HOOK_URL": "json://127.0.0.1:9/x", "MONITOR_DATABASE_URL": "sqlite:///m\udcff.db"}
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env)
+    assert "database_url: environment variable MONITOR_DATABASE_URL has bytes that are not " \
+           "UTF-8" in str(info.value)
+    assert load_config(path, {"HOOK_URL": "json://127.0.0.1:9/x", "OTHER": "\udcff"})
+
+
 def test_secrets_file_supplies_variables_and_environment_wins(tmp_path: Path) -> None:
     (tmp_path / "secrets.env").write_text("# comment\nHOOK_URL='json://file/x'\nOTHER=1\n")
     (tmp_path / "secrets.env").chmod(0o600)

@@ -6,6 +6,7 @@ misspelt setting)."""
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -272,6 +273,9 @@ def _stage_checked(data: Mapping[str, Any], checks: StageChecks,
     ]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def load_config(path: Path | None, environ: Mapping[str, str], *,
                 checks: StageChecks | None = None) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
@@ -311,6 +315,10 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         base = path.resolve().parent
 
     env = {**secrets_file_values(data, base, shown, lines), **environ}
+    # A value set from bytes that are not UTF-8 (a Latin-1 shell) comes with lone surrogates,
+    # which no connection, header or file can encode: referenced, it is a problem, not a crash.
+    undecodable = {name for name, value in env.items() if _SURROGATE.search(value)}
+    env = {name: value for name, value in env.items() if name not in undecodable}
     if path is not None and any(literal_secret(u) for _loc, u in _channel_urls(data)):
         check_private(path, shown, "channel URLs in this file contain secrets")
     if path is not None and literal_password(data.get("database_url")):
@@ -330,7 +338,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
                   if ENV_REF.search(u)]
     data = expand_env(data, env, (), missing)
     for *where, name in missing:
-        problem(tuple(where), f"environment variable {name} is not set")
+        problem(tuple(where), f"environment variable {name} " + (
+            "has bytes that are not UTF-8" if name in undecodable else "is not set"))
     if checks is not None:
         for loc, value, check in _stage_checked(data, checks, missing):
             unusable = check(value)
@@ -338,6 +347,9 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
                 problem(loc, unusable)
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]
+    elif "MONITOR_DATABASE_URL" in undecodable:
+        problem(("database_url",), "environment variable MONITOR_DATABASE_URL has bytes that "
+                "are not UTF-8")
     for reserved in _RESERVED:
         if reserved in data:
             problem((reserved,), "is not a setting")
