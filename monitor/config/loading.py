@@ -6,7 +6,6 @@ misspelt setting)."""
 from __future__ import annotations
 
 import difflib
-import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from monitor.config.secrets import (
     literal_password,
     literal_secret,
     secrets_file_values,
+    utf8_values,
 )
 from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
@@ -273,9 +273,6 @@ def _stage_checked(data: Mapping[str, Any], checks: StageChecks,
     ]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def load_config(path: Path | None, environ: Mapping[str, str], *,
                 checks: StageChecks | None = None) -> Config:
     """Read, expand and validate the configuration; raise ConfigError with file and line.
@@ -314,11 +311,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         data = loaded
         base = path.resolve().parent
 
-    env = {**secrets_file_values(data, base, shown, lines), **environ}
-    # A value set from bytes that are not UTF-8 (a Latin-1 shell) comes with lone surrogates,
-    # which no connection, header or file can encode: referenced, it is a problem, not a crash.
-    undecodable = {name for name, value in env.items() if _SURROGATE.search(value)}
-    env = {name: value for name, value in env.items() if name not in undecodable}
+    env, undecodable = utf8_values({**secrets_file_values(data, base, shown, lines), **environ})
     if path is not None and any(literal_secret(u) for _loc, u in _channel_urls(data)):
         check_private(path, shown, "channel URLs in this file contain secrets")
     if path is not None and literal_password(data.get("database_url")):

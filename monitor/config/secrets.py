@@ -16,6 +16,19 @@ from monitor.yamldoc import not_utf8
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # ${VAR} in a setting
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8_values(environ: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
+    """``environ`` without the variables whose values are not UTF-8, and their names.
+
+    A value set from bytes that are not UTF-8 (a Latin-1 shell) comes with lone surrogates,
+    which no connection, header or file can encode: referenced, it must be a problem at the
+    reference, not a crash where it is used."""
+    undecodable = {name for name, value in environ.items() if _SURROGATE.search(value)}
+    return {k: v for k, v in environ.items() if k not in undecodable}, undecodable
+
+
 def expand_env(
     value: Any, environ: Mapping[str, str], loc: tuple[Any, ...], missing: list[tuple[Any, ...]]
 ) -> Any:
