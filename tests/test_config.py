@@ -281,3 +281,18 @@ def test_local_feed_files_and_file_urls_must_exist(tmp_path: Path) -> None:
         load_config(path, {})
     assert str(info.value) == (f"{path}:4: feeds[2].url: local file {tmp_path}/gone.xml "
                                "does not exist")
+
+
+def test_web_users_need_argon2_hashes_and_names_a_form_can_send(tmp_path: Path) -> None:
+    """A password written as is under web.users (or a hash cut short) signed nobody in, with
+    not a word from monitor check; the value is not quoted back (it may be a password)."""
+    path = write(tmp_path, 'web:\n  users:\n    bob: hunter2\n    "": "$argon2id$v=19$x"\n'
+                           '    ana: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: web.users: user 'bob': the value is not an argon2 "
+                              "hash, so no password signs in; put the line `monitor web "
+                              "passwd bob` prints")
+    assert "user '': a name is text on one line, not empty" in message
+    assert "hunter2" not in message and "ana" not in message

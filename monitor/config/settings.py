@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -318,6 +319,24 @@ class WebConfig(_Strict):
     @classmethod
     def _listen(cls, value: str) -> str:
         split_listen(value)
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for name, stored in value.items():
+            if not name.strip() or any(unicodedata.category(ch) == "Cc" for ch in name):
+                problems.append(f"user {name!r}: a name is text on one line, not empty (no "
+                                "sign-in form can send it)")
+            elif not stored.startswith("$argon2"):
+                # Not quoted: it may be a password written as is.
+                problems.append(f"user {name!r}: the value is not an argon2 hash, so no "
+                                f"password signs in; put the line `monitor web passwd {name}` "
+                                "prints (and if it is a password, change it: it is in the "
+                                "file)")
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     @property
