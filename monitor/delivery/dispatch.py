@@ -16,7 +16,7 @@ or its quiet hours end. A digest's rows and message are recorded before its firs
 alerts released since go in the next one. Transient failures retry with exponential back-off
 and jitter until ``max_attempts`` or the retry deadline; permanent ones (a 401, a refused
 address, a destination removed from the config) go dead at once, and the admin channel is
-told.
+told (:mod:`monitor.delivery.settlement` records each outcome).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from monitor.config import Config
@@ -48,6 +47,7 @@ from monitor.delivery.render import (
     render_digest,
     render_notice,
 )
+from monitor.delivery.settlement import DispatchReport, Settlement
 from monitor.errors import StoreError
 from monitor.models import Alert
 from monitor.store import ClaimedNotification, Outbox, idempotency_key
@@ -57,20 +57,6 @@ log = logging.getLogger(__name__)
 # (url, message, timeout in seconds, idempotency key) -> outcome
 Sender = Callable[[str, RenderedMessage, float, str], DeliveryOutcome]
 RATE_WINDOW = timedelta(hours=1)
-
-
-@dataclass
-class DispatchReport:
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    held: int = 0
-    digests: int = 0
-    unknown: int = 0  # sent without an answer, not retried (the receiver cannot deduplicate)
-
-    @property
-    def attempted(self) -> int:
-        return self.sent + self.retried + self.dead + self.unknown
 
 
 class Dispatcher:
@@ -92,7 +78,7 @@ class Dispatcher:
             lambda url, message, timeout, key: send(url, message, timeout=timeout,
                                                     allow_private=allow_private,
                                                     idempotency_key=key))
-        self.jitter = jitter
+        self.settlement = Settlement(config, outbox, channels, owner, jitter)
         self.lease = timedelta(seconds=config.delivery.lease)
         self._running = threading.Lock()
         self._flight = threading.Lock()
@@ -128,7 +114,7 @@ class Dispatcher:
         the queue now, not when their leases run out. Raises StoreError while still down."""
         while self._unrecorded:
             notes, outcome = self._unrecorded[0]
-            self._settle(notes, outcome, report)
+            self.settlement.record(notes, outcome, report)
             self._unrecorded.pop(0)
         if self._leases_left:
             self.outbox.release(self.owner)  # one round at a time: none of them is in flight
@@ -212,7 +198,7 @@ class Dispatcher:
             return
         url = self.channels.url_for(note.channel, note.destination_key, note.destination)
         if url is None:
-            self._give_up([note], "destination no longer configured", report)
+            self.settlement.give_up([note], "destination no longer configured", report)
             return
         if note.alert is not None and self.policies.should_hold(
                 note.channel, note.rule_id, self.outbox.store.clock(),
@@ -241,7 +227,7 @@ class Dispatcher:
         first = notes[0]
         url = self.channels.url_for(first.channel, first.destination_key, first.destination)
         if url is None:
-            self._give_up(notes, "destination no longer configured", report)
+            self.settlement.give_up(notes, "destination no longer configured", report)
             return
         sealed = _sealed_message(notes)
         if sealed is not None:
@@ -304,7 +290,7 @@ class Dispatcher:
                 report: DispatchReport, *, quiet: bool = False) -> bool:
         """Settle a send's outcome; kept for the next round if the database fails now."""
         try:
-            return self._settle(notes, outcome, report, quiet=quiet)
+            return self.settlement.record(notes, outcome, report, quiet=quiet)
         except StoreError:
             self._unrecorded.append((list(notes), outcome))
             raise
@@ -318,98 +304,11 @@ class Dispatcher:
         if flight is None:
             return 0
         notes, keyed = flight
-        self._settle(notes, DeliveryOutcome(
+        self.settlement.record(notes, DeliveryOutcome(
             ok=False, unknown=True, keyed=keyed, code="unknown",
             error="outcome unknown: the daemon stopped while the message was being sent"),
             DispatchReport())
         return len(notes)
-
-    def _settle(self, notes: Sequence[ClaimedNotification], outcome: DeliveryOutcome,
-                report: DispatchReport, *, quiet: bool = False) -> bool:
-        ids = [n.id for n in notes]
-        first = notes[0]
-        if outcome.ok:
-            # Rows another dispatcher took over meanwhile are its to count (and sent by it).
-            settled = self.outbox.record_sent_many(ids, self.owner)
-            report.sent += settled
-            if not quiet:  # (the console's alerts are on standard output already)
-                log.info("sent %s to %s", _what(notes), first.destination)
-            return settled > 0
-        error = outcome.error or "delivery failed"
-        if outcome.permanent:
-            self._give_up(notes, error, report)
-            return False
-        if outcome.unknown and not outcome.keyed:
-            self._left_unknown(notes, error, report)
-            return False
-        now = self.outbox.store.clock()
-        attempts = max(n.attempts for n in notes) + 1
-        delay = self.config.delivery.backoff_base * 2 ** (attempts - 1) * self.jitter()
-        retry_at = now + timedelta(seconds=delay)
-        deadline = min(n.created_at for n in notes) + timedelta(
-            seconds=self.config.delivery.retry_deadline)
-        if attempts >= self.config.delivery.max_attempts or retry_at > deadline:
-            self._give_up(notes, f"{error} (gave up after {attempts} attempts)", report)
-            return False
-        if outcome.unknown:
-            # The receiver may have it; the retry carries the same Idempotency-Key.
-            error = f"{error}; retried with the same idempotency key"
-        report.retried += self.outbox.record_failure_many(ids, self.owner, error, retry_at,
-                                                          unknown=outcome.unknown)
-        log.warning("%s to %s failed (%s); retry at %s", _what(notes), first.destination,
-                    error, retry_at.isoformat())
-        return False
-
-    def _left_unknown(self, notes: Sequence[ClaimedNotification], error: str,
-                      report: DispatchReport) -> None:
-        """The request went out and no answer came, to a destination that cannot drop a
-        repeat: not retried on its own (a retry could be a duplicate); the admin is told."""
-        if not self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None,
-                                               unknown=True):
-            return  # settled meanwhile (the send ended as the daemon stopped)
-        report.unknown += len(notes)
-        for note in notes:
-            log.error("notification %d to %s: %s", note.id, note.destination, error)
-        self._tell_admin(
-            "unknown", notes, "may not have reached",
-            f": {error}. It is not retried on its own, since this destination cannot drop a "
-            "repeat. If it did not arrive, send it again with")
-
-    def _give_up(self, notes: Sequence[ClaimedNotification], error: str,
-                 report: DispatchReport) -> None:
-        held = self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None)
-        if not held:
-            return  # another dispatcher took the rows over: its outcome, its notice
-        report.dead += held
-        for note in notes:
-            log.error("notification %d to %s is dead: %s", note.id, note.destination, error)
-        self._tell_admin("dead", notes, "could not be delivered to",
-                         f" was given up: {error}. Retry with")
-
-    def _tell_admin(self, kind: str, notes: Sequence[ClaimedNotification], happened: str,
-                    what: str) -> None:
-        """One notice to the admin channel for the alerts of one send (a digest of 200 dead
-        alerts is one message, not 200); a dead or unknown notice is not announced again
-        (no loops)."""
-        alerts = [n for n in notes if n.kind == "alert"]
-        if not alerts:
-            return
-        first, ids = alerts[0], " ".join(str(n.id) for n in alerts)
-        listed = "; ".join(f"#{n.id} ({n.rule_id}: {n.alert.title if n.alert else ''})"
-                           for n in alerts[:_NOTICE_ITEMS])
-        more = len(alerts) - _NOTICE_ITEMS
-        if more > 0:
-            listed += f"; and {more} more"
-        noun = "Alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
-        key = f"{kind}:{first.id}" if len(alerts) == 1 else f"{kind}:{first.id}+{len(alerts)}"
-        self.outbox.enqueue_notice(
-            key, f"{noun} {happened} {first.channel}",
-            f"Notification{'s' if len(alerts) > 1 else ''} {listed} to {first.destination}"
-            f"{what} `monitor notifications retry {ids}`.",
-            self.channels.admin_routes())
-
-
-_NOTICE_ITEMS = 20  # alerts named one by one in an admin notice
 
 
 def _stored(message: RenderedMessage) -> str:
@@ -428,9 +327,3 @@ def _sealed_message(notes: Sequence[ClaimedNotification]) -> tuple[RenderedMessa
     except (ValueError, TypeError):
         log.warning("digest %s: its stored message cannot be read; sending it anew", key)
         return None
-
-
-def _what(notes: Sequence[ClaimedNotification]) -> str:
-    if len(notes) == 1:
-        return f"notification {notes[0].id}"
-    return f"digest of {len(notes)} alerts"
