@@ -46,7 +46,9 @@ class Settlement:
         self.jitter = jitter
 
     def record(self, notes: Sequence[ClaimedNotification], outcome: DeliveryOutcome,
-                report: DispatchReport, *, quiet: bool = False) -> bool:
+               report: DispatchReport, *, quiet: bool = False) -> bool:
+        """Record ``outcome`` for ``notes`` (sent together); True if they were sent and still
+        ours. ``quiet``: no log line for a send (the console's alerts show themselves)."""
         ids = [n.id for n in notes]
         first = notes[0]
         if outcome.ok:
@@ -97,7 +99,7 @@ class Settlement:
             "repeat. If it did not arrive, send it again with")
 
     def give_up(self, notes: Sequence[ClaimedNotification], error: str,
-                 report: DispatchReport) -> None:
+                report: DispatchReport) -> None:
         held = self.outbox.record_failure_many([n.id for n in notes], self.owner, error, None)
         if not held:
             return  # another dispatcher took the rows over: its outcome, its notice
