@@ -44,7 +44,14 @@ from monitor.daemon.pipeline import CycleReport, feed_lease
 from monitor.daemon.reload import Reloader
 from monitor.errors import StoreError
 from monitor.extract import release_free_memory
-from monitor.store import heartbeat, outbox_stats, prune, release_dead_leases, utc_now
+from monitor.store import (
+    clock_offset,
+    heartbeat,
+    outbox_stats,
+    prune,
+    release_dead_leases,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -59,6 +66,9 @@ LIVE_TICKS = 3  # a daemon without a heartbeat for this many ticks is dead (its 
 PRUNE_INTERVAL_SECONDS = 86400.0
 PRUNE_FIRST_DELAY_SECONDS = 600.0  # the first daily prune, after start-up settles
 CLOCK_CHECK_SECONDS = 1.0
+# This host's clock against the database server's: checked hourly, warned about past this.
+CLOCK_OFFSET_CHECK_SECONDS = 3600.0
+CLOCK_OFFSET_WARN_SECONDS = 10.0
 
 
 def install_stop_handlers(stop: threading.Event,
@@ -108,6 +118,7 @@ class Daemon:
         self.finished_cleanly = True  # False: work was still running when the grace ran out
         self._last_error_log = 0.0
         self._database_lost_at: float | None = None  # monotonic time of the first failure
+        self._offset_checked: float | None = None  # when the clock offset was last checked
         self._last_unhealthy_log = 0.0
         self._pending_summary: str | None = None
         self.ops_server: OpsServer | None = None
@@ -337,6 +348,17 @@ class Daemon:
         if feeds or notes:
             log.warning("took back %d feed and %d notification leases of daemons that stopped "
                         "heartbeating", feeds, notes)
+        now = time.monotonic()
+        if self._offset_checked is None or now - self._offset_checked >= CLOCK_OFFSET_CHECK_SECONDS:
+            self._offset_checked = now
+            offset = clock_offset(service.store)
+            if offset is not None and abs(offset) > CLOCK_OFFSET_WARN_SECONDS:
+                # Another host's daemon may think this one dead (its heartbeat old) and take
+                # back its leases mid-send: duplicates. NTP, not a setting, fixes it.
+                log.warning("this host's clock is %.0f s %s the database server's: daemons on "
+                            "several hosts compare leases and heartbeats across them, so keep "
+                            "every host on NTP", abs(offset),
+                            "ahead of" if offset > 0 else "behind")
 
     def _prune(self) -> None:
         service = self.service

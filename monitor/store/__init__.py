@@ -31,6 +31,7 @@ from monitor.store.migrate import current_revision, head_revision, upgrade
 from monitor.store.ops import (
     Instance,
     OutboxStats,
+    clock_offset,
     feed_status_counts,
     forget_instance,
     heartbeat,
@@ -111,6 +112,7 @@ __all__ = [
     "UnlistedRetry",
     "WebSession",
     "asks_for_stems",
+    "clock_offset",
     "current_revision",
     "feed_health_notices",
     "feed_status_counts",

@@ -99,6 +99,19 @@ def heartbeat(store: Store, instance_id: str, *, hostname: str, pid: int, versio
                                     last_cycle=last_cycle, restart_pending=pending))
 
 
+def clock_offset(store: Store) -> float | None:
+    """Seconds this host's clock is ahead of the database server's (negative: behind), or
+    None where no server clock is shared (SQLite: one host). Daemons on several hosts compare
+    leases, heartbeats and check times across hosts, so their clocks must agree."""
+    if store.engine.dialect.name != "postgresql":
+        return None
+    with store.read() as session:
+        before = store.clock()
+        server: datetime = session.scalar(text("SELECT clock_timestamp()"))
+        after = store.clock()
+    return ((before + (after - before) / 2) - server).total_seconds()
+
+
 def forget_instance(store: Store, instance_id: str) -> None:
     """A clean stop: the instance leaves the list at once."""
     with store.write() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -102,3 +103,46 @@ def test_G7_healthz_and_readyz_follow_the_scheduler_loop_and_the_database(
         assert "last ticked" in json.loads(get(f"{base}/healthz")[1])["detail"]
         daemon.scheduler.resume()
         wait_for(lambda: get(f"{base}/healthz")[0] == 200, 30, "/healthz to recover")
+
+
+@pytest.mark.postgres
+def test_a_host_clock_off_the_database_servers_is_warned_about(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Daemons on several hosts judge each other's heartbeats and leases by their own clocks:
+    one 5 minutes ahead takes the others' leases mid-send. The daemon compares its clock with
+    PostgreSQL's and warns, once (the check is hourly)."""
+    from datetime import timedelta
+
+    from monitor.daemon import Daemon, build_service
+    from monitor.store import clock_offset, utc_now
+
+    with postgres_behind_a_proxy() as (url, _proxy):
+        caplog.set_level("INFO", logger="monitor.daemon.schedule")
+        config = Config(base_dir=tmp_path, database_url=url, rules_dir=REPO / "rules",
+                        polling=PollingConfig(tick=0.3, default_interval=60, min_interval=1))
+        service = build_service(config)
+        assert clock_offset(service.store) == pytest.approx(0, abs=2)
+        service.store.clock = lambda: utc_now() + timedelta(minutes=5)
+        daemon = Daemon(service)
+        runner = threading.Thread(target=daemon.run, daemon=True)
+        runner.start()
+        try:
+            wait_for(lambda: "this host's clock is 300 s ahead of the database server's"
+                     in caplog.text, 30, "the clock warning")
+            beats = service.metrics.cycles._value.get()
+            wait_for(lambda: service.metrics.cycles._value.get() > beats + 2, 30,
+                     "more ticks")
+        finally:
+            service.stop.set()
+            runner.join(30)
+        assert not runner.is_alive()
+    assert caplog.text.count("this host's clock") == 1
+
+
+def test_sqlite_has_no_server_clock_to_compare(tmp_path: Path) -> None:
+    from monitor.store import clock_offset
+    from tests.store_support import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
+    assert clock_offset(store) is None
+    store.close()
