@@ -239,8 +239,8 @@ def run(
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
     stop, reload_requested = threading.Event(), threading.Event()
-    if not once:
-        install_stop_handlers(stop, reload_requested)  # SIGHUP: reload, once running
+    # SIGHUP: reload, once running (--once has nothing to reload); SIGTERM, Ctrl-C: stop.
+    install_stop_handlers(stop, None if once else reload_requested)
     # A channel URL with a typo would lose alerts; the web address matters only if served.
     config = get_config(ctx, deliverable=True, serves_web=not (once or no_web))
     open_store(config).close()
@@ -266,6 +266,10 @@ def run(
             code = run_once(service)
         except MonitorError as exc:  # the database failed mid-cycle: one line, exit 1
             fail(str(exc), code=1)
+        if code != 0:  # stopped by a signal: polls left running may hold the interpreter
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(code)
         raise typer.Exit(code)
     path = config_path(ctx)
     daemon = Daemon(service, SystemdNotifier.from_environ(os.environ),

@@ -371,25 +371,67 @@ class Daemon:
                                                  if rows))
 
 
-def run_once(service: Service) -> int:
-    """One full cycle and one dispatch round, then exit (``monitor run --once``).
+ONCE_STOPPED = 1  # run --once's exit code when a signal stopped it before the end
 
-    Raises StoreError when the database fails on the way (locked, gone, its disk full); the
+
+def run_once(service: Service) -> int:
+    """One full cycle and one dispatch round, then exit (``monitor run --once``); 0, or
+    :data:`ONCE_STOPPED` when ``service.stop`` was set (SIGTERM, Ctrl-C) before the end.
+
+    A stop ends the run within the daemon's grace (:data:`STOP_GRACE_SECONDS`): no more feeds
+    are claimed and polls still running after the grace are left (their feeds released), as
+    the daemon does; after :data:`ONCE_STOPPED` the caller exits at once (``os._exit``: a
+    poll's thread may still be blocked in I/O).
+    Raises StoreError when the database fails on the way (locked, gone, its disk full). The
     service is closed either way, so the feeds it claimed are released if the database still
     takes the write (else their leases run out)."""
+    run = OnceRun(service)
+    worker = threading.Thread(target=run.work, name="once", daemon=True)
+    worker.start()
     try:
-        service.rules_reloaded(service.rule_problems)
-        started = time.monotonic()
-        report = service.pipeline.run_cycle()
-        cycle = time.monotonic() - started
-        service.check_feed_health()
-        sent = service.dispatcher.dispatch_due()
+        while worker.is_alive():
+            if service.stop.wait(timeout=0.5):
+                worker.join(STOP_GRACE_SECONDS)
+                break
     finally:
+        if not worker.is_alive():
+            service.close()
+    if worker.is_alive():
+        log.warning("stopped: polls still running after %.0f s are left; their feeds are "
+                    "released", STOP_GRACE_SECONDS)
         service.close()
-    log.info("once: %d feeds polled (%d failed), %d articles, %d hits in a %.1f s cycle; "
-             "%d alerts sent, %d to retry, %d dead", report.feeds, report.failed,
-             report.articles, report.hits, cycle, sent.sent, sent.retried, sent.dead)
+        return ONCE_STOPPED
+    if run.failure is not None:
+        raise run.failure
+    if service.stop.is_set():
+        log.warning("stopped before the run ended")
+        return ONCE_STOPPED
     return 0
+
+
+class OnceRun:
+    """The work of ``run --once``, run in a thread of its own so that a stop need not wait for
+    the slowest poll (an uncaught exception is kept for the caller)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.failure: BaseException | None = None
+
+    def work(self) -> None:
+        service = self.service
+        try:
+            service.rules_reloaded(service.rule_problems)
+            started = time.monotonic()
+            report = service.pipeline.run_cycle()
+            cycle = time.monotonic() - started
+            service.check_feed_health()
+            sent = service.dispatcher.dispatch_due()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.failure = exc
+            return
+        log.info("once: %d feeds polled (%d failed), %d articles, %d hits in a %.1f s cycle; "
+                 "%d alerts sent, %d to retry, %d dead", report.feeds, report.failed,
+                 report.articles, report.hits, cycle, sent.sent, sent.retried, sent.dead)
 
 
 def cycle_summary(report: CycleReport, seconds: float, outbox_depth: str) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,7 @@ from tests.daemon_support import (
     serve_directory,
     wait_for,
 )
+from tests.fetch_support import Handler, LocalServer
 
 GAZA_TITLE = "Diplomasi Tingkat Tinggi Pasca-Konflik"
 UKRAINE_TITLE = "AS dan Rusia Gelar Negosiasi Rahasia"
@@ -211,3 +216,53 @@ def test_a_rule_file_named_in_latin1_is_reported_not_fatal(tmp_path: Path) -> No
     assert GAZA_TITLE in result.stdout and UKRAINE_TITLE in result.stdout
     assert "Rule problems: 1" in result.stdout
     assert f"{rules}/tr\ufffdve.yaml:3: rule x: query:" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda sig: sig.name)
+def test_run_once_stops_on_a_signal_within_the_grace_and_releases_its_feed(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    """SIGTERM (a cron job's `timeout`) killed `run --once` outright, leaving its feed leased
+    for minutes; Ctrl-C waited for every poll in flight (pages slower than every timeout:
+    minutes). Both now stop it as the daemon stops: within its 8 s grace, feed released,
+    exit 1 (the run did not finish)."""
+    asked, release = threading.Event(), threading.Event()
+
+    def tarpit(handler: Handler) -> None:
+        asked.set()
+        release.wait(120)  # slower than the run's whole grace
+        handler.reply(200, b"<html><body><p>late</p></body></html>",
+                      {"Content-Type": "text/html"})
+
+    with LocalServer() as server:
+        items = "".join(f"<item><title>Talks {i}</title><link>{server.url(f'/{i}.html')}"
+                        f"</link><guid>t{i}</guid></item>" for i in range(4))
+        server.route("/feed.xml", body=f"<rss version='2.0'><channel><title>W</title>{items}"
+                     "</channel></rss>".encode(), headers={"Content-Type": "application/rss+xml"})
+        for i in range(4):
+            server.routes[f"/{i}.html"] = tarpit
+        config = seed_only_config(
+            tmp_path, feeds=[{"url": server.url("/feed.xml"), "name": "Wire"}],
+            http={"allow_private_networks": ["127.0.0.1/32"], "respect_robots_txt": False,
+                  "read_timeout": "60s", "total_timeout": "60s"})
+        assert invoke_cli(config, "db", "upgrade").returncode == 0
+        env = {**os.environ, "MONITOR_CONFIG": str(config)}
+        env.pop("MONITOR_DATABASE_URL", None)
+        once = subprocess.Popen(monitor_cmd("run", "--once"), env=env, cwd=tmp_path, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert asked.wait(60), "no page was asked for"
+            stopped = time.monotonic()
+            once.send_signal(sig)
+            _out, err = once.communicate(timeout=30)
+            seconds = time.monotonic() - stopped
+        finally:
+            release.set()
+            if once.poll() is None:
+                once.kill()
+    assert once.returncode == 1, err
+    assert seconds < 12, seconds
+    assert "stopped: polls still running after 8 s are left" in err
+    assert "Traceback" not in err
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        assert db.execute("SELECT lease_owner FROM feeds").fetchall() == [(None,)]
