@@ -11,6 +11,7 @@ is the URL; only ``monitor feeds export`` writes URLs whole, for another reader 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -19,7 +20,7 @@ import typer
 
 from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.output import human_duration, plural, print_table, suggestion, when
-from monitor.cli.service import open_store
+from monitor.cli.service import one_cycle, open_store
 from monitor.errors import FetchError, NotAFeedError, ParseError
 from monitor.language_codes import language_problem, normalize_language
 
@@ -261,7 +262,7 @@ def refresh(
     Polls in this process, then prints each feed's state. A feed that a server asked to
     wait (429, 503) is polled too. Disabled feeds need monitor feeds enable first.
     """
-    from monitor.daemon import build_service
+    from monitor.daemon import build_service, install_stop_handlers
 
     if (url is None) == (not every):
         fail("give a feed URL or --all")
@@ -274,13 +275,12 @@ def refresh(
     if not urls:
         fail(f"{_shown(url)} is disabled; monitor feeds enable {_shown(url)} turns it back on"
              if url else "no active feeds", code=1)
-    service = build_service(config)
-    try:
-        service.pipeline.run_cycle()
-        service.dispatcher.dispatch_due()
-        health = {h.url: h for h in service.store.feed_health()}
-    finally:
-        service.close()
+    stop = threading.Event()
+    install_stop_handlers(stop)  # SIGTERM, Ctrl-C: as for run --once, within its grace
+    one_cycle(build_service(config, stop=stop), announce=False)
+    store = open_store(config)
+    health = {h.url: h for h in store.feed_health()}
+    store.close()
     for polled in urls:
         h = health[polled]
         state = h.status if not h.consecutive_failures else (

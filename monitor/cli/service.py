@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from collections.abc import Callable
 
     from monitor.config import Config
-    from monitor.daemon import OpsEndpoints
+    from monitor.daemon import OpsEndpoints, Service
     from monitor.store import Store
     from monitor.web import WebServer
 
@@ -228,13 +228,7 @@ def run(
     feed list (and polling.default_interval) follows monitor.yaml when it changes (other
     settings need a restart); SIGHUP reloads both.
     """
-    from monitor.daemon import (
-        Daemon,
-        SystemdNotifier,
-        build_service,
-        install_stop_handlers,
-        run_once,
-    )
+    from monitor.daemon import Daemon, SystemdNotifier, build_service, install_stop_handlers
 
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
@@ -262,15 +256,8 @@ def run(
         fail(str(exc), code=1)
     built.append(service.ops)
     if once:
-        try:
-            code = run_once(service)
-        except MonitorError as exc:  # the database failed mid-cycle: one line, exit 1
-            fail(str(exc), code=1)
-        if code != 0:  # stopped by a signal: polls left running may hold the interpreter
-            logging.shutdown()
-            sys.stdout.flush()
-            os._exit(code)
-        raise typer.Exit(code)
+        one_cycle(service)
+        raise typer.Exit(0)
     path = config_path(ctx)
     daemon = Daemon(service, SystemdNotifier.from_environ(os.environ),
                     load_config=None if path is None else partial(reread_config, path),
@@ -287,3 +274,20 @@ def run(
         sys.stdout.flush()
         os._exit(code)
     raise typer.Exit(code)
+
+
+def one_cycle(service: Service, *, announce: bool = True) -> None:
+    """``service``'s one cycle and dispatch round (``run --once``, ``feeds refresh``), then
+    closed; returns when it ran through. A database failure is one line and exit 1; a stop
+    (SIGTERM, Ctrl-C, with :func:`~monitor.daemon.install_stop_handlers` set) exits 1 at
+    once, since polls left running after the grace may hold the interpreter."""
+    from monitor.daemon import run_once
+
+    try:
+        code = run_once(service, announce=announce)
+    except MonitorError as exc:
+        fail(str(exc), code=1)
+    if code != 0:
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)

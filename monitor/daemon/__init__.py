@@ -14,7 +14,7 @@ from monitor.daemon.health import Liveness, SystemdNotifier, readiness_report
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.ops import OpsAnswer, OpsEndpoints, OpsServer
 from monitor.daemon.schedule import Daemon, install_stop_handlers, run_once
-from monitor.daemon.service import build_service
+from monitor.daemon.service import Service, build_service
 
 __all__ = [
     "Daemon",
@@ -23,6 +23,7 @@ __all__ = [
     "OpsAnswer",
     "OpsEndpoints",
     "OpsServer",
+    "Service",
     "SystemdNotifier",
     "build_service",
     "install_stop_handlers",

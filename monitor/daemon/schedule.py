@@ -374,9 +374,11 @@ class Daemon:
 ONCE_STOPPED = 1  # run --once's exit code when a signal stopped it before the end
 
 
-def run_once(service: Service) -> int:
+def run_once(service: Service, *, announce: bool = True) -> int:
     """One full cycle and one dispatch round, then exit (``monitor run --once``); 0, or
     :data:`ONCE_STOPPED` when ``service.stop`` was set (SIGTERM, Ctrl-C) before the end.
+    ``announce``: queue the admin notices a daemon queues (rule problems, feed health);
+    not for ``monitor feeds refresh``, which only polls.
 
     A stop ends the run within the daemon's grace (:data:`STOP_GRACE_SECONDS`): no more feeds
     are claimed and polls still running after the grace are left (their feeds released), as
@@ -385,7 +387,7 @@ def run_once(service: Service) -> int:
     Raises StoreError when the database fails on the way (locked, gone, its disk full). The
     service is closed either way, so the feeds it claimed are released if the database still
     takes the write (else their leases run out)."""
-    run = OnceRun(service)
+    run = OnceRun(service, announce)
     worker = threading.Thread(target=run.work, name="once", daemon=True)
     worker.start()
     try:
@@ -413,24 +415,28 @@ class OnceRun:
     """The work of ``run --once``, run in a thread of its own so that a stop need not wait for
     the slowest poll (an uncaught exception is kept for the caller)."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, announce: bool) -> None:
         self.service = service
+        self.announce = announce
         self.failure: BaseException | None = None
 
     def work(self) -> None:
         service = self.service
         try:
-            service.rules_reloaded(service.rule_problems)
+            if self.announce:
+                service.rules_reloaded(service.rule_problems)
             started = time.monotonic()
             report = service.pipeline.run_cycle()
             cycle = time.monotonic() - started
-            service.check_feed_health()
+            if self.announce:
+                service.check_feed_health()
             sent = service.dispatcher.dispatch_due()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             self.failure = exc
             return
-        log.info("once: %d feeds polled (%d failed), %d articles, %d hits in a %.1f s cycle; "
-                 "%d alerts sent, %d to retry, %d dead", report.feeds, report.failed,
+        log.info("%s: %d feeds polled (%d failed), %d articles, %d hits in a %.1f s cycle; "
+                 "%d alerts sent, %d to retry, %d dead", "once" if self.announce else "refresh",
+                 report.feeds, report.failed,
                  report.articles, report.hits, cycle, sent.sent, sent.retried, sent.dead)
 
 

@@ -219,13 +219,16 @@ def test_a_rule_file_named_in_latin1_is_reported_not_fatal(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda sig: sig.name)
-def test_run_once_stops_on_a_signal_within_the_grace_and_releases_its_feed(
-        tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(("command", "sig"), [
+    (("run", "--once"), signal.SIGTERM), (("run", "--once"), signal.SIGINT),
+    (("feeds", "refresh", "--all"), signal.SIGINT),
+], ids=["once-SIGTERM", "once-SIGINT", "refresh-SIGINT"])
+def test_a_cycle_run_from_the_command_line_stops_on_a_signal_within_the_grace(
+        tmp_path: Path, command: tuple[str, ...], sig: signal.Signals) -> None:
     """SIGTERM (a cron job's `timeout`) killed `run --once` outright, leaving its feed leased
     for minutes; Ctrl-C waited for every poll in flight (pages slower than every timeout:
-    minutes). Both now stop it as the daemon stops: within its 8 s grace, feed released,
-    exit 1 (the run did not finish)."""
+    minutes), in `feeds refresh` too. Both now stop them as the daemon stops: within its
+    8 s grace, the feed released, exit 1 (the run did not finish)."""
     asked, release = threading.Event(), threading.Event()
 
     def tarpit(handler: Handler) -> None:
@@ -248,7 +251,7 @@ def test_run_once_stops_on_a_signal_within_the_grace_and_releases_its_feed(
         assert invoke_cli(config, "db", "upgrade").returncode == 0
         env = {**os.environ, "MONITOR_CONFIG": str(config)}
         env.pop("MONITOR_DATABASE_URL", None)
-        once = subprocess.Popen(monitor_cmd("run", "--once"), env=env, cwd=tmp_path, text=True,
+        once = subprocess.Popen(monitor_cmd(*command), env=env, cwd=tmp_path, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             assert asked.wait(60), "no page was asked for"
