@@ -188,13 +188,16 @@ class Dispatcher:
         # The console's route is the one whose key is "console" too: a configured channel
         # may also be named "console", and its URLs must still receive their alerts.
         if note.channel == CONSOLE and note.destination_key == CONSOLE:
+            # (A console that fails, standard output closed, is retried and goes dead as any
+            # destination does: not counted as sent.)
             if note.alert is not None:
-                self.console.show(note.alert)
-            elif note.notice is not None:
-                self.console.send(render_notice(note.notice.subject, note.notice.body,
-                                                format="text", max_chars=10_000,
-                                                target="console"))
-            self._record([note], DeliveryOutcome(ok=True), report, quiet=True)
+                outcome = self.console.show(note.alert)
+            else:
+                assert note.notice is not None
+                outcome = self.console.send(render_notice(
+                    note.notice.subject, note.notice.body, format="text", max_chars=10_000,
+                    target="console"))
+            self._record([note], outcome, report, quiet=True)
             return
         url = self.channels.url_for(note.channel, note.destination_key, note.destination)
         if url is None:

@@ -86,6 +86,20 @@ def test_an_alert_reaches_the_console_and_the_webhook_once(setup: Setup,
     assert setup.dispatcher.dispatch_due().attempted == 0
 
 
+def test_a_console_that_cannot_print_is_retried_not_counted_as_sent(
+        setup: Setup, receiver: Receiver) -> None:
+    """The console's failures (standard output closed: `monitor run >&-`) were ignored and
+    the alert recorded as sent, though nothing was printed."""
+    setup.console.close()
+    setup.save(1)
+    report = setup.dispatcher.dispatch_due()
+    assert report.sent == 1 and report.retried == 1  # the webhook got it; the console did not
+    (console,) = [n for n in setup.outbox.list() if n.channel == "console"]
+    assert (console.status, console.attempts) == ("pending", 1)  # retried after back-off
+    assert "console output failed" in (console.last_error or "")
+    assert len(receiver.hits_for("/hook")) == 1
+
+
 def test_G8_three_failures_then_success_is_one_delivery_after_four_attempts(
         setup: Setup, receiver: Receiver) -> None:
     receiver.statuses = [500, 500, 500]

@@ -586,6 +586,18 @@ def test_console_notifier_reports_a_closed_stream() -> None:
     assert not ConsoleNotifier(stream).show(make_alert()).ok
 
 
+def test_console_notifier_on_an_ascii_terminal_prints_what_it_can() -> None:
+    """A terminal in ASCII or Latin-1 (PYTHONIOENCODING, an old locale): writing an Arabic or
+    Cyrillic title raised UnicodeEncodeError, and no alert was printed at all."""
+    import io
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii")
+    outcome = ConsoleNotifier(stream).show(make_alert(title="Переговоры in Doha قطر"))
+    assert outcome.ok
+    assert "?????????? in Doha ???" in raw.getvalue().decode("ascii")
+
+
 def test_console_notifier_without_stdout_fails_the_send_not_the_daemon(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout", None)  # `monitor run >&-`: Python has no sys.stdout

@@ -33,8 +33,13 @@ class ConsoleNotifier:
         if stream is None:  # started with stdout closed (`monitor run >&-`)
             return DeliveryOutcome(ok=False, error="console output failed: no standard output",
                                    code="console")
+        text = f"{message.title}\n{message.body}\n\n"
         try:
-            stream.write(f"{message.title}\n{message.body}\n\n")
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:  # a terminal in Latin-1 or ASCII: "?" for the rest
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(text.encode(encoding, "replace").decode(encoding))
             stream.flush()
         except (OSError, ValueError) as exc:  # closed pipe or stream
             return DeliveryOutcome(ok=False, error=f"console output failed: {exc}",
