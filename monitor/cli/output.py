@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+import typer
+
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
@@ -69,4 +71,6 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     with console.capture() as captured:
         console.print(table)
     lines = [line.rstrip() for line in captured.get().splitlines()]
-    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    # click's echo, not sys.stdout: on a terminal in ASCII or Latin-1 it prints "?" for what
+    # the terminal cannot show, where a plain write raised UnicodeEncodeError (a traceback).
+    typer.echo("".join(f"{line}\n" for line in lines), nl=False)

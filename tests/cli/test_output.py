@@ -161,3 +161,29 @@ def test_db_upgrade_computes_missing_stems_once_and_keeps_its_output_plain(
     assert f"text index: stems of {count} articles computed" in out.splitlines()
     code, out, _ = run("db", "upgrade")
     assert code == 0 and "stems of" not in out
+
+
+def test_tables_print_on_a_terminal_that_is_not_utf8(tmp_path: Path) -> None:
+    """A terminal in ASCII (PYTHONIOENCODING, an old locale): the feed and outbox tables were
+    written to sys.stdout as they are, and a Cyrillic feed name ended `monitor feeds` in a
+    UnicodeEncodeError traceback."""
+    import os
+
+    from tests.daemon_support import monitor_cmd
+
+    (tmp_path / "monitor.yaml").write_text(
+        f"database_url: sqlite:///{tmp_path / 'm.db'}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_CONFIG",
+                                                              "MONITOR_DATABASE_URL")}
+
+    def monitor(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(monitor_cmd(*args), cwd=tmp_path, env={**env, **extra},
+                              capture_output=True, text=True, timeout=60, check=False,
+                              encoding="utf-8", errors="replace")
+
+    assert monitor("db", "upgrade").returncode == 0
+    assert monitor("feeds", "add", "--no-fetch", "https://n.example/rss",
+                   "--name", "Новости Дохи").returncode == 0
+    listed = monitor("feeds", PYTHONIOENCODING="ascii")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "https://n.example/rss" in listed.stdout
