@@ -170,8 +170,12 @@ class Daemon:
             watcher.start()
         dispatcher.start()
         clock.start()
+        try:  # monitor.yaml's and those added with `monitor feeds add`
+            feeds = sum(1 for _ in self.service.store.active_feeds())
+        except StoreError:  # down already: the first cycle will say so
+            feeds = len(self.service.config.feeds)
         log.info("newsmonitor running: %d feeds, tick %.0fs; stop with SIGTERM or Ctrl-C",
-                 len(self.service.config.feeds), tick)
+                 feeds, tick)
         self.notifier.notify(READY="1", STATUS="running; first cycle starting",
                              MAINPID=str(os.getpid()))
         try:

@@ -146,3 +146,22 @@ def test_sqlite_has_no_server_clock_to_compare(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
     assert clock_offset(store) is None
     store.close()
+
+
+def test_the_start_line_counts_the_feeds_added_with_the_command_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """It counted monitor.yaml's feeds only: `0 feeds` for a daemon polling two."""
+    from monitor.models import FeedSource
+    from tests.store_support import open_store
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    store = open_store(url)
+    store.add_feed(FeedSource(url="http://127.0.0.1:9/rss", name="Added",
+                              interval_seconds=3600))
+    store.close()
+    caplog.set_level("INFO", logger="monitor.daemon.schedule")
+    config = Config(base_dir=tmp_path, database_url=url, rules_dir=REPO / "rules",
+                    feeds=[{"url": str(REPO / "seeds" / "feed.xml"), "name": "Seed"}])
+    with daemon_in_thread(config):
+        wait_for(lambda: "newsmonitor running" in caplog.text, 30, "the start line")
+    assert "newsmonitor running: 2 feeds" in caplog.text
