@@ -296,3 +296,18 @@ def test_web_users_need_argon2_hashes_and_names_a_form_can_send(tmp_path: Path) 
                               "passwd bob` prints")
     assert "user '': a name is text on one line, not empty" in message
     assert "hunter2" not in message and "ana" not in message
+
+
+def test_time_zones_need_no_system_time_zone_database(tmp_path: Path) -> None:
+    """A slim container image has no /usr/share/zoneinfo: there `timezone: Asia/Jakarta` was
+    an unknown zone. The tzdata package is the fallback zoneinfo reads."""
+    path = write(tmp_path, "channels:\n  team:\n    urls: ['json://127.0.0.1:9/x']\n"
+                           "    timezone: Asia/Jakarta\n    digest_schedule: 0 8 * * *\n")
+    check = ("import sys, zoneinfo; from pathlib import Path; "
+             "from monitor.config import load_config; "
+             "assert not zoneinfo.TZPATH, zoneinfo.TZPATH; "
+             "print(load_config(Path(sys.argv[1]), {}).channels['team'].timezone)")
+    done = subprocess.run([sys.executable, "-c", check, str(path)], capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONTZPATH": ""})
+    assert (done.returncode, done.stdout) == (0, "Asia/Jakarta\n"), done.stderr
