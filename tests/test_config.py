@@ -311,3 +311,31 @@ def test_time_zones_need_no_system_time_zone_database(tmp_path: Path) -> None:
                           text=True, timeout=60, check=False,
                           env={**os.environ, "PYTHONTZPATH": ""})
     assert (done.returncode, done.stdout) == (0, "Asia/Jakarta\n"), done.stderr
+
+
+def test_a_secrets_file_saved_by_a_windows_editor_still_reads(tmp_path: Path) -> None:
+    """A byte-order mark and CRLF line ends (Notepad): the mark became part of the first
+    name, and `${HOOK_URL}` then read as not set."""
+    secrets = tmp_path / "secrets.env"
+    secrets.write_bytes(b"\xef\xbb\xbfHOOK_URL='json://127.0.0.1:9/x'\r\nOTHER=1\r\n")
+    secrets.chmod(0o600)
+    path = write(tmp_path, 'secrets_file: secrets.env\n'
+                           'channels:\n  chat:\n    urls: ["${HOOK_URL}"]\n')
+    assert load_config(path, {}).channels["chat"].urls == ["json://127.0.0.1:9/x"]
+
+
+@pytest.mark.parametrize("line", ["HOOK_URL: json://127.0.0.1:9/s3cret", "HOOK URL=s3cret",
+                                  "json://127.0.0.1:9/s3cret"])
+def test_a_secrets_file_line_that_is_not_name_value_is_named_not_skipped(
+        tmp_path: Path, line: str) -> None:
+    """Skipped silently, such a line left its variable unset, and the error named the
+    reference, not the file's line. The line is not quoted back: it holds a secret."""
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"# channels\nOTHER=1\n{line}\n", encoding="utf-8")
+    secrets.chmod(0o600)
+    path = write(tmp_path, 'secrets_file: secrets.env\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value) == (f"{path}:1: secrets_file: {secrets}: line 3 is not NAME=VALUE "
+                               "(a name of letters, digits and _, then =, then the value)")
+    assert "s3cret" not in str(info.value)

@@ -50,18 +50,28 @@ def expand_env(
     return value
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a ${VAR} reference can name
+
+
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of an untracked secrets file (``#`` comments, optional quotes)."""
+    """``KEY=VALUE`` lines of an untracked secrets file (``#`` comments, optional quotes,
+    ``export``). A byte-order mark (Windows editors) is not part of the first name. Raises
+    ValueError naming the first line that is not ``NAME=VALUE`` (a value is never quoted
+    back: it is a secret)."""
     values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for number, raw in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
+        if not line or line.startswith("#"):
             continue
-        key, _, value = line.removeprefix("export ").partition("=")
+        key, equals, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not equals or not _NAME.fullmatch(key):
+            raise ValueError(f"line {number} is not NAME=VALUE (a name of letters, digits "
+                             "and _, then =, then the value)")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        values[key.strip()] = value
+        values[key] = value
     return values
 
 
@@ -125,6 +135,8 @@ def secrets_file_values(data: dict[str, Any], base: Path, shown: str,
     except UnicodeDecodeError as exc:
         raise refuse(f"{secrets_path} is not UTF-8 text ({exc.reason} on its line "
                      f"{not_utf8(exc).line})") from exc
+    except ValueError as exc:
+        raise refuse(f"{secrets_path}: {exc}") from exc
 
 
 def check_private(path: Path, shown: str, what: str) -> None:
