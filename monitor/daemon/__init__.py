@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from monitor.daemon.health import Liveness, SystemdNotifier, readiness_report
 from monitor.daemon.metrics import Metrics
+from monitor.daemon.once import run_once
 from monitor.daemon.ops import OpsAnswer, OpsEndpoints, OpsServer
-from monitor.daemon.schedule import Daemon, install_stop_handlers, run_once
+from monitor.daemon.schedule import Daemon, install_stop_handlers
 from monitor.daemon.service import Service, build_service
 
 __all__ = [
