@@ -339,3 +339,16 @@ def test_a_secrets_file_line_that_is_not_name_value_is_named_not_skipped(
     assert str(info.value) == (f"{path}:1: secrets_file: {secrets}: line 3 is not NAME=VALUE "
                                "(a name of letters, digits and _, then =, then the value)")
     assert "s3cret" not in str(info.value)
+
+
+def test_a_feed_path_that_is_a_folder_or_a_device_is_not_called_missing(
+        tmp_path: Path) -> None:
+    """`local file /dev/zero does not exist` sent the user looking for a file that is there."""
+    (tmp_path / "feeds").mkdir()
+    path = write(tmp_path, "feeds:\n  - url: feeds\n    name: Folder\n"
+                           "  - url: /dev/null\n    name: Device\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:2: feeds[0].url: local file {tmp_path / 'feeds'} is not a regular file",
+        f"{path}:4: feeds[1].url: local file /dev/null is not a regular file"]

@@ -158,11 +158,16 @@ def _unknown_setting(loc: tuple[Any, ...]) -> str:
     return "unknown setting" + hint
 
 
+def _local_file_problem(target: Path) -> str | None:
+    if target.is_file():
+        return None  # else a folder, a device (/dev/zero), a pipe, or nothing
+    return f"local file {target} {'is not a regular file' if target.exists() else 'does not exist'}"
+
+
 def _feed_url_problem(url: str, base: Path) -> str | None:
     """Why a configured feed URL can never be polled (scheme, missing local file), or None."""
     if "://" not in url:
-        target = Path(url) if Path(url).is_absolute() else base / url
-        return None if target.is_file() else f"local file {target} does not exist"
+        return _local_file_problem(Path(url) if Path(url).is_absolute() else base / url)
     scheme = url.partition("://")[0].lower()
     try:
         parts = urlsplit(url)
@@ -170,8 +175,7 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
         return ("not a valid URL: '[' and ']' belong around an IPv6 address only "
                 "(elsewhere %5B, %5D)")
     if scheme == "file":
-        target = Path(parts.path)
-        return None if target.is_file() else f"local file {target} does not exist"
+        return _local_file_problem(Path(parts.path))
     if scheme not in ("http", "https"):
         return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)")
     if "@" in parts.netloc:  # the fetcher refuses them: every poll would fail
