@@ -72,8 +72,13 @@ _EXTRA_TRACKERS = frozenset(
         "amp_js_v", "amp_gsa", "__twitter_impression", "_branch_match_id", "mkt_tok",
         "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "at_custom1",
         "at_custom2", "at_custom3", "at_custom4", "ir", "__tn__", "igshid", "si",
+        # Session ids (PHP, Java, ColdFusion): a new one per visit, so a feed that writes one
+        # into its links would list every article under a new identity at every poll.
+        "phpsessid", "jsessionid", "sessionid", "cfid", "cftoken",
     }
 )
+# A Java session id written into the path (``/story;jsessionid=1A2B?id=5``).
+_PATH_SESSION = re.compile(r";jsessionid=[^/?#;]*", re.IGNORECASE)
 _TRACKER_PREFIXES = ("utm_", "ns_", "at_", "pk_", "mtm_", "oly_", "vero_", "hsa_", "wt.",
                      "mc_", "ad_", "ads_", "ga_", "gs_", "itm_", "mkt_", "ml_")
 _TRACKER_SUFFIXES = ("clid", "_source", "_medium", "_campaign", "_referrer", "_referer")
@@ -183,7 +188,8 @@ def canonical_url(url: str) -> str:
 
     Lower-cases scheme and host (ASCII/punycode form), removes default ports, credentials,
     dot segments, fragments (except ``#!`` routes, which name content), tracking parameters
-    (``utm_*``, ``fbclid``, ``gclid``, ``ocid``...) and ``amp``, writes every escape one way
+    (``utm_*``, ``fbclid``, ``gclid``, ``ocid``...), session ids (``PHPSESSID``,
+    ``;jsessionid=``) and ``amp``, writes every escape one way
     (``%c3`` is ``%C3``, ``%2D`` is ``-``), and sorts the parameters that remain, which are
     kept, valued or not (``?id=123`` and ``news.asp?12345`` name the article). Returns
     non-http(s) input, and anything that cannot be parsed, stripped but otherwise unchanged.
@@ -207,7 +213,7 @@ def canonical_url(url: str) -> str:
     if port is not None:
         netloc = f"{netloc}:{port}"
     query = _clean_query(parts.query)
-    path = _remove_dot_segments(_ESCAPE.sub(_normal_escape, parts.path))
+    path = _remove_dot_segments(_ESCAPE.sub(_normal_escape, _PATH_SESSION.sub("", parts.path)))
     stripped = urlunsplit((parts.scheme, netloc, path, "", ""))
     try:  # courlan's part: the default port, the path's slashes and escaping
         normalized = normalize_url(stripped, strict=False, trailing_slash=True)

@@ -28,6 +28,12 @@ from monitor.net.urls import canonical_url, resolve_aggregator_link
         ("https://BÜCHER.example/x", "https://xn--bcher-kva.example/x"),
         ("https://example.com/#!/story/77", "https://example.com/#!/story/77"),
         ("https://[::1]:8080/x", "https://[::1]:8080/x"),
+        # session ids: a new one per visit, so every poll would list the article anew
+        ("https://n.example/story;jsessionid=1A2B3C?id=5", "https://n.example/story?id=5"),
+        ("https://n.example/a;JSESSIONID=x/b", "https://n.example/a/b"),
+        ("https://n.example/a?PHPSESSID=abc&id=3&CFID=1&cftoken=2",
+         "https://n.example/a?id=3"),
+        ("https://n.example/a?sid=7", "https://n.example/a?sid=7"),  # may be the story's id
     ],
 )
 def test_canonical_url(url: str, expected: str) -> None:
