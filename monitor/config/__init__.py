@@ -20,13 +20,11 @@ from monitor.config.settings import (
     HttpConfig,
     MetricsConfig,
     PollingConfig,
-    QuietHours,
     RetentionConfig,
     WebConfig,
-    parse_duration,
-    parse_size,
     split_listen,
 )
+from monitor.config.values import QuietHours, parse_duration, parse_size
 
 __all__ = [
     "ChannelConfig",
