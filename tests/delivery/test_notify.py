@@ -527,6 +527,9 @@ def test_mask_url_and_secrets() -> None:
         "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")
     assert "insecure" not in url_secrets(
         "mailto://a:pw12345@mail.example.test?to=x@y.test&mode=insecure")
+    # a lone surrogate (a non-UTF-8 byte): apprise's parser raised UnicodeEncodeError
+    assert mask_url("slack://T1JJ3T3L2/A1BRTD4JD/caf\udce9", "HOOK") == (
+        "<unparseable URL> (${HOOK})")
 
 
 @pytest.mark.parametrize(("url", "secret", "masked"), [

@@ -89,9 +89,10 @@ def mask_url(url: str, source: str | None = None) -> str:
     as written. ``source``, the ``${VAR}`` the URL came from, is named after it.
     """
     try:
+        url.encode("utf-8")  # apprise's parser cannot take a lone surrogate either
         parts = urlsplit(url)
         hostport = parts.netloc.rpartition("@")[2]
-    except ValueError:
+    except ValueError:  # (UnicodeEncodeError is one)
         return "<unparseable URL>" + (f" (${{{source}}})" if source else "")
     userinfo = parts.netloc[: len(parts.netloc) - len(hostport)]
     known = instantiate_masked(url) is not None
