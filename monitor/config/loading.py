@@ -159,9 +159,13 @@ def _unknown_setting(loc: tuple[Any, ...]) -> str:
 
 
 def _local_file_problem(target: Path) -> str | None:
-    if target.is_file():
-        return None  # else a folder, a device (/dev/zero), a pipe, or nothing
-    return f"local file {target} {'is not a regular file' if target.exists() else 'does not exist'}"
+    try:
+        if target.is_file():
+            return None  # else a folder, a device (/dev/zero), a pipe, or nothing
+        there = target.exists()
+    except OSError as exc:  # a folder on the way this user may not enter
+        return f"local file {target} cannot be read: {exc.strerror or exc}"
+    return f"local file {target} {'is not a regular file' if there else 'does not exist'}"
 
 
 def _feed_url_problem(url: str, base: Path) -> str | None:

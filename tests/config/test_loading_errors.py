@@ -313,3 +313,18 @@ def test_a_user_agent_no_request_header_can_carry_is_refused(tmp_path: Path,
     (problem,) = problems(path)
     assert problem.startswith(f"{path}:2: http.user_agent: ")
     assert "cannot be sent as an HTTP header" in problem
+
+
+@needs_permissions
+def test_a_feed_file_behind_a_folder_this_user_cannot_enter(tmp_path: Path) -> None:
+    # is_file() raises PermissionError there (not False): monitor check ended in a traceback.
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    (closed / "feed.xml").write_text("<rss/>")
+    closed.chmod(0o000)
+    try:
+        path = write(tmp_path, f"feeds:\n  - url: {closed / 'feed.xml'}\n")
+        assert problems(path) == [f"{path}:2: feeds[0].url: local file {closed / 'feed.xml'} "
+                                  "cannot be read: Permission denied"]
+    finally:
+        closed.chmod(0o700)
