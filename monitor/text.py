@@ -72,3 +72,11 @@ def shown_path(path: str | os.PathLike[str]) -> str:
     """A file path as text every output takes (terminal, log, database, web page): bytes of
     its name that are not UTF-8, which Python hands over as lone surrogates, become U+FFFD."""
     return os.fsencode(path).decode("utf-8", "replace")
+
+
+def first_surrogate(text: str) -> int | None:
+    """Where ``text``'s first lone surrogate is (a byte that was not UTF-8, as Python hands it
+    over from a file name, an argument or the environment; a JSON escape), or None. No
+    encoder takes one: not a file, a header, a database or a connection."""
+    found = _SURROGATE.search(text)
+    return None if found is None else found.start()

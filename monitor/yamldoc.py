@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from monitor.errors import YamlSyntaxError
+from monitor.text import first_surrogate
 
 # The parser (a SafeLoader: plain data only, no Python objects). A module attribute so that
 # the rule-loading benchmark can run its peer, the pure-Python parser, through the same code.
@@ -79,7 +80,6 @@ _TAB = "a tab character: indent with spaces"
 # surrogate (it makes a text no encoder takes, which broke tokenizing a rule's words) or a
 # number past U+10FFFF (a bare ValueError). Both are refused alike, at the escape's line.
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Problems found where the file ends or the next item starts: the line to look at is where
 # the bracket or quote was opened.
 _UNCLOSED = ("expected ',' or ']'", "expected ',' or '}'", "did not find expected ',' or",
@@ -175,10 +175,9 @@ def read_yaml(text: str) -> YamlDocument:
     except yaml.reader.ReaderError as exc:
         raise _character_error(exc, text) from None
     except UnicodeEncodeError:  # libyaml's UTF-8 copy: a lone surrogate (not from a file)
-        found = _SURROGATE.search(text)
-        line = text.count("\n", 0, found.start()) + 1 if found else None
+        found = first_surrogate(text)
         raise YamlSyntaxError("a byte that is not UTF-8 text is not allowed: remove it",
-                              line) from None
+                              None if found is None else _line_at(text, found)) from None
     lines = _editor_lines(text)
     try:
         root = loader.get_single_node()
@@ -204,6 +203,11 @@ def read_yaml(text: str) -> YamlDocument:
         loader.dispose()
 
 
+def _line_at(text: str, index: int) -> int:
+    """The 1-based line of ``text[index]``, counting line breaks as editors do."""
+    return len(_EDITOR_BREAKS.findall(text, 0, index)) + 1
+
+
 def _no_character(text: str, line: int | None) -> YamlSyntaxError:
     """The error for an escape that names no character, at ``line`` (else the first such
     escape's line in ``text``)."""
@@ -211,7 +215,7 @@ def _no_character(text: str, line: int | None) -> YamlSyntaxError:
         for found in _ESCAPE.finditer(text):
             code = int(found.group(1) or found.group(2), 16)
             if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-                line = len(_EDITOR_BREAKS.findall(text, 0, found.start())) + 1
+                line = _line_at(text, found.start())
                 break
     return YamlSyntaxError(dict(_PLAIN_WORDS)["found invalid Unicode character escape code"],
                            line)
@@ -223,7 +227,7 @@ def _check_characters(root: Node, text: str) -> None:
     if "\\u" not in text and "\\U" not in text:
         return
     for node in _each_node(root):
-        if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+        if isinstance(node, ScalarNode) and first_surrogate(node.value) is not None:
             raise _no_character(text, line_of(node))
 
 
@@ -412,7 +416,7 @@ def _character_error(exc: yaml.reader.ReaderError, text: str) -> YamlSyntaxError
     """A character YAML does not allow (a control character), at its line."""
     char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
     found = text.find(char)
-    line = len(_EDITOR_BREAKS.findall(text, 0, found)) + 1 if found >= 0 else None
+    line = _line_at(text, found) if found >= 0 else None
     words = f"the control character U+{ord(char[:1] or chr(0)):04X} is not allowed: remove it"
     if char == "\0":
         words += " (or, if the file is UTF-16 text, save it as UTF-8)"

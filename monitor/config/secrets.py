@@ -11,12 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
+from monitor.text import first_surrogate
 from monitor.yamldoc import not_utf8
 
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # ${VAR} in a setting
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a variable's name, as ${VAR} can name it
+ENV_REF = re.compile(rf"\$\{{({_NAME.pattern})\}}")  # ${VAR} in a setting
 
 
 def utf8_values(environ: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
@@ -25,7 +24,7 @@ def utf8_values(environ: Mapping[str, str]) -> tuple[dict[str, str], set[str]]:
     A value set from bytes that are not UTF-8 (a Latin-1 shell) comes with lone surrogates,
     which no connection, header or file can encode: referenced, it must be a problem at the
     reference, not a crash where it is used."""
-    undecodable = {name for name, value in environ.items() if _SURROGATE.search(value)}
+    undecodable = {name for name, value in environ.items() if first_surrogate(value) is not None}
     return {k: v for k, v in environ.items() if k not in undecodable}, undecodable
 
 
@@ -48,9 +47,6 @@ def expand_env(
     if isinstance(value, list):
         return [expand_env(v, environ, (*loc, i), missing) for i, v in enumerate(value)]
     return value
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # what a ${VAR} reference can name
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -30,6 +30,7 @@ from monitor.errors import (
     InvalidURLError,
     UnsupportedSchemeError,
 )
+from monitor.text import first_surrogate
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,9 +83,6 @@ _BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def check_url(url: str) -> None:
     """Refuse a URL on its text alone, before any resolution or connection.
 
@@ -110,7 +108,7 @@ def check_url(url: str) -> None:
         raise InvalidURLError("backslash in URL", url=url)
     if any(ord(ch) <= 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in url):
         raise InvalidURLError("whitespace or control character in URL", url=url)
-    if _SURROGATE.search(url):  # a command-line argument's non-UTF-8 bytes, as Python gives them
+    if first_surrogate(url) is not None:  # a command-line argument's non-UTF-8 bytes
         raise InvalidURLError("URL has bytes that are not UTF-8 (write them percent-encoded, "
                               "as %E9)", url=url)
     if not url[match.end():].startswith("//"):
