@@ -40,12 +40,10 @@ def run_once(service: Service, *, announce: bool = True) -> int:
                 worker.join(STOP_GRACE_SECONDS)
                 break
     finally:
-        if not worker.is_alive():
-            service.close()
+        service.close()  # (polls still running meet closed pools: the caller exits at once)
     if worker.is_alive():
         log.warning("stopped: polls still running after %.0f s are left; their feeds are "
                     "released", STOP_GRACE_SECONDS)
-        service.close()
         return ONCE_STOPPED
     if run.failure is not None:
         raise run.failure
