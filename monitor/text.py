@@ -80,3 +80,10 @@ def first_surrogate(text: str) -> int | None:
     encoder takes one: not a file, a header, a database or a connection."""
     found = _SURROGATE.search(text)
     return None if found is None else found.start()
+
+
+def one_line(text: str) -> bool:
+    """Whether ``text`` is a name a listing can show and a form can send: not blank, without
+    a line break or other control character, without a lone surrogate."""
+    return bool(text.strip()) and not any(unicodedata.category(ch) in ("Cc", "Cs")
+                                          for ch in text)

@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import threading
-import unicodedata
 from typing import Annotated
 
 import typer
@@ -15,6 +14,7 @@ import typer
 from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.service import open_store, web_server
 from monitor.errors import MonitorError
+from monitor.text import one_line
 
 WEB_HELP = """The web view: serve it alone, API tokens, password hashes.
 
@@ -125,7 +125,7 @@ def _checked_name(name: str, what: str, limit: int | None) -> str:
     ``limit`` characters; else one line and exit 2."""
     if not name.strip():
         fail(f"{what} needs a name")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+    if not one_line(name):  # what web.users accepts too
         fail(f"{what}'s name {name!r} has a line break, a control character or bytes that "
              "are not UTF-8")
     if limit is not None and len(name) > limit:

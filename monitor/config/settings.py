@@ -5,7 +5,6 @@ they share, durations, sizes and quiet hours, are :mod:`monitor.config.values`'s
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +20,7 @@ from pydantic import (
 
 from monitor.config.values import Duration, PositiveDuration, QuietHours, Size, Whole
 from monitor.models import MAX_CHANNEL_NAME_CHARS, FeedSource
+from monitor.text import one_line
 
 DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
 
@@ -206,7 +206,7 @@ class WebConfig(_Strict):
     def _users(cls, value: dict[str, str]) -> dict[str, str]:
         problems = []
         for name, stored in value.items():
-            if not name.strip() or any(unicodedata.category(ch) == "Cc" for ch in name):
+            if not one_line(name):
                 problems.append(f"user {name!r}: a name is text on one line, not empty (no "
                                 "sign-in form can send it)")
             elif not stored.startswith("$argon2"):
