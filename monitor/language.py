@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.modelio import _to_array  # its loader's own conversion (a private name)
 
 from monitor.language_codes import normalize_language
 
@@ -123,13 +124,9 @@ def _unpacked_in_memory() -> _CompactIdentifier:
     with np.load(unpacked, allow_pickle=False) as data:
         identifier: _CompactIdentifier = _CompactIdentifier(
             np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
-            _unsigned(data["nextmove"]), data["out_feat"].tolist(),
-            tk_row=_unsigned(data["nextmove_row"]))
+            _to_array(data["nextmove"]), data["out_feat"].tolist(),
+            tk_row=_to_array(data["nextmove_row"]))
     return identifier
-
-
-def _unsigned(values: np.ndarray) -> array[int]:
-    return array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize], values.tobytes())
 
 
 def load_model() -> None:
