@@ -241,6 +241,7 @@ class Alert:
     story_size: int = 1
     also_reported_by: tuple[str, ...] = ()
     story_id: int | None = None
+    hit_id: int | None = None  # its page in the web view: <web.public_url>hits/<hit_id>
 
 
 @dataclass(frozen=True)

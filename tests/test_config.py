@@ -352,3 +352,35 @@ def test_a_feed_path_that_is_a_folder_or_a_device_is_not_called_missing(
     assert [str(p) for p in info.value.problems] == [
         f"{path}:2: feeds[0].url: local file {tmp_path / 'feeds'} is not a regular file",
         f"{path}:4: feeds[1].url: local file /dev/null is not a regular file"]
+
+
+@pytest.mark.parametrize(("given", "kept", "base"), [
+    ("https://News.example.org/monitor", "https://news.example.org/monitor/", "/monitor"),
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/", ""),
+    ("https://example.org/a/b.c/~d/", "https://example.org/a/b.c/~d/", "/a/b.c/~d"),
+])
+def test_the_public_url_is_kept_with_a_last_slash(tmp_path: Path, given: str, kept: str,
+                                                  base: str) -> None:
+    config = load_config(write(tmp_path, f"web:\n  public_url: {given}\n"), {})
+    assert config.web.public_url == kept
+    assert config.web.base_path == base
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("ftp://example.org/", "is not an http(s) address"),
+    ("/monitor/", "is not an http(s) address"),
+    ("https://bücher.example/", "xn-- form"),
+    ("https://example.org/?a=1", "no ?query, #fragment, user or password"),
+    ("https://ana:pw@example.org/", "no ?query, #fragment, user or password"),
+    ("https://example.org/a/../b", "without an empty, . or .. segment"),
+    ("https://example.org/a%20b/", "letters, digits"),
+    ("https://example.org:99999/", "Port out of range"),
+])
+def test_a_public_url_the_web_view_cannot_serve_is_a_problem_at_its_line(
+        tmp_path: Path, given: str, said: str) -> None:
+    path = write(tmp_path, f"web:\n  listen: 127.0.0.1:8080\n  public_url: '{given}'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(info.value).startswith(f"{path}:3: web.public_url: ")
+    assert said in str(info.value)
+    assert "pw" not in str(info.value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -194,6 +195,19 @@ class WebConfig(_Strict):
     trusted_proxy_header: str | None = None
     session_lifetime: PositiveDuration = 7 * 86400.0
     page_size: Whole = Field(50, ge=5, le=500)
+    # Where people reach the web view (https://news.example.org/monitor/): alerts link to it,
+    # and its path is the prefix the pages are served under behind a reverse proxy.
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else public_url(value)
+
+    @property
+    def base_path(self) -> str:
+        """The path prefix of ``public_url`` without its last slash ("" at the root)."""
+        return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
 
     @field_validator("listen")
     @classmethod
@@ -222,6 +236,32 @@ class WebConfig(_Strict):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.users) or bool(self.trusted_proxy_header)
+
+
+# A path prefix a browser and a proxy leave as is: no %-escapes, no empty, . or .. segment.
+_BASE_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)*")
+
+
+def public_url(value: str) -> str:
+    """``web.public_url`` checked and written with a last slash (ValueError otherwise)."""
+    value = value.strip()
+    parts = urlsplit(value) if value.isascii() and value.isprintable() else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value[:200]!r} is not an http(s) address such as "
+                         "https://news.example.org/monitor/ (a non-ASCII host name in its "
+                         "xn-- form)")
+    if parts.query or parts.fragment or "@" in parts.netloc or " " in value:
+        raise ValueError("the address of the web view has no ?query, #fragment, user or "
+                         "password, e.g. https://news.example.org/monitor/")
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"{value[:200]!r}: {exc}") from None
+    path = parts.path.rstrip("/")
+    if not _BASE_PATH.fullmatch(path):
+        raise ValueError(f"{value[:200]!r}: the path is written in letters, digits, - . _ ~ "
+                         "and /, without an empty, . or .. segment (e.g. /monitor/)")
+    return urlunsplit((parts.scheme, parts.netloc.lower(), path + "/", "", ""))
 
 
 def split_listen(value: str) -> tuple[str, int]:

@@ -217,7 +217,8 @@ class Dispatcher:
                 note.alert, format=fmt, template=self.channels.templates.get(note.channel),
                 max_chars=self.config.delivery.max_message_chars, target=target,
                 timezone=self.channels.timezones.get(note.channel, "UTC"),
-                webhook=self.channels.webhooks.get(note.channel, "event"))
+                webhook=self.channels.webhooks.get(note.channel, "event"),
+                web_url=self.config.web.public_url)
         else:
             assert note.notice is not None
             message = render_notice(note.notice.subject, note.notice.body, format=fmt,
@@ -259,7 +260,8 @@ class Dispatcher:
                 template=self.channels.templates.get(first.channel),
                 max_chars=self.config.delivery.max_message_chars, target=target,
                 timezone=self.channels.timezones.get(first.channel, "UTC"),
-                webhook=self.channels.webhooks.get(first.channel, "event"))
+                webhook=self.channels.webhooks.get(first.channel, "event"),
+                web_url=self.config.web.public_url)
 
         alerts: list[Alert] = [n.alert for n in notes if n.alert is not None]
         message = render(alerts)

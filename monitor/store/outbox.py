@@ -130,7 +130,7 @@ class Outbox:
                 language=article.language, evidence=evidence_from_json(hit.evidence),
                 story_size=max(1, len(outlets)),
                 also_reported_by=tuple(o for o in outlets if o != article.source_name),
-                story_id=hit.story_id,
+                story_id=hit.story_id, hit_id=hit.id,
             )
         else:
             notice = Notice(subject=note.subject or "", body=note.body or "")

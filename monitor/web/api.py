@@ -22,6 +22,7 @@ from monitor.net import shown_url
 from monitor.store import HitView, NotificationInfo, Outbox, StoredArticle, StorySummary
 from monitor.web.context import web_of
 from monitor.web.pages import STATUSES, _int, before_cursor, path_id, story_filter
+from monitor.web.paths import base_path
 from monitor.web.security import same_origin
 
 PREFIX = "/api/v1"
@@ -180,7 +181,8 @@ async def feedback(request: Request) -> Response:
 
 
 def openapi(request: Request) -> Response:
-    return JSONResponse(OPENAPI)
+    # the paths are relative to the server's URL, which carries the app's prefix
+    return JSONResponse({**OPENAPI, "servers": [{"url": base_path(request) + PREFIX}]})
 
 
 def _list(summary: str, filters: bool = False) -> dict[str, object]:

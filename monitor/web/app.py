@@ -18,12 +18,14 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.store import Access, Browse, Store
 from monitor.web import api, pages, syndication
 from monitor.web.context import HERE, Web, environment, web_of
+from monitor.web.paths import base_path, here, route_path
 from monitor.web.security import SESSION_COOKIE, finish, host_problem
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
@@ -31,13 +33,44 @@ PUBLIC_PATHS = {"/login", "/static/style.css"}
 FEED_SUFFIXES = (".atom", ".json")
 log = logging.getLogger(__name__)
 
+class _BasePath:
+    """Serves the app under ``web.public_url``'s path (``/monitor``) behind a reverse proxy.
+
+    A proxy may pass the path as the browser sent it (``/monitor/rules``) or strip the prefix
+    (``/rules``): both reach the same route, with the prefix as the ASGI ``root_path``, so
+    links, redirects and cookies carry it. ``/monitor`` alone redirects to ``/monitor/``.
+    """
+
+    def __init__(self, app: ASGIApp, base: str) -> None:
+        self.app = app
+        self.base = base
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.base:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == self.base:
+            query = scope.get("query_string", b"").decode("latin-1")
+            response = RedirectResponse(self.base + "/" + (f"?{query}" if query else ""),
+                                        status_code=308)
+            await response(scope, receive, send)
+            return
+        inner = {**scope, "root_path": self.base}
+        if not path.startswith(self.base + "/"):  # the proxy stripped the prefix
+            inner["path"] = self.base + path
+            if scope.get("raw_path") is not None:
+                inner["raw_path"] = self.base.encode() + scope["raw_path"]
+        await self.app(inner, receive, send)
+
+
 class _Guard(BaseHTTPMiddleware):
     """Names the user of every request, or turns it away; adds the security headers."""
 
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         web = web_of(request)
-        path = request.url.path
+        path = route_path(request)
         refused = host_problem(web.config.web, request.headers.get("host"))
         if refused is not None:
             return finish(request, _refused(path, 403, refused))
@@ -59,8 +92,9 @@ class _Guard(BaseHTTPMiddleware):
             elif path.endswith(FEED_SUFFIXES):
                 response = PlainTextResponse("a valid ?token= is required", status_code=401)
             elif request.method == "GET":
-                response = RedirectResponse(f"/login?next={quote(_here(request))}",
-                                            status_code=303)
+                response = RedirectResponse(
+                    f"{base_path(request)}/login?next={quote(here(request))}",
+                    status_code=303)
             else:
                 response = PlainTextResponse("sign in first", status_code=401)
             return finish(request, response)
@@ -73,16 +107,11 @@ def _refused(path: str, status: int, message: str) -> Response:
     return PlainTextResponse(message, status_code=status)
 
 
-def _here(request: Request) -> str:
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
-
-
 def _user(web: Web, request: Request) -> str | None:
     settings = web.config.web
     if not settings.auth_enabled:
         return "local"
-    path = request.url.path
+    path = route_path(request)
     auth = request.headers.get("authorization", "")
     if path.startswith("/api/") and auth.lower().startswith("bearer "):
         owner = web.access.token_owner(auth[7:].strip())
@@ -111,7 +140,7 @@ def probe_routes(paths: Sequence[str], answer: Probe) -> list[BaseRoute]:
     """GET routes for ``paths`` answered by ``answer`` (in a worker thread: it may query the
     database), e.g. the daemon's /metrics, /healthz and /readyz (monitor.daemon.ops)."""
     async def endpoint(request: Request) -> Response:
-        result = await run_in_threadpool(answer, request.url.path)
+        result = await run_in_threadpool(answer, route_path(request))
         if result is None:
             return PlainTextResponse("not found\n", status_code=404)
         status, content_type, body = result
@@ -132,7 +161,8 @@ def create_app(config: Config, store: Store) -> Starlette:
     """The web view and API over ``store``, configured by ``config.web``."""
     app = Starlette(routes=[*pages.ROUTES, *syndication.ROUTES, *api.ROUTES,
                             Route("/static/style.css", _style)],
-                    middleware=[Middleware(_Guard)],
+                    middleware=[Middleware(_BasePath, base=config.web.base_path),
+                                Middleware(_Guard)],
                     exception_handlers=pages.ERROR_HANDLERS)
     app.state.web = Web(config=config, store=store, browse=Browse(store), access=Access(store),
                         env=environment(), public=set(PUBLIC_PATHS))

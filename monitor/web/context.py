@@ -19,6 +19,7 @@ from monitor.errors import RuleProblem
 from monitor.rules import RuleBook, load_rules, rule_warnings
 from monitor.store import Access, Browse, Store
 from monitor.web import filters
+from monitor.web.paths import base_path
 from monitor.web.security import csrf_token, feed_token
 
 HERE = Path(__file__).parent
@@ -85,7 +86,7 @@ class Web:
 
     def render(self, request: Request, template: str, http_status: int = 200,
                **context: Any) -> Response:
-        context.update(request=request, csrf=csrf_token(request),
+        context.update(request=request, base=base_path(request), csrf=csrf_token(request),
                        user=getattr(request.state, "user", None),
                        auth=self.config.web.auth_enabled)
         html = self.env.get_template(template).render(**context)

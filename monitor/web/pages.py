@@ -25,6 +25,7 @@ from monitor.store import Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
 from monitor.web.highlight import pieces, snippet_pieces
+from monitor.web.paths import base_path, cookie_path, here, route_path
 from monitor.web.search import run_search, saved_rule_yaml, search_query
 from monitor.web.security import SESSION_COOKIE, check_login, csrf_ok, same_origin
 
@@ -95,16 +96,13 @@ def story_filter(params: Any) -> StoryFilter:
                        since=_day(params.get("since")), until=end, feedback=feedback)
 
 
-def _here(request: Request) -> str:
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
-
-
-def _safe_next(value: str | None, default: str = "/") -> str:
-    """A redirect target on this site only (a path, never //host or a scheme)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+def _safe_next(request: Request, value: object, default: str = "/") -> str:
+    """A redirect target on this site only (a path, never //host or a scheme); else
+    ``default``, a route of this app."""
+    if (isinstance(value, str) and value.startswith("/") and not value.startswith("//")
+            and "\\" not in value):
         return value
-    return default
+    return base_path(request) + default
 
 
 async def checked_form(request: Request) -> FormData:
@@ -127,7 +125,7 @@ def stories(request: Request) -> Response:
     return web.render(request, "stories.html", page=page, f=f, outlets=outlets,
                       languages=languages, rules=[r.id for r in web.rules().rules],
                       params=params, pieces=pieces, snippet=snippet_pieces,
-                      back=_here(request))
+                      back=here(request))
 
 
 def story(request: Request) -> Response:
@@ -149,7 +147,8 @@ def hit(request: Request) -> Response:
     found = web_of(request).browse.hit(path_id(request, "hit_id", "hit"))
     if found is None:
         raise HTTPException(404, "no such hit")
-    return RedirectResponse(f"/stories/{found.story_id}#hit-{found.id}", status_code=303)
+    return RedirectResponse(f"{base_path(request)}/stories/{found.story_id}#hit-{found.id}",
+                            status_code=303)
 
 
 async def feedback(request: Request) -> Response:
@@ -163,9 +162,8 @@ async def feedback(request: Request) -> Response:
     if not await run_in_threadpool(web.access.set_feedback, hit_id, FEEDBACK[str(verdict)],
                                    user):
         raise HTTPException(404, "no such hit")
-    nxt = form.get("next")
-    return RedirectResponse(_safe_next(nxt if isinstance(nxt, str) else None,
-                                       f"/hits/{hit_id}"), status_code=303)
+    return RedirectResponse(_safe_next(request, form.get("next"), f"/hits/{hit_id}"),
+                            status_code=303)
 
 
 def rules(request: Request) -> Response:
@@ -244,20 +242,21 @@ async def retry(request: Request) -> Response:
         await run_in_threadpool(box.retry, ids)
     else:
         await run_in_threadpool(lambda: box.retry(dead=True))
-    return RedirectResponse("/outbox?status=pending", status_code=303)
+    return RedirectResponse(f"{base_path(request)}/outbox?status=pending", status_code=303)
 
 
 def login_page(request: Request) -> Response:
     web = web_of(request)
-    return web.render(request, "login.html", next=_safe_next(request.query_params.get("next")),
-                      error=None, users=bool(web.config.web.users))
+    return web.render(request, "login.html",
+                      next=_safe_next(request, request.query_params.get("next")), error=None,
+                      users=bool(web.config.web.users))
 
 
 async def login(request: Request) -> Response:
     web = web_of(request)
     form = await checked_form(request)
     name, password = str(form.get("user", "")), str(form.get("password", ""))
-    nxt = _safe_next(str(form.get("next", "/")))
+    nxt = _safe_next(request, form.get("next"))
     ok = await run_in_threadpool(check_login, web.config.web.users, name, password)
     if not ok:
         return web.render(request, "login.html", http_status=401, next=nxt,
@@ -266,7 +265,8 @@ async def login(request: Request) -> Response:
     cookie, _ = await run_in_threadpool(web.access.open_session, name, lifetime)
     response = RedirectResponse(nxt, status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(lifetime.total_seconds()),
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                        path=cookie_path(request))
     return response
 
 
@@ -275,8 +275,8 @@ async def logout(request: Request) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         await run_in_threadpool(web_of(request).access.close_session, cookie)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    response = RedirectResponse(f"{base_path(request)}/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request))
     return response
 
 
@@ -286,7 +286,7 @@ def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StoreError):  # a database down or not migrated: say so, not a 500
         log.warning("web view: %s", exc)
         status, detail = 503, "the database is unavailable; see the server's log"
-    if request.url.path.startswith("/api/"):
+    if route_path(request).startswith("/api/"):
         from starlette.responses import JSONResponse
         return JSONResponse({"error": detail}, status_code=status)
     try:

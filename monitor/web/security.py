@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from monitor.config import WebConfig, split_listen
+from monitor.web.paths import cookie_path
 
 CSRF_COOKIE = "nm_csrf"
 SESSION_COOKIE = "nm_session"
@@ -152,5 +153,6 @@ def finish(request: Request, response: Response) -> Response:
     token = getattr(request.state, "csrf", None)
     if token is not None and request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/")
+                            secure=request.url.scheme == "https",
+                            path=cookie_path(request))
     return response

@@ -22,7 +22,8 @@ class WebServer:
     def __init__(self, app: Starlette, web: WebConfig) -> None:
         host, port = split_listen(web.listen)
         self._host = host
-        self.url = _url(host, port)
+        self._path = web.base_path + "/"  # the app answers there (and without it)
+        self.url = _url(host, port, self._path)
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False,
             # X-Forwarded-Proto from a proxy on this host (uvicorn trusts 127.0.0.1 only): behind
@@ -45,7 +46,7 @@ class WebServer:
             time.sleep(0.02)
         sockets = [s for server in self._server.servers for s in server.sockets]
         if sockets:  # the port chosen when web.listen asked for port 0
-            self.url = _url(self._host, sockets[0].getsockname()[1])
+            self.url = _url(self._host, sockets[0].getsockname()[1], self._path)
         log.info("web view at %s", self.url)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -54,6 +55,6 @@ class WebServer:
             self._thread.join(timeout)
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, path: str) -> str:
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 (shown, not bound)
-    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
+    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}{path}"

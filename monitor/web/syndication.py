@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from monitor.store import HitView, StoryFilter
 from monitor.web.context import web_of
+from monitor.web.paths import route_path
 
 ATOM = "http://www.w3.org/2005/Atom"
 ENTRIES = 50
@@ -101,9 +102,12 @@ def _feed(request: Request, rule: str | None, kind: str) -> Response:
             StoryFilter(rule=rule), limit=1)[0]:
         raise HTTPException(404, "no such rule")
     hits, _ = web.browse.hits(StoryFilter(rule=rule), limit=ENTRIES)
-    site = str(request.base_url)
+    # behind a proxy the request's own address may be the proxy's view of it (http, a
+    # loopback host): web.public_url, when set, is the one readers reach
+    site = web.config.web.public_url or str(request.base_url)
+    query = request.url.query
+    self_url = site + route_path(request)[1:] + (f"?{query}" if query else "")
     title = f"newsmonitor: {rule}" if rule else "newsmonitor: all hits"
-    self_url = str(request.url)
     if kind == "atom":
         return Response(atom(hits, title=title, self_url=self_url, site=site),
                         media_type="application/atom+xml; charset=utf-8")

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor.config import Config, DeliveryConfig, HttpConfig, load_config
+from monitor.config import Config, DeliveryConfig, HttpConfig, WebConfig, load_config
 from monitor.delivery.channels import ChannelDirectory
 from monitor.delivery.dispatch import Dispatcher, Sender
 from monitor.delivery.notify import IDEMPOTENCY_HEADER, ConsoleNotifier, DeliveryOutcome, send
 from monitor.delivery.render import RenderedMessage
 from monitor.errors import StoreError
 from monitor.store import Outbox, Store
-from monitor.store.schema import DeliveryAttemptRow
+from monitor.store.schema import DeliveryAttemptRow, HitRow
 from tests.delivery.test_wire import ReplyingSink, smtp_server
 from tests.notify_support import Hit, Receiver, start_receiver, stop_receiver
 from tests.proxy_support import postgres_behind_a_proxy
@@ -84,6 +84,20 @@ def test_an_alert_reaches_the_console_and_the_webhook_once(setup: Setup,
     assert posted.json()["alert"]["title"].startswith("Gencatan senjata di Gaza 1")
     assert "Gencatan senjata di Gaza 1" in setup.console.getvalue()
     assert setup.dispatcher.dispatch_due().attempted == 0
+
+
+def test_with_a_public_url_an_alert_links_its_hit_in_the_web_view(setup: Setup,
+                                                                   receiver: Receiver) -> None:
+    config = setup.dispatcher.config.model_copy(
+        update={"web": WebConfig(public_url="https://news.example.org/monitor")})
+    dispatcher = Dispatcher(config, setup.outbox, setup.channels,
+                            ConsoleNotifier(setup.console), "w", jitter=lambda: 1.0)
+    setup.save(1)
+    with setup.store.read() as session:
+        hit_id = session.scalars(select(HitRow.id)).one()
+    assert dispatcher.dispatch_due().sent == 2
+    (posted,) = receiver.hits_for("/hook")
+    assert posted.json()["alert"]["web_url"] == f"https://news.example.org/monitor/hits/{hit_id}"
 
 
 def test_a_console_that_cannot_print_is_retried_not_counted_as_sent(

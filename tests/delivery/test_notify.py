@@ -103,6 +103,7 @@ def test_json_webhook_receives_the_versioned_alert_event(receiver: Receiver) -> 
             "language": "en",
             "story": {"id": 41, "size": 3, "other_outlets": ["Wire A", "Wire B"]},
             "matched": ["ceasefire"],
+            "web_url": None,
             "evidence": [{"term": "ceasefire", "entity": "Gaza", "matched": "ceasefire",
                           "field": "body", "start": 4, "end": 13,
                           "snippet": "Negotiators said the *ceasefire* could hold"}],

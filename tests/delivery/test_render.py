@@ -414,3 +414,50 @@ def test_html_mail_links_the_title_and_names_the_outlets() -> None:
         'resume in Doha</a></p>\n')
     assert "Also reported by 3 outlets: Wire A, Wire B, Wire C</p>" in message.body
     assert "<style" not in message.body and "<table" not in message.body
+
+
+# --------------------------------------------------------------------------- the web view
+
+
+WEB = "https://news.example.org/monitor/"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_alert_links_its_hit_in_the_web_view_when_public_url_is_set(fmt: str) -> None:
+    alert = make_alert(hit_id=41)
+    page = f"{WEB}hits/41"
+    linked = render_alert(alert, format=fmt, template=None,  # type: ignore[arg-type]
+                          max_chars=4000, web_url=WEB)
+    assert "Evidence and feedback" in linked.body
+    assert (f'<a href="{page}">' if fmt == "html" else page) in linked.body
+    if fmt == "html":
+        html_tags(linked.body)
+    # without web.public_url, or without a hit (a test message), no link
+    assert "Evidence and feedback" not in render(alert, fmt).body
+    assert "Evidence and feedback" not in render_alert(
+        make_alert(), format=fmt, template=None, max_chars=4000,  # type: ignore[arg-type]
+        web_url=WEB).body
+    # kept when snippets must go to fit
+    tight = render_alert(make_alert(hit_id=41, snippets=("ceasefire " * 60,) * 5),
+                         format=fmt, template=None, max_chars=1200,  # type: ignore[arg-type]
+                         web_url=WEB)
+    assert page in tight.body and not tight.truncated
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_digest_links_each_hit_and_templates_and_events_get_the_link(fmt: str) -> None:
+    alerts = [make_alert(hit_id=7), make_alert(title="Second", hit_id=8)]
+    digest = render_digest(alerts, format=fmt, template=None,  # type: ignore[arg-type]
+                           max_chars=4000, web_url=WEB)
+    assert f"{WEB}hits/7" in digest.body and f"{WEB}hits/8" in digest.body
+    custom = render_alert(make_alert(hit_id=7), format=fmt,  # type: ignore[arg-type]
+                          template="[{{ web_link }}]", max_chars=4000, web_url=WEB)
+    linked = {"text": f"[{WEB}hits/7]", "markdown": f"[<{WEB}hits/7>]",
+              "html": f'[<a href="{WEB}hits/7">{WEB}hits/7</a>]'}
+    assert custom.body == linked[fmt]
+    event = render_alert(make_alert(hit_id=7), format="text", template=None, max_chars=4000,
+                         target="json", web_url=WEB).event
+    assert event is not None and event["alert"]["web_url"] == f"{WEB}hits/7"
+    plain = render_digest(alerts, format="text", template=None, max_chars=4000,
+                          target="json").event
+    assert plain is not None and [a["web_url"] for a in plain["alerts"]] == [None, None]

@@ -198,3 +198,49 @@ def test_usable_at_360_px(browser: Any, site: str, tmp_path: Path) -> None:
         assert box is not None and box["x"] + box["width"] <= 360
     finally:
         context.close()
+
+
+def test_under_a_path_prefix_sign_in_feedback_and_sign_out(browser: Any,
+                                                          tmp_path: Path) -> None:
+    """web.public_url with a path: every page, form, redirect and cookie stays under it."""
+    from monitor.web import hash_password
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    store = seeded_store(url)
+    settings = config(tmp_path, url, listen="127.0.0.1:0",
+                      public_url="https://news.example.org/monitor/",
+                      users={"ana": hash_password("a long passphrase")})
+    server = WebServer(create_app(settings, store), settings.web)
+    server.start()
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    paths: list[str] = []
+    page.on("request", lambda r: paths.append(r.url.split("/", 3)[3]))
+    try:
+        assert server.url.endswith("/monitor/")
+        page.goto(server.url + "rules")
+        page.wait_for_url(lambda u: "/monitor/login?next=" in u)
+        page.get_by_label("User").fill("ana")
+        page.get_by_label("Password").fill("a long passphrase")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/monitor/rules")
+        page.get_by_role("link", name="Stories", exact=True).click()
+        page.wait_for_url("**/monitor/")
+        page.get_by_role("link", name="AS dan Rusia Gelar Negosiasi Rahasia").first.click()
+        page.wait_for_url("**/monitor/stories/*")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Relevant", exact=True).first.click()
+        assert "/monitor/stories/" in page.url
+        assert page.locator(".verdict").first.inner_text().strip() == "Marked relevant"
+        cookies = {c["name"]: c["path"] for c in context.cookies()}
+        assert cookies == {"nm_csrf": "/monitor/", "nm_session": "/monitor/"}
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign out").click()
+        assert "/monitor/login" in page.url
+        page.screenshot(path=str(tmp_path / "prefix-signed-out.png"), full_page=True)
+        outside = [p for p in paths if not p.startswith("monitor/")]
+        assert outside == []
+    finally:
+        context.close()
+        server.stop()
+        store.close()

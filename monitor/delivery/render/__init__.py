@@ -141,6 +141,7 @@ def _finish(
 def render_alert(
     alert: Alert, *, format: Format, template: str | None, max_chars: int,
     target: str | None = None, timezone: str = "UTC", webhook: str = "event",
+    web_url: str | None = None,
 ) -> RenderedMessage:
     """Render one alert for ``target`` (a ``notify.target_kind`` name, or None).
 
@@ -149,18 +150,20 @@ def render_alert(
     one; the result fits ``max_chars`` and the target's own limit (title included where the
     service puts the title in the body). For a ``json`` target with ``webhook="event"`` the
     message also carries the structured event (:mod:`.event`) that is sent instead.
+    ``web_url`` (``web.public_url``) links the alert to its hit in the web view.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown message format {format!r}")
     fmt = effective_format(format, target)
     limit = target_limit(target, max_chars)
     title = subject_line(f"[{alert.rule_name}] {alert.title}", target)
-    event = alert_event(alert) if target == "json" and webhook == "event" else None
+    event = alert_event(alert, web_url) if target == "json" and webhook == "event" else None
 
     template_error = None
     if template is not None:
         custom, template_error = _operator_render(
-            template, fmt, lambda: alert_context(alert, fmt, target, tz=timezone), limit + 1)
+            template, fmt,
+            lambda: alert_context(alert, fmt, target, tz=timezone, web_url=web_url), limit + 1)
         if custom is not None:
             return _finish(title=title, body=custom, fmt=fmt, target=target, limit=limit,
                            template_error=None, event=event)
@@ -169,7 +172,8 @@ def render_alert(
     builtin = compile_template(fmt, ALERT_TEMPLATES[fmt])
     body = ""
     for snippets in range(MAX_SNIPPETS, -1, -1):
-        ctx = alert_context(alert, fmt, target, tz=timezone, max_snippets=snippets)
+        ctx = alert_context(alert, fmt, target, tz=timezone, max_snippets=snippets,
+                            web_url=web_url)
         body = _tidy(run_template(builtin, ctx, limit * 8), fmt)
         if wire_length(title, body, fmt, target) <= limit or not ctx["snippets"]:
             break
@@ -209,7 +213,7 @@ def _digest_title(alerts: Sequence[Alert], target: str | None) -> str:
 
 def _operator_digest(
     alerts: Sequence[Alert], template: str, fmt: Format, *, target: str | None, timezone: str,
-    cap: int, fits: Callable[[str], bool],
+    web_url: str | None, cap: int, fits: Callable[[str], bool],
 ) -> tuple[str | None, str | None, int]:
     """The digest from an operator template: whole (it uses ``alerts``) or item by item, as
     many whole items as ``fits`` (at least one); with how many alerts it lists."""
@@ -220,14 +224,15 @@ def _operator_digest(
     if whole:
         body, error = _operator_render(
             template, fmt,
-            lambda: {"alerts": [alert_context(a, fmt, target, tz=timezone) for a in alerts],
+            lambda: {"alerts": [alert_context(a, fmt, target, tz=timezone, web_url=web_url)
+                                for a in alerts],
                      "count": len(alerts), "more": 0},
             cap)
         return body, error, len(alerts)
     parts: list[str] = []
     for alert in alerts:
         def one(a: Alert = alert) -> dict[str, Any]:
-            return alert_context(a, fmt, target, tz=timezone)
+            return alert_context(a, fmt, target, tz=timezone, web_url=web_url)
 
         part, error = _operator_render(template, fmt, one, cap)
         if part is None:
@@ -242,6 +247,7 @@ def _operator_digest(
 def render_digest(
     alerts: Sequence[Alert], *, format: Format, template: str | None, max_chars: int,
     target: str | None = None, timezone: str = "UTC", webhook: str = "event",
+    web_url: str | None = None,
 ) -> RenderedMessage:
     """Render several alerts as one message, keeping as many whole items as fit.
 
@@ -257,7 +263,7 @@ def render_digest(
     fmt = effective_format(format, target)
     limit = target_limit(target, max_chars)
     title = _digest_title(alerts, target)
-    event = digest_event(alerts) if target == "json" and webhook == "event" else None
+    event = digest_event(alerts, web_url) if target == "json" and webhook == "event" else None
 
     def fits(text: str) -> bool:  # text tidied already: the built-in's, or tidied parts
         return wire_length(title, text, fmt, target) <= limit
@@ -265,7 +271,8 @@ def render_digest(
     template_error = None
     if template is not None:
         custom, template_error, items = _operator_digest(
-            alerts, template, fmt, target=target, timezone=timezone, cap=limit + 1, fits=fits)
+            alerts, template, fmt, target=target, timezone=timezone, web_url=web_url,
+            cap=limit + 1, fits=fits)
         if custom is not None:
             return _finish(title=title, body=custom, fmt=fmt, target=target, limit=limit,
                            template_error=None, event=event, items=items)
@@ -273,7 +280,8 @@ def render_digest(
     builtin = compile_template(fmt, DIGEST_TEMPLATES[fmt])
 
     def attempt(count: int, snippets: int) -> str:
-        ctx = {"alerts": [alert_context(a, fmt, target, tz=timezone, max_snippets=snippets)
+        ctx = {"alerts": [alert_context(a, fmt, target, tz=timezone, max_snippets=snippets,
+                                        web_url=web_url)
                           for a in alerts[:count]],
                "count": len(alerts), "more": len(alerts) - count}
         return _tidy(run_template(builtin, ctx, limit * 8), fmt)

@@ -10,7 +10,9 @@ only, else empty), ``url_text``, ``link``, ``source``, ``published``, ``language
 ``entities``, ``matched_groups`` (what matched, once each: ``Qatar (Doha)``, ``ceasefire``),
 ``matched``, ``snippets`` (distinct body passages, matched words highlighted),
 ``evidence`` (term, matched, field, snippet, entity), ``story_size``, ``also_reported_by``,
-``also_reported`` ("also reported by 3 outlets: a, b, c"). Digest templates get ``alerts``
+``also_reported`` ("also reported by 3 outlets: a, b, c"), ``web_url`` (the hit's page in the
+web view, where it is marked relevant or not; empty without ``web.public_url``) and
+``web_link`` (the same as markup: a link in HTML). Digest templates get ``alerts``
 (a list of these), ``count`` and ``more``.
 """
 
@@ -181,14 +183,31 @@ def distinct_snippets(alert: Alert, target: str | None) -> list[str]:
     return [t for _f, _s, t in kept]
 
 
+def _link(url: str, fmt: Format) -> Any:
+    """A URL made safe by ``safe_link`` as a link in ``fmt``."""
+    if fmt == "html":
+        return _safe(fmt, f'<a href="{escape_for(url, fmt)}">{escape_for(url, fmt)}</a>')
+    if fmt == "markdown":
+        return _safe(fmt, f"<{url}>")
+    return url
+
+
+def web_page(alert: Alert, web_url: str | None) -> str | None:
+    """The alert's hit in the web view at ``web_url`` (``web.public_url``), or None."""
+    if not web_url or alert.hit_id is None:
+        return None
+    return f"{web_url}hits/{alert.hit_id}"
+
+
 def alert_context(
     alert: Alert, fmt: Format, target: str | None, *, tz: str = "UTC",
-    max_snippets: int = MAX_SNIPPETS,
+    max_snippets: int = MAX_SNIPPETS, web_url: str | None = None,
 ) -> dict[str, Any]:
     """The template variables for one alert (documented for operators in the module doc).
 
     Every string is cleaned and mention-defused; escaping happens when it is output, except
-    for ``snippets`` and ``link``, which are markup built here from escaped parts.
+    for ``snippets``, ``link`` and ``web_link``, which are markup built here from escaped
+    parts. ``web_url`` is ``web.public_url``, or None when it is not set.
     """
 
     def clean(text: str | None) -> str:
@@ -196,14 +215,7 @@ def alert_context(
 
     url = safe_link(alert.url)
     url = _link_for_chat(url, target) if url else None
-    if url is None:
-        link = _safe(fmt, escape_for(clean(alert.url), fmt))
-    elif fmt == "html":
-        link = _safe(fmt, f'<a href="{escape_for(url, fmt)}">{escape_for(url, fmt)}</a>')
-    elif fmt == "markdown":
-        link = _safe(fmt, f"<{url}>")
-    else:
-        link = url
+    link = _link(url, fmt) if url else _safe(fmt, escape_for(clean(alert.url), fmt))
 
     matched = [clean(e.matched) for e in alert.evidence]
     snippets = [_highlight(text, matched, fmt)
@@ -213,6 +225,8 @@ def alert_context(
                                 f'{escape_for(clean(alert.title), fmt)}</a>')
     else:
         title_link = _safe(fmt, escape_for(clean(alert.title), fmt))
+
+    page = safe_link(web_page(alert, web_url))
 
     terms = list(dict.fromkeys(clean(e.term) for e in alert.evidence if e.term))
     entities = list(dict.fromkeys(clean(e.entity) for e in alert.evidence if e.entity))
@@ -245,5 +259,7 @@ def alert_context(
         "story_size": alert.story_size,
         "also_reported_by": [clean(n) for n in alert.also_reported_by],
         "also_reported": _also_reported(alert, target),
+        "web_url": page or "",
+        "web_link": _link(page, fmt) if page else "",
     }
 

@@ -12,13 +12,15 @@ fields may be added within one):
                "published": "2026-12-01T08:30:00+00:00", "language": "id",
                "story": {"id": 7, "size": 3, "other_outlets": ["BBC", "CNN Indonesia"]},
                "matched": ["Qatar (Doha)", "gencatan senjata"],
+               "web_url": "https://news.example.org/monitor/hits/41",
                "evidence": [{"term": "@qatar", "entity": "Qatar", "matched": "Qatar",
                              "field": "body", "start": 10, "end": 15, "snippet": "..."}]}}
 
 A digest is ``{"schema": "newsmonitor.alert/1", "event": "digest", "alerts": [...]}`` with
 one object per alert as above. Text fields are plain: controls and bidi overrides removed,
 no markup, no escapes, no zero-width characters. ``published`` is ISO 8601 or null; ``url``
-is the article's canonical URL. The top-level keys never collide with the keys of apprise's
+is the article's canonical URL; ``web_url`` the hit's page in the web view (null without
+``web.public_url``). The top-level keys never collide with the keys of apprise's
 own JSON form, which ``channels.<name>.webhook: apprise`` keeps instead.
 """
 
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from monitor.delivery.render.context import matched_groups
+from monitor.delivery.render.context import matched_groups, web_page
 from monitor.models import Alert
 from monitor.text import clean_line
 
@@ -39,7 +41,7 @@ def _plain(text: str | None) -> str:
     return clean_line(text or "").replace("\u200b", "")
 
 
-def _alert(alert: Alert) -> dict[str, Any]:
+def _alert(alert: Alert, web_url: str | None) -> dict[str, Any]:
     published = alert.published
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
@@ -55,6 +57,7 @@ def _alert(alert: Alert) -> dict[str, Any]:
         "story": {"id": alert.story_id, "size": max(alert.story_size, len(others) + 1),
                   "other_outlets": others},
         "matched": [_plain(g) for g in matched_groups(alert, "json")],
+        "web_url": web_page(alert, web_url),
         "evidence": [
             {"term": _plain(e.term), "entity": _plain(e.entity) or None,
              "matched": _plain(e.matched), "field": e.field, "start": e.start, "end": e.end,
@@ -64,11 +67,12 @@ def _alert(alert: Alert) -> dict[str, Any]:
     }
 
 
-def alert_event(alert: Alert) -> dict[str, Any]:
-    """The webhook body for one alert (schema above)."""
-    return {"schema": SCHEMA, "event": "alert", "alert": _alert(alert)}
+def alert_event(alert: Alert, web_url: str | None = None) -> dict[str, Any]:
+    """The webhook body for one alert (schema above); ``web_url`` is ``web.public_url``."""
+    return {"schema": SCHEMA, "event": "alert", "alert": _alert(alert, web_url)}
 
 
-def digest_event(alerts: Sequence[Alert]) -> dict[str, Any]:
+def digest_event(alerts: Sequence[Alert], web_url: str | None = None) -> dict[str, Any]:
     """The webhook body for a digest of alerts (schema above)."""
-    return {"schema": SCHEMA, "event": "digest", "alerts": [_alert(a) for a in alerts]}
+    return {"schema": SCHEMA, "event": "digest",
+            "alerts": [_alert(a, web_url) for a in alerts]}

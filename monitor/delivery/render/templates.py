@@ -22,6 +22,10 @@ Matched: {{ matched_groups | join("; ") }}
 
 {{ also_reported }}
 {% endif %}
+{% if web_link %}
+
+Evidence and feedback: {{ web_link }}
+{% endif %}
 """,
     "markdown": """\
 {{ byline }}
@@ -34,6 +38,10 @@ Matched: {{ matched_groups | join("; ") }}
 {% if also_reported %}
 
 _{{ also_reported }}_
+{% endif %}
+{% if web_link %}
+
+Evidence and feedback: {{ web_link }}
 {% endif %}
 """,
     # Mail: inline styles only (clients drop <style>), no layout tables, one block per line
@@ -55,6 +63,9 @@ color:#222;max-width:640px">
 {% if also_reported %}
 <p style="margin:0;font-size:12px;color:#666">{{ also_reported }}</p>
 {% endif %}
+{% if web_url %}
+<p style="margin:6px 0 0 0;font-size:12px"><a href="{{ web_url }}">Evidence and feedback</a></p>
+{% endif %}
 </div>
 """,
 }
@@ -67,6 +78,9 @@ DIGEST_TEMPLATES: dict[Format, str] = {
 {{ loop.index }}. {{ a.rule }}: {{ a.title }}
    {{ a.byline }}
    {{ a.link }}
+{% if a.web_link %}
+   Evidence and feedback: {{ a.web_link }}
+{% endif %}
 {% for s in a.snippets %}
    - {{ s }}
 {% endfor %}
@@ -83,6 +97,9 @@ DIGEST_TEMPLATES: dict[Format, str] = {
 {{ loop.index }}\\. **{{ a.rule }}**: {{ a.title }}
 {{ a.byline }}
 {{ a.link }}
+{% if a.web_link %}
+Evidence and feedback: {{ a.web_link }}
+{% endif %}
 {% for s in a.snippets %}
 • {{ s }}
 {% endfor %}
@@ -99,6 +116,9 @@ _and {{ more }} more_
 <li><b>{{ a.rule }}</b>: {{ a.title }}<br/>
 {{ a.byline }}<br/>
 {{ a.link }}
+{% if a.web_url %}
+<br/><a href="{{ a.web_url }}">Evidence and feedback</a>
+{% endif %}
 {% for s in a.snippets %}
 <br/>• {{ s }}
 {% endfor %}

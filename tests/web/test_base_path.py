@@ -1,0 +1,144 @@
+"""The web view under a path prefix (``web.public_url: https://news.example.org/monitor/``),
+as a reverse proxy serves it, whether the proxy passes the prefix on or strips it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from starlette.testclient import TestClient
+
+from monitor.store import Access, Store
+from monitor.web import add_routes, hash_password, probe_routes
+from tests.web_support import client, config, seeded_store
+
+PUBLIC = "https://news.example.org/monitor/"
+PAGES = ["/", "/stories/1", "/rules", "/search?q=Gaza", "/feeds", "/outbox"]
+LINK = re.compile(r'(?:href|action)="(/[^"]*)"')
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Store]:
+    seeded = seeded_store(sqlite_url)
+    yield seeded
+    seeded.close()
+
+
+@pytest.fixture
+def open_site(store: Store, sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    """No authentication, so addressed at a loopback name (the proxy's Host: 127.0.0.1)."""
+    with client(store, config(tmp_path, sqlite_url, public_url=PUBLIC)) as c:
+        yield c
+
+
+@pytest.mark.parametrize("prefix", ["/monitor", ""])
+def test_every_link_and_form_stays_under_the_prefix(open_site: TestClient,
+                                                    prefix: str) -> None:
+    # "" is a proxy that strips the prefix: the page is the same
+    for page in PAGES:
+        answer = open_site.get(prefix + page)
+        assert answer.status_code == 200, page
+        links = LINK.findall(answer.text)
+        assert links, page
+        outside = [link for link in links if not link.startswith("/monitor/")]
+        assert outside == [], f"{page} links outside /monitor/: {outside}"
+        for link in {link.split("#")[0] for link in links
+                     if "feedback" not in link and "logout" not in link
+                     and "retry" not in link}:
+            assert open_site.get(link.replace("&amp;", "&")).status_code in (200, 303), link
+
+
+def test_the_prefix_alone_redirects_and_unknown_paths_are_404(open_site: TestClient) -> None:
+    bare = open_site.get("/monitor?rule=gaza-ceasefire")
+    assert bare.status_code == 308
+    assert bare.headers["location"] == "/monitor/?rule=gaza-ceasefire"
+    assert open_site.get("/monitor/nothing-here").status_code == 404
+    assert open_site.get("/monitorx/").status_code == 404
+    assert open_site.get("/monitor/static/style.css").status_code == 200
+
+
+def test_writes_redirect_and_cookies_stay_under_the_prefix(open_site: TestClient) -> None:
+    first = open_site.get("/monitor/stories/1")
+    cookie = first.headers["set-cookie"]
+    assert "nm_csrf=" in cookie and "Path=/monitor/" in cookie
+    token = str(open_site.cookies["nm_csrf"])
+    hit = re.search(r'action="/monitor/hits/(\d+)/feedback"', first.text)
+    assert hit is not None
+    marked = open_site.post(f"/monitor/hits/{hit[1]}/feedback",
+                            data={"verdict": "relevant", "csrf": token})
+    assert marked.status_code == 303 and marked.headers["location"] == f"/monitor/hits/{hit[1]}"
+    found = open_site.get(marked.headers["location"])
+    assert found.headers["location"].startswith("/monitor/stories/")
+    retried = open_site.post("/monitor/outbox/retry", data={"csrf": token})
+    assert retried.headers["location"] == "/monitor/outbox?status=pending"
+    # a "next" that leaves this site is refused for the app's own page
+    evil = open_site.post(f"/monitor/hits/{hit[1]}/feedback",
+                          data={"verdict": "clear", "csrf": token, "next": "//evil.example/"})
+    assert evil.headers["location"] == f"/monitor/hits/{hit[1]}"
+
+
+def test_sign_in_and_out_under_the_prefix(store: Store, sqlite_url: str,
+                                          tmp_path: Path) -> None:
+    cfg = config(tmp_path, sqlite_url, public_url=PUBLIC, users={"ana": hash_password("pw")})
+    with client(store, cfg) as c:
+        first = c.get("/monitor/rules")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/monitor/login?next=/monitor/rules"
+        login = c.get(first.headers["location"])
+        assert 'action="/monitor/login"' in login.text
+        assert 'name="next" value="/monitor/rules"' in login.text
+        token = str(c.cookies["nm_csrf"])
+        signed = c.post("/monitor/login", data={"user": "ana", "password": "pw", "csrf": token,
+                                                "next": "/monitor/rules"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/monitor/rules"
+        assert "Path=/monitor/" in signed.headers["set-cookie"]
+        assert c.get("/monitor/rules").status_code == 200
+        # the cookies are the prefix's: the same host's other paths never see them
+        assert c.get("/rules").status_code == 303
+        out = c.post("/monitor/logout", data={"csrf": token})
+        assert out.headers["location"] == "/monitor/login"
+        assert c.get("/monitor/rules").status_code == 303
+
+
+def test_feeds_name_the_public_address_and_keep_their_tokens(store: Store, sqlite_url: str,
+                                                            tmp_path: Path) -> None:
+    cfg = config(tmp_path, sqlite_url, public_url=PUBLIC, users={"ana": hash_password("pw")})
+    with client(store, cfg) as c:
+        web = c.app.state.web  # type: ignore[attr-defined]
+        token = web.feed_token("/feed.atom")
+        for path in (f"/monitor/feed.atom?token={token}", f"/feed.atom?token={token}"):
+            answer = c.get(path)
+            assert answer.status_code == 200, path
+            feed = ET.fromstring(answer.content)
+            ns = {"a": "http://www.w3.org/2005/Atom"}
+            self_link = feed.find("a:link[@rel='self']", ns)
+            assert self_link is not None
+            assert self_link.get("href") == f"{PUBLIC}feed.atom?token={token}"
+            ids = [e.text or "" for e in feed.findall("a:entry/a:id", ns)]
+            assert ids and all(i.startswith(f"{PUBLIC}hits/") for i in ids)
+        as_json = c.get(f"/monitor/feed.json?token={web.feed_token('/feed.json')}").json()
+        assert as_json["home_page_url"] == PUBLIC
+        api = Access(store).create_token("reader")
+        hits = c.get("/monitor/api/v1/hits?limit=1",
+                     headers={"Authorization": f"Bearer {api}"}).json()
+        assert hits["next"].startswith("/monitor/api/v1/hits?")
+        spec = c.get("/monitor/api/v1/openapi.json",
+                     headers={"Authorization": f"Bearer {api}"}).json()
+        assert spec["servers"] == [{"url": "/monitor/api/v1"}]
+
+
+def test_probes_answer_under_the_prefix(open_site: TestClient) -> None:
+    asked: list[str] = []
+
+    def answer(path: str) -> tuple[int, str, bytes] | None:
+        asked.append(path)
+        return (200, "text/plain", b"ok") if path == "/healthz" else None
+
+    add_routes(open_site.app, probe_routes(["/healthz"], answer),  # type: ignore[arg-type]
+               public=True)
+    assert open_site.get("/monitor/healthz").text == "ok"
+    assert open_site.get("/healthz").text == "ok"
+    assert asked == ["/healthz", "/healthz"]
