@@ -205,6 +205,15 @@ class WebConfig(_Strict):
         return None if value is None else public_url(value)
 
     @property
+    def public_origin(self) -> str | None:
+        """``public_url``'s scheme and host (``https://news.example.org``), as browsers send
+        them in an Origin header."""
+        if not self.public_url:
+            return None
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
     def base_path(self) -> str:
         """The path prefix of ``public_url`` without its last slash ("" at the root)."""
         return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""

@@ -161,7 +161,7 @@ def notifications(request: Request) -> Response:
 async def feedback(request: Request) -> Response:
     """POST {"relevant": true|false|null}: JSON only, so a cross-site form cannot send it."""
     if not request.headers.get("content-type", "").startswith("application/json") or (
-            not same_origin(request)):
+            not same_origin(request, web_of(request).config.web.public_origin)):
         raise HTTPException(403, "send JSON (Content-Type: application/json) from this origin")
     try:
         body = json.loads(await request.body())

@@ -109,8 +109,8 @@ async def checked_form(request: Request) -> FormData:
     """The posted form, after the CSRF and origin checks (403 otherwise)."""
     form = await request.form()
     token = form.get("csrf")
-    if not same_origin(request) or not csrf_ok(request, token if isinstance(token, str)
-                                               else None):
+    origin_ok = same_origin(request, web_of(request).config.web.public_origin)
+    if not origin_ok or not csrf_ok(request, token if isinstance(token, str) else None):
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
     return form
 

@@ -137,12 +137,16 @@ def csrf_ok(request: Request, submitted: str | None) -> bool:
     return hmac.compare_digest(cookie.encode(), submitted.encode())
 
 
-def same_origin(request: Request) -> bool:
-    """A browser's Origin header, when sent, must name this server."""
+def same_origin(request: Request, public_origin: str | None = None) -> bool:
+    """A browser's Origin header, when sent, must name this server: the Host it was sent to,
+    or ``web.public_url``'s origin (a proxy that sends its own Host, such as nginx's default
+    ``$proxy_host``, hides the one the browser used)."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
     host = request.headers.get("host", "")
+    if public_origin is not None and origin.lower() == public_origin:
+        return True
     return origin.split("://", 1)[-1] == host
 
 

@@ -1,6 +1,6 @@
 """The web view behind a real nginx under a path (``web.public_url: .../monitor/``): one proxy
-passes the path on as is, the other strips the prefix (``proxy_pass http://up/;``), as
-``deploy/README.md`` shows. Signing in, pages, redirects, cookies and feeds must work through
+passes the path on as is, one strips the prefix (``proxy_pass http://up/;``), as
+``deploy/README.md`` shows, and one sends nginx's default Host (the upstream's address). Signing in, pages, redirects, cookies and feeds must work through
 both, and a browser must never leave ``/monitor/``.
 
 CI installs nginx in ``.ci/run``; elsewhere these tests skip when nginx is missing.
@@ -57,7 +57,7 @@ def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     server = WebServer(create_app(settings, store), settings.web)
     server.start()
     upstream = int(server.url.split(":")[2].split("/")[0])
-    as_is, stripped = _free_port(), _free_port()
+    as_is, stripped, own_host = _free_port(), _free_port(), _free_port()
     temp = {name: folder / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     (folder / "nginx.conf").write_text(f"""
 daemon off;
@@ -85,6 +85,12 @@ http {{
             proxy_set_header Host $http_host;
         }}
     }}
+    server {{
+        listen 127.0.0.1:{own_host};
+        location /monitor/ {{
+            proxy_pass http://127.0.0.1:{upstream};
+        }}
+    }}
 }}
 """, encoding="utf-8")
     nginx = subprocess.Popen([NGINX, "-p", str(folder), "-e", str(folder / "error.log"),
@@ -92,12 +98,13 @@ http {{
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15
-        while not (_listening(as_is) and _listening(stripped)):
+        while not all(_listening(port) for port in (as_is, stripped, own_host)):
             if nginx.poll() is not None or time.monotonic() > deadline:
                 log = (folder / "error.log").read_text(errors="replace")
                 raise RuntimeError(f"nginx did not start: {log[-2000:]}")
             time.sleep(0.02)
-        yield {"as is": f"http://127.0.0.1:{as_is}", "stripped": f"http://127.0.0.1:{stripped}"}
+        yield {"as is": f"http://127.0.0.1:{as_is}", "stripped": f"http://127.0.0.1:{stripped}",
+               "own host": f"http://127.0.0.1:{own_host}"}
     finally:
         nginx.terminate()
         nginx.wait(10)
@@ -108,9 +115,11 @@ http {{
 LINK = re.compile(r'(?:href|action)="(/[^"]*)"')
 
 
-@pytest.mark.parametrize("proxy", ["as is", "stripped"])
+@pytest.mark.parametrize("proxy", ["as is", "stripped", "own host"])
 def test_sign_in_pages_and_feeds_through_the_proxy(proxies: dict[str, str], proxy: str) -> None:
-    with httpx2.Client(base_url=proxies[proxy], follow_redirects=False, timeout=10) as web:
+    # a browser at the public address sends its origin with every form
+    with httpx2.Client(base_url=proxies[proxy], follow_redirects=False, timeout=10,
+                       headers={"Origin": PUBLIC.rsplit("/", 2)[0]}) as web:
         first = web.get("/monitor/rules")
         assert first.status_code == 303
         assert first.headers["location"] == "/monitor/login?next=/monitor/rules"

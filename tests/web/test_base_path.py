@@ -103,6 +103,26 @@ def test_sign_in_and_out_under_the_prefix(store: Store, sqlite_url: str,
         assert c.get("/monitor/rules").status_code == 303
 
 
+def test_forms_from_the_public_origin_pass_behind_a_proxy_that_sends_its_own_host(
+        store: Store, sqlite_url: str, tmp_path: Path) -> None:
+    """nginx's default Host is the upstream's address (127.0.0.1:8080), so a browser's
+    Origin (https://news.example.org) never matched it: every form was refused with 403."""
+    users = {"ana": hash_password("pw")}
+    for public_url, origin, status in [
+            (PUBLIC, "https://news.example.org", 303),
+            (PUBLIC, "https://evil.example", 403),
+            (PUBLIC, "http://news.example.org", 403),
+            (None, "https://news.example.org", 403)]:
+        with client(store, config(tmp_path, sqlite_url, public_url=public_url,
+                                  users=users)) as c:
+            c.get("/monitor/login" if public_url else "/login")
+            answer = c.post("/monitor/login" if public_url else "/login",
+                            data={"user": "ana", "password": "pw",
+                                  "csrf": str(c.cookies["nm_csrf"])},
+                            headers={"Origin": origin, "Host": "127.0.0.1:8080"})
+            assert answer.status_code == status, (public_url, origin)
+
+
 def test_feeds_name_the_public_address_and_keep_their_tokens(store: Store, sqlite_url: str,
                                                             tmp_path: Path) -> None:
     cfg = config(tmp_path, sqlite_url, public_url=PUBLIC, users={"ana": hash_password("pw")})
