@@ -1,7 +1,8 @@
 """The web view behind a real nginx under a path (``web.public_url: .../monitor/``): one proxy
 passes the path on as is, one strips the prefix (``proxy_pass http://up/;``), as
-``deploy/README.md`` shows, and one sends nginx's default Host (the upstream's address). Signing in, pages, redirects, cookies and feeds must work through
-both, and a browser must never leave ``/monitor/``.
+``deploy/README.md`` shows, and one sends nginx's default Host (the upstream's address).
+Signing in, pages, redirects, cookies and feeds must work through each, and a browser must
+never leave ``/monitor/``.
 
 CI installs nginx in ``.ci/run``; elsewhere these tests skip when nginx is missing.
 """
