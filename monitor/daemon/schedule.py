@@ -73,18 +73,23 @@ CLOCK_OFFSET_WARN_SECONDS = 10.0
 
 def install_stop_handlers(stop: threading.Event,
                           reload: threading.Event | None = None) -> dict[int, Any]:
-    """Make SIGTERM and SIGINT set ``stop`` (and SIGHUP ``reload``, if given); returns the
-    handlers they replace. The handlers only set flags: threads do the work."""
+    """Make SIGTERM and SIGINT set ``stop``, and SIGHUP set ``reload`` (the daemon) or, without
+    it, ``stop`` too (``run --once``, ``feeds refresh``: their terminal went away, and being
+    killed outright would leave their feeds leased); returns the handlers they replace. The
+    handlers only set flags: threads do the work. A SIGHUP ignored from the start (``nohup``)
+    stays ignored."""
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name)
         stop.set()
 
-    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
         if reload is not None:
             reload.set()
+        else:
+            on_signal(signum, frame)
     previous: dict[int, Any] = {sig: signal.signal(sig, on_signal)
                                 for sig in (signal.SIGTERM, signal.SIGINT)}
-    if reload is not None:
+    if reload is not None or signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
         previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     return previous
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -218,22 +220,17 @@ def test_a_rule_file_named_in_latin1_is_reported_not_fatal(tmp_path: Path) -> No
     assert f"{rules}/tr\ufffdve.yaml:3: rule x: query:" in result.stdout
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("command", "sig"), [
-    (("run", "--once"), signal.SIGTERM), (("run", "--once"), signal.SIGINT),
-    (("feeds", "refresh", "--all"), signal.SIGINT),
-], ids=["once-SIGTERM", "once-SIGINT", "refresh-SIGINT"])
-def test_a_cycle_run_from_the_command_line_stops_on_a_signal_within_the_grace(
-        tmp_path: Path, command: tuple[str, ...], sig: signal.Signals) -> None:
-    """SIGTERM (a cron job's `timeout`) killed `run --once` outright, leaving its feed leased
-    for minutes; Ctrl-C waited for every poll in flight (pages slower than every timeout:
-    minutes), in `feeds refresh` too. Both now stop them as the daemon stops: within its
-    8 s grace, the feed released, exit 1 (the run did not finish)."""
+@contextmanager
+def _stalled_cycle(tmp_path: Path, command: tuple[str, ...], *,
+                   ignore_hangup: bool = False) -> Iterator[tuple[subprocess.Popen[str],
+                                                                  threading.Event]]:
+    """``command`` running a cycle whose four pages answer only once the yielded event is set
+    (or after 120 s: slower than the run's whole grace), once the first page was asked for."""
     asked, release = threading.Event(), threading.Event()
 
     def tarpit(handler: Handler) -> None:
         asked.set()
-        release.wait(120)  # slower than the run's whole grace
+        release.wait(120)
         handler.reply(200, b"<html><body><p>late</p></body></html>",
                       {"Content-Type": "text/html"})
 
@@ -251,21 +248,54 @@ def test_a_cycle_run_from_the_command_line_stops_on_a_signal_within_the_grace(
         assert invoke_cli(config, "db", "upgrade").returncode == 0
         env = {**os.environ, "MONITOR_CONFIG": str(config)}
         env.pop("MONITOR_DATABASE_URL", None)
+
+        def nohup() -> None:  # as `nohup` starts it
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         once = subprocess.Popen(monitor_cmd(*command), env=env, cwd=tmp_path, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=nohup if ignore_hangup else None)  # noqa: PLW1509
         try:
             assert asked.wait(60), "no page was asked for"
-            stopped = time.monotonic()
-            once.send_signal(sig)
-            _out, err = once.communicate(timeout=30)
-            seconds = time.monotonic() - stopped
+            yield once, release
         finally:
             release.set()
             if once.poll() is None:
                 once.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "sig"), [
+    (("run", "--once"), signal.SIGTERM), (("run", "--once"), signal.SIGINT),
+    (("run", "--once"), signal.SIGHUP), (("feeds", "refresh", "--all"), signal.SIGINT),
+], ids=["once-SIGTERM", "once-SIGINT", "once-SIGHUP", "refresh-SIGINT"])
+def test_a_cycle_run_from_the_command_line_stops_on_a_signal_within_the_grace(
+        tmp_path: Path, command: tuple[str, ...], sig: signal.Signals) -> None:
+    """SIGTERM (a cron job's `timeout`) killed `run --once` outright, leaving its feed leased
+    for minutes; Ctrl-C waited for every poll in flight (pages slower than every timeout:
+    minutes), in `feeds refresh` too; a hangup (the SSH session that ran it dropped) killed it
+    outright as well. All now stop as the daemon stops: within its 8 s grace, the feed
+    released, exit 1 (the run did not finish)."""
+    with _stalled_cycle(tmp_path, command) as (once, _release):
+        stopped = time.monotonic()
+        once.send_signal(sig)
+        _out, err = once.communicate(timeout=30)
+        seconds = time.monotonic() - stopped
     assert once.returncode == 1, err
     assert seconds < 12, seconds
     assert "stopped: polls still running after 8 s are left" in err
     assert "Traceback" not in err
     with sqlite3.connect(tmp_path / "monitor.db") as db:
         assert db.execute("SELECT lease_owner FROM feeds").fetchall() == [(None,)]
+
+
+@pytest.mark.slow
+def test_a_run_started_with_nohup_keeps_running_through_a_hangup(tmp_path: Path) -> None:
+    with _stalled_cycle(tmp_path, ("run", "--once"), ignore_hangup=True) as (once, release):
+        once.send_signal(signal.SIGHUP)
+        # still running, not stopping: its log would say so at once
+        with pytest.raises(subprocess.TimeoutExpired):
+            once.wait(1.5)
+        release.set()
+        _out, err = once.communicate(timeout=60)
+    assert once.returncode == 0, err
+    assert "received" not in err and "stopped" not in err
