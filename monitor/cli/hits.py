@@ -103,6 +103,8 @@ def hits(
         typer.echo(f"    {clean_line(hit.source)} | published {when(hit.published)} | "
                    f"matched {when(hit.matched_at)}")
         typer.echo(f"    {hit.url}")
+        if config.web.public_url:  # where its evidence is shown whole and marked relevant
+            typer.echo(f"    {config.web.public_url}hits/{hit.id}")
         terms = list(dict.fromkeys(matched_words(e) for e in hit.evidence))
         typer.echo(f"    matched: {', '.join(terms)}")
         snippets = list(dict.fromkeys(clean_line(e.snippet) for e in hit.evidence

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,21 @@ def test_hits_shows_the_words_each_term_matched(store_config: Path) -> None:
     matched = [line for line in out.splitlines() if line.startswith("    matched: ")]
     assert matched and all("@ceasefire (" in line for line in matched), matched
     assert "@gaza (Gaza)" in matched[0]
+
+
+def test_hits_link_their_page_in_the_web_view_when_public_url_is_set(
+        store_config: Path) -> None:
+    _, plain, _ = run("-c", str(store_config), "hits")
+    assert "/hits/" not in plain
+    with store_config.open("a", encoding="utf-8") as file:
+        file.write("web:\n  public_url: https://news.example.org/monitor\n")
+    code, out, err = run("-c", str(store_config), "hits", "--rule", "gaza-ceasefire")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    pages = [line.strip() for line in lines if "news.example.org" in line]
+    assert pages and all(re.fullmatch(r"https://news\.example\.org/monitor/hits/\d+", p)
+                         for p in pages)
+    assert lines.index("    " + pages[0]) == 3  # under the article's own link
 
 
 def test_backtest_json_evidence_has_the_words_matched(store_config: Path) -> None:
