@@ -124,11 +124,13 @@ class Settlement:
         if more > 0:
             listed += f"; and {more} more"
         noun = "Alert" if len(alerts) == 1 else f"{len(alerts)} alerts"
+        public = self.config.web.public_url
+        page = f", or in the web view's outbox: {public}outbox?status={kind}" if public else ""
         key = f"{kind}:{first.id}" if len(alerts) == 1 else f"{kind}:{first.id}+{len(alerts)}"
         self.outbox.enqueue_notice(
             key, f"{noun} {happened} {first.channel}",
             f"Notification{'s' if len(alerts) > 1 else ''} {listed} to {first.destination}"
-            f"{what} `monitor notifications retry {ids}`.",
+            f"{what} `monitor notifications retry {ids}`{page}.",
             self.channels.admin_routes())
 
 

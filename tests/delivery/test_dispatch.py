@@ -143,8 +143,19 @@ def test_G9_a_permanent_failure_is_dead_after_one_attempt(tmp_path: Path,
     assert len(receiver.hits_for("/status/401")) == 1
     (dead,) = s.outbox.list("dead")
     assert dead.attempts == 1 and "401" in (dead.last_error or "")
+    assert "outbox?status=dead" not in s.console.getvalue()
     s.clock.advance(3600)
     assert s.dispatcher.dispatch_due().attempted == 0
+    # with web.public_url, the notice also names the outbox page that retries it
+    s.dispatcher = Dispatcher(
+        s.dispatcher.config.model_copy(
+            update={"web": WebConfig(public_url="https://news.example.org/monitor/")}),
+        s.outbox, s.channels, ConsoleNotifier(s.console), "w", jitter=lambda: 1.0)
+    s.save(2)
+    assert s.dispatcher.dispatch_due().dead == 1
+    (second,) = [row for row in s.outbox.list("dead") if row.id != dead.id]
+    assert (f"`monitor notifications retry {second.id}`, or in the web view's outbox: "
+            "https://news.example.org/monitor/outbox?status=dead.") in s.console.getvalue()
     s.store.close()
 
 
