@@ -150,11 +150,15 @@ def fields_of(src: Source, node: Node, known: tuple[str, ...], what: str,
     return Fields(src, node, known, what, problems, rule_id)
 
 
+_NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+
+
 def rule_files(path: Path, problems: Problems) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        problems.add(shown_path(path), 0, "no such rule file or directory")
+        problems.add(shown_path(path), 0, _NOT_REGULAR if path.exists()
+                     else "no such rule file or directory")
         return []
     found: list[Path] = []
     walked: set[str] = set()
@@ -179,6 +183,8 @@ def rule_files(path: Path, problems: Problems) -> list[Path]:
             elif file.is_symlink() and not file.exists():
                 problems.add(shown_path(file), 0, "not read: a symbolic link to "
                              f"{file.readlink()}, which does not exist")
+            elif file.exists():  # a pipe would block every reload; a device never ends
+                problems.add(shown_path(file), 0, f"not read: {_NOT_REGULAR}")
     return sorted(found)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import textwrap
 from pathlib import Path
 
@@ -373,6 +374,22 @@ def test_a_broken_link_or_an_upper_case_suffix_is_reported_and_a_linked_folder_r
         "case (rename it to Gaza.yaml)",
         f"{rules / 'gone.yaml'}: not read: a symbolic link to {tmp_path / 'moved.yaml'}, "
         "which does not exist"]
+
+
+def test_a_pipe_among_the_rules_is_named_not_skipped_or_read(tmp_path: Path) -> None:
+    """A named pipe called *.yaml was skipped without a word (its rules silently missing);
+    read, it would block the loader until someone wrote to it."""
+    rules = tmp_path / "rules"
+    write(rules, "a.yaml", "rules:\n  - id: a\n    query: x\n")
+    os.mkfifo(rules / "pipe.yaml")
+    book = load_rules(rules)
+    assert [r.id for r in book.rules] == ["a"]
+    assert messages(book) == [
+        f"{rules / 'pipe.yaml'}: not read: not a regular file (a pipe, socket or device)"]
+    assert messages(load_rules(rules / "pipe.yaml")) == [
+        f"{rules / 'pipe.yaml'}: not a regular file (a pipe, socket or device)"]
+    assert messages(load_rules(rules / "none.yaml")) == [
+        f"{rules / 'none.yaml'}: no such rule file or directory"]
 
 
 def test_a_file_name_that_is_not_utf8_is_shown_with_a_replacement_character(
