@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -384,3 +385,18 @@ def test_a_public_url_the_web_view_cannot_serve_is_a_problem_at_its_line(
     assert str(info.value).startswith(f"{path}:3: web.public_url: ")
     assert said in str(info.value)
     assert "pw" not in str(info.value)
+
+
+def test_a_configuration_read_from_a_pipe_has_paths_relative_to_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`monitor -c <(...)` or `-c /dev/stdin`: the file's folder was /proc/<pid>/fd or /dev,
+    so `rules_dir: rules` named /dev/rules ("no such rule file or directory")."""
+    monkeypatch.chdir(tmp_path)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_text, args=("rules_dir: mine\n",))
+    writer.start()
+    config = load_config(pipe, {})
+    writer.join(10)
+    assert config.rules_path == tmp_path / "mine"
+    assert load_config(Path(os.devnull), {}).base_dir == tmp_path

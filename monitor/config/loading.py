@@ -317,7 +317,9 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         if not isinstance(loaded, dict):
             raise ConfigError("the configuration must be a mapping of settings", path=shown, line=1)
         data = loaded
-        base = path.resolve().parent
+        # A pipe (-c /dev/stdin, -c <(...)) or /dev/null has no folder of its own: relative
+        # paths then mean what they mean in the shell that gave it.
+        base = path.resolve().parent if path.is_file() else Path.cwd()
 
     env, undecodable = utf8_values({**secrets_file_values(data, base, shown, lines), **environ})
     if path is not None and any(literal_secret(u) for _loc, u in _channel_urls(data)):
