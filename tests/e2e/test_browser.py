@@ -224,6 +224,12 @@ def test_under_a_path_prefix_sign_in_feedback_and_sign_out(browser: Any,
         page.get_by_label("Password").fill("a long passphrase")
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/monitor/rules")
+        # an alert's "Evidence and feedback" link: the hit's story, that hit outlined
+        page.goto(server.url + "hits/2")
+        page.wait_for_url("**/monitor/stories/*#hit-2")
+        assert page.evaluate("document.querySelector(':target').id") == "hit-2"
+        assert page.evaluate("getComputedStyle(document.querySelector(':target'))"
+                             ".outlineStyle") == "solid"
         page.get_by_role("link", name="Stories", exact=True).click()
         page.wait_for_url("**/monitor/")
         page.get_by_role("link", name="AS dan Rusia Gelar Negosiasi Rahasia").first.click()
