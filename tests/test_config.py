@@ -359,6 +359,11 @@ def test_a_feed_path_that_is_a_folder_or_a_device_is_not_called_missing(
     ("https://News.example.org/monitor", "https://news.example.org/monitor/", "/monitor"),
     ("http://127.0.0.1:8080", "http://127.0.0.1:8080/", ""),
     ("https://example.org/a/b.c/~d/", "https://example.org/a/b.c/~d/", "/a/b.c/~d"),
+    # the default port as a browser's Origin header leaves it out
+    ("HTTPS://Example.org:443/m/", "https://example.org/m/", "/m"),
+    ("http://[::1]:80", "http://[::1]/", ""),
+    ("https://example.org:8443/", "https://example.org:8443/", ""),
+    ("https://example.org:/", "https://example.org/", ""),
 ])
 def test_the_public_url_is_kept_with_a_last_slash(tmp_path: Path, given: str, kept: str,
                                                   base: str) -> None:

@@ -263,14 +263,17 @@ def public_url(value: str) -> str:
         raise ValueError("the address of the web view has no ?query, #fragment, user or "
                          "password, e.g. https://news.example.org/monitor/")
     try:
-        parts.port  # noqa: B018 (raises on a bad port)
+        port = parts.port
     except ValueError as exc:
         raise ValueError(f"{value[:200]!r}: {exc}") from None
     path = parts.path.rstrip("/")
     if not _BASE_PATH.fullmatch(path):
         raise ValueError(f"{value[:200]!r}: the path is written in letters, digits, - . _ ~ "
                          "and /, without an empty, . or .. segment (e.g. /monitor/)")
-    return urlunsplit((parts.scheme, parts.netloc.lower(), path + "/", "", ""))
+    netloc = parts.netloc.lower().rstrip(":")
+    if port == {"http": 80, "https": 443}[parts.scheme]:
+        netloc = netloc.rsplit(":", 1)[0]  # as a browser's Origin header writes it
+    return urlunsplit((parts.scheme, netloc, path + "/", "", ""))
 
 
 def split_listen(value: str) -> tuple[str, int]:
