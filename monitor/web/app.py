@@ -26,7 +26,7 @@ from monitor.store import Access, Browse, Store
 from monitor.web import api, pages, syndication
 from monitor.web.context import HERE, Web, environment, web_of
 from monitor.web.paths import base_path, here, route_path
-from monitor.web.security import SESSION_COOKIE, finish, host_problem
+from monitor.web.security import SESSION_COOKIE, finish, host_problem, secure_cookies
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
 PUBLIC_PATHS = {"/login", "/static/style.css"}
@@ -71,6 +71,7 @@ class _Guard(BaseHTTPMiddleware):
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         web = web_of(request)
         path = route_path(request)
+        request.state.secure_cookies = secure_cookies(request, web.config.web.public_origin)
         refused = host_problem(web.config.web, request.headers.get("host"))
         if refused is not None:
             return finish(request, _refused(path, 403, refused))

@@ -27,7 +27,13 @@ from monitor.web.context import web_of
 from monitor.web.highlight import pieces, snippet_pieces
 from monitor.web.paths import base_path, cookie_path, here, route_path
 from monitor.web.search import run_search, saved_rule_yaml, search_query
-from monitor.web.security import SESSION_COOKIE, check_login, csrf_ok, same_origin
+from monitor.web.security import (
+    SESSION_COOKIE,
+    check_login,
+    cookie_is_secure,
+    csrf_ok,
+    same_origin,
+)
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
@@ -265,7 +271,7 @@ async def login(request: Request) -> Response:
     cookie, _ = await run_in_threadpool(web.access.open_session, name, lifetime)
     response = RedirectResponse(nxt, status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(lifetime.total_seconds()),
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                        httponly=True, samesite="lax", secure=cookie_is_secure(request),
                         path=cookie_path(request))
     return response
 

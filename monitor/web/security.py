@@ -150,6 +150,23 @@ def same_origin(request: Request, public_origin: str | None = None) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+def secure_cookies(request: Request, public_origin: str | None) -> bool:
+    """Whether cookies get ``Secure``: the request came over https (or a proxy on this host
+    said so in X-Forwarded-Proto), or it is addressed to ``web.public_url``'s host and that
+    address is https (a proxy that terminates TLS and does not say so). Kept on the request
+    by the guard for :func:`finish` and the sign-in."""
+    if request.url.scheme == "https":
+        return True
+    if public_origin is None or not public_origin.startswith("https://"):
+        return False
+    return request.headers.get("host", "").lower() == public_origin.removeprefix("https://")
+
+
+def cookie_is_secure(request: Request) -> bool:
+    """:func:`secure_cookies`' answer for this request (its scheme's, before the guard ran)."""
+    return bool(getattr(request.state, "secure_cookies", request.url.scheme == "https"))
+
+
 def finish(request: Request, response: Response) -> Response:
     """The security headers, and the CSRF cookie when this request made one."""
     for name, value in HEADERS.items():
@@ -157,6 +174,5 @@ def finish(request: Request, response: Response) -> Response:
     token = getattr(request.state, "csrf", None)
     if token is not None and request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https",
-                            path=cookie_path(request))
+                            secure=cookie_is_secure(request), path=cookie_path(request))
     return response

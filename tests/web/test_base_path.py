@@ -123,6 +123,36 @@ def test_forms_from_the_public_origin_pass_behind_a_proxy_that_sends_its_own_hos
             assert answer.status_code == status, (public_url, origin)
 
 
+@pytest.mark.parametrize(("public_url", "host", "secure"), [
+    (PUBLIC, "news.example.org", True),  # the public host: its browsers are on https
+    (PUBLIC, "127.0.0.1:8080", False),  # the proxy's own Host, or a local visit: unknown
+    ("http://news.example.org/monitor/", "news.example.org", False),
+    (None, "news.example.org", False),
+])
+def test_cookies_are_secure_for_an_https_public_url_behind_a_proxy_that_does_not_say_so(
+        store: Store, sqlite_url: str, tmp_path: Path, public_url: str | None, host: str,
+        secure: bool) -> None:
+    """A proxy that terminates TLS without X-Forwarded-Proto made every cookie non-Secure, so
+    a browser sent the session over plain http too (an http:// link, the port-80 redirect)."""
+    cfg = config(tmp_path, sqlite_url, public_url=public_url,
+                 users={"ana": hash_password("pw")})
+    login = "/monitor/login" if public_url else "/login"
+    with client(store, cfg) as c:
+        c.get(login)
+        answer = c.post(login, data={"user": "ana", "password": "pw",
+                                     "csrf": str(c.cookies["nm_csrf"])},
+                        headers={"Host": host, "Origin": "https://news.example.org"
+                                 if public_url == PUBLIC else f"http://{host}"})
+        assert answer.status_code == 303
+        session = answer.headers["set-cookie"]
+        assert session.startswith("nm_session=")
+        assert ("; secure" in session.lower()) == secure
+    with client(store, cfg) as first_visit:
+        csrf = first_visit.get(login, headers={"Host": host}).headers["set-cookie"]
+        assert csrf.startswith("nm_csrf=")
+        assert ("; secure" in csrf.lower()) == secure
+
+
 def test_feeds_name_the_public_address_and_keep_their_tokens(store: Store, sqlite_url: str,
                                                             tmp_path: Path) -> None:
     cfg = config(tmp_path, sqlite_url, public_url=PUBLIC, users={"ana": hash_password("pw")})
