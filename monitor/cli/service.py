@@ -233,8 +233,8 @@ def run(
     # A stop asked for while the service is still starting (systemd stopping a unit that
     # just started) is kept and honoured once the daemon is up, instead of killing it mid-way.
     stop, reload_requested = threading.Event(), threading.Event()
-    # SIGHUP: reload, once running (--once has nothing to reload: it stops); SIGTERM, Ctrl-C:
-    # stop.
+    # SIGTERM, Ctrl-C: stop. SIGHUP: reload, once running; --once has nothing to reload and
+    # stops (its terminal went away).
     install_stop_handlers(stop, None if once else reload_requested)
     # A channel URL with a typo would lose alerts; the web address matters only if served.
     config = get_config(ctx, deliverable=True, serves_web=not (once or no_web))
