@@ -191,7 +191,7 @@ class Dispatcher:
             # (A console that fails, standard output closed, is retried and goes dead as any
             # destination does: not counted as sent.)
             if note.alert is not None:
-                outcome = self.console.show(note.alert)
+                outcome = self.console.show(note.alert, self.config.web.public_url)
             else:
                 assert note.notice is not None
                 outcome = self.console.send(render_notice(

@@ -98,6 +98,8 @@ def test_with_a_public_url_an_alert_links_its_hit_in_the_web_view(setup: Setup,
     assert dispatcher.dispatch_due().sent == 2
     (posted,) = receiver.hits_for("/hook")
     assert posted.json()["alert"]["web_url"] == f"https://news.example.org/monitor/hits/{hit_id}"
+    assert (f"Evidence and feedback: https://news.example.org/monitor/hits/{hit_id}\n"
+            in setup.console.getvalue())
 
 
 def test_a_console_that_cannot_print_is_retried_not_counted_as_sent(

@@ -20,10 +20,11 @@ class ConsoleNotifier:
         self._max_chars = max_chars
         self._timezone = timezone
 
-    def show(self, alert: Alert) -> DeliveryOutcome:
-        """Render ``alert`` in the text format and print it."""
+    def show(self, alert: Alert, web_url: str | None = None) -> DeliveryOutcome:
+        """Render ``alert`` in the text format and print it (with its page in the web view
+        at ``web_url``, ``web.public_url``, when set)."""
         message = render_alert(alert, format="text", template=None, max_chars=self._max_chars,
-                               target="console", timezone=self._timezone)
+                               target="console", timezone=self._timezone, web_url=web_url)
         return self.send(message)
 
     def send(self, message: RenderedMessage) -> DeliveryOutcome:
