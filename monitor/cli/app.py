@@ -136,11 +136,11 @@ def stage_checks() -> StageChecks:
     from monitor.config import StageChecks
     from monitor.delivery import destination_problem, schedule_problem, template_problem
     from monitor.net import allow_entry_problem
-    from monitor.web import listen_problem
+    from monitor.web import base_path_problem, listen_problem
 
     return StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
                        template=template_problem, private_network=allow_entry_problem,
-                       web=listen_problem)
+                       web=listen_problem, web_path=base_path_problem)
 
 
 def read_config(ctx: typer.Context, *, deliverable: bool = False,
@@ -156,7 +156,7 @@ def read_config(ctx: typer.Context, *, deliverable: bool = False,
     state: CliState = ctx.find_root().obj or CliState(None, False)
     checks = stage_checks() if deliverable else None
     if checks is not None and not serves_web:
-        checks = dataclasses.replace(checks, web=lambda _web: None)
+        checks = dataclasses.replace(checks, web=lambda _web: None, web_path=lambda _web: None)
     config = load_config(config_path(ctx), os.environ, checks=checks)
     from monitor.cli.logs import setup_logging
     setup_logging("DEBUG" if state.verbose else config.log_level, config.log_format)

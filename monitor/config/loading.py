@@ -260,6 +260,7 @@ class StageChecks:
     template: Callable[[str], str | None]  # a channel's Jinja2 template
     private_network: Callable[[str], str | None]  # an http.allow_private_networks entry
     web: Callable[[WebConfig], str | None]  # the web view's listen address and authentication
+    web_path: Callable[[WebConfig], str | None]  # web.public_url's path, beside the app's own
 
 
 def _stage_checked(data: Mapping[str, Any], checks: StageChecks,
@@ -398,6 +399,9 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         if refused is not None:
             problems.append(ConfigError(refused, path=shown,
                                         line=_line_for(lines, ("web", "listen"))))
+        unusable = checks.web_path(config.web)
+        if unusable is not None:
+            problem(("web", "public_url"), unusable)
     if problems or config is None:
         raise ConfigError.combine(problems)
     for written, expanded in referenced:

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from monitor.config import Config
+from monitor.config import Config, WebConfig
 from monitor.errors import StoreError
 from monitor.store import Access, Browse, Store
 from monitor.web import api, pages, syndication
@@ -30,6 +30,8 @@ from monitor.web.security import SESSION_COOKIE, finish, host_problem, secure_co
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
 PUBLIC_PATHS = {"/login", "/static/style.css"}
+# What `monitor run` mounts beside the pages (monitor.daemon.ops's probes).
+PROBE_PATHS = ("/metrics", "/healthz", "/readyz")
 FEED_SUFFIXES = (".atom", ".json")
 log = logging.getLogger(__name__)
 
@@ -158,10 +160,25 @@ def add_routes(app: Starlette, routes: Sequence[BaseRoute], *, public: bool = Fa
         web.public.update(getattr(r, "path", "") for r in routes)
 
 
+def base_path_problem(web: WebConfig) -> str | None:
+    """Why ``web.public_url``'s path cannot be this app's prefix, or None: its first part
+    must not be the first part of one of the app's own paths (``/feeds/``), or a request
+    through a proxy that strips the prefix (``/feeds``) would be read as the prefix alone."""
+    if not web.base_path:
+        return None
+    first = web.base_path.split("/")[1]
+    own = {path.split("/")[1] for path in (*(getattr(r, "path", "") for r in _ROUTES),
+                                           *PROBE_PATHS)}
+    if first in own:
+        return (f"the path /{first}/ is also the start of the web view's own pages "
+                f"(/{first}), so a proxy that strips it would send them to the wrong page: "
+                "choose another, e.g. /newsmonitor/")
+    return None
+
+
 def create_app(config: Config, store: Store) -> Starlette:
     """The web view and API over ``store``, configured by ``config.web``."""
-    app = Starlette(routes=[*pages.ROUTES, *syndication.ROUTES, *api.ROUTES,
-                            Route("/static/style.css", _style)],
+    app = Starlette(routes=list(_ROUTES),
                     middleware=[Middleware(_BasePath, base=config.web.base_path),
                                 Middleware(_Guard)],
                     exception_handlers=pages.ERROR_HANDLERS)
@@ -176,3 +193,6 @@ _STYLE = (HERE / "static" / "style.css").read_bytes()
 def _style(request: Request) -> Response:
     return Response(_STYLE, media_type="text/css",
                     headers={"Cache-Control": "public, max-age=3600"})
+
+
+_ROUTES = (*pages.ROUTES, *syndication.ROUTES, *api.ROUTES, Route("/static/style.css", _style))

@@ -192,3 +192,36 @@ def test_probes_answer_under_the_prefix(open_site: TestClient) -> None:
     assert open_site.get("/monitor/healthz").text == "ok"
     assert open_site.get("/healthz").text == "ok"
     assert asked == ["/healthz", "/healthz"]
+
+
+@pytest.mark.parametrize(("public_url", "refused"), [
+    ("https://x.example/feeds/", "feeds"), ("https://x.example/api/", "api"),
+    ("https://x.example/static/nm/", "static"), ("https://x.example/healthz/", "healthz"),
+    ("https://x.example/stories/", "stories"), ("https://x.example/feed.atom/", "feed.atom"),
+    ("https://x.example/newsmonitor/", None), ("https://x.example/feedsx/", None),
+    ("https://x.example/news/feeds/", None), ("https://x.example/", None),
+])
+def test_a_prefix_that_starts_like_a_page_of_the_view_is_refused_at_its_line(
+        tmp_path: Path, public_url: str, refused: str | None) -> None:
+    """With /feeds/ as the prefix, a stripping proxy turns /feeds/rules into /rules (fine)
+    but the view's own /feeds page into /feeds, which reads as the prefix: the stories."""
+    from monitor.cli.app import stage_checks
+    from monitor.config import WebConfig, load_config
+    from monitor.daemon.ops import OpsEndpoints
+    from monitor.errors import ConfigError
+    from monitor.web import base_path_problem
+    from monitor.web.app import PROBE_PATHS
+
+    assert set(OpsEndpoints.PATHS) <= set(PROBE_PATHS)
+    problem = base_path_problem(WebConfig(public_url=public_url))
+    assert (problem is None) == (refused is None)
+    if refused is None:
+        return
+    assert f"/{refused}/ is also the start of the web view's own pages" in str(problem)
+    path = tmp_path / "monitor.yaml"
+    path.write_text(f"web:\n  listen: 127.0.0.1:8080\n  public_url: {public_url}\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {}, checks=stage_checks())
+    assert str(info.value).startswith(f"{path}:3: web.public_url: the path /{refused}/")
+    load_config(path, {})  # the alert links alone do not mind
