@@ -176,22 +176,30 @@ def _check_file(store: Store, advice: str) -> float | None:
         fail(f"{exc}; {advice}" if exc.code == DATABASE_DAMAGED else str(exc))
 
 
-def web_server(config: Config, store: Store) -> WebServer:
-    """The configured web server over ``store``; exits 2 with one line if it must not start."""
-    from monitor.web import WebServer, create_app, listen_problem
+def _refuse_web(config: Config) -> None:
+    """Exit 2 with one line when the web view must not start as configured (an address open
+    without authentication, a prefix its own pages would make ambiguous)."""
+    from monitor.web import base_path_problem, listen_problem
     problem = listen_problem(config.web)
     if problem is not None:
         fail(problem)
+    problem = base_path_problem(config.web)
+    if problem is not None:
+        fail(f"web.public_url: {problem}")
+
+
+def web_server(config: Config, store: Store) -> WebServer:
+    """The configured web server over ``store``; exits 2 with one line if it must not start."""
+    from monitor.web import WebServer, create_app
+    _refuse_web(config)
     return WebServer(create_app(config, store), config.web)
 
 
 def _start_web(config: Config, probes: Probe | None = None) -> WebServer:
     """The web view in a thread beside the daemon, on its own store connection; ``probes``
     answers the daemon's /metrics, /healthz and /readyz on the same listener."""
-    from monitor.web import WebServer, add_routes, create_app, listen_problem, probe_routes
-    problem = listen_problem(config.web)
-    if problem is not None:
-        fail(problem)
+    from monitor.web import WebServer, add_routes, create_app, probe_routes
+    _refuse_web(config)
     app = create_app(config, open_store(config))
     if probes is not None:
         # Health probes need no sign-in; /metrics (rule ids and counts) does when the web

@@ -49,6 +49,17 @@ def test_web_refuses_an_open_address_without_authentication(tmp_path: Path) -> N
         assert len(lines) == 1 and "no authentication is configured" in lines[0], result.stderr
 
 
+def test_web_refuses_a_prefix_its_own_pages_would_make_ambiguous(tmp_path: Path) -> None:
+    config = seed_only_config(tmp_path, web={"listen": "127.0.0.1:0",
+                                             "public_url": "https://x.example/feeds/"})
+    assert invoke_cli(config, "db", "upgrade").returncode == 0
+    for command in (["web"], ["run"]):
+        result = run_cli(config, *command, timeout=60)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "web.public_url: the path /feeds/" in lines[0], result.stderr
+
+
 def test_web_token_create_prints_a_token_once(tmp_path: Path) -> None:
     config = seed_only_config(tmp_path)
     assert invoke_cli(config, "db", "upgrade").returncode == 0
