@@ -67,6 +67,10 @@ error_log {folder}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
     access_log off;
+    # Run as root, nginx's workers are "nobody", who cannot enter pytest's 0700 folders: no
+    # temporary files (responses streamed, bodies in memory) and no files served.
+    proxy_buffering off;
+    client_body_buffer_size 1m;
     client_body_temp_path {temp['body']};
     proxy_temp_path {temp['proxy']};
     fastcgi_temp_path {temp['fastcgi']};
@@ -74,6 +78,7 @@ http {{
     scgi_temp_path {temp['scgi']};
     server {{
         listen 127.0.0.1:{as_is};
+        location / {{ return 404; }}
         location /monitor/ {{
             proxy_pass http://127.0.0.1:{upstream};
             proxy_set_header Host $http_host;
@@ -81,6 +86,7 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{stripped};
+        location / {{ return 404; }}
         location /monitor/ {{
             proxy_pass http://127.0.0.1:{upstream}/;
             proxy_set_header Host $http_host;
@@ -88,6 +94,7 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{own_host};
+        location / {{ return 404; }}
         location /monitor/ {{
             proxy_pass http://127.0.0.1:{upstream};
         }}
@@ -111,6 +118,10 @@ http {{
         nginx.wait(10)
         server.stop()
         store.close()
+    # nginx said nothing went wrong (an upstream that failed, a temporary file it could not
+    # write: the page would have reached the test cut short or not at all)
+    logged = (folder / "error.log").read_text(errors="replace")
+    assert not [line for line in logged.splitlines() if "[error]" in line or "[crit]" in line]
 
 
 LINK = re.compile(r'(?:href|action)="(/[^"]*)"')
