@@ -118,6 +118,8 @@ http {{
         nginx.wait(10)
         server.stop()
         store.close()
+        for made in temp.values():  # nginx gave them to "nobody", mode 0700: later runs
+            shutil.rmtree(made, ignore_errors=True)  # without root's powers could not clean up
     # nginx said nothing went wrong (an upstream that failed, a temporary file it could not
     # write: the page would have reached the test cut short or not at all)
     logged = (folder / "error.log").read_text(errors="replace")
