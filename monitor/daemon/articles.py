@@ -10,6 +10,7 @@ from monitor.daemon.pages import publisher_identity
 from monitor.extract import fallback_text, fuller_feed_text
 from monitor.language import detect_language
 from monitor.models import Article, ExtractedText, FeedEntry
+from monitor.net import shown_url
 from monitor.store import FeedState
 from monitor.text import clean_line, clean_text
 
@@ -48,10 +49,11 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
         url=url, title=title,
         # The outlet the entry names as its origin (an aggregator's item: Google News names
         # the publisher; trafilatura's site name may be only the page's host), else the
-        # page's site name, else the feed's name.
+        # page's site name, else the feed's name (its URL when none was given: masked, as
+        # a private feed's token must not reach alerts and pages).
         text=text, source_name=entry.source or (
             extracted.site_name if extracted and extracted.site_name
-            and extracted.source == "page" else feed.name),
+            and extracted.source == "page" else shown_url(feed.name)),
         feed_url=feed.url, entry_key=entry.key,
         text_source=extracted.source if extracted else "feed_summary",
         language=language, published=entry.published or (

@@ -34,7 +34,7 @@ from monitor.delivery import (
 from monitor.errors import ConfigError, RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
-from monitor.net import Fetcher
+from monitor.net import Fetcher, shown_url
 from monitor.rules import analyze_text, article_stems, tokenize
 from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
 from monitor.stories import StoryRegistry, worker_signature
@@ -68,7 +68,8 @@ class Service:
     def check_feed_health(self) -> None:
         """Queue admin notices for feeds failing or silent too long, and for recoveries."""
         after = timedelta(seconds=self.config.polling.silent_alert_after)
-        for notice in feed_health_notices(self.store, self.channels.admin_routes(), after):
+        for notice in feed_health_notices(self.store, self.channels.admin_routes(), after,
+                                          shown=shown_url):
             log.warning("%s", notice.subject)
 
     def rules_reloaded(self, problems: Sequence[RuleProblem]) -> None:

@@ -4,7 +4,7 @@ and its notice commit in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,38 +27,43 @@ class HealthNotice:
     body: str
 
 
-def _describe(row: FeedRow, kind: str, now: datetime,
+def _describe(row: FeedRow, kind: str, now: datetime, shown: Callable[[str], str],
               recovered_from: str | None = None) -> tuple[str, str]:
+    # a token or password in the URL (the name, when none was given) never reaches a channel
+    # or the outbox
+    url, name = shown(row.url), shown(row.name)
     if kind == "failing":
         since = row.failing_since or now
-        return (f"Feed failing: {row.name}",
-                f"{row.name} <{row.url}> has failed every poll since {since:%Y-%m-%d %H:%M} "
+        return (f"Feed failing: {name}",
+                f"{name} <{url}> has failed every poll since {since:%Y-%m-%d %H:%M} "
                 f"UTC ({row.consecutive_failures} attempts). Last error: "
-                f"{row.last_error_code}: {row.last_error_message or ''}")
+                f"{row.last_error_code}: {shown(row.last_error_message or '')}")
     if kind == "silent":
         last = row.last_new_entry_at or row.last_success_at
         when = f"{last:%Y-%m-%d %H:%M} UTC" if last else "it was added"
-        return (f"Feed silent: {row.name}",
-                f"{row.name} <{row.url}> has published nothing new since {when}.")
+        return (f"Feed silent: {name}",
+                f"{name} <{url}> has published nothing new since {when}.")
     if kind == "unread":
         since = row.pages_unread_since or now
-        return (f"Feed pages not read: {row.name}",
-                f"None of the last {row.pages_unread_streak} article pages of {row.name} "
-                f"<{row.url}> could be read, since {since:%Y-%m-%d %H:%M} UTC "
+        return (f"Feed pages not read: {name}",
+                f"None of the last {row.pages_unread_streak} article pages of {name} "
+                f"<{url}> could be read, since {since:%Y-%m-%d %H:%M} UTC "
                 f"({row.page_warning or 'no text'}). Its articles are matched on the feed's "
                 "titles and summaries only: a rule whose words are only in an article's text "
                 "misses it.")
     if recovered_from == "unread":
-        return (f"Feed recovered: {row.name}",
-                f"The article pages of {row.name} <{row.url}> are read again.")
-    return (f"Feed recovered: {row.name}",
-            f"{row.name} <{row.url}> is publishing again (last success "
+        return (f"Feed recovered: {name}",
+                f"The article pages of {name} <{url}> are read again.")
+    return (f"Feed recovered: {name}",
+            f"{name} <{url}> is publishing again (last success "
             f"{row.last_success_at:%Y-%m-%d %H:%M} UTC).")
 
 
-def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
-                        ) -> list[HealthNotice]:
-    """Open or close health episodes and queue one notice per change to ``routes``."""
+def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta, *,
+                        shown: Callable[[str], str]) -> list[HealthNotice]:
+    """Open or close health episodes and queue one notice per change to ``routes``; feed
+    URLs and errors are written through ``shown`` (the net stage's masking, which this layer
+    cannot import)."""
     now = store.clock()
     notices: list[HealthNotice] = []
     with store.write() as session:
@@ -76,7 +81,7 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta
                 kind_to_send = "recovered"
             else:
                 continue  # no change, or still in the open episode (one at a time)
-            subject, body = _describe(row, kind_to_send, now, opened)
+            subject, body = _describe(row, kind_to_send, now, shown, opened)
             enqueue_notice_rows(session, f"feed:{row.id}:{row.health_episode}:{kind_to_send}",
                                 subject, body, routes, now)
             notices.append(HealthNotice(row.url, kind_to_send, subject, body))

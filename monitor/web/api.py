@@ -139,8 +139,9 @@ def rules(request: Request) -> Response:
 
 
 def feeds(request: Request) -> Response:
-    # a feed URL may hold a password or an api_key= (from a ${VAR}): masked as in the logs
-    items = [{"id": h.id, "name": h.name, "url": shown_url(h.url), "status": h.status,
+    # a feed URL may hold a password or an api_key= (from a ${VAR}): masked as in the logs,
+    # and so is the name, which is the URL when none was given
+    items = [{"id": h.id, "name": shown_url(h.name), "url": shown_url(h.url), "status": h.status,
               "last_success_at": _iso(h.last_success_at),
               "consecutive_failures": h.consecutive_failures,
               "last_error": h.last_error_code, "last_error_message": h.last_error_message,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from monitor.daemon.articles import compose_article, declared_language
 from monitor.models import ExtractedText, FeedEntry
 from monitor.store import FeedState
@@ -39,6 +41,16 @@ def test_a_failed_page_gives_the_feeds_summary_and_keeps_its_error() -> None:
     assert article.text == "Mediators met again in Doha on Sunday."
     assert (article.text_source, article.error) == ("feed_summary", "server_error")
     assert article.source_name == "Example Feed" and article.language == "id"
+
+
+def test_a_feed_named_by_its_private_url_gives_its_articles_the_url_masked() -> None:
+    """A feed listed without a name is named by its URL; a private feed's token then became
+    the outlet of every article whose page names none, in alerts and on the pages."""
+    private = "https://news.example/feed.xml?token=s3cretT0ken"
+    feed = replace(FEED, url=private, name=private)
+    article, _ = compose_article(feed, _entry(), URL, None, "server_error", None,
+                                 min_text_chars=100)
+    assert article.source_name == "https://news.example/feed.xml?token=****"
 
 
 def test_a_short_page_gives_way_to_a_longer_summary_and_an_empty_entry_to_its_url() -> None:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from monitor.net import shown_url
 from monitor.store import Outbox, PollOutcome, Route, Store
-from monitor.store.health import feed_health_notices
+from monitor.store.health import HealthNotice, feed_health_notices
+from monitor.store.schema import NotificationRow
 from tests.store_support import FakeClock, feed, open_store
 
 ADMIN = [Route("console", "console", "console"), Route("ops", "k", "json://ops/***")]
 DAY = timedelta(days=1)
+
+
+def _notices(store: Store) -> list[HealthNotice]:
+    return feed_health_notices(store, ADMIN, DAY, shown=shown_url)
 
 
 def _poll(store: Store, clock: FakeClock, ok: bool, new: int = 0) -> None:
@@ -25,18 +34,18 @@ def test_failing_feed_raises_one_notice_then_one_on_recovery(sqlite_url: str) ->
     store.sync_feeds([feed()])
     outbox = Outbox(store)
     _poll(store, clock, ok=True, new=2)
-    assert feed_health_notices(store, ADMIN, DAY) == []
+    assert _notices(store) == []
     _poll(store, clock, ok=False)
-    assert feed_health_notices(store, ADMIN, DAY) == []  # failing, but not for long
+    assert _notices(store) == []  # failing, but not for long
     clock.advance(DAY.total_seconds())
     _poll(store, clock, ok=False)
-    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    (notice,) = _notices(store)
     assert notice.kind == "failing" and "timeout_total" in notice.body
     clock.advance(3600)
     _poll(store, clock, ok=False)
-    assert feed_health_notices(store, ADMIN, DAY) == []  # one notice per episode
+    assert _notices(store) == []  # one notice per episode
     _poll(store, clock, ok=True, new=1)
-    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    (recovered,) = _notices(store)
     assert recovered.kind == "recovered"
     subjects = [n.title for n in outbox.list()]
     assert subjects.count("Feed failing: Example News") == 2  # console and ops
@@ -51,9 +60,9 @@ def test_silent_feed_raises_a_notice(sqlite_url: str) -> None:
     _poll(store, clock, ok=True, new=3)
     clock.advance(2 * DAY.total_seconds())
     _poll(store, clock, ok=True, new=0)
-    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    (notice,) = _notices(store)
     assert notice.kind == "silent"
-    assert feed_health_notices(store, ADMIN, DAY) == []
+    assert _notices(store) == []
     store.close()
 
 
@@ -103,14 +112,14 @@ def test_a_site_refusing_every_page_raises_a_notice_then_one_when_pages_come(
     clock.advance(0.7 * DAY.total_seconds())
     _poll(store, clock, ok=True, new=1)  # an entry already stored: no page, the streak stays
     clock.advance(0.7 * DAY.total_seconds())
-    assert feed_health_notices(store, ADMIN, DAY) == []  # 2 pages: maybe two deleted articles
+    assert _notices(store) == []  # 2 pages: maybe two deleted articles
     _pages(store, clock, 1, 1, note)
-    (notice,) = feed_health_notices(store, ADMIN, DAY)
+    (notice,) = _notices(store)
     assert notice.kind == "unread" and notice.subject == "Feed pages not read: Example News"
     assert "None of the last 3 article pages" in notice.body and "http_status: 2" in notice.body
-    assert feed_health_notices(store, ADMIN, DAY) == []  # one per episode
+    assert _notices(store) == []  # one per episode
     _pages(store, clock, 3, 2, "2 of 3 new pages not read (http_status: 2)")  # one came
-    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    (recovered,) = _notices(store)
     assert recovered.kind == "recovered" and "are read again" in recovered.body
     store.close()
 
@@ -121,11 +130,11 @@ def test_unread_pages_for_a_short_while_or_mixed_with_read_ones_raise_nothing(
     for _ in range(5):  # many pages, but for less than the notice's wait
         _pages(store, clock, 4, 4, "4 of 4 new pages not read (blocked: 4)")
         clock.advance(3600)
-    assert feed_health_notices(store, ADMIN, DAY) == []
+    assert _notices(store) == []
     _pages(store, clock, 4, 3, "3 of 4 new pages not read (blocked: 3)")  # the streak ends
     clock.advance(2 * DAY.total_seconds())
     _pages(store, clock, 1, 0)
-    assert feed_health_notices(store, ADMIN, DAY) == []
+    assert _notices(store) == []
     store.close()
 
 
@@ -135,8 +144,40 @@ def test_a_silent_feed_that_publishes_again_recovers_even_if_its_pages_fail(
     _poll(store, clock, ok=True, new=3)
     clock.advance(2 * DAY.total_seconds())
     _poll(store, clock, ok=True, new=0)
-    assert [n.kind for n in feed_health_notices(store, ADMIN, DAY)] == ["silent"]
+    assert [n.kind for n in _notices(store)] == ["silent"]
     _pages(store, clock, 1, 1, "1 of 1 new page not read (http_status: 1)")  # it publishes
-    (recovered,) = feed_health_notices(store, ADMIN, DAY)
+    (recovered,) = _notices(store)
     assert recovered.kind == "recovered" and "publishing again" in recovered.body
+    store.close()
+
+
+def test_health_notices_show_a_private_feed_url_masked(sqlite_url: str) -> None:
+    """A private feed's token (and, with no name given, its name, which is the URL) went to
+    the admin channel and into the outbox as written."""
+    clock = FakeClock()
+    store = open_store(sqlite_url, clock)
+    secret = "https://ana:hunter2@feeds.example/rss?token=S3CRETT0KEN&page=1"
+    store.sync_feeds([replace(feed(), url=secret, name=secret)])
+    fid = store.feed_health()[0].id
+
+    def poll(ok: bool) -> None:
+        store.record_poll(fid, "w", PollOutcome(
+            ok=ok, next_check_at=clock(), new_entries=1 if ok else 0,
+            error_code=None if ok else "http_error",
+            error_message=None if ok else f"HTTP 500 for {secret}"))
+        _notices(store)
+
+    poll(True)
+    poll(False)
+    clock.advance(DAY.total_seconds())
+    poll(False)
+    poll(True)
+    rows = Outbox(store).list()
+    assert [r.title for r in rows].count(
+        "Feed failing: https://ana:****@feeds.example/rss?token=****&page=1") == 2
+    with store.read() as session:
+        stored = " ".join(f"{n.subject} {n.body}" for n in session.scalars(
+            select(NotificationRow)))
+    assert "feeds.example/rss?token=****&page=1" in stored
+    assert "hunter2" not in stored and "S3CRETT0KEN" not in stored
     store.close()

@@ -166,8 +166,10 @@ def test_feed_urls_are_shown_with_their_secrets_masked(sqlite_url: str,
                                                        tmp_path: Path) -> None:
     from tests.store_support import feed, open_store
     store = open_store(sqlite_url)
+    # the second has no name of its own: its name is its URL, masked as well
+    paywall = "https://paywall.example/rss?api_key=s3cretkey&page=1"
     store.sync_feeds([feed("https://ana:hunter2@private.example/rss", "Private"),
-                      feed("https://paywall.example/rss?api_key=s3cretkey&page=1", "Paywall")])
+                      feed(paywall, paywall)])
     with client(store, config(tmp_path, sqlite_url)) as c:
         page = c.get("/feeds").text
         api = c.get("/api/v1/feeds").json()["items"]
@@ -177,6 +179,8 @@ def test_feed_urls_are_shown_with_their_secrets_masked(sqlite_url: str,
     assert "api_key=****&amp;page=1" in page
     assert {i["url"] for i in api} == {"https://ana:****@private.example/rss",
                                        "https://paywall.example/rss?api_key=****&page=1"}
+    assert {i["name"] for i in api} == {"Private",
+                                        "https://paywall.example/rss?api_key=****&page=1"}
 
 
 def test_a_rule_file_removed_while_the_rules_are_checked_is_no_error(
