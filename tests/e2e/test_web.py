@@ -39,25 +39,22 @@ def test_run_serves_the_seed_stories_with_highlights(tmp_path: Path) -> None:
     assert code == 0
 
 
-def test_web_refuses_an_open_address_without_authentication(tmp_path: Path) -> None:
-    config = seed_only_config(tmp_path, web={"listen": "0.0.0.0:18099"})
+@pytest.mark.parametrize(("web", "said"), [
+    ({"listen": "0.0.0.0:18099"}, "no authentication is configured"),
+    # a prefix its own pages would make ambiguous behind a proxy that strips it
+    ({"listen": "127.0.0.1:0", "public_url": "https://x.example/feeds/"},
+     "web.public_url: the path /feeds/"),
+], ids=["open-address", "ambiguous-prefix"])
+def test_web_and_run_refuse_a_web_view_that_must_not_start(tmp_path: Path,
+                                                           web: dict[str, str],
+                                                           said: str) -> None:
+    config = seed_only_config(tmp_path, web=web)
     assert invoke_cli(config, "db", "upgrade").returncode == 0
     for command in (["web"], ["run"]):
         result = run_cli(config, *command, timeout=60)
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "no authentication is configured" in lines[0], result.stderr
-
-
-def test_web_refuses_a_prefix_its_own_pages_would_make_ambiguous(tmp_path: Path) -> None:
-    config = seed_only_config(tmp_path, web={"listen": "127.0.0.1:0",
-                                             "public_url": "https://x.example/feeds/"})
-    assert invoke_cli(config, "db", "upgrade").returncode == 0
-    for command in (["web"], ["run"]):
-        result = run_cli(config, *command, timeout=60)
-        assert result.returncode == 2
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "web.public_url: the path /feeds/" in lines[0], result.stderr
+        assert len(lines) == 1 and said in lines[0], result.stderr
 
 
 def test_web_token_create_prints_a_token_once(tmp_path: Path) -> None:
