@@ -69,7 +69,7 @@ def feeds(
         return
     print_table(
         ["status", "name", "url", "last ok", "every", "entries", "from", "tags"],
-        ([h.status, _shown_name(h.name, h.url), _shown(h.url), when(h.last_success_at, "never"),
+        ([h.status, _shown(h.name), _shown(h.url), when(h.last_success_at, "never"),
           human_duration(h.poll_interval_seconds or h.interval_seconds), str(h.entries_seen),
           "cli" if h.origin == "cli" else "file", ", ".join(h.tags)] for h in shown))
     notes = [line for h in shown for line in _notes(h)]
@@ -81,7 +81,7 @@ def feeds(
 
 def _json(h: FeedHealth) -> dict[str, object]:
     return {
-        "name": _shown_name(h.name, h.url), "url": _shown(h.url), "status": h.status,
+        "name": _shown(h.name), "url": _shown(h.url), "status": h.status,
         "configured": h.configured,
         "origin": h.origin, "disabled": h.disabled_at is not None, "tags": list(h.tags),
         "last_success": h.last_success_at.isoformat() if h.last_success_at else None,
@@ -97,7 +97,7 @@ def _json(h: FeedHealth) -> dict[str, object]:
 def _notes(h: FeedHealth) -> list[str]:
     """What a person should know about one feed, below the table."""
     notes = []
-    name = _shown_name(h.name, h.url)
+    name = _shown(h.name)
     if h.disabled_at is not None:
         notes.append(f"{name}: disabled {when(h.disabled_at)} after {h.last_error_code}; "
                      f"monitor feeds enable {_shown(h.url)} turns it back on")
@@ -167,7 +167,7 @@ def add(
         changes = _changes(existing, source)
     result = store.add_feed(source)
     store.close()
-    shown = f"{_shown_name(source.name, source.url)} <{_shown(source.url)}>"
+    shown = f"{_shown(source.name)} <{_shown(source.url)}>"
     if result == "configured":
         fail(f"{_shown(source.url)} is configured in {config.source}; change it there "
              "(a running daemon follows the file)")
@@ -194,8 +194,7 @@ def _changes(before: FeedHealth, after: FeedSource) -> list[str]:
     """What adding a feed again changes, in words (``name 'A' -> 'B'``...)."""
     changes = []
     if before.name != after.name:
-        changes.append(f"name {_shown_name(before.name, before.url)!r} -> "
-                       f"{_shown_name(after.name, after.url)!r}")
+        changes.append(f"name {_shown(before.name)!r} -> {_shown(after.name)!r}")
     if before.interval_seconds != after.interval_seconds:
         changes.append(f"interval {human_duration(before.interval_seconds)} -> "
                        f"{human_duration(after.interval_seconds)}")
@@ -285,7 +284,7 @@ def refresh(
         h = health[polled]
         state = h.status if not h.consecutive_failures else (
             f"failed: {h.last_error_code}: {(h.last_error_message or '')[:200]}")
-        typer.echo(f"{_shown_name(h.name, h.url)} <{_shown(h.url)}>: {state}, "
+        typer.echo(f"{_shown(h.name)} <{_shown(h.url)}>: {state}, "
                    f"{plural(h.entries_seen, 'entry', 'entries')} seen, next poll in "
                    f"{human_duration(_seconds_until(h.next_check_at))}")
 
@@ -404,14 +403,10 @@ def _url_problem(url: str) -> str | None:
 
 
 def _shown(url: str) -> str:
-    """``url`` as it may be printed: its password and credential query values masked."""
+    """``url`` as it may be printed: its password and credential query values masked. Also a
+    feed's name, which is its URL when none was given (text that is no URL stays as it is)."""
     from monitor.net import shown_url
 
     return shown_url(url)
 
 
-def _shown_name(name: str, url: str) -> str:
-    """A feed's name as it may be printed: its URL by default, so masked the same way."""
-    from monitor.net import mask_text_urls
-
-    return _shown(url) if name == url else mask_text_urls(name)
