@@ -376,6 +376,7 @@ def test_the_public_url_is_kept_with_a_last_slash(tmp_path: Path, given: str, ke
     ("ftp://example.org/", "is not an http(s) address"),
     ("/monitor/", "is not an http(s) address"),
     ("https://bücher.example/", "xn-- form"),
+    ("https://news example.org/", "is not an http(s) address"),
     ("https://example.org/?a=1", "no ?query, #fragment, user or password"),
     ("https://ana:pw@example.org/", "no ?query, #fragment, user or password"),
     ("https://example.org/a/../b", "without an empty, . or .. segment"),

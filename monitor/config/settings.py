@@ -254,12 +254,13 @@ _BASE_PATH = re.compile(r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+)*")
 def public_url(value: str) -> str:
     """``web.public_url`` checked and written with a last slash (ValueError otherwise)."""
     value = value.strip()
-    parts = urlsplit(value) if value.isascii() and value.isprintable() else None
+    parts = urlsplit(value) if value.isascii() and value.isprintable() and " " not in value \
+        else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value[:200]!r} is not an http(s) address such as "
                          "https://news.example.org/monitor/ (a non-ASCII host name in its "
                          "xn-- form)")
-    if parts.query or parts.fragment or "@" in parts.netloc or " " in value:
+    if parts.query or parts.fragment or "@" in parts.netloc:
         raise ValueError("the address of the web view has no ?query, #fragment, user or "
                          "password, e.g. https://news.example.org/monitor/")
     try:
