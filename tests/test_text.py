@@ -1,4 +1,4 @@
-from monitor.text import clean_line, clean_text
+from monitor.text import clean_line, clean_text, closest
 
 
 def test_clean_text_removes_nul_controls_and_bidi_but_keeps_layout() -> None:
@@ -78,3 +78,11 @@ def test_text_is_composed_so_a_separate_hamza_mark_stays_in_its_word() -> None:
     # A tatweel between the letter and its mark: removed first, so the two still compose.
     stretched = "\u0627\u0640\u0654\u062d\u0645\u062f"
     assert clean_text(stretched) == "أحمد" and Alias(stretched).tokens == ("أحمد",)
+
+
+def test_closest_names_the_likeliest_typo_fix_or_nothing() -> None:
+    assert closest("gaza-cesefire", ["gaza-ceasefire", "ukraine-peace"]) == "gaza-ceasefire"
+    assert closest("NAER", ("NEAR", "SENTENCE")) == "NEAR"
+    assert closest("weather", ["gaza-ceasefire", "ukraine-peace"]) is None
+    assert closest("intervall", {"interval": 1, "timeout": 2}) == "interval"  # a mapping's keys
+    assert closest("nerar", ["near"], cutoff=0.95) is None  # the configuration asks more

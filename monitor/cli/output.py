@@ -6,12 +6,13 @@ rich is imported inside :func:`print_table`, when a command prints a table, neve
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import typer
+
+from monitor.text import closest
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -46,8 +47,8 @@ def when(moment: datetime | None, empty: str = "-") -> str:
 
 def suggestion(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """`` (did you mean X?)`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
-    return f" (did you mean {close[0]}?)" if close else ""
+    close = closest(word, choices, cutoff)
+    return f" (did you mean {close}?)" if close else ""
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -5,7 +5,6 @@ misspelt setting)."""
 
 from __future__ import annotations
 
-import difflib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from monitor.config.settings import Config, WebConfig
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
-from monitor.text import shown_path
+from monitor.text import closest, shown_path
 from monitor.yamldoc import (
     MappingNode,
     Node,
@@ -125,8 +124,8 @@ def _all_settings(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
 
 def did_you_mean(word: str, choices: Any) -> str:
     """``; did you mean X?`` for the closest of ``choices``, or an empty string."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]}?" if close else ""
+    close = closest(str(word), choices, cutoff=0.75)
+    return f"; did you mean {close}?" if close else ""
 
 
 def _quote_it(value: object) -> str | None:
@@ -153,8 +152,8 @@ def _unknown_setting(loc: tuple[Any, ...]) -> str:
     hint = did_you_mean(key, known)
     if not hint and model is Config:  # a section's setting written at the top level
         everywhere = _all_settings(Config)
-        close = difflib.get_close_matches(str(key), list(everywhere), n=1, cutoff=0.75)
-        hint = f"; did you mean {everywhere[close[0]]}?" if close else ""
+        close = closest(str(key), everywhere, cutoff=0.75)
+        hint = f"; did you mean {everywhere[close]}?" if close else ""
     return "unknown setting" + hint
 
 
@@ -228,8 +227,8 @@ def _unknown_channel_refs(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...]
     out = []
     for loc, ref in refs:
         if isinstance(ref, str) and ref not in names:
-            close = difflib.get_close_matches(ref, names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            close = closest(ref, names)
+            hint = f"; did you mean {close}?" if close else ""
             out.append((loc, f"channel {ref!r} is not defined under channels{hint}"))
     return out
 

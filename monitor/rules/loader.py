@@ -11,7 +11,6 @@ entity defined in another file.
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from monitor.rules.rulefile import (
     read_rule_file,
     rule_files,
 )
+from monitor.text import closest
 from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
 ENTITY_FIELDS = ("id", "type", "aliases", "stem")
@@ -243,12 +243,12 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
 def _entity_hint(name: str, entities: dict[str, Entity]) -> str:
     """``; did you mean @country-qa?`` for an unknown ``@name``: an entity with a close id, or
     one with an alias spelt like the name (``@qatar`` for the entity named Qatar)."""
-    close = difflib.get_close_matches(name, list(entities), n=1)
-    if not close:
+    close = closest(name, entities)
+    if close is None:
         wanted = name.replace("-", " ").replace("_", " ").casefold()
-        close = [e.id for e in entities.values()
-                 if any(a.text.rstrip("*").casefold() == wanted for a in e.aliases)][:1]
-    return f"; did you mean @{close[0]}?" if close else ""
+        close = next((e.id for e in entities.values()
+                      if any(a.text.rstrip("*").casefold() == wanted for a in e.aliases)), None)
+    return f"; did you mean @{close}?" if close else ""
 
 
 def load_rules(path: Path) -> RuleBook:

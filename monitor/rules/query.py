@@ -24,7 +24,6 @@ string with no token (``""``), and column filters that leave no column (``title:
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -43,7 +42,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.unicode61 import tokenize
-from monitor.text import as_cleaned
+from monitor.text import as_cleaned, closest
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
@@ -189,8 +188,8 @@ class _Parser:
         before = self.toks[self.i - 1] if tok.kind == "LP" and self.i > 0 else None
         if before is None or before.kind != "STRING":
             return ""
-        close = difflib.get_close_matches(before.value.upper(), ("NEAR", "SENTENCE"), n=1)
-        return f"; did you mean {close[0]}(...)?" if close else ""
+        close = closest(before.value.upper(), ("NEAR", "SENTENCE"))
+        return f"; did you mean {close}(...)?" if close else ""
 
     def starts_cnearset(self) -> bool:
         return self.peek().kind in ("STRING", "QSTRING", "ENTITY", "CARET", "MINUS", "LCP")

@@ -5,7 +5,6 @@ instead of an exception. :mod:`monitor.rules.loader` builds entities and rules f
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 
 from monitor.errors import RuleProblem, YamlSyntaxError
 from monitor.rules.model import Rule
-from monitor.text import shown_path
+from monitor.text import closest, shown_path
 from monitor.yamldoc import (
     MappingNode,
     Node,
@@ -79,8 +78,8 @@ class Fields:
             if name in self.nodes:
                 self.fail(key, f"{name!r} is given twice")
             elif name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
+                close = closest(name, known)
+                hint = f"; did you mean {close}?" if close else ""
                 self.fail(key, f"unknown field {name!r}{hint} (known: {', '.join(known)})")
             else:
                 self.nodes[name] = value

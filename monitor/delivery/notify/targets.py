@@ -4,7 +4,6 @@ every attempt makes first (:func:`check_destination`). Nothing is sent from here
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 
@@ -24,6 +23,7 @@ from monitor.errors import (
     PermanentNotifyError,
 )
 from monitor.net import AddressPolicy, Resolver, default_resolver
+from monitor.text import closest
 
 # apprise schemes whose host part is a network host the operator picked (for the others,
 # such as slack:// or tgram://, the "host" is a token and the service host is fixed).
@@ -63,8 +63,8 @@ def destination_problem(url: str) -> str | None:
     scheme = scheme.lower()
     schemes = known_schemes()
     if scheme not in schemes:
-        close = difflib.get_close_matches(scheme, sorted(schemes), n=1)
-        hint = f"; did you mean {close[0]}://?" if close else ""
+        close = closest(scheme, sorted(schemes))
+        hint = f"; did you mean {close}://?" if close else ""
         return f"no notification service has the scheme {scheme}://{hint}"
     # Not even masked: what apprise cannot read, it cannot say which part is the secret.
     return (f"not a {scheme}:// URL apprise can read (is a token or a part of the address "
