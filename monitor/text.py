@@ -18,11 +18,13 @@ Unicode's composed form (NFC): an Arabic hamza or madda written as a separate ma
 U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there. A rule's words and aliases
 are composed and lose the same marks (:func:`as_cleaned`).
 
-Also :func:`closest`, the "did you mean" of every error message that names a typo.
+Also :func:`closest`, the "did you mean" of every error message that names a typo, and
+:func:`codec_name`, how feeds, pages and OPML files read a declared encoding's label.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -99,3 +101,12 @@ def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | Non
     configuration asks 0.75 of its many setting names)."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return close[0] if close else None
+
+
+def codec_name(label: str) -> str | None:
+    """Python's codec name for an encoding label as a document declares it (``UTF8``,
+    `` latin1 ``), or None when Python knows no such encoding."""
+    try:
+        return codecs.lookup(label.strip()).name
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
+        return None

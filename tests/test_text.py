@@ -1,4 +1,4 @@
-from monitor.text import clean_line, clean_text, closest
+from monitor.text import clean_line, clean_text, closest, codec_name
 
 
 def test_clean_text_removes_nul_controls_and_bidi_but_keeps_layout() -> None:
@@ -86,3 +86,10 @@ def test_closest_names_the_likeliest_typo_fix_or_nothing() -> None:
     assert closest("weather", ["gaza-ceasefire", "ukraine-peace"]) is None
     assert closest("intervall", {"interval": 1, "timeout": 2}) == "interval"  # a mapping's keys
     assert closest("nerar", ["near"], cutoff=0.95) is None  # the configuration asks more
+
+
+def test_codec_name_reads_a_declared_label_or_says_none() -> None:
+    assert codec_name(" UTF8 ") == "utf-8"
+    assert codec_name("latin1") == "iso8859-1"
+    assert codec_name("x-no-such") is None
+    assert codec_name("utf\x008") is None  # a NUL in the label: no codec, no ValueError

@@ -14,6 +14,8 @@ from __future__ import annotations
 import codecs
 import re
 
+from monitor.text import codec_name
+
 # Where a browser looks for the declaration: the head, before any body content.
 _HEAD_BYTES = 65536
 _BODY = re.compile(rb"<body[\s>/]", re.IGNORECASE)
@@ -29,10 +31,7 @@ _UTF8_TAIL = 3  # bytes of a multi-byte sequence a cut can leave unfinished
 
 
 def _codec(label: str) -> str | None:
-    try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):  # ValueError: a NUL in the label
-        return None
+    name = codec_name(label)
     return "cp1252" if name in _WINDOWS_1252 else name
 
 

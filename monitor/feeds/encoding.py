@@ -21,6 +21,8 @@ import re
 
 import charset_normalizer
 
+from monitor.text import codec_name
+
 __all__ = ["is_utf8", "legacy_encoding", "misdeclared_utf8", "repair_utf8", "with_charset"]
 
 # Encoding declarations, read as feedparser reads them (HTTP charset, XML declaration).
@@ -102,13 +104,13 @@ def legacy_encoding(content: bytes, content_type: str | None, *,
     if _valid_utf8(content, utf8):
         return None  # misdeclared_utf8's case, or none
     charset = _CHARSET.search(content_type or "")
-    served = _codec_name(charset.group(1)) if charset else None
+    served = codec_name(charset.group(1)) if charset else None
     if served not in (None, *_LATIN_DEFAULTS):
         return None  # the server names a real choice; feedparser follows it
     declared = _XML_ENCODING.match(content[:1024])
     if declared:
         label = declared.group(1).decode("ascii", "replace").strip()
-        codec = _codec_name(label)
+        codec = codec_name(label)
         if served is None or codec in (None, "utf-8", *_LATIN_DEFAULTS) or not _decodes(
                 content, codec):
             return None
@@ -117,7 +119,7 @@ def legacy_encoding(content: bytes, content_type: str | None, *,
     guess = charset_normalizer.from_bytes(content[:_GUESS_BYTES]).best()
     if guess is None:
         return None
-    codec = _codec_name(guess.encoding)
+    codec = codec_name(guess.encoding)
     if codec in (None, "utf-8", *_LATIN_DEFAULTS) or not _decodes(content, codec):
         return None
     if not _mostly_non_latin(str(guess)):
@@ -138,13 +140,6 @@ _GUESS_BYTES = 65536  # charset_normalizer reads a sample; the whole is checked 
 
 def _valid_utf8(content: bytes, known: bool | None) -> bool:
     return is_utf8(content) if known is None else known
-
-
-def _codec_name(label: str) -> str | None:
-    try:
-        return codecs.lookup(label.strip()).name
-    except (LookupError, ValueError):  # ValueError: a NUL in the label
-        return None
 
 
 def _decodes(content: bytes, codec: str) -> bool:
@@ -190,6 +185,6 @@ def _declared_other(content: bytes, content_type: str | None) -> str | None:
     """The first encoding the declarations name other than UTF-8 (or its subset US-ASCII),
     as written; an unknown name declares nothing (feedparser cannot use it either)."""
     for name in _declared_encodings(content, content_type):
-        if _codec_name(name) not in (None, "utf-8", "utf-8-sig", "ascii"):
+        if codec_name(name) not in (None, "utf-8", "utf-8-sig", "ascii"):
             return name.strip()
     return None

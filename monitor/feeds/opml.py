@@ -17,7 +17,6 @@ both, so a round trip keeps every tag and another reader still sees one folder p
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from monitor.errors import OpmlError
-from monitor.text import clean_line
+from monitor.text import clean_line, codec_name
 
 __all__ = ["OpmlFeed", "OpmlList", "read_opml", "write_opml"]
 
@@ -104,11 +103,10 @@ def _readable(content: bytes) -> tuple[bytes, str | None]:
     if declared is None:
         return content, None
     label = declared.group(1).decode("ascii", "replace")
-    try:
-        codec = codecs.lookup(label).name
-    except (LookupError, ValueError):  # ValueError: a NUL in the label
+    codec = codec_name(label)
+    if codec is None:
         raise OpmlError(f"OPML declares an unknown encoding {label!r}",
-                        content.count(b"\n", 0, declared.end()) + 1) from None
+                        content.count(b"\n", 0, declared.end()) + 1)
     if codec in _EXPAT_ENCODINGS:
         return content, None
     try:
