@@ -50,6 +50,12 @@ class DigestSchedule:
             except ValueError as exc:
                 raise ConfigError(f"{spec!r} is neither an interval such as 1h nor a cron "
                                   f"expression such as '0 8 * * *': {exc}") from None
+            # A crontab has no year: a line that fires once fires in every 400-year cycle, so
+            # one that does not fire after 2000 never does (a February 30th, an April 31st),
+            # and its channel's digests would wait for ever.
+            if self._cron.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=UTC)) is None:
+                raise ConfigError(f"{spec!r} never fires: no such day (a February 30th, an "
+                                  "April 31st...), so the digest would never be sent")
         if self._interval is not None and self._interval <= timedelta(0):
             raise ConfigError(f"{spec!r} must be longer than zero")
 
@@ -58,8 +64,9 @@ class DigestSchedule:
         if self._interval is not None:
             return moment + self._interval
         assert self._cron is not None
-        fire: datetime = self._cron.get_next_fire_time(None, moment + timedelta(seconds=1))
-        return fire.astimezone(UTC)
+        fire: datetime | None = self._cron.get_next_fire_time(None,
+                                                              moment + timedelta(seconds=1))
+        return datetime.max.replace(tzinfo=UTC) if fire is None else fire.astimezone(UTC)
 
 
 def _schedule_of(channel: str, spec: str, timezone: str) -> DigestSchedule:

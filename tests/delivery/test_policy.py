@@ -50,6 +50,11 @@ def _policies(**channel: object) -> DeliveryPolicies:
     ("0 25 * * *", "'0 25 * * *' is neither an interval such as 1h nor a cron expression such "
      "as '0 8 * * *': Error validating expression '25': the last value (25) is higher than "
      "the maximum value (23)"),
+    ("0 0 30 2 *", "'0 0 30 2 *' never fires: no such day (a February 30th, an April 31st...), "
+     "so the digest would never be sent"),
+    ("0 0 31 4,6,9,11 *", "'0 0 31 4,6,9,11 *' never fires: no such day (a February 30th, an "
+     "April 31st...), so the digest would never be sent"),
+    ("0 0 29 2 mon", None),  # a Monday February 29th: 2044, then every 28 years or so
 ])
 def test_schedule_problems_in_words(spec: str, problem: str | None) -> None:
     assert schedule_problem(spec) == problem
