@@ -115,6 +115,8 @@ class QuietHours:
         if not match:
             raise ValueError(f"{text!r} is not a time range such as 22:00-07:00")
         h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if (h1, m1) == (h2, m2):  # an empty range: quiet never, surely not what was meant
+            raise ValueError(f"{text!r} starts and ends at the same time, so it is never quiet")
         return cls(time(h1, m1), time(h2, m2))
 
     def contains(self, local: datetime) -> bool:

@@ -29,6 +29,16 @@ def test_quiet_hours_wrap_past_midnight() -> None:
     assert quiet.last_end(T0.replace(hour=8)) == T0.replace(hour=7)
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ("24:00-07:00", "is not a time range such as 22:00-07:00"),
+    ("22:00–07:00", "is not a time range"),  # an en dash
+    ("07:00-7:00", "starts and ends at the same time, so it is never quiet"),
+])
+def test_quiet_hours_that_cannot_be_meant_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        QuietHours.parse(text)
+
+
 def test_cron_schedules_follow_the_channel_time_zone() -> None:
     schedule = DigestSchedule("0 8 * * *", "Asia/Jakarta")  # 08:00 WIB = 01:00 UTC
     assert schedule.next_after(T0) == datetime(2026, 1, 2, 1, 0, tzinfo=UTC)
