@@ -55,7 +55,7 @@ class DigestSchedule:
             # and its channel's digests would wait for ever.
             if self._cron.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=UTC)) is None:
                 raise ConfigError(f"{spec!r} never fires: no such day (a February 30th, an "
-                                  "April 31st...), so the digest would never be sent")
+                                  "April 31st...), so the digest would never be sent") from None
         if self._interval is not None and self._interval <= timedelta(0):
             raise ConfigError(f"{spec!r} must be longer than zero")
 
