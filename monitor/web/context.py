@@ -21,6 +21,7 @@ from monitor.store import Access, Browse, Store
 from monitor.web import filters
 from monitor.web.paths import base_path
 from monitor.web.security import csrf_token, feed_token
+from monitor.web.signin import SignInGuard
 
 HERE = Path(__file__).parent
 CHOICES_TTL = 120.0
@@ -37,6 +38,7 @@ class Web:
     access: Access
     env: Environment
     public: set[str] = field(default_factory=set)
+    signin: SignInGuard = field(default_factory=SignInGuard)
     # (file stamps, the book, its warnings: valid rules that rarely mean what they say)
     _rules: tuple[tuple[tuple[str, float], ...], RuleBook, tuple[RuleProblem, ...]] | None = None
     _lock: Lock = field(default_factory=Lock)

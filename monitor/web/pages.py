@@ -7,6 +7,7 @@ not block the event loop); the few writes are async POSTs that check the CSRF to
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from monitor.web.security import (
     csrf_ok,
     same_origin,
 )
+from monitor.web.signin import BUSY_RETRY_SECONDS, Busy
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
@@ -263,8 +265,25 @@ async def login(request: Request) -> Response:
     form = await checked_form(request)
     name, password = str(form.get("user", "")), str(form.get("password", ""))
     nxt = _safe_next(request, form.get("next"))
-    ok = await run_in_threadpool(check_login, web.config.web.users, name, password)
+    address = request.client.host if request.client else ""
+    guard, ok = web.signin, False
+    wait = guard.refused_for(address, name)
+    if wait <= 0:
+        try:
+            async with guard.slot():
+                # Again: the guesses queued beside this one may have used up the allowance.
+                wait = guard.refused_for(address, name)
+                if wait <= 0:
+                    ok = await run_in_threadpool(check_login, web.config.web.users, name,
+                                                 password)
+        except Busy:
+            return _signin_refused(request, nxt, BUSY_RETRY_SECONDS,
+                                   "too many sign-ins at once: try again in a few seconds")
+    if wait > 0:
+        return _signin_refused(request, nxt, wait, f"too many failed sign-ins: try again in "
+                                                   f"{math.ceil(wait / 60)} min")
     if not ok:
+        guard.failed(address, name)
         return web.render(request, "login.html", http_status=401, next=nxt,
                           error="wrong user name or password", users=True)
     lifetime = timedelta(seconds=web.config.web.session_lifetime)
@@ -273,6 +292,13 @@ async def login(request: Request) -> Response:
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(lifetime.total_seconds()),
                         httponly=True, samesite="lax", secure=cookie_is_secure(request),
                         path=cookie_path(request))
+    return response
+
+
+def _signin_refused(request: Request, nxt: str, wait: float, error: str) -> Response:
+    response = web_of(request).render(request, "login.html", http_status=429, next=nxt,
+                                      error=error, users=True)
+    response.headers["Retry-After"] = str(math.ceil(wait))
     return response
 
 
