@@ -7,7 +7,8 @@ to 2.4 GB and left every page waiting for the thread pool (measured): so at most
 are answered at once to try again shortly.
 
 Failed sign-ins are counted per client address (the proxy's ``X-Forwarded-For`` when it runs on
-this host, as uvicorn trusts it) and per user name over :data:`WINDOW_SECONDS`. Past
+this host, as uvicorn trusts it; an IPv6 address by its /64, which one host commonly holds
+whole) and per user name over :data:`WINDOW_SECONDS`. Past
 :data:`FAILURES_PER_ADDRESS` or :data:`FAILURES_PER_NAME`, sign-in from that address or as
 that user is refused, without a check, until the oldest failure leaves the window. A success
 clears nothing: a guesser who also has an account of their own cannot reset the count.
@@ -16,6 +17,7 @@ Sessions already open are untouched.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +32,7 @@ FAILURES_PER_ADDRESS = 10
 FAILURES_PER_NAME = 30
 BUSY_RETRY_SECONDS = 5  # what a refused sign-in's Retry-After says when only busy
 MAX_TRACKED = 10_000  # addresses and names remembered at most: a flood of them stays bounded
+_NAME_CHARS = 128  # of a name, counted: longer ones are no user's, and must not fill memory
 
 
 class Busy(Exception):
@@ -88,11 +91,11 @@ class SignInGuard:
 
     def refused_for(self, address: str, name: str) -> float:
         """Seconds before ``address`` may try to sign in as ``name`` again (0: now)."""
-        return max(self._by_address.wait(address), self._by_name.wait(name))
+        return max(self._by_address.wait(_client(address)), self._by_name.wait(name[:_NAME_CHARS]))
 
     def failed(self, address: str, name: str) -> None:
-        self._by_address.add(address)
-        self._by_name.add(name)
+        self._by_address.add(_client(address))
+        self._by_name.add(name[:_NAME_CHARS])
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -101,3 +104,16 @@ class SignInGuard:
             raise Busy
         async with self._slots:
             yield
+
+
+def _client(address: str) -> str:
+    """Whom a failure is counted against: the address, or an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

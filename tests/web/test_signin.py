@@ -121,3 +121,22 @@ def test_a_flood_of_sign_ins_neither_exhausts_memory_nor_stalls_the_pages(
         assert grown_mb < 300, f"the server grew by {grown_mb:.0f} MB"
     finally:
         daemon.terminate()
+
+
+def test_an_ipv6_host_is_one_client_however_many_addresses_of_its_64_it_uses() -> None:
+    guard = SignInGuard(Clock())
+    for i in range(FAILURES_PER_ADDRESS):
+        guard.failed(f"2001:db8:1:2::{i + 1:x}", f"n{i}")
+    assert guard.refused_for("2001:db8:1:2:ffff::9", "ana") > 0
+    assert guard.refused_for("2001:db8:1:3::1", "ana") == 0  # another /64
+    for i in range(FAILURES_PER_ADDRESS):
+        guard.failed("::ffff:192.0.2.5", f"m{i}")
+    assert guard.refused_for("192.0.2.5", "ana") > 0  # one IPv4 client, however written
+
+
+def test_a_long_name_is_counted_by_its_start() -> None:
+    guard = SignInGuard(Clock())
+    for i in range(FAILURES_PER_NAME):
+        guard.failed(f"198.51.100.{i}", "a" * 100_000 + str(i))
+    assert guard.refused_for("192.0.2.1", "a" * 200) > 0
+    assert max(map(len, guard._by_name._times)) <= 128
