@@ -3,8 +3,11 @@ stopped under it (issue 14: health and metrics)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
+import struct
 import threading
 import urllib.error
 import urllib.request
@@ -14,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, MetricsConfig, PollingConfig
+from monitor.daemon import ops
+from monitor.daemon.ops import OpsAnswer, OpsServer
 from tests.daemon_support import REPO, daemon_in_thread, wait_for
 from tests.proxy_support import TcpProxy, postgres_behind_a_proxy
 
@@ -165,3 +170,43 @@ def test_the_start_line_counts_the_feeds_added_with_the_command_line(
     with daemon_in_thread(config):
         wait_for(lambda: "newsmonitor running" in caplog.text, 30, "the start line")
     assert "newsmonitor running: 2 feeds" in caplog.text
+
+
+class _Answers:
+    def answer(self, path: str) -> OpsAnswer | None:
+        return OpsAnswer(200, "text/plain", b"alive\n") if path == "/healthz" else None
+
+
+def test_connections_that_never_send_a_request_hold_few_threads_and_not_for_long(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """3,000 connections that never finished their headers held 3,000 of the daemon's threads
+    (and 260 MB) for as long as they stayed open, and each printed a traceback on standard
+    error when it went away."""
+    monkeypatch.setattr(ops, "REQUEST_TIMEOUT_SECONDS", 0.5)
+    server = OpsServer(_Answers(), "127.0.0.1:0")  # type: ignore[arg-type]
+    server.start()
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    before = threading.active_count()
+    idle = []
+    try:
+        for _ in range(ops.MAX_CONNECTIONS + 40):
+            conn = socket.create_connection((host, int(port)), timeout=10)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\n")  # the headers never end
+            idle.append(conn)
+        assert threading.active_count() - before <= ops.MAX_CONNECTIONS
+        for conn in idle:  # each is closed by the server: at once, or after the timeout
+            with contextlib.suppress(ConnectionResetError):
+                assert conn.recv(100) == b""
+        assert wait_for(lambda: get(f"{server.url}/healthz") == (200, b"alive\n"), 10,
+                        "/healthz to answer once the idle connections are gone")
+        closing = [socket.create_connection((host, int(port)), timeout=10) for _ in range(5)]
+        for conn in closing:  # the client goes away mid-request
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+        assert get(f"{server.url}/healthz")[0] == 200
+    finally:
+        for conn in idle:
+            conn.close()
+        server.stop()
+    assert "Traceback" not in capfd.readouterr().err
