@@ -4,6 +4,7 @@ loopback."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -77,12 +78,20 @@ def invoke_cli(config: Path, *args: str,
 class DaemonProcess:
     """``monitor run`` in a subprocess with its output collected line by line."""
 
-    def __init__(self, config: Path, *args: str) -> None:
+    def __init__(self, config: Path, *args: str,
+                 open_files: tuple[int, int] | None = None) -> None:
+        """``open_files``: the (soft, hard) limit on open files it starts with."""
         env = {**os.environ, "MONITOR_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
         env.pop("MONITOR_DATABASE_URL", None)
+
+        def limits() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
         self.proc = subprocess.Popen(
             monitor_cmd("run", *args), env=env, cwd=config.parent, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=limits)  # noqa: PLW1509 (one setrlimit call, no lock taken)
         self.stdout: list[str] = []
         self.stderr: list[str] = []
         self._readers = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import sys
 import threading
 from functools import partial
@@ -188,10 +189,31 @@ def _refuse_web(config: Config) -> None:
         fail(f"web.public_url: {problem}")
 
 
+# Open files a long-running command asks for (its soft limit raised up to the hard one).
+OPEN_FILES_WANTED = 65536
+
+
+def raise_open_files_limit() -> None:
+    """Lift this process's soft limit on open files towards its hard limit: the web view's
+    connections, the fetches, the database and the extraction workers' pipes share it, and
+    the usual soft limit of 1,024 is a small part of what systemd (524,288) or Docker allow.
+    Python waits on files with poll and epoll, never select(), so more than 1,024 is safe."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard,
+                                                                          OPEN_FILES_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as exc:  # a sandbox may refuse: keep what there is
+            logging.getLogger(__name__).warning("could not raise the open-files limit from "
+                                                "%d to %d: %s", soft, wanted, exc)
+
+
 def web_server(config: Config, store: Store) -> WebServer:
     """The configured web server over ``store``; exits 2 with one line if it must not start."""
     from monitor.web import WebServer, create_app
     _refuse_web(config)
+    raise_open_files_limit()
     return WebServer(create_app(config, store), config.web)
 
 
@@ -244,6 +266,7 @@ def run(
     # SIGTERM, Ctrl-C: stop. SIGHUP: reload, once running; --once has nothing to reload and
     # stops (its terminal went away).
     install_stop_handlers(stop, None if once else reload_requested)
+    raise_open_files_limit()
     # A channel URL with a typo would lose alerts; the web address matters only if served.
     config = get_config(ctx, deliverable=True, serves_web=not (once or no_web))
     open_store(config).close()

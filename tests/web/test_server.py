@@ -1,13 +1,20 @@
-"""The real server (uvicorn on a loopback port): behind a TLS proxy on the same host."""
+"""The real server (uvicorn on a loopback port): behind a TLS proxy on the same host, and
+against connections that send no request."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
+import socket
+import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import pytest
+
 from monitor.web import WebServer, create_app, hash_password
+from monitor.web import server as server_module
 from tests.web_support import config, seeded_store
 
 
@@ -50,5 +57,42 @@ def test_cookies_are_secure_behind_a_tls_proxy_on_this_host(sqlite_url: str,
         session = [c for c in cookies if c.startswith("nm_session=")]
         assert session and "secure" in session[0].lower(), cookies
     finally:
+        server.stop()
+        store.close()
+
+
+def test_connections_without_a_request_are_closed_and_capped(
+        sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn times out idle keep-alive connections only: 1,100 connections that sent
+    nothing held 1,100 file descriptors for good, and a daemon under the usual limit of
+    1,024 then failed to start its extraction workers."""
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(server_module, "REQUEST_HEAD_SECONDS", 0.5)
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, listen="127.0.0.1:0")
+    server = WebServer(create_app(cfg, store), cfg.web)
+    server.start()
+    parts = urlsplit(server.url)
+    idle: list[socket.socket] = []
+    try:
+        for i in range(30):
+            conn = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
+            conn.sendall(b"GET / HTTP/1.1\r\n" if i % 2 else b"")  # a head begun, or nothing
+            idle.append(conn)
+        started = time.monotonic()
+        for conn in idle:  # each is closed by the server: at once past the cap, else soon
+            with contextlib.suppress(ConnectionResetError):
+                assert conn.recv(100) == b""
+        assert time.monotonic() - started < 5
+        # A request sent at once is answered, and its kept-alive connection serves another.
+        kept = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        for _ in range(2):
+            kept.request("GET", "/rules", headers={"Host": "127.0.0.1"})
+            response = kept.getresponse()
+            assert response.status == 200 and "gaza-ceasefire" in response.read().decode()
+        kept.close()
+    finally:
+        for conn in idle:
+            conn.close()
         server.stop()
         store.close()
