@@ -101,7 +101,11 @@ def host_problem(web: WebConfig, host: str | None) -> str | None:
     server for sure."""
     if web.auth_enabled or not host:
         return None
-    name = host[1:host.find("]")] if host.startswith("[") else host.rpartition(":")[0] or host
+    if host.startswith("["):
+        name = host[1:host.find("]")]
+    else:  # host or host:port (a port of digits: '127.0.0.1:80@evil.example' is one name)
+        before, colon, port = host.rpartition(":")
+        name = before if colon and port.isdigit() else host
     name = name.lower().rstrip(".")
     if name in {"localhost", split_listen(web.listen)[0].lower()} or name.endswith(
             ".localhost"):

@@ -10,7 +10,7 @@ import pytest
 from monitor.config import WebConfig
 from monitor.store import Access
 from monitor.web import hash_password, listen_problem
-from monitor.web.security import check_login
+from monitor.web.security import check_login, host_problem
 from tests.web_support import client, config, csrf_of, seeded_store
 
 
@@ -77,6 +77,13 @@ def test_trusted_proxy_header_names_the_user(sqlite_url: str, tmp_path: Path) ->
         assert c.get("/").status_code == 303
         assert c.get("/", headers={"X-Remote-User": "ana"}).status_code == 200
     store.close()
+
+
+@pytest.mark.parametrize(("host", "refused"), [
+    ("127.0.0.1:8080", False), ("localhost.", False), ("[::1]", False),
+    ("127.0.0.1:8080@evil.example", True), ("localhost:80:80", True), ("127.1", True)])
+def test_a_host_header_is_read_as_one_name_and_port(host: str, refused: bool) -> None:
+    assert (host_problem(WebConfig(), host) is not None) == refused
 
 
 @pytest.mark.parametrize(("host", "answered"), [
