@@ -5,15 +5,13 @@ misspelt setting)."""
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from monitor.config.secrets import (
     ENV_REF,
@@ -25,6 +23,7 @@ from monitor.config.secrets import (
     utf8_values,
 )
 from monitor.config.settings import Config, WebConfig
+from monitor.config.wording import RESERVED, dotted, quote_it, unknown_setting
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
@@ -83,80 +82,6 @@ def _line_for(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int
     return None
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The settings model a location inside the configuration falls in, if any."""
-    model: type[BaseModel] = Config
-    index = 0
-    while index < len(loc):
-        field = model.model_fields.get(str(loc[index]))
-        if field is None:
-            return None
-        inner = [a for a in (field.annotation, *typing.get_args(field.annotation))
-                 if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not inner:
-            return None
-        origin = typing.get_origin(field.annotation)
-        index += 2 if origin in (list, dict) else 1  # skip the list index or channel name
-        model = inner[0]
-    return model
-
-
-def _all_settings(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
-    """Every setting's last name -> its dotted path (for suggestions across sections)."""
-    found: dict[str, str] = {}
-    for name, field in model.model_fields.items():
-        if name in _RESERVED:
-            continue
-        found.setdefault(name, f"{prefix}{name}")
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            for leaf, dotted in _all_settings(annotation, f"{prefix}{name}.").items():
-                found.setdefault(leaf, dotted)
-    return found
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """``; did you mean X?`` for the closest of ``choices``, or an empty string."""
-    close = closest(str(word), choices, cutoff=0.75)
-    return f"; did you mean {close}?" if close else ""
-
-
-def _quote_it(value: object) -> str | None:
-    """Why a value YAML read as true, false, a number, a date or nothing is no text, and the
-    fix."""
-    if isinstance(value, bool):
-        return ("must be a text, not true or false (unquoted, YAML reads yes, no, on and off "
-                "as true or false): put it in quotes")
-    if isinstance(value, int | float):
-        return f"must be a text, not the number {value!r}: put it in quotes"
-    if isinstance(value, date):
-        return f"must be a text, not the date {value.isoformat()}: put it in quotes"
-    if value is None:
-        return "must be a text, not empty (YAML reads ~, null and nothing at all as no value)"
-    return None
-
-
-def _unknown_setting(loc: tuple[Any, ...]) -> str:
-    *parent, key = loc
-    model = _model_at(tuple(parent))
-    known = [n for n in model.model_fields if n not in _RESERVED] if model else []
-    if model is Config:
-        known.append("secrets_file")  # read by the loader itself, not a field of the model
-    hint = did_you_mean(key, known)
-    if not hint and model is Config:  # a section's setting written at the top level
-        everywhere = _all_settings(Config)
-        close = closest(str(key), everywhere, cutoff=0.75)
-        hint = f"; did you mean {everywhere[close]}?" if close else ""
-    return "unknown setting" + hint
-
-
 def _local_file_problem(target: Path) -> str | None:
     try:
         if target.is_file():
@@ -189,9 +114,6 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
     if len(url) > MAX_URL_CHARS:  # the store's column (PostgreSQL refuses a longer one)
         return f"URL longer than {MAX_URL_CHARS} characters"
     return None
-
-
-_RESERVED = ("base_dir", "source")
 
 
 def _same_feed_key(url: str) -> str:
@@ -330,11 +252,11 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
     problems: list[ConfigError] = []
 
     def problem(loc: tuple[Any, ...], message: str) -> None:
-        problems.append(ConfigError(f"{_dotted(loc)}: {message}", path=shown,
+        problems.append(ConfigError(f"{dotted(loc)}: {message}", path=shown,
                                     line=_line_for(lines, loc)))
 
     for key_path, line, first in twice:
-        problems.append(ConfigError(f"{_dotted(key_path)}: given twice (first on line {first}): "
+        problems.append(ConfigError(f"{dotted(key_path)}: given twice (first on line {first}): "
                                     "keep one", path=shown, line=line))
     missing: list[tuple[Any, ...]] = []
     referenced = [(u, expand_env(u, env, (), [])) for _loc, u in _channel_urls(data)
@@ -353,7 +275,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
     elif "MONITOR_DATABASE_URL" in undecodable:
         problem(("database_url",), "environment variable MONITOR_DATABASE_URL has bytes that "
                 "are not UTF-8")
-    for reserved in _RESERVED:
+    for reserved in RESERVED:
         if reserved in data:
             problem((reserved,), "is not a setting")
             del data[reserved]
@@ -385,8 +307,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             loc = tuple(err["loc"])
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                message = _unknown_setting(loc)
-            elif err["type"] == "string_type" and (quote := _quote_it(err["input"])):
+                message = unknown_setting(loc)
+            elif err["type"] == "string_type" and (quote := quote_it(err["input"])):
                 if loc[-1:] == ("[key]",):  # a name (a channel's, a user's) read as a number
                     loc, quote = loc[:-2], f"a name {quote}"
                 message = quote

@@ -1,0 +1,93 @@
+"""Configuration problems in words: a key path as written (``channels.team.urls[0]``), the
+setting a misspelt name most likely meant (in its section, or in another one for a setting
+written at the wrong level), and why a value YAML did not read as text is none."""
+
+from __future__ import annotations
+
+import typing
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from monitor.config.settings import Config
+from monitor.text import closest
+
+# Fields of the model that the loader fills in, never the file.
+RESERVED = ("base_dir", "source")
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``channels.team.urls[0]``: a key path as the file writes it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model a location inside the configuration falls in, if any."""
+    model: type[BaseModel] = Config
+    index = 0
+    while index < len(loc):
+        field = model.model_fields.get(str(loc[index]))
+        if field is None:
+            return None
+        inner = [a for a in (field.annotation, *typing.get_args(field.annotation))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return None
+        origin = typing.get_origin(field.annotation)
+        index += 2 if origin in (list, dict) else 1  # skip the list index or channel name
+        model = inner[0]
+    return model
+
+
+def all_settings(model: type[BaseModel], prefix: str = "") -> dict[str, str]:
+    """Every setting's last name -> its dotted path (for suggestions across sections)."""
+    found: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        if name in RESERVED:
+            continue
+        found.setdefault(name, f"{prefix}{name}")
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for leaf, dotted in all_settings(annotation, f"{prefix}{name}.").items():
+                found.setdefault(leaf, dotted)
+    return found
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """``; did you mean X?`` for the closest of ``choices``, or an empty string."""
+    close = closest(str(word), choices, cutoff=0.75)
+    return f"; did you mean {close}?" if close else ""
+
+
+def quote_it(value: object) -> str | None:
+    """Why a value YAML read as true, false, a number, a date or nothing is no text, and the
+    fix."""
+    if isinstance(value, bool):
+        return ("must be a text, not true or false (unquoted, YAML reads yes, no, on and off "
+                "as true or false): put it in quotes")
+    if isinstance(value, int | float):
+        return f"must be a text, not the number {value!r}: put it in quotes"
+    if isinstance(value, date):
+        return f"must be a text, not the date {value.isoformat()}: put it in quotes"
+    if value is None:
+        return "must be a text, not empty (YAML reads ~, null and nothing at all as no value)"
+    return None
+
+
+def unknown_setting(loc: tuple[Any, ...]) -> str:
+    """``unknown setting; did you mean polling.tick?`` for the key at ``loc``."""
+    *parent, key = loc
+    model = model_at(tuple(parent))
+    known = [n for n in model.model_fields if n not in RESERVED] if model else []
+    if model is Config:
+        known.append("secrets_file")  # read by the loader itself, not a field of the model
+    hint = did_you_mean(key, known)
+    if not hint and model is Config:  # a section's setting written at the top level
+        everywhere = all_settings(Config)
+        close = closest(str(key), everywhere, cutoff=0.75)
+        hint = f"; did you mean {everywhere[close]}?" if close else ""
+    return "unknown setting" + hint
