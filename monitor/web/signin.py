@@ -6,13 +6,16 @@ to 2.4 GB and left every page waiting for the thread pool (measured): so at most
 :data:`CHECKS_AT_ONCE` checks run at a time and at most :data:`QUEUED` more wait; the rest
 are answered at once to try again shortly.
 
-Failed sign-ins are counted per client address (the proxy's ``X-Forwarded-For`` when it runs on
-this host, as uvicorn trusts it; an IPv6 address by its /64, which one host commonly holds
-whole) and per user name over :data:`WINDOW_SECONDS`. Past
-:data:`FAILURES_PER_ADDRESS` or :data:`FAILURES_PER_NAME`, sign-in from that address or as
-that user is refused, without a check, until the oldest failure leaves the window. A success
-clears nothing: a guesser who also has an account of their own cannot reset the count.
-Sessions already open are untouched.
+Failed sign-ins are counted over :data:`WINDOW_SECONDS` per client (the address, as the
+proxy's ``X-Forwarded-For`` gives it when the proxy runs on this host, which uvicorn trusts; an
+IPv6 address by its /64, which one host commonly holds whole) and user name together, per
+user name, and per client. Past :data:`FAILURES_PER_CLIENT_AND_NAME`,
+:data:`FAILURES_PER_NAME` or :data:`FAILURES_PER_CLIENT`, sign-in from that client as that
+user, as that user, or from that client, is refused without a check until the oldest failure
+leaves the window. The client's own limit is the loosest: behind a proxy on another host or a
+NAT, everyone is one client, and a few mistyped passwords must not lock everyone out. A
+success clears nothing: a guesser who also has an account of their own cannot reset the
+count. Sessions already open are untouched.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import anyio
 CHECKS_AT_ONCE = 2
 QUEUED = 32
 WINDOW_SECONDS = 15 * 60.0
-FAILURES_PER_ADDRESS = 10
+FAILURES_PER_CLIENT_AND_NAME = 10
 FAILURES_PER_NAME = 30
+FAILURES_PER_CLIENT = 100  # many names tried from one place (one password "sprayed")
 BUSY_RETRY_SECONDS = 5  # what a refused sign-in's Retry-After says when only busy
 MAX_TRACKED = 10_000  # addresses and names remembered at most: a flood of them stays bounded
 _NAME_CHARS = 128  # of a name, counted: longer ones are no user's, and must not fill memory
@@ -86,16 +90,18 @@ class SignInGuard:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._slots = anyio.Semaphore(CHECKS_AT_ONCE)
-        self._by_address = _Failures(FAILURES_PER_ADDRESS, clock)
-        self._by_name = _Failures(FAILURES_PER_NAME, clock)
+        self._counts = ((_Failures(FAILURES_PER_CLIENT_AND_NAME, clock), True, True),
+                        (_Failures(FAILURES_PER_NAME, clock), False, True),
+                        (_Failures(FAILURES_PER_CLIENT, clock), True, False))
 
     def refused_for(self, address: str, name: str) -> float:
         """Seconds before ``address`` may try to sign in as ``name`` again (0: now)."""
-        return max(self._by_address.wait(_client(address)), self._by_name.wait(name[:_NAME_CHARS]))
+        return max(failures.wait(_key(address if by_client else None, name if by_name else None))
+                   for failures, by_client, by_name in self._counts)
 
     def failed(self, address: str, name: str) -> None:
-        self._by_address.add(_client(address))
-        self._by_name.add(name[:_NAME_CHARS])
+        for failures, by_client, by_name in self._counts:
+            failures.add(_key(address if by_client else None, name if by_name else None))
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -104,6 +110,13 @@ class SignInGuard:
             raise Busy
         async with self._slots:
             yield
+
+
+def _key(address: str | None, name: str | None) -> str:
+    """What one count is kept under: the client, the name (its start), or both."""
+    return "\x00".join(part for part in (None if address is None else _client(address),
+                                         None if name is None else name[:_NAME_CHARS])
+                       if part is not None)
 
 
 def _client(address: str) -> str:

@@ -12,7 +12,8 @@ import pytest
 
 from monitor.web import hash_password
 from monitor.web.signin import (
-    FAILURES_PER_ADDRESS,
+    FAILURES_PER_CLIENT,
+    FAILURES_PER_CLIENT_AND_NAME,
     FAILURES_PER_NAME,
     MAX_TRACKED,
     WINDOW_SECONDS,
@@ -31,25 +32,26 @@ class Clock:
         return self.now
 
 
-def test_failures_per_address_refuse_that_address_until_the_oldest_leaves_the_window() -> None:
+def test_one_client_guessing_one_name_is_refused_until_the_oldest_failure_leaves() -> None:
     clock = Clock()
     guard = SignInGuard(clock)
-    for i in range(FAILURES_PER_ADDRESS):
-        assert guard.refused_for("198.51.100.7", f"name{i}") == 0
-        guard.failed("198.51.100.7", f"name{i}")
+    for _ in range(FAILURES_PER_CLIENT_AND_NAME):
+        assert guard.refused_for("198.51.100.7", "ana") == 0
+        guard.failed("198.51.100.7", "ana")
         clock.now += 1
-    assert guard.refused_for("198.51.100.7", "ana") == pytest.approx(WINDOW_SECONDS
-                                                                       - FAILURES_PER_ADDRESS)
-    assert guard.refused_for("198.51.100.8", "ana") == 0  # another address: not refused
+    assert guard.refused_for("198.51.100.7", "ana") == pytest.approx(
+        WINDOW_SECONDS - FAILURES_PER_CLIENT_AND_NAME)
+    # Behind a proxy on another host everyone is one client: the others still sign in.
+    assert guard.refused_for("198.51.100.7", "bea") == 0
+    assert guard.refused_for("198.51.100.8", "ana") == 0
     clock.now = 1000.0 + WINDOW_SECONDS  # the first failure has left the window
     assert guard.refused_for("198.51.100.7", "ana") == 0
-    guard.failed("198.51.100.7", "x")
+    guard.failed("198.51.100.7", "ana")
     assert guard.refused_for("198.51.100.7", "ana") > 0
 
 
-def test_failures_per_name_refuse_that_name_from_any_address() -> None:
-    clock = Clock()
-    guard = SignInGuard(clock)
+def test_one_name_guessed_from_many_clients_is_refused_from_any() -> None:
+    guard = SignInGuard(Clock())
     for i in range(FAILURES_PER_NAME):
         assert guard.refused_for(f"203.0.113.{i}", "ana") == 0
         guard.failed(f"203.0.113.{i}", "ana")
@@ -57,13 +59,22 @@ def test_failures_per_name_refuse_that_name_from_any_address() -> None:
     assert guard.refused_for("192.0.2.1", "bea") == 0
 
 
+def test_many_names_tried_from_one_client_refuse_that_client() -> None:
+    guard = SignInGuard(Clock())
+    for i in range(FAILURES_PER_CLIENT):
+        assert guard.refused_for("198.51.100.7", f"name{i}") == 0
+        guard.failed("198.51.100.7", f"name{i}")
+    assert guard.refused_for("198.51.100.7", "ana") > 0
+    assert guard.refused_for("198.51.100.8", "ana") == 0
+
+
 def test_a_flood_of_names_stays_bounded() -> None:
-    clock = Clock()
-    guard = SignInGuard(clock)
+    guard = SignInGuard(Clock())
     for i in range(MAX_TRACKED + 50):
         guard.failed(f"addr{i % 7}", f"name{i}")
-    tracked = guard._by_name._times
-    assert len(tracked) <= MAX_TRACKED and f"name{MAX_TRACKED + 49}" in tracked
+    for failures, _by_client, _by_name in guard._counts:
+        assert len(failures._times) <= MAX_TRACKED
+    assert guard.refused_for("addr0", f"name{MAX_TRACKED + 49}") > 0  # the newest kept
 
 
 def test_the_right_password_is_refused_too_once_an_address_failed_too_often(
@@ -73,7 +84,7 @@ def test_the_right_password_is_refused_too_once_an_address_failed_too_often(
                  users={"ana": hash_password("s3cret")})
     with client(store, cfg) as c:
         token = csrf_of(c)
-        for _ in range(FAILURES_PER_ADDRESS):
+        for _ in range(FAILURES_PER_CLIENT_AND_NAME):
             wrong = c.post("/login", data={"user": "ana", "password": "nope", "csrf": token})
             assert wrong.status_code == 401
         refused = c.post("/login", data={"user": "ana", "password": "s3cret", "csrf": token})
@@ -116,7 +127,7 @@ def test_a_flood_of_sign_ins_neither_exhausts_memory_nor_stalls_the_pages(
             answers = list(pool.map(sign_in, range(60)))
             with httpx2.Client(base_url=url, timeout=30) as c:
                 assert c.get("login").status_code == 200  # the pages still answer
-        assert set(answers) <= {401, 429} and answers.count(401) <= FAILURES_PER_ADDRESS + 2
+        assert set(answers) <= {401, 429} and answers.count(401) <= FAILURES_PER_CLIENT_AND_NAME + 2
         grown_mb = (_vm_hwm_kb(daemon.proc.pid) - before) / 1024
         assert grown_mb < 300, f"the server grew by {grown_mb:.0f} MB"
     finally:
@@ -125,13 +136,13 @@ def test_a_flood_of_sign_ins_neither_exhausts_memory_nor_stalls_the_pages(
 
 def test_an_ipv6_host_is_one_client_however_many_addresses_of_its_64_it_uses() -> None:
     guard = SignInGuard(Clock())
-    for i in range(FAILURES_PER_ADDRESS):
-        guard.failed(f"2001:db8:1:2::{i + 1:x}", f"n{i}")
+    for i in range(FAILURES_PER_CLIENT_AND_NAME):
+        guard.failed(f"2001:db8:1:2::{i + 1:x}", "ana")
     assert guard.refused_for("2001:db8:1:2:ffff::9", "ana") > 0
     assert guard.refused_for("2001:db8:1:3::1", "ana") == 0  # another /64
-    for i in range(FAILURES_PER_ADDRESS):
-        guard.failed("::ffff:192.0.2.5", f"m{i}")
-    assert guard.refused_for("192.0.2.5", "ana") > 0  # one IPv4 client, however written
+    for _ in range(FAILURES_PER_CLIENT_AND_NAME):
+        guard.failed("::ffff:192.0.2.5", "bea")
+    assert guard.refused_for("192.0.2.5", "bea") > 0  # one IPv4 client, however written
 
 
 def test_a_long_name_is_counted_by_its_start() -> None:
@@ -139,4 +150,5 @@ def test_a_long_name_is_counted_by_its_start() -> None:
     for i in range(FAILURES_PER_NAME):
         guard.failed(f"198.51.100.{i}", "a" * 100_000 + str(i))
     assert guard.refused_for("192.0.2.1", "a" * 200) > 0
-    assert max(map(len, guard._by_name._times)) <= 128
+    for failures, _by_client, _by_name in guard._counts:
+        assert max(map(len, failures._times)) <= 128 + len("198.51.100.29") + 1
