@@ -6,18 +6,11 @@ import socket
 from pathlib import Path
 
 from monitor.daemon.health import Liveness, SystemdNotifier
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fetch_support import FakeClock
 
 
 def test_alive_needs_recent_ticks_and_a_cycle_that_moves() -> None:
-    clock = Clock()
+    clock = FakeClock()
     live = Liveness(tick=10, stall_after=100, clock=clock)
     assert not live.check().ok  # not ticked yet
     live.beat()

@@ -21,19 +21,12 @@ from monitor.web.signin import (
 )
 from tests.daemon_support import DaemonProcess, invoke_cli, wait_for
 from tests.e2e.test_daemon import seed_only_config
+from tests.fetch_support import FakeClock
 from tests.web_support import client, config, csrf_of, seeded_store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_one_client_guessing_one_name_is_refused_until_the_oldest_failure_leaves() -> None:
-    clock = Clock()
+    clock = FakeClock()
     guard = SignInGuard(clock)
     for _ in range(FAILURES_PER_CLIENT_AND_NAME):
         assert guard.refused_for("198.51.100.7", "ana") == 0
@@ -51,7 +44,7 @@ def test_one_client_guessing_one_name_is_refused_until_the_oldest_failure_leaves
 
 
 def test_one_name_guessed_from_many_clients_is_refused_from_any() -> None:
-    guard = SignInGuard(Clock())
+    guard = SignInGuard(FakeClock())
     for i in range(FAILURES_PER_NAME):
         assert guard.refused_for(f"203.0.113.{i}", "ana") == 0
         guard.failed(f"203.0.113.{i}", "ana")
@@ -60,7 +53,7 @@ def test_one_name_guessed_from_many_clients_is_refused_from_any() -> None:
 
 
 def test_many_names_tried_from_one_client_refuse_that_client() -> None:
-    guard = SignInGuard(Clock())
+    guard = SignInGuard(FakeClock())
     for i in range(FAILURES_PER_CLIENT):
         assert guard.refused_for("198.51.100.7", f"name{i}") == 0
         guard.failed("198.51.100.7", f"name{i}")
@@ -69,7 +62,7 @@ def test_many_names_tried_from_one_client_refuse_that_client() -> None:
 
 
 def test_a_flood_of_names_stays_bounded() -> None:
-    guard = SignInGuard(Clock())
+    guard = SignInGuard(FakeClock())
     for i in range(MAX_TRACKED + 50):
         guard.failed(f"addr{i % 7}", f"name{i}")
     for failures, _by_client, _by_name in guard._counts:
@@ -135,7 +128,7 @@ def test_a_flood_of_sign_ins_neither_exhausts_memory_nor_stalls_the_pages(
 
 
 def test_an_ipv6_host_is_one_client_however_many_addresses_of_its_64_it_uses() -> None:
-    guard = SignInGuard(Clock())
+    guard = SignInGuard(FakeClock())
     for i in range(FAILURES_PER_CLIENT_AND_NAME):
         guard.failed(f"2001:db8:1:2::{i + 1:x}", "ana")
     assert guard.refused_for("2001:db8:1:2:ffff::9", "ana") > 0
@@ -146,7 +139,7 @@ def test_an_ipv6_host_is_one_client_however_many_addresses_of_its_64_it_uses() -
 
 
 def test_a_long_name_is_counted_by_its_start() -> None:
-    guard = SignInGuard(Clock())
+    guard = SignInGuard(FakeClock())
     for i in range(FAILURES_PER_NAME):
         guard.failed(f"198.51.100.{i}", "a" * 100_000 + str(i))
     assert guard.refused_for("192.0.2.1", "a" * 200) > 0
