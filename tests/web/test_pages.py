@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, update
 
-from monitor.store import Outbox
+from monitor.store import Browse, Outbox
+from monitor.store.schema import ArticleRow, HitRow, NotificationRow
+from monitor.web.pages import STORY_FULL_ARTICLES
+from tests.store_support import article, console_route, feed, hit, open_store
 from tests.web_support import HOSTILE_TITLE, client, config, csrf_of, seeded_store
 
 
@@ -237,3 +242,44 @@ def test_story_page_says_when_an_articles_text_is_the_feeds(database_url: str,
             assert "text from the feed" not in c.get(f"/stories/{plain.story_id}").text
     finally:
         store.close()
+
+
+def test_a_story_carried_by_many_outlets_shows_some_whole_and_the_rest_a_line_each(
+        database_url: str, tmp_path: Path) -> None:
+    """A wire story in 2,000 outlets made a 12.8 MB story page that took 5.6 s to render
+    (each article's hits were picked out of all the story's hits), and 2,000 feedback forms
+    and outlets on the list of stories."""
+    store = open_store(database_url)
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    copies = STORY_FULL_ARTICLES + 5
+    for i in range(copies):
+        wire = replace(article(url=f"https://outlet{i}.example/gaza", source=f"Outlet {i}",
+                               key=f"wire{i}"), content_hash=f"wire{i}")
+        store.save_article(feed_id, wire, [hit()], console_route)
+    with store.write() as session:  # one story, as syndicated copies are grouped
+        first = session.scalar(select(func.min(ArticleRow.story_id)))
+        assert first is not None
+        for table in (ArticleRow, HitRow, NotificationRow):
+            session.execute(update(table).values(story_id=first))
+    with client(store, config(tmp_path, database_url)) as c:
+        page = c.get(f"/stories/{first}").text
+        assert page.count('<article class="article"') == STORY_FULL_ARTICLES
+        assert "5 more articles in this story" in page
+        detail = Browse(store).story(first)
+        assert detail is not None
+        last_hit = max(detail.hits, key=lambda h: h.article_id)
+        last = last_hit.article_id
+        assert f'<li id="article-{last}">' in page
+        # An alert's link to a hit among the copies opens the story with that article whole.
+        moved = c.get(f"/hits/{last_hit.id}")
+        assert moved.status_code == 303
+        assert moved.headers["location"] == f"/stories/{first}?article={last}#hit-{last_hit.id}"
+        opened = c.get(moved.headers["location"]).text
+        assert f'id="hit-{last_hit.id}"' in opened
+        assert opened.count('<article class="article"') == STORY_FULL_ARTICLES + 1
+        listing = c.get("/").text
+        assert listing.count('class="feedback"') == 1  # one rule, one form
+        assert listing.count('<li><a href="https://outlet') == 10
+        assert "15 more outlets" in listing
+    store.close()
