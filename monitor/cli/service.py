@@ -197,7 +197,8 @@ def raise_open_files_limit() -> None:
     """Lift this process's soft limit on open files towards its hard limit: the web view's
     connections, the fetches, the database and the extraction workers' pipes share it, and
     the usual soft limit of 1,024 is a small part of what systemd (524,288) or Docker allow.
-    Python waits on files with poll and epoll, never select(), so more than 1,024 is safe."""
+    What waits on them here uses poll or epoll, which take any file number (select() stops at
+    1,024: only apprise's IRC and Nostr plugins use it, and only past 1,024 open files)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard,
                                                                           OPEN_FILES_WANTED)
