@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config, parse_duration, parse_size
+from monitor.config import WebConfig, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -406,3 +406,14 @@ def test_a_configuration_read_from_a_pipe_has_paths_relative_to_the_current_fold
     writer.join(10)
     assert config.rules_path == tmp_path / "mine"
     assert load_config(Path(os.devnull), {}).base_dir == tmp_path
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    assert WebConfig().trusted_proxies == ["127.0.0.1", "::1"]
+    assert WebConfig(trusted_proxies=[" 172.16.0.0/12", "fd00::/8", "10.0.0.7"]
+                     ).trusted_proxies == ["172.16.0.0/12", "fd00::/8", "10.0.0.7"]
+    config = tmp_path / "monitor.yaml"
+    config.write_text("web:\n  trusted_proxies:\n    - 172.18.0.1\n    - proxy.local\n")
+    with pytest.raises(ConfigError, match=r"monitor\.yaml:2: web\.trusted_proxies(\[1\])?: "
+                                          r"'proxy\.local' is not an IP address or network"):
+        load_config(config, {})

@@ -4,6 +4,7 @@ they share, durations, sizes and quiet hours, are :mod:`monitor.config.values`'s
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -198,6 +199,22 @@ class WebConfig(_Strict):
     # Where people reach the web view (https://news.example.org/monitor/): alerts link to it,
     # and its path is the prefix the pages are served under behind a reverse proxy.
     public_url: str | None = None
+    # Addresses or networks whose X-Forwarded-For and X-Forwarded-Proto are believed: the
+    # reverse proxy's. From anywhere else the connecting address is the client.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        out = []
+        for entry in value:
+            try:
+                out.append(str(ipaddress.ip_network(entry.strip(), strict=False)
+                               if "/" in entry else ipaddress.ip_address(entry.strip())))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (such as "
+                                 "172.18.0.1 or 172.16.0.0/12)") from None
+        return out
 
     @field_validator("public_url")
     @classmethod

@@ -55,9 +55,11 @@ class WebServer:
         self.url = _url(host, port, self._path)
         self._server = uvicorn.Server(uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False,
-            # X-Forwarded-Proto from a proxy on this host (uvicorn trusts 127.0.0.1 only): behind
-            # TLS the request is https, so cookies get Secure (deploy/README.md's setups)
-            proxy_headers=True, lifespan="off", http=GuardedH11))
+            # X-Forwarded-Proto and -For from web.trusted_proxies (this host by default): behind
+            # TLS the request is https, so cookies get Secure (deploy/README.md's setups), and
+            # the client's address is the one sign-in failures are counted against
+            proxy_headers=True, forwarded_allow_ips=web.trusted_proxies,
+            lifespan="off", http=GuardedH11))
         self._thread: threading.Thread | None = None
 
     def serve(self) -> None:

@@ -6,14 +6,14 @@ to 2.4 GB and left every page waiting for the thread pool (measured): so at most
 :data:`CHECKS_AT_ONCE` checks run at a time and at most :data:`QUEUED` more wait; the rest
 are answered at once to try again shortly.
 
-Failed sign-ins are counted over :data:`WINDOW_SECONDS` per client (the address, as the
-proxy's ``X-Forwarded-For`` gives it when the proxy runs on this host, which uvicorn trusts; an
-IPv6 address by its /64, which one host commonly holds whole) and user name together, per
+Failed sign-ins are counted over :data:`WINDOW_SECONDS` per client (the address, as a proxy
+in ``web.trusted_proxies`` gives it in ``X-Forwarded-For``; an IPv6 address by its /64, which
+one host commonly holds whole) and user name together, per
 user name, and per client. Past :data:`FAILURES_PER_CLIENT_AND_NAME`,
 :data:`FAILURES_PER_NAME` or :data:`FAILURES_PER_CLIENT`, sign-in from that client as that
 user, as that user, or from that client, is refused without a check until the oldest failure
-leaves the window. The client's own limit is the loosest: behind a proxy on another host or a
-NAT, everyone is one client, and a few mistyped passwords must not lock everyone out. A
+leaves the window. The client's own limit is the loosest: behind a proxy not listed there, or
+a NAT, everyone is one client, and a few mistyped passwords must not lock everyone out. A
 success clears nothing: a guesser who also has an account of their own cannot reset the
 count. Sessions already open are untouched.
 """

@@ -96,3 +96,28 @@ def test_connections_without_a_request_are_closed_and_capped(
             conn.close()
         server.stop()
         store.close()
+
+
+def test_forwarded_headers_are_believed_only_from_the_trusted_proxies(sqlite_url: str,
+                                                                      tmp_path: Path) -> None:
+    """A proxy in another container or host connects from its own address: listed in
+    web.trusted_proxies, its X-Forwarded-Proto makes cookies Secure and its X-Forwarded-For
+    names the client; from an address not listed, both headers are anyone's and ignored."""
+    store = seeded_store(sqlite_url)
+    proxied = {"Host": "news.example.org", "X-Forwarded-Proto": "https",
+               "X-Forwarded-For": "198.51.100.7"}
+    try:
+        for trusted, secure in ((["192.0.2.0/24"], False), (["127.0.0.0/8"], True)):
+            cfg = config(tmp_path, sqlite_url, listen="127.0.0.1:0", trusted_proxies=trusted,
+                         users={"ana": hash_password("s3cret")})
+            server = WebServer(create_app(cfg, store), cfg.web)
+            server.start()
+            try:
+                status, cookies, _ = _request(server.url, "GET", "/login", proxied)
+                assert status == 200 and cookies
+                assert all(("secure" in c.lower()) == secure for c in cookies), (trusted,
+                                                                                 cookies)
+            finally:
+                server.stop()
+    finally:
+        store.close()
