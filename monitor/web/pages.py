@@ -160,7 +160,7 @@ def story(request: Request) -> Response:
     shown = [a for i, a in enumerate(articles) if i < STORY_FULL_ARTICLES or a[0] == asked]
     copies = [a for i, a in enumerate(articles) if i >= STORY_FULL_ARTICLES and a[0] != asked]
     return web.render(request, "story.html", story=detail, pieces=pieces, entities=entities,
-                      shown=shown, copies=copies)
+                      shown=shown, copies=copies, asked=asked)
 
 
 def hit(request: Request) -> Response:

@@ -278,6 +278,8 @@ def test_a_story_carried_by_many_outlets_shows_some_whole_and_the_rest_a_line_ea
         opened = c.get(moved.headers["location"]).text
         assert f'id="hit-{last_hit.id}"' in opened
         assert opened.count('<article class="article"') == STORY_FULL_ARTICLES + 1
+        # Its feedback comes back to the same view, that article still whole.
+        assert f'name="next" value="/stories/{first}?article={last}"' in opened
         listing = c.get("/").text
         assert listing.count('class="feedback"') == 1  # one rule, one form
         assert listing.count('<li><a href="https://outlet') == 10
