@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import anyio
@@ -96,12 +96,18 @@ class SignInGuard:
 
     def refused_for(self, address: str, name: str) -> float:
         """Seconds before ``address`` may try to sign in as ``name`` again (0: now)."""
-        return max(failures.wait(_key(address if by_client else None, name if by_name else None))
-                   for failures, by_client, by_name in self._counts)
+        return max(failures.wait(key) for failures, key in self._keyed(address, name))
 
     def failed(self, address: str, name: str) -> None:
+        for failures, key in self._keyed(address, name):
+            failures.add(key)
+
+    def _keyed(self, address: str, name: str) -> Iterator[tuple[_Failures, str]]:
+        """Each count with what it is kept under: the client, the name (its start), or both."""
+        client, start = _client(address), name[:_NAME_CHARS]
         for failures, by_client, by_name in self._counts:
-            failures.add(_key(address if by_client else None, name if by_name else None))
+            yield failures, "\x00".join(part for part, used in ((client, by_client),
+                                                                (start, by_name)) if used)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -110,13 +116,6 @@ class SignInGuard:
             raise Busy
         async with self._slots:
             yield
-
-
-def _key(address: str | None, name: str | None) -> str:
-    """What one count is kept under: the client, the name (its start), or both."""
-    return "\x00".join(part for part in (None if address is None else _client(address),
-                                         None if name is None else name[:_NAME_CHARS])
-                       if part is not None)
 
 
 def _client(address: str) -> str:
