@@ -155,10 +155,11 @@ def story(request: Request) -> Response:
                 entities[e.entity] = [a.text for a in entity.aliases] if entity else []
     # The first articles whole, and the one a link asked for (a hit's page) wherever it is.
     asked = _int(request.query_params.get("article"))
-    articles = [(aid, article, by_article.get(aid, []))
-                for aid, article in detail.articles.items()]
-    shown = [a for i, a in enumerate(articles) if i < STORY_FULL_ARTICLES or a[0] == asked]
-    copies = [a for i, a in enumerate(articles) if i >= STORY_FULL_ARTICLES and a[0] != asked]
+    shown: list[tuple[int, Any, list[Any]]] = []
+    copies: list[tuple[int, Any, list[Any]]] = []
+    for i, (aid, article) in enumerate(detail.articles.items()):
+        whole = i < STORY_FULL_ARTICLES or aid == asked
+        (shown if whole else copies).append((aid, article, by_article.get(aid, [])))
     return web.render(request, "story.html", story=detail, pieces=pieces, entities=entities,
                       shown=shown, copies=copies, asked=asked)
 
