@@ -6,6 +6,7 @@ on it (metrics and health probes use it). Pages and API are in their own modules
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,6 +36,9 @@ PROBE_PATHS = ("/metrics", "/healthz", "/readyz")
 FEED_SUFFIXES = (".atom", ".json")
 # The largest body a form or API call needs (a page of 500 notification ids to retry is 7 KB).
 MAX_BODY_BYTES = 64 * 1024
+# ... and the longest it may take to arrive: 64 KiB in 30 s is 2 KiB/s, slower than any link.
+BODY_SECONDS = 30.0
+_TOO_BIG = f"the request body is over {MAX_BODY_BYTES // 1024} KiB"
 log = logging.getLogger(__name__)
 
 class _BasePath:
@@ -72,7 +76,9 @@ class _BodyLimit:
     """Refuses a request body over :data:`MAX_BODY_BYTES` with 413 before any of it is
     parsed. Starlette keeps a urlencoded form's fields in memory, up to 1,000 of 1 MiB each,
     and a form is read before its CSRF check: one 810 MB post from anyone took the server
-    to 895 MB. A body within the limit is read here and handed on whole."""
+    to 895 MB. A body within the limit is read here and handed on whole. One that has not
+    arrived within :data:`BODY_SECONDS` gets 408: a client sending a byte a second held its
+    connection and a request for as long as it liked."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -83,23 +89,21 @@ class _BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, 413, _TOO_BIG)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away: nothing to serve
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > MAX_BODY_BYTES:  # chunked, without a length
-                await self._refuse(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        whole: list[Message] = [{"type": "http.request", "body": b"".join(chunks),
-                                 "more_body": False}]
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                body = await _body_to_limit(receive)
+        except TimeoutError:
+            await self._refuse(scope, receive, send, 408, f"the request body took over "
+                               f"{BODY_SECONDS:g} s to arrive")
+            return
+        if body is None:  # the client went away: nothing to serve
+            return
+        if len(body) > MAX_BODY_BYTES:  # chunked, without a length
+            await self._refuse(scope, receive, send, 413, _TOO_BIG)
+            return
+        whole: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def replay() -> Message:
             return whole.pop() if whole else await receive()
@@ -107,10 +111,11 @@ class _BodyLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int,
+                      message: str) -> None:
         request = Request(scope)
-        response = _refused(route_path(request), 413, f"the request body is over "
-                                                      f"{MAX_BODY_BYTES // 1024} KiB")
+        response = _refused(route_path(request), status, message)
+        response.headers["Connection"] = "close"  # the rest of the body is not worth reading
         await finish(request, response)(scope, receive, send)
 
 
@@ -150,6 +155,22 @@ class _Guard(BaseHTTPMiddleware):
                 response = PlainTextResponse("sign in first", status_code=401)
             return finish(request, response)
         return finish(request, await call_next(request))
+
+
+async def _body_to_limit(receive: Receive) -> bytes | None:
+    """The request body, or its first chunks just past :data:`MAX_BODY_BYTES`; None if the
+    client went away."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def _refused(path: str, status: int, message: str) -> Response:

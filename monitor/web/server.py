@@ -4,8 +4,11 @@ daemon (``monitor run``).
 uvicorn times out idle keep-alive connections but not one that never sends a request: 1,100
 such connections held 1,100 file descriptors for as long as their clients liked, and a
 daemon under the usual limit of 1,024 then failed to start its extraction workers (measured).
-:class:`GuardedH11` closes a connection whose request head has not arrived within
-:data:`REQUEST_HEAD_SECONDS`, and any beyond :data:`MAX_CONNECTIONS` at once.
+Nor one that answers a response with a byte of its next request now and then: any data stops
+the keep-alive timer. :class:`GuardedH11` closes a connection whose next request head has not
+arrived within :data:`REQUEST_HEAD_SECONDS` of its opening or of the last response, and any
+beyond :data:`MAX_CONNECTIONS` at once. (A body's own deadline is the app's: see
+``monitor.web.app``.)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 from monitor.config import WebConfig, split_listen
 from monitor.errors import MonitorError
@@ -35,13 +38,22 @@ class GuardedH11(H11Protocol):
         if len(self.connections) > MAX_CONNECTIONS:
             transport.close()
             return
-        self.loop.call_later(REQUEST_HEAD_SECONDS, self._head_overdue)
+        self._await_head()
 
-    def _head_overdue(self) -> None:
-        # No request yet (a request under way, or answered and kept alive, has its cycle:
-        # uvicorn's keep-alive timeout takes over from there). Read from the instance:
-        # uvicorn's annotation says it is always set.
-        if vars(self).get("cycle") is None and not self.transport.is_closing():
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._await_head()
+
+    def _await_head(self) -> None:
+        # A new request head makes a new cycle: the one of now still there at the deadline,
+        # and answered (or None: no request yet), means none came. A pipelined request may
+        # already have one under way; its own response arms the next deadline. Read from the
+        # instance: uvicorn's annotation says it is always set.
+        self.loop.call_later(REQUEST_HEAD_SECONDS, self._head_overdue, vars(self).get("cycle"))
+
+    def _head_overdue(self, then: RequestResponseCycle | None) -> None:
+        if (vars(self).get("cycle") is then and (then is None or then.response_complete)
+                and not self.transport.is_closing()):
             self.transport.close()
 
 
