@@ -22,7 +22,7 @@ from monitor.config.secrets import (
     secrets_file_values,
     utf8_values,
 )
-from monitor.config.settings import Config, WebConfig
+from monitor.config.settings import Config, WebConfig, split_listen
 from monitor.config.wording import RESERVED, dotted, quote_it, unknown_setting
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
@@ -153,6 +153,25 @@ def _unknown_channel_refs(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...]
             hint = f"; did you mean {close}?" if close else ""
             out.append((loc, f"channel {ref!r} is not defined under channels{hint}"))
     return out
+
+
+def _listen_clash(config: Config) -> str | None:
+    """Why ``metrics.listen`` cannot be served beside the web view: the same port on an
+    address they share. The daemon then logged an ERROR at start and served neither probes
+    nor metrics there, while ``monitor check`` had passed it."""
+    if not config.metrics.listen or not config.web.enabled:
+        return None
+    host, port = split_listen(config.metrics.listen)
+    web_host, web_port = split_listen(config.web.listen)
+    if port == 0 or port != web_port:
+        return None
+    # "::" takes IPv4 too (Linux's default); "0.0.0.0" takes IPv4 only
+    wildcards = {"::"} if ":" in host + web_host else {"::", "0.0.0.0"}  # noqa: S104
+    if host != web_host and not {host, web_host} & wildcards:
+        return None
+    return (f"{config.metrics.listen} is web.listen's port too ({config.web.listen}): give it "
+            "another, or leave metrics.listen out (the web view serves /metrics, /healthz "
+            "and /readyz itself when `monitor run` serves it)")
 
 
 def _channel_urls(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
@@ -323,6 +342,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         unusable = checks.web_path(config.web)
         if unusable is not None:
             problem(("web", "public_url"), unusable)
+    if config is not None and (clash := _listen_clash(config)) is not None:
+        problem(("metrics", "listen"), clash)
     if problems or config is None:
         raise ConfigError.combine(problems)
     for written, expanded in referenced:

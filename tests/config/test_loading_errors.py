@@ -328,3 +328,27 @@ def test_a_feed_file_behind_a_folder_this_user_cannot_enter(tmp_path: Path) -> N
                                   "cannot be read: Permission denied"]
     finally:
         closed.chmod(0o700)
+
+
+# -- listeners -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("web", "metrics", "clash"), [
+    ("127.0.0.1:8080", "127.0.0.1:8080", True), ("127.0.0.1:8080", "0.0.0.0:8080", True),
+    ("[::1]:8080", "[::]:8080", True), ("127.0.0.1:8080", "[::]:8080", True),
+    ("127.0.0.1:8080", "127.0.0.1:9464", False), ("127.0.0.1:8080", "127.0.0.2:8080", False),
+    ("[::1]:8080", "0.0.0.0:8080", False), ("127.0.0.1:0", "127.0.0.1:0", False)])
+def test_metrics_cannot_listen_on_the_web_views_port(tmp_path: Path, web: str, metrics: str,
+                                                      clash: bool) -> None:
+    """The daemon logged an ERROR at start and served no probes there; check had passed."""
+    path = write(tmp_path, f"web:\n  listen: '{web}'\nmetrics:\n  listen: '{metrics}'\n")
+    if not clash:
+        assert load_config(path, {}).metrics.listen == metrics
+        return
+    assert problems(path) == [f"{path}:4: metrics.listen: {metrics} is web.listen's port too "
+                              f"({web}): give it another, or leave metrics.listen out (the web "
+                              "view serves /metrics, /healthz and /readyz itself when `monitor "
+                              "run` serves it)"]
+    disabled = write(tmp_path, f"web:\n  enabled: false\n  listen: '{web}'\nmetrics:\n"
+                               f"  listen: '{metrics}'\n")
+    assert load_config(disabled, {}).metrics.listen == metrics
