@@ -8,10 +8,12 @@ listener with one route each (``OpsEndpoints.PATHS``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,8 +76,10 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 
 class _BoundedServer(ThreadingHTTPServer):
     """A thread per connection, at most :data:`MAX_CONNECTIONS` of them: one more is closed
-    at once (a scraper retries at its next interval). A client that goes away mid-answer is
-    no error worth a traceback on standard error."""
+    at once (a scraper retries at its next interval). Each gets
+    :data:`REQUEST_TIMEOUT_SECONDS` in all: the handler's timeout is of each read, and a
+    client sending a byte more often than that kept its thread for good. A client that goes
+    away mid-answer is no error worth a traceback on standard error."""
 
     daemon_threads = True
     request_queue_size = 64  # socketserver's 5 dropped connections (clients retried 1-7 s later)
@@ -83,22 +87,40 @@ class _BoundedServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._deadlines: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)
             return
+        with self._lock:
+            self._deadlines[request] = time.monotonic() + REQUEST_TIMEOUT_SECONDS
         try:
             super().process_request(request, client_address)
         except BaseException:  # no thread started: its slot is not coming back otherwise
-            self._slots.release()
+            self._done(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._done(request)
+
+    def _done(self, request: socket.socket) -> None:
+        with self._lock:
+            del self._deadlines[request]
+        self._slots.release()
+
+    def service_actions(self) -> None:
+        # Called by serve_forever between polls: shutting an overdue socket ends its read.
+        now = time.monotonic()
+        with self._lock:
+            overdue = [conn for conn, deadline in self._deadlines.items() if deadline < now]
+        for conn in overdue:
+            with contextlib.suppress(OSError):  # closed meanwhile: its answer was sent
+                conn.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("ops endpoint: connection from %s ended early", client_address, exc_info=True)

@@ -21,6 +21,7 @@ from monitor.daemon import ops
 from monitor.daemon.ops import OpsAnswer, OpsServer
 from tests.daemon_support import REPO, daemon_in_thread, wait_for
 from tests.proxy_support import TcpProxy, postgres_behind_a_proxy
+from tests.slow_client_support import served_until_closed
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -175,6 +176,22 @@ def test_the_start_line_counts_the_feeds_added_with_the_command_line(
 class _Answers:
     def answer(self, path: str) -> OpsAnswer | None:
         return OpsAnswer(200, "text/plain", b"alive\n") if path == "/healthz" else None
+
+
+def test_a_request_dripped_a_byte_at_a_time_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timeout is of each read: a client sending a byte more often than that held its
+    thread for good, and 16 such clients kept every probe out."""
+    monkeypatch.setattr(ops, "REQUEST_TIMEOUT_SECONDS", 0.5)
+    server = OpsServer(_Answers(), "127.0.0.1:0")  # type: ignore[arg-type]
+    server.start()
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            endless = b"GET /healthz HTTP/1.0\r\nX-Pad: " + b"a" * 10_000
+            assert served_until_closed(conn, endless, 5) == b""
+        assert get(f"{server.url}/healthz") == (200, b"alive\n")
+    finally:
+        server.stop()
 
 
 def test_connections_that_never_send_a_request_hold_few_threads_and_not_for_long(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import re
-import select
 import socket
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from monitor.web import WebServer, create_app, hash_password
 from monitor.web import app as app_module
 from monitor.web import server as server_module
+from tests.slow_client_support import served_until_closed
 from tests.web_support import config, seeded_store
 
 
@@ -125,24 +125,6 @@ def test_forwarded_headers_are_believed_only_from_the_trusted_proxies(sqlite_url
         store.close()
 
 
-def _served_until_closed(conn: socket.socket, drip: bytes, within: float) -> bytes:
-    """Sends ``drip`` a byte at a time, a tenth of a second apart, until the server closes
-    the connection; returns what it answered. Fails if it is still open after ``within``."""
-    answer = b""
-    deadline = time.monotonic() + within
-    for byte in drip:
-        readable, _, _ = select.select([conn], [], [], 0.1)
-        if readable:
-            with contextlib.suppress(ConnectionResetError):
-                while chunk := conn.recv(65536):
-                    answer += chunk
-            return answer
-        assert time.monotonic() < deadline, "the server kept the connection open"
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            conn.sendall(bytes([byte]))
-    raise AssertionError("the drip ran out before the server closed the connection")
-
-
 def test_a_request_dripped_a_byte_at_a_time_is_cut_off(
         sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Any data stops uvicorn's keep-alive timer, and nothing times a body: a client that
@@ -164,11 +146,11 @@ def test_a_request_dripped_a_byte_at_a_time_is_cut_off(
                 first += conn.recv(65536)
             assert first.startswith(b"HTTP/1.1 200")
             # The next head, begun at once and never finished: no second answer, closed.
-            assert _served_until_closed(conn, b"GET /rules HTTP/1.1\r\n" + endless, 5) == b""
+            assert served_until_closed(conn, b"GET /rules HTTP/1.1\r\n" + endless, 5) == b""
         with socket.create_connection((parts.hostname or "", parts.port or 0), 10) as conn:
             conn.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                          b"application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\r\n")
-            answer = _served_until_closed(conn, b"user=" + b"a" * 19_995, 5)
+            answer = served_until_closed(conn, b"user=" + b"a" * 19_995, 5)
             assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
             assert b"took over 0.5 s to arrive" in answer
         # The server still answers others at once.
