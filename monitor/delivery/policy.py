@@ -45,8 +45,8 @@ class DigestSchedule:
             word = spec.strip()
             if len(word.split()) == 1 and word.lstrip("-")[:1].isdigit():  # cron: 5 fields
                 raise ConfigError(str(problem)) from None  # e.g. "-5m", "5min": say why
-            try:
-                self._cron = CronTrigger.from_crontab(spec, timezone=self.zone)
+            try:  # read on the zone's wall clock, labelled UTC: see next_after
+                self._cron = CronTrigger.from_crontab(spec, timezone=UTC)
             except ValueError as exc:
                 raise ConfigError(f"{spec!r} is neither an interval such as 1h nor a cron "
                                   f"expression such as '0 8 * * *': {exc}") from None
@@ -60,13 +60,49 @@ class DigestSchedule:
             raise ConfigError(f"{spec!r} must be longer than zero")
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first digest time strictly after ``moment`` (UTC)."""
+        """The first digest time strictly after ``moment`` (UTC).
+
+        A cron line is read on the zone's clock, as cron reads it: a time the clock skips
+        when summer time starts fires as it jumps past, and one it repeats when summer time
+        ends fires once (so an hourly digest skips the repeated hour). APScheduler's own zone
+        handling dropped a day's 00:30 digest where midnight is skipped, as in Santiago, and
+        sent a 02:30 one twice where 02:00-03:00 repeats, as in Berlin. Times are whole
+        seconds: a moment of 07:59:59.5 is followed by 08:00, not by 08:00 the next day.
+        """
         if self._interval is not None:
             return moment + self._interval
         assert self._cron is not None
-        fire: datetime | None = self._cron.get_next_fire_time(None,
-                                                              moment + timedelta(seconds=1))
-        return datetime.max.replace(tzinfo=UTC) if fire is None else fire.astimezone(UTC)
+        # The wall time of the moment maps back to it, or (the second of a repeated hour) to
+        # an hour before: the first wall time after it to map past the moment is the answer.
+        wall = moment.astimezone(self.zone).replace(tzinfo=UTC)
+        while True:
+            after = wall.replace(microsecond=0) + timedelta(seconds=1)
+            found: datetime | None = self._cron.get_next_fire_time(None, after)
+            if found is None:
+                return datetime.max.replace(tzinfo=UTC)
+            wall = found
+            fire = _instant(wall.replace(tzinfo=None), self.zone)
+            if fire > moment:
+                return fire
+
+
+def _instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """When ``zone``'s clock shows ``wall`` (UTC): the first time, if it shows it twice; the
+    moment it jumps past it, if it never does. Later wall times never map earlier."""
+    first = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: the offset before a change
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # Skipped: the jump is after `before` (read with the offset after it) and at or before
+    # `first`, at a whole second: find it by halving.
+    before = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    after = int(first.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) < wall:
+            before = middle
+        else:
+            after = middle
+    return datetime.fromtimestamp(after, UTC)
 
 
 def _schedule_of(channel: str, spec: str, timezone: str) -> DigestSchedule:

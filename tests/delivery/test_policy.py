@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -43,6 +44,60 @@ def test_cron_schedules_follow_the_channel_time_zone() -> None:
     schedule = DigestSchedule("0 8 * * *", "Asia/Jakarta")  # 08:00 WIB = 01:00 UTC
     assert schedule.next_after(T0) == datetime(2026, 1, 2, 1, 0, tzinfo=UTC)
     assert DigestSchedule("30m").next_after(T0) == T0 + timedelta(minutes=30)
+
+
+def _fires(schedule: DigestSchedule, start: datetime, count: int) -> list[datetime]:
+    fires = [schedule.next_after(start)]
+    while len(fires) < count:
+        fires.append(schedule.next_after(fires[-1]))
+    return fires
+
+
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("spec", "zone", "start", "expected"), [
+    # 02:30 does not exist on 29 March: it fires as the clock jumps (01:00 UTC)
+    ("30 2 * * *", "Europe/Berlin", _utc(2026, 3, 28, 12),
+     [_utc(2026, 3, 29, 1), _utc(2026, 3, 30, 0, 30)]),
+    # 02:30 happens twice on 25 October: once (APScheduler fired at both)
+    ("30 2 * * *", "Europe/Berlin", _utc(2026, 10, 24, 12),
+     [_utc(2026, 10, 25, 0, 30), _utc(2026, 10, 26, 1, 30)]),
+    # midnight is skipped on 6 September: that day's digest at the jump (APScheduler: none)
+    ("30 0 * * *", "America/Santiago", _utc(2026, 9, 5, 12),
+     [_utc(2026, 9, 6, 4), _utc(2026, 9, 7, 3, 30)]),
+    ("0 0 * * *", "America/Havana", _utc(2026, 3, 7, 12),
+     [_utc(2026, 3, 8, 5), _utc(2026, 3, 9, 4)]),
+    # a half-hour change of clocks (Lord Howe Island): 01:30 happens twice, fires once
+    ("30 1 * * *", "Australia/Lord_Howe", _utc(2026, 4, 4, 0),
+     [_utc(2026, 4, 4, 14, 30), _utc(2026, 4, 5, 15)]),
+])
+def test_cron_digests_fire_once_a_day_across_clock_changes(
+        spec: str, zone: str, start: datetime, expected: list[datetime]) -> None:
+    assert _fires(DigestSchedule(spec, zone), start, len(expected)) == expected
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Santiago", "Australia/Lord_Howe",
+                                  "America/New_York", "Asia/Tehran", "UTC"])
+@pytest.mark.parametrize("spec", ["0 0 * * *", "30 2 * * *", "0 8 * * mon-fri", "0 1 1 * *"])
+def test_a_daily_digest_fires_on_each_day_it_names_once_a_year_round(spec: str,
+                                                                     zone: str) -> None:
+    """A local day it names gets one digest, and every moment's next digest is after it."""
+    schedule = DigestSchedule(spec, zone)
+    fires = _fires(schedule, _utc(2026, 1, 1), 400)
+    days = [fire.astimezone(ZoneInfo(zone)).date() for fire in fires]
+    assert len(set(days)) == len(days), "a day with two digests"
+    weekdays_only = "mon-fri" in spec
+    monthly = spec.endswith("1 * *")
+    first, last = days[0], days[-1]
+    named = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    named = [d for d in named if (not weekdays_only or d.weekday() < 5)
+             and (not monthly or d.day == 1)]
+    assert days == named, "a day without its digest"
+    for fire in fires[:60]:
+        for moment in (fire - timedelta(microseconds=1), fire - timedelta(seconds=59.5)):
+            assert schedule.next_after(moment) == fire
 
 
 def _policies(**channel: object) -> DeliveryPolicies:
