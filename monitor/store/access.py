@@ -34,6 +34,7 @@ class WebSession:
     user: str
     csrf: str
     expires_at: datetime
+    credential: str  # what the web view said of the password it signed in with
 
 
 @dataclass(frozen=True)
@@ -120,23 +121,26 @@ class Access:
 
     # -- sessions -------------------------------------------------------------------------
 
-    def open_session(self, user: str, lifetime: timedelta) -> tuple[str, WebSession]:
-        """A new session for ``user``: the cookie value (shown once) and the session."""
+    def open_session(self, user: str, lifetime: timedelta,
+                     credential: str) -> tuple[str, WebSession]:
+        """A new session for ``user``, who signed in with the password ``credential`` stands
+        for: the cookie value (shown once) and the session."""
         cookie = secrets.token_urlsafe(32)
         now = self.store.clock()
         session_row = WebSessionRow(token_hash=token_hash(cookie), user=user,
-                                    csrf=secrets.token_urlsafe(24), expires_at=now + lifetime)
+                                    csrf=secrets.token_urlsafe(24), expires_at=now + lifetime,
+                                    credential=credential)
         with self.store.write() as session:
             session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
             session.add(session_row)
-        return cookie, WebSession(user, session_row.csrf, session_row.expires_at)
+        return cookie, WebSession(user, session_row.csrf, session_row.expires_at, credential)
 
     def session(self, cookie: str) -> WebSession | None:
         with self.store.read() as session:
             row = session.get(WebSessionRow, token_hash(cookie))
             if row is None or row.expires_at <= self.store.clock():
                 return None
-            return WebSession(row.user, row.csrf, row.expires_at)
+            return WebSession(row.user, row.csrf, row.expires_at, row.credential)
 
     def close_session(self, cookie: str) -> None:
         with self.store.write() as session:

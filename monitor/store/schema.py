@@ -346,7 +346,8 @@ class ApiTokenRow(Base):
 
 
 class WebSessionRow(Base):
-    """A signed-in browser: the SHA-256 of its cookie, its user, its CSRF token, its expiry."""
+    """A signed-in browser: the SHA-256 of its cookie, its user, its CSRF token, its expiry,
+    and the fingerprint of the password it signed in with (a new password ends it)."""
 
     __tablename__ = "web_sessions"
 
@@ -354,6 +355,7 @@ class WebSessionRow(Base):
     user: Mapped[str] = mapped_column(String(128))
     csrf: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    credential: Mapped[str] = mapped_column(String(64), server_default="")
 
 
 class WebSecretRow(Base):

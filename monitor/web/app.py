@@ -27,7 +27,13 @@ from monitor.store import Access, Browse, Store
 from monitor.web import api, pages, syndication
 from monitor.web.context import HERE, Web, environment, web_of
 from monitor.web.paths import base_path, here, route_path
-from monitor.web.security import SESSION_COOKIE, finish, host_problem, secure_cookies
+from monitor.web.security import (
+    SESSION_COOKIE,
+    finish,
+    host_problem,
+    password_fingerprint,
+    secure_cookies,
+)
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
 PUBLIC_PATHS = {"/login", "/static/style.css"}
@@ -200,8 +206,10 @@ def _user(web: Web, request: Request) -> str | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and settings.users:
         session = web.access.session(cookie)
-        if session is not None and session.user in settings.users:
-            return session.user
+        stored = settings.users.get(session.user) if session is not None else None
+        if session is not None and stored is not None and secrets.compare_digest(
+                session.credential, password_fingerprint(stored)):
+            return session.user  # still a user, with the password it signed in with
     return None
 
 

@@ -33,6 +33,7 @@ from monitor.web.security import (
     check_login,
     cookie_is_secure,
     csrf_ok,
+    password_fingerprint,
     same_origin,
 )
 from monitor.web.signin import BUSY_RETRY_SECONDS, Busy
@@ -300,7 +301,8 @@ async def login(request: Request) -> Response:
         return web.render(request, "login.html", http_status=401, next=nxt,
                           error="wrong user name or password", users=True)
     lifetime = timedelta(seconds=web.config.web.session_lifetime)
-    cookie, _ = await run_in_threadpool(web.access.open_session, name, lifetime)
+    cookie, _ = await run_in_threadpool(web.access.open_session, name, lifetime,
+                                        password_fingerprint(web.config.web.users[name]))
     response = RedirectResponse(nxt, status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(lifetime.total_seconds()),
                         httponly=True, samesite="lax", secure=cookie_is_secure(request),

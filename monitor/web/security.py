@@ -48,6 +48,12 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_fingerprint(stored_hash: str) -> str:
+    """What a session keeps of the password it signed in with: a new hash under
+    ``web.users`` (a changed password) ends the sessions opened with the old one."""
+    return hashlib.sha256(stored_hash.encode()).hexdigest()
+
+
 def verify_password(stored_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(stored_hash, password)

@@ -46,6 +46,31 @@ def test_users_sign_in_with_argon2_passwords(sqlite_url: str, tmp_path: Path) ->
     store.close()
 
 
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(sqlite_url: str,
+                                                                   tmp_path: Path) -> None:
+    """Changing a password (a new hash under web.users, then a restart) is how a stolen
+    session is shut out: it stayed valid for its whole lifetime. A user removed is out too,
+    and a session of the other user, whose password is unchanged, stays."""
+    store = seeded_store(sqlite_url)
+    old = {"ana": hash_password("s3cret"), "ben": hash_password("b3n")}
+    signed_in = {}
+    with client(store, config(tmp_path, sqlite_url, users=old)) as c:
+        for name, password in (("ana", "s3cret"), ("ben", "b3n")):
+            c.cookies.delete("nm_session")
+            answer = c.post("/login", data={"user": name, "password": password,
+                                            "csrf": csrf_of(c)})
+            assert answer.status_code == 303
+            signed_in[name] = str(c.cookies["nm_session"])
+    # The same password hashed again is a new hash too: argon2 salts each one.
+    for users, still_in in (({**old, "ana": hash_password("n3w")}, {"ben"}),
+                            ({"ben": old["ben"]}, {"ben"}), (old, {"ana", "ben"})):
+        with client(store, config(tmp_path, sqlite_url, users=users)) as c:
+            for name, cookie in signed_in.items():
+                c.cookies.set("nm_session", cookie)
+                assert (c.get("/rules").status_code == 200) == (name in still_in), (users, name)
+    store.close()
+
+
 def test_api_needs_a_token_and_feeds_their_secret(sqlite_url: str, tmp_path: Path) -> None:
     store = seeded_store(sqlite_url)
     cfg = config(tmp_path, sqlite_url, users={"ana": hash_password("x")})
