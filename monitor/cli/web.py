@@ -99,6 +99,24 @@ def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(
     typer.echo(f"revoked {name}")
 
 
+@web_app.command("renew-feed-tokens")
+def renew_tokens(ctx: typer.Context) -> None:
+    """New ?token= for each feed of hits (old feed URLs stop).
+
+    For a feed URL that leaked. Feed readers then need the new URLs, shown on the rules
+    page. API tokens and sessions are not touched.
+    """
+    from monitor.store import Access
+    from monitor.web import renew_feed_tokens
+    store = open_store(get_config(ctx))
+    try:
+        renew_feed_tokens(Access(store))
+    finally:
+        store.close()
+    typer.echo("feed tokens renewed: the feed URLs given out so far no longer work; the "
+               "rules page shows the new ones")
+
+
 @web_app.command("passwd")
 def passwd(name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
     """Print an argon2 hash of a password, for web.users.

@@ -149,6 +149,12 @@ class Access:
 
     # -- secrets --------------------------------------------------------------------------
 
+    def renew_secret(self, name: str) -> None:
+        """Replace a server secret with a new random one (what it signed stops working)."""
+        with self.store.write() as session:
+            session.execute(delete(WebSecretRow).where(WebSecretRow.name == name))
+            session.add(WebSecretRow(name=name, value=secrets.token_hex(32)))
+
     def secret(self, name: str) -> str:
         """A server secret, made at random on first use and kept in the database."""
         with self.store.read() as session:

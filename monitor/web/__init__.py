@@ -15,8 +15,9 @@ or the pipeline stages (feeds, extract, stories, delivery).
 from __future__ import annotations
 
 from monitor.web.app import add_routes, base_path_problem, create_app, probe_routes
+from monitor.web.context import renew_feed_tokens
 from monitor.web.security import hash_password, listen_problem
 from monitor.web.server import WebServer
 
 __all__ = ["WebServer", "add_routes", "base_path_problem", "create_app", "hash_password",
-           "listen_problem", "probe_routes"]
+           "listen_problem", "probe_routes", "renew_feed_tokens"]

@@ -26,6 +26,7 @@ from monitor.web.signin import SignInGuard
 HERE = Path(__file__).parent
 CHOICES_TTL = 120.0
 PER_DAY_TTL = 60.0
+FEED_SIGNING = "feed-token"  # the name of the server secret feed ?token= values are HMACs with
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Web:
         """The token a feed reader puts in the URL of ``path``; None without authentication."""
         if not self.config.web.auth_enabled:
             return None
-        return feed_token(self.access.secret("feed-token"), path)
+        return feed_token(self.access.secret(FEED_SIGNING), path)
 
     def render(self, request: Request, template: str, http_status: int = 200,
                **context: Any) -> Response:
@@ -122,3 +123,8 @@ def _rules_stamp(root: Path) -> tuple[tuple[str, float], ...]:
             continue
     return tuple(stamp)
 
+
+def renew_feed_tokens(access: Access) -> None:
+    """Give every feed of hits a new ``?token=``: the URLs given out so far stop working (a
+    feed URL that leaked, with a reader's cloud sync or a shared screenshot)."""
+    access.renew_secret(FEED_SIGNING)

@@ -11,6 +11,7 @@ from monitor.config import WebConfig
 from monitor.store import Access
 from monitor.web import hash_password, listen_problem
 from monitor.web.security import check_login, host_problem
+from tests.cli_support import cli
 from tests.web_support import client, config, csrf_of, seeded_store
 
 
@@ -92,6 +93,31 @@ def test_api_needs_a_token_and_feeds_their_secret(sqlite_url: str, tmp_path: Pat
         from monitor.store.schema import ApiTokenRow
         stored = session.scalar(select(ApiTokenRow.token_hash))
     assert stored is not None and token not in stored
+    store.close()
+
+
+def test_renewed_feed_tokens_shut_out_the_urls_given_out(sqlite_url: str,
+                                                         tmp_path: Path) -> None:
+    """A feed URL that leaked (a reader's cloud sync) read the hits for good: nothing but an
+    SQL statement could change its token."""
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, users={"ana": hash_password("x")})
+    settings = tmp_path / "monitor.yaml"
+    settings.write_text(f"database_url: {sqlite_url}\n", encoding="utf-8")
+    settings.chmod(0o600)
+    path = "/rules/gaza-ceasefire/feed.atom"
+    with client(store, cfg) as c:
+        web = c.app.state.web  # type: ignore[attr-defined]
+        leaked = web.feed_token(path)
+        assert c.get(f"{path}?token={leaked}").status_code == 200
+        code, out, err = cli("web", "renew-feed-tokens", config=settings)
+        assert code == 0 and "feed tokens renewed" in out, err
+        assert c.get(f"{path}?token={leaked}").status_code == 401
+        renewed = web.feed_token(path)
+        assert renewed != leaked and c.get(f"{path}?token={renewed}").status_code == 200
+        c.post("/login", data={"user": "ana", "password": "x", "csrf": csrf_of(c)})
+        page = c.get("/rules").text
+        assert f"token={renewed}" in page and leaked not in page
     store.close()
 
 
