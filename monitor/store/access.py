@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.errors import StoreError
@@ -23,6 +23,9 @@ from monitor.store.schema import (
     WebSessionRow,
 )
 from monitor.store.store import Store
+
+# How stale a token's "last used" may be: noting each use was a write on each API call.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
@@ -110,14 +113,24 @@ class Access:
                     for r in session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.name))]
 
     def token_owner(self, token: str) -> str | None:
-        """The name of the token, if it is a valid one (and note its use)."""
-        with self.store.write() as session:
-            row = session.scalar(select(ApiTokenRow)
-                                 .where(ApiTokenRow.token_hash == token_hash(token)))
-            if row is None:
-                return None
-            row.last_used_at = self.store.clock()
-            return row.name
+        """The name of the token, if it is a valid one (and note its use, to the minute).
+
+        Read first: a write on each API call, valid or not, queued every request behind the
+        daemon's writes (SQLite has one writer), and a flood of made-up tokens held the
+        database's write lock in turn.
+        """
+        hashed = token_hash(token)
+        with self.store.read() as session:
+            row = session.execute(select(ApiTokenRow.name, ApiTokenRow.last_used_at)
+                                  .where(ApiTokenRow.token_hash == hashed)).first()
+        if row is None:
+            return None
+        now = self.store.clock()
+        if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+            with self.store.write() as session:
+                session.execute(update(ApiTokenRow).where(ApiTokenRow.token_hash == hashed)
+                                .values(last_used_at=now))
+        return str(row.name)
 
     # -- sessions -------------------------------------------------------------------------
 

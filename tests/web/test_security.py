@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -118,6 +119,33 @@ def test_renewed_feed_tokens_shut_out_the_urls_given_out(sqlite_url: str,
         c.post("/login", data={"user": "ana", "password": "x", "csrf": csrf_of(c)})
         page = c.get("/rules").text
         assert f"token={renewed}" in page and leaked not in page
+    store.close()
+
+
+def test_api_calls_do_not_wait_for_the_daemons_writes(sqlite_url: str,
+                                                      tmp_path: Path) -> None:
+    """Each API call, with a made-up token too, was a write (the token's "last used"): on
+    SQLite it waited for whatever the daemon was writing, and a flood of bad tokens held
+    the write lock in turn. A valid token's use is noted once a minute."""
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, users={"ana": hash_password("x")})
+    token = Access(store).create_token("dashboards")
+    with client(store, cfg) as c:
+        assert c.get("/api/v1/hits", headers={"Authorization": f"Bearer {token}"}
+                     ).status_code == 200  # noted now
+        (noted,) = [t.last_used_at for t in Access(store).tokens()]
+        daemon = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+        daemon.execute("BEGIN IMMEDIATE")  # the daemon, in the middle of a write
+        try:
+            for bearer, status in (("nm_made-up", 401), (token, 200)):
+                started = time.monotonic()
+                answer = c.get("/api/v1/hits", headers={"Authorization": f"Bearer {bearer}"})
+                assert answer.status_code == status
+                assert time.monotonic() - started < 2  # not the 5 s busy timeout
+        finally:
+            daemon.rollback()
+            daemon.close()
+        assert [t.last_used_at for t in Access(store).tokens()] == [noted]
     store.close()
 
 
