@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import typer
 
@@ -58,20 +59,52 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     160 columns, so each row stays one line for grep.
     """
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold",
-                  padding=(0, 2, 0, 0))
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160,
                       file=sys.stdout)
-    with console.capture() as captured:
-        console.print(table)
-    lines = [line.rstrip() for line in captured.get().splitlines()]
+    table = [list(headers), *(list(row) for row in rows)]
+    lines = _aligned(table, console.width)
+    if lines is not None:  # the header in bold, as rich prints it (on a terminal)
+        with console.capture() as captured:
+            console.print(Text(lines[0], style="bold"))
+        lines[0] = captured.get().rstrip("\n")
+    else:
+        lines = _rich_table(console, table)
     # click's echo, not sys.stdout: on a terminal in ASCII or Latin-1 it prints "?" for what
     # the terminal cannot show, where a plain write raised UnicodeEncodeError (a traceback).
     typer.echo("".join(f"{line}\n" for line in lines), nl=False)
+
+
+def _aligned(table: list[list[str]], width: int) -> list[str] | None:
+    """The lines rich would print for ``table`` when no cell needs wrapping; None otherwise.
+    rich laid out 20,000 feeds in 9 s and 250 MB; this takes a fraction of a second."""
+    from rich.cells import cell_len
+
+    columns = len(table[0])
+    if any(len(row) != columns or not all(cell.isprintable() for cell in row)
+           for row in table):
+        return None
+    widths = [max(cell_len(row[i]) for row in table) for i in range(columns)]
+    # (rich gives an empty column one cell when it decides whether the table fits)
+    if sum(max(w, 1) for w in widths) + 2 * (columns - 1) > width or any(
+            cell and not cell_len(cell) for row in table for cell in row):
+        return None  # rich wraps the cells, or drops what takes no width alone
+    return ["  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths,
+                                                                          strict=True)).rstrip()
+            for row in table]
+
+
+def _rich_table(console: Any, table: list[list[str]]) -> list[str]:
+    from rich.table import Table
+    from rich.text import Text
+
+    rich_table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold",
+                       padding=(0, 2, 0, 0))
+    for header in table[0]:
+        rich_table.add_column(Text(header), overflow="fold")
+    for row in table[1:]:
+        rich_table.add_row(*(Text(cell) for cell in row))
+    with console.capture() as captured:
+        console.print(rich_table)
+    return [line.rstrip() for line in captured.get().splitlines()]
