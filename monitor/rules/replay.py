@@ -108,18 +108,21 @@ def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: dateti
 
 @dataclass
 class SearchOutcome:
-    """What a search found: the newest ``limit`` matches shown, and how many there were."""
+    """What a search found: the newest ``limit`` matches shown, and how many there were (or
+    at least, when ``complete`` is false: the search stopped before the oldest candidate)."""
 
     shown: list[tuple[StoredArticle, RuleHit]] = field(default_factory=list)
     total: int = 0
     scanned: int = 0
     indexed: bool = False
     refused: bool = False  # full_scan=False, and the index cannot narrow the query
+    candidates: int | None = None  # what the index found (None: not narrowed)
+    complete: bool = True
 
 
 def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, *,
                     limit: int = 100, since: datetime | None = None,
-                    full_scan: bool = True) -> SearchOutcome:
+                    full_scan: bool = True, budget: int | None = None) -> SearchOutcome:
     """Every stored article ``matcher`` (compiled from ``rule``) matches, newest first; at
     most ``limit`` are kept with their texts, the rest only counted.
 
@@ -127,21 +130,35 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
     entities and stems are expanded, too deep for FTS5's parser) is ``refused``, not answered
     by reading every article, which any visitor of the web view could otherwise start. A
     store without an index is still read in full: every query is, there.
+
+    ``budget``: read the index's candidates newest first, and stop after ``budget`` articles
+    (``complete`` is then false, and ``total`` counts the matches among those). A query of a
+    word most articles have ("dan", "said") narrowed nothing and had the matcher read them
+    all: 3 s at 50,000 articles, a minute at a million, per visitor.
     """
     index, ids = _candidate_ids(store, [rule], book, since)
     if ids is None and not full_scan and index.available:
         return SearchOutcome(refused=True)
-    articles = store.articles(since) if ids is None else index.articles(ids)
-    outcome = SearchOutcome(indexed=ids is not None)
+    outcome = SearchOutcome(indexed=ids is not None,
+                            candidates=len(ids) if ids is not None else None)
+    newest_first = ids is not None and budget is not None
+    if ids is None:
+        articles = store.articles(since)
+    else:
+        articles = index.articles(reversed(ids) if newest_first else ids)
     kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:
         outcome.scanned += 1
         document = Document(title=article.title, body=article.text, language=article.language)
-        matched = len(matcher.matching(document))  # 0 or 1: the matcher has one rule
-        if matched:
-            outcome.total += matched
-            kept.append((article, document))
+        if matcher.matching(document):  # the matcher has one rule
+            outcome.total += 1
+            if not newest_first or len(kept) < limit:  # the newest `limit`, either way
+                kept.append((article, document))
+        if newest_first and outcome.scanned >= (budget or 0):
+            outcome.complete = outcome.scanned == outcome.candidates
+            break
+    found = list(kept) if newest_first else list(reversed(kept))
     # Evidence (the highlights) only for the articles shown.
-    outcome.shown = [(article, hit) for article, document in reversed(kept)
+    outcome.shown = [(article, hit) for article, document in found
                      for hit in matcher.match(document)]
     return outcome

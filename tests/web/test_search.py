@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from monitor.models import Article
 from monitor.rules import load_rules
 from monitor.store import Store
+from monitor.web import search as search_module
 from monitor.web.search import MAX_DEPTH, MAX_TERMS
 from tests.store_support import console_route
 from tests.web_support import client, config, seeded_store
@@ -175,3 +176,37 @@ def test_the_search_notes_a_unicode_space(sqlite_web: TestClient) -> None:
     page = sqlite_web.get("/search", params={"q": "gencatan\u00a0AND\u00a0gaza"}).text
     assert ("query has a no-break space (U+00A0) at column 9 and 1 more Unicode space: "
             "read as spaces") in page
+
+
+# -- a word most articles have: the index narrows nothing
+
+
+def test_a_search_reads_the_newest_candidates_within_its_budget(
+        web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query of a word most articles have ("dan", "said") had the matcher read every one:
+    3 s at 50,000 articles, a minute at a million, for each visitor. It reads at most
+    READ_BUDGET, newest first, and says so; within the budget it finds what reading them
+    all finds."""
+    c, store = web
+    feed_id = store.feed_health()[0].id
+    for n in range(8):  # 8 more articles with "dan", the newest last
+        store.save_article(feed_id, Article(
+            url=f"https://id.example/{n}", title=f"Berita {n}", text=f"Rapat {n} dan sidang.",
+            source_name="ID", feed_url="https://news.example/feed.xml", entry_key=f"id:{n}",
+            text_source="page", language="id", content_hash=f"d{n}"), [], console_route)
+
+    def titles(page: str) -> list[str]:
+        return re.findall(r'<h2><a [^>]*>([^<]*)</a></h2>', page)
+
+    everything = c.get("/search", params={"q": "dan OR rapat"}).text
+    assert _count(everything) and "At least" not in everything
+    total = int(_count(everything).split()[0])
+    assert total >= 8 and titles(everything)[:2] == ["Berita 7", "Berita 6"]
+    monkeypatch.setattr(search_module, "READ_BUDGET", total)  # just enough: all of them
+    assert titles(c.get("/search", params={"q": "dan OR rapat"}).text) == titles(everything)
+    monkeypatch.setattr(search_module, "READ_BUDGET", 3)
+    page = c.get("/search", params={"q": "dan OR rapat"}).text
+    assert re.search(r'id="search-count">At least 3 articles match: 3 among the newest 3 of '
+                     rf'{total} candidates read by the matcher', page), page
+    assert titles(page) == ["Berita 7", "Berita 6", "Berita 5"]
+    assert "to reach older ones, add terms or a language" in page
