@@ -81,9 +81,10 @@ def candidate_articles(store: Store, rules: Iterable[Rule], book: RuleBook,
 
 
 def _candidate_ids(store: Store, rules: Iterable[Rule], book: RuleBook,
-                   since: datetime | None) -> tuple[TextIndex, list[int] | None]:
-    """The text index, and the ids of the articles it finds for ``rules`` (ascending), or
-    None: no index, or a rule it cannot narrow."""
+                   since: datetime | None,
+                   newest: int | None = None) -> tuple[TextIndex, list[int] | None]:
+    """The text index, and the ids of the articles it finds for ``rules`` (ascending; the
+    ``newest`` that many only), or None: no index, or a rule it cannot narrow."""
     index = TextIndex(store)
     queries = [candidate_query(rule, book, index.dialect) for rule in rules]
     if any(q is not None and asks_for_stems(q, index.dialect) for q in queries):
@@ -91,11 +92,11 @@ def _candidate_ids(store: Store, rules: Iterable[Rule], book: RuleBook,
     index.catch_up(tokenize)  # PostgreSQL: lexemes for the articles stored without them
     wanted: set[int] = set()
     for query in queries:
-        ids = index.candidate_ids(query, since)
+        ids = index.candidate_ids(query, since, newest)
         if ids is None:
             return index, None
         wanted.update(ids)
-    return index, sorted(wanted)
+    return index, sorted(wanted)[-newest:] if newest is not None else sorted(wanted)
 
 
 def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: datetime | None,
@@ -116,7 +117,7 @@ class SearchOutcome:
     scanned: int = 0
     indexed: bool = False
     refused: bool = False  # full_scan=False, and the index cannot narrow the query
-    candidates: int | None = None  # what the index found (None: not narrowed)
+    candidates: int | None = None  # what the index found (None: not narrowed, or incomplete)
     complete: bool = True
 
 
@@ -131,21 +132,23 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
     by reading every article, which any visitor of the web view could otherwise start. A
     store without an index is still read in full: every query is, there.
 
-    ``budget``: read the index's candidates newest first, and stop after ``budget`` articles
-    (``complete`` is then false, and ``total`` counts the matches among those). A query of a
-    word most articles have ("dan", "said") narrowed nothing and had the matcher read them
-    all: 3 s at 50,000 articles, a minute at a million, per visitor.
+    ``budget``: read the newest ``budget`` of the index's candidates only, newest first
+    (``complete`` is false when there were more, and ``total`` counts the matches among
+    those). A query of a word most articles have ("dan", "said") narrowed nothing and had
+    the matcher read them all: 3 s at 50,000 articles, a minute at a million, per visitor.
     """
-    index, ids = _candidate_ids(store, [rule], book, since)
+    newest = budget + 1 if budget is not None else None  # one more: were there more?
+    index, ids = _candidate_ids(store, [rule], book, since, newest)
     if ids is None and not full_scan and index.available:
         return SearchOutcome(refused=True)
-    outcome = SearchOutcome(indexed=ids is not None,
-                            candidates=len(ids) if ids is not None else None)
+    outcome = SearchOutcome(indexed=ids is not None)
     newest_first = ids is not None and budget is not None
-    if ids is None:
-        articles = store.articles(since)
-    else:
-        articles = index.articles(reversed(ids) if newest_first else ids)
+    if ids is not None and budget is not None:
+        outcome.complete = len(ids) <= budget
+        ids = ids[::-1][:budget]
+    if ids is not None and outcome.complete:
+        outcome.candidates = len(ids)
+    articles = store.articles(since) if ids is None else index.articles(ids)
     kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:
         outcome.scanned += 1
@@ -154,9 +157,6 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
             outcome.total += 1
             if not newest_first or len(kept) < limit:  # the newest `limit`, either way
                 kept.append((article, document))
-        if newest_first and outcome.scanned >= (budget or 0):
-            outcome.complete = outcome.scanned == outcome.candidates
-            break
     found = list(kept) if newest_first else list(reversed(kept))
     # Evidence (the highlights) only for the articles shown.
     outcome.shown = [(article, hit) for article, document in found

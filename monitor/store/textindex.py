@@ -176,22 +176,28 @@ class TextIndex:
             if progress is not None:
                 progress(len(rows))
 
-    def candidate_ids(self, query: str | None, since: datetime | None = None) -> list[int] | None:
-        """Ids of the articles the index finds for ``query`` (ascending), or None: no index."""
+    def candidate_ids(self, query: str | None, since: datetime | None = None,
+                      newest: int | None = None) -> list[int] | None:
+        """Ids of the articles the index finds for ``query`` (ascending), or None: no index.
+        ``newest``: only the newest (highest) that many; a word most articles have returned
+        them all (PostgreSQL: 0.9 s for 100,000, to be read by no one)."""
         if query is None or not self.available:
             return None
         postgres = self.dialect == "postgresql"
         since_sql = _SINCE if since is not None else ""
         stemmed = asks_for_stems(query, self.dialect)
+        order = " ORDER BY {} DESC LIMIT :newest" if newest is not None else " ORDER BY {}"
         if postgres:
-            sql = (_TS_MATCH_STEMS if stemmed else _TS_MATCH) + since_sql + " ORDER BY a.id"
+            sql = (_TS_MATCH_STEMS if stemmed else _TS_MATCH) + since_sql + order.format("a.id")
         elif stemmed:
-            sql = (f"SELECT id FROM ({_MATCH}{since_sql}{_STEMS_PENDING}{since_sql}) "
-                   "ORDER BY id")
-        else:
-            sql = _MATCH + since_sql + " ORDER BY a.id"
+            sql = (f"SELECT id FROM ({_MATCH}{since_sql}{_STEMS_PENDING}{since_sql})"
+                   + order.format("id"))
+        else:  # in FTS5's own order: by a.id, a temporary B-tree sorted every candidate
+            sql = _MATCH + since_sql + order.format("articles_fts.rowid")
         statement = text(sql).bindparams(bindparam("query"))
         params: dict[str, object] = {"query": query}
+        if newest is not None:
+            params["newest"] = newest
         if postgres:
             params["unindexed"] = _UNINDEXED_QUERY
         if since is not None:
@@ -199,7 +205,8 @@ class TextIndex:
             params["since"] = since
         try:
             with self.store.read() as session:
-                return [int(i) for i in session.execute(statement, params).scalars()]
+                ids = [int(i) for i in session.execute(statement, params).scalars()]
+            return ids[::-1] if newest is not None else ids
         except (StoreError, ProgrammingError) as exc:
             if "fts5" in str(exc) or "tsquery" in str(exc):
                 return None  # a query the index refuses: the caller reads every article

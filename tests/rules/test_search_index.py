@@ -115,11 +115,15 @@ def test_stemmed_search_finds_what_the_matcher_finds(database_url: str, query: s
     assert asked is not None
     before = index.candidate_ids(asked)  # no stems stored yet: every article a candidate
     assert before is not None and set(before) == {a.id for a in store.articles()}
+    for newest in (1, 2, len(before) + 1):  # what a search with a read budget asks for
+        assert index.candidate_ids(asked, newest=newest) == before[-newest:]
     found = search_articles(store, matcher, rule, book, limit=1000)  # computes the stems
     assert found.indexed and {a.id for a, _ in found.shown} == expected
     assert index.catch_up_stems(article_stems) == 0
     after = index.candidate_ids(asked)
     assert after is not None and expected <= set(after) and found.scanned == len(after)
+    for newest in (1, 2, len(after) + 1):
+        assert index.candidate_ids(asked, newest=newest) == after[-newest:]
     store.close()
 
 
