@@ -132,8 +132,10 @@ class ChannelPolicy:
         if self.schedule.next_after(since) <= now:
             return True
         if self.quiet is not None:
+            # On the wall clock, as the schedule: an end the clock skips (02:30 when summer
+            # time starts at 02:00) is passed when it jumps, not an hour after.
             ended = self.quiet.last_end(now.astimezone(self.zone))
-            return since < ended <= now
+            return since < _instant(ended.replace(tzinfo=None), self.zone) <= now
         return False
 
 

@@ -100,6 +100,18 @@ def test_a_daily_digest_fires_on_each_day_it_names_once_a_year_round(spec: str,
             assert schedule.next_after(moment) == fire
 
 
+def test_quiet_hours_whose_end_the_clock_skips_end_as_it_jumps() -> None:
+    """Quiet until 02:30 in Berlin, on the night summer time starts (02:00 -> 03:00): held
+    alerts went out at 03:30, half an hour after new ones had started to."""
+    policy = _policies(quiet_hours="22:00-02:30", timezone="Europe/Berlin",
+                       digest_schedule="0 12 * * *").channels["c"]
+    since = _utc(2026, 3, 28, 22)  # held at 23:00 local
+    at_jump = _utc(2026, 3, 29, 1)  # 03:00 CEST
+    assert not policy.in_quiet_hours(at_jump + timedelta(minutes=5))
+    assert not policy.release_due(since, at_jump - timedelta(seconds=1))
+    assert policy.release_due(since, at_jump + timedelta(minutes=5))
+
+
 def _policies(**channel: object) -> DeliveryPolicies:
     config = Config(channels={"c": ChannelConfig(urls=["json://x"], **channel)})
     return DeliveryPolicies(config, lambda rule: RulePolicy(
