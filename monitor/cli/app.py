@@ -135,12 +135,12 @@ def stage_checks() -> StageChecks:
     :class:`monitor.config.StageChecks`); imports them, so only for the commands that need it."""
     from monitor.config import StageChecks
     from monitor.delivery import destination_problem, schedule_problem, template_problem
-    from monitor.net import allow_entry_problem
+    from monitor.net import allow_entry_problem, url_problem
     from monitor.web import base_path_problem, listen_problem
 
     return StageChecks(channel_url=destination_problem, digest_schedule=schedule_problem,
                        template=template_problem, private_network=allow_entry_problem,
-                       web=listen_problem, web_path=base_path_problem)
+                       web=listen_problem, web_path=base_path_problem, feed_url=url_problem)
 
 
 def read_config(ctx: typer.Context, *, deliverable: bool = False,

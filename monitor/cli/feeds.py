@@ -390,13 +390,11 @@ def _source(config: Config, url: str, name: str | None, interval: str | None,
 def _url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a feed (``url: reason``), or None; no network is used."""
     from monitor.models import MAX_URL_CHARS
-    from monitor.net import check_url
+    from monitor.net import url_problem
 
     url = url.strip()
-    try:
-        check_url(url)
-    except FetchError as exc:
-        return f"{_shown(url)}: {exc}"  # the password masked
+    if (problem := url_problem(url)) is not None:
+        return f"{_shown(url)}: {problem}"  # the password masked
     if len(url) > MAX_URL_CHARS:  # PostgreSQL's column refuses it (a traceback, mid-import)
         return f"{_shown(url)}: URL longer than {MAX_URL_CHARS} characters"
     return None

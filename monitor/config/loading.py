@@ -201,6 +201,7 @@ class StageChecks:
     private_network: Callable[[str], str | None]  # an http.allow_private_networks entry
     web: Callable[[WebConfig], str | None]  # the web view's listen address and authentication
     web_path: Callable[[WebConfig], str | None]  # web.public_url's path, beside the app's own
+    feed_url: Callable[[str], str | None]  # an http(s) feed URL's text, as the fetcher reads it
 
 
 def _stage_checked(data: Mapping[str, Any], checks: StageChecks,
@@ -304,6 +305,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         url = feed.get("url") if isinstance(feed, dict) else None
         if isinstance(url, str) and url.strip():
             reason = _feed_url_problem(url.strip(), base)
+            if reason is None and checks is not None and "://" in url:
+                reason = checks.feed_url(url.strip())  # a space, a port of 99999...
             if reason is not None:
                 problem(("feeds", index, "url"), reason)
             same = _same_feed_key(url)

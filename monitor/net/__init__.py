@@ -13,7 +13,7 @@ cli) or the store. It sits just above the store in the layers (``pyproject.toml`
 
 from __future__ import annotations
 
-from monitor.net.fetch import Fetcher, cache_max_age, check_url
+from monitor.net.fetch import Fetcher, cache_max_age, check_url, url_problem
 from monitor.net.google_news import GoogleNewsResolver
 from monitor.net.masking import MASK, mask_text_urls, shown_url
 from monitor.net.netpolicy import (
@@ -45,4 +45,5 @@ __all__ = [
     "on_google",
     "resolve_aggregator_link",
     "shown_url",
+    "url_problem",
 ]

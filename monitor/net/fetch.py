@@ -32,6 +32,7 @@ import logging
 import re
 import stat
 import time
+import unicodedata
 import urllib.request
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
@@ -78,7 +79,7 @@ from monitor.net.politeness import (
 )
 from monitor.net.transport import GuardedTransport
 
-__all__ = ["Fetcher", "cache_max_age", "check_url"]
+__all__ = ["Fetcher", "cache_max_age", "check_url", "url_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +396,27 @@ def _sendable(value: str | None) -> str | None:
     (the next fetch is then a full one). A server's ETag in UTF-8 or Latin-1 bytes is read as
     text no request header can carry: sent back, it failed every later poll of the feed."""
     return value if value and value.isascii() and value.isprintable() else None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a fetch of ``url`` would be refused for its text alone, in words, or None: what
+    :func:`check_url` refuses, and a host name httpx cannot encode (a zero-width space or a
+    soft hyphen in it). ``monitor check`` asks it of configured feed URLs: a space or a port
+    of 99999 passed, and then every poll failed."""
+    try:
+        check_url(url)
+    except FetchError as exc:
+        return str(exc)
+    try:
+        with _errors_at(url):
+            httpx2.URL(url)
+    except FetchError as exc:
+        hidden = [ch for ch in urlsplit(url).netloc if unicodedata.category(ch)[0] in "CZ"]
+        if hidden:  # else the message reads as if the URL shown were wrong as it looks
+            return (f"{exc}: the host has an invisible character, U+{ord(hidden[0]):04X} "
+                    f"{unicodedata.name(hidden[0], '')}".rstrip())
+        return str(exc)
+    return None
 
 
 @contextmanager

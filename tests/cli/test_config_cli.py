@@ -54,6 +54,20 @@ def test_check_refuses_feed_urls_the_fetcher_or_the_store_would_refuse(tmp_path:
     assert not any("s3cret" in line for line in lines)
 
 
+def test_check_refuses_feed_urls_whose_text_the_fetcher_cannot_read() -> None:
+    """A space, a port past 65535 or a zero-width space in the host passed the check, and
+    then every poll of the feed failed."""
+    lines = check_of("feeds:\n  - url: 'https://news.example/a b'\n"
+                     "  - url: https://news.example:99999/rss\n"
+                     "  - url: \"https://news\\u200b.example/rss\"\n"
+                     "  - url: https://пример.рф/rss\n")
+    assert lines == [
+        "monitor.yaml:2: feeds[0].url: whitespace or control character in URL",
+        "monitor.yaml:3: feeds[1].url: bad port in URL (a port is a number from 0 to 65535)",
+        "monitor.yaml:4: feeds[2].url: invalid URL: Invalid IDNA hostname: the host has an "
+        "invisible character, U+200B ZERO WIDTH SPACE"]  # a Cyrillic host is a host
+
+
 CHANNELS = ("channels:\n  mail:\n    urls: ['maito://ops@example.com']\n"
             "  chat:\n    urls: ['tgram://${BOT}/-100']\n"
             "  hook:\n    urls: ['json//127.0.0.1/x', 'json://127.0.0.1/ok']\n"

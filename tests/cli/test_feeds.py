@@ -93,6 +93,7 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
     ("http://127.0.0.1:8888\\@example.com/", "backslash"),
     ("https://user:pw@news.example/rss", "credentials"),
     ("https://news.example/a b", "whitespace"),
+    ("https://news\u200b.example/rss", "invisible character, U+200B ZERO WIDTH SPACE"),
     ("https://www.exa[mple.com/rss", "'[' and ']' belong around an IPv6 address only"),
     # typed in a Latin-1 terminal: Python gives the byte as a lone surrogate (was a traceback)
     ("https://news.example/caf\udce9.xml", "bytes that are not UTF-8"),
