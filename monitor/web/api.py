@@ -21,7 +21,14 @@ from starlette.routing import Route
 from monitor.net import shown_url
 from monitor.store import HitView, NotificationInfo, Outbox, StoredArticle, StorySummary
 from monitor.web.context import web_of
-from monitor.web.pages import STATUSES, _int, before_cursor, path_id, story_filter
+from monitor.web.pages import (
+    STATUSES,
+    _int,
+    before_cursor,
+    path_id,
+    query_id,
+    story_filter,
+)
 from monitor.web.paths import base_path
 from monitor.web.security import same_origin
 
@@ -58,10 +65,13 @@ def article_json(a: StoredArticle, *, text: bool = True) -> dict[str, object]:
 
 
 def story_json(s: StorySummary) -> dict[str, object]:
+    """A story in a list: its first 100 hits (and the first of each rule) and outlets, with
+    their totals; ``/hits?story=`` and ``/articles?story=`` page through all of them."""
     return {"id": s.id, "title": s.title, "rules": s.rules, "latest": _iso(s.latest),
-            "hits": [hit_json(h) for h in s.hits],
+            "hits": [hit_json(h) for h in s.hits], "hits_total": s.hit_count,
             "outlets": [{"article": o.article_id, "source": o.source, "title": o.title,
-                         "url": o.url, "published": _iso(o.published)} for o in s.outlets]}
+                         "url": o.url, "published": _iso(o.published)} for o in s.outlets],
+            "outlets_total": s.outlet_count}
 
 
 def note_json(n: NotificationInfo) -> dict[str, object]:
@@ -113,7 +123,8 @@ def one_hit(request: Request) -> Response:
 
 def articles(request: Request) -> Response:
     found, cursor = web_of(request).browse.articles(
-        before=before_cursor(request.query_params.get("before")), limit=_limit(request))
+        before=before_cursor(request.query_params.get("before")), limit=_limit(request),
+        story=query_id(request.query_params.get("story"), "story: not an id"))
     return _page([article_json(a, text=False) for a in found], cursor, request)
 
 
@@ -186,7 +197,7 @@ def openapi(request: Request) -> Response:
     return JSONResponse({**OPENAPI, "servers": [{"url": base_path(request) + PREFIX}]})
 
 
-def _list(summary: str, filters: bool = False) -> dict[str, object]:
+def _list(summary: str, filters: bool = False, story: bool = False) -> dict[str, object]:
     params: list[dict[str, object]] = [
         {"name": "before", "in": "query", "schema": {"type": "integer"},
          "description": "Keyset cursor: the next_before of the previous page."},
@@ -194,6 +205,8 @@ def _list(summary: str, filters: bool = False) -> dict[str, object]:
     if filters:
         params += [{"name": n, "in": "query", "schema": {"type": "string"}} for n in
                    ("rule", "outlet", "language", "since", "until", "feedback")]
+    if filters or story:
+        params.append({"name": "story", "in": "query", "schema": {"type": "integer"}})
     return {"get": {"summary": summary, "parameters": params,
                     "responses": {"200": {"description": "A page: items, next, next_before"}}}}
 
@@ -219,7 +232,7 @@ OPENAPI: dict[str, object] = {
             "requestBody": {"content": {"application/json": {"schema": {
                 "type": "object", "properties": {"relevant": {"type": ["boolean", "null"]}}}}}},
             "responses": {"200": {"description": "The hit"}}}},
-        "/articles": _list("Stored articles, newest first"),
+        "/articles": _list("Stored articles, newest first (story=ID: one story's)", story=True),
         "/articles/{article_id}": _one("One article with its text", "article_id"),
         "/rules": _list("Rules with hit counts and precision"),
         "/feeds": _list("Feeds and their health"),

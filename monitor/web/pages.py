@@ -79,9 +79,15 @@ def _int(value: str | None) -> int | None:
 def before_cursor(value: str | None) -> int | None:
     """A ``before`` cursor: an id, so one past the ids a database holds is a client error
     (not the database's integer overflow)."""
+    return query_id(value, "before: not an id (use the next_before of a page)")
+
+
+def query_id(value: str | None, problem: str) -> int | None:
+    """An id in a query parameter (``before``, ``story``); one past the ids a database holds
+    is a 400 saying ``problem``."""
     number = _int(value)
     if number is not None and abs(number) > MAX_ID:
-        raise HTTPException(400, "before: not an id (use the next_before of a page)")
+        raise HTTPException(400, problem)
     return number
 
 
@@ -105,7 +111,8 @@ def story_filter(params: Any) -> StoryFilter:
     language = params.get("language") or None
     return StoryFilter(rule=params.get("rule") or None, outlet=params.get("outlet") or None,
                        language=(normalize_language(language) or language) if language else None,
-                       since=_day(params.get("since")), until=end, feedback=feedback)
+                       since=_day(params.get("since")), until=end, feedback=feedback,
+                       story=query_id(params.get("story"), "story: not an id"))
 
 
 def _safe_next(request: Request, value: object, default: str = "/") -> str:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from monitor.store import Browse, Outbox
+from monitor.store import browse as browse_module
 from monitor.store.schema import ArticleRow, HitRow, NotificationRow
 from monitor.web.pages import STORY_FULL_ARTICLES
 from tests.store_support import article, console_route, feed, hit, open_store
@@ -284,4 +285,48 @@ def test_a_story_carried_by_many_outlets_shows_some_whole_and_the_rest_a_line_ea
         assert listing.count('class="feedback"') == 1  # one rule, one form
         assert listing.count('<li><a href="https://outlet') == 10
         assert "15 more outlets" in listing
+    store.close()
+
+
+def test_a_list_of_big_stories_reads_the_first_hits_and_outlets_of_each(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """50 stories of 2,000 copies each: the list page read and laid out 100,000 hits and
+    outlets (3.7 s), and the API answered 54 MB. A list carries each story's first few, the
+    first hit of each rule, and the totals; the API pages through the rest by story."""
+    monkeypatch.setattr(browse_module, "SUMMARY_ITEMS", 4)
+    store = open_store(database_url)
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    copies = 9
+    for i in range(copies):  # the last copy alone matches a second rule too
+        wire = replace(article(url=f"https://outlet{i}.example/gaza", source=f"Outlet {i}",
+                               key=f"wire{i}"), content_hash=f"wire{i}")
+        hits = [hit(), hit("late-rule")] if i == copies - 1 else [hit()]
+        store.save_article(feed_id, wire, hits, console_route)
+    with store.write() as session:
+        first = session.scalar(select(func.min(ArticleRow.story_id)))
+        assert first is not None
+        for table in (ArticleRow, HitRow, NotificationRow):
+            session.execute(update(table).values(story_id=first))
+    with client(store, config(tmp_path, database_url)) as c:
+        listing = c.get("/").text
+        assert listing.count('class="feedback"') == 2  # the late rule's first hit is there
+        assert ">late-rule</a>" in listing and "5 more outlets" in listing
+        (story,) = c.get("/api/v1/stories").json()["items"]
+        assert (story["hits_total"], story["outlets_total"]) == (copies + 1, copies)
+        assert len(story["outlets"]) == 4 and len(story["hits"]) == 5  # 4, and late-rule's
+        assert story["rules"] == ["gaza", "late-rule"]
+        assert story["latest"] == max(h["matched_at"] for h in
+                                      c.get(f"/api/v1/hits?story={first}&limit=500")
+                                      .json()["items"])
+        seen, url = [], f"/api/v1/hits?story={first}&limit=3"
+        while url:
+            page = c.get(url).json()
+            seen += [h["id"] for h in page["items"]]
+            url = page["next"]
+        assert len(set(seen)) == copies + 1
+        articles = c.get(f"/api/v1/articles?story={first}&limit=500").json()["items"]
+        assert len(articles) == copies
+        assert c.get("/api/v1/articles?story=0").json()["items"] == []
+        assert c.get("/api/v1/hits?story=x").status_code == 400
     store.close()
