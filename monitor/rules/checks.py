@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.expr import Expr, entity_refs, phrases
+from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
@@ -102,6 +102,38 @@ def operator_word_notes(expr: Expr) -> list[str]:
             f"{word.upper()}, or \"{word}\" in quotes to search the word" for word in words]
 
 
+# NEAR's distance, written after a comma: ``NEAR(a b, 5)``.
+_NEAR_DISTANCE = re.compile(r",\s*\d+\s*\)\s*$")
+
+
+def near_notes(expr: Expr) -> list[str]:
+    """NEARs that rarely mean what they say, as FTS5 reads them: with one term, which is then
+    that term anywhere; or with a number last and no comma, which is then a word to find
+    (``NEAR(gaza hamas 5)`` needs the word "5" within 10 words of the others)."""
+    notes = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And | Or):
+            stack.extend(reversed(node.children))
+        elif isinstance(node, Not):
+            stack += [node.right, node.left]
+        elif isinstance(node, Filter):
+            stack.append(node.child)
+        elif isinstance(node, Near):
+            last = node.items[-1]
+            if len(node.items) == 1:
+                notes.append(f"{node.written} holds one term, so it matches that term "
+                             "anywhere: put two or more terms in it")
+            elif (isinstance(last, Phrase) and last.written.isdigit()
+                  and not _NEAR_DISTANCE.search(node.written)):
+                meant = re.sub(r"\s+(\d+)\s*\)\s*$", r", \1)", node.written)
+                notes.append(f"{node.written} searches the word {last.written!r} near the "
+                             f"others (within {node.distance} words): for a distance of "
+                             f"{last.written}, write {meant}")
+    return notes
+
+
 def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`operator_word_notes` of every rule, as problems at the rule's line."""
     return [_at_rule(rule, note)
@@ -181,7 +213,7 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
     given the ``query`` as written, Unicode spaces (the notes of a rule's query that
     :func:`rule_warnings` reports; the web's search shows them)."""
     space = unicode_space_note(query) if query is not None else None
-    return [*operator_word_notes(expr), *mixed_alphabet_notes(expr),
+    return [*operator_word_notes(expr), *near_notes(expr), *mixed_alphabet_notes(expr),
             *([space] if space is not None else [])]
 
 
@@ -302,9 +334,12 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
 
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
-    nothing), lower-case operators, words mixing alphabets, Cyrillic words with one kind of
+    nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
+    words mixing alphabets, Cyrillic words with one kind of
     apostrophe or with ё only, words with a zero-width non-joiner only, Unicode spaces in a
     query. ``monitor check`` reports them; the daemon logs them; the web shows them."""
-    return [*book.warnings, *operator_word_problems(book), *mixed_alphabet_problems(book),
+    return [*book.warnings, *operator_word_problems(book),
+            *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
+            *mixed_alphabet_problems(book),
             *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
             *unicode_space_problems(book)]

@@ -121,6 +121,23 @@ def test_operators_in_lower_case_are_problems_unless_quoted(tmp_path: Path) -> N
     ]
 
 
+def test_a_near_of_one_term_or_with_its_distance_as_a_word_is_a_problem(tmp_path: Path) -> None:
+    """FTS5 reads NEAR(gaza hamas 5) as three terms within 10 words (the word "5" needed:
+    alerts silently missed), and NEAR(gaza, 5) as gaza anywhere."""
+    path, book = load_clean(tmp_path, """
+        rules:
+          - id: comma
+            query: NEAR(gaza hamas 5) OR title:(NEAR(gaza, 5))
+          - id: meant
+            query: NEAR(gaza hamas, 5) OR NEAR(gaza "5" hamas) OR NEAR(gaza hamas "5")
+    """)
+    assert [str(p) for p in rule_warnings(book)] == [
+        f"{path}:2: rule comma: NEAR(gaza hamas 5) searches the word '5' near the others "
+        "(within 10 words): for a distance of 5, write NEAR(gaza hamas, 5)",
+        f"{path}:2: rule comma: NEAR(gaza, 5) holds one term, so it matches that term "
+        "anywhere: put two or more terms in it"]
+
+
 def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path: Path) -> None:
     # Typed with the wrong keyboard layout: a Latin y in Путин never matches the printed name.
     path, book = load_clean(tmp_path, """
