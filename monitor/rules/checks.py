@@ -192,6 +192,21 @@ def _space_name(ch: str) -> str:
     return unicodedata.name(ch, "").lower() or "next line character"  # U+0085 has no name
 
 
+_QUOTED = re.compile(r'"[^"]*"')
+_INNER_STAR = re.compile(r"(\w+)\*(\w+)")
+
+
+def inner_star_note(query: str) -> str | None:
+    """A note when a ``*`` stands inside a word (``Zelen*kyy``): it makes a prefix only at
+    a word's end, so FTS5, and the matcher, read ``Zelen* kyy``, two terms both needed."""
+    found = _INNER_STAR.search(_QUOTED.sub(lambda m: " " * len(m.group()), query))
+    if found is None:
+        return None
+    head, tail = found.groups()
+    return (f"{found.group()!r} is searched as {head}* and {tail}: a * makes a prefix only "
+            f"at the end of a word (write {head}*, or each spelling with OR)")
+
+
 def unicode_space_note(query: str) -> str | None:
     """A note when ``query`` has no-break or other Unicode spaces between its terms (pasted
     from a web page or a word processor), else None. The parser reads each as a space, where
@@ -212,15 +227,17 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
     """What a valid query rarely means: operators in lower case, words mixing alphabets and,
     given the ``query`` as written, Unicode spaces (the notes of a rule's query that
     :func:`rule_warnings` reports; the web's search shows them)."""
-    space = unicode_space_note(query) if query is not None else None
+    written = [unicode_space_note(query), inner_star_note(query)] if query is not None else []
     return [*operator_word_notes(expr), *near_notes(expr), *mixed_alphabet_notes(expr),
-            *([space] if space is not None else [])]
+            *(note for note in written if note is not None)]
 
 
 def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
-    """:func:`unicode_space_note` of every rule's query, as problems at the rule's line."""
-    return [_at_rule(rule, note)
-            for rule in book.rules if (note := unicode_space_note(rule.query)) is not None]
+    """:func:`unicode_space_note` and :func:`inner_star_note` of every rule's query, as
+    problems at the rule's line."""
+    return [_at_rule(rule, note) for rule in book.rules
+            for note in (unicode_space_note(rule.query), inner_star_note(rule.query))
+            if note is not None]
 
 
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:

@@ -138,6 +138,20 @@ def test_a_near_of_one_term_or_with_its_distance_as_a_word_is_a_problem(tmp_path
         "anywhere: put two or more terms in it"]
 
 
+def test_a_star_inside_a_word_is_a_problem(tmp_path: Path) -> None:
+    """Zelen*kyy, meant to cover Zelensky and Zelenskyy, is read as Zelen* AND kyy."""
+    path, book = load_clean(tmp_path, """
+        rules:
+          - id: inner
+            query: Zelen*kyy OR Ukraine
+          - id: fine
+            query: Zelen* OR "a*b" OR Ukrain*
+    """)
+    assert [str(p) for p in rule_warnings(book)] == [
+        f"{path}:2: rule inner: 'Zelen*kyy' is searched as Zelen* and kyy: a * makes a prefix "
+        "only at the end of a word (write Zelen*, or each spelling with OR)"]
+
+
 def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path: Path) -> None:
     # Typed with the wrong keyboard layout: a Latin y in Путин never matches the printed name.
     path, book = load_clean(tmp_path, """
