@@ -98,7 +98,10 @@ def operator_word_notes(expr: Expr) -> list[str]:
     nor quoted. FTS5, and so the matcher, searches them as words: ``gaza and ceasefire`` needs
     the word "and" in the article and misses every article in another language."""
     words = dict.fromkeys(p.written for p in phrases(expr) if p.written.lower() in OPERATOR_WORDS)
-    return [f"{word!r} is searched as a word, not as the operator {word.upper()}: write "
+    return [f"{word!r} is searched as a word: NEAR takes its terms in brackets, "
+            f"NEAR(a b) or NEAR(a b, 5) (or \"{word}\" in quotes to search the word)"
+            if word == "NEAR" else  # written between its terms, as other tools have it
+            f"{word!r} is searched as a word, not as the operator {word.upper()}: write "
             f"{word.upper()}, or \"{word}\" in quotes to search the word" for word in words]
 
 

@@ -130,8 +130,12 @@ def test_a_near_of_one_term_or_with_its_distance_as_a_word_is_a_problem(tmp_path
             query: NEAR(gaza hamas 5) OR title:(NEAR(gaza, 5))
           - id: meant
             query: NEAR(gaza hamas, 5) OR NEAR(gaza "5" hamas) OR NEAR(gaza hamas "5")
+          - id: between
+            query: gaza NEAR hamas
     """)
     assert [str(p) for p in rule_warnings(book)] == [
+        f"{path}:6: rule between: 'NEAR' is searched as a word: NEAR takes its terms in "
+        'brackets, NEAR(a b) or NEAR(a b, 5) (or "NEAR" in quotes to search the word)',
         f"{path}:2: rule comma: NEAR(gaza hamas 5) searches the word '5' near the others "
         "(within 10 words): for a distance of 5, write NEAR(gaza hamas, 5)",
         f"{path}:2: rule comma: NEAR(gaza, 5) holds one term, so it matches that term "
