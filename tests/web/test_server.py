@@ -8,8 +8,9 @@ import http.client
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 import pytest
 
@@ -31,6 +32,20 @@ def _request(url: str, method: str, path: str, headers: dict[str, str],
         return response.status, cookies, response.read().decode()
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def _serving(sqlite_url: str, tmp_path: Path) -> Iterator[SplitResult]:
+    """The web view over a seeded store, served on a loopback port: its URL's parts."""
+    store = seeded_store(sqlite_url)
+    cfg = config(tmp_path, sqlite_url, listen="127.0.0.1:0")
+    server = WebServer(create_app(cfg, store), cfg.web)
+    server.start()
+    try:
+        yield urlsplit(server.url)
+    finally:
+        server.stop()
+        store.close()
 
 
 def test_cookies_are_secure_behind_a_tls_proxy_on_this_host(sqlite_url: str,
@@ -70,15 +85,11 @@ def test_connections_without_a_request_are_closed_and_capped(
     1,024 then failed to start its extraction workers."""
     monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 20)
     monkeypatch.setattr(server_module, "REQUEST_HEAD_SECONDS", 0.5)
-    store = seeded_store(sqlite_url)
-    cfg = config(tmp_path, sqlite_url, listen="127.0.0.1:0")
-    server = WebServer(create_app(cfg, store), cfg.web)
-    server.start()
-    parts = urlsplit(server.url)
     idle: list[socket.socket] = []
-    try:
+    with _serving(sqlite_url, tmp_path) as parts, contextlib.ExitStack() as closing:
         for i in range(30):
             conn = socket.create_connection((parts.hostname or "", parts.port or 0), timeout=10)
+            closing.enter_context(conn)
             conn.sendall(b"GET / HTTP/1.1\r\n" if i % 2 else b"")  # a head begun, or nothing
             idle.append(conn)
         started = time.monotonic()
@@ -93,11 +104,6 @@ def test_connections_without_a_request_are_closed_and_capped(
             response = kept.getresponse()
             assert response.status == 200 and "gaza-ceasefire" in response.read().decode()
         kept.close()
-    finally:
-        for conn in idle:
-            conn.close()
-        server.stop()
-        store.close()
 
 
 def test_forwarded_headers_are_believed_only_from_the_trusted_proxies(sqlite_url: str,
@@ -132,13 +138,8 @@ def test_a_request_dripped_a_byte_at_a_time_is_cut_off(
     (and the request) for as long as it liked."""
     monkeypatch.setattr(server_module, "REQUEST_HEAD_SECONDS", 0.5)
     monkeypatch.setattr(app_module, "BODY_SECONDS", 0.5)
-    store = seeded_store(sqlite_url)
-    cfg = config(tmp_path, sqlite_url, listen="127.0.0.1:0")
-    server = WebServer(create_app(cfg, store), cfg.web)
-    server.start()
-    parts = urlsplit(server.url)
     endless = b"X-Pad: " + b"a" * 10_000
-    try:
+    with _serving(sqlite_url, tmp_path) as parts:
         with socket.create_connection((parts.hostname or "", parts.port or 0), 10) as conn:
             conn.sendall(b"GET /rules HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             first = b""
@@ -154,8 +155,5 @@ def test_a_request_dripped_a_byte_at_a_time_is_cut_off(
             assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
             assert b"took over 0.5 s to arrive" in answer
         # The server still answers others at once.
-        status, _, page = _request(server.url, "GET", "/rules", {"Host": "127.0.0.1"})
+        status, _, page = _request(parts.geturl(), "GET", "/rules", {"Host": "127.0.0.1"})
         assert status == 200 and "gaza-ceasefire" in page
-    finally:
-        server.stop()
-        store.close()
