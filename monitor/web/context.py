@@ -4,6 +4,7 @@ the rule book) and how a handler finds it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -83,9 +84,15 @@ class Web:
 
     def feed_token(self, path: str) -> str | None:
         """The token a feed reader puts in the URL of ``path``; None without authentication."""
+        return self.feed_tokens()(path)
+
+    def feed_tokens(self) -> Callable[[str], str | None]:
+        """:meth:`feed_token` for many paths, the server secret read once (the rules page
+        read it from the database twice per rule)."""
         if not self.config.web.auth_enabled:
-            return None
-        return feed_token(self.access.secret(FEED_SIGNING), path)
+            return lambda _path: None
+        secret = self.access.secret(FEED_SIGNING)
+        return lambda path: feed_token(secret, path)
 
     def render(self, request: Request, template: str, http_status: int = 200,
                **context: Any) -> Response:
