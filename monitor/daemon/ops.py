@@ -110,7 +110,7 @@ class _BoundedServer(ThreadingHTTPServer):
 
     def _done(self, request: socket.socket) -> None:
         with self._lock:
-            del self._deadlines[request]
+            self._deadlines.pop(request, None)
         self._slots.release()
 
     def service_actions(self) -> None:

@@ -133,7 +133,7 @@ class ChannelPolicy:
             return True
         if self.quiet is not None:
             # On the wall clock, as the schedule: an end the clock skips (02:30 when summer
-            # time starts at 02:00) is passed when it jumps, not an hour after.
+            # time starts at 02:00) is passed as it jumps, not half an hour later.
             ended = self.quiet.last_end(now.astimezone(self.zone))
             return since < _instant(ended.replace(tzinfo=None), self.zone) <= now
         return False

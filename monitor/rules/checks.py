@@ -355,9 +355,9 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
-    words mixing alphabets, Cyrillic words with one kind of
-    apostrophe or with ё only, words with a zero-width non-joiner only, Unicode spaces in a
-    query. ``monitor check`` reports them; the daemon logs them; the web shows them."""
+    words mixing alphabets, Cyrillic words with one kind of apostrophe or with ё only, words
+    with a zero-width non-joiner only, Unicode spaces or a * inside a word in a query.
+    ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
             *mixed_alphabet_problems(book),

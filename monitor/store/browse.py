@@ -22,6 +22,7 @@ from monitor.store.store import Store
 # The hits and the outlets a story in a list carries, each (the story page has them all).
 SUMMARY_ITEMS = 100
 
+
 @dataclass(frozen=True)
 class StoryFilter:
     """What a list is narrowed to; ``feedback`` is ``relevant``, ``not_relevant`` or ``none``."""
