@@ -21,6 +21,8 @@ from monitor.store.store import Store
 
 # The hits and the outlets a story in a list carries, each (the story page has them all).
 SUMMARY_ITEMS = 100
+# The outlets the lists' filter offers (the others are still filtered on by ?outlet=).
+MAX_OUTLET_CHOICES = 500
 
 
 @dataclass(frozen=True)
@@ -287,12 +289,19 @@ class Browse:
         return page, (page[-1].id if len(rows) > limit and page else None)
 
     def outlets_and_languages(self) -> tuple[list[str], list[str]]:
-        """The outlet names and languages that have hits (the filter choices)."""
+        """The outlet names and languages that have hits (the filter choices): the
+        :data:`MAX_OUTLET_CHOICES` outlets with the most hits, by name. Every outlet a
+        Google News feed had named made each list page a 5 MB menu at 100,000 of them."""
         with self.store.read() as session:
-            base = select(ArticleRow.source_name, ArticleRow.language).join(
-                HitRow, HitRow.article_id == ArticleRow.id).distinct()
-            pairs = session.execute(base).all()
-        return (sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs if p[1]}))
+            hits = func.count(HitRow.id)
+            outlets = session.scalars(
+                select(ArticleRow.source_name).join(HitRow, HitRow.article_id == ArticleRow.id)
+                .group_by(ArticleRow.source_name).order_by(hits.desc(), ArticleRow.source_name)
+                .limit(MAX_OUTLET_CHOICES)).all()
+            languages = session.scalars(
+                select(ArticleRow.language).join(HitRow, HitRow.article_id == ArticleRow.id)
+                .where(ArticleRow.language.is_not(None)).distinct()).all()
+        return sorted(outlets), sorted(code for code in languages if code)
 
     def rule_stats(self, since: datetime | None = None) -> dict[str, RuleStats]:
         """Hits and feedback per rule; hits per UTC day since ``since`` (for charts)."""
