@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import IntegerConvertor, register_url_convertor
@@ -37,6 +38,8 @@ from monitor.web.security import (
     same_origin,
 )
 from monitor.web.signin import BUSY_RETRY_SECONDS, Busy
+
+T = TypeVar("T")
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 # Articles of a story shown whole (text and evidence); the rest, syndicated copies mostly, as a
@@ -204,12 +207,7 @@ def rules(request: Request) -> Response:
     chosen = [r for r in book.rules if r.id == wanted] if wanted else list(book.rules)
     if wanted and not chosen:
         raise HTTPException(404, f"no rule {wanted!r} is loaded")
-    size = web.config.web.page_size
-    pages = max(1, math.ceil(len(chosen) / size))
-    page = _int(request.query_params.get("page")) or 1
-    if not 1 <= page <= pages:
-        raise HTTPException(404, f"no page {page}: the rules fill {pages}")
-    shown = chosen[(page - 1) * size:page * size]
+    shown, page, pages, first = _paged(request, chosen, "rules")
     today = datetime.now(UTC).date()
     stats = web.browse.rule_stats()
     days = web.hits_per_day()
@@ -227,8 +225,19 @@ def rules(request: Request) -> Response:
                      "json_feed": token(f"/rules/{rule.id}/feed.json")})
     return web.render(request, "rules.html", rows=rows, problems=book.problems,
                       warnings=web.rule_warnings(), page=page, pages=pages,
-                      first=(page - 1) * size + 1, total=len(chosen), wanted=wanted,
+                      first=first, total=len(chosen), wanted=wanted,
                       all_feed=token("/feed.atom"), all_json=token("/feed.json"))
+
+
+def _paged(request: Request, items: list[T], what: str) -> tuple[list[T], int, int, int]:
+    """Page ``?page=`` of ``items``, ``web.page_size`` to a page: the page's items, its
+    number, how many pages there are, and the place of its first item (from 1)."""
+    size = web_of(request).config.web.page_size
+    pages = max(1, math.ceil(len(items) / size))
+    page = _int(request.query_params.get("page")) or 1
+    if not 1 <= page <= pages:
+        raise HTTPException(404, f"no page {page}: the {what} fill {pages}")
+    return items[(page - 1) * size:page * size], page, pages, (page - 1) * size + 1
 
 
 def _flag(params: Any, name: str) -> bool:
@@ -257,7 +266,12 @@ def feeds(request: Request) -> Response:
              "removed": 5}
     health = sorted(web.store.feed_health(),
                     key=lambda h: (order.get(h.status, 9), -h.consecutive_failures, h.name))
-    return web.render(request, "feeds.html", feeds=health, now=datetime.now(UTC))
+    # A page at a time (20,000 feeds made a 5 MB page), failing first; the counts of all.
+    shown, page, pages, first = _paged(request, health, "feeds")
+    counts = Counter(h.status for h in health)
+    return web.render(request, "feeds.html", feeds=shown, now=datetime.now(UTC), page=page,
+                      pages=pages, first=first, total=len(health),
+                      counts=sorted(counts.items(), key=lambda c: order.get(c[0], 9)))
 
 
 def outbox(request: Request) -> Response:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from monitor.store import Browse, Outbox
 from monitor.store import browse as browse_module
-from monitor.store.schema import ArticleRow, HitRow, NotificationRow
+from monitor.store.schema import ArticleRow, FeedRow, HitRow, NotificationRow
 from monitor.web import hash_password
 from monitor.web.pages import STORY_FULL_ARTICLES
 from tests.store_support import article, console_route, feed, hit, open_store
@@ -382,4 +382,26 @@ def test_the_outlet_filter_offers_the_outlets_with_the_most_hits(
         assert re.findall(r'<option value="([^"]+)"', menu.group(1)) == ["Busy", "Middling"]
         rare = c.get("/?outlet=Rare").text
         assert '<option value="Rare" selected>' in rare and "rare.example/0" in rare
+    store.close()
+
+
+def test_the_feeds_page_shows_a_page_of_feeds_at_a_time_failing_first(
+        sqlite_url: str, tmp_path: Path) -> None:
+    """20,000 feeds made a 5 MB page. A page at a time, failing feeds first, with the
+    count of each status over all of them."""
+    store = open_store(sqlite_url)
+    store.sync_feeds([feed(f"https://f{n}.example/rss") for n in range(7)])
+    with store.write() as session:
+        session.execute(update(FeedRow).where(FeedRow.url == "https://f6.example/rss")
+                        .values(consecutive_failures=3, last_error_code="timeout",
+                                last_attempt_at=func.now()))
+    with client(store, config(tmp_path, sqlite_url, page_size=5)) as c:
+        first, second = c.get("/feeds").text, c.get("/feeds?page=2").text
+        rows = re.findall(r'<tr class="status-([a-z-]+)">', first)
+        assert len(rows) == 5 and rows[0] == "failing", rows
+        assert re.search(r'id="feed-count">7 feeds: 1 failing, 6 never polled \(these: 1 to 5\)',
+                         first), first
+        assert len(re.findall(r'<tr class="status-', second)) == 2
+        assert 'href="/feeds?page=1">Previous feeds' in second
+        assert c.get("/feeds?page=3").status_code == 404
     store.close()
