@@ -150,6 +150,13 @@ def rules(request: Request) -> Response:
 
 
 def feeds(request: Request) -> Response:
+    """Feeds by id, newest first, a page at a time like every list (all 20,000 were one
+    5.7 MB answer)."""
+    before = before_cursor(request.query_params.get("before"))
+    listed = sorted((h for h in web_of(request).store.feed_health()
+                     if before is None or h.id < before), key=lambda h: -h.id)
+    limit = _limit(request)
+    shown = listed[:limit]
     # a feed URL may hold a password or an api_key= (from a ${VAR}): masked as in the logs,
     # and so is the name, which is the URL when none was given
     items = [{"id": h.id, "name": shown_url(h.name), "url": shown_url(h.url), "status": h.status,
@@ -158,8 +165,8 @@ def feeds(request: Request) -> Response:
               "last_error": h.last_error_code, "last_error_message": h.last_error_message,
               "interval_seconds": h.poll_interval_seconds or h.interval_seconds,
               "next_check_at": _iso(h.next_check_at), "disabled_at": _iso(h.disabled_at)}
-             for h in web_of(request).store.feed_health()]
-    return JSONResponse({"items": items, "next": None})
+             for h in shown]
+    return _page(items, shown[-1].id if len(listed) > limit else None, request)
 
 
 def notifications(request: Request) -> Response:

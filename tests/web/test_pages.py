@@ -404,4 +404,11 @@ def test_the_feeds_page_shows_a_page_of_feeds_at_a_time_failing_first(
         assert len(re.findall(r'<tr class="status-', second)) == 2
         assert 'href="/feeds?page=1">Previous feeds' in second
         assert c.get("/feeds?page=3").status_code == 404
+        seen, url = [], "/api/v1/feeds?limit=3"  # the API pages like every list
+        while url:
+            page = c.get(url).json()
+            assert len(page["items"]) <= 3
+            seen += [f["url"] for f in page["items"]]
+            url = page["next"]
+        assert sorted(seen) == [f"https://f{n}.example/rss" for n in range(7)]
     store.close()
