@@ -258,9 +258,12 @@ def test_a_feed_listed_twice_is_a_problem(tmp_path: Path) -> None:
     # One feed per URL is kept: the second entry's name and interval would silently win.
     path = write(tmp_path, "feeds:\n  - url: https://a.example/feed.xml\n    name: A\n"
                            "  - url: https://a.example/feed.xml/\n"
-                           "  - url: ' HTTPS://A.EXAMPLE/feed.xml'\n    name: A again\n")
+                           "  - url: ' HTTPS://A.EXAMPLE/feed.xml'\n    name: A again\n"
+                           "  - url: https://пример.рф/rss\n"
+                           "  - url: https://xn--e1afmkfd.xn--p1ai/rss\n")  # the same host
     assert problems_of(path) == [
-        f"{path}:5: feeds[2].url: listed twice (first as feeds[0], line 2): keep one"]
+        f"{path}:5: feeds[2].url: listed twice (first as feeds[0], line 2): keep one",
+        f"{path}:8: feeds[4].url: listed twice (first as feeds[3], line 7): keep one"]
 
 
 def test_a_feed_language_that_is_no_language_code_is_a_problem(tmp_path: Path) -> None:

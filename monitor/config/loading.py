@@ -118,13 +118,18 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
 
 def _same_feed_key(url: str) -> str:
     """``url`` as two listings of one feed write it alike: trimmed, scheme and host in lower
-    case (both are case-insensitive)."""
+    case (both are case-insensitive), the host in its ASCII form (``пример.рф`` is
+    ``xn--e1afmkfd.xn--p1ai``, and the fetcher asks for the same host)."""
     url = url.strip()
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
     host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+    try:
+        host = host.lower().encode("idna").decode("ascii")
+    except UnicodeError:  # not a name IDNA can write: the fetch says why
+        host = host.lower()
+    return f"{scheme.lower()}://{host}{slash}{path}"
 
 
 def _channels(data: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
