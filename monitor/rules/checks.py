@@ -210,6 +210,20 @@ def inner_star_note(query: str) -> str | None:
             f"at the end of a word (write {head}*, or each spelling with OR)")
 
 
+_BOOST = re.compile(r"(\w+)\^(\d+(?:\.\d+)?)(?!\w)")
+
+
+def boost_note(query: str) -> str | None:
+    """A note for ``gaza^2``, a weight in other search tools: here ``^`` marks the first word
+    of the title or body, so it is searched as gaza and a field that starts with "2"."""
+    found = _BOOST.search(_QUOTED.sub(lambda m: " " * len(m.group()), query))
+    if found is None:
+        return None
+    term, number = found.groups()
+    return (f"{found.group()!r} is searched as {term} and a title or body starting with "
+            f"{number}: ^ marks a field's first word, not a weight (write {term})")
+
+
 def unicode_space_note(query: str) -> str | None:
     """A note when ``query`` has no-break or other Unicode spaces between its terms (pasted
     from a web page or a word processor), else None. The parser reads each as a space, where
@@ -230,16 +244,18 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
     """What a valid query rarely means: operators in lower case, words mixing alphabets and,
     given the ``query`` as written, Unicode spaces (the notes of a rule's query that
     :func:`rule_warnings` reports; the web's search shows them)."""
-    written = [unicode_space_note(query), inner_star_note(query)] if query is not None else []
+    written = ([unicode_space_note(query), inner_star_note(query), boost_note(query)]
+               if query is not None else [])
     return [*operator_word_notes(expr), *near_notes(expr), *mixed_alphabet_notes(expr),
             *(note for note in written if note is not None)]
 
 
 def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
-    """:func:`unicode_space_note` and :func:`inner_star_note` of every rule's query, as
-    problems at the rule's line."""
+    """:func:`unicode_space_note`, :func:`inner_star_note` and :func:`boost_note` of every
+    rule's query, as problems at the rule's line."""
     return [_at_rule(rule, note) for rule in book.rules
-            for note in (unicode_space_note(rule.query), inner_star_note(rule.query))
+            for note in (unicode_space_note(rule.query), inner_star_note(rule.query),
+                         boost_note(rule.query))
             if note is not None]
 
 
@@ -356,7 +372,8 @@ def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
     words mixing alphabets, Cyrillic words with one kind of apostrophe or with ё only, words
-    with a zero-width non-joiner only, Unicode spaces or a * inside a word in a query.
+    with a zero-width non-joiner only, Unicode spaces, a * inside a word or a ^weight in a
+    query.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),

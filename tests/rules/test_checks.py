@@ -142,18 +142,23 @@ def test_a_near_of_one_term_or_with_its_distance_as_a_word_is_a_problem(tmp_path
         "anywhere: put two or more terms in it"]
 
 
-def test_a_star_inside_a_word_is_a_problem(tmp_path: Path) -> None:
-    """Zelen*kyy, meant to cover Zelensky and Zelenskyy, is read as Zelen* AND kyy."""
+def test_a_star_inside_a_word_or_a_weight_is_a_problem(tmp_path: Path) -> None:
+    """Zelen*kyy, meant to cover Zelensky and Zelenskyy, is read as Zelen* AND kyy; gaza^2,
+    a weight elsewhere, as gaza AND a field starting with 2."""
     path, book = load_clean(tmp_path, """
         rules:
           - id: inner
             query: Zelen*kyy OR Ukraine
+          - id: weight
+            query: gaza^2 OR truce
           - id: fine
-            query: Zelen* OR "a*b" OR Ukrain*
+            query: Zelen* OR "a*b" OR Ukrain* OR ^Gaza OR "x^2"
     """)
     assert [str(p) for p in rule_warnings(book)] == [
         f"{path}:2: rule inner: 'Zelen*kyy' is searched as Zelen* and kyy: a * makes a prefix "
-        "only at the end of a word (write Zelen*, or each spelling with OR)"]
+        "only at the end of a word (write Zelen*, or each spelling with OR)",
+        f"{path}:4: rule weight: 'gaza^2' is searched as gaza and a title or body starting "
+        "with 2: ^ marks a field's first word, not a weight (write gaza)"]
 
 
 def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path: Path) -> None:
