@@ -196,32 +196,25 @@ def _space_name(ch: str) -> str:
 
 
 _QUOTED = re.compile(r'"[^"]*"')
-_INNER_STAR = re.compile(r"(\w+)\*(\w+)")
+# What other search tools write, that FTS5 (and so the matcher) reads otherwise: the pattern,
+# and the note, given the text matched and its groups.
+_MISREAD = (
+    # a * inside a word (Zelen*kyy, for Zelensky and Zelenskyy): two terms, both needed
+    (re.compile(r"(\w+)\*(\w+)"), "{0!r} is searched as {1}* and {2}: a * makes a prefix "
+                                   "only at the end of a word (write {1}*, or each spelling "
+                                   "with OR)"),
+    # a weight (gaza^2): ^ marks the first word of the title or body
+    (re.compile(r"(\w+)\^(\d+(?:\.\d+)?)(?!\w)"), "{0!r} is searched as {1} and a title or "
+                                                   "body starting with {2}: ^ marks a field's "
+                                                   "first word, not a weight (write {1})"),
+)
 
 
-def inner_star_note(query: str) -> str | None:
-    """A note when a ``*`` stands inside a word (``Zelen*kyy``): it makes a prefix only at
-    a word's end, so FTS5, and the matcher, read ``Zelen* kyy``, two terms both needed."""
-    found = _INNER_STAR.search(_QUOTED.sub(lambda m: " " * len(m.group()), query))
-    if found is None:
-        return None
-    head, tail = found.groups()
-    return (f"{found.group()!r} is searched as {head}* and {tail}: a * makes a prefix only "
-            f"at the end of a word (write {head}*, or each spelling with OR)")
-
-
-_BOOST = re.compile(r"(\w+)\^(\d+(?:\.\d+)?)(?!\w)")
-
-
-def boost_note(query: str) -> str | None:
-    """A note for ``gaza^2``, a weight in other search tools: here ``^`` marks the first word
-    of the title or body, so it is searched as gaza and a field that starts with "2"."""
-    found = _BOOST.search(_QUOTED.sub(lambda m: " " * len(m.group()), query))
-    if found is None:
-        return None
-    term, number = found.groups()
-    return (f"{found.group()!r} is searched as {term} and a title or body starting with "
-            f"{number}: ^ marks a field's first word, not a weight (write {term})")
+def misread_notes(query: str) -> list[str]:
+    """A note for each way of :data:`_MISREAD` that ``query`` has, outside double quotes."""
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group()), query)
+    return [note.format(found.group(), *found.groups()) for pattern, note in _MISREAD
+            if (found := pattern.search(unquoted)) is not None]
 
 
 def unicode_space_note(query: str) -> str | None:
@@ -244,18 +237,17 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
     """What a valid query rarely means: operators in lower case, words mixing alphabets and,
     given the ``query`` as written, Unicode spaces (the notes of a rule's query that
     :func:`rule_warnings` reports; the web's search shows them)."""
-    written = ([unicode_space_note(query), inner_star_note(query), boost_note(query)]
-               if query is not None else [])
+    space = unicode_space_note(query) if query is not None else None
     return [*operator_word_notes(expr), *near_notes(expr), *mixed_alphabet_notes(expr),
-            *(note for note in written if note is not None)]
+            *([space] if space is not None else []),
+            *(misread_notes(query) if query is not None else [])]
 
 
 def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
-    """:func:`unicode_space_note`, :func:`inner_star_note` and :func:`boost_note` of every
-    rule's query, as problems at the rule's line."""
+    """:func:`unicode_space_note` and :func:`misread_notes` of every rule's query, as
+    problems at the rule's line."""
     return [_at_rule(rule, note) for rule in book.rules
-            for note in (unicode_space_note(rule.query), inner_star_note(rule.query),
-                         boost_note(rule.query))
+            for note in (unicode_space_note(rule.query), *misread_notes(rule.query))
             if note is not None]
 
 
