@@ -117,7 +117,6 @@ class SearchOutcome:
     scanned: int = 0
     indexed: bool = False
     refused: bool = False  # full_scan=False, and the index cannot narrow the query
-    candidates: int | None = None  # what the index found (None: not narrowed, or incomplete)
     complete: bool = True
 
 
@@ -146,8 +145,6 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
     if ids is not None and budget is not None:
         outcome.complete = len(ids) <= budget
         ids = ids[::-1][:budget]
-    if ids is not None and outcome.complete:
-        outcome.candidates = len(ids)
     articles = store.articles(since) if ids is None else index.articles(ids)
     kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:

@@ -56,7 +56,6 @@ class SearchResult:
     indexed: bool = False
     notes: tuple[str, ...] = ()  # e.g. a lower-case "and", searched as a word
     complete: bool = True  # False: stopped before the oldest candidate (total is "at least")
-    candidates: int | None = None  # what the index found
 
 
 def run_search(web: Web, query: str, *, language: str | None = None, stem: bool = False,
@@ -88,7 +87,7 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr, query)),
-                        complete=outcome.complete, candidates=outcome.candidates)
+                        complete=outcome.complete)
 
 
 def _size_problem(rule: Rule) -> str | None:
