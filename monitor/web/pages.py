@@ -204,9 +204,10 @@ def rules(request: Request) -> Response:
     web = web_of(request)
     book = web.rules()
     wanted = request.query_params.get("rule")
-    chosen = [r for r in book.rules if r.id == wanted] if wanted else list(book.rules)
-    if wanted and not chosen:
+    one = book.rule(wanted) if wanted else None
+    if wanted and one is None:
         raise HTTPException(404, f"no rule {wanted!r} is loaded")
+    chosen = [one] if one is not None else list(book.rules)
     shown, page, pages, first = _paged(request, chosen, "rules")
     today = datetime.now(UTC).date()
     stats = web.browse.rule_stats()
