@@ -85,14 +85,15 @@ def _aligned(table: list[list[str]], width: int) -> list[str] | None:
     if any(len(row) != columns or not all(cell.isprintable() for cell in row)
            for row in table):
         return None
-    widths = [max(cell_len(row[i]) for row in table) for i in range(columns)]
+    lengths = [[cell_len(cell) for cell in row] for row in table]
+    widths = [max(row[i] for row in lengths) for i in range(columns)]
     # (rich gives an empty column one cell when it decides whether the table fits)
     if sum(max(w, 1) for w in widths) + 2 * (columns - 1) > width or any(
-            cell and not cell_len(cell) for row in table for cell in row):
+            cell and not n for row, ns in zip(table, lengths, strict=True)
+            for cell, n in zip(row, ns, strict=True)):
         return None  # rich wraps the cells, or drops what takes no width alone
-    return ["  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths,
-                                                                          strict=True)).rstrip()
-            for row in table]
+    return ["  ".join(cell + " " * (w - n) for cell, n, w in zip(row, ns, widths, strict=True)
+                      ).rstrip() for row, ns in zip(table, lengths, strict=True)]
 
 
 def _rich_table(console: Any, table: list[list[str]]) -> list[str]:

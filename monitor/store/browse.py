@@ -219,10 +219,13 @@ class Browse:
                                      .order_by(HitRow.id)):
             hits[h.story_id].append(_hit_view(h, _Art(*a[:5]), a[5]))
         outlets, outlet_counts = _outlets(session, ids, first=SUMMARY_ITEMS)
-        return [StorySummary(i, tuple(hits[i]), tuple(outlets[i]),
-                             hit_count=counts.get(i, (0, None))[0],
-                             outlet_count=outlet_counts.get(i, 0),
-                             latest=counts.get(i, (0, None))[1]) for i in ids]
+        summaries = []
+        for i in ids:
+            hit_count, latest = counts.get(i, (0, None))
+            summaries.append(StorySummary(i, tuple(hits[i]), tuple(outlets[i]),
+                                          hit_count=hit_count,
+                                          outlet_count=outlet_counts.get(i, 0), latest=latest))
+        return summaries
 
     def story(self, story_id: int) -> StoryDetail | None:
         with self.store.read() as session:
