@@ -20,7 +20,15 @@ from typer.testing import CliRunner
 
 from monitor import __version__
 from monitor.cli import app
-from monitor.cli.output import _aligned, _rich_table, human_duration, plural, print_table, when
+from monitor.cli.output import (
+    _aligned,
+    _fitted,
+    _rich_table,
+    human_duration,
+    plural,
+    print_table,
+    when,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -203,18 +211,77 @@ _CELL = st.text(st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S"
     st.lists(_CELL, min_size=columns, max_size=columns), min_size=1, max_size=6)),
     st.integers(20, 160))
 def test_tables_are_laid_out_as_rich_lays_them_out(table: list[list[str]], width: int) -> None:
-    """The quick layout (rich took 9 s and 250 MB for 20,000 feeds) prints what rich prints,
-    and leaves to rich what it cannot lay out on one line a row."""
+    """The quick layout (rich took 9 s and 250 MB for 20,000 feeds) prints what rich prints
+    when the table fits, and leaves to rich only the cells that take no width."""
     from rich.console import Console
 
     console = Console(highlight=False, width=width, file=io.StringIO())
     quick = _aligned(table, width)
-    if quick is not None:
-        assert quick == _rich_table(console, table)
-    else:
-        widths = [max(cell_len(row[i]) for row in table) for i in range(len(table[0]))]
-        assert sum(max(w, 1) for w in widths) + 2 * (len(widths) - 1) > width or any(
-            cell and not cell_len(cell) for row in table for cell in row)
+    widths = [max(cell_len(row[i]) for row in table) for i in range(len(table[0]))]
+    if quick is None:
+        assert any(cell and not cell_len(cell) for row in table for cell in row)
+    elif sum(max(w, 1) for w in widths) + 2 * (len(widths) - 1) <= width:
+        assert [line for row in quick for line in row] == _rich_table(console, table)
+
+
+_WORDY = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")),
+                 max_size=60).filter(lambda cell: cell.isprintable() and all(
+                     cell_len(c) for c in cell))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda columns: st.lists(
+    st.lists(_WORDY, min_size=columns, max_size=columns), min_size=1, max_size=6)),
+    st.integers(20, 100))
+def test_a_table_wider_than_the_screen_folds_its_widest_cells(table: list[list[str]],
+                                                              width: int) -> None:
+    """Each row's cells fold within their column: no line is wider than the screen (when a
+    column can hold a character), and reading a column's pieces in order gives the cell."""
+    laid = _aligned(table, width)
+    assert laid is not None and len(laid) == len(table)
+    natural = [max(cell_len(row[i]) for row in table) for i in range(len(table[0]))]
+    room = width - 2 * (len(natural) - 1)
+    fits = sum(max(n, 1) for n in natural) <= room  # (rich's empty column takes one cell)
+    widths = natural if fits else _fitted([max(n, 1) for n in natural], room)
+    if room >= 2 * len(natural):  # every column can hold a wide character
+        assert sum(widths) <= room
+        assert all(cell_len(line) <= width for lines in laid for line in lines)
+    cap = max(widths)  # only the widest columns are narrowed, all to about the same width
+    assert fits or all(w >= min(max(n, 1), cap - 1) for w, n in zip(widths, natural,
+                                                                     strict=True))
+    starts = [sum(widths[:i]) + 2 * i for i in range(len(widths))]
+    for row, lines in zip(table, laid, strict=True):
+        for index, cell in enumerate(row):  # the column's text, whitespace aside
+            pieces = [_cells(line, starts[index], starts[index] + widths[index])
+                      for line in lines]
+            assert "".join("".join(p.split()) for p in pieces) == "".join(cell.split())
+
+
+def _cells(line: str, start: int, end: int) -> str:
+    """The characters of ``line`` that begin between screen cells ``start`` and ``end``."""
+    taken, at = [], 0
+    for char in line:
+        if start <= at < end:
+            taken.append(char)
+        at += cell_len(char)
+    return "".join(taken)
+
+
+def test_a_long_feed_name_folds_in_its_column(capsys: pytest.CaptureFixture[str]) -> None:
+    """A 512-character name among 20,000 feeds: rich took 13 s to wrap it. It folds in its
+    column; the other rows stay one line each."""
+    rows = [(f"Feed {i}", f"https://site{i % 500}.example/feed/{i}.xml", "never", "15m")
+            for i in range(20_000)]
+    rows[5] = ("N" * 512, rows[5][1], "never", "15m")
+    started = time.monotonic()
+    print_table(["NAME", "URL", "LAST", "EVERY"], rows)
+    assert time.monotonic() - started < 3
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 160
+    folded = lines[6:lines.index(next(line for line in lines if line.startswith("Feed 6 ")))]
+    assert 1 < len(folded) < 10 and "".join(line.split()[0] for line in folded) == "N" * 512
+    assert lines[6].split()[1:] == ["https://site5.example/feed/5.xml", "never", "15m"]
+    assert len(lines) == 20_000 + len(folded) and lines[-1].split()[1] == "19999"
 
 
 def test_a_large_table_is_printed_quickly(capsys: pytest.CaptureFixture[str]) -> None:
