@@ -342,12 +342,16 @@ class Outbox:
                                 .values(status="digest", **again))
             return len(chosen)
 
-    def list(self, status: str | None = None, limit: int = 200) -> list[NotificationInfo]:
-        """Rows newest first. ``failed``: unsent after a failed attempt; ``sending``: leased."""
+    def list(self, status: str | None = None, limit: int = 200,
+             before: int | None = None) -> list[NotificationInfo]:
+        """Rows newest first, older than id ``before`` when given. ``failed``: unsent after a
+        failed attempt; ``sending``: leased."""
         query = (select(NotificationRow, ArticleRow.title)
                  .outerjoin(HitRow, NotificationRow.hit_id == HitRow.id)
                  .outerjoin(ArticleRow, HitRow.article_id == ArticleRow.id)
                  .order_by(NotificationRow.id.desc()).limit(limit))
+        if before is not None:
+            query = query.where(NotificationRow.id < before)
         if status == "failed":
             query = query.where(NotificationRow.status.in_(SENDABLE),
                                 NotificationRow.attempts > 0)

@@ -87,13 +87,16 @@ def _limit(request: Request, default: int = 50) -> int:
     return max(1, min(value, MAX_LIMIT))
 
 
-def _page(items: list[Any], next_before: int | None, request: Request) -> JSONResponse:
+def _page(items: list[Any], cursor: int | str | None, request: Request,
+          key: str = "before") -> JSONResponse:
+    """A page of ``items``: ``next`` is this request's URL with the ``key`` cursor (``before``
+    an id, or ``after`` a rule id) of the next page, also given alone as ``next_<key>``."""
     nxt = None
-    if next_before is not None:
+    if cursor is not None:
         # encoded: a filter value with & + # or a space (an outlet "AT&T") must come back
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
-        nxt = f"{request.url.path}?{urlencode([*params, ('before', str(next_before))])}"
-    return JSONResponse({"items": items, "next": nxt, "next_before": next_before})
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != key]
+        nxt = f"{request.url.path}?{urlencode([*params, (key, str(cursor))])}"
+    return JSONResponse({"items": items, "next": nxt, f"next_{key}": cursor})
 
 
 def stories(request: Request) -> Response:
@@ -136,17 +139,32 @@ def one_article(request: Request) -> Response:
 
 
 def rules(request: Request) -> Response:
+    """Rules by id, a page at a time after the id ``after`` (10,000 rules were one 1.6 MB
+    answer), or one rule (``rule=ID``)."""
     web = web_of(request)
+    book = web.rules()
+    wanted = request.query_params.get("rule")
+    if wanted:
+        one = book.rule(wanted)
+        if one is None:
+            raise HTTPException(404, f"no rule {wanted!r} is loaded")
+        listed = [one]
+    else:
+        after = request.query_params.get("after")
+        listed = sorted((r for r in book.rules if after is None or r.id > after),
+                        key=lambda r: r.id)
+    limit = _limit(request)
+    shown = listed[:limit]
     stats = web.browse.rule_stats()
     items = []
-    for r in web.rules().rules:
+    for r in shown:
         s = stats.get(r.id)
         items.append({"id": r.id, "name": r.name, "query": r.query, "languages": r.languages,
                       "notify": r.notify, "stem": r.stem, "hits": s.hits if s else 0,
                       "relevant": s.relevant if s else 0,
                       "not_relevant": s.not_relevant if s else 0,
                       "precision": s.precision if s else None})
-    return JSONResponse({"items": items, "next": None})
+    return _page(items, shown[-1].id if len(listed) > limit else None, request, "after")
 
 
 def feeds(request: Request) -> Response:
@@ -173,8 +191,12 @@ def notifications(request: Request) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, "failed", "sending", *STATUSES):
         raise HTTPException(400, "unknown status")
-    rows = Outbox(web_of(request).store).list(status, limit=_limit(request, 200))
-    return JSONResponse({"items": [note_json(n) for n in rows], "next": None})
+    limit = _limit(request, 200)
+    rows = Outbox(web_of(request).store).list(
+        status, limit=limit + 1, before=before_cursor(request.query_params.get("before")))
+    shown = rows[:limit]
+    return _page([note_json(n) for n in shown], shown[-1].id if len(rows) > limit else None,
+                 request)
 
 
 async def feedback(request: Request) -> Response:
@@ -241,7 +263,16 @@ OPENAPI: dict[str, object] = {
             "responses": {"200": {"description": "The hit"}}}},
         "/articles": _list("Stored articles, newest first (story=ID: one story's)", story=True),
         "/articles/{article_id}": _one("One article with its text", "article_id"),
-        "/rules": _list("Rules with hit counts and precision"),
+        "/rules": {"get": {
+            "summary": "Rules by id with hit counts and precision (rule=ID: one rule)",
+            "parameters": [
+                {"name": "after", "in": "query", "schema": {"type": "string"},
+                 "description": "Keyset cursor: the next_after of the previous page."},
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "maximum": MAX_LIMIT}},
+                {"name": "rule", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "A page: items, next, next_after"},
+                          "404": {"description": "No such rule"}}}},
         "/feeds": _list("Feeds and their health"),
         "/notifications": _list(
             "Notifications (status=pending|held|digest|sent|dead|unknown|failed)"),

@@ -275,14 +275,23 @@ def feeds(request: Request) -> Response:
                       counts=sorted(counts.items(), key=lambda c: order.get(c[0], 9)))
 
 
+OUTBOX_PAGE = 200
+
+
 def outbox(request: Request) -> Response:
     web = web_of(request)
     status = request.query_params.get("status") or None
     if status not in (None, "failed", "sending", *STATUSES):
         raise HTTPException(400, "unknown status")
     box = Outbox(web.store)
+    # the newest 200, then older ones through ?before= (a dead notification behind 200
+    # newer ones could not be seen or retried alone)
+    rows = box.list(status, limit=OUTBOX_PAGE + 1,
+                    before=before_cursor(request.query_params.get("before")))
+    shown = rows[:OUTBOX_PAGE]
     return web.render(request, "outbox.html", counts=box.counts(), status=status,
-                      rows=box.list(status, limit=200), statuses=STATUSES)
+                      rows=shown, statuses=STATUSES,
+                      older=shown[-1].id if len(rows) > OUTBOX_PAGE else None)
 
 
 async def retry(request: Request) -> Response:

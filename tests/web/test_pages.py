@@ -412,3 +412,44 @@ def test_the_feeds_page_shows_a_page_of_feeds_at_a_time_failing_first(
             url = page["next"]
         assert sorted(seen) == [f"https://f{n}.example/rss" for n in range(7)]
     store.close()
+
+
+def test_the_outbox_and_its_api_page_through_every_notification(
+        web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox showed the newest 200 and the API ignored its documented ``before``: a dead
+    notification behind 200 newer ones could not be seen or retried alone."""
+    c, store = web
+    from monitor.web import pages
+
+    every = [n.id for n in Outbox(store).list()]
+    assert len(every) >= 3
+    seen, url = [], "/api/v1/notifications?limit=1"
+    while url:
+        page = c.get(url).json()
+        assert len(page["items"]) <= 1
+        seen += [n["id"] for n in page["items"]]
+        url = page["next"]
+    assert seen == every  # newest first, each once
+    monkeypatch.setattr(pages, "OUTBOX_PAGE", 1)
+    shown, url = [], "/outbox?status=pending"
+    while url:
+        html = c.get(url).text
+        shown += [int(n) for n in re.findall(r'<tr class="status-pending"><td>(\d+)</td>', html)]
+        older = re.search(r'<a rel="next" href="([^"]+)">Older notifications', html)
+        url = older.group(1).replace("&amp;", "&") if older else ""
+    pending = [n.id for n in Outbox(store).list("pending")]
+    assert shown == pending and len(pending) >= 2
+
+
+def test_the_rules_api_pages_by_rule_id(web) -> None:
+    """10,000 rules were one 1.6 MB answer: the API gives a page at a time, by rule id."""
+    c, _ = web
+    first = c.get("/api/v1/rules?limit=1").json()
+    assert [r["id"] for r in first["items"]] == ["gaza-ceasefire"]
+    assert first["next_after"] == "gaza-ceasefire"
+    second = c.get(first["next"]).json()
+    assert [r["id"] for r in second["items"]] == ["ukraine-peace-plan"]
+    assert second["next"] is None and second["next_after"] is None
+    one = c.get("/api/v1/rules?rule=ukraine-peace-plan").json()["items"]
+    assert [r["id"] for r in one] == ["ukraine-peace-plan"] and one[0]["hits"] >= 1
+    assert c.get("/api/v1/rules?rule=no-such-rule").status_code == 404
