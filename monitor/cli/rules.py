@@ -50,7 +50,8 @@ def check(
     schedules, templates, private networks, the web address), the rules, channel names in
     notify: lists (when a configuration file is in use), the rules' test examples, entity
     aliases that can never match, and/or/not/near in lower case (searched as words, not
-    operators), and words mixing look-alike Latin, Cyrillic or Greek letters.
+    operators), words mixing look-alike Latin, Cyrillic or Greek letters, and polling
+    intervals written as a number under 60 without a unit (seconds: 15s or 15m?).
     """
     from monitor.rules import (
         alias_problems,
@@ -76,9 +77,11 @@ def check(
     problems += run_rule_tests(book, compile_rules(book))
     problems += alias_problems(book)
     problems += rule_warnings(book)
+    for note in config.notes:  # valid, but rarely what was meant
+        typer.echo(note)
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         typer.echo(str(problem))
-    if problems:
+    if problems or config.notes:
         raise typer.Exit(1)
     examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in book.rules)
     typer.echo(f"{target}: {plural(len(book.rules), 'rule')}, "

@@ -270,6 +270,8 @@ def run(
     raise_open_files_limit()
     # A channel URL with a typo would lose alerts; the web address matters only if served.
     config = get_config(ctx, deliverable=True, serves_web=not (once or no_web))
+    for note in config.notes:  # valid, but rarely what was meant (monitor check fails)
+        logging.getLogger("monitor.config").warning("%s", note)
     open_store(config).close()
     built: list[OpsEndpoints] = []  # the daemon's probes, once the service is built
 

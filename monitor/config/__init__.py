@@ -6,7 +6,8 @@ argument, expands ``${VAR}`` references (used for channel secrets) and applies t
 naming the file, the line and the field.
 
 :mod:`~monitor.config.settings` holds the settings (a pydantic model per section);
-:mod:`~monitor.config.loading` reads the file into them.
+:mod:`~monitor.config.loading` reads the file into them; :mod:`~monitor.config.notes` finds
+what is valid but rarely meant (``Config.notes``).
 """
 
 from monitor.config.loading import StageChecks, load_config

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from monitor.config.notes import interval_notes
 from monitor.config.secrets import (
     ENV_REF,
     check_private,
@@ -358,4 +359,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         name = ENV_REF.search(written)
         if name is not None:
             config._url_sources[expanded] = name.group(1)
+    config._notes = tuple(str(ConfigError(f"{dotted(loc)}: {message}", path=shown,
+                                          line=_line_for(lines, loc)))
+                          for loc, message in interval_notes(data))
     return config

@@ -358,9 +358,19 @@ class Config(_Strict):
     # a masked URL can say where it came from (not a setting).
     _url_sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
+    # What the file says that is valid but rarely meant (monitor.config.notes), each a line
+    # ``path:line: field: message`` (not a setting).
+    _notes: tuple[str, ...] = PrivateAttr(default=())
+
     def url_source(self, url: str) -> str | None:
         """The ``${VAR}`` a channel URL was read from (its name), if it was one."""
         return self._url_sources.get(url)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Valid settings that are rarely what was meant: ``monitor check`` fails on them,
+        the daemon logs them."""
+        return self._notes
 
     @field_validator("channels")
     @classmethod

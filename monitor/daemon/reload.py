@@ -155,6 +155,8 @@ class Reloader:
                 self._feeds = sources
             result.labels(result="ok").inc()
             log.info("configuration reloaded: feeds %s", changes.summary())
+            for note in loaded.notes:  # valid, but rarely what was meant
+                log.warning("%s", note)
             waiting = restart_settings(service.config, loaded)
             if waiting:  # said at every reload until the restart
                 log.warning("configuration: %s changed; in force after a restart",

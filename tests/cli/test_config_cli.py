@@ -169,3 +169,34 @@ def test_check_refuses_a_feed_tag_with_a_comma(tmp_path: Path) -> None:
     assert lines[0].startswith("monitor.yaml:3: feeds[0].tags: the tag 'asia,gaza' holds a "
                                "comma; for two tags write a list: [asia, gaza]")
 
+
+
+def test_check_points_out_polling_intervals_written_as_a_few_seconds() -> None:
+    """``default_interval: 15`` polls every feed four times a minute: valid, but rarely what
+    was meant. The units say what is meant, and then the check passes."""
+    lines = check_of("polling:\n  default_interval: 15\n  min_interval: '30'\n"
+                     "  max_interval: 86400\nfeeds:\n  - url: https://a.example/rss\n"
+                     "    interval: 45\n  - url: https://b.example/rss\n    interval: 120\n")
+    assert lines == [
+        "monitor.yaml:2: polling.default_interval: 15 is 15 seconds (a number without a unit "
+        "is seconds): write 15s if you mean it, 15m for minutes",
+        "monitor.yaml:3: polling.min_interval: 30 is 30 seconds (a number without a unit is "
+        "seconds): write 30s if you mean it, 30m for minutes",
+        "monitor.yaml:7: feeds[0].interval: 45 is 45 seconds (a number without a unit is "
+        "seconds): write 45s if you mean it, 45m for minutes",
+    ]
+    Path("monitor.yaml").write_text("polling:\n  default_interval: 15s\n  min_interval: 30m\n"
+                                    "feeds:\n  - url: https://a.example/rss\n"
+                                    "    interval: 45s\n", encoding="utf-8")
+    code, out, _ = run("check")
+    assert code == 0, out
+
+
+def test_run_logs_a_polling_interval_written_as_a_few_seconds_and_runs() -> None:
+    Path("monitor.yaml").write_text("database_url: sqlite:///m.db\npolling:\n"
+                                    "  default_interval: 15\n", encoding="utf-8")
+    assert run("db", "upgrade")[0] == 0
+    code, _, err = run("run", "--once")
+    assert code == 0, err
+    assert ("monitor.yaml:3: polling.default_interval: 15 is 15 seconds (a number without a "
+            "unit is seconds)") in err

@@ -100,6 +100,13 @@ def test_the_daemon_follows_monitor_yaml_and_reloads_on_sighup(
             assert sum("rules loaded:" in line for line in daemon.stderr) == loads + 1
             assert sum("polling.tick changed" in line for line in daemon.stderr) == 2
             assert daemon.proc.poll() is None
+
+            # Valid but rarely meant: 20 seconds written as a bare number, logged at its line.
+            data["polling"] = {**data["polling"], "default_interval": 20}
+            _save(config, data)
+            wait_for(lambda: any(
+                "polling.default_interval: 20 is 20 seconds" in line and f"{config}:" in line
+                for line in daemon.stderr), 30, "the bare-seconds note")
         finally:
             code, _ = daemon.terminate()
     assert code == 0
