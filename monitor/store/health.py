@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from monitor.store.outbox import enqueue_notice_rows
 from monitor.store.records import Route
@@ -67,7 +67,8 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta,
     now = store.clock()
     notices: list[HealthNotice] = []
     with store.write() as session:
-        for row in session.scalars(select(FeedRow).where(FeedRow.configured.is_(True))):
+        for row in session.scalars(select(FeedRow).where(FeedRow.configured.is_(True),
+                                                         may_change(now - after))):
             if row.consecutive_failures and row.failing_since is None:
                 row.failing_since = now
             elif not row.consecutive_failures:
@@ -86,6 +87,22 @@ def feed_health_notices(store: Store, routes: Sequence[Route], after: timedelta,
                                 subject, body, routes, now)
             notices.append(HealthNotice(row.url, kind_to_send, subject, body))
     return notices
+
+
+def may_change(cutoff: datetime) -> ColumnElement[bool]:
+    """The feeds whose episode or ``failing_since`` the loop may change (``cutoff``: now less
+    the notice delay): those with an open episode, and those :func:`_state` could find
+    failing, silent or unread. The others are healthy or unsure with nothing open: 20,000
+    feeds read each cycle took 0.5 s inside a write transaction."""
+    failing = FeedRow.consecutive_failures > 0
+    return or_(
+        FeedRow.health_alert.is_not(None),
+        and_(failing, or_(FeedRow.failing_since.is_(None), FeedRow.failing_since <= cutoff)),
+        and_(~failing, or_(
+            FeedRow.failing_since.is_not(None),
+            func.coalesce(FeedRow.last_new_entry_at, FeedRow.last_success_at) <= cutoff,
+            and_(FeedRow.pages_unread_since <= cutoff,
+                 FeedRow.pages_unread_streak >= UNREAD_PAGES_NOTICE))))
 
 
 def _state(row: FeedRow, now: datetime, after: timedelta) -> str:
