@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -258,9 +258,9 @@ class FeedTable:
     def feed_health(self) -> list[FeedHealth]:
         """Every feed row (active, disabled and removed) with its health, by name."""
         now = self.clock()
-        with self.read() as session:
-            return [_health(r, now)
-                    for r in session.scalars(select(FeedRow).order_by(FeedRow.name))]
+        with self.read() as session:  # columns, not ORM rows: 20,000 feeds took 0.5 s
+            return [_health(r, now) for r in session.execute(
+                select(*_HEALTH_COLUMNS).order_by(FeedRow.name))]
 
     def active_feeds(self) -> Iterator[FeedHealth]:
         """The feed list as it stands (both origins, disabled ones included), by name."""
@@ -313,7 +313,15 @@ def _enable(row: FeedRow, now: datetime) -> None:
     row.next_check_at = now
 
 
-def _health(row: FeedRow, now: datetime) -> FeedHealth:
+_HEALTH_COLUMNS = tuple(getattr(FeedRow, name) for name in (
+    "id", "url", "name", "configured", "disabled_at", "last_attempt_at", "last_success_at",
+    "consecutive_failures", "lease_until", "last_warning", "page_warning", "last_error_code",
+    "last_error_message", "next_check_at", "entries_seen", "origin", "interval_seconds",
+    "poll_interval_seconds", "tags", "language", "paused_until"))
+
+
+def _health(row: Any, now: datetime) -> FeedHealth:
+    """``row``: the :data:`_HEALTH_COLUMNS` of a feed."""
     if not row.configured:
         status = "removed"
     elif row.disabled_at is not None:
