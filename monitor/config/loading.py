@@ -23,7 +23,8 @@ from monitor.config.secrets import (
     secrets_file_values,
     utf8_values,
 )
-from monitor.config.settings import Config, WebConfig, split_listen
+from monitor.config.serving import WebConfig, split_listen
+from monitor.config.settings import Config
 from monitor.config.wording import RESERVED, dotted, quote_it, unknown_setting
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # A duration: a number of seconds, or numbers each with a unit (`90s`, `1.5h`, `1h30m`, `1 h`:
 # `monitor feeds` shows `1h30m`, and a fraction or a space is as clear).
@@ -130,3 +130,9 @@ class QuietHours:
         end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0,
                             microsecond=0)
         return end if end <= local else end - timedelta(days=1)
+
+
+class Section(BaseModel):
+    """A section of the configuration file: unknown settings are refused, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
