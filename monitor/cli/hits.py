@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -88,17 +89,22 @@ def hits(
     store = open_store(config)
     if rule is not None:
         _known_rule(config, store, rule)
-    found = store.hits(rule_id=rule, since=_since(since), limit=min(limit, MAX_LIMIT))
-    store.close()
-    if as_json:
-        for hit in found:
-            typer.echo(json.dumps(hit_json(hit), ensure_ascii=False))
-        return
-    if not found:
-        typer.echo("no hits" + (f" for {rule}" if rule else "") + (f" since {since}"
-                                                                    if since else ""))
-        return
+    # a batch at a time: an export of every hit (--limit 1000000000 --json) stays small
+    try:
+        _print_hits(config, store.iter_hits(rule_id=rule, since=_since(since),
+                                            limit=min(limit, MAX_LIMIT)), as_json,
+                    "no hits" + (f" for {rule}" if rule else "")
+                    + (f" since {since}" if since else ""))
+    finally:
+        store.close()
+
+
+def _print_hits(config: Config, found: Iterable[StoredHit], as_json: bool, none: str) -> None:
+    number = -1
     for number, hit in enumerate(found):
+        if as_json:
+            typer.echo(json.dumps(hit_json(hit), ensure_ascii=False))
+            continue
         typer.echo(("\n" if number else "") + f"[{hit.rule_id}] {clean_line(hit.title)}")
         typer.echo(f"    {clean_line(hit.source)} | published {when(hit.published)} | "
                    f"matched {when(hit.matched_at)}")
@@ -111,6 +117,8 @@ def hits(
                                       if e.snippet))
         for snippet in snippets[:3]:
             typer.echo(f"    - {snippet}")
+    if number < 0 and not as_json:
+        typer.echo(none)
 
 
 def _known_rule(config: Config, store: Store, rule: str) -> None:

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -288,8 +288,9 @@ class Store(FeedTable):
     # -- hits ----------------------------------------------------------------------------
 
     def hits(self, *, rule_id: str | None = None, since: datetime | None = None,
-             limit: int | None = None) -> list[StoredHit]:
-        """Stored hits, newest first.
+             limit: int | None = None,
+             before: tuple[datetime, int] | None = None) -> list[StoredHit]:
+        """Stored hits, newest first (older than ``before``, a hit's ``(matched_at, id)``).
 
         The newest hits are picked on the hits table alone, walking ``ix_hits_rule_matched``
         (``ix_hits_matched`` without a rule) backwards and stopping at ``limit``; only then
@@ -300,6 +301,10 @@ class Store(FeedTable):
             page = page.where(HitRow.rule_id == rule_id)
         if since is not None:
             page = page.where(HitRow.matched_at >= since)
+        if before is not None:
+            page = page.where(tuple_(HitRow.matched_at, HitRow.id)
+                              < tuple_(literal(before[0], HitRow.matched_at.type),
+                                       literal(before[1])))
         page = page.order_by(HitRow.matched_at.desc(), HitRow.id.desc())
         if limit is not None:
             page = page.limit(limit)
@@ -321,6 +326,22 @@ class Store(FeedTable):
                 )
                 for row in session.execute(query)
             ]
+
+    def iter_hits(self, *, rule_id: str | None = None, since: datetime | None = None,
+                  limit: int | None = None, batch: int = 1000) -> Iterator[StoredHit]:
+        """:meth:`hits`, ``batch`` at a time, each in a short read of its own: an export of
+        every hit holds one batch (50,000 hits at once took 95 MB, a million 2 GB)."""
+        before: tuple[datetime, int] | None = None
+        left = limit
+        while left is None or left > 0:
+            wanted = batch if left is None else min(batch, left)
+            page = self.hits(rule_id=rule_id, since=since, limit=wanted, before=before)
+            yield from page
+            if len(page) < wanted:
+                return
+            if left is not None:
+                left -= len(page)
+            before = (page[-1].matched_at, page[-1].id)
 
     def hit_rule_ids(self) -> list[str]:
         """The rule ids that have stored hits, sorted."""

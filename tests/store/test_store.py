@@ -45,6 +45,25 @@ def test_hits_list_newest_first_per_rule_from_their_indexes(store: Store,
     assert indexes["ix_hits_matched"] == ["matched_at", "id"]
 
 
+def test_hits_come_a_batch_at_a_time_each_once_in_order(store: Store,
+                                                       clock: FakeClock) -> None:
+    """``monitor hits`` streams (an export of a million hits held 2 GB): batches by
+    ``(matched_at, id)``, so hits saved in the same instant are neither lost nor repeated
+    at a batch's edge."""
+    fid = _feed_id(store)
+    for n in range(5):
+        clock.advance(60 * (n % 2))  # pairs of articles saved in the same instant
+        store.save_article(fid, article(url=f"https://news.example/a/{n}", key=f"guid:{n}"),
+                           [hit("gaza"), hit("qatar"), hit("ceasefire")], console_route)
+    every = [h.id for h in store.hits()]
+    assert len(every) == 15
+    for batch in (1, 2, 4, 15, 100):
+        assert [h.id for h in store.iter_hits(batch=batch)] == every
+        assert [h.id for h in store.iter_hits(batch=batch, limit=7)] == every[:7]
+        assert [h.id for h in store.iter_hits(rule_id="qatar", batch=batch)] == [
+            h.id for h in store.hits(rule_id="qatar")]
+
+
 def test_article_hits_and_outbox_are_stored_once(store: Store) -> None:
     fid = _feed_id(store)
     first = store.save_article(fid, article(), [hit()], console_route)
