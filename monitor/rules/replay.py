@@ -11,6 +11,7 @@ never article texts, so memory stays flat however many articles match.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,10 @@ class BacktestReport:
     matches: int = 0
     per_rule: Counter[str] = field(default_factory=Counter)
     per_day: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, YYYY-MM-DD)
-    matched_ids: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # (8 bytes a match: a backtest of 10,000 common-word rules over 200,000 articles matches
+    # about 6 million times, 210 MB as lists of ints)
+    matched_ids: dict[str, array[int]] = field(
+        default_factory=lambda: defaultdict(lambda: array("q")))
     indexed: bool = False  # the candidates came from the text index
 
 
