@@ -46,18 +46,22 @@ def notifications(
         return
     config = get_config(ctx)
     store = open_store(config)
+    if as_json:  # a batch at a time: an export of the whole outbox stays small
+        try:
+            for n in Outbox(store).iter_list(status, limit):
+                typer.echo(json.dumps({
+                    "id": n.id, "status": n.status, "channel": n.channel,
+                    "destination": n.destination, "rule": n.rule_id, "title": n.title,
+                    "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+                    "next_attempt_at": n.next_attempt_at.isoformat(),
+                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+                    "error": n.last_error,
+                }, ensure_ascii=False))
+        finally:
+            store.close()
+        return
     rows = Outbox(store).list(status, limit)
     store.close()
-    if as_json:
-        for n in rows:
-            typer.echo(json.dumps({
-                "id": n.id, "status": n.status, "channel": n.channel,
-                "destination": n.destination, "rule": n.rule_id, "title": n.title,
-                "attempts": n.attempts, "created_at": n.created_at.isoformat(),
-                "next_attempt_at": n.next_attempt_at.isoformat(),
-                "sent_at": n.sent_at.isoformat() if n.sent_at else None, "error": n.last_error,
-            }, ensure_ascii=False))
-        return
     if not rows:
         typer.echo("no notifications" + (f" with status {status}" if status else ""))
         return

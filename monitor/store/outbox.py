@@ -22,7 +22,7 @@ could not tell that it holds the first rows already.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
@@ -44,7 +44,7 @@ from monitor.store.schema import (
     HitRow,
     NotificationRow,
 )
-from monitor.store.store import Store, story_outlets
+from monitor.store.store import Store, in_batches, story_outlets
 from monitor.text import clean_text
 
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
@@ -370,6 +370,12 @@ class Outbox:
                 )
                 for n, title in session.execute(query)
             ]
+
+    def iter_list(self, status: str | None = None, limit: int | None = None,
+                  batch: int = 1000) -> Iterator[NotificationInfo]:
+        """:meth:`list`, ``batch`` at a time (an export of the whole outbox holds one)."""
+        return in_batches(lambda wanted, before: self.list(status, wanted, before),
+                          lambda note: note.id, limit, batch)
 
     def counts(self) -> dict[str, int]:
         with self.store.read() as session:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, func, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -65,6 +66,28 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+Row = TypeVar("Row")
+Key = TypeVar("Key")
+
+
+def in_batches(fetch: Callable[[int, Key | None], list[Row]], key: Callable[[Row], Key],
+               limit: int | None, batch: int) -> Iterator[Row]:
+    """Up to ``limit`` rows (None: all), read ``batch`` at a time by keyset: ``fetch(n,
+    after)`` gives the next ``n`` rows past the ``key`` of the last row read (None: from
+    the start), so each read is short and only one batch is held."""
+    after: Key | None = None
+    left = limit
+    while left is None or left > 0:
+        wanted = batch if left is None else min(batch, left)
+        page = fetch(wanted, after)
+        yield from page
+        if len(page) < wanted:
+            return
+        if left is not None:
+            left -= len(page)
+        after = key(page[-1])
 
 
 class Store(FeedTable):
@@ -331,17 +354,10 @@ class Store(FeedTable):
                   limit: int | None = None, batch: int = 1000) -> Iterator[StoredHit]:
         """:meth:`hits`, ``batch`` at a time, each in a short read of its own: an export of
         every hit holds one batch (50,000 hits at once took 95 MB, a million 2 GB)."""
-        before: tuple[datetime, int] | None = None
-        left = limit
-        while left is None or left > 0:
-            wanted = batch if left is None else min(batch, left)
-            page = self.hits(rule_id=rule_id, since=since, limit=wanted, before=before)
-            yield from page
-            if len(page) < wanted:
-                return
-            if left is not None:
-                left -= len(page)
-            before = (page[-1].matched_at, page[-1].id)
+        return in_batches(
+            lambda wanted, before: self.hits(rule_id=rule_id, since=since, limit=wanted,
+                                             before=before),
+            lambda hit: (hit.matched_at, hit.id), limit, batch)
 
     def hit_rule_ids(self) -> list[str]:
         """The rule ids that have stored hits, sorted."""

@@ -155,3 +155,18 @@ def test_concurrent_claims_never_split_a_sealed_digest(database_url: str) -> Non
         assert [set(digest) <= b for b in batches].count(True) == 1
     assert sorted(i for b in batches for i in b) == sorted(i for d in digests for i in d)
     store.close()
+
+
+def test_the_outbox_is_listed_a_batch_at_a_time_each_row_once(store: Store) -> None:
+    """``monitor notifications --json`` streams: every row once, newest first, however the
+    batches fall, with or without a status and a limit."""
+    for n in range(7):
+        _queue(store, n)
+    outbox = Outbox(store)
+    every = [note.id for note in outbox.list(None, 100)]
+    assert len(every) == 7
+    for batch in (1, 2, 3, 7, 50):
+        assert [note.id for note in outbox.iter_list(batch=batch)] == every
+        assert [note.id for note in outbox.iter_list(None, 5, batch=batch)] == every[:5]
+        assert [note.id for note in outbox.iter_list("pending", batch=batch)] == every
+        assert list(outbox.iter_list("dead", batch=batch)) == []
