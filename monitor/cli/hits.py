@@ -19,9 +19,6 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.models import Evidence
     from monitor.store import Store, StoredHit
 
-# A larger --limit is "all of them": the databases' LIMIT is a signed 64-bit integer.
-MAX_LIMIT = 2**63 - 1
-
 
 def matched_words(evidence: Evidence) -> str:
     """A matched term with the words the article used when they differ from it:
@@ -89,11 +86,12 @@ def hits(
     store = open_store(config)
     if rule is not None:
         _known_rule(config, store, rule)
-    # a batch at a time: an export of every hit (--limit 1000000000 --json) stays small
+    # a batch at a time: an export of every hit (--limit 1000000000 --json) stays small, and
+    # any --limit is fine (the databases' LIMIT is a signed 64-bit integer; each read asks
+    # for a batch)
     try:
-        _print_hits(config, store.iter_hits(rule_id=rule, since=_since(since),
-                                            limit=min(limit, MAX_LIMIT)), as_json,
-                    "no hits" + (f" for {rule}" if rule else "")
+        _print_hits(config, store.iter_hits(rule_id=rule, since=_since(since), limit=limit),
+                    as_json, "no hits" + (f" for {rule}" if rule else "")
                     + (f" since {since}" if since else ""))
     finally:
         store.close()

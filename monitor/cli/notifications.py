@@ -60,7 +60,7 @@ def notifications(
         finally:
             store.close()
         return
-    rows = Outbox(store).list(status, limit)
+    rows = list(Outbox(store).iter_list(status, limit))  # (any --limit: a batch per read)
     store.close()
     if not rows:
         typer.echo("no notifications" + (f" with status {status}" if status else ""))

@@ -164,6 +164,13 @@ def test_hits_with_a_huge_limit_lists_them_all(store_config: Path, limit: str) -
     code, out, err = run("-c", str(store_config), "hits", "--json", "--limit", limit)
     assert (code, err) == (0, "")
     assert len(out.splitlines()) == 3
+    # the outbox too (past 2**63 - 1 its table was an OverflowError traceback)
+    code, every, err = run("-c", str(store_config), "notifications", "--json", "--limit", "100")
+    assert code == 0 and every.strip()
+    assert run("-c", str(store_config), "notifications", "--json", "--limit", limit) == (
+        0, every, "")
+    code, table, err = run("-c", str(store_config), "notifications", "--limit", limit)
+    assert (code, err) == (0, "") and table.count("\n") > every.count("\n")
 
 
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
