@@ -65,6 +65,7 @@ from monitor.store.records import (
 )
 from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.saving import NewArticle
+from monitor.store.schema import MAX_ROW_ID
 from monitor.store.store import Store, utc_now
 from monitor.store.textindex import STEMS_COLUMN, TextIndex, asks_for_stems
 
@@ -72,6 +73,7 @@ __all__ = [
     "DATABASE_DAMAGED",
     "MAX_ITEM_ATTEMPTS",
     "MAX_LEXEME",
+    "MAX_ROW_ID",
     "STEMS_COLUMN",
     "STEM_MARK",
     "Access",

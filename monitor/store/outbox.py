@@ -38,6 +38,7 @@ from monitor.store.records import (
 )
 from monitor.store.saving import enqueue_once
 from monitor.store.schema import (
+    MAX_ROW_ID,
     ArticleRow,
     DeliveryAttemptRow,
     DigestStateRow,
@@ -321,6 +322,10 @@ class Outbox:
         """
         if not ids and not dead:
             return 0
+        if ids:
+            ids = [i for i in ids if 0 < i <= MAX_ROW_ID]  # the others name no row
+            if not ids:
+                return 0
         now = self.store.clock()
         retryable = NotificationRow.status.in_(RETRYABLE)
         with self.store.write() as session:

@@ -31,6 +31,10 @@ from sqlalchemy.types import TypeDecorator
 from monitor.models import MAX_CHANNEL_NAME_CHARS, MAX_RULE_ID_CHARS, MAX_RULE_NAME_CHARS
 from monitor.store.records import StoredArticle
 
+# Ids are 32-bit INTEGER columns on PostgreSQL (64-bit on SQLite): a larger one names no row,
+# and one past 64 bits is an OverflowError in SQLite's driver.
+MAX_ROW_ID = 2**31 - 1
+
 
 class Base(DeclarativeBase):
     pass

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from monitor.errors import StoreError
 from monitor.language_codes import normalize_language
-from monitor.store import Outbox, StoryFilter
+from monitor.store import MAX_ROW_ID, Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
 from monitor.web.highlight import pieces, snippet_pieces
@@ -45,7 +45,7 @@ ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 # Articles of a story shown whole (text and evidence); the rest, syndicated copies mostly, as a
 # line each. A wire story in 2,000 outlets made a 12.8 MB page that took 5.6 s to render.
 STORY_FULL_ARTICLES = 20
-MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
+MAX_ID = MAX_ROW_ID  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
 FEEDBACK = {"relevant": True, "not_relevant": False, "clear": None}
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
 log = logging.getLogger(__name__)

@@ -63,11 +63,13 @@ def test_limits_below_one_are_refused(config: Path, args: tuple[str, ...]) -> No
     assert code == 2 and "--limit" in err and "1" in err, err
 
 
-def test_retrying_an_unknown_notification_says_so(config: Path) -> None:
-    code, out, err = run(config, "notifications", "retry", "99")
+@pytest.mark.parametrize("given", ["99", "2147483648", "99999999999999999999999"])
+def test_retrying_an_unknown_notification_says_so(config: Path, given: str) -> None:
+    """Past 64 bits the id was an OverflowError traceback."""
+    code, out, err = run(config, "notifications", "retry", given)
     assert code == 1, (out, err)
-    assert "no such notification to queue again: 99" in err
-    assert "queued again\n" not in out
+    assert f"no such notification to queue again: {given} (" in err
+    assert "queued again\n" not in out and "Traceback" not in err
 
 
 def test_health_json_on_a_bad_configuration_is_json(config: Path) -> None:
