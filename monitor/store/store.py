@@ -68,16 +68,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-Row = TypeVar("Row")
-Key = TypeVar("Key")
+RowT = TypeVar("RowT")
+KeyT = TypeVar("KeyT")
 
 
-def in_batches(fetch: Callable[[int, Key | None], list[Row]], key: Callable[[Row], Key],
-               limit: int | None, batch: int) -> Iterator[Row]:
+def in_batches(fetch: Callable[[int, KeyT | None], list[RowT]], key: Callable[[RowT], KeyT],
+               limit: int | None, batch: int) -> Iterator[RowT]:
     """Up to ``limit`` rows (None: all), read ``batch`` at a time by keyset: ``fetch(n,
     after)`` gives the next ``n`` rows past the ``key`` of the last row read (None: from
     the start), so each read is short and only one batch is held."""
-    after: Key | None = None
+    after: KeyT | None = None
     left = limit
     while left is None or left > 0:
         wanted = batch if left is None else min(batch, left)
