@@ -25,6 +25,7 @@ from monitor.web.pages import (
     STATUSES,
     _int,
     before_cursor,
+    first_page,
     path_id,
     query_id,
     story_filter,
@@ -153,8 +154,7 @@ def rules(request: Request) -> Response:
         after = request.query_params.get("after")
         listed = sorted((r for r in book.rules if after is None or r.id > after),
                         key=lambda r: r.id)
-    limit = _limit(request)
-    shown = listed[:limit]
+    shown, cursor = first_page(listed, _limit(request), lambda rule: rule.id)
     stats = web.browse.rule_stats()
     items = []
     for r in shown:
@@ -164,7 +164,7 @@ def rules(request: Request) -> Response:
                       "relevant": s.relevant if s else 0,
                       "not_relevant": s.not_relevant if s else 0,
                       "precision": s.precision if s else None})
-    return _page(items, shown[-1].id if len(listed) > limit else None, request, "after")
+    return _page(items, cursor, request, "after")
 
 
 def feeds(request: Request) -> Response:
@@ -173,8 +173,7 @@ def feeds(request: Request) -> Response:
     before = before_cursor(request.query_params.get("before"))
     listed = sorted((h for h in web_of(request).store.feed_health()
                      if before is None or h.id < before), key=lambda h: -h.id)
-    limit = _limit(request)
-    shown = listed[:limit]
+    shown, cursor = first_page(listed, _limit(request), lambda health: health.id)
     # a feed URL may hold a password or an api_key= (from a ${VAR}): masked as in the logs,
     # and so is the name, which is the URL when none was given
     items = [{"id": h.id, "name": shown_url(h.name), "url": shown_url(h.url), "status": h.status,
@@ -184,7 +183,7 @@ def feeds(request: Request) -> Response:
               "interval_seconds": h.poll_interval_seconds or h.interval_seconds,
               "next_check_at": _iso(h.next_check_at), "disabled_at": _iso(h.disabled_at)}
              for h in shown]
-    return _page(items, shown[-1].id if len(listed) > limit else None, request)
+    return _page(items, cursor, request)
 
 
 def notifications(request: Request) -> Response:
@@ -192,11 +191,10 @@ def notifications(request: Request) -> Response:
     if status not in (None, "failed", "sending", *STATUSES):
         raise HTTPException(400, "unknown status")
     limit = _limit(request, 200)
-    rows = Outbox(web_of(request).store).list(
-        status, limit=limit + 1, before=before_cursor(request.query_params.get("before")))
-    shown = rows[:limit]
-    return _page([note_json(n) for n in shown], shown[-1].id if len(rows) > limit else None,
-                 request)
+    shown, cursor = first_page(Outbox(web_of(request).store).list(
+        status, limit=limit + 1, before=before_cursor(request.query_params.get("before"))),
+        limit, lambda note: note.id)
+    return _page([note_json(n) for n in shown], cursor, request)
 
 
 async def feedback(request: Request) -> Response:

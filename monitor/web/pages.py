@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from monitor.web.security import (
 from monitor.web.signin import BUSY_RETRY_SECONDS, Busy
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 # Articles of a story shown whole (text and evidence); the rest, syndicated copies mostly, as a
@@ -77,6 +79,13 @@ def _int(value: str | None) -> int | None:
         return int(value)
     except ValueError:
         raise HTTPException(400, "not a number") from None
+
+
+def first_page(rows: Sequence[T], size: int, key: Callable[[T], K]) -> tuple[list[T], K | None]:
+    """The first ``size`` of ``rows`` (read one longer than a page), and the cursor of the
+    next page: the ``key`` of the last one shown, None when nothing follows."""
+    shown = list(rows[:size])
+    return shown, key(shown[-1]) if len(rows) > size else None
 
 
 def before_cursor(value: str | None) -> int | None:
@@ -286,12 +295,10 @@ def outbox(request: Request) -> Response:
     box = Outbox(web.store)
     # the newest 200, then older ones through ?before= (a dead notification behind 200
     # newer ones could not be seen or retried alone)
-    rows = box.list(status, limit=OUTBOX_PAGE + 1,
-                    before=before_cursor(request.query_params.get("before")))
-    shown = rows[:OUTBOX_PAGE]
+    shown, older = first_page(box.list(status, limit=OUTBOX_PAGE + 1, before=before_cursor(
+        request.query_params.get("before"))), OUTBOX_PAGE, lambda note: note.id)
     return web.render(request, "outbox.html", counts=box.counts(), status=status,
-                      rows=shown, statuses=STATUSES,
-                      older=shown[-1].id if len(rows) > OUTBOX_PAGE else None)
+                      rows=shown, statuses=STATUSES, older=older)
 
 
 async def retry(request: Request) -> Response:
