@@ -82,8 +82,9 @@ def _int(value: str | None) -> int | None:
 
 
 def first_page(rows: Sequence[T], size: int, key: Callable[[T], K]) -> tuple[list[T], K | None]:
-    """The first ``size`` of ``rows`` (read one longer than a page), and the cursor of the
-    next page: the ``key`` of the last one shown, None when nothing follows."""
+    """The first ``size`` of ``rows`` (all of them, or a read one row longer than a page),
+    and the cursor of the next page: the ``key`` of the last one shown, None when nothing
+    follows."""
     shown = list(rows[:size])
     return shown, key(shown[-1]) if len(rows) > size else None
 
