@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from monitor.config import Config, WebConfig
 from monitor.models import Article
 from monitor.rules import Matcher, RuleBook, compile_rules, load_rules
-from monitor.store import Store
+from monitor.store import Store, TextIndex
 from monitor.web import create_app
 from tests.store_support import FakeClock, console_route, feed, open_store
 
@@ -62,6 +62,7 @@ def seeded_store(url: str, clock: FakeClock | None = None) -> Store:
     matcher = repo_matcher()
     for art in seed_articles():
         store.save_article(feed_id, art, matcher.match(art.document()), console_route)
+    TextIndex(store).index_pending()  # as the daemon does after it saved them
     return store
 
 

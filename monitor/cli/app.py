@@ -188,10 +188,5 @@ def get_config(ctx: typer.Context, *, deliverable: bool = False,
         fail_config(exc)
 
 
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``1 rule``, ``2 rules`` (``nouns`` for an irregular plural)."""
-    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
-
-
 def exit_on_error(exc: MonitorError, code: int = 1) -> NoReturn:
     fail(str(exc), code)

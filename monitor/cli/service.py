@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.app import app, config_path, fail, get_config, group, reread_config
+from monitor.cli.output import plural
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
@@ -124,18 +125,18 @@ def db_upgrade(ctx: typer.Context) -> None:
         stems_task = progress.add_task("text index: stems", total=stems_todo)
         stemmed = index.catch_up_stems(  # in batches, both databases
             article_stems, progress=lambda n: progress.advance(stems_task, n))
-        if store.tokenizer is not None:  # PostgreSQL: the text index's backfill, in batches
-            # The stems just computed cleared those articles' lexemes: count again.
-            lexemes_todo = index.pending()[1]
-            lexemes_task = progress.add_task("text index: lexemes", total=lexemes_todo)
-            indexed = index.catch_up(store.tokenizer,
-                                     progress=lambda n: progress.advance(lexemes_task, n))
-        else:
-            indexed = 0
+        # The stems just computed cleared those articles' lexemes (PostgreSQL): count again.
+        lexemes_todo = index.pending()[1]
+        lexemes_task = progress.add_task("text index", total=lexemes_todo)
+        # SQLite: the articles waiting for the FTS5 index; PostgreSQL: the lexemes' backfill.
+        indexed = index.index_pending(progress=lambda n: progress.advance(lexemes_task, n))
+        if store.tokenizer is not None:
+            indexed += index.catch_up(store.tokenizer,
+                                      progress=lambda n: progress.advance(lexemes_task, n))
     if stemmed:
-        typer.echo(f"text index: stems of {stemmed} articles computed")
+        typer.echo(f"text index: stems of {plural(stemmed, 'article')} computed")
     if indexed:
-        typer.echo(f"text index: {indexed} articles indexed")
+        typer.echo(f"text index: {plural(indexed, 'article')} indexed")
     typer.echo(f"database {safe_url(config.database_url)} is at revision "
                f"{current_revision(store.engine)}")
     store.close()

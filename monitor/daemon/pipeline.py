@@ -4,6 +4,10 @@ Each due feed is polled by a :class:`~monitor.daemon.poller.FeedPoller` in a wor
 (``http.workers`` at once), and new feeds are claimed as soon as a worker is free, so one
 slow feed only ever costs its own thread. The feeds share one page pool
 (:class:`~monitor.daemon.pages.PagePool`) for their articles' pages.
+
+SQLite's text index takes the new articles a few hundred at a time (half the cost of one
+save's few, see :meth:`monitor.store.TextIndex.index_pending`): this thread indexes them
+whenever that many were saved, and the rest when the cycle ends.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from monitor.config import Config
 from monitor.daemon.pages import PagePool
 from monitor.daemon.poller import FeedPoller, FeedReport
 from monitor.extract import release_free_memory
-from monitor.store import Store
+from monitor.store import INDEX_BATCH, Store, TextIndex
 
 
 @dataclass
@@ -57,6 +61,8 @@ class Pipeline:
         self.owner = owner
         self.should_stop = should_stop
         self._leases_left = False  # the last cycle failed with feeds of ours still leased
+        self.text_index = TextIndex(store)
+        self.index_every = INDEX_BATCH  # new articles between two text-index batches
 
     def run_cycle(self) -> CycleReport:
         """Poll every feed due at the start once; returns counts. Raises StoreError if the
@@ -84,6 +90,8 @@ class Pipeline:
             raise
         finally:
             pages.close()  # the feed threads are done with their pages (or the cycle failed)
+        # Every tick, not only after new articles: another daemon's (or a crashed one's).
+        self.text_index.index_pending()
         if report.feeds:
             self.poller.stories.prune()
             # What the cycle freed, back to the system before the daemon idles (a full
@@ -102,6 +110,7 @@ class Pipeline:
         # instead of wait() arming and disarming every running poll's future at each turn).
         finished: queue.SimpleQueue[Future[FeedReport]] = queue.SimpleQueue()
         exhausted = False
+        unindexed = 0  # articles this cycle saved since its last text-index batch
         try:
             while True:
                 if self.should_stop():
@@ -121,7 +130,12 @@ class Pipeline:
                     return
                 for future in _finished_within(finished, timeout=1.0):
                     if in_flight.pop(future, None) is not None:  # (not one cancelled above)
-                        report.add(future.result())
+                        polled = future.result()
+                        report.add(polled)
+                        unindexed += polled.articles
+                if unindexed >= self.index_every:
+                    self.text_index.index_pending(limit=unindexed)
+                    unindexed = 0
                 now = self.store.clock()
                 if in_flight and now - renewed >= lease / 3:
                     # Polls still running (a slow host, a long budget) keep their feeds: an

@@ -67,10 +67,11 @@ from monitor.store.retention import PruneCount, prune, prune_plan
 from monitor.store.saving import NewArticle
 from monitor.store.schema import MAX_ROW_ID
 from monitor.store.store import Store, utc_now
-from monitor.store.textindex import STEMS_COLUMN, TextIndex, asks_for_stems
+from monitor.store.textindex import INDEX_BATCH, STEMS_COLUMN, TextIndex, asks_for_stems
 
 __all__ = [
     "DATABASE_DAMAGED",
+    "INDEX_BATCH",
     "MAX_ITEM_ATTEMPTS",
     "MAX_LEXEME",
     "MAX_ROW_ID",

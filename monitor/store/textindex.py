@@ -3,8 +3,12 @@
 Which index serves which query:
 
 - SQLite: an FTS5 table (migration 0008, ``unicode61 remove_diacritics 2``, the tokenizer the
-  matcher is differential-tested against) follows the articles table through triggers, so it
-  is in step inside every article's own transaction; the query is FTS5's.
+  matcher is differential-tested against) follows the articles table through triggers; the
+  query is FTS5's. A new article waits in ``articles_fts_pending`` (migration 0020) until
+  :meth:`TextIndex.index_pending` indexes the waiting ones together (the daemon, every few
+  hundred articles and at the end of each cycle): FTS5 writes a segment per commit, and one
+  save's few articles at a time cost twice as much. A pending article is a candidate of
+  every query, so nothing is lost meanwhile.
 - Stemmed rules: ``articles.stems`` holds each article's distinct stems in its own language
   (migration 0011), computed in Python by the rules' stemmer at save time when the store has
   one, else by :meth:`TextIndex.catch_up_stems` (``monitor db upgrade``, a backtest); on
@@ -32,9 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, TextClause, bindparam, select, text
+from sqlalchemy import CursorResult, Row, TextClause, bindparam, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from monitor.errors import StoreError
@@ -55,6 +59,21 @@ _BATCH = 500
 _MATCH = ("SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
           "WHERE articles_fts MATCH :query")
 _SINCE = " AND a.fetched_at >= :since"
+# SQLite: the articles not in the FTS5 index yet (candidates of every query), read in the
+# same transaction as the match (a snapshot: none can move from one to the other unseen).
+_FTS_PENDING = "SELECT a.id FROM articles_fts_pending p JOIN articles a ON a.id = p.id"
+_FTS_PENDING_SINCE = _FTS_PENDING + " WHERE a.fetched_at >= :since"
+_FTS_PENDING_COUNT = text("SELECT count(*) FROM articles_fts_pending")
+# The oldest ``batch`` waiting articles into the index, then off the waiting list, in one
+# write transaction.
+_NEXT_PENDING = text("SELECT id FROM articles_fts_pending ORDER BY id LIMIT :batch")
+# (The span's ids still waiting when the write begins: a concurrent indexer took the others.)
+_INDEX_PENDING = text("INSERT INTO articles_fts(rowid, title, text, stems) "
+                      "SELECT id, title, text, stems FROM articles "
+                      "WHERE id BETWEEN :first AND :last AND id IN "
+                      "(SELECT id FROM articles_fts_pending WHERE id BETWEEN :first AND :last)")
+_UNPEND = text("DELETE FROM articles_fts_pending WHERE id BETWEEN :first AND :last")
+INDEX_BATCH = 256  # articles per FTS5 write: about half the cost of one save's few at a time
 # The partial index on NULL rows and the GIN index answer the two sides (a BitmapOr).
 _TS_MATCH = ("SELECT a.id FROM articles a WHERE (a.text_tokens @@ "
              "(CAST(:query AS tsquery) || CAST(:unindexed AS tsquery)) "
@@ -87,6 +106,7 @@ class TextIndex:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._available: bool | None = None
+        self._waits = False  # SQLite: new articles wait in articles_fts_pending (0020)
 
     @property
     def dialect(self) -> str:
@@ -106,6 +126,10 @@ class TextIndex:
             if probe is not None:
                 with self.store.read() as session:
                     self._available = session.execute(text(probe)).first() is not None
+                    # Before migration 0020 the triggers index each article at once.
+                    self._waits = self.dialect == "sqlite" and session.execute(text(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'articles_fts_pending'"
+                    )).first() is not None
         return self._available
 
     def optimize(self) -> None:
@@ -119,6 +143,7 @@ class TextIndex:
         if not self.available:
             return
         if self.dialect == "sqlite":
+            self.index_pending()
             with self.store.write() as session:
                 session.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')"))
         elif self.store.tokenizer is not None:
@@ -146,16 +171,44 @@ class TextIndex:
             "id": row.id, "stems": stems_text(row.title, row.text, row.language, stem)},
             progress)
 
+    def index_pending(self, batch: int = INDEX_BATCH, limit: int | None = None,
+                      progress: Callable[[int], None] | None = None) -> int:
+        """SQLite: put the articles waiting for the FTS5 index into it, ``batch`` at a time
+        (each batch its own write transaction, oldest first), until none waits or ``limit``
+        are done; returns how many. PostgreSQL: 0 (:meth:`catch_up` computes its lexemes)."""
+        if not (self.available and self._waits):
+            return 0
+        done = 0
+        while limit is None or done < limit:
+            size = batch if limit is None else min(batch, limit - done)
+            # Found in a read (no write lock for a tick that finds none); the write then takes
+            # what still waits in that span, so a concurrent indexer's work is not redone.
+            with self.store.read() as session:
+                ids = session.execute(_NEXT_PENDING, {"batch": size}).scalars().all()
+            if not ids:
+                break
+            span = {"first": ids[0], "last": ids[-1]}
+            with self.store.write() as session:
+                session.execute(_INDEX_PENDING, span)
+                indexed = cast("CursorResult[Any]", session.execute(_UNPEND, span)).rowcount
+            done += indexed
+            if progress is not None and indexed:
+                progress(indexed)
+        return done
+
     def pending(self) -> tuple[int, int]:
-        """Articles still without stems, and (PostgreSQL) without lexemes: what the two
-        catch-ups have to do (a progress bar's total)."""
+        """Articles still without stems, and without their entry in the index (PostgreSQL:
+        lexemes; SQLite: waiting for :meth:`index_pending`): what the catch-ups have to do
+        (a progress bar's total)."""
         if not self.available:
             return 0, 0
+        postgres = self.dialect == "postgresql"
         with self.store.read() as session:
             stems = session.execute(_STEMS_COUNT).scalar_one()
-            lexemes = (session.execute(_LEXEMES_COUNT).scalar_one()
-                       if self.dialect == "postgresql" else 0)
-        return int(stems), int(lexemes)
+            unindexed = (session.execute(_LEXEMES_COUNT).scalar_one() if postgres
+                         else session.execute(_FTS_PENDING_COUNT).scalar_one() if self._waits
+                         else 0)
+        return int(stems), int(unindexed)
 
     def _backfill(self, pending: TextClause, update: TextClause, batch: int,
                   values: Callable[[Row[Any]], dict[str, object]],
@@ -203,14 +256,30 @@ class TextIndex:
         if since is not None:
             statement = statement.bindparams(bindparam("since", type_=UtcDateTime()))
             params["since"] = since
+        waiting: list[int] = []
         try:
             with self.store.read() as session:
                 ids = [int(i) for i in session.execute(statement, params).scalars()]
-            return ids[::-1] if newest is not None else ids
+                if self._waits:
+                    waiting = [int(i) for i in session.execute(
+                        self._waiting(since), {"since": since} if since else {}).scalars()]
         except (StoreError, ProgrammingError) as exc:
             if "fts5" in str(exc) or "tsquery" in str(exc):
                 return None  # a query the index refuses: the caller reads every article
             raise
+        if newest is not None:
+            ids.reverse()
+        if not waiting:
+            return ids
+        merged = sorted(set(ids).union(waiting))
+        return merged[-newest:] if newest is not None else merged
+
+    @staticmethod
+    def _waiting(since: datetime | None) -> TextClause:
+        """SQLite: the articles not indexed yet (:meth:`index_pending`), ``since`` then."""
+        if since is None:
+            return text(_FTS_PENDING)
+        return text(_FTS_PENDING_SINCE).bindparams(bindparam("since", type_=UtcDateTime()))
 
     def articles(self, ids: Iterable[int], batch: int = _BATCH) -> Iterator[StoredArticle]:
         """The articles with these ids, in the given order, read ``batch`` at a time."""

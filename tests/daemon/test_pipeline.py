@@ -25,7 +25,7 @@ from monitor.errors import StoreError
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher
 from monitor.rules import analyze_text
-from monitor.store import Store
+from monitor.store import Store, TextIndex
 from monitor.store.schema import ArticleRow, FeedRow, ItemFailureRow
 from monitor.stories.registry import StoryRegistry
 from tests.daemon_support import REPO, serve_directory, wait_for
@@ -626,3 +626,35 @@ def test_pages_coming_in_are_progress_for_the_liveness_check(
                 release.set()
                 cycle.join(30)
             assert world.store.count("articles") == 3
+
+
+def test_the_text_index_takes_a_cycles_articles_in_batches_and_leaves_none_waiting(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's FTS5 index gets the new articles every ``index_every`` saved, and the rest
+    at the cycle's end: a search after the cycle reads only the index's candidates."""
+    calls: list[int | None] = []
+    index_pending = world.pipeline.text_index.index_pending
+
+    def spy(limit: int | None = None) -> int:
+        calls.append(limit)
+        return index_pending(limit=limit)
+
+    monkeypatch.setattr(world.pipeline.text_index, "index_pending", spy)
+    world.pipeline.index_every = 2
+    for name in ("a", "b"):
+        words = "A ceasefire was discussed." if name == "a" else "The harbour reopened."
+        world.write(f"{name}.xml", rss([(f"{name}{i}", f"{name} story {i}: {words}",
+                                         f"{world.base}/{name}{i}.html") for i in range(3)]))
+        for i in range(3):
+            world.write(f"{name}{i}.html", page(f"{name} story {i}", words))
+    report = world.pipeline.run_cycle()
+    assert report.articles == 6
+    assert any(limit is not None for limit in calls)  # during the cycle: 3 saved per feed
+    assert calls[-1] is None  # the end of the cycle: whatever still waits
+    index = TextIndex(world.store)
+    assert index.pending()[1] == 0
+    with world.store.read() as session:
+        ceasefire = sorted(session.scalars(select(ArticleRow.id).where(
+            ArticleRow.text.contains("ceasefire"))))
+    assert len(ceasefire) == 3
+    assert index.candidate_ids('"ceasefire"') == ceasefire

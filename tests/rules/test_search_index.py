@@ -44,7 +44,9 @@ QUERIES = [
 ]
 
 
-def _store(url: str) -> Store:
+def _store(url: str, *, indexed: bool = True) -> Store:
+    """The seeds and EXTRA; ``indexed``: in SQLite's FTS5 index, as the daemon puts them there
+    after it saved a few hundred (else they wait in ``articles_fts_pending``)."""
     store = seeded_store(url)
     feed_id = store.feed_health()[0].id
     for i, (title, text) in enumerate(EXTRA):
@@ -52,6 +54,8 @@ def _store(url: str) -> Store:
             url=f"https://extra.example/{i}", title=title, text=text, source_name="Extra",
             feed_url="https://news.example/feed.xml", entry_key=f"extra:{i}",
             text_source="page", language=None, content_hash=f"x{i}"), [], console_route)
+    if indexed:
+        TextIndex(store).index_pending()
     return store
 
 
@@ -68,6 +72,8 @@ def backtest_pairs(store: Store, matcher):
 @pytest.mark.parametrize("query", QUERIES)
 def test_search_finds_what_the_matcher_finds(database_url: str, query: str) -> None:
     store = _store(database_url)
+    if store.dialect == "sqlite":
+        assert TextIndex(store).pending()[1] == 0
     book = repo_book()
     rule = Rule.from_query("q", query)
     matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
@@ -172,6 +178,8 @@ def test_new_articles_get_their_stems_at_save(sqlite_url: str) -> None:
     with store.read() as session:
         ru = session.execute(sql("SELECT id FROM articles WHERE canonical_url = "
                                  "'https://extra.example/ru'")).scalar()
+    assert index.candidate_ids('(stems : "мирн")') == [ru]  # waiting: a candidate anyway
+    assert index.index_pending() == 1  # as the daemon does
     assert index.candidate_ids('(stems : "мирн")') == [ru]
     store.close()
 

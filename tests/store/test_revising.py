@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import create_engine, select, text
 
 from monitor.models import Article, Evidence, RuleHit
@@ -140,7 +141,10 @@ def test_a_revision_whose_page_gave_no_text_keeps_the_page_text(store: Store) ->
     assert next(store.articles()).text == base.text
 
 
-def test_the_text_index_finds_a_word_only_the_revision_has(store: Store) -> None:
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "waiting"])
+def test_the_text_index_finds_a_word_only_the_revision_has(store: Store, indexed: bool) -> None:
+    """Whether SQLite's FTS5 index had the article before the revision or it was still
+    waiting for its batch (then indexed as revised)."""
     from monitor.rules import tokenize
 
     store.tokenizer = tokenize  # as the daemon wires it (PostgreSQL lexemes at save)
@@ -150,8 +154,11 @@ def test_the_text_index_finds_a_word_only_the_revision_has(store: Store) -> None
     index = TextIndex(store)
     query = '"doha"' if store.dialect == "sqlite" else "'doha'"
     gaza = '"perundingan"' if store.dialect == "sqlite" else "'perundingan'"
-    assert index.candidate_ids(query) == []
+    if indexed:
+        index.index_pending()
+        assert index.candidate_ids(query) == []
     store.revise_article(_revision(store, fid, base, []), console_route)
+    index.index_pending()
     assert index.candidate_ids(query) == [saved.article_id]
     assert index.candidate_ids(gaza) == [saved.article_id]  # "perundingan" in both
     old_only = '"kairo"' if store.dialect == "sqlite" else "'kairo'"

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from monitor.models import Article
 from monitor.rules import load_rules
-from monitor.store import Store
+from monitor.store import Store, TextIndex
 from monitor.web import search as search_module
 from monitor.web.search import MAX_DEPTH, MAX_TERMS
 from tests.store_support import console_route
@@ -78,6 +78,7 @@ def _save_russian(store: Store) -> None:
         url="https://ru.example/1", title="Стамбул", text="Делегации встретились на переговорах.",
         source_name="RU", feed_url="https://news.example/feed.xml", entry_key="ru:1",
         text_source="page", language="ru", content_hash="r1"), [], console_route)
+    TextIndex(store).index_pending()  # as the daemon does after it saved it
 
 
 def test_stem_finds_an_inflected_word_through_the_index(web) -> None:
