@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, func, insert, select, text, update
 
 from monitor.config import RetentionConfig
 from monitor.errors import StoreError
-from monitor.store import Outbox, Store, prune, prune_plan, retention
+from monitor.store import Outbox, Store, TextIndex, prune, prune_plan, retention
 from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from monitor.store.schema import (
     ArticleRow,
@@ -81,6 +81,7 @@ def _fill(store: Store, stories: int, at: datetime, *, body: str = TEXT,
             for model, values in rows.items():
                 if values:
                     conn.execute(insert(model.__table__), values)
+    TextIndex(store).index_pending(batch=5000)  # SQLite: in FTS5, as the daemon leaves them
 
 
 @contextmanager
