@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.errors import StoreError
@@ -19,6 +20,7 @@ from monitor.store.schema import (
     ApiTokenRow,
     FeedbackRow,
     HitRow,
+    SignInFailureRow,
     WebSecretRow,
     WebSessionRow,
 )
@@ -159,6 +161,28 @@ class Access:
         with self.store.write() as session:
             session.execute(delete(WebSessionRow)
                             .where(WebSessionRow.token_hash == token_hash(cookie)))
+
+    # -- failed sign-ins ------------------------------------------------------------------
+
+    def recent_failures(self, keys: Sequence[tuple[str, int]],
+                        since: datetime) -> dict[str, list[datetime]]:
+        """For each ``(key hash, n)``: the newest ``n`` failed sign-ins counted against it
+        after ``since``, newest first (one read: the counts of one decision agree)."""
+        with self.store.read() as session:
+            return {key: list(session.scalars(
+                select(SignInFailureRow.failed_at)
+                .where(SignInFailureRow.key_hash == key, SignInFailureRow.failed_at > since)
+                .order_by(SignInFailureRow.failed_at.desc()).limit(n)))
+                for key, n in keys}
+
+    def add_failure(self, keys: Sequence[str], at: datetime, forget_before: datetime) -> None:
+        """Count a failed sign-in at ``at`` against each key hash; forget those before
+        ``forget_before`` (so the table holds one window's failures, however many come)."""
+        with self.store.write() as session:
+            session.execute(delete(SignInFailureRow)
+                            .where(SignInFailureRow.failed_at < forget_before))
+            session.execute(insert(SignInFailureRow),
+                            [{"key_hash": key, "failed_at": at} for key in keys])
 
     # -- secrets --------------------------------------------------------------------------
 

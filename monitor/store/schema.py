@@ -362,6 +362,18 @@ class WebSessionRow(Base):
     credential: Mapped[str] = mapped_column(String(64), server_default="")
 
 
+class SignInFailureRow(Base):
+    """A failed sign-in, counted against each key it is kept under (the client, the user
+    name, both: see monitor.web.signin): the SHA-256 of the key, never the name typed."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_key_failed_at", "key_hash", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class WebSecretRow(Base):
     """Server secrets made on first use (the key that derives feed tokens)."""
 

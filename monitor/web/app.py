@@ -34,6 +34,7 @@ from monitor.web.security import (
     password_fingerprint,
     secure_cookies,
 )
+from monitor.web.signin import SignInGuard, StoreLog
 
 # Paths anyone may open; others may add theirs (a health probe) with add_routes(public=True).
 PUBLIC_PATHS = {"/login", "/static/style.css"}
@@ -259,8 +260,10 @@ def create_app(config: Config, store: Store) -> Starlette:
                     middleware=[Middleware(_BasePath, base=config.web.base_path),
                                 Middleware(_BodyLimit), Middleware(_Guard)],
                     exception_handlers=pages.ERROR_HANDLERS)
-    app.state.web = Web(config=config, store=store, browse=Browse(store), access=Access(store),
-                        env=environment(), public=set(PUBLIC_PATHS))
+    access = Access(store)
+    app.state.web = Web(config=config, store=store, browse=Browse(store), access=access,
+                        env=environment(), public=set(PUBLIC_PATHS),
+                        signin=SignInGuard(log=StoreLog(access)))
     return app
 
 

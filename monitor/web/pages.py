@@ -333,12 +333,13 @@ async def login(request: Request) -> Response:
     nxt = _safe_next(request, form.get("next"))
     address = request.client.host if request.client else ""
     guard, ok = web.signin, False
-    wait = guard.refused_for(address, name)
+    # The counts are read from the database (a thread: the event loop must not wait on it).
+    wait = await run_in_threadpool(guard.refused_for, address, name)
     if wait <= 0:
         try:
             async with guard.slot():
                 # Again: the guesses queued beside this one may have used up the allowance.
-                wait = guard.refused_for(address, name)
+                wait = await run_in_threadpool(guard.refused_for, address, name)
                 if wait <= 0:
                     ok = await run_in_threadpool(check_login, web.config.web.users, name,
                                                  password)
@@ -349,7 +350,7 @@ async def login(request: Request) -> Response:
         return _signin_refused(request, nxt, wait, f"too many failed sign-ins: try again in "
                                                    f"{math.ceil(wait / 60)} min")
     if not ok:
-        guard.failed(address, name)
+        await run_in_threadpool(guard.failed, address, name)
         return web.render(request, "login.html", http_status=401, next=nxt,
                           error="wrong user name or password", users=True)
     lifetime = timedelta(seconds=web.config.web.session_lifetime)

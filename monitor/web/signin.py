@@ -15,18 +15,25 @@ user, as that user, or from that client, is refused without a check until the ol
 leaves the window. The client's own limit is the loosest: behind a proxy not listed there, or
 a NAT, everyone is one client, and a few mistyped passwords must not lock everyone out. A
 success clears nothing: a guesser who also has an account of their own cannot reset the
-count. Sessions already open are untouched.
+count. Sessions already open are untouched. The web view keeps the counts in the database
+(:class:`StoreLog`), so a restart does not reset them and every process serving the web view
+counts the same failures (two processes kept their own counts and allowed twice as many).
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Protocol
 
 import anyio
+
+from monitor.store import Access
 
 CHECKS_AT_ONCE = 2
 QUEUED = 32
@@ -35,7 +42,8 @@ FAILURES_PER_CLIENT_AND_NAME = 10
 FAILURES_PER_NAME = 30
 FAILURES_PER_CLIENT = 100  # many names tried from one place (one password "sprayed")
 BUSY_RETRY_SECONDS = 5  # what a refused sign-in's Retry-After says when only busy
-MAX_TRACKED = 10_000  # addresses and names remembered at most: a flood of them stays bounded
+MAX_TRACKED = 30_000  # keys a MemoryLog remembers at most: a flood of names stays bounded
+_MOST_COUNTED = max(FAILURES_PER_CLIENT_AND_NAME, FAILURES_PER_NAME, FAILURES_PER_CLIENT)
 _NAME_CHARS = 128  # of a name, counted: longer ones are no user's, and must not fill memory
 
 
@@ -43,71 +51,110 @@ class Busy(Exception):
     """Too many sign-ins are being checked at once: try again in a few seconds."""
 
 
-class _Failures:
-    """Times of recent failures per key, in a sliding window."""
+class FailureLog(Protocol):
+    """Where failed sign-ins are kept, each counted under several keys (see the module)."""
 
-    def __init__(self, limit: int, clock: Callable[[], float]) -> None:
-        self.limit = limit
-        self._clock = clock
+    def recent(self, keys: Sequence[tuple[str, int]], since: float) -> dict[str, list[float]]:
+        """For each ``(key, n)``: the times of its newest ``n`` failures after ``since``,
+        newest first."""
+        ...
+
+    def add(self, keys: Sequence[str], at: float, since: float) -> None:
+        """Count a failure at ``at`` under each key; those before ``since`` may go."""
+        ...
+
+
+class MemoryLog:
+    """Failures in this process's memory (a restart forgets them): for a web view without a
+    database of its own, and the tests. At most :data:`MAX_TRACKED` keys are remembered."""
+
+    def __init__(self) -> None:
         self._times: dict[str, deque[float]] = {}
 
-    def wait(self, key: str) -> float:
-        """Seconds until ``key`` may try again (0: now)."""
-        times = self._recent(key)
-        if times is None or len(times) < self.limit:
-            return 0.0
-        return times[-self.limit] + WINDOW_SECONDS - self._clock()
+    def recent(self, keys: Sequence[tuple[str, int]], since: float) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for key, n in keys:
+            times = self._times.get(key)
+            while times and times[0] <= since:
+                times.popleft()
+            if times is not None and not times:
+                del self._times[key]
+            found[key] = list(reversed(times))[:n] if times else []
+        return found
 
-    def add(self, key: str) -> None:
-        times = self._recent(key)
-        if times is None:
-            if len(self._times) >= MAX_TRACKED:
-                self._forget_oldest()
-            times = self._times[key] = deque(maxlen=self.limit)
-        times.append(self._clock())
+    def add(self, keys: Sequence[str], at: float, since: float) -> None:
+        for key in keys:
+            times = self._times.get(key)
+            if times is None:
+                if len(self._times) >= MAX_TRACKED:
+                    self._forget_oldest(since)
+                times = self._times[key] = deque(maxlen=_MOST_COUNTED)
+            times.append(at)
 
-    def _recent(self, key: str) -> deque[float] | None:
-        times = self._times.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= self._clock() - WINDOW_SECONDS:
-            times.popleft()
-        if not times:
-            del self._times[key]
-            return None
-        return times
-
-    def _forget_oldest(self) -> None:
-        cutoff = self._clock() - WINDOW_SECONDS
-        for key in [k for k, t in self._times.items() if t[-1] <= cutoff]:
+    def _forget_oldest(self, since: float) -> None:
+        for key in [k for k, t in self._times.items() if not t or t[-1] <= since]:
             del self._times[key]
         while len(self._times) >= MAX_TRACKED:  # all recent: the first added go first
             del self._times[next(iter(self._times))]
 
 
-class SignInGuard:
-    """Bounds the argon2 checks running at once and counts failed sign-ins (see the module)."""
+class StoreLog:
+    """Failures in the database (table ``signin_failures``): they outlive a restart, and
+    every process serving the web view counts the same ones. Keys are kept as their SHA-256:
+    a name typed at the sign-in form may be someone's password."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, access: Access) -> None:
+        self._access = access
+
+    def recent(self, keys: Sequence[tuple[str, int]], since: float) -> dict[str, list[float]]:
+        hashed = {_hashed(key): key for key, _ in keys}
+        found = self._access.recent_failures([(_hashed(key), n) for key, n in keys],
+                                             _moment(since))
+        return {hashed[key]: [moment.timestamp() for moment in times]
+                for key, times in found.items()}
+
+    def add(self, keys: Sequence[str], at: float, since: float) -> None:
+        self._access.add_failure([_hashed(key) for key in keys], _moment(at), _moment(since))
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class SignInGuard:
+    """Bounds the argon2 checks running at once and counts failed sign-ins (see the module)
+    in ``log`` (this process's memory unless told)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time,
+                 log: FailureLog | None = None) -> None:
         self._slots = anyio.Semaphore(CHECKS_AT_ONCE)
-        self._counts = ((_Failures(FAILURES_PER_CLIENT_AND_NAME, clock), True, True),
-                        (_Failures(FAILURES_PER_NAME, clock), False, True),
-                        (_Failures(FAILURES_PER_CLIENT, clock), True, False))
+        self._clock = clock
+        self.log: FailureLog = log if log is not None else MemoryLog()
 
     def refused_for(self, address: str, name: str) -> float:
         """Seconds before ``address`` may try to sign in as ``name`` again (0: now)."""
-        return max(failures.wait(key) for failures, key in self._keyed(address, name))
+        now = self._clock()
+        keyed = list(self._keyed(address, name))
+        recent = self.log.recent(keyed, now - WINDOW_SECONDS)
+        return max([times[limit - 1] + WINDOW_SECONDS - now for key, limit in keyed
+                    if len(times := recent.get(key, [])) >= limit], default=0.0)
 
     def failed(self, address: str, name: str) -> None:
-        for failures, key in self._keyed(address, name):
-            failures.add(key)
+        now = self._clock()
+        self.log.add([key for key, _ in self._keyed(address, name)], now,
+                     now - WINDOW_SECONDS)
 
-    def _keyed(self, address: str, name: str) -> Iterator[tuple[_Failures, str]]:
-        """Each count with what it is kept under: the client, the name (its start), or both."""
+    def _keyed(self, address: str, name: str) -> Iterator[tuple[str, int]]:
+        """Each count's key (the client, the name's start, or both, marked by which) and its
+        limit."""
         client, start = _client(address), name[:_NAME_CHARS]
-        for failures, by_client, by_name in self._counts:
-            yield failures, "\x00".join(part for part, used in ((client, by_client),
-                                                                (start, by_name)) if used)
+        yield f"both\x00{client}\x00{start}", FAILURES_PER_CLIENT_AND_NAME
+        yield f"name\x00{start}", FAILURES_PER_NAME
+        yield f"client\x00{client}", FAILURES_PER_CLIENT
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from sqlalchemy import text
 
+from monitor.store import Access, Store
 from monitor.web import hash_password
 from monitor.web.signin import (
     FAILURES_PER_CLIENT,
@@ -17,7 +19,9 @@ from monitor.web.signin import (
     FAILURES_PER_NAME,
     MAX_TRACKED,
     WINDOW_SECONDS,
+    MemoryLog,
     SignInGuard,
+    StoreLog,
 )
 from tests.daemon_support import DaemonProcess, invoke_cli, wait_for
 from tests.e2e.test_daemon import seed_only_config
@@ -63,11 +67,11 @@ def test_many_names_tried_from_one_client_refuse_that_client() -> None:
 
 def test_a_flood_of_names_stays_bounded() -> None:
     guard = SignInGuard(FakeClock())
-    for i in range(MAX_TRACKED + 50):
+    for i in range(MAX_TRACKED // 3 + 50):
         guard.failed(f"addr{i % 7}", f"name{i}")
-    for failures, _by_client, _by_name in guard._counts:
-        assert len(failures._times) <= MAX_TRACKED
-    assert guard.refused_for("addr0", f"name{MAX_TRACKED + 49}") > 0  # the newest kept
+    assert isinstance(guard.log, MemoryLog)
+    assert len(guard.log._times) <= MAX_TRACKED
+    assert guard.refused_for("addr0", f"name{MAX_TRACKED // 3 + 49}") > 0  # the newest kept
 
 
 def test_the_right_password_is_refused_too_once_an_address_failed_too_often(
@@ -143,5 +147,51 @@ def test_a_long_name_is_counted_by_its_start() -> None:
     for i in range(FAILURES_PER_NAME):
         guard.failed(f"198.51.100.{i}", "a" * 100_000 + str(i))
     assert guard.refused_for("192.0.2.1", "a" * 200) > 0
-    for failures, _by_client, _by_name in guard._counts:
-        assert max(map(len, failures._times)) <= 128 + len("198.51.100.29") + 1
+    assert isinstance(guard.log, MemoryLog)
+    assert max(map(len, guard.log._times)) <= len("both") + 128 + len("198.51.100.29") + 2
+
+
+def test_failures_outlive_a_restart_and_count_in_every_process(
+        database_url: str, tmp_path: Path) -> None:
+    """The counts are in the database: a second web process (or the same one restarted)
+    refuses the guess the first one's failures used up, and no name typed is stored."""
+    stores = [seeded_store(database_url)]
+    stores.append(Store(stores[0].engine))  # another process's store on the same database
+    cfg = config(tmp_path, database_url, listen="0.0.0.0:8080",
+                 users={"ana": hash_password("s3cret")})
+    answers = []
+    for turn in range(FAILURES_PER_CLIENT_AND_NAME):
+        with client(stores[turn % 2], cfg) as c:  # a fresh app each time: a restart
+            token = csrf_of(c)
+            answers.append(c.post("/login", data={"user": "ana", "password": f"guess{turn}",
+                                                  "csrf": token}).status_code)
+    assert answers == [401] * FAILURES_PER_CLIENT_AND_NAME
+    for s in stores:
+        with client(s, cfg) as c:
+            refused = c.post("/login", data={"user": "ana", "password": "s3cret",
+                                             "csrf": csrf_of(c)})
+            assert refused.status_code == 429
+    with stores[0].read() as session:
+        kept = [str(k) for k in session.execute(text("SELECT key_hash FROM signin_failures"))
+                .scalars()]
+    assert len(kept) == 3 * FAILURES_PER_CLIENT_AND_NAME  # client and name, name, client
+    assert all(re.fullmatch("[0-9a-f]{64}", k) for k in kept)
+    stores[0].close()
+
+
+def test_the_failures_table_holds_one_window(database_url: str) -> None:
+    store = seeded_store(database_url)
+    clock = FakeClock()
+    guard = SignInGuard(clock, StoreLog(Access(store)))
+    for _ in range(FAILURES_PER_CLIENT_AND_NAME):
+        guard.failed("198.51.100.7", "ana")
+        clock.now += 1
+    assert guard.refused_for("198.51.100.7", "ana") == pytest.approx(
+        WINDOW_SECONDS - FAILURES_PER_CLIENT_AND_NAME)
+    assert guard.refused_for("198.51.100.8", "bea") == 0
+    clock.now += WINDOW_SECONDS
+    assert guard.refused_for("198.51.100.7", "ana") == 0
+    guard.failed("198.51.100.9", "bea")  # the old ones go as a new one comes
+    with store.read() as session:
+        assert session.execute(text("SELECT count(*) FROM signin_failures")).scalar() == 3
+    store.close()
