@@ -49,14 +49,7 @@ def notifications(
     if as_json:  # a batch at a time: an export of the whole outbox stays small
         try:
             for n in Outbox(store).iter_list(status, limit):
-                typer.echo(json.dumps({
-                    "id": n.id, "status": n.status, "channel": n.channel,
-                    "destination": n.destination, "rule": n.rule_id, "title": n.title,
-                    "attempts": n.attempts, "created_at": n.created_at.isoformat(),
-                    "next_attempt_at": n.next_attempt_at.isoformat(),
-                    "sent_at": n.sent_at.isoformat() if n.sent_at else None,
-                    "error": n.last_error,
-                }, ensure_ascii=False))
+                typer.echo(json.dumps(n.as_json(), ensure_ascii=False))  # as the API
         finally:
             store.close()
         return

@@ -296,6 +296,16 @@ class NotificationInfo:
     sent_at: datetime | None
     last_error: str | None
 
+    def as_json(self) -> dict[str, object]:
+        """The one JSON shape of an outbox row: ``/api/v1/notifications`` and
+        ``monitor notifications --json`` both give it."""
+        return {"id": self.id, "status": self.status, "channel": self.channel,
+                "destination": self.destination, "rule": self.rule_id, "title": self.title,
+                "attempts": self.attempts, "created_at": self.created_at.isoformat(),
+                "next_attempt_at": self.next_attempt_at.isoformat(),
+                "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+                "last_error": self.last_error}
+
 
 def evidence_to_json(evidence: tuple[Evidence, ...]) -> str:
     return json.dumps([asdict(e) for e in evidence], ensure_ascii=False)

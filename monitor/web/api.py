@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor.net import shown_url
-from monitor.store import HitView, NotificationInfo, Outbox, StoredArticle, StorySummary
+from monitor.store import HitView, Outbox, StoredArticle, StorySummary
 from monitor.web.context import web_of
 from monitor.web.pages import (
     STATUSES,
@@ -73,14 +73,6 @@ def story_json(s: StorySummary) -> dict[str, object]:
             "outlets": [{"article": o.article_id, "source": o.source, "title": o.title,
                          "url": o.url, "published": _iso(o.published)} for o in s.outlets],
             "outlets_total": s.outlet_count}
-
-
-def note_json(n: NotificationInfo) -> dict[str, object]:
-    return {"id": n.id, "status": n.status, "channel": n.channel,
-            "destination": n.destination, "rule": n.rule_id, "title": n.title,
-            "attempts": n.attempts, "created_at": n.created_at.isoformat(),
-            "next_attempt_at": n.next_attempt_at.isoformat(), "sent_at": _iso(n.sent_at),
-            "last_error": n.last_error}
 
 
 def _limit(request: Request, default: int = 50) -> int:
@@ -194,7 +186,7 @@ def notifications(request: Request) -> Response:
     shown, cursor = first_page(Outbox(web_of(request).store).list(
         status, limit=limit + 1, before=before_cursor(request.query_params.get("before"))),
         limit, lambda note: note.id)
-    return _page([note_json(n) for n in shown], cursor, request)
+    return _page([n.as_json() for n in shown], cursor, request)
 
 
 async def feedback(request: Request) -> Response:

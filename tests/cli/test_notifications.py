@@ -57,7 +57,9 @@ def test_notifications_list_and_retry_dead(tmp_path: Path) -> None:
     store.close()
     listing = run_cli(config, "notifications", "--status", "dead", "--json")
     (row,) = [json.loads(line) for line in listing.stdout.splitlines()]
-    assert row["status"] == "dead" and row["error"] == "HTTP 401"
+    assert row["status"] == "dead" and row["last_error"] == "HTTP 401"
+    assert set(row) == {"id", "status", "channel", "destination", "rule", "title", "attempts",
+                        "created_at", "next_attempt_at", "sent_at", "last_error"}  # as the API
     result = run_cli(config, "notifications", "retry", "--dead")
     assert result.returncode == 0 and "1 notification queued again" in result.stdout
     table = run_cli(config, "notifications").stdout.splitlines()
