@@ -280,9 +280,12 @@ def feeds(request: Request) -> Response:
     # A page at a time (20,000 feeds made a 5 MB page), failing first; the counts of all.
     shown, page, pages, first = _paged(request, health, "feeds")
     counts = Counter(h.status for h in health)
+    # What monitor check says of a setting that is valid but rarely meant (a polling interval
+    # of 15 seconds meant as minutes): whoever reads feed health should see it too.
     return web.render(request, "feeds.html", feeds=shown, now=datetime.now(UTC), page=page,
                       pages=pages, first=first, total=len(health),
-                      counts=sorted(counts.items(), key=lambda c: order.get(c[0], 9)))
+                      counts=sorted(counts.items(), key=lambda c: order.get(c[0], 9)),
+                      notes=web.config.notes)
 
 
 OUTBOX_PAGE = 200

@@ -154,6 +154,24 @@ def test_feeds_page_lists_failing_feeds_first(web) -> None:
     assert "Example News" in page and "never polled" in page
 
 
+def test_the_feeds_page_shows_what_monitor_check_notes_in_monitor_yaml(
+        sqlite_url: str, tmp_path: Path) -> None:
+    from monitor.config import load_config
+
+    path = tmp_path / "monitor.yaml"
+    path.write_text(f"database_url: {sqlite_url}\npolling:\n  default_interval: 15\n",
+                    encoding="utf-8")
+    cfg = load_config(path, {})
+    assert cfg.notes  # what monitor check prints (and exits 1 on)
+    store = seeded_store(sqlite_url)
+    with client(store, cfg) as c:
+        page = c.get("/feeds").text
+    store.close()
+    note = re.search(r'<p class="problem" role="note">([^<]*)</p>', page)
+    assert note is not None and note.group(1) == cfg.notes[0].replace("'", "&#39;")
+    assert ":3: polling.default_interval: 15 is 15 seconds" in note.group(1)
+
+
 def test_the_rules_page_shows_what_monitor_check_warns_of(sqlite_url: str,
                                                           tmp_path: Path) -> None:
     rules = tmp_path / "rules"
