@@ -12,6 +12,7 @@ whenever that many were saved, and the rest when the cycle ends.
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,8 +22,11 @@ from datetime import timedelta
 from monitor.config import Config
 from monitor.daemon.pages import PagePool
 from monitor.daemon.poller import FeedPoller, FeedReport
+from monitor.errors import StoreError
 from monitor.extract import release_free_memory
 from monitor.store import INDEX_BATCH, Store, TextIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,13 +95,21 @@ class Pipeline:
         finally:
             pages.close()  # the feed threads are done with their pages (or the cycle failed)
         # Every tick, not only after new articles: another daemon's (or a crashed one's).
-        self.text_index.index_pending()
+        self._index_text()
         if report.feeds:
             self.poller.stories.prune()
             # What the cycle freed, back to the system before the daemon idles (a full
             # collection: not on the ticks that find no feed due, most of an idle daemon's).
             release_free_memory()
         return report
+
+    def _index_text(self, limit: int | None = None) -> None:
+        """Index waiting articles; a database that refuses it (locked past the busy timeout)
+        costs no poll: they stay waiting, candidates of every query, until the next turn."""
+        try:
+            self.text_index.index_pending(limit=limit)
+        except StoreError as exc:
+            log.warning("text index not brought up to date this time: %s", exc)
 
     def _poll_due(self, pool: ThreadPoolExecutor, pages: PagePool, report: CycleReport) -> None:
         # Only feeds due when the cycle starts: one whose short interval elapses during a long
@@ -134,7 +146,7 @@ class Pipeline:
                         report.add(polled)
                         unindexed += polled.articles
                 if unindexed >= self.index_every:
-                    self.text_index.index_pending(limit=unindexed)
+                    self._index_text(limit=unindexed)
                     unindexed = 0
                 now = self.store.clock()
                 if in_flight and now - renewed >= lease / 3:

@@ -658,3 +658,25 @@ def test_the_text_index_takes_a_cycles_articles_in_batches_and_leaves_none_waiti
             ArticleRow.text.contains("ceasefire"))))
     assert len(ceasefire) == 3
     assert index.candidate_ids('"ceasefire"') == ceasefire
+
+
+def test_a_text_index_the_database_refuses_costs_no_poll(
+        world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Indexing is work that can wait: a lock held past the busy timeout leaves the articles
+    waiting (candidates of every query), and the cycle's polls are all recorded."""
+    def refused(limit: int | None = None) -> int:
+        raise StoreError("database unavailable: database is locked")
+
+    monkeypatch.setattr(world.pipeline.text_index, "index_pending", refused)
+    world.pipeline.index_every = 1
+    world.write("one.html", page("Talks resume", "A ceasefire was discussed."))
+    world.write("a.xml", rss([("1", "Talks resume", f"{world.base}/one.html")]))
+    world.write("b.xml", rss([]))
+    report = world.pipeline.run_cycle()
+    assert report.feeds == 2 and report.failed == 0 and report.articles == 1
+    assert "text index not brought up to date this time" in caplog.text
+    index = TextIndex(world.store)
+    assert index.pending()[1] == 1
+    (only,) = [a.id for a in world.store.articles()]
+    assert index.candidate_ids('"harbour"') == [only]  # waiting: a candidate of any query
