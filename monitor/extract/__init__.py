@@ -12,7 +12,8 @@ Must not import: net, feeds, rules, stories, delivery, daemon, cli or the store.
 
 from __future__ import annotations
 
-from monitor.extract.extractor import Extractor, extract_html, fallback_text, fuller_feed_text
+from monitor.extract.extractor import Extractor, extract_html
+from monitor.extract.feedtext import fallback_text, fuller_feed_text
 from monitor.extract.pool import KillablePool, PoolErrors, release_free_memory
 
 __all__ = [

@@ -13,13 +13,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ExtractError
-from monitor.extract.extractor import (
-    MAX_HTML_BYTES,
-    extract_html,
-    fallback_text,
-    fuller_feed_text,
-    sniff_binary,
-)
+from monitor.extract.extractor import MAX_HTML_BYTES, extract_html, sniff_binary
+from monitor.extract.feedtext import fallback_text, fuller_feed_text
 from monitor.extract.noise import html_to_text, is_noise_line, remove_noise
 from tests.benchmarks.bench_extract import token_f1
 
