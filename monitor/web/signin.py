@@ -65,8 +65,9 @@ class FailureLog(Protocol):
 
 
 class MemoryLog:
-    """Failures in this process's memory (a restart forgets them): for a web view without a
-    database of its own, and the tests. At most :data:`MAX_TRACKED` keys are remembered."""
+    """Failures in this process's memory (a restart forgets them): what a guard given no log
+    keeps (the unit tests; the web view gives it a :class:`StoreLog`). At most
+    :data:`MAX_TRACKED` keys are remembered."""
 
     def __init__(self) -> None:
         self._times: dict[str, deque[float]] = {}
