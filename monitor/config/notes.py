@@ -1,9 +1,14 @@
-"""What a valid configuration rarely means: notes that ``monitor check`` and the daemon's log
-give, while the service still runs as written.
+"""What a configuration rarely means: notes that ``monitor check`` and the daemon's log give,
+while the service still runs as written, and the one such slip refused outright.
 
-Today one kind: an interval written as a bare number under a minute. A bare number is
-seconds (``polling.default_interval: 15`` polls every feed four times a minute), and someone
-who meant minutes hammers every site, which may then block the service.
+Noted: an interval written as a bare number under a minute. A bare number is seconds
+(``polling.default_interval: 15`` polls every feed four times a minute), and someone who meant
+minutes hammers every site, which may then block the service.
+
+Refused (:func:`retention_problems`): a retention period written as a bare number under a
+day (0, keep none, is 0 in any unit). ``retention.articles: 365`` is 365 seconds, and the daily prune would delete every story
+past the 7-day story window: nothing brings the archive back, so the file is not accepted.
+A period under a day written with its unit (``12h``) is taken as meant.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ def _bare_seconds(value: Any) -> float | None:
     """``value`` as seconds when it is written without a unit, else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value):
-        return float(value)
+    try:
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str) and _BARE_NUMBER.fullmatch(value):
+            return float(value)
+    except OverflowError:  # a 400-digit number: the model refuses it (at most 100 years)
+        return None
     return None
 
 
@@ -46,3 +54,25 @@ def interval_notes(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]
             notes.append((loc, f"{shown} is {shown} seconds (a number without a unit is "
                                f"seconds): write {shown}s if you mean it, {shown}m for minutes"))
     return notes
+
+
+_RETENTION = ("article_text", "articles", "notifications", "attempts")
+DAY_SECONDS = 86400.0
+
+
+def retention_problems(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Each retention period written as a bare number under a day (but not 0: keep none),
+    with its key path."""
+    retention = data.get("retention")
+    if not isinstance(retention, Mapping):
+        return []
+    problems = []
+    for key in _RETENTION:
+        seconds = _bare_seconds(retention.get(key))
+        if seconds is not None and 0 < seconds < DAY_SECONDS:  # (0 is 0 in any unit)
+            shown = f"{seconds:g}"
+            problems.append((("retention", key), (
+                f"{shown} is {shown} seconds (a number without a unit is seconds), and "
+                f"pruning would delete what is older: write {shown}d for days (a period "
+                "under a day needs its unit, such as 12h; null keeps everything)")))
+    return problems

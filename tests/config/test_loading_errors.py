@@ -107,6 +107,27 @@ def test_a_zero_retention_and_a_long_one_are_fine(tmp_path: Path) -> None:
     assert config.retention.attempts == 0 and config.retention.articles == 36500 * 86400
 
 
+def test_a_retention_period_without_its_unit_is_refused_before_it_prunes_the_archive(
+        tmp_path: Path) -> None:
+    """``articles: 365`` is 365 seconds: the daily prune would delete every story past the
+    story window. A bare number under a day is refused at its line; with its unit, or as a
+    bare number of a day or more (seconds, written on purpose), it is taken as written."""
+    path = write(tmp_path, "retention:\n  articles: 365\n  article_text: '90'\n"
+                           "  notifications: 0.5\n  attempts: 30\n")
+    found = problems(path)
+    assert [p.split(": ")[0] for p in found] == [f"{path}:{n}" for n in (2, 3, 4, 5)]
+    assert found[0] == (
+        f"{path}:2: retention.articles: 365 is 365 seconds (a number without a unit is "
+        "seconds), and pruning would delete what is older: write 365d for days (a period "
+        "under a day needs its unit, such as 12h; null keeps everything)")
+    kept = write(tmp_path, "retention:\n  articles: 365d\n  article_text: 12h\n"
+                           "  notifications: 7776000\n  attempts: null\n")
+    config = load_config(kept, {})
+    assert (config.retention.articles, config.retention.article_text,
+            config.retention.notifications, config.retention.attempts) == (
+        365 * 86400, 12 * 3600, 7776000, None)
+
+
 # -- secrets_file --------------------------------------------------------------------------
 
 
