@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from monitor.config.notes import interval_notes, retention_problems
+from monitor.config.notes import day_scale_problems, interval_notes
 from monitor.config.secrets import (
     ENV_REF,
     check_private,
@@ -325,7 +325,7 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
         language = feed.get("language") if isinstance(feed, dict) else None
         if isinstance(language, str) and (reason := language_problem(language)) is not None:
             problem(("feeds", index, "language"), reason)  # else rules' languages: never meet it
-    for loc, message in retention_problems(data):  # a missing unit would prune the archive
+    for loc, message in day_scale_problems(data):  # a missing unit: the archive pruned
         problem(loc, message)
     named = _unknown_channel_refs(data)
     for loc, message in named:

@@ -5,10 +5,11 @@ Noted: an interval written as a bare number under a minute. A bare number is sec
 (``polling.default_interval: 15`` polls every feed four times a minute), and someone who meant
 minutes hammers every site, which may then block the service.
 
-Refused (:func:`retention_problems`): a retention period written as a bare number under a
-day (0, keep none, is 0 in any unit). ``retention.articles: 365`` is 365 seconds, and the daily prune would delete every story
-past the 7-day story window: nothing brings the archive back, so the file is not accepted.
-A period under a day written with its unit (``12h``) is taken as meant.
+Refused (:func:`day_scale_problems`): a period counted in days written as a bare number
+under a day (0, keep none, is 0 in any unit). ``retention.articles: 365`` is 365 seconds,
+and the daily prune would delete every story past the 7-day story window: nothing brings
+the archive back. ``delivery.max_article_age: 3`` would let no article alert. So the file
+is not accepted; a period under a day written with its unit (``12h``) is taken as meant.
 """
 
 from __future__ import annotations
@@ -56,23 +57,29 @@ def interval_notes(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]
     return notes
 
 
-_RETENTION = ("article_text", "articles", "notifications", "attempts")
+# Periods counted in days, and what a bare number (seconds) would do.
+_DAY_SCALE = {
+    ("retention", "article_text"): "pruning would drop the text of what is older",
+    ("retention", "articles"): "pruning would delete what is older",
+    ("retention", "notifications"): "pruning would delete what is older",
+    ("retention", "attempts"): "pruning would delete what is older",
+    ("delivery", "max_article_age"): "no article published longer ago would alert",
+}
 DAY_SECONDS = 86400.0
 
 
-def retention_problems(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
-    """Each retention period written as a bare number under a day (but not 0: keep none),
-    with its key path."""
-    retention = data.get("retention")
-    if not isinstance(retention, Mapping):
-        return []
+def day_scale_problems(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Each period counted in days (retention, ``delivery.max_article_age``) written as a
+    bare number under a day (but not 0), with its key path."""
     problems = []
-    for key in _RETENTION:
-        seconds = _bare_seconds(retention.get(key))
+    for (section, key), effect in _DAY_SCALE.items():
+        values = data.get(section)
+        seconds = _bare_seconds(values.get(key)) if isinstance(values, Mapping) else None
         if seconds is not None and 0 < seconds < DAY_SECONDS:  # (0 is 0 in any unit)
             shown = f"{seconds:g}"
-            problems.append((("retention", key), (
+            keep = "; null keeps everything" if section == "retention" else ""
+            problems.append(((section, key), (
                 f"{shown} is {shown} seconds (a number without a unit is seconds), and "
-                f"pruning would delete what is older: write {shown}d for days (a period "
-                "under a day needs its unit, such as 12h; null keeps everything)")))
+                f"{effect}: write {shown}d for days (a period under a day needs its unit, "
+                f"such as 12h{keep})")))
     return problems

@@ -166,6 +166,9 @@ class DeliveryConfig(Section):
     # and read timeouts and its call deadline); apprise's own default is 4 s.
     send_timeout: Duration = Field(30.0, gt=0)
     max_message_chars: Whole = Field(4000, ge=200)
+    # Articles published longer ago are stored and matched, but alert no one (a feed added
+    # with weeks of items, or one that relists its archive); None: whatever the date.
+    max_article_age: Duration | None = None
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DeliveryConfig:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
@@ -41,6 +41,7 @@ from monitor.extract import Extractor
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.models import (
     MAX_URL_CHARS,
+    Article,
     ExtractedText,
     FeedEntry,
     FetchedBody,
@@ -369,7 +370,17 @@ class FeedPoller:
         return _Prepared(entry, NewArticle(
             feed.id, article, hits, stems=stems,
             signature=extracted.signature if extracted is not None else None,
-            fingerprint=entry.fingerprint()))
+            fingerprint=entry.fingerprint(), alert=self._recent(article)))
+
+    def _recent(self, article: Article) -> bool:
+        """Whether the article is recent enough to alert (``delivery.max_article_age``); an
+        undated one is."""
+        age, published = self.config.delivery.max_article_age, article.published
+        if age is None or published is None:
+            return True
+        if published.tzinfo is None:  # feed dates without an offset are UTC by convention
+            published = published.replace(tzinfo=UTC)
+        return self.store.clock() - published <= timedelta(seconds=age)
 
     def _save(self, feed: FeedState, batch: list[_Prepared], report: FeedReport) -> None:
         """Save the prepared articles in one transaction (and empty ``batch``)."""

@@ -195,7 +195,8 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
         if hit_id is None:  # the rule hit this article before: its first hit stays
             continue
         new_hits.append(hit.rule_id)
-        notes += enqueue_alerts(conn, hit, int(hit_id), stored.story_id, routes, now)
+        if item.alert:
+            notes += enqueue_alerts(conn, hit, int(hit_id), stored.story_id, routes, now)
     return RevisedArticle(stored.id, stored.story_id, updated=True,
                           new_hits=tuple(new_hits), new_notifications=notes)
 

@@ -79,6 +79,8 @@ class NewArticle:
     stems: Sequence[str] | None = None
     # The entry's FeedEntry.fingerprint, kept with its record (revisions, migration 0016).
     fingerprint: str | None = None
+    # False: its hits are stored, but queue no alert (published before delivery.max_article_age).
+    alert: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,8 @@ def _insert(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     notes = 0
     for hit in item.hits:
         hit_id = inserted_id(conn.execute(_INSERT_HIT, hit_row(hit, article_id, story_id, now)))
-        notes += enqueue_alerts(conn, hit, hit_id, story_id, routes, now)
+        if item.alert:
+            notes += enqueue_alerts(conn, hit, hit_id, story_id, routes, now)
     return SavedArticle(article_id, story_id, created=True, new_hits=len(item.hits),
                         new_notifications=notes)
 

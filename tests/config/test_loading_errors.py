@@ -120,6 +120,11 @@ def test_a_retention_period_without_its_unit_is_refused_before_it_prunes_the_arc
         f"{path}:2: retention.articles: 365 is 365 seconds (a number without a unit is "
         "seconds), and pruning would delete what is older: write 365d for days (a period "
         "under a day needs its unit, such as 12h; null keeps everything)")
+    path = write(tmp_path, "delivery:\n  max_article_age: 3\n")
+    assert problems(path) == [
+        f"{path}:2: delivery.max_article_age: 3 is 3 seconds (a number without a unit is "
+        "seconds), and no article published longer ago would alert: write 3d for days (a "
+        "period under a day needs its unit, such as 12h)"]
     kept = write(tmp_path, "retention:\n  articles: 365d\n  article_text: 12h\n"
                            "  notifications: 7776000\n  attempts: null\n")
     config = load_config(kept, {})

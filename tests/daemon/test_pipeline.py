@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from monitor.config import Config, ExtractConfig, HttpConfig, PollingConfig
+from monitor.config import Config, DeliveryConfig, ExtractConfig, HttpConfig, PollingConfig
 from monitor.daemon.active_rules import ActiveRules
 from monitor.daemon.pipeline import Pipeline, feed_lease
 from monitor.daemon.poller import FeedPoller
@@ -25,7 +25,7 @@ from monitor.errors import StoreError
 from monitor.extract.extractor import Extractor
 from monitor.net.fetch import Fetcher
 from monitor.rules import analyze_text
-from monitor.store import Store, TextIndex
+from monitor.store import Outbox, Store, TextIndex
 from monitor.store.schema import ArticleRow, FeedRow, ItemFailureRow
 from monitor.stories.registry import StoryRegistry
 from tests.daemon_support import REPO, serve_directory, wait_for
@@ -680,3 +680,30 @@ def test_a_text_index_the_database_refuses_costs_no_poll(
     assert index.pending()[1] == 1
     (only,) = [a.id for a in world.store.articles()]
     assert index.candidate_ids('"harbour"') == [only]  # waiting: a candidate of any query
+
+
+def test_an_article_older_than_max_article_age_is_stored_and_matched_but_alerts_no_one(
+        world: World) -> None:
+    """A feed added with weeks of items (or one relisting its archive): the old ones are
+    stored with their hits, for the web view and backtests, and only the recent and the
+    undated ones alert."""
+    delivery = DeliveryConfig(max_article_age=2 * 86400)
+    world.pipeline.poller.config = world.config.model_copy(update={"delivery": delivery})
+    items = [("old", "Thu, 11 Dec 2025 12:00:00 GMT"), ("new", "Wed, 31 Dec 2025 12:00:00 GMT"),
+             ("undated", None)]
+    rendered = ""
+    for name, date in items:  # the clock reads 2026-01-01 12:00 UTC
+        world.write(f"{name}.html", page(f"Talks {name}", "A ceasefire was discussed."))
+        rendered += (f"<item><title>Talks {name}</title><link>{world.base}/{name}.html</link>"
+                     f"<guid>{name}</guid>" + (f"<pubDate>{date}</pubDate>" if date else "")
+                     + "</item>")
+    world.write("a.xml", '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+                         f"<link>http://x/</link><description>d</description>{rendered}"
+                         "</channel></rss>")
+    world.write("b.xml", rss([]))
+    report = world.pipeline.run_cycle()
+    assert report.articles == 3 and report.hits == 3
+    assert report.notifications == 2
+    alerted = {n.title for n in Outbox(world.store).list()}
+    assert alerted == {"Talks new", "Talks undated"}
+    assert {h.title for h in world.store.hits()} == {"Talks old", "Talks new", "Talks undated"}
