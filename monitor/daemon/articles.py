@@ -5,6 +5,7 @@ and saving come after (:mod:`monitor.daemon.poller`)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 from monitor.daemon.pages import publisher_identity
 from monitor.extract import fallback_text, fuller_feed_text
@@ -63,3 +64,14 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
         error=error,
     )
     return article, extracted
+
+
+def recent_enough(article: Article, max_age: float | None, now: datetime) -> bool:
+    """Whether the article may alert: published within ``max_age`` seconds before ``now``
+    (``delivery.max_article_age``; None: any date), or undated."""
+    published = article.published
+    if max_age is None or published is None:
+        return True
+    if published.tzinfo is None:  # feed dates without an offset are UTC by convention
+        published = published.replace(tzinfo=UTC)
+    return now - published <= timedelta(seconds=max_age)

@@ -19,11 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from monitor.config import Config
 from monitor.daemon.active_rules import ActiveRules
-from monitor.daemon.articles import compose_article, declared_language
+from monitor.daemon.articles import compose_article, declared_language, recent_enough
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pages import (
     PagePool,
@@ -41,7 +41,6 @@ from monitor.extract import Extractor
 from monitor.feeds import after_failure, after_success, parse_feed
 from monitor.models import (
     MAX_URL_CHARS,
-    Article,
     ExtractedText,
     FeedEntry,
     FetchedBody,
@@ -370,17 +369,9 @@ class FeedPoller:
         return _Prepared(entry, NewArticle(
             feed.id, article, hits, stems=stems,
             signature=extracted.signature if extracted is not None else None,
-            fingerprint=entry.fingerprint(), alert=self._recent(article)))
-
-    def _recent(self, article: Article) -> bool:
-        """Whether the article is recent enough to alert (``delivery.max_article_age``); an
-        undated one is."""
-        age, published = self.config.delivery.max_article_age, article.published
-        if age is None or published is None:
-            return True
-        if published.tzinfo is None:  # feed dates without an offset are UTC by convention
-            published = published.replace(tzinfo=UTC)
-        return self.store.clock() - published <= timedelta(seconds=age)
+            fingerprint=entry.fingerprint(),
+            alert=recent_enough(article, self.config.delivery.max_article_age,
+                                self.store.clock())))
 
     def _save(self, feed: FeedState, batch: list[_Prepared], report: FeedReport) -> None:
         """Save the prepared articles in one transaction (and empty ``batch``)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from monitor.daemon.articles import compose_article, declared_language
+from monitor.daemon.articles import compose_article, declared_language, recent_enough
 from monitor.models import ExtractedText, FeedEntry
 from monitor.store import FeedState
+from tests.store_support import article
 
 FEED = FeedState(id=1, url="https://news.example/feed.xml", name="Example Feed", language=None,
                  interval_seconds=900, etag=None, last_modified=None, last_full_fetch_at=None,
@@ -68,3 +70,17 @@ def test_the_declared_language_is_the_entrys_then_the_configured_then_the_feeds(
     assert declared_language(configured, _entry(), "en") == "ru"
     assert declared_language(FEED, _entry(), "en") == "en"
     assert declared_language(FEED, _entry(), None) is None
+
+
+def test_an_article_is_recent_enough_to_alert_within_max_article_age_or_undated() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    day = 86400.0
+    dated = lambda moment: replace(article(), published=moment)  # noqa: E731
+    assert recent_enough(dated(now - timedelta(days=3)), None, now)  # no limit: any date
+    assert recent_enough(replace(article(), published=None), day, now)  # undated
+    assert recent_enough(dated(now - timedelta(days=1)), day, now)  # the limit itself
+    assert not recent_enough(dated(now - timedelta(days=1, seconds=1)), day, now)
+    naive = (now - timedelta(hours=30)).replace(tzinfo=None)  # no offset: UTC
+    assert not recent_enough(dated(naive), day, now)
+    assert recent_enough(dated(naive), 2 * day, now)
+    assert recent_enough(dated(now + timedelta(days=400)), day, now)  # dated ahead: alerts
