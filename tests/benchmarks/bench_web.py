@@ -111,6 +111,17 @@ def fill(store: Store, articles: int, hits: int, seed: int = 7) -> None:
                     "language": rng.choice(["en", "id", "ru"]), "published_at": moments[i],
                     "fetched_at": moments[i], "content_hash": f"h{base + i}"})
             conn.execute(insert(ArticleRow), rows)
+            # SQLite: into the FTS5 index chunk by chunk, as the daemon indexes its articles
+            # as they come. Indexed only after the whole table was loaded, each later
+            # single-row change of an indexed article (the stems backfill below) took 5.5 ms
+            # instead of 0.1 at 50,000 articles, mostly in page reads (measured 2026-12-06).
+            if store.dialect == "sqlite":
+                conn.execute(text(
+                    "INSERT INTO articles_fts(rowid, title, text, stems) SELECT id, title, "
+                    "text, stems FROM articles WHERE id BETWEEN :first AND :last"),
+                    {"first": base + 1, "last": base + n})
+                conn.execute(text("DELETE FROM articles_fts_pending WHERE id BETWEEN :first "
+                                  "AND :last"), {"first": base + 1, "last": base + n})
         chosen = sorted(rng.sample(range(1, articles + 1), hits))
         evidence = json.dumps([{"term": "gaza", "matched": "Gaza", "field": "body",
                                 "start": 0, "end": 4, "snippet": "…Gaza…", "entity": None}])
