@@ -168,7 +168,7 @@ class DeliveryConfig(Section):
     max_message_chars: Whole = Field(4000, ge=200)
     # Articles published longer ago are stored and matched, but alert no one (a feed added
     # with weeks of items, or one that relists its archive); None: whatever the date.
-    max_article_age: Duration | None = None
+    max_article_age: PositiveDuration | None = None
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DeliveryConfig:

@@ -125,6 +125,9 @@ def test_a_retention_period_without_its_unit_is_refused_before_it_prunes_the_arc
         f"{path}:2: delivery.max_article_age: 3 is 3 seconds (a number without a unit is "
         "seconds), and no article published longer ago would alert: write 3d for days (a "
         "period under a day needs its unit, such as 12h)"]
+    path = write(tmp_path, "delivery:\n  max_article_age: 0\n")  # no dated article alerts
+    (zero,) = problems(path)
+    assert zero.startswith(f"{path}:2: delivery.max_article_age: ") and "greater than 0" in zero
     kept = write(tmp_path, "retention:\n  articles: 365d\n  article_text: 12h\n"
                            "  notifications: 7776000\n  attempts: null\n")
     config = load_config(kept, {})
