@@ -87,41 +87,38 @@ def fill(store: Store, articles: int, hits: int, seed: int = 7) -> None:
             "interval_seconds": 900, "configured": True, "next_check_at": now,
             "consecutive_failures": 0, "entries_seen": 0, "origin": "config",
             "health_episode": 0, "parse_failures": 0}])
-        for base in range(0, articles, CHUNK):
-            n = min(CHUNK, articles - base)
-            moments = [start + timedelta(seconds=90 * 86400 * (base + i) / articles)
-                       for i in range(n)]
+    index = TextIndex(store)
+    for base in range(0, articles, CHUNK):
+        n = min(CHUNK, articles - base)
+        moments = [start + timedelta(seconds=90 * 86400 * (base + i) / articles)
+                   for i in range(n)]
+        rows = []
+        for i in range(n):
+            words = rng.choices(vocab, k=120)
+            if rng.random() < 0.02:
+                words[rng.randrange(120)] = "Gaza"
+                if rng.random() < 0.3:
+                    words[rng.randrange(120)] = "ceasefire"
+            if rng.random() < 0.01:
+                words[rng.randrange(120)] = "Qatar"
+            rows.append({
+                "id": base + i + 1, "canonical_url": f"https://bench.example/a/{base + i}",
+                "feed_id": 1, "story_id": base + i + 1,
+                "source_name": f"Outlet {rng.randrange(40)}",
+                "title": " ".join(rng.choices(vocab, k=12)).capitalize(),
+                "text": " ".join(words) + ".", "text_source": "page",
+                "language": rng.choice(["en", "id", "ru"]), "published_at": moments[i],
+                "fetched_at": moments[i], "content_hash": f"h{base + i}"})
+        with store.engine.begin() as conn:
             conn.execute(insert(StoryRow), [{"id": base + i + 1, "created_at": moments[i]}
                                             for i in range(n)])
-            rows = []
-            for i in range(n):
-                words = rng.choices(vocab, k=120)
-                if rng.random() < 0.02:
-                    words[rng.randrange(120)] = "Gaza"
-                    if rng.random() < 0.3:
-                        words[rng.randrange(120)] = "ceasefire"
-                if rng.random() < 0.01:
-                    words[rng.randrange(120)] = "Qatar"
-                rows.append({
-                    "id": base + i + 1, "canonical_url": f"https://bench.example/a/{base + i}",
-                    "feed_id": 1, "story_id": base + i + 1,
-                    "source_name": f"Outlet {rng.randrange(40)}",
-                    "title": " ".join(rng.choices(vocab, k=12)).capitalize(),
-                    "text": " ".join(words) + ".", "text_source": "page",
-                    "language": rng.choice(["en", "id", "ru"]), "published_at": moments[i],
-                    "fetched_at": moments[i], "content_hash": f"h{base + i}"})
             conn.execute(insert(ArticleRow), rows)
-            # SQLite: into the FTS5 index chunk by chunk, as the daemon indexes its articles
-            # as they come. Indexed only after the whole table was loaded, each later
-            # single-row change of an indexed article (the stems backfill below) took 5.5 ms
-            # instead of 0.1 at 50,000 articles, mostly in page reads (measured 2026-12-06).
-            if store.dialect == "sqlite":
-                conn.execute(text(
-                    "INSERT INTO articles_fts(rowid, title, text, stems) SELECT id, title, "
-                    "text, stems FROM articles WHERE id BETWEEN :first AND :last"),
-                    {"first": base + 1, "last": base + n})
-                conn.execute(text("DELETE FROM articles_fts_pending WHERE id BETWEEN :first "
-                                  "AND :last"), {"first": base + 1, "last": base + n})
+        # SQLite: into the FTS5 index chunk by chunk, as the daemon indexes its articles as
+        # they come. Indexed only after the whole table was loaded, each later single-row
+        # change of an indexed article (the stems backfill below) took 5.5 ms instead of 0.1
+        # at 50,000 articles, mostly in page reads (measured 2026-12-06).
+        index.index_pending(batch=CHUNK)
+    with store.engine.begin() as conn:
         chosen = sorted(rng.sample(range(1, articles + 1), hits))
         evidence = json.dumps([{"term": "gaza", "matched": "Gaza", "field": "body",
                                 "start": 0, "end": 4, "snippet": "…Gaza…", "entity": None}])
