@@ -31,7 +31,9 @@ TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    """What the database keeps of a secret (a token, a cookie, a sign-in key): its SHA-256.
+    (A lone surrogate, which no token has but a form field might, is hashed as it is.)"""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -166,23 +168,26 @@ class Access:
 
     def recent_failures(self, keys: Sequence[tuple[str, int]],
                         since: datetime) -> dict[str, list[datetime]]:
-        """For each ``(key hash, n)``: the newest ``n`` failed sign-ins counted against it
-        after ``since``, newest first (one read: the counts of one decision agree)."""
+        """For each ``(key, n)``: the newest ``n`` failed sign-ins counted against the key
+        after ``since``, newest first (one read: the counts of one decision agree). Keys are
+        kept as their :func:`token_hash`: a name typed at the sign-in form may be someone's
+        password."""
         with self.store.read() as session:
             return {key: list(session.scalars(
                 select(SignInFailureRow.failed_at)
-                .where(SignInFailureRow.key_hash == key, SignInFailureRow.failed_at > since)
+                .where(SignInFailureRow.key_hash == token_hash(key),
+                       SignInFailureRow.failed_at > since)
                 .order_by(SignInFailureRow.failed_at.desc()).limit(n)))
                 for key, n in keys}
 
     def add_failure(self, keys: Sequence[str], at: datetime, forget_before: datetime) -> None:
-        """Count a failed sign-in at ``at`` against each key hash; forget those before
+        """Count a failed sign-in at ``at`` against each key; forget those before
         ``forget_before`` (so the table holds one window's failures, however many come)."""
         with self.store.write() as session:
             session.execute(delete(SignInFailureRow)
                             .where(SignInFailureRow.failed_at < forget_before))
             session.execute(insert(SignInFailureRow),
-                            [{"key_hash": key, "failed_at": at} for key in keys])
+                            [{"key_hash": token_hash(key), "failed_at": at} for key in keys])
 
     # -- secrets --------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ counts the same failures (two processes kept their own counts and allowed twice 
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import time
 from collections import deque
@@ -100,26 +99,18 @@ class MemoryLog:
 
 
 class StoreLog:
-    """Failures in the database (table ``signin_failures``): they outlive a restart, and
-    every process serving the web view counts the same ones. Keys are kept as their SHA-256:
-    a name typed at the sign-in form may be someone's password."""
+    """Failures in the database (table ``signin_failures``, keys as their SHA-256): they
+    outlive a restart, and every process serving the web view counts the same ones."""
 
     def __init__(self, access: Access) -> None:
         self._access = access
 
     def recent(self, keys: Sequence[tuple[str, int]], since: float) -> dict[str, list[float]]:
-        hashed = {_hashed(key): key for key, _ in keys}
-        found = self._access.recent_failures([(_hashed(key), n) for key, n in keys],
-                                             _moment(since))
-        return {hashed[key]: [moment.timestamp() for moment in times]
-                for key, times in found.items()}
+        found = self._access.recent_failures(keys, _moment(since))
+        return {key: [moment.timestamp() for moment in times] for key, times in found.items()}
 
     def add(self, keys: Sequence[str], at: float, since: float) -> None:
-        self._access.add_failure([_hashed(key) for key in keys], _moment(at), _moment(since))
-
-
-def _hashed(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        self._access.add_failure(keys, _moment(at), _moment(since))
 
 
 def _moment(seconds: float) -> datetime:
