@@ -1,5 +1,5 @@
 """What a configuration rarely means: notes that ``monitor check`` and the daemon's log give,
-while the service still runs as written, and the one such slip refused outright.
+while the service still runs as written, and the slips too costly to run with, refused.
 
 Noted: an interval written as a bare number under a minute. A bare number is seconds
 (``polling.default_interval: 15`` polls every feed four times a minute), and someone who meant

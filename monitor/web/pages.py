@@ -47,7 +47,6 @@ ENTITY_REF = re.compile(r"@([A-Za-z0-9_-]+)")
 # Articles of a story shown whole (text and evidence); the rest, syndicated copies mostly, as a
 # line each. A wire story in 2,000 outlets made a 12.8 MB page that took 5.6 s to render.
 STORY_FULL_ARTICLES = 20
-MAX_ID = MAX_ROW_ID  # ids are 32-bit INTEGER columns on PostgreSQL: a larger one names nothing
 FEEDBACK = {"relevant": True, "not_relevant": False, "clear": None}
 STATUSES = ("pending", "held", "digest", "sent", "dead", "unknown")
 log = logging.getLogger(__name__)
@@ -99,7 +98,7 @@ def query_id(value: str | None, problem: str) -> int | None:
     """An id in a query parameter (``before``, ``story``); one past the ids a database holds
     is a 400 saying ``problem``."""
     number = _int(value)
-    if number is not None and abs(number) > MAX_ID:
+    if number is not None and abs(number) > MAX_ROW_ID:
         raise HTTPException(400, problem)
     return number
 
@@ -107,7 +106,7 @@ def query_id(value: str | None, problem: str) -> int | None:
 def path_id(request: Request, name: str, what: str) -> int:
     """The id in the path; one no row can have is a 404 like any other missing row."""
     number = int(request.path_params[name])
-    if number > MAX_ID:
+    if number > MAX_ROW_ID:
         raise HTTPException(404, f"no such {what}")
     return number
 
@@ -311,7 +310,7 @@ async def retry(request: Request) -> Response:
     given = form.getlist("id")
     # every id must be one: a bad one is refused, not dropped (no ids at all retries every
     # dead notification)
-    if not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 and int(v) <= MAX_ID
+    if not all(isinstance(v, str) and v.isdecimal() and len(v) <= 10 and int(v) <= MAX_ROW_ID
                for v in given):
         raise HTTPException(400, "id: a notification number")
     ids = [int(str(v)) for v in given]
