@@ -43,6 +43,8 @@ TESTS_FIELDS = ("match", "no_match")
 EXAMPLE_FIELDS = ("title", "body", "lang")
 
 _ID = re.compile(r"^[a-z0-9_-]+$")
+# The built-in country entities' ids (rules/entities/countries.yaml, `make entities`).
+_COUNTRY_ID = re.compile(r"^country-[a-z]{2}$")
 
 
 def _alias(src: Source, node: Node, what: str, problems: Problems) -> Alias | None:
@@ -248,7 +250,13 @@ def _entity_hint(name: str, entities: dict[str, Entity]) -> str:
         wanted = name.replace("-", " ").replace("_", " ").casefold()
         close = next((e.id for e in entities.values()
                       if any(a.text.rstrip("*").casefold() == wanted for a in e.aliases)), None)
-    return f"; did you mean @{close}?" if close else ""
+    if close:
+        return f"; did you mean @{close}?"
+    if _COUNTRY_ID.match(name) and not any(_COUNTRY_ID.match(e) for e in entities):
+        # A rules folder of its own (`monitor init`) has no built-in countries.
+        return ("; the built-in @country-<code> entities are in newsmonitor's "
+                "rules/entities/countries.yaml: copy that file into this rules folder")
+    return ""
 
 
 def load_rules(path: Path) -> RuleBook:

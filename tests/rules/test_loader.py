@@ -297,6 +297,33 @@ def test_an_unknown_entity_gets_the_entity_it_probably_means(tmp_path: Path) -> 
     ]
 
 
+def test_a_country_entity_missing_from_a_rules_folder_of_its_own_says_where_it_is(
+        tmp_path: Path) -> None:
+    # `monitor init` writes a rules folder without the bundled entity files.
+    path = write(tmp_path, "r.yaml", """
+        rules:
+          - id: r
+            query: '@country-qa AND talks'
+    """)
+    assert messages(load_rules(tmp_path)) == [
+        f"{path}:3: rule r: unknown entity @country-qa; the built-in @country-<code> entities "
+        "are in newsmonitor's rules/entities/countries.yaml: copy that file into this rules "
+        "folder"]
+    # With the countries loaded, an unknown code is a typo: no advice to copy them.
+    write(tmp_path, "countries.yaml", """
+        entities:
+          - id: country-qa
+            aliases: [Qatar]
+    """)
+    write(tmp_path, "r.yaml", """
+        rules:
+          - id: r
+            query: '@country-xq AND talks'
+    """)
+    assert messages(load_rules(tmp_path)) == [
+        f"{path}:3: rule r: unknown entity @country-xq; did you mean @country-qa?"]
+
+
 def test_ids_and_names_longer_than_the_store_keeps_are_refused(tmp_path: Path) -> None:
     # hits.rule_id is VARCHAR(128) and rule_name VARCHAR(512): PostgreSQL refused such a hit,
     # and every article the rule matched was given up after its retries.
