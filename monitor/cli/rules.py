@@ -151,6 +151,8 @@ def _prepare(paths: list[Path], stdin_type: InputType, cap: int) -> list[_Input]
                 path, None if stdin_type == "jsonl" else cap)))
             continue
         suffix = path.suffix.lower()
+        if suffix not in INPUT_SUFFIXES and not path.exists():  # a typo: not a type problem
+            fail(f"{path}: cannot read: No such file or directory")
         if suffix not in INPUT_SUFFIXES:
             fail(f"{path}: unsupported input (use .txt, .html or .jsonl)")
         kind: InputType = "txt" if suffix == ".txt" else "jsonl" if suffix == ".jsonl" else "html"

@@ -91,6 +91,11 @@ def test_match_refuses_unknown_types_before_printing_anything(rules: Path,
     code, out, err = run("match", "--rules", str(rules), str(good), str(pdf))
     assert (code, out) == (2, "")
     assert err == f"monitor: {pdf}: unsupported input (use .txt, .html or .jsonl)\n"
+    # A misspelt name is said to be missing, whatever its suffix.
+    for missing in (tmp_path / "artcle", tmp_path / "a.pdff", tmp_path / "artcle.txt"):
+        code, out, err = run("match", "--rules", str(rules), str(good), str(missing))
+        assert (code, out, err) == (
+            2, "", f"monitor: {missing}: cannot read: No such file or directory\n")
 
 
 def test_match_shows_the_words_each_term_matched(rules: Path, tmp_path: Path) -> None:
