@@ -20,6 +20,7 @@ import typer
 
 from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.output import human_duration, plural, print_table, suggestion, when
+from monitor.cli.plainhelp import ListingGroup
 from monitor.cli.service import one_cycle, open_store
 from monitor.errors import FetchError, NotAFeedError, ParseError
 from monitor.language_codes import language_problem, normalize_language
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
 
 feeds_app = group(
     "Feeds and their health, and commands to manage them.",
-    invoke_without_command=True)
+    invoke_without_command=True, cls=ListingGroup)
 app.add_typer(feeds_app, name="feeds")
 
 Status = Literal["ok", "failing", "degraded", "disabled", "removed", "never"]

@@ -10,6 +10,7 @@ import typer
 
 from monitor.cli.app import app, fail, get_config, group
 from monitor.cli.output import plural, print_table, when
+from monitor.cli.plainhelp import ListingGroup
 from monitor.cli.service import open_store
 from monitor.text import clean_line
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
 
 notifications_app = group(
     "The outbox: list notifications by status, retry dead ones.",
-    invoke_without_command=True)
+    invoke_without_command=True, cls=ListingGroup)
 app.add_typer(notifications_app, name="notifications")
 notify_app = group(
     "Channels: send a test message.", no_args_is_help=True)

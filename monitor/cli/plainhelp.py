@@ -81,3 +81,21 @@ class PlainGroup(TyperGroup):
 
     def collect_usage_pieces(self, ctx: _click.Context) -> list[str]:
         return [*_usage(self, ctx), self.subcommand_metavar]
+
+
+# What people type to list a group's items (``monitor feeds list``, ``notifications ls``).
+LIST_WORDS = frozenset({"list", "ls", "show", "all"})
+
+
+class ListingGroup(PlainGroup):
+    """A group that lists its items when given no command (``monitor feeds``): ``list`` and
+    its like, refused as unknown commands, say so instead of only "No such command"."""
+
+    def resolve_command(self, ctx: _click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as exc:
+            if args and args[0].casefold() in LIST_WORDS:
+                exc.message = (f"{exc.message.rstrip('.')}. `{ctx.command_path}` with no "
+                               "command lists them (see --help for its options).")
+            raise

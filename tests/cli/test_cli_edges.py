@@ -154,3 +154,20 @@ def test_web_prints_the_port_it_bound(config: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
     assert code == 0, proc.stderr.read() if proc.stderr else ""
+
+
+def test_list_as_a_command_says_the_group_alone_lists(config: Path) -> None:
+    # `monitor feeds` and `monitor notifications` list with no command; "list" is what
+    # people type first.
+    for group, word in (("feeds", "list"), ("notifications", "ls"), ("feeds", "Show")):
+        code, out, err = run(config, group, word)
+        assert (code, out) == (2, "")
+        assert err.endswith(f"Error: No such command {word!r}. `monitor {group}` with no "
+                            "command lists them (see --help for its options).\n"), err
+    # Other unknown commands: click's message, with typer's suggestion when one is close.
+    code, _, err = run(config, "feeds", "remve")
+    assert code == 2
+    assert err.endswith("Error: No such command 'remve'. Did you mean 'remove'?\n"), err
+    code, _, err = run(config, "db", "list")
+    assert code == 2
+    assert err.endswith("Error: No such command 'list'.\n"), err
