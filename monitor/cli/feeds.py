@@ -395,6 +395,11 @@ def _url_problem(url: str) -> str | None:
 
     url = url.strip()
     if (problem := url_problem(url)) is not None:
+        if url.lower().startswith("file:") or ("://" not in url and Path(url).is_file()):
+            # Feeds kept in the database are fetched, never read from disk: a file is trusted
+            # only where the operator wrote it down, in the configuration.
+            return (f"{_shown(url)}: a local file is a feed only in the configuration file "
+                    "(feeds: - url: PATH); the command line adds http(s) feeds")
         return f"{_shown(url)}: {problem}"  # the password masked
     if len(url) > MAX_URL_CHARS:  # PostgreSQL's column refuses it (a traceback, mid-import)
         return f"{_shown(url)}: URL longer than {MAX_URL_CHARS} characters"

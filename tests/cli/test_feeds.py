@@ -87,7 +87,9 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
 
 
 @pytest.mark.parametrize(("url", "reason"), [
-    ("file:///etc/passwd", "scheme 'file' is not fetched"),
+    # A feed read from disk belongs in monitor.yaml, whose author trusts it.
+    ("file:///etc/passwd", "a local file is a feed only in the configuration file"),
+    (__file__, "a local file is a feed only in the configuration file"),
     ("ftp://files.example/feed", "scheme 'ftp' is not fetched"),
     ("news.example/rss", "no scheme"),
     ("http://127.0.0.1:8888\\@example.com/", "backslash"),
@@ -186,8 +188,8 @@ def test_import_says_why_each_outline_is_skipped_with_its_password_masked(
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert "Secr3tPw" not in result.stdout + result.stderr
     assert result.stderr.splitlines() == [
-        "monitor: skipped file:///etc/passwd: scheme 'file' is not fetched (only http and "
-        "https)",
+        "monitor: skipped file:///etc/passwd: a local file is a feed only in the configuration "
+        "file (feeds: - url: PATH); the command line adds http(s) feeds",
         "monitor: skipped ftp://u:****@files.example/feed: scheme 'ftp' is not fetched (only "
         "http and https)",
         f"monitor: skipped {long_url}: URL longer than 2048 characters",
