@@ -25,7 +25,7 @@ from monitor.config.secrets import (
 )
 from monitor.config.serving import WebConfig, split_listen
 from monitor.config.settings import Config
-from monitor.config.wording import RESERVED, dotted, quote_it, unknown_setting
+from monitor.config.wording import RESERVED, dotted, not_settings, quote_it, unknown_setting
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
@@ -307,6 +307,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             problem((reserved,), "is not a setting")
             del data[reserved]
     feeds = data.get("feeds")
+    if isinstance(feeds, list):  # `- https://news.example/rss`: a feed written as its URL alone
+        data["feeds"] = feeds = [{"url": f} if isinstance(f, str) else f for f in feeds]
     listed: dict[str, int] = {}  # a feed URL -> the index where it was first listed
     for index, feed in enumerate(feeds if isinstance(feeds, list) else []):
         url = feed.get("url") if isinstance(feed, dict) else None
@@ -339,6 +341,10 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 message = unknown_setting(loc)
+            elif err["type"] == "model_type":  # `polling: 15m`
+                message = not_settings(loc, err["input"])
+            elif err["type"] == "string_too_short" and err["input"] == "":
+                message = "must not be empty"
             elif err["type"] == "string_type" and (quote := quote_it(err["input"])):
                 if loc[-1:] == ("[key]",):  # a name (a channel's, a user's) read as a number
                     loc, quote = loc[:-2], f"a name {quote}"

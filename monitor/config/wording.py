@@ -91,3 +91,24 @@ def unknown_setting(loc: tuple[Any, ...]) -> str:
         close = closest(str(key), everywhere, cutoff=0.75)
         hint = f"; did you mean {everywhere[close]}?" if close else ""
     return "unknown setting" + hint
+
+
+def not_settings(loc: tuple[Any, ...], value: object) -> str:
+    """Why a section, channel or feed written as one value (``polling: 15m``) is refused."""
+    if isinstance(value, bool):
+        written = "true or false"
+    elif isinstance(value, int | float):
+        written = f"the number {value!r}"
+    elif value is None:
+        written = "empty"
+    elif isinstance(value, str):
+        written = f"the text {value[:60]!r}"
+    elif isinstance(value, list):
+        written = "a list"
+    else:
+        written = "a single value"
+    if loc[:1] == ("feeds",) and len(loc) == 2:
+        return (f"a feed is its URL (- https://...) or its settings (- url: ...), not "
+                f"{written}")
+    return (f"holds settings (each `name: value` on a line of its own, indented below it), "
+            f"not {written}")

@@ -381,3 +381,33 @@ def test_metrics_cannot_listen_on_the_web_views_port(tmp_path: Path, web: str, m
     disabled = write(tmp_path, f"web:\n  enabled: false\n  listen: '{web}'\nmetrics:\n"
                                f"  listen: '{metrics}'\n")
     assert load_config(disabled, {}).metrics.listen == metrics
+
+
+def test_a_feed_may_be_written_as_its_url_alone(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - https://a.example/f\n  - url: https://b.example/g\n"
+                 "    name: B\n")
+    config = load_config(path, {})
+    assert [(f.url, f.name) for f in config.feeds] == [
+        ("https://a.example/f", None), ("https://b.example/g", "B")]
+    # Checked as the long form is: its scheme, and a second listing of the same feed.
+    path = write(tmp_path, "feeds:\n  - ftp://a.example/f\n  - https://b.example/g\n"
+                 "  - url: https://b.example/g\n")
+    assert problems(path) == [
+        f"{path}:2: feeds[0].url: scheme 'ftp' is not fetched (use http, https or a local "
+        "file path)",
+        f"{path}:4: feeds[2].url: listed twice (first as feeds[1], line 3): keep one"]
+
+
+def test_a_section_written_as_one_value_says_it_holds_settings(tmp_path: Path) -> None:
+    # These read "Input should be a valid dictionary or instance of PollingConfig".
+    path = write(tmp_path, "polling: 15m\nweb: true\nchannels:\n  team: json://x\n"
+                 "feeds:\n  - 2024\n  - [https://a.example/f]\n  - ''\n")
+    settings = "holds settings (each `name: value` on a line of its own, indented below it)"
+    feed = "a feed is its URL (- https://...) or its settings (- url: ...)"
+    assert sorted(problems(path)) == sorted([
+        f"{path}:1: polling: {settings}, not the text '15m'",
+        f"{path}:2: web: {settings}, not true or false",
+        f"{path}:4: channels.team: {settings}, not the text 'json://x'",
+        f"{path}:6: feeds[0]: {feed}, not the number 2024",
+        f"{path}:7: feeds[1]: {feed}, not a list",
+        f"{path}:8: feeds[2].url: must not be empty"])
