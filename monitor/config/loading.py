@@ -25,7 +25,14 @@ from monitor.config.secrets import (
 )
 from monitor.config.serving import WebConfig, split_listen
 from monitor.config.settings import Config
-from monitor.config.wording import RESERVED, dotted, not_settings, quote_it, unknown_setting
+from monitor.config.wording import (
+    RESERVED,
+    dotted,
+    not_settings,
+    quote_it,
+    unknown_setting,
+    value_problem,
+)
 from monitor.errors import ConfigError, YamlSyntaxError
 from monitor.language_codes import language_problem
 from monitor.models import MAX_URL_CHARS
@@ -345,6 +352,8 @@ def load_config(path: Path | None, environ: Mapping[str, str], *,
                 message = not_settings(loc, err["input"])
             elif err["type"] == "string_too_short" and err["input"] == "":
                 message = "must not be empty"
+            elif (worded := value_problem(err["type"], err["input"], err.get("ctx", {}))):
+                message = worded
             elif err["type"] == "string_type" and (quote := quote_it(err["input"])):
                 if loc[-1:] == ("[key]",):  # a name (a channel's, a user's) read as a number
                     loc, quote = loc[:-2], f"a name {quote}"

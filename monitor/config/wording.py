@@ -93,22 +93,49 @@ def unknown_setting(loc: tuple[Any, ...]) -> str:
     return "unknown setting" + hint
 
 
+def written(value: object) -> str:
+    """A value as the file wrote it, in words (``the text 'many'``, ``true or false``)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if value is None:
+        return "empty"
+    if isinstance(value, str):
+        return f"the text {value[:60]!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "settings (a mapping)"
+    return "a single value"
+
+
+def value_problem(kind: str, value: object, context: dict[str, Any]) -> str | None:
+    """A pydantic error of type ``kind`` in words, with what was written; None for a kind
+    without words of its own (pydantic's message is used)."""
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"must be a whole number, not {written(value)}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, not {written(value)}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false, not {written(value)}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+                 "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}[kind]
+        return f"must be {bound[0]} {context.get(bound[1])}, not {value!r}"
+    if kind == "list_type":
+        return f"must be a list ([a, b], or one `- item` per line below it), not {written(value)}"
+    if kind == "too_short" and context.get("actual_length") == 0:
+        return "must not be empty"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}, not {written(value)}"
+    return None
+
+
 def not_settings(loc: tuple[Any, ...], value: object) -> str:
     """Why a section, channel or feed written as one value (``polling: 15m``) is refused."""
-    if isinstance(value, bool):
-        written = "true or false"
-    elif isinstance(value, int | float):
-        written = f"the number {value!r}"
-    elif value is None:
-        written = "empty"
-    elif isinstance(value, str):
-        written = f"the text {value[:60]!r}"
-    elif isinstance(value, list):
-        written = "a list"
-    else:
-        written = "a single value"
     if loc[:1] == ("feeds",) and len(loc) == 2:
         return (f"a feed is its URL (- https://...) or its settings (- url: ...), not "
-                f"{written}")
+                f"{written(value)}")
     return (f"holds settings (each `name: value` on a line of its own, indented below it), "
-            f"not {written}")
+            f"not {written(value)}")
