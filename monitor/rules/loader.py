@@ -113,10 +113,11 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
     alias_node = fields.nodes.get("aliases")
     if alias_node is None:
         fields.fail(node, "'aliases' is missing")
-    elif not isinstance(alias_node, SequenceNode) or not alias_node.value:
+    elif isinstance(alias_node, MappingNode) or (isinstance(alias_node, SequenceNode)
+                                                 and not alias_node.value):
         fields.fail(alias_node, "'aliases' must be a non-empty list")
-    else:
-        for item in alias_node.value:
+    else:  # a list, or one alias written alone (`aliases: Mossad`)
+        for item in alias_node.value if isinstance(alias_node, SequenceNode) else [alias_node]:
             alias = _alias(src, item, fields.what, problems)
             if alias is not None:
                 aliases.append(alias)  # a bad alias is reported; the others still work
@@ -153,6 +154,9 @@ def _tests(src: Source, fields: Fields) -> RuleTests:
     node = fields.nodes.get("tests")
     if node is None:
         return RuleTests()
+    if not isinstance(node, MappingNode):  # `tests: [example]`: which kind is it?
+        fields.fail(node, "tests must hold `match:` and `no_match:`, each a list of examples")
+        return RuleTests()
     sub = fields_of(src, node, TESTS_FIELDS, fields.what, fields.problems, fields.rule_id)
     if sub is None:
         fields.ok = False
@@ -162,10 +166,11 @@ def _tests(src: Source, fields: Fields) -> RuleTests:
         group = sub.nodes.get(name)
         if group is None:
             continue
-        if not isinstance(group, SequenceNode):
+        if isinstance(group, MappingNode):
             sub.fail(group, f"tests.{name} must be a list of examples")
             continue
-        for item in group.value:
+        # A list, or one example written alone (`match: Mediators resume ceasefire talks`).
+        for item in group.value if isinstance(group, SequenceNode) else [group]:
             example = _example(src, item, sub)
             if example is not None:
                 examples.append(example)

@@ -262,7 +262,7 @@ def test_examples_are_checked_for_shape(tmp_path: Path) -> None:
         f"{p}:5: rule r: an example needs a title or a body",
         f"{p}:5: rule r: an example needs a title or a body",
         f"{p}:6: rule r: unknown field 'maybe' (known: match, no_match)",
-        f"{p}:9: rule s: expected a mapping of fields",
+        f"{p}:9: rule s: tests must hold `match:` and `no_match:`, each a list of examples",
     ]
 
 
@@ -549,3 +549,36 @@ def test_problems_in_merged_fields_are_at_the_line_they_are_written(tmp_path: Pa
         f"{p}:14: rule three: 'stem' is given twice",  # inside a merged mapping too
         f"{p}:14: rule three: 'stem' must be true or false",
     ]
+
+
+def test_one_alias_or_example_may_be_written_alone(tmp_path: Path) -> None:
+    # As `languages: en` is one language; these were refused as "must be a (non-empty) list".
+    write(tmp_path, "r.yaml", """
+        entities:
+          - id: mossad
+            aliases: Mossad
+        rules:
+          - id: r
+            query: '@mossad AND talks'
+            tests:
+              match: Mossad chief joins the talks
+              no_match: Talks without the spy agency
+    """)
+    book = load_rules(tmp_path)
+    assert messages(book) == []
+    mossad = book.entity("mossad")
+    assert mossad is not None and [a.text for a in mossad.aliases] == ["Mossad"]
+    (rule,) = book.rules
+    assert [e.title for e in rule.tests.match] == ["Mossad chief joins the talks"]
+    assert [e.title for e in rule.tests.no_match] == ["Talks without the spy agency"]
+
+
+def test_tests_written_as_a_list_say_what_they_hold(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", """
+        rules:
+          - id: r
+            query: gaza
+            tests: [Gaza talks resume]
+    """)
+    assert messages(load_rules(tmp_path)) == [
+        f"{path}:4: rule r: tests must hold `match:` and `no_match:`, each a list of examples"]
