@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -22,6 +22,7 @@ from monitor.config.values import (
     Whole,
 )
 from monitor.models import MAX_CHANNEL_NAME_CHARS, FeedSource
+from monitor.text import closest
 
 DEFAULT_DATABASE_URL = "sqlite:///var/monitor.db"
 
@@ -73,8 +74,21 @@ class ChannelConfig(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+            raise ValueError(f"unknown time zone {value!r}{_zone_hint(value)}") from None
         return value
+
+
+def _zone_hint(name: str) -> str:
+    """``; did you mean Asia/Jakarta?`` for a city or a misspelt IANA zone name."""
+    zones = available_timezones()
+    wanted = name.strip().replace(" ", "_").casefold()
+    cities: dict[str, str] = {}
+    for zone in sorted(zones):  # Asia/Jakarta before posix/Asia/Jakarta
+        cities.setdefault(zone.rsplit("/", 1)[-1].casefold(), zone)
+    close = cities.get(wanted) or closest(name, zones, cutoff=0.8)
+    if close is None and (city := closest(wanted, cities, cutoff=0.75)) is not None:
+        close = cities[city]  # Moskow -> Europe/Moscow
+    return f"; did you mean {close}?" if close else " (IANA names such as Asia/Jakarta or UTC)"
 
 
 class HttpConfig(Section):

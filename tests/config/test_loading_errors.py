@@ -429,3 +429,18 @@ def test_wrong_kinds_of_value_are_said_in_words_with_what_was_written(tmp_path: 
         f"{path}:10: channels.team.format: must be one of 'text', 'markdown' or 'html', not "
         "the text 'rich'",
         f"{path}:12: channels.other.urls: must not be empty"]
+
+
+@pytest.mark.parametrize(("zone", "hint"), [
+    ("Jakarta", "; did you mean Asia/Jakarta?"),  # a city: its IANA name
+    ("new york", "; did you mean America/New_York?"),
+    ("Asia/Jakrta", "; did you mean Asia/Jakarta?"),  # a typo in the full name
+    ("Moskow", "; did you mean Europe/Moscow?"),  # a typo in the city
+    ("XYZ", " (IANA names such as Asia/Jakarta or UTC)"),
+])
+def test_an_unknown_time_zone_names_the_zone_it_probably_means(tmp_path: Path, zone: str,
+                                                                hint: str) -> None:
+    path = write(tmp_path, "channels:\n  desk:\n    urls: ['json://localhost']\n"
+                 f"    timezone: {zone}\n")
+    assert problems(path) == [f"{path}:4: channels.desk.timezone: unknown time zone "
+                              f"{zone!r}{hint}"]
