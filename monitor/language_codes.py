@@ -80,7 +80,9 @@ _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_].*)?$")
 def normalize_language(code: object) -> str | None:
     """The primary subtag in lower case: ``en-US``, ``EN``, ``en_gb`` -> ``en``; a withdrawn
     code as today's (``in`` -> ``id``), a three-letter one as its two-letter one (``rus`` ->
-    ``ru``); empty or not a language tag (``english``) -> None."""
+    ``ru``), a country code a page writes for its language as that language (``ua`` ->
+    ``uk``); empty, not a language tag (``english``) or two letters that are no language
+    (``zz``) -> None."""
     if not isinstance(code, str):
         return None
     match = _TAG.match(code.strip())
@@ -89,15 +91,49 @@ def normalize_language(code: object) -> str | None:
     primary = match.group(1).lower()
     if len(primary) == 3:
         return THREE_LETTER.get(primary, primary)
-    return _WITHDRAWN.get(primary, primary)
+    primary = _WITHDRAWN.get(primary) or _READ_AS_LANGUAGE.get(primary, primary)
+    # Two letters that name no language (`zz`, Kazakhstan's `kz`) say nothing: the article's
+    # language is then detected, not taken as one that no rule or stemmer knows.
+    return primary if primary in ISO_639_1 else None
 
 
 def language_problem(code: str) -> str | None:
     """Why ``code`` cannot name a language, in words for the user, or None when it can: not a
     tag at all (``english``), or two letters that are no ISO 639-1 code (``zz``)."""
-    primary = normalize_language(code)
-    if primary is None:
+    match = _TAG.match(code.strip()) if isinstance(code, str) else None
+    if match is None:
         return f"{code!r} is not a language code such as id or en"
-    if len(primary) == 2 and primary not in ISO_639_1:
+    primary = match.group(1).lower()
+    country = _COUNTRY_CODES.get(primary)
+    if country is not None:  # what you write is checked, not read generously (see below)
+        return (f"{code!r} is the country code of {country[1]}, not a language code; "
+                f"for {country[2]} write {country[0]}")
+    if len(primary) == 2 and _WITHDRAWN.get(primary, primary) not in ISO_639_1:
         return f"{code!r} is not an ISO 639-1 language code (id, en, ru, uk, ar...)"
     return None
+
+
+# Country codes (ISO 3166) written where a language code is meant, and no language's own
+# code: the language code, the country, the language. `monitor check` refuses them in the
+# configuration and rules, with the code to write.
+_COUNTRY_CODES: dict[str, tuple[str, str, str]] = {
+    "ua": ("uk", "Ukraine", "Ukrainian"), "jp": ("ja", "Japan", "Japanese"),
+    "cn": ("zh", "China", "Chinese"), "dk": ("da", "Denmark", "Danish"),
+    "gr": ("el", "Greece", "Greek"), "cz": ("cs", "Czechia", "Czech"),
+    "vn": ("vi", "Vietnam", "Vietnamese"), "il": ("he", "Israel", "Hebrew"),
+    "ir": ("fa", "Iran", "Persian"), "by": ("be", "Belarus", "Belarusian"),
+    "rs": ("sr", "Serbia", "Serbian"), "al": ("sq", "Albania", "Albanian"),
+    "kz": ("kk", "Kazakhstan", "Kazakh"), "ge": ("ka", "Georgia", "Georgian"),
+    "us": ("en", "the United States", "English"), "gb": ("en", "the United Kingdom", "English"),
+    "at": ("de", "Austria", "German"), "mx": ("es", "Mexico", "Spanish"),
+    "pk": ("ur", "Pakistan", "Urdu"), "eg": ("ar", "Egypt", "Arabic"),
+    "qa": ("ar", "Qatar", "Arabic"), "ye": ("ar", "Yemen", "Arabic"),
+}
+# Those a web page or feed declares (`<html lang="ua">`, common on Ukrainian sites) read as
+# their country's language, where it has one language of its own: read as written, "ua"
+# passed no `languages: [uk]` filter and was stemmed in no language, a silent miss. A
+# country where other languages are as common (kz, pk, eg, qa, ye) stays unknown, and the
+# article's language is detected.
+_READ_AS_LANGUAGE: dict[str, str] = {
+    country: language for country, (language, _name, _language) in _COUNTRY_CODES.items()
+    if country not in ("kz", "pk", "eg", "qa", "ye")}

@@ -14,7 +14,12 @@ from monitor.language_codes import ISO_639_1, THREE_LETTER, language_problem, no
     ("en_US.UTF-8", "en"), ("fil", "fil"), ("in", "id"), ("iw-IL", "he"), ("", None),
     ("rus", "ru"), ("UKR", "uk"), ("ara", "ar"), ("arb", "ar"), ("ind-ID", "id"), ("ger", "de"),
     ("cmn", "zh"), ("zsm", "ms"), ("ace", "ace"),
-    ("x", None), ("english", None), (None, None), (42, None)])
+    ("x", None), ("english", None), (None, None), (42, None),
+    # What pages and feeds declare: a country code as its country's language (`<html
+    # lang="ua">` on Ukrainian sites), and two letters that name no language as nothing, so
+    # that the article's language is detected.
+    ("ua", "uk"), ("UA-ua", "uk"), ("jp", "ja"), ("cn", "zh"), ("gr", "el"), ("us", "en"),
+    ("zz", None), ("xx-YY", None), ("kz", None), ("eg", None)])
 def test_declared_codes_are_normalized(code: object, normal: str | None) -> None:
     assert normalize_language(code) == normal
 
@@ -24,6 +29,10 @@ def test_declared_codes_are_normalized(code: object, normal: str | None) -> None
     ("zz", "'zz' is not an ISO 639-1 language code (id, en, ru, uk, ar...)"),
     ("xx-YY", "'xx-YY' is not an ISO 639-1 language code (id, en, ru, uk, ar...)"),
     ("id", None), ("pt-BR", None), ("in", None), ("fil", None),
+    # Written in the configuration or a rule, a country code is refused with the right code.
+    ("ua", "'ua' is the country code of Ukraine, not a language code; for Ukrainian write uk"),
+    ("JP", "'JP' is the country code of Japan, not a language code; for Japanese write ja"),
+    ("kz", "'kz' is the country code of Kazakhstan, not a language code; for Kazakh write kk"),
 ])
 def test_language_problems_in_words(code: str, problem: str | None) -> None:
     assert language_problem(code) == problem
@@ -66,3 +75,22 @@ def test_a_rule_for_rus_matches_a_russian_article_and_stems_in_russian(tmp_path:
     for declared in ("ru", "rus"):
         assert [h.rule_id for h in matcher.match(
             Document("Переговорах в Дохе", "", language=declared))] == ["r"]
+
+
+def test_an_article_declared_ua_passes_a_ukrainian_rule_and_zz_is_detected(
+        tmp_path: Path) -> None:
+    from monitor.models import Document
+    from monitor.rules import load_rules
+    from monitor.rules.matcher import compile_rules
+
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: r\n    query: перемир*\n    languages: [uk]\n", encoding="utf-8")
+    matcher = compile_rules(load_rules(tmp_path))
+    body = ("Сторони погодили перемир'я в Газі після переговорів у Досі, повідомили "
+            "посередники з Катару та Єгипту у вівторок увечері.")
+    # "ua" read as written passed no `languages: [uk]` filter: every such article was missed.
+    # "zz" was taken as the article's language too; now it is detected (Ukrainian).
+    for declared in ("ua", "uk-UA", "zz", None):
+        assert [h.rule_id for h in matcher.match(
+            Document("Перемир'я в Газі", body, language=declared))] == ["r"], declared
+    assert matcher.match(Document("Перемир'я в Газі", body, language="ru")) == []
