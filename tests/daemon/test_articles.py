@@ -36,6 +36,14 @@ def test_the_pages_text_and_outlet_win_over_the_feeds() -> None:
     assert named.source_name == "ANTARA News"  # the outlet the entry names comes first
 
 
+def test_the_pages_language_is_stored_as_the_code_rules_use_or_else_detected() -> None:
+    # The page's lang attribute as written: a region, a country code, no language at all.
+    for written, stored in (("en-US", "en"), ("ua", "uk"), ("zz", "en"), (None, "en")):
+        page = ExtractedText(text=PAGE_TEXT, source="page", language=written)
+        article = compose_article(FEED, _entry(), URL, page, None, None, min_text_chars=100)[0]
+        assert article.language == stored, written  # "zz" and None: detected (English)
+
+
 def test_a_failed_page_gives_the_feeds_summary_and_keeps_its_error() -> None:
     article, used = compose_article(FEED, _entry(language="id"), URL, None, "server_error",
                                     None, min_text_chars=100)
