@@ -132,8 +132,8 @@ _COUNTRY_CODES: dict[str, tuple[str, str, str]] = {
 # Those a web page or feed declares (`<html lang="ua">`, common on Ukrainian sites) read as
 # their country's language, where it has one language of its own: read as written, "ua"
 # passed no `languages: [uk]` filter and was stemmed in no language, a silent miss. A
-# country where other languages are as common (kz, pk, eg, qa, ye) stays unknown, and the
-# article's language is detected.
+# country where another language is as common (by, kz, pk, eg, qa, ye: Russian, English or
+# French beside it) stays unknown, and the article's language is detected.
 _READ_AS_LANGUAGE: dict[str, str] = {
     country: language for country, (language, _name, _language) in _COUNTRY_CODES.items()
-    if country not in ("kz", "pk", "eg", "qa", "ye")}
+    if country not in ("by", "kz", "pk", "eg", "qa", "ye")}
