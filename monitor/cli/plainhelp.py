@@ -8,6 +8,7 @@ puts required arguments in braces (``{url}``). These command and group classes p
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from typer import _click
@@ -54,12 +55,38 @@ def _usage(command: Any, ctx: Any) -> list[str]:
     return pieces
 
 
+# Typer checks option values with pydantic, whose messages read "Input should be ...".
+_REWORDED = (
+    (re.compile(r"^Value error, "), ""),
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), r"must be at least \1"),
+    (re.compile(r"^Input should be greater than (.+)$"), r"must be more than \1"),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), r"must be at most \1"),
+    (re.compile(r"^Input should be a valid integer\b.*$"), "must be a whole number"),
+    (re.compile(r"^Input should be a valid number\b.*$"), "must be a number"),
+)
+
+
+def _parsed(parse: Any, ctx: _click.Context, args: list[str]) -> Any:
+    """``parse(ctx, args)``, its refusals in the words of the rest of the tool (``--limit
+    0``: "must be at least 1"; ``--status nope``: "'nope' is not one of ...")."""
+    try:
+        return parse(ctx, args)
+    except _click.exceptions.BadParameter as exc:
+        for pattern, words in _REWORDED:
+            exc.message = pattern.sub(words, exc.message)
+        raise
+
+
 class PlainCommand(TyperCommand):
     """A command whose help reads ``--name NAME`` and ``URL``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _name_metavars(self.params)
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        parsed: list[str] = _parsed(super().parse_args, ctx, args)
+        return parsed
 
     def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         _format_params(self, ctx, formatter)
@@ -74,6 +101,10 @@ class PlainGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _name_metavars(self.params)
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        parsed: list[str] = _parsed(super().parse_args, ctx, args)
+        return parsed
 
     def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         _format_params(self, ctx, formatter)

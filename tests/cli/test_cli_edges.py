@@ -171,3 +171,16 @@ def test_list_as_a_command_says_the_group_alone_lists(config: Path) -> None:
     code, _, err = run(config, "db", "list")
     assert code == 2
     assert err.endswith("Error: No such command 'list'.\n"), err
+
+
+def test_option_values_are_refused_in_the_tools_own_words(config: Path) -> None:
+    # Typer checks them with pydantic: "Input should be greater than or equal to 1", "Value
+    # error, 'nope' is not one of ...".
+    for args, words in (
+            (("hits", "--limit", "0"), "Invalid value for '--limit': must be at least 1"),
+            (("hits", "--limit", "many"), "Invalid value for '--limit': must be a whole number"),
+            (("feeds", "--status", "nope"), "Invalid value for '--status': 'nope' is not one "
+             "of 'ok', 'failing', 'degraded', 'disabled', 'removed', 'never'.")):
+        code, out, err = run(config, *args)
+        assert (code, out) == (2, "")
+        assert err.endswith(f"Error: {words}\n"), err
