@@ -3,7 +3,8 @@
 Typer's plain help writes a type after every value (``--name <str>``, ``url <str>``) and
 puts required arguments in braces (``{url}``). These command and group classes print
 ``--name NAME`` and ``URL`` instead, as most command-line tools do, and keep rich out of
-``--help`` (its import alone costs 0.1 s).
+``--help`` (its import alone costs 0.1 s). They also word a refused option value as the rest
+of the tool does, and :class:`ListingGroup` answers ``monitor feeds list``.
 """
 
 from __future__ import annotations
