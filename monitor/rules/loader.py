@@ -27,6 +27,7 @@ from monitor.rules.rulefile import (
     Source,
     fields_of,
     items,
+    one_or_list,
     read_rule_file,
     rule_files,
 )
@@ -117,7 +118,7 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
                                                  and not alias_node.value):
         fields.fail(alias_node, "'aliases' must be a non-empty list")
     else:  # a list, or one alias written alone (`aliases: Mossad`)
-        for item in alias_node.value if isinstance(alias_node, SequenceNode) else [alias_node]:
+        for item in one_or_list(alias_node):
             alias = _alias(src, item, fields.what, problems)
             if alias is not None:
                 aliases.append(alias)  # a bad alias is reported; the others still work
@@ -170,7 +171,7 @@ def _tests(src: Source, fields: Fields) -> RuleTests:
             sub.fail(group, f"tests.{name} must be a list of examples")
             continue
         # A list, or one example written alone (`match: Mediators resume ceasefire talks`).
-        for item in group.value if isinstance(group, SequenceNode) else [group]:
+        for item in one_or_list(group):
             example = _example(src, item, sub)
             if example is not None:
                 examples.append(example)

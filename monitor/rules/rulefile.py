@@ -130,9 +130,8 @@ class Fields:
         node = self.nodes.get(name)
         if node is None:
             return []
-        items = node.value if isinstance(node, SequenceNode) else [node]
         out = []
-        for item in items:
+        for item in one_or_list(node):
             value = self.src.text(item)
             if isinstance(value, str) and value:
                 out.append((value, item))
@@ -224,6 +223,11 @@ def read_rule_file(path: Path, problems: Problems) -> Source | None:
 
 def _null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag.endswith(":null")
+
+
+def one_or_list(node: Node) -> list[Node]:
+    """A list's items, or a value written alone as a list of one (``languages: en``)."""
+    return list(node.value) if isinstance(node, SequenceNode) else [node]
 
 
 def items(src: Source, name: str) -> Iterator[Node]:
