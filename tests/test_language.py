@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.language import detect_language, language_matches
+from monitor.language import (
+    article_language,
+    detect_language,
+    language_matches,
+    trusted_language,
+    written_in,
+)
 
 ENGLISH = [
     "Qatar and Egypt urged a ceasefire in Gaza on Sunday.",
@@ -77,6 +83,39 @@ def test_filters_trust_declared_languages_and_allow_for_detection_confusion() ->
     assert language_matches(wanted, "ms", detected=True)  # detected: Malay may be Indonesian
     assert not language_matches(wanted, "en", detected=True)
     assert not language_matches(wanted, None, detected=True)  # unknown passes no filter
+
+
+RUSSIAN = ("Переговоры о мирном плане для Украины продолжились в Женеве; Стив Уиткофф "
+           "и Кирилл Дмитриев обсудили 28 пунктов документа.")
+ARABIC = "قالت مصادر إن المفاوضات بشأن وقف إطلاق النار في غزة استؤنفت في الدوحة يوم الأحد."
+JAPANESE = "カタールはドーハで次回の停戦交渉を主催すると発表した。"
+
+
+def test_a_declared_language_stands_only_for_a_text_in_its_script() -> None:
+    assert written_in("en", ENGLISH[0]) and written_in("en", "Café crème’s “naïve” façade")
+    assert written_in("ru", RUSSIAN) and written_in("uk", RUSSIAN)  # one script: both fit
+    assert not written_in("en", RUSSIAN) and not written_in("ru", ENGLISH[0])
+    assert written_in("ar", ARABIC) and not written_in("en", ARABIC)
+    assert written_in("ja", JAPANESE) and not written_in("ru", JAPANESE)
+    # Names in another script inside the text's own do not outweigh it.
+    assert written_in("ru", "Встреча в Белом доме: Steve Witkoff, Kirill Dmitriev, "
+                            "Jared Kushner и представители Украины обсудили план.")
+    # Too few letters to doubt a declaration; languages of two scripts, or unlisted.
+    assert written_in("ru", "NATO 2025") and written_in("en", "Москва")
+    assert written_in("sr", ENGLISH[0]) and written_in("kk", "Қазақстан") and written_in(
+        "sr", RUSSIAN)
+    # The text beyond what detection reads is not looked at either.
+    assert written_in("ru", RUSSIAN * 10 + ENGLISH[0] * 100)
+
+
+def test_an_article_declared_in_a_language_whose_script_it_lacks_is_detected() -> None:
+    assert article_language("", RUSSIAN, "en-US") == ("ru", True)
+    assert article_language("Gaza", ARABIC, "en") == ("ar", True)
+    assert article_language("", RUSSIAN, "ru") == ("ru", False)
+    assert article_language("", ENGLISH[1], "ua") == ("en", True)  # "ua": read as uk
+    assert article_language("", ENGLISH[1], None) == ("en", True)
+    assert trusted_language(RUSSIAN, "en", None, "ru-RU") == "ru"  # the first that fits
+    assert trusted_language(RUSSIAN, "en", "zz") is None
 
 
 def test_the_compact_model_scores_exactly_as_py3langids_own(seed_texts: list[str]) -> None:

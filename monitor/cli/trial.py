@@ -49,7 +49,7 @@ def try_url(
     make the exit code 1; the good rules are still tried. A local file or standard input
     over http.page_max_bytes (5 MiB by default), the most a page may be, exits 2.
     """
-    from monitor.language import detect_language
+    from monitor.language import article_language
     from monitor.models import Document
     from monitor.rules import compile_rules, load_rules
     from monitor.text import clean_line
@@ -57,7 +57,8 @@ def try_url(
     config = get_config(ctx)
     content, final_url, content_type = _fetch(config, url.strip())
     doc_title, body, language = _extract(content, final_url, content_type)
-    language = language or detect_language(f"{doc_title}\n{body}")
+    # As the daemon reads it: the page's declared language if the text is in its script.
+    language = article_language(doc_title, body, language)[0]
     typer.echo(f"{final_url}: {plural(len(body), 'character')} of text, language: "
                f"{language or 'unknown'}")
     typer.echo(f"title: {clean_line(doc_title) or '(none)'}")

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.daemon.pages import publisher_identity
 from monitor.extract import fallback_text, fuller_feed_text
-from monitor.language import detect_language
-from monitor.language_codes import normalize_language
+from monitor.language import detect_language, trusted_language
 from monitor.models import Article, ExtractedText, FeedEntry
 from monitor.net import shown_url
 from monitor.store import FeedState
@@ -44,11 +43,14 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
     text = clean_text(extracted.text) if extracted else ""
     title = clean_line(entry.title or (extracted.title if extracted and extracted.title
                                        else url))
-    # The page's own (its lang attribute, as written: "en-us", "ua", "zz") as a code the rules
-    # and the stored choices of the web view's filter share; none that names no language.
-    language = (declared_language(feed, entry, feed_language)
-                or normalize_language(extracted.language if extracted else None)
-                or detect_language(f"{entry.title}\n{text}"))
+    # The entry's or feed's, else the page's own (its lang attribute, as written: "en-us",
+    # "ua", "zz"), as a code the rules and the web view's filter share; none that names no
+    # language, nor one whose script the text is not written in (a CMS's default "en-US" on
+    # a Russian page): that article's language is detected.
+    sample = f"{entry.title}\n{text}"  # both read its first 1,000 characters
+    language = (trusted_language(sample, declared_language(feed, entry, feed_language),
+                                 extracted.language if extracted else None)
+                or detect_language(sample))
     article = Article(
         url=url, title=title,
         # The outlet the entry names as its origin (an aggregator's item: Google News names

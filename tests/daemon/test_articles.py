@@ -36,12 +36,40 @@ def test_the_pages_text_and_outlet_win_over_the_feeds() -> None:
     assert named.source_name == "ANTARA News"  # the outlet the entry names comes first
 
 
+UKRAINIAN = " ".join(["Катар запропонував провести наступний раунд переговорів у Досі."] * 6)
+RUSSIAN = " ".join(["Катар предложил провести следующий раунд переговоров в Дохе."] * 6)
+ARABIC = " ".join(["عرضت قطر استضافة الجولة المقبلة من المحادثات في الدوحة."] * 6)
+
+
 def test_the_pages_language_is_stored_as_the_code_rules_use_or_else_detected() -> None:
     # The page's lang attribute as written: a region, a country code, no language at all.
-    for written, stored in (("en-US", "en"), ("ua", "uk"), ("zz", "en"), (None, "en")):
-        page = ExtractedText(text=PAGE_TEXT, source="page", language=written)
+    for text, written, stored in ((PAGE_TEXT, "en-US", "en"), (UKRAINIAN, "ua", "uk"),
+                                  (PAGE_TEXT, "zz", "en"), (PAGE_TEXT, None, "en")):
+        page = ExtractedText(text=text, source="page", language=written)
         article = compose_article(FEED, _entry(), URL, page, None, None, min_text_chars=100)[0]
         assert article.language == stored, written  # "zz" and None: detected (English)
+
+
+def test_a_language_declared_for_a_text_in_another_script_is_detected_instead() -> None:
+    # A CMS left at "en-US" on a Russian outlet's pages; a feed configured as English that
+    # carries an Arabic article; the entry's "ru" on a Latin text.
+    configured_en = FeedState(**{**FEED.__dict__, "language": "en"})
+    for feed, entry_language, text, written, stored in (
+            (FEED, None, RUSSIAN, "en-US", "ru"),
+            (configured_en, None, ARABIC, None, "ar"),
+            (configured_en, None, RUSSIAN, "ru", "ru"),  # the page's own, in the right script
+            (FEED, "ru", PAGE_TEXT, None, "en"),
+            (configured_en, None, UKRAINIAN, "uk", "uk")):
+        page = ExtractedText(text=text, source="page", language=written)
+        article = compose_article(feed, _entry(title="", language=entry_language), URL, page,
+                                  None, None, min_text_chars=100)[0]
+        assert article.language == stored, (feed.language, entry_language, written)
+    # Two languages of one script are not told apart: the declaration stands.
+    indonesian = ExtractedText(text=" ".join(["Qatar menawarkan diri menjadi tuan rumah "
+                                              "perundingan berikutnya di Doha."] * 6),
+                               source="page", language="en")
+    assert compose_article(FEED, _entry(), URL, indonesian, None, None,
+                           min_text_chars=100)[0].language == "en"
 
 
 def test_a_failed_page_gives_the_feeds_summary_and_keeps_its_error() -> None:

@@ -301,6 +301,19 @@ def test_languages_filter_trusts_declared_and_detects_otherwise() -> None:
     assert not matcher.match(Document(english, ""))
 
 
+def test_an_article_declared_in_a_language_of_another_script_is_matched_in_its_own() -> None:
+    # A Russian outlet's CMS declares every page "en-US": the rule for Russian articles still
+    # sees this one, and stems it in Russian ("переговорах" is a form of "переговоры").
+    matcher = compile_rules(book_of(rule("переговоры AND Украина", "ru", languages=("ru",),
+                                         stem=True)))
+    body = ("В Женеве прошёл новый раунд: на переговорах по Украине стороны обсудили "
+            "мирный план из 28 пунктов.")
+    [hit] = matcher.match(Document("Новости", body, language="en-US"))
+    assert {e.matched for e in hit.evidence} == {"переговорах", "Украине"}
+    assert not matcher.match(Document("Talks on Ukraine", "Negotiators met in Geneva "
+                                      "to discuss a peace plan.", language="ru"))
+
+
 def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
     matcher = compile_rules(book_of(rule("negosiasi AND rencana", "s", stem=True),
                                     rule("negosiasi AND rencana", "exact")))
