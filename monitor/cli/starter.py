@@ -1,12 +1,15 @@
-"""``monitor init``: a commented starter configuration and one example rule."""
+"""``monitor init``: a commented starter configuration, one example rule, and copies of the
+bundled entity files."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+import monitor
 from monitor import DEFAULT_CONFIG_FILE
 from monitor.cli.app import app, fail
 
@@ -59,13 +62,24 @@ rules:
 """
 
 
+def bundled_entities() -> Path | None:
+    """The checkout's ``rules/entities/`` beside the ``monitor`` package (a checkout, or an
+    editable install), or None for an install that does not carry it."""
+    folder = Path(monitor.__file__).resolve().parent.parent / "rules" / "entities"
+    return folder if folder.is_dir() else None
+
+
 @app.command("init")
 def init(
     folder: Annotated[Path, typer.Argument(
         metavar="FOLDER", help="Where to write them (default: the current folder).",
         file_okay=False)] = Path(),
+    entities: Annotated[bool, typer.Option(
+        "--entities/--no-entities",
+        help="Copy the bundled entity files (people, places, organisations, concepts and "
+             "the built-in @country-<code> entities) into rules/entities/.")] = True,
 ) -> None:
-    """Write a commented starter monitor.yaml and an example rule.
+    """Write a commented starter monitor.yaml, an example rule and the bundled entities.
 
     Existing files are never overwritten. Then: monitor check, monitor db upgrade,
     monitor run --once.
@@ -79,5 +93,18 @@ def init(
     rule.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(STARTER_CONFIG, encoding="utf-8")
     rule.write_text(STARTER_RULE, encoding="utf-8")
-    typer.echo(f"wrote {config} and {rule}\n"
-               "next: monitor check, then monitor db upgrade and monitor run --once")
+    written = f"wrote {config} and {rule}"
+    source = bundled_entities() if entities else None
+    if source is not None:
+        target = rule.parent / "entities"
+        target.mkdir(exist_ok=True)
+        copied = [shutil.copyfile(path, target / path.name)
+                  for path in sorted(source.glob("*.yaml")) if not (target / path.name).exists()]
+        written = (f"wrote {config}, {rule} and {len(copied)} entity "
+                   f"file{'' if len(copied) == 1 else 's'} in {target}")
+    elif entities:
+        written += ("\nthe bundled entity files are not installed with the program: copy "
+                    "rules/entities/ from newsmonitor's source into "
+                    f"{rule.parent} to use them")
+    typer.echo(f"{written}\nnext: monitor check, then monitor db upgrade and "
+               "monitor run --once")

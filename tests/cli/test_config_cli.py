@@ -149,7 +149,7 @@ def test_other_commands_show_every_config_problem_and_exit_2() -> None:
 
 
 def test_init_writes_a_starter_that_checks_and_never_overwrites(tmp_path: Path) -> None:
-    code, out, _ = run("init")
+    code, out, _ = run("init", "--no-entities")
     assert code == 0
     assert out == ("wrote monitor.yaml and rules/example.yaml\n"
                    "next: monitor check, then monitor db upgrade and monitor run --once\n")
@@ -161,6 +161,37 @@ def test_init_writes_a_starter_that_checks_and_never_overwrites(tmp_path: Path) 
     assert code == 2
     assert err == ("monitor: monitor.yaml and rules/example.yaml already exist; "
                    "nothing written\n")
+
+
+def test_init_copies_the_bundled_entities_so_their_rules_check(tmp_path: Path,
+                                                              repo_root: Path) -> None:
+    bundled = sorted(p.name for p in (repo_root / "rules" / "entities").glob("*.yaml"))
+    Path("rules/entities").mkdir(parents=True)
+    own = "entities:\n  - id: mayor\n    aliases: [Mayor Ali]\n"
+    Path("rules/entities/people.yaml").write_text(own, encoding="utf-8")
+    code, out, _ = run("init")
+    assert code == 0
+    assert out.startswith(f"wrote monitor.yaml, rules/example.yaml and {len(bundled) - 1} "
+                          "entity files in rules/entities\n")
+    assert sorted(p.name for p in Path("rules/entities").iterdir()) == bundled
+    # Never overwritten: the user's own people.yaml stays.
+    assert Path("rules/entities/people.yaml").read_text(encoding="utf-8") == own
+    Path("rules/example.yaml").write_text(
+        "rules:\n  - id: qatar\n    query: '@country-qa AND @gaza'\n    tests:\n"
+        "      match: [Katar menengahi perundingan Gaza]\n", encoding="utf-8")
+    code, out, _ = run("check")  # @country-qa and @gaza are there
+    assert code == 0 and out.endswith(" entities, 1 example: all hold\n"), out
+
+
+def test_init_without_the_bundled_entities_says_where_they_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.cli.starter.bundled_entities", lambda: None)
+    code, out, _ = run("init")
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "the bundled entity files are not installed with the program: copy rules/entities/ "
+        "from newsmonitor's source into rules to use them")
+    assert not Path("rules/entities").exists()
 
 
 def test_check_refuses_a_feed_tag_with_a_comma(tmp_path: Path) -> None:
