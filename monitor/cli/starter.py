@@ -79,7 +79,7 @@ def init(
         help="Copy the bundled entity files (people, places, organisations, concepts and "
              "the built-in @country-<code> entities) into rules/entities/.")] = True,
 ) -> None:
-    """Write a commented starter monitor.yaml, an example rule and the bundled entities.
+    """Write a starter monitor.yaml, a rule and the entity files.
 
     Existing files are never overwritten. Then: monitor check, monitor db upgrade,
     monitor run --once.
