@@ -141,7 +141,9 @@ def test_the_workers_analyze_each_page_in_the_language_its_feed_declares(
         return submit(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(world.extractor, "submit", spy)
-    world.write("one.html", page("Переговоры", "Переговоры о перемирии продолжились."))
+    russian = ("Переговорщики снова встретились в воскресенье на закрытой сессии, которая "
+               "длилась большую часть дня. Переговоры о перемирии продолжились. ")
+    world.write("one.html", page("Переговоры", "").replace(PARAGRAPH, russian))
     world.write("a.xml", rss([("1", "Переговоры", f"{world.base}/one.html")],
                              extra="<language>ru</language>"))
     world.write("b.xml", rss([]))
