@@ -1,7 +1,8 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
 that can never match, operators written in lower case, words that mix alphabets, Cyrillic
 words with only one kind of apostrophe or with ё and not е, words written only with a
-zero-width non-joiner, and queries with no-break or other Unicode spaces."""
+zero-width non-joiner, queries with no-break or other Unicode spaces, and ``stem: true`` in a
+rule whose languages have no stemmer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, entity_
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
+from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
 
 
@@ -360,15 +362,26 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
     return _spelling_problems(book, zwnj_note)
 
 
+def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
+    """``stem: true`` in a rule none of whose languages has a stemmer (Ukrainian, Hebrew,
+    Chinese...): it changes nothing, and inflected forms would be missed unnoticed."""
+    return [_at_rule(rule, f"stem: true does nothing in {', '.join(rule.languages)}: no "
+                           "stemmer for " + ("it" if len(rule.languages) == 1 else "them")
+                           + " (see rules/README.md, \"Stemming\"); write prefix terms "
+                             "(word*) or list the forms")
+            for rule in book.rules
+            if rule.stem and rule.languages and not stemmers_for(rule.languages)]
+
+
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
     words mixing alphabets, Cyrillic words with one kind of apostrophe or with ё only, words
     with a zero-width non-joiner only, Unicode spaces, a * inside a word or a ^weight in a
-    query.
+    query, ``stem: true`` where no language of the rule has a stemmer.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
             *mixed_alphabet_problems(book),
             *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
-            *unicode_space_problems(book)]
+            *unicode_space_problems(book), *unstemmed_problems(book)]

@@ -142,6 +142,44 @@ def test_a_near_of_one_term_or_with_its_distance_as_a_word_is_a_problem(tmp_path
         "anywhere: put two or more terms in it"]
 
 
+def test_stem_true_in_languages_without_a_stemmer_is_a_problem(tmp_path: Path) -> None:
+    """Ukrainian has no Snowball stemmer: ``stem: true`` in a Ukrainian-only rule stems
+    nothing, and "переговорах" goes unmatched with no sign why."""
+    path, book = load_clean(tmp_path, """
+        rules:
+          - id: uk
+            query: переговори
+            languages: [uk]
+            stem: true
+          - id: uk-he
+            query: переговори
+            languages: [uk, he]
+            stem: true
+          - id: uk-ru
+            query: переговори
+            languages: [uk, ru]
+            stem: true
+          - id: every
+            query: переговори
+            stem: true
+          - id: exact
+            query: переговори
+            languages: [uk]
+    """)
+    assert [str(p) for p in rule_warnings(book)] == [
+        f"{path}:2: rule uk: stem: true does nothing in uk: no stemmer for it (see "
+        'rules/README.md, "Stemming"); write prefix terms (word*) or list the forms',
+        f"{path}:6: rule uk-he: stem: true does nothing in uk, he: no stemmer for them (see "
+        'rules/README.md, "Stemming"); write prefix terms (word*) or list the forms']
+    # The stemmed Russian half, no languages (every stemmer) and no stem: nothing to say.
+    # The note is right: in a Ukrainian article no rule finds the inflected form; in a
+    # Russian one the stemmed rules do.
+    matcher = compile_rules(book)
+    assert matcher.match(Document("На переговорах", "", language="uk")) == []
+    assert [h.rule_id for h in matcher.match(Document("На переговорах", "", language="ru"))
+            ] == ["uk-ru", "every"]
+
+
 def test_a_star_inside_a_word_or_a_weight_is_a_problem(tmp_path: Path) -> None:
     """Zelen*kyy, meant to cover Zelensky and Zelenskyy, is read as Zelen* AND kyy; gaza^2,
     a weight elsewhere, as gaza AND a field starting with 2."""
