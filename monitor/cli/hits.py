@@ -98,6 +98,8 @@ def hits(
 
 
 def _print_hits(config: Config, found: Iterable[StoredHit], as_json: bool, none: str) -> None:
+    from monitor.delivery import distinct_snippets
+
     number = -1
     for number, hit in enumerate(found):
         if as_json:
@@ -111,9 +113,8 @@ def _print_hits(config: Config, found: Iterable[StoredHit], as_json: bool, none:
             typer.echo(f"    {config.web.public_url}hits/{hit.id}")
         terms = list(dict.fromkeys(matched_words(e) for e in hit.evidence))
         typer.echo(f"    matched: {', '.join(terms)}")
-        snippets = list(dict.fromkeys(clean_line(e.snippet) for e in hit.evidence
-                                      if e.snippet))
-        for snippet in snippets[:3]:
+        # The passages an alert shows: one per passage, not one per word found in it.
+        for snippet in distinct_snippets(hit.evidence, clean_line)[:3]:
             typer.echo(f"    - {snippet}")
     if number < 0 and not as_json:
         typer.echo(none)

@@ -22,7 +22,12 @@ from monitor.delivery.notify import (
     target_kind,
 )
 from monitor.delivery.policy import DeliveryPolicies, DigestSchedule, schedule_problem
-from monitor.delivery.render import default_format, render_alert, template_problem
+from monitor.delivery.render import (
+    default_format,
+    distinct_snippets,
+    render_alert,
+    template_problem,
+)
 
 __all__ = [
     "ChannelDirectory",
@@ -33,6 +38,7 @@ __all__ = [
     "SecretMasker",
     "default_format",
     "destination_problem",
+    "distinct_snippets",
     "mask_url",
     "render_alert",
     "schedule_problem",

@@ -201,6 +201,19 @@ def test_hits_shows_the_words_each_term_matched(store_config: Path) -> None:
     assert "@gaza (Gaza)" in matched[0]
 
 
+def test_hits_show_each_passage_once_as_alerts_do(store_config: Path) -> None:
+    # Several words found in one sentence were one snippet each, the same passage repeated.
+    code, out, _ = run("-c", str(store_config), "hits", "--rule", "gaza-ceasefire")
+    assert code == 0
+    blocks = out.split("\n\n")
+    for block in blocks:
+        snippets = [line for line in block.splitlines() if line.startswith("    - ")]
+        matched = next(line for line in block.splitlines() if line.startswith("    matched: "))
+        assert 1 <= len(snippets) < matched.count("(") and len(snippets) <= 3, block
+        leads = [" ".join(s.split()[1:6]) for s in snippets]
+        assert len(set(leads)) == len(leads), block
+
+
 def test_hits_link_their_page_in_the_web_view_when_public_url_is_set(
         store_config: Path) -> None:
     _, plain, _ = run("-c", str(store_config), "hits")

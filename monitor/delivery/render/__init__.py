@@ -40,6 +40,7 @@ from monitor.delivery.markup import (
 from monitor.delivery.render.context import (
     MAX_SNIPPETS,
     alert_context,
+    distinct_snippets,
     effective_format,
 )
 from monitor.delivery.render.event import SCHEMA, alert_event, digest_event
@@ -62,6 +63,7 @@ __all__ = [
     "alert_event",
     "default_format",
     "digest_event",
+    "distinct_snippets",
     "effective_format",
     "render_alert",
     "render_digest",

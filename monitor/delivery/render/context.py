@@ -19,7 +19,7 @@ web view, where it is marked relevant or not; empty without ``web.public_url``) 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from monitor.delivery.markup import MARKDOWN_TEXT_TARGETS, Format, escape_for, safe_link, sanitize
 from monitor.delivery.render.sandbox import MarkdownSafe
-from monitor.models import Alert
+from monitor.models import Alert, Evidence
 
 MAX_SNIPPETS = 5
 _MAX_NAMES = 5
@@ -164,22 +164,23 @@ _LEAD_WORDS = 5
 _NEAR = 2 * 60  # evidence closer than this shares a snippet window (rules.evidence context)
 
 
-def distinct_snippets(alert: Alert, target: str | None) -> list[str]:
-    """Body snippets that each show something new: the title is the header already, and a
-    snippet is skipped when it starts like one kept or covers the same passage."""
+def distinct_snippets(evidence: Iterable[Evidence], clean: Callable[[str], str]) -> list[str]:
+    """Body snippets that each show something new, cleaned by ``clean``: the title is the
+    header already, and a snippet is skipped when it starts like one kept or covers the same
+    passage. Alerts and ``monitor hits`` show the same ones."""
     kept: list[tuple[str, int, str]] = []  # (field, start, text)
-    for evidence in alert.evidence:
-        text = sanitize(evidence.snippet, target, single_line=True)
+    for item in evidence:
+        text = clean(item.snippet)
         if not text:
             continue
-        if evidence.field == "title":
+        if item.field == "title":
             continue
         lead = " ".join(text.lstrip("…").split()[:_LEAD_WORDS]).casefold()
         if any(lead == " ".join(t.lstrip("…").split()[:_LEAD_WORDS]).casefold()
-               or (f == evidence.field and abs(start - evidence.start) < _NEAR)
+               or (f == item.field and abs(start - item.start) < _NEAR)
                for f, start, t in kept):
             continue
-        kept.append((evidence.field, evidence.start, text))
+        kept.append((item.field, item.start, text))
     return [t for _f, _s, t in kept]
 
 
@@ -219,7 +220,7 @@ def alert_context(
 
     matched = [clean(e.matched) for e in alert.evidence]
     snippets = [_highlight(text, matched, fmt)
-                for text in distinct_snippets(alert, target)[:max_snippets]]
+                for text in distinct_snippets(alert.evidence, clean)[:max_snippets]]
     if fmt == "html" and url is not None:
         title_link = _safe(fmt, f'<a href="{escape_for(url, fmt)}">'
                                 f'{escape_for(clean(alert.title), fmt)}</a>')
