@@ -35,7 +35,10 @@ and ``'`` separate words (``Об’єднані`` is two), and news texts use bo
 with ``ё`` is also kept with ``е`` (``Тёркс`` and ``Теркс``): most Russian texts write it so,
 and the two do not compare equal. A name with a zero-width non-joiner (U+200C, inside Persian
 words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a word there, and texts
-often leave it out (``سرزمینهای``).
+often leave it out (``سرزمینهای``). An Arabic name with a hamza on its alef (``أ``, ``إ``) is
+also kept with a bare alef (``الإمارات`` and ``الامارات``): many Arabic texts leave the hamza
+out, and the two do not compare equal (``monitor check`` names such a name written one way
+only in a rule that does not stem it in Arabic).
 
 Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
 entity files (``places.yaml``).
@@ -88,11 +91,17 @@ _YO = re.compile("[ёЁ]")
 _ZWNJ = "\u200c"
 
 
+_HAMZA_ALEF = re.compile("[\u0623\u0625]")
+
+
 def _spellings(name: str) -> list[str]:
-    """The name; one with a zero-width non-joiner also without it; a Cyrillic one with its
-    apostrophes written the other way and with its ``ё`` written ``е`` (see above)."""
+    """The name; one with a zero-width non-joiner also without it, one with a hamza on alef
+    also with a bare alef; a Cyrillic one with its apostrophes written the other way and with
+    its ``ё`` written ``е`` (see above)."""
     if _ZWNJ in name:
-        return [name, name.replace(_ZWNJ, "")]
+        return [n for bare in (name, name.replace(_ZWNJ, "")) for n in _arabic_spellings(bare)]
+    if _HAMZA_ALEF.search(name):
+        return _arabic_spellings(name)
     if not any("CYRILLIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha()):
         return [name]
     if "\u02bc" in name:
@@ -101,6 +110,12 @@ def _spellings(name: str) -> list[str]:
         other = _APOSTROPHE.sub("\u02bc", name)
         names = [name] if other == name else [name, other]
     return [*names, *(n.replace("ё", "е").replace("Ё", "Е") for n in names if _YO.search(n))]
+
+
+def _arabic_spellings(name: str) -> list[str]:
+    """The name, and with a bare alef for each alef with a hamza if it has one."""
+    bare = _HAMZA_ALEF.sub("\u0627", name)
+    return [name] if bare == name else [name, bare]
 
 
 def _latin(text: str) -> bool:

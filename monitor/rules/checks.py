@@ -1,8 +1,8 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
 that can never match, operators written in lower case, words that mix alphabets, Cyrillic
 words with only one kind of apostrophe or with ё and not е, words written only with a
-zero-width non-joiner, queries with no-break or other Unicode spaces, and ``stem: true`` in a
-rule whose languages have no stemmer."""
+zero-width non-joiner, Arabic words with a hamza on alef only, queries with no-break
+or other Unicode spaces, and ``stem: true`` in a rule whose languages have no stemmer."""
 
 from __future__ import annotations
 
@@ -324,15 +324,24 @@ def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
             f"out write one word: add {other!r} beside it")
 
 
-def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None]
-                       ) -> list[RuleProblem]:
+# Where a stemmer folds the spellings a note is about, the note has nothing to say: a term
+# (rule, phrase) or an alias (entity, alias) is passed over when this says so.
+_TermFolded = Callable[[Rule, Phrase], bool]
+_AliasFolded = Callable[[Entity, Alias], bool]
+
+
+def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None],
+                       term_folded: _TermFolded | None = None,
+                       alias_folded: _AliasFolded | None = None) -> list[RuleProblem]:
     """``note`` of each query term (beside the rule's other terms) and of each alias of an
-    entity some rule uses (beside its other aliases)."""
+    entity some rule uses (beside its other aliases), but those the stemmer folds."""
     problems = []
     for rule in book.rules:
-        written = [p.written for p in phrases(rule.expr)]
-        notes = dict.fromkeys(found for w in written
-                              if (found := note(w, written)) is not None)
+        terms = list(phrases(rule.expr))
+        written = [p.written for p in terms]
+        notes = dict.fromkeys(found for p in terms
+                              if (term_folded is None or not term_folded(rule, p))
+                              and (found := note(p.written, written)) is not None)
         problems += [_at_rule(rule, found) for found in notes]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
@@ -340,8 +349,51 @@ def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], st
             texts = [alias.text for alias in entity.aliases]
             problems += [_at_alias(entity, alias, found)
                          for alias in entity.aliases
-                         if (found := note(alias.text, texts)) is not None]
+                         if (alias_folded is None or not alias_folded(entity, alias))
+                         and (found := note(alias.text, texts)) is not None]
     return problems
+
+
+# Arabic writes the hamza on alef (أ إ) or leaves it out (ا), in news too: "إسرائيل" and
+# "اسرائيل". The tokenizer keeps them apart, as SQLite does; Arabic stemming folds them. (The
+# madda, آ, is left alone: Persian writes it always, and so do most Arabic texts.)
+_HAMZA_ALEF = re.compile("[\u0623\u0625]")
+
+
+def hamza_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has an alef with a hamza and ``siblings`` lack its spelling with
+    a bare alef."""
+    if _HAMZA_ALEF.search(text) is None:
+        return None
+    other = _HAMZA_ALEF.sub("\u0627", text)
+    if _written_beside(other, siblings):
+        return None
+    return (f"{text!r} has a hamza on alef, which many Arabic texts leave out: "
+            f"add {other!r} beside it")
+
+
+def hamza_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with a hamza on alef and without
+    their bare-alef spelling (see :data:`_HAMZA_ALEF`), unless Arabic stemming
+    folds them for every rule that uses them (prefixes and case-sensitive aliases are never
+    stemmed)."""
+    in_arabic = {rule.id: "ar" in stemmers_for(rule.languages) for rule in book.rules}
+    users: dict[str, list[Rule]] = {}
+    for rule in book.rules:
+        for ref in entity_refs(rule.expr):
+            users.setdefault(ref.entity, []).append(rule)
+
+    def term_folded(rule: Rule, phrase: Phrase) -> bool:
+        return rule.stem and in_arabic[rule.id] and not any(t.prefix for t in phrase.tokens)
+
+    def alias_folded(entity: Entity, alias: Alias) -> bool:
+        if alias.case_sensitive or alias.text.rstrip().endswith("*"):
+            return False
+        stem = alias.stem if alias.stem is not None else entity.stem
+        return all(in_arabic[rule.id] and (rule.stem if stem is None else stem)
+                   for rule in users.get(entity.id, ()))
+
+    return _spelling_problems(book, hamza_note, term_folded, alias_folded)
 
 
 def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
@@ -377,11 +429,13 @@ def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
     words mixing alphabets, Cyrillic words with one kind of apostrophe or with ё only, words
-    with a zero-width non-joiner only, Unicode spaces, a * inside a word or a ^weight in a
+    with a zero-width non-joiner only, Arabic words with a hamza on alef only (where
+    no Arabic stemming folds them), Unicode spaces, a * inside a word or a ^weight in a
     query, ``stem: true`` where no language of the rule has a stemmer.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
             *mixed_alphabet_problems(book),
             *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
-            *unicode_space_problems(book), *unstemmed_problems(book)]
+            *hamza_problems(book), *unicode_space_problems(book),
+            *unstemmed_problems(book)]
