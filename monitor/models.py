@@ -168,18 +168,26 @@ class Article:
     author: str | None = None
     content_hash: str = ""
     error: str | None = None  # why the page text is missing, e.g. "blocked_address"
+    # ``language`` was detected, not declared (or declared in a way the text belied).
+    language_detected: bool = False
 
     def document(self) -> Document:
-        return Document(title=self.title, body=self.text, language=self.language)
+        return Document(title=self.title, body=self.text, language=self.language,
+                        language_detected=self.language_detected)
 
 
 @dataclass(frozen=True)
 class Document:
-    """What the matcher reads: a title, a body and (if known) a language code."""
+    """What the matcher reads: a title, a body and (if known) a language code.
+
+    ``language_detected``: the code was detected already (the daemon detects once, when it
+    composes the article), so the rules' ``languages`` filters read it as a detection (a rule
+    asking for ``id`` also takes a detected ``ms``), not as a declaration."""
 
     title: str
     body: str
     language: str | None = None
+    language_detected: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from itertools import product
 
 from monitor.language import article_language, language_matches
+from monitor.language_codes import normalize_language
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook
 from monitor.rules.expr import (
@@ -38,7 +39,9 @@ class RefDoc:
         self.tokens = [tokenize(t) for t in self.texts]
         self.spans = [token_spans(t) for t in self.texts]
         # The language decision itself is tests/test_language.py's: taken as the matcher's.
-        self.language, self.detected = article_language(doc.title, doc.body, doc.language)
+        self.language, self.detected = (
+            (normalize_language(doc.language), True) if doc.language_detected
+            else article_language(doc.title, doc.body, doc.language))
 
         self.stemmers: tuple[str, ...] = ()  # the rule's stemmers, set by reference_match
 

@@ -19,6 +19,7 @@ from monitor.language import (
     article_language,
     detect_language,
     language_matches,
+    plausible,
     trusted_language,
     written_in,
 )
@@ -106,6 +107,17 @@ def test_a_declared_language_stands_only_for_a_text_in_its_script() -> None:
         "sr", RUSSIAN)
     # The text beyond what detection reads is not looked at either.
     assert written_in("ru", RUSSIAN * 10 + ENGLISH[0] * 100)
+
+
+def test_an_english_declaration_needs_englishs_commonest_words(seed_texts: list[str]) -> None:
+    # A CMS's default "en-US" on an Indonesian outlet's pages: the seeds are Indonesian.
+    assert [plausible("en", text) for text in seed_texts] == [False, False]
+    assert [article_language("", text, "en-US") for text in seed_texts] == [("id", True)] * 2
+    assert plausible("id", seed_texts[0])  # declared right: trusted, nothing detected
+    assert plausible("en", " ".join(ENGLISH))
+    # A headline or teaser drops "the": too few words to doubt the declaration.
+    assert plausible("en", "Qatar, Egypt urge Gaza ceasefire as mediators meet in Cairo")
+    assert plausible("en", seed_texts[0][:150])
 
 
 def test_an_article_declared_in_a_language_whose_script_it_lacks_is_detected() -> None:

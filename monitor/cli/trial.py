@@ -57,8 +57,8 @@ def try_url(
     config = get_config(ctx)
     content, final_url, content_type = _fetch(config, url.strip())
     doc_title, body, language = _extract(content, final_url, content_type)
-    # As the daemon reads it: the page's declared language if the text is in its script.
-    language = article_language(doc_title, body, language)[0]
+    # As the daemon reads it: the page's declared language if the text could be in it.
+    language, detected = article_language(doc_title, body, language)
     typer.echo(f"{final_url}: {plural(len(body), 'character')} of text, language: "
                f"{language or 'unknown'}")
     typer.echo(f"title: {clean_line(doc_title) or '(none)'}")
@@ -70,7 +70,7 @@ def try_url(
 
     book = load_rules(config.rules_path)
     matcher = compile_rules(book)
-    doc = Document(title=doc_title, body=body, language=language)
+    doc = Document(title=doc_title, body=body, language=language, language_detected=detected)
     hits = matcher.match(doc)
     typer.echo("")
     if hits:

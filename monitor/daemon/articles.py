@@ -48,9 +48,11 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
     # language, nor one whose script the text is not written in (a CMS's default "en-US" on
     # a Russian page): that article's language is detected.
     sample = f"{entry.title}\n{text}"  # both read its first 1,000 characters
-    language = (trusted_language(sample, declared_language(feed, entry, feed_language),
-                                 extracted.language if extracted else None)
-                or detect_language(sample))
+    language = trusted_language(sample, declared_language(feed, entry, feed_language),
+                                extracted.language if extracted else None)
+    detected = language is None
+    if detected:
+        language = detect_language(sample)
     article = Article(
         url=url, title=title,
         # The outlet the entry names as its origin (an aggregator's item: Google News names
@@ -62,7 +64,8 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
             and extracted.source == "page" else shown_url(feed.name)),
         feed_url=feed.url, entry_key=entry.key,
         text_source=extracted.source if extracted else "feed_summary",
-        language=language, published=entry.published or (
+        language=language, language_detected=detected and language is not None,
+        published=entry.published or (
             extracted.published if extracted else None),
         author=entry.author or (extracted.author if extracted else None),
         content_hash=hashlib.sha256(f"{entry.title}\n{text}".encode()).hexdigest(),

@@ -26,6 +26,7 @@ import ahocorasick
 
 from monitor.errors import RuleError, RuleProblem
 from monitor.language import article_language, language_matches, load_model
+from monitor.language_codes import normalize_language
 from monitor.models import Document, Evidence, RuleHit, TextAnalysis
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import evidence_of, regex_evidence, select
@@ -58,7 +59,9 @@ class _Language:
 
     def __call__(self) -> tuple[str | None, bool]:
         if self._value is None:
-            self._value = article_language(self._doc.title, self._doc.body, self._doc.language)
+            doc = self._doc
+            self._value = ((normalize_language(doc.language), True) if doc.language_detected
+                           else article_language(doc.title, doc.body, doc.language))
         return self._value
 
 

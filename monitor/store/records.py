@@ -234,6 +234,7 @@ class StoredArticle:
     fetched_at: datetime
     text_source: str = "page"  # "page", or the feed's text ("feed_summary", "feed_content")
     error: str | None = None  # why the page's text is not the article's (its error code)
+    language_detected: bool = False  # ``language`` was detected when the article was saved
 
 
 @dataclass(frozen=True)

@@ -181,8 +181,8 @@ def revise(conn: Connection, item: NewArticle, routes: Routes, now: datetime,
     stems = article_stems(item, title, body, indexing)
     conn.execute(update(ArticleRow).where(ArticleRow.id == stored.id).values(
         title=title, text=body, content_hash=article.content_hash, stems=stems,
-        language=article.language, text_source=article.text_source, error=article.error,
-        fetched_at=now))
+        language=article.language, language_detected=article.language_detected,
+        text_source=article.text_source, error=article.error, fetched_at=now))
     # On PostgreSQL the trigger made the lexemes NULL (title and text changed): stored again.
     store_lexemes(conn, stored.id, title, body, stems, indexing)
     if resign:

@@ -168,6 +168,8 @@ class ArticleRow(Base):
     text: Mapped[str] = mapped_column(Text)
     text_source: Mapped[str] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(16))
+    # The language was detected, not declared (migration 0023; NULL before: taken as declared).
+    language_detected: Mapped[bool | None] = mapped_column(Boolean)
     author: Mapped[str | None] = mapped_column(String(512))
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
@@ -183,7 +185,8 @@ class ArticleRow(Base):
         return StoredArticle(id=self.id, url=self.canonical_url, title=self.title,
                              text=self.text, source=self.source_name, language=self.language,
                              published=self.published_at, fetched_at=self.fetched_at,
-                             text_source=self.text_source, error=self.error)
+                             text_source=self.text_source, error=self.error,
+                             language_detected=bool(self.language_detected))
 
 
 class StoryBandRow(Base):

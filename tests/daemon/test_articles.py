@@ -64,12 +64,38 @@ def test_a_language_declared_for_a_text_in_another_script_is_detected_instead() 
         article = compose_article(feed, _entry(title="", language=entry_language), URL, page,
                                   None, None, min_text_chars=100)[0]
         assert article.language == stored, (feed.language, entry_language, written)
-    # Two languages of one script are not told apart: the declaration stands.
-    indonesian = ExtractedText(text=" ".join(["Qatar menawarkan diri menjadi tuan rumah "
-                                              "perundingan berikutnya di Doha."] * 6),
-                               source="page", language="en")
-    assert compose_article(FEED, _entry(), URL, indonesian, None, None,
-                           min_text_chars=100)[0].language == "en"
+    # English, the default a CMS declares, is checked against its commonest words too: an
+    # Indonesian page declared "en" is Indonesian. Other languages of one script are not
+    # told apart: a Spanish page declared Portuguese stays Portuguese.
+    indonesian = 2 * (
+        "Pemerintah Indonesia menyambut baik tawaran Qatar untuk menjadi tuan rumah perundingan "
+        "gencatan senjata. Menurut juru bicara Kementerian Luar Negeri, pertemuan itu akan "
+        "digelar pekan depan dan dihadiri oleh perwakilan Amerika Serikat, Israel, dan Mesir. ")
+    spanish = " ".join(["Catar se ofreció a acoger la próxima ronda de negociaciones en "
+                        "Doha la semana que viene."] * 6)
+    for text, written, expected in ((indonesian, "en-US", ("id", True)),
+                                    (spanish, "pt", ("pt", False)),
+                                    (PAGE_TEXT, "en", ("en", False))):
+        page = ExtractedText(text=text, source="page", language=written)
+        article = compose_article(FEED, _entry(), URL, page, None, None, min_text_chars=100)[0]
+        assert (article.language, article.language_detected) == expected, written
+
+
+def test_a_detected_language_reaches_the_rules_as_a_detection() -> None:
+    """Detection takes short Indonesian for Malay: the rules' filters allow for that when the
+    language was detected, also after the daemon stored the detected code in the article."""
+    from monitor.rules import Rule, RuleBook, compile_rules
+
+    malay_looking = " ".join(["Qatar menawarkan diri menjadi tuan rumah perundingan "
+                              "berikutnya di Doha pada pekan depan."] * 6)
+    page = ExtractedText(text=malay_looking, source="page", language="en-US")
+    article = compose_article(FEED, _entry(), URL, page, None, None, min_text_chars=100)[0]
+    assert (article.language, article.language_detected) == ("ms", True)
+    matcher = compile_rules(RuleBook(rules=(
+        Rule.from_query("doha", "Doha", languages=("id",)),)))
+    assert [h.rule_id for h in matcher.match(article.document())] == ["doha"]
+    declared = replace(article, language_detected=False)  # "ms" declared
+    assert matcher.match(declared.document()) == []
 
 
 def test_a_failed_page_gives_the_feeds_summary_and_keeps_its_error() -> None:
