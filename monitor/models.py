@@ -168,8 +168,9 @@ class Article:
     author: str | None = None
     content_hash: str = ""
     error: str | None = None  # why the page text is missing, e.g. "blocked_address"
-    # ``language`` was detected, not declared (or declared in a way the text belied).
-    language_detected: bool = False
+    # ``language`` was detected (True), or declared and checked against the text (False);
+    # None: not settled (see Document).
+    language_detected: bool | None = None
 
     def document(self) -> Document:
         return Document(title=self.title, body=self.text, language=self.language,
@@ -180,14 +181,16 @@ class Article:
 class Document:
     """What the matcher reads: a title, a body and (if known) a language code.
 
-    ``language_detected``: the code was detected already (the daemon detects once, when it
-    composes the article), so the rules' ``languages`` filters read it as a detection (a rule
-    asking for ``id`` also takes a detected ``ms``), not as a declaration."""
+    ``language_detected`` says where ``language`` comes from. None: declared, and not checked
+    yet (the matcher checks that the text could be in it, else detects one). False: declared
+    and checked; True: detected (the daemon settles an article's language once, when it
+    composes the article). The rules' ``languages`` filters read a detected code as a
+    detection: a rule asking for ``id`` also takes a detected ``ms``."""
 
     title: str
     body: str
     language: str | None = None
-    language_detected: bool = False
+    language_detected: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ class RefDoc:
         self.spans = [token_spans(t) for t in self.texts]
         # The language decision itself is tests/test_language.py's: taken as the matcher's.
         self.language, self.detected = (
-            (normalize_language(doc.language), True) if doc.language_detected
-            else article_language(doc.title, doc.body, doc.language))
+            article_language(doc.title, doc.body, doc.language)
+            if doc.language_detected is None or doc.language is None
+            else (normalize_language(doc.language), doc.language_detected))
 
         self.stemmers: tuple[str, ...] = ()  # the rule's stemmers, set by reference_match
 

@@ -60,8 +60,11 @@ class _Language:
     def __call__(self) -> tuple[str | None, bool]:
         if self._value is None:
             doc = self._doc
-            self._value = ((normalize_language(doc.language), True) if doc.language_detected
-                           else article_language(doc.title, doc.body, doc.language))
+            detected = doc.language_detected
+            # Declared and not checked yet, or none given: found here.
+            self._value = (article_language(doc.title, doc.body, doc.language)
+                           if detected is None or doc.language is None
+                           else (normalize_language(doc.language), detected))
         return self._value
 
 

@@ -234,7 +234,9 @@ class StoredArticle:
     fetched_at: datetime
     text_source: str = "page"  # "page", or the feed's text ("feed_summary", "feed_content")
     error: str | None = None  # why the page's text is not the article's (its error code)
-    language_detected: bool = False  # ``language`` was detected when the article was saved
+    # ``language`` was detected (True) or declared and checked (False) when the article was
+    # saved; None for an article saved before that was recorded (migration 0023).
+    language_detected: bool | None = None
 
 
 @dataclass(frozen=True)

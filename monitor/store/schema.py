@@ -168,7 +168,8 @@ class ArticleRow(Base):
     text: Mapped[str] = mapped_column(Text)
     text_source: Mapped[str] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(16))
-    # The language was detected, not declared (migration 0023; NULL before: taken as declared).
+    # The language was detected (true) or declared and checked (false); NULL for the rows
+    # saved before migration 0023: declared, checked when read.
     language_detected: Mapped[bool | None] = mapped_column(Boolean)
     author: Mapped[str | None] = mapped_column(String(512))
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -186,7 +187,7 @@ class ArticleRow(Base):
                              text=self.text, source=self.source_name, language=self.language,
                              published=self.published_at, fetched_at=self.fetched_at,
                              text_source=self.text_source, error=self.error,
-                             language_detected=bool(self.language_detected))
+                             language_detected=self.language_detected)
 
 
 class StoryBandRow(Base):

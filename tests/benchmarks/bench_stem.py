@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, default=10_000)
     args = parser.parse_args(argv)
     bodies = load_bodies(args.shared)
-    docs = [Document(title=headline(b), body=b, language=detect_language(f"{headline(b)}\n{b}"))
+    # Detected, as the daemon settles an undeclared article's language before it matches.
+    docs = [Document(title=headline(b), body=b, language=detect_language(f"{headline(b)}\n{b}"),
+                     language_detected=True)
             for b in bodies]
     generated = generate(bodies, args.rules)
     entities = tuple(generated.entities)

@@ -1,11 +1,12 @@
-"""articles.language_detected: whether an article's language was detected, not declared
+"""articles.language_detected: whether an article's language was detected or declared
 
-The daemon detects an article's language once, when it composes the article, and stores it;
-read back as a plain code it was taken as declared, and declared languages match a rule's
-``languages`` exactly, while a detected one may be either of a pair detection confuses (a
-rule asking for ``id`` accepts a detected ``ms``). Indonesian news detected as Malay then
-missed such a rule, live and in backtests. NULL for the rows stored before: taken as declared,
-as they were.
+The daemon settles an article's language once, when it composes the article (the declared
+one if the text could be in it, else a detected one), and stores it; read back as a plain
+code it was taken as declared, and declared languages match a rule's ``languages`` exactly,
+while a detected one may be either of a pair detection confuses (a rule asking for ``id``
+accepts a detected ``ms``). Indonesian news detected as Malay then missed such a rule, live
+and in backtests. True: detected; false: declared and checked; NULL for the rows stored
+before: declared, checked when read, as they were.
 
 An added nullable column (``ALTER TABLE ... ADD COLUMN``, no rebuild of ``articles``: its
 text-index triggers stay).
