@@ -1,5 +1,5 @@
-"""An article's language: a declared language is trusted if the text is written in its
-script, otherwise py3langid guesses it.
+"""An article's language: a declared language is trusted if the text could be in it,
+otherwise py3langid guesses it.
 
 A CMS left at its default declares ``en-US`` on every page, a Russian outlet's English
 template included; an article in Cyrillic or Arabic declared English would be filtered and
@@ -251,8 +251,7 @@ def trusted_language(text: str, *declared: str | None) -> str | None:
 def article_language(title: str, text: str, declared: str | None) -> tuple[str | None, bool]:
     """The language rules take an article to be in, and whether it was detected: the declared
     one if the text could be in it (:func:`plausible`), else the one detected from its title
-    and text. The
-    matcher and the stems it keeps in the text index must agree on it."""
+    and text. The matcher and the stems it keeps in the text index must agree on it."""
     sample = f"{title}\n{text[:_SAMPLE_CHARS]}"
     code = trusted_language(sample, declared)
     if code is not None:
