@@ -1,23 +1,23 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
-that can never match, operators written in lower case, words that mix alphabets, Cyrillic
-words with only one kind of apostrophe or with ё and not е, words written only with a
-zero-width non-joiner, Arabic words with a hamza on alef only, queries with no-break
-or other Unicode spaces, and ``stem: true`` in a rule whose languages have no stemmer."""
+that can never match, operators written in lower case, words that mix alphabets, words
+written one way only where texts write two (:mod:`monitor.rules.spellings`), queries with
+no-break or other Unicode spaces, and ``stem: true`` in a rule whose languages have no
+stemmer."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
 from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, entity_refs, phrases
 from monitor.rules.matcher import Matcher, compile_rules
-from monitor.rules.model import Alias, Entity, Rule, RuleBook
+from monitor.rules.model import Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
+from monitor.rules.spellings import at_alias, at_rule, spelling_problems
 from monitor.rules.stem import stemmers_for
-from monitor.rules.unicode61 import tokenize
 
 
 def run_rule_tests(book: RuleBook, matcher: Matcher) -> list[RuleProblem]:
@@ -85,16 +85,6 @@ def alias_problems(book: RuleBook) -> list[RuleProblem]:
 OPERATOR_WORDS = ("and", "or", "not", "near")
 
 
-def _at_rule(rule: Rule, note: str) -> RuleProblem:
-    """A note on a rule's query, as a problem at the rule's line."""
-    return RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
-
-
-def _at_alias(entity: Entity, alias: Alias, note: str) -> RuleProblem:
-    """A note on an entity's alias, as a problem at the alias's line."""
-    return RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias {note}", None)
-
-
 def operator_word_notes(expr: Expr) -> list[str]:
     """One note per ``and``, ``or``, ``not`` or ``near`` in a query that is neither in capitals
     nor quoted. FTS5, and so the matcher, searches them as words: ``gaza and ceasefire`` needs
@@ -141,7 +131,7 @@ def near_notes(expr: Expr) -> list[str]:
 
 def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`operator_word_notes` of every rule, as problems at the rule's line."""
-    return [_at_rule(rule, note)
+    return [at_rule(rule, note)
             for rule in book.rules for note in operator_word_notes(rule.expr)]
 
 
@@ -248,176 +238,28 @@ def query_notes(expr: Expr, query: str | None = None) -> list[str]:
 def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
     """:func:`unicode_space_note` and :func:`misread_notes` of every rule's query, as
     problems at the rule's line."""
-    return [_at_rule(rule, note) for rule in book.rules
+    return [at_rule(rule, note) for rule in book.rules
             for note in (unicode_space_note(rule.query), *misread_notes(rule.query))
             if note is not None]
 
 
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a word that mixes alphabets."""
-    problems = [_at_rule(rule, note)
+    problems = [at_rule(rule, note)
                 for rule in book.rules for note in mixed_alphabet_notes(rule.expr)]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
         if entity.id in used:
-            problems += [_at_alias(entity, alias, note)
+            problems += [at_alias(entity, alias, note)
                          for alias in entity.aliases
                          if (note := mixed_alphabet_note(alias.text)) is not None]
     return problems
 
 
-# An apostrophe inside a Cyrillic word (Ukrainian, Belarusian): ʼ (U+02BC) is a letter, so
-# "перемирʼя" is one token, while ’ and ' separate ("перемир" "я"). News writes both, so a
-# word written one way only misses the articles that write it the other way.
-_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ](?=[\u0400-\u04ff])")
-
-
-def _written_beside(spelling: str, siblings: Collection[str]) -> bool:
-    """Whether one of ``siblings`` is ``spelling`` as the matcher reads it (same tokens)."""
-    return tokenize(spelling) in [tokenize(sibling) for sibling in siblings]
-
-
-def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has an apostrophe inside a Cyrillic word and ``siblings`` (the
-    other aliases or terms beside it) lack the spelling with the other kind, else None."""
-    found = _CYRILLIC_APOSTROPHE.search(text)
-    if found is None:
-        return None
-    other = _CYRILLIC_APOSTROPHE.sub("’" if found.group() == "ʼ" else "ʼ", text)
-    if _written_beside(other, siblings):  # ' is ’ is a space
-        return None
-    return (f"{text!r} has an apostrophe inside a Cyrillic word: texts also write it with "
-            f"{'’' if found.group() == 'ʼ' else 'ʼ (U+02BC, a letter: one word)'}: add "
-            f"{other!r} beside it")
-
-
-# Russian writes ё as е in most texts (always in most news), and the tokenizer keeps them
-# apart, as SQLite does: "Соединённые" misses "Соединенные". Belarusian writes ё always, but
-# an е spelling beside it costs nothing.
-_YO = re.compile("[ёЁ]")
-
-
-def yo_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has a ``ё`` and ``siblings`` lack its spelling with ``е``."""
-    if _YO.search(text) is None:
-        return None
-    other = text.replace("ё", "е").replace("Ё", "Е")
-    if _written_beside(other, siblings):
-        return None
-    return f"{text!r} has ё: most Russian texts write it е: add {other!r} beside it"
-
-
-# A zero-width non-joiner (U+200C) inside a Persian word ("سرزمین‌های") separates tokens, as
-# SQLite's tokenizer reads it; texts as often leave it out and write one word ("سرزمینهای").
-_ZWNJ = "\u200c"
-
-
-def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has a zero-width non-joiner and ``siblings`` lack its spelling
-    without one."""
-    if _ZWNJ not in text:
-        return None
-    other = text.replace(_ZWNJ, "")
-    if _written_beside(other, siblings):
-        return None
-    return (f"{text!r} has a zero-width non-joiner, which ends a word: texts that leave it "
-            f"out write one word: add {other!r} beside it")
-
-
-# Where a stemmer folds the spellings a note is about, the note has nothing to say: a term
-# (rule, phrase) or an alias (entity, alias) is passed over when this says so.
-_TermFolded = Callable[[Rule, Phrase], bool]
-_AliasFolded = Callable[[Entity, Alias], bool]
-
-
-def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None],
-                       term_folded: _TermFolded | None = None,
-                       alias_folded: _AliasFolded | None = None) -> list[RuleProblem]:
-    """``note`` of each query term (beside the rule's other terms) and of each alias of an
-    entity some rule uses (beside its other aliases), but those the stemmer folds."""
-    problems = []
-    for rule in book.rules:
-        terms = list(phrases(rule.expr))
-        written = [p.written for p in terms]
-        notes = dict.fromkeys(found for p in terms
-                              if (term_folded is None or not term_folded(rule, p))
-                              and (found := note(p.written, written)) is not None)
-        problems += [_at_rule(rule, found) for found in notes]
-    used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
-    for entity in book.entities:
-        if entity.id in used:
-            texts = [alias.text for alias in entity.aliases]
-            problems += [_at_alias(entity, alias, found)
-                         for alias in entity.aliases
-                         if (alias_folded is None or not alias_folded(entity, alias))
-                         and (found := note(alias.text, texts)) is not None]
-    return problems
-
-
-# Arabic writes the hamza on alef (أ إ) or leaves it out (ا), in news too: "إسرائيل" and
-# "اسرائيل". The tokenizer keeps them apart, as SQLite does; Arabic stemming folds them. (The
-# madda, آ, is left alone: Persian writes it always, and so do most Arabic texts.)
-_HAMZA_ALEF = re.compile("[\u0623\u0625]")
-
-
-def hamza_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has an alef with a hamza and ``siblings`` lack its spelling with
-    a bare alef."""
-    if _HAMZA_ALEF.search(text) is None:
-        return None
-    other = _HAMZA_ALEF.sub("\u0627", text)
-    if _written_beside(other, siblings):
-        return None
-    return (f"{text!r} has a hamza on alef, which many Arabic texts leave out: "
-            f"add {other!r} beside it")
-
-
-def hamza_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) with a hamza on alef and without
-    their bare-alef spelling (see :data:`_HAMZA_ALEF`), unless Arabic stemming
-    folds them for every rule that uses them (prefixes and case-sensitive aliases are never
-    stemmed)."""
-    in_arabic = {rule.id: "ar" in stemmers_for(rule.languages) for rule in book.rules}
-    users: dict[str, list[Rule]] = {}
-    for rule in book.rules:
-        for ref in entity_refs(rule.expr):
-            users.setdefault(ref.entity, []).append(rule)
-
-    def term_folded(rule: Rule, phrase: Phrase) -> bool:
-        return rule.stem and in_arabic[rule.id] and not any(t.prefix for t in phrase.tokens)
-
-    def alias_folded(entity: Entity, alias: Alias) -> bool:
-        if alias.case_sensitive or alias.text.rstrip().endswith("*"):
-            return False
-        stem = alias.stem if alias.stem is not None else entity.stem
-        return all(in_arabic[rule.id] and (rule.stem if stem is None else stem)
-                   for rule in users.get(entity.id, ()))
-
-    return _spelling_problems(book, hamza_note, term_folded, alias_folded)
-
-
-def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) spelt with one kind of
-    apostrophe only (see :data:`_CYRILLIC_APOSTROPHE`)."""
-    return _spelling_problems(book, apostrophe_note)
-
-
-def yo_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) with ``ё`` and without their
-    spelling with ``е`` (see :data:`_YO`)."""
-    return _spelling_problems(book, yo_note)
-
-
-def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
-    without their spelling without it (see :data:`_ZWNJ`)."""
-    return _spelling_problems(book, zwnj_note)
-
-
 def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
     """``stem: true`` in a rule none of whose languages has a stemmer (Ukrainian, Hebrew,
     Chinese...): it changes nothing, and inflected forms would be missed unnoticed."""
-    return [_at_rule(rule, f"stem: true does nothing in {', '.join(rule.languages)}: no "
+    return [at_rule(rule, f"stem: true does nothing in {', '.join(rule.languages)}: no "
                            "stemmer for " + ("it" if len(rule.languages) == 1 else "them")
                            + " (see rules/README.md, \"Stemming\"); write prefix terms "
                              "(word*) or list the forms")
@@ -434,8 +276,7 @@ def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     query, ``stem: true`` where no language of the rule has a stemmer.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
-            *(_at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
+            *(at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
             *mixed_alphabet_problems(book),
-            *apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
-            *hamza_problems(book), *unicode_space_problems(book),
+            *spelling_problems(book), *unicode_space_problems(book),
             *unstemmed_problems(book)]

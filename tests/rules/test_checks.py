@@ -13,19 +13,16 @@ from monitor.errors import RuleProblem
 from monitor.models import Document
 from monitor.rules import RuleBook, alias_problems, load_rules, parse_query, rule_warnings
 from monitor.rules.checks import (
-    apostrophe_problems,
     channel_problems,
-    hamza_problems,
     mixed_alphabet_problems,
     operator_word_problems,
     query_notes,
     run_rule_tests,
     unicode_space_note,
     unicode_space_problems,
-    yo_problems,
-    zwnj_problems,
 )
 from monitor.rules.matcher import compile_rules
+from monitor.rules.spellings import apostrophe_problems, hamza_problems, yo_problems, zwnj_problems
 from tests.cli_support import cli
 
 RULES = """

@@ -1,0 +1,182 @@
+"""Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's)
+keeps apart: a Cyrillic word with one kind of apostrophe, with ``ё`` and not ``е``, a word
+with a zero-width non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
+stemming folds it). ``monitor check`` names each query term and alias (of an entity some
+rule uses) written one way, beside the spelling to add; :func:`spelling_problems` gives them
+all. Also where such notes are placed (:func:`at_rule`, :func:`at_alias`), for the other
+checks of :mod:`monitor.rules.checks` too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+
+from monitor.errors import RuleProblem
+from monitor.rules.expr import Phrase, entity_refs, phrases
+from monitor.rules.model import Alias, Entity, Rule, RuleBook
+from monitor.rules.stem import stemmers_for
+from monitor.rules.unicode61 import tokenize
+
+
+def at_rule(rule: Rule, note: str) -> RuleProblem:
+    """A note on a rule's query, as a problem at the rule's line."""
+    return RuleProblem(rule.path, rule.line, f"rule {rule.id}: {note}", rule.id)
+
+
+def at_alias(entity: Entity, alias: Alias, note: str) -> RuleProblem:
+    """A note on an entity's alias, as a problem at the alias's line."""
+    return RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias {note}", None)
+
+
+# An apostrophe inside a Cyrillic word (Ukrainian, Belarusian): ʼ (U+02BC) is a letter, so
+# "перемирʼя" is one token, while ’ and ' separate ("перемир" "я"). News writes both, so a
+# word written one way only misses the articles that write it the other way.
+_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ](?=[\u0400-\u04ff])")
+
+
+def _written_beside(spelling: str, siblings: Collection[str]) -> bool:
+    """Whether one of ``siblings`` is ``spelling`` as the matcher reads it (same tokens)."""
+    return tokenize(spelling) in [tokenize(sibling) for sibling in siblings]
+
+
+def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has an apostrophe inside a Cyrillic word and ``siblings`` (the
+    other aliases or terms beside it) lack the spelling with the other kind, else None."""
+    found = _CYRILLIC_APOSTROPHE.search(text)
+    if found is None:
+        return None
+    other = _CYRILLIC_APOSTROPHE.sub("’" if found.group() == "ʼ" else "ʼ", text)
+    if _written_beside(other, siblings):  # ' is ’ is a space
+        return None
+    return (f"{text!r} has an apostrophe inside a Cyrillic word: texts also write it with "
+            f"{'’' if found.group() == 'ʼ' else 'ʼ (U+02BC, a letter: one word)'}: add "
+            f"{other!r} beside it")
+
+
+# Russian writes ё as е in most texts (always in most news), and the tokenizer keeps them
+# apart, as SQLite does: "Соединённые" misses "Соединенные". Belarusian writes ё always, but
+# an е spelling beside it costs nothing.
+_YO = re.compile("[ёЁ]")
+
+
+def yo_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has a ``ё`` and ``siblings`` lack its spelling with ``е``."""
+    if _YO.search(text) is None:
+        return None
+    other = text.replace("ё", "е").replace("Ё", "Е")
+    if _written_beside(other, siblings):
+        return None
+    return f"{text!r} has ё: most Russian texts write it е: add {other!r} beside it"
+
+
+# A zero-width non-joiner (U+200C) inside a Persian word ("سرزمین‌های") separates tokens, as
+# SQLite's tokenizer reads it; texts as often leave it out and write one word ("سرزمینهای").
+_ZWNJ = "\u200c"
+
+
+def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has a zero-width non-joiner and ``siblings`` lack its spelling
+    without one."""
+    if _ZWNJ not in text:
+        return None
+    other = text.replace(_ZWNJ, "")
+    if _written_beside(other, siblings):
+        return None
+    return (f"{text!r} has a zero-width non-joiner, which ends a word: texts that leave it "
+            f"out write one word: add {other!r} beside it")
+
+
+# Where a stemmer folds the spellings a note is about, the note has nothing to say: a term
+# (rule, phrase) or an alias (entity, alias) is passed over when this says so.
+_TermFolded = Callable[[Rule, Phrase], bool]
+_AliasFolded = Callable[[Entity, Alias], bool]
+
+
+def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None],
+                       term_folded: _TermFolded | None = None,
+                       alias_folded: _AliasFolded | None = None) -> list[RuleProblem]:
+    """``note`` of each query term (beside the rule's other terms) and of each alias of an
+    entity some rule uses (beside its other aliases), but those the stemmer folds."""
+    problems = []
+    for rule in book.rules:
+        terms = list(phrases(rule.expr))
+        written = [p.written for p in terms]
+        notes = dict.fromkeys(found for p in terms
+                              if (term_folded is None or not term_folded(rule, p))
+                              and (found := note(p.written, written)) is not None)
+        problems += [at_rule(rule, found) for found in notes]
+    used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
+    for entity in book.entities:
+        if entity.id in used:
+            texts = [alias.text for alias in entity.aliases]
+            problems += [at_alias(entity, alias, found)
+                         for alias in entity.aliases
+                         if (alias_folded is None or not alias_folded(entity, alias))
+                         and (found := note(alias.text, texts)) is not None]
+    return problems
+
+
+# Arabic writes the hamza on alef (أ إ) or leaves it out (ا), in news too: "إسرائيل" and
+# "اسرائيل". The tokenizer keeps them apart, as SQLite does; Arabic stemming folds them. (The
+# madda, آ, is left alone: Persian writes it always, and so do most Arabic texts.)
+_HAMZA_ALEF = re.compile("[\u0623\u0625]")
+
+
+def hamza_note(text: str, siblings: Collection[str]) -> str | None:
+    """A note when ``text`` has an alef with a hamza and ``siblings`` lack its spelling with
+    a bare alef."""
+    if _HAMZA_ALEF.search(text) is None:
+        return None
+    other = _HAMZA_ALEF.sub("\u0627", text)
+    if _written_beside(other, siblings):
+        return None
+    return (f"{text!r} has a hamza on alef, which many Arabic texts leave out: "
+            f"add {other!r} beside it")
+
+
+def hamza_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with a hamza on alef and without
+    their bare-alef spelling (see :data:`_HAMZA_ALEF`), unless Arabic stemming
+    folds them for every rule that uses them (prefixes and case-sensitive aliases are never
+    stemmed)."""
+    in_arabic = {rule.id: "ar" in stemmers_for(rule.languages) for rule in book.rules}
+    users: dict[str, list[Rule]] = {}
+    for rule in book.rules:
+        for ref in entity_refs(rule.expr):
+            users.setdefault(ref.entity, []).append(rule)
+
+    def term_folded(rule: Rule, phrase: Phrase) -> bool:
+        return rule.stem and in_arabic[rule.id] and not any(t.prefix for t in phrase.tokens)
+
+    def alias_folded(entity: Entity, alias: Alias) -> bool:
+        if alias.case_sensitive or alias.text.rstrip().endswith("*"):
+            return False
+        stem = alias.stem if alias.stem is not None else entity.stem
+        return all(in_arabic[rule.id] and (rule.stem if stem is None else stem)
+                   for rule in users.get(entity.id, ()))
+
+    return _spelling_problems(book, hamza_note, term_folded, alias_folded)
+
+
+def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) spelt with one kind of
+    apostrophe only (see :data:`_CYRILLIC_APOSTROPHE`)."""
+    return _spelling_problems(book, apostrophe_note)
+
+
+def yo_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with ``ё`` and without their
+    spelling with ``е`` (see :data:`_YO`)."""
+    return _spelling_problems(book, yo_note)
+
+
+def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
+    without their spelling without it (see :data:`_ZWNJ`)."""
+    return _spelling_problems(book, zwnj_note)
+
+
+def spelling_problems(book: RuleBook) -> list[RuleProblem]:
+    """Every query term and alias written one way only, in the order of the checks above."""
+    return [*apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
+            *hamza_problems(book)]
