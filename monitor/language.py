@@ -248,15 +248,27 @@ def trusted_language(text: str, *declared: str | None) -> str | None:
     return None
 
 
-def article_language(title: str, text: str, declared: str | None) -> tuple[str | None, bool]:
-    """The language rules take an article to be in, and whether it was detected: the declared
-    one if the text could be in it (:func:`plausible`), else the one detected from its title
-    and text. The matcher and the stems it keeps in the text index must agree on it."""
+def article_language(title: str, text: str, *declared: str | None
+                     ) -> tuple[str | None, bool]:
+    """The language rules take an article to be in, and whether it was detected: the first
+    declared one the text could be in (:func:`trusted_language`), else the one detected from
+    its title and text. The matcher and the stems it keeps in the text index must agree on
+    it."""
     sample = f"{title}\n{text[:_SAMPLE_CHARS]}"
-    code = trusted_language(sample, declared)
+    code = trusted_language(sample, *declared)
     if code is not None:
         return code, False
     return detect_language(sample), True
+
+
+def document_language(title: str, body: str, language: str | None, detected: bool | None
+                      ) -> tuple[str | None, bool]:
+    """A document's language and whether it was detected, as ``Document.language_detected``
+    says: settled already (False: declared and checked, True: detected), or, for None or no
+    language, found now by :func:`article_language`."""
+    if detected is None or language is None:
+        return article_language(title, body, language)
+    return normalize_language(language), detected
 
 
 def language_matches(wanted: frozenset[str], language: str | None, *, detected: bool) -> bool:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from monitor.language import article_language, language_matches
-from monitor.language_codes import normalize_language
+from monitor.language import document_language, language_matches
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook
 from monitor.rules.expr import (
@@ -39,10 +38,8 @@ class RefDoc:
         self.tokens = [tokenize(t) for t in self.texts]
         self.spans = [token_spans(t) for t in self.texts]
         # The language decision itself is tests/test_language.py's: taken as the matcher's.
-        self.language, self.detected = (
-            article_language(doc.title, doc.body, doc.language)
-            if doc.language_detected is None or doc.language is None
-            else (normalize_language(doc.language), doc.language_detected))
+        self.language, self.detected = document_language(doc.title, doc.body, doc.language,
+                                                         doc.language_detected)
 
         self.stemmers: tuple[str, ...] = ()  # the rule's stemmers, set by reference_match
 

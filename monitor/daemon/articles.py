@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.daemon.pages import publisher_identity
 from monitor.extract import fallback_text, fuller_feed_text
-from monitor.language import detect_language, trusted_language
+from monitor.language import article_language
 from monitor.models import Article, ExtractedText, FeedEntry
 from monitor.net import shown_url
 from monitor.store import FeedState
@@ -45,14 +45,11 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
                                        else url))
     # The entry's or feed's, else the page's own (its lang attribute, as written: "en-us",
     # "ua", "zz"), as a code the rules and the web view's filter share; none that names no
-    # language, nor one whose script the text is not written in (a CMS's default "en-US" on
-    # a Russian page): that article's language is detected.
-    sample = f"{entry.title}\n{text}"  # both read its first 1,000 characters
-    language = trusted_language(sample, declared_language(feed, entry, feed_language),
-                                extracted.language if extracted else None)
-    detected = language is None
-    if detected:
-        language = detect_language(sample)
+    # language, nor one the text cannot be in (a CMS's default "en-US" on a Russian or an
+    # Indonesian page): that article's language is detected.
+    language, detected = article_language(entry.title, text,
+                                          declared_language(feed, entry, feed_language),
+                                          extracted.language if extracted else None)
     article = Article(
         url=url, title=title,
         # The outlet the entry names as its origin (an aggregator's item: Google News names

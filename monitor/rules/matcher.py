@@ -25,8 +25,7 @@ from operator import itemgetter
 import ahocorasick
 
 from monitor.errors import RuleError, RuleProblem
-from monitor.language import article_language, language_matches, load_model
-from monitor.language_codes import normalize_language
+from monitor.language import document_language, language_matches, load_model
 from monitor.models import Document, Evidence, RuleHit, TextAnalysis
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import evidence_of, regex_evidence, select
@@ -60,11 +59,8 @@ class _Language:
     def __call__(self) -> tuple[str | None, bool]:
         if self._value is None:
             doc = self._doc
-            detected = doc.language_detected
-            # Declared and not checked yet, or none given: found here.
-            self._value = (article_language(doc.title, doc.body, doc.language)
-                           if detected is None or doc.language is None
-                           else (normalize_language(doc.language), detected))
+            self._value = document_language(doc.title, doc.body, doc.language,
+                                            doc.language_detected)
         return self._value
 
 

@@ -55,8 +55,7 @@ def backtest(matcher: Matcher, articles: Iterable[StoredArticle],
     report = report or BacktestReport()
     for article in articles:
         report.articles += 1
-        document = Document(title=article.title, body=article.text, language=article.language,
-                            language_detected=article.language_detected)
+        document = article.document()
         day = (article.published or article.fetched_at).date().isoformat()
         if on_match is None:  # counts only: no evidence to build
             rule_ids = matcher.matching(document)
@@ -154,8 +153,7 @@ def search_articles(store: Store, matcher: Matcher, rule: Rule, book: RuleBook, 
     kept: deque[tuple[StoredArticle, Document]] = deque(maxlen=limit)
     for article in articles:
         outcome.scanned += 1
-        document = Document(title=article.title, body=article.text, language=article.language,
-                            language_detected=article.language_detected)
+        document = article.document()
         if matcher.matching(document):  # the matcher has one rule
             outcome.total += 1
             if not newest_first or len(kept) < limit:  # the newest `limit`, either way

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from monitor.models import Alert, Evidence
+from monitor.models import Alert, Document, Evidence
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,11 @@ class StoredArticle:
     # ``language`` was detected (True) or declared and checked (False) when the article was
     # saved; None for an article saved before that was recorded (migration 0023).
     language_detected: bool | None = None
+
+    def document(self) -> Document:
+        """What the matcher reads of it (backtests, searches)."""
+        return Document(title=self.title, body=self.text, language=self.language,
+                        language_detected=self.language_detected)
 
 
 @dataclass(frozen=True)
