@@ -205,6 +205,12 @@ class Evidence:
     snippet: str
     entity: str | None = None
 
+    @property
+    def regex(self) -> bool:
+        """A ``regex:`` condition's (its term is written ``/pattern/``): what it matched may
+        be part of a word, where every other term matches whole words."""
+        return self.term.startswith("/")
+
     @classmethod
     def of(cls, term: str, matched: str, field: Field, start: int, end: int, snippet: str,
            entity: str | None) -> Evidence:

@@ -18,8 +18,10 @@ Unicode's composed form (NFC): an Arabic hamza or madda written as a separate ma
 U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there. A rule's words and aliases
 are composed and lose the same marks (:func:`as_cleaned`).
 
-Also :func:`closest`, the "did you mean" of every error message that names a typo, and
-:func:`codec_name`, how feeds, pages and OPML files read a declared encoding's label.
+Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
+(alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
+error message that names a typo, and :func:`codec_name`, how feeds, pages and OPML files read
+a declared encoding's label.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import difflib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; Arabic tatweel, harakat
 # and superscript alef; bidi embeddings, overrides and isolates.
@@ -110,3 +112,54 @@ def codec_name(label: str) -> str | None:
         return codecs.lookup(label.strip()).name
     except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
+
+
+
+def fold_with_origins(text: str) -> tuple[str, Sequence[int]]:
+    """``text`` case-folded, and for each folded character the index of the one it came
+    from: a fold may be longer than its letter (``ß`` is ``ss``, ``İ`` is ``i`` and a dot)."""
+    result = text.casefold()
+    if len(result) == len(text):  # no letter folded longer (none folds to nothing)
+        return result, range(len(text))
+    origin: list[int] = []
+    parts: list[str] = []
+    for i, ch in enumerate(text):
+        fold = ch.casefold()
+        parts.append(fold)
+        origin.extend([i] * len(fold))
+    return "".join(parts), origin
+
+
+def word_spans(text: str, words: Iterable[str],
+               parts: Iterable[str] = ()) -> list[tuple[int, int, str]]:
+    """Where each of ``words`` (the surface forms a rule matched) stands in ``text`` as a whole
+    word, and each of ``parts`` (what a ``regex:`` condition matched, which may be part of a
+    word) anywhere: ``(start, end, word)`` in order, none overlapping, the longer first where
+    two start together. Case is ignored (``Straße`` is found in ``STRASSE``), except in a
+    word written in capitals: ``AS`` (Amerika Serikat) or ``US`` is marked where the text
+    writes it so, not in ``membahas``, ``focus`` or "let us". (A substring search marked
+    ``as`` inside every Indonesian word that has it.)
+    """
+    by_fold: dict[str, list[str]] = {}
+    inside: set[str] = set()
+    for group, anywhere in ((words, False), (parts, True)):
+        for word in sorted({w for w in group if w.strip()}, key=len, reverse=True):
+            by_fold.setdefault(word.casefold(), []).append(word)
+            if anywhere:
+                inside.add(word.casefold())
+    if not by_fold:
+        return []
+    # Escaped literals only, so Python's re is linear here.
+    pattern = re.compile("|".join(
+        re.escape(w) if w in inside else rf"(?<![^\W_]){re.escape(w)}(?![^\W_])"
+        for w in sorted(by_fold, key=len, reverse=True)))
+    text_folded, origin = fold_with_origins(text)
+    spans: list[tuple[int, int, str]] = []
+    for found in pattern.finditer(text_folded):
+        start, end = origin[found.start()], origin[found.end() - 1] + 1
+        written = text[start:end]
+        chosen = next((w for w in by_fold[found.group()] if not w.isupper() or written == w),
+                      None)
+        if chosen is not None:
+            spans.append((start, end, chosen))
+    return spans

@@ -1,4 +1,6 @@
-from monitor.text import clean_line, clean_text, closest, codec_name
+import pytest
+
+from monitor.text import clean_line, clean_text, closest, codec_name, word_spans
 
 
 def test_clean_text_removes_nul_controls_and_bidi_but_keeps_layout() -> None:
@@ -93,3 +95,40 @@ def test_codec_name_reads_a_declared_label_or_says_none() -> None:
     assert codec_name("latin1") == "iso8859-1"
     assert codec_name("x-no-such") is None
     assert codec_name("utf\x008") is None  # a NUL in the label: no codec, no ValueError
+
+
+def _marked(text: str, words: list[str]) -> list[str]:
+    return [text[start:end] for start, end, _word in word_spans(text, words)]
+
+
+@pytest.mark.parametrize(("text", "words", "marked"), [
+    # Whole words only: "as" inside Indonesian words is not Amerika Serikat.
+    ("Pejabat AS membahas rencana damai pasca pertemuan kelas atas", ["AS"], ["AS"]),
+    # A word in capitals is marked in capitals only; "let us" is not the US.
+    ("Let us focus: the US and the U.S. talk", ["US", "U.S."], ["US", "U.S."]),
+    ("ceasefire talks; Ceasefire holds; CEASEFIRE", ["ceasefire"],
+     ["ceasefire", "Ceasefire", "CEASEFIRE"]),
+    # The longer word wins where two start together; a longer word is not half-marked.
+    ("Gaza ceasefire, Gaza ceasefires", ["Gaza", "Gaza ceasefire"], ["Gaza ceasefire", "Gaza"]),
+    ("Israel's envoy; Israeli envoy", ["Israel"], ["Israel"]),
+    ("Переговоры о мирном плане Путина", ["Путина", "мирном плане"], ["мирном плане", "Путина"]),
+    ("وقف إطلاق النار في غزة وحماس", ["غزة", "وحماس"], ["غزة", "وحماس"]),
+    ("Die STRASSE", ["Straße"], ["STRASSE"]),  # folded: ß is ss
+    ("Gaza2 Gazastan xGaza Gaza", ["Gaza"], ["Gaza"]),  # letters and digits continue a word
+    ("Tokyo_Gaza", ["Gaza"], ["Gaza"]),  # "_" does not, for the tokenizer either
+    ("nothing here", ["", " "], []),
+])
+def test_word_spans_mark_whole_words_and_capitals_as_written(
+        text: str, words: list[str], marked: list[str]) -> None:
+    assert _marked(text, words) == marked
+
+
+def test_word_spans_name_the_word_each_span_stands_for() -> None:
+    spans = word_spans("Qatar; QATAR; Straße", ["qatar", "Strasse"])
+    assert [w for _s, _e, w in spans] == ["qatar", "qatar", "Strasse"]
+
+
+def test_word_spans_mark_a_regex_match_even_inside_a_word() -> None:
+    text = "Ceasefires hold; a cease-fire"
+    assert [text[a:b] for a, b, _w in word_spans(text, [], ["cease"])] == ["Cease", "cease"]
+    assert word_spans(text, ["cease"]) == [(19, 24, "cease")]  # a word: only whole

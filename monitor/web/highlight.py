@@ -10,7 +10,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from monitor.delivery import distinct_snippets
 from monitor.models import Evidence
+from monitor.text import clean_line, fold_with_origins, word_spans
 
 _NEAR = 200  # how far from its stored offset a moved span is still looked for
 
@@ -22,21 +24,6 @@ class Piece:
     term: str = ""
 
 
-def _folded(text: str) -> tuple[str, Sequence[int]]:
-    """``text`` case-folded, and for each folded character the index of the one it came
-    from: a fold may be longer than its letter (``ß`` is ``ss``, ``İ`` is ``i`` and a dot)."""
-    folded = text.casefold()
-    if len(folded) == len(text):  # no letter folded longer (none folds to nothing)
-        return folded, range(len(text))
-    origin: list[int] = []
-    parts: list[str] = []
-    for i, ch in enumerate(text):
-        fold = ch.casefold()
-        parts.append(fold)
-        origin.extend([i] * len(fold))
-    return "".join(parts), origin
-
-
 def _locate(text: str, e: Evidence) -> tuple[int, int] | None:
     """The span of ``e`` in ``text``: its stored offsets, or the nearest copy of its words."""
     if 0 <= e.start < e.end <= len(text) and (
@@ -45,7 +32,7 @@ def _locate(text: str, e: Evidence) -> tuple[int, int] | None:
     needle = e.matched.casefold()
     if not needle:
         return None
-    folded, origin = _folded(text)
+    folded, origin = fold_with_origins(text)
     at = folded.find(needle, bisect_left(origin, e.start - _NEAR))  # origin is sorted
     if at < 0:
         at = folded.find(needle)
@@ -63,6 +50,26 @@ def pieces(text: str, evidence: Iterable[Evidence], field: str) -> list[Piece]:
         found = _locate(text, e)
         if found is not None:
             spans.append((*found, e.term))
+    return _cut(text, spans)
+
+
+def passages(evidence: Sequence[Evidence], limit: int) -> list[list[Piece]]:
+    """The body passages an alert shows for this evidence (one per passage: see
+    :func:`~monitor.delivery.distinct_snippets`), the first ``limit``, each with every word
+    the rule matched marked where it stands whole (a ``regex:`` condition's match wherever it
+    stands), titled with its term."""
+    terms: dict[str, str] = {}
+    for e in evidence:
+        terms.setdefault(e.matched, e.term)
+    words = [e.matched for e in evidence if not e.regex]
+    parts = [e.matched for e in evidence if e.regex]
+    return [_cut(text, [(start, end, terms[word])
+                        for start, end, word in word_spans(text, words, parts)])
+            for text in distinct_snippets(evidence, clean_line)[:limit]]
+
+
+def _cut(text: str, spans: list[tuple[int, int, str]]) -> list[Piece]:
+    """``text`` as plain pieces and marked ``(start, end, term)`` spans, overlaps merged."""
     spans.sort()
     merged: list[tuple[int, int, str]] = []
     for start, end, term in spans:
@@ -82,10 +89,3 @@ def pieces(text: str, evidence: Iterable[Evidence], field: str) -> list[Piece]:
     if at < len(text):
         out.append(Piece(text[at:], False))
     return out
-
-
-def snippet_pieces(e: Evidence) -> list[Piece]:
-    """An evidence snippet with the matched words marked in it."""
-    moved = Evidence(term=e.term, matched=e.matched, field=e.field, start=-1, end=-1,
-                     snippet=e.snippet, entity=e.entity)
-    return pieces(e.snippet, [moved], e.field)

@@ -27,7 +27,7 @@ from monitor.language_codes import normalize_language
 from monitor.store import MAX_ROW_ID, Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
-from monitor.web.highlight import pieces, snippet_pieces
+from monitor.web.highlight import passages, pieces
 from monitor.web.paths import base_path, cookie_path, here, route_path
 from monitor.web.search import run_search, saved_rule_yaml, search_query
 from monitor.web.security import (
@@ -155,7 +155,7 @@ def stories(request: Request) -> Response:
     params = {k: v for k, v in request.query_params.items() if k != "before" and v}
     return web.render(request, "stories.html", page=page, f=f, outlets=outlets,
                       languages=languages, rules=[r.id for r in web.rules().rules],
-                      params=params, pieces=pieces, snippet=snippet_pieces,
+                      params=params, pieces=pieces, passages=passages,
                       back=here(request))
 
 
@@ -266,7 +266,8 @@ def search(request: Request) -> Response:
     stem = _flag(request.query_params, "stem")
     result = run_search(web, query, language=language, stem=stem) if query else None
     return web.render(request, "search.html", query=query, language=language, stem=stem,
-                      result=result, pieces=pieces, yaml=saved_rule_yaml(query, language, stem)
+                      result=result, pieces=pieces, passages=passages,
+                      yaml=saved_rule_yaml(query, language, stem)
                       if result is not None and result.error is None else "")
 
 

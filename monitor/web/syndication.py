@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from monitor.delivery import distinct_snippets
 from monitor.store import HitView, StoryFilter
+from monitor.text import clean_line
 from monitor.web.context import web_of
 from monitor.web.paths import route_path
 
@@ -31,8 +33,10 @@ def _xml_text(value: str) -> str:
 
 
 def _summary(hit: HitView) -> str:
+    """The outlet, the terms, and the passages of the body an alert shows (the entry's
+    title is the article's: a title snippet would repeat it)."""
     terms = ", ".join(dict.fromkeys(e.term for e in hit.evidence))
-    snippets = " … ".join(e.snippet for e in hit.evidence[:3])
+    snippets = " … ".join(distinct_snippets(hit.evidence, clean_line)[:3])
     return f"{hit.source} · matched {terms}\n{snippets}"
 
 

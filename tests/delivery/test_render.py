@@ -100,6 +100,27 @@ def test_builtin_template_shows_every_field(fmt: str) -> None:
         html_tags(body)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_snippet_marks_matched_words_whole_not_inside_other_words(fmt: str) -> None:
+    snippet = "Pejabat AS membahas rencana damai pasca pertemuan kelas atas"
+    evidence = (Evidence(term="@us", matched="AS", field="body", start=8, end=10,
+                         snippet=snippet, entity="us"),
+                Evidence(term="@peace-plan", matched="rencana damai", field="body", start=20,
+                         end=33, snippet=snippet, entity="peace-plan"))
+    body = render(make_alert(evidence=evidence), fmt).body
+    marked = {"text": r"\*([^*]+)\*", "markdown": r"\*\*([^*]+)\*\*", "html": r"<b>([^<]+)</b>"}
+    line = next(line for line in body.splitlines() if "membahas" in line)
+    assert re.findall(marked[fmt], line) == ["AS", "rencana damai"]
+
+
+def test_a_regex_condition_s_match_is_marked_even_inside_a_word() -> None:
+    snippet = "Hamas says the ceasefires hold"
+    evidence = (Evidence(term="/cease/", matched="cease", field="body", start=15, end=20,
+                         snippet=snippet),)
+    body = render(make_alert(evidence=evidence), "html").body
+    assert "the <b>cease</b>fires hold" in body
+
+
 def test_story_size_wording_and_timezone() -> None:
     single = render(make_alert(story_size=1, also_reported_by=()))
     assert "Also reported" not in single.body

@@ -1,11 +1,14 @@
-"""Evidence laid over text: the marked piece is the matched words, wherever they moved."""
+"""Evidence laid over text: the marked piece is the matched words, wherever they moved; the
+passages a story shows are an alert's, with every matched word marked whole."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import pytest
 
 from monitor.models import Evidence
-from monitor.web.highlight import Piece, pieces, snippet_pieces
+from monitor.web.highlight import Piece, passages, pieces
 
 
 def _texts(parts: list[Piece]) -> list[tuple[str, bool]]:
@@ -22,7 +25,7 @@ def test_a_snippet_marks_the_matched_words_after_letters_that_fold_longer(
         snippet: str, matched: str, marked: str) -> None:
     e = Evidence(term=matched.lower(), matched=matched, field="body", start=-1, end=-1,
                  snippet=snippet)
-    parts = snippet_pieces(e)
+    [parts] = passages([e], 2)
     assert "".join(p.text for p in parts) == snippet
     assert [p.text for p in parts if p.mark] == [marked]
 
@@ -33,3 +36,23 @@ def test_moved_evidence_is_marked_whole_after_a_letter_that_folds_longer() -> No
                      snippet="")  # offsets from before an edit: "eder" now
     assert _texts(pieces(text, [moved], "body")) == [
         ("Straße. ", False), ("Gaza", True), (" heute; später wieder Gaza.", False)]
+
+
+def test_passages_are_the_alerts_with_every_matched_word_marked_whole() -> None:
+    first = "Pejabat AS membahas rencana damai Ukraina dengan Rusia pasca pertemuan"
+    far = "Utusan Trump bertemu utusan Putin di Jenewa"
+
+    def e(term: str, matched: str, snippet: str, field: Literal["title", "body"] = "body",
+          start: int = 0) -> Evidence:
+        return Evidence(term=term, matched=matched, field=field, start=start,
+                        end=start + len(matched), snippet=snippet)
+
+    evidence = [e("@us", "AS", "AS dan Rusia", "title"), e("@us", "AS", first, start=8),
+                e("@ukraine", "Ukraina", first, start=34),  # the same passage: once
+                e("@trump", "Trump", far, start=900), e("@putin", "Putin", far, start=922)]
+    shown = passages(evidence, 3)
+    assert ["".join(p.text for p in parts) for parts in shown] == [first, far]
+    assert [[(p.text, p.term) for p in parts if p.mark] for parts in shown] == [
+        [("AS", "@us"), ("Ukraina", "@ukraine")],  # not the "as" of membahas or pasca
+        [("Trump", "@trump"), ("Putin", "@putin")]]
+    assert passages(evidence, 1) == shown[:1]

@@ -34,6 +34,11 @@ def test_atom_and_json_feeds_parse_cleanly(sqlite_url: str, tmp_path: Path) -> N
         assert parsed_json.warnings == () and len(parsed_json.entries) == 1
         item = body["items"][0]
         assert {"id", "url", "title", "content_text", "date_modified"} <= set(item)
+        # The body's passages an alert shows, each once; not the headline again.
+        for each in c.get("/feed.json").json()["items"]:
+            passages = each["content_text"].split("\n", 1)[1].split(" … ")
+            assert len(passages) == len(set(passages)), passages
+            assert not any(each["title"] in p for p in passages), passages
         assert c.get("/rules/no-such-rule/feed.atom").status_code == 404
     store.close()
 

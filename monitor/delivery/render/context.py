@@ -18,7 +18,6 @@ web view, where it is marked relevant or not; empty without ``web.public_url``) 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from markupsafe import Markup
 from monitor.delivery.markup import MARKDOWN_TEXT_TARGETS, Format, escape_for, safe_link, sanitize
 from monitor.delivery.render.sandbox import MarkdownSafe
 from monitor.models import Alert, Evidence
+from monitor.text import word_spans
 
 MAX_SNIPPETS = 5
 _MAX_NAMES = 5
@@ -56,18 +56,19 @@ def _safe(fmt: Format, markup: str) -> Any:
 _HIGHLIGHT = {"text": ("*", "*"), "markdown": ("**", "**"), "html": ("<b>", "</b>")}
 
 
-def _highlight(snippet: str, matches: Sequence[str], fmt: Format) -> Any:
-    words = sorted({m for m in matches if m}, key=len, reverse=True)
-    if not words:
-        return _safe(fmt, escape_for(snippet, fmt))
-    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+def _highlight(snippet: str, evidence: Sequence[Evidence], clean: Callable[[str], str],
+               fmt: Format) -> Any:
+    """``snippet`` escaped for ``fmt``, each word the evidence matched marked where it stands
+    whole (a ``regex:`` condition's match wherever it stands)."""
     start_tag, end_tag = _HIGHLIGHT[fmt]
     parts: list[str] = []
     pos = 0
-    for match in pattern.finditer(snippet):
-        parts.append(escape_for(snippet[pos : match.start()], fmt))
-        parts.append(start_tag + escape_for(match.group(0), fmt) + end_tag)
-        pos = match.end()
+    for start, end, _word in word_spans(snippet, [clean(e.matched) for e in evidence
+                                                  if not e.regex],
+                                        [clean(e.matched) for e in evidence if e.regex]):
+        parts.append(escape_for(snippet[pos:start], fmt))
+        parts.append(start_tag + escape_for(snippet[start:end], fmt) + end_tag)
+        pos = end
     parts.append(escape_for(snippet[pos:], fmt))
     return _safe(fmt, "".join(parts))
 
@@ -218,8 +219,7 @@ def alert_context(
     url = _link_for_chat(url, target) if url else None
     link = _link(url, fmt) if url else _safe(fmt, escape_for(clean(alert.url), fmt))
 
-    matched = [clean(e.matched) for e in alert.evidence]
-    snippets = [_highlight(text, matched, fmt)
+    snippets = [_highlight(text, alert.evidence, clean, fmt)
                 for text in distinct_snippets(alert.evidence, clean)[:max_snippets]]
     if fmt == "html" and url is not None:
         title_link = _safe(fmt, f'<a href="{escape_for(url, fmt)}">'
@@ -250,7 +250,7 @@ def alert_context(
         "entities": entities,
         "matched_groups": matched_groups(alert, target),
         "title_link": title_link,
-        "matched": list(dict.fromkeys(matched)),
+        "matched": list(dict.fromkeys(clean(e.matched) for e in alert.evidence)),
         "snippets": snippets,
         "evidence": [
             {"term": clean(e.term), "matched": clean(e.matched), "field": e.field,
