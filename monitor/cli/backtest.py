@@ -15,7 +15,7 @@ from monitor.cli.output import plural
 from monitor.cli.service import open_store
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
-    from monitor.rules import BacktestReport, RuleBook
+    from monitor.rules import BacktestReport, RuleBook, UnseenWord
 
 
 @app.command("backtest")
@@ -33,7 +33,9 @@ def backtest_command(
 ) -> None:
     """Replay rules over stored articles; sends nothing.
 
-    Reports what would have matched, per rule and per day.
+    Reports what would have matched, per rule and per day; then any rule word that no
+    stored article has while a close spelling is in several (ceasfire: ceasefire is in
+    340 articles), a likely typo, which matches nothing and says nothing.
     """
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -44,8 +46,9 @@ def backtest_command(
         backtest_store,
         compile_rules,
         load_rules,
+        unseen_words,
     )
-    from monitor.store import Access
+    from monitor.store import Access, TextIndex, word_articles
 
     config = get_config(ctx)
     try:
@@ -81,9 +84,12 @@ def backtest_command(
                                 emit if as_json else None)
     access = Access(store)
     verdicts = {r.id: access.verdicts_by_article(r.id) for r in book.rules}
+    index = TextIndex(store)
+    typos = unseen_words(book, lambda words, least: word_articles(index, words, least))
     store.close()
     if not as_json:
         _print_report(report, book, start, verdicts)
+    _print_typos(typos, err=as_json)  # standard output is --json's lines alone
     if book.problems:  # the good rules were replayed; the broken ones were not
         raise typer.Exit(1)
 
@@ -104,3 +110,14 @@ def _print_report(report: BacktestReport, book: RuleBook, start: datetime,
         days = sorted((d, n) for (r, d), n in report.per_day.items() if r == rule)
         for day, count in days:
             typer.echo(f"  {day}  {count}")
+
+
+def _print_typos(typos: list[UnseenWord], *, err: bool) -> None:
+    """Rule words no stored article has, each beside the close spelling many have."""
+    if not typos:
+        return
+    typer.echo("\nWords in no stored article, where a close spelling is in several "
+               "(a typo matches nothing, silently):", err=err)
+    for typo in typos:
+        typer.echo(f"  {typo.rule_id}: {typo.word!r}; {typo.alike!r} is in "
+                   f"{plural(typo.articles, 'article')}", err=err)

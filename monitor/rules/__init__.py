@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from monitor.rules.rulefile import rule_yaml
     from monitor.rules.stem import article_stems
+    from monitor.rules.typos import UnseenWord, unseen_words
     from monitor.rules.unicode61 import token_spans, tokenize
 
 # Each public name and the module it lives in.
@@ -77,6 +78,8 @@ _MODULES: dict[str, str] = {
     "SearchOutcome": "monitor.rules.replay",
     "token_spans": "monitor.rules.unicode61",
     "tokenize": "monitor.rules.unicode61",
+    "unseen_words": "monitor.rules.typos",
+    "UnseenWord": "monitor.rules.typos",
 }
 
 __all__ = [
@@ -91,6 +94,7 @@ __all__ = [
     "RuleBook",
     "RuleTests",
     "SearchOutcome",
+    "UnseenWord",
     "alias_problems",
     "analyze_text",
     "article_stems",
@@ -110,6 +114,7 @@ __all__ = [
     "search_articles",
     "token_spans",
     "tokenize",
+    "unseen_words",
 ]
 
 

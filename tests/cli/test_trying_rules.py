@@ -238,3 +238,37 @@ def test_backtest_json_evidence_has_the_words_matched(store_config: Path) -> Non
     assert evidence["@ceasefire"]["matched"].lower() == "gencatan senjata"
     assert set(evidence["@ceasefire"]) == {"term", "matched", "field", "start", "end",
                                            "snippet", "entity"}
+
+
+def test_backtest_names_a_rule_word_no_article_has_beside_the_one_they_use(
+        tmp_path: Path) -> None:
+    import dataclasses
+
+    from monitor.store import TextIndex
+    from tests.store_support import article, console_route, feed, open_store
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    store = open_store(url)
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    for i in range(4):
+        item = dataclasses.replace(article(url=f"https://news.example/{i}", key=f"k{i}"),
+                                   title=f"Talks {i}", text="Qatar presses for a ceasefire.",
+                                   content_hash=f"h{i}", language="en")
+        store.save_article(feed_id, item, [], console_route)
+    TextIndex(store).index_pending()  # as the daemon does at the end of each cycle
+    store.close()
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "r.yaml").write_text(
+        "rules:\n  - id: truce\n    query: Qatar AND (ceasfire OR truce)\n", encoding="utf-8")
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(f"database_url: {url}\nrules_dir: {folder}\n", encoding="utf-8")
+    code, out, err = run("-c", str(cfg), "backtest", "--since", "36500d")
+    assert (code, err) == (0, "")
+    assert "\ntruce: 0 matches;" in out
+    assert out.endswith("\nWords in no stored article, where a close spelling is in several "
+                        "(a typo matches nothing, silently):\n"
+                        "  truce: 'ceasfire'; 'ceasefire' is in 4 articles\n")
+    code, out, err = run("-c", str(cfg), "backtest", "--since", "36500d", "--json")
+    assert (code, out) == (0, "")  # no match; the note goes to standard error
+    assert "  truce: 'ceasfire'; 'ceasefire' is in 4 articles\n" in err
