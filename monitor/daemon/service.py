@@ -35,8 +35,17 @@ from monitor.errors import ConfigError, RuleProblem
 from monitor.extract import Extractor
 from monitor.models import RuleHit
 from monitor.net import Fetcher, shown_url
-from monitor.rules import analyze_text, article_stems, tokenize
-from monitor.store import Outbox, Store, feed_health_notices, forget_instance, upgrade, utc_now
+from monitor.rules import analyze_text, article_stems, tokenize, unseen_words
+from monitor.store import (
+    Outbox,
+    Store,
+    TextIndex,
+    feed_health_notices,
+    forget_instance,
+    upgrade,
+    utc_now,
+    word_articles,
+)
 from monitor.stories import StoryRegistry, worker_signature
 
 log = logging.getLogger(__name__)
@@ -87,6 +96,19 @@ class Service:
             if queued:
                 log.info("rule %s: its channels are fixed; %d alerts queued for the hits it "
                          "matched meanwhile", rule.id, queued)
+        self._log_typos()
+
+    def _log_typos(self) -> None:
+        """Warn of rule words no stored article has while a close spelling is in several:
+        a typo in a query matches nothing and says nothing (``monitor backtest`` lists them
+        too)."""
+        book = self.rules.book()
+        if book is None:
+            return
+        index = TextIndex(self.store)
+        for typo in unseen_words(book, lambda words, least: word_articles(index, words, least)):
+            log.warning("rule %s: %r is in no stored article, %r is in %d: a typo?",
+                        typo.rule_id, typo.word, typo.alike, typo.articles)
 
     def config_problems(self, problems: Sequence[ConfigError]) -> None:
         """Tell the admin channel that monitor.yaml did not reload (once per set of problems)."""

@@ -12,7 +12,9 @@ them:
   :data:`NEWEST_ARTICLES` articles (all of them would take seconds per million), without the
   ``~stem`` lexemes.
 
-Articles still waiting for the index are not counted: a count is a lower bound.
+Articles still waiting for the index are not counted: a count is a lower bound. A database
+that cannot answer (an SQLite without fts5vocab, a lost connection) gives no counts: the
+check is advice, and a daemon's reload must not fail on it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
+from monitor.errors import StoreError
 from monitor.store.lexemes import STEM_MARK
 from monitor.store.textindex import TextIndex
 
@@ -45,23 +49,27 @@ def word_articles(index: TextIndex, words: Collection[str],
                   least: int) -> dict[str, int] | None:
     """How many stored articles have each of ``words`` (folded tokens; a word in none is
     absent), and every other word that begins with the same two characters as one of them
-    and is in at least ``least`` articles. None when the store has no text index."""
+    and is in at least ``least`` articles. None when the store has no text index, or cannot
+    count now."""
     if not index.available:
         return None
     wanted = sorted(set(words))
     starts = sorted({w[:2] for w in wanted})
     found: dict[str, int] = {}
-    with index.store.read() as session:
-        if index.dialect == "postgresql":
-            rows = session.execute(_POSTGRESQL_WORDS, {
-                "words": wanted, "starts": starts, "least": least, "stem": STEM_MARK})
-            found.update((str(word), int(count)) for word, count in rows)
-            return found
-        session.execute(_SQLITE_VOCABULARY)
-        for word in wanted:
-            found.update((str(w), int(n)) for w, n in session.execute(_SQLITE_WORD,
-                                                                        {"word": word}))
-        for start in starts:
-            found.update((str(w), int(n)) for w, n in session.execute(_SQLITE_ALIKE, {
-                "low": start, "high": start + _LAST, "least": least}))
+    try:
+        with index.store.read() as session:
+            if index.dialect == "postgresql":
+                rows = session.execute(_POSTGRESQL_WORDS, {
+                    "words": wanted, "starts": starts, "least": least, "stem": STEM_MARK})
+                found.update((str(word), int(count)) for word, count in rows)
+                return found
+            session.execute(_SQLITE_VOCABULARY)
+            for word in wanted:
+                found.update((str(w), int(n))
+                             for w, n in session.execute(_SQLITE_WORD, {"word": word}))
+            for start in starts:
+                found.update((str(w), int(n)) for w, n in session.execute(_SQLITE_ALIKE, {
+                    "low": start, "high": start + _LAST, "least": least}))
+    except (DatabaseError, StoreError):
+        return None
     return found
