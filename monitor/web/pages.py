@@ -222,6 +222,7 @@ def rules(request: Request) -> Response:
     stats = web.browse.rule_stats()
     days = web.hits_per_day()
     token = web.feed_tokens()
+    typos = web.typos()
     rows = []
     for rule in shown:
         s = stats.get(rule.id)
@@ -231,6 +232,7 @@ def rules(request: Request) -> Response:
                     for e in entity_ids}
         rows.append({"rule": rule, "stats": s, "entities": entities,
                      "charts": [chart(per_day, today, 30), chart(per_day, today, 90)],
+                     "typos": typos.get(rule.id, []),
                      "feed": token(f"/rules/{rule.id}/feed.atom"),
                      "json_feed": token(f"/rules/{rule.id}/feed.json")})
     return web.render(request, "rules.html", rows=rows, problems=book.problems,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -474,3 +476,35 @@ def test_the_rules_api_pages_by_rule_id(web) -> None:
     one = c.get("/api/v1/rules?rule=ukraine-peace-plan").json()["items"]
     assert [r["id"] for r in one] == ["ukraine-peace-plan"] and one[0]["hits"] >= 1
     assert c.get("/api/v1/rules?rule=no-such-rule").status_code == 404
+
+
+def test_the_rules_page_names_a_rule_word_no_article_has_beside_the_common_one(
+        database_url: str, tmp_path: Path) -> None:
+    from monitor.config import Config
+    from monitor.rules import tokenize
+    from monitor.store import TextIndex
+
+    store = seeded_store(database_url)
+    feed_id = store.feed_health()[0].id
+    for i in range(3):
+        item = replace(article(url=f"https://news.example/truce/{i}", key=f"truce{i}"),
+                       text="Qatar presses for a ceasefire.", content_hash=f"truce{i}")
+        store.save_article(feed_id, item, [], console_route)
+    TextIndex(store).index_pending()
+    TextIndex(store).catch_up(tokenize)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule_file = rules / "r.yaml"
+    rule_file.write_text("rules:\n  - id: truce\n    query: Qatar AND ceasfire\n",
+                         encoding="utf-8")
+    cfg = Config(base_dir=tmp_path, database_url=database_url, rules_dir=rules)
+    with client(store, cfg) as c:
+        page = c.get("/rules").text
+        # (the seeds' English article has the word too)
+        assert ("“ceasfire” is in no stored article, “ceasefire” is in 4: a typo?"
+                in page)
+        rule_file.write_text("rules:\n  - id: truce\n    query: Qatar AND ceasefire\n",
+                             encoding="utf-8")
+        os.utime(rule_file, (time.time() + 5, time.time() + 5))  # a new stamp, surely
+        assert "a typo?" not in c.get("/rules").text  # counted again for the new rules
+    store.close()
