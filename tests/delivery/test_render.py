@@ -430,9 +430,11 @@ def test_html_mail_links_the_title_and_names_the_outlets() -> None:
     message = render(make_alert(), "html", "email")
     assert message.body.startswith(
         '<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.4;'
-        'color:#222;max-width:640px">\n<p style="margin:0 0 2px 0;font-size:16px;'
+        'color:#222;max-width:640px">\n<p dir="auto" style="margin:0 0 2px 0;font-size:16px;'
         'font-weight:bold"><a href="https://news.example/story?id=1&amp;x=2">Ceasefire talks '
         'resume in Doha</a></p>\n')
+    # An Arabic or Hebrew title and passage read right to left in an English mail
+    assert '<li dir="auto" style="margin:0 0 4px 0">' in message.body
     assert "Also reported by 3 outlets: Wire A, Wire B, Wire C</p>" in message.body
     assert "<style" not in message.body and "<table" not in message.body
 

@@ -38,8 +38,9 @@ def test_stories_show_seed_stories_with_highlighted_terms(web) -> None:
     assert "Diplomasi Tingkat Tinggi" in page and "AS dan Rusia" in page
     assert re.search(r"<mark[^>]*>Gaza</mark>", page)
     # A passage marks every word the rule matched in it, as the alert does, not only one.
-    assert ('<p class="snippet">…<mark title="@peace-plan">proposal perdamaian</mark> baru '
-            'untuk mengakhiri konflik di <mark title="@ukraine">Ukraina</mark>') in page
+    assert ('<p class="snippet" dir="auto">…<mark title="@peace-plan">proposal perdamaian'
+            '</mark> baru untuk mengakhiri konflik di <mark title="@ukraine">Ukraina</mark>'
+            ) in page  # dir="auto": an Arabic passage reads right to left
     assert "3 stories" in page
     assert "Weather in Jakarta" not in page  # no hit, no story in the list
 

@@ -197,7 +197,7 @@ def test_a_search_reads_the_newest_candidates_within_its_budget(
             text_source="page", language="id", content_hash=f"d{n}"), [], console_route)
 
     def titles(page: str) -> list[str]:
-        return re.findall(r'<h2><a [^>]*>([^<]*)</a></h2>', page)
+        return re.findall(r'<h2[^>]*><a [^>]*>([^<]*)</a></h2>', page)
 
     everything = c.get("/search", params={"q": "dan OR rapat"}).text
     assert _count(everything) and "At least" not in everything

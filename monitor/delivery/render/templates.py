@@ -49,14 +49,14 @@ Evidence and feedback: {{ web_link }}
     "html": """\
 <div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.4;\
 color:#222;max-width:640px">
-<p style="margin:0 0 2px 0;font-size:16px;font-weight:bold">{{ title_link }}</p>
+<p dir="auto" style="margin:0 0 2px 0;font-size:16px;font-weight:bold">{{ title_link }}</p>
 <p style="margin:0 0 10px 0;font-size:12px;color:#666">{{ rule }} | {{ byline }}<br/>\
 {{ link }}</p>
 <p style="margin:0 0 6px 0"><b>Matched:</b> {{ matched_groups | join("; ") }}</p>
 {% if snippets %}
 <ul style="margin:0 0 10px 0;padding-left:18px">
 {% for s in snippets %}
-<li style="margin:0 0 4px 0">{{ s }}</li>
+<li dir="auto" style="margin:0 0 4px 0">{{ s }}</li>
 {% endfor %}
 </ul>
 {% endif %}
@@ -113,14 +113,14 @@ _and {{ more }} more_
 <p><b>{{ count }} new alert{{ "s" if count != 1 else "" }}</b></p>
 <ol>
 {% for a in alerts %}
-<li><b>{{ a.rule }}</b>: {{ a.title }}<br/>
+<li><b>{{ a.rule }}</b>: <span dir="auto">{{ a.title }}</span><br/>
 {{ a.byline }}<br/>
 {{ a.link }}
 {% if a.web_url %}
 <br/><a href="{{ a.web_url }}">Evidence and feedback</a>
 {% endif %}
 {% for s in a.snippets %}
-<br/>• {{ s }}
+<br/>• <span dir="auto">{{ s }}</span>
 {% endfor %}
 </li>
 {% endfor %}
