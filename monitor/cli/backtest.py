@@ -48,7 +48,7 @@ def backtest_command(
         load_rules,
         unseen_words,
     )
-    from monitor.store import Access, TextIndex, word_articles
+    from monitor.store import Access, ArticleVocabulary, TextIndex
 
     config = get_config(ctx)
     try:
@@ -84,8 +84,7 @@ def backtest_command(
                                 emit if as_json else None)
     access = Access(store)
     verdicts = {r.id: access.verdicts_by_article(r.id) for r in book.rules}
-    index = TextIndex(store)
-    typos = unseen_words(book, lambda words, least: word_articles(index, words, least))
+    typos = unseen_words(book, ArticleVocabulary(TextIndex(store)))
     store.close()
     if not as_json:
         _print_report(report, book, start, verdicts)

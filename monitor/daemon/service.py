@@ -37,6 +37,7 @@ from monitor.models import RuleHit
 from monitor.net import Fetcher, shown_url
 from monitor.rules import analyze_text, article_stems, tokenize, unseen_words
 from monitor.store import (
+    ArticleVocabulary,
     Outbox,
     Store,
     TextIndex,
@@ -44,7 +45,6 @@ from monitor.store import (
     forget_instance,
     upgrade,
     utc_now,
-    word_articles,
 )
 from monitor.stories import StoryRegistry, worker_signature
 
@@ -105,8 +105,7 @@ class Service:
         book = self.rules.book()
         if book is None:
             return
-        index = TextIndex(self.store)
-        for typo in unseen_words(book, lambda words, least: word_articles(index, words, least)):
+        for typo in unseen_words(book, ArticleVocabulary(TextIndex(self.store))):
             log.warning("rule %s: %r is in no stored article, %r is in %d: a typo?",
                         typo.rule_id, typo.word, typo.alike, typo.articles)
 

@@ -18,8 +18,9 @@ matches that inflection already.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 from rapidfuzz.distance import OSA
 
@@ -31,9 +32,15 @@ MIN_LENGTH = 5  # characters; "gaza" has too many four-letter neighbours to judg
 LONG_WORD = 10  # characters from which two edits are still a slip ("governmnet")
 ALIKE_ARTICLES = 3  # the close spelling must be in at least this many articles
 
-# (words, least) -> articles per word, and per other word that begins alike and is in at least
-# ``least`` articles: the store's word_articles; None when it has no text index to ask
-WordCounts = Callable[[Collection[str], int], dict[str, int] | None]
+class Vocabulary(Protocol):
+    """The stored articles' words (the store's ``ArticleVocabulary``); None: cannot say."""
+
+    def absent(self, words: Collection[str]) -> set[str] | None:
+        """Which of ``words`` no stored article has."""
+
+    def alike(self, starts: Collection[str], least: int) -> dict[str, int] | None:
+        """The words beginning with one of ``starts`` that are in ``least`` articles or more,
+        with how many."""
 
 
 @dataclass(frozen=True)
@@ -54,20 +61,23 @@ def rule_words(rule: Rule) -> list[str]:
     return list(dict.fromkeys(w for w in words if len(w) >= MIN_LENGTH and not w.isdigit()))
 
 
-def unseen_words(book: RuleBook, counts: WordCounts) -> list[UnseenWord]:
+def unseen_words(book: RuleBook, vocabulary: Vocabulary) -> list[UnseenWord]:
     """Each rule word in no stored article with a close spelling in at least
-    :data:`ALIKE_ARTICLES` of them, by rule; none when the store cannot count."""
+    :data:`ALIKE_ARTICLES` of them, by rule; none when the store cannot say. The close
+    spellings are only looked for when some word is in no article."""
     words = {rule.id: rule_words(rule) for rule in book.rules}
     wanted = {w for listed in words.values() for w in listed}
-    found = counts(wanted, ALIKE_ARTICLES) if wanted else None  # (PostgreSQL: a second)
-    if found is None:
+    absent = vocabulary.absent(wanted) if wanted else None
+    if not absent:
         return []
-    common = sorted((w for w, n in found.items() if n >= ALIKE_ARTICLES),
-                    key=lambda w: -found[w])  # the most common first: it wins a tie
+    found = vocabulary.alike({w[:2] for w in absent}, ALIKE_ARTICLES)
+    if not found:
+        return []
+    common = sorted(found, key=lambda w: -found[w])  # the most common first: it wins a tie
     unseen: list[UnseenWord] = []
     for rule in book.rules:
         for word in words[rule.id]:
-            if found.get(word, 0):
+            if word not in absent:
                 continue
             alike = next((w for w in common if _slip(word, w)), None)
             if alike is not None and not (rule.stem and _same_stem(word, alike, rule)):

@@ -68,7 +68,7 @@ from monitor.store.saving import NewArticle
 from monitor.store.schema import MAX_ROW_ID
 from monitor.store.store import Store, utc_now
 from monitor.store.textindex import INDEX_BATCH, STEMS_COLUMN, TextIndex, asks_for_stems
-from monitor.store.vocabulary import word_articles
+from monitor.store.vocabulary import ArticleVocabulary
 
 __all__ = [
     "DATABASE_DAMAGED",
@@ -81,6 +81,7 @@ __all__ = [
     "Access",
     "ApiToken",
     "ArticleStemmer",
+    "ArticleVocabulary",
     "Browse",
     "ClaimedNotification",
     "FeedHealth",
@@ -137,5 +138,4 @@ __all__ = [
     "sqlite_path",
     "upgrade",
     "utc_now",
-    "word_articles",
 ]

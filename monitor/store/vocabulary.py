@@ -1,20 +1,24 @@
-"""Which words the stored articles use: for "is this rule word a typo?" (a backtest asks).
+"""Which words the stored articles use: for "is this rule word a typo?" (a backtest, the
+daemon's rule loads and the web's rules page ask).
 
 A rule word that no stored article has, while a close spelling is in many, is most likely a
 typo (``ceasfire``), and a typo in a query is a silent miss: nothing fails, nothing alerts.
-The counts come from the text index, which keeps every article's tokens as the matcher cuts
-them:
+The text index keeps every article's tokens as the matcher cuts them, so it answers in two
+steps, the second only for the words the first finds in no article (rare: most rule words
+are in many):
 
-- SQLite: FTS5's own vocabulary, through an ``fts5vocab`` table over ``articles_fts`` made in
-  the connection's temporary schema (nothing is written to the database file), counting the
-  articles with the word in their title or text (not the stems column);
-- PostgreSQL: ``ts_stat`` over the lexemes (``text_tokens``) of the newest
-  :data:`NEWEST_ARTICLES` articles (all of them would take seconds per million), without the
-  ``~stem`` lexemes.
+- :meth:`ArticleVocabulary.absent`: which words no article has. SQLite: FTS5's own
+  vocabulary, through an ``fts5vocab`` table over ``articles_fts`` made in the connection's
+  temporary schema (nothing is written to the database file), title and text only (not the
+  stems column); PostgreSQL: a lookup of each word in the GIN index of ``text_tokens``.
+- :meth:`ArticleVocabulary.alike`: the words that begin with given two characters and are in
+  at least so many articles. SQLite: the same vocabulary, by range; PostgreSQL: ``ts_stat``
+  over the lexemes of the newest :data:`NEWEST_ARTICLES` articles (about 2 s: all of them
+  would take seconds per hundred thousand), without the ``~stem`` lexemes.
 
-Articles still waiting for the index are not counted: a count is a lower bound. A database
-that cannot answer (an SQLite without fts5vocab, a lost connection) gives no counts: the
-check is advice, and a daemon's reload must not fail on it.
+Articles still waiting for the index are not counted. A database that cannot answer (an
+SQLite without fts5vocab, a lost connection) gives no answer (None): the check is advice, and
+a daemon's reload must not fail on it.
 """
 
 from __future__ import annotations
@@ -33,43 +37,63 @@ _LAST = "\U0010ffff"  # sorts after every other character (UTF-8 and code points
 
 _SQLITE_VOCABULARY = text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.articles_vocabulary "
                           "USING fts5vocab(main, articles_fts, col)")
-_SQLITE_WORD = text("SELECT term, max(doc) FROM temp.articles_vocabulary "
-                    "WHERE term = :word AND col IN ('title', 'text') GROUP BY term")
+_SQLITE_HAS = text("SELECT 1 FROM temp.articles_vocabulary "
+                   "WHERE term = :word AND col IN ('title', 'text') LIMIT 1")
 _SQLITE_ALIKE = text("SELECT term, max(doc) AS articles FROM temp.articles_vocabulary "
                      "WHERE term >= :low AND term < :high AND col IN ('title', 'text') "
                      "GROUP BY term HAVING articles >= :least")
-_POSTGRESQL_WORDS = text(
+# A folded token has no quote or backslash: quoted, it is one lexeme of a tsquery.
+_POSTGRESQL_PRESENT = text(
+    "SELECT w FROM unnest(CAST(:words AS text[])) AS w WHERE EXISTS (SELECT 1 FROM articles "
+    "WHERE text_tokens @@ CAST('''' || w || '''' AS tsquery))")
+_POSTGRESQL_ALIKE = text(
     "SELECT word, ndoc FROM ts_stat('SELECT text_tokens FROM articles "
     f"WHERE text_tokens IS NOT NULL ORDER BY id DESC LIMIT {NEWEST_ARTICLES}') "
-    "WHERE word = ANY(:words) OR (left(word, 2) = ANY(:starts) AND ndoc >= :least "
-    "AND left(word, 1) <> :stem)")
+    "WHERE left(word, 2) = ANY(:starts) AND ndoc >= :least AND left(word, 1) <> :stem")
 
 
-def word_articles(index: TextIndex, words: Collection[str],
-                  least: int) -> dict[str, int] | None:
-    """How many stored articles have each of ``words`` (folded tokens; a word in none is
-    absent), and every other word that begins with the same two characters as one of them
-    and is in at least ``least`` articles. None when the store has no text index, or cannot
-    count now."""
-    if not index.available:
-        return None
-    wanted = sorted(set(words))
-    starts = sorted({w[:2] for w in wanted})
-    found: dict[str, int] = {}
-    try:
-        with index.store.read() as session:
-            if index.dialect == "postgresql":
-                rows = session.execute(_POSTGRESQL_WORDS, {
-                    "words": wanted, "starts": starts, "least": least, "stem": STEM_MARK})
-                found.update((str(word), int(count)) for word, count in rows)
-                return found
-            session.execute(_SQLITE_VOCABULARY)
-            for word in wanted:
-                found.update((str(w), int(n))
-                             for w, n in session.execute(_SQLITE_WORD, {"word": word}))
-            for start in starts:
-                found.update((str(w), int(n)) for w, n in session.execute(_SQLITE_ALIKE, {
-                    "low": start, "high": start + _LAST, "least": least}))
-    except (DatabaseError, StoreError):
-        return None
-    return found
+class ArticleVocabulary:
+    """The words of the stored articles, asked through the text index."""
+
+    def __init__(self, index: TextIndex) -> None:
+        self.index = index
+
+    def absent(self, words: Collection[str]) -> set[str] | None:
+        """Which of ``words`` (folded tokens) no indexed article has in its title or text;
+        None when the store has no text index, or cannot answer now."""
+        if not self.index.available:
+            return None
+        wanted = sorted(set(words))
+        try:
+            with self.index.store.read() as session:
+                if self.index.dialect == "postgresql":
+                    present = set(session.execute(_POSTGRESQL_PRESENT,
+                                                  {"words": wanted}).scalars())
+                else:
+                    session.execute(_SQLITE_VOCABULARY)
+                    present = {w for w in wanted
+                               if session.execute(_SQLITE_HAS, {"word": w}).first()}
+        except (DatabaseError, StoreError):
+            return None
+        return set(wanted) - present
+
+    def alike(self, starts: Collection[str], least: int) -> dict[str, int] | None:
+        """The words that begin with one of ``starts`` (two characters each) and are in at
+        least ``least`` articles, with how many; None as for :meth:`absent`."""
+        if not self.index.available:
+            return None
+        found: dict[str, int] = {}
+        try:
+            with self.index.store.read() as session:
+                if self.index.dialect == "postgresql":
+                    rows = session.execute(_POSTGRESQL_ALIKE, {
+                        "starts": sorted(set(starts)), "least": least, "stem": STEM_MARK})
+                    found.update((str(w), int(n)) for w, n in rows)
+                    return found
+                session.execute(_SQLITE_VOCABULARY)
+                for start in sorted(set(starts)):
+                    found.update((str(w), int(n)) for w, n in session.execute(_SQLITE_ALIKE, {
+                        "low": start, "high": start + _LAST, "least": least}))
+        except (DatabaseError, StoreError):
+            return None
+        return found

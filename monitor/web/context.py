@@ -18,7 +18,7 @@ from starlette.responses import Response
 from monitor.config import Config
 from monitor.errors import RuleProblem
 from monitor.rules import RuleBook, UnseenWord, load_rules, rule_warnings, unseen_words
-from monitor.store import Access, Browse, Store, TextIndex, word_articles
+from monitor.store import Access, ArticleVocabulary, Browse, Store, TextIndex
 from monitor.web import filters
 from monitor.web.paths import base_path
 from monitor.web.security import csrf_token, feed_token
@@ -27,7 +27,7 @@ from monitor.web.signin import SignInGuard
 HERE = Path(__file__).parent
 CHOICES_TTL = 120.0
 PER_DAY_TTL = 60.0
-TYPOS_TTL = 600.0  # PostgreSQL counts the words over the newest 20,000 articles: ~2 s
+TYPOS_TTL = 600.0  # a word in no article: PostgreSQL then reads 20,000 articles' words (~2 s)
 FEED_SIGNING = "feed-token"  # the name of the server secret feed ?token= values are HMACs with
 
 
@@ -92,10 +92,8 @@ class Web:
         now = time.monotonic()
         cached = self._typos
         if cached is None or cached[1] is not book or now - cached[0] > TYPOS_TTL:
-            index = TextIndex(self.store)
             by_rule: dict[str, list[UnseenWord]] = {}
-            for typo in unseen_words(book, lambda words, least:
-                                     word_articles(index, words, least)):
+            for typo in unseen_words(book, ArticleVocabulary(TextIndex(self.store))):
                 by_rule.setdefault(typo.rule_id, []).append(typo)
             cached = self._typos = (now, book, by_rule)
         return cached[2]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from sqlalchemy import text
+
 from monitor.rules import tokenize
-from monitor.store import TextIndex, word_articles
+from monitor.store import ArticleVocabulary, TextIndex
 from tests.store_support import article, console_route, feed, open_store
 
 TEXTS = [
@@ -17,7 +19,7 @@ TEXTS = [
 ]
 
 
-def test_word_articles_counts_title_and_text_words_and_common_ones_that_begin_alike(
+def test_the_vocabulary_says_which_words_no_article_has_and_the_common_ones_alike(
         database_url: str) -> None:
     store = open_store(database_url)
     store.sync_feeds([feed()])
@@ -30,10 +32,19 @@ def test_word_articles_counts_title_and_text_words_and_common_ones_that_begin_al
     index = TextIndex(store)
     index.index_pending()  # SQLite: the waiting articles into FTS5
     index.catch_up(tokenize)  # PostgreSQL: their lexemes
-    counts = word_articles(index, ["ceasfire", "gaza", "ceremonie"], 2)
-    assert counts is not None
-    # The words asked for, however rare; of the others, those in 2 articles or more that
-    # begin as one of them does ("celebration" is in 1, "capital" begins otherwise).
-    assert counts == {"gaza": 1, "ceasefire": 3, "ceremonie": 4}
-    assert "ceasfire" not in counts
+    vocabulary = ArticleVocabulary(index)
+    # In titles and texts alike, folded as the matcher folds ("Cérémonie")
+    assert vocabulary.absent(["ceasfire", "gaza", "ceremonie", "celebration"]) == {"ceasfire"}
+    # Of the words beginning so, those in 2 articles or more ("celebration" is in 1,
+    # "capital" begins otherwise)
+    assert vocabulary.alike(["ce"], 2) == {"ceasefire": 3, "ceremonie": 4}
+    store.close()
+
+
+def test_a_store_without_a_text_index_cannot_say(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    with store.write() as session:
+        session.execute(text("DROP TABLE articles_fts"))
+    vocabulary = ArticleVocabulary(TextIndex(store))
+    assert vocabulary.absent(["gaza"]) is None and vocabulary.alike(["ga"], 1) is None
     store.close()
