@@ -114,7 +114,6 @@ def codec_name(label: str) -> str | None:
         return None
 
 
-
 def fold_with_origins(text: str) -> tuple[str, Sequence[int]]:
     """``text`` case-folded, and for each folded character the index of the one it came
     from: a fold may be longer than its letter (``ß`` is ``ss``, ``İ`` is ``i`` and a dot)."""

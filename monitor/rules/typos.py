@@ -3,7 +3,8 @@
 ``ceasfire`` in a query is valid, loads, passes ``monitor check`` (unless a ``tests:``
 example was written with the same slip) and matches nothing, silently. Against the words of
 the stored articles it stands out: in none of them, while ``ceasefire`` is in hundreds. A
-backtest reports such words (:func:`unseen_words`, given the store's counts).
+backtest, the daemon's rule loads and the web's rules page report such words
+(:func:`unseen_words`, given the store's vocabulary).
 
 Close means one edit (a letter added, dropped, changed, or two neighbours swapped:
 rapidfuzz's optimal string alignment distance), two from :data:`LONG_WORD` letters on, and
@@ -31,6 +32,7 @@ from monitor.rules.stem import stem_tokens, stemmers_for
 MIN_LENGTH = 5  # characters; "gaza" has too many four-letter neighbours to judge
 LONG_WORD = 10  # characters from which two edits are still a slip ("governmnet")
 ALIKE_ARTICLES = 3  # the close spelling must be in at least this many articles
+
 
 class Vocabulary(Protocol):
     """The stored articles' words (the store's ``ArticleVocabulary``); None: cannot say."""
