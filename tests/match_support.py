@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from monitor.language import document_language, language_matches
+from monitor.language import document_language, language_matches, short_text_guesses
 from monitor.models import Document
 from monitor.rules import Rule, RuleBook
 from monitor.rules.expr import (
@@ -142,7 +142,8 @@ def reference_match(rule: Rule, book: RuleBook, doc: Document) -> bool:
     ref.stemmers = stemmers_for(rule.languages)
     if not evaluate(rule.expr, book, ref, frozenset(FIELDS), rule.stem):
         return False
-    if rule.languages and not language_matches(frozenset(rule.languages), ref.language,
-                                               detected=ref.detected):
+    if rule.languages and not language_matches(
+            frozenset(rule.languages), ref.language, detected=ref.detected,
+            guesses=short_text_guesses(doc.title or "", doc.body or "")):
         return False
     return all(any(Regex(p).search(t) is not None for t in ref.texts) for p in rule.regex)

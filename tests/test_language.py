@@ -20,6 +20,7 @@ from monitor.language import (
     detect_language,
     language_matches,
     plausible,
+    short_text_guesses,
     trusted_language,
     written_in,
 )
@@ -169,3 +170,30 @@ def test_a_full_temporary_directory_does_not_stop_the_model_loading(
     loaded = language._get_identifier()
     for sample in [*ENGLISH, "", "Москва", *(text[:600] for text in seed_texts)]:
         assert unpacked.rank(sample) == loaded.rank(sample)
+
+
+@pytest.mark.parametrize(("title", "detected", "wanted"), [
+    ("Qatar pushes Gaza truce", "ha", "en"),  # py3langid's guesses on these titles alone
+    ("Zelensky: plan Trump", "sk", "en"),
+    ("Переговори у Женеві", "sr", "uk"),
+    ("Путин принял Уиткоффа", "bg", "ru"),
+])
+def test_a_title_alone_passes_a_filter_of_a_language_ranked_close_to_the_guess(
+        title: str, detected: str, wanted: str) -> None:
+    assert detect_language(title) == detected  # the guess is wrong...
+    assert not language_matches(frozenset({wanted}), detected, detected=True)
+    guesses = short_text_guesses(title, "")
+    assert guesses is not None and wanted in guesses  # ...and the right one is close
+    assert language_matches(frozenset({wanted}), detected, detected=True, guesses=guesses)
+    assert not language_matches(frozenset({"ar"}), detected, detected=True, guesses=guesses)
+    # a declared language is no guess: exactly as declared
+    assert not language_matches(frozenset({wanted}), detected, detected=False,
+                                guesses=guesses)
+
+
+def test_a_clear_guess_or_a_text_with_a_body_is_trusted() -> None:
+    english = "Israeli forces struck Gaza although a ceasefire had been agreed by both sides."
+    guesses = short_text_guesses(english, "")
+    assert guesses is not None and "id" not in guesses and "en" in guesses
+    body = "Qatar and Egypt urged a ceasefire in Gaza on Sunday, officials said. " * 2
+    assert short_text_guesses("Gaza", body) is None

@@ -10,11 +10,10 @@ A DocIndex lives for one ``match`` call, so concurrent calls are safe.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate, chain
 from operator import add
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.rules.sentences import sentence_ids
 from monitor.rules.unicode61 import case_key, split_tokens
@@ -26,6 +25,16 @@ TABLE_AFTER = 256
 # Characters between two remembered counts of spaces (see DocIndex._spaces_before).
 SPACES_STEP = 1024
 PLAIN, STEM = 0, 1  # the two token streams: folded tokens, and their stems
+
+
+class DocumentLanguage(Protocol):
+    """A document's language, found on first call: (code, was it detected?)."""
+
+    def __call__(self) -> tuple[str | None, bool]: ...
+
+    def passes(self, wanted: frozenset[str]) -> bool:
+        """Whether the document passes a rule's ``languages`` filter of ``wanted``."""
+        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +77,7 @@ class DocIndex:
                  parts: tuple[list[str] | None, list[str] | None],
                  streams: tuple[list[str], list[str]], found: tuple[set[int], set[int]],
                  keys: list[str], key_streams: list[int], mode: int,
-                 language: Callable[[], tuple[str | None, bool]],
+                 language: DocumentLanguage,
                  automata: tuple[Any, Any] = (None, None),
                  first_ends: tuple[dict[int, int], dict[int, int]] = ({}, {})) -> None:
         self.texts = texts

@@ -25,7 +25,12 @@ from operator import itemgetter
 import ahocorasick
 
 from monitor.errors import RuleError, RuleProblem
-from monitor.language import document_language, language_matches, load_model
+from monitor.language import (
+    document_language,
+    language_matches,
+    load_model,
+    short_text_guesses,
+)
 from monitor.models import Document, Evidence, RuleHit, TextAnalysis
 from monitor.rules.docindex import PLAIN, STEM, DocIndex
 from monitor.rules.evidence import evidence_of, regex_evidence, select
@@ -48,13 +53,15 @@ _Match = tuple[Program, list[Found], list[Evidence]]  # a matching rule, before 
 
 
 class _Language:
-    """A document's language, found once and only if a rule asks: (code, was it detected?)."""
+    """A document's language, found once and only if a rule asks: (code, was it detected?).
+    ``passes`` applies a rule's filter to it."""
 
-    __slots__ = ("_doc", "_value")
+    __slots__ = ("_doc", "_guesses", "_value")
 
     def __init__(self, doc: Document) -> None:
         self._doc = doc
         self._value: tuple[str | None, bool] | None = None
+        self._guesses: tuple[frozenset[str] | None] | None = None
 
     def __call__(self) -> tuple[str | None, bool]:
         if self._value is None:
@@ -62,6 +69,15 @@ class _Language:
             self._value = document_language(doc.title, doc.body, doc.language,
                                             doc.language_detected)
         return self._value
+
+    def passes(self, wanted: frozenset[str]) -> bool:
+        """Whether the document passes a ``languages`` filter of ``wanted``."""
+        code, detected = self()
+        if not detected or language_matches(wanted, code, detected=True):
+            return language_matches(wanted, code, detected=detected)
+        if self._guesses is None:  # a detected language missed: is the text a title alone?
+            self._guesses = (short_text_guesses(self._doc.title or "", self._doc.body or ""),)
+        return language_matches(wanted, code, detected=True, guesses=self._guesses[0])
 
 
 def _automaton(keys: KeyTable, stream: int,
@@ -306,10 +322,9 @@ class Matcher:
         found: list[Found] = []
         if not (program.root.gather(index, found) if evidence else program.root.test(index)):
             return None
-        if check_languages and program.languages:
-            code, detected = index.language()
-            if not language_matches(program.languages, code, detected=detected):
-                return None
+        if check_languages and program.languages and not index.language.passes(
+                program.languages):
+            return None
         extra: list[Evidence] = []
         for regex in program.regexes:
             for field, text in enumerate(index.texts):
