@@ -73,8 +73,10 @@ class _Language:
     def passes(self, wanted: frozenset[str]) -> bool:
         """Whether the document passes a ``languages`` filter of ``wanted``."""
         code, detected = self()
-        if not detected or language_matches(wanted, code, detected=True):
-            return language_matches(wanted, code, detected=detected)
+        if language_matches(wanted, code, detected=detected):
+            return True
+        if not detected or code is None:
+            return False
         if self._guesses is None:  # a detected language missed: is the text a title alone?
             self._guesses = (short_text_guesses(self._doc.title or "", self._doc.body or ""),)
         return language_matches(wanted, code, detected=True, guesses=self._guesses[0])
