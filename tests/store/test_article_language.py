@@ -39,8 +39,9 @@ def test_stored_languages_become_the_codes_rules_use(database_url: str) -> None:
         assert [tuple(r) for r in rows] == [
             ("en", "computed"), ("id", "computed"),  # only respelt: the stems stand
             ("uk", None), ("ru", None),  # another language: stems to compute again
-            ("zz", "computed"), ("ru", "computed"), (None, "computed")]
-        assert TextIndex(store).pending()[0] == 2  # what `monitor db upgrade` computes next
+            ("zz", "computed"), ("ru", "computed"),
+            (None, None)]  # no language: stems computed again for Arabic (migration 0024)
+        assert TextIndex(store).pending()[0] == 3  # what `monitor db upgrade` computes next
     finally:
         store.close()
 
@@ -66,5 +67,48 @@ def test_a_detected_language_is_replayed_as_a_detection(database_url: str) -> No
         report = backtest_store(store, book, compile_rules(book), None)
         # Only the detected "ms" passes a rule for id (detection confuses the two).
         assert report.per_rule["gaza"] == 1
+    finally:
+        store.close()
+
+
+def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
+        database_url: str) -> None:
+    """Migration 0024: stems stored for Arabic articles before the stemmer took the
+    conjunction off ``والرهائن`` ("and the hostages") are computed again, so a stemmed
+    backtest finds such an article; other languages keep theirs."""
+    from monitor.rules import Rule, RuleBook, compile_rules
+    from monitor.rules.replay import backtest_store
+
+    store = open_store(database_url)
+    try:
+        store.sync_feeds([feed()])
+        feed_id = store.feed_health()[0].id
+        texts = {"ar": "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
+                 "en": "Mediators said the hostages would be freed on Sunday.",
+                 None: "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد."}
+        for i, (language, body) in enumerate(texts.items()):
+            item = dataclasses.replace(
+                article(url=f"https://news.example/{i}", key=f"k{i}"), title="الدوحة",
+                text=body, language=language, content_hash=f"h{i}")
+            store.save_article(feed_id, item, [], console_route)
+        TextIndex(store).index_pending()  # SQLite: into the FTS5 index (else all candidates)
+        cfg = _alembic_config()
+        with store.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0023")
+            # As the stemmer before 0024 stored them: "والرهائن" kept whole.
+            connection.execute(text("UPDATE articles SET stems = 'دوح والرهائن'"))
+        book = RuleBook(rules=(Rule.from_query("hostages", "الرهائن", stem=True,
+                                               languages=("ar",)),))
+        matcher = compile_rules(book)
+        assert backtest_store(store, book, matcher, None).per_rule.get("hostages", 0) == 0
+        upgrade(store.engine)
+        with store.read() as session:
+            stems = session.execute(text("SELECT stems FROM articles ORDER BY id")).scalars()
+            assert list(stems) == [None, "دوح والرهائن", None]
+        assert TextIndex(store).pending()[0] == 2
+        # The backtest computes the missing stems, then finds both Arabic texts (the one
+        # stored without a language is detected as Arabic).
+        assert backtest_store(store, book, matcher, None).per_rule["hostages"] == 2
     finally:
         store.close()
