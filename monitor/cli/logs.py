@@ -46,7 +46,7 @@ def setup_logging(level: str, log_format: str = "text") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log every request or job at INFO (httpx2: one line per GET, hundreds a
-    # cycle) would drown the daemon's own lines; their warnings and errors still show.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # cycle) would drown the daemon's own lines, and pymorphy3 logs where its dictionary
+    # loads from; their warnings and errors still show.
+    for name in ("httpx2", "apscheduler", "alembic", "pymorphy3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

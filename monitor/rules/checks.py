@@ -257,7 +257,7 @@ def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
 
 
 def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
-    """``stem: true`` in a rule none of whose languages has a stemmer (Ukrainian, Hebrew,
+    """``stem: true`` in a rule none of whose languages has a stemmer (Belarusian, Hebrew,
     Chinese...): it changes nothing, and inflected forms would be missed unnoticed."""
     return [at_rule(rule, f"stem: true does nothing in {', '.join(rule.languages)}: no "
                            "stemmer for " + ("it" if len(rule.languages) == 1 else "them")

@@ -7,7 +7,7 @@ Run from the repository root::
 The *own* workload of ``bench_match.py`` (10,000 rules of every shape, 1,000 entities, over
 the 181 article bodies of the article-extraction benchmark) twice: as generated, and with
 30 % of the rules (every rule whose index ends in 0, 1 or 2) ``stem: true`` without
-``languages:``, so each stems its terms in all 34 languages. Each article carries its
+``languages:``, so each stems its terms in all 35 languages. Each article carries its
 language, detected once before timing, as the daemon stores it: the matcher only stems, it
 does not detect. The two sets take turns on each article (best of 3 per article).
 

@@ -75,7 +75,8 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
         database_url: str) -> None:
     """Migration 0024: stems stored for Arabic articles before the stemmer took the
     conjunction off ``والرهائن`` ("and the hostages") are computed again, so a stemmed
-    backtest finds such an article; other languages keep theirs."""
+    backtest finds such an article; so are Ukrainian articles' (none: no stemmer before);
+    other languages keep theirs."""
     from monitor.rules import Rule, RuleBook, compile_rules
     from monitor.rules.replay import backtest_store
 
@@ -85,7 +86,8 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
         feed_id = store.feed_health()[0].id
         texts = {"ar": "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
                  "en": "Mediators said the hostages would be freed on Sunday.",
-                 None: "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد."}
+                 None: "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
+                 "uk": "Переговори про звільнення заручників тривають."}
         for i, (language, body) in enumerate(texts.items()):
             item = dataclasses.replace(
                 article(url=f"https://news.example/{i}", key=f"k{i}"), title="الدوحة",
@@ -96,8 +98,9 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
         with store.engine.begin() as connection:
             cfg.attributes["connection"] = connection
             command.downgrade(cfg, "0023")
-            # As the stemmer before 0024 stored them: "والرهائن" kept whole.
-            connection.execute(text("UPDATE articles SET stems = 'دوح والرهائن'"))
+            # As the stemmers before 0024 stored them: "والرهائن" kept whole; no Ukrainian.
+            connection.execute(text("UPDATE articles SET stems = CASE WHEN language = 'uk' "
+                                    "THEN '' ELSE 'دوح والرهائن' END"))
         book = RuleBook(rules=(Rule.from_query("hostages", "الرهائن", stem=True,
                                                languages=("ar",)),))
         matcher = compile_rules(book)
@@ -105,10 +108,14 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
         upgrade(store.engine)
         with store.read() as session:
             stems = session.execute(text("SELECT stems FROM articles ORDER BY id")).scalars()
-            assert list(stems) == [None, "دوح والرهائن", None]
-        assert TextIndex(store).pending()[0] == 2
+            assert list(stems) == [None, "دوح والرهائن", None, None]
+        assert TextIndex(store).pending()[0] == 3
         # The backtest computes the missing stems, then finds both Arabic texts (the one
         # stored without a language is detected as Arabic).
         assert backtest_store(store, book, matcher, None).per_rule["hostages"] == 2
+        with store.read() as session:
+            ukrainian = session.execute(text(
+                "SELECT stems FROM articles WHERE language = 'uk'")).scalar_one()
+        assert {"переговори", "заручник"} <= set(ukrainian.split())  # lemmas now
     finally:
         store.close()
