@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import Stemmer
 import yaml
 
 from monitor.models import Document
@@ -28,7 +30,7 @@ WORDS = {
     "ru": ["переговоры", "переговорах", "переговоров", "Путин", "Путине", "Путиным",
            "мирный", "мирном", "плане", "план", "перемирие", "перемирия", "Газе", "Газа"],
     "ar": ["غزة", "بغزة", "الهدنة", "هدنة", "والهدنة", "المفاوضات", "مفاوضات", "والمفاوضات",
-           "للمفاوضات", "قطر", "بقطر"],
+           "للمفاوضات", "قطر", "بقطر", "القطريين", "جنين", "الجنون", "الله", "له"],
     "fr": ["négociations", "négociation", "négocier", "plans", "plan", "trêve", "trêves"],
     "de": ["Verhandlungen", "Verhandlung", "Friedensplan", "Friedensplans", "Waffenruhe"],
     "es": ["negociaciones", "negociación", "planes", "plan", "tregua", "treguas"],
@@ -44,9 +46,9 @@ WORDS = {
 
 def snowball_stem(language: str, word: str) -> str:
     """Snowball's own stem, from the pure-Python snowballstemmer (not the C build we use);
-    for Indonesian, Sastrawi's own; for Arabic, Snowball's of the word without a conjunction
-    before its article (``والهدنة`` as ``الهدنة``: see monitor.rules.stem); for Ukrainian,
-    the lemma pymorphy3 gives every reading of the word, else the word."""
+    for Indonesian, Sastrawi's own; for Arabic, the shorter of Snowball's stems of the word
+    without its article, bare and with ``ال`` (see monitor.rules.stem); for Ukrainian, the
+    lemma pymorphy3 gives every reading of the word, else the word."""
     if language == "id":
         from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
         return str(StemmerFactory().create_stemmer().stem(word)) or word
@@ -54,9 +56,24 @@ def snowball_stem(language: str, word: str) -> str:
     if language == "uk":
         lemmas = {reading.normal_form for reading in _ukrainian().parse(folded)}
         return str(lemmas.pop()) if len(lemmas) == 1 else folded
-    if language == "ar" and _conjunction_before_article(folded):
-        folded = folded[1:]
+    if language == "ar":
+        rest = _without_article(folded)
+        bare, defined = _pure_snowball("ar", rest), _pure_snowball("ar", "ال" + rest)
+        return bare if defined.startswith("ال") else min(bare, defined,
+                                                        key=lambda s: (len(s), s))
     return _pure_snowball(language, folded)
+
+
+def _without_article(word: str) -> str:
+    """The word without ``ال`` and any conjunction (``و``, ``ف``) or preposition (``ب``,
+    ``ك``, ``ل``) before it, when three letters or more follow (written out here, apart from
+    the stemmer's pattern)."""
+    for conjunction in ("", "و", "ف"):
+        for article in ("ال", "بال", "كال", "لال", "لل"):
+            prefix = conjunction + article
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                return word[len(prefix):]
+    return word
 
 
 @functools.cache
@@ -70,16 +87,6 @@ def _pure_snowball(language: str, folded: str) -> str:
     module = importlib.import_module(f"snowballstemmer.{algorithm}_stemmer")
     cls = getattr(module, f"{algorithm.title().replace('_', '')}Stemmer")
     return str(cls().stemWord(folded)) or folded
-
-
-def _conjunction_before_article(word: str) -> bool:
-    """``و``/``ف`` ("and", "so") before ``ال``, ``بال``, ``كال``, ``لال`` or ``لل``, with three
-    letters or more after them (written out here, apart from the stemmer's pattern)."""
-    if word[:1] not in ("و", "ف"):
-        return False
-    rest = word[1:]
-    return any(rest.startswith(article) and len(rest) - len(article) >= 3
-               for article in ("ال", "بال", "كال", "لال", "لل"))
 
 
 @pytest.mark.parametrize("language", sorted(WORDS))
@@ -96,35 +103,37 @@ def test_stemmed_terms_match_exactly_when_snowball_gives_both_the_same_stem(
         assert hits == expected, doc_word
 
 
-def _arabic_words() -> list[str]:
-    path = Path(__file__).parent / "data" / "multilingual.yaml"
-    texts = yaml.safe_load(path.read_text(encoding="utf-8"))["texts"]
-    return sorted({t for x in texts if x["lang"] == "ar"
-                   for t in tokenize(f"{x['title']} {x['body']}") if "\u0600" <= t[0] <= "\u06ff"})
+def test_an_arabic_word_stems_alike_with_and_without_its_article() -> None:
+    """Snowball alone stems ``مفاوضات`` and ``المفاوضات`` apart (its suffix rules count the
+    article's letters) and keeps ``والرهائن`` whole: ours gives every word of wordfreq's
+    20,000 commonest Arabic words one stem with and without each article, and shares stems
+    between more words than Snowball does (the numbers monitor.rules.stem gives)."""
+    from wordfreq import top_n_list
 
+    words = sorted({t for w in top_n_list("ar", 20_000) for t in tokenize(w)
+                    if "\u0600" <= t[0] <= "\u06ff"})
+    bare = [w for w in words if _without_article(w) == w and len(w) >= 3]
+    assert len(bare) > 13_000
+    snowball = Stemmer.Stemmer("arabic")
+    assert sum(snowball.stemWord(w) != snowball.stemWord("ال" + w) for w in bare) > 5_000
+    forms = [[w, *(article + w for article in ("ال", "وال", "فال", "بال", "لل", "ولل"))]
+             for w in bare]
+    stems = stem_tokens([form for group in forms for form in group], "ar")
+    width = len(forms[0])
+    parted = [group[0] for i, group in enumerate(forms)
+              if len(set(stems[i * width:(i + 1) * width])) > 1]
+    assert parted == []
 
-def test_arabic_and_the_article_stem_as_the_article_alone() -> None:
-    """``والX`` ("and the X") and ``فالX`` stem as ``الX``, ``وللX`` as ``للX``: Snowball alone
-    keeps the conjunction, and the article with it. No two words of the quality set that
-    Snowball stems alike get different stems."""
-    words = _arabic_words()
-    assert len(words) > 400
-    bare = sorted({w[2:] if w.startswith("ال") else w for w in words})
-    long_enough = [w for w in bare if len(w) >= 3]
+    def shared(stem_of: list[str]) -> int:
+        return sum(n * (n - 1) // 2 for n in Counter(stem_of).values())
 
-    def ours(word: str) -> str:
-        return stem_tokens([word], "ar")[0]
-
-    for word in long_enough:
-        assert ours("و" + "ال" + word) == ours("ف" + "ال" + word) == ours("ال" + word), word
-        assert ours("و" + "لل" + word) == ours("لل" + word), word
-    parted = sum(_pure_snowball("ar", "وال" + w) != _pure_snowball("ar", "ال" + w)
-                 for w in long_enough)
-    assert parted > 0.9 * len(long_enough)  # what the conjunction cost before
-    groups: dict[str, set[str]] = {}
-    for word in words:
-        groups.setdefault(_pure_snowball("ar", word), set()).add(ours(word))
-    assert all(len(stems) == 1 for stems in groups.values()), groups
+    ours, theirs = shared(stem_tokens(words, "ar")), shared(snowball.stemWords(words))
+    assert ours > 1.15 * theirs, (ours, theirs)
+    # The rest is Snowball's: a short word is not cut as if it had the article (Jenin is not
+    # "madness"), and Allah is not "for him".
+    assert stem_tokens(["مفاوضات", "المفاوضات", "للمفاوضات", "والمفاوضات"], "ar") == ["مفاوض"] * 4
+    assert len(set(stem_tokens(["جنين", "الجنون"], "ar"))) == 2
+    assert len(set(stem_tokens(["الله", "له"], "ar"))) == 2
 
 
 def test_ukrainian_words_get_their_lemma_when_it_is_unambiguous() -> None:

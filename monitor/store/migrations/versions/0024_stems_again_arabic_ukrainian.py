@@ -1,8 +1,8 @@
 """articles.stems: Arabic and Ukrainian articles' stems computed again
 
-Arabic stemming now takes the conjunction off a word that joins the article (``والرهائن``,
-"and the hostages", stems as ``الرهائن``), and Ukrainian, which had no stemmer, now has
-pymorphy3's lemmas (see monitor.rules.stem). The stems stored for such an article before
+Arabic stemming now stems a word alike with and without its article (``والرهائن``, "and
+the hostages", as ``الرهائن``; ``المفاوضات`` as ``مفاوضات``), and Ukrainian, which had no
+stemmer, now has pymorphy3's lemmas (see monitor.rules.stem). The stems stored for such an article before
 would keep its words apart from the rules' stems (a Ukrainian one has none at all): a
 stemmed backtest or search would not take it as a candidate. The stems of articles stored
 as Arabic or Ukrainian, and of those stored with no language (their stems followed a
