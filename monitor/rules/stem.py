@@ -103,6 +103,7 @@ class _Sastrawi:
             return [str(stemmer.stem(w))  # type: ignore[attr-defined]
                     if _SASTRAWI_WORD.fullmatch(w) else w for w in words]
 
+
 class _Arabic:
     """Snowball's Arabic stemmer, made to stem a word alike with and without its article (see
     above): the article off, then the shorter of Snowball's stems of the rest bare and with

@@ -2,9 +2,9 @@
 
 Arabic stemming now stems a word alike with and without its article (``والرهائن``, "and
 the hostages", as ``الرهائن``; ``المفاوضات`` as ``مفاوضات``), and Ukrainian, which had no
-stemmer, now has pymorphy3's lemmas (see monitor.rules.stem). The stems stored for such an article before
-would keep its words apart from the rules' stems (a Ukrainian one has none at all): a
-stemmed backtest or search would not take it as a candidate. The stems of articles stored
+stemmer, now has pymorphy3's lemmas (see monitor.rules.stem). The stems stored for such an
+article before would keep its words apart from the rules' stems (a Ukrainian one has none at
+all): a stemmed backtest or search would not take it as a candidate. The stems of articles stored
 as Arabic or Ukrainian, and of those stored with no language (their stems followed a
 detection), are set to NULL: every stemmed search takes such an article as a candidate
 until ``monitor db upgrade`` computes them again (it does after the migrations, with its
