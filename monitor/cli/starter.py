@@ -63,9 +63,10 @@ rules:
 
 
 def bundled_entities() -> Path | None:
-    """The checkout's ``rules/entities/`` beside the ``monitor`` package (a checkout, or an
-    editable install), or None for an install that does not carry it."""
-    folder = Path(monitor.__file__).resolve().parent.parent / "rules" / "entities"
+    """The bundled entity files: ``monitor/bundled/entities``, in a checkout a link to
+    ``rules/entities``, in an installed wheel a copy of its files; None if it is missing
+    (a package copied without its data)."""
+    folder = Path(monitor.__file__).resolve().parent / "bundled" / "entities"
     return folder if folder.is_dir() else None
 
 

@@ -183,6 +183,24 @@ def test_init_copies_the_bundled_entities_so_their_rules_check(tmp_path: Path,
     assert code == 0 and out.endswith(" entities, 1 example: all hold\n"), out
 
 
+def test_the_bundled_entity_files_are_package_data(repo_root: Path) -> None:
+    """An installed program carries them (monitor init copies them out): the package's
+    ``bundled/entities`` is a link to ``rules/entities``, and its files are package data,
+    so a wheel holds copies."""
+    import tomllib
+
+    from monitor.cli.starter import bundled_entities
+
+    link = repo_root / "monitor" / "bundled" / "entities"
+    assert link.is_symlink() and link.resolve() == (repo_root / "rules" / "entities").resolve()
+    assert bundled_entities() == link
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text(encoding="utf-8"))
+    data = project["tool"]["setuptools"]["package-data"]["monitor"]
+    assert "bundled/entities/*.yaml" in data
+    names = {p.name for p in link.glob("*.yaml")}
+    assert {"countries.yaml", "places.yaml", "people.yaml"} <= names
+
+
 def test_init_without_the_bundled_entities_says_where_they_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("monitor.cli.starter.bundled_entities", lambda: None)
