@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import Stemmer
-import yaml
 
 from monitor.models import Document
 from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize
@@ -23,6 +22,7 @@ from monitor.rules.stem import (
     stem_tokens,
     stemmer_for,
 )
+from tests.benchmarks.bench_rules_quality import load_set
 
 # Inflected forms of a few news words per language: any two with the same Snowball stem must
 # match each other under stem: true, and two with different stems must not.
@@ -141,9 +141,7 @@ def test_ukrainian_words_get_their_lemma_when_it_is_unambiguous() -> None:
     lists for the words of the quality set's Ukrainian texts mostly get their entry's lemma;
     a word read as two lemmas keeps its form (``газу``: "of gas", or "Gaza" in the
     accusative), so a Gaza term never matches gas."""
-    path = Path(__file__).parent / "data" / "multilingual.yaml"
-    texts = yaml.safe_load(path.read_text(encoding="utf-8"))["texts"]
-    words = sorted({t for x in texts if x["lang"] == "uk"
+    words = sorted({t for x in load_set() if x["lang"] == "uk"
                     for t in tokenize(f"{x['title']} {x['body']}") if t.isalpha()})
     assert len(words) > 250
     agree = total = 0
