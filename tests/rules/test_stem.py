@@ -40,7 +40,8 @@ WORDS = {
            "perdamaian", "kesepakatan", "sepakat"],
     "en": ["negotiations", "negotiation", "plans", "plan", "talks", "talked", "truce"],
     "uk": ["переговори", "переговорів", "переговорах", "Путін", "Путіна", "Путіним", "плану",
-           "план", "угода", "угоди", "угоду", "Газа", "газу", "газ", "мирний", "мирного"],
+           "план", "угода", "угоди", "угоду", "Газа", "газу", "газ", "мирний", "мирного", "мирне",
+           "мала", "малий", "краще"],
 }
 
 
@@ -48,13 +49,22 @@ def snowball_stem(language: str, word: str) -> str:
     """Snowball's own stem, from the pure-Python snowballstemmer (not the C build we use);
     for Indonesian, Sastrawi's own; for Arabic, the shorter of Snowball's stems of the word
     without its article, bare and with ``ال`` (see monitor.rules.stem); for Ukrainian, the
-    lemma pymorphy3 gives every reading of the word, else the word."""
+    lemma pymorphy3 gives every reading of the word (an adjective's noun or adverb reading
+    counting as the adjective's), else the word."""
     if language == "id":
         from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
         return str(StemmerFactory().create_stemmer().stem(word)) or word
     folded = tokenize(word)[0]
     if language == "uk":
-        lemmas = {reading.normal_form for reading in _ukrainian().parse(folded)}
+        readings = _ukrainian().parse(folded)
+        # An adjective's neuter singular (inflected by pymorphy3 here, not cut by its ending
+        # as the stemmer does) is what its noun or adverb reading has for lemma.
+        neuters = {}
+        for reading in readings:
+            neuter = reading.inflect({"neut", "nomn"}) if reading.tag.POS == "ADJF" else None
+            if neuter is not None:
+                neuters[neuter.word] = reading.normal_form
+        lemmas = {neuters.get(r.normal_form, r.normal_form) for r in readings}
         return str(lemmas.pop()) if len(lemmas) == 1 else folded
     if language == "ar":
         rest = _without_article(folded)
@@ -140,7 +150,9 @@ def test_ukrainian_words_get_their_lemma_when_it_is_unambiguous() -> None:
     """Snowball has no Ukrainian: pymorphy3's lemmas stand in. The forms that the dictionary
     lists for the words of the quality set's Ukrainian texts mostly get their entry's lemma;
     a word read as two lemmas keeps its form (``газу``: "of gas", or "Gaza" in the
-    accusative), so a Gaza term never matches gas."""
+    accusative), so a Gaza term never matches gas. An adjective's forms that the dictionary
+    also lists under its use as a noun or an adverb (``мирного``: of ``мирний``, or of the
+    noun ``мирне``) get the adjective's lemma: that rule took the share from 0.877 to 0.890."""
     words = sorted({t for x in load_set() if x["lang"] == "uk"
                     for t in tokenize(f"{x['title']} {x['body']}") if t.isalpha()})
     assert len(words) > 250
@@ -151,8 +163,14 @@ def test_ukrainian_words_get_their_lemma_when_it_is_unambiguous() -> None:
         forms = sorted({form.word for form in entry.lexeme})
         total += len(forms)
         agree += sum(stem == lemma for stem in stem_tokens(forms, "uk"))
-    assert agree / total >= 0.85, (agree, total)
+    assert agree / total >= 0.885, (agree, total)
     assert stem_tokens(["газу", "газ", "газа"], "uk") == ["газу", "газ", "газа"]
+    adjective = ["мирний", "мирного", "мирному", "мирним", "мирне", "мирні"]
+    assert stem_tokens(adjective, "uk") == ["мирний"] * 6
+    assert stem_tokens(["майбутнього", "майбутнє", "краще", "кращий"], "uk") == [
+        "майбутній", "майбутній", "кращий", "кращий"]
+    # Readings of different words still keep the form: "мала" is small, a noun, or "had".
+    assert stem_tokens(["мала", "головне"], "uk") == ["мала", "головне"]
     rule = Rule.from_query("uk", "переговори AND @plan", stem=True, languages=("uk",))
     plan = Entity("plan", (Alias("мирний план"),))
     matcher = compile_rules(RuleBook(rules=(rule,), entities=(plan,)))
@@ -161,6 +179,9 @@ def test_ukrainian_words_get_their_lemma_when_it_is_unambiguous() -> None:
     assert [e.matched for e in hits[0].evidence] == ["Переговорів", "мирний план"]
     assert not matcher.match(Document("Переговорів не буде", "Про газ у Женеві.",
                                       language="uk"))
+    hits = matcher.match(Document("Переговорів не буде", "Деталі мирного плану в Женеві.",
+                                  language="uk"))
+    assert [e.matched for e in hits[0].evidence] == ["Переговорів", "мирного плану"]
 
 
 def test_every_snowball_language_has_a_stemmer_and_the_cache_agrees() -> None:

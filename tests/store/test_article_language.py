@@ -119,3 +119,49 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
         assert {"переговори", "заручник"} <= set(ukrainian.split())  # lemmas now
     finally:
         store.close()
+
+
+def test_ukrainian_stems_are_computed_again_so_an_adjective_form_is_found(
+        database_url: str) -> None:
+    """Migration 0025: ``мирного`` was stored as its own stem (the dictionary also reads it
+    as the noun ``мирне``); now it stems as ``мирний``, so a stemmed backtest for
+    ``мирний план`` finds the article once its stems are computed again. Other languages keep
+    theirs."""
+    from monitor.rules import Rule, RuleBook, compile_rules
+    from monitor.rules.replay import backtest_store
+
+    store = open_store(database_url)
+    try:
+        store.sync_feeds([feed()])
+        feed_id = store.feed_health()[0].id
+        texts = {"uk": "Сторони обговорили деталі мирного плану в Женеві.",
+                 "en": "The sides discussed the peace plan in Geneva."}
+        for i, (language, body) in enumerate(texts.items()):
+            item = dataclasses.replace(
+                article(url=f"https://news.example/{i}", key=f"k{i}"), title="Женева",
+                text=body, language=language, content_hash=f"h{i}")
+            store.save_article(feed_id, item, [], console_route)
+        TextIndex(store).index_pending()  # SQLite: into the FTS5 index (else all candidates)
+        cfg = _alembic_config()
+        with store.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0024")
+            # As the stemmer before 0025 stored them: "мирного" kept as written.
+            connection.execute(text(
+                "UPDATE articles SET stems = CASE WHEN language = 'uk' THEN "
+                "'женева сторона обговорити деталь мирного план в' ELSE 'geneva' END"))
+        book = RuleBook(rules=(Rule.from_query("plan", '"мирний план"', stem=True,
+                                               languages=("uk",)),))
+        matcher = compile_rules(book)
+        assert backtest_store(store, book, matcher, None).per_rule.get("plan", 0) == 0
+        upgrade(store.engine)
+        with store.read() as session:
+            stems = session.execute(text("SELECT stems FROM articles ORDER BY id")).scalars()
+            assert list(stems) == [None, "geneva"]
+        assert backtest_store(store, book, matcher, None).per_rule["plan"] == 1
+        with store.read() as session:
+            ukrainian = session.execute(text(
+                "SELECT stems FROM articles WHERE language = 'uk'")).scalar_one()
+        assert {"мирний", "план"} <= set(ukrainian.split())
+    finally:
+        store.close()
