@@ -11,7 +11,7 @@ import dataclasses
 from alembic import command
 from sqlalchemy import text
 
-from monitor.store import TextIndex, upgrade
+from monitor.store import Store, TextIndex, upgrade
 from monitor.store.migrate import _alembic_config
 from tests.store_support import article, console_route, feed, open_store
 
@@ -82,25 +82,14 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
 
     store = open_store(database_url)
     try:
-        store.sync_feeds([feed()])
-        feed_id = store.feed_health()[0].id
         texts = {"ar": "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
                  "en": "Mediators said the hostages would be freed on Sunday.",
                  None: "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
                  "uk": "Переговори про звільнення заручників тривають."}
-        for i, (language, body) in enumerate(texts.items()):
-            item = dataclasses.replace(
-                article(url=f"https://news.example/{i}", key=f"k{i}"), title="الدوحة",
-                text=body, language=language, content_hash=f"h{i}")
-            store.save_article(feed_id, item, [], console_route)
-        TextIndex(store).index_pending()  # SQLite: into the FTS5 index (else all candidates)
-        cfg = _alembic_config()
-        with store.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0023")
-            # As the stemmers before 0024 stored them: "والرهائن" kept whole; no Ukrainian.
-            connection.execute(text("UPDATE articles SET stems = CASE WHEN language = 'uk' "
-                                    "THEN '' ELSE 'دوح والرهائن' END"))
+        # As the stemmers before 0024 stored them: "والرهائن" kept whole; no Ukrainian.
+        _stored_before(store, "0023", "الدوحة", texts,
+                       "UPDATE articles SET stems = CASE WHEN language = 'uk' "
+                       "THEN '' ELSE 'دوح والرهائن' END")
         book = RuleBook(rules=(Rule.from_query("hostages", "الرهائن", stem=True,
                                                languages=("ar",)),))
         matcher = compile_rules(book)
@@ -132,36 +121,47 @@ def test_ukrainian_stems_are_computed_again_so_an_adjective_form_is_found(
 
     store = open_store(database_url)
     try:
-        store.sync_feeds([feed()])
-        feed_id = store.feed_health()[0].id
-        texts = {"uk": "Сторони обговорили деталі мирного плану в Женеві.",
-                 "en": "The sides discussed the peace plan in Geneva."}
-        for i, (language, body) in enumerate(texts.items()):
-            item = dataclasses.replace(
-                article(url=f"https://news.example/{i}", key=f"k{i}"), title="Женева",
-                text=body, language=language, content_hash=f"h{i}")
-            store.save_article(feed_id, item, [], console_route)
-        TextIndex(store).index_pending()  # SQLite: into the FTS5 index (else all candidates)
-        cfg = _alembic_config()
-        with store.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0024")
-            # As the stemmer before 0025 stored them: "мирного" kept as written.
-            connection.execute(text(
-                "UPDATE articles SET stems = CASE WHEN language = 'uk' THEN "
-                "'женева сторона обговорити деталь мирного план в' ELSE 'geneva' END"))
+        texts: dict[str | None, str] = {
+            "uk": "Сторони обговорили деталі мирного плану в Женеві.",
+            "en": "The sides discussed the peace plan in Geneva."}
+        # As the stemmer before 0025 stored them: "мирного" kept as written.
+        _stored_before(store, "0024", "Женева", texts,
+                       "UPDATE articles SET stems = CASE WHEN language = 'uk' THEN "
+                       "'женева сторона обговорити деталь мирного план в' ELSE 'geneva' END")
         book = RuleBook(rules=(Rule.from_query("plan", '"мирний план"', stem=True,
                                                languages=("uk",)),))
-        matcher = compile_rules(book)
-        assert backtest_store(store, book, matcher, None).per_rule.get("plan", 0) == 0
+
+        def found() -> int:
+            return backtest_store(store, book, compile_rules(book), None).per_rule.get("plan", 0)
+
+        assert found() == 0
         upgrade(store.engine)
+        assert [a.language for a in store.articles()] == ["uk", "en"]
         with store.read() as session:
-            stems = session.execute(text("SELECT stems FROM articles ORDER BY id")).scalars()
-            assert list(stems) == [None, "geneva"]
-        assert backtest_store(store, book, matcher, None).per_rule["plan"] == 1
+            assert session.execute(text("SELECT stems FROM articles ORDER BY id")
+                                   ).scalars().all() == [None, "geneva"]
+        assert found() == 1  # the backtest computed the stems again: lemmas now
         with store.read() as session:
-            ukrainian = session.execute(text(
-                "SELECT stems FROM articles WHERE language = 'uk'")).scalar_one()
-        assert {"мирний", "план"} <= set(ukrainian.split())
+            assert {"мирний", "план"} <= set(session.execute(text(
+                "SELECT stems FROM articles WHERE language = 'uk'")).scalar_one().split())
     finally:
         store.close()
+
+
+def _stored_before(store: Store, revision: str, title: str, texts: dict[str | None, str],
+                   old_stems: str) -> None:
+    """Articles (one per language, in the text index) in a database taken back to
+    ``revision``, their stems set as the stemmers of then stored them (``old_stems``)."""
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    for i, (language, body) in enumerate(texts.items()):
+        item = dataclasses.replace(
+            article(url=f"https://news.example/{i}", key=f"k{i}"), title=title,
+            text=body, language=language, content_hash=f"h{i}")
+        store.save_article(feed_id, item, [], console_route)
+    TextIndex(store).index_pending()  # SQLite: into the FTS5 index (else all candidates)
+    cfg = _alembic_config()
+    with store.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+        connection.execute(text(old_stems))
