@@ -79,8 +79,11 @@ def test_seed_evidence_points_at_the_text(bundled: tuple[RuleBook, Matcher],
     doc = read_txt(seeds["ukraine"])
     [hit] = [h for h in matcher.match(doc) if h.rule_id == "ukraine-peace-plan"]
     by_term = {e.term: e for e in hit.evidence}
-    us = by_term["@us"]
-    assert (us.field, us.matched, us.entity) == ("body", "Amerika Serikat", "us")
-    assert doc.body[us.start:us.end] == "Amerika Serikat"
+    us = by_term["@us"]  # the body's first name for the USA
+    assert (us.field, us.matched, us.entity) == ("body", "Washington", "us")
+    plan = by_term["@peace-plan"]  # an alias of two words: the offsets span both
+    assert (plan.matched, plan.entity) == ("proposal perdamaian", "peace-plan")
+    for evidence in hit.evidence:
+        assert doc.body[evidence.start:evidence.end] == evidence.matched
     assert by_term["@russia"].matched == "Rusia"
     assert [e.field for e in hit.evidence] == ["body"] * len(hit.evidence)
