@@ -26,6 +26,7 @@ from monitor.cli.inputs import (
     is_stdin,
     over_cap,
     read_input,
+    text_document,
 )
 from monitor.cli.output import plural
 from monitor.errors import ConfigError, ExtractError, RuleProblem
@@ -101,17 +102,7 @@ def read_text(path: Path, problems: list[RuleProblem]) -> str | None:
 
 def read_txt(path: Path) -> Document:
     """An article in a text file: the first non-empty line is the title, the rest the body."""
-    return _txt_document(read_text(path, []) or "")
-
-
-def _txt_document(text: str) -> Document:
-    from monitor.models import Document
-    from monitor.text import clean_text
-    lines = clean_text(text).splitlines()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    title = lines[0].strip() if lines else ""
-    return Document(title=title, body="\n".join(lines[1:]).strip())
+    return text_document(read_text(path, []) or "")
 
 
 @dataclass(frozen=True)
@@ -161,6 +152,22 @@ def _prepare(paths: list[Path], stdin_type: InputType, cap: int) -> list[_Input]
     return inputs
 
 
+_JSONL_FIELDS = ("id", "title", "text", "lang", "url")
+# What other tools call the fields, for the hint (difflib finds no likeness in these).
+_JSONL_SYNONYMS = {"body": "text", "content": "text", "description": "text",
+                   "summary": "text", "language": "lang", "link": "url", "headline": "title"}
+
+
+def _unknown_keys(keys: list[str]) -> str:
+    """``unknown key "body" (did you mean "text"?)`` for each key, then the expected ones."""
+    from monitor.text import closest
+    parts = []
+    for key in keys:
+        close = _JSONL_SYNONYMS.get(key.casefold()) or closest(key, _JSONL_FIELDS)
+        parts.append(f'unknown key "{key}"' + (f' (did you mean "{close}"?)' if close else ""))
+    return ", ".join(parts) + '; the keys are "id", "title", "text", "lang" and "url"'
+
+
 def _read_jsonl(source: _Input, text: str, cap: int,
                 problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.models import Document
@@ -179,11 +186,15 @@ def _read_jsonl(source: _Input, text: str, cap: int,
         except json.JSONDecodeError as exc:
             problems.append(RuleProblem(source.name, number, f"not JSON: {exc.msg}"))
             continue
-        fields = ("id", "title", "text", "lang", "url")
         if not isinstance(item, dict) or not all(
-                isinstance(item.get(k), str | int | type(None)) for k in fields):
+                isinstance(item.get(k), str | int | type(None)) for k in _JSONL_FIELDS):
             problems.append(RuleProblem(source.name, number, 'expected {"id", "title", '
                                         '"text", "lang"?, "url"?} with text values'))
+            continue
+        # A misnamed key ("body" for "text") would match the title alone and say nothing.
+        unknown = [key for key in item if key not in _JSONL_FIELDS]
+        if unknown:
+            problems.append(RuleProblem(source.name, number, _unknown_keys(unknown)))
             continue
         ident = item.get("id")
         yield (str(ident) if ident is not None else f"{source.ident}:{number}",
@@ -215,7 +226,7 @@ def _documents(inputs: list[_Input], cap: int,
         if text is None:
             continue
         if source.kind == "txt":
-            yield source.ident, _txt_document(text)
+            yield source.ident, text_document(text)
         else:
             yield from _read_jsonl(source, text, cap, problems)
 

@@ -156,6 +156,23 @@ def test_match_reports_bad_inputs_and_rules_but_still_matches(tmp_path: Path) ->
     assert "rule broken: query:" in err
 
 
+def test_match_reports_a_misnamed_jsonl_key_instead_of_matching_the_title_alone(
+        tmp_path: Path) -> None:
+    write(tmp_path / "rules" / "r.yaml", RULES)
+    # The title alone does not match; read as "text", the body would.
+    jsonl = write(tmp_path / "x.jsonl", "\n".join([
+        json.dumps({"id": "a", "title": "Gaza", "body": "Qatar gencatan senjata",
+                    "language": "id"}),
+        json.dumps({"id": "b", "title": "Gaza", "txet": "Qatar gencatan senjata"}),
+        json.dumps({"id": "c", "title": "Gaza", "text": "Qatar gencatan senjata"})]))
+    code, out, err = run("match", "--rules", str(tmp_path / "rules"), "--json", str(jsonl))
+    assert code == 1
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["c"]
+    assert (f'{jsonl}:1: unknown key "body" (did you mean "text"?), unknown key "language" '
+            '(did you mean "lang"?); the keys are') in err
+    assert f'{jsonl}:2: unknown key "txet" (did you mean "text"?)' in err
+
+
 def test_match_refuses_unknown_input_types(tmp_path: Path) -> None:
     write(tmp_path / "rules" / "r.yaml", RULES)
     pdf = write(tmp_path / "a.pdf", "%PDF")
