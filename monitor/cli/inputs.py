@@ -11,9 +11,13 @@ import codecs
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.cli.app import fail
 from monitor.errors import RuleProblem
+
+if TYPE_CHECKING:
+    from monitor.models import Document
 
 STDIN = "-"  # the file argument that means standard input
 STDIN_NAME = "<stdin>"  # standard input in output and messages
@@ -96,3 +100,15 @@ def decode_text(raw: bytes, name: str, problems: list[RuleProblem]) -> str | Non
             f"{exc.start + len(raw) - len(data)}{more} {'were' if more else 'was'} replaced): "
             "save it as UTF-8")))
     return text
+
+
+def text_document(text: str) -> Document:
+    """An article as a text file holds it: the first non-empty line is the title, the rest
+    the body."""
+    from monitor.models import Document
+    from monitor.text import clean_text
+    lines = clean_text(text).splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    title = lines[0].strip() if lines else ""
+    return Document(title=title, body="\n".join(lines[1:]).strip())

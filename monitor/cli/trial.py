@@ -17,9 +17,16 @@ import typer
 
 from monitor.cli.app import app, fail, get_config
 from monitor.cli.hits import matched_words
-from monitor.cli.inputs import STDIN_NAME, check_file, is_stdin, read_input
+from monitor.cli.inputs import (
+    STDIN_NAME,
+    check_file,
+    decode_text,
+    is_stdin,
+    read_input,
+    text_document,
+)
 from monitor.cli.output import plural
-from monitor.errors import ExtractError, FetchError, MonitorError
+from monitor.errors import ExtractError, FetchError, MonitorError, RuleProblem
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.config import Config
@@ -36,7 +43,8 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|[()]|[^\s()"]+')
 def try_url(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(
-        help="An article page: http(s) URL, a local file, or - for standard input.")],
+        help="An article page: http(s) URL, a local file, or - for standard input. A .txt "
+             "file is an article's text, its first non-empty line the title.")],
     lines: Annotated[int, typer.Option(
         "--lines", metavar="N", min=0, help="How many lines of the extracted text to show.")
     ] = TEXT_LINES,
@@ -55,8 +63,13 @@ def try_url(
     from monitor.text import clean_line
 
     config = get_config(ctx)
-    content, final_url, content_type = _fetch(config, url.strip())
-    doc_title, body, language = _extract(content, final_url, content_type)
+    url = url.strip()
+    content, final_url, content_type = _fetch(config, url)
+    problems: list[RuleProblem] = []
+    if "://" not in url and Path(url).suffix.lower() == ".txt":
+        doc_title, body, language = _read_text(content, url, problems)
+    else:
+        doc_title, body, language = _extract(content, final_url, content_type)
     # As the daemon reads it: the page's declared language if the text could be in it.
     language, detected = article_language(doc_title, body, language)
     typer.echo(f"{final_url}: {plural(len(body), 'character')} of text, language: "
@@ -89,9 +102,9 @@ def try_url(
         typer.echo(f"  {miss.rule_id} ({clean_line(miss.name)}): {miss.summary}")
         for reason in miss.reasons:
             typer.echo(f"    {reason}")
-    for problem in book.problems:
+    for problem in [*problems, *book.problems]:
         typer.echo(str(problem), err=True)
-    if book.problems:
+    if problems or book.problems:
         raise typer.Exit(1)
 
 
@@ -133,6 +146,19 @@ def _publisher(config: Config, fetcher: Fetcher, url: str) -> str:
             typer.echo(f"Google News link resolved to {shown_url(target)}", err=True)
             return target
     return link
+
+
+def _read_text(content: bytes, path: str,
+               problems: list[RuleProblem]) -> tuple[str, str, str | None]:
+    """A .txt file as ``monitor match`` reads it (its language left to detection): an HTML
+    parser would find no page in it."""
+    text = decode_text(content, path, problems)
+    if text is None:  # binary content
+        fail(str(problems[0]), code=1)
+    doc = text_document(text)
+    if not (doc.title or doc.body):
+        fail(f"{path}: no text", code=1)
+    return doc.title, doc.body, None
 
 
 def _extract(content: bytes, url: str, content_type: str | None) -> tuple[str, str, str | None]:

@@ -37,6 +37,7 @@ and justext) is ~5 MB of PSS there.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -70,6 +71,11 @@ MAX_HTML_BYTES = 5 * 2**20
 # result kept: precision mode occasionally latches onto a short boxed notice ("This copy is
 # for your personal use...") and returns it instead of the article (+0.003 mean F1).
 RETRY_BELOW_CHARS = 500
+
+# trafilatura logs what is an expected outcome here (no HTML tree, nothing extracted) at
+# ERROR and WARNING; extract_html returns it as None and its callers say so in their own
+# terms, so those lines would only repeat it out of context (``monitor try`` printed three).
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 _OPTIONS: dict[str, Any] = {
     "include_comments": False,  # reader comments are not the article (+0.010 F1)

@@ -41,6 +41,26 @@ def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
     assert list(tmp_path.iterdir()) == [tmp_path / "monitor.yaml"]  # nothing stored
 
 
+def test_try_reads_a_text_file_as_text_not_as_a_page(tmp_path: Path) -> None:
+    """A .txt file is matched as ``monitor match`` reads one (an HTML parser finds no page in
+    it); its language is detected."""
+    article = tmp_path / "article.txt"
+    article.write_text("\nНетаньяху: Израиль не выведет войска из Газы\n"
+                       "Переговоры о второй фазе перемирия с ХАМАС зашли в тупик.\n",
+                       encoding="utf-8")
+    result = CliRunner().invoke(app, ["try", str(article)])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert out[0] == f"{article.resolve().as_uri()}: 57 characters of text, language: ru"
+    assert out[1] == "title: Нетаньяху: Израиль не выведет войска из Газы"
+    assert "  gaza-ceasefire (Gaza ceasefire diplomacy)" in out
+    assert result.stderr == ""
+    article.write_bytes(b"Gaza\n\x00\x01")
+    result = CliRunner().invoke(app, ["try", str(article)])
+    assert (result.exit_code, result.stderr) == (
+        1, f"monitor: {article}: binary content, not text\n")
+
+
 def test_try_refuses_what_it_cannot_read() -> None:
     result = CliRunner().invoke(app, ["try", "nowhere.html"])
     assert (result.exit_code, result.stderr) == (

@@ -82,6 +82,14 @@ def test_match_refuses_a_binary_file(rules: Path, tmp_path: Path) -> None:
     assert err == f"{blob}: binary content, not text\n"
 
 
+def test_match_says_a_page_without_text_once_without_the_extractors_own_log(
+        rules: Path, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("only words, no markup", encoding="utf-8")  # trafilatura finds no tree
+    code, out, err = run("match", "--rules", str(rules), str(page))
+    assert (code, out, err) == (1, "", f"{page}: no article text could be extracted\n")
+
+
 def test_match_refuses_unknown_types_before_printing_anything(rules: Path,
                                                               tmp_path: Path) -> None:
     good = tmp_path / "a.txt"
