@@ -36,7 +36,9 @@ if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
 
 TEXT_LINES = 8
 NEAREST = 3
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|[()]|[^\s()"]+')
+# A quoted string (straight or typographic, as the query parser reads them), a regex, a
+# bracket or a bare run.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[“„«”][^“”»]*[“”»]|/(?:[^/\\]|\\.)*/|[()]|[^\s()"]+')
 
 
 @app.command("try")

@@ -16,7 +16,8 @@ Side-by-side terms are an AND that binds tighter than NOT (``a NOT b c`` is
 and any non-ASCII character) or a double-quoted string; it is split into tokens by the
 unicode61 tokenizer, and several tokens form a phrase. Operators are upper case only. One
 departure from FTS5: a Unicode space (a no-break space, U+3000...: :data:`UNICODE_SPACES`)
-separates as a space does rather than being part of a bareword.
+separates as a space does rather than being part of a bareword, and typographic double
+quotes (“...”, «...», „...“) delimit a string as ``"..."`` does.
 ``SENTENCE(a b ...)`` (all items in one sentence) is our extension, like ``@entity``: FTS5
 rejects it. Two things FTS5 accepts are refused because a rule using them is a mistake: a
 string with no token (``""``), and column filters that leave no column (``title:(body:x)``).
@@ -62,6 +63,24 @@ _OPERATORS = {"AND", "OR", "NOT"}
 _ENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
+# Typographic double quotes, as a word processor, a phone keyboard or a Russian, German or
+# French writer types them (“Gaza ceasefire”, «перемирие в Газе», „Waffenruhe Gaza“): a
+# string as "..." is. FTS5 would read “Gaza and ceasefire” as two barewords with the quote
+# marks as token separators, an AND the writer did not mean. The string runs to the next
+# closing mark of any of these styles (German closes with “); a " inside is text. Single
+# quotes are left alone: ’ is an apostrophe inside Ukrainian words (перемир’я).
+_TYPOGRAPHIC_OPEN = frozenset("“„«”")
+_TYPOGRAPHIC_CLOSE = "“”»"
+
+
+def _typographic_end(query: str, start: int) -> int:
+    """The offset of the mark closing the typographic string opened at ``start``."""
+    for end in range(start + 1, len(query)):
+        if query[end] in _TYPOGRAPHIC_CLOSE:
+            return end
+    raise QuerySyntaxError(f"unterminated string starting at column {start + 1}", start)
+
+
 @dataclass(frozen=True)
 class _Tok:
     kind: str  # STRING, QSTRING, ENTITY, AND, OR, NOT, EOF or a _PUNCT kind
@@ -96,6 +115,10 @@ def _lex(query: str) -> list[_Tok]:
         elif ch in _PUNCT:
             toks.append(_Tok(_PUNCT[ch], ch, i, i + 1))
             i += 1
+        elif ch in _TYPOGRAPHIC_OPEN:
+            end = _typographic_end(query, i)
+            toks.append(_Tok("QSTRING", query[i + 1:end], i, end + 1))
+            i = end + 1
         elif ch == '"':
             j, parts = i + 1, []
             while True:
@@ -135,17 +158,15 @@ def _lex(query: str) -> list[_Tok]:
 
 def unicode_spaces(query: str) -> list[int]:
     """The offsets of the :data:`UNICODE_SPACES` that separate terms in ``query``: those
-    outside double-quoted strings (inside, one separates tokens as a space does, for FTS5
-    too). Meant for a query that parses: an unterminated string runs to the end."""
+    outside quoted strings (inside, one separates tokens as a space does, for FTS5 too)."""
     if not UNICODE_SPACES.intersection(query):  # nearly every query
         return []
-    found, quoted = [], False
-    for i, ch in enumerate(query):
-        if ch == '"':
-            quoted = not quoted  # "" inside a string closes and reopens it: still inside
-        elif not quoted and ch in UNICODE_SPACES:
-            found.append(i)
-    return found
+    try:
+        strings = [(tok.start, tok.end) for tok in _lex(query) if tok.kind == "QSTRING"]
+    except QuerySyntaxError:
+        strings = []
+    return [i for i, ch in enumerate(query) if ch in UNICODE_SPACES
+            and not any(start < i < end for start, end in strings)]
 
 
 # The deepest query tree accepted: compiling and evaluating walk it recursively, and a few

@@ -61,6 +61,21 @@ def test_try_reads_a_text_file_as_text_not_as_a_page(tmp_path: Path) -> None:
         1, f"monitor: {article}: binary content, not text\n")
 
 
+def test_try_splits_a_query_into_conditions_outside_typographic_quotes(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules:\n  - id: r\n"
+                                  "    query: Gaza AND «talks AND truce» NOT “a NOT b”\n",
+                                  encoding="utf-8")
+    Path("monitor.yaml").write_text(f"rules_dir: {rules}\n", encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text("Gaza talks\nA truce, then talks.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["try", str(article)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.endswith("  r (r): 1 of 2 conditions hold\n"
+                                  "    missing: «talks AND truce»\n")
+
+
 def test_try_refuses_what_it_cannot_read() -> None:
     result = CliRunner().invoke(app, ["try", "nowhere.html"])
     assert (result.exit_code, result.stderr) == (

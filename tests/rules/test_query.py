@@ -209,6 +209,31 @@ def test_a_quoted_phrase_with_a_no_break_space_is_still_the_phrase() -> None:
     assert unicode_spaces('"a\u00a0""b""" c\u00a0d') == [11]  # "" stays inside the string
 
 
+@pytest.mark.parametrize("query", [
+    "“gaza ceasefire”",  # English
+    "«gaza ceasefire»",  # Russian, French
+    "„gaza ceasefire“",  # German
+    "„gaza ceasefire”",  # Polish
+    "”gaza ceasefire”",  # Swedish
+])
+def test_typographic_quotes_make_a_phrase_as_straight_ones_do(query: str) -> None:
+    # FTS5 would read the marks as separators: gaza AND ceasefire, an article that has both
+    # anywhere; the writer meant the phrase.
+    assert show(parse_query(query)) == show(parse_query('"gaza ceasefire"'))
+    assert _matches(f"{query} AND talks", Document("Gaza ceasefire talks", ""))
+    assert not _matches(query, GAZA_TRUCE)
+    assert show(parse_query(f"title:{query}* OR «перемир’я» NOT “a AND b”")) == show(
+        parse_query('title:"gaza ceasefire"* OR "перемир’я" NOT "a AND b"'))
+
+
+def test_a_typographic_string_keeps_apostrophes_and_its_spaces_and_must_end() -> None:
+    assert show(parse_query("перемир’я")) == show(parse_query('"перемир’я"'))  # not a quote
+    assert unicode_spaces("«gencatan\u00a0senjata» a\u00a0b") == [20]
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query("gaza AND “ceasefire talks")
+    assert "unterminated string starting at column 10" in str(caught.value)
+
+
 @pytest.mark.parametrize(("query", "message", "column"), [
     ("gaza\u00a0AND\u00a0", "expected a term but found the end of the query", 9),
     ("a\u00a0(b)", "expected AND, OR or NOT before '('", 2),
