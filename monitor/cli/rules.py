@@ -41,6 +41,9 @@ def check(
     path: Annotated[Path | None, typer.Argument(
         metavar="PATH",
         help="Rule file or folder (default: the configured rules directory).")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", metavar="PATH",
+        help="The same as PATH, as match and backtest take it.")] = None,
 ) -> None:
     """Validate the configuration and rules; run rule tests.
 
@@ -68,7 +71,9 @@ def check(
         for config_problem in exc.problems:
             typer.echo(str(config_problem))
         raise typer.Exit(1) from None
-    target = path if path is not None else config.rules_path
+    if path is not None and rules is not None and path != rules:
+        fail(f"two rule paths given, {path} and --rules {rules}: give one")
+    target = path or rules or config.rules_path
     if not target.exists():
         fail(f"{target}: no such rule file or directory")
     book = load_rules(target)

@@ -90,6 +90,14 @@ def test_check_gives_one_line_per_bad_file_with_its_line(tmp_path: Path) -> None
         "file as UTF-8"]
 
 
+def test_check_takes_rules_as_match_and_backtest_do(tmp_path: Path, repo_root: Path) -> None:
+    code, out, _ = run("check", "--rules", str(repo_root / "rules"))
+    assert code == 0 and "rules, 282 entities" in out
+    code, _, err = run("check", str(tmp_path), "--rules", str(repo_root / "rules"))
+    assert code == 2
+    assert f"two rule paths given, {tmp_path} and --rules {repo_root / 'rules'}" in err
+
+
 def test_check_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("check", str(tmp_path / "nowhere"))
     assert code == 2
