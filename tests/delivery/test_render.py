@@ -426,6 +426,23 @@ def test_alert_layout_one_header_grouped_terms_distinct_snippets() -> None:
     assert all(line == line.strip() for line in message.body.splitlines())
 
 
+def test_words_two_terms_matched_are_listed_once() -> None:
+    """"perjanjian damai" is a peace deal and a peace plan, and "Gaza" both a word of the
+    query and an entity's alias: each is shown once, under the first that matched it."""
+    def found(term: str, matched: str, start: int, entity: str | None) -> Evidence:
+        return Evidence(term=term, matched=matched, field="body", start=start,
+                        end=start + len(matched), snippet="…perjanjian damai Gaza…",
+                        entity=entity)
+    evidence = (found("@peace-deal", "perjanjian damai", 10, "peace-deal"),
+                found("@peace-plan", "perjanjian damai", 10, "peace-plan"),
+                found("@peace-plan", "rencana damai", 90, "peace-plan"),
+                found("Gaza", "Gaza", 27, None), found("@gaza", "Gaza", 27, "gaza"),
+                found("@gaza", "Jalur Gaza", 120, "gaza"))
+    message = render(make_alert(evidence=evidence), "text", "console")
+    assert ("Matched: perjanjian damai; rencana damai; Gaza; Jalur Gaza\n"
+            in message.body), message.body
+
+
 def test_html_mail_links_the_title_and_names_the_outlets() -> None:
     message = render(make_alert(), "html", "email")
     assert message.body.startswith(

@@ -134,26 +134,24 @@ def matched_groups(alert: Alert, target: str | None) -> list[str]:
     """What matched, once each, in the article's own words: an entity's forms together
     (``Qatar (Katar, Doha)``), a term as written with other forms in brackets
     (``ceasefire (ceasefires)`` only when they do not stem alike); forms that stem alike are
-    merged."""
+    merged. Words shown once are not shown again for another term or entity that matched
+    them too (``perjanjian damai`` is a peace deal and a peace plan)."""
     groups: dict[str, list[str]] = {}  # group key -> [label, other forms...]
-    seen: dict[str, set[str]] = {}
+    shown: set[str] = set()  # the keys of the words shown, in any group
     for evidence in alert.evidence:
         form = " ".join(evidence.matched.split())
         if evidence.entity:
             key = f"@{evidence.entity.casefold()}"
         else:
             key = " ".join(stem_key(w) for w in _term_label(evidence.term).split())
-            if key not in groups:
+            if key not in groups and key not in shown:
                 groups[key] = [_term_label(evidence.term)]
-                seen[key] = {key}
+                shown.add(key)
         form_key = " ".join(stem_key(w) for w in form.split())
-        if not form:
+        if not form or form_key in shown:
             continue
-        if key not in groups:
-            groups[key], seen[key] = [form], {form_key}
-        elif form_key not in seen[key]:
-            seen[key].add(form_key)
-            groups[key].append(form)
+        shown.add(form_key)
+        groups.setdefault(key, []).append(form)
     out = []
     for label, *others in groups.values():
         text = f"{label} ({', '.join(others)})" if others else label
