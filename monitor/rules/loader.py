@@ -31,6 +31,7 @@ from monitor.rules.rulefile import (
     read_rule_file,
     rule_files,
 )
+from monitor.rules.spellings import inflection_note
 from monitor.text import closest
 from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
@@ -230,7 +231,11 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
             patterns.append(pattern)
         else:
             fields.fail(item, f"regex {pattern!r} {problem}")
-    stem = fields.flag("stem")
+    stem_said = fields.optional_flag("stem")
+    if stem_said is None and expr is not None:
+        note = inflection_note(expr, tuple(languages))
+        if note is not None:
+            problems.warn(src.path, line_of(fields.nodes["query"]), f"{fields.what}: {note}")
     tests = _tests(src, fields)
     name = fields.string("name")
     if name is not None and len(name) > MAX_RULE_NAME_CHARS:
@@ -244,8 +249,8 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
         return None
     return Rule(id=rule_id, name=name or rule_id, query=query, expr=expr,
                 notify=tuple(dict.fromkeys(notify)), languages=tuple(dict.fromkeys(languages)),
-                stem=stem, regex=tuple(patterns), tests=tests, path=src.path, line=fields.line,
-                delivery=delivery, max_per_hour=max_per_hour)
+                stem=bool(stem_said), regex=tuple(patterns), tests=tests, path=src.path,
+                line=fields.line, delivery=delivery, max_per_hour=max_per_hour)
 
 
 def _entity_hint(name: str, entities: dict[str, Entity]) -> str:

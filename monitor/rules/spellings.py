@@ -1,9 +1,10 @@
 """Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's)
 keeps apart: a Cyrillic word with one kind of apostrophe, with ``ё`` and not ``е``, a word
 with a zero-width non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
-stemming folds it). ``monitor check`` names each query term and alias (of an entity some
-rule uses) written one way, beside the spelling to add; :func:`spelling_problems` gives them
-all. Also where such notes are placed (:func:`at_rule`, :func:`at_alias`), for the other
+stemming folds it); and a Cyrillic or Arabic word in a rule that does not say ``stem:``
+(:func:`inflection_note`). ``monitor check`` names each query term and alias (of an entity
+some rule uses) written one way, beside the spelling to add; :func:`spelling_problems` gives
+them all. Also where such notes are placed (:func:`at_rule`, :func:`at_alias`), for the other
 checks of :mod:`monitor.rules.checks` too."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
-from monitor.rules.expr import Phrase, entity_refs, phrases
+from monitor.rules.expr import Expr, Phrase, entity_refs, phrases
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
@@ -180,3 +181,35 @@ def spelling_problems(book: RuleBook) -> list[RuleProblem]:
     """Every query term and alias written one way only, in the order of the checks above."""
     return [*apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
             *hamza_problems(book)]
+
+
+# Scripts whose words take many forms in news text, so that a word written whole matches few
+# of its mentions: Russian "переговоры" is not "переговорах", Arabic "هدنة" is not "الهدنة"
+# ("the truce"). A word in capitals (США, ХАМАС) is an acronym, which does not inflect.
+# Arabic stemming takes the article off but not every particle (بغزة, "in Gaza", keeps its
+# own stem), so those forms still want listing.
+_INFLECTED = (
+    (re.compile("[\u0400-\u04ff]"), "its inflected forms (переговорах for переговоры)",
+     "add stem: true (see rules/README.md, \"Stemming\") or a prefix (word*)"),
+    (re.compile("[\u0600-\u06ff]"), "with the article or a particle joined to it (الهدنة "
+     "for هدنة, بغزة for غزة)", "add stem: true (see rules/README.md, \"Stemming\": it takes "
+     "the article off) and list the forms with a particle"),
+)
+
+
+def inflection_note(expr: Expr, languages: tuple[str, ...]) -> str | None:
+    """For a rule that does not say ``stem:``: a note naming its first Cyrillic or Arabic term
+    that is neither a prefix nor an acronym, else None (also when none of ``languages`` has a
+    stemmer: ``stem: true`` would change nothing)."""
+    if languages and not stemmers_for(languages):
+        return None
+    for phrase in phrases(expr):
+        written = phrase.written.strip('"“”„«»')
+        if any(token.prefix for token in phrase.tokens) or (
+                written == written.upper() and written != written.lower()):
+            continue
+        for pattern, forms, remedy in _INFLECTED:
+            if pattern.search(written):
+                return (f"{written!r} matches only as written, not {forms}: {remedy}, or say "
+                        "stem: false where the exact words are meant")
+    return None

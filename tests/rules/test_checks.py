@@ -431,3 +431,39 @@ def test_arabic_stemming_folds_the_hamza_the_check_passes_over(tmp_path: Path) -
     matcher = compile_rules(book)
     hits = matcher.match(Document("وقف اطلاق النار في غزة", "", language="ar"))
     assert [h.rule_id for h in hits] == ["stemmed"]
+
+
+def test_a_cyrillic_or_arabic_word_in_a_rule_that_does_not_say_stem_is_noted(
+        tmp_path: Path) -> None:
+    """"переговоры" written whole misses "переговорах" and "غزة" misses "بغزة" ("in Gaza"),
+    with no sign why; a rule that says ``stem:`` either way has chosen, and a prefix, an
+    acronym, a Latin word or a language without a stemmer need no stemming."""
+    path, book = load_clean(tmp_path, """
+        rules:
+          - id: ru
+            query: США AND переговоры
+          - id: ar
+            query: 'NEAR(Qatar "في غزة", 5)'
+          - id: chosen
+            query: переговоры
+            stem: false
+          - id: stemmed
+            query: переговоры
+            stem: true
+          - id: quiet
+            query: переговор* OR ХАМАС OR "США" OR Gaza
+          - id: belarusian
+            query: перамовы
+            languages: [be]
+    """)
+    assert [str(p) for p in rule_warnings(book)] == [
+        f"{path}:3: rule ru: 'переговоры' matches only as written, not its inflected forms "
+        '(переговорах for переговоры): add stem: true (see rules/README.md, "Stemming") or a '
+        "prefix (word*), or say stem: false where the exact words are meant",
+        f"{path}:5: rule ar: 'في غزة' matches only as written, not with the article or a "
+        "particle joined to it (الهدنة for هدنة, بغزة for غزة): add stem: true (see "
+        'rules/README.md, "Stemming": it takes the article off) and list the forms with a '
+        "particle, or say stem: false where the exact words are meant"]
+    matcher = compile_rules(book)
+    assert [h.rule_id for h in matcher.match(Document("США", "На переговорах в Катаре"))] == [
+        "stemmed", "quiet"]
