@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         search_articles,
     )
     from monitor.rules.rulefile import rule_yaml
+    from monitor.rules.spellings import inflection_note
     from monitor.rules.stem import article_stems
     from monitor.rules.typos import UnseenWord, unseen_words
     from monitor.rules.unicode61 import token_spans, tokenize
@@ -61,6 +62,7 @@ _MODULES: dict[str, str] = {
     "compile_rules": "monitor.rules.matcher",
     "Entity": "monitor.rules.model",
     "Example": "monitor.rules.model",
+    "inflection_note": "monitor.rules.spellings",
     "Expr": "monitor.rules.expr",
     "leaves": "monitor.rules.expr",
     "load_rules": "monitor.rules.loader",
@@ -103,6 +105,7 @@ __all__ = [
     "candidate_query",
     "channel_problems",
     "compile_rules",
+    "inflection_note",
     "leaves",
     "load_rules",
     "parse_query",

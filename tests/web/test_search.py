@@ -84,11 +84,24 @@ def _save_russian(store: Store) -> None:
 def test_stem_finds_an_inflected_word_through_the_index(web) -> None:
     c, store = web
     _save_russian(store)  # stored without stems: the first stemmed search computes them
-    assert _count(c.get("/search", params={"q": "переговоры"}).text) == "0 articles"
+    page = c.get("/search", params={"q": "переговоры"}).text
+    assert _count(page) == "0 articles"
+    # ...which is not the answer: the page says what stemming finds, and links to it
+    assert ('id="search-stemmed">With stemming (<span lang="ru">переговоры</span> also finds '
+            '<span lang="ru">переговорах</span>), <a href="/search?q=%D0%BF%D0%B5%D1%80%D0%B5'
+            '%D0%B3%D0%BE%D0%B2%D0%BE%D1%80%D1%8B&amp;stem=true">1 article matches</a>.'
+            in page)
     page = c.get("/search", params={"q": "переговоры", "stem": "true"}).text
     # the index's stems narrowed the candidates to that one article (a scan reads all five)
-    assert re.search(r'id="search-count">1 article match \(1 read by the matcher', page)
+    assert re.search(r'id="search-count">1 article matches \(1 read by the matcher', page)
     assert re.search(r'name="stem" value="true" checked', page)  # the box stays ticked
+
+
+def test_stemming_is_offered_only_when_it_finds_more(sqlite_web: TestClient) -> None:
+    page = sqlite_web.get("/search", params={"q": "gencatan senjata"}).text
+    assert _count(page) != "0 articles" and "search-stemmed" not in page  # Latin, found: asked not
+    page = sqlite_web.get("/search", params={"q": "xyzzy"}).text
+    assert _count(page) == "0 articles" and "search-stemmed" not in page  # asked: none either
 
 
 def test_a_stemmed_search_is_saved_as_a_stemmed_rule_that_loads_back(
