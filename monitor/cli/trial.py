@@ -184,6 +184,7 @@ class _Miss:
     total: int
     reasons: list[str]
     excluded: bool = False
+    noted: bool = False  # the query has what is rarely meant (a lower-case "and")
 
     @property
     def summary(self) -> str:
@@ -195,7 +196,7 @@ class _Miss:
 def _near_misses(book: RuleBook, doc: Document, language: str | None,
                  rule_ids: list[str]) -> list[_Miss]:
     """The rules in ``rule_ids``, nearest miss first, each with why it did not match."""
-    from monitor.rules import Rule, RuleBook, compile_rules
+    from monitor.rules import Rule, RuleBook, compile_rules, query_notes
 
     probes: list[Rule] = []
     plans: dict[str, tuple[list[str], list[str]]] = {}
@@ -228,11 +229,13 @@ def _near_misses(book: RuleBook, doc: Document, language: str | None,
         if rule.languages and language not in rule.languages and all(holds):
             reasons.append(f"language {language or 'unknown'} is not one of the rule's "
                            f"({', '.join(rule.languages)})")
+        notes = query_notes(rule.expr, rule.query)  # "'and' is searched as a word..."
+        reasons += [f"note: {note}" for note in notes]
         miss = _Miss(rule_id, rule.name, sum(holds), len(positive), reasons,
-                     excluded=all(holds) and bool(hits_not))
+                     excluded=all(holds) and bool(hits_not), noted=bool(notes))
         misses.append(miss)
     misses.sort(key=lambda m: (-(m.held / max(m.total, 1)), -m.held, m.rule_id))
-    return [m for m in misses if m.held > 0 or m.excluded]
+    return [m for m in misses if m.held > 0 or m.excluded or m.noted]
 
 
 def _conditions(query: str) -> tuple[list[str], list[str]]:
@@ -248,8 +251,8 @@ def _conditions(query: str) -> tuple[list[str], list[str]]:
             depth += 1
         elif word == ")":
             depth -= 1
-        if depth == 0 and word.upper() in ("AND", "NOT"):
-            if word.upper() == "AND":
+        if depth == 0 and word in ("AND", "NOT"):  # upper case only, as the parser reads them
+            if word == "AND":
                 current = []
                 positive.append(current)
             else:
@@ -259,7 +262,7 @@ def _conditions(query: str) -> tuple[list[str], list[str]]:
                 negative.append(current)
             continue
         current.append(word)
-    if any(depth == 0 and t.upper() == "OR" for t in _top_level(tokens)):
+    if "OR" in _top_level(tokens):
         return [" ".join(query.split())], []
     return [_written(p) for p in positive if p], [_written(p) for p in negative if p]
 

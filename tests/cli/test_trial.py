@@ -76,6 +76,24 @@ def test_try_splits_a_query_into_conditions_outside_typographic_quotes(tmp_path:
                                   "    missing: «talks AND truce»\n")
 
 
+def test_try_reads_a_lower_case_and_as_a_word_and_says_so(tmp_path: Path) -> None:
+    """As the rule does: "gaza and ceasefire" needs the word "and", so the text below
+    does not match, and the near miss says why (it read "2 of 2 conditions hold")."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("rules:\n  - id: low\n    query: gaza and ceasefire\n",
+                                  encoding="utf-8")
+    Path("monitor.yaml").write_text(f"rules_dir: {rules}\n", encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text("Gaza ceasefire talks\nThe Gaza ceasefire holds.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["try", str(article)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.endswith(
+        "  low (low): 0 of 1 condition hold\n    missing: gaza and ceasefire\n"
+        "    note: 'and' is searched as a word, not as the operator AND: write AND, or \"and\" "
+        "in quotes to search the word\n")
+
+
 def test_try_refuses_what_it_cannot_read() -> None:
     result = CliRunner().invoke(app, ["try", "nowhere.html"])
     assert (result.exit_code, result.stderr) == (
