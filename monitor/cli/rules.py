@@ -30,6 +30,7 @@ from monitor.cli.inputs import (
 )
 from monitor.cli.output import plural
 from monitor.errors import ConfigError, ExtractError, RuleProblem
+from monitor.language_codes import language_problem, normalize_language
 
 if TYPE_CHECKING:  # heavy stages load when a command runs, so --help stays fast
     from monitor.models import Document
@@ -201,11 +202,14 @@ def _read_jsonl(source: _Input, text: str, cap: int,
         if unknown:
             problems.append(RuleProblem(source.name, number, _unknown_keys(unknown)))
             continue
+        if item.get("lang") and (problem := language_problem(str(item["lang"]))) is not None:
+            problems.append(RuleProblem(source.name, number, f"lang: {problem}"))
+            continue  # as a rule file refuses it: "russian" would be read as no language
         ident = item.get("id")
         yield (str(ident) if ident is not None else f"{source.ident}:{number}",
                Document(title=clean_text(str(item.get("title") or "")),
                         body=clean_text(str(item.get("text") or "")),
-                        language=str(item["lang"]) if item.get("lang") else None))
+                        language=normalize_language(item.get("lang") or None)))
 
 
 def _documents(inputs: list[_Input], cap: int,

@@ -164,7 +164,7 @@ def test_match_reports_bad_inputs_and_rules_but_still_matches(tmp_path: Path) ->
     assert "rule broken: query:" in err
 
 
-def test_match_reports_a_misnamed_jsonl_key_instead_of_matching_the_title_alone(
+def test_match_reports_a_misnamed_jsonl_key_or_language_instead_of_guessing(
         tmp_path: Path) -> None:
     write(tmp_path / "rules" / "r.yaml", RULES)
     # The title alone does not match; read as "text", the body would.
@@ -172,10 +172,15 @@ def test_match_reports_a_misnamed_jsonl_key_instead_of_matching_the_title_alone(
         json.dumps({"id": "a", "title": "Gaza", "body": "Qatar gencatan senjata",
                     "language": "id"}),
         json.dumps({"id": "b", "title": "Gaza", "txet": "Qatar gencatan senjata"}),
-        json.dumps({"id": "c", "title": "Gaza", "text": "Qatar gencatan senjata"})]))
+        json.dumps({"id": "c", "title": "Gaza", "text": "Qatar gencatan senjata"}),
+        json.dumps({"id": "d", "title": "Gaza", "text": "Qatar gencatan senjata",
+                    "lang": "indonesian"}),
+        json.dumps({"id": "e", "title": "Gaza", "text": "Qatar gencatan senjata",
+                    "lang": "id-ID"})]))
     code, out, err = run("match", "--rules", str(tmp_path / "rules"), "--json", str(jsonl))
     assert code == 1
-    assert [json.loads(line)["id"] for line in out.splitlines()] == ["c"]
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["c", "e"]
+    assert f"{jsonl}:4: lang: 'indonesian' is not a language code such as id or en" in err
     assert (f'{jsonl}:1: unknown key "body" (did you mean "text"?), unknown key "language" '
             '(did you mean "lang"?); the keys are') in err
     assert f'{jsonl}:2: unknown key "txet" (did you mean "text"?)' in err
