@@ -61,34 +61,32 @@ def test_try_reads_a_text_file_as_text_not_as_a_page(tmp_path: Path) -> None:
         1, f"monitor: {article}: binary content, not text\n")
 
 
-def test_try_splits_a_query_into_conditions_outside_typographic_quotes(tmp_path: Path) -> None:
+def _try_text(tmp_path: Path, rule_id: str, query: str, text: str) -> str:
+    """``monitor try`` of ``text`` as a .txt file, with one rule configured: its output."""
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "r.yaml").write_text("rules:\n  - id: r\n"
-                                  "    query: Gaza AND «talks AND truce» NOT “a NOT b”\n",
+    (rules / "r.yaml").write_text(f"rules:\n  - id: {rule_id}\n    query: {query}\n",
                                   encoding="utf-8")
     Path("monitor.yaml").write_text(f"rules_dir: {rules}\n", encoding="utf-8")
     article = tmp_path / "a.txt"
-    article.write_text("Gaza talks\nA truce, then talks.\n", encoding="utf-8")
+    article.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["try", str(article)])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.endswith("  r (r): 1 of 2 conditions hold\n"
-                                  "    missing: «talks AND truce»\n")
+    return result.stdout
+
+
+def test_try_splits_a_query_into_conditions_outside_typographic_quotes(tmp_path: Path) -> None:
+    out = _try_text(tmp_path, "r", "Gaza AND «talks AND truce» NOT “a NOT b”",
+                    "Gaza talks\nA truce, then talks.\n")
+    assert out.endswith("  r (r): 1 of 2 conditions hold\n    missing: «talks AND truce»\n")
 
 
 def test_try_reads_a_lower_case_and_as_a_word_and_says_so(tmp_path: Path) -> None:
     """As the rule does: "gaza and ceasefire" needs the word "and", so the text below
     does not match, and the near miss says why (it read "2 of 2 conditions hold")."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "r.yaml").write_text("rules:\n  - id: low\n    query: gaza and ceasefire\n",
-                                  encoding="utf-8")
-    Path("monitor.yaml").write_text(f"rules_dir: {rules}\n", encoding="utf-8")
-    article = tmp_path / "a.txt"
-    article.write_text("Gaza ceasefire talks\nThe Gaza ceasefire holds.\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["try", str(article)])
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.endswith(
+    out = _try_text(tmp_path, "low", "gaza and ceasefire",
+                    "Gaza ceasefire talks\nThe Gaza ceasefire holds.\n")
+    assert out.endswith(
         "  low (low): 0 of 1 condition hold\n    missing: gaza and ceasefire\n"
         "    note: 'and' is searched as a word, not as the operator AND: write AND, or \"and\" "
         "in quotes to search the word\n")
