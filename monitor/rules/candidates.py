@@ -7,6 +7,7 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
+- an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
   language, :mod:`monitor.store.textindex`), for its stem in any of the rule's stemmers: the
   matcher compares an article's stems with the word's in the article's language when the rule
@@ -121,12 +122,39 @@ class _Builder:
         if isinstance(expr, Filter):
             return self.build(expr.child)
         if isinstance(expr, And):
-            return "(" + self.and_.join(self.build(c) for c in expr.children) + ")"
+            return self._conjunction(expr.children)
         if isinstance(expr, Or):
             return "(" + self.or_.join(self.build(c) for c in expr.children) + ")"
         if isinstance(expr, Not):
             return self.build(expr.left)
         raise _NoQuery  # a node this translation does not know: no narrowing
+
+
+    def _conjunction(self, children: tuple[Expr, ...]) -> str:
+        """An AND of the conjuncts that fit: any of them alone is a superset of the AND, so
+        one the index cannot narrow is left out, and when all of them would pass
+        :data:`MAX_TERMS` the cheapest are kept (the bundled Ukraine rule's plan condition,
+        stemmed in five languages, would have cost the whole rule its narrowing)."""
+        before = self.terms
+        built: list[tuple[int, int, str]] = []  # (terms, position, query)
+        for position, child in enumerate(children):
+            try:
+                query = self.build(child)
+            except _NoQuery:
+                continue
+            finally:
+                cost, self.terms = self.terms - before, before
+            built.append((cost, position, query))
+        kept: list[tuple[int, str]] = []
+        for cost, position, query in sorted(built):
+            if self.terms + cost > MAX_TERMS:
+                break
+            self.terms += cost
+            kept.append((position, query))
+        if not kept:
+            raise _NoQuery
+        queries = [query for _, query in sorted(kept)]
+        return queries[0] if len(queries) == 1 else "(" + self.and_.join(queries) + ")"
 
 
 def candidate_query(rule: Rule, book: RuleBook, dialect: str = "sqlite") -> str | None:

@@ -22,7 +22,8 @@ from monitor.rules import (
     search_articles,
     tokenize,
 )
-from monitor.rules.candidates import _lexeme
+from monitor.rules.candidates import MAX_TERMS, _lexeme
+from monitor.rules.model import Alias, Entity
 from monitor.store import MAX_LEXEME, Access, Store, TextIndex, index_lexemes
 from monitor.store.lexemes import UNINDEXED
 from tests.store_support import console_route
@@ -99,6 +100,30 @@ def test_the_index_narrows_and_stays_in_step(sqlite_url: str) -> None:
                         .values(title="edited", text="nothing left"))
     assert index.candidate_ids('"gencatan" + "senjata"') == []
     assert index.candidate_ids("(((") is None  # FTS5 refuses it: the caller reads all
+    store.close()
+
+
+def test_an_and_keeps_the_conjuncts_that_fit_the_index_query(database_url: str) -> None:
+    """A conjunct too large for the index query (an entity of thousands of aliases) is left
+    out, not the whole query: the others still narrow, and the matcher decides."""
+    store = _store(database_url)
+    huge = Entity("huge", tuple(Alias(f"zz{n}") for n in range(MAX_TERMS + 1)) + (
+        Alias("Qatar"),))
+    book = RuleBook(entities=(huge,))
+    index = TextIndex(store)
+    index.catch_up(tokenize)
+    for query, asked in [("Gaza AND @huge", "gaza"), ("@huge AND (truce OR ceasefire)",
+                                                      "truce|ceasefire")]:
+        rule = Rule.from_query("q", query)
+        candidates = candidate_query(rule, book, index.dialect)
+        assert candidates is not None and "zz1" not in candidates
+        assert all(word in candidates for word in asked.split("|"))
+        narrowed = index.candidate_ids(candidates)
+        assert narrowed is not None and len(narrowed) < store.count("articles")
+        matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
+        found = search_articles(store, matcher, rule, book, limit=1000)
+        assert found.indexed and found.scanned == len(narrowed)
+        assert {a.id for a, _ in found.shown} == _everything(store, matcher) != set()
     store.close()
 
 
