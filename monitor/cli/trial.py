@@ -190,7 +190,8 @@ class _Miss:
     def summary(self) -> str:
         if self.excluded:
             return "every condition holds, but a NOT part matched"
-        return f"{self.held} of {plural(self.total, 'condition')} hold"
+        verb = "holds" if self.total == 1 else "hold"
+        return f"{self.held} of {plural(self.total, 'condition')} {verb}"
 
 
 def _near_misses(book: RuleBook, doc: Document, language: str | None,

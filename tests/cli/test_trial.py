@@ -87,7 +87,7 @@ def test_try_reads_a_lower_case_and_as_a_word_and_says_so(tmp_path: Path) -> Non
     out = _try_text(tmp_path, "low", "gaza and ceasefire",
                     "Gaza ceasefire talks\nThe Gaza ceasefire holds.\n")
     assert out.endswith(
-        "  low (low): 0 of 1 condition hold\n    missing: gaza and ceasefire\n"
+        "  low (low): 0 of 1 condition holds\n    missing: gaza and ceasefire\n"
         "    note: 'and' is searched as a word, not as the operator AND: write AND, or \"and\" "
         "in quotes to search the word\n")
 

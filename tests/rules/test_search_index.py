@@ -107,8 +107,7 @@ def test_an_and_keeps_the_conjuncts_that_fit_the_index_query(database_url: str) 
     """A conjunct too large for the index query (an entity of thousands of aliases) is left
     out, not the whole query: the others still narrow, and the matcher decides."""
     store = _store(database_url)
-    huge = Entity("huge", tuple(Alias(f"zz{n}") for n in range(MAX_TERMS + 1)) + (
-        Alias("Qatar"),))
+    huge = Entity("huge", (*(Alias(f"zz{n}") for n in range(MAX_TERMS + 1)), Alias("Qatar")))
     book = RuleBook(entities=(huge,))
     index = TextIndex(store)
     index.catch_up(tokenize)
