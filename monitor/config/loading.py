@@ -5,6 +5,7 @@ misspelt setting)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,10 +102,20 @@ def _local_file_problem(target: Path) -> str | None:
     return f"local file {target} {'is not a regular file' if there else 'does not exist'}"
 
 
+# A path that starts with a host name (labels, a dot, a top-level domain), as a URL typed
+# without its scheme does; feed.xml is a file name, not a host in the .xml domain.
+_HOST_FIRST = re.compile(r"[\w-]+(?:\.[\w-]+)*\.([a-zA-Z]{2,})(?:/|$)")
+_FILE_SUFFIXES = frozenset({"xml", "rss", "atom", "json", "opml", "txt", "html", "htm"})
+
+
 def _feed_url_problem(url: str, base: Path) -> str | None:
     """Why a configured feed URL can never be polled (scheme, missing local file), or None."""
     if "://" not in url:
-        return _local_file_problem(Path(url) if Path(url).is_absolute() else base / url)
+        problem = _local_file_problem(Path(url) if Path(url).is_absolute() else base / url)
+        host = _HOST_FIRST.match(url)  # news.example/rss: a web address without its scheme
+        if problem is not None and host and host.group(1).lower() not in _FILE_SUFFIXES:
+            problem += "; a web address needs https:// before it"
+        return problem
     scheme = url.partition("://")[0].lower()
     try:
         parts = urlsplit(url)
@@ -114,7 +125,9 @@ def _feed_url_problem(url: str, base: Path) -> str | None:
     if scheme == "file":
         return _local_file_problem(Path(parts.path))
     if scheme not in ("http", "https"):
-        return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)")
+        close = closest(scheme, ["http", "https"])  # htps, hhtp
+        return (f"scheme {scheme!r} is not fetched (use http, https or a local file path)"
+                + (f"; did you mean {close}?" if close else ""))
     if "@" in parts.netloc:  # the fetcher refuses them: every poll would fail
         return ("credentials (user@host) in a feed URL are not supported: the fetcher "
                 "refuses them")

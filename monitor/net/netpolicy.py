@@ -30,7 +30,7 @@ from monitor.errors import (
     InvalidURLError,
     UnsupportedSchemeError,
 )
-from monitor.text import first_surrogate
+from monitor.text import closest, first_surrogate
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,12 +97,14 @@ def check_url(url: str) -> None:
     """
     match = _SCHEME.match(url)
     if match is None:
-        raise UnsupportedSchemeError("URL has no scheme (only http and https are fetched)",
-                                     url=url)
+        raise UnsupportedSchemeError("URL has no scheme (only http and https are fetched): "
+                                     "write https:// before it", url=url)
     scheme = match.group(1).lower()
     if scheme not in ALLOWED_SCHEMES:
-        raise UnsupportedSchemeError(f"scheme {scheme!r} is not fetched (only http and https)",
-                                     url=url)
+        close = closest(scheme, sorted(ALLOWED_SCHEMES))  # a typo: htps, hhtp, https:/
+        hint = f"; did you mean {close}?" if close else ""
+        raise UnsupportedSchemeError(
+            f"scheme {scheme!r} is not fetched (only http and https){hint}", url=url)
     # Parsers disagree on '\' (WHATWG reads it as '/', RFC 3986 parsers do not): refuse it.
     if "\\" in url:
         raise InvalidURLError("backslash in URL", url=url)

@@ -90,8 +90,10 @@ def test_adding_again_updates_and_a_removed_feed_comes_back_with_its_history(cli
     # A feed read from disk belongs in monitor.yaml, whose author trusts it.
     ("file:///etc/passwd", "a local file is a feed only in the configuration file"),
     (__file__, "a local file is a feed only in the configuration file"),
-    ("ftp://files.example/feed", "scheme 'ftp' is not fetched"),
-    ("news.example/rss", "no scheme"),
+    ("ftp://files.example/feed", "scheme 'ftp' is not fetched (only http and https)\n"),
+    ("htps://files.example/feed", "scheme 'htps' is not fetched (only http and https); did "
+                                  "you mean https?"),
+    ("news.example/rss", "no scheme (only http and https are fetched): write https:// before"),
     ("http://127.0.0.1:8888\\@example.com/", "backslash"),
     ("https://user:pw@news.example/rss", "credentials"),
     ("https://news.example/a b", "whitespace"),

@@ -398,6 +398,17 @@ def test_a_feed_may_be_written_as_its_url_alone(tmp_path: Path) -> None:
         f"{path}:4: feeds[2].url: listed twice (first as feeds[1], line 3): keep one"]
 
 
+def test_a_feed_url_with_a_misspelt_or_missing_scheme_gets_a_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, "feeds:\n  - htps://a.example/f\n  - news.example.com/rss\n"
+                 "  - feed.xml\n")
+    assert problems(path) == [
+        f"{path}:2: feeds[0].url: scheme 'htps' is not fetched (use http, https or a local "
+        "file path); did you mean https?",
+        f"{path}:3: feeds[1].url: local file {tmp_path / 'news.example.com/rss'} does not "
+        "exist; a web address needs https:// before it",
+        f"{path}:4: feeds[2].url: local file {tmp_path / 'feed.xml'} does not exist"]
+
+
 def test_a_section_written_as_one_value_says_it_holds_settings(tmp_path: Path) -> None:
     # These read "Input should be a valid dictionary or instance of PollingConfig".
     path = write(tmp_path, "polling: 15m\nweb: true\nchannels:\n  team: json://x\n"
