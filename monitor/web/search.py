@@ -33,7 +33,7 @@ from monitor.rules import (
     rule_yaml,
     search_articles,
 )
-from monitor.store import StoredArticle
+from monitor.store import StoredArticle, TextIndex
 from monitor.text import clean_text
 from monitor.web.context import Web
 
@@ -45,6 +45,10 @@ MAX_DEPTH = 20
 # The most articles one search reads, newest first (about 0.6 s): it stops there and says
 # how far it got.
 READ_BUDGET = 10_000
+# A stemmed search first computes the stems of the articles stored without them (normally
+# none: the daemon stores them, `monitor db upgrade` computes the rest; 0.4 ms each). The
+# count offered beside an unstemmed search is skipped when more than this many wait.
+STEMS_TO_COMPUTE = 2_000
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def _stemmed(web: Web, rule: Rule, book: RuleBook) -> SearchOutcome | None:
     word written whole finds few of its mentions (переговоры, not переговорах), and whoever
     searched should not take "0 articles" for the answer. Asked only when the search found
     nothing or has such a word, so most searches run once."""
+    if TextIndex(web.store).pending()[0] > STEMS_TO_COMPUTE:
+        return None  # a stemmed search would first compute them all: not unasked
     stemmed = Rule.from_query("search", rule.query, languages=rule.languages, stem=True)
     matcher = compile_rules(RuleBook(rules=(stemmed,), entities=book.entities))
     outcome = search_articles(web.store, matcher, stemmed, book, limit=0, full_scan=False,

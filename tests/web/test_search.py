@@ -104,6 +104,16 @@ def test_stemming_is_offered_only_when_it_finds_more(sqlite_web: TestClient) -> 
     assert _count(page) == "0 articles" and "search-stemmed" not in page  # asked: none either
 
 
+def test_stemming_is_not_offered_when_it_would_first_stem_the_archive(
+        web, monkeypatch: pytest.MonkeyPatch) -> None:
+    c, store = web
+    _save_russian(store)  # stored without stems, as the seeds
+    monkeypatch.setattr(search_module, "STEMS_TO_COMPUTE", 1)
+    page = c.get("/search", params={"q": "переговоры"}).text
+    assert _count(page) == "0 articles" and "search-stemmed" not in page
+    assert TextIndex(store).pending()[0] == store.count("articles")  # none computed unasked
+
+
 def test_a_stemmed_search_is_saved_as_a_stemmed_rule_that_loads_back(
         sqlite_web: TestClient, tmp_path: Path) -> None:
     for stem in ["true", ""]:
