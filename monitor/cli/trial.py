@@ -46,7 +46,8 @@ def try_url(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(
         help="An article page: http(s) URL, a local file, or - for standard input. A .txt "
-             "file is an article's text, its first non-empty line the title.")],
+             "file, or input with no HTML markup, is an article's text, its first non-empty "
+             "line the title.")],
     lines: Annotated[int, typer.Option(
         "--lines", metavar="N", min=0, help="How many lines of the extracted text to show.")
     ] = TEXT_LINES,
@@ -68,8 +69,9 @@ def try_url(
     url = url.strip()
     content, final_url, content_type = _fetch(config, url)
     problems: list[RuleProblem] = []
-    if "://" not in url and Path(url).suffix.lower() == ".txt":
-        doc_title, body, language = _read_text(content, url, problems)
+    if _is_text(url, content):
+        doc_title, body, language = _read_text(content, STDIN_NAME if is_stdin(url) else url,
+                                               problems)
     else:
         doc_title, body, language = _extract(content, final_url, content_type)
     # As the daemon reads it: the page's declared language if the text could be in it.
@@ -148,6 +150,21 @@ def _publisher(config: Config, fetcher: Fetcher, url: str) -> str:
             typer.echo(f"Google News link resolved to {shown_url(target)}", err=True)
             return target
     return link
+
+
+# Markup that any HTML page has near its start; text piped in has none.
+_MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|meta|title|p|div|article)\b", re.I)
+
+
+def _is_text(url: str, content: bytes) -> bool:
+    """Whether a local input is an article's text rather than a page: a .txt file, or standard
+    input or a file of another name without HTML markup in its first 4 KB (an HTML parser
+    finds no page in such text)."""
+    if "://" in url:
+        return False
+    suffix = Path(url).suffix.lower()
+    return suffix == ".txt" or (suffix not in (".html", ".htm")
+                                and _MARKUP.search(content[:4096]) is None)
 
 
 def _read_text(content: bytes, path: str,

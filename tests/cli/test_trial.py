@@ -61,6 +61,20 @@ def test_try_reads_a_text_file_as_text_not_as_a_page(tmp_path: Path) -> None:
         1, f"monitor: {article}: binary content, not text\n")
 
 
+def test_try_reads_text_piped_in_as_text_and_a_page_as_a_page(repo_root: Path) -> None:
+    text = "Hamas and Israel agree Gaza ceasefire\nQatar mediated the truce talks in Doha.\n"
+    result = CliRunner().invoke(app, ["try", "-"], input=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<stdin>: 39 characters of text, language: en\n"
+                                    "title: Hamas and Israel agree Gaza ceasefire\n")
+    assert "  gaza-ceasefire (Gaza ceasefire diplomacy)" in result.stdout
+    page = (repo_root / "seeds" / "pages" / "gaza-trilateral-new-york.html").read_bytes()
+    result = CliRunner().invoke(app, ["try", "-", "--lines", "0"], input=page)
+    assert result.stdout.startswith("<stdin>: 3419 characters of text, language: id\n")
+    result = CliRunner().invoke(app, ["try", "-"], input=b"\x00\x01binary")
+    assert (result.exit_code, result.stderr) == (1, "monitor: <stdin>: binary content, not text\n")
+
+
 def _try_text(tmp_path: Path, rule_id: str, query: str, text: str) -> str:
     """``monitor try`` of ``text`` as a .txt file, with one rule configured: its output."""
     rules = tmp_path / "rules"
