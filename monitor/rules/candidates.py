@@ -129,22 +129,21 @@ class _Builder:
             return self.build(expr.left)
         raise _NoQuery  # a node this translation does not know: no narrowing
 
-
     def _conjunction(self, children: tuple[Expr, ...]) -> str:
         """An AND of the conjuncts that fit: any of them alone is a superset of the AND, so
         one the index cannot narrow is left out, and when all of them would pass
-        :data:`MAX_TERMS` the cheapest are kept (the bundled Ukraine rule's plan condition,
-        stemmed in five languages, would have cost the whole rule its narrowing)."""
+        :data:`MAX_TERMS` the cheapest are kept (the bundled Ukraine rule, stemmed in five
+        languages, would otherwise have lost its narrowing to its Russia condition)."""
         before = self.terms
         built: list[tuple[int, int, str]] = []  # (terms, position, query)
         for position, child in enumerate(children):
             try:
-                query = self.build(child)
+                query: str | None = self.build(child)
             except _NoQuery:
-                continue
-            finally:
-                cost, self.terms = self.terms - before, before
-            built.append((cost, position, query))
+                query = None
+            cost, self.terms = self.terms - before, before  # counted below if kept
+            if query is not None:
+                built.append((cost, position, query))
         kept: list[tuple[int, str]] = []
         for cost, position, query in sorted(built):
             if self.terms + cost > MAX_TERMS:

@@ -96,12 +96,13 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
             "the text index cannot narrow this query, and a search does not read every "
             "article: use fewer terms (each @entity counts all its aliases and, with stemming, "
             "each word its stems in every language searched; a language narrows them)"))
+    more = stemmed is not None and stemmed.total > outcome.total
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr, query)),
                         complete=outcome.complete,
-                        stemmed_total=stemmed.total if stemmed and stemmed.total > outcome.total
-                        else None, stemmed_complete=stemmed is None or stemmed.complete)
+                        stemmed_total=stemmed.total if stemmed and more else None,
+                        stemmed_complete=stemmed.complete if stemmed and more else True)
 
 
 def _stemmed(web: Web, rule: Rule, book: RuleBook) -> SearchOutcome | None:
