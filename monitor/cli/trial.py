@@ -169,8 +169,8 @@ def _is_text(url: str, content: bytes) -> bool:
 
 def _read_text(content: bytes, path: str,
                problems: list[RuleProblem]) -> tuple[str, str, str | None]:
-    """A .txt file as ``monitor match`` reads it (its language left to detection): an HTML
-    parser would find no page in it."""
+    """Text (a .txt file, or input without markup) as ``monitor match`` reads a .txt file,
+    its language left to detection: an HTML parser would find no page in it."""
     text = decode_text(content, path, problems)
     if text is None:  # binary content
         fail(str(problems[0]), code=1)
