@@ -66,6 +66,8 @@ def try_url(
     from monitor.text import clean_line
 
     config = get_config(ctx)
+    if not config.rules_path.exists():  # as check and match say it: "0 rules tried" did not
+        fail(f"{config.rules_path}: no such rule file or directory")
     url = url.strip()
     content, final_url, content_type = _fetch(config, url)
     problems: list[RuleProblem] = []

@@ -106,6 +106,13 @@ def test_try_reads_a_lower_case_and_as_a_word_and_says_so(tmp_path: Path) -> Non
         "in quotes to search the word\n")
 
 
+def test_try_without_its_rules_folder_says_so_before_fetching(tmp_path: Path) -> None:
+    Path("monitor.yaml").write_text(f"rules_dir: {tmp_path / 'nowhere'}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["try", "https://news.example/a"])  # never fetched
+    assert (result.exit_code, result.stderr) == (
+        2, f"monitor: {tmp_path / 'nowhere'}: no such rule file or directory\n")
+
+
 def test_try_refuses_what_it_cannot_read() -> None:
     result = CliRunner().invoke(app, ["try", "nowhere.html"])
     assert (result.exit_code, result.stderr) == (
