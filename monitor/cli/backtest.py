@@ -58,7 +58,7 @@ def backtest_command(
     target = rules or config.rules_path
     if not target.exists():
         fail(f"{target}: no such rule file or directory")
-    book = load_rules(target)
+    book = load_rules(target, entities_from=config.rules_path)  # a file: the folder's entities
     for problem in book.problems:
         typer.echo(str(problem), err=True)
     matcher = compile_rules(book)

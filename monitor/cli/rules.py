@@ -77,7 +77,7 @@ def check(
     target = path or rules or config.rules_path
     if not target.exists():
         fail(f"{target}: no such rule file or directory")
-    book = load_rules(target)
+    book = load_rules(target, entities_from=config.rules_path)  # a file: the folder's entities
     problems = list(book.problems)
     if config.source != "<defaults>":
         problems += channel_problems(book, config.channels)
@@ -276,7 +276,7 @@ def match(
     target = rules if rules is not None else config.rules_path
     if not target.exists():
         fail(f"{target}: no such rule file or directory")
-    book = load_rules(target)
+    book = load_rules(target, entities_from=config.rules_path)  # a file: the folder's entities
     problems = list(book.problems)
     matcher = compile_rules(book)
     for ident, doc in _documents(sources, cap, problems):

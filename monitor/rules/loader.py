@@ -270,22 +270,33 @@ def _entity_hint(name: str, entities: dict[str, Entity]) -> str:
     return ""
 
 
-def load_rules(path: Path) -> RuleBook:
-    """Load a rule file or every rule file under a directory; problems are returned, not raised."""
+def load_rules(path: Path, *, entities_from: Path | None = None) -> RuleBook:
+    """Load a rule file or every rule file under a directory; problems are returned, not raised.
+
+    ``entities_from``: a rules folder whose other files' entities a single rule file may use
+    (``monitor backtest --rules rules/topics/gaza.yaml`` with the entities of ``rules/``);
+    their rules are not loaded.
+    """
     with gc_paused():
-        return _load_rules(path)
+        return _load_rules(path, entities_from)
 
 
-def _load_rules(path: Path) -> RuleBook:
+def _load_rules(path: Path, entities_from: Path | None = None) -> RuleBook:
     problems = Problems()
-    sources = [src for file in rule_files(path, problems)
-               if (src := read_rule_file(file, problems)) is not None]
+    files = rule_files(path, problems)
+    sources = [src for file in files if (src := read_rule_file(file, problems)) is not None]
+    entity_sources = list(sources)
+    if entities_from is not None and path.is_file() and entities_from.is_dir():
+        own = {file.resolve() for file in files}
+        entity_sources += [src for file in rule_files(entities_from, problems)
+                           if file.resolve() not in own
+                           and (src := read_rule_file(file, problems)) is not None]
     entities: dict[str, Entity] = {}
     # Every id defined, broken definitions included: a second `gaza` after a broken first
     # one is a duplicate too (else it would load silently, and fixing the first one later
     # would turn up the clash).
     seen: dict[str, tuple[str, int]] = {}
-    for src in sources:
+    for src in entity_sources:
         for node in items(src, "entities"):
             entity = _entity(src, node, problems)
             if _duplicate(src.path, node, "entity", seen, problems, None) or entity is None:

@@ -98,6 +98,21 @@ def test_check_takes_rules_as_match_and_backtest_do(tmp_path: Path, repo_root: P
     assert f"two rule paths given, {tmp_path} and --rules {repo_root / 'rules'}" in err
 
 
+def test_one_rule_file_is_checked_and_matched_with_the_configured_folders_entities(
+        tmp_path: Path, repo_root: Path) -> None:
+    """The bundled topic files name entities of rules/entities/: given alone, they said
+    "unknown entity @gaza" and matched nothing."""
+    config = write(tmp_path / "monitor.yaml", f"rules_dir: {repo_root / 'rules'}\n")
+    topic = repo_root / "rules" / "topics" / "gaza-ceasefire.yaml"
+    code, out, err = run("--config", str(config), "check", str(topic))
+    assert (code, err) == (0, "") and out.startswith(f"{topic}: 1 rule, 283 entities, ")
+    page = repo_root / "seeds" / "pages" / "gaza-trilateral-new-york.html"
+    code, out, err = run("--config", str(config), "match", "--rules", str(topic), "--json",
+                         str(page))
+    assert (code, err) == (0, "")
+    assert [json.loads(line)["rule"] for line in out.splitlines()] == ["gaza-ceasefire"]
+
+
 def test_check_of_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     code, _, err = run("check", str(tmp_path / "nowhere"))
     assert code == 2

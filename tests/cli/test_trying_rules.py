@@ -152,6 +152,15 @@ def test_backtest_into_a_pipe_prints_the_report_alone(store_config: Path) -> Non
     assert out.splitlines()[0].startswith("3 articles read (")
 
 
+def test_backtest_of_one_rule_file_uses_the_configured_folders_entities(
+        store_config: Path) -> None:
+    topic = REPO / "rules" / "topics" / "gaza-ceasefire.yaml"
+    code, out, err = run("-c", str(store_config), "backtest", "--since", "36500d", "--rules",
+                         str(topic))
+    assert (code, err) == (0, "")  # it said "unknown entity @gaza" and matched nothing
+    assert "gaza-ceasefire: 2 matches" in out and "ukraine" not in out
+
+
 def test_backtest_of_a_missing_rules_folder_is_a_usage_error(store_config: Path) -> None:
     missing = store_config.parent / "nowhere"
     code, out, err = run("-c", str(store_config), "backtest", "--rules", str(missing))

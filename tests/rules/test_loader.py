@@ -84,6 +84,36 @@ def test_a_single_file_loads_and_defaults_apply(tmp_path: Path) -> None:
         "r1", (), False, (), None)
 
 
+def test_a_single_file_may_use_the_entities_of_its_rules_folder(tmp_path: Path) -> None:
+    """``monitor backtest --rules rules/topics/gaza.yaml``: the file's rules, with the entities
+    of the folder's other files (their rules not loaded), the file's own entities once."""
+    write(tmp_path, "entities/places.yaml", """
+        entities:
+          - id: gaza
+            aliases: [Gaza, Газа]
+    """)
+    write(tmp_path, "topics/other.yaml", """
+        rules:
+          - id: other
+            query: '@gaza'
+    """)
+    topic = write(tmp_path, "topics/gaza.yaml", """
+        entities:
+          - id: truce
+            aliases: [truce, ceasefire]
+        rules:
+          - id: gaza
+            query: '@gaza AND @truce'
+    """)
+    alone = load_rules(topic)
+    assert [p.message for p in alone.problems] == ["rule gaza: unknown entity @gaza"]
+    book = load_rules(topic, entities_from=tmp_path)
+    assert book.problems == () and [r.id for r in book.rules] == ["gaza"]
+    assert sorted(e.id for e in book.entities) == ["gaza", "truce"]
+    # A folder is read whole, and the folder itself adds nothing twice.
+    assert load_rules(tmp_path, entities_from=tmp_path).problems == ()
+
+
 def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         tmp_path: Path) -> None:
     write(tmp_path, "entities.yaml", ENTITIES)
