@@ -48,8 +48,13 @@ def when(moment: datetime | None, empty: str = "-") -> str:
 
 
 def suggestion(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
-    """`` (did you mean X?)`` for the closest choice, or an empty string."""
+    """`` (did you mean X?)`` for the closest choice, else for the one choice that begins
+    with ``word`` (``gaza`` for ``gaza-ceasefire``), or an empty string."""
+    choices = list(choices)
     close = closest(word, choices, cutoff)
+    if close is None and word:
+        starting = [c for c in choices if c.startswith(word)]
+        close = starting[0] if len(starting) == 1 else None
     return f" (did you mean {close}?)" if close else ""
 
 

@@ -208,6 +208,12 @@ def test_hits_suggests_a_rule_id_typed_in_capitals(store_config: Path) -> None:
     assert code == 2
     assert err == ("monitor: --rule: no rule with id 'GAZA-CEASEFIRE' "
                    "(did you mean gaza-ceasefire?)\n")
+    # the start of the one id that begins so ("gaza" is too short for a likeness)
+    code, _, err = run("-c", str(store_config), "hits", "--rule", "gaza")
+    assert (code, err) == (2, "monitor: --rule: no rule with id 'gaza' (did you mean "
+                              "gaza-ceasefire?)\n")
+    code, _, err = run("-c", str(store_config), "hits", "--rule", "peace")  # none begins so
+    assert (code, err) == (2, "monitor: --rule: no rule with id 'peace'\n")
 
 
 def test_hits_shows_the_words_each_term_matched(store_config: Path) -> None:
