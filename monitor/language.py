@@ -33,6 +33,7 @@ from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import _to_array  # its loader's own conversion (a private name)
 
 from monitor.language_codes import normalize_language
+from monitor.text import SCRIPT_RANGES
 
 log = logging.getLogger(__name__)
 
@@ -164,19 +165,6 @@ def detect_language(text: str) -> str | None:
 
 # The script of each language written in one script only (Serbian, Azerbaijani, Kazakh,
 # Kurdish and others written in two are trusted as declared).
-_SCRIPT_RANGES = {
-    "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff",
-    "cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
-    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
-    "greek": "\u0370-\u03ff\u1f00-\u1fff",
-    "hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
-    "han": "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",  # kana too
-    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
-    "thai": "\u0e00-\u0e7f",
-    "devanagari": "\u0900-\u097f",
-    "armenian": "\u0530-\u058f",
-    "georgian": "\u10a0-\u10ff",
-}
 _SCRIPT_OF = {code: script for script, codes in {
     "latin": "af ca cs cy da de en es et eu fi fr ga gl hr hu id is it lt lv ms mt nb nl nn "
              "no pl pt ro sk sl sq sv sw tl tr vi",
@@ -195,8 +183,8 @@ _SCRIPT_OF = {code: script for script, codes in {
 # (the other scripts' letters), and runs of that script's letters. Both match long runs of
 # the usual text, so a text in its declared script costs a few microseconds.
 _OTHER_LETTERS = {script: re.compile(f"[{ranges}\\W\\d_]+")
-                  for script, ranges in _SCRIPT_RANGES.items()}
-_OWN_LETTERS = {script: re.compile(f"[{ranges}]+") for script, ranges in _SCRIPT_RANGES.items()}
+                  for script, ranges in SCRIPT_RANGES.items()}
+_OWN_LETTERS = {script: re.compile(f"[{ranges}]+") for script, ranges in SCRIPT_RANGES.items()}
 _MIN_LETTERS = 20  # fewer letters than this say too little to doubt a declaration
 
 

@@ -33,6 +33,23 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+# The letters of each script, as regex class bodies: which script a language's words are in
+# (monitor.language checks a declaration against it; the rules note words of scripts that
+# inflect).
+SCRIPT_RANGES = {
+    "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff",
+    "cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "greek": "\u0370-\u03ff\u1f00-\u1fff",
+    "hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
+    "han": "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",  # kana too
+    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "thai": "\u0e00-\u0e7f",
+    "devanagari": "\u0900-\u097f",
+    "armenian": "\u0530-\u058f",
+    "georgian": "\u10a0-\u10ff",
+}
+
 # C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; Arabic tatweel, harakat
 # and superscript alef; bidi embeddings, overrides and isolates.
 _ARABIC_MARKS = "\u0640\u064b-\u0652\u0670"

@@ -71,6 +71,7 @@ _ENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 # quotes are left alone: ’ is an apostrophe inside Ukrainian words (перемир’я).
 _TYPOGRAPHIC_OPEN = frozenset("“„«”")
 _TYPOGRAPHIC_CLOSE = "“”»"
+QUOTE_MARKS = '"“„«”»'  # every mark that opens or closes a string
 
 
 def _typographic_end(query: str, start: int) -> int:

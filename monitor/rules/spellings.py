@@ -15,8 +15,10 @@ from collections.abc import Callable, Collection
 from monitor.errors import RuleProblem
 from monitor.rules.expr import Expr, Phrase, entity_refs, phrases
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
+from monitor.rules.query import QUOTE_MARKS
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
+from monitor.text import SCRIPT_RANGES
 
 
 def at_rule(rule: Rule, note: str) -> RuleProblem:
@@ -189,11 +191,13 @@ def spelling_problems(book: RuleBook) -> list[RuleProblem]:
 # Arabic stemming takes the article off but not every particle (بغزة, "in Gaza", keeps its
 # own stem), so those forms still want listing.
 _INFLECTED = (
-    (re.compile("[\u0400-\u04ff]"), "its inflected forms (переговорах for переговоры)",
+    (re.compile(f"[{SCRIPT_RANGES['cyrillic']}]"),
+     "its inflected forms (переговорах for переговоры)",
      "add stem: true (see rules/README.md, \"Stemming\") or a prefix (word*)"),
-    (re.compile("[\u0600-\u06ff]"), "with the article or a particle joined to it (الهدنة "
-     "for هدنة, بغزة for غزة)", "add stem: true (see rules/README.md, \"Stemming\": it takes "
-     "the article off) and list the forms with a particle"),
+    (re.compile(f"[{SCRIPT_RANGES['arabic']}]"),
+     "with the article or a particle joined to it (الهدنة for هدنة, بغزة for غزة)",
+     "add stem: true (see rules/README.md, \"Stemming\": it takes the article off) and list "
+     "the forms with a particle"),
 )
 
 
@@ -204,7 +208,7 @@ def inflection_note(expr: Expr, languages: tuple[str, ...]) -> str | None:
     if languages and not stemmers_for(languages):
         return None
     for phrase in phrases(expr):
-        written = phrase.written.strip('"“”„«»')
+        written = phrase.written.strip(QUOTE_MARKS)
         if any(token.prefix for token in phrase.tokens) or (
                 written == written.upper() and written != written.lower()):
             continue
