@@ -24,7 +24,6 @@ from monitor.models import RuleHit
 from monitor.rules import (
     Rule,
     RuleBook,
-    SearchOutcome,
     compile_rules,
     inflection_note,
     leaves,
@@ -84,8 +83,10 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
                                   full_scan=False, budget=READ_BUDGET)
         stemmed = None
         if (not stem and not outcome.refused
-                and (outcome.total == 0 or inflection_note(rule.expr, rule.languages))):
-            stemmed = _stemmed(web, rule, book)
+                and (outcome.total == 0 or inflection_note(rule.expr, rule.languages))
+                and TextIndex(web.store).pending()[0] <= STEMS_TO_COMPUTE):
+            # Counted only; not while a stemmed search would first compute many stems.
+            stemmed = run_search(web, query, language=language, stem=True, limit=0)
     except QuerySyntaxError as exc:
         return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
     except RuleError as exc:  # e.g. an @entity no rule file defines
@@ -96,27 +97,13 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
             "the text index cannot narrow this query, and a search does not read every "
             "article: use fewer terms (each @entity counts all its aliases and, with stemming, "
             "each word its stems in every language searched; a language narrows them)"))
-    more = stemmed is not None and stemmed.total > outcome.total
+    more = stemmed is not None and stemmed.error is None and stemmed.total > outcome.total
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,
                         notes=tuple(query_notes(rule.expr, query)),
                         complete=outcome.complete,
                         stemmed_total=stemmed.total if stemmed and more else None,
                         stemmed_complete=stemmed.complete if stemmed and more else True)
-
-
-def _stemmed(web: Web, rule: Rule, book: RuleBook) -> SearchOutcome | None:
-    """The search with stemming, counted only (None if the index cannot narrow it): a Russian
-    word written whole finds few of its mentions (переговоры, not переговорах), and whoever
-    searched should not take "0 articles" for the answer. Asked only when the search found
-    nothing or has such a word, so most searches run once."""
-    if TextIndex(web.store).pending()[0] > STEMS_TO_COMPUTE:
-        return None  # a stemmed search would first compute them all: not unasked
-    stemmed = Rule.from_query("search", rule.query, languages=rule.languages, stem=True)
-    matcher = compile_rules(RuleBook(rules=(stemmed,), entities=book.entities))
-    outcome = search_articles(web.store, matcher, stemmed, book, limit=0, full_scan=False,
-                              budget=READ_BUDGET)
-    return None if outcome.refused else outcome
 
 
 def _size_problem(rule: Rule) -> str | None:
