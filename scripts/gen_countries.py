@@ -38,7 +38,11 @@ words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a 
 often leave it out (``سرزمینهای``). An Arabic name with a hamza on its alef (``أ``, ``إ``) is
 also kept with a bare alef (``الإمارات`` and ``الامارات``): many Arabic texts leave the hamza
 out, and the two do not compare equal (``monitor check`` names such a name written one way
-only in a rule that does not stem it in Arabic).
+only in a rule that does not stem it in Arabic). An Arabic locale's name is also kept with
+the letters Arabic glues on, ``و`` "and", ``ل`` "to, for" and ``ب`` "in, with" (``وقطر``,
+``لقطر``, ``بقطر``; ``ل`` before the article makes ``لل``: ``للإمارات``): aliases match as
+written, and Snowball's Arabic stemmer never takes ``ل`` off and often keeps the others, so
+"talks between Russia and Qatar" (``روسيا وقطر``) would not name Qatar.
 
 Hand-written aliases (demonyms, capitals, ``AS`` for Amerika Serikat) stay in the other
 entity files (``places.yaml``).
@@ -110,6 +114,15 @@ def _spellings(name: str) -> list[str]:
         other = _APOSTROPHE.sub("\u02bc", name)
         names = [name] if other == name else [name, other]
     return [*names, *(n.replace("ё", "е").replace("Ё", "Е") for n in names if _YO.search(n))]
+
+
+_ARTICLE = "\u0627\u0644"  # ال
+
+
+def _with_proclitics(name: str) -> list[str]:
+    """An Arabic name, then with و, ب and ل glued on (ل before the article makes لل)."""
+    to = "\u0644" + name[1:] if name.startswith(_ARTICLE) else "\u0644" + name
+    return [name, "\u0648" + name, "\u0628" + name, to]
 
 
 def _arabic_spellings(name: str) -> list[str]:
@@ -198,7 +211,10 @@ def collect() -> dict[str, dict[str, Name]]:
         for code, written in sorted(locale.territories.items()):
             if len(code) != 2 or not code.isalpha() or code in SKIP_CODES:
                 continue
-            for name in _spellings(written):
+            spellings = _spellings(written)
+            if language == "ar":
+                spellings = [form for name in spellings for form in _with_proclitics(name)]
+            for name in spellings:
                 key = " ".join(tokenize(name))
                 if not key:
                     continue

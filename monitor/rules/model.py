@@ -57,7 +57,7 @@ class Alias:
 
     def star_problem(self) -> str | None:
         """Why a ``*`` in the alias is misplaced (it could never match as meant), or None."""
-        if "*" not in self.text:  # nearly every alias (the country files hold 32,000)
+        if "*" not in self.text:  # nearly every alias (the country files hold 33,000)
             return None
         text = self.text.rstrip()
         ends = {b for _a, b in token_spans(text)}

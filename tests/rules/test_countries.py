@@ -51,6 +51,13 @@ def matcher() -> Matcher:
     # match, unstemmed.
     ("زيارة إلى الإمارات العربية المتحدة", "ar", {"ae"}),
     ("زيارة إلى الامارات العربية المتحدة", "ar", {"ae"}),
+    # Arabic glues "and", "to" and "in" to the name (ل before the article makes لل): every
+    # form matches, unstemmed too (the stemmer never takes ل off and often keeps و).
+    ("اتفاق تجاري بين الصين وروسيا", "ar", {"ru"}),
+    ("محادثات بين روسيا وقطر", "ar", {"ru", "qa"}),
+    ("وفد روسي يصل لقطر", "ar", {"qa"}),
+    ("وفد يصل للإمارات العربية المتحدة", "ar", {"ae"}),
+    ("مؤتمر بالامارات العربية المتحدة", "ar", {"ae"}),
     # Names that are everyday words of a language the country does not speak compare case
     # as written: Togo is "Того" in Russian, which is also "of that"; Malay "cuba" is "try".
     ("Визит президента Того в Москву", "ru", {"tg"}),
