@@ -37,6 +37,14 @@ PageText = tuple[ExtractedText | None, str | None]  # the page's text, or why th
 # A fetched page on its way through extraction, or why there is no page.
 PageStarted = tuple[Future[ExtractedText | None] | None, str | None]
 
+# Pages each extraction worker may have waiting or in progress beyond the pages being fetched
+# (PagePool's limit is http.workers + this many per worker). Fetched pages arrive in bursts,
+# a feed's new entries together, and a page thread takes its slot before it starts a fetch:
+# with 2 per worker, the page threads stood idle behind a burst and the benchmark cycle
+# (tests/benchmarks/bench_cycle.py) read 92-93 % of the peer; with 6, 95-97 % in alternating
+# runs, the same peak memory (a page is ~170 kB; 5 MiB at the most, http.page_max_bytes).
+EXTRACTION_QUEUE = 6
+
 
 class PagePool:
     """Fetches article pages in threads and hands them to the extraction processes.

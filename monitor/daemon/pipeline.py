@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from monitor.config import Config
-from monitor.daemon.pages import PagePool
+from monitor.daemon.pages import EXTRACTION_QUEUE, PagePool
 from monitor.daemon.poller import FeedPoller, FeedReport
 from monitor.errors import StoreError
 from monitor.extract import release_free_memory
@@ -85,7 +85,8 @@ class Pipeline:
             self._leases_left = False
         report = CycleReport()
         workers = self.config.http.workers
-        pages = PagePool(max(4, workers), limit=workers + 2 * self.poller.extractor.workers)
+        pages = PagePool(max(4, workers),
+                         limit=workers + EXTRACTION_QUEUE * self.poller.extractor.workers)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
                 self._poll_due(pool, pages, report)
