@@ -147,7 +147,7 @@ def test_a_seed_alert_on_the_console_reads_as_the_readme_shows(tmp_path: Path) -
     assert block[2].startswith("file://") and block[2].endswith("gaza-trilateral-new-york.html")
     matched = lines[start + 4]
     assert matched == ("Matched: Gaza; Hamas; gencatan senjata; perjanjian damai; Kesepakatan; "
-                       "Israel; Netanyahu; Qatar; Mesir; Mossad; Barnea")
+                       "Israel; Netanyahu; Qatar; Mesir; Mossad; Barnea; AS")
     snippets = [line for line in lines[start + 5:] if line.startswith("- ")][:5]
     assert len(snippets) == len(set(snippets)) >= 3
     assert sum(line.startswith("[Gaza ceasefire diplomacy]") for line in lines) == 1
