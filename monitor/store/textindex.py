@@ -204,11 +204,17 @@ class TextIndex:
             return 0, 0
         postgres = self.dialect == "postgresql"
         with self.store.read() as session:
-            stems = session.execute(_STEMS_COUNT).scalar_one()
             unindexed = (session.execute(_LEXEMES_COUNT).scalar_one() if postgres
                          else session.execute(_FTS_PENDING_COUNT).scalar_one() if self._waits
                          else 0)
-        return int(stems), int(unindexed)
+        return self.stems_pending(), int(unindexed)
+
+    def stems_pending(self) -> int:
+        """Articles still without stems: what a stemmed search computes first."""
+        if not self.available:
+            return 0
+        with self.store.read() as session:
+            return int(session.execute(_STEMS_COUNT).scalar_one())
 
     def _backfill(self, pending: TextClause, update: TextClause, batch: int,
                   values: Callable[[Row[Any]], dict[str, object]],

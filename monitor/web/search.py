@@ -84,7 +84,7 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
         stemmed = None
         if (not stem and not outcome.refused
                 and (outcome.total == 0 or inflection_note(rule.expr, rule.languages))
-                and TextIndex(web.store).pending()[0] <= STEMS_TO_COMPUTE):
+                and TextIndex(web.store).stems_pending() <= STEMS_TO_COMPUTE):
             # Counted only; not while a stemmed search would first compute many stems.
             stemmed = run_search(web, query, language=language, stem=True, limit=0)
     except QuerySyntaxError as exc:
