@@ -85,6 +85,16 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert missing == [], f"settings missing from README.md: {missing}"
 
 
+def test_every_rule_entity_and_alias_field_is_documented_in_the_rules_readme() -> None:
+    from monitor.rules.loader import ALIAS_FIELDS, ENTITY_FIELDS, RULE_FIELDS
+
+    rules_readme = (REPO / "rules" / "README.md").read_text(encoding="utf-8")
+    fields = dict.fromkeys([*RULE_FIELDS, *ENTITY_FIELDS, *ALIAS_FIELDS])
+    missing = [f for f in fields if f"`{f}`" not in rules_readme
+               and not re.search(rf"(?<![\w.-]){f}:", rules_readme)]
+    assert missing == [], f"rule file fields missing from rules/README.md: {missing}"
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     head = README[:1500]
     assert "make run" in head and "make test" in head

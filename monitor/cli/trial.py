@@ -228,7 +228,8 @@ def _near_misses(book: RuleBook, doc: Document, language: str | None,
         plans[rule_id] = (positive, negative)
         for number, part in enumerate([*positive, *negative]):
             try:
-                probes.append(Rule.from_query(f"{rule_id}#{number}", part, stem=rule.stem))
+                probes.append(Rule.from_query(f"{rule_id}#{number}", part, stem=rule.stem,
+                                              proclitics=rule.proclitics))
             except MonitorError:  # a part that is no query on its own: not explained
                 continue
     try:

@@ -6,6 +6,7 @@ narrow the articles a search or a backtest reads. The query built here is a supe
 FTS5 cannot say the same way is loosened, never tightened (the real matcher decides):
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
+- a phrase or alias searched with proclitics becomes an OR of its written forms;
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
@@ -23,7 +24,8 @@ than the stored lexemes a prefix of its stored cut. Loosened again, never tighte
 from __future__ import annotations
 
 from monitor.rules.expr import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
-from monitor.rules.model import Rule, RuleBook
+from monitor.rules.model import Rule, RuleBook, alias_proclitics
+from monitor.rules.proclitics import written_forms
 from monitor.rules.stem import stem_tokens, stemmers_for
 from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
 
@@ -97,11 +99,20 @@ class _Builder:
             parts.append("(" + self.or_.join(dict.fromkeys(options)) + ")")
         return parts[0] if len(parts) == 1 else "(" + self.and_.join(parts) + ")"
 
+    def _form(self, tokens: list[tuple[str, bool]], stemmed: bool) -> str:
+        """One written form of a phrase or alias (counted toward MAX_TERMS)."""
+        self._count()
+        return self._stemmed(tokens) if stemmed else self.phrase(tokens)
+
+    def _any(self, alternatives: list[str]) -> str:
+        unique = list(dict.fromkeys(alternatives))
+        return unique[0] if len(unique) == 1 else "(" + self.or_.join(unique) + ")"
+
     def build(self, expr: Expr) -> str:
         if isinstance(expr, Phrase):
-            self._count()
             tokens = [(t.text, t.prefix) for t in expr.tokens]
-            return self._stemmed(tokens) if self.rule.stem else self.phrase(tokens)
+            return self._any([self._form(form, self.rule.stem)
+                              for form in written_forms(tokens, self.rule.proclitics)])
         if isinstance(expr, EntityRef):
             entity = self.book.entity(expr.entity)
             if entity is None or not entity.aliases:
@@ -110,13 +121,12 @@ class _Builder:
             for alias in entity.aliases:
                 stem = alias.stem if alias.stem is not None else (
                     entity.stem if entity.stem is not None else self.rule.stem)
-                self._count()
                 # A case-sensitive alias is never stemmed (the matcher compares it as written).
-                stemmed = stem and not alias.case_sensitive
-                alternatives.append(self._stemmed(list(alias.pattern_tokens)) if stemmed
-                                    else self.phrase(alias.pattern_tokens))
-            unique = list(dict.fromkeys(alternatives))
-            return unique[0] if len(unique) == 1 else "(" + self.or_.join(unique) + ")"
+                stemmed = bool(stem) and not alias.case_sensitive
+                forms = written_forms(alias.pattern_tokens,
+                                    alias_proclitics(alias, entity, rule=self.rule.proclitics))
+                alternatives += [self._form(form, stemmed) for form in forms]
+            return self._any(alternatives)
         if isinstance(expr, Near | Sentence):
             return "(" + self.and_.join(self.build(item) for item in expr.items) + ")"
         if isinstance(expr, Filter):

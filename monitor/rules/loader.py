@@ -35,11 +35,11 @@ from monitor.rules.spellings import inflection_note
 from monitor.text import closest
 from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
-ENTITY_FIELDS = ("id", "type", "aliases", "stem")
-ALIAS_FIELDS = ("text", "case_sensitive", "stem")
+ENTITY_FIELDS = ("id", "type", "aliases", "stem", "proclitics")
+ALIAS_FIELDS = ("text", "case_sensitive", "stem", "proclitics")
 # A new per-rule option is added here and on Rule.
-RULE_FIELDS = ("id", "name", "query", "languages", "notify", "stem", "regex", "tests",
-               "delivery", "max_per_hour")
+RULE_FIELDS = ("id", "name", "query", "languages", "notify", "stem", "proclitics", "regex",
+               "tests", "delivery", "max_per_hour")
 DELIVERY_MODES = ("immediate", "digest")
 TESTS_FIELDS = ("match", "no_match")
 EXAMPLE_FIELDS = ("title", "body", "lang")
@@ -56,7 +56,7 @@ def _alias(src: Source, node: Node, what: str, problems: Problems) -> Alias | No
             return None
         text = fields.string("text", required=True)
         alias = Alias(text or "", fields.flag("case_sensitive"), line_of(node),
-                      fields.optional_flag("stem"))
+                      fields.optional_flag("stem"), fields.optional_flag("proclitics"))
         if not fields.ok:
             return None
     else:
@@ -124,9 +124,10 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
             if alias is not None:
                 aliases.append(alias)  # a bad alias is reported; the others still work
     stem = fields.optional_flag("stem")
+    proclitics = fields.optional_flag("proclitics")
     if not fields.ok or entity_id is None or not aliases:
         return None
-    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line, stem)
+    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line, stem, proclitics)
 
 
 def _example(src: Source, node: Node, fields: Fields) -> Example | None:
@@ -232,6 +233,7 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
         else:
             fields.fail(item, f"regex {pattern!r} {problem}")
     stem_said = fields.optional_flag("stem")
+    proclitics = fields.optional_flag("proclitics")
     if stem_said is None and expr is not None:
         note = inflection_note(expr, tuple(languages))
         if note is not None:
@@ -250,7 +252,8 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
     return Rule(id=rule_id, name=name or rule_id, query=query, expr=expr,
                 notify=tuple(dict.fromkeys(notify)), languages=tuple(dict.fromkeys(languages)),
                 stem=bool(stem_said), regex=tuple(patterns), tests=tests, path=src.path,
-                line=fields.line, delivery=delivery, max_per_hour=max_per_hour)
+                line=fields.line, delivery=delivery, max_per_hour=max_per_hour,
+                proclitics=bool(proclitics))
 
 
 def _entity_hint(name: str, entities: dict[str, Entity]) -> str:

@@ -23,13 +23,16 @@ class Alias:
     ``case_sensitive`` aliases compare their exact case (still without diacritics), so
     ``AS`` (Indonesian for the USA) does not match the English word "as". An alias ending in
     ``*`` (``Путин*``) is a prefix: its last token matches any token starting with it.
-    ``stem`` (None: as its entity says, else as the rule says) compares words by their stem.
+    ``stem`` (None: as its entity says, else as the rule says) compares words by their stem;
+    ``proclitics`` (the same default) also finds an Arabic or Hebrew alias with a proclitic
+    joined to its first word (``بغزة`` for ``غزة``, see :mod:`monitor.rules.proclitics`).
     """
 
     text: str
     case_sensitive: bool = False
     line: int = 0
     stem: bool | None = None
+    proclitics: bool | None = None
 
     def __post_init__(self) -> None:
         # As an article's text is cleaned (monitor.text): an alias written with Arabic vowel
@@ -84,6 +87,19 @@ class Entity:
     path: str = "<memory>"
     line: int = 0
     stem: bool | None = None  # the aliases' default (None: as the rule says)
+    proclitics: bool | None = None  # the same
+
+
+def alias_proclitics(alias: Alias, entity: Entity, *, rule: bool) -> bool:
+    """Whether ``alias`` is also searched with proclitics joined: as it says, else as its
+    entity says, else as the rule naming it says; never for a case-sensitive alias (which
+    compares the tokens as written)."""
+    if alias.case_sensitive:
+        return False
+    for said in (alias.proclitics, entity.proclitics):
+        if said is not None:
+            return said
+    return rule
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,8 @@ class Rule:
 
     ``languages`` are normalized primary codes (``id``, ``en``); empty means any language.
     ``regex`` patterns (RE2 syntax) must each also match the title or the body.
+    ``stem`` and ``proclitics`` apply to the rule's terms, and to the aliases of the entities
+    it names unless the entity or alias says otherwise.
     """
 
     id: str
@@ -139,15 +157,17 @@ class Rule:
     # A new per-rule option goes here and in the loader's RULE_FIELDS.
     delivery: str | None = None  # "immediate" or "digest"
     max_per_hour: int | None = None  # per destination; the overflow waits for the digest
+    proclitics: bool = False
 
     @classmethod
     def from_query(cls, rule_id: str, query: str, *, name: str | None = None,
                    notify: tuple[str, ...] = (), languages: tuple[str, ...] = (),
                    stem: bool = False, regex: tuple[str, ...] = (),
-                   tests: RuleTests = RuleTests()) -> Rule:
+                   tests: RuleTests = RuleTests(), proclitics: bool = False) -> Rule:
         """A rule built in code (tests, tools): parses ``query``, raises QuerySyntaxError."""
         return cls(id=rule_id, name=name or rule_id, query=query, expr=parse_query(query),
-                   notify=notify, languages=languages, stem=stem, regex=regex, tests=tests)
+                   notify=notify, languages=languages, stem=stem, regex=regex, tests=tests,
+                   proclitics=proclitics)
 
 
 @dataclass(frozen=True)

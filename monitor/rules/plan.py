@@ -33,7 +33,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.expr import Near as NearExpr
-from monitor.rules.model import Entity, Rule
+from monitor.rules.model import Entity, Rule, alias_proclitics
 from monitor.rules.nodes import (
     EVIDENCE_PER_TERM,
     AllOf,
@@ -45,6 +45,7 @@ from monitor.rules.nodes import (
     SameSentence,
     Without,
 )
+from monitor.rules.proclitics import written_forms
 from monitor.rules.regex import Regex
 from monitor.rules.stem import MODE_COUNT, MODES, cached_stems, stemmers_for
 
@@ -54,10 +55,12 @@ Clause = frozenset[int]
 @dataclass(frozen=True)
 class _Stemming:
     """A rule's stemming: whether its own terms are stemmed (``stem: true``), and in which
-    stemmers' modes (its languages', or all); entities and aliases may say otherwise."""
+    stemmers' modes (its languages', or all); whether they are also searched with proclitics
+    joined (``proclitics: true``). Entities and aliases may say otherwise."""
 
     rule: bool
     stemmers: tuple[str, ...]
+    proclitics: bool = False
 
 
 class KeyTable:
@@ -190,8 +193,9 @@ class Compiler:
               stem: _Stemming) -> tuple[Leaf, ...]:
         if isinstance(item, Phrase):
             tokens = [(t.text, t.prefix) for t in item.tokens]
-            return (self._leaf(self.pattern(tokens, stem=stem.stemmers if stem.rule else (),
-                                            caret=item.caret), fields, item.written),)
+            return tuple(self._leaf(self.pattern(form, stem=stem.stemmers if stem.rule else (),
+                                                 caret=item.caret), fields, item.written)
+                         for form in written_forms(tokens, stem.proclitics))
         # An entity recurs in many rules: its leaves are built once per way of naming it.
         given = (item.entity, item.written, item.caret, fields, stem)
         known = self._entity_slots.get(given)
@@ -204,11 +208,12 @@ class Compiler:
         for alias in entity.aliases:
             case = alias.case_tokens if alias.case_sensitive else None
             stems = alias.stem if alias.stem is not None else entity.stem
-            pattern = self.pattern(alias.pattern_tokens,
-                                   stem=stem.stemmers if (stem.rule if stems is None else stems)
-                                   else (),
-                                   caret=item.caret, case_tokens=case, case_prefix=alias.prefix)
-            leaves.append(self._leaf(pattern, fields, item.written, entity.id))
+            for form in written_forms(alias.pattern_tokens, alias_proclitics(
+                    alias, entity, rule=stem.proclitics)):
+                pattern = self.pattern(form, stem=stem.stemmers if (
+                    stem.rule if stems is None else stems) else (), caret=item.caret,
+                    case_tokens=case, case_prefix=alias.prefix)
+                leaves.append(self._leaf(pattern, fields, item.written, entity.id))
         known = self._entity_slots[given] = tuple(leaves)
         return known
 
@@ -216,7 +221,8 @@ class Compiler:
         """The node for a query tree, with field filters pushed down to the leaves."""
         fields = tuple(i for i, name in enumerate(FIELDS) if name in columns)
         if isinstance(expr, Phrase):
-            return self._slot(expr, fields, stem)[0]
+            slot = self._slot(expr, fields, stem)
+            return slot[0] if len(slot) == 1 else AnyOf(slot)
         if isinstance(expr, EntityRef):
             return AnyOf(self._slot(expr, fields, stem))
         if isinstance(expr, NearExpr):
@@ -286,7 +292,7 @@ class Compiler:
     def program(self, index: int, rule: Rule) -> Program:
         """Compile one rule: node tree, necessary clauses, anchor and second clause."""
         root = self.node(rule.expr, ALL_FIELDS,
-                         _Stemming(rule.stem, stemmers_for(rule.languages)))
+                         _Stemming(rule.stem, stemmers_for(rule.languages), rule.proclitics))
         clauses = list(dict.fromkeys(self.clauses(root)))
         required = frozenset(k for c in clauses if len(c) == 1 for k in c)
         anchor = self._best(clauses)

@@ -237,11 +237,13 @@ def items(src: Source, name: str) -> Iterator[Node]:
 
 
 def rule_yaml(rule: Rule) -> str:
-    """A rules file holding ``rule`` (its id, name, query, languages and stem), as
+    """A rules file holding ``rule`` (its id, name, query, languages, stem and proclitics), as
     :func:`load_rules` reads it: what the web search's "save as rule" shows to paste."""
     fields: dict[str, object] = {"id": rule.id, "name": rule.name, "query": rule.query}
     if rule.languages:
         fields["languages"] = list(rule.languages)
     if rule.stem:
         fields["stem"] = True
+    if rule.proclitics:
+        fields["proclitics"] = True
     return dump_yaml({"rules": [fields]})

@@ -189,15 +189,15 @@ def spelling_problems(book: RuleBook) -> list[RuleProblem]:
 # of its mentions: Russian "переговоры" is not "переговорах", Arabic "هدنة" is not "الهدنة"
 # ("the truce"). A word in capitals (США, ХАМАС) is an acronym, which does not inflect.
 # Arabic stemming takes the article off but not every particle (بغزة, "in Gaza", keeps its
-# own stem), so those forms still want listing.
+# own stem): those forms want proclitics: true (monitor.rules.proclitics).
 _INFLECTED = (
     (re.compile(f"[{SCRIPT_RANGES['cyrillic']}]"),
      "its inflected forms (переговорах for переговоры)",
      "add stem: true (see rules/README.md, \"Stemming\") or a prefix (word*)"),
     (re.compile(f"[{SCRIPT_RANGES['arabic']}]"),
      "with the article or a particle joined to it (الهدنة for هدنة, بغزة for غزة)",
-     "add stem: true (see rules/README.md, \"Stemming\": it takes the article off) and list "
-     "the forms with a particle"),
+     "add stem: true (see rules/README.md, \"Stemming\": it takes the article off) and "
+     "proclitics: true (for the particles)"),
 )
 
 

@@ -152,7 +152,8 @@ def rules(request: Request) -> Response:
     for r in shown:
         s = stats.get(r.id)
         items.append({"id": r.id, "name": r.name, "query": r.query, "languages": r.languages,
-                      "notify": r.notify, "stem": r.stem, "hits": s.hits if s else 0,
+                      "notify": r.notify, "stem": r.stem, "proclitics": r.proclitics,
+                      "hits": s.hits if s else 0,
                       "relevant": s.relevant if s else 0,
                       "not_relevant": s.not_relevant if s else 0,
                       "precision": s.precision if s else None})

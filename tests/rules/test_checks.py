@@ -462,8 +462,8 @@ def test_a_cyrillic_or_arabic_word_in_a_rule_that_does_not_say_stem_is_noted(
         "prefix (word*), or say stem: false where the exact words are meant",
         f"{path}:5: rule ar: 'في غزة' matches only as written, not with the article or a "
         "particle joined to it (الهدنة for هدنة, بغزة for غزة): add stem: true (see "
-        'rules/README.md, "Stemming": it takes the article off) and list the forms with a '
-        "particle, or say stem: false where the exact words are meant"]
+        'rules/README.md, "Stemming": it takes the article off) and proclitics: true (for '
+        "the particles), or say stem: false where the exact words are meant"]
     matcher = compile_rules(book)
     assert [h.rule_id for h in matcher.match(Document("США", "На переговорах в Катаре"))] == [
         "stemmed", "quiet"]

@@ -153,7 +153,7 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         "phrases and NEAR groups may stand side by side) at column 10",
         f"{p}:7: rule unknown-entity: unknown entity @nobody",
         f"{p}:10: rule typo: unknown field 'langauges'; did you mean languages? (known: id, "
-        "name, query, languages, notify, stem, regex, tests, delivery, max_per_hour)",
+        "name, query, languages, notify, stem, proclitics, regex, tests, delivery, max_per_hour)",
         f"{p}:11: rule Bad Id: id 'Bad Id' must use only a-z, 0-9, _ and -",
         f"{p}:15: rule bad-language: 'indonesian' is not a language code such as id or en",
         f"{p}:15: rule bad-language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
@@ -236,7 +236,7 @@ def test_duplicate_entities_bad_aliases_and_duplicate_keys(tmp_path: Path) -> No
         f"{p}:5: entity gaza: alias '—' has no letters or digits to search for",
         f"{p}:5: entity gaza: 'case_sensitive' must be true or false",
         f"{p}:5: entity gaza: unknown field 'txt'; did you mean text? (known: text, "
-        "case_sensitive, stem)",
+        "case_sensitive, stem, proclitics)",
         f"{p}:5: entity gaza: 'text' is missing",
         f"{p}:7: entity empty: 'aliases' must be a non-empty list",
         f"{p}:10: entity gaza2: 'aliases' is given twice",
@@ -567,8 +567,8 @@ def test_problems_in_merged_fields_are_at_the_line_they_are_written(tmp_path: Pa
             <<: {stem: maybe, stem: true}
     """)
     p = str(path)
-    known = ("(known: id, name, query, languages, notify, stem, regex, tests, delivery, "
-             "max_per_hour)")
+    known = ("(known: id, name, query, languages, notify, stem, proclitics, regex, tests, "
+             "delivery, max_per_hour)")
     assert messages(load_rules(path)) == [
         f"{p}:5: rule one: unknown field 'langauges'; did you mean languages? {known}",
         f"{p}:5: rule two: unknown field 'langauges'; did you mean languages? {known}",

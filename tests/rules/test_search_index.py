@@ -157,6 +157,38 @@ def test_stemmed_search_finds_what_the_matcher_finds(database_url: str, query: s
     store.close()
 
 
+ARABIC = [("الوفد يصل للدوحة", "محادثات لوقف النار بغزة ووقف النار صامد"),
+          ("وصل الوفد الدوحة", "لا ذكر للحرب"), ("שיחות בישראל", "הפסקת אש בעזה")]
+PROCLITIC = [("@doha", False), ("@doha AND بغزة", False), ('"وقف النار"', False),
+             ("غزة", True), ("ישראל OR عزة", False)]
+
+
+@pytest.mark.parametrize(("query", "stem"), PROCLITIC)
+def test_proclitic_search_finds_what_the_matcher_finds(database_url: str, query: str,
+                                                       stem: bool) -> None:
+    """A rule with ``proclitics: true`` asks the index for each written form: FTS5 and
+    PostgreSQL's lexemes hold ``للدوحة`` as one token, which ``الدوحة`` alone never finds."""
+    store = _store(database_url)
+    feed_id = store.feed_health()[0].id
+    for i, (title, text) in enumerate(ARABIC):
+        store.save_article(feed_id, Article(
+            url=f"https://ar.example/{i}", title=title, text=text, source_name="Arabic",
+            feed_url="https://news.example/feed.xml", entry_key=f"ar:{i}",
+            text_source="page", language=None, content_hash=f"ar{i}"), [], console_route)
+    index = TextIndex(store)
+    index.catch_up(tokenize)
+    doha = Entity("doha", (Alias("الدوحة"),))
+    book = RuleBook(entities=(doha,))
+    rule = Rule.from_query("q", query, stem=stem, proclitics=True)
+    matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
+    expected = _everything(store, matcher)
+    assert expected
+    found = search_articles(store, matcher, rule, book, limit=1000)
+    assert found.indexed and {a.id for a, _ in found.shown} == expected
+    assert found.scanned < store.count("articles")
+    store.close()
+
+
 def test_stemmed_rules_narrow_once_stems_are_stored(database_url: str) -> None:
     book = repo_book()
     stemmed = book.rule("ukraine-peace-plan")

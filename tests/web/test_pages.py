@@ -476,6 +476,7 @@ def test_the_rules_api_pages_by_rule_id(web) -> None:
     assert second["next"] is None and second["next_after"] is None
     one = c.get("/api/v1/rules?rule=ukraine-peace-plan").json()["items"]
     assert [r["id"] for r in one] == ["ukraine-peace-plan"] and one[0]["hits"] >= 1
+    assert (one[0]["stem"], one[0]["proclitics"]) == (True, False)  # the rule's options
     assert c.get("/api/v1/rules?rule=no-such-rule").status_code == 404
 
 
