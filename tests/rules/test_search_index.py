@@ -49,15 +49,20 @@ def _store(url: str, *, indexed: bool = True) -> Store:
     """The seeds and EXTRA; ``indexed``: in SQLite's FTS5 index, as the daemon puts them there
     after it saved a few hundred (else they wait in ``articles_fts_pending``)."""
     store = seeded_store(url)
-    feed_id = store.feed_health()[0].id
-    for i, (title, text) in enumerate(EXTRA):
-        store.save_article(feed_id, Article(
-            url=f"https://extra.example/{i}", title=title, text=text, source_name="Extra",
-            feed_url="https://news.example/feed.xml", entry_key=f"extra:{i}",
-            text_source="page", language=None, content_hash=f"x{i}"), [], console_route)
+    _add(store, EXTRA, "extra")
     if indexed:
         TextIndex(store).index_pending()
     return store
+
+
+def _add(store: Store, texts: list[tuple[str, str]], name: str) -> None:
+    """Save (title, text) pairs as articles of the store's first feed."""
+    feed_id = store.feed_health()[0].id
+    for i, (title, text) in enumerate(texts):
+        store.save_article(feed_id, Article(
+            url=f"https://{name}.example/{i}", title=title, text=text, source_name=name,
+            feed_url="https://news.example/feed.xml", entry_key=f"{name}:{i}",
+            text_source="page", language=None, content_hash=f"{name}{i}"), [], console_route)
 
 
 def _everything(store: Store, matcher) -> set[int]:
@@ -169,12 +174,7 @@ def test_proclitic_search_finds_what_the_matcher_finds(database_url: str, query:
     """A rule with ``proclitics: true`` asks the index for each written form: FTS5 and
     PostgreSQL's lexemes hold ``للدوحة`` as one token, which ``الدوحة`` alone never finds."""
     store = _store(database_url)
-    feed_id = store.feed_health()[0].id
-    for i, (title, text) in enumerate(ARABIC):
-        store.save_article(feed_id, Article(
-            url=f"https://ar.example/{i}", title=title, text=text, source_name="Arabic",
-            feed_url="https://news.example/feed.xml", entry_key=f"ar:{i}",
-            text_source="page", language=None, content_hash=f"ar{i}"), [], console_route)
+    _add(store, ARABIC, "arabic")
     index = TextIndex(store)
     index.catch_up(tokenize)
     doha = Entity("doha", (Alias("الدوحة"),))
