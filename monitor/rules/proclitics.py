@@ -3,9 +3,11 @@
 Arabic writes "and", "so", "with/in", "like" and "for" (و ف ب ك ل) as one word with the next:
 ``وقطر`` "and Qatar", ``بغزة`` "in Gaza", ``لروسيا`` "for Russia". A conjunction may precede a
 preposition (``وبغزة``), and ``ل`` before the article ``ال`` drops the article's alef
-(``للدوحة``, not ``لالدوحة``). Hebrew does the same with ו ה ב כ ל מ ש (``בישראל``,
+(``للدوحة``, not ``لالدوحة``). Hebrew does the same with ו ב כ ל מ ש (``בישראל``,
 ``וישראל``, ``שבישראל``), and ב, כ, ל take the place of the article ה (``בבית`` for "in the
-house"), which a name may also begin with (``הולנד``), so both forms are made.
+house"), which a name may also begin with (``הולנד``), so both forms are made. The article
+itself (Arabic ``ال``, Hebrew ``ה``) is not joined: a rule writes the word with it where it is
+meant.
 
 The tokenizer keeps such a word whole, as SQLite's does, and stemming does not reliably take
 the letter off (Snowball never takes ``ل`` off; taking every such letter off on the document
@@ -26,9 +28,11 @@ from monitor.text import SCRIPT_RANGES
 # Conjunctions, prepositions, then a conjunction before a preposition.
 _ARABIC = ("و", "ف", "ب", "ك", "ل", "وب", "وك", "ول", "فب", "فك", "فل")
 _ARABIC_ARTICLE = "ال"
-# Conjunction, article, prepositions, "from", "that"; then the common pairs.
-_HEBREW = ("ו", "ה", "ב", "כ", "ל", "מ", "ש", "וב", "וכ", "ול", "ומ", "וש", "וה", "שב", "שכ",
-           "של", "שמ", "שה", "מה", "כש")
+# "And", the prepositions, "from", "that"; then the common pairs. Not the article ה: as
+# Arabic's ال, a rule writes the word with it where it is meant (ההסכם, "the agreement"), and a
+# name never takes it (העזה is "daring", not "the Gaza").
+_HEBREW = ("ו", "ב", "כ", "ל", "מ", "ש", "וב", "וכ", "ול", "ומ", "וש", "שב", "שכ", "של", "שמ",
+           "כש")
 _HEBREW_ARTICLE = "ה"
 _HEBREW_TAKES_ARTICLE = ("ב", "כ", "ל")  # written in its place: ב + הבית is בבית
 
@@ -49,11 +53,12 @@ def joined_forms(word: str) -> list[str]:
             return [p + word if not p.endswith("ل") else p + word[1:] for p in _ARABIC]
         return [p + word for p in _ARABIC]
     if _HEBREW_LETTER.match(word):
-        if not word.startswith(_HEBREW_ARTICLE):
-            return [p + word for p in _HEBREW]
-        # The article is never written twice; ב, כ, ל replace it, or the ה is the word's own.
-        return [*(p + word for p in _HEBREW if not p.endswith(_HEBREW_ARTICLE)),
-                *(p + word[1:] for p in _HEBREW if p.endswith(_HEBREW_TAKES_ARTICLE))]
+        forms = [p + word for p in _HEBREW]
+        if word.startswith(_HEBREW_ARTICLE) and len(word) > 2:
+            # ב, כ, ל take the article's place (בבית for ב + הבית); or the ה is the word's own
+            # (בהולנד, "in Holland"), as above.
+            forms += [p + word[1:] for p in _HEBREW if p.endswith(_HEBREW_TAKES_ARTICLE)]
+        return forms
     return []
 
 
