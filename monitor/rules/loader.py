@@ -31,7 +31,7 @@ from monitor.rules.rulefile import (
     read_rule_file,
     rule_files,
 )
-from monitor.rules.spellings import inflection_note
+from monitor.rules.spellings import inflection_note, proclitic_note
 from monitor.text import closest
 from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
@@ -234,10 +234,13 @@ def _rule(src: Source, node: Node, entities: dict[str, Entity],
             fields.fail(item, f"regex {pattern!r} {problem}")
     stem_said = fields.optional_flag("stem")
     proclitics = fields.optional_flag("proclitics")
-    if stem_said is None and expr is not None:
-        note = inflection_note(expr, tuple(languages))
-        if note is not None:
-            problems.warn(src.path, line_of(fields.nodes["query"]), f"{fields.what}: {note}")
+    if expr is not None:
+        notes = [inflection_note(expr, tuple(languages)) if stem_said is None else None,
+                 proclitic_note(expr) if proclitics is None else None]
+        for note in notes:
+            if note is not None:
+                problems.warn(src.path, line_of(fields.nodes["query"]),
+                              f"{fields.what}: {note}")
     tests = _tests(src, fields)
     name = fields.string("name")
     if name is not None and len(name) > MAX_RULE_NAME_CHARS:

@@ -2,7 +2,8 @@
 keeps apart: a Cyrillic word with one kind of apostrophe, with ``ё`` and not ``е``, a word
 with a zero-width non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
 stemming folds it); and a Cyrillic or Arabic word in a rule that does not say ``stem:``
-(:func:`inflection_note`). ``monitor check`` names each query term and alias (of an entity
+(:func:`inflection_note`), a Hebrew one in a rule that does not say ``proclitics:``
+(:func:`proclitic_note`). ``monitor check`` names each query term and alias (of an entity
 some rule uses) written one way, beside the spelling to add; :func:`spelling_problems` gives
 them all. Also where such notes are placed (:func:`at_rule`, :func:`at_alias`), for the other
 checks of :mod:`monitor.rules.checks` too."""
@@ -216,4 +217,21 @@ def inflection_note(expr: Expr, languages: tuple[str, ...]) -> str | None:
             if pattern.search(written):
                 return (f"{written!r} matches only as written, not {forms}: {remedy}, or say "
                         "stem: false where the exact words are meant")
+    return None
+
+
+_HEBREW = re.compile(f"[{SCRIPT_RANGES['hebrew']}]")
+
+
+def proclitic_note(expr: Expr) -> str | None:
+    """For a rule that does not say ``proclitics:``: a note naming its first Hebrew term, else
+    None. Hebrew joins "in", "for", "and"... to the next word (בישראל), and no stemmer takes
+    them off, so such a term misses most of its mentions without a word of warning."""
+    for phrase in phrases(expr):
+        written = phrase.written.strip(QUOTE_MARKS)
+        if _HEBREW.search(written):
+            return (f"{written!r} matches only as written, not with a prefix joined to it "
+                    "(בישראל for ישראל): add proclitics: true (see rules/README.md, "
+                    "\"Arabic and Hebrew proclitics\"), or say proclitics: false where the "
+                    "exact words are meant")
     return None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.models import Document
-from monitor.rules import Rule, RuleBook, compile_rules, load_rules, rule_yaml
+from monitor.rules import Rule, RuleBook, compile_rules, load_rules, rule_warnings, rule_yaml
 from monitor.rules.model import Alias, Entity
 from monitor.rules.proclitics import joined_forms, proclitic_forms
 
@@ -146,3 +146,23 @@ def test_every_form_is_found_and_only_by_its_own_key(written: str) -> None:
     for form in [written, *joined_forms(written)]:
         [hit] = matcher.match(Document(f"x {form} y", ""))
         assert [e.matched for e in hit.evidence] == [form]
+
+
+def test_a_hebrew_word_in_a_rule_that_does_not_say_proclitics_is_noted(tmp_path: Path) -> None:
+    """No stemmer takes Hebrew prefixes off: ``ישראל`` misses ``בישראל`` without a word."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(textwrap.dedent("""
+        rules:
+          - id: silent
+            query: ישראל AND Gaza
+          - id: joined
+            query: ישראל
+            proclitics: true
+          - id: exact
+            query: ישראל
+            proclitics: false
+        """).lstrip(), encoding="utf-8")
+    assert [str(p) for p in rule_warnings(load_rules(tmp_path))] == [
+        f"{path}:3: rule silent: 'ישראל' matches only as written, not with a prefix joined to "
+        "it (בישראל for ישראל): add proclitics: true (see rules/README.md, \"Arabic and Hebrew "
+        "proclitics\"), or say proclitics: false where the exact words are meant"]
