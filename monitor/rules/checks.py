@@ -262,7 +262,9 @@ def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
     return [at_rule(rule, f"stem: true does nothing in {', '.join(rule.languages)}: no "
                            "stemmer for " + ("it" if len(rule.languages) == 1 else "them")
                            + " (see rules/README.md, \"Stemming\"); write prefix terms "
-                             "(word*) or list the forms")
+                             "(word*) or list the forms"
+                           + ("; proclitics: true finds Hebrew words with a prefix joined "
+                              "(בישראל)" if "he" in rule.languages else ""))
             for rule in book.rules
             if rule.stem and rule.languages and not stemmers_for(rule.languages)]
 

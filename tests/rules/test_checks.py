@@ -168,7 +168,8 @@ def test_stem_true_in_languages_without_a_stemmer_is_a_problem(tmp_path: Path) -
         f"{path}:2: rule be: stem: true does nothing in be: no stemmer for it (see "
         'rules/README.md, "Stemming"); write prefix terms (word*) or list the forms',
         f"{path}:6: rule be-he: stem: true does nothing in be, he: no stemmer for them (see "
-        'rules/README.md, "Stemming"); write prefix terms (word*) or list the forms']
+        'rules/README.md, "Stemming"); write prefix terms (word*) or list the forms; '
+        "proclitics: true finds Hebrew words with a prefix joined (בישראל)"]
     # The stemmed Russian half, no languages (every stemmer) and no stem: nothing to say.
     # The note is right: in a Belarusian article no rule finds the inflected form (the rule
     # without languages stems it in every language that has a stemmer, Belarusian not one).
