@@ -266,10 +266,12 @@ def search(request: Request) -> Response:
     query = search_query(request.query_params.get("q", ""))
     language = request.query_params.get("language") or None
     stem = _flag(request.query_params, "stem")
-    result = run_search(web, query, language=language, stem=stem) if query else None
+    proclitics = _flag(request.query_params, "proclitics")
+    result = (run_search(web, query, language=language, stem=stem, proclitics=proclitics)
+              if query else None)
     return web.render(request, "search.html", query=query, language=language, stem=stem,
-                      result=result, pieces=pieces, passages=passages,
-                      yaml=saved_rule_yaml(query, language, stem)
+                      proclitics=proclitics, result=result, pieces=pieces, passages=passages,
+                      yaml=saved_rule_yaml(query, language, stem, proclitics)
                       if result is not None and result.error is None else "")
 
 

@@ -66,16 +66,18 @@ class SearchResult:
 
 
 def run_search(web: Web, query: str, *, language: str | None = None, stem: bool = False,
-               limit: int = SHOWN) -> SearchResult:
+               limit: int = SHOWN, proclitics: bool = False) -> SearchResult:
     """The stored articles that match ``query`` (newest first), at most ``limit`` of them;
-    ``stem`` compares words by their stems, as a rule's ``stem: true``."""
+    ``stem`` compares words by their stems, as a rule's ``stem: true``, and ``proclitics``
+    finds Arabic and Hebrew words with a proclitic joined, as a rule's ``proclitics: true``."""
     started = time.perf_counter()
     if language and (problem := language_problem(language)) is not None:
         # a rule file refuses it: searched, it would silently match nothing
         return SearchResult(query, (), 0, 0, 0.0, error=f"language: {problem}")
     book = web.rules()
     try:
-        rule = Rule.from_query("search", query, languages=_languages(language), stem=stem)
+        rule = Rule.from_query("search", query, languages=_languages(language), stem=stem,
+                               proclitics=proclitics)
         if (problem := _size_problem(rule)) is not None:
             return SearchResult(query, (), 0, 0, 0.0, error=problem)
         matcher = compile_rules(RuleBook(rules=(rule,), entities=book.entities))
@@ -86,7 +88,8 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
                 and (outcome.total == 0 or inflection_note(rule.expr, rule.languages))
                 and TextIndex(web.store).stems_pending() <= STEMS_TO_COMPUTE):
             # Counted only; not while a stemmed search would first compute many stems.
-            stemmed = run_search(web, query, language=language, stem=True, limit=0)
+            stemmed = run_search(web, query, language=language, stem=True, limit=0,
+                                 proclitics=proclitics)
     except QuerySyntaxError as exc:
         return SearchResult(query, (), 0, 0, 0.0, error=str(exc))
     except RuleError as exc:  # e.g. an @entity no rule file defines
@@ -132,7 +135,9 @@ def _languages(language: str | None) -> tuple[str, ...]:
     return (code,) if code else ()
 
 
-def saved_rule_yaml(query: str, language: str | None, stem: bool = False) -> str:
+def saved_rule_yaml(query: str, language: str | None, stem: bool = False,
+                    proclitics: bool = False) -> str:
     """The YAML of a rule with this query, to paste into a file under the rules directory."""
     return rule_yaml(Rule.from_query("my-search", query, name="My search",
-                                     languages=_languages(language), stem=stem))
+                                     languages=_languages(language), stem=stem,
+                                     proclitics=proclitics))

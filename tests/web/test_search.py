@@ -129,6 +129,28 @@ def test_a_stemmed_search_is_saved_as_a_stemmed_rule_that_loads_back(
         assert not book.problems and [r.stem for r in book.rules] == [bool(stem)]
 
 
+def test_the_prefixes_box_finds_arabic_words_with_a_proclitic_and_is_saved(
+        web, tmp_path: Path) -> None:
+    """"غزة" alone misses "بغزة" ("in Gaza"): the box searches the joined forms too, through
+    the index, and "Save as rule" says proclitics: true."""
+    c, store = web
+    store.save_article(store.feed_health()[0].id, Article(
+        url="https://ar.example/1", title="محادثات بغزة", text="وصل الوفد لبحث الهدنة.",
+        source_name="AR", feed_url="https://news.example/feed.xml", entry_key="ar:1",
+        text_source="page", language="ar", content_hash="a1"), [], console_route)
+    TextIndex(store).index_pending()
+    page = c.get("/search", params={"q": "غزة"}).text
+    assert _count(page) == "0 articles"
+    page = c.get("/search", params={"q": "غزة", "proclitics": "true"}).text
+    assert re.search(r'id="search-count">1 article matches \(1 read by the matcher', page)
+    assert re.search(r'name="proclitics" value="true" checked', page)
+    found = re.search(r'<pre class="yaml">(.*?)</pre>', page, re.DOTALL)
+    assert found is not None and "proclitics: true" in html.unescape(found.group(1))
+    (tmp_path / "saved.yaml").write_text(html.unescape(found.group(1)), encoding="utf-8")
+    assert [r.proclitics for r in load_rules(tmp_path).rules] == [True]
+    assert c.get("/search", params={"q": "غزة", "proclitics": "2"}).status_code == 400
+
+
 def test_a_stem_value_that_is_not_yes_or_no_is_refused(sqlite_web: TestClient) -> None:
     page = sqlite_web.get("/search", params={"q": "gaza", "stem": "maybe"})
     assert page.status_code == 400 and "stem: true or false" in page.text
