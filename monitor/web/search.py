@@ -98,8 +98,9 @@ def run_search(web: Web, query: str, *, language: str | None = None, stem: bool 
     if outcome.refused:
         return SearchResult(query, (), 0, 0, time.perf_counter() - started, error=(
             "the text index cannot narrow this query, and a search does not read every "
-            "article: use fewer terms (each @entity counts all its aliases and, with stemming, "
-            "each word its stems in every language searched; a language narrows them)"))
+            "article: use fewer terms (each @entity counts all its aliases; with stemming, "
+            "each word its stems in every language searched, which a language narrows; with "
+            "the prefixes box, each Arabic or Hebrew word its 12 to 26 written forms)"))
     more = stemmed is not None and stemmed.error is None and stemmed.total > outcome.total
     return SearchResult(query, tuple(outcome.shown), outcome.total, outcome.scanned,
                         time.perf_counter() - started, indexed=outcome.indexed,

@@ -200,6 +200,13 @@ def test_a_query_the_index_cannot_narrow_is_refused_not_read_in_full(web) -> Non
         page = c.get("/search", params={"q": query}).text
     assert "the text index cannot narrow this query" in _alert(page) and reads == []
     assert _count(c.get("/search", params={"q": " OR ".join(["@country-vi"] * 2)}).text)
+    # The prefixes box counts each Arabic or Hebrew alias's written forms too, and says so.
+    six = " OR ".join(["@country-vi"] * 6)
+    assert _count(c.get("/search", params={"q": six}).text)
+    with _article_reads(store) as reads:
+        page = c.get("/search", params={"q": six, "proclitics": "true"}).text
+    assert "each Arabic or Hebrew word its 12 to 26 written forms" in _alert(page)
+    assert reads == []
 
 
 # -- a query pasted with no-break or other Unicode spaces (FTS5 would read
