@@ -24,7 +24,7 @@ than the stored lexemes a prefix of its stored cut. Loosened again, never tighte
 from __future__ import annotations
 
 from monitor.rules.expr import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
-from monitor.rules.model import Rule, RuleBook, alias_proclitics
+from monitor.rules.model import Rule, RuleBook, alias_proclitics, alias_stem
 from monitor.rules.proclitics import written_forms
 from monitor.rules.stem import stem_tokens, stemmers_for
 from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
@@ -119,10 +119,7 @@ class _Builder:
                 raise _NoQuery
             alternatives = []
             for alias in entity.aliases:
-                stem = alias.stem if alias.stem is not None else (
-                    entity.stem if entity.stem is not None else self.rule.stem)
-                # A case-sensitive alias is never stemmed (the matcher compares it as written).
-                stemmed = bool(stem) and not alias.case_sensitive
+                stemmed = alias_stem(alias, entity, rule=self.rule.stem)
                 forms = written_forms(alias.pattern_tokens,
                                     alias_proclitics(alias, entity, rule=self.rule.proclitics))
                 alternatives += [self._form(form, stemmed) for form in forms]

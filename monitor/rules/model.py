@@ -90,16 +90,22 @@ class Entity:
     proclitics: bool | None = None  # the same
 
 
+def alias_stem(alias: Alias, entity: Entity, *, rule: bool) -> bool:
+    """Whether ``alias``'s words are compared by their stems: as it says, else as its entity
+    says, else as the rule naming it says; never for a case-sensitive alias (which compares
+    the tokens as written)."""
+    return not alias.case_sensitive and _said(alias.stem, entity.stem, rule)
+
+
 def alias_proclitics(alias: Alias, entity: Entity, *, rule: bool) -> bool:
-    """Whether ``alias`` is also searched with proclitics joined: as it says, else as its
-    entity says, else as the rule naming it says; never for a case-sensitive alias (which
-    compares the tokens as written)."""
-    if alias.case_sensitive:
-        return False
-    for said in (alias.proclitics, entity.proclitics):
-        if said is not None:
-            return said
-    return rule
+    """Whether ``alias`` is also searched with proclitics joined, decided as
+    :func:`alias_stem` decides stemming."""
+    return not alias.case_sensitive and _said(alias.proclitics, entity.proclitics, rule)
+
+
+def _said(alias: bool | None, entity: bool | None, rule: bool) -> bool:
+    """The first of an alias's, its entity's and the rule's settings that is said."""
+    return alias if alias is not None else entity if entity is not None else rule
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.expr import Near as NearExpr
-from monitor.rules.model import Entity, Rule, alias_proclitics
+from monitor.rules.model import Entity, Rule, alias_proclitics, alias_stem
 from monitor.rules.nodes import (
     EVIDENCE_PER_TERM,
     AllOf,
@@ -207,12 +207,11 @@ class Compiler:
         leaves = []
         for alias in entity.aliases:
             case = alias.case_tokens if alias.case_sensitive else None
-            stems = alias.stem if alias.stem is not None else entity.stem
+            stemmers = stem.stemmers if alias_stem(alias, entity, rule=stem.rule) else ()
             for form in written_forms(alias.pattern_tokens, alias_proclitics(
                     alias, entity, rule=stem.proclitics)):
-                pattern = self.pattern(form, stem=stem.stemmers if (
-                    stem.rule if stems is None else stems) else (), caret=item.caret,
-                    case_tokens=case, case_prefix=alias.prefix)
+                pattern = self.pattern(form, stem=stemmers, caret=item.caret,
+                                       case_tokens=case, case_prefix=alias.prefix)
                 leaves.append(self._leaf(pattern, fields, item.written, entity.id))
         known = self._entity_slots[given] = tuple(leaves)
         return known

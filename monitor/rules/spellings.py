@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
 from monitor.rules.expr import Expr, Phrase, entity_refs, phrases
-from monitor.rules.model import Alias, Entity, Rule, RuleBook
+from monitor.rules.model import Alias, Entity, Rule, RuleBook, alias_stem
 from monitor.rules.query import QUOTE_MARKS
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
@@ -155,8 +155,7 @@ def hamza_problems(book: RuleBook) -> list[RuleProblem]:
     def alias_folded(entity: Entity, alias: Alias) -> bool:
         if alias.case_sensitive or alias.text.rstrip().endswith("*"):
             return False
-        stem = alias.stem if alias.stem is not None else entity.stem
-        return all(in_arabic[rule.id] and (rule.stem if stem is None else stem)
+        return all(in_arabic[rule.id] and alias_stem(alias, entity, rule=rule.stem)
                    for rule in users.get(entity.id, ()))
 
     return _spelling_problems(book, hamza_note, term_folded, alias_folded)
