@@ -20,8 +20,9 @@ are composed and lose the same marks (:func:`as_cleaned`).
 
 Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
-error message that names a typo, and :func:`codec_name`, how feeds, pages and OPML files read
-a declared encoding's label.
+error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
+a declared encoding's label, and :func:`yo_spellings`, the spellings of a word whose ``е``
+may be written ``ё``, which the matcher takes as one letter and SQLite's tokenizer does not.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from itertools import combinations
 
 # The letters of each script, as regex class bodies: which script a language's words are in
 # (monitor.language checks a declaration against it; the rules note words of scripts that
@@ -129,6 +131,27 @@ def codec_name(label: str) -> str | None:
         return codecs.lookup(label.strip()).name
     except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
+
+
+# Russian writes ё as е in most texts, and some outlets always as ё: the matcher folds ё to е
+# (monitor.rules.unicode61), as Russian search does, while SQLite's tokenizer, which the
+# text index on SQLite uses, keeps them apart. The index is asked for the spellings.
+YO_FOLD = str.maketrans("ёЁ", "ее")
+MAX_YO = 2  # ё's in one word: ё is stressed, and only a compound has two ("трёхзвёздный")
+
+
+def yo_spellings(word: str) -> list[str]:
+    """The spellings of a folded (lower-case, ё-less) ``word`` that fold to it, itself first:
+    up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``."""
+    places = [i for i, ch in enumerate(word) if ch == "е"]
+    spellings = [word]
+    for count in range(1, min(MAX_YO, len(places)) + 1):
+        for chosen in combinations(places, count):
+            letters = list(word)
+            for place in chosen:
+                letters[place] = "ё"
+            spellings.append("".join(letters))
+    return spellings
 
 
 def fold_with_origins(text: str) -> tuple[str, Sequence[int]]:

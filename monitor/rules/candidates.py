@@ -7,6 +7,8 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
 - a phrase or alias searched with proclitics becomes an OR of its written forms;
+- on SQLite, a token with ``е`` asks for each of its spellings with ``ё`` too (the matcher
+  folds ``ё`` to ``е``; SQLite's tokenizer, which the index uses, does not);
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
@@ -23,13 +25,18 @@ than the stored lexemes a prefix of its stored cut. Loosened again, never tighte
 
 from __future__ import annotations
 
+from itertools import product
+from math import prod
+
 from monitor.rules.expr import And, EntityRef, Expr, Filter, Near, Not, Or, Phrase, Sentence
 from monitor.rules.model import Rule, RuleBook, alias_proclitics, alias_stem
 from monitor.rules.proclitics import written_forms
 from monitor.rules.stem import stem_tokens, stemmers_for
 from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
+from monitor.text import yo_spellings
 
 MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
+MAX_SPELLINGS = 16  # of one phrase, as an OR of phrases (see _phrase)
 
 
 class _NoQuery(Exception):
@@ -40,13 +47,22 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def _phrase(tokens: list[tuple[str, bool]]) -> str:
+def _phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
+    """A phrase as FTS5 says it, and how many terms that is. Each token in each spelling FTS5
+    may have indexed it under (:func:`~monitor.text.yo_spellings`: the matcher folds ``ё``
+    to ``е``, SQLite's tokenizer does not): an OR of phrases, or, past
+    :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a superset: the order
+    is lost)."""
     if not tokens:
         raise _NoQuery
-    parts = []
-    for text, prefix in tokens:
-        parts.append(_quote(text) + ("*" if prefix else ""))
-    return parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+    options = [[_quote(spelling) + ("*" if prefix else "") for spelling in yo_spellings(text)]
+               for text, prefix in tokens]
+    if prod(map(len, options)) > MAX_SPELLINGS:
+        return ("(" + " AND ".join("(" + " OR ".join(o) + ")" if len(o) > 1 else o[0]
+                                   for o in options) + ")", sum(map(len, options)))
+    forms = [parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"
+             for parts in product(*options)]
+    return forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")", len(forms)
 
 
 def _lexeme(token: str, prefix: bool) -> str:
@@ -56,14 +72,14 @@ def _lexeme(token: str, prefix: bool) -> str:
     return quoted + (":*" if prefix else "")
 
 
-def _ts_phrase(tokens: list[tuple[str, bool]]) -> str:
+def _ts_phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
     # The tokens are folded already: the matcher compares these strings with the folded
     # tokens of a text, which are what the index stores.
     parts = [_lexeme(text, prefix) for text, prefix in tokens if text]
     if not parts or len(parts) < len(tokens):
         raise _NoQuery
     unique = list(dict.fromkeys(parts))
-    return unique[0] if len(unique) == 1 else "(" + " & ".join(unique) + ")"
+    return unique[0] if len(unique) == 1 else "(" + " & ".join(unique) + ")", 1
 
 
 class _Builder:
@@ -88,21 +104,30 @@ class _Builder:
             if not text:
                 raise _NoQuery
             if prefix:
-                parts.append(self.phrase([(text, True)]))
+                parts.append(self._counted([(text, True)]))
                 continue
             stems = dict.fromkeys(stem_tokens([text], s)[0] for s in self.stemmers)
             self._count(len(stems))
             if self.postgres:
                 options = [_lexeme(text, False), *(_lexeme(STEM_MARK + s, False) for s in stems)]
-            else:
-                options = [_quote(text), *(f"{STEMS_COLUMN} : {_quote(s)}" for s in stems)]
+            else:  # (the stems column holds stems: Snowball folds ё itself)
+                options = [self._counted([(text, False)]),
+                           *(f"{STEMS_COLUMN} : {_quote(s)}" for s in stems)]
             parts.append("(" + self.or_.join(dict.fromkeys(options)) + ")")
         return parts[0] if len(parts) == 1 else "(" + self.and_.join(parts) + ")"
 
     def _form(self, tokens: list[tuple[str, bool]], stemmed: bool) -> str:
         """One written form of a phrase or alias (counted toward MAX_TERMS)."""
-        self._count()
-        return self._stemmed(tokens) if stemmed else self.phrase(tokens)
+        if stemmed:
+            self._count()
+            return self._stemmed(tokens)
+        return self._counted(tokens)
+
+    def _counted(self, tokens: list[tuple[str, bool]]) -> str:
+        """A phrase's query, its terms counted toward MAX_TERMS."""
+        query, terms = self.phrase(tokens)
+        self._count(terms)
+        return query
 
     def _any(self, alternatives: list[str]) -> str:
         unique = list(dict.fromkeys(alternatives))

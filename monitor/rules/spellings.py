@@ -1,6 +1,6 @@
 """Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's)
-keeps apart: a Cyrillic word with one kind of apostrophe, with ``ё`` and not ``е``, a word
-with a zero-width non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
+keeps apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width
+non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
 stemming folds it); and a Cyrillic or Arabic word in a rule that does not say ``stem:``
 (:func:`inflection_note`), a Hebrew one in a rule that does not say ``proclitics:``
 (:func:`proclitic_note`). ``monitor check`` names each query term and alias (of an entity
@@ -55,22 +55,6 @@ def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
     return (f"{text!r} has an apostrophe inside a Cyrillic word: texts also write it with "
             f"{'’' if found.group() == 'ʼ' else 'ʼ (U+02BC, a letter: one word)'}: add "
             f"{other!r} beside it")
-
-
-# Russian writes ё as е in most texts (always in most news), and the tokenizer keeps them
-# apart, as SQLite does: "Соединённые" misses "Соединенные". Belarusian writes ё always, but
-# an е spelling beside it costs nothing.
-_YO = re.compile("[ёЁ]")
-
-
-def yo_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has a ``ё`` and ``siblings`` lack its spelling with ``е``."""
-    if _YO.search(text) is None:
-        return None
-    other = text.replace("ё", "е").replace("Ё", "Е")
-    if _written_beside(other, siblings):
-        return None
-    return f"{text!r} has ё: most Russian texts write it е: add {other!r} beside it"
 
 
 # A zero-width non-joiner (U+200C) inside a Persian word ("سرزمین‌های") separates tokens, as
@@ -167,12 +151,6 @@ def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
     return _spelling_problems(book, apostrophe_note)
 
 
-def yo_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) with ``ё`` and without their
-    spelling with ``е`` (see :data:`_YO`)."""
-    return _spelling_problems(book, yo_note)
-
-
 def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
     without their spelling without it (see :data:`_ZWNJ`)."""
@@ -181,7 +159,7 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
 
 def spelling_problems(book: RuleBook) -> list[RuleProblem]:
     """Every query term and alias written one way only, in the order of the checks above."""
-    return [*apostrophe_problems(book), *yo_problems(book), *zwnj_problems(book),
+    return [*apostrophe_problems(book), *zwnj_problems(book),
             *hamza_problems(book)]
 
 

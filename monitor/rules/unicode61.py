@@ -1,4 +1,5 @@
-"""Tokens exactly as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them.
+"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with one
+departure: ``ё`` folds to ``е``.
 
 A token is a maximal run of token characters (SQLite's own table: letters, digits and
 private-use characters as its Unicode tables classify them); a combining mark such as U+0301
@@ -10,6 +11,12 @@ probed from SQLite itself, because its Unicode version and folds differ from Pyt
 Tokens are found on the original text (a mark continues a token, as in SQLite) and then
 folded; a token character always folds to one token character, so the folded tokens are one
 for one with :func:`token_spans`.
+
+The departure: Russian writes ``ё`` as ``е`` in most texts and as ``ё`` in some (names too:
+``Пётр``, ``Горбачёв``), so a rule that writes either spelling silently missed the articles
+that write the other; Russian search engines take them as one letter, and so does the
+matcher (:data:`monitor.text.YO_FOLD`). SQLite's index keeps them apart: the index queries
+ask it for each spelling (:mod:`monitor.rules.candidates`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import unicodedata
 from itertools import accumulate
 
 from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
+from monitor.text import YO_FOLD
 
 
 def _char_class(ranges: list[tuple[int, int]]) -> str:
@@ -39,6 +47,7 @@ _BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <
 _ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
 _FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
 _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
+_FOLD_TABLE.update({cp: chr(to) for cp, to in YO_FOLD.items()})  # the departure: ё is е
 
 
 def _pattern(text: str) -> re.Pattern[str]:

@@ -22,7 +22,7 @@ from monitor.rules.checks import (
     unicode_space_problems,
 )
 from monitor.rules.matcher import compile_rules
-from monitor.rules.spellings import apostrophe_problems, hamza_problems, yo_problems, zwnj_problems
+from monitor.rules.spellings import apostrophe_problems, hamza_problems, zwnj_problems
 from tests.cli_support import cli
 
 RULES = """
@@ -242,22 +242,6 @@ def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path)
 
 
 @pytest.mark.parametrize(("check", "rules", "expected"), [
-    # Most Russian texts write ё as е, and the two compare apart (as in SQLite).
-    (yo_problems, """
-        entities:
-          - id: us
-            aliases: [Соединённые Штаты, Соединенные Штаты]
-          - id: fedorov
-            aliases: [Фёдоров]
-        rules:
-          - id: r
-            query: (@us OR @fedorov OR "ещё раз" OR Ёлка OR Елка) AND x
-    """, [
-        "5: entity fedorov: alias 'Фёдоров' has ё: most Russian texts write it е: add "
-        "'Федоров' beside it",
-        "7: rule r: '\"ещё раз\"' has ё: most Russian texts write it е: add '\"еще раз\"' "
-        "beside it",
-    ]),
     # A zero-width non-joiner ends a token (as in SQLite); Persian texts as often leave it out
     # and write one word.
     (zwnj_problems, """

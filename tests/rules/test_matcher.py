@@ -314,6 +314,28 @@ def test_an_article_declared_in_a_language_of_another_script_is_matched_in_its_o
                                       "to discuss a peace plan.", language="ru"))
 
 
+def test_yo_and_ye_are_one_letter_whichever_the_rule_or_the_text_writes() -> None:
+    """Most Russian texts write ё as е, some outlets always ё: a rule written either way
+    finds both, as a word, a phrase, a prefix and a case-sensitive alias; evidence shows
+    the text's own spelling."""
+    book = RuleBook(rules=(rule('"освобожденных заложников"', "hostages"),
+                           rule("Алёша", "alyosha"), rule("Горбач*", "prefix"),
+                           rule("@fedorov", "fedorov")),
+                    entities=(Entity("fedorov", (Alias("Федоров", case_sensitive=True),)),))
+    matcher = compile_rules(book)
+
+    def matched(text: str) -> dict[str, list[str]]:
+        return {h.rule_id: [e.matched for e in h.evidence]
+                for h in matcher.match(Document("", text, language="ru"))}
+
+    assert matched("Число освобождённых заложников выросло. Алеша и Горбачёв.") == {
+        "hostages": ["освобождённых заложников"], "alyosha": ["Алеша"],
+        "prefix": ["Горбачёв"]}
+    assert matched("ФЁДОРОВ и Фёдоров, но не фёдоров") == {"fedorov": ["ФЁДОРОВ"]}
+    assert matched("фёдоров") == {}  # case-sensitive: the capital is still wanted
+    assert matched("Алёша") == {"alyosha": ["Алёша"]}
+
+
 def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
     matcher = compile_rules(book_of(rule("negosiasi AND rencana", "s", stem=True),
                                     rule("negosiasi AND rencana", "exact")))

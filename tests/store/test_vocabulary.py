@@ -41,6 +41,25 @@ def test_the_vocabulary_says_which_words_no_article_has_and_the_common_ones_alik
     store.close()
 
 
+def test_words_with_yo_are_the_words_with_ye(database_url: str) -> None:
+    """The matcher folds ё to е: a rule's "петр" is in the articles that write "Пётр" (on
+    SQLite FTS5 keeps them apart, and the vocabulary asks for both)."""
+    store = open_store(database_url)
+    store.sync_feeds([feed()])
+    feed_id = store.feed_health()[0].id
+    for i, body in enumerate(["Пётр прилетел в Доху.", "Пётр улетел.", "Петров вернулся."]):
+        item = dataclasses.replace(article(url=f"https://news.example/{i}", key=f"k{i}"),
+                                   title="", text=body, content_hash=f"h{i}", language="ru")
+        store.save_article(feed_id, item, [], console_route)
+    index = TextIndex(store)
+    index.index_pending()
+    index.catch_up(tokenize)
+    vocabulary = ArticleVocabulary(index)
+    assert vocabulary.absent(["петр", "петров", "улетел", "прилетел", "пeтр"]) == {"пeтр"}
+    assert vocabulary.alike(["пе"], 2) == {"петр": 2}  # folded: no "пётр"
+    store.close()
+
+
 def test_a_store_without_a_text_index_cannot_say(sqlite_url: str) -> None:
     store = open_store(sqlite_url)
     with store.write() as session:
