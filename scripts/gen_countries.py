@@ -31,9 +31,9 @@ word would match everywhere:
 
 A Cyrillic name with an apostrophe is also kept as written with the other kind: ``ʼ``
 (U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
-and ``'`` separate words (``Об’єднані`` is two), and news texts use both. A Cyrillic name
-with ``ё`` is also kept with ``е`` (``Тёркс`` and ``Теркс``): most Russian texts write it so,
-and the two do not compare equal. A name with a zero-width non-joiner (U+200C, inside Persian
+and ``'`` separate words (``Об’єднані`` is two), and news texts use both. (``ё`` needs no
+second spelling: the matcher takes it as ``е``, which most Russian texts write.) A name with a
+zero-width non-joiner (U+200C, inside Persian
 words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a word there, and texts
 often leave it out (``سرزمینهای``). An Arabic name with a hamza on its alef (``أ``, ``إ``) is
 also kept with a bare alef (``الإمارات`` and ``الامارات``): many Arabic texts leave the hamza
@@ -91,7 +91,6 @@ def _locales() -> list[str]:
 
 
 _APOSTROPHE = re.compile(r"(?<=\w)[’'](?=\w)")
-_YO = re.compile("[ёЁ]")
 _ZWNJ = "\u200c"
 
 
@@ -100,8 +99,8 @@ _HAMZA_ALEF = re.compile("[\u0623\u0625]")
 
 def _spellings(name: str) -> list[str]:
     """The name; one with a zero-width non-joiner also without it, one with a hamza on alef
-    also with a bare alef; a Cyrillic one with its apostrophes written the other way and with
-    its ``ё`` written ``е`` (see above)."""
+    also with a bare alef; a Cyrillic one with its apostrophes written the other way (see
+    above)."""
     if _ZWNJ in name:
         return [n for bare in (name, name.replace(_ZWNJ, "")) for n in _arabic_spellings(bare)]
     if _HAMZA_ALEF.search(name):
@@ -113,7 +112,7 @@ def _spellings(name: str) -> list[str]:
     else:
         other = _APOSTROPHE.sub("\u02bc", name)
         names = [name] if other == name else [name, other]
-    return [*names, *(n.replace("ё", "е").replace("Ё", "Е") for n in names if _YO.search(n))]
+    return names
 
 
 _ARTICLE = "\u0627\u0644"  # ال
