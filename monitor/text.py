@@ -21,8 +21,8 @@ are composed and lose the same marks (:func:`as_cleaned`).
 Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
 error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
-a declared encoding's label, and :func:`yo_spellings`, the spellings of a word whose ``е``
-may be written ``ё``, which the matcher takes as one letter and SQLite's tokenizer does not.
+a declared encoding's label, and :func:`index_spellings`, the spellings of a word that the
+matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``) and SQLite's tokenizer does not.
 """
 
 from __future__ import annotations
@@ -133,16 +133,21 @@ def codec_name(label: str) -> str | None:
         return None
 
 
-# Russian writes ё as е in most texts, and some outlets always as ё: the matcher folds ё to е
-# (monitor.rules.unicode61), as Russian search does, while SQLite's tokenizer, which the
-# text index on SQLite uses, keeps them apart. The index is asked for the spellings.
+# Letters the matcher takes as another (monitor.rules.unicode61), as search engines do, where
+# SQLite's tokenizer, which the text index on SQLite uses, keeps them apart; texts write
+# either. Russian writes ё as е in most texts, and some outlets always as ё (Пётр, Петр).
+# Egyptian and Sudanese print writes a word's last ي (yeh) dotless, as ى (alef maqsura):
+# الأمريكى for الأمريكي, زيلينسكى for زيلينسكي (inside a word, ى is a letter of its own in
+# Uyghur, and stays). The index is asked for the spellings.
 YO_FOLD = str.maketrans("ёЁ", "ее")
+YEH, ALEF_MAQSURA = "\u064a", "\u0649"
 MAX_YO = 2  # ё's in one word: ё is stressed, and only a compound has two ("трёхзвёздный")
 
 
-def yo_spellings(word: str) -> list[str]:
-    """The spellings of a folded (lower-case, ё-less) ``word`` that fold to it, itself first:
-    up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``."""
+def index_spellings(word: str) -> list[str]:
+    """The spellings of a folded ``word`` (see :data:`YO_FOLD`) that fold to it, itself first:
+    up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``, and its last ``ي`` written
+    ``ى``."""
     places = [i for i, ch in enumerate(word) if ch == "е"]
     spellings = [word]
     for count in range(1, min(MAX_YO, len(places)) + 1):
@@ -151,7 +156,16 @@ def yo_spellings(word: str) -> list[str]:
             for place in chosen:
                 letters[place] = "ё"
             spellings.append("".join(letters))
+    if word.endswith(YEH):
+        spellings += [spelling[:-1] + ALEF_MAQSURA for spelling in spellings]
     return spellings
+
+
+def refolded(token: str) -> str:
+    """A token as SQLite's tokenizer folds it (``пётр``, ``الأمريكى``), folded as the matcher
+    folds it (``петр``, ``الأمريكي``): the inverse of :func:`index_spellings`."""
+    token = token.translate(YO_FOLD)
+    return token[:-1] + YEH if token.endswith(ALEF_MAQSURA) else token
 
 
 def fold_with_origins(text: str) -> tuple[str, Sequence[int]]:

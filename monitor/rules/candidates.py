@@ -7,8 +7,9 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
 - a phrase or alias searched with proclitics becomes an OR of its written forms;
-- on SQLite, a token with ``е`` asks for each of its spellings with ``ё`` too (the matcher
-  folds ``ё`` to ``е``; SQLite's tokenizer, which the index uses, does not);
+- on SQLite, a token with ``е`` asks for its spellings with ``ё`` too, and one ending in ``ي``
+  for its spelling with ``ى`` (the matcher takes them as one letter; SQLite's tokenizer,
+  which the index uses, does not);
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
@@ -33,7 +34,7 @@ from monitor.rules.model import Rule, RuleBook, alias_proclitics, alias_stem
 from monitor.rules.proclitics import written_forms
 from monitor.rules.stem import stem_tokens, stemmers_for
 from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
-from monitor.text import yo_spellings
+from monitor.text import index_spellings
 
 MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
 MAX_SPELLINGS = 16  # of one phrase, as an OR of phrases (see _phrase)
@@ -49,13 +50,13 @@ def _quote(token: str) -> str:
 
 def _phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
     """A phrase as FTS5 says it, and how many terms that is. Each token in each spelling FTS5
-    may have indexed it under (:func:`~monitor.text.yo_spellings`: the matcher folds ``ё``
-    to ``е``, SQLite's tokenizer does not): an OR of phrases, or, past
-    :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a superset: the order
-    is lost)."""
+    may have indexed it under (:func:`~monitor.text.index_spellings`: the matcher takes ``ё``
+    as ``е`` and a last ``ى`` as ``ي``, SQLite's tokenizer does not): an OR of phrases, or,
+    past :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a superset: the
+    order is lost)."""
     if not tokens:
         raise _NoQuery
-    options = [[_quote(spelling) + ("*" if prefix else "") for spelling in yo_spellings(text)]
+    options = [[_quote(spelling) + ("*" if prefix else "") for spelling in index_spellings(text)]
                for text, prefix in tokens]
     if prod(map(len, options)) > MAX_SPELLINGS:
         return ("(" + " AND ".join("(" + " OR ".join(o) + ")" if len(o) > 1 else o[0]
@@ -110,7 +111,7 @@ class _Builder:
             self._count(len(stems))
             if self.postgres:
                 options = [_lexeme(text, False), *(_lexeme(STEM_MARK + s, False) for s in stems)]
-            else:  # (the stems column holds stems: Snowball folds ё itself)
+            else:  # (the stems column holds the stems of folded tokens)
                 options = [self._counted([(text, False)]),
                            *(f"{STEMS_COLUMN} : {_quote(s)}" for s in stems)]
             parts.append("(" + self.or_.join(dict.fromkeys(options)) + ")")

@@ -1,5 +1,5 @@
-"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with one
-departure: ``ё`` folds to ``е``.
+"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with two
+departures: ``ё`` folds to ``е``, and the Arabic ``ى`` (alef maqsura) to ``ي`` (yeh).
 
 A token is a maximal run of token characters (SQLite's own table: letters, digits and
 private-use characters as its Unicode tables classify them); a combining mark such as U+0301
@@ -12,11 +12,13 @@ Tokens are found on the original text (a mark continues a token, as in SQLite) a
 folded; a token character always folds to one token character, so the folded tokens are one
 for one with :func:`token_spans`.
 
-The departure: Russian writes ``ё`` as ``е`` in most texts and as ``ё`` in some (names too:
-``Пётр``, ``Горбачёв``), so a rule that writes either spelling silently missed the articles
-that write the other; Russian search engines take them as one letter, and so does the
-matcher (:data:`monitor.text.YO_FOLD`). SQLite's index keeps them apart: the index queries
-ask it for each spelling (:mod:`monitor.rules.candidates`).
+The departures (:data:`monitor.text.YO_FOLD`, :func:`departed`): Russian writes ``ё`` as
+``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Egyptian print
+writes a word's last ``ي`` as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently
+missed the articles that write the other; search engines take them as one letter, and so
+does the matcher (a ``ى`` inside a word stays: a letter of its own in Uyghur). SQLite's
+index keeps them apart: the index queries ask it for each spelling
+(:mod:`monitor.rules.candidates`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import unicodedata
 from itertools import accumulate
 
 from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
-from monitor.text import YO_FOLD
+from monitor.text import ALEF_MAQSURA, YEH, YO_FOLD
 
 
 def _char_class(ranges: list[tuple[int, int]]) -> str:
@@ -47,7 +49,11 @@ _BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <
 _ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
 _FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
 _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
-_FOLD_TABLE.update({cp: chr(to) for cp, to in YO_FOLD.items()})  # the departure: ё is е
+_FOLD_TABLE.update({cp: chr(to) for cp, to in YO_FOLD.items()})  # a departure: ё is е
+# The other: ى last in a token (marks, which a fold drops, may follow it) is ي.
+_MARKS = _char_class([(cp, cp) for cp in DIACRITICS])
+_LAST_ALEF_MAQSURA = re.compile(
+    f"{ALEF_MAQSURA}(?=[{_MARKS}]*(?![{_char_class(list(TOKEN_RANGES))}{_MARKS}]))")
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -64,7 +70,16 @@ def fold(text: str) -> str:
     """Lower-case ``text`` and remove diacritics as unicode61 does (marks are dropped)."""
     if text.isascii():
         return text.lower()
-    return text.translate(_FOLD_TABLE)
+    folded = text.translate(_FOLD_TABLE)
+    return _LAST_ALEF_MAQSURA.sub(YEH, folded) if ALEF_MAQSURA in folded else folded
+
+
+def departed(text: str) -> str:
+    """``text`` with the letters the matcher folds apart from SQLite written as it folds
+    them: SQLite's tokenizer gives the matcher's tokens of ``text`` for it (the tests that
+    compare the two give SQLite this)."""
+    text = text.translate(YO_FOLD)
+    return _LAST_ALEF_MAQSURA.sub(YEH, text) if ALEF_MAQSURA in text else text
 
 
 def split_tokens(text: str) -> list[str]:

@@ -16,8 +16,9 @@ are in many):
   over the lexemes of the newest :data:`NEWEST_ARTICLES` articles (about 2 s: all of them
   would take seconds per hundred thousand), without the ``~stem`` lexemes.
 
-Words are folded as the matcher folds them; FTS5's vocabulary keeps ``ё`` apart from ``е``,
-so on SQLite each word is asked in its spellings (:func:`monitor.text.yo_spellings`).
+Words are folded as the matcher folds them; FTS5's vocabulary keeps ``ё`` apart from ``е``
+(and ``ى`` from ``ي``), so on SQLite each word is asked in its spellings
+(:func:`monitor.text.index_spellings`).
 Articles still waiting for the index are not counted. A database that cannot answer (an
 SQLite without fts5vocab, a lost connection) gives no answer (None): the check is advice, and
 a daemon's reload must not fail on it.
@@ -33,7 +34,7 @@ from sqlalchemy.exc import DatabaseError
 from monitor.errors import StoreError
 from monitor.store.lexemes import STEM_MARK
 from monitor.store.textindex import TextIndex
-from monitor.text import YO_FOLD, yo_spellings
+from monitor.text import index_spellings, refolded
 
 NEWEST_ARTICLES = 20_000
 _LAST = "\U0010ffff"  # sorts after every other character (UTF-8 and code points alike)
@@ -72,11 +73,11 @@ class ArticleVocabulary:
                 if self.index.dialect == "postgresql":
                     present = set(session.execute(_POSTGRESQL_PRESENT,
                                                   {"words": wanted}).scalars())
-                else:  # FTS5 keeps ё apart from е, where the words are folded
+                else:  # FTS5 keeps ё apart from е (see above), where the words are folded
                     session.execute(_SQLITE_VOCABULARY)
                     present = {w for w in wanted if any(
                         session.execute(_SQLITE_HAS, {"word": spelling}).first()
-                        for spelling in yo_spellings(w))}
+                        for spelling in index_spellings(w))}
         except (DatabaseError, StoreError):
             return None
         return set(wanted) - present
@@ -95,11 +96,11 @@ class ArticleVocabulary:
                     found.update((str(w), int(n)) for w, n in rows)
                     return found
                 session.execute(_SQLITE_VOCABULARY)
-                for start in sorted({s for given in starts for s in yo_spellings(given)}):
+                for start in sorted({s for given in starts for s in index_spellings(given)}):
                     for word, articles in session.execute(_SQLITE_ALIKE, {
                             "low": start, "high": start + _LAST, "least": least}):
                         # folded as the matcher folds (ё is е): spellings count as one
-                        folded = str(word).translate(YO_FOLD)
+                        folded = refolded(str(word))
                         found[folded] = max(found.get(folded, 0), int(articles))
         except (DatabaseError, StoreError):
             return None

@@ -336,6 +336,22 @@ def test_yo_and_ye_are_one_letter_whichever_the_rule_or_the_text_writes() -> Non
     assert matched("Алёша") == {"alyosha": ["Алёша"]}
 
 
+def test_a_last_alef_maqsura_is_yeh_as_egyptian_print_writes_it() -> None:
+    """Egyptian print writes a word's last ي as ى ("الأمريكى", "زيلينسكى"): a rule written
+    either way finds both, stemmed or not."""
+    book = RuleBook(rules=(rule("الأمريكي", "us"), rule("زيلينسكى", "zelensky"),
+                           rule("الأمريكي", "stemmed", stem=True, languages=("ar",))))
+    matcher = compile_rules(book)
+
+    def matched(text: str) -> dict[str, list[str]]:
+        return {h.rule_id: [e.matched for e in h.evidence]
+                for h in matcher.match(Document("", text, language="ar"))}
+
+    assert matched("التقى المبعوث الأمريكى بزيلينسكي ثم زيلينسكي") == {
+        "us": ["الأمريكى"], "zelensky": ["زيلينسكي"], "stemmed": ["الأمريكى"]}
+    assert matched("وقال مصدر للأمريكى") == {"stemmed": ["للأمريكى"]}
+
+
 def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
     matcher = compile_rules(book_of(rule("negosiasi AND rencana", "s", stem=True),
                                     rule("negosiasi AND rencana", "exact")))

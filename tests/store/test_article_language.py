@@ -183,6 +183,34 @@ def test_an_article_with_yo_is_a_candidate_of_a_query_with_ye(database_url: str)
         store.close()
 
 
+def test_an_arabic_article_with_alef_maqsura_is_stemmed_again(database_url: str) -> None:
+    """The matcher takes a last ى as ي (Egyptian print writes "للأمريكى"). Migration 0027 has
+    the stems (and PostgreSQL's lexemes) of articles with ى computed again, so a stemmed
+    backtest of ``الأمريكي`` finds "للأمريكى"; before, the stems kept ى."""
+    from monitor.rules import Rule, RuleBook, compile_rules
+    from monitor.rules.replay import backtest_store
+
+    store = open_store(database_url)
+    try:
+        postgres = store.engine.dialect.name == "postgresql"
+        _stored_before(store, "0026", "بيان", {"ar": "وقال مصدر للأمريكى إن المحادثات مستمرة."},
+                       "UPDATE articles SET stems = 'بيان قال مصدر للامريكى محادث مستمر'" + (
+                           ", text_tokens = array_to_tsvector(ARRAY['بيان', 'للأمريكى', "
+                           "'~للامريكى'])" if postgres else ""))
+        book = RuleBook(rules=(Rule.from_query("us", "الأمريكي", stem=True, languages=("ar",)),))
+
+        def found() -> int:
+            return backtest_store(store, book, compile_rules(book), None).per_rule.get("us", 0)
+
+        assert found() == 0
+        upgrade(store.engine)
+        assert found() == 1  # the backtest computed the stems again, of folded words
+        with store.read() as session:
+            assert "امريك" in session.execute(text("SELECT stems FROM articles")).scalar_one()
+    finally:
+        store.close()
+
+
 def _stored_before(store: Store, revision: str, title: str, texts: dict[str | None, str],
                    old_stems: str) -> None:
     """Articles (one per language, in the text index) in a database taken back to
