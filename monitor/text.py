@@ -22,7 +22,8 @@ Also :func:`word_spans`, where the words a rule matched stand in a snippet shown
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
 error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
 a declared encoding's label, and :func:`index_spellings`, the spellings of a word that the
-matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``) and SQLite's tokenizer does not.
+matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``, ``٢٨`` is ``28``) and SQLite's
+tokenizer does not.
 """
 
 from __future__ import annotations
@@ -136,18 +137,24 @@ def codec_name(label: str) -> str | None:
 # Letters the matcher takes as another (monitor.rules.unicode61), as search engines do, where
 # SQLite's tokenizer, which the text index on SQLite uses, keeps them apart; texts write
 # either. Russian writes ё as е in most texts, and some outlets always as ё (Пётр, Петр).
-# Egyptian and Sudanese print writes a word's last ي (yeh) dotless, as ى (alef maqsura):
-# الأمريكى for الأمريكي, زيلينسكى for زيلينسكي (inside a word, ى is a letter of its own in
-# Uyghur, and stays). The index is asked for the spellings.
-YO_FOLD = str.maketrans("ёЁ", "ее")
+# Arabic and Persian texts write numbers in ASCII digits or in their own: 28 is also ٢٨
+# (Arabic-Indic) and ۲۸ (Persian, Urdu). Egyptian and Sudanese print writes a word's last ي
+# (yeh) dotless, as ى (alef maqsura): الأمريكى for الأمريكي, زيلينسكى for زيلينسكي (inside a
+# word ى is a letter of its own in Uyghur, and stays). The index is asked for the spellings.
+_ASCII_DIGITS = "0123456789"
+_ARABIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+_PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"
+LETTER_FOLD = str.maketrans("ёЁ" + _ARABIC_DIGITS + _PERSIAN_DIGITS, "ее" + _ASCII_DIGITS * 2)
+_DIGIT_SPELLINGS = [str.maketrans(_ASCII_DIGITS, digits)
+                    for digits in (_ARABIC_DIGITS, _PERSIAN_DIGITS)]
 YEH, ALEF_MAQSURA = "\u064a", "\u0649"
 MAX_YO = 2  # ё's in one word: ё is stressed, and only a compound has two ("трёхзвёздный")
 
 
 def index_spellings(word: str) -> list[str]:
-    """The spellings of a folded ``word`` (see :data:`YO_FOLD`) that fold to it, itself first:
-    up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``, and its last ``ي`` written
-    ``ى``."""
+    """The spellings of a folded ``word`` (see :data:`LETTER_FOLD`) that fold to it, itself
+    first: up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``, its last ``ي`` written
+    ``ى``, and its digits written as Arabic-Indic or Persian digits."""
     places = [i for i, ch in enumerate(word) if ch == "е"]
     spellings = [word]
     for count in range(1, min(MAX_YO, len(places)) + 1):
@@ -158,13 +165,17 @@ def index_spellings(word: str) -> list[str]:
             spellings.append("".join(letters))
     if word.endswith(YEH):
         spellings += [spelling[:-1] + ALEF_MAQSURA for spelling in spellings]
+    if any(ch in _ASCII_DIGITS for ch in word):
+        spellings += [spelling.translate(table)
+                      for table in _DIGIT_SPELLINGS for spelling in spellings]
     return spellings
 
 
 def refolded(token: str) -> str:
-    """A token as SQLite's tokenizer folds it (``пётр``, ``الأمريكى``), folded as the matcher
-    folds it (``петр``, ``الأمريكي``): the inverse of :func:`index_spellings`."""
-    token = token.translate(YO_FOLD)
+    """A token as SQLite's tokenizer folds it (``пётр``, ``الأمريكى``, ``٢٨``), folded as the
+    matcher folds it (``петр``, ``الأمريكي``, ``28``): the inverse of
+    :func:`index_spellings`."""
+    token = token.translate(LETTER_FOLD)
     return token[:-1] + YEH if token.endswith(ALEF_MAQSURA) else token
 
 

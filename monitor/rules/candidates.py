@@ -7,9 +7,9 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 
 - ``@entity`` becomes an OR of its aliases' phrases (case-sensitive aliases folded);
 - a phrase or alias searched with proclitics becomes an OR of its written forms;
-- on SQLite, a token with ``е`` asks for its spellings with ``ё`` too, and one ending in ``ي``
-  for its spelling with ``ى`` (the matcher takes them as one letter; SQLite's tokenizer,
-  which the index uses, does not);
+- on SQLite, a token with ``е`` asks for its spellings with ``ё`` too, one ending in ``ي`` for
+  its spelling with ``ى``, and one with digits for its spellings in Arabic-Indic and Persian
+  digits (the matcher takes them as one; SQLite's tokenizer, which the index uses, does not);
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
@@ -51,7 +51,8 @@ def _quote(token: str) -> str:
 def _phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
     """A phrase as FTS5 says it, and how many terms that is. Each token in each spelling FTS5
     may have indexed it under (:func:`~monitor.text.index_spellings`: the matcher takes ``ё``
-    as ``е`` and a last ``ى`` as ``ي``, SQLite's tokenizer does not): an OR of phrases, or,
+    as ``е``, a last ``ى`` as ``ي`` and ``٢٨`` as ``28``, SQLite's tokenizer does not): an OR
+    of phrases, or,
     past :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a superset: the
     order is lost)."""
     if not tokens:

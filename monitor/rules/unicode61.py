@@ -1,5 +1,6 @@
-"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with two
-departures: ``ё`` folds to ``е``, and the Arabic ``ى`` (alef maqsura) to ``ي`` (yeh).
+"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with three
+departures: ``ё`` folds to ``е``, Arabic-Indic and Persian digits to ASCII ones, and a last
+Arabic ``ى`` (alef maqsura) to ``ي`` (yeh).
 
 A token is a maximal run of token characters (SQLite's own table: letters, digits and
 private-use characters as its Unicode tables classify them); a combining mark such as U+0301
@@ -12,9 +13,10 @@ Tokens are found on the original text (a mark continues a token, as in SQLite) a
 folded; a token character always folds to one token character, so the folded tokens are one
 for one with :func:`token_spans`.
 
-The departures (:data:`monitor.text.YO_FOLD`, :func:`departed`): Russian writes ``ё`` as
-``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Egyptian print
-writes a word's last ``ي`` as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently
+The departures (:data:`monitor.text.LETTER_FOLD`, :func:`departed`): Russian writes ``ё`` as
+``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Arabic and
+Persian texts write 28 as ``28``, ``٢٨`` or ``۲۸``; Egyptian print writes a word's last ``ي``
+as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently
 missed the articles that write the other; search engines take them as one letter, and so
 does the matcher (a ``ى`` inside a word stays: a letter of its own in Uyghur). SQLite's
 index keeps them apart: the index queries ask it for each spelling
@@ -28,7 +30,7 @@ import unicodedata
 from itertools import accumulate
 
 from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
-from monitor.text import ALEF_MAQSURA, YEH, YO_FOLD
+from monitor.text import ALEF_MAQSURA, LETTER_FOLD, YEH
 
 
 def _char_class(ranges: list[tuple[int, int]]) -> str:
@@ -49,7 +51,7 @@ _BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <
 _ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
 _FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
 _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
-_FOLD_TABLE.update({cp: chr(to) for cp, to in YO_FOLD.items()})  # a departure: ё is е
+_FOLD_TABLE.update({cp: chr(to) for cp, to in LETTER_FOLD.items()})  # departures: ё, digits
 # The other: ى last in a token (marks, which a fold drops, may follow it) is ي.
 _MARKS = _char_class([(cp, cp) for cp in DIACRITICS])
 _LAST_ALEF_MAQSURA = re.compile(
@@ -78,7 +80,7 @@ def departed(text: str) -> str:
     """``text`` with the letters the matcher folds apart from SQLite written as it folds
     them: SQLite's tokenizer gives the matcher's tokens of ``text`` for it (the tests that
     compare the two give SQLite this)."""
-    text = text.translate(YO_FOLD)
+    text = text.translate(LETTER_FOLD)
     return _LAST_ALEF_MAQSURA.sub(YEH, text) if ALEF_MAQSURA in text else text
 
 

@@ -352,6 +352,15 @@ def test_a_last_alef_maqsura_is_yeh_as_egyptian_print_writes_it() -> None:
     assert matched("وقال مصدر للأمريكى") == {"stemmed": ["للأمريكى"]}
 
 
+def test_arabic_indic_and_persian_digits_are_the_ascii_ones() -> None:
+    matcher = compile_rules(book_of(rule('"28 نقطة"', "plan"), rule("2025", "year")))
+    for text in ("خطة من ٢٨ نقطة عام ٢٠٢٥", "خطة من ۲۸ نقطة عام ۲۰۲۵", "خطة من 28 نقطة عام 2025"):
+        assert [h.rule_id for h in matcher.match(Document(text, "", language="ar"))] == [
+            "plan", "year"], text
+    [hit] = compile_rules(book_of(rule('"٢٨ نقطة"', "plan"))).match(Document("28 نقطة", ""))
+    assert hit.evidence[0].matched == "28 نقطة"
+
+
 def test_stemming_matches_inflected_indonesian_and_english_words() -> None:
     matcher = compile_rules(book_of(rule("negosiasi AND rencana", "s", stem=True),
                                     rule("negosiasi AND rencana", "exact")))

@@ -31,7 +31,7 @@ WORDS = [
     "Erdoğan", "erdogan", "ERDOĞAN", "Erdog\u0306an", "путин", "Путин", "ПУТИН", "Йемен",
     "йемен", "ёлка", "Ёлка", "елка", "café", "CAFÉ", "cafe", "cafe\u0301", "naïve", "naive",
     "İstanbul", "istanbul", "straße", "STRASSE", "ΣΟΦΙΑ", "σοφιας", "σοφιαϲ", "قطر", "القطرية",
-    "الأمريكى", "الأمريكي", "على",
+    "الأمريكى", "الأمريكي", "على", "٢٨", "۲۸", "٢٨x",
     "ישראל", "מוסד", "中国", "中国人", "gencatan", "senjata", "Gedung-Putih", "gedung", "putih",
     "AS", "as", "As", "2025", "28", "x2", "a1b", "negosiasi", "negosiasinya", "ceasefire",
     "cease", "fire", "Witkoff", "witkoff’s", "don’t", "l'état", "ʼokina", "Ⅻ", "½", "x²",

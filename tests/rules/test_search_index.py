@@ -38,13 +38,14 @@ EXTRA = [
     ("Numbers 3.5 and e-mail a@b.example", "ceasefire2025 and cease fire in Gaza-City"),
     # ё is е and a last ى is ي to the matcher, not to SQLite's tokenizer
     ("Визит Пётра", "Освобождённых заложников встретил Алеша. قال المبعوث الأمريكى"),
+    ("طرح ۲۸ ماده‌ای", "خطة من ٢٨ نقطة"),  # Persian and Arabic-Indic digits: 28 to the matcher
 ]
 QUERIES = [
     "Gaza", "gaza AND ceasefire", '"gencatan senjata"', "Qatar OR Egypt", "ceasefire NOT Qatar",
     "negosi*", "NEAR(Qatar Gaza, 5)", "title:Gaza", "@gaza AND @qatar", "cafe", "creme OR zurich",
     "Gaza AND (truce OR ceasefire)", "^Sepak", "{title body}: Rusia", "путин", "cease + fire",
     "ceasefire2025", "city", "петра", '"освобожденных заложников"', "алёша", "الأمريكي",
-    "пётр*",
+    "пётр*", '"28 نقطة"', "28", "2*",
 ]
 
 

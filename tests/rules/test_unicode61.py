@@ -125,16 +125,18 @@ def _compare(cps: Iterable[int]) -> list[str]:
             for cp, got in live.items() if got != _expected(cp)][:20]
 
 
-def test_yo_and_a_last_alef_maqsura_fold_where_sqlite_keeps_them_apart() -> None:
-    """Russian writes ``ё`` as ``е`` in most texts, Egyptian print a last ``ي`` as ``ى``: the
-    matcher takes each pair as one letter, SQLite does not. Inside a word ``ى`` stays (a
-    letter of its own in Uyghur)."""
+def test_yo_digits_and_a_last_alef_maqsura_fold_where_sqlite_keeps_them_apart() -> None:
+    """Russian writes ``ё`` as ``е`` in most texts, Arabic and Persian texts write digits
+    their own way or in ASCII, Egyptian print a last ``ي`` as ``ى``: the matcher takes each
+    pair as one, SQLite does not. Inside a word ``ى`` stays (a letter of its own in
+    Uyghur)."""
     assert probe([ord("ё"), ord("Ё"), 0x649]) == {
         ord("ё"): ("ё", "ё"), ord("Ё"): ("ё", "ё"), 0x649: ("\u0649", "\u0649")}
     assert tokenize("Пётр ПЁТР Петр ещё Ёлка") == ["петр", "петр", "петр", "еще", "елка"]
     assert token_spans("Пётр ещё") == [(0, 4), (5, 8)]
     assert tokenize("الأمريكى، الأمريكي على كوستارىكا فىً") == [
         "الأمريكي", "الأمريكي", "علي", "كوستارىكا", "في"]
+    assert tokenize("٢٨ ۲۸ 28 ٢٠٢٥م") == ["28", "28", "28", "2025م"]  # Arabic-Indic, Persian
 
 
 def test_every_bmp_code_point_is_tokenized_and_folded_as_sqlite_does() -> None:
@@ -150,7 +152,7 @@ def test_random_strings_tokenize_exactly_as_fts5() -> None:
     rng = random.Random(61)
     pool = ("aZ9_-'. \u00e9E\u0301\u0308\u0130\u00df\u03a3\u03c2\u0419\u0439\u0644\u05d0"
             "\u4e2d\u00bd\u2167\ue000\u00ad\u200d\U0001f600\u02bc\u0640\u0e01\u0e31"
-            "\u0451\u0649\u064a")  # ё, ى, ي: the departures
+            "\u0451\u0649\u064a\u0662\u06f8")  # ё, ى, ي, ٢, ۸: the departures
     texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 16))) for _ in range(3000)]
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")

@@ -2,7 +2,9 @@
 language as written (``en-US``, ``ua``) the code the rules use, as newer articles have it, so
 the web view's language filter finds them all under one choice (where the language itself
 changes, their stems are computed again); a detected language is stored as detected
-(migration 0023), so backtests read it as the daemon did."""
+(migration 0023), so backtests read it as the daemon did. And what the matcher folds where
+SQLite's tokenizer does not (``ё``, a last ``ى``, Arabic-Indic and Persian digits): the text
+index still finds such articles, once migrations 0026-0028 had them indexed again."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import dataclasses
 from alembic import command
 from sqlalchemy import text
 
+from monitor.rules import Rule, RuleBook, compile_rules, tokenize
+from monitor.rules.replay import backtest_store
 from monitor.store import Store, TextIndex, upgrade
 from monitor.store.migrate import _alembic_config
 from tests.store_support import article, console_route, feed, open_store
@@ -47,9 +51,6 @@ def test_stored_languages_become_the_codes_rules_use(database_url: str) -> None:
 
 
 def test_a_detected_language_is_replayed_as_a_detection(database_url: str) -> None:
-    from monitor.rules import Rule, RuleBook, compile_rules
-    from monitor.rules.replay import backtest_store
-
     store = open_store(database_url)
     try:
         store.sync_feeds([feed()])
@@ -77,9 +78,6 @@ def test_arabic_stems_are_computed_again_and_a_backtest_finds_the_article(
     conjunction off ``والرهائن`` ("and the hostages") are computed again, so a stemmed
     backtest finds such an article; so are Ukrainian articles' (none: no stemmer before);
     other languages keep theirs."""
-    from monitor.rules import Rule, RuleBook, compile_rules
-    from monitor.rules.replay import backtest_store
-
     store = open_store(database_url)
     try:
         texts = {"ar": "أكد الوسطاء أن الإفراج عن المحتجزين والرهائن سيبدأ الأحد.",
@@ -116,9 +114,6 @@ def test_ukrainian_stems_are_computed_again_so_an_adjective_form_is_found(
     as the noun ``мирне``); now it stems as ``мирний``, so a stemmed backtest for
     ``мирний план`` finds the article once its stems are computed again. Other languages keep
     theirs."""
-    from monitor.rules import Rule, RuleBook, compile_rules
-    from monitor.rules.replay import backtest_store
-
     store = open_store(database_url)
     try:
         texts: dict[str | None, str] = {
@@ -152,9 +147,6 @@ def test_an_article_with_yo_is_a_candidate_of_a_query_with_ye(database_url: str)
     """The matcher folds ё to е. SQLite's FTS5 keeps them apart and is asked for both
     spellings; PostgreSQL's lexemes are the matcher's tokens, and migration 0026 has those
     of articles with ё computed again, so a backtest of ``Петр`` finds "Пётр" on both."""
-    from monitor.rules import Rule, RuleBook, compile_rules, tokenize
-    from monitor.rules.replay import backtest_store
-
     store = open_store(database_url)
     try:
         postgres = store.engine.dialect.name == "postgresql"
@@ -164,16 +156,10 @@ def test_an_article_with_yo_is_a_candidate_of_a_query_with_ye(database_url: str)
                        "'визит', 'пётр', 'иванов', 'прилетел', 'в', 'доху'])"
                        if postgres else "SELECT 1")
         rules = (Rule.from_query("petr", '"Петр Иванов"'), Rule.from_query("arrived", "прилётел"))
-
-        def found() -> dict[str, int]:  # each rule alone: its own candidates
-            books = [RuleBook(rules=(rule,)) for rule in rules]
-            return {rule.id: count for book in books for rule in book.rules
-                    if (count := backtest_store(store, book, compile_rules(book),
-                                                None).per_rule.get(rule.id, 0))}
-
-        assert found() == ({"arrived": 1} if postgres else {"petr": 1, "arrived": 1})
+        assert _found(store, *rules) == (
+            {"arrived": 1} if postgres else {"petr": 1, "arrived": 1})
         upgrade(store.engine)
-        assert found() == {"petr": 1, "arrived": 1}
+        assert _found(store, *rules) == {"petr": 1, "arrived": 1}
         if postgres:  # the backtest computed them again: folded
             with store.read() as session:
                 assert "петр" in session.execute(text(
@@ -187,9 +173,6 @@ def test_an_arabic_article_with_alef_maqsura_is_stemmed_again(database_url: str)
     """The matcher takes a last ى as ي (Egyptian print writes "للأمريكى"). Migration 0027 has
     the stems (and PostgreSQL's lexemes) of articles with ى computed again, so a stemmed
     backtest of ``الأمريكي`` finds "للأمريكى"; before, the stems kept ى."""
-    from monitor.rules import Rule, RuleBook, compile_rules
-    from monitor.rules.replay import backtest_store
-
     store = open_store(database_url)
     try:
         postgres = store.engine.dialect.name == "postgresql"
@@ -197,18 +180,44 @@ def test_an_arabic_article_with_alef_maqsura_is_stemmed_again(database_url: str)
                        "UPDATE articles SET stems = 'بيان قال مصدر للامريكى محادث مستمر'" + (
                            ", text_tokens = array_to_tsvector(ARRAY['بيان', 'للأمريكى', "
                            "'~للامريكى'])" if postgres else ""))
-        book = RuleBook(rules=(Rule.from_query("us", "الأمريكي", stem=True, languages=("ar",)),))
-
-        def found() -> int:
-            return backtest_store(store, book, compile_rules(book), None).per_rule.get("us", 0)
-
-        assert found() == 0
+        rule = Rule.from_query("us", "الأمريكي", stem=True, languages=("ar",))
+        assert _found(store, rule) == {}
         upgrade(store.engine)
-        assert found() == 1  # the backtest computed the stems again, of folded words
+        assert _found(store, rule) == {"us": 1}  # the backtest computed the stems again
         with store.read() as session:
             assert "امريك" in session.execute(text("SELECT stems FROM articles")).scalar_one()
     finally:
         store.close()
+
+
+def test_an_article_with_persian_digits_is_a_candidate_of_a_query_with_ascii_ones(
+        database_url: str) -> None:
+    """The matcher takes ``۲۸`` (Persian) and ``٢٨`` (Arabic-Indic) as ``28``. SQLite's FTS5 is
+    asked for each; PostgreSQL's lexemes of such articles are computed again (migration
+    0028), so a backtest of ``"28 ماده"`` finds "۲۸ ماده" on both."""
+    store = open_store(database_url)
+    try:
+        postgres = store.engine.dialect.name == "postgresql"
+        _stored_before(store, "0027", "طرح", {"fa": "طرح ۲۸ ماده برای پایان جنگ"},
+                       "UPDATE articles SET text_tokens = array_to_tsvector(ARRAY["
+                       "'طرح', '۲۸', 'ماده', 'برای', 'پایان', 'جنگ'])"
+                       if postgres else "SELECT 1")
+        rule = Rule.from_query("plan", '"28 ماده"')
+        assert _found(store, rule) == ({} if postgres else {"plan": 1})
+        upgrade(store.engine)
+        assert _found(store, rule) == {"plan": 1}
+    finally:
+        store.close()
+
+
+def _found(store: Store, *rules: Rule) -> dict[str, int]:
+    """Each rule's matches in a backtest of the store, each rule alone (its own candidates
+    from the text index), the rules with none left out."""
+    found = {}
+    for rule in rules:
+        book = RuleBook(rules=(rule,))
+        found[rule.id] = backtest_store(store, book, compile_rules(book), None).per_rule[rule.id]
+    return {rule_id: count for rule_id, count in found.items() if count}
 
 
 def _stored_before(store: Store, revision: str, title: str, texts: dict[str | None, str],
