@@ -138,7 +138,7 @@ def codec_name(label: str) -> str | None:
 # SQLite's tokenizer, which the text index on SQLite uses, keeps them apart; texts write
 # either. Russian writes ё as е in most texts, and some outlets always as ё (Пётр, Петр).
 # Arabic and Persian texts write numbers in ASCII digits or in their own: 28 is also ٢٨
-# (Arabic-Indic) and ۲۸ (Persian, Urdu). Egyptian and Sudanese print writes a word's last ي
+# (Arabic-Indic) and ۲۸ (Persian, Urdu). Egyptian print writes a word's last ي
 # (yeh) dotless, as ى (alef maqsura): الأمريكى for الأمريكي, زيلينسكى for زيلينسكي (inside a
 # word ى is a letter of its own in Uyghur, and stays). The index is asked for the spellings.
 _ASCII_DIGITS = "0123456789"

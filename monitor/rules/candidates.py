@@ -52,9 +52,8 @@ def _phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
     """A phrase as FTS5 says it, and how many terms that is. Each token in each spelling FTS5
     may have indexed it under (:func:`~monitor.text.index_spellings`: the matcher takes ``ё``
     as ``е``, a last ``ى`` as ``ي`` and ``٢٨`` as ``28``, SQLite's tokenizer does not): an OR
-    of phrases, or,
-    past :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a superset: the
-    order is lost)."""
+    of phrases, or, past :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a
+    superset: the order is lost)."""
     if not tokens:
         raise _NoQuery
     options = [[_quote(spelling) + ("*" if prefix else "") for spelling in index_spellings(text)]

@@ -16,11 +16,10 @@ for one with :func:`token_spans`.
 The departures (:data:`monitor.text.LETTER_FOLD`, :func:`departed`): Russian writes ``ё`` as
 ``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Arabic and
 Persian texts write 28 as ``28``, ``٢٨`` or ``۲۸``; Egyptian print writes a word's last ``ي``
-as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently
-missed the articles that write the other; search engines take them as one letter, and so
-does the matcher (a ``ى`` inside a word stays: a letter of its own in Uyghur). SQLite's
-index keeps them apart: the index queries ask it for each spelling
-(:mod:`monitor.rules.candidates`).
+as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently missed the articles that
+write the other; search engines take them as one, and so does the matcher (a ``ى`` inside a
+word stays: a letter of its own in Uyghur). SQLite's index keeps them apart: the index
+queries ask it for each spelling (:mod:`monitor.rules.candidates`).
 """
 
 from __future__ import annotations

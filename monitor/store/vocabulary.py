@@ -99,7 +99,7 @@ class ArticleVocabulary:
                 for start in sorted({s for given in starts for s in index_spellings(given)}):
                     for word, articles in session.execute(_SQLITE_ALIKE, {
                             "low": start, "high": start + _LAST, "least": least}):
-                        # folded as the matcher folds (ё is е): spellings count as one
+                        # folded as the matcher folds (see above): spellings count as one
                         folded = refolded(str(word))
                         found[folded] = max(found.get(folded, 0), int(articles))
         except (DatabaseError, StoreError):
