@@ -6,9 +6,9 @@
 
 The tests probe SQLite again (every BMP code point, a stride through the other planes) and
 fail if a single code point is classified or folded differently, so a SQLite whose tables
-changed is noticed at once. The departures (``ё`` folded to ``е``, a last ``ى`` to ``ي``)
-are applied to what SQLite is given (:func:`~monitor.rules.unicode61.departed`), and tested
-on their own.
+changed is noticed at once. The departures (``ё`` folded to ``е``, Arabic-Indic and Persian
+digits to ASCII ones, a last ``ى`` to ``ي``) are applied to what SQLite is given
+(:func:`~monitor.rules.unicode61.departed`), and tested on their own.
 """
 
 from __future__ import annotations

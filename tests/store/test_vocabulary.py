@@ -41,13 +41,15 @@ def test_the_vocabulary_says_which_words_no_article_has_and_the_common_ones_alik
     store.close()
 
 
-def test_words_with_yo_are_the_words_with_ye(database_url: str) -> None:
-    """The matcher folds ё to е: a rule's "петр" is in the articles that write "Пётр" (on
-    SQLite FTS5 keeps them apart, and the vocabulary asks for both)."""
+def test_words_are_folded_as_the_matcher_folds_them(database_url: str) -> None:
+    """The matcher folds ё to е, a last ى to ي and ٢٨ to 28: a rule's "петр" is in the
+    articles that write "Пётр" (on SQLite FTS5 keeps them apart, and the vocabulary asks for
+    each spelling)."""
     store = open_store(database_url)
     store.sync_feeds([feed()])
     feed_id = store.feed_health()[0].id
-    for i, body in enumerate(["Пётр прилетел в Доху.", "Пётр улетел.", "Петров вернулся."]):
+    for i, body in enumerate(["Пётр прилетел в Доху.", "Пётр улетел.", "Петров вернулся.",
+                              "المبعوث الأمريكى وخطة ٢٨ نقطة"]):
         item = dataclasses.replace(article(url=f"https://news.example/{i}", key=f"k{i}"),
                                    title="", text=body, content_hash=f"h{i}", language="ru")
         store.save_article(feed_id, item, [], console_route)
@@ -55,7 +57,8 @@ def test_words_with_yo_are_the_words_with_ye(database_url: str) -> None:
     index.index_pending()
     index.catch_up(tokenize)
     vocabulary = ArticleVocabulary(index)
-    assert vocabulary.absent(["петр", "петров", "улетел", "прилетел", "пeтр"]) == {"пeтр"}
+    assert vocabulary.absent(["петр", "петров", "улетел", "прилетел", "пeтр", "الأمريكي", "28",
+                              "الأمريكا"]) == {"пeтр", "الأمريكا"}
     assert vocabulary.alike(["пе"], 2) == {"петр": 2}  # folded: no "пётр"
     store.close()
 
