@@ -35,6 +35,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from itertools import combinations
+from math import comb
 
 # The letters of each script, as regex class bodies: which script a language's words are in
 # (monitor.language checks a declaration against it; the rules note words of scripts that
@@ -149,13 +150,21 @@ _DIGIT_SPELLINGS = [str.maketrans(_ASCII_DIGITS, digits)
                     for digits in (_ARABIC_DIGITS, _PERSIAN_DIGITS)]
 YEH, ALEF_MAQSURA = "\u064a", "\u0649"
 MAX_YO = 2  # ё's in one word: ё is stressed, and only a compound has two ("трёхзвёздный")
+# Spellings of one word, at most: 10 е's make 56. A search is anyone's query, and a word of
+# a thousand е's would make half a million spellings of a thousand letters each.
+MAX_SPELLINGS = 64
 
 
-def index_spellings(word: str) -> list[str]:
+def index_spellings(word: str) -> list[str] | None:
     """The spellings of a folded ``word`` (see :data:`LETTER_FOLD`) that fold to it, itself
     first: up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``, its last ``ي`` written
-    ``ى``, and its digits written as Arabic-Indic or Persian digits."""
+    ``ى``, and its digits written as Arabic-Indic or Persian digits. None when they would be
+    more than :data:`MAX_SPELLINGS` (counted before any is made)."""
     places = [i for i, ch in enumerate(word) if ch == "е"]
+    digits = any(ch in _ASCII_DIGITS for ch in word)
+    count = sum(comb(len(places), chosen) for chosen in range(min(MAX_YO, len(places)) + 1))
+    if count * (2 if word.endswith(YEH) else 1) * (3 if digits else 1) > MAX_SPELLINGS:
+        return None
     spellings = [word]
     for count in range(1, min(MAX_YO, len(places)) + 1):
         for chosen in combinations(places, count):
@@ -165,7 +174,7 @@ def index_spellings(word: str) -> list[str]:
             spellings.append("".join(letters))
     if word.endswith(YEH):
         spellings += [spelling[:-1] + ALEF_MAQSURA for spelling in spellings]
-    if any(ch in _ASCII_DIGITS for ch in word):
+    if digits:
         spellings += [spelling.translate(table)
                       for table in _DIGIT_SPELLINGS for spelling in spellings]
     return spellings

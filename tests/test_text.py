@@ -1,6 +1,15 @@
 import pytest
 
-from monitor.text import clean_line, clean_text, closest, codec_name, word_spans
+from monitor.text import (
+    MAX_SPELLINGS,
+    clean_line,
+    clean_text,
+    closest,
+    codec_name,
+    index_spellings,
+    refolded,
+    word_spans,
+)
 
 
 def test_clean_text_removes_nul_controls_and_bidi_but_keeps_layout() -> None:
@@ -132,3 +141,23 @@ def test_word_spans_mark_a_regex_match_even_inside_a_word() -> None:
     text = "Ceasefires hold; a cease-fire"
     assert [text[a:b] for a, b, _w in word_spans(text, [], ["cease"])] == ["Cease", "cease"]
     assert word_spans(text, ["cease"]) == [(19, 24, "cease")]  # a word: only whole
+
+
+def test_index_spellings_of_folded_letters_and_their_inverse() -> None:
+    """What SQLite's index may hold for a word the matcher folds: ё for up to two е, ى for a
+    last ي, Arabic-Indic and Persian digits; each folds back to the word."""
+    assert index_spellings("gaza") == ["gaza"]
+    assert index_spellings("петр") == ["петр", "пётр"]
+    assert len(index_spellings("переселение") or []) == 1 + 5 + 10  # two ё at most
+    assert index_spellings("الأمريكي") == ["الأمريكي", "الأمريكى"]
+    assert index_spellings("28") == ["28", "\u0662\u0668", "\u06f2\u06f8"]
+    for word in ("петр", "переселение", "الأمريكي", "28", "x2ее"):
+        assert {refolded(s) for s in index_spellings(word) or []} == {word}
+
+
+def test_a_word_of_a_thousand_ye_is_not_spelt_out() -> None:
+    """A search is anyone's query: a word of many е's would make C(n, 2) spellings of n
+    letters (a thousand: half a million, half a gigabyte). They are counted first."""
+    assert len(index_spellings("е" * 10) or []) == 56 <= MAX_SPELLINGS
+    assert index_spellings("е" * 11) is None
+    assert index_spellings("е" * 100_000) is None

@@ -10,6 +10,8 @@ FTS5 cannot say the same way is loosened, never tightened (the real matcher deci
 - on SQLite, a token with ``е`` asks for its spellings with ``ё`` too, one ending in ``ي`` for
   its spelling with ``ى``, and one with digits for its spellings in Arabic-Indic and Persian
   digits (the matcher takes them as one; SQLite's tokenizer, which the index uses, does not);
+  a token with more than :data:`~monitor.text.MAX_SPELLINGS` (eleven ``е`` and up) is not
+  narrowed;
 - ``NEAR``/``SENTENCE`` become AND, column filters and ``^`` are dropped, ``a NOT b`` is ``a``;
 - an AND keeps the conjuncts that narrow within :data:`MAX_TERMS` (the cheapest first);
 - a stemmed word asks for itself or, in the index's ``stems`` (each article's stems in its own
@@ -37,7 +39,7 @@ from monitor.store import MAX_LEXEME, STEM_MARK, STEMS_COLUMN
 from monitor.text import index_spellings
 
 MAX_TERMS = 2000  # a query longer than this (huge alias lists) is not worth the index
-MAX_SPELLINGS = 16  # of one phrase, as an OR of phrases (see _phrase)
+MAX_PHRASE_SPELLINGS = 16  # of one phrase, as an OR of phrases (see _phrase)
 
 
 class _NoQuery(Exception):
@@ -52,13 +54,17 @@ def _phrase(tokens: list[tuple[str, bool]]) -> tuple[str, int]:
     """A phrase as FTS5 says it, and how many terms that is. Each token in each spelling FTS5
     may have indexed it under (:func:`~monitor.text.index_spellings`: the matcher takes ``ё``
     as ``е``, a last ``ى`` as ``ي`` and ``٢٨`` as ``28``, SQLite's tokenizer does not): an OR
-    of phrases, or, past :data:`MAX_SPELLINGS` of them, an AND of each token's spellings (a
-    superset: the order is lost)."""
+    of phrases, or, past :data:`MAX_PHRASE_SPELLINGS` of them, an AND of each token's
+    spellings (a superset: the order is lost)."""
     if not tokens:
         raise _NoQuery
-    options = [[_quote(spelling) + ("*" if prefix else "") for spelling in index_spellings(text)]
-               for text, prefix in tokens]
-    if prod(map(len, options)) > MAX_SPELLINGS:
+    options = []
+    for text, prefix in tokens:
+        spellings = index_spellings(text)
+        if spellings is None:  # too many to ask for (a word of many е's): no narrowing
+            raise _NoQuery
+        options.append([_quote(spelling) + ("*" if prefix else "") for spelling in spellings])
+    if prod(map(len, options)) > MAX_PHRASE_SPELLINGS:
         return ("(" + " AND ".join("(" + " OR ".join(o) + ")" if len(o) > 1 else o[0]
                                    for o in options) + ")", sum(map(len, options)))
     forms = [parts[0] if len(parts) == 1 else "(" + " + ".join(parts) + ")"

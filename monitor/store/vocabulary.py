@@ -30,6 +30,7 @@ from collections.abc import Collection
 
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session
 
 from monitor.errors import StoreError
 from monitor.store.lexemes import STEM_MARK
@@ -56,6 +57,14 @@ _POSTGRESQL_ALIKE = text(
     "WHERE left(word, 2) = ANY(:starts) AND ndoc >= :least AND left(word, 1) <> :stem")
 
 
+def _sqlite_has(session: Session, word: str) -> bool:
+    """Whether FTS5's vocabulary has ``word`` in one of its spellings (a word with too many
+    to ask for counts as present: the check is advice)."""
+    spellings = index_spellings(word)
+    return spellings is None or any(
+        session.execute(_SQLITE_HAS, {"word": spelling}).first() for spelling in spellings)
+
+
 class ArticleVocabulary:
     """The words of the stored articles, asked through the text index."""
 
@@ -75,9 +84,7 @@ class ArticleVocabulary:
                                                   {"words": wanted}).scalars())
                 else:  # FTS5 keeps ё apart from е (see above), where the words are folded
                     session.execute(_SQLITE_VOCABULARY)
-                    present = {w for w in wanted if any(
-                        session.execute(_SQLITE_HAS, {"word": spelling}).first()
-                        for spelling in index_spellings(w))}
+                    present = {w for w in wanted if _sqlite_has(session, w)}
         except (DatabaseError, StoreError):
             return None
         return set(wanted) - present
@@ -96,7 +103,8 @@ class ArticleVocabulary:
                     found.update((str(w), int(n)) for w, n in rows)
                     return found
                 session.execute(_SQLITE_VOCABULARY)
-                for start in sorted({s for given in starts for s in index_spellings(given)}):
+                for start in sorted({s for given in starts
+                                     for s in index_spellings(given) or [given]}):
                     for word, articles in session.execute(_SQLITE_ALIKE, {
                             "low": start, "high": start + _LAST, "least": least}):
                         # folded as the matcher folds (see above): spellings count as one
