@@ -1,12 +1,11 @@
-"""Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's)
-keeps apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width
-non-joiner only, an Arabic word with a hamza on alef only (unless Arabic
-stemming folds it); and a Cyrillic or Arabic word in a rule that does not say ``stem:``
-(:func:`inflection_note`), a Hebrew one in a rule that does not say ``proclitics:``
-(:func:`proclitic_note`). ``monitor check`` names each query term and alias (of an entity
-some rule uses) written one way, beside the spelling to add; :func:`spelling_problems` gives
-them all. Also where such notes are placed (:func:`at_rule`, :func:`at_alias`), for the other
-checks of :mod:`monitor.rules.checks` too."""
+"""Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's) keeps
+apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width non-joiner only, an
+Arabic word with a hamza on alef only (unless Arabic stemming folds it); and a Cyrillic or
+Arabic word in a rule that does not say ``stem:`` (:func:`inflection_note`), a Hebrew one in a
+rule that does not say ``proclitics:`` (:func:`proclitic_note`). ``monitor check`` names each
+query term and alias (of an entity some rule uses) written one way, beside the spelling to add;
+:func:`spelling_problems` gives them all. Also where such notes are placed (:func:`at_rule`,
+:func:`at_alias`), for the other checks of :mod:`monitor.rules.checks` too."""
 
 from __future__ import annotations
 
