@@ -22,8 +22,8 @@ Also :func:`word_spans`, where the words a rule matched stand in a snippet shown
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
 error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
 a declared encoding's label, and :func:`index_spellings`, the spellings of a word that the
-matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``, ``٢٨`` is ``28``) and SQLite's
-tokenizer does not.
+matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``, ``٢٨`` is ``28``, ``أ`` is
+``ا``) and SQLite's tokenizer does not.
 """
 
 from __future__ import annotations
@@ -141,29 +141,39 @@ def codec_name(label: str) -> str | None:
 # Arabic and Persian texts write numbers in ASCII digits or in their own: 28 is also ٢٨
 # (Arabic-Indic) and ۲۸ (Persian, Urdu). Egyptian print writes a word's last ي
 # (yeh) dotless, as ى (alef maqsura): الأمريكى for الأمريكي, زيلينسكى for زيلينسكي (inside a
-# word ى is a letter of its own in Uyghur, and stays). The index is asked for the spellings.
+# word ى is a letter of its own in Uyghur, and stays). Many Arabic texts leave out the hamza
+# on alef and the madda (اسرائيل for إسرائيل, الامم for الأمم, الان for الآن), as Arabic
+# search engines fold them (Lucene's Arabic normalizer); Persian writes امریکا and آمریکا.
+# The index is asked for the spellings.
 _ASCII_DIGITS = "0123456789"
 _ARABIC_DIGITS = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
 _PERSIAN_DIGITS = "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9"
-LETTER_FOLD = str.maketrans("ёЁ" + _ARABIC_DIGITS + _PERSIAN_DIGITS, "ее" + _ASCII_DIGITS * 2)
+ALEF = "\u0627"
+_HAMZA_ALEFS = "\u0623\u0625\u0622"  # alef with hamza above, below, with madda
+LETTER_FOLD = str.maketrans("ёЁ" + _ARABIC_DIGITS + _PERSIAN_DIGITS + _HAMZA_ALEFS,
+                            "ее" + _ASCII_DIGITS * 2 + ALEF * len(_HAMZA_ALEFS))
 _DIGIT_SPELLINGS = [str.maketrans(_ASCII_DIGITS, digits)
                     for digits in (_ARABIC_DIGITS, _PERSIAN_DIGITS)]
 YEH, ALEF_MAQSURA = "\u064a", "\u0649"
 MAX_YO = 2  # ё's in one word: ё is stressed, and only a compound has two ("трёхзвёздный")
-# Spellings of one word, at most: 10 е's make 56. A search is anyone's query, and a word of
-# a thousand е's would make half a million spellings of a thousand letters each.
-MAX_SPELLINGS = 64
+# Spellings of one word, at most: 4 alefs make 256 (الانتخابات), 22 е's 254. A search is
+# anyone's query, and a word of a thousand е's would make half a million spellings of a
+# thousand letters each.
+MAX_SPELLINGS = 256
 
 
 def index_spellings(word: str) -> list[str] | None:
     """The spellings of a folded ``word`` (see :data:`LETTER_FOLD`) that fold to it, itself
     first: up to :data:`MAX_YO` of its Cyrillic ``е`` written ``ё``, its last ``ي`` written
-    ``ى``, and its digits written as Arabic-Indic or Persian digits. None when they would be
-    more than :data:`MAX_SPELLINGS` (counted before any is made)."""
+    ``ى``, its digits written as Arabic-Indic or Persian digits, and each bare alef ``ا``
+    written ``أ``, ``إ`` or ``آ``. None when they would be more than :data:`MAX_SPELLINGS`
+    (counted before any is made)."""
     places = [i for i, ch in enumerate(word) if ch == "е"]
     digits = any(ch in _ASCII_DIGITS for ch in word)
+    alefs = [i for i, ch in enumerate(word) if ch == ALEF]
     count = sum(comb(len(places), chosen) for chosen in range(min(MAX_YO, len(places)) + 1))
-    if count * (2 if word.endswith(YEH) else 1) * (3 if digits else 1) > MAX_SPELLINGS:
+    if (count * (2 if word.endswith(YEH) else 1) * (3 if digits else 1)
+            * (len(_HAMZA_ALEFS) + 1) ** len(alefs) > MAX_SPELLINGS):
         return None
     spellings = [word]
     for count in range(1, min(MAX_YO, len(places)) + 1):
@@ -177,12 +187,15 @@ def index_spellings(word: str) -> list[str] | None:
     if digits:
         spellings += [spelling.translate(table)
                       for table in _DIGIT_SPELLINGS for spelling in spellings]
+    for place in alefs:
+        spellings += [spelling[:place] + alef + spelling[place + 1:]
+                      for alef in _HAMZA_ALEFS for spelling in spellings]
     return spellings
 
 
 def refolded(token: str) -> str:
     """A token as SQLite's tokenizer folds it (``пётр``, ``الأمريكى``, ``٢٨``), folded as the
-    matcher folds it (``петр``, ``الأمريكي``, ``28``): the inverse of
+    matcher folds it (``петр``, ``الامريكي``, ``28``): the inverse of
     :func:`index_spellings`."""
     token = token.translate(LETTER_FOLD)
     return token[:-1] + YEH if token.endswith(ALEF_MAQSURA) else token

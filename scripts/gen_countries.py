@@ -35,10 +35,9 @@ and ``'`` separate words (``Об’єднані`` is two), and news texts use bo
 second spelling: the matcher takes it as ``е``, which most Russian texts write.) A name with a
 zero-width non-joiner (U+200C, inside Persian
 words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a word there, and texts
-often leave it out (``سرزمینهای``). An Arabic name with a hamza on its alef (``أ``, ``إ``) is
-also kept with a bare alef (``الإمارات`` and ``الامارات``): many Arabic texts leave the hamza
-out, and the two do not compare equal (``monitor check`` names such a name written one way
-only in a rule that does not stem it in Arabic). An Arabic locale's name is also kept with
+often leave it out (``سرزمینهای``). (An Arabic name with a hamza on its alef needs no
+second spelling: the matcher takes ``أ``, ``إ`` and ``آ`` as the bare alef many texts write.)
+An Arabic locale's name is also kept with
 the letters Arabic glues on, ``و`` "and", ``ل`` "to, for" and ``ب`` "in, with" (``وقطر``,
 ``لقطر``, ``بقطر``; ``ل`` before the article makes ``لل``: ``للإمارات``): aliases match as
 written, and Snowball's Arabic stemmer never takes ``ل`` off and often keeps the others, so
@@ -94,17 +93,11 @@ _APOSTROPHE = re.compile(r"(?<=\w)[’'](?=\w)")
 _ZWNJ = "\u200c"
 
 
-_HAMZA_ALEF = re.compile("[\u0623\u0625]")
-
-
 def _spellings(name: str) -> list[str]:
-    """The name; one with a zero-width non-joiner also without it, one with a hamza on alef
-    also with a bare alef; a Cyrillic one with its apostrophes written the other way (see
-    above)."""
+    """The name; one with a zero-width non-joiner also without it; a Cyrillic one with its
+    apostrophes written the other way (see above)."""
     if _ZWNJ in name:
-        return [n for bare in (name, name.replace(_ZWNJ, "")) for n in _arabic_spellings(bare)]
-    if _HAMZA_ALEF.search(name):
-        return _arabic_spellings(name)
+        return [name, name.replace(_ZWNJ, "")]
     if not any("CYRILLIC" in unicodedata.name(ch, "") for ch in name if ch.isalpha()):
         return [name]
     if "\u02bc" in name:
@@ -122,12 +115,6 @@ def _with_proclitics(name: str) -> list[str]:
     """An Arabic name, then with و, ب and ل glued on (ل before the article makes لل)."""
     to = "\u0644" + name[1:] if name.startswith(_ARTICLE) else "\u0644" + name
     return [name, "\u0648" + name, "\u0628" + name, to]
-
-
-def _arabic_spellings(name: str) -> list[str]:
-    """The name, and with a bare alef for each alef with a hamza if it has one."""
-    bare = _HAMZA_ALEF.sub("\u0627", name)
-    return [name] if bare == name else [name, bare]
 
 
 def _latin(text: str) -> bool:

@@ -1,11 +1,11 @@
 """Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's) keeps
-apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width non-joiner only, an
-Arabic word with a hamza on alef only (unless Arabic stemming folds it); and a Cyrillic or
-Arabic word in a rule that does not say ``stem:`` (:func:`inflection_note`), a Hebrew one in a
-rule that does not say ``proclitics:`` (:func:`proclitic_note`). ``monitor check`` names each
-query term and alias (of an entity some rule uses) written one way, beside the spelling to add;
-:func:`spelling_problems` gives them all. Also where such notes are placed (:func:`at_rule`,
-:func:`at_alias`), for the other checks of :mod:`monitor.rules.checks` too."""
+apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width non-joiner only;
+and a Cyrillic or Arabic word in a rule that does not say ``stem:`` (:func:`inflection_note`),
+a Hebrew one in a rule that does not say ``proclitics:`` (:func:`proclitic_note`).
+``monitor check`` names each query term and alias (of an entity some rule uses) written one
+way, beside the spelling to add; :func:`spelling_problems` gives them all. Also where such
+notes are placed (:func:`at_rule`, :func:`at_alias`), for the other checks of
+:mod:`monitor.rules.checks` too."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
 from monitor.rules.expr import Expr, Phrase, entity_refs, phrases
-from monitor.rules.model import Alias, Entity, Rule, RuleBook, alias_stem
+from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import QUOTE_MARKS
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
@@ -103,47 +103,6 @@ def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], st
     return problems
 
 
-# Arabic writes the hamza on alef (أ إ) or leaves it out (ا), in news too: "إسرائيل" and
-# "اسرائيل". The tokenizer keeps them apart, as SQLite does; Arabic stemming folds them. (The
-# madda, آ, is left alone: Persian writes it always, and so do most Arabic texts.)
-_HAMZA_ALEF = re.compile("[\u0623\u0625]")
-
-
-def hamza_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has an alef with a hamza and ``siblings`` lack its spelling with
-    a bare alef."""
-    if _HAMZA_ALEF.search(text) is None:
-        return None
-    other = _HAMZA_ALEF.sub("\u0627", text)
-    if _written_beside(other, siblings):
-        return None
-    return (f"{text!r} has a hamza on alef, which many Arabic texts leave out: "
-            f"add {other!r} beside it")
-
-
-def hamza_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) with a hamza on alef and without
-    their bare-alef spelling (see :data:`_HAMZA_ALEF`), unless Arabic stemming
-    folds them for every rule that uses them (prefixes and case-sensitive aliases are never
-    stemmed)."""
-    in_arabic = {rule.id: "ar" in stemmers_for(rule.languages) for rule in book.rules}
-    users: dict[str, list[Rule]] = {}
-    for rule in book.rules:
-        for ref in entity_refs(rule.expr):
-            users.setdefault(ref.entity, []).append(rule)
-
-    def term_folded(rule: Rule, phrase: Phrase) -> bool:
-        return rule.stem and in_arabic[rule.id] and not any(t.prefix for t in phrase.tokens)
-
-    def alias_folded(entity: Entity, alias: Alias) -> bool:
-        if alias.case_sensitive or alias.text.rstrip().endswith("*"):
-            return False
-        return all(in_arabic[rule.id] and alias_stem(alias, entity, rule=rule.stem)
-                   for rule in users.get(entity.id, ()))
-
-    return _spelling_problems(book, hamza_note, term_folded, alias_folded)
-
-
 def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) spelt with one kind of
     apostrophe only (see :data:`_CYRILLIC_APOSTROPHE`)."""
@@ -158,8 +117,7 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
 
 def spelling_problems(book: RuleBook) -> list[RuleProblem]:
     """Every query term and alias written one way only, in the order of the checks above."""
-    return [*apostrophe_problems(book), *zwnj_problems(book),
-            *hamza_problems(book)]
+    return [*apostrophe_problems(book), *zwnj_problems(book)]
 
 
 # Scripts whose words take many forms in news text, so that a word written whole matches few

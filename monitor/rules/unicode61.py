@@ -1,6 +1,7 @@
-"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with three
-departures: ``ё`` folds to ``е``, Arabic-Indic and Persian digits to ASCII ones, and a last
-Arabic ``ى`` (alef maqsura) to ``ي`` (yeh).
+"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with four
+departures: ``ё`` folds to ``е``, Arabic-Indic and Persian digits to ASCII ones, a last
+Arabic ``ى`` (alef maqsura) to ``ي`` (yeh), and an alef with a hamza or madda (``أ إ آ``) to
+a bare alef (``ا``).
 
 A token is a maximal run of token characters (SQLite's own table: letters, digits and
 private-use characters as its Unicode tables classify them); a combining mark such as U+0301
@@ -16,10 +17,12 @@ for one with :func:`token_spans`.
 The departures (:data:`monitor.text.LETTER_FOLD`, :func:`departed`): Russian writes ``ё`` as
 ``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Arabic and
 Persian texts write 28 as ``28``, ``٢٨`` or ``۲۸``; Egyptian print writes a word's last ``ي``
-as ``ى`` (``الأمريكى``). A rule that wrote one spelling silently missed the articles that
-write the other; search engines take them as one, and so does the matcher (a ``ى`` inside a
-word stays: a letter of its own in Uyghur). SQLite's index keeps them apart: the index
-queries ask it for each spelling (:mod:`monitor.rules.candidates`).
+as ``ى`` (``الأمريكى``); many Arabic texts leave out the hamza on alef and the madda
+(``اسرائيل`` for ``إسرائيل``, ``الان`` for ``الآن``). A rule that wrote one spelling
+silently missed the articles that write the other; search engines take them as one, and so
+does the matcher (a ``ى`` inside a word stays: a letter of its own in Uyghur). SQLite's
+index keeps them apart: the index queries ask it for each spelling
+(:mod:`monitor.rules.candidates`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ _BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <
 _ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
 _FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
 _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
-_FOLD_TABLE.update({cp: chr(to) for cp, to in LETTER_FOLD.items()})  # departures: ё, digits
+_FOLD_TABLE.update({cp: chr(to) for cp, to in LETTER_FOLD.items()})  # ё, digits, alefs
 # The other: ى last in a token (marks, which a fold drops, may follow it) is ي.
 _MARKS = _char_class([(cp, cp) for cp in DIACRITICS])
 _LAST_ALEF_MAQSURA = re.compile(

@@ -17,8 +17,8 @@ are in many):
   would take seconds per hundred thousand), without the ``~stem`` lexemes.
 
 Words are folded as the matcher folds them; FTS5's vocabulary keeps ``ё`` apart from ``е``
-(and ``ى`` from ``ي``, ``٢٨`` from ``28``), so on SQLite each word is asked in its spellings
-(:func:`monitor.text.index_spellings`).
+(and ``ى`` from ``ي``, ``٢٨`` from ``28``, ``أ`` from ``ا``), so on SQLite each word is asked
+in its spellings (:func:`monitor.text.index_spellings`).
 Articles still waiting for the index are not counted. A database that cannot answer (an
 SQLite without fts5vocab, a lost connection) gives no answer (None): the check is advice, and
 a daemon's reload must not fail on it.

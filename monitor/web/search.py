@@ -8,7 +8,7 @@ narrows the articles the matcher reads; the matcher decides.
 Any visitor may type a query, so none may make the search read every stored article (tens of
 seconds on a large archive): a query over :data:`MAX_TERMS` terms or :data:`MAX_DEPTH` levels
 is refused before it runs (FTS5's parser refuses brackets about 33 deep, and the index query
-stops narrowing past 2,000 terms), and so is any query the index cannot narrow. The
+stops narrowing past 10,000 terms), and so is any query the index cannot narrow. The
 candidates are read newest first, :data:`READ_BUDGET` at most: a word most articles have
 narrows nothing. Rule files keep the parser's own, larger limits.
 """

@@ -22,7 +22,7 @@ from monitor.rules.checks import (
     unicode_space_problems,
 )
 from monitor.rules.matcher import compile_rules
-from monitor.rules.spellings import apostrophe_problems, hamza_problems, zwnj_problems
+from monitor.rules.spellings import apostrophe_problems, zwnj_problems
 from tests.cli_support import cli
 
 RULES = """
@@ -259,31 +259,6 @@ def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path)
         "7: rule r: '\"نخست\\u200cوزیر\"' has a zero-width non-joiner, which ends a word: "
         "texts that leave it out write one word: add '\"نخستوزیر\"' beside it",
     ]),
-    # Arabic writes the hamza on alef, or not; stemming in Arabic folds the two, prefixes and
-    # case-sensitive aliases are never stemmed.
-    (hamza_problems, """
-        entities:
-          - id: israel
-            aliases: [إسرائيل, اسرائيل]
-          - id: us
-            aliases: [الأمريكي*, الولايات المتحدة]
-          - id: prisoners
-            aliases: [تبادل الأسرى]
-        rules:
-          - id: exact
-            query: (@israel OR @us OR إطلاق) AND x
-          - id: stemmed
-            query: (@prisoners OR إطلاق OR أمريك*) AND x
-            languages: [ar]
-            stem: true
-    """, [
-        "11: rule stemmed: 'أمريك*' has a hamza on alef, which many Arabic texts leave "
-        "out: add 'امريك*' beside it",
-        "5: entity us: alias 'الأمريكي*' has a hamza on alef, which many Arabic texts "
-        "leave out: add 'الامريكي*' beside it",
-        "9: rule exact: 'إطلاق' has a hamza on alef, which many Arabic texts leave "
-        "out: add 'اطلاق' beside it",
-    ]),
 ])
 def test_words_written_one_way_only_are_problems(
         tmp_path: Path, check: Callable[[RuleBook], list[RuleProblem]], rules: str,
@@ -399,23 +374,6 @@ def test_an_alias_with_a_no_break_space_matches_the_name_with_a_space(
     assert run_rule_tests(book, compile_rules(book)) == []
     assert alias_problems(book) == []
     assert rule_warnings(book) == []
-
-
-def test_arabic_stemming_folds_the_hamza_the_check_passes_over(tmp_path: Path) -> None:
-    """What hamza_problems leaves unsaid must hold: a stemmed Arabic term finds the word
-    written without the hamza; an unstemmed one does not."""
-    _path, book = load_clean(tmp_path, """
-        rules:
-          - id: stemmed
-            query: إطلاق
-            languages: [ar]
-            stem: true
-          - id: exact
-            query: إطلاق
-    """)
-    matcher = compile_rules(book)
-    hits = matcher.match(Document("وقف اطلاق النار في غزة", "", language="ar"))
-    assert [h.rule_id for h in hits] == ["stemmed"]
 
 
 def test_a_cyrillic_or_arabic_word_in_a_rule_that_does_not_say_stem_is_noted(

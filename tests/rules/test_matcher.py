@@ -41,9 +41,9 @@ def book_of(*rules: Rule) -> RuleBook:
 
 def rule(query: str, rule_id: str = "r", *, name: str | None = None,
          notify: tuple[str, ...] = (), languages: tuple[str, ...] = (), stem: bool = False,
-         regex: tuple[str, ...] = ()) -> Rule:
+         regex: tuple[str, ...] = (), proclitics: bool = False) -> Rule:
     return Rule.from_query(rule_id, query, name=name, notify=notify, languages=languages,
-                           stem=stem, regex=regex)
+                           stem=stem, regex=regex, proclitics=proclitics)
 
 
 # -- presearch property ----------------------------------------------------------------------
@@ -350,6 +350,28 @@ def test_a_last_alef_maqsura_is_yeh_as_egyptian_print_writes_it() -> None:
     assert matched("التقى المبعوث الأمريكى بزيلينسكي ثم زيلينسكي") == {
         "us": ["الأمريكى"], "zelensky": ["زيلينسكي"], "stemmed": ["الأمريكى"]}
     assert matched("وقال مصدر للأمريكى") == {"stemmed": ["للأمريكى"]}
+
+
+def test_an_alef_with_a_hamza_or_madda_is_a_bare_alef_as_many_texts_write_it() -> None:
+    """Many Arabic texts leave out the hamza on alef ("اسرائيل" for "إسرائيل", "الامم" for
+    "الأمم") and the madda ("الان" for "الآن"): a rule written either way finds both, stemmed
+    or not, with proclitics too; evidence shows the text as written."""
+    book = RuleBook(rules=(rule("إسرائيل", "israel"), rule('"الامم المتحدة"', "un"),
+                           rule("الآن", "now"), rule("ألمانيا", "de", stem=True, languages=("ar",)),
+                           rule("اسرائيل", "with", proclitics=True)))
+    matcher = compile_rules(book)
+
+    def matched(text: str) -> dict[str, list[str]]:
+        return {h.rule_id: [e.matched for e in h.evidence]
+                for h in matcher.match(Document("", text, language="ar"))}
+
+    assert matched("قالت الأمم المتحدة الان إن اسرائيل والمانيا") == {
+        "israel": ["اسرائيل"], "un": ["الأمم المتحدة"], "now": ["الان"], "de": ["والمانيا"],
+        "with": ["اسرائيل"]}
+    assert matched("قالت الامم المتحدة الآن إن إسرائيل وألمانيا وبإسرائيل") == {
+        "israel": ["إسرائيل"], "un": ["الامم المتحدة"], "now": ["الآن"], "de": ["وألمانيا"],
+        "with": ["إسرائيل"]}
+    assert matched("وبإسرائيل") == {"with": ["وبإسرائيل"]}
 
 
 def test_arabic_indic_and_persian_digits_are_the_ascii_ones() -> None:
