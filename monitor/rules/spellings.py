@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
-from monitor.rules.expr import Expr, Phrase, entity_refs, phrases
+from monitor.rules.expr import Expr, entity_refs, phrases
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import QUOTE_MARKS
 from monitor.rules.stem import stemmers_for
@@ -73,24 +73,16 @@ def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
             f"out write one word: add {other!r} beside it")
 
 
-# Where a stemmer folds the spellings a note is about, the note has nothing to say: a term
-# (rule, phrase) or an alias (entity, alias) is passed over when this says so.
-_TermFolded = Callable[[Rule, Phrase], bool]
-_AliasFolded = Callable[[Entity, Alias], bool]
-
-
-def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None],
-                       term_folded: _TermFolded | None = None,
-                       alias_folded: _AliasFolded | None = None) -> list[RuleProblem]:
+def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None]
+                       ) -> list[RuleProblem]:
     """``note`` of each query term (beside the rule's other terms) and of each alias of an
-    entity some rule uses (beside its other aliases), but those the stemmer folds."""
+    entity some rule uses (beside its other aliases)."""
     problems = []
     for rule in book.rules:
         terms = list(phrases(rule.expr))
         written = [p.written for p in terms]
         notes = dict.fromkeys(found for p in terms
-                              if (term_folded is None or not term_folded(rule, p))
-                              and (found := note(p.written, written)) is not None)
+                              if (found := note(p.written, written)) is not None)
         problems += [at_rule(rule, found) for found in notes]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
@@ -98,8 +90,7 @@ def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], st
             texts = [alias.text for alias in entity.aliases]
             problems += [at_alias(entity, alias, found)
                          for alias in entity.aliases
-                         if (alias_folded is None or not alias_folded(entity, alias))
-                         and (found := note(alias.text, texts)) is not None]
+                         if (found := note(alias.text, texts)) is not None]
     return problems
 
 
