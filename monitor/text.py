@@ -6,7 +6,10 @@ identically whatever the database, so SQLite and PostgreSQL store the same strin
 surrogates (``"\\ud83d"`` is legal in a JSON Feed string but cannot be encoded as UTF-8, so no
 database, log or notification can take it) are replaced with U+FFFD. Soft hyphens (U+00AD,
 ``&shy;``: invisible hyphenation hints, common in German and Dutch pages) are removed too:
-left in, they cut a word in two for matching and search (``Waffen\u00adruhe``). The control
+left in, they cut a word in two for matching and search (``Waffen\u00adruhe``). So are word
+joiners (U+2060) and a zero-width space (U+200B, a line-break hint some sites put in long
+words) between two letters, except in the scripts written without spaces (Thai, Lao, Khmer,
+Myanmar, Chinese, Japanese...), where it is what marks a word's end. The control
 characters that break lines (vertical tab, form feed, NEL) become line feeds, not nothing:
 removed, they joined the words on either side (``Gaza\x0cceasefire``). Arabic vowel marks
 (harakat: the tanwin, fatha, damma, kasra, shadda and sukun), the superscript alef and the
@@ -16,7 +19,7 @@ haraka (``مُحَمَّد`` would be four one-letter words) and keeps a tatweel
 not ``غزة``), so an article that writes them would match no rule. Text is also put in
 Unicode's composed form (NFC): an Arabic hamza or madda written as a separate mark (U+0653 to
 U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there. A rule's words and aliases
-are composed and lose the same marks (:func:`as_cleaned`).
+are cleaned the same way (a word pasted from a web page with a soft hyphen in it).
 
 Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
@@ -55,41 +58,40 @@ SCRIPT_RANGES = {
 }
 
 # C0 controls except TAB, LF, CR; DEL and C1 controls; soft hyphens; Arabic tatweel, harakat
-# and superscript alef; bidi embeddings, overrides and isolates.
+# and superscript alef; bidi embeddings, overrides and isolates; word joiners, byte-order marks.
 _ARABIC_MARKS = "\u0640\u064b-\u0652\u0670"
 _REMOVED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad{_ARABIC_MARKS}"
-                      "\u202a-\u202e\u2066-\u2069\ufeff]")
-_ARABIC_MARK = re.compile(f"[{_ARABIC_MARKS}]")
+                      "\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+# Scripts written without spaces between words, where a zero-width space marks a word's end:
+# Thai, Lao, Tibetan, Myanmar, Khmer, Balinese, kana, Han, Javanese, half-width katakana.
+_UNSPACED = ("\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\u1b00-\u1b7f"
+             "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\ua980-\ua9df\uf900-\ufaff\uff66-\uff9f")
+# A zero-width space between two letters or digits of the other scripts: inside a word.
+_ZWSP = "\u200b"
+_ZWSP_IN_WORD = re.compile(f"(?<=[^\\W_{_UNSPACED}]){_ZWSP}+(?=[^\\W_{_UNSPACED}])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 _CONTROL_BREAKS = str.maketrans("\x0b\x0c\x85", "\n\n\n")  # VT, FF, NEL: lines, not controls
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, every surrogate is a lone one
-# Either kind: most text has none, and one search is a third of the two substitutions.
-_ANY = re.compile(f"{_REMOVED.pattern[:-1]}{_SURROGATE.pattern[1:]}")
+# Any of them: most text has none, and one search is a third of the substitutions.
+_ANY = re.compile(f"{_REMOVED.pattern[:-1]}{_ZWSP}{_SURROGATE.pattern[1:]}")
 
 
 def clean_text(text: str) -> str:
-    """Compose (NFC); remove NUL, control, soft-hyphen, Arabic vowel-mark and tatweel, and
-    bidi-override characters, replace lone surrogates with U+FFFD; keep tabs and line
-    breaks."""
+    """Compose (NFC); remove NUL, control, soft-hyphen, word-joiner, Arabic vowel-mark and
+    tatweel, and bidi-override characters, and zero-width spaces inside words; replace lone
+    surrogates with U+FFFD; keep tabs and line breaks. A rule's words and aliases are cleaned
+    so too, so that they read as the article text they are matched with."""
     if _ANY.search(text) is None:
         return _composed(text)
-    return _composed(_REMOVED.sub("", _SURROGATE.sub("\ufffd",
-                                                     text.translate(_CONTROL_BREAKS))))
+    cleaned = _REMOVED.sub("", _SURROGATE.sub("\ufffd", text.translate(_CONTROL_BREAKS)))
+    if _ZWSP in cleaned:  # after the others: a soft hyphen beside it is gone by now
+        cleaned = _ZWSP_IN_WORD.sub("", cleaned)
+    return _composed(cleaned)
 
 
 def clean_line(text: str) -> str:
     """Like :func:`clean_text`, and fold line breaks into spaces (titles, mail subjects)."""
     return _LINE_BREAKS.sub(" ", clean_text(text)).strip()
-
-
-def as_cleaned(text: str) -> str:
-    """``text`` composed (NFC) and without the Arabic vowel marks and tatweel, as
-    :func:`clean_text` leaves article text: a rule's words and aliases, written so or not,
-    then compare with it. (Only that: a rule keeps the tokenizer's reading of everything
-    else, FTS5's.)"""
-    # In clean_text's order: a tatweel between a letter and its hamza mark would otherwise
-    # keep them from composing.
-    return _composed(_ARABIC_MARK.sub("", text))
 
 
 def _composed(text: str) -> str:

@@ -48,6 +48,38 @@ def test_soft_hyphens_go_so_a_hyphenated_word_stays_one_word() -> None:
     assert clean_line("Waffen\u00adruhe") == "Waffenruhe"
 
 
+def test_zero_width_spaces_and_word_joiners_inside_a_word_go() -> None:
+    # A line-break hint some sites put in long words, and a word joiner: invisible, and left
+    # in they would cut the word in two ("ga" "za"), as a soft hyphen would.
+    assert clean_text("Ga\u200bza, Qa\u2060tar, Пере\u200b\u200bговоры, 2\u200b025") == (
+        "Gaza, Qatar, Переговоры, 2025")
+    assert clean_line("Waffen\u2060ruhe") == "Waffenruhe"
+    # Between words or beside punctuation it changes nothing and stays (delivery's mention
+    # defusing writes "@\u200beveryone" after cleaning, and cleaning again keeps it).
+    for kept in ("Gaza\u200b ceasefire", "@\u200beveryone", "=\u200b?", "Gaza\u200b"):
+        assert clean_text(kept) == kept
+    # In the scripts written without spaces it marks where a word ends: kept.
+    for unspaced in ("ข่าว\u200bการเมือง", "中国\u200b人", "ニュース\u200bです",
+                     "ខ្មែរ\u200bភាសា", "Gaza\u200bข่าว"):
+        assert clean_text(unspaced) == unspaced
+
+
+def test_a_rule_pasted_with_an_invisible_character_inside_a_word_matches_the_word() -> None:
+    # A word copied from a web page may carry a soft hyphen, a zero-width space, a word joiner
+    # or a byte-order mark: the rule's words and aliases are cleaned as article text is.
+    from monitor.models import Document
+    from monitor.rules import Alias, Entity, Rule, RuleBook
+    from monitor.rules.matcher import compile_rules
+
+    for mark in ("\u00ad", "\u200b", "\u2060", "\ufeff"):
+        book = RuleBook(rules=(Rule.from_query("q", f'"gen{mark}catan senjata" AND @qatar'),),
+                        entities=(Entity("qatar", (Alias(f"Qa{mark}tar"),)),))
+        matcher = compile_rules(book)
+        for text in ("Qatar: gencatan senjata", f"Qa{mark}tar: gen{mark}catan senjata"):
+            hits = matcher.match(Document("", clean_text(text)))
+            assert [h.rule_id for h in hits] == ["q"], (mark, text)
+
+
 def test_arabic_vowel_marks_and_tatweel_go_so_a_vowelled_word_stays_one_word() -> None:
     from monitor.models import Document
     from monitor.rules import Alias, Entity, Rule, RuleBook, tokenize

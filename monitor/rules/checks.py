@@ -1,14 +1,14 @@
 """Checks ``monitor check`` runs beyond loading: rule test examples, channel names, aliases
-that can never match, operators written in lower case, words that mix alphabets, words
-written one way only where texts write two (:mod:`monitor.rules.spellings`), queries with
-no-break or other Unicode spaces, and ``stem: true`` in a rule whose languages have no
-stemmer."""
+that can never match, operators written in lower case, words that mix alphabets or hide an
+invisible character, words written one way only where texts write two
+(:mod:`monitor.rules.spellings`), queries with no-break or other Unicode spaces, and
+``stem: true`` in a rule whose languages have no stemmer."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
@@ -18,6 +18,8 @@ from monitor.rules.model import Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
 from monitor.rules.spellings import at_alias, at_rule, spelling_problems
 from monitor.rules.stem import stemmers_for
+from monitor.rules.unicode61 import tokenize
+from monitor.text import clean_text
 
 
 def run_rule_tests(book: RuleBook, matcher: Matcher) -> list[RuleProblem]:
@@ -179,8 +181,40 @@ def mixed_alphabet_note(text: str) -> str | None:
 
 def mixed_alphabet_notes(expr: Expr) -> list[str]:
     """:func:`mixed_alphabet_note` of each of the query's terms and phrases, each note once."""
-    return list(dict.fromkeys(note for p in phrases(expr)
-                              if (note := mixed_alphabet_note(p.written)) is not None))
+    return _term_notes(expr, mixed_alphabet_note)
+
+
+# An invisible character inside a word that cleaning keeps (it may be meant: a zero-width
+# joiner shapes Indic and Arabic letters) and the tokenizer, as SQLite's, reads as a space:
+# "Ga\u200dza" is searched as "ga za", which texts without it never are. A zero-width
+# non-joiner has a note of its own (monitor.rules.spellings); a zero-width space left inside
+# a word is one of Thai, Chinese..., where it marks a word's end.
+_INVISIBLE_IN_WORD = re.compile(r"(?<=[^\W_])[^\w\s\u200b\u200c](?=[^\W_])")
+
+
+def invisible_note(text: str) -> str | None:
+    """A note on the first invisible (format) character inside a word of ``text`` once it
+    is cleaned as a rule's words are, or None."""
+    cleaned = clean_text(text)
+    for found in _INVISIBLE_IN_WORD.finditer(cleaned):
+        char = found.group()
+        if unicodedata.category(char) == "Cf":
+            name = unicodedata.name(char, "format character").lower()
+            words = " ".join(tokenize(cleaned))
+            return (f"{text!r} has an invisible {name} (U+{ord(char):04X}) inside a word, "
+                    f"which splits it (searched as {words!r}): texts without it write one "
+                    "word: delete it")
+    return None
+
+
+def invisible_notes(expr: Expr) -> list[str]:
+    """:func:`invisible_note` of each of the query's terms and phrases, each note once."""
+    return _term_notes(expr, invisible_note)
+
+
+def _term_notes(expr: Expr, note: Callable[[str], str | None]) -> list[str]:
+    return list(dict.fromkeys(found for p in phrases(expr)
+                              if (found := note(p.written)) is not None))
 
 
 def _space_name(ch: str) -> str:
@@ -226,12 +260,12 @@ def unicode_space_note(query: str) -> str | None:
 
 
 def query_notes(expr: Expr, query: str | None = None) -> list[str]:
-    """What a valid query rarely means: operators in lower case, words mixing alphabets and,
-    given the ``query`` as written, Unicode spaces (the notes of a rule's query that
-    :func:`rule_warnings` reports; the web's search shows them)."""
+    """What a valid query rarely means: operators in lower case, words mixing alphabets or
+    hiding an invisible character and, given the ``query`` as written, Unicode spaces (the
+    notes of a rule's query that :func:`rule_warnings` reports; the web's search shows them)."""
     space = unicode_space_note(query) if query is not None else None
     return [*operator_word_notes(expr), *near_notes(expr), *mixed_alphabet_notes(expr),
-            *([space] if space is not None else []),
+            *invisible_notes(expr), *([space] if space is not None else []),
             *(misread_notes(query) if query is not None else [])]
 
 
@@ -245,14 +279,26 @@ def unicode_space_problems(book: RuleBook) -> list[RuleProblem]:
 
 def mixed_alphabet_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a word that mixes alphabets."""
-    problems = [at_rule(rule, note)
-                for rule in book.rules for note in mixed_alphabet_notes(rule.expr)]
+    return _word_problems(book, mixed_alphabet_note)
+
+
+def invisible_problems(book: RuleBook) -> list[RuleProblem]:
+    """Query terms and aliases (of entities some rule uses) with an invisible character
+    inside a word (see :data:`_INVISIBLE_IN_WORD`)."""
+    return _word_problems(book, invisible_note)
+
+
+def _word_problems(book: RuleBook, note: Callable[[str], str | None]) -> list[RuleProblem]:
+    """``note`` of each query term (each note once per rule) and of each alias of an entity
+    some rule uses."""
+    problems = [at_rule(rule, found)
+                for rule in book.rules for found in _term_notes(rule.expr, note)]
     used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
     for entity in book.entities:
         if entity.id in used:
-            problems += [at_alias(entity, alias, note)
+            problems += [at_alias(entity, alias, found)
                          for alias in entity.aliases
-                         if (note := mixed_alphabet_note(alias.text)) is not None]
+                         if (found := note(alias.text)) is not None]
     return problems
 
 
@@ -272,12 +318,12 @@ def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
-    words mixing alphabets, Cyrillic words with one kind of apostrophe, words
-    with a zero-width non-joiner only, Unicode spaces, a * inside a word or a ^weight in a
-    query, ``stem: true`` where no language of the rule has a stemmer.
+    words mixing alphabets or with an invisible character inside, Cyrillic words with one
+    kind of apostrophe, words with a zero-width non-joiner only, Unicode spaces, a * inside a
+    word or a ^weight in a query, ``stem: true`` where no language of the rule has a stemmer.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),
-            *mixed_alphabet_problems(book),
+            *mixed_alphabet_problems(book), *invisible_problems(book),
             *spelling_problems(book), *unicode_space_problems(book),
             *unstemmed_problems(book)]

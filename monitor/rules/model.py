@@ -13,7 +13,7 @@ from monitor.models import Document
 from monitor.rules.expr import Expr
 from monitor.rules.query import parse_query
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
-from monitor.text import as_cleaned, clean_line, clean_text
+from monitor.text import clean_line, clean_text
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ class Alias:
 
     def __post_init__(self) -> None:
         # As an article's text is cleaned (monitor.text): an alias written with Arabic vowel
-        # marks or a tatweel (مُحَمَّد), or decomposed, finds the word as articles are stored
-        # (محمد).
-        object.__setattr__(self, "text", as_cleaned(self.text))
+        # marks or a tatweel (مُحَمَّد), decomposed, or pasted with a soft hyphen or a
+        # zero-width space inside a word, finds the word as articles are stored (محمد).
+        object.__setattr__(self, "text", clean_text(self.text))
 
     @functools.cached_property  # read by the loader's check, then by compile
     def tokens(self) -> tuple[str, ...]:

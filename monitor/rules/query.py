@@ -43,7 +43,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.unicode61 import tokenize
-from monitor.text import as_cleaned, closest
+from monitor.text import clean_text, closest
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
@@ -389,8 +389,9 @@ class _Parser:
         end = tok.end
         while True:
             string = self.take()
-            # Cleaned as article text is (composed; Arabic vowel marks and tatweel dropped).
-            words = tokenize(as_cleaned(string.value))
+            # Cleaned as article text is (composed; Arabic vowel marks, tatweel, soft hyphens
+            # and zero-width spaces inside words dropped).
+            words = tokenize(clean_text(string.value))
             if not words:
                 raise self.error(f"{self.query[string.start:string.end]!r} has no letters or "
                                  "digits to search for", string)

@@ -14,6 +14,7 @@ from monitor.models import Document
 from monitor.rules import RuleBook, alias_problems, load_rules, parse_query, rule_warnings
 from monitor.rules.checks import (
     channel_problems,
+    invisible_problems,
     mixed_alphabet_problems,
     operator_word_problems,
     query_notes,
@@ -216,6 +217,34 @@ def test_words_mixing_look_alike_letters_of_two_alphabets_are_problems(tmp_path:
         f"{path}:9: rule putin: 'Пyтин' mixes alphabets (Latin y among Cyrillic letters): "
         "retype it in one",
     ]
+
+
+def test_words_hiding_an_invisible_character_that_splits_them_are_problems(
+        tmp_path: Path) -> None:
+    # Cleaning drops a soft hyphen or zero-width space inside a word (it reads as the word);
+    # what it keeps, as a zero-width joiner or a left-to-right mark, splits the word in two.
+    path, book = load_clean(tmp_path, """
+        entities:
+          - id: doha
+            aliases: ["Do\\u200dha", Doha]
+          - id: unused
+            aliases: ["Ga\\u200dza"]
+        rules:
+          - id: t
+            query: '"Qa\u200etar" AND @doha AND "Ga\u00adza" AND "ข่าว\u200bการเมือง"
+                    AND "نخست\u200cوزیر"'
+    """)
+    assert sorted(str(p) for p in invisible_problems(book)) == [
+        f"{path}:3: entity doha: alias 'Do\\u200dha' has an invisible zero width joiner "
+        "(U+200D) inside a word, which splits it (searched as 'do ha'): texts without it "
+        "write one word: delete it",
+        f"{path}:7: rule t: '\"Qa\\u200etar\"' has an invisible left-to-right mark (U+200E) "
+        "inside a word, which splits it (searched as 'qa tar'): texts without it write one "
+        "word: delete it",
+    ]
+    assert {str(p) for p in invisible_problems(book)} <= {str(p) for p in rule_warnings(book)}
+    notes = query_notes(parse_query("Ga\u200dza AND Gaza"))
+    assert any("U+200D" in note for note in notes)
 
 
 def test_cyrillic_words_with_one_kind_of_apostrophe_are_problems(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ token soup must be accepted or rejected alike. Deterministic: fixed seeds.
 The tokenizer's departures, ``ё`` folded to ``е`` and a last ``ى`` to ``ي`` (see
 :mod:`monitor.rules.unicode61`), are applied to what FTS5 is given, documents and queries
 alike (:func:`~monitor.rules.unicode61.departed`): FTS5 after those folds is the reference.
+Documents are cleaned as the daemon stores articles, and FTS5's queries as a rule's words are
+(:func:`~monitor.text.clean_text`: a soft hyphen or zero-width space inside a word goes).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from monitor.rules.expr import Filter
 from monitor.rules.matcher import compile_rules
 from monitor.rules.query import UNICODE_SPACES
 from monitor.rules.unicode61 import departed
+from monitor.text import clean_text
 
 WORDS = [
     "gaza", "Gaza", "GAZA", "gazа",  # the last one ends in Cyrillic а: a different token
@@ -167,14 +170,14 @@ def fts5_table(docs: list[tuple[str, str]]) -> sqlite3.Connection:
 def fts5_match(db: sqlite3.Connection, query: str) -> set[int] | str:
     try:
         return {row[0] for row in db.execute("SELECT rowid FROM t WHERE t MATCH ?",
-                                             (departed(query),))}
+                                             (departed(clean_text(query)),))}
     except sqlite3.OperationalError as exc:
         return f"error: {exc}"
 
 
 def _generate(seed: int, n_docs: int, n_queries: int) -> tuple[list[tuple[str, str]], list[str]]:
     rng = random.Random(seed)
-    docs = make_docs(rng, n_docs)
+    docs = [(clean_text(t), clean_text(b)) for t, b in make_docs(rng, n_docs)]
     gen = QueryGen(rng, docs)
     queries: list[str] = []
     while len(queries) < n_queries:
