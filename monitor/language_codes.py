@@ -102,6 +102,9 @@ def language_problem(code: str) -> str | None:
     tag at all (``english``), or two letters that are no ISO 639-1 code (``zz``)."""
     match = _TAG.match(code.strip()) if isinstance(code, str) else None
     if match is None:
+        named = _NAMED.get(" ".join(code.split()).casefold()) if isinstance(code, str) else None
+        if named is not None:  # a language's name, the commonest slip
+            return f"{code!r} is a language's name, not a language code: write {named}"
         return f"{code!r} is not a language code such as id or en"
     primary = match.group(1).lower()
     country = _COUNTRY_CODES.get(primary)
@@ -112,6 +115,31 @@ def language_problem(code: str) -> str | None:
         return f"{code!r} is not an ISO 639-1 language code (id, en, ru, uk, ar...)"
     return None
 
+
+# Languages' names written where the code is meant (`languages: [indonesian]`), in English and
+# as the language writes its own name: the news languages and those with a stemmer.
+_NAMED: dict[str, str] = {
+    **{name: code for code, names in {
+        "ar": "arabic العربية عربي", "bn": "bengali bangla বাংলা", "cs": "czech čeština",
+        "da": "danish dansk", "de": "german deutsch", "el": "greek ελληνικά",
+        "en": "english", "es": "spanish español castellano", "et": "estonian eesti",
+        "eu": "basque euskara", "fa": "persian farsi فارسی", "fi": "finnish suomi",
+        "fr": "french français", "ga": "irish gaeilge", "he": "hebrew עברית",
+        "hi": "hindi हिन्दी हिंदी", "hu": "hungarian magyar", "hy": "armenian հայերեն",
+        "id": "indonesian indonesia", "it": "italian italiano", "ja": "japanese 日本語",
+        "ko": "korean 한국어", "lt": "lithuanian lietuvių", "ms": "malay melayu",
+        "ne": "nepali नेपाली", "nl": "dutch nederlands", "no": "norwegian norsk",
+        "pl": "polish polski", "pt": "portuguese português", "ro": "romanian română",
+        "ru": "russian русский", "sr": "serbian српски srpski", "sv": "swedish svenska",
+        "ta": "tamil தமிழ்", "th": "thai ไทย", "tr": "turkish türkçe",
+        "uk": "ukrainian українська", "ur": "urdu اردو", "vi": "vietnamese",
+        "zh": "chinese 中文", "be": "belarusian беларуская", "bg": "bulgarian български",
+        "ca": "catalan català", "hr": "croatian hrvatski", "ka": "georgian ქართული",
+        "kk": "kazakh қазақша", "sk": "slovak slovenčina", "sl": "slovenian slovenščina",
+        "sw": "swahili kiswahili", "tl": "tagalog", "yi": "yiddish ייִדיש",
+    }.items() for name in names.split()},
+    "bahasa indonesia": "id", "tiếng việt": "vi", "bahasa melayu": "ms", "қазақ тілі": "kk",
+}
 
 # Country codes (ISO 3166) written where a language code is meant, and no language's own
 # code: the language code, the country, the language. `monitor check` refuses them in the

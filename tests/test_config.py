@@ -271,7 +271,8 @@ def test_a_feed_language_that_is_no_language_code_is_a_problem(tmp_path: Path) -
                            "  - url: https://b.example/f\n    language: zz\n"
                            "  - url: https://c.example/f\n    language: id-ID\n")
     assert problems_of(path) == [
-        f"{path}:3: feeds[0].language: 'english' is not a language code such as id or en",
+        f"{path}:3: feeds[0].language: 'english' is a language's name, not a language code: "
+        "write en",
         f"{path}:5: feeds[1].language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
         "ar...)",
     ]

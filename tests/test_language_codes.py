@@ -25,7 +25,14 @@ def test_declared_codes_are_normalized(code: object, normal: str | None) -> None
 
 
 @pytest.mark.parametrize(("code", "problem"), [
-    ("english", "'english' is not a language code such as id or en"),
+    # A language's name, in English or its own, is the commonest slip: the code is named.
+    ("english", "'english' is a language's name, not a language code: write en"),
+    ("Indonesian", "'Indonesian' is a language's name, not a language code: write id"),
+    ("Bahasa  Indonesia",
+     "'Bahasa  Indonesia' is a language's name, not a language code: write id"),
+    ("русский", "'русский' is a language's name, not a language code: write ru"),
+    ("العربية", "'العربية' is a language's name, not a language code: write ar"),
+    ("klingon", "'klingon' is not a language code such as id or en"),
     ("zz", "'zz' is not an ISO 639-1 language code (id, en, ru, uk, ar...)"),
     ("xx-YY", "'xx-YY' is not an ISO 639-1 language code (id, en, ru, uk, ar...)"),
     ("id", None), ("pt-BR", None), ("in", None), ("fil", None),
@@ -36,6 +43,20 @@ def test_declared_codes_are_normalized(code: object, normal: str | None) -> None
 ])
 def test_language_problems_in_words(code: str, problem: str | None) -> None:
     assert language_problem(code) == problem
+
+
+def test_the_languages_named_are_named_as_cldr_names_them() -> None:
+    babel = pytest.importorskip("babel")  # a dev dependency (make entities)
+    from monitor.language_codes import _NAMED
+
+    english = babel.Locale("en").languages
+    for code in set(_NAMED.values()):
+        assert _NAMED[english[code].casefold()] == code
+        try:
+            own = babel.Locale(code).languages[code]
+        except (babel.UnknownLocaleError, KeyError):  # tl: CLDR has fil
+            continue
+        assert _NAMED[own.casefold()] == code, own
 
 
 def test_the_two_letter_codes_are_iso_639_1_and_cover_the_detector() -> None:

@@ -195,7 +195,8 @@ def test_match_reports_a_misnamed_jsonl_key_or_language_instead_of_guessing(
     code, out, err = run("match", "--rules", str(tmp_path / "rules"), "--json", str(jsonl))
     assert code == 1
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["c", "e"]
-    assert f"{jsonl}:4: lang: 'indonesian' is not a language code such as id or en" in err
+    assert (f"{jsonl}:4: lang: 'indonesian' is a language's name, not a language code: "
+            "write id") in err
     assert (f'{jsonl}:1: unknown key "body" (did you mean "text"?), unknown key "language" '
             '(did you mean "lang"?); the keys are') in err
     assert f'{jsonl}:2: unknown key "txet" (did you mean "text"?)' in err

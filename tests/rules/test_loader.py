@@ -155,7 +155,8 @@ def test_every_problem_is_reported_with_its_line_and_good_rules_still_load(
         f"{p}:10: rule typo: unknown field 'langauges'; did you mean languages? (known: id, "
         "name, query, languages, notify, stem, proclitics, regex, tests, delivery, max_per_hour)",
         f"{p}:11: rule Bad Id: id 'Bad Id' must use only a-z, 0-9, _ and -",
-        f"{p}:15: rule bad-language: 'indonesian' is not a language code such as id or en",
+        f"{p}:15: rule bad-language: 'indonesian' is a language's name, not a language "
+        "code: write id",
         f"{p}:15: rule bad-language: 'zz' is not an ISO 639-1 language code (id, en, ru, uk, "
         "ar...)",
         f"{p}:18: rule bad-delivery: delivery must be immediate or digest",
@@ -287,7 +288,7 @@ def test_examples_are_checked_for_shape(tmp_path: Path) -> None:
     """)
     p = str(path)
     assert messages(load_rules(tmp_path)) == [
-        f"{p}:5: rule r: 'english' is not a language code such as id or en",
+        f"{p}:5: rule r: 'english' is a language's name, not a language code: write en",
         f"{p}:5: rule r: unknown field 'colour' (known: title, body, lang)",
         f"{p}:5: rule r: an example needs a title or a body",
         f"{p}:5: rule r: an example needs a title or a body",
