@@ -30,8 +30,10 @@ word would match everywhere:
   not count: ``Sverige`` is common in Swedish because it is the country.
 
 A Cyrillic name with an apostrophe is also kept as written with the other kind: ``ʼ``
-(U+02BC, the Ukrainian apostrophe) is a letter, so ``Обʼєднані`` is one token, while ``’``
-and ``'`` separate words (``Об’єднані`` is two), and news texts use both. (``ё`` needs no
+(U+02BC) is a letter, so ``Кот дʼИвоар`` is one token, while ``’`` and ``'`` separate words
+(``Кот д’Ивоар`` is two), where the matcher does not take them as one letter (it does inside
+a Ukrainian or Belarusian word, before ``я ю є ї е ё і``: ``Об’єднані`` is ``Обʼєднані``, and
+the second spelling is then the same name, dropped as such). (``ё`` needs no
 second spelling: the matcher takes it as ``е``, which most Russian texts write.) A name with a
 zero-width non-joiner (U+200C, inside Persian
 words: ``سرزمین‌های``) is also kept without it: the tokenizer cuts a word there, and texts

@@ -189,6 +189,12 @@ def test_index_spellings_of_folded_letters_and_their_inverse() -> None:
     assert {"الأمريكي", "الأمريكى", "الامريكى"} <= set(index_spellings("الامريكي") or [])
     assert len(index_spellings("الانتخابات") or []) == 4 ** 4 == MAX_SPELLINGS  # four alefs
     assert index_spellings("والانتخاباتا") is None  # five: not narrowed
+    # An apostrophe inside a Ukrainian word: SQLite cut the word at ' and ’ (a quoted FTS5
+    # string of two words is a phrase), and keeps ʼ as a letter.
+    assert index_spellings("обʼєкт") == ["обʼєкт", "об єкт"]
+    spellings = index_spellings("перемирʼя") or []
+    assert len(spellings) == 4 * 2 and {"перемир я", "пёремирʼя", "пёрёмир я"} <= set(spellings)
+    assert index_spellings("ʼ") == ["ʼ"]
     for word in ("петр", "переселение", "الامريكي", "28", "x2ее", "28ا"):
         assert {refolded(s) for s in index_spellings(word) or []} == {word}
 

@@ -318,9 +318,9 @@ def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:
 def rule_warnings(book: RuleBook) -> list[RuleProblem]:
     """What is valid in the rules but rarely meant: what loading noted (a file that defines
     nothing), lower-case operators, a NEAR of one term or with its distance typed as a word,
-    words mixing alphabets or with an invisible character inside, Cyrillic words with one
-    kind of apostrophe, words with a zero-width non-joiner only, Unicode spaces, a * inside a
-    word or a ^weight in a query, ``stem: true`` where no language of the rule has a stemmer.
+    words mixing alphabets or with an invisible character inside, words with a zero-width
+    non-joiner only, Unicode spaces, a * inside a word or a ^weight in a query, ``stem:
+    true`` where no language of the rule has a stemmer.
     ``monitor check`` reports them; the daemon logs them; the web shows them."""
     return [*book.warnings, *operator_word_problems(book),
             *(at_rule(rule, note) for rule in book.rules for note in near_notes(rule.expr)),

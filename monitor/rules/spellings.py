@@ -1,7 +1,7 @@
-"""Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's) keeps
-apart: a Cyrillic word with one kind of apostrophe, a word with a zero-width non-joiner only;
-and a Cyrillic or Arabic word in a rule that does not say ``stem:`` (:func:`inflection_note`),
-a Hebrew one in a rule that does not say ``proclitics:`` (:func:`proclitic_note`).
+"""Words a rule writes one way where news texts write two, which the tokenizer (as SQLite's)
+keeps apart: a word with a zero-width non-joiner only; and a Cyrillic or Arabic word in a
+rule that does not say ``stem:`` (:func:`inflection_note`), a Hebrew one in a rule that does
+not say ``proclitics:`` (:func:`proclitic_note`).
 ``monitor check`` names each query term and alias (of an entity some rule uses) written one
 way, beside the spelling to add; :func:`spelling_problems` gives them all. Also where such
 notes are placed (:func:`at_rule`, :func:`at_alias`), for the other checks of
@@ -31,29 +31,9 @@ def at_alias(entity: Entity, alias: Alias, note: str) -> RuleProblem:
     return RuleProblem(entity.path, alias.line, f"entity {entity.id}: alias {note}", None)
 
 
-# An apostrophe inside a Cyrillic word (Ukrainian, Belarusian): ʼ (U+02BC) is a letter, so
-# "перемирʼя" is one token, while ’ and ' separate ("перемир" "я"). News writes both, so a
-# word written one way only misses the articles that write it the other way.
-_CYRILLIC_APOSTROPHE = re.compile(r"(?<=[\u0400-\u04ff])['’ʼ](?=[\u0400-\u04ff])")
-
-
 def _written_beside(spelling: str, siblings: Collection[str]) -> bool:
     """Whether one of ``siblings`` is ``spelling`` as the matcher reads it (same tokens)."""
     return tokenize(spelling) in [tokenize(sibling) for sibling in siblings]
-
-
-def apostrophe_note(text: str, siblings: Collection[str]) -> str | None:
-    """A note when ``text`` has an apostrophe inside a Cyrillic word and ``siblings`` (the
-    other aliases or terms beside it) lack the spelling with the other kind, else None."""
-    found = _CYRILLIC_APOSTROPHE.search(text)
-    if found is None:
-        return None
-    other = _CYRILLIC_APOSTROPHE.sub("’" if found.group() == "ʼ" else "ʼ", text)
-    if _written_beside(other, siblings):  # ' is ’ is a space
-        return None
-    return (f"{text!r} has an apostrophe inside a Cyrillic word: texts also write it with "
-            f"{'’' if found.group() == 'ʼ' else 'ʼ (U+02BC, a letter: one word)'}: add "
-            f"{other!r} beside it")
 
 
 # A zero-width non-joiner (U+200C) inside a Persian word ("سرزمین‌های") separates tokens, as
@@ -94,12 +74,6 @@ def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], st
     return problems
 
 
-def apostrophe_problems(book: RuleBook) -> list[RuleProblem]:
-    """Query terms and aliases (of entities some rule uses) spelt with one kind of
-    apostrophe only (see :data:`_CYRILLIC_APOSTROPHE`)."""
-    return _spelling_problems(book, apostrophe_note)
-
-
 def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
     without their spelling without it (see :data:`_ZWNJ`)."""
@@ -107,8 +81,8 @@ def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
 
 
 def spelling_problems(book: RuleBook) -> list[RuleProblem]:
-    """Every query term and alias written one way only, in the order of the checks above."""
-    return [*apostrophe_problems(book), *zwnj_problems(book)]
+    """Every query term and alias written one way only."""
+    return zwnj_problems(book)
 
 
 # Scripts whose words take many forms in news text, so that a word written whole matches few

@@ -58,6 +58,7 @@ from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from monitor.language import article_language
 from monitor.rules.unicode61 import tokenize
+from monitor.text import APOSTROPHE
 
 # ISO 639-1 code -> Snowball algorithm (Indonesian: Sastrawi instead; Ukrainian, which Snowball
 # lacks: pymorphy3; see above).
@@ -151,11 +152,13 @@ class _Ukrainian:
             parse = _Ukrainian._shared.parse
             out = []
             for word in words:
-                readings = parse(word)
+                # The dictionary writes the apostrophe ', which the matcher reads as ʼ.
+                readings = parse(word.replace(APOSTROPHE, "'"))
                 lemmas = {reading.normal_form for reading in readings}
                 if len(lemmas) > 1:
                     lemmas = _as_adjectives(readings, lemmas)
-                out.append(str(lemmas.pop()) if len(lemmas) == 1 else word)
+                out.append(str(lemmas.pop()).replace("'", APOSTROPHE) if len(lemmas) == 1
+                           else word)
             return out
 
 

@@ -1,7 +1,10 @@
-"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with four
+"""Tokens as SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer makes them, with five
 departures: ``ё`` folds to ``е``, Arabic-Indic and Persian digits to ASCII ones, a last
-Arabic ``ى`` (alef maqsura) to ``ي`` (yeh), and an alef with a hamza or madda (``أ إ آ``) to
-a bare alef (``ا``).
+Arabic ``ى`` (alef maqsura) to ``ي`` (yeh), an alef with a hamza or madda (``أ إ آ``) to
+a bare alef (``ا``), and an apostrophe inside a Ukrainian or Belarusian word (``'``, ``’``,
+``‘`` or a backtick, after a Cyrillic letter and before ``я ю є ї е ё і``) continues the word,
+folded to the letter ``ʼ`` (U+02BC) as texts also write it: ``перемир'я`` is one token,
+``перемирʼя``, where SQLite reads two (``перемир`` ``я``).
 
 A token is a maximal run of token characters (SQLite's own table: letters, digits and
 private-use characters as its Unicode tables classify them); a combining mark such as U+0301
@@ -11,14 +14,16 @@ probed from SQLite itself, because its Unicode version and folds differ from Pyt
 ``unicodedata`` (Cyrillic й stays й, unassigned code points count as letters).
 
 Tokens are found on the original text (a mark continues a token, as in SQLite) and then
-folded; a token character always folds to one token character, so the folded tokens are one
-for one with :func:`token_spans`.
+folded; a token character (or a token's apostrophe) always folds to one token character, so
+the folded tokens are one for one with :func:`token_spans`.
 
 The departures (:data:`monitor.text.LETTER_FOLD`, :func:`departed`): Russian writes ``ё`` as
 ``е`` in most texts and as ``ё`` in some (names too: ``Пётр``, ``Горбачёв``); Arabic and
 Persian texts write 28 as ``28``, ``٢٨`` or ``۲۸``; Egyptian print writes a word's last ``ي``
 as ``ى`` (``الأمريكى``); many Arabic texts leave out the hamza on alef and the madda
-(``اسرائيل`` for ``إسرائيل``, ``الان`` for ``الآن``). A rule that wrote one spelling
+(``اسرائيل`` for ``إسرائيل``, ``الان`` for ``الآن``); Ukrainian texts write the apostrophe
+``'``, ``’`` or ``ʼ`` (and while a word was cut at it, its other cases were out of stemming's
+reach: ``перемир'ю``, ``перемир'ям``). A rule that wrote one spelling
 silently missed the articles that write the other; search engines take them as one, and so
 does the matcher (a ``ى`` inside a word stays: a letter of its own in Uyghur). SQLite's
 index keeps them apart: the index queries ask it for each spelling
@@ -32,28 +37,50 @@ import unicodedata
 from itertools import accumulate
 
 from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
-from monitor.text import ALEF_MAQSURA, LETTER_FOLD, YEH
+from monitor.text import (
+    ALEF_MAQSURA,
+    APOSTROPHE,
+    APOSTROPHE_VOWELS,
+    APOSTROPHES,
+    CYRILLIC_LETTERS,
+    LETTER_FOLD,
+    YEH,
+    apostrophes_folded,
+)
 
 
 def _char_class(ranges: list[tuple[int, int]]) -> str:
     return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
 
 
-def _token_pattern(ranges: list[tuple[int, int]]) -> re.Pattern[str]:
-    """A token, captured, so that ``split`` keeps separators and tokens alternately."""
+def _token_pattern(ranges: list[tuple[int, int]], *, apostrophes: bool = False
+                   ) -> re.Pattern[str]:
+    """A token, captured, so that ``split`` keeps separators and tokens alternately; with
+    ``apostrophes``, an apostrophe inside a Ukrainian or Belarusian word continues it (see
+    the departures)."""
     token = _char_class(ranges)
-    return re.compile(f"([{token}][{token}{_char_class([(cp, cp) for cp in DIACRITICS])}]*)")
+    rest = f"[{token}{_char_class([(cp, cp) for cp in DIACRITICS])}]*"
+    if not apostrophes:
+        return re.compile(f"([{token}]{rest})")
+    apostrophe = f"(?<=[{CYRILLIC_LETTERS}])[{APOSTROPHES}](?=[{APOSTROPHE_VOWELS}])"
+    return re.compile(f"([{token}]{rest}(?:{apostrophe}{rest})*)")
 
 
 # Python's re checks a character against a class's astral ranges one by one, which made the
 # full pattern four times slower on every separator; most texts have no astral character, so
-# they get a pattern without those ranges.
+# they get a pattern without those ranges. The apostrophe's group costs a fifth more on every
+# token: only texts with an apostrophe get it (most Russian and Arabic texts have none).
 _ASCII_TOKEN = re.compile("([A-Za-z0-9]+)")
-_BMP_TOKEN = _token_pattern([(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <= 0xFFFF])
+_BMP_RANGES = [(a, min(b, 0xFFFF)) for a, b in TOKEN_RANGES if a <= 0xFFFF]
+_BMP_TOKEN = _token_pattern(_BMP_RANGES)
 _ANY_TOKEN = _token_pattern(list(TOKEN_RANGES))
+_BMP_TOKEN_APOSTROPHES = _token_pattern(_BMP_RANGES, apostrophes=True)
+_ANY_TOKEN_APOSTROPHES = _token_pattern(list(TOKEN_RANGES), apostrophes=True)
 _FOLD_TABLE: dict[int, str | None] = {cp: chr(to) for cp, to in FOLDS.items()}
 _FOLD_TABLE.update(dict.fromkeys(DIACRITICS))
 _FOLD_TABLE.update({cp: chr(to) for cp, to in LETTER_FOLD.items()})  # ё, digits, alefs
+# An apostrophe is in a token only inside a Ukrainian or Belarusian word: the letter ʼ there.
+_FOLD_TABLE.update(dict.fromkeys(map(ord, APOSTROPHES), APOSTROPHE))
 # The other: ى last in a token (marks, which a fold drops, may follow it) is ي.
 _MARKS = _char_class([(cp, cp) for cp in DIACRITICS])
 _LAST_ALEF_MAQSURA = re.compile(
@@ -65,9 +92,10 @@ def _pattern(text: str) -> re.Pattern[str]:
         return _ASCII_TOKEN
     # No surrogate pairs: BMP only. (A lone surrogate, which only uncleaned text holds, is
     # passed as two bytes: a separator to the tokenizer, not an encoding error.)
-    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
-        return _BMP_TOKEN
-    return _ANY_TOKEN
+    bmp = len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
+    if any(apostrophe in text for apostrophe in APOSTROPHES):  # (a scan of each: cheap)
+        return _BMP_TOKEN_APOSTROPHES if bmp else _ANY_TOKEN_APOSTROPHES
+    return _BMP_TOKEN if bmp else _ANY_TOKEN
 
 
 def fold(text: str) -> str:
@@ -82,7 +110,7 @@ def departed(text: str) -> str:
     """``text`` with the letters the matcher folds apart from SQLite written as it folds
     them: SQLite's tokenizer gives the matcher's tokens of ``text`` for it (the tests that
     compare the two give SQLite this)."""
-    text = text.translate(LETTER_FOLD)
+    text = apostrophes_folded(text.translate(LETTER_FOLD))
     return _LAST_ALEF_MAQSURA.sub(YEH, text) if ALEF_MAQSURA in text else text
 
 
@@ -156,5 +184,5 @@ def fold_token(token: str) -> str:
 
 def case_key(text: str) -> str:
     """``text`` without diacritics but with its case: how case-sensitive aliases compare."""
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", apostrophes_folded(text))
     return "".join(c for c in decomposed if not unicodedata.combining(c))

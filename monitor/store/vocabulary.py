@@ -17,8 +17,8 @@ are in many):
   would take seconds per hundred thousand), without the ``~stem`` lexemes.
 
 Words are folded as the matcher folds them; FTS5's vocabulary keeps ``ё`` apart from ``е``
-(and ``ى`` from ``ي``, ``٢٨`` from ``28``, ``أ`` from ``ا``), so on SQLite each word is asked
-in its spellings (:func:`monitor.text.index_spellings`).
+(and ``ى`` from ``ي``, ``٢٨`` from ``28``, ``أ`` from ``ا``, and has ``перемир'я`` as two words),
+so on SQLite each word is asked in its spellings (:func:`monitor.text.index_spellings`).
 Articles still waiting for the index are not counted. A database that cannot answer (an
 SQLite without fts5vocab, a lost connection) gives no answer (None): the check is advice, and
 a daemon's reload must not fail on it.
@@ -61,8 +61,10 @@ def _sqlite_has(session: Session, word: str) -> bool:
     """Whether FTS5's vocabulary has ``word`` in one of its spellings (a word with too many
     to ask for counts as present: the check is advice)."""
     spellings = index_spellings(word)
+    # A spelling of two words (an apostrophe FTS5 cut at): both words in its vocabulary.
     return spellings is None or any(
-        session.execute(_SQLITE_HAS, {"word": spelling}).first() for spelling in spellings)
+        all(session.execute(_SQLITE_HAS, {"word": part}).first() for part in spelling.split())
+        for spelling in spellings)
 
 
 class ArticleVocabulary:
@@ -104,7 +106,8 @@ class ArticleVocabulary:
                     return found
                 session.execute(_SQLITE_VOCABULARY)
                 for start in sorted({s for given in starts
-                                     for s in index_spellings(given) or [given]}):
+                                     for s in index_spellings(given) or [given]
+                                     if " " not in s}):
                     for word, articles in session.execute(_SQLITE_ALIKE, {
                             "low": start, "high": start + _LAST, "least": least}):
                         # folded as the matcher folds (see above): spellings count as one

@@ -374,6 +374,36 @@ def test_an_alef_with_a_hamza_or_madda_is_a_bare_alef_as_many_texts_write_it() -
     assert matched("وبإسرائيل") == {"with": ["وبإسرائيل"]}
 
 
+def test_an_apostrophe_inside_a_ukrainian_word_is_one_letter_however_written() -> None:
+    """Ukrainian texts write the apostrophe ', ’ or ʼ (U+02BC), and ` by mistake: the word is
+    one word whichever a rule or a text writes, so stemming reaches its other cases (перемир'я
+    finds the dative перемир’ю), and a case-sensitive alias compares it too. Russian names
+    with an apostrophe before another letter (д'Артаньян) keep their two words."""
+    from monitor.rules.model import Alias, Entity
+
+    book = RuleBook(
+        rules=(rule('"перемир\'я"', "truce"), rule('"перемир\'я"', "cases", stem=True,
+                                                    languages=("uk",)),
+               rule("Артаньян", "name"), rule("@uae", "uae")),
+        entities=(Entity("uae", (Alias("Обʼєднані Арабські Емірати", case_sensitive=True),)),))
+    matcher = compile_rules(book)
+
+    def matched(text: str) -> dict[str, list[str]]:
+        return {h.rule_id: [e.matched for e in h.evidence]
+                for h in matcher.match(Document("", text, language="uk"))}
+
+    for apostrophe in ("'", "’", "ʼ", "`"):
+        assert matched(f"Умови перемир{apostrophe}я") == {
+            "truce": [f"перемир{apostrophe}я"], "cases": [f"перемир{apostrophe}я"]}
+        assert matched(f"Посли Об{apostrophe}єднані Арабські Емірати") == {
+            "uae": [f"Об{apostrophe}єднані Арабські Емірати"]}
+    assert matched("Про порушення перемир’ю та перемирʼям") == {
+        "cases": ["перемир’ю"]}
+    assert matched("Перемир я") == {}  # two words are not the word
+    assert matched("об'єднані арабські емірати") == {}  # case-sensitive
+    assert matched("Жанна д'Арк і д'Артаньян") == {"name": ["Артаньян"]}
+
+
 def test_arabic_indic_and_persian_digits_are_the_ascii_ones() -> None:
     matcher = compile_rules(book_of(rule('"28 نقطة"', "plan"), rule("2025", "year")))
     for text in ("خطة من ٢٨ نقطة عام ٢٠٢٥", "خطة من ۲۸ نقطة عام ۲۰۲۵", "خطة من 28 نقطة عام 2025"):

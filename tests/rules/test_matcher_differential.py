@@ -6,9 +6,10 @@ must give exactly the documents FTS5 gives, for a table ``fts5(title, body,
 tokenize='unicode61 remove_diacritics 2')`` queried with the very same query string. Random
 token soup must be accepted or rejected alike. Deterministic: fixed seeds.
 
-The tokenizer's departures, ``ё`` folded to ``е`` and a last ``ى`` to ``ي`` (see
-:mod:`monitor.rules.unicode61`), are applied to what FTS5 is given, documents and queries
-alike (:func:`~monitor.rules.unicode61.departed`): FTS5 after those folds is the reference.
+The tokenizer's departures, ``ё`` folded to ``е``, a last ``ى`` to ``ي``, an apostrophe inside
+a Ukrainian word to ``ʼ`` and the others (see :mod:`monitor.rules.unicode61`), are applied to
+what FTS5 is given, documents and queries alike
+(:func:`~monitor.rules.unicode61.departed`): FTS5 after those folds is the reference.
 Documents are cleaned as the daemon stores articles, and FTS5's queries as a rule's words are
 (:func:`~monitor.text.clean_text`: a soft hyphen or zero-width space inside a word goes).
 """
@@ -40,6 +41,7 @@ WORDS = [
     "cease", "fire", "Witkoff", "witkoff’s", "don’t", "l'état", "ʼokina", "Ⅻ", "½", "x²",
     "\ue000pua", "Doha", "doha", "NEAR", "near", "and", "or", "not", "AND", "OR", "NOT",
     "title", "body", "a", "b", "c", "ab", "abc", "Mossad", "mossad", "Barnea", "Qatar", "Katar",
+    "перемир'я", "перемир’я", "перемирʼя", "перемир`ю", "Об'єднані", "д'Арк", "ям", "є",
 ]
 SEPARATORS = [" ", " ", " ", "  ", ", ", ". ", "-", "—", "/", "\n", " (", ") ", "'", "’", "_",
               "\u00ad", "\u200b", "…", "! ", "? ", ": ", "; ", " & ", "\t", "\u00a0", "·"]

@@ -7,7 +7,8 @@
 The tests probe SQLite again (every BMP code point, a stride through the other planes) and
 fail if a single code point is classified or folded differently, so a SQLite whose tables
 changed is noticed at once. The departures (``ё`` folded to ``е``, Arabic-Indic and Persian
-digits to ASCII ones, a last ``ى`` to ``ي``) are applied to what SQLite is given
+digits to ASCII ones, a last ``ى`` to ``ي``, ``أ إ آ`` to ``ا``, an apostrophe inside a
+Ukrainian word to ``ʼ``) are applied to what SQLite is given
 (:func:`~monitor.rules.unicode61.departed`), and tested on their own.
 """
 
@@ -142,6 +143,26 @@ def test_yo_digits_alefs_and_a_last_alef_maqsura_fold_where_sqlite_keeps_them_ap
     assert tokenize("٢٨ ۲۸ 28 ٢٠٢٥م") == ["28", "28", "28", "2025م"]  # Arabic-Indic, Persian
 
 
+def test_an_apostrophe_inside_a_ukrainian_word_continues_it_where_sqlite_cuts() -> None:
+    """' ’ ‘ and ` after a Cyrillic letter and before я ю є ї е ё і are the letter ʼ (which
+    texts also write there, and which SQLite takes as a letter): one word, spans and all."""
+    text = "Перемир'я, перемир’ю, перемирʼям, об`єкт, сям‘і; д'Артаньян, Israel's, 'я', й''я"
+    assert tokenize(text) == ["перемирʼя", "перемирʼю", "перемирʼям", "обʼєкт", "сямʼі", "д",
+                              "артаньян", "israel", "s", "я", "й", "я"]
+    assert [text[a:b] for a, b in token_spans(text)][:5] == [
+        "Перемир'я", "перемир’ю", "перемирʼям", "об`єкт", "сям‘і"]
+    fts5 = sqlite3.connect(":memory:")
+    fts5.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")
+    fts5.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+    fts5.execute("INSERT INTO t(x) VALUES (?)", (text,))
+    cut = [term for (term,) in fts5.execute("SELECT term FROM v ORDER BY offset")]
+    assert cut[:4] == ["перемир", "я", "перемир", "ю"]  # SQLite's own reading
+    fts5.execute("DELETE FROM t")
+    fts5.execute("INSERT INTO t(x) VALUES (?)", (departed(text),))
+    assert [term for (term,) in fts5.execute("SELECT term FROM v ORDER BY offset")] == (
+        tokenize(text))
+
+
 def test_every_bmp_code_point_is_tokenized_and_folded_as_sqlite_does() -> None:
     assert _compare(cp for cp in _codepoints() if cp < 0x10000) == []
 
@@ -155,7 +176,8 @@ def test_random_strings_tokenize_exactly_as_fts5() -> None:
     rng = random.Random(61)
     pool = ("aZ9_-'. \u00e9E\u0301\u0308\u0130\u00df\u03a3\u03c2\u0419\u0439\u0644\u05d0"
             "\u4e2d\u00bd\u2167\ue000\u00ad\u200d\U0001f600\u02bc\u0640\u0e01\u0e31"
-            "\u0451\u0649\u064a\u0662\u06f8")  # ё, ى, ي, ٢, ۸: the departures
+            "\u0451\u0649\u064a\u0662\u06f8"  # ё, ى, ي, ٢, ۸: the departures
+            "\u2019\u044f\u0456`\u0482\u0483")  # ’, я, і, `, ҂, a mark: apostrophes
     texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 16))) for _ in range(3000)]
     db = sqlite3.connect(":memory:")
     db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 2')")

@@ -163,6 +163,13 @@ FOLDED_LETTERS = [
         (Rule.from_query("israel", "اسرائيل"),
          Rule.from_query("de", "المانيا", stem=True, languages=("ar",))),
         ({"israel": 1, "de": 1}, {}), "ماني", id="hamza-alef"),
+    pytest.param(  # an apostrophe inside a Ukrainian word (migration 0030: stems, lexemes)
+        "0029", {"uk": "Сторони обговорили умови перемир’ю в Газі."},
+        "сторона обговорити умова перемир ю в газ",
+        "'визит', 'сторони', 'обговорили', 'умови', 'перемир', 'ю', 'в', 'газі'",
+        (Rule.from_query("truce", '"перемир\'я"', stem=True, languages=("uk",)),
+         Rule.from_query("dative", "перемирʼю")),
+        ({"dative": 1}, {}), "перемирʼя", id="apostrophe"),
 ]
 
 
