@@ -24,9 +24,10 @@ are cleaned the same way (a word pasted from a web page with a soft hyphen in it
 Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
 error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
-a declared encoding's label, and :func:`index_spellings`, the spellings of a word that the
+a declared encoding's label, :func:`index_spellings`, the spellings of a word that the
 matcher takes as one (``ё`` is ``е``, a last ``ى`` is ``ي``, ``٢٨`` is ``28``, ``أ`` is
-``ا``) and SQLite's tokenizer does not.
+``ا``, ``перемир'я`` is ``перемирʼя``) and SQLite's tokenizer does not, and
+:func:`apostrophes_folded`, a Ukrainian word's apostrophe written as the matcher reads it.
 """
 
 from __future__ import annotations
