@@ -16,7 +16,7 @@ from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, entity_
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
-from monitor.rules.spellings import at_alias, at_rule, spelling_problems
+from monitor.rules.spellings import at_rule, spelling_problems, word_problems
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
 from monitor.text import clean_text
@@ -289,17 +289,9 @@ def invisible_problems(book: RuleBook) -> list[RuleProblem]:
 
 
 def _word_problems(book: RuleBook, note: Callable[[str], str | None]) -> list[RuleProblem]:
-    """``note`` of each query term (each note once per rule) and of each alias of an entity
-    some rule uses."""
-    problems = [at_rule(rule, found)
-                for rule in book.rules for found in _term_notes(rule.expr, note)]
-    used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
-    for entity in book.entities:
-        if entity.id in used:
-            problems += [at_alias(entity, alias, found)
-                         for alias in entity.aliases
-                         if (found := note(alias.text)) is not None]
-    return problems
+    """``note`` of each query term and of each alias of an entity some rule uses (a note on
+    the word alone: the others beside it do not matter)."""
+    return word_problems(book, lambda text, _beside: note(text))
 
 
 def unstemmed_problems(book: RuleBook) -> list[RuleProblem]:

@@ -4,8 +4,8 @@ rule that does not say ``stem:`` (:func:`inflection_note`), a Hebrew one in a ru
 not say ``proclitics:`` (:func:`proclitic_note`).
 ``monitor check`` names each query term and alias (of an entity some rule uses) written one
 way, beside the spelling to add; :func:`spelling_problems` gives them all. Also where such
-notes are placed (:func:`at_rule`, :func:`at_alias`), for the other checks of
-:mod:`monitor.rules.checks` too."""
+notes are placed (:func:`at_rule`, :func:`at_alias`) and the walk over terms and aliases
+(:func:`word_problems`), for the other checks of :mod:`monitor.rules.checks` too."""
 
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ def zwnj_note(text: str, siblings: Collection[str]) -> str | None:
             f"out write one word: add {other!r} beside it")
 
 
-def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None]
-                       ) -> list[RuleProblem]:
-    """``note`` of each query term (beside the rule's other terms) and of each alias of an
-    entity some rule uses (beside its other aliases)."""
+def word_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | None]
+                  ) -> list[RuleProblem]:
+    """``note`` of each query term (beside the rule's other terms; each note once per rule)
+    and of each alias of an entity some rule uses (beside its other aliases): the walk of
+    every check of how a word is written, here and in :mod:`monitor.rules.checks`."""
     problems = []
     for rule in book.rules:
         terms = list(phrases(rule.expr))
@@ -77,7 +78,7 @@ def _spelling_problems(book: RuleBook, note: Callable[[str, Collection[str]], st
 def zwnj_problems(book: RuleBook) -> list[RuleProblem]:
     """Query terms and aliases (of entities some rule uses) with a zero-width non-joiner and
     without their spelling without it (see :data:`_ZWNJ`)."""
-    return _spelling_problems(book, zwnj_note)
+    return word_problems(book, zwnj_note)
 
 
 def spelling_problems(book: RuleBook) -> list[RuleProblem]:
