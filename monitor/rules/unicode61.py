@@ -40,9 +40,8 @@ from monitor.rules.unicode61_data import DIACRITICS, FOLDS, TOKEN_RANGES
 from monitor.text import (
     ALEF_MAQSURA,
     APOSTROPHE,
-    APOSTROPHE_VOWELS,
     APOSTROPHES,
-    CYRILLIC_LETTERS,
+    IN_WORD_APOSTROPHE,
     LETTER_FOLD,
     YEH,
     apostrophes_folded,
@@ -62,8 +61,7 @@ def _token_pattern(ranges: list[tuple[int, int]], *, apostrophes: bool = False
     rest = f"[{token}{_char_class([(cp, cp) for cp in DIACRITICS])}]*"
     if not apostrophes:
         return re.compile(f"([{token}]{rest})")
-    apostrophe = f"(?<=[{CYRILLIC_LETTERS}])[{APOSTROPHES}](?=[{APOSTROPHE_VOWELS}])"
-    return re.compile(f"([{token}]{rest}(?:{apostrophe}{rest})*)")
+    return re.compile(f"([{token}]{rest}(?:{IN_WORD_APOSTROPHE}{rest})*)")
 
 
 # Python's re checks a character against a class's astral ranges one by one, which made the

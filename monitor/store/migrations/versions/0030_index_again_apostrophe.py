@@ -28,8 +28,7 @@ branch_labels = None
 depends_on = None
 
 # A Cyrillic letter, an apostrophe of any kind, a vowel it stands before (as monitor.text's
-# CYRILLIC_LETTERS, APOSTROPHES and APOSTROPHE_VOWELS, frozen here as of this revision). In
-# an SQL string literal: ' doubled.
+# IN_WORD_APOSTROPHE, frozen here as of this revision). In an SQL string literal: ' doubled.
 _APOSTROPHE = "[\u0400-\u0481\u048a-\u04ff][''\u2019\u2018`\u02bc][яюєїеёіЯЮЄЇЕЁІ]"
 
 
