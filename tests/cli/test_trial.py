@@ -35,9 +35,10 @@ def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
         "  ukraine-peace-plan (US-Russia peace plan for Ukraine): 2 of 4 conditions hold",
         "    missing: (@ukraine OR (@zelensky NOT @gaza) OR @umerov OR (NEAR(@witkoff "
         "@dmitriev, 30) AND (@peace-plan OR @negotiations)) OR ((NEAR(@witkoff @putin, 30) OR "
-        "SENTENCE (@envoy @putin)) AND @peace-plan NOT @gaza))",
+        "NEAR(@witkoff @russia, 30) OR SENTENCE (@envoy @putin)) AND @peace-plan NOT @gaza))",
         "    missing: (@russia OR @putin OR @dmitriev OR SENTENCE (@ukraine @peace-plan) OR "
-        "SENTENCE (@zelensky @peace-plan) OR SENTENCE (@umerov @peace-plan))",
+        "SENTENCE (@zelensky @peace-plan) OR SENTENCE (@umerov @peace-plan) OR (@zelensky AND "
+        "@peace-plan NOT @gaza))",
     ]
     assert list(tmp_path.iterdir()) == [tmp_path / "monitor.yaml"]  # nothing stored
 
