@@ -21,6 +21,10 @@ Unicode's composed form (NFC): an Arabic hamza or madda written as a separate ma
 U+0655, ``ا`` + ``ٔ`` for ``أ``) would also end a word there. A rule's words and aliases
 are cleaned the same way (a word pasted from a web page with a soft hyphen in it).
 
+:func:`clean_prose` also writes a word that mixes Latin and Cyrillic letters of the same look
+(typed on the other keyboard layout: ``Вiткофф`` with a Latin i) in one alphabet, for what is
+read and matched (article texts and titles, rule words, queries); not for URLs and keys.
+
 Also :func:`word_spans`, where the words a rule matched stand in a snippet shown to a user
 (alerts and the web view mark the same ones), :func:`closest`, the "did you mean" of every
 error message that names a typo, :func:`codec_name`, how feeds, pages and OPML files read
@@ -93,6 +97,78 @@ def clean_text(text: str) -> str:
 def clean_line(text: str) -> str:
     """Like :func:`clean_text`, and fold line breaks into spaces (titles, mail subjects)."""
     return _LINE_BREAKS.sub(" ", clean_text(text)).strip()
+
+
+def clean_prose(text: str) -> str:
+    """:func:`clean_text`, and each word that mixes Latin and Cyrillic letters of the same
+    look written in one alphabet (:func:`unmixed_alphabets`): for what is read and matched
+    (article texts and titles, rule words, queries), not for URLs, keys and names."""
+    return unmixed_alphabets(clean_text(text))
+
+
+def clean_prose_line(text: str) -> str:
+    """:func:`clean_prose` for one line: line breaks folded into spaces (titles)."""
+    return unmixed_alphabets(clean_line(text))
+
+
+# Latin and Cyrillic letters that look the same (Unicode's confusables.txt pairs them): one
+# typed on the other keyboard layout slips into a word unseen. Ukrainian texts typed on a
+# Russian layout write a Latin i or ï for і and ї ("Украiна" is Україна, "Вiткофф"); a Latin
+# y, a, o, e, p, c or x stands in a Cyrillic word after a layout slip ("Пyтин"), and the
+# reverse in a Latin one ("Gаza" with a Cyrillic а). Such a word matched no rule and no
+# search, as no reader could see. Only letters identical in print are paired (not s and ѕ,
+# j and ј, Y and У, which a Russian or Ukrainian word does not mean).
+_TWINS = ("aceiopxyëïABCEHIKMOPTXËÏ", "асеіорхуёїАВСЕНІКМОРТХЁЇ")
+_TO_CYRILLIC = str.maketrans(*_TWINS)
+_TO_LATIN = str.maketrans(_TWINS[1], _TWINS[0])
+_LATIN_LETTER = re.compile(f"[{SCRIPT_RANGES['latin']}]")
+_CYRILLIC_LETTER = re.compile(f"[{SCRIPT_RANGES['cyrillic']}]")
+# A Latin letter beside a Cyrillic one, found from the Latin letters (few in a Cyrillic text;
+# a text without Cyrillic letters is not searched at all).
+_MIXED = re.compile(f"[{SCRIPT_RANGES['latin']}](?:(?<=[{SCRIPT_RANGES['cyrillic']}]."
+                    f")|(?=[{SCRIPT_RANGES['cyrillic']}]))")
+
+
+def unmixed_alphabets(text: str) -> str:
+    """``text`` with each word that mixes Latin and Cyrillic letters written in one alphabet,
+    where the letters of the other all have a twin in it (``Вiткофф`` with a Latin i is
+    ``Віткофф``, ``Gаza`` with a Cyrillic а is ``Gaza``); both ways possible, the alphabet of
+    more of its letters (a tie, or a letter without a twin on each side, as ``Яndex``: left as
+    written). The fold is invisible: only letters identical in print are twins."""
+    if _CYRILLIC_LETTER.search(text) is None:
+        return text
+    found = _MIXED.search(text)
+    if found is None:
+        return text
+    parts: list[str] = []
+    done, size = 0, len(text)
+    while found is not None:
+        start, end = found.start(), found.end()
+        while start > done and text[start - 1].isalpha():
+            start -= 1
+        while end < size and text[end].isalpha():
+            end += 1
+        parts += (text[done:start], _one_alphabet(text[start:end]))
+        done = end
+        found = _MIXED.search(text, end)
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+# Ukrainian writes ї, not і, after a vowel (Україна, країна): a Latin i there stands for ї.
+_I_AFTER_VOWEL = re.compile("(?<=[аеиоуяюєіїaeoyАЕИОУЯЮЄІЇAEOY])[iI]")
+_YI = {"i": "ї", "I": "Ї"}
+
+
+def _one_alphabet(word: str) -> str:
+    cyrillic = _I_AFTER_VOWEL.sub(lambda i: _YI[i.group()], word).translate(_TO_CYRILLIC)
+    latin = word.translate(_TO_LATIN)
+    to_cyrillic = _LATIN_LETTER.search(cyrillic) is None
+    to_latin = _CYRILLIC_LETTER.search(latin) is None
+    if to_cyrillic and to_latin:  # every letter has a twin: the alphabet of most of them
+        more = len(_CYRILLIC_LETTER.findall(word)) - len(_LATIN_LETTER.findall(word))
+        return cyrillic if more > 0 else latin if more < 0 else word
+    return cyrillic if to_cyrillic else latin if to_latin else word
 
 
 def _composed(text: str) -> str:

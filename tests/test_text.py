@@ -1,13 +1,18 @@
+import time
+
 import pytest
 
 from monitor.text import (
     MAX_SPELLINGS,
     clean_line,
+    clean_prose,
+    clean_prose_line,
     clean_text,
     closest,
     codec_name,
     index_spellings,
     refolded,
+    unmixed_alphabets,
     word_spans,
 )
 
@@ -62,6 +67,34 @@ def test_zero_width_spaces_and_word_joiners_inside_a_word_go() -> None:
     for unspaced in ("ข่าว\u200bการเมือง", "中国\u200b人", "ニュース\u200bです",
                      "ខ្មែរ\u200bភាសា", "Gaza\u200bข่าว"):
         assert clean_text(unspaced) == unspaced
+
+
+def test_a_word_mixing_latin_and_cyrillic_twins_is_written_in_one_alphabet() -> None:
+    # Ukrainian typed on a Russian layout (a Latin i or ï for і and ї), a layout slip (a Latin
+    # y in Путин, a Cyrillic а in Gaza), capitals: the letters of the other alphabet all have
+    # a twin, so the word is written in its own.
+    assert unmixed_alphabets("Вiткофф i Пyтин, Kиïв; ВIТКОФФ: Gаza cеasefire") == (
+        "Віткофф i Путин, Київ; ВІТКОФФ: Gaza ceasefire")
+    # After a vowel Ukrainian writes ї, not і: a Latin i there is ї.
+    assert unmixed_alphabets("Украiна, УКРАIНА, Киiв, соцiальний") == (
+        "Україна, УКРАЇНА, Київ, соціальний")
+    assert clean_prose("Пере\u00adговоры с Уиткоффoм") == "Переговоры с Уиткоффом"
+    assert clean_prose_line("Пyтин\nи Уиткофф") == "Путин и Уиткофф"
+    # Left as written: a letter without a twin on each side (a brand, a model), a tie, words
+    # of one alphabet side by side, and what cleaning is not for (clean_text: URLs, keys).
+    for kept in ("Яndex", "iPhone-ом", "рa", "Путин and Trump", "Путин,Trump", "Су-35С",
+                 "plain English", "Ёлка", "Пyтинs"):
+        assert unmixed_alphabets(kept) == kept, kept
+    assert clean_text("https://news.example/Украiна") == "https://news.example/Украiна"
+
+
+def test_unmixing_alphabets_is_linear_in_a_hostile_text() -> None:
+    # One word of a million letters, and a million letters before a mixed word: each letter
+    # is looked at a bounded number of times (a backtracking pattern would take hours).
+    for text in ("aа" * 500_000, "а" * 1_000_000 + "a", "Вiткофф " * 125_000):
+        started = time.process_time()
+        assert len(unmixed_alphabets(text)) == len(text)
+        assert time.process_time() - started < 5
 
 
 def test_a_rule_pasted_with_an_invisible_character_inside_a_word_matches_the_word() -> None:

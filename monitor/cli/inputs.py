@@ -106,8 +106,8 @@ def text_document(text: str) -> Document:
     """An article as a text file holds it: the first non-empty line is the title, the rest
     the body."""
     from monitor.models import Document
-    from monitor.text import clean_text
-    lines = clean_text(text).splitlines()
+    from monitor.text import clean_prose
+    lines = clean_prose(text).splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
     title = lines[0].strip() if lines else ""

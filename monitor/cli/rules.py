@@ -177,7 +177,7 @@ def _unknown_keys(keys: list[str]) -> str:
 def _read_jsonl(source: _Input, text: str, cap: int,
                 problems: list[RuleProblem]) -> Iterator[tuple[str, Document]]:
     from monitor.models import Document
-    from monitor.text import clean_text
+    from monitor.text import clean_prose
     # Line breaks only: splitlines() also cuts at U+2028, U+2029 and U+0085, which JSON
     # keeps raw inside a text.
     for number, line in enumerate(_LINE_BREAK.split(text), 1):
@@ -207,8 +207,8 @@ def _read_jsonl(source: _Input, text: str, cap: int,
             continue  # as a rule file refuses it: "russian" would be read as no language
         ident = item.get("id")
         yield (str(ident) if ident is not None else f"{source.ident}:{number}",
-               Document(title=clean_text(str(item.get("title") or "")),
-                        body=clean_text(str(item.get("text") or "")),
+               Document(title=clean_prose(str(item.get("title") or "")),
+                        body=clean_prose(str(item.get("text") or "")),
                         language=normalize_language(item.get("lang") or None)))
 
 

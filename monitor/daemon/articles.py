@@ -13,7 +13,7 @@ from monitor.language import article_language
 from monitor.models import Article, ExtractedText, FeedEntry
 from monitor.net import shown_url
 from monitor.store import FeedState
-from monitor.text import clean_line, clean_text
+from monitor.text import clean_prose, clean_prose_line
 
 
 def declared_language(feed: FeedState, entry: FeedEntry, feed_language: str | None
@@ -40,8 +40,8 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
         extracted = fuller_feed_text(entry.content, extracted.text) or extracted
     # Cleaned here, as the store keeps them: the matcher's offsets and stems are then those
     # of the stored text.
-    text = clean_text(extracted.text) if extracted else ""
-    title = clean_line(entry.title or (extracted.title if extracted and extracted.title
+    text = clean_prose(extracted.text) if extracted else ""
+    title = clean_prose_line(entry.title or (extracted.title if extracted and extracted.title
                                        else url))
     # The entry's or feed's, else the page's own (its lang attribute, as written: "en-us",
     # "ua", "zz"), as a code the rules and the web view's filter share; none that names no

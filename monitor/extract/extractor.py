@@ -52,7 +52,7 @@ from monitor.extract.noise import remove_noise
 from monitor.extract.pool import KillablePool
 from monitor.extract.walls import find_wall
 from monitor.models import ExtractedText, TextAnalysis
-from monitor.text import clean_line, clean_text
+from monitor.text import clean_prose, clean_prose_line
 
 if TYPE_CHECKING:  # an annotation only: the workers' fork server does without pydantic
     from monitor.config import ExtractConfig
@@ -196,7 +196,7 @@ def _parse_date(value: str | None) -> datetime | None:
 def _optional(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    cleaned = clean_line(value)
+    cleaned = clean_prose_line(value)
     return cleaned or None
 
 
@@ -313,7 +313,7 @@ def _analysis(analyzer: Analyzer | None, text: str, language: str | None) -> Tex
 def _text_of(doc: Any) -> str:
     if doc is None or not isinstance(doc.text, str):
         return ""
-    return clean_text(doc.text).strip()
+    return clean_prose(doc.text).strip()
 
 
 def _default_workers() -> int:

@@ -19,7 +19,7 @@ from monitor.rules.query import unicode_spaces
 from monitor.rules.spellings import at_rule, spelling_problems, word_problems
 from monitor.rules.stem import stemmers_for
 from monitor.rules.unicode61 import tokenize
-from monitor.text import clean_text
+from monitor.text import clean_text, unmixed_alphabets
 
 
 def run_rule_tests(book: RuleBook, matcher: Matcher) -> list[RuleProblem]:
@@ -140,7 +140,9 @@ def operator_word_problems(book: RuleBook) -> list[RuleProblem]:
 # Letters that look alike across the Latin, Cyrillic and Greek alphabets: one typed with the
 # wrong keyboard layout slips into a word unseen, and the word never matches as printed. A
 # letter of another alphabet that looks different (Chuvash names with a Latin ă, Kabyle ones
-# with ε, as CLDR writes them) is taken as meant.
+# with ε, as CLDR writes them) is taken as meant. A Latin and Cyrillic mix that cleaning
+# writes in one alphabet (monitor.text.unmixed_alphabets: "Пyтин" is read as "Путин", in
+# rules and articles alike) is not a problem.
 _LOOKALIKES = {
     "LATIN": frozenset("aceopxyijsABCEHIJKMOPSTXY"),
     "CYRILLIC": frozenset("асеорхуіјѕАВСЕНІЈКМОРЅТХУ"),
@@ -164,8 +166,9 @@ def _alphabets(word: str) -> dict[str, list[str]]:
 
 def mixed_alphabet_note(text: str) -> str | None:
     """A note on the first word of ``text`` that mixes Latin, Cyrillic or Greek letters
-    (``Пyтин`` with a Latin y: it can never match the name as printed), or None."""
-    for word in _WORD.findall(text):
+    (``Dοha`` with a Greek ο: it can never match the name as printed) and is not written in
+    one alphabet by cleaning, or None."""
+    for word in _WORD.findall(unmixed_alphabets(text)):
         letters = _alphabets(word)
         if len(letters) < 2:
             continue

@@ -13,7 +13,7 @@ from monitor.models import Document
 from monitor.rules.expr import Expr
 from monitor.rules.query import parse_query
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
-from monitor.text import clean_line, clean_text
+from monitor.text import clean_prose, clean_prose_line
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Alias:
         # As an article's text is cleaned (monitor.text): an alias written with Arabic vowel
         # marks or a tatweel (مُحَمَّد), decomposed, or pasted with a soft hyphen or a
         # zero-width space inside a word, finds the word as articles are stored (محمد).
-        object.__setattr__(self, "text", clean_text(self.text))
+        object.__setattr__(self, "text", clean_prose(self.text))
 
     @functools.cached_property  # read by the loader's check, then by compile
     def tokens(self) -> tuple[str, ...]:
@@ -121,7 +121,7 @@ class Example:
         """The example as the document the matcher reads: cleaned as the daemon cleans an
         article (soft hyphens, controls, Arabic vowel marks; composed), so an example holds
         exactly when such an article would match."""
-        return Document(title=clean_line(self.title), body=clean_text(self.body),
+        return Document(title=clean_prose_line(self.title), body=clean_prose(self.body),
                         language=self.language)
 
     def label(self) -> str:

@@ -43,7 +43,7 @@ from monitor.rules.expr import (
     Sentence,
 )
 from monitor.rules.unicode61 import tokenize
-from monitor.text import clean_text, closest
+from monitor.text import clean_prose, closest
 
 DEFAULT_NEAR = 10
 MAX_NEAR = 1_000_000
@@ -391,7 +391,7 @@ class _Parser:
             string = self.take()
             # Cleaned as article text is (composed; Arabic vowel marks, tatweel, soft hyphens
             # and zero-width spaces inside words dropped).
-            words = tokenize(clean_text(string.value))
+            words = tokenize(clean_prose(string.value))
             if not words:
                 raise self.error(f"{self.query[string.start:string.end]!r} has no letters or "
                                  "digits to search for", string)

@@ -33,7 +33,7 @@ from monitor.rules import (
     search_articles,
 )
 from monitor.store import StoredArticle, TextIndex
-from monitor.text import clean_text
+from monitor.text import clean_prose
 from monitor.web.context import Web
 
 SHOWN = 100
@@ -126,7 +126,7 @@ def _size_problem(rule: Rule) -> str | None:
 def search_query(text: str) -> str:
     """The query typed or pasted, cleaned as stored article text is (a soft hyphen copied
     from a page, a bidi mark: none is left in the articles it is matched against)."""
-    return clean_text(text).strip()
+    return clean_prose(text).strip()
 
 
 def _languages(language: str | None) -> tuple[str, ...]:

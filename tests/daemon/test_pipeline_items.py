@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from monitor.store import NewArticle, saving
+from monitor.rules import Rule, RuleBook, compile_rules, search_articles
+from monitor.store import NewArticle, TextIndex, saving
 from tests.daemon.test_pipeline import World, page, served_world
 
 
@@ -175,3 +176,26 @@ def test_D4_entries_without_a_usable_link_are_skipped_with_a_warning(
     assert report.new_entries == 0 and not any("skipped" in r.getMessage()
                                                for r in caplog.records)
     assert w.store.count("articles") == 1
+
+
+def test_a_word_typed_with_letters_of_two_alphabets_is_stored_matched_and_found_as_printed(
+        json_world: World) -> None:
+    """A Ukrainian page typed on a Russian layout (a Latin i in Вiткофф) and an English title
+    with a Cyrillic а and е: stored in one alphabet, so the rules match and the text index
+    finds the words as printed, on SQLite and PostgreSQL."""
+    w = json_world
+    w.write("one.html", page("Вiткофф у Києві", "Вiткофф обговорив перемирʼя. "
+                             "Gаza cеasefire talks resumed."))
+    w.write("feed.json", _json_feed([
+        {"id": "1", "url": f"{w.base}/one.html", "title": "Gаza cеasefire: Вiткофф"}]))
+    report = w.pipeline.run_cycle()
+    assert report.failed == 0 and report.articles == 1
+    (stored,) = w.store.articles()
+    assert stored.title == "Gaza ceasefire: Віткофф"
+    assert "Віткофф обговорив" in stored.text and "Gaza ceasefire talks" in stored.text
+    assert [h.rule_id for h in w.store.hits()] == ["ceasefire"]
+    TextIndex(w.store).index_pending()
+    book = RuleBook(rules=(Rule.from_query("w", "Віткофф AND ceasefire"),))
+    outcome = search_articles(w.store, compile_rules(book), book.rules[0], book,
+                              full_scan=False)
+    assert (outcome.indexed, outcome.total) == (True, 1)

@@ -16,6 +16,7 @@ from monitor.errors import ExtractError
 from monitor.extract.extractor import MAX_HTML_BYTES, extract_html, sniff_binary
 from monitor.extract.feedtext import fallback_text, fuller_feed_text
 from monitor.extract.noise import html_to_text, is_noise_line, remove_noise
+from monitor.rules import analyze_text
 from tests.benchmarks.bench_extract import token_f1
 
 SEED_004 = "seeds/004_311c2814fe6639fd.txt"
@@ -95,6 +96,18 @@ def test_site_name_is_read_from_either_quote_style_and_unescaped() -> None:
         page = f"<html><head>{meta}</head><body><article>{article}</article></body></html>"
         result = extract_html(page, "https://example.org/a", metadata=False)
         assert result is not None and result.site_name == "Kompas & Co", meta
+
+
+def test_words_typed_with_letters_of_two_alphabets_come_out_in_one() -> None:
+    """The worker's text (which it signs and analyzes) is the text the daemon stores: a
+    Latin i in a Ukrainian word, as typed on a Russian layout, is written as the Cyrillic і."""
+    sentence = "Вiткофф обговорив мирний план з українською делегацією у Женеві. "
+    page = f"<html><head><title>Вiткофф у Женевi</title></head><body><article><p>" \
+           f"{sentence * 40}</p></article></body></html>"
+    result = extract_html(page, "https://example.org/a", analyzer=analyze_text)
+    assert result is not None and result.title == "Віткофф у Женеві"
+    assert "Вiткофф" not in result.text and result.text.count("Віткофф") == 40
+    assert result.analysis == analyze_text(result.text, None)
 
 
 def test_noise_lines_of_the_seed_article_are_dropped(shared_dir: Path) -> None:

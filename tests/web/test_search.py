@@ -66,6 +66,9 @@ def test_a_query_pasted_with_a_soft_hyphen_finds_the_word(web) -> None:
     page = c.get("/search", params={"q": "gen\u00adcatan"}).text
     assert _count(page) == plain
     assert "\u00ad" not in page  # nor in the rule to save
+    # Typed with a Cyrillic е (a keyboard layout slip): read as the word, as articles are.
+    mixed = c.get("/search", params={"q": "g\u0435ncatan"}).text
+    assert _count(mixed) == plain and "g\u0435ncatan" not in mixed
 
 
 def _alert(page: str) -> str:
