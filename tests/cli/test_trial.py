@@ -38,7 +38,7 @@ def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
         "NEAR(@witkoff @russia, 30) OR SENTENCE (@envoy @putin)) AND @peace-plan NOT @gaza))",
         "    missing: (@russia OR @putin OR @dmitriev OR SENTENCE (@ukraine @peace-plan) OR "
         "SENTENCE (@zelensky @peace-plan) OR SENTENCE (@umerov @peace-plan) OR (@zelensky AND "
-        "@peace-plan NOT @gaza))",
+        "@peace-plan NOT @gaza) OR (@witkoff AND NEAR(@ukraine @deal, 2) NOT @commodity))",
     ]
     assert list(tmp_path.iterdir()) == [tmp_path / "monitor.yaml"]  # nothing stored
 

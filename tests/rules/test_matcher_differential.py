@@ -11,7 +11,8 @@ a Ukrainian word to ``ʼ`` and the others (see :mod:`monitor.rules.unicode61`), 
 what FTS5 is given, documents and queries alike
 (:func:`~monitor.rules.unicode61.departed`): FTS5 after those folds is the reference.
 Documents are cleaned as the daemon stores articles, and FTS5's queries as a rule's words are
-(:func:`~monitor.text.clean_text`: a soft hyphen or zero-width space inside a word goes).
+(:func:`~monitor.text.clean_prose`: a soft hyphen or zero-width space inside a word goes, a
+word of Latin and Cyrillic letters of the same look is written in one alphabet).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from monitor.rules.expr import Filter
 from monitor.rules.matcher import compile_rules
 from monitor.rules.query import UNICODE_SPACES
 from monitor.rules.unicode61 import departed
-from monitor.text import clean_text
+from monitor.text import clean_prose
 
 WORDS = [
-    "gaza", "Gaza", "GAZA", "gazа",  # the last one ends in Cyrillic а: a different token
+    "gaza", "Gaza", "GAZA", "gazа",  # the last one ends in Cyrillic а: cleaned, it is gaza
     "Erdoğan", "erdogan", "ERDOĞAN", "Erdog\u0306an", "путин", "Путин", "ПУТИН", "Йемен",
     "йемен", "ёлка", "Ёлка", "елка", "café", "CAFÉ", "cafe", "cafe\u0301", "naïve", "naive",
     "İstanbul", "istanbul", "straße", "STRASSE", "ΣΟΦΙΑ", "σοφιας", "σοφιαϲ", "قطر", "القطرية",
@@ -172,14 +173,14 @@ def fts5_table(docs: list[tuple[str, str]]) -> sqlite3.Connection:
 def fts5_match(db: sqlite3.Connection, query: str) -> set[int] | str:
     try:
         return {row[0] for row in db.execute("SELECT rowid FROM t WHERE t MATCH ?",
-                                             (departed(clean_text(query)),))}
+                                             (departed(clean_prose(query)),))}
     except sqlite3.OperationalError as exc:
         return f"error: {exc}"
 
 
 def _generate(seed: int, n_docs: int, n_queries: int) -> tuple[list[tuple[str, str]], list[str]]:
     rng = random.Random(seed)
-    docs = [(clean_text(t), clean_text(b)) for t, b in make_docs(rng, n_docs)]
+    docs = [(clean_prose(t), clean_prose(b)) for t, b in make_docs(rng, n_docs)]
     gen = QueryGen(rng, docs)
     queries: list[str] = []
     while len(queries) < n_queries:
