@@ -36,8 +36,9 @@ class Alias:
 
     def __post_init__(self) -> None:
         # As an article's text is cleaned (monitor.text): an alias written with Arabic vowel
-        # marks or a tatweel (مُحَمَّد), decomposed, or pasted with a soft hyphen or a
-        # zero-width space inside a word, finds the word as articles are stored (محمد).
+        # marks or a tatweel (مُحَمَّد), decomposed, pasted with a soft hyphen or a
+        # zero-width space inside a word, or typed with a Latin letter in a Cyrillic word
+        # (Пyтин), finds the word as articles are stored (محمد, Путин).
         object.__setattr__(self, "text", clean_prose(self.text))
 
     @functools.cached_property  # read by the loader's check, then by compile
@@ -119,8 +120,8 @@ class Example:
 
     def document(self) -> Document:
         """The example as the document the matcher reads: cleaned as the daemon cleans an
-        article (soft hyphens, controls, Arabic vowel marks; composed), so an example holds
-        exactly when such an article would match."""
+        article (soft hyphens, controls, Arabic vowel marks, words of two alphabets; composed),
+        so an example holds exactly when such an article would match."""
         return Document(title=clean_prose_line(self.title), body=clean_prose(self.body),
                         language=self.language)
 

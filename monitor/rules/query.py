@@ -390,7 +390,7 @@ class _Parser:
         while True:
             string = self.take()
             # Cleaned as article text is (composed; Arabic vowel marks, tatweel, soft hyphens
-            # and zero-width spaces inside words dropped).
+            # and zero-width spaces inside words dropped; a word of two alphabets in one).
             words = tokenize(clean_prose(string.value))
             if not words:
                 raise self.error(f"{self.query[string.start:string.end]!r} has no letters or "
