@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,9 +34,10 @@ def backtest_command(
 ) -> None:
     """Replay rules over stored articles; sends nothing.
 
-    Reports what would have matched, per rule and per day; then any rule word that no
-    stored article has while a close spelling is in several (ceasfire: ceasefire is in
-    340 articles), a likely typo, which matches nothing and says nothing.
+    Reports what would have matched, per rule and per day, with the words a stem or prefix
+    took in that no alias writes (@deal: according 31); then any rule word that no stored
+    article has while a close spelling is in several (ceasfire: ceasefire is in 340
+    articles), a likely typo, which matches nothing and says nothing.
     """
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -109,6 +111,24 @@ def _print_report(report: BacktestReport, book: RuleBook, start: datetime,
         days = sorted((d, n) for (r, d), n in report.per_day.items() if r == rule)
         for day, count in days:
             typer.echo(f"  {day}  {count}")
+        _print_forms(report, rule)
+
+
+def _print_forms(report: BacktestReport, rule: str) -> None:
+    """The words the rule matched that no alias or term writes, for its author to read: a
+    stem or prefix can take in a word said of anything ("according" for accord)."""
+    from monitor.rules import FORM_SAMPLE, commonest_forms
+
+    forms = commonest_forms(report.forms.get(rule, Counter()))
+    if not forms:
+        return
+    total = report.per_rule.get(rule, 0)
+    read = plural(min(total, FORM_SAMPLE), "match", "matches")
+    if total > FORM_SAMPLE:
+        read = f"the first {read} of {total:,}"
+    typer.echo(f"  words matched through a stem or prefix, in {read} (is each one meant?):")
+    for term, words in forms:
+        typer.echo(f"    {term}: " + ", ".join(f"{word} {count}" for word, count in words))
 
 
 def _print_typos(typos: list[UnseenWord], *, err: bool) -> None:

@@ -29,11 +29,13 @@ if TYPE_CHECKING:
         run_rule_tests,
     )
     from monitor.rules.expr import Expr, leaves
+    from monitor.rules.forms import commonest_forms
     from monitor.rules.loader import load_rules
     from monitor.rules.matcher import Matcher, compile_rules
     from monitor.rules.model import Alias, Entity, Example, Rule, RuleBook, RuleTests
     from monitor.rules.query import parse_query, query_depth
     from monitor.rules.replay import (
+        FORM_SAMPLE,
         BacktestMatch,
         BacktestReport,
         SearchOutcome,
@@ -57,6 +59,8 @@ _MODULES: dict[str, str] = {
     "backtest_store": "monitor.rules.replay",
     "BacktestMatch": "monitor.rules.replay",
     "BacktestReport": "monitor.rules.replay",
+    "commonest_forms": "monitor.rules.forms",
+    "FORM_SAMPLE": "monitor.rules.replay",
     "candidate_query": "monitor.rules.candidates",
     "channel_problems": "monitor.rules.checks",
     "compile_rules": "monitor.rules.matcher",
@@ -85,6 +89,7 @@ _MODULES: dict[str, str] = {
 }
 
 __all__ = [
+    "FORM_SAMPLE",
     "Alias",
     "BacktestMatch",
     "BacktestReport",
@@ -104,6 +109,7 @@ __all__ = [
     "backtest_store",
     "candidate_query",
     "channel_problems",
+    "commonest_forms",
     "compile_rules",
     "inflection_note",
     "leaves",

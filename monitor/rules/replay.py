@@ -6,7 +6,8 @@ superset of what it can match
 (:func:`monitor.rules.candidates.candidate_query`), and only those articles go through the
 matcher, which decides exactly as it does for new articles. Without an index, or for a rule
 the index cannot narrow, every stored article is read. Reports keep counts and article ids,
-never article texts, so memory stays flat however many articles match.
+never article texts, so memory stays flat however many articles match (and the words a
+bounded sample of matches took in through stems and prefixes: :mod:`monitor.rules.forms`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from monitor.models import Document, RuleHit
 from monitor.rules.candidates import candidate_query
+from monitor.rules.forms import Form, WrittenForms
 from monitor.rules.matcher import Matcher
 from monitor.rules.model import Rule, RuleBook
 from monitor.rules.stem import article_stems
@@ -45,25 +47,47 @@ class BacktestReport:
     matched_ids: dict[str, array[int]] = field(
         default_factory=lambda: defaultdict(lambda: array("q")))
     indexed: bool = False  # the candidates came from the text index
+    # Per rule, the words its terms matched that no alias or term writes (according, for
+    # accord: what stems and prefixes took in), each counted once per article, over the
+    # rule's first FORM_SAMPLE matches (when a WrittenForms is given).
+    forms: dict[str, Counter[Form]] = field(default_factory=lambda: defaultdict(Counter))
+
+
+# Matches per rule whose evidence is read for the forms. Counting needs no evidence, so a
+# backtest matches those articles twice: bounded per rule, and for all rules together.
+FORM_SAMPLE = 200
+FORM_ARTICLES = 5_000
 
 
 def backtest(matcher: Matcher, articles: Iterable[StoredArticle],
              progress: Callable[[int], None] | None = None,
              on_match: Callable[[BacktestMatch], None] | None = None,
-             report: BacktestReport | None = None) -> BacktestReport:
-    """Match every article; count hits per rule and per (rule, day of publication)."""
+             report: BacktestReport | None = None,
+             written: WrittenForms | None = None) -> BacktestReport:
+    """Match every article; count hits per rule and per (rule, day of publication); with
+    ``written``, the words each rule matched through a stem or prefix (``report.forms``)."""
     report = report or BacktestReport()
+    sampled = 0  # articles matched again for their evidence
     for article in articles:
         report.articles += 1
         document = article.document()
         day = (article.published or article.fetched_at).date().isoformat()
-        if on_match is None:  # counts only: no evidence to build
+        hits: list[RuleHit] = []
+        if on_match is None:  # counts only: no evidence to build, but for a sample of forms
             rule_ids = matcher.matching(document)
+            if (written is not None and sampled < FORM_ARTICLES
+                    and any(report.per_rule[r] < FORM_SAMPLE for r in rule_ids)):
+                sampled += 1
+                hits = matcher.match(document)
         else:
             hits = matcher.match(document)
             rule_ids = [hit.rule_id for hit in hits]
             for hit in hits:
                 on_match(BacktestMatch(article, hit))
+        if written is not None:
+            for hit in hits:
+                if report.per_rule[hit.rule_id] < FORM_SAMPLE:
+                    report.forms[hit.rule_id].update(set(written.unwritten(hit)))
         for rule_id in rule_ids:
             report.matches += 1
             report.per_rule[rule_id] += 1
@@ -106,9 +130,11 @@ def _candidate_ids(store: Store, rules: Iterable[Rule], book: RuleBook,
 def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: datetime | None,
                    progress: Callable[[int], None] | None = None,
                    on_match: Callable[[BacktestMatch], None] | None = None) -> BacktestReport:
-    """A backtest of ``book``'s rules over the store, through the text index when it can."""
+    """A backtest of ``book``'s rules over the store, through the text index when it can,
+    with the words each rule's stems and prefixes took in (``forms``)."""
     articles, indexed = candidate_articles(store, book.rules, book, since)
-    return backtest(matcher, articles, progress, on_match, BacktestReport(indexed=indexed))
+    return backtest(matcher, articles, progress, on_match, BacktestReport(indexed=indexed),
+                    WrittenForms(book))
 
 
 @dataclass

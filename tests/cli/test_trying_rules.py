@@ -161,6 +161,40 @@ def test_backtest_of_one_rule_file_uses_the_configured_folders_entities(
     assert "gaza-ceasefire: 2 matches" in out and "ukraine" not in out
 
 
+def test_backtest_names_the_words_a_prefix_or_stem_took_in(store_config: Path,
+                                                             tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "r.yaml").write_text(
+        "rules:\n  - id: talks\n    query: negosia* AND (Ukraina OR Rusia)\n"
+        "  - id: plain\n    query: Ukraina\n", encoding="utf-8")
+    code, out, err = run("-c", str(store_config), "backtest", "--rules", str(folder),
+                         "--since", "36500d")
+    assert (code, err) == (0, "")
+    talks = out[out.index("\ntalks: "):]
+    assert ("  words matched through a stem or prefix, in 1 match (is each one meant?):\n"
+            "    negosia*: negosiasi 1\n") in talks
+    assert "words matched" not in out[:out.index("\ntalks: ")]  # "plain": as written
+
+
+def test_backtest_says_when_it_read_the_words_of_some_matches_only(
+        store_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.rules
+    import monitor.rules.replay
+
+    for module in (monitor.rules, monitor.rules.replay):
+        monkeypatch.setattr(module, "FORM_SAMPLE", 1)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "r.yaml").write_text("rules:\n  - id: both\n    query: Ga* AND AS\n",
+                                   encoding="utf-8")
+    code, out, err = run("-c", str(store_config), "backtest", "--rules", str(folder),
+                         "--since", "36500d")
+    assert (code, err) == (0, "")
+    assert "\nboth: 3 matches;" in out
+    assert "words matched through a stem or prefix, in the first 1 match of 3 " in out
+
+
 def test_backtest_of_a_missing_rules_folder_is_a_usage_error(store_config: Path) -> None:
     missing = store_config.parent / "nowhere"
     code, out, err = run("-c", str(store_config), "backtest", "--rules", str(missing))
