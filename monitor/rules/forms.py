@@ -56,4 +56,3 @@ def commonest_forms(forms: Counter[Form], terms: int = 8, per_term: int = 5
     ranked = sorted(by_term.items(), key=lambda item: (-item[1].total(), item[0]))
     return [(term, sorted(words.items(), key=lambda wc: (-wc[1], wc[0]))[:per_term])
             for term, words in ranked[:terms]]
-

@@ -1,10 +1,9 @@
-"""The words a rule matched that no alias or term writes (monitor backtest's last lines)."""
+"""The words a rule matched that no alias or term writes (under each rule in monitor backtest)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -83,7 +82,7 @@ def test_backtest_reads_the_forms_of_a_bounded_sample(
     assert report.forms["r"] == Counter({("@deal", "according"): 1})
 
 
-def test_backtest_without_written_forms_reads_no_evidence(tmp_path: Path) -> None:
+def test_backtest_without_written_forms_reads_no_evidence() -> None:
     book = RuleBook(rules=(Rule.from_query("r", "@deal AND Gaza", stem=True),),
                     entities=ENTITIES)
     report = backtest(compile_rules(book), [_article(1, "According to the UN.")])
