@@ -109,6 +109,8 @@ TRAPS = [
     ("ar", "بوتان", "putin", "بوتين"),
     ("ar", "التركيز", "turkey", "التركية"),
     ("ar", "ترك", "turkey", "تركي"),
+    ("en", "Hama", "hamas", "Hamas"),
+    ("en", "trumped", "trump", "Trump's"),
 ]
 
 
