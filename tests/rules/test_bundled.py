@@ -116,6 +116,9 @@ TRAPS = [
     ("ar", "يروي", "lebanon", "بيروت"),
     ("ar", "الكرمل", "russia", "الكرملين"),
     ("ar", "انقر", "turkey", "أنقرة"),
+    ("ar", "السلامة", "peace", "السلام"),
+    ("ar", "مسيرة", "commodity", "المسيرات"),
+    ("ar", "المحادثة", "negotiations", "المحادثات"),
     ("en", "Hama", "hamas", "Hamas"),
     ("en", "trumped", "trump", "Trump's"),
 ]
