@@ -27,13 +27,13 @@ run: $(STAMP_RUN)  ## Set up, apply migrations and start the daemon and web view
 	exec $(BIN)/monitor run
 
 test: $(STAMP_DEV)  ## Set up with dev extras; run ruff, mypy, import-linter and the whole test suite
-	$(BIN)/ruff check monitor tests
+	$(BIN)/ruff check monitor tests scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check monitor tests
+	$(BIN)/ruff check monitor tests scripts
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
