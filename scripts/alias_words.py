@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from monitor.rules import RuleBook, load_rules, tokenize  # noqa: E402
+from monitor.rules.model import alias_stem  # noqa: E402
 from monitor.rules.stem import stem_tokens, stemmer_for  # noqa: E402
 
 ENTITY = re.compile(r"@([\w-]+)")
@@ -58,8 +59,7 @@ def taken_in(book: RuleBook, top: int) -> list[tuple[str, str, str, list[str]]]:
                 token = alias.tokens[0]
                 if alias.prefix:
                     found = [w for w in words if w.startswith(token)]
-                elif (stemmer is not None and stems_on and alias.stem is not False
-                      and not (alias.stem is None and entity.stem is False)):
+                elif stemmer is not None and alias_stem(alias, entity, rule=stems_on):
                     found = by_stem.get(stem_tokens([token], stemmer)[0], [])
                 else:
                     continue

@@ -42,7 +42,7 @@ def compose_article(feed: FeedState, entry: FeedEntry, url: str,
     # of the stored text.
     text = clean_prose(extracted.text) if extracted else ""
     title = clean_prose_line(entry.title or (extracted.title if extracted and extracted.title
-                                       else url))
+                                             else url))
     # The entry's or feed's, else the page's own (its lang attribute, as written: "en-us",
     # "ua", "zz"), as a code the rules and the web view's filter share; none that names no
     # language, nor one the text cannot be in (a CMS's default "en-US" on a Russian or an
