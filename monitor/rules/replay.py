@@ -131,10 +131,11 @@ def backtest_store(store: Store, book: RuleBook, matcher: Matcher, since: dateti
                    progress: Callable[[int], None] | None = None,
                    on_match: Callable[[BacktestMatch], None] | None = None) -> BacktestReport:
     """A backtest of ``book``'s rules over the store, through the text index when it can,
-    with the words each rule's stems and prefixes took in (``forms``)."""
+    with the words each rule's stems and prefixes took in (``forms``) unless ``on_match``
+    takes each match's evidence itself."""
     articles, indexed = candidate_articles(store, book.rules, book, since)
     return backtest(matcher, articles, progress, on_match, BacktestReport(indexed=indexed),
-                    WrittenForms(book))
+                    WrittenForms(book) if on_match is None else None)
 
 
 @dataclass
