@@ -7,10 +7,12 @@ from pathlib import Path
 from monitor.rules import load_rules
 from monitor.rules.matcher import compile_rules
 from tests.benchmarks.bench_rules_quality import (
+    LONG_SET,
     TARGET_PRECISION,
     TARGET_RECALL,
     corpus_false_hits,
     load_set,
+    long_score,
     score,
 )
 
@@ -22,6 +24,17 @@ def test_the_bundled_rules_meet_the_targets_in_every_language(repo_root: Path) -
     scores = score(compile_rules(load_rules(repo_root / "rules")), texts)
     for lang, s in scores.items():
         assert s.recall >= TARGET_RECALL and s.precision >= TARGET_PRECISION, (lang, s.errors)
+
+
+def test_the_bundled_rules_meet_the_targets_on_long_articles(repo_root: Path) -> None:
+    texts = load_set(LONG_SET)
+    for lang in ("ru", "uk", "ar", "id"):  # each with articles on the topics and near misses
+        mine = [t for t in texts if t["lang"] == lang]
+        assert len([t for t in mine if t["expect"]]) >= 3 and len(mine) >= 6, lang
+        assert all(len(str(t["body"]).split()) >= 400 for t in mine), lang
+    long = long_score(compile_rules(load_rules(repo_root / "rules")))
+    assert long.texts == len(texts)
+    assert long.recall == 1.0 and long.passed, long.errors
 
 
 def test_the_bundled_rules_match_no_long_article_on_another_topic(
