@@ -28,10 +28,12 @@ def test_the_bundled_rules_meet_the_targets_in_every_language(repo_root: Path) -
 
 def test_the_bundled_rules_meet_the_targets_on_long_articles(repo_root: Path) -> None:
     texts = load_set(LONG_SET)
-    for lang in ("ru", "uk", "ar", "id"):  # each with articles on the topics and near misses
+    for lang in ("ru", "uk", "ar", "id", "en"):  # each with articles on both topics and misses
         mine = [t for t in texts if t["lang"] == lang]
-        assert len([t for t in mine if t["expect"]]) >= 3 and len(mine) >= 6, lang
-        assert all(len(str(t["body"]).split()) >= 400 for t in mine), lang
+        assert {r for t in mine for r in t["expect"]} == {  # type: ignore[attr-defined]
+            "gaza-ceasefire", "ukraine-peace-plan"}, lang
+        assert len([t for t in mine if not t["expect"]]) >= 2, lang
+        assert all(len(str(t["body"]).split()) >= 300 for t in mine), lang
     long = long_score(compile_rules(load_rules(repo_root / "rules")))
     assert long.texts == len(texts)
     assert long.recall == 1.0 and long.passed, long.errors
