@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, entity_refs, phrases
+from monitor.rules.expr import And, Expr, Filter, Near, Not, Or, Phrase, phrases
 from monitor.rules.matcher import Matcher, compile_rules
 from monitor.rules.model import Entity, Rule, RuleBook
 from monitor.rules.query import unicode_spaces
@@ -58,13 +58,11 @@ def channel_problems(book: RuleBook, channels: Collection[str]) -> list[RuleProb
 def alias_problems(book: RuleBook) -> list[RuleProblem]:
     """Aliases that can never match: each alias of an entity some rule uses, compiled alone,
     must match a text made of the alias itself (in each language the rules stem in)."""
-    used = dict.fromkeys(ref.entity for rule in book.rules for ref in entity_refs(rule.expr))
-    entities = [e for e in book.entities if e.id in used]
     singles: list[Entity] = []
     rules: list[Rule] = []
     owners: list[tuple[Entity, int]] = []
-    for entity in entities:
-        for n, alias in enumerate(entity.aliases):
+    for entity in book.used_entities():
+        for n, alias in enumerate(entity.written):
             single = Entity(f"a{len(singles)}", (alias,), stem=entity.stem)
             rules.append(Rule.from_query(f"a{len(singles)}", f"@{single.id}",
                                          stem=alias.stem is not False))

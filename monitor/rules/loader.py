@@ -12,6 +12,7 @@ entity defined in another file.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from monitor.errors import QuerySyntaxError
@@ -35,7 +36,7 @@ from monitor.rules.spellings import inflection_note, proclitic_note
 from monitor.text import closest
 from monitor.yamldoc import MappingNode, Node, ScalarNode, SequenceNode, line_of, mapping_pairs
 
-ENTITY_FIELDS = ("id", "type", "aliases", "stem", "proclitics")
+ENTITY_FIELDS = ("id", "type", "aliases", "includes", "stem", "proclitics")
 ALIAS_FIELDS = ("text", "case_sensitive", "stem", "proclitics")
 # A new per-rule option is added here and on Rule.
 RULE_FIELDS = ("id", "name", "query", "languages", "notify", "stem", "proclitics", "regex",
@@ -113,8 +114,10 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
     kind = fields.string("type")
     aliases: list[Alias] = []
     alias_node = fields.nodes.get("aliases")
+    includes = _includes(src, fields)
     if alias_node is None:
-        fields.fail(node, "'aliases' is missing")
+        if "includes" not in fields.nodes:
+            fields.fail(node, "'aliases' is missing (or 'includes', for a group)")
     elif isinstance(alias_node, MappingNode) or (isinstance(alias_node, SequenceNode)
                                                  and not alias_node.value):
         fields.fail(alias_node, "'aliases' must be a non-empty list")
@@ -125,9 +128,68 @@ def _entity(src: Source, node: Node, problems: Problems) -> Entity | None:
                 aliases.append(alias)  # a bad alias is reported; the others still work
     stem = fields.optional_flag("stem")
     proclitics = fields.optional_flag("proclitics")
-    if not fields.ok or entity_id is None or not aliases:
+    if not fields.ok or entity_id is None or not (aliases or includes):
         return None
-    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line, stem, proclitics)
+    return Entity(entity_id, tuple(aliases), kind, src.path, fields.line, stem, proclitics,
+                  includes or ())
+
+
+def _includes(src: Source, fields: Fields) -> tuple[str, ...] | None:
+    """A group's ``includes:``, the ids of its members (``@`` before one is allowed)."""
+    node = fields.nodes.get("includes")
+    if node is None:
+        return None
+    if isinstance(node, MappingNode) or (isinstance(node, SequenceNode) and not node.value):
+        fields.fail(node, "'includes' must be a non-empty list of entity ids")
+        return None
+    ids = []
+    for item in one_or_list(node):
+        value = src.text(item)
+        if not isinstance(value, str) or not _ID.match(value.removeprefix("@")):
+            fields.fail(item, f"includes: {value!r} is not an entity id")
+            continue
+        ids.append(value.removeprefix("@"))
+    return tuple(dict.fromkeys(ids))
+
+
+def _with_members(entities: dict[str, Entity], problems: Problems) -> dict[str, Entity]:
+    """Each group with its members' aliases appended, each alias stemmed (and given
+    proclitics) as its member says, so the group matches what naming each member matches.
+    An unknown member or a loop is reported at the group and left out; the rest still work."""
+    done: dict[str, Entity] = {}
+
+    def resolve(entity: Entity, trail: tuple[str, ...]) -> Entity:
+        if entity.id in done:
+            return done[entity.id]
+        members: dict[Alias, None] = {}
+        for member_id in entity.includes:
+            member = entities.get(member_id)
+            if member is None:
+                others = {k: e for k, e in entities.items() if k != entity.id}
+                problems.add(entity.path, entity.line, f"entity {entity.id}: includes "
+                             f"unknown entity @{member_id}{_entity_hint(member_id, others)}")
+                continue
+            if member_id == entity.id or member_id in trail:
+                problems.add(entity.path, entity.line, f"entity {entity.id}: includes "
+                             + ("itself" if member_id == entity.id else
+                                f"@{member_id}, which includes @{entity.id} (a loop)"))
+                continue
+            member = resolve(member, (*trail, entity.id))
+            for alias in member.aliases:
+                members[replace(alias, stem=_said(alias.stem, member.stem),
+                                proclitics=_said(alias.proclitics, member.proclitics))] = None
+        own = entity.aliases
+        done[entity.id] = replace(entity, own=len(own),
+                                  aliases=own + tuple(a for a in members if a not in own))
+        return done[entity.id]
+
+    return {entity_id: resolve(entity, ()) if entity.includes else entity
+            for entity_id, entity in entities.items()}
+
+
+def _said(first: bool | None, then: bool | None) -> bool | None:
+    """The first of two settings that is said."""
+    return first if first is not None else then
 
 
 def _example(src: Source, node: Node, fields: Fields) -> Example | None:
@@ -308,6 +370,7 @@ def _load_rules(path: Path, entities_from: Path | None = None) -> RuleBook:
             if _duplicate(src.path, node, "entity", seen, problems, None) or entity is None:
                 continue
             entities[entity.id] = entity
+    entities = _with_members(entities, problems)
     rules: dict[str, Rule] = {}
     seen.clear()
     for src in sources:

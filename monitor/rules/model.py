@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from monitor.errors import RuleProblem
 from monitor.models import Document
-from monitor.rules.expr import Expr
+from monitor.rules.expr import Expr, entity_refs
 from monitor.rules.query import parse_query
 from monitor.rules.unicode61 import case_key, token_spans, tokenize
 from monitor.text import clean_prose, clean_prose_line
@@ -80,7 +80,12 @@ class Alias:
 
 @dataclass(frozen=True)
 class Entity:
-    """A person, organisation, country... that queries name as ``@id``."""
+    """A person, organisation, country... that queries name as ``@id``.
+
+    A group (``includes: [russia, putin]``) also matches its members' aliases: the loader
+    appends them to ``aliases`` after the entity's own ``written`` ones, each stemmed as its
+    member says (its ``stem:``, else the member's, else the group's or the rule's).
+    """
 
     id: str
     aliases: tuple[Alias, ...]
@@ -89,6 +94,14 @@ class Entity:
     line: int = 0
     stem: bool | None = None  # the aliases' default (None: as the rule says)
     proclitics: bool | None = None  # the same
+    includes: tuple[str, ...] = ()  # the member entities' ids, as written
+    own: int | None = None  # how many of ``aliases`` this entity writes (None: all)
+
+    @property
+    def written(self) -> tuple[Alias, ...]:
+        """The aliases written in this entity's own definition (checks read these: a
+        member's aliases are checked, and their problems reported, at the member)."""
+        return self.aliases if self.own is None else self.aliases[:self.own]
 
 
 def alias_stem(alias: Alias, entity: Entity, *, rule: bool) -> bool:
@@ -193,6 +206,19 @@ class RuleBook:
     def rule(self, rule_id: str) -> Rule | None:
         """The rule with this id, if loaded."""
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    def used_entities(self) -> list[Entity]:
+        """The entities some rule names, and every member of a group among them (at any
+        depth): those whose aliases the checks read."""
+        by_id = {e.id: e for e in self.entities}
+        found: dict[str, None] = {}
+        todo = [ref.entity for rule in self.rules for ref in entity_refs(rule.expr)]
+        while todo:
+            entity_id = todo.pop()
+            if entity_id not in found and entity_id in by_id:
+                found[entity_id] = None
+                todo += by_id[entity_id].includes
+        return [e for e in self.entities if e.id in found]
 
 
 @contextmanager

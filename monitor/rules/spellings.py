@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection
 
 from monitor.errors import RuleProblem
-from monitor.rules.expr import Expr, entity_refs, phrases
+from monitor.rules.expr import Expr, phrases
 from monitor.rules.model import Alias, Entity, Rule, RuleBook
 from monitor.rules.query import QUOTE_MARKS
 from monitor.rules.stem import stemmers_for
@@ -65,13 +65,11 @@ def word_problems(book: RuleBook, note: Callable[[str, Collection[str]], str | N
         notes = dict.fromkeys(found for p in terms
                               if (found := note(p.written, written)) is not None)
         problems += [at_rule(rule, found) for found in notes]
-    used = {ref.entity for rule in book.rules for ref in entity_refs(rule.expr)}
-    for entity in book.entities:
-        if entity.id in used:
-            texts = [alias.text for alias in entity.aliases]
-            problems += [at_alias(entity, alias, found)
-                         for alias in entity.aliases
-                         if (found := note(alias.text, texts)) is not None]
+    for entity in book.used_entities():
+        texts = [alias.text for alias in entity.written]
+        problems += [at_alias(entity, alias, found)
+                     for alias in entity.written
+                     if (found := note(alias.text, texts)) is not None]
     return problems
 
 
