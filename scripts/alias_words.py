@@ -18,7 +18,6 @@ keep them apart.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -32,13 +31,11 @@ from monitor.rules import RuleBook, load_rules, tokenize  # noqa: E402
 from monitor.rules.model import alias_stem  # noqa: E402
 from monitor.rules.stem import stem_tokens, stemmer_for  # noqa: E402
 
-ENTITY = re.compile(r"@([\w-]+)")
-
 
 def taken_in(book: RuleBook, top: int) -> list[tuple[str, str, str, list[str]]]:
     """(entity, alias, language, words) for each alias and language where the alias matches
     common words that no alias of its entity writes."""
-    named = {e for rule in book.rules for e in ENTITY.findall(rule.query)}
+    named = {e.id for e in book.used_entities()}  # groups' members too
     languages = sorted({lang for rule in book.rules for lang in rule.languages})
     stems_on = any(rule.stem for rule in book.rules)
     out: list[tuple[str, str, str, list[str]]] = []
@@ -52,8 +49,8 @@ def taken_in(book: RuleBook, top: int) -> list[tuple[str, str, str, list[str]]]:
         for entity in book.entities:
             if entity.id not in named:
                 continue
-            written = {alias.tokens for alias in entity.aliases}
-            for alias in entity.aliases:
+            written = {alias.tokens for alias in entity.written}
+            for alias in entity.written:
                 if len(alias.tokens) != 1 or alias.case_sensitive:
                     continue
                 token = alias.tokens[0]

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from monitor.errors import StoreError
 from monitor.language_codes import normalize_language
+from monitor.rules import Entity
 from monitor.store import MAX_ROW_ID, Outbox, StoryFilter
 from monitor.web.charts import chart
 from monitor.web.context import web_of
@@ -159,6 +160,14 @@ def stories(request: Request) -> Response:
                       back=here(request))
 
 
+def _names_of(entity: Entity | None) -> list[str]:
+    """What an entity's row lists: its own aliases, then a group's members by name (their
+    aliases are on their own rows; written out, a group of a war's sides is hundreds)."""
+    if entity is None:
+        return []
+    return [a.text for a in entity.written] + [f"@{m}" for m in entity.includes]
+
+
 def story(request: Request) -> Response:
     web = web_of(request)
     detail = web.browse.story(path_id(request, "story_id", "story"))
@@ -171,8 +180,7 @@ def story(request: Request) -> Response:
         by_article.setdefault(hit.article_id, []).append(hit)
         for e in hit.evidence:
             if e.entity and e.entity not in entities:
-                entity = book.entity(e.entity)
-                entities[e.entity] = [a.text for a in entity.aliases] if entity else []
+                entities[e.entity] = _names_of(book.entity(e.entity))
     # The first articles whole, and the one a link asked for (a hit's page) wherever it is.
     asked = _int(request.query_params.get("article"))
     shown: list[tuple[int, Any, list[Any]]] = []
@@ -228,8 +236,7 @@ def rules(request: Request) -> Response:
         s = stats.get(rule.id)
         per_day = days.get(rule.id, {})
         entity_ids = sorted(set(ENTITY_REF.findall(rule.query)))
-        entities = {e: [a.text for a in ent.aliases] if (ent := book.entity(e)) else []
-                    for e in entity_ids}
+        entities = {e: _names_of(book.entity(e)) for e in entity_ids}
         rows.append({"rule": rule, "stats": s, "entities": entities,
                      "charts": [chart(per_day, today, 30), chart(per_day, today, 90)],
                      "typos": typos.get(rule.id, []),

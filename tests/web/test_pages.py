@@ -152,6 +152,8 @@ def test_rules_page_has_charts_and_expanded_entities(web) -> None:
     page = c.get("/rules").text
     assert page.count("<svg") == 4  # 30 and 90 days for each seed rule
     assert "@gaza" in page and "gencatan senjata" in page
+    # A group lists its members, whose aliases are on their own rows.
+    assert "<dt>@us-side</dt><dd>@us, @trump, @witkoff, @rubio, @driscoll</dd>" in page
 
 
 def test_feeds_page_lists_failing_feeds_first(web) -> None:
