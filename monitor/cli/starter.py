@@ -77,7 +77,7 @@ def init(
         file_okay=False)] = Path(),
     entities: Annotated[bool, typer.Option(
         "--entities/--no-entities",
-        help="Copy the bundled entity files (people, places, organisations, concepts and "
+        help="Copy the bundled entity files (people, places, organisations, concepts, sides and "
              "the built-in @country-<code> entities) into rules/entities/.")] = True,
 ) -> None:
     """Write a starter monitor.yaml, a rule and the entity files.

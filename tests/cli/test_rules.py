@@ -46,7 +46,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_check_passes_on_the_bundled_rules(repo_root: Path) -> None:
     code, out, _ = run("check", str(repo_root / "rules"))
     assert code == 0
-    assert "rules, 292 entities" in out and "all hold" in out
+    assert "rules, 296 entities" in out and "all hold" in out
 
 
 def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_check_gives_one_line_per_bad_file_with_its_line(tmp_path: Path) -> None
 
 def test_check_takes_rules_as_match_and_backtest_do(tmp_path: Path, repo_root: Path) -> None:
     code, out, _ = run("check", "--rules", str(repo_root / "rules"))
-    assert code == 0 and "rules, 292 entities" in out
+    assert code == 0 and "rules, 296 entities" in out
     code, _, err = run("check", str(tmp_path), "--rules", str(repo_root / "rules"))
     assert code == 2
     assert f"two rule paths given, {tmp_path} and --rules {repo_root / 'rules'}" in err
@@ -105,7 +105,7 @@ def test_one_rule_file_is_checked_and_matched_with_the_configured_folders_entiti
     config = write(tmp_path / "monitor.yaml", f"rules_dir: {repo_root / 'rules'}\n")
     topic = repo_root / "rules" / "topics" / "gaza-ceasefire.yaml"
     code, out, err = run("--config", str(config), "check", str(topic))
-    assert (code, err) == (0, "") and out.startswith(f"{topic}: 1 rule, 292 entities, ")
+    assert (code, err) == (0, "") and out.startswith(f"{topic}: 1 rule, 296 entities, ")
     page = repo_root / "seeds" / "pages" / "gaza-trilateral-new-york.html"
     code, out, err = run("--config", str(config), "match", "--rules", str(topic), "--json",
                          str(page))

@@ -36,9 +36,9 @@ def test_try_shows_text_language_matches_and_the_nearest_miss(repo_root: Path,
         "    missing: (@ukraine OR (@zelensky NOT @gaza) OR @umerov OR (NEAR(@witkoff "
         "@dmitriev, 30) AND (@peace-plan OR @negotiations)) OR ((NEAR(@witkoff @putin, 30) OR "
         "NEAR(@witkoff @russia, 30) OR SENTENCE (@envoy @putin)) AND @peace-plan NOT @gaza))",
-        "    missing: (@russia OR @putin OR @dmitriev OR SENTENCE (@ukraine @peace-plan) OR "
-        "SENTENCE (@zelensky @peace-plan) OR SENTENCE (@umerov @peace-plan) OR (@zelensky AND "
-        "@peace-plan NOT @gaza) OR (@witkoff AND NEAR(@ukraine @deal, 2) NOT @commodity))",
+        "    missing: (@russia-side OR SENTENCE (@ukraine @peace-plan) OR SENTENCE (@zelensky "
+        "@peace-plan) OR SENTENCE (@umerov @peace-plan) OR (@zelensky AND @peace-plan NOT "
+        "@gaza) OR (@witkoff AND NEAR(@ukraine @deal, 2) NOT @commodity))",
     ]
     assert list(tmp_path.iterdir()) == [tmp_path / "monitor.yaml"]  # nothing stored
 

@@ -80,14 +80,17 @@ def test_seed_evidence_points_at_the_text(bundled: tuple[RuleBook, Matcher],
     doc = read_txt(seeds["ukraine"])
     [hit] = [h for h in matcher.match(doc) if h.rule_id == "ukraine-peace-plan"]
     by_term = {e.term: e for e in hit.evidence}
-    us = by_term["@us"]  # the body's first name for the USA
-    assert (us.field, us.matched, us.entity) == ("body", "Washington", "us")
+    us = by_term["@us-side"]  # the body's first name of the US side (a group: sides.yaml)
+    assert (us.field, us.matched, us.entity) == ("body", "Trump", "us-side")
     plan = by_term["@peace-plan"]  # an alias of two words: the offsets span both
     assert (plan.matched, plan.entity) == ("proposal perdamaian", "peace-plan")
     for evidence in hit.evidence:
-        assert doc.body[evidence.start:evidence.end] == evidence.matched
-    assert by_term["@russia"].matched == "Rusia"
-    assert [e.field for e in hit.evidence] == ["body"] * len(hit.evidence)
+        text = doc.title if evidence.field == "title" else doc.body
+        assert text[evidence.start:evidence.end] == evidence.matched
+    # The title "AS dan Rusia Gelar Negosiasi Rahasia, Bahas Apa?" holds both sides in one
+    # sentence with talk ("bahas") and negotiations.
+    assert [(e.term, e.matched) for e in hit.evidence if e.field == "title"] == [
+        ("@ukraine-war-sides", "AS"), ("@talk", "Bahas")]
 
 
 # Words whose stem, or whose beginning, a bundled alias shares, said of anything: a long
