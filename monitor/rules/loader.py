@@ -152,11 +152,15 @@ def _includes(src: Source, fields: Fields) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(ids))
 
 
-def _with_members(entities: dict[str, Entity], problems: Problems) -> dict[str, Entity]:
+def _with_members(entities: dict[str, Entity], problems: Problems
+                  ) -> tuple[dict[str, Entity], dict[str, list[str]]]:
     """Each group with its members' aliases appended, each alias stemmed (and given
-    proclitics) as its member says, so the group matches what naming each member matches.
-    An unknown member or a loop is reported at the group and left out; the rest still work."""
+    proclitics) as its member says, so the group matches what naming each member matches;
+    and per group, what to say of its unknown members if a rule uses it (a folder whose own
+    people.yaml lacks someone the bundled sides.yaml names is not broken by the file). A
+    loop is reported at the group. Either member is left out; the rest still work."""
     done: dict[str, Entity] = {}
+    unknown: dict[str, list[str]] = {}
 
     def resolve(entity: Entity, trail: tuple[str, ...]) -> Entity:
         if entity.id in done:
@@ -166,8 +170,9 @@ def _with_members(entities: dict[str, Entity], problems: Problems) -> dict[str, 
             member = entities.get(member_id)
             if member is None:
                 others = {k: e for k, e in entities.items() if k != entity.id}
-                problems.add(entity.path, entity.line, f"entity {entity.id}: includes "
-                             f"unknown entity @{member_id}{_entity_hint(member_id, others)}")
+                unknown.setdefault(entity.id, []).append(
+                    f"entity {entity.id}: includes unknown entity "
+                    f"@{member_id}{_entity_hint(member_id, others)}")
                 continue
             if member_id == entity.id or member_id in trail:
                 problems.add(entity.path, entity.line, f"entity {entity.id}: includes "
@@ -184,7 +189,7 @@ def _with_members(entities: dict[str, Entity], problems: Problems) -> dict[str, 
         return done[entity.id]
 
     return {entity_id: resolve(entity, ()) if entity.includes else entity
-            for entity_id, entity in entities.items()}
+            for entity_id, entity in entities.items()}, unknown
 
 
 def _said(first: bool | None, then: bool | None) -> bool | None:
@@ -370,7 +375,7 @@ def _load_rules(path: Path, entities_from: Path | None = None) -> RuleBook:
             if _duplicate(src.path, node, "entity", seen, problems, None) or entity is None:
                 continue
             entities[entity.id] = entity
-    entities = _with_members(entities, problems)
+    entities, unknown = _with_members(entities, problems)
     rules: dict[str, Rule] = {}
     seen.clear()
     for src in sources:
@@ -379,6 +384,9 @@ def _load_rules(path: Path, entities_from: Path | None = None) -> RuleBook:
             if _duplicate(src.path, node, "rule", seen, problems, _peek_id(node)) or rule is None:
                 continue
             rules[rule.id] = rule
+    for entity in RuleBook(tuple(rules.values()), tuple(entities.values())).used_entities():
+        for message in unknown.get(entity.id, ()):
+            problems.add(entity.path, entity.line, message)
     ordered = sorted(problems.items, key=lambda p: (p.path, p.line))
     return RuleBook(tuple(rules.values()), tuple(entities.values()), tuple(ordered),
                     tuple(problems.warnings))

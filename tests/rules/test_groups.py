@@ -86,8 +86,8 @@ def test_unknown_members_loops_and_bad_includes_are_reported_at_the_group(
     type: person
 """)
     assert messages(book) == [
-        f"{path}:20: entity broken: includes unknown entity @putinn; did you mean @putin?",
         f"{path}:20: entity broken: includes itself",
+        f"{path}:20: entity broken: includes unknown entity @putinn; did you mean @putin?",
         f"{path}:24: entity loop-b: includes @loop-a, which includes @loop-b (a loop)",
         f"{path}:27: entity empty: 'includes' must be a non-empty list of entity ids",
         f"{path}:29: entity odd: includes: {{'x': 1}} is not an entity id",
@@ -113,3 +113,27 @@ def test_checks_read_each_alias_where_it_is_written_once(tmp_path: Path) -> None
         f"{path}:21: entity zelensky: alias 'Зеленcкийs' mixes alphabets (Latin cs among "
         "Cyrillic letters): retype it in one",
     ]
+
+
+def test_an_unknown_member_is_a_problem_once_a_rule_uses_the_group(tmp_path: Path) -> None:
+    # As `monitor init` leaves a folder: the user's own people.yaml, without the bundled
+    # people that the bundled sides.yaml names.
+    path = write(tmp_path, "sides.yaml", """
+        entities:
+          - id: us-side
+            includes: [us, trump]
+    """)
+    write(tmp_path, "places.yaml", """
+        entities:
+          - id: us
+            aliases: [United States]
+    """)
+    assert load_rules(tmp_path).problems == ()
+    write(tmp_path, "rule.yaml", """
+        rules:
+          - id: r
+            query: '@us-side'
+    """)
+    book = load_rules(tmp_path)
+    assert messages(book) == [f"{path}:2: entity us-side: includes unknown entity @trump"]
+    assert _matches(book, "the United States") == [True]  # its other members still count
