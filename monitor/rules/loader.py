@@ -158,7 +158,7 @@ def _with_members(entities: dict[str, Entity], problems: Problems
     proclitics) as its member says, so the group matches what naming each member matches;
     and per group, what to say of its unknown members if a rule uses it (a folder whose own
     people.yaml lacks someone the bundled sides.yaml names is not broken by the file). A
-    loop is reported at the group. Either member is left out; the rest still work."""
+    loop is reported at the group. Such a member is left out; the others still count."""
     done: dict[str, Entity] = {}
     unknown: dict[str, list[str]] = {}
 
