@@ -35,7 +35,7 @@ from monitor.rules.stem import stem_tokens, stemmer_for  # noqa: E402
 def taken_in(book: RuleBook, top: int) -> list[tuple[str, str, str, list[str]]]:
     """(entity, alias, language, words) for each alias and language where the alias matches
     common words that no alias of its entity writes."""
-    named = {e.id for e in book.used_entities()}  # groups' members too
+    named = book.used_entities()  # groups' members too, in rule-book order
     languages = sorted({lang for rule in book.rules for lang in rule.languages})
     stems_on = any(rule.stem for rule in book.rules)
     out: list[tuple[str, str, str, list[str]]] = []
@@ -46,9 +46,7 @@ def taken_in(book: RuleBook, top: int) -> list[tuple[str, str, str, list[str]]]:
         if stemmer is not None:
             for word, stem in zip(words, stem_tokens(words, stemmer), strict=True):
                 by_stem[stem].append(word)
-        for entity in book.entities:
-            if entity.id not in named:
-                continue
+        for entity in named:
             written = {alias.tokens for alias in entity.written}
             for alias in entity.written:
                 if len(alias.tokens) != 1 or alias.case_sensitive:
